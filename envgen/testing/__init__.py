@@ -1,0 +1,1 @@
+"""Conformance testing for any Gymnasium env (placeholder, see issue 3)."""
