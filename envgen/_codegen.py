@@ -1,0 +1,272 @@
+"""Translate checked dynamics code into Python source for the single-env backend.
+
+Scalars stay plain Python numbers and use `math` (fast); arrays use NumPy. Every user
+string that reaches the output goes through `repr`, so it can only ever be a literal.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+from collections.abc import Callable
+
+from envgen._functions import BUILTINS, CONSTANTS
+from envgen._types import ANY, T
+from envgen.analysis import Code, EnvModel, Symbol
+
+_BINOP = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.FloorDiv: "//",
+          ast.Mod: "%", ast.Pow: "**", ast.MatMult: "@", ast.BitAnd: "&", ast.BitOr: "|",
+          ast.BitXor: "^"}
+_CMP = {ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=",
+        ast.Is: "is", ast.IsNot: "is not"}
+_UNARY = {ast.USub: "-", ast.UAdd: "+", ast.Not: "not ", ast.Invert: "~"}
+
+NP_DTYPE = {"bool": "np.bool_"}
+
+
+def np_dtype(name: str) -> str:
+    return NP_DTYPE.get(name, f"np.{name}")
+
+
+def literal(value: object) -> str:
+    """A Python literal for spec data (numbers, strings, lists, mappings), via repr."""
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "math.nan"
+        if math.isinf(value):
+            return "math.inf" if value > 0 else "-math.inf"
+        return repr(value)
+    if isinstance(value, (bool, int, str)) or value is None:
+        return repr(value)
+    if isinstance(value, (list, tuple)):
+        inner = ", ".join(literal(v) for v in value)
+        return f"[{inner}]" if isinstance(value, list) else f"({inner}{',' if len(value) == 1 else ''})"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{literal(str(k))}: {literal(v)}" for k, v in value.items()) + "}"
+    raise TypeError(f"not spec data: {value!r}")
+
+
+class Translator:
+    """Spells checked DSL syntax trees as Python for one scope of a generated method."""
+
+    def __init__(self, model: EnvModel, *, state_on_self: bool = False,
+                 rename: dict[str, str] | None = None) -> None:
+        self.model = model
+        self.state_on_self = state_on_self
+        self.rename = rename or {}
+        self.uses: set[str] = set()  # module-level helpers needed (math, _draw, ...)
+
+    # -- names
+
+    def name(self, node: ast.Name) -> str:
+        symbol: Symbol | None = self.model.symbols.get(id(node))
+        name = node.id
+        if name in self.rename:
+            return self.rename[name]
+        if symbol is None:
+            if name in CONSTANTS:
+                spelled = CONSTANTS[name][0]
+                if spelled.startswith("math."):
+                    self.uses.add("math")
+                return spelled
+            return name
+        kind = symbol.kind
+        if kind in ("param", "let"):
+            return f"self.{name}"
+        if kind == "state" and self.state_on_self:
+            return f"self.{name}"
+        if kind == "special" and name == "elapsed_steps":
+            return "self._elapsed_steps"
+        if kind == "constant":
+            spelled = CONSTANTS[name][0]
+            if spelled.startswith("math."):
+                self.uses.add("math")
+            return spelled
+        return name
+
+    def type_of(self, node: ast.AST) -> T:
+        return self.model.types.get(id(node), ANY)
+
+    # -- expressions
+
+    def expr(self, node: ast.expr) -> str:
+        method: Callable[[ast.expr], str] = getattr(self, f"_{type(node).__name__}")
+        return method(node)
+
+    def _Constant(self, node: ast.Constant) -> str:
+        return literal(node.value)
+
+    def _Name(self, node: ast.Name) -> str:
+        return self.name(node)
+
+    def _BinOp(self, node: ast.BinOp) -> str:
+        return f"({self.expr(node.left)}) {_BINOP[type(node.op)]} ({self.expr(node.right)})"
+
+    def _UnaryOp(self, node: ast.UnaryOp) -> str:
+        return f"{_UNARY[type(node.op)]}({self.expr(node.operand)})"
+
+    def _BoolOp(self, node: ast.BoolOp) -> str:
+        op = " and " if isinstance(node.op, ast.And) else " or "
+        return op.join(f"({self.expr(v)})" for v in node.values)
+
+    def _Compare(self, node: ast.Compare) -> str:
+        parts = [f"({self.expr(node.left)})"]
+        for op, right in zip(node.ops, node.comparators, strict=True):
+            parts.append(f"{_CMP[type(op)]} ({self.expr(right)})")
+        return " ".join(parts)
+
+    def _IfExp(self, node: ast.IfExp) -> str:
+        return (f"({self.expr(node.body)}) if ({self.expr(node.test)}) "
+                f"else ({self.expr(node.orelse)})")
+
+    def _List(self, node: ast.List) -> str:
+        t = self.type_of(node)
+        inner = ", ".join(self.expr(e) for e in node.elts)
+        if t.dtype == "str":
+            return f"[{inner}]"
+        return f"np.array([{inner}])"
+
+    def _Tuple(self, node: ast.Tuple) -> str:
+        inner = ", ".join(self.expr(e) for e in node.elts)
+        return f"({inner}{',' if len(node.elts) == 1 else ''})"
+
+    def _Slice(self, node: ast.Slice) -> str:
+        lower = self.expr(node.lower) if node.lower else ""
+        upper = self.expr(node.upper) if node.upper else ""
+        text = f"{lower}:{upper}"
+        if node.step is not None:
+            text += f":{self.expr(node.step)}"
+        return text
+
+    def _Subscript(self, node: ast.Subscript) -> str:
+        index = node.slice
+        if isinstance(index, ast.Tuple):
+            inner = ", ".join(self.expr(e) for e in index.elts)
+        else:
+            inner = self.expr(index)
+        return f"({self.expr(node.value)})[{inner}]"
+
+    def _Call(self, node: ast.Call) -> str:
+        assert isinstance(node.func, ast.Name)
+        name = node.func.id
+        if name in self.model.functions:
+            args = ", ".join(self.expr(a) for a in node.args)
+            return f"self._{name}({args})"
+        builtin = BUILTINS[name]
+        positional = [self.expr(a) for a in node.args]
+        keywords = {k.arg: self.expr(k.value) for k in node.keywords if k.arg}
+        all_scalar = all(self.type_of(a).is_scalar for a in node.args) and all(
+            self.type_of(k.value).is_scalar for k in node.keywords)
+        if builtin.variadic:
+            if len(positional) == 1:
+                return f"np.{name}({positional[0]})"
+            if all_scalar:
+                return f"{name}({', '.join(positional)})"
+            fn = "np.minimum" if name == "min" else "np.maximum"
+            text = positional[0]
+            for other in positional[1:]:
+                text = f"{fn}({text}, {other})"
+            return text
+        has_size = "size" in keywords or len(positional) > _size_index(builtin)
+        use_scalar = builtin.scalar is not None and all_scalar and not has_size
+        template = builtin.scalar if use_scalar else builtin.array
+        assert template is not None
+        values = dict(zip(builtin.params, positional, strict=False))
+        values.update(keywords)
+        if "dtype" in builtin.params:
+            dtype_node = _argument(node, builtin.params, "dtype")
+            dtype = dtype_node.value if isinstance(dtype_node, ast.Constant) else (
+                "float64" if name != "full" else None)
+            values["dtype"] = np_dtype(str(dtype)) if dtype else "None"
+        parts = positional + [f"{k}={v}" for k, v in keywords.items()]
+        values["args"] = ", ".join(parts)
+        for param in builtin.params:
+            values.setdefault(param, "None")
+        if "math." in template:
+            self.uses.add("math")
+        if "_draw." in template:
+            self.uses.add("draw")
+        if "_text(" in template or "_encode(" in template:
+            self.uses.add("runtime")
+            template = template.replace("_text(", "_rt.text(").replace("_encode(", "_rt.encode(")
+        return template.format(**values)
+
+    # -- statements
+
+    def block(self, stmts: list[ast.stmt], indent: int = 0) -> list[str]:
+        lines: list[str] = []
+        for stmt in stmts:
+            lines.extend(self.statement(stmt, indent))
+        return lines
+
+    def statement(self, stmt: ast.stmt, indent: int) -> list[str]:
+        pad = "    " * indent
+        if isinstance(stmt, ast.Pass):
+            return [f"{pad}pass"]
+        if isinstance(stmt, ast.Assign):
+            target = self.target(stmt.targets[0])
+            return [f"{pad}{target} = {self.expr(stmt.value)}"]
+        if isinstance(stmt, ast.AugAssign):
+            target = self.target(stmt.target)
+            current = self.target(stmt.target)
+            op = _BINOP[type(stmt.op)]
+            return [f"{pad}{target} = ({current}) {op} ({self.expr(stmt.value)})"]
+        if isinstance(stmt, ast.If):
+            lines = [f"{pad}if {self.expr(stmt.test)}:"]
+            lines += self.block(stmt.body, indent + 1) or [f"{pad}    pass"]
+            orelse = stmt.orelse
+            while len(orelse) == 1 and isinstance(orelse[0], ast.If):
+                inner = orelse[0]
+                lines.append(f"{pad}elif {self.expr(inner.test)}:")
+                lines += self.block(inner.body, indent + 1) or [f"{pad}    pass"]
+                orelse = inner.orelse
+            if orelse:
+                lines.append(f"{pad}else:")
+                lines += self.block(orelse, indent + 1)
+            return lines
+        if isinstance(stmt, ast.For):
+            assert isinstance(stmt.target, ast.Name) and isinstance(stmt.iter, ast.Call)
+            args = ", ".join(self.expr(a) for a in stmt.iter.args)
+            lines = [f"{pad}for {self.name(stmt.target)} in range({args}):"]
+            return lines + (self.block(stmt.body, indent + 1) or [f"{pad}    pass"])
+        if isinstance(stmt, ast.Expr):
+            return [f"{pad}{self.expr(stmt.value)}"]
+        raise AssertionError(f"unchecked statement {stmt!r}")
+
+    def target(self, node: ast.expr) -> str:
+        if isinstance(node, ast.Name):
+            return self.name(node)
+        if isinstance(node, ast.Subscript):
+            return self._Subscript(node)
+        if isinstance(node, (ast.Tuple, ast.List)):
+            return ", ".join(self.target(e) for e in node.elts)
+        raise AssertionError(f"unchecked target {node!r}")
+
+    def code(self, code: Code) -> str:
+        assert code.expr is not None
+        return self.expr(code.expr)
+
+
+def _size_index(builtin) -> int:
+    return builtin.params.index("size") if "size" in builtin.params else 99
+
+
+def _argument(node: ast.Call, params: tuple[str, ...], name: str) -> ast.expr | None:
+    for keyword in node.keywords:
+        if keyword.arg == name:
+            return keyword.value
+    index = params.index(name)
+    return node.args[index] if index < len(node.args) else None
+
+
+def tidy(source: str) -> str:
+    """Re-print an expression with minimal parentheses (ast.unparse decides them)."""
+    return ast.unparse(ast.parse(source, mode="eval").body)
+
+
+def tidy_block(lines: list[str]) -> list[str]:
+    """Re-print statements with minimal parentheses, keeping their relative indentation."""
+    if not lines:
+        return []
+    tree = ast.parse("\n".join(lines))
+    return ast.unparse(tree).splitlines()

@@ -1,0 +1,773 @@
+"""The fixed table of functions the dynamics language may call.
+
+Each entry says how to type a call and how each backend spells it. Templates name the
+arguments in braces; `scalar` is used by the single env when every argument is a scalar
+(plain Python and `math`, the fast path), `array` otherwise and by the vector backend.
+Random draws map one-to-one onto `numpy.random.Generator` methods of the env's
+seeded `np_random`, so a spec consumes the generator exactly as hand-written code would.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from envgen._types import ANY, BOOL, FLOAT, INT, STR, T, broadcast, promote
+
+Rule = Callable[[dict[str, T], dict[str, object]], T]
+
+
+@dataclass(frozen=True)
+class Builtin:
+    name: str
+    params: tuple[str, ...]  # in positional order
+    required: int  # how many leading params are required
+    rule: Rule
+    scalar: str | None  # template when every argument is a scalar (None: use `array`)
+    array: str
+    doc: str
+    example: str
+    random: bool = False
+    statement: bool = False  # drawing functions mutate their first argument
+    variadic: bool = False  # min/max accept any number of arguments
+
+
+class CallError(Exception):
+    """A call that cannot be typed; the message says why."""
+
+
+def _float_like(args: dict[str, T], _c: dict[str, object]) -> T:
+    x = args["x"]
+    if not x.is_numeric:
+        raise CallError(f"expects a number or numeric array, got {x.describe()}")
+    if x.shape == ():
+        return FLOAT
+    return T(x.dtype if x.kind == "float" else "float64", x.shape)
+
+
+def _same(args: dict[str, T], _c: dict[str, object]) -> T:
+    x = args["x"]
+    if not x.is_numeric:
+        raise CallError(f"expects a number or numeric array, got {x.describe()}")
+    return x
+
+
+def _promote_all(args: dict[str, T], _c: dict[str, object]) -> T:
+    values = list(args.values())
+    for v in values:
+        if not v.is_numeric:
+            raise CallError(f"expects numbers, got {v.describe()}")
+    out = promote(*values)
+    try:
+        shape = broadcast(*[v.shape for v in values])
+    except ValueError as exc:
+        raise CallError(str(exc)) from None
+    return T(out.dtype, shape, out.weak and shape == ())
+
+
+def _reduce_to(dtype_of: Callable[[T], T]) -> Rule:
+    def rule(args: dict[str, T], _c: dict[str, object]) -> T:
+        x = args["x"]
+        if not x.is_numeric:
+            raise CallError(f"expects a numeric array, got {x.describe()}")
+        return dtype_of(x)
+
+    return rule
+
+
+def _where(args: dict[str, T], _c: dict[str, object]) -> T:
+    out = promote(args["a"], args["b"])
+    try:
+        shape = broadcast(args["cond"].shape, args["a"].shape, args["b"].shape)
+    except ValueError as exc:
+        raise CallError(str(exc)) from None
+    return T(out.dtype, shape, out.weak and shape == ())
+
+
+def _cast(dtype: str, weak_dtype: T | None) -> Rule:
+    def rule(args: dict[str, T], _c: dict[str, object]) -> T:
+        x = args["x"]
+        if not x.is_numeric:
+            raise CallError(f"expects a number or numeric array, got {x.describe()}")
+        if x.shape == () and weak_dtype is not None:
+            return weak_dtype
+        return T(dtype, x.shape)
+
+    return rule
+
+
+def _shape_of(value: object) -> tuple[int | None, ...] | None:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return (value,)
+    if isinstance(value, (tuple, list)):
+        return tuple(v if isinstance(v, int) and not isinstance(v, bool) else None for v in value)
+    if value is None:
+        return None
+    return (None,)
+
+
+def _sized(dtype: T) -> Rule:
+    def rule(args: dict[str, T], consts: dict[str, object]) -> T:
+        if "size" not in args:
+            return dtype
+        shape = _shape_of(consts.get("size", ...)) if "size" in consts else None
+        if shape is None:
+            shape = (None,) if args["size"].shape == () else None
+        return T(dtype.dtype, shape)
+
+    return rule
+
+
+def _creation(dtype_arg: str | None, default: str) -> Rule:
+    def rule(args: dict[str, T], consts: dict[str, object]) -> T:
+        dtype = consts.get("dtype", default) if dtype_arg else default
+        if not isinstance(dtype, str) or dtype not in (
+            "float64",
+            "float32",
+            "int64",
+            "int32",
+            "uint8",
+            "bool",
+        ):
+            raise CallError("dtype must be one of float64, float32, int64, int32, uint8, bool")
+        shape = _shape_of(consts["shape"]) if "shape" in consts else None
+        if shape is None and args["shape"].shape == ():
+            shape = (None,)
+        return T(dtype, shape)
+
+    return rule
+
+
+def _full(args: dict[str, T], consts: dict[str, object]) -> T:
+    shape = _shape_of(consts["shape"]) if "shape" in consts else None
+    if shape is None and args["shape"].shape == ():
+        shape = (None,)
+    value = args["value"]
+    dtype = consts.get("dtype") or (value.dtype if not value.weak else promote(value).dtype)
+    return T(str(dtype), shape)
+
+
+def _arange(args: dict[str, T], consts: dict[str, object]) -> T:
+    kind = promote(*args.values())
+    length = None
+    if set(args) == {"start"} and isinstance(consts.get("start"), int):
+        length = consts["start"]
+    return T("float64" if kind.kind == "float" else "int64", (length,))
+
+
+def _linspace(args: dict[str, T], consts: dict[str, object]) -> T:
+    num = consts.get("num")
+    return T("float64", (num if isinstance(num, int) else None,))
+
+
+def _dot(args: dict[str, T], _c: dict[str, object]) -> T:
+    a, b = args["a"], args["b"]
+    out = promote(a, b)
+    if a.shape is None or b.shape is None:
+        return T(out.dtype, None)
+    if len(a.shape) == 1 and len(b.shape) == 1:
+        return T(out.dtype, ())
+    if len(a.shape) == 2 and len(b.shape) == 1:
+        return T(out.dtype, (a.shape[0],))
+    if len(a.shape) == 2 and len(b.shape) == 2:
+        return T(out.dtype, (a.shape[0], b.shape[1]))
+    return T(out.dtype, None)
+
+
+def _cumsum(args: dict[str, T], _c: dict[str, object]) -> T:
+    x = args["x"]
+    size = None
+    if x.shape and all(d is not None for d in x.shape):
+        size = 1
+        for d in x.shape:
+            size *= d  # type: ignore[operator]
+    return T(promote(x, INT).dtype if x.kind != "float" else x.dtype, (size,))
+
+
+def _choice(args: dict[str, T], consts: dict[str, object]) -> T:
+    a = args["a"]
+    element = INT if a.shape == () else T(a.dtype, ())
+    if "size" not in args:
+        return element if element.dtype != "int64" else INT
+    return _sized(T(element.dtype, ()))(args, consts)
+
+
+def _text(args: dict[str, T], _c: dict[str, object]) -> T:
+    return STR
+
+
+def _draw(args: dict[str, T], _c: dict[str, object]) -> T:
+    frame = args["frame"]
+    if frame.dtype != "uint8" or (frame.shape is not None and len(frame.shape) != 3):
+        raise CallError(f"draws on a uint8 H×W×3 frame, got {frame.describe()}")
+    return T("none")
+
+
+def _len(args: dict[str, T], _c: dict[str, object]) -> T:
+    if args["x"].shape == ():
+        raise CallError("expects an array")
+    return INT
+
+
+def _float_unary(name: str, math_name: str, doc: str, example: str) -> Builtin:
+    return Builtin(
+        name,
+        ("x",),
+        1,
+        _float_like,
+        f"math.{math_name}({{x}})",
+        f"np.{name}({{x}})",
+        doc,
+        example,
+    )
+
+
+_UNARY = [
+    ("sqrt", "sqrt", "square root", "sqrt(x * x + y * y)"),
+    ("exp", "exp", "e to the power x", "exp(-t / tau)"),
+    ("log", "log", "natural logarithm", "log(1 + x)"),
+    ("log2", "log2", "base-2 logarithm", "log2(n)"),
+    ("log10", "log10", "base-10 logarithm", "log10(x)"),
+    ("sin", "sin", "sine (radians)", "sin(theta)"),
+    ("cos", "cos", "cosine (radians)", "cos(3 * position)"),
+    ("tan", "tan", "tangent", "tan(angle)"),
+    ("arcsin", "asin", "inverse sine", "arcsin(x)"),
+    ("arccos", "acos", "inverse cosine", "arccos(x)"),
+    ("arctan", "atan", "inverse tangent", "arctan(x)"),
+    ("sinh", "sinh", "hyperbolic sine", "sinh(x)"),
+    ("cosh", "cosh", "hyperbolic cosine", "cosh(x)"),
+    ("tanh", "tanh", "hyperbolic tangent", "tanh(x)"),
+]
+
+_SIZE = ("size",)
+
+BUILTINS: dict[str, Builtin] = {b.name: b for b in (_float_unary(*u) for u in _UNARY)}
+BUILTINS.update(
+    {
+        b.name: b
+        for b in [
+            Builtin(
+                "floor",
+                ("x",),
+                1,
+                _float_like,
+                "float(math.floor({x}))",
+                "np.floor({x})",
+                "round down (returns a float)",
+                "floor(x / cell)",
+            ),
+            Builtin(
+                "ceil",
+                ("x",),
+                1,
+                _float_like,
+                "float(math.ceil({x}))",
+                "np.ceil({x})",
+                "round up (returns a float)",
+                "ceil(x)",
+            ),
+            Builtin(
+                "round",
+                ("x",),
+                1,
+                _float_like,
+                "float(round({x}))",
+                "np.round({x})",
+                "round half to even (returns a float)",
+                "round(x)",
+            ),
+            Builtin(
+                "abs",
+                ("x",),
+                1,
+                _same,
+                "abs({x})",
+                "np.abs({x})",
+                "absolute value",
+                "abs(velocity)",
+            ),
+            Builtin(
+                "square",
+                ("x",),
+                1,
+                _same,
+                "{x} * {x}",
+                "np.square({x})",
+                "x * x",
+                "square(theta_dot)",
+            ),
+            Builtin(
+                "sign",
+                ("x",),
+                1,
+                _float_like,
+                "float(({x} > 0) - ({x} < 0))",
+                "np.sign({x}) * 1.0",
+                "-1.0, 0.0 or 1.0",
+                "sign(force)",
+            ),
+            Builtin(
+                "arctan2",
+                ("y", "x"),
+                2,
+                _promote_all,
+                "math.atan2({y}, {x})",
+                "np.arctan2({y}, {x})",
+                "angle of the point (x, y)",
+                "arctan2(sin_t, cos_t)",
+            ),
+            Builtin(
+                "hypot",
+                ("x", "y"),
+                2,
+                _promote_all,
+                "math.hypot({x}, {y})",
+                "np.hypot({x}, {y})",
+                "sqrt(x*x + y*y)",
+                "hypot(dx, dy)",
+            ),
+            Builtin(
+                "min",
+                ("a", "b"),
+                1,
+                _promote_all,
+                "min({args})",
+                "np.minimum({args})",
+                "smallest of the arguments, or of one array",
+                "min(pos + 1, size - 1)",
+                variadic=True,
+            ),
+            Builtin(
+                "max",
+                ("a", "b"),
+                1,
+                _promote_all,
+                "max({args})",
+                "np.maximum({args})",
+                "largest of the arguments, or of one array",
+                "max(price, 1.0)",
+                variadic=True,
+            ),
+            Builtin(
+                "clip",
+                ("x", "low", "high"),
+                3,
+                _promote_all,
+                "min(max({x}, {low}), {high})",
+                "np.clip({x}, {low}, {high})",
+                "x limited to [low, high]",
+                "clip(pos + move, 0, size - 1)",
+            ),
+            Builtin(
+                "where",
+                ("cond", "a", "b"),
+                3,
+                _where,
+                "({a} if {cond} else {b})",
+                "np.where({cond}, {a}, {b})",
+                "a where cond holds, else b",
+                "where(x > 0, 1.0, -1.0)",
+            ),
+            Builtin(
+                "int",
+                ("x",),
+                1,
+                _cast("int64", INT),
+                "int({x})",
+                "np.asarray({x}).astype(np.int64)",
+                "convert to an integer (truncates)",
+                "int(x / cell)",
+            ),
+            Builtin(
+                "float",
+                ("x",),
+                1,
+                _cast("float64", FLOAT),
+                "float({x})",
+                "np.asarray({x}).astype(np.float64)",
+                "convert to a float",
+                "float(n)",
+            ),
+            Builtin(
+                "bool",
+                ("x",),
+                1,
+                _cast("bool", BOOL),
+                "bool({x})",
+                "np.asarray({x}).astype(bool)",
+                "convert to a bool",
+                "bool(n)",
+            ),
+            Builtin(
+                "float32",
+                ("x",),
+                1,
+                _cast("float32", T("float32")),
+                "np.float32({x})",
+                "np.asarray({x}).astype(np.float32)",
+                "round to float32 precision",
+                "float32(velocity)",
+            ),
+            Builtin(
+                "sum",
+                ("x",),
+                1,
+                _reduce_to(lambda x: T(promote(x, INT).dtype if x.kind != "float" else x.dtype)),
+                None,
+                "np.sum({x})",
+                "sum of the elements",
+                "sum(grid == 1)",
+            ),
+            Builtin(
+                "mean",
+                ("x",),
+                1,
+                _reduce_to(lambda x: T("float64")),
+                None,
+                "np.mean({x})",
+                "mean of the elements",
+                "mean(loads)",
+            ),
+            Builtin(
+                "prod",
+                ("x",),
+                1,
+                _reduce_to(lambda x: T(promote(x, INT).dtype if x.kind != "float" else x.dtype)),
+                None,
+                "np.prod({x})",
+                "product of the elements",
+                "prod(shape)",
+            ),
+            Builtin(
+                "any",
+                ("x",),
+                1,
+                _reduce_to(lambda x: BOOL),
+                None,
+                "bool(np.any({x}))",
+                "whether any element is true",
+                "any(hits)",
+            ),
+            Builtin(
+                "all",
+                ("x",),
+                1,
+                _reduce_to(lambda x: BOOL),
+                None,
+                "bool(np.all({x}))",
+                "whether every element is true",
+                "all(done)",
+            ),
+            Builtin(
+                "argmax",
+                ("x",),
+                1,
+                _reduce_to(lambda x: INT),
+                None,
+                "int(np.argmax({x}))",
+                "index of the first largest element",
+                "argmax(cumsum(p) > u)",
+            ),
+            Builtin(
+                "argmin",
+                ("x",),
+                1,
+                _reduce_to(lambda x: INT),
+                None,
+                "int(np.argmin({x}))",
+                "index of the first smallest element",
+                "argmin(distances)",
+            ),
+            Builtin(
+                "cumsum",
+                ("x",),
+                1,
+                _cumsum,
+                None,
+                "np.cumsum({x})",
+                "running sums (flattened)",
+                "cumsum(probs)",
+            ),
+            Builtin(
+                "count_nonzero",
+                ("x",),
+                1,
+                _reduce_to(lambda x: INT),
+                None,
+                "int(np.count_nonzero({x}))",
+                "number of non-zero elements",
+                "count_nonzero(grid)",
+            ),
+            Builtin(
+                "len", ("x",), 1, _len, None, "len({x})", "length of the first axis", "len(desc)"
+            ),
+            Builtin(
+                "dot",
+                ("a", "b"),
+                2,
+                _dot,
+                None,
+                "np.dot({a}, {b})",
+                "dot / matrix product",
+                "dot(weights, features)",
+            ),
+            Builtin(
+                "norm",
+                ("x",),
+                1,
+                _reduce_to(lambda x: T("float64")),
+                None,
+                "float(np.linalg.norm({x}))",
+                "Euclidean norm",
+                "norm(goal - pos)",
+            ),
+            Builtin(
+                "zeros",
+                ("shape", "dtype"),
+                1,
+                _creation("dtype", "float64"),
+                None,
+                "np.zeros({shape}, dtype={dtype})",
+                "an array of zeros",
+                "zeros((64, 64, 3), dtype='uint8')",
+            ),
+            Builtin(
+                "ones",
+                ("shape", "dtype"),
+                1,
+                _creation("dtype", "float64"),
+                None,
+                "np.ones({shape}, dtype={dtype})",
+                "an array of ones",
+                "ones(n)",
+            ),
+            Builtin(
+                "full",
+                ("shape", "value", "dtype"),
+                2,
+                _full,
+                None,
+                "np.full({shape}, {value}, dtype={dtype})",
+                "an array filled with value",
+                "full(3, 1.0 / 3.0)",
+            ),
+            Builtin(
+                "arange",
+                ("start", "stop", "step"),
+                1,
+                _arange,
+                None,
+                "np.arange({args})",
+                "evenly spaced integers (or floats)",
+                "arange(size)",
+            ),
+            Builtin(
+                "linspace",
+                ("start", "stop", "num"),
+                3,
+                _linspace,
+                None,
+                "np.linspace({start}, {stop}, {num})",
+                "num evenly spaced values",
+                "linspace(0.0, 1.0, 288)",
+            ),
+            Builtin(
+                "text",
+                ("codes", "charset"),
+                2,
+                _text,
+                None,
+                "_text({codes}, {charset})",
+                "a string of charset[code] for each code",
+                "text(letters, 'abc')",
+            ),
+            # Random draws: one call, one Generator method call.
+            Builtin(
+                "random",
+                _SIZE,
+                0,
+                _sized(FLOAT),
+                "self.np_random.random()",
+                "self.np_random.random({args})",
+                "Generator.random: uniform in [0, 1)",
+                "random()",
+                random=True,
+            ),
+            Builtin(
+                "uniform",
+                ("low", "high", "size"),
+                0,
+                _sized(FLOAT),
+                "self.np_random.uniform({args})",
+                "self.np_random.uniform({args})",
+                "Generator.uniform(low=0, high=1, size=None)",
+                "uniform(-0.05, 0.05)",
+                random=True,
+            ),
+            Builtin(
+                "normal",
+                ("loc", "scale", "size"),
+                0,
+                _sized(FLOAT),
+                "self.np_random.normal({args})",
+                "self.np_random.normal({args})",
+                "Generator.normal(loc=0, scale=1, size=None)",
+                "normal(drift, volatility)",
+                random=True,
+            ),
+            Builtin(
+                "standard_normal",
+                _SIZE,
+                0,
+                _sized(FLOAT),
+                "self.np_random.standard_normal()",
+                "self.np_random.standard_normal({args})",
+                "Generator.standard_normal(size=None)",
+                "standard_normal()",
+                random=True,
+            ),
+            Builtin(
+                "integers",
+                ("low", "high", "size", "endpoint"),
+                1,
+                _sized(INT),
+                "int(self.np_random.integers({args}))",
+                "self.np_random.integers({args})",
+                "Generator.integers(low, high=None, size=None, endpoint=False)",
+                "integers(0, size)",
+                random=True,
+            ),
+            Builtin(
+                "exponential",
+                ("scale", "size"),
+                0,
+                _sized(FLOAT),
+                "self.np_random.exponential({args})",
+                "self.np_random.exponential({args})",
+                "Generator.exponential(scale=1, size=None)",
+                "exponential(2.0)",
+                random=True,
+            ),
+            Builtin(
+                "poisson",
+                ("lam", "size"),
+                0,
+                _sized(INT),
+                "int(self.np_random.poisson({args}))",
+                "self.np_random.poisson({args})",
+                "Generator.poisson(lam=1, size=None)",
+                "poisson(arrival_rate)",
+                random=True,
+            ),
+            Builtin(
+                "binomial",
+                ("n", "p", "size"),
+                2,
+                _sized(INT),
+                "int(self.np_random.binomial({args}))",
+                "self.np_random.binomial({args})",
+                "Generator.binomial(n, p, size=None)",
+                "binomial(10, 0.5)",
+                random=True,
+            ),
+            Builtin(
+                "choice",
+                ("a", "size", "replace", "p"),
+                1,
+                _choice,
+                "self.np_random.choice({args})",
+                "self.np_random.choice({args})",
+                "Generator.choice(a, size=None, replace=True, p=None)",
+                "choice(4, p=probs)",
+                random=True,
+            ),
+            # Drawing on a uint8 H×W×3 frame (envgen.draw), used as statements.
+            Builtin(
+                "fill",
+                ("frame", "color"),
+                2,
+                _draw,
+                None,
+                "_draw.fill({args})",
+                "paint the whole frame",
+                "fill(frame, (255, 255, 255))",
+                statement=True,
+            ),
+            Builtin(
+                "fill_rect",
+                ("frame", "x0", "y0", "x1", "y1", "color"),
+                6,
+                _draw,
+                None,
+                "_draw.fill_rect({args})",
+                "filled rectangle [x0, x1) × [y0, y1)",
+                "fill_rect(frame, 0, 0, 8, 8, (0, 255, 0))",
+                statement=True,
+            ),
+            Builtin(
+                "draw_line",
+                ("frame", "x0", "y0", "x1", "y1", "color", "width"),
+                6,
+                _draw,
+                None,
+                "_draw.line({args})",
+                "line segment of a given width",
+                "draw_line(frame, 0, 10, 63, 10, (0, 0, 0))",
+                statement=True,
+            ),
+            Builtin(
+                "fill_circle",
+                ("frame", "cx", "cy", "radius", "color"),
+                5,
+                _draw,
+                None,
+                "_draw.circle({args})",
+                "filled disc",
+                "fill_circle(frame, 32, 32, 5, RED)",
+                statement=True,
+            ),
+            Builtin(
+                "fill_polygon",
+                ("frame", "points", "color"),
+                3,
+                _draw,
+                None,
+                "_draw.polygon({args})",
+                "filled polygon from [[x, y], ...]",
+                "fill_polygon(frame, [[0, 0], [10, 0], [5, 8]], (0, 0, 0))",
+                statement=True,
+            ),
+        ]
+    }
+)
+
+#: Names the language defines as constants.
+CONSTANTS = {
+    "pi": ("math.pi", FLOAT),
+    "inf": ("math.inf", FLOAT),
+    "e": ("math.e", FLOAT),
+    "nan": ("math.nan", FLOAT),
+    "True": ("True", BOOL),
+    "False": ("False", BOOL),
+}
+
+ANY_T = ANY
+
+
+def _encode(args: dict[str, T], _c: dict[str, object]) -> T:
+    rows = args["rows"]
+    if rows.dtype != "str":
+        raise CallError(f"expects a list of strings, got {rows.describe()}")
+    return T("int64", (None, None))
+
+
+BUILTINS["encode"] = Builtin(
+    "encode",
+    ("rows", "alphabet"),
+    2,
+    _encode,
+    None,
+    "_encode({rows}, {alphabet})",
+    "a 2-D int array: each character of each row replaced by its index in alphabet",
+    'encode(desc, "SFHG")',
+)

@@ -1,0 +1,129 @@
+"""Types of the dynamics language: a NumPy dtype, a shape, and NEP 50 'weakness'.
+
+A value is *weak* when the single-env backend holds it as a plain Python number (literals,
+params, float64/int64/bool scalar state, results of scalar math). NumPy 2 promotes weak
+values to the dtype of the other operand (`float32 * 0.5` stays float32); both backends
+follow that rule, so the vector backend casts weak operands where the single env would.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+Shape = tuple[int | None, ...] | None  # None: rank unknown; None inside: length unknown
+
+
+@dataclass(frozen=True)
+class T:
+    """The static type of a value."""
+
+    dtype: str  # numpy dtype name, or 'str', 'none', 'dict', 'tuple', 'any'
+    shape: Shape = ()
+    weak: bool = False
+    fields: tuple[tuple[str | int, T], ...] = field(default=(), compare=False)
+
+    @property
+    def is_scalar(self) -> bool:
+        return self.shape == ()
+
+    @property
+    def is_numeric(self) -> bool:
+        return self.dtype in NUMERIC
+
+    @property
+    def kind(self) -> str:
+        if self.dtype == "bool":
+            return "bool"
+        if self.dtype.startswith(("int", "uint")):
+            return "int"
+        if self.dtype.startswith("float"):
+            return "float"
+        return self.dtype
+
+    def with_shape(self, shape: Shape) -> T:
+        return T(self.dtype, shape, self.weak and shape == ())
+
+    def describe(self) -> str:
+        if self.dtype in ("dict", "tuple", "any", "str", "none"):
+            return {"none": "None"}.get(self.dtype, self.dtype)
+        if self.shape == ():
+            return f"{self.kind} scalar" if self.weak else f"{self.dtype} scalar"
+        if self.shape is None:
+            return f"{self.dtype} array"
+        dims = ", ".join("?" if d is None else str(d) for d in self.shape)
+        return f"{self.dtype} array of shape ({dims}{',' if len(self.shape) == 1 else ''})"
+
+
+NUMERIC = {"bool", "int8", "int16", "int32", "int64", "uint8", "float16", "float32", "float64"}
+ANY = T("any", None)
+NONE = T("none")
+STR = T("str")
+BOOL = T("bool", (), True)
+INT = T("int64", (), True)
+FLOAT = T("float64", (), True)
+
+
+def scalar(dtype: str) -> T:
+    """The type a scalar state variable of `dtype` has in the single-env backend."""
+    return T(dtype, (), dtype in ("bool", "int64", "float64"))
+
+
+def _sample(t: T) -> object:
+    if t.weak:
+        return {"bool": True, "int": 0, "float": 0.0}.get(t.kind, np.dtype(t.dtype))
+    return np.dtype(t.dtype)
+
+
+def promote(*types: T) -> T:
+    """The dtype NumPy 2 gives an arithmetic result of these operands (weak when all are)."""
+    numeric = [t for t in types if t.is_numeric]
+    if len(numeric) != len(types):
+        return ANY
+    if all(t.weak for t in numeric):
+        kinds = {t.kind for t in numeric}
+        if "float" in kinds:
+            return FLOAT
+        if "int" in kinds:
+            return INT
+        return BOOL
+    result = np.result_type(*[_sample(t) for t in numeric])
+    return T(result.name, ())
+
+
+def broadcast(*shapes: Shape) -> Shape:
+    """The broadcast shape, with None for what cannot be known; raises ValueError on mismatch."""
+    if any(s is None for s in shapes):
+        return None
+    rank = max((len(s) for s in shapes), default=0)  # type: ignore[arg-type]
+    out: list[int | None] = []
+    for axis in range(-rank, 0):
+        dims = {s[axis] for s in shapes if len(s) >= -axis}  # type: ignore[index]
+        known = {d for d in dims if d is not None and d != 1}
+        if len(known) > 1:
+            raise ValueError(f"shapes {' and '.join(_fmt(s) for s in shapes)} do not broadcast")
+        if known:
+            out.append(known.pop())
+        elif None in dims:
+            out.append(None)
+        else:
+            out.append(1)
+    return tuple(out)
+
+
+def _fmt(shape: Shape) -> str:
+    if shape is None:
+        return "(?)"
+    dims = ", ".join("?" if d is None else str(d) for d in shape)
+    return f"({dims}{',' if len(shape) == 1 else ''})"
+
+
+def binary_result(a: T, b: T, *, true_divide: bool = False) -> T:
+    out = promote(a, b)
+    if true_divide and out.kind in ("int", "bool"):
+        out = FLOAT if out.weak else T("float64")
+    if out.dtype == "bool" and not true_divide:
+        out = INT if out.weak else T("int64")
+    shape = broadcast(a.shape, b.shape)
+    return T(out.dtype, shape, out.weak and shape == ())

@@ -1,0 +1,271 @@
+"""Stage 1: read YAML into plain Python data, remembering where every value came from.
+
+PyYAML's composer gives us a node graph with source marks; we convert it ourselves so
+that we can (a) record a position for every path, (b) refuse duplicate keys, and
+(c) bound the work an alias bomb or a deeply nested document can cause.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from yaml.constructor import SafeConstructor
+
+from envgen.diagnostics import Diagnostic, DiagnosticError, Location, display_path
+
+#: Most nodes one document may expand to; aliases count each time they are used.
+MAX_NODES = 200_000
+#: Deepest nesting accepted; real specs nest a handful of levels.
+MAX_DEPTH = 64
+#: Largest spec file accepted, in bytes.
+MAX_BYTES = 2_000_000
+
+Path_ = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class Span:
+    """Where a YAML value sits: its node's start, and where a code block's text begins."""
+
+    line: int  # 1-based line of the node
+    column: int  # 1-based column of the node
+    content_line: int  # 1-based line where the scalar's text starts
+    content_column: int  # 1-based column where the scalar's text starts
+
+
+@dataclass
+class Document:
+    """A loaded spec file: its data and the span of every path inside it."""
+
+    path: Path
+    data: Any
+    spans: dict[Path_, Span] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return display_path(self.path)
+
+    def location(self, path: Path_) -> Location:
+        """The location of `path`, or of its nearest ancestor that has one."""
+        path = tuple(path)
+        while path and path not in self.spans:
+            path = path[:-1]
+        span = self.spans.get(path)
+        if span is None:
+            return Location(self.name, 1, 1)
+        return Location(self.name, span.line, span.column)
+
+    def code_location(self, path: Path_, line: int, column: int) -> Location:
+        """The file location of (1-based line, 0-based column) inside the scalar at `path`."""
+        span = self.spans.get(tuple(path))
+        if span is None:
+            return self.location(path)
+        if line <= 1:
+            return Location(self.name, span.content_line, span.content_column + column)
+        return Location(self.name, span.content_line + line - 1, span.content_column + column)
+
+
+class _Converter:
+    def __init__(self, document: Document, text: str) -> None:
+        self.document = document
+        self.lines = text.splitlines()
+        self.constructor = SafeConstructor()
+        self.count = 0
+        self.diagnostics: list[Diagnostic] = []
+
+    def _loc(self, node: yaml.Node) -> Location:
+        return Location(self.document.name, node.start_mark.line + 1, node.start_mark.column + 1)
+
+    def _span(self, node: yaml.Node) -> Span:
+        line, column = node.start_mark.line + 1, node.start_mark.column + 1
+        style = getattr(node, "style", None)
+        if style in ("|", ">"):
+            content_line = line + 1
+            text = self.lines[content_line - 1] if content_line - 1 < len(self.lines) else ""
+            content_column = len(text) - len(text.lstrip(" ")) + 1
+        elif style in ('"', "'"):
+            content_line, content_column = line, column + 1
+        else:
+            content_line, content_column = line, column
+        return Span(line, column, content_line, content_column)
+
+    def convert(self, node: yaml.Node, path: Path_, depth: int) -> Any:
+        self.count += 1
+        if self.count > MAX_NODES:
+            raise DiagnosticError(
+                [
+                    Diagnostic(
+                        self._loc(node),
+                        f"the document expands to more than {MAX_NODES} values",
+                        "remove recursive or repeated YAML aliases (&anchor / *alias)",
+                        "yaml-too-large",
+                    )
+                ]
+            )
+        if depth > MAX_DEPTH:
+            raise DiagnosticError(
+                [
+                    Diagnostic(
+                        self._loc(node),
+                        f"the document nests deeper than {MAX_DEPTH} levels",
+                        "flatten the structure; specs need only a few levels",
+                        "yaml-too-deep",
+                    )
+                ]
+            )
+        self.document.spans.setdefault(path, self._span(node))
+        if isinstance(node, yaml.MappingNode):
+            result: dict[str, Any] = {}
+            for key_node, value_node in node.value:
+                if not isinstance(key_node, yaml.ScalarNode):
+                    self.diagnostics.append(
+                        Diagnostic(
+                            self._loc(key_node),
+                            "mapping keys must be plain names",
+                            "write the key as a word, e.g. `size:`",
+                            "yaml-key",
+                        )
+                    )
+                    continue
+                key = key_node.value
+                if key == "<<" and key_node.tag == "tag:yaml.org,2002:merge":
+                    self.diagnostics.append(
+                        Diagnostic(
+                            self._loc(key_node),
+                            "YAML merge keys (<<) are not supported",
+                            "write the keys out",
+                            "yaml-merge",
+                        )
+                    )
+                    continue
+                if key in result:
+                    self.diagnostics.append(
+                        Diagnostic(
+                            self._loc(key_node),
+                            f"duplicate key '{key}'",
+                            "each key may appear once in a mapping; remove one of them",
+                            "yaml-duplicate-key",
+                        )
+                    )
+                    continue
+                self.document.spans.setdefault(path + (key,), self._span(value_node))
+                result[key] = self.convert(value_node, path + (key,), depth + 1)
+            return result
+        if isinstance(node, yaml.SequenceNode):
+            return [self.convert(item, path + (i,), depth + 1) for i, item in enumerate(node.value)]
+        try:
+            return self.constructor.construct_object(node, deep=True)
+        except yaml.YAMLError as exc:
+            self.diagnostics.append(
+                Diagnostic(self._loc(node), f"invalid YAML value: {exc}", "", "yaml-value")
+            )
+            return None
+
+
+def _yaml_error(name: str, exc: yaml.YAMLError) -> Diagnostic:
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+    problem = getattr(exc, "problem", None) or str(exc)
+    context = getattr(exc, "context", None)
+    message = f"YAML syntax error: {problem}" + (f" ({context})" if context else "")
+    if "expected a single document" in str(exc):
+        return Diagnostic(
+            Location(name, line, column),
+            "the file holds more than one YAML document",
+            "put one environment spec in each file (remove the '---' separators)",
+            "yaml-multiple-documents",
+        )
+    hint = "check indentation and quoting near this position"
+    if "\t" in problem or "tab" in problem:
+        hint = "YAML does not allow tabs for indentation; use spaces"
+    return Diagnostic(Location(name, line, column), message, hint, "yaml-syntax")
+
+
+def load_document(path: Path) -> Document:
+    """Read one spec file; raise `DiagnosticError` with located problems if it is not usable."""
+    name = display_path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise DiagnosticError(
+            [
+                Diagnostic(
+                    Location(name), f"cannot read file: {exc.strerror}", "", "file-unreadable"
+                )
+            ]
+        ) from None
+    if len(raw) > MAX_BYTES:
+        raise DiagnosticError(
+            [
+                Diagnostic(
+                    Location(name),
+                    f"the file is {len(raw)} bytes, more than the {MAX_BYTES} accepted",
+                    "specs are small; move large data out of the spec",
+                    "file-too-large",
+                )
+            ]
+        )
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        before = raw[: exc.start]
+        line = before.count(b"\n") + 1
+        column = exc.start - (before.rfind(b"\n") + 1) + 1
+        raise DiagnosticError(
+            [
+                Diagnostic(
+                    Location(name, line, column),
+                    f"the file is not valid UTF-8 (byte 0x{raw[exc.start]:02x})",
+                    "save the file as UTF-8",
+                    "file-encoding",
+                )
+            ]
+        ) from None
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        raise DiagnosticError([_yaml_error(name, exc)]) from None
+    except RecursionError:
+        raise DiagnosticError(
+            [
+                Diagnostic(
+                    Location(name),
+                    "the document nests too deeply to read",
+                    "flatten the structure",
+                    "yaml-too-deep",
+                )
+            ]
+        ) from None
+    if node is None:
+        raise DiagnosticError(
+            [
+                Diagnostic(
+                    Location(name),
+                    "the file is empty",
+                    "a spec needs at least `id`, `action_space`, `observation_space` and `step`",
+                    "spec-empty",
+                )
+            ]
+        )
+    document = Document(path=path, data=None)
+    if not isinstance(node, yaml.MappingNode):
+        raise DiagnosticError(
+            [
+                Diagnostic(
+                    Location(name, node.start_mark.line + 1, node.start_mark.column + 1),
+                    "a spec must be a mapping of keys to values",
+                    "start the file with `id: namespace/Name-v0`",
+                    "spec-not-mapping",
+                )
+            ]
+        )
+    converter = _Converter(document, text)
+    document.data = converter.convert(node, (), 0)
+    if converter.diagnostics:
+        raise DiagnosticError(converter.diagnostics)
+    return document

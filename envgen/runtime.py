@@ -1,0 +1,243 @@
+"""Support code imported by generated envs: param checking, errors, drawing, text helpers.
+
+Kept small and dependency-free (NumPy, Gymnasium, Jinja2) so that the generated modules
+read like hand-written envs and run wherever envgen is installed (e.g. Ray workers).
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from gymnasium import spaces
+
+
+class InvalidAction(ValueError):
+    """An action that is not an element of the env's action space."""
+
+    def __init__(self, action: Any, space: spaces.Space) -> None:
+        super().__init__(
+            f"action {action!r} is not in the action space {space}; "
+            "sample valid actions with env.action_space.sample()"
+        )
+
+
+class InvalidParam(ValueError):
+    """A constructor argument that the env's params do not accept."""
+
+
+@dataclass(frozen=True)
+class Param:
+    """What a generated env accepts for one of its params."""
+
+    name: str
+    type: str  # int, float, bool, str, list
+    default: Any
+    ge: float | None = None
+    gt: float | None = None
+    le: float | None = None
+    lt: float | None = None
+    choices: tuple[Any, ...] | None = None
+    nullable: bool = False
+    doc: str = ""
+
+
+#: Keyword arguments every generated env understands besides its params.
+OPTIONS = ("invalid_action", "check_state")
+INVALID_ACTION_MODES = ("raise", "clip", "ignore")
+
+
+def _coerce(param: Param, value: Any, env_id: str) -> Any:
+    where = f"{env_id}: param '{param.name}'"
+    if value is None:
+        if param.nullable:
+            return None
+        raise InvalidParam(f"{where} must not be None")
+    kind = param.type
+    if kind == "bool":
+        if isinstance(value, (bool, np.bool_)):
+            return bool(value)
+        raise InvalidParam(f"{where} must be a bool, got {value!r}")
+    if kind == "int":
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+            if isinstance(value, (float, np.floating)) and float(value).is_integer():
+                value = int(value)
+            else:
+                raise InvalidParam(f"{where} must be an int, got {value!r}")
+        value = int(value)
+    elif kind == "float":
+        if isinstance(value, (bool, np.bool_)) or not isinstance(
+            value, (int, float, np.integer, np.floating)
+        ):
+            raise InvalidParam(f"{where} must be a number, got {value!r}")
+        value = float(value)
+        if math.isnan(value):
+            raise InvalidParam(f"{where} must not be NaN")
+    elif kind == "str":
+        if not isinstance(value, str):
+            raise InvalidParam(f"{where} must be a string, got {value!r}")
+    elif kind == "list":
+        if isinstance(value, (str, bytes)) or not isinstance(value, (Sequence, np.ndarray)):
+            raise InvalidParam(f"{where} must be a list, got {value!r}")
+        value = list(value)
+    for bound, ok, text in (
+        (param.ge, lambda v, b: v >= b, ">="),
+        (param.gt, lambda v, b: v > b, ">"),
+        (param.le, lambda v, b: v <= b, "<="),
+        (param.lt, lambda v, b: v < b, "<"),
+    ):
+        if bound is not None and not ok(value, bound):
+            raise InvalidParam(f"{where} must be {text} {bound}, got {value!r}")
+    if param.choices is not None and value not in param.choices:
+        raise InvalidParam(
+            f"{where} must be one of {', '.join(map(repr, param.choices))}, got {value!r}"
+        )
+    return value
+
+
+def resolve_params(
+    params: Sequence[Param],
+    config: Mapping[str, Any] | None,
+    kwargs: Mapping[str, Any],
+    env_id: str,
+) -> dict[str, Any]:
+    """Merge defaults, a `config` mapping (as RLlib passes) and keyword arguments; check all.
+
+    Raises `InvalidParam` naming the valid params for an unknown key, and the constraint
+    for a value that breaks one.
+    """
+    if config is not None and not isinstance(config, Mapping):
+        raise InvalidParam(
+            f"{env_id}: the first argument is a config mapping of params, got {config!r}"
+        )
+    by_name = {p.name: p for p in params}
+    merged: dict[str, Any] = {}
+    for source in (dict(config or {}), dict(kwargs)):
+        for key, value in source.items():
+            if key not in by_name and key not in OPTIONS:
+                valid = ", ".join(sorted(by_name)) or "(none)"
+                close = difflib.get_close_matches(key, list(by_name) + list(OPTIONS), n=1)
+                hint = f" Did you mean '{close[0]}'?" if close else ""
+                raise InvalidParam(f"{env_id}: unknown param '{key}'.{hint} Valid params: {valid}")
+            if key in merged and merged[key] != value:
+                raise InvalidParam(
+                    f"{env_id}: param '{key}' is given twice with different values "
+                    f"({merged[key]!r} and {value!r})"
+                )
+            merged[key] = value
+    resolved = {}
+    for param in params:
+        value = merged.get(param.name, param.default)
+        resolved[param.name] = _coerce(param, value, env_id)
+    mode = merged.get("invalid_action", "raise")
+    if mode not in INVALID_ACTION_MODES:
+        raise InvalidParam(
+            f"{env_id}: invalid_action must be one of {', '.join(INVALID_ACTION_MODES)}"
+        )
+    resolved["invalid_action"] = mode
+    resolved["check_state"] = bool(merged.get("check_state", False))
+    return resolved
+
+
+def fix_action(space: spaces.Space, action: Any, mode: str) -> Any:
+    """The action to use for one outside the space: raise, clip into the space, or ignore."""
+    if mode == "raise":
+        raise InvalidAction(action, space)
+    if mode == "clip":
+        if isinstance(space, spaces.Box):
+            array = np.asarray(action, dtype=space.dtype)
+            if array.shape != space.shape:
+                raise InvalidAction(action, space)
+            return np.clip(np.nan_to_num(array), space.low, space.high)
+        if isinstance(space, spaces.Discrete):
+            try:
+                return int(min(max(int(action), space.start), space.start + space.n - 1))
+            except (TypeError, ValueError):
+                raise InvalidAction(action, space) from None
+        if isinstance(space, spaces.MultiDiscrete):
+            array = np.asarray(action, dtype=np.int64)
+            return np.clip(array, space.start, space.start + space.nvec - 1)
+        if isinstance(space, spaces.MultiBinary):
+            return np.clip(np.asarray(action, dtype=np.int8), 0, 1)
+        raise InvalidAction(action, space)
+    return action
+
+
+def check_finite(env_id: str, **state: Any) -> None:
+    """Raise if any state value is NaN or infinite (enabled with `check_state=True`)."""
+    for name, value in state.items():
+        array = np.asarray(value)
+        if array.dtype.kind == "f" and not np.all(np.isfinite(array)):
+            raise FloatingPointError(f"{env_id}: state '{name}' became {value!r}")
+
+
+def encode(rows: Sequence[str], alphabet: str) -> np.ndarray:
+    """Each character of each row replaced by its index in `alphabet` (a 2-D int array)."""
+    rows = [row.decode() if isinstance(row, bytes) else str(row) for row in rows]
+    if not rows or len({len(row) for row in rows}) != 1:
+        raise ValueError("encode() needs non-empty rows of equal length")
+    lookup = {ch: i for i, ch in enumerate(alphabet)}
+    try:
+        return np.array([[lookup[ch] for ch in row] for row in rows], dtype=np.int64)
+    except KeyError as exc:
+        raise ValueError(f"encode(): character {exc.args[0]!r} is not in {alphabet!r}") from None
+
+
+def text(codes: Any, charset: str) -> str:
+    """The string of `charset[code]` for each code."""
+    return "".join(charset[int(c)] for c in np.asarray(codes).reshape(-1))
+
+
+def to_space(space: spaces.Space, value: Any) -> Any:
+    """Convert a value computed by a spec into the canonical element type of `space`."""
+    if isinstance(space, spaces.Box):
+        return np.array(value, dtype=space.dtype).reshape(space.shape)
+    if isinstance(space, spaces.Discrete):
+        return int(value)
+    if isinstance(space, spaces.MultiDiscrete):
+        return np.array(value, dtype=space.dtype).reshape(space.shape)
+    if isinstance(space, spaces.MultiBinary):
+        return np.array(value, dtype=space.dtype).reshape(space.shape)
+    if isinstance(space, spaces.Text):
+        return str(value)
+    if isinstance(space, spaces.Dict):
+        return {key: to_space(sub, value[key]) for key, sub in space.spaces.items()}
+    if isinstance(space, spaces.Tuple):
+        return tuple(to_space(sub, v) for sub, v in zip(space.spaces, value, strict=True))
+    if isinstance(space, spaces.Sequence):
+        items = tuple(to_space(space.feature_space, v) for v in value)
+        if space.stack:
+            return _stack(space.feature_space, items)
+        return items
+    if isinstance(space, spaces.Graph):
+        nodes = to_space_batch(space.node_space, value["nodes"])
+        edges = None
+        links = None
+        if space.edge_space is not None:
+            edges = to_space_batch(space.edge_space, value["edges"])
+            links = np.asarray(value["edge_links"], dtype=np.int64).reshape(-1, 2)
+        return spaces.GraphInstance(nodes, edges, links)
+    if isinstance(space, spaces.OneOf):
+        index = int(value["index"])
+        return (index, to_space(space.spaces[index], value["value"]))
+    raise TypeError(f"unsupported space {space}")
+
+
+def to_space_batch(space: spaces.Space, values: Any) -> np.ndarray:
+    """Stack values of a Box or Discrete space along a new first axis (graph nodes, edges)."""
+    if isinstance(space, spaces.Discrete):
+        return np.asarray(values, dtype=np.int64).reshape(-1)
+    assert isinstance(space, spaces.Box)
+    return np.asarray(values, dtype=space.dtype).reshape((-1, *space.shape))
+
+
+def _stack(space: spaces.Space, items: tuple[Any, ...]) -> Any:
+    if isinstance(space, (spaces.Box, spaces.MultiDiscrete, spaces.MultiBinary)):
+        return np.array(items, dtype=space.dtype).reshape((len(items), *space.shape))
+    if isinstance(space, spaces.Discrete):
+        return np.array(items, dtype=np.int64)
+    return spaces.utils.create_empty_array  # pragma: no cover - refused at build time
