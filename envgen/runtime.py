@@ -241,3 +241,37 @@ def _stack(space: spaces.Space, items: tuple[Any, ...]) -> Any:
     if isinstance(space, spaces.Discrete):
         return np.array(items, dtype=np.int64)
     return spaces.utils.create_empty_array  # pragma: no cover - refused at build time
+
+
+def frozen(data: Any) -> np.ndarray:
+    """A read-only array for a spec's constant table (so no env can change it for others)."""
+    array = np.array(data)
+    array.setflags(write=False)
+    return array
+
+
+def ansi_template(source: str) -> Any:
+    """Compile an ansi render template in Jinja2's immutable sandbox.
+
+    The sandbox refuses attribute access to internals (`__class__`, `__globals__`, ...) and
+    calls of unsafe callables, so a template can format state but not reach Python.
+    """
+    from jinja2 import StrictUndefined
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    environment = ImmutableSandboxedEnvironment(
+        undefined=StrictUndefined, keep_trailing_newline=False, autoescape=False
+    )
+    return environment.from_string(source)
+
+
+def load_hook(module: str, function: str) -> Any:
+    """Import a trusted Python hook `module:function` named by a spec (see SECURITY.md)."""
+    import importlib
+
+    def hook(env: Any) -> None:
+        target = getattr(importlib.import_module(module), function)
+        target(env)
+
+    hook.__qualname__ = f"{module}:{function}"
+    return hook

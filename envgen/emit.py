@@ -1,0 +1,670 @@
+"""Stage 4: render checked models as Python modules through Jinja2 templates.
+
+Decisions are made here, in Python; the templates only lay the pieces out. The output is
+formatted by ruff (pinned in pyproject.toml) so that it is byte-for-byte reproducible.
+"""
+
+from __future__ import annotations
+
+import ast
+import shutil
+import subprocess
+import sys
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+
+from envgen._codegen import Translator, literal, np_dtype, tidy, tidy_block
+from envgen._types import T
+from envgen.analysis import Code, EnvModel, ObservationModel, SpaceModel
+
+_TEMPLATES = jinja2.Environment(
+    loader=jinja2.PackageLoader("envgen", "templates"),
+    trim_blocks=True,
+    lstrip_blocks=True,
+    keep_trailing_newline=True,
+    undefined=jinja2.StrictUndefined,
+    autoescape=False,  # noqa: S701 - the output is Python; user strings arrive as repr() literals
+)
+
+INDENT = "    "
+
+
+@dataclass(frozen=True)
+class EmittedModule:
+    name: str
+    source: str
+
+
+# --- user text in docstrings ----------------------------------------------------------
+
+
+def doc_text(text: str) -> str:
+    """User text made safe inside a triple-quoted docstring: no escapes, no closing quotes."""
+    out = []
+    for ch in str(text):
+        if ch == "\\":
+            out.append("\\\\")
+        elif ch == '"':
+            out.append('\\"')
+        elif ch == "\n" or ch == "\t":
+            out.append(ch)
+        elif ord(ch) < 32 or ord(ch) == 127 or ch in "\u2028\u2029\ufeff":
+            out.append(f"\\x{ord(ch):02x}" if ord(ch) < 256 else f"\\u{ord(ch):04x}")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def _wrap(text: str, width: int = 88, indent: str = "") -> list[str]:
+    lines: list[str] = []
+    for paragraph in str(text).strip().split("\n\n"):
+        joined = " ".join(paragraph.split())
+        lines.extend(textwrap.wrap(joined, width=width, initial_indent=indent,
+                                   subsequent_indent=indent, break_long_words=True,
+                                   break_on_hyphens=False) or [""])
+        lines.append("")
+    return lines[:-1] if lines else []
+
+
+def _source_text(code: Code | None, raw: object) -> str:
+    if isinstance(raw, str):
+        return " ".join(raw.split())
+    return repr(raw)
+
+
+# --- spaces ---------------------------------------------------------------------------
+
+
+def _space_code(space: SpaceModel, tr: Translator) -> str:
+    kind = space.kind
+    args = space.args
+
+    def one(code: Code) -> str:
+        return tr.code(code)
+
+    if kind == "Box":
+        dtype = np_dtype(space.dtype)
+        parts = []
+        for key in ("low", "high"):
+            value = args[key]
+            if isinstance(value, list):
+                parts.append(f"{key}=np.array([{', '.join(one(c) for c in value)}], "
+                             f"dtype={dtype})")
+            else:
+                parts.append(f"{key}={one(value)}")
+        if "shape" in args:
+            dims = ", ".join(one(c) for c in args["shape"])
+            parts.append(f"shape=({dims}{',' if len(args['shape']) == 1 else ''})")
+        parts.append(f"dtype={dtype}")
+        return f"spaces.Box({', '.join(parts)})"
+    if kind == "Discrete":
+        start = f", start={one(args['start'])}" if "start" in args else ""
+        return f"spaces.Discrete({one(args['n'])}{start})"
+    if kind == "MultiDiscrete":
+        nvec = ", ".join(one(c) for c in args["nvec"])
+        start = ""
+        if "start" in args:
+            start = f", start=[{', '.join(one(c) for c in args['start'])}]"
+        return f"spaces.MultiDiscrete([{nvec}]{start})"
+    if kind == "MultiBinary":
+        dims = [one(c) for c in args["n"]]
+        return f"spaces.MultiBinary({dims[0] if len(dims) == 1 else '[' + ', '.join(dims) + ']'})"
+    if kind == "Text":
+        charset = f", charset={literal(args['charset'])}" if args["charset"] is not None else ""
+        return (f"spaces.Text({one(args['max_length'])}, "
+                f"min_length={one(args['min_length'])}{charset})")
+    if kind == "Dict":
+        items = ", ".join(f"{literal(k)}: {_space_code(c, tr)}" for k, c in space.children)
+        return f"spaces.Dict({{{items}}})"
+    if kind == "Tuple":
+        items = ", ".join(_space_code(c, tr) for _, c in space.children)
+        return f"spaces.Tuple(({items},))"
+    if kind == "Sequence":
+        return (f"spaces.Sequence({_space_code(space.children[0][1], tr)}, "
+                f"stack={bool(args['stack'])})")
+    if kind == "Graph":
+        children = dict(space.children)
+        edge = _space_code(children["edge_space"], tr) if "edge_space" in children else "None"
+        return (f"spaces.Graph(node_space={_space_code(children['node_space'], tr)}, "
+                f"edge_space={edge})")
+    if kind == "OneOf":
+        items = ", ".join(_space_code(c, tr) for _, c in space.children)
+        return f"spaces.OneOf(({items},))"
+    raise AssertionError(kind)
+
+
+def _observation_code(obs: ObservationModel, tr: Translator, space_ref: str) -> str:
+    """Code that builds a fresh observation of the declared space from the spec's values."""
+    space = obs.space
+    kind = space.kind
+    if kind == "Dict":
+        items = ", ".join(
+            f"{literal(k)}: {_observation_code(c, tr, f'{space_ref}[{literal(k)}]')}"
+            for k, c in obs.children)
+        return f"{{{items}}}"
+    if kind == "Tuple" and obs.children:
+        items = ", ".join(_observation_code(c, tr, f"{space_ref}[{i}]")
+                          for i, (_, c) in enumerate(obs.children))
+        return f"({items},)"
+    if kind in ("Graph", "OneOf"):
+        items = ", ".join(f"{literal(k)}: {tr.code(c.code)}" for k, c in obs.children
+                          if c.code is not None)
+        tr.uses.add("runtime")
+        return f"_rt.to_space({space_ref}, {{{items}}})"
+    assert obs.code is not None
+    value = tr.code(obs.code)
+    t = obs.code.type
+    if kind == "Box":
+        if isinstance(obs.code.expr, ast.List):
+            value = value.removeprefix("np.array(")[:-1]  # the list itself, built once
+        return f"np.array({value}, dtype={np_dtype(space.dtype)})"
+    if kind == "Discrete":
+        return value if (t.weak and t.kind == "int") else f"int({value})"
+    if kind == "MultiDiscrete":
+        return f"np.array({value}, dtype=np.int64)"
+    if kind == "MultiBinary":
+        return f"np.array({value}, dtype=np.int8)"
+    if kind == "Text":
+        return value if t.dtype == "str" else f"str({value})"
+    tr.uses.add("runtime")
+    return f"_rt.to_space({space_ref}, {value})"
+
+
+# --- pieces of the class ----------------------------------------------------------------
+
+
+def _state_value(t: T, value: str, value_type: T, shape: str | None) -> str:
+    """Code converting an initial value to the state's storage type."""
+    if shape is not None:
+        if value_type.is_scalar:
+            return f"np.full({shape}, {value}, dtype={np_dtype(t.dtype)})"
+        return f"np.array({value}, dtype={np_dtype(t.dtype)})"
+    if t.dtype == "float64":
+        return value if value_type == T("float64", (), True) else f"float({value})"
+    if t.dtype == "int64":
+        return value if (value_type.weak and value_type.kind == "int") else f"int({value})"
+    if t.dtype == "bool":
+        return value if (value_type.weak and value_type.kind == "bool") else f"bool({value})"
+    return f"{np_dtype(t.dtype)}({value})"
+
+
+def _indent(lines: list[str], level: int = 2) -> str:
+    pad = INDENT * level
+    return "\n".join(pad + line if line.strip() else "" for line in lines)
+
+
+def _docstring(model: EnvModel, source_name: str) -> str:
+    spec = model.spec
+    doc: list[str] = []
+    first = spec.description.strip().split("\n")[0] if spec.description.strip() else spec.id
+    doc.extend(_wrap(first))
+    doc.append("")
+    doc.append("## Description")
+    doc.append("")
+    doc.extend(_wrap(spec.description or f"The {spec.id} environment."))
+    doc.append("")
+    doc.append(f"Generated by envgen from `{source_name}`; edit the spec, not this file.")
+    doc.append("")
+    doc.append("## Action Space")
+    doc.append("")
+    doc.extend(_space_doc(model.action_space, spec.action_space))
+    if model.labels:
+        doc.append("")
+        doc.append("| Num | Action |")
+        doc.append("|-----|--------|")
+        for label, value in model.labels.items():
+            doc.append(f"| {value} | {label} |")
+    doc.append("")
+    doc.append("## Observation Space")
+    doc.append("")
+    doc.extend(_space_doc(model.observation_space, spec.observation_space))
+    if isinstance(spec.observation, list):
+        doc.append("")
+        doc.append("| Num | Observation |")
+        doc.append("|-----|-------------|")
+        for i, item in enumerate(spec.observation):
+            doc.append(f"| {i} | `{_source_text(None, item)}` |")
+    elif isinstance(spec.observation, dict):
+        doc.append("")
+        doc.append("| Key | Observation |")
+        doc.append("|-----|-------------|")
+        for key, item in spec.observation.items():
+            doc.append(f"| {key} | `{_source_text(None, item)}` |")
+    else:
+        doc.append("")
+        doc.append(f"The observation is `{_source_text(None, spec.observation)}`.")
+    doc.append("")
+    doc.append("## Rewards")
+    doc.append("")
+    doc.extend(_wrap(f"After every step the reward is `{_source_text(None, spec.reward)}`."))
+    doc.append("")
+    doc.append("## Starting State")
+    doc.append("")
+    if model.state:
+        for name, state in model.state.items():
+            shape = f" (shape {list(state.spec.shape)})" if state.spec.shape else ""
+            line = f"- `{name}`{shape} = `{_source_text(None, state.spec.init)}`"
+            if state.spec.doc:
+                line += f": {' '.join(state.spec.doc.split())}"
+            doc.extend(_wrap(line))
+    else:
+        doc.append("The env has no state variables.")
+    if spec.reset.strip():
+        doc.append("")
+        doc.append("then the spec's `reset` block runs.")
+    doc.append("")
+    doc.append("## Episode End")
+    doc.append("")
+    doc.extend(_wrap(f"The episode terminates when `{_source_text(None, spec.terminated)}`."))
+    if spec.max_episode_steps is not None:
+        doc.extend(_wrap("It is truncated after "
+                         f"`{_source_text(None, spec.max_episode_steps)}` steps."))
+    doc.append("")
+    doc.append("## Arguments")
+    doc.append("")
+    doc.append("Params are given as keyword arguments or as one `config` mapping (RLlib):")
+    doc.append("")
+    doc.append("```python")
+    doc.append("import gymnasium as gym")
+    doc.append("import generated  # registers every envgen env")
+    example = ", ".join(f"{k}={v.default!r}" for k, v in list(model.params.items())[:2])
+    doc.append(f"env = gym.make({spec.id!r}{', ' if example else ''}{example})")
+    doc.append("```")
+    doc.append("")
+    if model.params:
+        doc.append("| Param | Default | Meaning |")
+        doc.append("|-------|---------|---------|")
+        for name, param in model.params.items():
+            constraint = []
+            for key, text in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<")):
+                value = getattr(param, key)
+                if value is not None:
+                    constraint.append(f"{text} {value:g}")
+            if param.choices is not None:
+                constraint.append("one of " + ", ".join(map(repr, param.choices)))
+            meaning = " ".join(param.doc.split()) or name
+            if constraint:
+                meaning += f" ({'; '.join(constraint)})"
+            doc.append(f"| `{name}` | `{param.default!r}` | {meaning.replace('|', '/')} |")
+    else:
+        doc.append("The env has no params.")
+    doc.append("")
+    doc.append("`invalid_action` ('raise', 'clip' or 'ignore') says what happens to an action")
+    doc.append("outside the action space; `check_state=True` raises when state becomes NaN/inf.")
+    body = "\n".join(INDENT + line if line else "" for line in doc)
+    return f'{INDENT}"""{doc_text(body.strip())}\n{INDENT}"""'
+
+
+def _space_doc(space: SpaceModel, raw: object) -> list[str]:
+    dumped = raw.model_dump(by_alias=True, exclude_none=True)  # type: ignore[attr-defined]
+    kind = next(iter(k for k in dumped if k != "labels"))
+    return _wrap(f"A `{kind}` space: `{_compact(dumped[kind])}`.")
+
+
+def _compact(value: object) -> str:
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {_compact(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_compact(v) for v in value) + "]"
+    return str(value)
+
+
+def emit_env(model: EnvModel, source_name: str | None = None) -> EmittedModule:
+    """The Python module for one checked spec (formatted).
+
+    `source_name` is the spec's path as written in the header and docstring; builds pass
+    it relative to the project so that output does not depend on the working directory.
+    """
+    spec = model.spec
+    source_name = source_name or model.document.name
+    tr = Translator(model)
+    state_names = list(model.state)
+
+    # __init__
+    init: list[str] = [f"p = _rt.resolve_params(PARAMS, config, params, {literal(spec.id)})"]
+    for name in model.params:
+        init.append(f"self.{name} = p[{literal(name)}]")
+    init.append('self.invalid_action = p["invalid_action"]')
+    init.append('self.check_state = p["check_state"]')
+    for name, code in model.lets.items():
+        init.append(f"self.{name} = {tidy(tr.code(code))}")
+    init.append(f"self.action_space = {tidy(_space_code(model.action_space, tr))}")
+    init.append(f"self.observation_space = {tidy(_space_code(model.observation_space, tr))}")
+    limit = tidy(tr.code(model.max_episode_steps)) if model.max_episode_steps else "None"
+    init.append(f"self.max_episode_steps = {limit}")
+    init.append('if render_mode is not None and render_mode not in self.metadata["render_modes"]:')
+    init.append(f'{INDENT}raise ValueError(f"render_mode must be one of '
+                f'{{self.metadata[\'render_modes\']}}, got {{render_mode!r}}")')
+    init.append("self.render_mode = render_mode")
+    for name, state in model.state.items():
+        init.append(f"self.{name} = {_placeholder(state.type)}")
+    init.append("self._elapsed_steps = 0")
+    init.append("self._needs_reset = True")
+    init.append("self._closed = False")
+
+    # reset
+    reset = ["super().reset(seed=seed)", "self._elapsed_steps = 0"]
+    for name, state in model.state.items():
+        shape = None
+        if state.shape:
+            dims = ", ".join(tr.code(c) for c in state.shape)
+            shape = f"({dims}{',' if len(state.shape) == 1 else ''})"
+        value = _state_value(state.type, tr.code(state.init), state.init.type, shape)
+        reset.append(f"{name} = {tidy(value)}")
+    reset.extend(tidy_block(tr.block(model.reset.stmts)))
+    reset.extend(_store_state(model))
+    reset.append("self._needs_reset = False")
+    reset.append("self._closed = False")
+    if spec.hooks is not None and spec.hooks.after_reset:
+        reset.append(f"{_hook_name('after_reset')}(self)")
+        reset.extend(f"{n} = self.{n}" for n in state_names)
+    if spec.render is not None and spec.render.human:
+        reset.append('if self.render_mode == "human":')
+        reset.append(f"{INDENT}self.render()")
+    obs = tidy(_observation_code(model.observation, tr, "self.observation_space"))
+    reset_info = ", ".join(f"{literal(k)}: {tr.code(model.info[k])}" for k in model.reset_info)
+    reset.append(f"return {obs}, {tidy('{' + reset_info + '}')}")
+
+    # step
+    step = [
+        "if self._needs_reset:",
+        f"{INDENT}if self._closed:",
+        f'{INDENT * 2}raise gym.error.ClosedEnvironmentError("step() called after close(); '
+        'call reset() first")',
+        f'{INDENT}raise gym.error.ResetNeeded("step() called before reset()")',
+    ]
+    step.extend(_action_check(model))
+    step.append("self._elapsed_steps += 1")
+    for name in state_names:
+        step.append(f"{name} = self.{name}")
+    step.extend(tidy_block(tr.block(model.step.stmts)))
+    step.extend(_store_state(model))
+    if spec.hooks is not None and spec.hooks.after_step:
+        step.append(f"{_hook_name('after_step')}(self)")
+        step.extend(f"{n} = self.{n}" for n in state_names)
+    terminated = tidy(tr.code(model.terminated))
+    t = model.terminated.type
+    if not (t.weak and t.kind == "bool"):
+        terminated = f"bool({terminated})"
+    step.append(f"terminated = {terminated}")
+    reward = tidy(tr.code(model.reward))
+    r = model.reward.type
+    if not (r.weak and r.kind == "float"):
+        reward = f"float({reward})"
+    step.append(f"reward = {reward}")
+    if model.max_episode_steps is not None:
+        step.append("truncated = self._elapsed_steps >= self.max_episode_steps")
+    else:
+        step.append("truncated = False")
+    if spec.render is not None and spec.render.human:
+        step.append('if self.render_mode == "human":')
+        step.append(f"{INDENT}self.render()")
+    info = ", ".join(f"{literal(k)}: {tr.code(c)}" for k, c in model.info.items())
+    step.append(f"return {obs}, reward, terminated, truncated, {tidy('{' + info + '}')}")
+
+    # render
+    render = _render(model)
+
+    methods = []
+    for name, fn in model.functions.items():
+        body = tidy_block(tr.block(fn.body.stmts))
+        lines = [f"def _{name}(self, {', '.join(fn.args)}) -> Any:".replace("(self, )", "(self)")]
+        lines += [INDENT + line for line in body]
+        lines.append(f"{INDENT}return {tidy(tr.code(fn.returns))}")
+        methods.append(_indent(lines, 1))
+
+    modes = _render_modes(model)
+    fps = spec.render.fps if spec.render is not None else 30
+    metadata = f'{{"render_modes": {literal(modes)}, "render_fps": {fps}}}'
+
+    module_lines = [f"ID = {literal(spec.id)}"]
+    for label, value in model.labels.items():
+        module_lines.append(f"{label} = {value}")
+    for name, value in model.constants.items():
+        module_lines.append(f"{name} = {_constant(value)}")
+    module_lines.append("PARAMS = (")
+    for name, param in model.params.items():
+        fields = [literal(name), literal(param.param_type), literal(param.default)]
+        extras = []
+        for key in ("ge", "gt", "le", "lt"):
+            if getattr(param, key) is not None:
+                extras.append(f"{key}={literal(getattr(param, key))}")
+        if param.choices is not None:
+            extras.append(f"choices={literal(tuple(param.choices))}")
+        if param.nullable:
+            extras.append("nullable=True")
+        module_lines.append(f"    _rt.Param({', '.join(fields + extras)}),")
+    module_lines.append(")")
+    if model.ansi is not None:
+        module_lines.append(f"ANSI_TEMPLATE = _rt.ansi_template({literal(model.ansi)})")
+    if spec.hooks is not None:
+        for key in ("after_reset", "after_step"):
+            target = getattr(spec.hooks, key)
+            if target:
+                module, _, function = target.partition(":")
+                module_lines.append(
+                    f"{_hook_name(key)} = _rt.load_hook({literal(module)}, {literal(function)})")
+
+    uses = tr.uses | {"runtime"}
+    imports = []
+    if "math" in uses:
+        imports.append("import math")
+    imports.append("from collections.abc import Mapping")
+    imports.append("from typing import Any")
+    imports.append("")
+    imports.append("import gymnasium as gym")
+    imports.append("import numpy as np")
+    imports.append("from gymnasium import spaces")
+    imports.append("")
+    if "draw" in uses:
+        imports.append("from envgen import draw as _draw")
+    imports.append("from envgen import runtime as _rt")
+
+    header = "\n".join([
+        f'"""{doc_text(spec.id)}: generated by envgen from {doc_text(source_name)}."""',
+        "",
+        f"# Source: {source_name!r}, sha256 {model.source_hash}",
+        "# Generated by envgen; do not edit. Regenerate with `envgen build`.",
+    ])
+    source = _TEMPLATES.get_template("env.py.jinja").render(
+        header=header,
+        imports=imports,
+        module_lines=module_lines,
+        class_name=model.class_name,
+        docstring=_docstring(model, source_name),
+        metadata=metadata,
+        init=_indent(init),
+        reset=_indent(reset),
+        step=_indent(step),
+        render=_indent(render),
+        methods=methods,
+    )
+    return EmittedModule(model.module_name, format_source(source, model.module_name))
+
+
+def _hook_name(key: str) -> str:
+    return f"HOOK_{key.upper()}"
+
+
+def _placeholder(t: T) -> str:
+    if not t.is_scalar:
+        return "None"
+    return {"bool": "False", "int64": "0", "float64": "0.0"}.get(t.dtype, f"{np_dtype(t.dtype)}(0)")
+
+
+def _constant(value: object) -> str:
+    if isinstance(value, list) and value and all(
+        isinstance(v, (int, float)) and not isinstance(v, bool) for v in _flatten(value)
+    ):
+        return f"_rt.frozen({literal(value)})"
+    return literal(value)
+
+
+def _flatten(value: object) -> list[object]:
+    if isinstance(value, list):
+        return [x for v in value for x in _flatten(v)]
+    return [value]
+
+
+def _store_state(model: EnvModel) -> list[str]:
+    lines = []
+    for name, state in model.state.items():
+        lines.append(f"self.{name} = {name}")
+    if model.state:
+        args = ", ".join(f"{n}={n}" for n in model.state)
+        lines.append("if self.check_state:")
+        lines.append(f"{INDENT}_rt.check_finite(ID, {args})")
+    return lines
+
+
+def _action_check(model: EnvModel) -> list[str]:
+    space = model.action_space
+    check = "not self.action_space.contains(action)"
+    if space.kind == "Discrete":
+        # Fast path for plain ints (the common case); everything else goes through contains().
+        n = model.action_space.args["n"]
+        start = model.action_space.args.get("start")
+        tr = Translator(model)
+        low = tidy(tr.code(start)) if start is not None else "0"
+        high = tidy(f"({low}) + ({tr.code(n)})") if start is not None else tidy(tr.code(n))
+        check = (f"action.__class__ is not int or not {low} <= action < {high}")
+        return [
+            f"if {check}:",
+            f"{INDENT}if self.action_space.contains(action):",
+            f"{INDENT * 2}action = int(action)",
+            f"{INDENT}else:",
+            f"{INDENT * 2}action = _rt.fix_action(self.action_space, action, "
+            "self.invalid_action)",
+        ]
+    return [
+        f"if {check}:",
+        f"{INDENT}action = _rt.fix_action(self.action_space, action, self.invalid_action)",
+    ]
+
+
+def _render_modes(model: EnvModel) -> list[str]:
+    modes = []
+    spec = model.spec
+    if spec.render is not None:
+        if spec.render.human:
+            modes.append("human")
+        if spec.render.ansi is not None:
+            modes.append("ansi")
+        if spec.render.rgb_array is not None:
+            modes.append("rgb_array")
+    return modes
+
+
+def _render(model: EnvModel) -> list[str]:
+    spec = model.spec
+    lines = [
+        "if self.render_mode is None:",
+        f"{INDENT}gym.logger.warn(",
+        f'{INDENT * 2}"render() called without a render_mode; pass render_mode= to gym.make"',
+        f"{INDENT})",
+        f"{INDENT}return None",
+    ]
+    if model.ansi is not None:
+        names = list(model.params) + list(model.lets) + list(model.state)
+        context = ", ".join(f"{literal(n)}: self.{n}" for n in names)
+        context += (", " if context else "") + '"elapsed_steps": self._elapsed_steps'
+        for label in model.labels:
+            context += f", {literal(label)}: {label}"
+        lines.append('if self.render_mode in ("ansi", "human"):')
+        lines.append(f"{INDENT}text = ANSI_TEMPLATE.render({{{context}}})")
+        if spec.render is not None and spec.render.human:
+            lines.append(f'{INDENT}if self.render_mode == "human":')
+            lines.append(f"{INDENT * 2}print(text)")
+            lines.append(f"{INDENT * 2}return None")
+        lines.append(f"{INDENT}return text")
+    if model.rgb_array is not None:
+        tr = Translator(model, state_on_self=True)
+        lines.append('if self.render_mode == "rgb_array":')
+        code = model.rgb_array
+        if code.expr is not None:
+            lines.append(f"{INDENT}return np.ascontiguousarray({tidy(tr.code(code))}, "
+                         "dtype=np.uint8)")
+        else:
+            body = tidy_block(tr.block(code.stmts))
+            lines.extend(INDENT + line for line in body)
+            lines.append(f"{INDENT}return np.ascontiguousarray(frame, dtype=np.uint8)")
+    lines.append("return None")
+    return lines
+
+
+def format_source(source: str, name: str) -> str:
+    """Format with ruff (isolated from any user config) so output is reproducible."""
+    ast.parse(source)  # fail loudly, with the generated text, if we emitted invalid Python
+    ruff = _ruff()
+    args = ["format", "--isolated", "--line-length", "100", "--target-version", "py310",
+            "--stdin-filename", f"{name}.py", "-"]
+    result = subprocess.run([ruff, *args], input=source, capture_output=True, text=True,
+                            check=False)
+    if result.returncode != 0:
+        raise RuntimeError(f"ruff format failed on {name}: {result.stderr}")
+    fixed = subprocess.run(
+        [ruff, "check", "--isolated", "--line-length", "100", "--target-version", "py310",
+         "--select", "I,F401,UP", "--fix", "--quiet", "--stdin-filename", f"{name}.py", "-"],
+        input=result.stdout, capture_output=True, text=True, check=False)
+    output = fixed.stdout if fixed.stdout else result.stdout
+    final = subprocess.run([ruff, *args], input=output, capture_output=True, text=True,
+                           check=False)
+    return final.stdout if final.returncode == 0 else output
+
+
+def _ruff() -> str:
+    try:
+        from ruff.__main__ import find_ruff_bin
+
+        return find_ruff_bin()
+    except (ImportError, FileNotFoundError):
+        found = shutil.which("ruff") or str(Path(sys.executable).parent / "ruff")
+        return found
+
+
+_WRAPPER_MODULE = "gymnasium.wrappers"
+
+
+def emit_registry(
+    models: list[EnvModel], vector_modules: dict[str, str], package: str = "generated"
+) -> str:
+    """The `__init__.py` of the output package: registers every env with Gymnasium.
+
+    `vector_modules` maps an env id to the module holding its native VectorEnv; ids not in
+    it fall back to Gymnasium's SyncVectorEnv, and the registry says why.
+    """
+    envs = []
+    for model in sorted(models, key=lambda m: m.spec.id):
+        spec = model.spec
+        limit = None
+        if model.max_episode_steps is not None and isinstance(model.max_episode_steps.expr,
+                                                              ast.Constant):
+            limit = model.max_episode_steps.expr.value
+        vector = vector_modules.get(spec.id)
+        wrappers = []
+        for item in spec.wrappers:
+            name, kwargs = (item, {}) if isinstance(item, str) else next(iter(item.items()))
+            wrappers.append({
+                "name": literal(name),
+                "entry_point": literal(f"{_WRAPPER_MODULE}:{name}"),
+                "kwargs": literal(dict(kwargs or {})),
+            })
+        fallback = None
+        if vector is None:
+            fallback = literal("; ".join(model.vector_notes) or "not vectorized")
+        envs.append({
+            "id": literal(spec.id),
+            "entry_point": literal(f"{package}.{model.module_name}:{model.class_name}"),
+            "vector_entry_point": literal(vector) if vector else "None",
+            "max_episode_steps": literal(limit),
+            "kwargs": "{}",
+            "wrappers": wrappers,
+            "fallback": fallback,
+        })
+    source = _TEMPLATES.get_template("registry.py.jinja").render(
+        envs=envs, example_id=models[0].spec.id if models else "envgen/Example-v0",
+        package=package)
+    return format_source(source, "__init__")
