@@ -291,7 +291,7 @@ BUILTINS.update(
                 ("x",),
                 1,
                 _same,
-                "{x} * {x}",
+                "{x} ** 2",
                 "np.square({x})",
                 "x * x",
                 "square(theta_dot)",

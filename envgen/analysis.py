@@ -40,7 +40,6 @@ RESERVED = {
     "info",
     "seed",
     "options",
-    "frame",
     "elapsed_steps",
     "render_mode",
     "config",

@@ -37,7 +37,8 @@ def print_diagnostics(diagnostics: list[Diagnostic]) -> None:
     """Print every diagnostic with the offending source line and a caret."""
     for diagnostic in sorted(diagnostics, key=lambda d: d.location):
         location = diagnostic.location
-        stderr.print(f"[bold]{location}[/bold]: [red]error[{diagnostic.code}][/red]: "
+        label = _escape(f"error[{diagnostic.code}]")
+        stderr.print(f"[bold]{_escape(str(location))}[/bold]: [red]{label}[/red]: "
                      f"{_escape(diagnostic.message)}")
         line = _source_line(location.file, location.line)
         if line is not None:
@@ -109,7 +110,7 @@ def build(specs: tuple[Path, ...], output: Path, check: bool) -> None:
     try:
         report = write(compiled, output)
     except OSError as exc:
-        stderr.print(f"[bold]{output}[/bold]: [red]error[output][/red]: cannot write the "
+        stderr.print(f"[bold]{output}[/bold]: [red]error\\[output][/red]: cannot write the "
                      f"output folder: {_escape(exc.strerror or str(exc))}")
         stderr.print("  [cyan]hint[/cyan]: choose a writable folder with -o, or fix its "
                      "permissions; nothing was changed")
