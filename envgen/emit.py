@@ -406,7 +406,7 @@ def emit_env(model: EnvModel, source_name: str | None = None) -> EmittedModule:
     step.append(f"return {obs}, reward, terminated, truncated, {tidy('{' + info + '}')}")
 
     # render
-    render = _render(model)
+    render = _render(model, tr.uses)
 
     methods = []
     for name, fn in model.functions.items():
@@ -558,7 +558,7 @@ def _render_modes(model: EnvModel) -> list[str]:
     return modes
 
 
-def _render(model: EnvModel) -> list[str]:
+def _render(model: EnvModel, uses: set[str]) -> list[str]:
     spec = model.spec
     lines = [
         "if self.render_mode is None:",
@@ -582,6 +582,7 @@ def _render(model: EnvModel) -> list[str]:
         lines.append(f"{INDENT}return text")
     if model.rgb_array is not None:
         tr = Translator(model, state_on_self=True)
+        tr.uses = uses
         lines.append('if self.render_mode == "rgb_array":')
         code = model.rgb_array
         if code.expr is not None:

@@ -30,12 +30,36 @@ ENVS = {
         "kwargs": {},
         "additional_wrappers": (),
     },
+    "envgen/ResourceManagement-v0": {
+        "entry_point": "generated.envgen_resource_management_v0:ResourceManagementV0Env",
+        "vector_entry_point": None,
+        "max_episode_steps": None,
+        "kwargs": {},
+        "additional_wrappers": (),
+    },
+    "envgen/SimpleTrading-v0": {
+        "entry_point": "generated.envgen_simple_trading_v0:SimpleTradingV0Env",
+        "vector_entry_point": None,
+        "max_episode_steps": None,
+        "kwargs": {},
+        "additional_wrappers": (),
+    },
+    "envgen/SimpleVisual-v0": {
+        "entry_point": "generated.envgen_simple_visual_v0:SimpleVisualV0Env",
+        "vector_entry_point": None,
+        "max_episode_steps": 100,
+        "kwargs": {},
+        "additional_wrappers": (),
+    },
 }
 
 #: Envs without a native vector version, and why (gym.make_vec uses SyncVectorEnv for them).
 VECTOR_FALLBACKS = {
     "envgen/CartPole-v1": "not vectorized",
     "envgen/GoLeft-v0": "not vectorized",
+    "envgen/ResourceManagement-v0": "not vectorized",
+    "envgen/SimpleTrading-v0": "not vectorized",
+    "envgen/SimpleVisual-v0": "not vectorized",
 }
 
 

@@ -13,6 +13,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from envgen import draw as _draw
 from envgen import runtime as _rt
 
 ID = "envgen/CartPole-v1"
