@@ -219,7 +219,7 @@ def to_space(space: spaces.Space, value: Any) -> Any:
         links = None
         if space.edge_space is not None:
             edges = to_space_batch(space.edge_space, value["edges"])
-            links = np.asarray(value["edge_links"], dtype=np.int64).reshape(-1, 2)
+            links = np.array(value["edge_links"], dtype=np.int64).reshape(-1, 2)
         return spaces.GraphInstance(nodes, edges, links)
     if isinstance(space, spaces.OneOf):
         index = int(value["index"])
@@ -230,9 +230,9 @@ def to_space(space: spaces.Space, value: Any) -> Any:
 def to_space_batch(space: spaces.Space, values: Any) -> np.ndarray:
     """Stack values of a Box or Discrete space along a new first axis (graph nodes, edges)."""
     if isinstance(space, spaces.Discrete):
-        return np.asarray(values, dtype=np.int64).reshape(-1)
+        return np.array(values, dtype=np.int64).reshape(-1)
     assert isinstance(space, spaces.Box)
-    return np.asarray(values, dtype=space.dtype).reshape((-1, *space.shape))
+    return np.array(values, dtype=space.dtype).reshape((-1, *space.shape))
 
 
 def _stack(space: spaces.Space, items: tuple[Any, ...]) -> Any:

@@ -1,0 +1,109 @@
+"""Rollout helpers used by the properties *and* pasted verbatim into reproductions.
+
+Keep every function here self-contained (only ``copy``, ``numpy as np`` and ``same`` from
+``_repro``), since ``inspect.getsource`` copies them into the scripts people run.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+
+from ._repro import same
+
+__all__ = ["rollout", "continue_rollout", "lockstep", "close", "vector_vs_single"]
+
+
+def rollout(env, seed, actions):
+    """Reset with ``seed``, take ``actions`` (resetting after each episode); return all results."""
+    results = [copy.deepcopy(env.reset(seed=seed))]
+    for action in actions:
+        results.append(copy.deepcopy(env.step(action)))
+        if results[-1][2] or results[-1][3]:
+            results.append(copy.deepcopy(env.reset()))
+    return results
+
+
+def continue_rollout(env, actions):
+    """Take ``actions`` from the env's current state (resetting after episodes); return results."""
+    results = []
+    for action in actions:
+        results.append(copy.deepcopy(env.step(action)))
+        if results[-1][2] or results[-1][3]:
+            results.append(copy.deepcopy(env.reset()))
+    return results
+
+
+def lockstep(env_a, env_b, actions, seed=None, reset=True):
+    """Run two envs side by side (optionally resetting both with ``seed`` first).
+
+    Returns None when every call gave identical results, else (step, result_a, result_b) for
+    the first call that differed.
+    """
+    if reset:
+        first = copy.deepcopy(env_a.reset(seed=seed))
+        second = copy.deepcopy(env_b.reset(seed=seed))
+        if not same(first, second):
+            return 0, first, second
+    for i, action in enumerate(actions, 1):
+        first = copy.deepcopy(env_a.step(action))
+        second = copy.deepcopy(env_b.step(action))
+        if not same(first, second):
+            return i, first, second
+        if first[2] or first[3]:
+            first = copy.deepcopy(env_a.reset())
+            second = copy.deepcopy(env_b.reset())
+            if not same(first, second):
+                return i, first, second
+    return None
+
+
+def close(a, b):
+    """Like ``same``, but floating point arrays and scalars may differ by rounding (1e-5)."""
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and all(close(a[k], b[k]) for k in a)
+    if isinstance(a, (tuple, list)):
+        return len(a) == len(b) and all(close(x, y) for x, y in zip(a, b))  # noqa: B905
+    a, b = np.asarray(a), np.asarray(b)
+    if a.shape != b.shape:
+        return False
+    if a.dtype.kind in "fc" or b.dtype.kind in "fc":
+        return bool(np.allclose(a, b, rtol=1e-5, atol=1e-6, equal_nan=True))
+    return bool(np.array_equal(a, b))
+
+
+def vector_vs_single(vec, envs, seed, actions, same_step=False):
+    """Compare a vector env with one single env per sub-env (seeded ``seed + i``).
+
+    Follows the vector env's autoreset mode: NEXT_STEP (Gymnasium's default: the step after an
+    episode ends resets that sub-env and ignores its action) or SAME_STEP. Returns None when
+    they agree, else a description of the first difference.
+    """
+    import gymnasium as gym
+
+    obs, _ = vec.reset(seed=seed)
+    expected = [env.reset(seed=seed + i)[0] for i, env in enumerate(envs)]
+    for i, sub in enumerate(gym.vector.utils.iterate(vec.observation_space, obs)):
+        if not close(sub, expected[i]):
+            return f"reset: sub-env {i} obs {sub!r} != single env obs {expected[i]!r}"
+    done = [False] * len(envs)
+    for t, batch in enumerate(actions, 1):
+        obs, rewards, terminated, truncated, _ = vec.step(batch)
+        subs = list(gym.vector.utils.iterate(vec.observation_space, obs))
+        per_env = list(gym.vector.utils.iterate(vec.action_space, batch))
+        for i, env in enumerate(envs):
+            if done[i] and not same_step:
+                want = (env.reset()[0], 0.0, False, False)
+            else:
+                o, r, te, tr, _ = env.step(per_env[i])
+                if (te or tr) and same_step:
+                    o = env.reset()[0]
+                want = (o, r, te, tr)
+            got = (subs[i], rewards[i], terminated[i], truncated[i])
+            if not close(got[0], want[0]) or not close(got[1], want[1]):
+                return f"step {t}: sub-env {i} returned {got!r}, single env {want!r}"
+            if bool(got[2]) != bool(want[2]) or bool(got[3]) != bool(want[3]):
+                return f"step {t}: sub-env {i} returned {got!r}, single env {want!r}"
+            done[i] = bool(want[2] or want[3])
+    return None
