@@ -137,11 +137,19 @@ def validate(specs: tuple[Path, ...]) -> None:
 
 
 def _attach_optional_commands() -> None:
+    """Commands that live in their own modules: the fuzzer and the developer tools."""
     try:
         from envgen.testing._cli import fuzz
     except ImportError:  # pragma: no cover - the fuzzer ships with envgen
+        pass
+    else:
+        main.add_command(fuzz)
+    try:
+        from envgen._cli_dx import COMMANDS
+    except ImportError:  # pragma: no cover - while the module does not exist yet
         return
-    main.add_command(fuzz)
+    for command in COMMANDS:
+        main.add_command(command)
 
 
 _attach_optional_commands()
