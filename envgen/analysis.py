@@ -494,8 +494,10 @@ class _Checker:
             self._fold(node)
             return t
         if isinstance(node, ast.BoolOp):
+            weak = True
             for value in node.values:
                 t = self.expr(value, scope, defined)
+                weak = weak and t.weak
                 if not t.is_scalar and t.dtype != "any":
                     self.error(
                         path,
@@ -504,7 +506,8 @@ class _Checker:
                         "type",
                         value,
                     )
-            return BOOL
+            # `a and b` returns one of its operands: a plain bool only if both are.
+            return BOOL if weak else T("bool")
         if isinstance(node, ast.Compare):
             types = [self.expr(node.left, scope, defined)]
             types += [self.expr(c, scope, defined) for c in node.comparators]
@@ -529,7 +532,8 @@ class _Checker:
             except ValueError as exc:
                 self.error(path, str(exc), "check the shapes of both operands", "shape", node)
                 return ANY
-            return T("bool", shape, shape == ())
+            # A comparison of plain Python numbers is a plain bool; of NumPy values, np.bool_.
+            return T("bool", shape, shape == () and all(t.weak for t in types))
         if isinstance(node, ast.IfExp):
             test = self.expr(node.test, scope, defined)
             a = self.expr(node.body, scope, defined)

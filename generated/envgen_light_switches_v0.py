@@ -122,7 +122,7 @@ class LightSwitchesV0Env(gym.Env):
         self.on = on
         if self.check_state:
             _rt.check_finite(ID, on=on)
-        terminated = np.sum(on) == 0
+        terminated = bool(np.sum(on) == 0)
         reward = float(-1.0 * np.sum(on))
         truncated = self._elapsed_steps >= self.max_episode_steps
         return np.array(on, dtype=np.int8), reward, terminated, truncated, {}

@@ -130,7 +130,7 @@ class TwoDialsV0Env(gym.Env):
         self.targets = targets
         if self.check_state:
             _rt.check_finite(ID, dials=dials, targets=targets)
-        terminated = distance == 0
+        terminated = bool(distance == 0)
         reward = float(-distance)
         truncated = self._elapsed_steps >= self.max_episode_steps
         return np.array(dials, dtype=np.int64), reward, terminated, truncated, {}

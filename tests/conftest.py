@@ -1,0 +1,33 @@
+"""Shared fixtures: the committed generated package and helpers to build specs in tmp dirs."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SPECS = ROOT / "specs"
+
+
+def run_envgen(*args: str, cwd: Path = ROOT, check: bool = False) -> subprocess.CompletedProcess:
+    """Run the real `envgen` CLI in a subprocess."""
+    result = subprocess.run(
+        [sys.executable, "-m", "envgen.cli", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(f"envgen {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+@pytest.fixture(scope="session")
+def generated_ids() -> list[str]:
+    import generated
+
+    return sorted(generated.ENVS)
