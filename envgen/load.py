@@ -134,6 +134,21 @@ class _Converter:
                 ]
             )
         self.document.spans.setdefault(path, self._span(node))
+        if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)) and node.tag not in (
+            "tag:yaml.org,2002:map",
+            "tag:yaml.org,2002:seq",
+        ):
+            # A tag such as !!python/object/apply:os.system on a collection: never constructed,
+            # but silently reading it as plain data would hide what the author meant.
+            self.diagnostics.append(
+                Diagnostic(
+                    self._loc(node),
+                    f"unsupported YAML tag '{node.tag}'",
+                    "remove the tag; specs hold plain mappings, lists, strings and numbers",
+                    "yaml-tag",
+                )
+            )
+            return None
         if isinstance(node, yaml.MappingNode):
             result: dict[str, Any] = {}
             for key_node, value_node in node.value:
@@ -175,9 +190,16 @@ class _Converter:
             return [self.convert(item, path + (i,), depth + 1) for i, item in enumerate(node.value)]
         try:
             return self.constructor.construct_object(node, deep=True)
-        except yaml.YAMLError as exc:
+        except (yaml.YAMLError, ValueError, OverflowError) as exc:
+            # ValueError: a date such as 2001-02-30, or an int beyond Python's digit limit.
+            problem = getattr(exc, "problem", None) or str(exc)
             self.diagnostics.append(
-                Diagnostic(self._loc(node), f"invalid YAML value: {exc}", "", "yaml-value")
+                Diagnostic(
+                    self._loc(node),
+                    f"invalid YAML value: {problem}",
+                    "quote the value to make it a string, or write a plain number",
+                    "yaml-value",
+                )
             )
             return None
 
@@ -208,11 +230,7 @@ def load_document(path: Path) -> Document:
         raw = path.read_bytes()
     except OSError as exc:
         raise DiagnosticError(
-            [
-                Diagnostic(
-                    Location(name), f"cannot read file: {exc.strerror}", "", "file-unreadable"
-                )
-            ]
+            [Diagnostic(Location(name), f"cannot read file: {exc.strerror}", "", "file-unreadable")]
         ) from None
     if len(raw) > MAX_BYTES:
         raise DiagnosticError(
