@@ -101,7 +101,29 @@ RESERVED = {
     "jinja2",
     "utils",
     "logger",
+    # Module-level names of a generated module (labels and constants live beside them).
+    "ID",
+    "PARAMS",
+    "ANSI_TEMPLATE",
+    "HOOK_AFTER_RESET",
+    "HOOK_AFTER_STEP",
+    "Mapping",
+    "Any",
+    # Attributes of a generated env (params, let values and state are stored on `self`).
+    "invalid_action",
+    "check_state",
+    "max_episode_steps",
+    "np_random_seed",
+    "get_wrapper_attr",
+    "set_wrapper_attr",
+    "has_wrapper_attr",
 }
+#: Functions become methods `_name`; these would collide with the env's own attributes.
+RESERVED_METHODS = {"closed", "needs_reset", "elapsed_steps", "np_random", "np_random_seed"}
+#: Largest number of elements a space or state array may have (a build-time memory guard).
+MAX_ELEMENTS = 10_000_000
+#: Largest integer a space size may be (Gymnasium stores them as int64).
+MAX_INT64 = 2**63 - 1
 SPECIAL_NAMES = {"action", "elapsed_steps", "terminated", "frame"}
 
 _REFUSED = {
@@ -1373,9 +1395,10 @@ def analyze(document: Document, spec: EnvSpec) -> EnvModel:
     # Global names: params, constants, labels, let, functions.
     globals_: dict[str, Symbol] = {}
     owners: dict[str, str] = {}
+    class_name = class_name_for(spec.id)
 
     def declare(name: str, kind: str, t: T, path: tuple) -> None:
-        if name in RESERVED or name in BUILTINS or name in CONSTANTS:
+        if name in RESERVED or name in BUILTINS or name in CONSTANTS or name == class_name:
             error(
                 path,
                 f"the name '{name}' is reserved by envgen or the language",
@@ -1441,7 +1464,14 @@ def analyze(document: Document, spec: EnvSpec) -> EnvModel:
         _check_space_codes(checker, space, root)
 
     # Functions: pure, see params/let/constants and their arguments.
-    for name, fn in spec.functions.items():
+    for name in spec.functions:
+        if name in RESERVED_METHODS and name not in RESERVED:
+            error(
+                ("functions", name),
+                f"the function name '{name}' is reserved by the generated env",
+                "choose another name",
+                "name",
+            )
         declare(name, "function", ANY, ("functions", name))
     for name, fn in spec.functions.items():
         fn_scope = _Scope({a: Symbol(a, "arg", ANY) for a in fn.args}, root)
@@ -1456,7 +1486,8 @@ def analyze(document: Document, spec: EnvSpec) -> EnvModel:
             returns.random = checker._random
         model = FunctionModel(name, list(fn.args), body, returns)
         checker.functions[name] = model
-        globals_[name].type = returns.type
+        if name in globals_:  # not when the name was refused (reserved or duplicate)
+            globals_[name].type = returns.type
         if body.random or returns.random:
             checker.vector_notes.append(f"function '{name}' draws randomness")
 
@@ -1476,6 +1507,7 @@ def analyze(document: Document, spec: EnvSpec) -> EnvModel:
             value = checker.consts.get(id(code.expr))
             dims.append(value if isinstance(value, int) else None)
             shape_codes.append(code)
+        _check_size(checker, dims, ("state", name, "shape"))
         t = scalar_type(var.dtype) if not var.shape else T(var.dtype, tuple(dims))
         if name in owners:
             error(
@@ -1572,6 +1604,14 @@ def analyze(document: Document, spec: EnvSpec) -> EnvModel:
                 "max_episode_steps must be an integer",
                 "e.g. 200, or a param",
                 "type",
+            )
+        limit = checker.consts.get(id(max_steps.expr))
+        if isinstance(limit, int) and not isinstance(limit, bool) and limit <= 0:
+            error(
+                ("max_episode_steps",),
+                f"max_episode_steps must be positive, got {limit}",
+                "e.g. 200; leave it out for no time limit",
+                "range",
             )
 
     ansi = None
@@ -1683,6 +1723,21 @@ def _check_param_default(checker: _Checker, name: str, param: ParamSpec) -> None
     if param.choices is not None and value not in param.choices:
         checker.error(
             path, f"the default {value!r} is not one of the choices {param.choices}", "", "range"
+        )
+
+
+def _check_size(checker: _Checker, dims: list[int | None], path: tuple) -> None:
+    """Refuse arrays whose known size would exhaust memory when the env is built or reset."""
+    total = 1
+    for dim in dims:
+        if isinstance(dim, int) and dim > 0:
+            total *= dim
+    if total > MAX_ELEMENTS:
+        checker.error(
+            path,
+            f"the shape {tuple(dims)} has {total} elements, more than the {MAX_ELEMENTS} accepted",
+            "use smaller dimensions",
+            "range",
         )
 
 
@@ -1830,6 +1885,13 @@ def _check_space_codes(checker: _Checker, space: SpaceModel, scope: _Scope) -> N
                     checker.error(code.path, f"{key} must be positive, got {value_}", "", "range")
                 if isinstance(value_, int) and key == "shape" and value_ > 10_000_000:
                     checker.error(code.path, f"dimension {value_} is too large", "", "range")
+                elif isinstance(value_, int) and abs(value_) > MAX_INT64:
+                    checker.error(
+                        code.path,
+                        f"{key} {value_} does not fit in a 64-bit integer",
+                        "use a smaller value",
+                        "range",
+                    )
             elif key in ("low", "high") and not t.is_numeric:
                 checker.error(code.path, f"{key} must be a number", "", "type")
     if space.kind == "Box":
@@ -1849,6 +1911,7 @@ def _check_space_codes(checker: _Checker, space: SpaceModel, scope: _Scope) -> N
                         "shape",
                     )
             space.shape = tuple(dims)
+            _check_size(checker, dims, space.path + ("Box", "shape"))
         else:
             lists = [space.args[k] for k in ("low", "high") if isinstance(space.args[k], list)]
             if lists:
@@ -1868,6 +1931,7 @@ def _check_space_codes(checker: _Checker, space: SpaceModel, scope: _Scope) -> N
             value_ = checker.consts.get(id(code.expr))
             dims.append(value_ if isinstance(value_, int) else None)
         space.shape = tuple(dims)
+        _check_size(checker, dims, space.path + ("MultiBinary",))
     for _, child in space.children:
         _check_space_codes(checker, child, scope)
 
@@ -2077,8 +2141,44 @@ def _check_template(checker: _Checker, template: str, path: tuple, names: set[st
             )
         )
         return
-    from jinja2 import meta
+    from jinja2 import meta, nodes
 
+    # The sandbox refuses these at render time too; refusing them here makes a spec that
+    # probes it fail at build time, with a location, instead of when someone renders.
+    for node in parsed.find_all((nodes.Getattr, nodes.Getitem, nodes.Filter, nodes.Name)):
+        bad = None
+        if isinstance(node, nodes.Getattr) and node.attr.startswith("_"):
+            bad = node.attr
+        elif isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const):
+            if isinstance(node.arg.value, str) and node.arg.value.startswith("_"):
+                bad = node.arg.value
+        elif isinstance(node, nodes.Name) and node.name == "self":
+            bad = "self"
+        elif isinstance(node, nodes.Filter):
+            if node.name == "attr":
+                bad = "|attr"
+            for pair in node.kwargs:
+                value = getattr(pair.value, "value", None)
+                if isinstance(value, str) and value.startswith("_"):
+                    bad = value
+        if bad is not None:
+            checker.error(
+                path,
+                f"the template reaches '{bad}', which templates may not use",
+                "templates format params, let and state values; they cannot reach "
+                "attributes or internals",
+                "template",
+            )
+            return
+    for kind in (nodes.Include, nodes.Import, nodes.FromImport, nodes.Extends):
+        if next(parsed.find_all(kind), None) is not None:
+            checker.error(
+                path,
+                f"the template uses {{% {kind.__name__.lower()} %}}, which templates may not use",
+                "write the whole template inline",
+                "template",
+            )
+            return
     for name in sorted(meta.find_undeclared_variables(parsed)):
         if name not in names:
             checker.error(
