@@ -761,6 +761,30 @@ def _encode(args: dict[str, T], _c: dict[str, object]) -> T:
     return T("int64", (None, None))
 
 
+BUILTINS["float64"] = Builtin(
+    "float64",
+    ("x",),
+    1,
+    _cast("float64", T("float64")),
+    "np.float64({x})",
+    "np.asarray({x}).astype(np.float64)",
+    "a NumPy float64 (not a plain Python number: it wins over float32 in arithmetic)",
+    "float64(velocity)",
+)
+
+BUILTINS["pow"] = Builtin(
+    "pow",
+    ("x", "y"),
+    2,
+    lambda args, _c: FLOAT
+    if args["x"].is_scalar and args["y"].is_scalar
+    else T("float64", broadcast(args["x"].shape, args["y"].shape)),
+    "math.pow({x}, {y})",
+    "np.power(np.asarray({x}, dtype=np.float64), {y})",
+    "x to the power y, computed in float64 (math.pow)",
+    "pow(action[0], 2)",
+)
+
 BUILTINS["encode"] = Builtin(
     "encode",
     ("rows", "alphabet"),

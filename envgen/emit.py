@@ -324,7 +324,8 @@ def emit_env(model: EnvModel, source_name: str | None = None) -> EmittedModule:
     state_names = list(model.state)
 
     # __init__
-    init: list[str] = [f"p = _rt.resolve_params(PARAMS, config, params, {literal(spec.id)})"]
+    default_mode = "" if spec.invalid_action == "raise" else f", {literal(spec.invalid_action)}"
+    init: list[str] = [f"p = _rt.resolve_params(PARAMS, config, params, ID{default_mode})"]
     for name in model.params:
         init.append(f"self.{name} = p[{literal(name)}]")
     init.append('self.invalid_action = p["invalid_action"]')
@@ -386,13 +387,14 @@ def emit_env(model: EnvModel, source_name: str | None = None) -> EmittedModule:
         step.append(f"{_hook_name('after_step')}(self)")
         step.extend(f"{n} = self.{n}" for n in state_names)
     terminated = tidy(tr.code(model.terminated))
-    t = model.terminated.type
-    if not (t.weak and t.kind == "bool"):
+    if not isinstance(model.terminated.expr, ast.Constant):
+        # bool()/float() even where types say plain Python: values computed from NumPy
+        # state may be NumPy scalars at run time, and Gymnasium wants Python types.
         terminated = f"bool({terminated})"
     step.append(f"terminated = {terminated}")
     reward = tidy(tr.code(model.reward))
-    r = model.reward.type
-    if not (r.weak and r.kind == "float"):
+    if not (isinstance(model.reward.expr, ast.Constant) and
+            isinstance(model.reward.expr.value, float)):
         reward = f"float({reward})"
     step.append(f"reward = {reward}")
     if model.max_episode_steps is not None:

@@ -104,6 +104,7 @@ def resolve_params(
     config: Mapping[str, Any] | None,
     kwargs: Mapping[str, Any],
     env_id: str,
+    invalid_action: str = "raise",
 ) -> dict[str, Any]:
     """Merge defaults, a `config` mapping (as RLlib passes) and keyword arguments; check all.
 
@@ -133,7 +134,7 @@ def resolve_params(
     for param in params:
         value = merged.get(param.name, param.default)
         resolved[param.name] = _coerce(param, value, env_id)
-    mode = merged.get("invalid_action", "raise")
+    mode = merged.get("invalid_action", invalid_action)
     if mode not in INVALID_ACTION_MODES:
         raise InvalidParam(
             f"{env_id}: invalid_action must be one of {', '.join(INVALID_ACTION_MODES)}"

@@ -346,6 +346,11 @@ class EnvSpec(StrictModel):
     wrappers: list[str | dict[str, dict[str, Any]]] = Field(default_factory=list)
     hooks: HooksSpec | None = None
     vectorize: bool = Field(True, description="Emit a native NumPy VectorEnv when possible.")
+    invalid_action: Literal["raise", "clip", "ignore"] = Field(
+        "raise",
+        description="Default for actions outside the action space: raise an error, clip them "
+        "into the space, or pass them to `step` as they are. Overridable per instance.",
+    )
 
     @field_validator("id")
     @classmethod

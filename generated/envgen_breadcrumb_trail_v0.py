@@ -95,7 +95,7 @@ class BreadcrumbTrailV0Env(gym.Env):
         render_mode: str | None = None,
         **params: Any,
     ) -> None:
-        p = _rt.resolve_params(PARAMS, config, params, "envgen/BreadcrumbTrail-v0")
+        p = _rt.resolve_params(PARAMS, config, params, ID)
         self.size = p["size"]
         self.max_steps = p["max_steps"]
         self.invalid_action = p["invalid_action"]
@@ -174,7 +174,7 @@ class BreadcrumbTrailV0Env(gym.Env):
         if self.check_state:
             _rt.check_finite(ID, trail=trail, x=x, y=y)
         terminated = False
-        reward = -0.1 if seen else 1.0
+        reward = float(-0.1 if seen else 1.0)
         truncated = self._elapsed_steps >= self.max_episode_steps
         return (
             _rt.to_space(

@@ -100,7 +100,7 @@ class CartPoleV1Env(gym.Env):
         render_mode: str | None = None,
         **params: Any,
     ) -> None:
-        p = _rt.resolve_params(PARAMS, config, params, "envgen/CartPole-v1")
+        p = _rt.resolve_params(PARAMS, config, params, ID)
         self.sutton_barto_reward = p["sutton_barto_reward"]
         self.invalid_action = p["invalid_action"]
         self.check_state = p["check_state"]
@@ -227,8 +227,8 @@ class CartPoleV1Env(gym.Env):
                 theta_dot=theta_dot,
                 steps_beyond_terminated=steps_beyond_terminated,
             )
-        terminated = failed
-        reward = step_reward
+        terminated = bool(failed)
+        reward = float(step_reward)
         truncated = self._elapsed_steps >= self.max_episode_steps
         return (
             np.array([x, x_dot, theta, theta_dot], dtype=np.float32),

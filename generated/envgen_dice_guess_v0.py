@@ -76,7 +76,7 @@ class DiceGuessV0Env(gym.Env):
         render_mode: str | None = None,
         **params: Any,
     ) -> None:
-        p = _rt.resolve_params(PARAMS, config, params, "envgen/DiceGuess-v0")
+        p = _rt.resolve_params(PARAMS, config, params, ID)
         self.stickiness = p["stickiness"]
         self.invalid_action = p["invalid_action"]
         self.check_state = p["check_state"]
@@ -127,7 +127,7 @@ class DiceGuessV0Env(gym.Env):
         if self.check_state:
             _rt.check_finite(ID, face=face)
         terminated = False
-        reward = 1.0 if action == face else 0.0
+        reward = float(1.0 if action == face else 0.0)
         truncated = self._elapsed_steps >= self.max_episode_steps
         return face, reward, terminated, truncated, {"previous": previous}
 

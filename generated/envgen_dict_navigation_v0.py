@@ -104,7 +104,7 @@ class DictNavigationV0Env(gym.Env):
         render_mode: str | None = None,
         **params: Any,
     ) -> None:
-        p = _rt.resolve_params(PARAMS, config, params, "envgen/DictNavigation-v0")
+        p = _rt.resolve_params(PARAMS, config, params, ID)
         self.arena = p["arena"]
         self.speed = p["speed"]
         self.max_steps = p["max_steps"]
@@ -189,8 +189,8 @@ class DictNavigationV0Env(gym.Env):
         self.goal_y = goal_y
         if self.check_state:
             _rt.check_finite(ID, x=x, y=y, goal_x=goal_x, goal_y=goal_y)
-        terminated = distance < self.speed
-        reward = 1.0 if distance < self.speed else -0.01 * distance
+        terminated = bool(distance < self.speed)
+        reward = float(1.0 if distance < self.speed else -0.01 * distance)
         truncated = self._elapsed_steps >= self.max_episode_steps
         return (
             {

@@ -86,7 +86,7 @@ class GoLeftV0Env(gym.Env):
         render_mode: str | None = None,
         **params: Any,
     ) -> None:
-        p = _rt.resolve_params(PARAMS, config, params, "envgen/GoLeft-v0")
+        p = _rt.resolve_params(PARAMS, config, params, ID)
         self.size = p["size"]
         self.invalid_action = p["invalid_action"]
         self.check_state = p["check_state"]
@@ -134,8 +134,8 @@ class GoLeftV0Env(gym.Env):
         self.pos = pos
         if self.check_state:
             _rt.check_finite(ID, pos=pos)
-        terminated = pos == 0
-        reward = 1.0 if pos == 0 else 0.0
+        terminated = bool(pos == 0)
+        reward = float(1.0 if pos == 0 else 0.0)
         truncated = self._elapsed_steps >= self.max_episode_steps
         return np.array([pos], dtype=np.float32), reward, terminated, truncated, {}
 

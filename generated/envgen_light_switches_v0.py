@@ -77,7 +77,7 @@ class LightSwitchesV0Env(gym.Env):
         render_mode: str | None = None,
         **params: Any,
     ) -> None:
-        p = _rt.resolve_params(PARAMS, config, params, "envgen/LightSwitches-v0")
+        p = _rt.resolve_params(PARAMS, config, params, ID)
         self.lights = p["lights"]
         self.invalid_action = p["invalid_action"]
         self.check_state = p["check_state"]

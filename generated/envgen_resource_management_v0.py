@@ -99,7 +99,7 @@ class ResourceManagementV0Env(gym.Env):
         render_mode: str | None = None,
         **params: Any,
     ) -> None:
-        p = _rt.resolve_params(PARAMS, config, params, "envgen/ResourceManagement-v0")
+        p = _rt.resolve_params(PARAMS, config, params, ID)
         self.max_servers = p["max_servers"]
         self.max_steps = p["max_steps"]
         self.server_cost = p["server_cost"]
@@ -177,7 +177,7 @@ class ResourceManagementV0Env(gym.Env):
         if self.check_state:
             _rt.check_finite(ID, load=load, servers=servers, queue=queue)
         terminated = False
-        reward = -(servers * self.server_cost + queue * self.queue_penalty) / 100.0
+        reward = float(-(servers * self.server_cost + queue * self.queue_penalty) / 100.0)
         truncated = self._elapsed_steps >= self.max_episode_steps
         return (
             np.array(

@@ -83,7 +83,7 @@ class RingBalanceV0Env(gym.Env):
         render_mode: str | None = None,
         **params: Any,
     ) -> None:
-        p = _rt.resolve_params(PARAMS, config, params, "envgen/RingBalance-v0")
+        p = _rt.resolve_params(PARAMS, config, params, ID)
         self.invalid_action = p["invalid_action"]
         self.check_state = p["check_state"]
         self.action_space = spaces.Discrete(4)

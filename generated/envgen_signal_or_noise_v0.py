@@ -83,7 +83,7 @@ class SignalOrNoiseV0Env(gym.Env):
         render_mode: str | None = None,
         **params: Any,
     ) -> None:
-        p = _rt.resolve_params(PARAMS, config, params, "envgen/SignalOrNoise-v0")
+        p = _rt.resolve_params(PARAMS, config, params, ID)
         self.invalid_action = p["invalid_action"]
         self.check_state = p["check_state"]
         self.action_space = spaces.Discrete(3)
@@ -158,7 +158,7 @@ class SignalOrNoiseV0Env(gym.Env):
         if self.check_state:
             _rt.check_finite(ID, lamp=lamp, showing=showing, noise_a=noise_a, noise_b=noise_b)
         terminated = False
-        reward = 1.0 if correct else 0.0
+        reward = float(1.0 if correct else 0.0)
         truncated = self._elapsed_steps >= self.max_episode_steps
         return (
             _rt.to_space(

@@ -108,7 +108,7 @@ class SimpleTradingV0Env(gym.Env):
         render_mode: str | None = None,
         **params: Any,
     ) -> None:
-        p = _rt.resolve_params(PARAMS, config, params, "envgen/SimpleTrading-v0")
+        p = _rt.resolve_params(PARAMS, config, params, ID)
         self.initial_cash = p["initial_cash"]
         self.initial_price = p["initial_price"]
         self.max_steps = p["max_steps"]
@@ -192,7 +192,7 @@ class SimpleTradingV0Env(gym.Env):
         if self.check_state:
             _rt.check_finite(ID, cash=cash, position=position, price=price)
         terminated = False
-        reward = (value - value_before) / self.initial_cash
+        reward = float((value - value_before) / self.initial_cash)
         truncated = self._elapsed_steps >= self.max_episode_steps
         return (
             np.array(

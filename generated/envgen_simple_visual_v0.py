@@ -96,7 +96,7 @@ class SimpleVisualV0Env(gym.Env):
         render_mode: str | None = None,
         **params: Any,
     ) -> None:
-        p = _rt.resolve_params(PARAMS, config, params, "envgen/SimpleVisual-v0")
+        p = _rt.resolve_params(PARAMS, config, params, ID)
         self.grid_size = p["grid_size"]
         self.image_size = p["image_size"]
         self.invalid_action = p["invalid_action"]
@@ -169,8 +169,8 @@ class SimpleVisualV0Env(gym.Env):
         self.target = target
         if self.check_state:
             _rt.check_finite(ID, agent_x=agent_x, agent_y=agent_y, target=target)
-        terminated = reached
-        reward = 10.0 if reached else -0.1
+        terminated = bool(reached)
+        reward = float(10.0 if reached else -0.1)
         truncated = self._elapsed_steps >= self.max_episode_steps
         return (
             np.array(self._picture(agent_x, agent_y, target), dtype=np.uint8),

@@ -92,7 +92,7 @@ class TupleThermostatV0Env(gym.Env):
         render_mode: str | None = None,
         **params: Any,
     ) -> None:
-        p = _rt.resolve_params(PARAMS, config, params, "envgen/TupleThermostat-v0")
+        p = _rt.resolve_params(PARAMS, config, params, ID)
         self.set_point = p["set_point"]
         self.invalid_action = p["invalid_action"]
         self.check_state = p["check_state"]
@@ -155,7 +155,7 @@ class TupleThermostatV0Env(gym.Env):
         if self.check_state:
             _rt.check_finite(ID, mode=mode, room=room, outside=outside)
         terminated = False
-        reward = -abs(room - self.set_point)
+        reward = float(-abs(room - self.set_point))
         truncated = self._elapsed_steps >= self.max_episode_steps
         return (
             (mode, np.array([room, outside], dtype=np.float32)),

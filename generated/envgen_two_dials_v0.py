@@ -79,7 +79,7 @@ class TwoDialsV0Env(gym.Env):
         render_mode: str | None = None,
         **params: Any,
     ) -> None:
-        p = _rt.resolve_params(PARAMS, config, params, "envgen/TwoDials-v0")
+        p = _rt.resolve_params(PARAMS, config, params, ID)
         self.positions = p["positions"]
         self.invalid_action = p["invalid_action"]
         self.check_state = p["check_state"]

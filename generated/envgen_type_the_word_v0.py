@@ -91,7 +91,7 @@ class TypeTheWordV0Env(gym.Env):
         render_mode: str | None = None,
         **params: Any,
     ) -> None:
-        p = _rt.resolve_params(PARAMS, config, params, "envgen/TypeTheWord-v0")
+        p = _rt.resolve_params(PARAMS, config, params, ID)
         self.length = p["length"]
         self.invalid_action = p["invalid_action"]
         self.check_state = p["check_state"]
@@ -154,8 +154,8 @@ class TypeTheWordV0Env(gym.Env):
         self.cursor = cursor
         if self.check_state:
             _rt.check_finite(ID, word=word, typed=typed, cursor=cursor)
-        terminated = done
-        reward = 1.0 if hit else -0.1
+        terminated = bool(done)
+        reward = float(1.0 if hit else -0.1)
         truncated = self._elapsed_steps >= self.max_episode_steps
         return _rt.text(typed, alphabet), reward, terminated, truncated, {}
 
