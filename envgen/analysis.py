@@ -568,6 +568,8 @@ class _Checker:
                     "type",
                     node.test,
                 )
+            if a.dtype == "any" or b.dtype == "any":
+                return b if a.dtype == "any" else a
             if a.dtype == b.dtype == "str":
                 return T("str", a.shape if a.shape == b.shape else (None,) if a.shape else ())
             if a.dtype == "any" or b.dtype == "any":
@@ -771,6 +773,8 @@ class _Checker:
                 self.error(path, f"{name}() needs at least one argument", "", "call", node)
                 return ANY
             types = [self.expr(a, scope, defined) for a in positional]
+            if any(t.dtype == "any" for t in types):
+                return ANY
             if len(types) == 1:
                 t = types[0]
                 if t.is_scalar:
@@ -1031,7 +1035,7 @@ class _Checker:
                 return defined
             for arg in iterator.args:
                 t = self.expr(arg, scope, defined)
-                if t.kind not in ("int", "any") or not t.is_scalar:
+                if t.dtype != "any" and (t.kind != "int" or not t.is_scalar):
                     self.error(path, f"range() needs integers, got {t.describe()}", "", "type", arg)
                 if self._data_dependent(arg, scope):
                     self.vector_notes.append(
@@ -1334,7 +1338,9 @@ def _load(target: ast.expr) -> ast.expr:
 def _param_type(spec: ParamSpec) -> T:
     kind = spec.param_type
     if kind == "list":
-        return _data_type(spec.default if spec.default is not None else [], exact=False)
+        if spec.default is None:
+            return ANY  # no default to learn the element type from
+        return _data_type(spec.default, exact=False)
     return {"int": INT, "float": FLOAT, "bool": BOOL, "str": STR}[kind]
 
 

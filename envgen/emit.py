@@ -62,9 +62,17 @@ def _wrap(text: str, width: int = 88, indent: str = "") -> list[str]:
     lines: list[str] = []
     for paragraph in str(text).strip().split("\n\n"):
         joined = " ".join(paragraph.split())
-        lines.extend(textwrap.wrap(joined, width=width, initial_indent=indent,
-                                   subsequent_indent=indent, break_long_words=True,
-                                   break_on_hyphens=False) or [""])
+        lines.extend(
+            textwrap.wrap(
+                joined,
+                width=width,
+                initial_indent=indent,
+                subsequent_indent=indent,
+                break_long_words=True,
+                break_on_hyphens=False,
+            )
+            or [""]
+        )
         lines.append("")
     return lines[:-1] if lines else []
 
@@ -91,8 +99,7 @@ def _space_code(space: SpaceModel, tr: Translator) -> str:
         for key in ("low", "high"):
             value = args[key]
             if isinstance(value, list):
-                parts.append(f"{key}=np.array([{', '.join(one(c) for c in value)}], "
-                             f"dtype={dtype})")
+                parts.append(f"{key}=np.array([{', '.join(one(c) for c in value)}], dtype={dtype})")
             else:
                 parts.append(f"{key}={one(value)}")
         if "shape" in args:
@@ -114,8 +121,9 @@ def _space_code(space: SpaceModel, tr: Translator) -> str:
         return f"spaces.MultiBinary({dims[0] if len(dims) == 1 else '[' + ', '.join(dims) + ']'})"
     if kind == "Text":
         charset = f", charset={literal(args['charset'])}" if args["charset"] is not None else ""
-        return (f"spaces.Text({one(args['max_length'])}, "
-                f"min_length={one(args['min_length'])}{charset})")
+        return (
+            f"spaces.Text({one(args['max_length'])}, min_length={one(args['min_length'])}{charset})"
+        )
     if kind == "Dict":
         items = ", ".join(f"{literal(k)}: {_space_code(c, tr)}" for k, c in space.children)
         return f"spaces.Dict({{{items}}})"
@@ -123,13 +131,15 @@ def _space_code(space: SpaceModel, tr: Translator) -> str:
         items = ", ".join(_space_code(c, tr) for _, c in space.children)
         return f"spaces.Tuple(({items},))"
     if kind == "Sequence":
-        return (f"spaces.Sequence({_space_code(space.children[0][1], tr)}, "
-                f"stack={bool(args['stack'])})")
+        return (
+            f"spaces.Sequence({_space_code(space.children[0][1], tr)}, stack={bool(args['stack'])})"
+        )
     if kind == "Graph":
         children = dict(space.children)
         edge = _space_code(children["edge_space"], tr) if "edge_space" in children else "None"
-        return (f"spaces.Graph(node_space={_space_code(children['node_space'], tr)}, "
-                f"edge_space={edge})")
+        return (
+            f"spaces.Graph(node_space={_space_code(children['node_space'], tr)}, edge_space={edge})"
+        )
     if kind == "OneOf":
         items = ", ".join(_space_code(c, tr) for _, c in space.children)
         return f"spaces.OneOf(({items},))"
@@ -143,15 +153,18 @@ def _observation_code(obs: ObservationModel, tr: Translator, space_ref: str) -> 
     if kind == "Dict":
         items = ", ".join(
             f"{literal(k)}: {_observation_code(c, tr, f'{space_ref}[{literal(k)}]')}"
-            for k, c in obs.children)
+            for k, c in obs.children
+        )
         return f"{{{items}}}"
     if kind == "Tuple" and obs.children:
-        items = ", ".join(_observation_code(c, tr, f"{space_ref}[{i}]")
-                          for i, (_, c) in enumerate(obs.children))
+        items = ", ".join(
+            _observation_code(c, tr, f"{space_ref}[{i}]") for i, (_, c) in enumerate(obs.children)
+        )
         return f"({items},)"
     if kind in ("Graph", "OneOf"):
-        items = ", ".join(f"{literal(k)}: {tr.code(c.code)}" for k, c in obs.children
-                          if c.code is not None)
+        items = ", ".join(
+            f"{literal(k)}: {tr.code(c.code)}" for k, c in obs.children if c.code is not None
+        )
         tr.uses.add("runtime")
         return f"_rt.to_space({space_ref}, {{{items}}})"
     assert obs.code is not None
@@ -260,8 +273,9 @@ def _docstring(model: EnvModel, source_name: str) -> str:
     doc.append("")
     doc.extend(_wrap(f"The episode terminates when `{_source_text(None, spec.terminated)}`."))
     if spec.max_episode_steps is not None:
-        doc.extend(_wrap("It is truncated after "
-                         f"`{_source_text(None, spec.max_episode_steps)}` steps."))
+        doc.extend(
+            _wrap(f"It is truncated after `{_source_text(None, spec.max_episode_steps)}` steps.")
+        )
     doc.append("")
     doc.append("## Arguments")
     doc.append("")
@@ -337,8 +351,10 @@ def emit_env(model: EnvModel, source_name: str | None = None) -> EmittedModule:
     limit = tidy(tr.code(model.max_episode_steps)) if model.max_episode_steps else "None"
     init.append(f"self.max_episode_steps = {limit}")
     init.append('if render_mode is not None and render_mode not in self.metadata["render_modes"]:')
-    init.append(f'{INDENT}raise ValueError(f"render_mode must be one of '
-                f'{{self.metadata[\'render_modes\']}}, got {{render_mode!r}}")')
+    init.append(
+        f'{INDENT}raise ValueError(f"render_mode must be one of '
+        f"{{self.metadata['render_modes']}}, got {{render_mode!r}}\")"
+    )
     init.append("self.render_mode = render_mode")
     for name, state in model.state.items():
         init.append(f"self.{name} = {_placeholder(state.type)}")
@@ -393,8 +409,9 @@ def emit_env(model: EnvModel, source_name: str | None = None) -> EmittedModule:
         terminated = f"bool({terminated})"
     step.append(f"terminated = {terminated}")
     reward = tidy(tr.code(model.reward))
-    if not (isinstance(model.reward.expr, ast.Constant) and
-            isinstance(model.reward.expr.value, float)):
+    if not (
+        isinstance(model.reward.expr, ast.Constant) and isinstance(model.reward.expr.value, float)
+    ):
         reward = f"float({reward})"
     step.append(f"reward = {reward}")
     if model.max_episode_steps is not None:
@@ -448,7 +465,8 @@ def emit_env(model: EnvModel, source_name: str | None = None) -> EmittedModule:
             if target:
                 module, _, function = target.partition(":")
                 module_lines.append(
-                    f"{_hook_name(key)} = _rt.load_hook({literal(module)}, {literal(function)})")
+                    f"{_hook_name(key)} = _rt.load_hook({literal(module)}, {literal(function)})"
+                )
 
     uses = tr.uses | {"runtime"}
     imports = []
@@ -465,12 +483,14 @@ def emit_env(model: EnvModel, source_name: str | None = None) -> EmittedModule:
         imports.append("from envgen import draw as _draw")
     imports.append("from envgen import runtime as _rt")
 
-    header = "\n".join([
-        f'"""{doc_text(spec.id)}: generated by envgen from {doc_text(source_name)}."""',
-        "",
-        f"# Source: {source_name!r}, sha256 {model.source_hash}",
-        "# Generated by envgen; do not edit. Regenerate with `envgen build`.",
-    ])
+    header = "\n".join(
+        [
+            f'"""{doc_text(spec.id)}: generated by envgen from {doc_text(source_name)}."""',
+            "",
+            f"# Source: {source_name!r}, sha256 {model.source_hash}",
+            "# Generated by envgen; do not edit. Regenerate with `envgen build`.",
+        ]
+    )
     source = _TEMPLATES.get_template("env.py.jinja").render(
         header=header,
         imports=imports,
@@ -498,8 +518,10 @@ def _placeholder(t: T) -> str:
 
 
 def _constant(value: object) -> str:
-    if isinstance(value, list) and value and all(
-        isinstance(v, (int, float)) and not isinstance(v, bool) for v in _flatten(value)
+    if (
+        isinstance(value, list)
+        and value
+        and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in _flatten(value))
     ):
         return f"_rt.frozen({literal(value)})"
     return literal(value)
@@ -532,14 +554,13 @@ def _action_check(model: EnvModel) -> list[str]:
         tr = Translator(model)
         low = tidy(tr.code(start)) if start is not None else "0"
         high = tidy(f"({low}) + ({tr.code(n)})") if start is not None else tidy(tr.code(n))
-        check = (f"action.__class__ is not int or not {low} <= action < {high}")
+        check = f"action.__class__ is not int or not {low} <= action < {high}"
         return [
             f"if {check}:",
             f"{INDENT}if self.action_space.contains(action):",
             f"{INDENT * 2}action = int(action)",
             f"{INDENT}else:",
-            f"{INDENT * 2}action = _rt.fix_action(self.action_space, action, "
-            "self.invalid_action)",
+            f"{INDENT * 2}action = _rt.fix_action(self.action_space, action, self.invalid_action)",
         ]
     return [
         f"if {check}:",
@@ -573,8 +594,8 @@ def _render(model: EnvModel, uses: set[str]) -> list[str]:
         names = list(model.params) + list(model.lets) + list(model.state)
         context = ", ".join(f"{literal(n)}: self.{n}" for n in names)
         context += (", " if context else "") + '"elapsed_steps": self._elapsed_steps'
-        for label in model.labels:
-            context += f", {literal(label)}: {label}"
+        for name in list(model.labels) + list(model.constants):
+            context += f", {literal(name)}: {name}"
         lines.append('if self.render_mode in ("ansi", "human"):')
         lines.append(f"{INDENT}text = ANSI_TEMPLATE.render({{{context}}})")
         if spec.render is not None and spec.render.human:
@@ -588,8 +609,9 @@ def _render(model: EnvModel, uses: set[str]) -> list[str]:
         lines.append('if self.render_mode == "rgb_array":')
         code = model.rgb_array
         if code.expr is not None:
-            lines.append(f"{INDENT}return np.ascontiguousarray({tidy(tr.code(code))}, "
-                         "dtype=np.uint8)")
+            lines.append(
+                f"{INDENT}return np.ascontiguousarray({tidy(tr.code(code))}, dtype=np.uint8)"
+            )
         else:
             body = tidy_block(tr.block(code.stmts))
             lines.extend(INDENT + line for line in body)
@@ -602,19 +624,46 @@ def format_source(source: str, name: str) -> str:
     """Format with ruff (isolated from any user config) so output is reproducible."""
     ast.parse(source)  # fail loudly, with the generated text, if we emitted invalid Python
     ruff = _ruff()
-    args = ["format", "--isolated", "--line-length", "100", "--target-version", "py310",
-            "--stdin-filename", f"{name}.py", "-"]
-    result = subprocess.run([ruff, *args], input=source, capture_output=True, text=True,
-                            check=False)
+    args = [
+        "format",
+        "--isolated",
+        "--line-length",
+        "100",
+        "--target-version",
+        "py310",
+        "--stdin-filename",
+        f"{name}.py",
+        "-",
+    ]
+    result = subprocess.run(
+        [ruff, *args], input=source, capture_output=True, text=True, check=False
+    )
     if result.returncode != 0:
         raise RuntimeError(f"ruff format failed on {name}: {result.stderr}")
     fixed = subprocess.run(
-        [ruff, "check", "--isolated", "--line-length", "100", "--target-version", "py310",
-         "--select", "I,F401,UP", "--fix", "--quiet", "--stdin-filename", f"{name}.py", "-"],
-        input=result.stdout, capture_output=True, text=True, check=False)
+        [
+            ruff,
+            "check",
+            "--isolated",
+            "--line-length",
+            "100",
+            "--target-version",
+            "py310",
+            "--select",
+            "I,F401,UP",
+            "--fix",
+            "--quiet",
+            "--stdin-filename",
+            f"{name}.py",
+            "-",
+        ],
+        input=result.stdout,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     output = fixed.stdout if fixed.stdout else result.stdout
-    final = subprocess.run([ruff, *args], input=output, capture_output=True, text=True,
-                           check=False)
+    final = subprocess.run([ruff, *args], input=output, capture_output=True, text=True, check=False)
     return final.stdout if final.returncode == 0 else output
 
 
@@ -643,31 +692,36 @@ def emit_registry(
     for model in sorted(models, key=lambda m: m.spec.id):
         spec = model.spec
         limit = None
-        if model.max_episode_steps is not None and isinstance(model.max_episode_steps.expr,
-                                                              ast.Constant):
+        if model.max_episode_steps is not None and isinstance(
+            model.max_episode_steps.expr, ast.Constant
+        ):
             limit = model.max_episode_steps.expr.value
         vector = vector_modules.get(spec.id)
         wrappers = []
         for item in spec.wrappers:
             name, kwargs = (item, {}) if isinstance(item, str) else next(iter(item.items()))
-            wrappers.append({
-                "name": literal(name),
-                "entry_point": literal(f"{_WRAPPER_MODULE}:{name}"),
-                "kwargs": literal(dict(kwargs or {})),
-            })
+            wrappers.append(
+                {
+                    "name": literal(name),
+                    "entry_point": literal(f"{_WRAPPER_MODULE}:{name}"),
+                    "kwargs": literal(dict(kwargs or {})),
+                }
+            )
         fallback = None
         if vector is None:
             fallback = literal("; ".join(model.vector_notes) or "not vectorized")
-        envs.append({
-            "id": literal(spec.id),
-            "entry_point": literal(f"{package}.{model.module_name}:{model.class_name}"),
-            "vector_entry_point": literal(vector) if vector else "None",
-            "max_episode_steps": literal(limit),
-            "kwargs": "{}",
-            "wrappers": wrappers,
-            "fallback": fallback,
-        })
+        envs.append(
+            {
+                "id": literal(spec.id),
+                "entry_point": literal(f"{package}.{model.module_name}:{model.class_name}"),
+                "vector_entry_point": literal(vector) if vector else "None",
+                "max_episode_steps": literal(limit),
+                "kwargs": "{}",
+                "wrappers": wrappers,
+                "fallback": fallback,
+            }
+        )
     source = _TEMPLATES.get_template("registry.py.jinja").render(
-        envs=envs, example_id=models[0].spec.id if models else "envgen/Example-v0",
-        package=package)
+        envs=envs, example_id=models[0].spec.id if models else "envgen/Example-v0", package=package
+    )
     return format_source(source, "__init__")

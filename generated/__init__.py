@@ -44,6 +44,13 @@ ENVS = {
         "kwargs": {},
         "additional_wrappers": (),
     },
+    "envgen/FrozenLake-v1": {
+        "entry_point": "generated.envgen_frozen_lake_v1:FrozenLakeV1Env",
+        "vector_entry_point": None,
+        "max_episode_steps": 100,
+        "kwargs": {},
+        "additional_wrappers": (),
+    },
     "envgen/GoLeft-v0": {
         "entry_point": "generated.envgen_go_left_v0:GoLeftV0Env",
         "vector_entry_point": None,
@@ -136,6 +143,7 @@ VECTOR_FALLBACKS = {
     "envgen/CartPole-v1": "not vectorized",
     "envgen/DiceGuess-v0": "not vectorized",
     "envgen/DictNavigation-v0": "not vectorized",
+    "envgen/FrozenLake-v1": "not vectorized",
     "envgen/GoLeft-v0": "not vectorized",
     "envgen/LightSwitches-v0": "not vectorized",
     "envgen/MountainCar-v0": "not vectorized",

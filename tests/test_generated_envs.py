@@ -41,9 +41,10 @@ def _same(a, b) -> bool:
     if isinstance(a, gym.spaces.GraphInstance):
         return all(_same(getattr(a, f), getattr(b, f)) for f in ("nodes", "edges", "edge_links"))
     if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
-        return np.array_equal(np.asarray(a), np.asarray(b)) and np.asarray(a).dtype == np.asarray(
-            b
-        ).dtype
+        return (
+            np.array_equal(np.asarray(a), np.asarray(b))
+            and np.asarray(a).dtype == np.asarray(b).dtype
+        )
     return a == b and type(a) is type(b)
 
 
