@@ -1,0 +1,1221 @@
+"""Stage 4b: emit a native NumPy `gymnasium.vector.VectorEnv` for a spec.
+
+The single env (envgen/emit.py) holds one copy of the state as Python numbers. The vector
+env holds every state variable as an array with a leading batch axis and runs the spec's
+code once per step for all copies:
+
+- values that cannot differ between copies (params, `let`, constants, literals, loop
+  counters) are spelled exactly as the single env spells them (same Python semantics);
+- values that can (state, action, locals computed from them) are NumPy arrays; every
+  operation casts its operands the way NEP 50 promotion treats the single env's Python
+  numbers ("weak" values), so results match the single env bit for bit;
+- `if/elif/else` on per-env conditions become masks: both sides run, assignments are
+  merged with `np.where`; random draws run only for the envs whose mask is active, each
+  from that env's own generator (see docs/vectorization.md);
+- specs the translator does not handle return None with a note (SyncVectorEnv fallback).
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from envgen._codegen import Translator, literal, np_dtype, tidy
+from envgen._functions import BUILTINS
+from envgen._types import T, promote
+from envgen.analysis import Code, EnvModel, ObservationModel, SpaceModel
+from envgen.emit import _TEMPLATES, INDENT, _space_code, doc_text, format_source
+
+
+def _maximum(*values: object) -> object:
+    return functools.reduce(np.maximum, values)
+
+
+class Unsupported(Exception):
+    """Something the vector translator does not handle; the message says what."""
+
+
+#: Draws the buffered stream serves (bit-identical to the Generator methods).
+_BUFFERED = {"random", "uniform"}
+#: Unary float functions: name -> the `math` function the single env uses for scalars.
+_MATH = {
+    "sqrt": "sqrt", "exp": "exp", "log": "log", "log2": "log2", "log10": "log10",
+    "sin": "sin", "cos": "cos", "tan": "tan", "arcsin": "asin", "arccos": "acos",
+    "arctan": "atan", "sinh": "sinh", "cosh": "cosh", "tanh": "tanh",
+}
+_MATH2 = {"arctan2": "atan2", "hypot": "hypot"}
+_BINOP = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.FloorDiv: "//",
+          ast.Mod: "%", ast.Pow: "**", ast.BitAnd: "&", ast.BitOr: "|", ast.BitXor: "^"}
+_CMP = {ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">="}
+_WEAK = {"bool": "bool", "int": "int64", "float": "float64"}
+
+
+def _sample(dtype: str, weak: bool) -> object:
+    if weak:
+        return {"bool": True, "int": 1, "float": 1.0}[T(dtype).kind]
+    return np.ones(1, dtype=dtype)
+
+
+@dataclass
+class V:
+    """A translated expression: its code, whether it varies per env, and its NumPy dtype.
+
+    `vec` values are arrays with a leading batch axis; their `dtype` is the array's. Uniform
+    values are spelled like the single env's, and `t` is the analysis type.
+    """
+
+    code: str
+    vec: bool
+    t: T
+    dtype: str = ""
+
+    def sample(self) -> object:
+        if self.vec:
+            return np.ones((1,) + tuple(d or 1 for d in (self.t.shape or ())), dtype=self.dtype)
+        if self.t.weak or self.t.dtype not in np.sctypeDict:
+            return _sample(self.t.dtype if self.t.is_numeric else "float64", True)
+        return np.ones(tuple(d or 1 for d in (self.t.shape or ())), dtype=self.t.dtype)
+
+
+@dataclass
+class Scope:
+    """One generated method body being built: its lines, masks and per-env names."""
+
+    kind: str  # "step", "reset", "after", "observe"
+    n: str  # the expression for the batch size
+    envs: str  # the expression for the env ids of the batch positions
+    vec_names: set[str] = field(default_factory=set)  # names that hold per-env arrays
+    defined: set[str] = field(default_factory=set)
+    lines: list[str] = field(default_factory=list)
+    prelude: list[str] = field(default_factory=list)
+    counter: int = 0
+    live: str | None = None  # in step: ids of the envs that step (others autoreset)
+
+    def temp(self, stem: str) -> str:
+        self.counter += 1
+        return f"_{stem}{self.counter}"
+
+
+class VectorTranslator:
+    """Spells checked DSL trees as batched NumPy code."""
+
+    def __init__(self, model: EnvModel, buffered: bool) -> None:
+        self.model = model
+        self.single = Translator(model)
+        self.buffered = buffered
+        self.exact: dict[str, str] = {}  # helper name -> module-level definition
+
+    # -- facts
+
+    def type_of(self, node: ast.AST) -> T:
+        return self.model.types.get(id(node), T("any", None))
+
+    def symbol_kind(self, node: ast.Name) -> str | None:
+        symbol = self.model.symbols.get(id(node))
+        return symbol.kind if symbol is not None else None
+
+    def is_vec(self, node: ast.AST, scope: Scope) -> bool:
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.Name):
+                kind = self.symbol_kind(sub)
+                if kind in ("state", "action") or sub.id in scope.vec_names:
+                    return True
+                if kind == "special" and sub.id in ("elapsed_steps", "terminated"):
+                    return scope.kind != "reset" or sub.id != "elapsed_steps"
+            if isinstance(sub, ast.Call) and isinstance(sub.func, ast.Name):
+                builtin = BUILTINS.get(sub.func.id)
+                if builtin is not None and builtin.random:
+                    return True
+        return False
+
+    # -- expressions
+
+    def expr(self, node: ast.expr, scope: Scope, mask: str | None) -> V:
+        t = self.type_of(node)
+        if t.dtype in ("any", "str", "dict", "tuple", "none") and not isinstance(node, ast.Tuple):
+            raise Unsupported(f"a value of type {t.describe()} in `{ast.unparse(node)}`")
+        if not self.is_vec(node, scope):
+            return V(self.single.expr(node), False, t)
+        method = getattr(self, f"_{type(node).__name__}", None)
+        if method is None:
+            raise Unsupported(f"{type(node).__name__} `{ast.unparse(node)}` on per-env values")
+        return method(node, scope, mask)
+
+    def vec_dtype(self, t: T) -> str:
+        return _WEAK[t.kind] if t.weak else t.dtype
+
+    def cast(self, v: V, dtype: str) -> V:
+        if not v.vec or v.dtype == dtype:
+            return v
+        return V(f"({v.code}).astype({np_dtype(dtype)})", True, v.t, dtype)
+
+    def result_dtype(self, fn, *values: V) -> str:
+        with np.errstate(all="ignore"):
+            out = fn(*[v.sample() for v in values])
+        return np.asarray(out).dtype.name
+
+    def _Name(self, node: ast.Name, scope: Scope, mask: str | None) -> V:
+        t = self.type_of(node)
+        kind = self.symbol_kind(node)
+        name = node.id
+        if kind == "special" and name == "elapsed_steps":
+            code = "self._elapsed" if scope.kind == "observe" else "elapsed"
+            return V(code, True, t, "int64")
+        if kind == "state" and scope.kind == "observe":
+            return V(f"self.{name}", True, t, self.vec_dtype(self.model.state[name].type))
+        dtype = self.vec_dtype(t)
+        if kind == "action":
+            dtype = self.vec_dtype(self.model.action_type)
+        return V(name, True, t, dtype)
+
+    def _Constant(self, node: ast.Constant, scope: Scope, mask: str | None) -> V:
+        return V(literal(node.value), False, self.type_of(node))
+
+    def _BinOp(self, node: ast.BinOp, scope: Scope, mask: str | None) -> V:
+        t = self.type_of(node)
+        op = _BINOP.get(type(node.op))
+        if op is None:
+            raise Unsupported("matrix products on per-env values")
+        a = self.expr(node.left, scope, mask)
+        b = self.expr(node.right, scope, mask)
+        target = promote(a.t, b.t).dtype
+        if op in ("&", "|", "^") and a.t.dtype == b.t.dtype == "bool":
+            target = "bool"
+        elif target == "bool":
+            target = "int64"
+        if op == "**" and t.kind == "float" and T(target).kind != "float":
+            target = "float64"
+        a, b = self.cast(a, target), self.cast(b, target)
+        code = f"({a.code}) {op} ({b.code})"
+        ops = {"+": np.add, "-": np.subtract, "*": np.multiply, "/": np.true_divide,
+               "//": np.floor_divide, "%": np.remainder, "**": np.power, "&": np.bitwise_and,
+               "|": np.bitwise_or, "^": np.bitwise_xor}
+        return V(code, True, t, self.result_dtype(ops[op], a, b))
+
+    def _UnaryOp(self, node: ast.UnaryOp, scope: Scope, mask: str | None) -> V:
+        t = self.type_of(node)
+        a = self.expr(node.operand, scope, mask)
+        if isinstance(node.op, ast.Not):
+            return V(f"np.logical_not({a.code})", True, t, "bool")
+        if isinstance(node.op, ast.USub):
+            if a.dtype == "bool":
+                a = self.cast(a, "int64")
+            return V(f"-({a.code})", True, t, a.dtype)
+        if isinstance(node.op, ast.UAdd):
+            return a
+        return V(f"~({a.code})", True, t, a.dtype)
+
+    def _BoolOp(self, node: ast.BoolOp, scope: Scope, mask: str | None) -> V:
+        for value in node.values[1:]:
+            if self._has_draw(value):
+                raise Unsupported("a random draw on the right of `and`/`or`")
+        fn = "np.logical_and" if isinstance(node.op, ast.And) else "np.logical_or"
+        values = [self.expr(v, scope, mask) for v in node.values]
+        code = values[0].code
+        for value in values[1:]:
+            code = f"{fn}({code}, {value.code})"
+        return V(code, True, self.type_of(node), "bool")
+
+    def _Compare(self, node: ast.Compare, scope: Scope, mask: str | None) -> V:
+        operands = [node.left, *node.comparators]
+        values = [self.expr(o, scope, mask) for o in operands]
+        parts = []
+        for op, a, b in zip(node.ops, values, values[1:], strict=False):
+            symbol = _CMP.get(type(op))
+            if symbol is None:
+                raise Unsupported(f"the comparison `{ast.unparse(node)}`")
+            target = promote(a.t, b.t).dtype
+            parts.append(f"({self.cast(a, target).code}) {symbol} ({self.cast(b, target).code})")
+        code = parts[0]
+        for part in parts[1:]:
+            code = f"({code}) & ({part})"
+        return V(code, True, self.type_of(node), "bool")
+
+    def _IfExp(self, node: ast.IfExp, scope: Scope, mask: str | None) -> V:
+        if self._has_draw(node.body) or self._has_draw(node.orelse):
+            raise Unsupported("a random draw inside `a if c else b`")
+        t = self.type_of(node)
+        test = self.expr(node.test, scope, mask)
+        a = self.expr(node.body, scope, mask)
+        b = self.expr(node.orelse, scope, mask)
+        target = promote(a.t, b.t).dtype
+        a, b = self.cast(a, target), self.cast(b, target)
+        if not test.vec:
+            code = f"({a.code}) if ({test.code}) else ({b.code})"
+            return V(code, True, t, a.dtype if a.vec else b.dtype)
+        return V(f"np.where({test.code}, {a.code}, {b.code})", True, t,
+                 self.result_dtype(np.where, V("", True, T("bool"), "bool"), a, b))
+
+    def _List(self, node: ast.List | ast.Tuple, scope: Scope, mask: str | None) -> V:
+        t = self.type_of(node)
+        values = [self.expr(e, scope, mask) for e in node.elts]
+        dtype = self.vec_dtype(t) if t.is_numeric else "float64"
+        values = [self.cast(v, dtype) for v in values]
+        inner = ", ".join(v.code for v in values)
+        if all(v.t.is_scalar for v in values):
+            code = f"np.stack(np.broadcast_arrays({inner}), axis=-1).astype({np_dtype(dtype)})"
+        else:
+            code = f"np.stack(np.broadcast_arrays({inner}), axis=1).astype({np_dtype(dtype)})"
+        return V(code, True, T(dtype, t.shape), dtype)
+
+    _Tuple = _List
+
+    def _Subscript(self, node: ast.Subscript, scope: Scope, mask: str | None) -> V:
+        t = self.type_of(node)
+        base = self.expr(node.value, scope, mask)
+        index, _ = self.index(node, base, scope, mask)
+        return V(f"({base.code})[{index}]", True, t, base.dtype if base.vec else
+                 self.vec_dtype(t))
+
+    def index(self, node: ast.Subscript, base: V, scope: Scope,
+              mask: str | None) -> tuple[str, bool]:
+        """The index expression for `node` on a batched (or uniform) base; and if fancy."""
+        parts = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+        shape = base.t.shape
+        if shape is None:
+            raise Unsupported(f"indexing `{ast.unparse(node.value)}` of unknown rank")
+        out: list[str] = []
+        fancy = False
+        for axis, part in enumerate(parts):
+            if isinstance(part, ast.Slice):
+                if part.lower is not None and self.is_vec(part.lower, scope) or (
+                        part.upper is not None and self.is_vec(part.upper, scope)) or (
+                        part.step is not None and self.is_vec(part.step, scope)):
+                    raise Unsupported("a slice with per-env bounds")
+                out.append(self.single.expr(part))
+                continue
+            value = self.expr(part, scope, mask)
+            if value.vec:
+                if not value.t.is_scalar:
+                    raise Unsupported("indexing with a per-env array")
+                fancy = True
+                size = f"({base.code}).shape[{axis + (1 if base.vec else 0)}]"
+                code = value.code if value.dtype != "bool" else f"({value.code}).astype(np.int64)"
+                out.append(f"np.clip({code}, -{size}, {size} - 1)")
+            else:
+                out.append(value.code)
+        if base.vec:
+            out.insert(0, "_ar" if fancy else ":")
+            if fancy:
+                self.need_arange(scope)
+        return ", ".join(out), fancy
+
+    def need_arange(self, scope: Scope) -> None:
+        line = f"_ar = np.arange({scope.n})"
+        if line not in scope.prelude:
+            scope.prelude.append(line)
+
+    def _Call(self, node: ast.Call, scope: Scope, mask: str | None) -> V:
+        assert isinstance(node.func, ast.Name)
+        name = node.func.id
+        t = self.type_of(node)
+        if name in self.model.functions:
+            raise Unsupported(f"calling the spec function '{name}' on per-env values")
+        builtin = BUILTINS[name]
+        if builtin.random:
+            return self.draw(node, scope, mask)
+        args = {}
+        for param, arg in zip(builtin.params, node.args, strict=False):
+            args[param] = arg
+        for keyword in node.keywords:
+            assert keyword.arg is not None
+            args[keyword.arg] = keyword.value
+        values = {k: self.expr(v, scope, mask) for k, v in args.items()}
+        if builtin.variadic:
+            items = [self.expr(a, scope, mask) for a in node.args]
+            if len(items) == 1:
+                x = items[0]
+                if x.t.is_scalar:
+                    return x
+                axes = self.element_axes(x)
+                fn = "np.min" if name == "min" else "np.max"
+                dtype = x.dtype if x.dtype != "bool" else "int64"
+                return V(f"{fn}({self.cast(x, dtype).code}, axis={axes})", True, t, dtype)
+            target = promote(*[i.t for i in items]).dtype
+            items = [self.cast(i, target) for i in items]
+            fn = "np.minimum" if name == "min" else "np.maximum"
+            code = items[0].code
+            for other in items[1:]:
+                code = f"{fn}({code}, {other.code})"
+            return V(code, True, t, self.result_dtype(_maximum, *items))
+        if name in _MATH or name in _MATH2:
+            items = list(values.values())
+            scalar = all(i.t.is_scalar for i in items)
+            if scalar:
+                items = [self.cast(i, "float64") if i.vec else i for i in items]
+                fn = self.exact_fn(name)
+            else:
+                fn = f"np.{name}"
+            code = f"{fn}({', '.join(i.code for i in items)})"
+            dtype = "float64" if scalar else self.result_dtype(getattr(np, name), *items)
+            return V(code, True, t, dtype)
+        if name in ("floor", "ceil", "round"):
+            x = values["x"]
+            if x.t.is_scalar:
+                x = self.cast(x, "float64")
+            fn = {"floor": "np.floor", "ceil": "np.ceil", "round": "np.round"}[name]
+            return V(f"{fn}({x.code})", True, t, x.dtype if x.dtype.startswith("float")
+                     else "float64")
+        if name == "abs":
+            x = values["x"]
+            return V(f"np.abs({x.code})", True, t, x.dtype)
+        if name == "square":
+            x = values["x"]
+            if x.dtype == "bool":
+                x = self.cast(x, "int64")
+            return V(f"np.square({x.code})", True, t, x.dtype)
+        if name == "sign":
+            x = values["x"]
+            if x.t.is_scalar:
+                return V(f"({x.code} > 0).astype(np.float64) - ({x.code} < 0)", True, t,
+                         "float64")
+            return V(f"np.sign({x.code}) * 1.0", True, t,
+                     x.dtype if x.dtype.startswith("float") else "float64")
+        if name == "clip":
+            items = [values["x"], values["low"], values["high"]]
+            target = promote(*[i.t for i in items]).dtype
+            x, low, high = [self.cast(i, target) for i in items]
+            code = f"np.minimum(np.maximum({x.code}, {low.code}), {high.code})"
+            return V(code, True, t, self.result_dtype(_maximum, x, low, high))
+        if name == "where":
+            a, b = values["a"], values["b"]
+            target = promote(a.t, b.t).dtype
+            a, b = self.cast(a, target), self.cast(b, target)
+            cond = values["cond"]
+            return V(f"np.where({cond.code}, {a.code}, {b.code})", True, t,
+                     self.result_dtype(np.where, cond, a, b))
+        if name in ("int", "float", "bool", "float32"):
+            x = values["x"]
+            dtype = {"int": "int64", "float": "float64", "bool": "bool",
+                     "float32": "float32"}[name]
+            return V(f"np.asarray({x.code}).astype({np_dtype(dtype)})", True, t, dtype)
+        if name in ("sum", "mean", "prod", "any", "all", "count_nonzero"):
+            x = values["x"]
+            if not x.vec:
+                raise Unsupported(f"{name}() of a uniform value")
+            axes = self.element_axes(x)
+            fn = f"np.{name}"
+            sample = getattr(np, name)(np.ones((1, 2), dtype=x.dtype), axis=1)
+            return V(f"{fn}({x.code}, axis={axes})", True, t, sample.dtype.name)
+        if name in ("argmax", "argmin", "cumsum"):
+            x = values["x"]
+            flat = f"({x.code}).reshape(({x.code}).shape[0], -1)"
+            dtype = "int64" if name != "cumsum" else self.result_dtype(np.cumsum, x)
+            return V(f"np.{name}({flat}, axis=1)", True, t, dtype)
+        if name == "len":
+            x = values["x"]
+            return V(f"({x.code}).shape[1]", False, t)
+        if name in ("dot", "norm"):
+            items = list(values.values())
+            fn = "np.dot" if name == "dot" else "np.linalg.norm"
+            rows = ", ".join(f"{i.code}" if i.vec else f"_rep({i.code})" for i in items)
+            if any(not i.vec for i in items):
+                raise Unsupported(f"{name}() mixing per-env and uniform arrays")
+            code = f"np.array([{fn}(*row) for row in zip({rows}, strict=True)])"
+            return V(code, True, t, self.vec_dtype(t))
+        raise Unsupported(f"{name}() on per-env values")
+
+    def element_axes(self, x: V) -> str:
+        shape = x.t.shape
+        if shape is None:
+            raise Unsupported("a reduction over an array of unknown rank")
+        axes = tuple(range(1, len(shape) + 1))
+        return repr(axes)
+
+    def exact_fn(self, name: str) -> str:
+        helper = f"_{name}"
+        math_name = _MATH.get(name) or _MATH2[name]
+        arity = 2 if name in _MATH2 else 1
+        extra = f", {arity}" if arity != 1 else ""
+        self.exact[helper] = f"{helper} = _exact(np.{name}, math.{math_name}{extra})"
+        return helper
+
+    def _has_draw(self, node: ast.AST) -> bool:
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.Call) and isinstance(sub.func, ast.Name):
+                builtin = BUILTINS.get(sub.func.id)
+                if builtin is not None and builtin.random:
+                    return True
+        return False
+
+    # -- random draws
+
+    def active(self, scope: Scope, mask: str | None) -> tuple[str, str, bool]:
+        """(positions, env ids, all) of the envs that draw under `mask`."""
+        if scope.kind == "step":
+            if mask is None:
+                return "_live_ids", "_live_ids", False
+            ids = scope.temp("ids")
+            scope.lines.append(f"{ids} = np.flatnonzero({mask} & _live)")
+            return ids, ids, False
+        if scope.kind == "reset":
+            if mask is None:
+                return "", "ids", True
+            pos = scope.temp("pos")
+            scope.lines.append(f"{pos} = np.flatnonzero({mask})")
+            return pos, f"ids[{pos}]", False
+        raise Unsupported("a random draw outside step, reset and state init")
+
+    def draw(self, node: ast.Call, scope: Scope, mask: str | None) -> V:
+        assert isinstance(node.func, ast.Name)
+        name = node.func.id
+        builtin = BUILTINS[name]
+        t = self.type_of(node)
+        args: dict[str, ast.expr] = {}
+        for param, arg in zip(builtin.params, node.args, strict=False):
+            args[param] = arg
+        for keyword in node.keywords:
+            assert keyword.arg is not None
+            args[keyword.arg] = keyword.value
+        size = args.pop("size", None)
+        size_code = "None"
+        shape: tuple[int, ...] = ()
+        if size is not None:
+            if self.is_vec(size, scope):
+                raise Unsupported("a random draw with a per-env size")
+            size_code = self.single.expr(size)
+            if t.shape is None or any(d is None for d in t.shape):
+                raise Unsupported("a random draw whose size is not a constant")
+            shape = tuple(t.shape)  # type: ignore[arg-type]
+            size_code = repr(shape)
+        positions, envs, everyone = self.active(scope, mask)
+        kwargs = []
+        per_env = []
+        for key, arg in args.items():
+            value = self.expr(arg, scope, mask)
+            if value.vec:
+                if not value.t.is_scalar:
+                    raise Unsupported(f"{name}() with a per-env array argument")
+                if value.t.kind in ("int", "float") and not (value.t.weak or T(value.dtype).kind
+                                                              == value.t.kind):
+                    pass
+                code = value.code if everyone else f"({value.code})[{positions}]"
+                kwargs.append(f"{literal(key)}: {code}")
+                per_env.append(key)
+            else:
+                kwargs.append(f"{literal(key)}: {value.code}")
+        dtype = self.vec_dtype(T(t.dtype, ())) if t.is_numeric else "float64"
+        call = (f"self._streams.draw({envs}, {literal(name)}, {{{', '.join(kwargs)}}}"
+                f"{', per_env=' + literal(tuple(per_env)) if per_env else ''}"
+                f"{', size=' + size_code if size is not None else ''}"
+                f"{', dtype=' + np_dtype(dtype) if dtype != 'float64' else ''})")
+        if everyone:
+            return V(call, True, t, dtype)
+        out = scope.temp("draw")
+        full = f"({scope.n},)" if not shape else f"({scope.n}, {', '.join(map(str, shape))})"
+        scope.lines.append(f"{out} = np.zeros({full}, dtype={np_dtype(dtype)})")
+        scope.lines.append(f"{out}[{positions}] = {call}")
+        return V(out, True, t, dtype)
+
+    # -- statements
+
+    def block(self, stmts: list[ast.stmt], scope: Scope, mask: str | None) -> None:
+        for stmt in stmts:
+            self.statement(stmt, scope, mask)
+
+    def statement(self, stmt: ast.stmt, scope: Scope, mask: str | None) -> None:
+        if isinstance(stmt, ast.Pass):
+            return
+        if isinstance(stmt, ast.Assign):
+            target = stmt.targets[0]
+            if isinstance(target, (ast.Tuple, ast.List)):
+                self.unpack(target, stmt.value, scope, mask)
+                return
+            value = self.expr(stmt.value, scope, mask)
+            self.assign(target, value, scope, mask)
+            return
+        if isinstance(stmt, ast.AugAssign):
+            load = ast.parse(ast.unparse(stmt.target), mode="eval").body
+            self._copy_facts(stmt.target, load)
+            binop = ast.BinOp(left=load, op=stmt.op, right=stmt.value)
+            current = self.type_of(load)
+            value_t = self.type_of(stmt.value)
+            from envgen._types import binary_result
+
+            try:
+                self.model.types[id(binop)] = binary_result(
+                    current, value_t, true_divide=isinstance(stmt.op, ast.Div))
+            except ValueError as exc:
+                raise Unsupported(str(exc)) from None
+            value = self.expr(binop, scope, mask)
+            self.assign(stmt.target, value, scope, mask)
+            return
+        if isinstance(stmt, ast.If):
+            self.if_(stmt, scope, mask)
+            return
+        if isinstance(stmt, ast.For):
+            assert isinstance(stmt.target, ast.Name) and isinstance(stmt.iter, ast.Call)
+            for arg in stmt.iter.args:
+                if self.is_vec(arg, scope):
+                    raise Unsupported("a loop whose bound depends on state")
+            args = ", ".join(self.single.expr(a) for a in stmt.iter.args)
+            scope.lines.append(f"for {stmt.target.id} in range({args}):")
+            start = len(scope.lines)
+            before = set(scope.vec_names)
+            self.block(stmt.body, scope, mask)
+            # a second pass if the body made a name per-env that it reads before assigning
+            if scope.vec_names != before:
+                del scope.lines[start:]
+                self.block(stmt.body, scope, mask)
+            body = scope.lines[start:]
+            del scope.lines[start:]
+            scope.lines.extend(INDENT + line for line in body or ["pass"])
+            return
+        raise Unsupported(f"the statement `{ast.unparse(stmt)}`")
+
+    def _copy_facts(self, original: ast.AST, clone: ast.AST) -> None:
+        for new, old in zip(ast.walk(clone), ast.walk(original), strict=False):
+            if id(old) in self.model.symbols:
+                self.model.symbols[id(new)] = self.model.symbols[id(old)]
+            if id(old) in self.model.types:
+                self.model.types[id(new)] = self.model.types[id(old)]
+        if isinstance(clone, ast.Name) and id(clone) not in self.model.types:
+            symbol = self.model.symbols.get(id(original))
+            if symbol is not None:
+                self.model.types[id(clone)] = symbol.type
+
+    def unpack(self, target: ast.Tuple | ast.List, value_node: ast.expr, scope: Scope,
+               mask: str | None) -> None:
+        if isinstance(value_node, (ast.Tuple, ast.List)) and len(value_node.elts) == len(
+                target.elts):
+            values = [self.expr(v, scope, mask) for v in value_node.elts]
+            temps = []
+            for value in values:
+                temp = scope.temp("v")
+                scope.lines.append(f"{temp} = {value.code}")
+                temps.append(V(temp, value.vec, value.t, value.dtype))
+            for sub, value in zip(target.elts, temps, strict=True):
+                self.assign(sub, value, scope, mask)
+            return
+        value = self.expr(value_node, scope, mask)
+        temp = scope.temp("v")
+        scope.lines.append(f"{temp} = {value.code}")
+        element = T(value.t.dtype, value.t.shape[1:] if value.t.shape else None)
+        for i, sub in enumerate(target.elts):
+            code = f"{temp}[:, {i}]" if value.vec else f"{temp}[{i}]"
+            self.assign(sub, V(code, value.vec, element, value.dtype), scope, mask)
+
+    def broadcast_mask(self, mask: str, rank: int) -> str:
+        return mask if rank == 0 else f"{mask}[:, {', '.join(['None'] * rank)}]"
+
+    def assign(self, target: ast.expr, value: V, scope: Scope, mask: str | None) -> None:
+        if isinstance(target, ast.Name):
+            name = target.id
+            kind = self.symbol_kind(target)
+            is_state = kind == "state"
+            if is_state:
+                state_t = self.model.state[name].type
+                rank = len(state_t.shape or ())
+                if not value.vec:
+                    shape = f"({scope.n},)" if rank == 0 else (
+                        f"({scope.n}, {', '.join(str(d) for d in state_t.shape or ())})")
+                    value = V(f"np.full({shape}, {value.code}, "
+                              f"dtype={np_dtype(self.vec_dtype(state_t))})", True, state_t,
+                              self.vec_dtype(state_t))
+                elif value.t.is_scalar and rank:
+                    dims = ", ".join(str(d) for d in state_t.shape or ())
+                    value = V(f"np.broadcast_to(({value.code})[:, {', '.join(['None'] * rank)}]"
+                              f", ({scope.n}, {dims})).copy()", True, state_t, value.dtype)
+            else:
+                rank = len(value.t.shape or ())
+            if mask is None or name not in scope.defined:
+                scope.lines.append(f"{name} = {value.code}")
+            else:
+                cond = self.broadcast_mask(mask, rank)
+                scope.lines.append(f"{name} = np.where({cond}, {value.code}, {name})")
+                value = V(name, True, value.t, self.result_dtype(
+                    np.where, V("", True, T("bool"), "bool"), value,
+                    V(name, True, value.t, value.dtype or "float64")))
+            scope.defined.add(name)
+            if value.vec or mask is not None:
+                scope.vec_names.add(name)
+            else:
+                scope.vec_names.discard(name)
+            return
+        if isinstance(target, ast.Subscript):
+            base_node = target.value
+            if not isinstance(base_node, ast.Name):
+                raise Unsupported("assigning into a nested subscript")
+            name = base_node.id
+            base_t = self.type_of(base_node)
+            if id(base_node) not in self.model.types:
+                symbol = self.model.symbols.get(id(base_node))
+                base_t = symbol.type if symbol is not None else base_t
+            vec_base = self.symbol_kind(base_node) == "state" or name in scope.vec_names
+            if not vec_base and (value.vec or mask is not None or self.is_vec(target.slice,
+                                                                             scope)):
+                shape = base_t.shape
+                if shape is None:
+                    raise Unsupported(f"assigning into '{name}' of unknown shape per env")
+                scope.lines.append(f"{name} = np.broadcast_to({name}, ({scope.n}, "
+                                   f"*np.shape({name}))).copy()")
+                scope.vec_names.add(name)
+                vec_base = True
+            if not vec_base:
+                scope.lines.append(f"{self.single.target(target)} = {value.code}")
+                return
+            base = V(name, True, base_t, self.vec_dtype(base_t))
+            index, _ = self.index(target, base, scope, mask)
+            element = self.type_of(target) if id(target) in self.model.types else T(
+                base_t.dtype, None)
+            load = f"{name}[{index}]"
+            if mask is None:
+                scope.lines.append(f"{load} = {value.code}")
+            else:
+                rank = self._rank_after_index(target, base_t)
+                cond = self.broadcast_mask(mask, rank)
+                scope.lines.append(f"{load} = np.where({cond}, {value.code}, {load})")
+            _ = element
+            return
+        raise Unsupported(f"assigning to `{ast.unparse(target)}`")
+
+    def _rank_after_index(self, target: ast.Subscript, base_t: T) -> int:
+        parts = target.slice.elts if isinstance(target.slice, ast.Tuple) else [target.slice]
+        rank = len(base_t.shape or ())
+        for part in parts:
+            if not isinstance(part, ast.Slice):
+                rank -= 1
+        return max(rank, 0)
+
+    def if_(self, stmt: ast.If, scope: Scope, mask: str | None) -> None:
+        test = self.expr(stmt.test, scope, mask)
+        if not test.vec:
+            scope.lines.append(f"if {test.code}:")
+            for body, keyword in ((stmt.body, None), (stmt.orelse, "else:")):
+                if keyword is not None:
+                    if not body:
+                        break
+                    scope.lines.append(keyword)
+                start = len(scope.lines)
+                defined = set(scope.defined)
+                self.block(body, scope, mask)
+                lines = scope.lines[start:] or ["pass"]
+                del scope.lines[start:]
+                scope.lines.extend(INDENT + line for line in lines)
+                scope.defined |= defined
+            return
+        cond = scope.temp("m")
+        rest = scope.temp("m")
+        test_code = test.code if test.dtype == "bool" else f"({test.code}).astype(bool)"
+        if mask is None:
+            scope.lines.append(f"{cond} = {test_code}")
+        else:
+            scope.lines.append(f"{cond} = {mask} & ({test_code})")
+        self.block(stmt.body, scope, cond)
+        if not stmt.orelse:
+            return
+        if mask is None:
+            scope.lines.append(f"{rest} = ~{cond}")
+        else:
+            scope.lines.append(f"{rest} = {mask} & ~{cond}")
+        self.block(stmt.orelse, scope, rest)
+
+    def code(self, code: Code, scope: Scope) -> V:
+        assert code.expr is not None
+        return self.expr(code.expr, scope, None)
+
+
+# --- pieces of the class ----------------------------------------------------------------
+
+
+def _check(model: EnvModel) -> list[str]:
+    """Reasons the spec cannot be vectorized before translating any code."""
+    reasons = []
+    if model.functions:
+        reasons.append("the spec defines `functions:` (not yet supported by the vector backend)")
+    for space, where in ((model.action_space, "action"), (model.observation_space,
+                                                          "observation")):
+        if _has_kind(space, {"Text", "Graph", "Sequence", "OneOf"}):
+            reasons.append(f"the {where} space has a Text, Graph, Sequence or OneOf part")
+    if model.action_space.kind in ("Dict", "Tuple"):
+        reasons.append("the action space is a Dict or Tuple")
+    for key, code in model.info.items():
+        if code.type.dtype not in ("bool", "int8", "int16", "int32", "int64", "uint8",
+                                   "float16", "float32", "float64"):
+            reasons.append(f"info '{key}' is not numeric")
+    return reasons
+
+
+def _has_kind(space: SpaceModel, kinds: set[str]) -> bool:
+    return space.kind in kinds or any(_has_kind(c, kinds) for _, c in space.children)
+
+
+def _draws(model: EnvModel) -> set[str]:
+    names: set[str] = set()
+    codes: list[Code] = [model.step, model.reset] + [s.init for s in model.state.values()]
+    for code in codes:
+        nodes = list(code.stmts) + ([code.expr] if code.expr is not None else [])
+        for node in nodes:
+            for sub in ast.walk(node):
+                if isinstance(sub, ast.Call) and isinstance(sub.func, ast.Name):
+                    builtin = BUILTINS.get(sub.func.id)
+                    if builtin is not None and builtin.random:
+                        names.add(sub.func.id)
+    return names
+
+
+def _observation(obs: ObservationModel, vt: VectorTranslator, scope: Scope) -> str:
+    space = obs.space
+    kind = space.kind
+    if kind == "Dict":
+        items = ", ".join(f"{literal(k)}: {_observation(c, vt, scope)}" for k, c in obs.children)
+        return f"{{{items}}}"
+    if kind == "Tuple" and obs.children:
+        items = ", ".join(_observation(c, vt, scope) for _, c in obs.children)
+        return f"({items},)"
+    assert obs.code is not None
+    n = scope.n
+    dtype = {"Box": space.dtype, "Discrete": "int64", "MultiDiscrete": "int64",
+             "MultiBinary": "int8"}[kind]
+    shape = space.shape or ()
+    if any(d is None for d in shape):
+        raise Unsupported("an observation space whose shape is not a constant")
+    expr = obs.code.expr
+    if isinstance(expr, ast.List) and all(vt.type_of(e).is_scalar for e in expr.elts):
+        name = scope.temp("obs")
+        scope.lines.append(f"{name} = np.empty(({n}, {len(expr.elts)}), dtype={np_dtype(dtype)})")
+        for i, element in enumerate(expr.elts):
+            value = vt.expr(element, scope, None)
+            scope.lines.append(f"{name}[:, {i}] = {value.code}")
+        return name
+    value = vt.code(obs.code, scope)
+    full = f"({n}, {', '.join(str(d) for d in shape)})" if shape else f"({n},)"
+    if not value.vec:
+        return f"np.full({full}, {value.code}, dtype={np_dtype(dtype)})"
+    return f"np.array({value.code}, dtype={np_dtype(dtype)}).reshape({full})"
+
+
+def _state_init(name: str, model: EnvModel, vt: VectorTranslator, scope: Scope) -> None:
+    state = model.state[name]
+    t = state.type
+    value = vt.code(state.init, scope)
+    dtype = vt.vec_dtype(t)
+    if t.is_scalar:
+        full = f"({scope.n},)"
+        if value.vec:
+            code = value.code if value.dtype == dtype else f"({value.code}).astype({np_dtype(dtype)})"
+        else:
+            code = f"np.full({full}, {value.code}, dtype={np_dtype(dtype)})"
+    else:
+        dims = ", ".join(vt.single.expr(c.expr) for c in state.shape if c.expr is not None)
+        full = f"({scope.n}, {dims})"
+        if value.vec:
+            inner = value.code
+            if value.t.is_scalar:
+                inner = f"({inner})[:, {', '.join(['None'] * len(state.shape))}]"
+            code = f"np.broadcast_to({inner}, {full}).astype({np_dtype(dtype)})"
+        else:
+            code = (f"np.broadcast_to(np.asarray({value.code}, dtype={np_dtype(dtype)}), {full})"
+                    ".copy()")
+    scope.lines.append(f"{name} = {code}")
+    scope.defined.add(name)
+    scope.vec_names.add(name)
+
+
+def _indent(lines: list[str], level: int = 2) -> str:
+    pad = INDENT * level
+    return "\n".join(pad + line if line.strip() else "" for line in lines)
+
+
+def _tidy_lines(lines: list[str]) -> list[str]:
+    if not lines:
+        return []
+    tree = ast.parse("\n".join(lines))
+    return ast.unparse(tree).splitlines()
+
+
+def _action_check(model: EnvModel) -> list[str]:
+    space = model.action_space
+    kind = space.kind
+    lines = [
+        "n = self.num_envs",
+    ]
+    if kind == "Discrete":
+        tr = Translator(model)
+        n = tidy(tr.code(space.args["n"]))
+        start = tidy(tr.code(space.args["start"])) if "start" in space.args else "0"
+        lines += [
+            "action = np.asarray(actions)",
+            "if action.dtype != np.int64:",
+            "    if action.dtype.kind in 'iu' or (action.dtype.kind == 'f' and np.all(action == "
+            "np.floor(action))):",
+            "        action = action.astype(np.int64)",
+            f"if action.shape != (n,) or action.dtype != np.int64 or np.any((action - {start}).view("
+            f"np.uint64) >= {n}):",
+            "    action = self._fix_actions(actions)",
+            "return action",
+        ]
+        return lines
+    dtype = {"Box": np_dtype(space.dtype), "MultiDiscrete": "np.int64",
+             "MultiBinary": "np.int8"}[kind]
+    lines += [
+        "action = np.asarray(actions)",
+        "shape = (n, *self.single_action_space.shape)",
+        "if action.shape != shape or not self.action_space.contains(action.astype("
+        f"{dtype}, copy=False)):",
+        "    action = self._fix_actions(actions)",
+        f"return action.astype({dtype}, copy=False)",
+    ]
+    return lines
+
+
+@dataclass
+class _Parts:
+    init: list[str]
+    reset: list[str]
+    step: list[str]
+    reset_envs: list[str]
+    observe: list[str]
+    info: list[str]
+    render: list[str]
+    check_actions: list[str]
+    module_lines: list[str]
+
+
+def emit_vector_env(model: EnvModel, source_name: str) -> tuple[str, str] | None:
+    """The module `<module>_vector` with a native VectorEnv for `model`, or None (with a note)."""
+    if model.vector_notes:
+        return None
+    reasons = _check(model)
+    if reasons:
+        model.vector_notes.extend(reasons)
+        return None
+    try:
+        parts = _build(model)
+    except Unsupported as exc:
+        model.vector_notes.append(f"the vector backend does not support {exc}")
+        return None
+    return _render_module(model, source_name, parts)
+
+
+def _build(model: EnvModel) -> _Parts:
+    spec = model.spec
+    draws = _draws(model)
+    buffered = bool(draws) and draws <= _BUFFERED
+    vt = VectorTranslator(model, buffered)
+    tr = vt.single
+    state_names = list(model.state)
+
+    # __init__
+    init = [
+        f"p = _rt.resolve_params(PARAMS, config, params, {literal(spec.id)})",
+        "self._config, self._params = config, dict(params)",
+    ]
+    for name in model.params:
+        init.append(f"self.{name} = p[{literal(name)}]")
+    init.append('self.invalid_action = p["invalid_action"]')
+    init.append('self.check_state = p["check_state"]')
+    for name, code in model.lets.items():
+        init.append(f"self.{name} = {tidy(tr.code(code))}")
+    init += [
+        "if not isinstance(num_envs, int) or num_envs < 1:",
+        '    raise ValueError(f"num_envs must be a positive int, got {num_envs!r}")',
+        "self.num_envs = num_envs",
+        "self.autoreset_mode = AutoresetMode(autoreset_mode)",
+        'self.metadata = {**type(self).metadata, "autoreset_mode": self.autoreset_mode}',
+        f"self.single_action_space = {tidy(_space_code(model.action_space, tr))}",
+        f"self.single_observation_space = {tidy(_space_code(model.observation_space, tr))}",
+        "self.action_space = batch_space(self.single_action_space, num_envs)",
+        "self.observation_space = batch_space(self.single_observation_space, num_envs)",
+    ]
+    limit = tidy(tr.code(model.max_episode_steps)) if model.max_episode_steps else "None"
+    init.append(f"self.max_episode_steps = {limit}")
+    init += [
+        'if render_mode is not None and render_mode not in self.metadata["render_modes"]:',
+        '    raise ValueError(f"render_mode must be one of {self.metadata[\'render_modes\']}, '
+        'got {render_mode!r}")',
+        "self.render_mode = render_mode",
+        "self._renderer: Any = None",
+    ]
+    for name, state in model.state.items():
+        dims = "".join(f", {tr.expr(c.expr)}" for c in state.shape if c.expr is not None)
+        init.append(f"self.{name} = np.zeros((num_envs{dims}), "
+                    f"dtype={np_dtype(vt.vec_dtype(state.type))})")
+    init += [
+        "self._elapsed = np.zeros(num_envs, dtype=np.int64)",
+        "self._autoreset = np.zeros(num_envs, dtype=np.bool_)",
+        "self._all_ids = np.arange(num_envs)",
+        f"self._streams = _Streams(num_envs, buffered={buffered})",
+        "self._needs_reset = True",
+    ]
+
+    # _reset_envs(ids): compressed over the envs being reset.
+    rscope = Scope("reset", "n", "ids")
+    rscope.lines.append("n = len(ids)")
+    for name in state_names:
+        _state_init(name, model, vt, rscope)
+    vt.block(model.reset.stmts, rscope, None)
+    reset_envs = rscope.prelude + rscope.lines
+    for name in state_names:
+        reset_envs.append(f"self.{name}[ids] = {name}")
+    reset_envs.append("self._elapsed[ids] = 0")
+    if state_names:
+        args = ", ".join(f"{n}={n}" for n in state_names)
+        reset_envs += ["if self.check_state:", f"    _rt.check_finite(ID, {args})"]
+
+    # _observe()
+    oscope = Scope("observe", "self.num_envs", "self._all_ids")
+    obs = _observation(model.observation, vt, oscope)
+    observe = oscope.prelude + oscope.lines + [f"return {obs}"]
+
+    # _info(info, mask): the keys the single env returns at reset (they read state only).
+    iscope = Scope("observe", "self.num_envs", "self._all_ids")
+    for key in model.reset_info:
+        value = vt.code(model.info[key], iscope)
+        dtype = vt.vec_dtype(model.info[key].type)
+        code = value.code
+        if not value.vec:
+            code = f"np.full((self.num_envs,), {code}, dtype={np_dtype(dtype)})"
+        elif value.dtype != dtype:
+            code = f"({code}).astype({np_dtype(dtype)})"
+        iscope.lines.append(f"info[{literal(key)}] = _mask_info({code}, mask)")
+        iscope.lines.append(f"info[{literal('_' + key)}] = np.ones(self.num_envs, dtype=np.bool_) "
+                            "if mask is None else mask.copy()")
+    info = iscope.prelude + iscope.lines + ["return info"]
+
+    # step
+    sscope = Scope("step", "n", "self._all_ids")
+    sscope.live = "_live"
+    for name in state_names:
+        sscope.lines.append(f"{name} = self.{name}")
+        sscope.defined.add(name)
+        sscope.vec_names.add(name)
+    vt.block(model.step.stmts, sscope, None)
+    for name in state_names:
+        sscope.lines.append(f"self.{name} = {name}")
+    if state_names:
+        args = ", ".join(f"{n}={n}" for n in state_names)
+        sscope.lines += ["if self.check_state:", f"    _rt.check_finite(ID, {args})"]
+    term = vt.code(model.terminated, sscope)
+    term_code = term.code
+    if not term.vec:
+        term_code = f"np.full((n,), bool({term_code}))"
+    else:
+        term_code = f"np.array({term_code}, dtype=np.bool_)"
+    sscope.lines.append(f"terminated = {term_code}")
+    sscope.vec_names.add("terminated")
+    rew = vt.code(model.reward, sscope)
+    if not rew.vec:
+        rew_code = f"np.full((n,), float({rew.code}))"
+    else:
+        rew_code = f"np.array({rew.code}, dtype=np.float64)"
+    sscope.lines.append(f"reward = {rew_code}")
+    step_info = []
+    for key, code in model.info.items():
+        if key in model.reset_info:
+            continue
+        value = vt.code(code, sscope)
+        dtype = vt.vec_dtype(code.type)
+        c = value.code
+        if not value.vec:
+            c = f"np.full((n,), {c}, dtype={np_dtype(dtype)})"
+        else:
+            c = f"np.array({c}, dtype={np_dtype(dtype)})"
+        step_info.append(f"step_info[{literal(key)}] = {c}")
+    body = sscope.prelude + sscope.lines
+
+    uses_live = "_live" in "\n".join(body)
+    step = [
+        "if self._needs_reset:",
+        '    raise gym.error.ResetNeeded("step() called before reset()")',
+        "action = self._check_actions(actions)",
+        "n = self.num_envs",
+        "next_step = self.autoreset_mode == AutoresetMode.NEXT_STEP",
+        "resetting = self._autoreset if next_step else None",
+        "any_reset = resetting is not None and bool(resetting.any())",
+    ]
+    if uses_live:
+        step += [
+            "_live = ~resetting if any_reset else np.ones(n, dtype=np.bool_)",
+            "_live_ids = np.flatnonzero(_live) if any_reset else self._all_ids",
+        ]
+    step += [
+        "self._elapsed += 1",
+        "elapsed = self._elapsed",
+        'with np.errstate(all="ignore"):',
+    ]
+    step += [INDENT + line for line in _tidy_lines(body)]
+    if model.max_episode_steps is not None:
+        step.append("truncated = self._elapsed >= self.max_episode_steps")
+    else:
+        step.append("truncated = np.zeros(n, dtype=np.bool_)")
+    step.append("step_info: dict[str, Any] = {}")
+    step += _tidy_lines(step_info)
+    step += [
+        "if any_reset:",
+        "    ids = np.flatnonzero(resetting)",
+        "    self._reset_envs(ids)",
+        "    reward[ids] = 0.0",
+        "    terminated[ids] = False",
+        "    truncated[ids] = False",
+        "live = ~resetting if any_reset else None",
+        "obs = self._observe()",
+        "infos: dict[str, Any] = {}",
+        "for key, value in step_info.items():",
+        "    if live is None or live.any():",
+        "        infos[key] = _mask_info(value, live)",
+        '        infos["_" + key] = np.ones(n, dtype=np.bool_) if live is None else live.copy()',
+        "infos = self._info(infos, None)",
+        "done = terminated | truncated",
+        "if self.autoreset_mode == AutoresetMode.SAME_STEP and done.any():",
+        "    final_obs = np.full(n, None, dtype=object)",
+        "    for i in np.flatnonzero(done).tolist():",
+        "        final_obs[i] = self._row(obs, i)",
+        "    final_info = {}",
+        "    for key, value in infos.items():",
+        '        if not key.startswith("_"):',
+        "            mask = done & infos['_' + key]",
+        "            if mask.any():",
+        "                final_info[key] = _mask_info(value, mask)",
+        '                final_info["_" + key] = mask',
+        "    self._reset_envs(np.flatnonzero(done))",
+        "    obs = self._observe()",
+        "    keep = ~done",
+        "    for key in step_info:",
+        "        infos[key] = _mask_info(infos[key], keep & infos['_' + key])",
+        '        infos["_" + key] = keep & infos["_" + key]',
+        '        if not infos["_" + key].any():',
+        '            del infos[key], infos["_" + key]',
+        "    infos = self._info(infos, None)",
+        '    infos["final_obs"] = final_obs',
+        '    infos["_final_obs"] = done.copy()',
+        '    infos["final_info"] = final_info',
+        '    infos["_final_info"] = done.copy()',
+        "    self._autoreset = np.zeros(n, dtype=np.bool_)",
+        "elif next_step:",
+        "    self._autoreset = done",
+        "return obs, reward, terminated, truncated, infos",
+    ]
+
+    reset = [
+        "n = self.num_envs",
+        "if seed is None:",
+        "    seeds: list[int | None] = [None] * n",
+        "elif isinstance(seed, (int, np.integer)):",
+        "    seeds = [int(seed) + i for i in range(n)]",
+        "else:",
+        "    seeds = list(seed)",
+        "    if len(seeds) != n:",
+        '        raise ValueError(f"{len(seeds)} seeds for {n} envs")',
+        "mask = None",
+        "if options is not None and \"reset_mask\" in options:",
+        '    mask = options["reset_mask"]',
+        "    if not isinstance(mask, np.ndarray) or mask.shape != (n,) or mask.dtype != np.bool_:",
+        '        raise ValueError(f"options[\'reset_mask\'] must be a bool array of shape ({n},)")',
+        "    if not mask.any():",
+        "        raise ValueError(\"options['reset_mask'] must contain at least one True value\")",
+        "    if self._needs_reset and not mask.all():",
+        '        raise gym.error.ResetNeeded("reset() all envs before a partial reset")',
+        "ids = self._all_ids if mask is None else np.flatnonzero(mask)",
+        "for i in ids.tolist():",
+        "    self._streams.seed(i, seeds[i])",
+        'with np.errstate(all="ignore"):',
+        "    self._reset_envs(ids)",
+        "self._autoreset[ids] = False",
+        "self._needs_reset = False",
+        "return self._observe(), self._info({}, mask)",
+    ]
+
+    # render: load env i's state into the single env, then call its render code.
+    render = []
+    for name, state in model.state.items():
+        if state.type.is_scalar and state.type.weak:
+            render.append(f"self._renderer.{name} = self.{name}[i].item()")
+        elif state.type.is_scalar:
+            render.append(f"self._renderer.{name} = self.{name}[i]")
+        else:
+            render.append(f"self._renderer.{name} = self.{name}[i].copy()")
+    render.append("self._renderer._elapsed_steps = int(self._elapsed[i])")
+
+    module_lines = sorted(vt.exact.values())
+    check = _action_check(model)
+    return _Parts(init, reset, step, reset_envs, observe, info, render, check, module_lines)
+
+
+def _render_module(model: EnvModel, source_name: str, parts: _Parts) -> tuple[str, str]:
+    spec = model.spec
+    name = f"{model.module_name}_vector"
+    class_name = f"{model.class_name.removesuffix('Env')}VectorEnv"
+    imports = ["ID", "PARAMS", f"{model.class_name} as _SingleEnv"]
+    imports += list(model.labels) + list(model.constants)
+    modes = [m for m in _render_modes(model) if m != "human"]
+    fps = spec.render.fps if spec.render is not None else 30
+    metadata = (f'{{"render_modes": {literal(modes)}, "render_fps": {fps}, '
+                '"autoreset_mode": AutoresetMode.NEXT_STEP}')
+    header = "\n".join([
+        f'"""{doc_text(spec.id)}: native NumPy VectorEnv generated by envgen from '
+        f'{doc_text(source_name)}."""',
+        "",
+        f"# Source: {source_name!r}, sha256 {model.source_hash}",
+        "# Generated by envgen; do not edit. Regenerate with `envgen build`.",
+    ])
+    doc = [
+        f"{len(spec.id) and doc_text(spec.id)}: N copies stepped together with NumPy arrays.",
+        "",
+        f"Each sub-env i behaves exactly like `{model.class_name}` reset with seed",
+        "`seed + i` (as SyncVectorEnv seeds them), including across autoresets. Params are",
+        "resolved as the single env resolves them. `autoreset_mode` is NEXT_STEP (default),",
+        "SAME_STEP (`final_obs` / `final_info` in info) or DISABLED. See docs/vectorization.md.",
+    ]
+    docstring = f'{INDENT}"""' + "\n".join(INDENT + line if line else "" for line in doc).strip()
+    docstring += f'\n{INDENT}"""'
+    fix = [
+        "def _fix_actions(self, actions: Any) -> np.ndarray:",
+        '    """Apply `invalid_action` to each env\'s action, as the single env does."""',
+        "    rows = []",
+        "    for action in gym.vector.utils.iterate(self.action_space, np.asarray(actions)):",
+        "        if not self.single_action_space.contains(action):",
+        "            action = _rt.fix_action(self.single_action_space, action, self.invalid_action)",
+        "        rows.append(action)",
+        "    try:",
+        "        return np.stack([np.asarray(row) for row in rows]).astype(",
+        "            self.single_action_space.dtype",
+        "        )",
+        "    except (TypeError, ValueError):",
+        "        raise _rt.InvalidAction(actions, self.action_space) from None",
+        "",
+        "def _row(self, obs: Any, i: int) -> Any:",
+        "    if isinstance(obs, dict):",
+        "        return {key: self._row(value, i) for key, value in obs.items()}",
+        "    if isinstance(obs, tuple):",
+        "        return tuple(self._row(value, i) for value in obs)",
+        "    row = obs[i].copy()",
+        "    return row.item() if isinstance(self.single_observation_space, gym.spaces.Discrete) "
+        "else row",
+    ]
+    source = _TEMPLATES.get_template("vector_env.py.jinja").render(
+        header=header,
+        single_module=model.module_name,
+        single_imports=", ".join(imports),
+        module_lines=parts.module_lines,
+        class_name=class_name,
+        docstring=docstring,
+        metadata=metadata,
+        init=_indent(parts.init),
+        reset=_indent(parts.reset),
+        step=_indent(parts.step),
+        reset_envs=_indent(parts.reset_envs),
+        observe=_indent(parts.observe),
+        info=_indent(parts.info),
+        check_actions=_indent(parts.check_actions),
+        render=_indent(parts.render, 3),
+    )
+    source = source.rstrip("\n") + "\n\n" + _indent(fix, 1) + "\n"
+    return name, format_source(source, name)
+
+
+def _render_modes(model: EnvModel) -> list[str]:
+    modes = []
+    if model.spec.render is not None:
+        if model.spec.render.ansi is not None:
+            modes.append("ansi")
+        if model.spec.render.rgb_array is not None:
+            modes.append("rgb_array")
+    return modes
+
+
+_ = math
