@@ -145,32 +145,35 @@ _REFUSED = {
         "generator expressions are not allowed",
         "use array functions or a for loop",
     ),
-    ast.With: ("with is not allowed", ""),
+    ast.With: (
+        "with is not allowed",
+        "the language has no files or contexts; assign values directly",
+    ),
     ast.Try: ("try is not allowed", "guard the computation with if/else instead"),
     ast.Raise: ("raise is not allowed", "end the episode with `terminated`"),
-    ast.Assert: ("assert is not allowed", ""),
-    ast.Delete: ("del is not allowed", ""),
-    ast.Global: ("global is not allowed", ""),
-    ast.Nonlocal: ("nonlocal is not allowed", ""),
+    ast.Assert: ("assert is not allowed", "end the episode with `terminated`, or clip the value"),
+    ast.Delete: ("del is not allowed", "locals end with the block; just stop using the name"),
+    ast.Global: ("global is not allowed", "state variables are assigned directly by name"),
+    ast.Nonlocal: ("nonlocal is not allowed", "state variables are assigned directly by name"),
     ast.Return: ("return is not allowed in a block", "functions return their `return:` value"),
-    ast.Yield: ("yield is not allowed", ""),
-    ast.YieldFrom: ("yield is not allowed", ""),
-    ast.Await: ("await is not allowed", ""),
+    ast.Yield: ("yield is not allowed", "a block runs once per step; assign the value instead"),
+    ast.YieldFrom: ("yield is not allowed", "a block runs once per step; assign the value instead"),
+    ast.Await: ("await is not allowed", "the language is synchronous; call functions directly"),
     ast.NamedExpr: ("the walrus operator := is not allowed", "assign on its own line"),
     ast.JoinedStr: ("f-strings are not allowed in code", "use the ansi render template for text"),
     ast.Dict: (
         "dict literals are not allowed in code",
         "write mappings in YAML (`constants:`, `info:`)",
     ),
-    ast.Set: ("set literals are not allowed", ""),
-    ast.Starred: ("* unpacking is not allowed", ""),
+    ast.Set: ("set literals are not allowed", "use an array, e.g. [1, 2]"),
+    ast.Starred: ("* unpacking is not allowed", "pass the arguments one by one"),
     ast.Break: ("break is not allowed", "loops run a fixed number of times"),
     ast.Continue: ("continue is not allowed", "use if/else inside the loop"),
 }
 if hasattr(ast, "Match"):
     _REFUSED[ast.Match] = ("match is not allowed", "use if/elif/else")
 if hasattr(ast, "TryStar"):
-    _REFUSED[ast.TryStar] = ("try is not allowed", "")
+    _REFUSED[ast.TryStar] = ("try is not allowed", "guard the computation with if/else instead")
 
 _BINOPS = {
     ast.Add: "+",
@@ -431,7 +434,13 @@ class _Checker:
                 )
                 bad = True
             elif isinstance(sub, ast.Constant) and isinstance(sub.value, (bytes, complex)):
-                self.error(path, "bytes and complex literals are not supported", "", "refused", sub)
+                self.error(
+                    path,
+                    "bytes and complex literals are not supported",
+                    "use ints, floats, bools or strings",
+                    "refused",
+                    sub,
+                )
                 bad = True
             elif isinstance(sub, ast.Call) and not isinstance(sub.func, ast.Name):
                 if not isinstance(sub.func, ast.Attribute):
@@ -881,7 +890,13 @@ class _Checker:
             ]
             return ANY
         if base.shape == ():
-            self.error(path, f"cannot index a {base.describe()}", "", "index", node)
+            self.error(
+                path,
+                f"cannot index a {base.describe()}",
+                "only arrays, tables and Dict/Tuple values can be indexed",
+                "index",
+                node,
+            )
             return ANY
         parts = index.elts if isinstance(index, ast.Tuple) else [index]
         if isinstance(index, ast.Tuple):
@@ -890,7 +905,11 @@ class _Checker:
         rank = None if base.shape is None else len(base.shape)
         if rank is not None and len(parts) > rank:
             self.error(
-                path, f"too many indices ({len(parts)}) for {base.describe()}", "", "index", node
+                path,
+                f"too many indices ({len(parts)}) for {base.describe()}",
+                f"give at most {rank} index(es), separated by commas",
+                "index",
+                node,
             )
             return ANY
         fancy = False
@@ -924,7 +943,7 @@ class _Checker:
                     self.error(
                         path,
                         f"index {value} is out of range for an axis of length {dim}",
-                        "",
+                        f"indices run from {-dim} to {dim - 1}",
                         "index",
                         part,
                     )
@@ -1007,7 +1026,13 @@ class _Checker:
             return then & other
         if isinstance(stmt, ast.For):
             if stmt.orelse:
-                self.error(path, "for/else is not supported", "", "refused", stmt)
+                self.error(
+                    path,
+                    "for/else is not supported",
+                    "move the else body after the loop",
+                    "refused",
+                    stmt,
+                )
             if not isinstance(stmt.target, ast.Name):
                 self.error(
                     path,
@@ -1036,7 +1061,13 @@ class _Checker:
             for arg in iterator.args:
                 t = self.expr(arg, scope, defined)
                 if t.dtype != "any" and (t.kind != "int" or not t.is_scalar):
-                    self.error(path, f"range() needs integers, got {t.describe()}", "", "type", arg)
+                    self.error(
+                        path,
+                        f"range() needs integers, got {t.describe()}",
+                        "convert with int(...)",
+                        "type",
+                        arg,
+                    )
                 if self._data_dependent(arg, scope):
                     self.vector_notes.append(
                         f"line {stmt.lineno} of {'.'.join(map(str, path))}: the loop bound "
@@ -1179,7 +1210,13 @@ class _Checker:
                 self.symbols[id(target)] = scope.lookup(name)  # type: ignore[assignment]
                 return defined | {name}
             if augmented and name not in defined:
-                self.error(path, f"'{name}' is used before it is assigned", "", "name", target)
+                self.error(
+                    path,
+                    f"'{name}' is used before it is assigned",
+                    f"assign it first, e.g. `{name} = 0`",
+                    "name",
+                    target,
+                )
             self._declare_local(target, value, scope, locals_)
             return defined | {name}
         if isinstance(target, ast.Subscript):
@@ -1284,8 +1321,8 @@ class _Checker:
             except ValueError:
                 self.error(
                     path,
-                    f"assigning a {value.describe()} to state '{name}' of shape {var.describe()}",
-                    "",
+                    f"assigning a {value.describe()} to state '{name}', a {var.describe()}",
+                    "make the value's shape match the state's `shape`",
                     "shape",
                     node,
                 )
@@ -1433,7 +1470,7 @@ def analyze(document: Document, spec: EnvSpec) -> EnvModel:
                 ("constants", name),
                 "a constant must be a number, string, list of "
                 "numbers/strings (rectangular) or a mapping of them",
-                "",
+                "give every row of a table the same length",
                 "type",
             )
         declare(name, "const", t, ("constants", name))
@@ -1713,7 +1750,12 @@ def _check_param_default(checker: _Checker, name: str, param: ParamSpec) -> None
         "list": isinstance(value, list),
     }[kind]
     if not ok:
-        checker.error(path, f"the default {value!r} is not a {kind}", "", "type")
+        checker.error(
+            path,
+            f"the default {value!r} is not a {kind}",
+            "change the default or the `type`",
+            "type",
+        )
         return
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         if not math.isfinite(value) and kind == "int":
@@ -1725,10 +1767,19 @@ def _check_param_default(checker: _Checker, name: str, param: ParamSpec) -> None
             (param.lt, lambda v, b: v < b, "<"),
         ):
             if bound is not None and not test(value, bound):
-                checker.error(path, f"the default {value} is not {text} {bound}", "", "range")
+                checker.error(
+                    path,
+                    f"the default {value} is not {text} {bound}",
+                    "change the default or the bound",
+                    "range",
+                )
     if param.choices is not None and value not in param.choices:
         checker.error(
-            path, f"the default {value!r} is not one of the choices {param.choices}", "", "range"
+            path,
+            f"the default {value!r} is not one of the choices {param.choices}",
+            did_you_mean(str(value), map(str, param.choices))
+            or "make the default one of the choices",
+            "range",
         )
 
 
@@ -1819,7 +1870,12 @@ def _space(checker: _Checker, spec: Any, path: tuple) -> SpaceModel:
         )
         model.args["charset"] = spec.text.charset
         if spec.text.charset is not None and not spec.text.charset:
-            checker.error(path + ("Text", "charset"), "the charset is empty", "", "space")
+            checker.error(
+                path + ("Text", "charset"),
+                "the charset is empty",
+                "list the allowed characters, or leave `charset` out for alphanumerics",
+                "space",
+            )
         return model
     if isinstance(spec, s.DictSpace):
         model = SpaceModel("Dict", path)
@@ -1884,13 +1940,26 @@ def _check_space_codes(checker: _Checker, space: SpaceModel, scope: _Scope) -> N
             if key in ("shape", "n", "nvec", "start", "max_length", "min_length"):
                 if t.kind not in ("int",) or not t.is_scalar:
                     checker.error(
-                        code.path, f"{key} must be an integer, got {t.describe()}", "", "type"
+                        code.path,
+                        f"{key} must be an integer, got {t.describe()}",
+                        "write a whole number, or convert with int(...)",
+                        "type",
                     )
                 value_ = checker.consts.get(id(code.expr))
                 if isinstance(value_, int) and key in ("shape", "n", "nvec") and value_ <= 0:
-                    checker.error(code.path, f"{key} must be positive, got {value_}", "", "range")
+                    checker.error(
+                        code.path,
+                        f"{key} must be positive, got {value_}",
+                        "use a value of at least 1",
+                        "range",
+                    )
                 if isinstance(value_, int) and key == "shape" and value_ > 10_000_000:
-                    checker.error(code.path, f"dimension {value_} is too large", "", "range")
+                    checker.error(
+                        code.path,
+                        f"dimension {value_} is too large",
+                        "use dimensions of at most 10000000",
+                        "range",
+                    )
                 elif isinstance(value_, int) and abs(value_) > MAX_INT64:
                     checker.error(
                         code.path,
@@ -1899,7 +1968,12 @@ def _check_space_codes(checker: _Checker, space: SpaceModel, scope: _Scope) -> N
                         "range",
                     )
             elif key in ("low", "high") and not t.is_numeric:
-                checker.error(code.path, f"{key} must be a number", "", "type")
+                checker.error(
+                    code.path,
+                    f"{key} must be a number",
+                    "write a number or an expression over params",
+                    "type",
+                )
     if space.kind == "Box":
         dims: list[int | None] = []
         if "shape" in space.args:
@@ -1930,7 +2004,9 @@ def _check_space_codes(checker: _Checker, space: SpaceModel, scope: _Scope) -> N
         if isinstance(low, Code) and isinstance(high, Code):
             a, b = checker.consts.get(id(low.expr)), checker.consts.get(id(high.expr))
             if isinstance(a, (int, float)) and isinstance(b, (int, float)) and a > b:
-                checker.error(high.path, f"high ({b}) is below low ({a})", "", "range")
+                checker.error(
+                    high.path, f"high ({b}) is below low ({a})", "swap low and high", "range"
+                )
     if space.kind == "MultiBinary":
         dims = []
         for code in space.args["n"]:
