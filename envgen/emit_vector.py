@@ -26,7 +26,7 @@ import numpy as np
 
 from envgen._codegen import Translator, literal, np_dtype, tidy
 from envgen._functions import BUILTINS
-from envgen._types import T, promote
+from envgen._types import T, binary_result, promote
 from envgen.analysis import Code, EnvModel, ObservationModel, SpaceModel
 from envgen.emit import _TEMPLATES, INDENT, _space_code, doc_text, format_source
 
@@ -153,6 +153,24 @@ class VectorTranslator:
             return v
         return V(f"({v.code}).astype({np_dtype(dtype)})", True, v.t, dtype)
 
+    def align(self, values: list[V], t: T) -> list[V]:
+        """Give per-env operands of lower element rank trailing axes (batch axis first)."""
+        if t.shape is None:
+            if any(v.vec and not v.t.is_scalar for v in values):
+                raise Unsupported("an operation on arrays of unknown rank")
+            return values
+        rank = len(t.shape)
+        out = []
+        for v in values:
+            own = len(v.t.shape) if v.t.shape is not None else None
+            if v.vec and own is not None and own < rank:
+                nones = ", ".join(["None"] * (rank - own))
+                v = V(f"({v.code})[:, {nones}]", True, v.t, v.dtype)
+            elif v.vec and own is None:
+                raise Unsupported("an operation on arrays of unknown rank")
+            out.append(v)
+        return out
+
     def result_dtype(self, fn, *values: V) -> str:
         with np.errstate(all="ignore"):
             out = fn(*[v.sample() for v in values])
@@ -176,12 +194,14 @@ class VectorTranslator:
         return V(literal(node.value), False, self.type_of(node))
 
     def _BinOp(self, node: ast.BinOp, scope: Scope, mask: str | None) -> V:
-        t = self.type_of(node)
         op = _BINOP.get(type(node.op))
         if op is None:
             raise Unsupported("matrix products on per-env values")
         a = self.expr(node.left, scope, mask)
         b = self.expr(node.right, scope, mask)
+        return self.binop(a, b, op, self.type_of(node))
+
+    def binop(self, a: V, b: V, op: str, t: T) -> V:
         target = promote(a.t, b.t).dtype
         if op in ("&", "|", "^") and a.t.dtype == b.t.dtype == "bool":
             target = "bool"
@@ -189,12 +209,35 @@ class VectorTranslator:
             target = "int64"
         if op == "**" and t.kind == "float" and T(target).kind != "float":
             target = "float64"
-        a, b = self.cast(a, target), self.cast(b, target)
+        a, b = self.align([self.cast(a, target), self.cast(b, target)], t)
         code = f"({a.code}) {op} ({b.code})"
         ops = {"+": np.add, "-": np.subtract, "*": np.multiply, "/": np.true_divide,
                "//": np.floor_divide, "%": np.remainder, "**": np.power, "&": np.bitwise_and,
                "|": np.bitwise_or, "^": np.bitwise_xor}
+        if not a.vec and not b.vec:
+            return V(code, False, t)
         return V(code, True, t, self.result_dtype(ops[op], a, b))
+
+    def read_target(self, target: ast.expr, scope: Scope, mask: str | None) -> V:
+        """The current value of an assignment target (for `x += ...`)."""
+        if isinstance(target, ast.Name):
+            symbol = self.model.symbols.get(id(target))
+            if symbol is None:
+                raise Unsupported(f"`{ast.unparse(target)}`")
+            t = symbol.type
+            name = target.id
+            if symbol.kind in ("state", "action") or name in scope.vec_names:
+                return V(name, True, t, self.vec_dtype(t))
+            return V(name, False, t)
+        if isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name):
+            base = self.read_target(target.value, scope, mask)
+            index, _ = self.index(target, base, scope, mask)
+            rank = self._rank_after_index(target, base.t)
+            t = T(base.t.dtype, (None,) * rank) if rank else T(base.t.dtype, ())
+            if not base.vec and not self.is_vec(target.slice, scope):
+                return V(f"{base.code}[{index}]", False, t)
+            return V(f"{base.code}[{index}]", True, t, base.dtype or self.vec_dtype(base.t))
+        raise Unsupported(f"`{ast.unparse(target)}`")
 
     def _UnaryOp(self, node: ast.UnaryOp, scope: Scope, mask: str | None) -> V:
         t = self.type_of(node)
@@ -229,7 +272,8 @@ class VectorTranslator:
             if symbol is None:
                 raise Unsupported(f"the comparison `{ast.unparse(node)}`")
             target = promote(a.t, b.t).dtype
-            parts.append(f"({self.cast(a, target).code}) {symbol} ({self.cast(b, target).code})")
+            a, b = self.align([self.cast(a, target), self.cast(b, target)], self.type_of(node))
+            parts.append(f"({a.code}) {symbol} ({b.code})")
         code = parts[0]
         for part in parts[1:]:
             code = f"({code}) & ({part})"
@@ -243,7 +287,7 @@ class VectorTranslator:
         a = self.expr(node.body, scope, mask)
         b = self.expr(node.orelse, scope, mask)
         target = promote(a.t, b.t).dtype
-        a, b = self.cast(a, target), self.cast(b, target)
+        test, a, b = self.align([test, self.cast(a, target), self.cast(b, target)], t)
         if not test.vec:
             code = f"({a.code}) if ({test.code}) else ({b.code})"
             return V(code, True, t, a.dtype if a.vec else b.dtype)
@@ -267,7 +311,9 @@ class VectorTranslator:
     def _Subscript(self, node: ast.Subscript, scope: Scope, mask: str | None) -> V:
         t = self.type_of(node)
         base = self.expr(node.value, scope, mask)
-        index, _ = self.index(node, base, scope, mask)
+        index, fancy = self.index(node, base, scope, mask)
+        if fancy and not base.vec:
+            base = V(f"np.asarray({base.code})", False, base.t)
         return V(f"({base.code})[{index}]", True, t, base.dtype if base.vec else
                  self.vec_dtype(t))
 
@@ -293,7 +339,7 @@ class VectorTranslator:
                 if not value.t.is_scalar:
                     raise Unsupported("indexing with a per-env array")
                 fancy = True
-                size = f"({base.code}).shape[{axis + (1 if base.vec else 0)}]"
+                size = f"np.shape({base.code})[{axis + (1 if base.vec else 0)}]"
                 code = value.code if value.dtype != "bool" else f"({value.code}).astype(np.int64)"
                 out.append(f"np.clip({code}, -{size}, {size} - 1)")
             else:
@@ -324,7 +370,6 @@ class VectorTranslator:
         for keyword in node.keywords:
             assert keyword.arg is not None
             args[keyword.arg] = keyword.value
-        values = {k: self.expr(v, scope, mask) for k, v in args.items()}
         if builtin.variadic:
             items = [self.expr(a, scope, mask) for a in node.args]
             if len(items) == 1:
@@ -336,12 +381,13 @@ class VectorTranslator:
                 dtype = x.dtype if x.dtype != "bool" else "int64"
                 return V(f"{fn}({self.cast(x, dtype).code}, axis={axes})", True, t, dtype)
             target = promote(*[i.t for i in items]).dtype
-            items = [self.cast(i, target) for i in items]
+            items = self.align([self.cast(i, target) for i in items], t)
             fn = "np.minimum" if name == "min" else "np.maximum"
             code = items[0].code
             for other in items[1:]:
                 code = f"{fn}({code}, {other.code})"
             return V(code, True, t, self.result_dtype(_maximum, *items))
+        values = {k: self.expr(v, scope, mask) for k, v in args.items()}
         if name in _MATH or name in _MATH2:
             items = list(values.values())
             scalar = all(i.t.is_scalar for i in items)
@@ -349,6 +395,7 @@ class VectorTranslator:
                 items = [self.cast(i, "float64") if i.vec else i for i in items]
                 fn = self.exact_fn(name)
             else:
+                items = self.align(items, t)
                 fn = f"np.{name}"
             code = f"{fn}({', '.join(i.code for i in items)})"
             dtype = "float64" if scalar else self.result_dtype(getattr(np, name), *items)
@@ -378,14 +425,13 @@ class VectorTranslator:
         if name == "clip":
             items = [values["x"], values["low"], values["high"]]
             target = promote(*[i.t for i in items]).dtype
-            x, low, high = [self.cast(i, target) for i in items]
+            x, low, high = self.align([self.cast(i, target) for i in items], t)
             code = f"np.minimum(np.maximum({x.code}, {low.code}), {high.code})"
             return V(code, True, t, self.result_dtype(_maximum, x, low, high))
         if name == "where":
             a, b = values["a"], values["b"]
             target = promote(a.t, b.t).dtype
-            a, b = self.cast(a, target), self.cast(b, target)
-            cond = values["cond"]
+            cond, a, b = self.align([values["cond"], self.cast(a, target), self.cast(b, target)], t)
             return V(f"np.where({cond.code}, {a.code}, {b.code})", True, t,
                      self.result_dtype(np.where, cond, a, b))
         if name in ("int", "float", "bool", "float32"):
@@ -403,7 +449,7 @@ class VectorTranslator:
             return V(f"{fn}({x.code}, axis={axes})", True, t, sample.dtype.name)
         if name in ("argmax", "argmin", "cumsum"):
             x = values["x"]
-            flat = f"({x.code}).reshape(({x.code}).shape[0], -1)"
+            flat = f"({x.code}).reshape({scope.n}, -1)"
             dtype = "int64" if name != "cumsum" else self.result_dtype(np.cumsum, x)
             return V(f"np.{name}({flat}, axis=1)", True, t, dtype)
         if name == "len":
@@ -529,20 +575,16 @@ class VectorTranslator:
             self.assign(target, value, scope, mask)
             return
         if isinstance(stmt, ast.AugAssign):
-            load = ast.parse(ast.unparse(stmt.target), mode="eval").body
-            self._copy_facts(stmt.target, load)
-            binop = ast.BinOp(left=load, op=stmt.op, right=stmt.value)
-            current = self.type_of(load)
-            value_t = self.type_of(stmt.value)
-            from envgen._types import binary_result
-
+            op = _BINOP.get(type(stmt.op))
+            if op is None:
+                raise Unsupported("matrix products on per-env values")
+            current = self.read_target(stmt.target, scope, mask)
+            value = self.expr(stmt.value, scope, mask)
             try:
-                self.model.types[id(binop)] = binary_result(
-                    current, value_t, true_divide=isinstance(stmt.op, ast.Div))
+                t = binary_result(current.t, value.t, true_divide=op == "/")
             except ValueError as exc:
                 raise Unsupported(str(exc)) from None
-            value = self.expr(binop, scope, mask)
-            self.assign(stmt.target, value, scope, mask)
+            self.assign(stmt.target, self.binop(current, value, op, t), scope, mask)
             return
         if isinstance(stmt, ast.If):
             self.if_(stmt, scope, mask)
@@ -610,18 +652,26 @@ class VectorTranslator:
             if is_state:
                 state_t = self.model.state[name].type
                 rank = len(state_t.shape or ())
-                if not value.vec:
+                if not value.vec and mask is None:
                     shape = f"({scope.n},)" if rank == 0 else (
                         f"({scope.n}, {', '.join(str(d) for d in state_t.shape or ())})")
                     value = V(f"np.full({shape}, {value.code}, "
                               f"dtype={np_dtype(self.vec_dtype(state_t))})", True, state_t,
                               self.vec_dtype(state_t))
-                elif value.t.is_scalar and rank:
+                elif value.vec and value.t.is_scalar and rank:
                     dims = ", ".join(str(d) for d in state_t.shape or ())
                     value = V(f"np.broadcast_to(({value.code})[:, {', '.join(['None'] * rank)}]"
                               f", ({scope.n}, {dims})).copy()", True, state_t, value.dtype)
+                if mask is None and value.code.isidentifier():
+                    value = V(f"np.array({value.code})", True, value.t, value.dtype)
             else:
                 rank = len(value.t.shape or ())
+                if not value.vec and mask is None and name in scope.vec_names:
+                    dims = "".join(f", {d}" for d in value.t.shape or ())
+                    if value.t.shape is None or None in (value.t.shape or ()):
+                        raise Unsupported(f"'{name}' holding uniform and per-env values")
+                    value = V(f"np.broadcast_to({value.code}, ({scope.n}{dims})).copy()", True,
+                              value.t, self.vec_dtype(value.t))
             if mask is None or name not in scope.defined:
                 scope.lines.append(f"{name} = {value.code}")
             else:
@@ -633,8 +683,6 @@ class VectorTranslator:
             scope.defined.add(name)
             if value.vec or mask is not None:
                 scope.vec_names.add(name)
-            else:
-                scope.vec_names.discard(name)
             return
         if isinstance(target, ast.Subscript):
             base_node = target.value
@@ -685,18 +733,22 @@ class VectorTranslator:
         test = self.expr(stmt.test, scope, mask)
         if not test.vec:
             scope.lines.append(f"if {test.code}:")
+            before = set(scope.defined)
+            after: set[str] | None = None
             for body, keyword in ((stmt.body, None), (stmt.orelse, "else:")):
                 if keyword is not None:
                     if not body:
+                        after = (after or set()) & before
                         break
                     scope.lines.append(keyword)
+                scope.defined = set(before)
                 start = len(scope.lines)
-                defined = set(scope.defined)
                 self.block(body, scope, mask)
                 lines = scope.lines[start:] or ["pass"]
                 del scope.lines[start:]
                 scope.lines.extend(INDENT + line for line in lines)
-                scope.defined |= defined
+                after = set(scope.defined) if after is None else after & scope.defined
+            scope.defined = before | (after or set())
             return
         cond = scope.temp("m")
         rest = scope.temp("m")
@@ -839,7 +891,7 @@ def _action_check(model: EnvModel) -> list[str]:
         n = tidy(tr.code(space.args["n"]))
         start = tidy(tr.code(space.args["start"])) if "start" in space.args else "0"
         lines += [
-            "action = np.asarray(actions)",
+            "action = np.array(actions)",
             "if action.dtype != np.int64:",
             "    if action.dtype.kind in 'iu' or (action.dtype.kind == 'f' and np.all(action == "
             "np.floor(action))):",
@@ -858,7 +910,7 @@ def _action_check(model: EnvModel) -> list[str]:
         "if action.shape != shape or not self.action_space.contains(action.astype("
         f"{dtype}, copy=False)):",
         "    action = self._fix_actions(actions)",
-        f"return action.astype({dtype}, copy=False)",
+        f"return np.array(action, dtype={dtype})",
     ]
     return lines
 
