@@ -79,6 +79,9 @@ def _pydantic_diagnostics(document: Document, error: ValidationError) -> list[Di
         # Pydantic adds union-member tags ('Box', 'function-after[...]', ...) into paths.
         path = tuple(p for p in loc if not (isinstance(p, str) and ("[" in p or p in (
             "str", "int", "float", "bool", "list[str]", "DiscreteArgs", "MultiDiscreteArgs"))))
+        # A space's discriminator tag precedes its own key: ('Box', 'Box', 'low') -> ('Box', 'low').
+        path = tuple(p for i, p in enumerate(path) if not (
+            p in SPACE_KINDS and i + 1 < len(path) and path[i + 1] == p))
         kind = item["type"]
         message = item["msg"].removeprefix("Value error, ")
         hint = ""
@@ -99,10 +102,44 @@ def _pydantic_diagnostics(document: Document, error: ValidationError) -> list[Di
             hint = next((g for g in guesses if g), "e.g. {Box: {low: 0, high: 1, shape: [2]}}")
         elif kind.endswith("_type") or kind.endswith("_parsing"):
             message = f"{message}, got {item.get('input')!r}"[:300]
+        hint = hint or _schema_hint(kind, message, item)
         where = ".".join(str(p) for p in path) or "(top level)"
         out.append(Diagnostic(document.location(path), f"{where}: {message}", hint, "schema"))
         _ = EnvSpec
     return out
+
+
+def _schema_hint(kind: str, message: str, item: dict) -> str:
+    """A hint for a schema error that Pydantic reports without one."""
+    from envgen.spec import WRAPPERS
+
+    if kind.startswith(("int_", "float_", "bool_", "string_", "dict_", "list_")):
+        expected = {"int": "a whole number", "float": "a number", "bool": "true or false",
+                    "string": "text (quote it if YAML reads it as something else)",
+                    "dict": "a mapping of `key: value`", "list": "a list `[a, b]`"}
+        return f"write {expected[kind.split('_')[0]]} here"
+    if kind == "literal_error":
+        return "use one of the values listed"
+    if kind.startswith(("greater_than", "less_than")):
+        return "use a value in the allowed range"
+    if "is not a valid name" in message:
+        return "use letters, digits and _, not starting with a digit, e.g. max_speed"
+    if "is a Python keyword" in message:
+        return "add a suffix, e.g. class_"
+    if "must not start with '_'" in message:
+        return "remove the leading underscore"
+    if "is not a Gymnasium id" in message:
+        return "e.g. mynamespace/MyEnv-v0"
+    if "labels must be distinct" in message:
+        return "rename the labels so that no two are equal when upper-cased"
+    if "give the param a `type`" in message:
+        return "e.g. `type: list`, or use `constants:` for tables"
+    if "unknown wrapper" in message:
+        name = message.split("'")[1] if "'" in message else ""
+        return did_you_mean(name, WRAPPERS) or "see the list of known wrappers"
+    if "must have the form package.module:function" in message:
+        return "e.g. mypackage.hooks:after_step (hooks are trusted Python; see SECURITY.md)"
+    return "see docs/spec.md for what this key accepts"
 
 
 def _get(data: object, path: tuple) -> object:
@@ -126,6 +163,10 @@ def _known_keys(data: object, parent: tuple) -> list[str]:
         return list(s.StateVarSpec.model_fields)
     if len(parent) == 2 and parent[0] == "functions":
         return ["args", "body", "return"]
+    args = {"Box": s.BoxArgs, "Discrete": s.DiscreteArgs, "MultiDiscrete": s.MultiDiscreteArgs,
+            "Text": s.TextArgs, "Sequence": s.SequenceArgs, "Graph": s.GraphArgs}
+    if parent and parent[-1] in args:
+        return [f.alias or n for n, f in args[parent[-1]].model_fields.items()]
     if parent and parent[-1] in s.SPACE_KINDS:
         return []
     value = _get(data, parent)
