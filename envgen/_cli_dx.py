@@ -1127,6 +1127,7 @@ class GifWriter:
         self.delay = max(2, round(100 / max(fps, 1)))
         self.frames: list[Any] = []
         self.handle: Any = None
+        self.previous: Any = None
         try:
             import PIL.Image  # noqa: F401
             self.pillow = True
@@ -1144,7 +1145,8 @@ class GifWriter:
             height, width = frame.shape[:2]
             self.handle.write(b"GIF89a" + struct.pack("<HHBBB", width, height, 0, 0, 0))
             self.handle.write(b"\x21\xff\x0bNETSCAPE2.0\x03\x01\x00\x00\x00")
-        self.handle.write(_gif_frame(frame, self.delay))
+        self.handle.write(_gif_frame(frame, self.delay, self.previous))
+        self.previous = frame
 
     def close(self) -> None:
         if self.pillow:
@@ -1157,11 +1159,22 @@ class GifWriter:
             self.handle.close()
 
 
-def _gif_frame(frame: Any, delay: int) -> bytes:
-    """One GIF image (graphic control, descriptor, local palette, uncompressed LZW data)."""
+def _gif_frame(frame: Any, delay: int, previous: Any = None) -> bytes:
+    """One GIF image (graphic control, descriptor, local palette, uncompressed LZW data).
+
+    Only the rectangle that changed since `previous` is stored (drawn over it).
+    """
     import numpy as np
 
     frame = np.asarray(frame, dtype=np.uint8)[..., :3]
+    left = top = 0
+    if previous is not None and previous.shape == frame.shape:
+        changed = (frame != previous).any(axis=2)
+        rows, cols = np.flatnonzero(changed.any(axis=1)), np.flatnonzero(changed.any(axis=0))
+        if len(rows) == 0:
+            rows = cols = np.array([0])
+        top, left = int(rows[0]), int(cols[0])
+        frame = frame[top:rows[-1] + 1, left:cols[-1] + 1]
     height, width = frame.shape[:2]
     packed = (frame[..., 0].astype(np.uint32) << 16) | (frame[..., 1].astype(np.uint32) << 8) \
         | frame[..., 2]
@@ -1180,16 +1193,17 @@ def _gif_frame(frame: Any, delay: int) -> bytes:
     pixels = indices.astype(np.uint16).ravel()
     # Codes are 9 bits: a clear code (256) before every 254 pixels keeps the table small.
     chunks = math.ceil(len(pixels) / 254)
-    padded = np.full(chunks * 255, 0xFFFF, np.uint16)
-    padded.reshape(chunks, 255)[:, 0] = 256
-    padded.reshape(chunks, 255)[:, 1:].ravel()[: len(pixels)] = pixels
+    body = np.full(chunks * 254, 0xFFFF, np.uint16)
+    body[: len(pixels)] = pixels
+    padded = np.concatenate([np.full((chunks, 1), 256, np.uint16), body.reshape(chunks, 254)],
+                            axis=1).ravel()
     codes = np.concatenate([padded[padded != 0xFFFF], np.array([257], np.uint16)])
     bits = ((codes[:, None] >> np.arange(9, dtype=np.uint16)) & 1).astype(np.uint8)
     data = np.packbits(bits.ravel(), bitorder="little").tobytes()
     blocks = b"".join(bytes([len(data[i:i + 255])]) + data[i:i + 255]
                       for i in range(0, len(data), 255))
     return (b"\x21\xf9\x04\x04" + struct.pack("<H", delay) + b"\x00\x00"
-            + b"\x2c" + struct.pack("<HHHHB", 0, 0, width, height, 0x87) + table.tobytes()
+            + b"\x2c" + struct.pack("<HHHHB", left, top, width, height, 0x87) + table.tobytes()
             + b"\x08" + blocks + b"\x00")
 
 
@@ -1236,27 +1250,34 @@ def _check_frame(frame: Any, env_id: str) -> Any:
     return array[..., :3].astype(np.uint8, copy=False)
 
 
-def _flat_obs(space: Any, obs: Any) -> Any:
+def _obs_values(space: Any, obs: Any, prefix: str = "obs") -> list[tuple[str, float]] | None:
+    """The observation as named numbers (a Discrete as its value, not one-hot); None for
+    spaces without a fixed size (Text, Sequence, Graph, OneOf)."""
     import numpy as np
     from gymnasium import spaces as sp
 
-    try:
-        return np.asarray(sp.flatten(space, obs), dtype=np.float64).ravel()
-    except Exception:  # noqa: BLE001 - Text, Sequence, Graph, OneOf do not flatten
-        return None
-
-
-def _obs_names(space: Any, prefix: str = "obs") -> list[str]:
-    from gymnasium import spaces as sp
-
     if isinstance(space, sp.Dict):
-        return [n for k, s in space.spaces.items() for n in _obs_names(s, f"{prefix}.{k}")]
+        out: list[tuple[str, float]] = []
+        for key, sub in space.spaces.items():
+            part = _obs_values(sub, obs[key], f"{prefix}.{key}")
+            if part is None:
+                return None
+            out += part
+        return out
     if isinstance(space, sp.Tuple):
-        return [n for i, s in enumerate(space.spaces) for n in _obs_names(s, f"{prefix}[{i}]")]
-    if isinstance(space, sp.Discrete):
-        return [f"{prefix}=={space.start + i}" for i in range(space.n)]
-    size = sp.flatdim(space)
-    return [prefix] if size == 1 else [f"{prefix}[{i}]" for i in range(size)]
+        out = []
+        for i, sub in enumerate(space.spaces):
+            part = _obs_values(sub, obs[i], f"{prefix}[{i}]")
+            if part is None:
+                return None
+            out += part
+        return out
+    if isinstance(space, (sp.Box, sp.Discrete, sp.MultiDiscrete, sp.MultiBinary)):
+        values = np.asarray(obs, dtype=np.float64).ravel()
+        if values.size == 1:
+            return [(prefix, float(values[0]))]
+        return [(f"{prefix}[{i}]", float(v)) for i, v in enumerate(values)]
+    return None
 
 
 def write_plot(path: Path, env_id: str, episodes: list[dict[str, Any]], space: Any) -> str | None:
@@ -1270,19 +1291,17 @@ def write_plot(path: Path, env_id: str, episodes: list[dict[str, Any]], space: A
     import numpy as np
 
     note = None
-    obs = [e["obs"] for e in episodes]
-    flat = [[_flat_obs(space, o) for o in ep] for ep in obs]
-    plottable = all(f is not None for ep in flat for f in ep)
+    named = [[_obs_values(space, o) for o in e["obs"]] for e in episodes]
     names: list[str] = []
-    if plottable:
-        names = _obs_names(space)
-        if len(names) != len(flat[0][0]):
-            names = [f"obs[{i}]" for i in range(len(flat[0][0]))]
+    flat: list[list[list[float]]] = []
+    if all(v is not None for ep in named for v in ep):
+        names = [name for name, _ in named[0][0]]
+        flat = [[[value for _, value in v] for v in ep] for ep in named]  # type: ignore[union-attr]
         if len(names) > 12:
             note = f"the observation has {len(names)} dimensions; plotted the first 12"
             names = names[:12]
     else:
-        note = "the observation space does not flatten; plotted reward and return only"
+        note = "the observation space has no fixed size; plotted reward and return only"
     panels = 2 + len(names)
     fig, axes = plt.subplots(panels, 1, figsize=(8, 1.6 * panels + 0.8), sharex=True,
                              squeeze=False)
@@ -1347,6 +1366,12 @@ def play(target: str, policy: str, episodes: int, seed: int, max_steps: int, out
     for path in (out, plot):
         if path is not None and not path.resolve().parent.is_dir():
             raise Failure(f"no such folder: {path.parent}", code=2)
+    if plot is not None:
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            raise Failure("--plot needs matplotlib",
+                          "pip install 'envgen[media]' (or matplotlib)") from None
     resolved = resolve(target)
     env_id = resolved.env_id
     probe = _make(env_id)
@@ -1520,16 +1545,23 @@ def bench(target: str, num_envs: int, seconds: float, seed: int, as_json: bool) 
     rows.append({"backend": "SyncVectorEnv", "num_envs": num_envs, "steps_per_s": rate,
                  "steps": count})
     native = gym.registry[env_id].vector_entry_point
+    problem = None
     if native is not None:
-        rate, count = bench_vector(env_id, num_envs, "vector_entry_point", seconds, seed)
-        rows.append({"backend": f"native ({_entry_name(native)})", "num_envs": num_envs,
-                     "steps_per_s": rate, "steps": count})
+        try:
+            rate, count = bench_vector(env_id, num_envs, "vector_entry_point", seconds, seed)
+        except Failure as failure:
+            problem = failure.message
+        else:
+            rows.append({"backend": f"native ({_entry_name(native)})", "num_envs": num_envs,
+                         "steps_per_s": rate, "steps": count})
     base = rows[0]["steps_per_s"]
     for row in rows:
         row["speedup"] = row["steps_per_s"] / base if base else None
     if as_json:
         click.echo(json.dumps({"id": env_id, "seconds": seconds, "results": rows,
-                               "native": native is not None}, indent=2))
+                               "native": native is not None, "error": problem}, indent=2))
+        if problem:
+            sys.exit(1)
         return
     table = Table(title=f"{env_id}: env steps per second ({seconds:g} s each)",
                   title_justify="left")
@@ -1542,6 +1574,8 @@ def bench(target: str, num_envs: int, seconds: float, seed: int, as_json: bool) 
     if native is None:
         stdout.print("[dim]no native vector env registered for this id "
                      "(gym.make_vec falls back to SyncVectorEnv)[/dim]")
+    if problem:
+        raise Failure(f"the native vector env failed: {problem}")
 
 
 COMMANDS = [schema, new, show, play, bench]
