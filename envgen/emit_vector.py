@@ -841,6 +841,54 @@ def _observation(obs: ObservationModel, vt: VectorTranslator, scope: Scope) -> s
     return f"np.array({value.code}, dtype={np_dtype(dtype)}).reshape({full})"
 
 
+def _fusable(model: EnvModel, name: str) -> str | None:
+    """A key for a scalar float64 state whose init is one plain random()/uniform() draw."""
+    state = model.state[name]
+    expr = state.init.expr
+    if not (state.type.is_scalar and state.type.dtype == "float64"):
+        return None
+    if not (isinstance(expr, ast.Call) and isinstance(expr.func, ast.Name)
+            and expr.func.id in _BUFFERED and not expr.keywords and len(expr.args) <= 2):
+        return None
+    if expr.func.id == "random" and expr.args:
+        return None
+    if any(not isinstance(a, (ast.Constant, ast.UnaryOp)) for a in expr.args):
+        return None
+    return ast.unparse(expr)
+
+
+def _state_inits(model: EnvModel, vt: VectorTranslator, scope: Scope) -> None:
+    """State initial values in order; runs of identical scalar draws become one sized draw.
+
+    `uniform(a, b)` four times in a row consumes each env's stream exactly as
+    `uniform(a, b, size=4)` does, so the run is drawn at once and split into columns.
+    """
+    names = list(model.state)
+    i = 0
+    while i < len(names):
+        key = _fusable(model, names[i])
+        j = i + 1
+        while key is not None and j < len(names) and _fusable(model, names[j]) == key:
+            j += 1
+        if j - i > 1:
+            expr = model.state[names[i]].init.expr
+            assert isinstance(expr, ast.Call) and isinstance(expr.func, ast.Name)
+            args = dict(zip(("low", "high"), (vt.single.expr(a) for a in expr.args),
+                            strict=False))
+            kwargs = ", ".join(f"{literal(k)}: {v}" for k, v in args.items())
+            block = scope.temp("draws")
+            scope.lines.append(f"{block} = self._streams.draw(ids, {literal(expr.func.id)}, "
+                               f"{{{kwargs}}}, size=({j - i},))")
+            for column, name in enumerate(names[i:j]):
+                scope.lines.append(f"{name} = {block}[:, {column}]")
+                scope.defined.add(name)
+                scope.vec_names.add(name)
+            i = j
+            continue
+        _state_init(names[i], model, vt, scope)
+        i += 1
+
+
 def _state_init(name: str, model: EnvModel, vt: VectorTranslator, scope: Scope) -> None:
     state = model.state[name]
     t = state.type
@@ -896,8 +944,8 @@ def _action_check(model: EnvModel) -> list[str]:
             "    if action.dtype.kind in 'iu' or (action.dtype.kind == 'f' and np.all(action == "
             "np.floor(action))):",
             "        action = action.astype(np.int64)",
-            f"if action.shape != (n,) or action.dtype != np.int64 or np.any((action - {start}).view("
-            f"np.uint64) >= {n}):",
+            f"if action.shape != (n,) or action.dtype != np.int64 or np.any("
+            f"{'(action - ' + start + ')' if start != '0' else 'action'}.view(np.uint64) >= {n}):",
             "    action = self._fix_actions(actions)",
             "return action",
         ]
@@ -998,8 +1046,7 @@ def _build(model: EnvModel) -> _Parts:
     # _reset_envs(ids): compressed over the envs being reset.
     rscope = Scope("reset", "n", "ids")
     rscope.lines.append("n = len(ids)")
-    for name in state_names:
-        _state_init(name, model, vt, rscope)
+    _state_inits(model, vt, rscope)
     vt.block(model.reset.stmts, rscope, None)
     reset_envs = rscope.prelude + rscope.lines
     for name in state_names:
