@@ -60,6 +60,8 @@ class Document:
     path: Path
     data: Any
     spans: dict[Path_, Span] = field(default_factory=dict)
+    #: Where each mapping key itself is written (for "unknown key" diagnostics).
+    key_locations: dict[Path_, tuple[int, int]] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -184,6 +186,9 @@ class _Converter:
                     )
                     continue
                 self.document.spans.setdefault(path + (key,), self._span(value_node))
+                self.document.key_locations.setdefault(
+                    path + (key,), (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+                )
                 result[key] = self.convert(value_node, path + (key,), depth + 1)
             return result
         if isinstance(node, yaml.SequenceNode):
@@ -193,6 +198,16 @@ class _Converter:
         except (yaml.YAMLError, ValueError, OverflowError) as exc:
             # ValueError: a date such as 2001-02-30, or an int beyond Python's digit limit.
             problem = getattr(exc, "problem", None) or str(exc)
+            if "could not determine a constructor" in problem:
+                self.diagnostics.append(
+                    Diagnostic(
+                        self._loc(node),
+                        f"unsupported YAML tag '{node.tag}'",
+                        "remove the tag; specs hold plain mappings, lists, strings and numbers",
+                        "yaml-tag",
+                    )
+                )
+                return None
             self.diagnostics.append(
                 Diagnostic(
                     self._loc(node),
@@ -204,10 +219,25 @@ class _Converter:
             return None
 
 
-def _yaml_error(name: str, exc: yaml.YAMLError) -> Diagnostic:
+def _yaml_error(name: str, exc: yaml.YAMLError, text: str = "") -> Diagnostic:
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-    line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
     problem = getattr(exc, "problem", None) or str(exc)
+    if "end of stream" in problem and getattr(exc, "context_mark", None) is not None:
+        mark = exc.context_mark  # where the unterminated string or collection starts
+    line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+    if isinstance(exc, yaml.reader.ReaderError):
+        # A control character: the reader knows only its offset in the text.
+        before = text[: exc.position]
+        line = before.count("\n") + 1
+        column = exc.position - (before.rfind("\n") + 1) + 1
+        return Diagnostic(
+            Location(name, line, column),
+            f"the file contains the control character U+{ord(str(exc.character)[:1] or ' '):04X}"
+            if not isinstance(exc.character, int)
+            else f"the file contains the control character U+{exc.character:04X}",
+            'remove it; write special characters as escapes inside double quotes, e.g. "\\t"',
+            "file-encoding",
+        )
     context = getattr(exc, "context", None)
     message = f"YAML syntax error: {problem}" + (f" ({context})" if context else "")
     if "expected a single document" in str(exc):
@@ -218,8 +248,12 @@ def _yaml_error(name: str, exc: yaml.YAMLError) -> Diagnostic:
             "yaml-multiple-documents",
         )
     hint = "check indentation and quoting near this position"
-    if "\t" in problem or "tab" in problem:
+    if "'\\t'" in problem or "\t" in problem or re.search(r"\btabs?\b", problem):
         hint = "YAML does not allow tabs for indentation; use spaces"
+    elif "end of stream" in problem:
+        hint = "close the quote or bracket that starts here"
+    elif "undefined alias" in problem:
+        hint = "define the anchor (&name) before using the alias (*name), or write the value out"
     return Diagnostic(Location(name, line, column), message, hint, "yaml-syntax")
 
 
@@ -264,7 +298,7 @@ def load_document(path: Path) -> Document:
     try:
         node = yaml.compose(text, Loader=_Loader)
     except yaml.YAMLError as exc:
-        raise DiagnosticError([_yaml_error(name, exc)]) from None
+        raise DiagnosticError([_yaml_error(name, exc, text)]) from None
     except RecursionError:
         raise DiagnosticError(
             [
