@@ -74,6 +74,7 @@ def _pydantic_diagnostics(document: Document, error: ValidationError) -> list[Di
     from envgen.spec import SPACE_KINDS, EnvSpec
 
     out = []
+    misspelt: set[tuple] = set()  # (parent path, key) that an unknown key's hint names
     for item in error.errors():
         loc = tuple(item["loc"])
         # Pydantic adds union-member tags ('Box', 'function-after[...]', ...) into paths.
@@ -92,6 +93,17 @@ def _pydantic_diagnostics(document: Document, error: ValidationError) -> list[Di
             hint = did_you_mean(key, known) or (f"valid keys here: {', '.join(sorted(known))}"
                                                 if known else "")
             message = f"unknown key '{key}'"
+            if hint.startswith("did you mean"):
+                misspelt.add((parent, hint.split("'")[1]))
+            if path in document.key_locations:  # point at the key, not at its value
+                line, column = document.key_locations[path]
+                where = ".".join(str(p) for p in path)
+                out.append(
+                    Diagnostic(
+                        Location(document.name, line, column), f"{where}: {message}", hint, "schema"
+                    )
+                )
+                continue
         elif kind == "missing":
             message = f"missing required key '{path[-1]}'"
             hint = "add it; see docs/spec.md for what it means"
@@ -106,7 +118,15 @@ def _pydantic_diagnostics(document: Document, error: ValidationError) -> list[Di
         where = ".".join(str(p) for p in path) or "(top level)"
         out.append(Diagnostic(document.location(path), f"{where}: {message}", hint, "schema"))
         _ = EnvSpec
-    return out
+    # A misspelt key is reported once, as unknown with a did-you-mean, not also as missing.
+    return [
+        d
+        for d in out
+        if not any(
+            d.message == f"{'.'.join(map(str, parent + (key,)))}: missing required key '{key}'"
+            for parent, key in misspelt
+        )
+    ]
 
 
 def _schema_hint(kind: str, message: str, item: dict) -> str:
