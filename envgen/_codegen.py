@@ -14,11 +14,29 @@ from envgen._functions import BUILTINS, CONSTANTS
 from envgen._types import ANY, T
 from envgen.analysis import Code, EnvModel, Symbol
 
-_BINOP = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.FloorDiv: "//",
-          ast.Mod: "%", ast.Pow: "**", ast.MatMult: "@", ast.BitAnd: "&", ast.BitOr: "|",
-          ast.BitXor: "^"}
-_CMP = {ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=",
-        ast.Is: "is", ast.IsNot: "is not"}
+_BINOP = {
+    ast.Add: "+",
+    ast.Sub: "-",
+    ast.Mult: "*",
+    ast.Div: "/",
+    ast.FloorDiv: "//",
+    ast.Mod: "%",
+    ast.Pow: "**",
+    ast.MatMult: "@",
+    ast.BitAnd: "&",
+    ast.BitOr: "|",
+    ast.BitXor: "^",
+}
+_CMP = {
+    ast.Eq: "==",
+    ast.NotEq: "!=",
+    ast.Lt: "<",
+    ast.LtE: "<=",
+    ast.Gt: ">",
+    ast.GtE: ">=",
+    ast.Is: "is",
+    ast.IsNot: "is not",
+}
 _UNARY = {ast.USub: "-", ast.UAdd: "+", ast.Not: "not ", ast.Invert: "~"}
 
 NP_DTYPE = {"bool": "np.bool_"}
@@ -36,11 +54,26 @@ def literal(value: object) -> str:
         if math.isinf(value):
             return "math.inf" if value > 0 else "-math.inf"
         return repr(value)
+    if isinstance(value, str) and len(value) > 60:
+        # Implicit concatenation in parentheses keeps lines short (ruff cannot split strings).
+        chunks, rest = [], value
+        while rest:
+            cut = 48
+            space = rest.rfind(" ", 20, 56)
+            if len(rest) > 56 and space > 0:
+                cut = space + 1
+            chunks.append(rest[:cut])
+            rest = rest[cut:]
+        return "(" + " ".join(repr(chunk) for chunk in chunks) + ")"
     if isinstance(value, (bool, int, str)) or value is None:
         return repr(value)
     if isinstance(value, (list, tuple)):
         inner = ", ".join(literal(v) for v in value)
-        return f"[{inner}]" if isinstance(value, list) else f"({inner}{',' if len(value) == 1 else ''})"
+        return (
+            f"[{inner}]"
+            if isinstance(value, list)
+            else f"({inner}{',' if len(value) == 1 else ''})"
+        )
     if isinstance(value, dict):
         return "{" + ", ".join(f"{literal(str(k))}: {literal(v)}" for k, v in value.items()) + "}"
     raise TypeError(f"not spec data: {value!r}")
@@ -49,8 +82,9 @@ def literal(value: object) -> str:
 class Translator:
     """Spells checked DSL syntax trees as Python for one scope of a generated method."""
 
-    def __init__(self, model: EnvModel, *, state_on_self: bool = False,
-                 rename: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, model: EnvModel, *, state_on_self: bool = False, rename: dict[str, str] | None = None
+    ) -> None:
         self.model = model
         self.state_on_self = state_on_self
         self.rename = rename or {}
@@ -116,8 +150,9 @@ class Translator:
         return " ".join(parts)
 
     def _IfExp(self, node: ast.IfExp) -> str:
-        return (f"({self.expr(node.body)}) if ({self.expr(node.test)}) "
-                f"else ({self.expr(node.orelse)})")
+        return (
+            f"({self.expr(node.body)}) if ({self.expr(node.test)}) else ({self.expr(node.orelse)})"
+        )
 
     def _List(self, node: ast.List) -> str:
         t = self.type_of(node)
@@ -156,7 +191,8 @@ class Translator:
         positional = [self.expr(a) for a in node.args]
         keywords = {k.arg: self.expr(k.value) for k in node.keywords if k.arg}
         all_scalar = all(self.type_of(a).is_scalar for a in node.args) and all(
-            self.type_of(k.value).is_scalar for k in node.keywords)
+            self.type_of(k.value).is_scalar for k in node.keywords
+        )
         if builtin.variadic:
             if len(positional) == 1:
                 return f"np.{name}({positional[0]})"
@@ -175,8 +211,11 @@ class Translator:
         values.update(keywords)
         if "dtype" in builtin.params:
             dtype_node = _argument(node, builtin.params, "dtype")
-            dtype = dtype_node.value if isinstance(dtype_node, ast.Constant) else (
-                "float64" if name != "full" else None)
+            dtype = (
+                dtype_node.value
+                if isinstance(dtype_node, ast.Constant)
+                else ("float64" if name != "full" else None)
+            )
             values["dtype"] = np_dtype(str(dtype)) if dtype else "None"
         parts = positional + [f"{k}={v}" for k, v in keywords.items()]
         values["args"] = ", ".join(parts)

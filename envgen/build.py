@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from envgen.analysis import EnvModel, analyze
 from envgen.diagnostics import Diagnostic, DiagnosticError, Location, did_you_mean, display_path
-from envgen.emit import emit_env, emit_registry
+from envgen.emit import emit_env, emit_registry, format_sources
 from envgen.load import Document, load_document
 from envgen.spec import EnvSpec
 
@@ -47,9 +47,14 @@ def discover(paths: list[Path]) -> tuple[list[Path], list[Diagnostic]]:
             hint = ""
             if path.parent.is_dir():
                 hint = did_you_mean(path.name, [p.name for p in path.parent.iterdir()])
-            problems.append(Diagnostic(Location(str(path)), "no such file or folder",
-                                       hint or "give a spec file or a folder of specs",
-                                       "file-missing"))
+            problems.append(
+                Diagnostic(
+                    Location(str(path)),
+                    "no such file or folder",
+                    hint or "give a spec file or a folder of specs",
+                    "file-missing",
+                )
+            )
             continue
         if path.is_file():
             found.append(path)
@@ -78,11 +83,32 @@ def _pydantic_diagnostics(document: Document, error: ValidationError) -> list[Di
     for item in error.errors():
         loc = tuple(item["loc"])
         # Pydantic adds union-member tags ('Box', 'function-after[...]', ...) into paths.
-        path = tuple(p for p in loc if not (isinstance(p, str) and ("[" in p or p in (
-            "str", "int", "float", "bool", "list[str]", "DiscreteArgs", "MultiDiscreteArgs"))))
+        path = tuple(
+            p
+            for p in loc
+            if not (
+                isinstance(p, str)
+                and (
+                    "[" in p
+                    or p
+                    in (
+                        "str",
+                        "int",
+                        "float",
+                        "bool",
+                        "list[str]",
+                        "DiscreteArgs",
+                        "MultiDiscreteArgs",
+                    )
+                )
+            )
+        )
         # A space's discriminator tag precedes its own key: ('Box', 'Box', 'low') -> ('Box', 'low').
-        path = tuple(p for i, p in enumerate(path) if not (
-            p in SPACE_KINDS and i + 1 < len(path) and path[i + 1] == p))
+        path = tuple(
+            p
+            for i, p in enumerate(path)
+            if not (p in SPACE_KINDS and i + 1 < len(path) and path[i + 1] == p)
+        )
         kind = item["type"]
         message = item["msg"].removeprefix("Value error, ")
         hint = ""
@@ -90,8 +116,9 @@ def _pydantic_diagnostics(document: Document, error: ValidationError) -> list[Di
             key = str(path[-1])
             parent = path[:-1]
             known = _known_keys(document.data, parent)
-            hint = did_you_mean(key, known) or (f"valid keys here: {', '.join(sorted(known))}"
-                                                if known else "")
+            hint = did_you_mean(key, known) or (
+                f"valid keys here: {', '.join(sorted(known))}" if known else ""
+            )
             message = f"unknown key '{key}'"
             if hint.startswith("did you mean"):
                 misspelt.add((parent, hint.split("'")[1]))
@@ -134,9 +161,14 @@ def _schema_hint(kind: str, message: str, item: dict) -> str:
     from envgen.spec import WRAPPERS
 
     if kind.startswith(("int_", "float_", "bool_", "string_", "dict_", "list_")):
-        expected = {"int": "a whole number", "float": "a number", "bool": "true or false",
-                    "string": "text (quote it if YAML reads it as something else)",
-                    "dict": "a mapping of `key: value`", "list": "a list `[a, b]`"}
+        expected = {
+            "int": "a whole number",
+            "float": "a number",
+            "bool": "true or false",
+            "string": "text (quote it if YAML reads it as something else)",
+            "dict": "a mapping of `key: value`",
+            "list": "a list `[a, b]`",
+        }
         return f"write {expected[kind.split('_')[0]]} here"
     if kind == "literal_error":
         return "use one of the values listed"
@@ -183,8 +215,14 @@ def _known_keys(data: object, parent: tuple) -> list[str]:
         return list(s.StateVarSpec.model_fields)
     if len(parent) == 2 and parent[0] == "functions":
         return ["args", "body", "return"]
-    args = {"Box": s.BoxArgs, "Discrete": s.DiscreteArgs, "MultiDiscrete": s.MultiDiscreteArgs,
-            "Text": s.TextArgs, "Sequence": s.SequenceArgs, "Graph": s.GraphArgs}
+    args = {
+        "Box": s.BoxArgs,
+        "Discrete": s.DiscreteArgs,
+        "MultiDiscrete": s.MultiDiscreteArgs,
+        "Text": s.TextArgs,
+        "Sequence": s.SequenceArgs,
+        "Graph": s.GraphArgs,
+    }
     if parent and parent[-1] in args:
         return [f.alias or n for n, f in args[parent[-1]].model_fields.items()]
     if parent and parent[-1] in s.SPACE_KINDS:
@@ -214,8 +252,14 @@ def check_spec(path: Path) -> tuple[EnvModel | None, list[Diagnostic]]:
     except DiagnosticError as exc:
         return None, exc.diagnostics
     except RecursionError:
-        return None, [Diagnostic(document.location(()), "the code nests too deeply to analyse",
-                                 "split deep expressions into several assignments", "too-deep")]
+        return None, [
+            Diagnostic(
+                document.location(()),
+                "the code nests too deeply to analyse",
+                "split deep expressions into several assignments",
+                "too-deep",
+            )
+        ]
 
 
 def compile_specs(paths: list[Path], out_dir: Path | None = None) -> Compiled:
@@ -224,13 +268,17 @@ def compile_specs(paths: list[Path], out_dir: Path | None = None) -> Compiled:
     files, problems = discover(paths)
     result.diagnostics.extend(problems)
     if not files and not problems:
-        result.diagnostics.append(Diagnostic(Location(", ".join(map(str, paths))),
-                                             "no spec files (*.yaml, *.yml) found",
-                                             "give a spec file or a folder holding specs",
-                                             "no-specs"))
+        result.diagnostics.append(
+            Diagnostic(
+                Location(", ".join(map(str, paths))),
+                "no spec files (*.yaml, *.yml) found",
+                "give a spec file or a folder holding specs",
+                "no-specs",
+            )
+        )
     ids: dict[str, Path] = {}
     modules: dict[str, Path] = {}
-    root = (out_dir.resolve().parent if out_dir is not None else Path.cwd())
+    root = out_dir.resolve().parent if out_dir is not None else Path.cwd()
     for path in files:
         model, diagnostics = check_spec(path)
         result.diagnostics.extend(diagnostics)
@@ -238,18 +286,25 @@ def compile_specs(paths: list[Path], out_dir: Path | None = None) -> Compiled:
             continue
         env_id = model.spec.id
         if env_id in ids:
-            result.diagnostics.append(Diagnostic(model.document.location(("id",)),
-                                                 f"the id '{env_id}' is also used by "
-                                                 f"{display_path(ids[env_id])}",
-                                                 "give every spec its own id (bump -vN)",
-                                                 "duplicate-id"))
+            result.diagnostics.append(
+                Diagnostic(
+                    model.document.location(("id",)),
+                    f"the id '{env_id}' is also used by {display_path(ids[env_id])}",
+                    "give every spec its own id (bump -vN)",
+                    "duplicate-id",
+                )
+            )
             continue
         if model.module_name in modules:
-            result.diagnostics.append(Diagnostic(model.document.location(("id",)),
-                                                 f"the id '{env_id}' maps to the same module "
-                                                 f"name as {display_path(modules[model.module_name])}",
-                                                 "choose ids that differ in more than "
-                                                 "punctuation or case", "duplicate-id"))
+            result.diagnostics.append(
+                Diagnostic(
+                    model.document.location(("id",)),
+                    f"the id '{env_id}' maps to the same module "
+                    f"name as {display_path(modules[model.module_name])}",
+                    "choose ids that differ in more than punctuation or case",
+                    "duplicate-id",
+                )
+            )
             continue
         ids[env_id] = path
         modules[model.module_name] = path
@@ -260,18 +315,25 @@ def compile_specs(paths: list[Path], out_dir: Path | None = None) -> Compiled:
     vector_modules: dict[str, str] = {}
     for model in result.models:
         source_name = _relative(model.document.path, root)
-        module = emit_env(model, source_name)
+        module = emit_env(model, source_name, formatted=False)
         result.files[f"{module.name}.py"] = module.source
         vector = _emit_vector(model, source_name)
         if vector is not None:
             name, source = vector
             result.files[f"{name}.py"] = source
-            vector_modules[model.spec.id] = f"{package}.{name}:{model.class_name.removesuffix('Env')}VectorEnv"
+            vector_modules[model.spec.id] = (
+                f"{package}.{name}:{model.class_name.removesuffix('Env')}VectorEnv"
+            )
         else:
-            result.notes.append(f"{model.spec.id}: no native vector env "
-                                f"({'; '.join(model.vector_notes) or 'not vectorized'}); "
-                                "gym.make_vec falls back to SyncVectorEnv")
-    result.files["__init__.py"] = emit_registry(result.models, vector_modules, package)
+            result.notes.append(
+                f"{model.spec.id}: no native vector env "
+                f"({'; '.join(model.vector_notes) or 'not vectorized'}); "
+                "gym.make_vec falls back to SyncVectorEnv"
+            )
+    result.files["__init__.py"] = emit_registry(
+        result.models, vector_modules, package, formatted=False
+    )
+    result.files = format_sources(result.files)
     return result
 
 
@@ -385,8 +447,12 @@ def env_ids_from_specs(paths: list[Path]) -> list[str]:
         if model.max_episode_steps is not None and hasattr(model.max_episode_steps.expr, "value"):
             limit = model.max_episode_steps.expr.value  # type: ignore[union-attr]
         gym.registry.pop(model.spec.id, None)
-        gym.register(id=model.spec.id, entry_point=env_class, vector_entry_point=vector,
-                     max_episode_steps=limit)
+        gym.register(
+            id=model.spec.id,
+            entry_point=env_class,
+            vector_entry_point=vector,
+            max_episode_steps=limit,
+        )
         ids.append(model.spec.id)
     return ids
 

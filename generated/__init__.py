@@ -12,7 +12,7 @@
 
 from __future__ import annotations
 
-from gymnasium.envs.registration import WrapperSpec, register, registry
+from gymnasium.envs.registration import register, registry
 
 #: Every env: how Gymnasium makes it, and how `gym.make_vec` vectorizes it.
 ENVS = {
@@ -21,141 +21,134 @@ ENVS = {
         "vector_entry_point": None,
         "max_episode_steps": None,
         "kwargs": {},
-        "additional_wrappers": (),
     },
     "envgen/CartPole-v1": {
         "entry_point": "generated.envgen_cart_pole_v1:CartPoleV1Env",
-        "vector_entry_point": None,
+        "vector_entry_point": "generated.envgen_cart_pole_v1_vector:CartPoleV1VectorEnv",
         "max_episode_steps": 500,
         "kwargs": {},
-        "additional_wrappers": (),
     },
     "envgen/DiceGuess-v0": {
         "entry_point": "generated.envgen_dice_guess_v0:DiceGuessV0Env",
-        "vector_entry_point": None,
+        "vector_entry_point": "generated.envgen_dice_guess_v0_vector:DiceGuessV0VectorEnv",
         "max_episode_steps": 30,
         "kwargs": {},
-        "additional_wrappers": (),
     },
     "envgen/DictNavigation-v0": {
         "entry_point": "generated.envgen_dict_navigation_v0:DictNavigationV0Env",
-        "vector_entry_point": None,
+        "vector_entry_point": (
+            "generated.envgen_dict_navigation_v0_vector:DictNavigationV0VectorEnv"
+        ),
         "max_episode_steps": None,
         "kwargs": {},
-        "additional_wrappers": (),
     },
     "envgen/FrozenLake-v1": {
         "entry_point": "generated.envgen_frozen_lake_v1:FrozenLakeV1Env",
-        "vector_entry_point": None,
+        "vector_entry_point": "generated.envgen_frozen_lake_v1_vector:FrozenLakeV1VectorEnv",
         "max_episode_steps": 100,
         "kwargs": {},
-        "additional_wrappers": (),
     },
     "envgen/GoLeft-v0": {
         "entry_point": "generated.envgen_go_left_v0:GoLeftV0Env",
-        "vector_entry_point": None,
+        "vector_entry_point": "generated.envgen_go_left_v0_vector:GoLeftV0VectorEnv",
         "max_episode_steps": 100,
         "kwargs": {},
-        "additional_wrappers": (),
     },
     "envgen/LightSwitches-v0": {
         "entry_point": "generated.envgen_light_switches_v0:LightSwitchesV0Env",
         "vector_entry_point": None,
         "max_episode_steps": 20,
         "kwargs": {},
-        "additional_wrappers": (),
     },
     "envgen/MountainCar-v0": {
         "entry_point": "generated.envgen_mountain_car_v0:MountainCarV0Env",
         "vector_entry_point": None,
         "max_episode_steps": 200,
         "kwargs": {},
-        "additional_wrappers": (),
     },
     "envgen/MountainCarContinuous-v0": {
-        "entry_point": "generated.envgen_mountain_car_continuous_v0:MountainCarContinuousV0Env",
+        "entry_point": ("generated.envgen_mountain_car_continuous_v0:MountainCarContinuousV0Env"),
         "vector_entry_point": None,
         "max_episode_steps": 999,
         "kwargs": {},
-        "additional_wrappers": (),
     },
     "envgen/ResourceManagement-v0": {
-        "entry_point": "generated.envgen_resource_management_v0:ResourceManagementV0Env",
+        "entry_point": ("generated.envgen_resource_management_v0:ResourceManagementV0Env"),
         "vector_entry_point": None,
         "max_episode_steps": None,
         "kwargs": {},
-        "additional_wrappers": (),
     },
     "envgen/RingBalance-v0": {
         "entry_point": "generated.envgen_ring_balance_v0:RingBalanceV0Env",
         "vector_entry_point": None,
         "max_episode_steps": 50,
         "kwargs": {},
-        "additional_wrappers": (),
     },
     "envgen/SignalOrNoise-v0": {
         "entry_point": "generated.envgen_signal_or_noise_v0:SignalOrNoiseV0Env",
         "vector_entry_point": None,
         "max_episode_steps": 40,
         "kwargs": {},
-        "additional_wrappers": (),
     },
     "envgen/SimpleTrading-v0": {
         "entry_point": "generated.envgen_simple_trading_v0:SimpleTradingV0Env",
-        "vector_entry_point": None,
+        "vector_entry_point": (
+            "generated.envgen_simple_trading_v0_vector:SimpleTradingV0VectorEnv"
+        ),
         "max_episode_steps": None,
         "kwargs": {},
-        "additional_wrappers": (),
     },
     "envgen/SimpleVisual-v0": {
         "entry_point": "generated.envgen_simple_visual_v0:SimpleVisualV0Env",
         "vector_entry_point": None,
         "max_episode_steps": 100,
         "kwargs": {},
-        "additional_wrappers": (),
     },
     "envgen/TupleThermostat-v0": {
         "entry_point": "generated.envgen_tuple_thermostat_v0:TupleThermostatV0Env",
-        "vector_entry_point": None,
+        "vector_entry_point": (
+            "generated.envgen_tuple_thermostat_v0_vector:TupleThermostatV0VectorEnv"
+        ),
         "max_episode_steps": 100,
         "kwargs": {},
-        "additional_wrappers": (),
     },
     "envgen/TwoDials-v0": {
         "entry_point": "generated.envgen_two_dials_v0:TwoDialsV0Env",
-        "vector_entry_point": None,
+        "vector_entry_point": "generated.envgen_two_dials_v0_vector:TwoDialsV0VectorEnv",
         "max_episode_steps": 50,
         "kwargs": {},
-        "additional_wrappers": (),
     },
     "envgen/TypeTheWord-v0": {
         "entry_point": "generated.envgen_type_the_word_v0:TypeTheWordV0Env",
         "vector_entry_point": None,
         "max_episode_steps": 40,
         "kwargs": {},
-        "additional_wrappers": (),
     },
 }
 
 #: Envs without a native vector version, and why (gym.make_vec uses SyncVectorEnv for them).
 VECTOR_FALLBACKS = {
-    "envgen/BreadcrumbTrail-v0": "the observation space has a Text, Graph, Sequence or OneOf part",
-    "envgen/CartPole-v1": "not vectorized",
-    "envgen/DiceGuess-v0": "not vectorized",
-    "envgen/DictNavigation-v0": "not vectorized",
-    "envgen/FrozenLake-v1": "not vectorized",
-    "envgen/GoLeft-v0": "not vectorized",
-    "envgen/LightSwitches-v0": "not vectorized",
-    "envgen/MountainCar-v0": "not vectorized",
-    "envgen/MountainCarContinuous-v0": "not vectorized",
-    "envgen/ResourceManagement-v0": "not vectorized",
-    "envgen/RingBalance-v0": "the observation space has a Text, Graph, Sequence or OneOf part",
-    "envgen/SignalOrNoise-v0": "the observation space has a Text, Graph, Sequence or OneOf part",
-    "envgen/SimpleTrading-v0": "not vectorized",
-    "envgen/SimpleVisual-v0": "not vectorized",
-    "envgen/TupleThermostat-v0": "not vectorized",
-    "envgen/TwoDials-v0": "not vectorized",
-    "envgen/TypeTheWord-v0": "the observation space has a Text, Graph, Sequence or OneOf part",
+    "envgen/BreadcrumbTrail-v0": (
+        "the observation space has a Text, Graph, Sequence or OneOf part"
+    ),
+    "envgen/LightSwitches-v0": (
+        "the vector backend does not support a random draw whose size is not a constant"
+    ),
+    "envgen/MountainCar-v0": (
+        "the spec defines `functions:` (not yet supported by the vector backend)"
+    ),
+    "envgen/MountainCarContinuous-v0": (
+        "the vector backend does not support float64() on per-env values"
+    ),
+    "envgen/ResourceManagement-v0": (
+        "the vector backend does not support a random draw whose size is not a constant"
+    ),
+    "envgen/RingBalance-v0": ("the observation space has a Text, Graph, Sequence or OneOf part"),
+    "envgen/SignalOrNoise-v0": ("the observation space has a Text, Graph, Sequence or OneOf part"),
+    "envgen/SimpleVisual-v0": (
+        "the spec defines `functions:` (not yet supported by the vector backend)"
+    ),
+    "envgen/TypeTheWord-v0": ("the observation space has a Text, Graph, Sequence or OneOf part"),
 }
 
 

@@ -1,0 +1,56 @@
+"""Golden-file tests: the exact code generated for a few fixed specs.
+
+When a change to the compiler changes generated code on purpose, regenerate with
+`ENVGEN_UPDATE_GOLDEN=1 pytest tests/test_golden.py` and review the diff.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from envgen.build import compile_specs
+
+GOLDEN = Path(__file__).parent / "golden"
+EXPECTED = GOLDEN / "generated"
+
+
+def _compiled() -> dict[str, str]:
+    """The single-env modules (the vector backend and registry have tests of their own)."""
+    compiled = compile_specs([GOLDEN / "specs"], out_dir=EXPECTED)
+    assert not compiled.diagnostics, [d.format() for d in compiled.diagnostics]
+    return {
+        name: text
+        for name, text in compiled.files.items()
+        if name != "__init__.py" and not name.endswith("_vector.py")
+    }
+
+
+def test_golden_files_match() -> None:
+    files = _compiled()
+    if os.environ.get("ENVGEN_UPDATE_GOLDEN"):
+        EXPECTED.mkdir(exist_ok=True)
+        for stale in EXPECTED.glob("*.py"):
+            stale.unlink()
+        for name, text in files.items():
+            (EXPECTED / name).write_text(text, encoding="utf-8")
+    expected = {p.name: p.read_text(encoding="utf-8") for p in EXPECTED.glob("*.py")}
+    assert sorted(files) == sorted(expected)
+    for name, text in files.items():
+        assert text == expected[name], f"{name} differs from its golden file"
+
+
+@pytest.mark.parametrize("name", ["envgen_go_left_v0.py", "envgen_dict_navigation_v0.py"])
+def test_generated_code_reads_like_gymnasium(name: str) -> None:
+    text = _compiled()[name]
+    for section in ("## Description", "## Action Space", "## Observation Space", "## Rewards",
+                    "## Starting State", "## Episode End", "## Arguments"):
+        assert section in text
+    assert "def reset(" in text and "super().reset(seed=seed)" in text
+    assert "metadata = {" in text
+
+
+def test_builds_are_byte_for_byte_reproducible() -> None:
+    assert _compiled() == _compiled()
