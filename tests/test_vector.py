@@ -1,0 +1,224 @@
+"""The native vector backend: every sub-env must equal a single env, step for step.
+
+Specs are compiled into a temporary package (not the committed generated/), and each
+native VectorEnv is compared with Gymnasium's SyncVectorEnv of the single envs seeded the
+same way (seed + i): observations, rewards, flags and info (dict of arrays with `_key`
+masks, `final_obs` / `final_info` in SAME_STEP mode), through autoresets.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from gymnasium.vector import AutoresetMode, SyncVectorEnv
+
+from envgen.build import compile_specs, write
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    out = tmp_path_factory.mktemp("vec") / "vector_envs"
+    compiled = compile_specs([ROOT / "specs"], out)
+    assert not compiled.diagnostics, compiled.diagnostics
+    write(compiled, out)
+    sys.path.insert(0, str(out.parent))
+    envs = {}
+    for model in compiled.models:
+        single = importlib.import_module(f"vector_envs.{model.module_name}")
+        vector = None
+        if f"{model.module_name}_vector.py" in compiled.files:
+            module = importlib.import_module(f"vector_envs.{model.module_name}_vector")
+            vector = getattr(module, f"{model.class_name.removesuffix('Env')}VectorEnv")
+        envs[model.spec.id] = (model, getattr(single, model.class_name), vector)
+    yield compiled, envs
+    sys.path.remove(str(out.parent))
+
+
+def same(a, b, path=""):
+    if isinstance(a, dict):
+        assert isinstance(b, dict) and set(a) == set(b), (path, sorted(a), sorted(b))
+        for key in a:
+            same(a[key], b[key], f"{path}/{key}")
+        return
+    if isinstance(a, tuple):
+        assert isinstance(b, tuple) and len(a) == len(b), path
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            same(x, y, f"{path}/{i}")
+        return
+    a, b = np.asarray(a), np.asarray(b)
+    if a.dtype == object:
+        assert a.shape == b.shape, path
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            if x is None or y is None:
+                assert x is None and y is None, (path, i)
+            else:
+                same(x, y, f"{path}[{i}]")
+        return
+    assert a.shape == b.shape and a.dtype == b.dtype, (path, a.shape, b.shape, a.dtype, b.dtype)
+    assert np.array_equal(a, b, equal_nan=a.dtype.kind == "f"), (path, a, b)
+
+
+def vectorized(built):
+    return [env_id for env_id, (_, _, vector) in built[1].items() if vector is not None]
+
+
+def test_specs_vectorize_or_say_why(built):
+    compiled, envs = built
+    assert "envgen/CartPole-v1" in vectorized(built)
+    for _env_id, (model, _, vector) in envs.items():
+        if vector is None:
+            assert model.vector_notes, model.spec.id
+    registry = compiled.files["__init__.py"]
+    for env_id, (_model, _, vector) in envs.items():
+        if vector is None:
+            assert f'"{env_id}"' in registry.split("VECTOR_FALLBACKS")[1]
+
+
+@pytest.mark.parametrize("mode", [AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP])
+def test_each_sub_env_equals_the_single_env(built, mode):
+    for env_id in vectorized(built):
+        _, single, vector = built[1][env_id]
+        for seed, n in ((0, 3), (7, 5)):
+            vec = vector(num_envs=n, autoreset_mode=mode)
+            sync = SyncVectorEnv([single for _ in range(n)], autoreset_mode=mode)
+            assert vec.metadata["autoreset_mode"] == mode
+            obs, info = vec.reset(seed=seed)
+            expected = sync.reset(seed=seed)
+            same((obs, info), expected, f"{env_id} reset")
+            assert vec.observation_space.contains(obs)
+            vec.action_space.seed(seed)
+            for t in range(150):
+                actions = vec.action_space.sample()
+                got = vec.step(actions)
+                same(got, sync.step(actions), f"{env_id} seed {seed} step {t}")
+                assert vec.observation_space.contains(got[0]), (env_id, t)
+            vec.close()
+
+
+def test_partial_reset_with_mask(built):
+    for env_id in vectorized(built):
+        _, single, vector = built[1][env_id]
+        vec = vector(num_envs=4)
+        sync = SyncVectorEnv([single for _ in range(4)])
+        same(vec.reset(seed=1), sync.reset(seed=1))
+        vec.action_space.seed(1)
+        for _ in range(5):
+            actions = vec.action_space.sample()
+            same(vec.step(actions), sync.step(actions))
+        mask = np.array([True, False, True, False])
+        same(
+            vec.reset(seed=11, options={"reset_mask": mask}),
+            sync.reset(seed=11, options={"reset_mask": mask.copy()}),
+            env_id,
+        )
+        for _ in range(20):
+            actions = vec.action_space.sample()
+            same(vec.step(actions), sync.step(actions), env_id)
+        with pytest.raises(ValueError):
+            vec.reset(options={"reset_mask": np.zeros(4, dtype=bool)})
+
+
+def test_returned_arrays_are_fresh(built):
+    for env_id in vectorized(built):
+        _, _, vector = built[1][env_id]
+        vec = vector(num_envs=3, autoreset_mode=AutoresetMode.SAME_STEP)
+        obs, info = vec.reset(seed=0)
+        kept = [gym.vector.utils.create_empty_array(vec.single_observation_space, 3)]
+        vec.action_space.seed(0)
+        results = []
+        for _ in range(30):
+            actions = vec.action_space.sample()
+            before = np.array(actions)
+            out = vec.step(actions)
+            assert np.array_equal(actions, before), "step() changed the caller's actions"
+            results.append((out, _snapshot(out)))
+        for out, snapshot in results:
+            same(_snapshot(out), snapshot, env_id)
+        _ = kept
+
+
+def _snapshot(value):
+    if isinstance(value, dict):
+        return {k: _snapshot(v) for k, v in value.items()}
+    if isinstance(value, tuple):
+        return tuple(_snapshot(v) for v in value)
+    if isinstance(value, np.ndarray) and value.dtype == object:
+        out = np.full(value.shape, None, dtype=object)
+        for i, v in enumerate(value):
+            out[i] = None if v is None else _snapshot(v)
+        return out
+    return np.array(value, copy=True)
+
+
+def test_make_vec_uses_the_native_class(built):
+    from envgen.build import env_ids_from_specs
+
+    ids = env_ids_from_specs([ROOT / "specs" / "classic" / "cartpole.yaml"])
+    envs = gym.make_vec(ids[0], num_envs=4)
+    try:
+        assert type(envs).__name__ == "CartPoleV1VectorEnv"
+        obs, info = envs.reset(seed=0)
+        assert obs.shape == (4, 4) and obs.dtype == np.float32
+    finally:
+        envs.close()
+
+
+def test_params_are_resolved_like_the_single_env(built):
+    _, single, vector = built[1]["envgen/CartPole-v1"]
+    vec = vector(num_envs=2, sutton_barto_reward=True)
+    assert vec.sutton_barto_reward is True
+    with pytest.raises(ValueError, match="unknown param"):
+        vector(num_envs=2, sutton_barto=True)
+    vec = vector(num_envs=2, config={"sutton_barto_reward": True})
+    sync = SyncVectorEnv([lambda: single(sutton_barto_reward=True) for _ in range(2)])
+    same(vec.reset(seed=3), sync.reset(seed=3))
+    for _ in range(40):
+        actions = np.array([1, 1])
+        same(vec.step(actions), sync.step(actions))
+
+
+def test_invalid_actions_are_refused(built):
+    _, _, vector = built[1]["envgen/CartPole-v1"]
+    vec = vector(num_envs=2)
+    vec.reset(seed=0)
+    with pytest.raises(ValueError):
+        vec.step(np.array([0, 5]))
+
+
+def test_render_returns_one_frame_per_env(built):
+    for env_id in vectorized(built):
+        model, _, vector = built[1][env_id]
+        modes = vector.metadata["render_modes"]
+        if not modes:
+            continue
+        vec = vector(num_envs=2, render_mode=modes[0])
+        vec.reset(seed=0)
+        frames = vec.render()
+        assert isinstance(frames, tuple) and len(frames) == 2, env_id
+        vec.close()
+
+
+def test_unsupported_specs_return_none_with_a_reason(tmp_path):
+    from envgen.build import check_spec
+    from envgen.emit_vector import emit_vector_env
+
+    spec = tmp_path / "hooked.yaml"
+    spec.write_text(
+        "id: test/Hooked-v0\n"
+        "action_space: {Discrete: 2}\n"
+        "observation_space: {Text: {max_length: 4}}\n"
+        "state: {n: {dtype: int64, init: 0}}\n"
+        "step: n = n + 1\n"
+        "observation: text([n % 3], 'abc')\n"
+    )
+    model, problems = check_spec(spec)
+    assert model is not None, problems
+    assert emit_vector_env(model, "hooked.yaml") is None
+    assert any("Text" in note for note in model.vector_notes)
