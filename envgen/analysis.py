@@ -2099,8 +2099,22 @@ def _observation(
 def _list_code(checker: _Checker, values: list[Any], path: tuple) -> Code:
     """A list of YAML expressions as one array expression, keeping each element's location."""
     elements = []
+    spans = checker.document.spans
+    parent = spans.get(tuple(path))
     for i, value in enumerate(values):
         element = checker.parse_expr(value, path + (i,))
+        own = spans.get(tuple(path) + (i,))
+        if parent is not None and own is not None and element.expr is not None:
+            # Re-base the element's positions onto the list's node, where errors point.
+            lines = own.content_line - parent.content_line
+            columns = own.content_column - parent.content_column
+            for node in ast.walk(element.expr):
+                if hasattr(node, "lineno"):
+                    if node.lineno == 1 and lines == 0:
+                        node.col_offset += columns
+                    elif node.lineno == 1:
+                        node.col_offset += own.content_column - 1
+                    node.lineno += lines
         elements.append(element.expr)
     code = Code(path=path, expr=ast.List(elts=elements, ctx=ast.Load()))
     return code
