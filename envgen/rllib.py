@@ -32,10 +32,27 @@ remote env runners:
   `setup_worker` as Ray's `worker_process_setup_hook`.
 
 `register_envs` puts an `EnvCreator` into Tune's registry for every generated id. It
-pickles by reference (a module-level class holding two strings), so it needs nothing in the
-worker but envgen and the generated package being importable, exactly like the envs
+pickles by reference (a module-level class holding a few plain values), so it needs nothing
+in the worker but envgen and the generated package being importable, exactly like the envs
 themselves. It builds the env with `gym.make`, so the spec's time limit and Gymnasium's
 checks apply just as on a laptop.
+
+RLlib's default models (Ray 2.60) encode only float 1-D Box observations (an MLP) and 3-D
+Box images (a CNN, which needs float input). So that every spec trains with the default
+model and no connector code, the creator adapts observations (`adapt_observations=True`,
+the default), like RLlib's own Atari wrappers do:
+
+- a uint8 image (3-D Box) becomes float32 in [-1, 1] (`x / 128 - 1`, RLlib's
+  `NormalizedImageEnv` convention), still 3-D, so RLlib picks its CNN encoder;
+- any other Box becomes float32 (a 2-D one is flattened);
+- Discrete, MultiDiscrete, MultiBinary, Dict, Tuple, Text and OneOf observations are
+  flattened with `gymnasium.spaces.flatten` (one-hot for discrete parts) to a float32
+  1-D Box, what RLlib's `FlattenObservations` connector would do;
+- Sequence and Graph observations have no fixed size and are passed through unchanged (a
+  custom RLModule is needed for them).
+
+Pass `adapt_observations=False` to get the envs exactly as specified (e.g. with your own
+`env_to_module_connector` or RLModule).
 """
 
 from __future__ import annotations
@@ -45,8 +62,18 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
 
-__all__ = ["DEFAULT_PACKAGE", "EnvCreator", "env_ids", "register_envs", "setup_worker"]
+__all__ = [
+    "DEFAULT_PACKAGE",
+    "EnvCreator",
+    "RLlibObservation",
+    "env_ids",
+    "needs_adapting",
+    "register_envs",
+    "setup_worker",
+]
 
 #: The package `envgen build` writes by default; pass another to use another output folder.
 DEFAULT_PACKAGE = "generated"
@@ -66,6 +93,52 @@ def env_ids(package: str = DEFAULT_PACKAGE) -> list[str]:
     return list(envs)
 
 
+def _is_image(space: spaces.Space) -> bool:
+    return isinstance(space, spaces.Box) and len(space.shape) == 3 and space.dtype == np.uint8
+
+
+def _fixed_size(space: spaces.Space) -> bool:
+    """Whether `space` flattens to a Box (no Sequence or Graph anywhere in it)."""
+    if isinstance(space, (spaces.Sequence, spaces.Graph)):
+        return False
+    if isinstance(space, spaces.Dict):
+        return all(_fixed_size(s) for s in space.spaces.values())
+    if isinstance(space, (spaces.Tuple, spaces.OneOf)):
+        return all(_fixed_size(s) for s in space.spaces)
+    return True
+
+
+def needs_adapting(space: spaces.Space) -> bool:
+    """Whether RLlib's default model cannot take `space` as it is but an adapted one."""
+    if isinstance(space, spaces.Box):
+        return len(space.shape) not in (1, 3) or space.dtype != np.float32
+    return _fixed_size(space)
+
+
+class RLlibObservation(gym.ObservationWrapper):
+    """Observations in a form RLlib's default models encode (see the module doc)."""
+
+    def __init__(self, env: gym.Env) -> None:
+        super().__init__(env)
+        space = env.observation_space
+        self._image = _is_image(space)
+        self._flatten = not isinstance(space, spaces.Box) or len(space.shape) not in (1, 3)
+        if self._image:
+            self.observation_space = spaces.Box(-1.0, 1.0, space.shape, np.float32)
+        else:
+            flat = spaces.flatten_space(space) if self._flatten else space
+            low = np.asarray(flat.low, dtype=np.float32)
+            high = np.asarray(flat.high, dtype=np.float32)
+            self.observation_space = spaces.Box(low, high, flat.shape, np.float32)
+
+    def observation(self, observation: Any) -> np.ndarray:
+        if self._image:
+            return np.asarray(observation, dtype=np.float32) / 128.0 - 1.0
+        if self._flatten:
+            observation = spaces.flatten(self.env.observation_space, observation)
+        return np.asarray(observation, dtype=np.float32)
+
+
 class EnvCreator:
     """Makes one generated env from an RLlib `EnvContext`; what `register_envs` registers.
 
@@ -73,36 +146,61 @@ class EnvCreator:
     it to every worker. Called with RLlib's `env_config` (a mapping of the env's params);
     an unknown key raises `InvalidParam` naming the valid params. When RLlib asks for a
     vector env (the mapping holds `num_envs`), returns `gym.make_vec(...)`, which uses the
-    env's native vector version where the spec has one.
+    env's native vector version where the spec has one and no adapting is needed.
+    With `adapt_observations`, wraps envs whose observations RLlib's default models cannot
+    take in `RLlibObservation`.
     """
 
-    def __init__(self, env_id: str, package: str = DEFAULT_PACKAGE) -> None:
+    def __init__(
+        self, env_id: str, package: str = DEFAULT_PACKAGE, adapt_observations: bool = True
+    ) -> None:
         self.env_id = env_id
         self.package = package
+        self.adapt_observations = adapt_observations
 
     def __call__(self, config: Mapping[str, Any] | None = None) -> gym.Env | gym.vector.VectorEnv:
         importlib.import_module(self.package)  # registers the package's ids in this process
         kwargs = dict(config or {})  # an EnvContext is a dict; keep only its items
         num_envs = kwargs.pop("num_envs", None)
-        if num_envs is not None:
+        if num_envs is None:
+            env = gym.make(self.env_id, **kwargs)
+            if self.adapt_observations and needs_adapting(env.observation_space):
+                env = RLlibObservation(env)
+            return env
+        probe = gym.make(self.env_id, **kwargs)
+        adapt = self.adapt_observations and needs_adapting(probe.observation_space)
+        probe.close()
+        if not adapt:
             return gym.make_vec(self.env_id, num_envs=int(num_envs), **kwargs)
-        return gym.make(self.env_id, **kwargs)
-
-    def __repr__(self) -> str:
-        return f"EnvCreator({self.env_id!r}, package={self.package!r})"
-
-    def __eq__(self, other: object) -> bool:
-        return (
-            isinstance(other, EnvCreator)
-            and (self.env_id, self.package) == (other.env_id, other.package)
+        return gym.make_vec(
+            self.env_id,
+            num_envs=int(num_envs),
+            vectorization_mode="sync",
+            wrappers=[RLlibObservation],
+            **kwargs,
         )
 
+    def __repr__(self) -> str:
+        return (
+            f"EnvCreator({self.env_id!r}, package={self.package!r}, "
+            f"adapt_observations={self.adapt_observations!r})"
+        )
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, EnvCreator) and self._key() == other._key()
+
     def __hash__(self) -> int:
-        return hash((self.env_id, self.package))
+        return hash(self._key())
+
+    def _key(self) -> tuple[str, str, bool]:
+        return (self.env_id, self.package, self.adapt_observations)
 
 
 def register_envs(
-    ids: Iterable[str] | None = None, *, package: str = DEFAULT_PACKAGE
+    ids: Iterable[str] | None = None,
+    *,
+    package: str = DEFAULT_PACKAGE,
+    adapt_observations: bool = True,
 ) -> list[str]:
     """Register generated envs with Ray Tune's registry under their Gymnasium ids.
 
@@ -114,9 +212,11 @@ def register_envs(
     empty registry.
 
     `ids` limits the registration to some envs; `package` is the generated package
-    (default `generated`). Also registers the envs with Gymnasium in this process.
-    Returns the ids registered. Raises `ImportError` when Ray is not installed (`pip
-    install envgen[rllib]`) and `KeyError` for an id the package does not have.
+    (default `generated`); `adapt_observations=False` turns off the observation adapting
+    described in the module doc (images to float, composite spaces flattened). Also
+    registers the envs with Gymnasium in this process. Returns the ids registered.
+    Raises `ImportError` when Ray is not installed (`pip install envgen[rllib]`) and
+    `KeyError` for an id the package does not have.
     """
     try:
         from ray.tune.registry import register_env
@@ -129,10 +229,8 @@ def register_envs(
     chosen = known if ids is None else [ids] if isinstance(ids, str) else list(ids)
     for env_id in chosen:
         if env_id not in known:
-            raise KeyError(
-                f"{env_id!r} is not an env of {package!r}; its envs: {', '.join(known)}"
-            )
-        register_env(env_id, EnvCreator(env_id, package))
+            raise KeyError(f"{env_id!r} is not an env of {package!r}; its envs: {', '.join(known)}")
+        register_env(env_id, EnvCreator(env_id, package, adapt_observations))
     return chosen
 
 
