@@ -71,8 +71,19 @@ def discover(paths: list[Path]) -> tuple[list[Path], list[Diagnostic]]:
             for name in sorted(files):
                 if name.endswith(SPEC_SUFFIXES) and not name.startswith("."):
                     found.append(Path(root) / name)
-    unique = sorted({p.resolve(): p for p in found}.values(), key=lambda p: str(p))
+    unique = sorted({_resolved(p): p for p in found}.values(), key=lambda p: str(p))
     return unique, problems
+
+
+_UNION_TAGS = ("str", "int", "float", "bool", "list[str]", "DiscreteArgs", "MultiDiscreteArgs")
+
+
+def _resolved(path: Path) -> Path:
+    """The real path of `path`, or its absolute path when it is a symlink loop."""
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):
+        return Path(os.path.abspath(path))
 
 
 def _pydantic_diagnostics(document: Document, error: ValidationError) -> list[Diagnostic]:
@@ -83,26 +94,18 @@ def _pydantic_diagnostics(document: Document, error: ValidationError) -> list[Di
     for item in error.errors():
         loc = tuple(item["loc"])
         # Pydantic adds union-member tags ('Box', 'function-after[...]', ...) into paths.
-        path = tuple(
-            p
-            for p in loc
-            if not (
-                isinstance(p, str)
-                and (
-                    "[" in p
-                    or p
-                    in (
-                        "str",
-                        "int",
-                        "float",
-                        "bool",
-                        "list[str]",
-                        "DiscreteArgs",
-                        "MultiDiscreteArgs",
-                    )
-                )
+        # A key of the spec itself is never dropped, even one like 'a[0]' or 'str'.
+        kept: list[str | int] = []
+        node: object = document.data
+        for p in loc:
+            is_key = (isinstance(node, dict) and p in node) or (
+                isinstance(node, list) and isinstance(p, int) and 0 <= p < len(node)
             )
-        )
+            if not is_key and isinstance(p, str) and ("[" in p or p in _UNION_TAGS):
+                continue
+            kept.append(p)
+            node = node[p] if is_key else None  # type: ignore[index]
+        path = tuple(kept)
         # A space's discriminator tag precedes its own key: ('Box', 'Box', 'low') -> ('Box', 'low').
         path = tuple(
             p

@@ -16,8 +16,8 @@ from rich.console import Console
 
 from envgen.diagnostics import Diagnostic
 
-stderr = Console(stderr=True, highlight=False, soft_wrap=True)
-stdout = Console(highlight=False, soft_wrap=True)
+stderr = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
+stdout = Console(highlight=False, soft_wrap=True, emoji=False)
 
 
 class _Group(click.Group):
@@ -51,14 +51,19 @@ def print_diagnostics(diagnostics: list[Diagnostic]) -> None:
 
 
 def _escape(text: str) -> str:
+    """Text from a spec made inert for the terminal: no markup, no control sequences."""
     from rich.markup import escape
 
+    text = "".join(
+        f"\\x{ord(ch):02x}" if (ord(ch) < 32 and ch != "\t") or 127 <= ord(ch) < 160 else ch
+        for ch in text
+    )
     return escape(text)
 
 
 def _source_line(file: str, line: int) -> str | None:
     try:
-        with open(file, encoding="utf-8") as handle:
+        with open(file, encoding="utf-8", errors="replace") as handle:
             for number, text in enumerate(handle, start=1):
                 if number == line:
                     return text if len(text) < 300 else text[:300] + "…"

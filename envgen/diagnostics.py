@@ -7,6 +7,7 @@ everything that is wrong with a spec in one run (as Pydantic and sqlglot do).
 from __future__ import annotations
 
 import difflib
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,7 +59,11 @@ def did_you_mean(name: str, candidates: Iterable[str]) -> str:
 
 def display_path(path: Path) -> str:
     """A path as the user would type it: relative to the working directory when possible."""
+    try:  # as given, without following symlinks (a dangling link keeps its own name)
+        return str(Path(os.path.abspath(path)).relative_to(Path.cwd()))
+    except ValueError:
+        pass
     try:
         return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
+    except (ValueError, OSError, RuntimeError):  # RuntimeError: a symlink loop
         return str(path)

@@ -264,7 +264,14 @@ def load_document(path: Path) -> Document:
         raw = path.read_bytes()
     except OSError as exc:
         raise DiagnosticError(
-            [Diagnostic(Location(name), f"cannot read file: {exc.strerror}", "", "file-unreadable")]
+            [
+                Diagnostic(
+                    Location(name),
+                    f"cannot read file: {exc.strerror}",
+                    "check that the file exists and is readable (a symlink may point nowhere)",
+                    "file-unreadable",
+                )
+            ]
         ) from None
     if len(raw) > MAX_BYTES:
         raise DiagnosticError(
