@@ -131,7 +131,8 @@ FIELD_DOCS: dict[str, tuple[str, list[Any]]] = {
     "EnvSpec.observation": (
         "What the agent sees after reset and each step: an expression, or a list / mapping "
         "of expressions with the observation space's structure.",
-        [["pos"], "picture(x, y)", {"position": ["x", "y"], "steps_left": "max_steps - elapsed_steps"}],
+        [["pos"], "picture(x, y)",
+         {"position": ["x", "y"], "steps_left": "max_steps - elapsed_steps"}],
     ),
     "EnvSpec.reward": (
         "The reward after each step: an expression over state, locals and params.",
@@ -205,9 +206,11 @@ FIELD_DOCS: dict[str, tuple[str, list[Any]]] = {
                      [{"low": 0, "high": 1, "shape": [2], "dtype": "float32"}]),
     "BoxArgs.low": ("Lower bound: one value or one per element.", [0, "-size", [-1, "-inf"]]),
     "BoxArgs.high": ("Upper bound: one value or one per element.", [1, "size", [1, "inf"]]),
-    "BoxArgs.shape": ("Shape; taken from the bounds if omitted.", [[2], ["image_size", "image_size", 3]]),
+    "BoxArgs.shape": ("Shape; taken from the bounds if omitted.",
+                      [[2], ["image_size", "image_size", 3]]),
     "BoxArgs.dtype": ("NumPy dtype of the elements.", ["float32", "uint8"]),
-    "DiscreteSpace.Discrete": ("The number of actions `n`, or `{n, start}`.", [4, {"n": 6, "start": 1}]),
+    "DiscreteSpace.Discrete": ("The number of elements `n`, or `{n, start}`.",
+                               [4, {"n": 6, "start": 1}]),
     "DiscreteSpace.labels": ("One name per action; each becomes an upper-case constant.",
                              [["left", "right"]]),
     "DiscreteArgs.n": ("Number of elements.", [6, "size"]),
@@ -221,8 +224,9 @@ FIELD_DOCS: dict[str, tuple[str, list[Any]]] = {
     "TextArgs.max_length": ("Longest string.", [8]),
     "TextArgs.min_length": ("Shortest string.", [1, 0]),
     "TextArgs.charset": ("Allowed characters; alphanumerics if omitted.", ["abc", "01"]),
-    "DictSpace.Dict": ("Named sub-spaces.", [{"position": {"Box": {"low": -1, "high": 1, "shape": [2]}},
-                                              "goal": {"Discrete": 4}}]),
+    "DictSpace.Dict": ("Named sub-spaces.",
+                       [{"position": {"Box": {"low": -1, "high": 1, "shape": [2]}},
+                         "goal": {"Discrete": 4}}]),
     "TupleSpace.Tuple": ("Sub-spaces in order.", [[{"Discrete": 3}, {"Box": {"low": 0, "high": 1,
                                                                                "shape": [2]}}]]),
     "SequenceSpace.Sequence": ("Variable-length sequences of elements of one space.",
@@ -1285,7 +1289,8 @@ def write_plot(path: Path, env_id: str, episodes: list[dict[str, Any]], space: A
     try:
         import matplotlib
     except ImportError:
-        raise Failure("--plot needs matplotlib", "pip install 'envgen[media]' (or matplotlib)")
+        raise Failure("--plot needs matplotlib",
+                      "pip install 'envgen[media]' (or matplotlib)") from None
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import numpy as np
@@ -1322,7 +1327,7 @@ def write_plot(path: Path, env_id: str, episodes: list[dict[str, Any]], space: A
             for ax in axes:
                 ax.axvline(offset, color="grey", linewidth=0.8, linestyle=":")
         offset += len(rewards)
-    for ax, label in zip(axes, ["reward", "return", *names]):
+    for ax, label in zip(axes, ["reward", "return", *names], strict=False):
         ax.set_ylabel(label, rotation=0, ha="right", fontsize=8)
         ax.grid(alpha=0.3)
     axes[-1].set_xlabel("step")

@@ -21,7 +21,6 @@ A failing block fails the test with the file, the block's line, and the error.
 
 from __future__ import annotations
 
-import os
 import re
 import sys
 import traceback

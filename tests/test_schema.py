@@ -1,0 +1,153 @@
+"""The JSON Schema and the reference docs: generated from the models, committed, up to date,
+and in agreement with the specs and with envgen's own validation."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from envgen import _cli_dx as dx
+from envgen import spec as s
+from envgen.load import load_document
+
+ROOT = Path(__file__).resolve().parent.parent
+SPECS = sorted((ROOT / "specs").rglob("*.yaml"))
+
+
+@pytest.fixture(scope="module")
+def schema() -> dict:
+    return dx.build_schema()
+
+
+@pytest.fixture(scope="module")
+def validator(schema: dict) -> jsonschema.protocols.Validator:
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return jsonschema.Draft202012Validator(schema)
+
+
+def test_the_committed_schema_is_what_envgen_schema_writes(tmp_path: Path) -> None:
+    out = tmp_path / "schema.json"
+    result = subprocess.run([sys.executable, "-m", "envgen.cli", "schema", "-o", str(out)],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    committed = (ROOT / "envgen.schema.json").read_text(encoding="utf-8")
+    assert out.read_text(encoding="utf-8") == committed, (
+        "envgen.schema.json is stale: run `envgen schema -o envgen.schema.json "
+        "--markdown docs/reference.md`")
+    # Without -o the schema goes to stdout.
+    printed = subprocess.run([sys.executable, "-m", "envgen.cli", "schema"],
+                             capture_output=True, text=True, timeout=60)
+    assert json.loads(printed.stdout) == json.loads(committed)
+
+
+def test_the_committed_reference_is_up_to_date() -> None:
+    committed = (ROOT / "docs" / "reference.md").read_text(encoding="utf-8")
+    assert committed == dx.reference_markdown(), (
+        "docs/reference.md is stale: run `envgen schema --markdown docs/reference.md`")
+
+
+def test_schema_check_flag_reports_stale_files(tmp_path: Path) -> None:
+    stale = tmp_path / "schema.json"
+    stale.write_text("{}", encoding="utf-8")
+    result = subprocess.run([sys.executable, "-m", "envgen.cli", "schema", "-o", str(stale),
+                             "--check"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert "out of date" in result.stderr and "Traceback" not in result.stderr
+    assert stale.read_text(encoding="utf-8") == "{}"  # --check writes nothing
+
+
+@pytest.mark.parametrize("path", SPECS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_spec_validates_against_the_schema(path: Path, validator) -> None:
+    # envgen reads YAML 1.2 (so `off` is a string), as the YAML language server does.
+    data = load_document(path).data
+    errors = sorted(validator.iter_errors(data), key=lambda e: list(e.path))
+    assert not errors, "\n".join(f"{list(e.path)}: {e.message[:200]}" for e in errors)
+
+
+def test_specs_point_their_editor_at_the_schema() -> None:
+    """Specs that name a schema name the right file (relative to themselves)."""
+    for path in SPECS:
+        first = path.read_text(encoding="utf-8").splitlines()[0]
+        if first.startswith("# yaml-language-server:"):
+            ref = first.split("$schema=", 1)[1].strip()
+            assert (path.parent / ref).resolve() == ROOT / "envgen.schema.json", path
+
+
+def _properties(schema: dict):
+    yield "EnvSpec", schema
+    yield from schema["$defs"].items()
+
+
+def test_every_field_has_a_description_and_examples(schema: dict) -> None:
+    missing = []
+    for model, definition in _properties(schema):
+        for field, prop in definition.get("properties", {}).items():
+            if not prop.get("description"):
+                missing.append(f"{model}.{field}: description")
+            if not prop.get("examples"):
+                missing.append(f"{model}.{field}: examples")
+    assert not missing, "add to FIELD_DOCS in envgen/_cli_dx.py (or to spec.py): " + ", ".join(
+        missing)
+
+
+def test_field_docs_have_no_stale_entries(schema: dict) -> None:
+    fields = {f"{model}.{field}" for model, d in _properties(schema)
+              for field in d.get("properties", {})}
+    assert set(dx.FIELD_DOCS) <= fields, sorted(set(dx.FIELD_DOCS) - fields)
+
+
+def test_field_examples_are_valid_values(schema: dict, validator) -> None:
+    """Every example of a top-level key is accepted by the schema in a minimal spec."""
+    base = {"id": "envgen/Example-v0", "action_space": {"Discrete": 2},
+            "observation_space": {"Discrete": 2}, "step": "x = 1", "observation": 0}
+    for field, prop in schema["properties"].items():
+        for example in prop["examples"]:
+            errors = list(validator.iter_errors({**base, field: example}))
+            assert not errors, (field, example, errors[0].message)
+
+
+@pytest.mark.parametrize("bad, where", [
+    ({"stepp": "x = 1"}, "stepp"),  # an unknown key
+    ({"id": "GoLeft"}, "id"),  # not a Gymnasium id
+    ({"action_space": {"Discrete": 2, "Box": {"low": 0, "high": 1}}}, "action_space"),
+    ({"action_space": {"Discrte": 2}}, "action_space"),  # a misspelt space kind
+    ({"params": {"_size": {"default": 1}}}, "params"),  # a reserved name
+    ({"wrappers": ["ClipActions"]}, "wrappers"),
+    ({"hooks": {"after_step": "not a target"}}, "hooks"),
+    ({"state": {"x": {"dtype": "float128"}}}, "state"),
+    ({"render": {"fps": 0}}, "render"),
+])
+def test_the_schema_refuses_what_envgen_refuses(bad: dict, where: str, validator) -> None:
+    spec = {"id": "envgen/Example-v0", "action_space": {"Discrete": 2},
+            "observation_space": {"Discrete": 2}, "step": "x = 1", "observation": 0, **bad}
+    assert list(validator.iter_errors(spec)), f"the schema accepts {bad}"
+    with pytest.raises(Exception):  # noqa: B017 - pydantic agrees it is invalid
+        s.EnvSpec.model_validate(spec)
+
+
+def test_the_schema_documents_what_editors_show(schema: dict) -> None:
+    assert schema["$schema"] == dx.SCHEMA_URI
+    step = schema["properties"]["step"]
+    assert "every step" in step["description"] and step["examples"]
+    assert schema["$defs"]["Expr"]["anyOf"]
+    # Expressions are shared through one definition, not pasted everywhere.
+    assert json.dumps(schema).count('"type": "boolean"') < 12
+
+
+def test_reference_documents_every_key_space_and_function() -> None:
+    from envgen._functions import BUILTINS
+
+    text = dx.reference_markdown()
+    for name in s.EnvSpec.model_fields:
+        alias = s.EnvSpec.model_fields[name].alias or name
+        assert f"| `{alias}` |" in text, alias
+    for kind in s.SPACE_KINDS:
+        assert f"### {kind}" in text
+    for name, builtin in BUILTINS.items():
+        assert f"| `{name}(" in text, name
+        assert builtin.doc.split()[0] in text
