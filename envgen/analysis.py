@@ -279,6 +279,7 @@ class EnvModel:
     types: dict[int, T]  # id(ast.expr) -> its type
     vector_notes: list[str]
     uses_random_in_step: bool
+    read_copies: list[ast.expr] = field(default_factory=list)  # keeps typed node ids valid
 
     @property
     def stochastic(self) -> bool:
@@ -341,6 +342,7 @@ class _Checker:
         self.consts: dict[int, Any] = {}
         self.vector_notes: list[str] = []
         self.functions: dict[str, FunctionModel] = {}
+        self.read_copies: list[ast.expr] = []
         self._random = False
         self._names: set[str] = set()
         self._allow_random = True
@@ -997,7 +999,7 @@ class _Checker:
             self.error(path, "annotations are not supported", "write `x = value`", "refused", stmt)
             return defined
         if isinstance(stmt, ast.AugAssign):
-            current = self.expr(_load(stmt.target), scope, defined)
+            current = self.expr(self._read(stmt.target), scope, defined)
             value = self.expr(stmt.value, scope, defined)
             op = _BINOPS.get(type(stmt.op), "?")
             if current.is_numeric and value.is_numeric:
@@ -1106,6 +1108,16 @@ class _Checker:
             )
         return defined
 
+    def _read(self, target: ast.expr) -> ast.expr:
+        """A load-context copy of an assignment target, kept alive with the model.
+
+        Types are keyed by node id; keeping the copies referenced means no later node can
+        reuse an id that still has a type recorded.
+        """
+        clone = _load(target)
+        self.read_copies.append(clone)
+        return clone
+
     def _data_dependent(self, node: ast.AST, scope: _Scope) -> bool:
         for sub in ast.walk(node):
             if isinstance(sub, ast.Name):
@@ -1208,6 +1220,7 @@ class _Checker:
             if name in state:
                 self._check_state_assign(name, state[name], value, target)
                 self.symbols[id(target)] = scope.lookup(name)  # type: ignore[assignment]
+                self.types[id(target)] = state[name]
                 return defined | {name}
             if augmented and name not in defined:
                 self.error(
@@ -1218,6 +1231,7 @@ class _Checker:
                     target,
                 )
             self._declare_local(target, value, scope, locals_)
+            self.types[id(target)] = value
             return defined | {name}
         if isinstance(target, ast.Subscript):
             base = target.value
@@ -1236,7 +1250,8 @@ class _Checker:
                     target,
                 )
                 return defined
-            element = self.expr(_load(target), scope, defined)
+            element = self.expr(self._read(target), scope, defined)
+            self.types[id(target)] = element
             if element.kind == "int" and value.kind == "float":
                 self.error(
                     path,
@@ -1719,6 +1734,7 @@ def analyze(document: Document, spec: EnvSpec) -> EnvModel:
         types=checker.types,
         vector_notes=checker.vector_notes,
         uses_random_in_step=uses_random_in_step,
+        read_copies=checker.read_copies,
     )
 
 
