@@ -8,7 +8,9 @@ rest of the line is read as flags):
   `sys.path` (so `import generated` works).
 - ```` ```yaml ```` holding a full spec (a mapping with `id` and `step`): compiled and
   registered with `envgen.build.env_ids_from_specs`, so the Python blocks after it can
-  `gym.make` it. Other YAML blocks (fragments) must at least parse.
+  `gym.make` it. Other YAML blocks (pieces of a spec) must at least parse, unless marked
+  ```` ```yaml fragment ```` (illustrations that need not be valid YAML on their own, e.g.
+  several alternatives for one key).
 - ```` ```yaml file=NAME ```` / ```` ```python file=NAME ````: also written to NAME in the
   working folder before it is used (so later blocks can refer to the file).
 - ```` ```python skip ```` / ```` ```yaml skip ```` (or `no-run`): shown, not run — for
@@ -32,6 +34,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 FENCE = re.compile(r"^(?P<indent> {0,3})(?P<fence>```+|~~~+)(?P<info>[^\n`]*)$")
 SKIP_FLAGS = {"skip", "no-run", "norun"}
+#: YAML blocks that are pieces of a spec for illustration (they may repeat keys, say).
+FRAGMENT_FLAGS = {"fragment", "snippet"}
 
 
 @dataclass
@@ -103,6 +107,8 @@ def run_blocks(blocks: list[Block], workdir: Path) -> int:
             (workdir / target).parent.mkdir(parents=True, exist_ok=True)
             (workdir / target).write_text(block.code, encoding="utf-8")
         if block.language in ("yaml", "yml"):
+            if FRAGMENT_FLAGS & set(block.flags):
+                continue
             spec_file = workdir / (target or f"_block_{index}.yaml")
             if not target:
                 spec_file.write_text(block.code, encoding="utf-8")
@@ -138,10 +144,19 @@ def test_code_blocks_run(doc: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPa
     monkeypatch.syspath_prepend(str(ROOT))
     monkeypatch.syspath_prepend(str(tmp_path))  # modules the docs write (file=...) import
     monkeypatch.setenv("MPLBACKEND", "Agg")
+    import gymnasium as gym
+
+    try:  # register the generated envs first, so that restoring the registry keeps them
+        import generated  # noqa: F401
+    except ImportError:
+        pass
     modules = set(sys.modules)
+    registry = dict(gym.registry)  # specs in the docs may re-register ids; put them back
     try:
         run_blocks(blocks, tmp_path)
     finally:
+        gym.registry.clear()
+        gym.registry.update(registry)
         for name in set(sys.modules) - modules:  # modules the docs wrote to tmp_path
             if getattr(sys.modules[name], "__file__", None) and str(tmp_path) in str(
                     sys.modules[name].__file__):
