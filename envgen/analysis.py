@@ -124,6 +124,24 @@ RESERVED_METHODS = {"closed", "needs_reset", "elapsed_steps", "np_random", "np_r
 MAX_ELEMENTS = 10_000_000
 #: Largest integer a space size may be (Gymnasium stores them as int64).
 MAX_INT64 = 2**63 - 1
+#: Python builtins a hostile spec might reach for; they get a hint that the language cannot.
+PYTHON_BUILTINS = frozenset(
+    {
+        "eval",
+        "exec",
+        "open",
+        "getattr",
+        "setattr",
+        "__import__",
+        "compile",
+        "globals",
+        "locals",
+        "vars",
+        "input",
+        "print",
+        "type",
+    }
+)
 SPECIAL_NAMES = {"action", "elapsed_steps", "terminated", "frame"}
 
 _REFUSED = {
@@ -673,20 +691,7 @@ class _Checker:
                 )
                 return ANY
             hint = did_you_mean(name, scope.visible() | set(CONSTANTS))
-            if name in (
-                "eval",
-                "exec",
-                "open",
-                "getattr",
-                "setattr",
-                "__import__",
-                "compile",
-                "globals",
-                "locals",
-                "vars",
-                "input",
-                "print",
-            ):
+            if name in PYTHON_BUILTINS:
                 hint = "the language cannot reach Python builtins; it has a fixed function table"
             self.error(
                 path,
@@ -708,8 +713,6 @@ class _Checker:
             self.error(path, f"'{name}' is a function; call it", "", "name", node)
         self.symbols[id(node)] = symbol
         self._names.add(name)
-        if symbol.kind == "param" and symbol.type.is_scalar:
-            pass
         return symbol.type
 
     def _call(self, node: ast.Call, scope: _Scope, defined: set[str] | None) -> T:
@@ -739,21 +742,7 @@ class _Checker:
         if builtin is None:
             shadow = scope.lookup(name)
             hint = did_you_mean(name, list(BUILTINS) + list(self.functions))
-            if name in (
-                "eval",
-                "exec",
-                "open",
-                "getattr",
-                "setattr",
-                "__import__",
-                "compile",
-                "globals",
-                "locals",
-                "vars",
-                "input",
-                "print",
-                "type",
-            ):
+            if name in PYTHON_BUILTINS:
                 hint = "the language cannot reach Python builtins; see the function table"
             message = f"unknown function '{name}'"
             if shadow is not None:
