@@ -1557,7 +1557,8 @@ def bench(target: str, num_envs: int, seconds: float, seed: int, as_json: bool) 
         except Failure as failure:
             problem = failure.message
         else:
-            rows.append({"backend": f"native ({_entry_name(native)})", "num_envs": num_envs,
+            name = (_entry_name(native) or "").rsplit(":", 1)[-1]
+            rows.append({"backend": f"native ({name})", "num_envs": num_envs,
                          "steps_per_s": rate, "steps": count})
     base = rows[0]["steps_per_s"]
     for row in rows:
