@@ -12,21 +12,9 @@ from collections.abc import Callable
 
 from envgen._functions import BUILTINS, CONSTANTS
 from envgen._types import ANY, T
+from envgen.analysis import BINARY_OPERATORS as _BINOP
 from envgen.analysis import Code, EnvModel, Symbol
 
-_BINOP = {
-    ast.Add: "+",
-    ast.Sub: "-",
-    ast.Mult: "*",
-    ast.Div: "/",
-    ast.FloorDiv: "//",
-    ast.Mod: "%",
-    ast.Pow: "**",
-    ast.MatMult: "@",
-    ast.BitAnd: "&",
-    ast.BitOr: "|",
-    ast.BitXor: "^",
-}
 _CMP = {
     ast.Eq: "==",
     ast.NotEq: "!=",

@@ -193,7 +193,7 @@ if hasattr(ast, "Match"):
 if hasattr(ast, "TryStar"):
     _REFUSED[ast.TryStar] = ("try is not allowed", "guard the computation with if/else instead")
 
-_BINOPS = {
+BINARY_OPERATORS = {
     ast.Add: "+",
     ast.Sub: "-",
     ast.Mult: "*",
@@ -502,7 +502,7 @@ class _Checker:
         if isinstance(node, ast.BinOp):
             a = self.expr(node.left, scope, defined)
             b = self.expr(node.right, scope, defined)
-            op = _BINOPS.get(type(node.op), "?")
+            op = BINARY_OPERATORS.get(type(node.op), "?")
             if a.dtype == "any" or b.dtype == "any":
                 return ANY
             if not (a.is_numeric and b.is_numeric):
@@ -990,7 +990,7 @@ class _Checker:
         if isinstance(stmt, ast.AugAssign):
             current = self.expr(self._read(stmt.target), scope, defined)
             value = self.expr(stmt.value, scope, defined)
-            op = _BINOPS.get(type(stmt.op), "?")
+            op = BINARY_OPERATORS.get(type(stmt.op), "?")
             if current.is_numeric and value.is_numeric:
                 try:
                     result = binary_result(current, value, true_divide=(op == "/"))
