@@ -38,7 +38,7 @@ class StrictModel(BaseModel):
 
 
 def _check_name(value: str, what: str) -> str:
-    if not IDENTIFIER.match(value):
+    if not IDENTIFIER.fullmatch(value):  # not .match: `$` accepts a trailing newline
         raise ValueError(f"{what} '{value}' is not a valid name (letters, digits and _)")
     if keyword.iskeyword(value) or keyword.issoftkeyword(value):
         raise ValueError(f"{what} '{value}' is a Python keyword")
@@ -310,8 +310,9 @@ class HooksSpec(StrictModel):
     @field_validator("after_reset", "after_step")
     @classmethod
     def _target(cls, value: str | None) -> str | None:
-        if value is not None and not re.match(
-            r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*:[A-Za-z_]\w*$", value
+        # fullmatch: `$` alone would accept a trailing newline.
+        if value is not None and not re.fullmatch(
+            r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*", value
         ):
             raise ValueError(f"hook '{value}' must have the form package.module:function")
         return value
@@ -355,10 +356,8 @@ class EnvSpec(StrictModel):
     @field_validator("id")
     @classmethod
     def _id(cls, value: str) -> str:
-        if not ENV_ID.match(value):
-            raise ValueError(
-                f"'{value}' is not a Gymnasium id; use the form namespace/Name-v0"
-            )
+        if not ENV_ID.fullmatch(value):
+            raise ValueError(f"'{value}' is not a Gymnasium id; use the form namespace/Name-v0")
         return value
 
     @field_validator("params", "state", "let", "functions", "constants", "info")
@@ -376,9 +375,7 @@ class EnvSpec(StrictModel):
             if len(names) != 1:
                 raise ValueError("each wrapper is a name or a mapping {Name: {arg: value}}")
             if names[0] not in WRAPPERS:
-                raise ValueError(
-                    f"unknown wrapper '{names[0]}'; known: {', '.join(WRAPPERS)}"
-                )
+                raise ValueError(f"unknown wrapper '{names[0]}'; known: {', '.join(WRAPPERS)}")
         return value
 
 
