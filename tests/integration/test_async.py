@@ -36,7 +36,7 @@ def _equal(a, b) -> bool:
     if isinstance(a, dict):
         return a.keys() == b.keys() and all(_equal(a[k], b[k]) for k in a)
     if isinstance(a, (tuple, list)):
-        return len(a) == len(b) and all(_equal(x, y) for x, y in zip(a, b))
+        return len(a) == len(b) and all(_equal(x, y) for x, y in zip(a, b, strict=True))
     if isinstance(a, spaces.GraphInstance):
         return all(_equal(getattr(a, f), getattr(b, f)) for f in ("nodes", "edges", "edge_links"))
     if a is None or b is None:
