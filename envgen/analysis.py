@@ -300,6 +300,25 @@ class EnvModel:
     read_copies: list[ast.expr] = field(default_factory=list)  # keeps typed node ids valid
 
     @property
+    def registered_time_limit(self) -> int | None:
+        """The time limit Gymnasium's registry gets: only a constant one (the env itself
+        truncates at `max_episode_steps` either way, even when it depends on params)."""
+        code = self.max_episode_steps
+        if code is not None and isinstance(code.expr, ast.Constant):
+            value = code.expr.value
+            return value if isinstance(value, int) and not isinstance(value, bool) else None
+        return None
+
+    @property
+    def wrappers(self) -> list[tuple[str, str, dict[str, Any]]]:
+        """(name, entry point, kwargs) of each Gymnasium wrapper `gym.make` applies."""
+        out = []
+        for item in self.spec.wrappers:
+            name, kwargs = (item, {}) if isinstance(item, str) else next(iter(item.items()))
+            out.append((name, f"gymnasium.wrappers:{name}", dict(kwargs or {})))
+        return out
+
+    @property
     def stochastic(self) -> bool:
         return (
             self.uses_random_in_step

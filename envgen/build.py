@@ -411,7 +411,11 @@ def write(compiled: Compiled, out_dir: Path) -> BuildReport:
             backup = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old.", dir=parent))
             backup.rmdir()
             os.replace(out_dir, backup)
-            os.replace(staging, out_dir)
+            try:
+                os.replace(staging, out_dir)
+            except BaseException:
+                os.replace(backup, out_dir)  # put the previous output back
+                raise
             shutil.rmtree(backup, ignore_errors=True)
         else:
             os.replace(staging, out_dir)
@@ -428,6 +432,7 @@ def env_ids_from_specs(paths: list[Path]) -> list[str]:
     Raises `DiagnosticError` if any spec has a problem.
     """
     import gymnasium as gym
+    from gymnasium.envs.registration import WrapperSpec
 
     compiled = compile_specs(paths)
     if compiled.diagnostics:
@@ -446,15 +451,15 @@ def env_ids_from_specs(paths: list[Path]) -> list[str]:
         if vector_path.exists():
             vector_module = _import_file(vector_path, f"_envgen_specs.{name}_vector")
             vector = getattr(vector_module, f"{model.class_name.removesuffix('Env')}VectorEnv")
-        limit = None
-        if model.max_episode_steps is not None and hasattr(model.max_episode_steps.expr, "value"):
-            limit = model.max_episode_steps.expr.value  # type: ignore[union-attr]
         gym.registry.pop(model.spec.id, None)
         gym.register(
             id=model.spec.id,
             entry_point=env_class,
             vector_entry_point=vector,
-            max_episode_steps=limit,
+            max_episode_steps=model.registered_time_limit,
+            additional_wrappers=tuple(
+                WrapperSpec(name, entry, kwargs) for name, entry, kwargs in model.wrappers
+            ),
         )
         ids.append(model.spec.id)
     return ids

@@ -535,9 +535,7 @@ def _flatten(value: object) -> list[object]:
 
 
 def _store_state(model: EnvModel) -> list[str]:
-    lines = []
-    for name, state in model.state.items():
-        lines.append(f"self.{name} = {name}")
+    lines = [f"self.{name} = {name}" for name in model.state]
     if model.state:
         args = ", ".join(f"{n}={n}" for n in model.state)
         lines.append("if self.check_state:")
@@ -684,9 +682,6 @@ def _ruff() -> str:
         return found
 
 
-_WRAPPER_MODULE = "gymnasium.wrappers"
-
-
 def emit_registry(
     models: list[EnvModel],
     vector_modules: dict[str, str],
@@ -702,22 +697,12 @@ def emit_registry(
     envs = []
     for model in sorted(models, key=lambda m: m.spec.id):
         spec = model.spec
-        limit = None
-        if model.max_episode_steps is not None and isinstance(
-            model.max_episode_steps.expr, ast.Constant
-        ):
-            limit = model.max_episode_steps.expr.value
+        limit = model.registered_time_limit
         vector = vector_modules.get(spec.id)
-        wrappers = []
-        for item in spec.wrappers:
-            name, kwargs = (item, {}) if isinstance(item, str) else next(iter(item.items()))
-            wrappers.append(
-                {
-                    "name": literal(name),
-                    "entry_point": literal(f"{_WRAPPER_MODULE}:{name}"),
-                    "kwargs": literal(dict(kwargs or {})),
-                }
-            )
+        wrappers = [
+            {"name": literal(name), "entry_point": literal(entry), "kwargs": literal(kwargs)}
+            for name, entry, kwargs in model.wrappers
+        ]
         fallback = None
         if vector is None:
             fallback = literal("; ".join(model.vector_notes) or "not vectorized")
