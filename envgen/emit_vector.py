@@ -48,7 +48,7 @@ _MATH = {
     "sin": "sin", "cos": "cos", "tan": "tan", "arcsin": "asin", "arccos": "acos",
     "arctan": "atan", "sinh": "sinh", "cosh": "cosh", "tanh": "tanh",
 }
-_MATH2 = {"arctan2": "atan2", "hypot": "hypot"}
+_MATH2 = {"arctan2": "atan2", "hypot": "hypot", "pow": "pow"}
 _BINOP = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.FloorDiv: "//",
           ast.Mod: "%", ast.Pow: "**", ast.BitAnd: "&", ast.BitOr: "|", ast.BitXor: "^"}
 _CMP = {ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">="}
@@ -109,6 +109,7 @@ class VectorTranslator:
         self.single = Translator(model)
         self.buffered = buffered
         self.exact: dict[str, str] = {}  # helper name -> module-level definition
+        self.functions: set[str] = set()  # spec functions the env's code calls
 
     # -- facts
 
@@ -140,6 +141,14 @@ class VectorTranslator:
         if t.dtype in ("any", "str", "dict", "tuple", "none") and not isinstance(node, ast.Tuple):
             raise Unsupported(f"a value of type {t.describe()} in `{ast.unparse(node)}`")
         if not self.is_vec(node, scope):
+            for sub in ast.walk(node):
+                if isinstance(sub, ast.Call) and isinstance(sub.func, ast.Name) and (
+                        sub.func.id in self.model.functions):
+                    function = self.model.functions[sub.func.id]
+                    if function.body.random or function.returns.random:
+                        raise Unsupported(f"the spec function '{sub.func.id}' draws random "
+                                          "numbers")
+                    self.functions.add(sub.func.id)
             return V(self.single.expr(node), False, t)
         method = getattr(self, f"_{type(node).__name__}", None)
         if method is None:
@@ -361,7 +370,7 @@ class VectorTranslator:
         name = node.func.id
         t = self.type_of(node)
         if name in self.model.functions:
-            raise Unsupported(f"calling the spec function '{name}' on per-env values")
+            return self.function_call(node, scope, mask)
         builtin = BUILTINS[name]
         if builtin.random:
             return self.draw(node, scope, mask)
@@ -396,6 +405,9 @@ class VectorTranslator:
                 items = [self.cast(i, "float64") if i.vec else i for i in items]
                 fn = self.exact_fn(name)
             else:
+                if name == "pow":
+                    items[0] = self.cast(items[0], "float64") if items[0].vec else V(
+                        f"np.asarray({items[0].code}, dtype=np.float64)", False, items[0].t)
                 items = self.align(items, t)
                 fn = f"np.{name}"
             code = f"{fn}({', '.join(i.code for i in items)})"
@@ -435,10 +447,10 @@ class VectorTranslator:
             cond, a, b = self.align([values["cond"], self.cast(a, target), self.cast(b, target)], t)
             return V(f"np.where({cond.code}, {a.code}, {b.code})", True, t,
                      self.result_dtype(np.where, cond, a, b))
-        if name in ("int", "float", "bool", "float32"):
+        if name in ("int", "float", "bool", "float32", "float64"):
             x = values["x"]
             dtype = {"int": "int64", "float": "float64", "bool": "bool",
-                     "float32": "float32"}[name]
+                     "float32": "float32", "float64": "float64"}[name]
             return V(f"np.asarray({x.code}).astype({np_dtype(dtype)})", True, t, dtype)
         if name in ("sum", "mean", "prod", "any", "all", "count_nonzero"):
             x = values["x"]
@@ -466,6 +478,35 @@ class VectorTranslator:
             return V(code, True, t, self.vec_dtype(t))
         raise Unsupported(f"{name}() on per-env values")
 
+    def function_call(self, node: ast.Call, scope: Scope, mask: str | None) -> V:
+        """A spec function on per-env values: the single env's own method, once per env."""
+        assert isinstance(node.func, ast.Name)
+        name = node.func.id
+        function = self.model.functions[name]
+        if function.body.random or function.returns.random:
+            raise Unsupported(f"the spec function '{name}' draws random numbers")
+        self.functions.add(name)
+        t = self.type_of(node)
+        if not t.is_numeric:
+            raise Unsupported(f"the spec function '{name}' returns {t.describe()}")
+        args, kinds = [], []
+        for arg in node.args:
+            value = self.expr(arg, scope, mask)
+            if not value.vec:
+                kinds.append(0)
+            elif not value.t.is_scalar:
+                kinds.append(3)
+            elif value.t.weak:
+                kinds.append(1)
+            else:
+                value = self.cast(value, value.t.dtype)
+                kinds.append(2)
+            args.append(value.code)
+        dtype = self.vec_dtype(t)
+        code = (f"per_env(self._functions._{name}, {scope.n}, [{', '.join(args)}], "
+                f"{literal(tuple(kinds))}, {np_dtype(dtype)})")
+        return V(code, True, t, dtype)
+
     def element_axes(self, x: V) -> str:
         shape = x.t.shape
         if shape is None:
@@ -478,7 +519,7 @@ class VectorTranslator:
         math_name = _MATH.get(name) or _MATH2[name]
         arity = 2 if name in _MATH2 else 1
         extra = f", {arity}" if arity != 1 else ""
-        self.exact[helper] = f"{helper} = _exact(np.{name}, math.{math_name}{extra})"
+        self.exact[helper] = f"{helper} = exact(np.{name}, math.{math_name}{extra})"
         return helper
 
     def _has_draw(self, node: ast.AST) -> bool:
@@ -521,14 +562,28 @@ class VectorTranslator:
         size = args.pop("size", None)
         size_code = "None"
         shape: tuple[int, ...] = ()
+        dynamic_shape = ""
         if size is not None:
             if self.is_vec(size, scope):
                 raise Unsupported("a random draw with a per-env size")
-            size_code = self.single.expr(size)
-            if t.shape is None or any(d is None for d in t.shape):
-                raise Unsupported("a random draw whose size is not a constant")
-            shape = tuple(t.shape)  # type: ignore[arg-type]
-            size_code = repr(shape)
+            if t.shape is not None and all(d is not None for d in t.shape):
+                shape = tuple(t.shape)  # type: ignore[arg-type]
+                size_code = repr(shape)
+            else:
+                # The same for every sub-env: built from params, `let`, constants, literals.
+                for sub in ast.walk(size):
+                    if isinstance(sub, ast.Name) and self.symbol_kind(sub) not in (
+                            "param", "let", "constant", "label", None):
+                        raise Unsupported("a random draw whose size depends on "
+                                          f"'{sub.id}' ({self.symbol_kind(sub)})")
+                    if isinstance(sub, ast.Call) and not (
+                            isinstance(sub.func, ast.Name) and sub.func.id in BUILTINS
+                            and not BUILTINS[sub.func.id].random):
+                        raise Unsupported("a random draw whose size calls a function")
+                size_code = scope.temp("size")
+                scope.lines.append(f"{size_code} = size({self.single.expr(size)})")
+                shape = ()
+                dynamic_shape = size_code
         positions, envs, everyone = self.active(scope, mask)
         kwargs = []
         per_env = []
@@ -554,6 +609,8 @@ class VectorTranslator:
             return V(call, True, t, dtype)
         out = scope.temp("draw")
         full = f"({scope.n},)" if not shape else f"({scope.n}, {', '.join(map(str, shape))})"
+        if dynamic_shape:
+            full = f"({scope.n}, *{dynamic_shape})"
         scope.lines.append(f"{out} = np.zeros({full}, dtype={np_dtype(dtype)})")
         scope.lines.append(f"{out}[{positions}] = {call}")
         return V(out, True, t, dtype)
@@ -778,8 +835,6 @@ class VectorTranslator:
 def _check(model: EnvModel) -> list[str]:
     """Reasons the spec cannot be vectorized before translating any code."""
     reasons = []
-    if model.functions:
-        reasons.append("the spec defines `functions:` (not yet supported by the vector backend)")
     for space, where in ((model.action_space, "action"), (model.observation_space,
                                                           "observation")):
         if _has_kind(space, {"Text", "Graph", "Sequence", "OneOf"}):
@@ -811,24 +866,27 @@ def _draws(model: EnvModel) -> set[str]:
     return names
 
 
-def _observation(obs: ObservationModel, vt: VectorTranslator, scope: Scope) -> str:
+def _observation(obs: ObservationModel, vt: VectorTranslator, scope: Scope,
+                 path: str = "self.single_observation_space") -> str:
     space = obs.space
     kind = space.kind
     if kind == "Dict":
-        items = ", ".join(f"{literal(k)}: {_observation(c, vt, scope)}" for k, c in obs.children)
+        items = ", ".join(f"{literal(k)}: {_observation(c, vt, scope, f'{path}[{literal(k)}]')}"
+                          for k, c in obs.children)
         return f"{{{items}}}"
     if kind == "Tuple" and obs.children:
-        items = ", ".join(_observation(c, vt, scope) for _, c in obs.children)
+        items = ", ".join(_observation(c, vt, scope, f"{path}[{i}]")
+                          for i, (_, c) in enumerate(obs.children))
         return f"({items},)"
     assert obs.code is not None
     n = scope.n
     dtype = {"Box": space.dtype, "Discrete": "int64", "MultiDiscrete": "int64",
              "MultiBinary": "int8"}[kind]
     shape = space.shape or ()
-    if any(d is None for d in shape):
-        raise Unsupported("an observation space whose shape is not a constant")
+    dynamic = any(d is None for d in shape)
     expr = obs.code.expr
-    if isinstance(expr, ast.List) and all(vt.type_of(e).is_scalar for e in expr.elts):
+    if not dynamic and isinstance(expr, ast.List) and all(
+            vt.type_of(e).is_scalar for e in expr.elts):
         name = scope.temp("obs")
         scope.lines.append(f"{name} = np.empty(({n}, {len(expr.elts)}), dtype={np_dtype(dtype)})")
         for i, element in enumerate(expr.elts):
@@ -837,6 +895,8 @@ def _observation(obs: ObservationModel, vt: VectorTranslator, scope: Scope) -> s
         return name
     value = vt.code(obs.code, scope)
     full = f"({n}, {', '.join(str(d) for d in shape)})" if shape else f"({n},)"
+    if dynamic:
+        full = f"({n}, *{path}.shape)"
     if not value.vec:
         return f"np.full({full}, {value.code}, dtype={np_dtype(dtype)})"
     return f"np.array({value.code}, dtype={np_dtype(dtype)}).reshape({full})"
@@ -977,6 +1037,7 @@ class _Parts:
     render: list[str]
     check_actions: list[str]
     module_lines: list[str]
+    methods: list[str]
 
 
 def emit_vector_env(model: EnvModel, source_name: str) -> tuple[str, str] | None:
@@ -1046,7 +1107,7 @@ def _build(model: EnvModel) -> _Parts:
         "self._elapsed = np.zeros(num_envs, dtype=np.int64)",
         "self._autoreset = np.zeros(num_envs, dtype=np.bool_)",
         "self._all_ids = np.arange(num_envs)",
-        f"self._streams = _Streams(num_envs, buffered={buffered})",
+        f"self._streams = Streams(num_envs, buffered={buffered})",
         "self._needs_reset = True",
     ]
 
@@ -1080,7 +1141,7 @@ def _build(model: EnvModel) -> _Parts:
             code = f"np.full((self.num_envs,), {code}, dtype={np_dtype(dtype)})"
         elif value.dtype != dtype:
             code = f"({code}).astype({np_dtype(dtype)})"
-        iscope.lines.append(f"info[{literal(key)}] = _mask_info({code}, mask)")
+        iscope.lines.append(f"info[{literal(key)}] = mask_info({code}, mask)")
         iscope.lines.append(f"info[{literal('_' + key)}] = np.ones(self.num_envs, dtype=np.bool_) "
                             "if mask is None else mask.copy()")
     info = iscope.prelude + iscope.lines + ["return info"]
@@ -1168,7 +1229,7 @@ def _build(model: EnvModel) -> _Parts:
         "infos: dict[str, Any] = {}",
         "for key, value in step_info.items():",
         "    if live is None or live.any():",
-        "        infos[key] = _mask_info(value, live)",
+        "        infos[key] = mask_info(value, live)",
         '        infos["_" + key] = np.ones(n, dtype=np.bool_) if live is None else live.copy()',
         "infos = self._info(infos, None)",
         "done = terminated | truncated",
@@ -1181,13 +1242,13 @@ def _build(model: EnvModel) -> _Parts:
         '        if not key.startswith("_"):',
         "            mask = done & infos['_' + key]",
         "            if mask.any():",
-        "                final_info[key] = _mask_info(value, mask)",
+        "                final_info[key] = mask_info(value, mask)",
         '                final_info["_" + key] = mask',
         "    self._reset_envs(np.flatnonzero(done))",
         "    obs = self._observe()",
         "    keep = ~done",
         "    for key in step_info:",
-        "        infos[key] = _mask_info(infos[key], keep & infos['_' + key])",
+        "        infos[key] = mask_info(infos[key], keep & infos['_' + key])",
         '        infos["_" + key] = keep & infos["_" + key]',
         '        if not infos["_" + key].any():',
         '            del infos[key], infos["_" + key]',
@@ -1244,7 +1305,17 @@ def _build(model: EnvModel) -> _Parts:
 
     module_lines = sorted(vt.exact.values())
     check = _action_check(model)
-    return _Parts(init, reset, step, reset_envs, observe, info, render, check, module_lines)
+    methods: list[str] = []
+    if vt.functions:
+        init.append("self._functions = _SingleEnv(config, **params)  # runs spec functions")
+        for name in sorted(vt.functions):
+            methods += [
+                f"def _{name}(self, *args: Any) -> Any:",
+                f"    return self._functions._{name}(*args)",
+                "",
+            ]
+    return _Parts(init, reset, step, reset_envs, observe, info, render, check, module_lines,
+                  methods)
 
 
 def _render_module(model: EnvModel, source_name: str, parts: _Parts) -> tuple[str, str]:
@@ -1274,7 +1345,7 @@ def _render_module(model: EnvModel, source_name: str, parts: _Parts) -> tuple[st
     ]
     docstring = f'{INDENT}"""' + "\n".join(INDENT + line if line else "" for line in doc).strip()
     docstring += f'\n{INDENT}"""'
-    fix = [
+    fix = parts.methods + [
         "def _fix_actions(self, actions: Any) -> np.ndarray:",
         '    """Apply `invalid_action` to each env\'s action, as the single env does."""',
         "    rows = []",
