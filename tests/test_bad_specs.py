@@ -35,7 +35,9 @@ from envgen.diagnostics import Diagnostic
 
 CORPUS = Path(__file__).parent / "bad_specs"
 UPDATE = os.environ.get("ENVGEN_UPDATE_BAD_SPECS") == "1"
-DIAGNOSTIC_LINE = re.compile(r"^(?P<file>[^\s:][^:]*):(?P<line>\d+):(?P<col>\d+): error\[[\w-]+\]: ")
+DIAGNOSTIC_LINE = re.compile(
+    r"^(?P<file>[^\s:][^:]*):(?P<line>\d+):(?P<col>\d+): error\[[\w-]+\]: "
+)
 
 CASES = sorted(
     p for p in CORPUS.iterdir() if (p.suffix == ".yaml" or p.is_dir()) and p.name[0] != "."
@@ -51,21 +53,54 @@ CATEGORIES = {
     "huge arrays and bounds": ("huge_",),
     "unknown and misspelt keys": ("unknown_", "two_space_kinds", "missing_"),
     "wrong types and out-of-range values": (
-        "id_", "dtype_", "render_", "params_", "param_default", "param_type", "param_bound",
-        "step_is", "max_episode_steps_", "discrete_", "box_", "labels_", "wrapper_", "hook_",
+        "id_",
+        "dtype_",
+        "render_",
+        "params_",
+        "param_default",
+        "param_type",
+        "param_bound",
+        "step_is",
+        "max_episode_steps_",
+        "discrete_",
+        "box_",
+        "labels_",
+        "wrapper_",
+        "hook_",
         "text_",
     ),
     "refused language constructs": ("refused_", "syntax_error_", "empty_expression"),
     "unknown names": ("unknown_name", "name_", "function_used"),
     "type and shape mismatches": (
-        "obs_", "reward_", "terminated_", "state_float", "state_array", "state_bool",
-        "state_init", "state_shape", "binop_", "string_", "if_on", "index_", "range_", "call_",
-        "random_", "rgb_array_", "constant_ragged",
+        "obs_",
+        "reward_",
+        "terminated_",
+        "state_float",
+        "state_array",
+        "state_bool",
+        "state_init",
+        "state_shape",
+        "binop_",
+        "string_",
+        "if_on",
+        "index_",
+        "range_",
+        "call_",
+        "random_",
+        "rgb_array_",
+        "constant_ragged",
     ),
     "assignments to params, action and other fixed names": ("assign", "augassign"),
     "invalid, keyword and shadowing identifiers": (
-        "param_name_", "state_name_", "label_", "constant_shadows", "function_name",
-        "function_arg", "dict_key", "info_key", "let_name",
+        "param_name_",
+        "state_name_",
+        "label_",
+        "constant_shadows",
+        "function_name",
+        "function_arg",
+        "dict_key",
+        "info_key",
+        "let_name",
     ),
     "duplicate ids across files": ("duplicate_",),
     "sandbox escapes in render templates": ("template_",),
@@ -124,8 +159,9 @@ def test_corpus_is_large_and_covers_every_category() -> None:
     for category, prefixes in CATEGORIES.items():
         members = [n for n in names if n.startswith(prefixes)]
         assert members, f"no case for {category}"
-    uncategorised = [n for n in names if not any(
-        n.startswith(p) for ps in CATEGORIES.values() for p in ps)]
+    uncategorised = [
+        n for n in names if not any(n.startswith(p) for ps in CATEGORIES.values() for p in ps)
+    ]
     assert uncategorised == [], "give these cases a category prefix"
 
 
@@ -166,8 +202,9 @@ def test_bad_spec(case: Path, output: Path, in_corpus: None) -> None:
     assert result.exit_code == 1, result.output
     assert isinstance(result.exception, SystemExit), result.exception
     assert "Traceback" not in result.output
-    printed = [m.group(0) for line in result.output.splitlines()
-               if (m := DIAGNOSTIC_LINE.match(line))]
+    printed = [
+        m.group(0) for line in result.output.splitlines() if (m := DIAGNOSTIC_LINE.match(line))
+    ]
     assert len(printed) == len(compiled.diagnostics), result.output
     for d in compiled.diagnostics:
         assert f"{d.location}: error[{d.code}]: " in result.output
@@ -200,8 +237,12 @@ def _case_path(name: str) -> Path:
 
 def _envgen(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "envgen.cli", *args], cwd=cwd, capture_output=True, text=True,
-        timeout=60, env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "COLUMNS": "200"},
+        [sys.executable, "-m", "envgen.cli", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "COLUMNS": "200"},
     )
 
 
@@ -226,7 +267,9 @@ def test_cli_subprocess(output: Path, in_corpus: None) -> None:
     validated = _envgen("validate", *cases, cwd=CORPUS)
     assert validated.returncode == 1
     assert "Traceback" not in validated.stderr
-    assert [line for line in validated.stderr.splitlines() if DIAGNOSTIC_LINE.match(line)] == located
+    assert [
+        line for line in validated.stderr.splitlines() if DIAGNOSTIC_LINE.match(line)
+    ] == located
 
 
 # --- cases that need a file system the repository cannot hold ----------------------------

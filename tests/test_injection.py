@@ -78,8 +78,12 @@ def _spec(marker: Path) -> dict:
         "reward": "1.0 if pos == size else 0.0",
         "info": {"note": "note", "first": "words[0]"},
         "max_episode_steps": 10,
-        "render": {"ansi": "pos={{ pos }} {{ label }} {{ '" + payloads[0].replace("'", "\\'")
-                   + "' }}\n" + payloads[9]},
+        "render": {
+            "ansi": "pos={{ pos }} {{ label }} {{ '"
+            + payloads[0].replace("'", "\\'")
+            + "' }}\n"
+            + payloads[9]
+        },
         "wrappers": [{"TimeAwareObservation": {}}],
     }
 
@@ -88,8 +92,11 @@ def _strings_only(source: str, needle: str) -> None:
     """`needle` may appear in `source` only inside STRING or COMMENT tokens."""
     spans = []
     for token in tokenize.generate_tokens(io.StringIO(source).readline):
-        if token.type in (tokenize.STRING, tokenize.COMMENT, tokenize.FSTRING_MIDDLE
-                          if hasattr(tokenize, "FSTRING_MIDDLE") else tokenize.STRING):
+        if token.type in (
+            tokenize.STRING,
+            tokenize.COMMENT,
+            tokenize.FSTRING_MIDDLE if hasattr(tokenize, "FSTRING_MIDDLE") else tokenize.STRING,
+        ):
             spans.append((token.start, token.end))
     lines = source.splitlines(keepends=True)
     offsets = [0]
@@ -104,7 +111,8 @@ def _strings_only(source: str, needle: str) -> None:
     while start != -1:
         assert any(a <= start and start + len(needle) <= b for a, b in ranges), (
             f"{needle!r} appears outside a string literal at offset {start}:\n"
-            f"{source[max(0, start - 200):start + 200]}")
+            f"{source[max(0, start - 200) : start + 200]}"
+        )
         start = source.find(needle, start + 1)
 
 
@@ -122,8 +130,9 @@ def marker(tmp_path: Path) -> Path:
     return tmp_path / "PWNED"
 
 
-def test_payloads_in_every_string_field_stay_data(tmp_path: Path, marker: Path,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_payloads_in_every_string_field_stay_data(
+    tmp_path: Path, marker: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("ENVGEN_PWNED", raising=False)
     spec_path = tmp_path / "injection.yaml"
     spec_path.write_text(yaml.safe_dump(_spec(marker), allow_unicode=False, sort_keys=False))
@@ -159,8 +168,9 @@ print(json.dumps({{"doc": type(base).__doc__, "text": text, "info_note": info["n
                   "label": base.label, "words": list(envs.test_injection_v0.words),
                   "pwned": os.environ.get("ENVGEN_PWNED")}}))
 """
-    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                         timeout=120, cwd=tmp_path)
+    run = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, cwd=tmp_path
+    )
     assert run.returncode == 0, run.stderr
     assert not marker.exists(), "a payload ran when the generated module was imported or used"
     report = json.loads(run.stdout.strip().splitlines()[-1])
@@ -176,8 +186,9 @@ print(json.dumps({{"doc": type(base).__doc__, "text": text, "info_note": info["n
     assert "__import__" in report["doc"]
 
 
-def test_payload_in_the_spec_file_name(tmp_path: Path, marker: Path,
-                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_payload_in_the_spec_file_name(
+    tmp_path: Path, marker: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The spec's path is written into the header comment and docstring of the output."""
     from tests.test_bad_specs import CORPUS
 
@@ -199,10 +210,16 @@ def test_payload_in_the_spec_file_name(tmp_path: Path, marker: Path,
 
 def test_hooks_are_the_only_code_a_spec_can_name(tmp_path: Path) -> None:
     """A hook must look like `package.module:function`; anything else is refused."""
-    spec = yaml.safe_load((Path(__file__).parent / "bad_specs" / "duplicate_ids" / "a.yaml")
-                          .read_text())
-    for target in ("os.system('id')", "os:system; rm -rf /", "__import__('os'):system",
-                   "os:system\n", "a:b:c"):
+    spec = yaml.safe_load(
+        (Path(__file__).parent / "bad_specs" / "duplicate_ids" / "a.yaml").read_text()
+    )
+    for target in (
+        "os.system('id')",
+        "os:system; rm -rf /",
+        "__import__('os'):system",
+        "os:system\n",
+        "a:b:c",
+    ):
         spec["hooks"] = {"after_step": target}
         path = tmp_path / "hook.yaml"
         path.write_text(yaml.safe_dump(spec))
