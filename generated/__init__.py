@@ -56,25 +56,31 @@ ENVS = {
     },
     "envgen/LightSwitches-v0": {
         "entry_point": "generated.envgen_light_switches_v0:LightSwitchesV0Env",
-        "vector_entry_point": None,
+        "vector_entry_point": (
+            "generated.envgen_light_switches_v0_vector:LightSwitchesV0VectorEnv"
+        ),
         "max_episode_steps": 20,
         "kwargs": {},
     },
     "envgen/MountainCar-v0": {
         "entry_point": "generated.envgen_mountain_car_v0:MountainCarV0Env",
-        "vector_entry_point": None,
+        "vector_entry_point": ("generated.envgen_mountain_car_v0_vector:MountainCarV0VectorEnv"),
         "max_episode_steps": 200,
         "kwargs": {},
     },
     "envgen/MountainCarContinuous-v0": {
         "entry_point": ("generated.envgen_mountain_car_continuous_v0:MountainCarContinuousV0Env"),
-        "vector_entry_point": None,
+        "vector_entry_point": (
+            "generated.envgen_mountain_car_continuous_v0_vector:MountainCarContinuousV0VectorEnv"
+        ),
         "max_episode_steps": 999,
         "kwargs": {},
     },
     "envgen/ResourceManagement-v0": {
         "entry_point": ("generated.envgen_resource_management_v0:ResourceManagementV0Env"),
-        "vector_entry_point": None,
+        "vector_entry_point": (
+            "generated.envgen_resource_management_v0_vector:ResourceManagementV0VectorEnv"
+        ),
         "max_episode_steps": None,
         "kwargs": {},
     },
@@ -100,7 +106,7 @@ ENVS = {
     },
     "envgen/SimpleVisual-v0": {
         "entry_point": "generated.envgen_simple_visual_v0:SimpleVisualV0Env",
-        "vector_entry_point": None,
+        "vector_entry_point": ("generated.envgen_simple_visual_v0_vector:SimpleVisualV0VectorEnv"),
         "max_episode_steps": 100,
         "kwargs": {},
     },
@@ -131,23 +137,8 @@ VECTOR_FALLBACKS = {
     "envgen/BreadcrumbTrail-v0": (
         "the observation space has a Text, Graph, Sequence or OneOf part"
     ),
-    "envgen/LightSwitches-v0": (
-        "the vector backend does not support a random draw whose size is not a constant"
-    ),
-    "envgen/MountainCar-v0": (
-        "the spec defines `functions:` (not yet supported by the vector backend)"
-    ),
-    "envgen/MountainCarContinuous-v0": (
-        "the vector backend does not support float64() on per-env values"
-    ),
-    "envgen/ResourceManagement-v0": (
-        "the vector backend does not support a random draw whose size is not a constant"
-    ),
     "envgen/RingBalance-v0": ("the observation space has a Text, Graph, Sequence or OneOf part"),
     "envgen/SignalOrNoise-v0": ("the observation space has a Text, Graph, Sequence or OneOf part"),
-    "envgen/SimpleVisual-v0": (
-        "the spec defines `functions:` (not yet supported by the vector backend)"
-    ),
     "envgen/TypeTheWord-v0": ("the observation space has a Text, Graph, Sequence or OneOf part"),
 }
 

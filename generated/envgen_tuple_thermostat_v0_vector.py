@@ -6,174 +6,20 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
-from gymnasium.utils import seeding
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from envgen import runtime as _rt
+from envgen.vector_runtime import Streams, mask_info
 
 from .envgen_tuple_thermostat_v0 import ID, PARAMS
 from .envgen_tuple_thermostat_v0 import TupleThermostatV0Env as _SingleEnv
-
-# --- support code (the same in every generated vector module) ---------------------------
-
-_BUFFER = 256  # raw 64-bit draws buffered per env for random()/uniform()
-
-
-def _uniform_from_raw_is_exact() -> bool:
-    """Whether Generator.uniform(low, high) equals low + (high - low) * (raw >> 11) / 2**53.
-
-    It does wherever NumPy's C code does not fuse the multiply-add; checked once per process.
-    """
-    generator = seeding.np_random(12345)[0]
-    state = generator.bit_generator.state
-    expected = generator.uniform(-0.05, 0.05, 256)
-    generator.bit_generator.state = state
-    raw = generator.bit_generator.random_raw(256)
-    got = -0.05 + (0.05 - -0.05) * ((raw >> np.uint64(11)) * (1.0 / 9007199254740992.0))
-    return bool(np.array_equal(expected, got))
-
-
-class _Streams:
-    """One `np.random.Generator` per sub-env, seeded like `env.reset(seed=seed + i)`.
-
-    Every draw for env i comes from generator i, in the order the single env makes it, so
-    each sub-env's stream is exactly the single env's. `random()` and `uniform()` are served
-    from a per-env buffer of raw 64-bit outputs (bit-identical to the Generator methods, see
-    docs/vectorization.md); any other draw first rewinds the generator to its logical state.
-    """
-
-    def __init__(self, num_envs: int, buffered: bool) -> None:
-        self.generators: list[np.random.Generator | None] = [None] * num_envs
-        self.seeds: list[int | None] = [None] * num_envs
-        self.buffered = buffered and _uniform_from_raw_is_exact()
-        self.raw = np.zeros((num_envs, _BUFFER if self.buffered else 0), dtype=np.uint64)
-        self.pos = np.full(num_envs, _BUFFER, dtype=np.int64)  # _BUFFER: buffer empty
-        self.base: list[dict[str, Any] | None] = [None] * num_envs
-
-    def seed(self, env: int, seed: int | None) -> None:
-        if seed is None and self.generators[env] is not None:
-            return  # like Env.reset(seed=None): keep the current stream
-        self.generators[env], self.seeds[env] = seeding.np_random(seed)
-        self.pos[env] = _BUFFER
-
-    def generator(self, env: int) -> np.random.Generator:
-        """Generator `env`, rewound to its logical state (drops the env's buffer)."""
-        generator = self.generators[env]
-        if generator is None:
-            self.seed(env, None)
-            generator = self.generators[env]
-        assert generator is not None
-        if self.buffered and self.pos[env] < _BUFFER:
-            generator.bit_generator.state = self.base[env]
-            if self.pos[env]:
-                generator.bit_generator.random_raw(int(self.pos[env]))
-            self.pos[env] = _BUFFER
-        return generator
-
-    def _take(self, envs: np.ndarray, count: int) -> np.ndarray:
-        pos = self.pos[envs]
-        low = pos + count > _BUFFER
-        if low.any():
-            for env in envs[low].tolist():
-                generator = self.generator(env)
-                self.base[env] = generator.bit_generator.state
-                self.raw[env] = generator.bit_generator.random_raw(_BUFFER)
-                self.pos[env] = 0
-            pos = self.pos[envs]
-        self.pos[envs] = pos + count
-        if count == 1:
-            return self.raw[envs, pos]
-        return self.raw[envs[:, None], pos[:, None] + np.arange(count)]
-
-    def _doubles(self, envs: np.ndarray, size: tuple[int, ...]) -> np.ndarray:
-        count = math.prod(size)
-        raw = self._take(envs, count)
-        doubles = (raw >> np.uint64(11)) * (1.0 / 9007199254740992.0)
-        return doubles.reshape((len(envs), *size))
-
-    def draw(
-        self,
-        envs: np.ndarray,
-        method: str,
-        kwargs: dict[str, Any],
-        per_env: tuple[str, ...] = (),
-        size: tuple[int, ...] | None = None,
-        dtype: Any = np.float64,
-    ) -> np.ndarray:
-        """`Generator.<method>(**kwargs, size=size)` for each env in `envs`, stacked.
-
-        Arguments named in `per_env` are arrays holding one value per env in `envs`.
-        """
-        if self.buffered and method in ("random", "uniform"):
-            shape = () if size is None else tuple(size)
-            doubles = self._doubles(envs, shape)
-            if method == "random":
-                return doubles
-            low = kwargs.get("low", 0.0)
-            high = kwargs.get("high", 1.0)
-            if per_env:
-                low = np.asarray(low, dtype=np.float64).reshape((-1,) + (1,) * len(shape))
-                high = np.asarray(high, dtype=np.float64).reshape((-1,) + (1,) * len(shape))
-                return low + (high - low) * doubles
-            low, high = float(low), float(high)
-            return low + (high - low) * doubles
-        shape = (len(envs),) if size is None else (len(envs), *size)
-        out = np.zeros(shape, dtype=dtype)
-        if size is not None:
-            kwargs = {**kwargs, "size": size}
-        for j, env in enumerate(envs.tolist()):
-            generator = self.generator(env)
-            if per_env:
-                values = {k: (v[j] if k in per_env else v) for k, v in kwargs.items()}
-                out[j] = getattr(generator, method)(**values)
-            else:
-                out[j] = getattr(generator, method)(**kwargs)
-        return out
-
-
-def _exact(array_fn: Any, scalar_fn: Any, arity: int = 1) -> Any:
-    """`array_fn` if it matches the single env's `math` function bit for bit, else a loop.
-
-    NumPy may compute some float64 functions with SIMD code (e.g. SVML on AVX-512) whose
-    results differ from the C library's in the last bit; the single env uses `math`.
-    """
-    probe = np.random.default_rng(0).uniform(-3.0, 3.0, (arity, 4096))
-    probe = np.concatenate([probe, np.linspace(0.001, 700.0, arity * 4096).reshape(arity, -1)], 1)
-    probe = np.abs(probe) if scalar_fn in (math.log, math.log2, math.log10, math.sqrt) else probe
-    if scalar_fn in (math.asin, math.acos):
-        probe = np.clip(probe / 700.0, -1.0, 1.0)
-    with np.errstate(all="ignore"):
-        try:
-            expected = [scalar_fn(*values) for values in zip(*probe.tolist(), strict=True)]
-        except (OverflowError, ValueError):
-            expected = None
-        if expected is not None and np.array_equal(array_fn(*probe), expected):
-            return array_fn
-
-    def exact(*args: Any) -> np.ndarray:
-        arrays = np.broadcast_arrays(*[np.asarray(a, dtype=np.float64) for a in args])
-        flat = [a.ravel().tolist() for a in arrays]
-        out = np.fromiter(map(scalar_fn, *flat), dtype=np.float64, count=arrays[0].size)
-        return out.reshape(arrays[0].shape)
-
-    return exact
-
-
-def _mask_info(values: Any, mask: np.ndarray | None) -> Any:
-    if mask is None:
-        return np.array(values)
-    return np.where(mask.reshape((-1,) + (1,) * (np.ndim(values) - 1)), values, 0).astype(
-        values.dtype
-    )
-
 
 # --- the env ----------------------------------------------------------------------------
 
@@ -229,7 +75,7 @@ class TupleThermostatV0VectorEnv(VectorEnv):
         self._elapsed = np.zeros(num_envs, dtype=np.int64)
         self._autoreset = np.zeros(num_envs, dtype=np.bool_)
         self._all_ids = np.arange(num_envs)
-        self._streams = _Streams(num_envs, buffered=False)
+        self._streams = Streams(num_envs, buffered=False)
         self._needs_reset = True
 
     def reset(
@@ -308,7 +154,7 @@ class TupleThermostatV0VectorEnv(VectorEnv):
         infos: dict[str, Any] = {}
         for key, value in step_info.items():
             if live is None or live.any():
-                infos[key] = _mask_info(value, live)
+                infos[key] = mask_info(value, live)
                 infos["_" + key] = np.ones(n, dtype=np.bool_) if live is None else live.copy()
         infos = self._info(infos, None)
         done = terminated | truncated
@@ -321,13 +167,13 @@ class TupleThermostatV0VectorEnv(VectorEnv):
                 if not key.startswith("_"):
                     mask = done & infos["_" + key]
                     if mask.any():
-                        final_info[key] = _mask_info(value, mask)
+                        final_info[key] = mask_info(value, mask)
                         final_info["_" + key] = mask
             self._reset_envs(np.flatnonzero(done))
             obs = self._observe()
             keep = ~done
             for key in step_info:
-                infos[key] = _mask_info(infos[key], keep & infos["_" + key])
+                infos[key] = mask_info(infos[key], keep & infos["_" + key])
                 infos["_" + key] = keep & infos["_" + key]
                 if not infos["_" + key].any():
                     del infos[key], infos["_" + key]
