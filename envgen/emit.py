@@ -7,6 +7,7 @@ formatted by ruff (pinned in pyproject.toml) so that it is byte-for-byte reprodu
 from __future__ import annotations
 
 import ast
+import re
 import shutil
 import subprocess
 import sys
@@ -213,8 +214,7 @@ def _indent(lines: list[str], level: int = 2) -> str:
 def _docstring(model: EnvModel, source_name: str) -> str:
     spec = model.spec
     doc: list[str] = []
-    first = spec.description.strip().split("\n")[0] if spec.description.strip() else spec.id
-    doc.extend(_wrap(first))
+    doc.extend(_wrap(_summary(spec.description) or f"The {spec.id} environment."))
     doc.append("")
     doc.append("## Description")
     doc.append("")
@@ -269,7 +269,10 @@ def _docstring(model: EnvModel, source_name: str) -> str:
     doc.append("")
     doc.append("## Episode End")
     doc.append("")
-    doc.extend(_wrap(f"The episode terminates when `{_source_text(None, spec.terminated)}`."))
+    if spec.terminated is False:
+        doc.append("The episode never terminates.")
+    else:
+        doc.extend(_wrap(f"The episode terminates when `{_source_text(None, spec.terminated)}`."))
     if spec.max_episode_steps is not None:
         doc.extend(
             _wrap(f"It is truncated after `{_source_text(None, spec.max_episode_steps)}` steps.")
@@ -306,6 +309,13 @@ def _docstring(model: EnvModel, source_name: str) -> str:
     doc.append("outside the action space; `check_state=True` raises when state becomes NaN/inf.")
     body = "\n".join(INDENT + line if line else "" for line in doc)
     return f'{INDENT}"""{doc_text(body.strip())}\n{INDENT}"""'
+
+
+def _summary(description: str) -> str:
+    """The first sentence of a description (the docstring's summary line)."""
+    text = " ".join(description.split())
+    match = re.search(r"(?<=[.!?])\s", text)
+    return text[: match.start()] if match else text
 
 
 def _space_doc(space: SpaceModel, raw: object) -> list[str]:

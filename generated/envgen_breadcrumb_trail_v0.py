@@ -27,7 +27,7 @@ PARAMS = (
 
 
 class BreadcrumbTrailV0Env(gym.Env):
-    """Wander on a small grid leaving breadcrumbs. The observation is a Sequence of every cell
+    """Wander on a small grid leaving breadcrumbs.
 
     ## Description
 
@@ -66,7 +66,7 @@ class BreadcrumbTrailV0Env(gym.Env):
 
     ## Episode End
 
-    The episode terminates when `False`.
+    The episode never terminates.
     It is truncated after `max_steps` steps.
 
     ## Arguments

@@ -25,6 +25,7 @@ PARAMS = (_rt.Param("sutton_barto_reward", "bool", False),)
 
 class CartPoleV1Env(gym.Env):
     """A pole is attached by an un-actuated joint to a cart, which moves along a frictionless
+    track.
 
     ## Description
 

@@ -19,7 +19,7 @@ PARAMS = (_rt.Param("stickiness", "float", 0.5, ge=0.0, le=1.0),)
 
 
 class DiceGuessV0Env(gym.Env):
-    """Guess the next roll of a loaded die. Actions and observations are die faces 1..6
+    """Guess the next roll of a loaded die.
 
     ## Description
 
@@ -49,7 +49,7 @@ class DiceGuessV0Env(gym.Env):
 
     ## Episode End
 
-    The episode terminates when `False`.
+    The episode never terminates.
     It is truncated after `30` steps.
 
     ## Arguments

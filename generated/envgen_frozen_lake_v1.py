@@ -54,6 +54,7 @@ ANSI_TEMPLATE = _rt.ansi_template(
 
 class FrozenLakeV1Env(gym.Env):
     """Cross a frozen lake from the start (S) to the goal (G) without falling into any holes
+    (H), walking over the frozen tiles (F).
 
     ## Description
 

@@ -20,7 +20,7 @@ PARAMS = (_rt.Param("lights", "int", 6, ge=1.0),)
 
 
 class LightSwitchesV0Env(gym.Env):
-    """A row of lights, some on. An action flips any subset of switches at once (a
+    """A row of lights, some on.
 
     ## Description
 

@@ -25,7 +25,7 @@ PARAMS = (_rt.Param("goal_velocity", "float", 0.0),)
 
 
 class MountainCarV0Env(gym.Env):
-    """A car is placed stochastically at the bottom of a sinusoidal valley. The only actions
+    """A car is placed stochastically at the bottom of a sinusoidal valley.
 
     ## Description
 

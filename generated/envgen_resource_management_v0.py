@@ -27,7 +27,7 @@ PARAMS = (
 
 
 class ResourceManagementV0Env(gym.Env):
-    """Autoscale a server pool through one day of traffic in five-minute intervals. The load
+    """Autoscale a server pool through one day of traffic in five-minute intervals.
 
     ## Description
 
@@ -65,7 +65,7 @@ class ResourceManagementV0Env(gym.Env):
 
     ## Episode End
 
-    The episode terminates when `False`.
+    The episode never terminates.
     It is truncated after `max_steps` steps.
 
     ## Arguments

@@ -21,7 +21,7 @@ PARAMS = ()
 
 
 class RingBalanceV0Env(gym.Env):
-    """Four tanks on a ring of pipes. Each step water flows a little along every pipe from the
+    """Four tanks on a ring of pipes.
 
     ## Description
 
@@ -55,7 +55,7 @@ class RingBalanceV0Env(gym.Env):
 
     ## Episode End
 
-    The episode terminates when `False`.
+    The episode never terminates.
     It is truncated after `50` steps.
 
     ## Arguments

@@ -21,6 +21,7 @@ PARAMS = ()
 
 class SignalOrNoiseV0Env(gym.Env):
     """Each step shows either a discrete signal (which of three lamps is lit) or a continuous
+    noise reading, chosen at random: a OneOf observation.
 
     ## Description
 
@@ -55,7 +56,7 @@ class SignalOrNoiseV0Env(gym.Env):
 
     ## Episode End
 
-    The episode terminates when `False`.
+    The episode never terminates.
     It is truncated after `40` steps.
 
     ## Arguments

@@ -35,7 +35,7 @@ ANSI_TEMPLATE = _rt.ansi_template(
 
 
 class SimpleTradingV0Env(gym.Env):
-    """Trade one stock whose price follows a random walk. Each step the agent holds, buys
+    """Trade one stock whose price follows a random walk.
 
     ## Description
 
@@ -76,7 +76,7 @@ class SimpleTradingV0Env(gym.Env):
 
     ## Episode End
 
-    The episode terminates when `False`.
+    The episode never terminates.
     It is truncated after `max_steps` steps.
 
     ## Arguments

@@ -28,7 +28,7 @@ PARAMS = (
 
 
 class SimpleVisualV0Env(gym.Env):
-    """Move an agent (blue) to a target (green) on a grid seen as an RGB image. The agent
+    """Move an agent (blue) to a target (green) on a grid seen as an RGB image.
 
     ## Description
 

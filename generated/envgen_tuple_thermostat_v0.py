@@ -23,7 +23,7 @@ PARAMS = (_rt.Param("set_point", "float", 21.0),)
 
 
 class TupleThermostatV0Env(gym.Env):
-    """Keep a room near a set point. The observation is a Tuple: the heater's mode (Discrete)
+    """Keep a room near a set point.
 
     ## Description
 
@@ -62,7 +62,7 @@ class TupleThermostatV0Env(gym.Env):
 
     ## Episode End
 
-    The episode terminates when `False`.
+    The episode never terminates.
     It is truncated after `100` steps.
 
     ## Arguments

@@ -20,7 +20,7 @@ PARAMS = (_rt.Param("positions", "int", 7, ge=2.0),)
 
 
 class TwoDialsV0Env(gym.Env):
-    """Turn two dials to their hidden target settings. Each action moves each dial down, leaves
+    """Turn two dials to their hidden target settings.
 
     ## Description
 

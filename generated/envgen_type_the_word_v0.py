@@ -25,7 +25,7 @@ PARAMS = (_rt.Param("length", "int", 4, ge=1.0, le=8.0),)
 
 
 class TypeTheWordV0Env(gym.Env):
-    """Copy a hidden word one letter at a time. The observation is Text: the letters typed so
+    """Copy a hidden word one letter at a time.
 
     ## Description
 

@@ -29,7 +29,7 @@ PARAMS = (
 
 
 class DictNavigationV0Env(gym.Env):
-    """Walk on a plane to a goal. The observation is a Dict: the agent's position, the goal's
+    """Walk on a plane to a goal.
 
     ## Description
 

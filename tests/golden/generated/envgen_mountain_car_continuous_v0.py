@@ -22,7 +22,7 @@ PARAMS = (_rt.Param("goal_velocity", "float", 0.0),)
 
 
 class MountainCarContinuousV0Env(gym.Env):
-    """A car is placed stochastically at the bottom of a sinusoidal valley. The action is a
+    """A car is placed stochastically at the bottom of a sinusoidal valley.
 
     ## Description
 
