@@ -36,6 +36,23 @@ def _maximum(*values: object) -> object:
     return functools.reduce(np.maximum, values)
 
 
+def _merge_types(a: T, b: T) -> T:
+    """The type to go on with after `x = where(mask, b, a)`.
+
+    A weak value merged with a strong one takes the strong one's dtype: the next operation
+    with the other operand casts the weak value to that dtype anyway.
+    """
+    if a == b:
+        return a
+    if a.is_scalar and b.is_scalar and a.weak != b.weak and a.is_numeric and b.is_numeric:
+        strong = b if a.weak else a
+        weak = a if a.weak else b
+        if T(strong.dtype).kind == weak.kind or (weak.kind, T(strong.dtype).kind) in (
+                ("int", "float"), ("bool", "int"), ("bool", "float")):
+            return strong
+    return promote(a, b).with_shape(a.shape if a.shape == b.shape else None)
+
+
 class Unsupported(Exception):
     """Something the vector translator does not handle; the message says what."""
 
@@ -95,6 +112,13 @@ class Scope:
     prelude: list[str] = field(default_factory=list)
     counter: int = 0
     live: str | None = None  # in step: ids of the envs that step (others autoreset)
+    # The type each name holds at this point, as the single env's run-time types go (a
+    # state variable may enter `step` as a NumPy float64 right after reset and as a float32
+    # later); used for operand types when `retype` is on.
+    types: dict[str, T] = field(default_factory=dict)
+    dtypes: dict[str, str] = field(default_factory=dict)  # the arrays' dtypes (retype)
+    retype: bool = False
+    fresh: set[str] = field(default_factory=set)  # locals bound to a new array of their own
 
     def temp(self, stem: str) -> str:
         self.counter += 1
@@ -110,6 +134,8 @@ class VectorTranslator:
         self.buffered = buffered
         self.exact: dict[str, str] = {}  # helper name -> module-level definition
         self.functions: set[str] = set()  # spec functions the env's code calls
+        self.risky = False  # an operation that may warn runs under a mask: silence warnings
+        self.arms = 0  # > 0 while translating the arms of `a if c else b`
 
     # -- facts
 
@@ -198,6 +224,9 @@ class VectorTranslator:
         dtype = self.vec_dtype(t)
         if kind == "action":
             dtype = self.vec_dtype(self.model.action_type)
+        if scope.retype and name in scope.types:
+            t = scope.types[name]
+            dtype = scope.dtypes.get(name, self.vec_dtype(t))
         return V(name, True, t, dtype)
 
     def _Constant(self, node: ast.Constant, scope: Scope, mask: str | None) -> V:
@@ -209,7 +238,15 @@ class VectorTranslator:
             raise Unsupported("matrix products on per-env values")
         a = self.expr(node.left, scope, mask)
         b = self.expr(node.right, scope, mask)
-        return self.binop(a, b, op, self.type_of(node))
+        t = self.type_of(node)
+        if op in _RISKY_OPS and (mask is not None or self.arms):
+            self.risky = True
+        if scope.retype:
+            try:
+                t = binary_result(a.t, b.t, true_divide=op == "/")
+            except ValueError:
+                pass
+        return self.binop(a, b, op, t)
 
     def binop(self, a: V, b: V, op: str, t: T) -> V:
         target = promote(a.t, b.t).dtype
@@ -236,6 +273,10 @@ class VectorTranslator:
                 raise Unsupported(f"`{ast.unparse(target)}`")
             t = symbol.type
             name = target.id
+            if scope.retype and name in scope.types:
+                t = scope.types[name]
+                if name in scope.vec_names or symbol.kind == "state":
+                    return V(name, True, t, scope.dtypes.get(name, self.vec_dtype(t)))
             if symbol.kind in ("state", "action") or name in scope.vec_names:
                 return V(name, True, t, self.vec_dtype(t))
             return V(name, False, t)
@@ -254,6 +295,8 @@ class VectorTranslator:
         a = self.expr(node.operand, scope, mask)
         if isinstance(node.op, ast.Not):
             return V(f"np.logical_not({a.code})", True, t, "bool")
+        if scope.retype:
+            t = a.t
         if isinstance(node.op, ast.USub):
             if a.dtype == "bool":
                 a = self.cast(a, "int64")
@@ -294,8 +337,10 @@ class VectorTranslator:
             raise Unsupported("a random draw inside `a if c else b`")
         t = self.type_of(node)
         test = self.expr(node.test, scope, mask)
+        self.arms += 1
         a = self.expr(node.body, scope, mask)
         b = self.expr(node.orelse, scope, mask)
+        self.arms -= 1
         target = promote(a.t, b.t).dtype
         test, a, b = self.align([test, self.cast(a, target), self.cast(b, target)], t)
         if not test.vec:
@@ -391,6 +436,8 @@ class VectorTranslator:
                 dtype = x.dtype if x.dtype != "bool" else "int64"
                 return V(f"{fn}({self.cast(x, dtype).code}, axis={axes})", True, t, dtype)
             target = promote(*[i.t for i in items]).dtype
+            if scope.retype and all(i.t.is_scalar for i in items):
+                t = promote(*[i.t for i in items])
             items = self.align([self.cast(i, target) for i in items], t)
             fn = "np.minimum" if name == "min" else "np.maximum"
             code = items[0].code
@@ -398,6 +445,8 @@ class VectorTranslator:
                 code = f"{fn}({code}, {other.code})"
             return V(code, True, t, self.result_dtype(_maximum, *items))
         values = {k: self.expr(v, scope, mask) for k, v in args.items()}
+        if name in _RISKY_CALLS and (mask is not None or self.arms):
+            self.risky = True
         if name in _MATH or name in _MATH2:
             items = list(values.values())
             scalar = all(i.t.is_scalar for i in items)
@@ -732,12 +781,26 @@ class VectorTranslator:
                               value.t, self.vec_dtype(value.t))
             if mask is None or name not in scope.defined:
                 scope.lines.append(f"{name} = {value.code}")
+                if value.vec and not value.code.isidentifier() and not value.code.endswith("]"):
+                    scope.fresh.add(name)
+                else:
+                    scope.fresh.discard(name)
+                scope.types[name] = value.t
+                if value.vec:
+                    scope.dtypes[name] = value.dtype
             else:
                 cond = self.broadcast_mask(mask, rank)
                 scope.lines.append(f"{name} = np.where({cond}, {value.code}, {name})")
-                value = V(name, True, value.t, self.result_dtype(
-                    np.where, V("", True, T("bool"), "bool"), value,
-                    V(name, True, value.t, value.dtype or "float64")))
+                old_t = scope.types.get(name, value.t)
+                old = V(name, True, old_t, scope.dtypes.get(name, value.dtype or "float64"))
+                if not scope.retype:
+                    old = V(name, True, value.t, value.dtype or "float64")
+                merged = _merge_types(old_t, value.t)
+                value = V(name, True, merged, self.result_dtype(
+                    np.where, V("", True, T("bool"), "bool"), value, old))
+                scope.types[name] = merged
+                scope.dtypes[name] = value.dtype
+                scope.fresh.add(name)
             scope.defined.add(name)
             if value.vec or mask is not None:
                 scope.vec_names.add(name)
@@ -942,6 +1005,8 @@ def _state_inits(model: EnvModel, vt: VectorTranslator, scope: Scope) -> None:
                                f"{{{kwargs}}}, size=({j - i},))")
             for column, name in enumerate(names[i:j]):
                 scope.lines.append(f"{name} = {block}[:, {column}]")
+                scope.types[name] = vt.type_of(expr)
+                scope.dtypes[name] = "float64"
                 scope.defined.add(name)
                 scope.vec_names.add(name)
             i = j
@@ -975,6 +1040,8 @@ def _state_init(name: str, model: EnvModel, vt: VectorTranslator, scope: Scope) 
             code = (f"np.broadcast_to(np.asarray({value.code}, dtype={np_dtype(dtype)}), {full})"
                     ".copy()")
     scope.lines.append(f"{name} = {code}")
+    scope.types[name] = value.t if value.t.is_numeric else t
+    scope.dtypes[name] = dtype
     scope.defined.add(name)
     scope.vec_names.add(name)
 
@@ -1056,6 +1123,172 @@ def emit_vector_env(model: EnvModel, source_name: str) -> tuple[str, str] | None
     return _render_module(model, source_name, parts)
 
 
+_RISKY_OPS = {"/", "//", "%", "**"}
+_RISKY_CALLS = {"sqrt", "log", "log2", "log10", "arcsin", "arccos", "pow", "exp", "cosh",
+                "sinh", "tan"}
+
+
+def _scalar_float_key(model: EnvModel, types: dict[str, T]) -> tuple[tuple[str, bool], ...]:
+    """The run-time (dtype, weak) of each scalar float state variable, as a comparable key."""
+    key = []
+    for name, state in model.state.items():
+        if state.type.is_scalar and state.type.kind == "float":
+            t = types.get(name, state.type)
+            key.append((t.dtype, t.weak))
+    return tuple(key)
+
+
+@dataclass
+class _StepCode:
+    lines: list[str]  # the dynamics (state read into locals ... terminated, reward)
+    info: list[tuple[str, str]]  # step-only info key -> code
+    end: dict[str, T]  # the state's types at the end of the step
+    dtypes: dict[str, str]  # the state's array dtypes at the end of the step
+
+
+def _translate_step(model: EnvModel, vt: VectorTranslator, entry: dict[str, T],
+                    retype: bool) -> _StepCode:
+    scope = Scope("step", "n", "self._all_ids")
+    scope.live = "_live"
+    scope.retype = retype
+    for name, state in model.state.items():
+        scope.lines.append(f"{name} = self.{name}")
+        scope.defined.add(name)
+        scope.vec_names.add(name)
+        scope.types[name] = entry[name]
+        scope.dtypes[name] = vt.vec_dtype(state.type)
+    vt.block(model.step.stmts, scope, None)
+    end = {name: scope.types.get(name, entry[name]) for name in model.state}
+    dtypes = {name: scope.dtypes.get(name, vt.vec_dtype(s.type))
+              for name, s in model.state.items()}
+    term = vt.code(model.terminated, scope)
+    rew = vt.code(model.reward, scope)
+    outputs = [term.code, rew.code]
+    info: list[tuple[str, str]] = []
+    for key, code in model.info.items():
+        if key in model.reset_info:
+            continue
+        value = vt.code(code, scope)
+        dtype = vt.vec_dtype(code.type)
+        c = value.code
+        if not value.vec:
+            c = f"np.full((n,), {c}, dtype={np_dtype(dtype)})"
+        else:
+            c = f"np.asarray({c}, dtype={np_dtype(dtype)})"  # mask_info copies it
+        info.append((key, c))
+    # terminated / reward are written into (autoreset), so they must not share memory
+    # with the state or with each other: copy unless the value is a fresh array.
+    def fresh(code: str) -> bool:
+        if code.isidentifier():
+            return (code in scope.fresh and code not in model.state
+                    and outputs.count(code) == 1)
+        return not code.endswith("]")
+
+    if not term.vec:
+        term_code = f"np.full((n,), bool({term.code}))"
+    elif fresh(term.code) and term.dtype == "bool":
+        term_code = term.code
+    else:
+        term_code = f"np.array({term.code}, dtype=np.bool_)"
+    scope.lines.append(f"terminated = {term_code}")
+    if not rew.vec:
+        rew_code = f"np.full((n,), float({rew.code}))"
+    elif fresh(rew.code) and rew.dtype == "float64":
+        rew_code = rew.code
+    else:
+        rew_code = f"np.array({rew.code}, dtype=np.float64)"
+    scope.lines.append(f"reward = {rew_code}")
+    return _StepCode(scope.prelude + scope.lines, info, end, dtypes)
+
+
+def _step_dynamics(model: EnvModel, vt: VectorTranslator,
+                   rscope: Scope) -> tuple[list[str], list[str], list[str], bool]:
+    """Lines of `step` that run the dynamics, lines that collect step info, extra methods.
+
+    The state's run-time types may differ between the first step after a reset and the
+    later ones (a reset that stores NumPy float64 scalars, a step that stores float32
+    ones): then the dynamics are translated twice, for each entry type, and each env runs
+    the variant its types call for (see docs/vectorization.md).
+    """
+    declared = {name: s.type for name, s in model.state.items()}
+    reset_end = {name: rscope.types.get(name, declared[name]) for name in model.state}
+    for name, t in list(reset_end.items()):
+        if not (declared[name].is_scalar and declared[name].kind == "float"):
+            reset_end[name] = declared[name]
+    key = functools.partial(_scalar_float_key, model)
+    retype = key(reset_end) != key(declared)
+    vt.risky = False
+    first = _translate_step(model, vt, reset_end, retype)
+    variants = [first]
+    if key(first.end) != key(reset_end):
+        if _draws_in(model.step):
+            raise Unsupported("state whose types change after the first step, with random "
+                              "draws in step")
+        later_entry = {**reset_end, **{n: t for n, t in first.end.items()
+                                      if declared[n].is_scalar and declared[n].kind == "float"}}
+        later = _translate_step(model, vt, later_entry, True)
+        if key(later.end) != key(later_entry):
+            raise Unsupported("state whose run-time types keep changing from step to step")
+        variants.append(later)
+    state_names = list(model.state)
+    guard = ['with np.errstate(all="ignore"):'] if vt.risky else []
+    pad = INDENT if vt.risky else ""
+    writes = []
+    for name, state in model.state.items():
+        storage = vt.vec_dtype(state.type)
+        if any(v.dtypes[name] != storage for v in variants):
+            writes.append(f"self.{name} = np.asarray({name}, dtype={np_dtype(storage)})")
+        else:
+            writes.append(f"self.{name} = {name}")
+    if state_names:
+        args = ", ".join(f"{n}={n}" for n in state_names)
+        writes += ["if self.check_state:", f"    _rt.check_finite(ID, {args})"]
+    if len(variants) == 1:
+        body = guard + [pad + line for line in _tidy_lines(variants[0].lines)]
+        info = [f"step_info[{literal(k)}] = {c}" for k, c in variants[0].info]
+        return body + writes, _tidy_lines(info), [], bool(info)
+    text = "\n".join("\n".join(v.lines) + "\n".join(c for _, c in v.info) for v in variants)
+    params = ["action", "n"]
+    if re.search(r"\belapsed\b", text):
+        params.append("elapsed")
+    if re.search(r"\b_live(_ids)?\b", text):
+        params += ["_live", "_live_ids"]
+    outputs = [*state_names, "terminated", "reward"]
+    methods = []
+    for method, variant in zip(("_dynamics_fresh", "_dynamics"), variants, strict=True):
+        info = "{" + ", ".join(f"{literal(k)}: {c}" for k, c in variant.info) + "}"
+        lines = [*_tidy_lines(variant.lines), f"return {', '.join(outputs)}, {info}"]
+        methods += [f"def {method}(self, {', '.join(params)}) -> Any:"]
+        methods += [INDENT + line for line in guard + [pad + line for line in lines]]
+        methods.append("")
+    methods[1:1] = [
+        f'{INDENT}"""The dynamics for envs on their first step since reset (state types'
+        ' differ)."""'
+    ]
+    call = ", ".join(params)
+    body = [
+        "_fresh = self._elapsed == 1",
+        "if not _fresh.any():",
+        f"    _out = self._dynamics({call})",
+        "elif _fresh.all():",
+        f"    _out = self._dynamics_fresh({call})",
+        "else:",
+        f"    _out = merge(_fresh, self._dynamics_fresh({call}), self._dynamics({call}))",
+        f"{', '.join(outputs)}, step_info = _out",
+    ]
+    return body + writes, [], methods, bool(variants[0].info)
+
+
+def _draws_in(code: Code) -> bool:
+    for stmt in code.stmts:
+        for sub in ast.walk(stmt):
+            if isinstance(sub, ast.Call) and isinstance(sub.func, ast.Name):
+                builtin = BUILTINS.get(sub.func.id)
+                if builtin is not None and builtin.random:
+                    return True
+    return False
+
+
 def _build(model: EnvModel) -> _Parts:
     spec = model.spec
     draws = _draws(model)
@@ -1107,6 +1340,9 @@ def _build(model: EnvModel) -> _Parts:
         "self._elapsed = np.zeros(num_envs, dtype=np.int64)",
         "self._autoreset = np.zeros(num_envs, dtype=np.bool_)",
         "self._all_ids = np.arange(num_envs)",
+        "self._all_true = np.ones(num_envs, dtype=np.bool_)",
+        "self._next_step = self.autoreset_mode == AutoresetMode.NEXT_STEP",
+        "self._same_step = self.autoreset_mode == AutoresetMode.SAME_STEP",
         f"self._streams = Streams(num_envs, buffered={buffered})",
         "self._needs_reset = True",
     ]
@@ -1146,77 +1382,35 @@ def _build(model: EnvModel) -> _Parts:
                             "if mask is None else mask.copy()")
     info = iscope.prelude + iscope.lines + ["return info"]
 
-    # step
-    sscope = Scope("step", "n", "self._all_ids")
-    sscope.live = "_live"
-    for name in state_names:
-        sscope.lines.append(f"{name} = self.{name}")
-        sscope.defined.add(name)
-        sscope.vec_names.add(name)
-    vt.block(model.step.stmts, sscope, None)
-    for name in state_names:
-        sscope.lines.append(f"self.{name} = {name}")
-    if state_names:
-        args = ", ".join(f"{n}={n}" for n in state_names)
-        sscope.lines += ["if self.check_state:", f"    _rt.check_finite(ID, {args})"]
-    term = vt.code(model.terminated, sscope)
-    term_code = term.code
-    if not term.vec:
-        term_code = f"np.full((n,), bool({term_code}))"
-    else:
-        term_code = f"np.array({term_code}, dtype=np.bool_)"
-    sscope.lines.append(f"terminated = {term_code}")
-    sscope.vec_names.add("terminated")
-    rew = vt.code(model.reward, sscope)
-    if not rew.vec:
-        rew_code = f"np.full((n,), float({rew.code}))"
-    else:
-        rew_code = f"np.array({rew.code}, dtype=np.float64)"
-    sscope.lines.append(f"reward = {rew_code}")
-    step_info = []
-    for key, code in model.info.items():
-        if key in model.reset_info:
-            continue
-        value = vt.code(code, sscope)
-        dtype = vt.vec_dtype(code.type)
-        c = value.code
-        if not value.vec:
-            c = f"np.full((n,), {c}, dtype={np_dtype(dtype)})"
-        else:
-            c = f"np.array({c}, dtype={np_dtype(dtype)})"
-        step_info.append(f"step_info[{literal(key)}] = {c}")
-    body = sscope.prelude + sscope.lines
-
-    uses_live = "_live" in "\n".join(body)
+    # step: the spec's dynamics, then the autoreset bookkeeping.
+    dynamics, step_info, methods_extra, has_step_info = _step_dynamics(model, vt, rscope)
+    body_text = "\n".join(dynamics + step_info)
+    uses_live = re.search(r"\b_live(_ids)?\b", body_text) is not None
     step = [
         "if self._needs_reset:",
         '    raise gym.error.ResetNeeded("step() called before reset()")',
         "action = self._check_actions(actions)",
         "n = self.num_envs",
-        "next_step = self.autoreset_mode == AutoresetMode.NEXT_STEP",
-        "resetting = self._autoreset if next_step else None",
-        "any_reset = resetting is not None and bool(resetting.any())",
+        "next_step = self._next_step",
+        "any_reset = next_step and bool(self._autoreset.any())",
+        "resetting = self._autoreset",
     ]
     if uses_live:
         step += [
-            "_live = ~resetting if any_reset else np.ones(n, dtype=np.bool_)",
+            "_live = ~resetting if any_reset else self._all_true",
             "_live_ids = np.flatnonzero(_live) if any_reset else self._all_ids",
         ]
-    step += [
-        "self._elapsed += 1",
-    ]
-    if "elapsed" in "\n".join(body).replace("self._elapsed", ""):
+    step.append("self._elapsed += 1")
+    if re.search(r"\belapsed\b", body_text):
         step.append("elapsed = self._elapsed")
-    step += [
-        'with np.errstate(all="ignore"):',
-    ]
-    step += [INDENT + line for line in _tidy_lines(body)]
+    step += dynamics
     if model.max_episode_steps is not None:
         step.append("truncated = self._elapsed >= self.max_episode_steps")
     else:
         step.append("truncated = np.zeros(n, dtype=np.bool_)")
-    step.append("step_info: dict[str, Any] = {}")
-    step += _tidy_lines(step_info)
+    if step_info:
+        step.append("step_info: dict[str, Any] = {}")
+        step += step_info
     step += [
         "if any_reset:",
         "    ids = np.flatnonzero(resetting)",
@@ -1224,31 +1418,49 @@ def _build(model: EnvModel) -> _Parts:
         "    reward[ids] = 0.0",
         "    terminated[ids] = False",
         "    truncated[ids] = False",
-        "live = ~resetting if any_reset else None",
         "obs = self._observe()",
         "infos: dict[str, Any] = {}",
-        "for key, value in step_info.items():",
-        "    if live is None or live.any():",
-        "        infos[key] = mask_info(value, live)",
-        '        infos["_" + key] = np.ones(n, dtype=np.bool_) if live is None else live.copy()',
-        "infos = self._info(infos, None)",
+    ]
+    if has_step_info:
+        step += [
+            "live = ~resetting if any_reset else None",
+            "if live is None or live.any():",
+            "    for key, value in step_info.items():",
+            "        infos[key] = mask_info(value, live)",
+            '        infos["_" + key] = self._all_true.copy() if live is None else live.copy()',
+        ]
+    if model.reset_info:
+        step.append("infos = self._info(infos, None)")
+    step += [
         "done = terminated | truncated",
-        "if self.autoreset_mode == AutoresetMode.SAME_STEP and done.any():",
+        "if next_step:",
+        "    self._autoreset = done",
+        "elif self._same_step and done.any():",
+        "    infos = self._final(done, obs, infos)",
+        "    obs = self._observe()",
+        "return obs, reward, terminated, truncated, infos",
+    ]
+    rest = "\n".join(line for line in step if line != "n = self.num_envs")
+    if not re.search(r"\bn\b", rest):
+        step.remove("n = self.num_envs")
+    final = [
+        "def _final(self, done: np.ndarray, obs: Any, infos: dict[str, Any]) -> dict[str, Any]:",
+        '    """SAME_STEP autoreset: record `final_obs` / `final_info`, reset the done envs."""',
+        "    n = self.num_envs",
         "    final_obs = np.full(n, None, dtype=object)",
         "    for i in np.flatnonzero(done).tolist():",
         "        final_obs[i] = self._row(obs, i)",
         "    final_info = {}",
         "    for key, value in infos.items():",
         '        if not key.startswith("_"):',
-        "            mask = done & infos['_' + key]",
+        '            mask = done & infos["_" + key]',
         "            if mask.any():",
         "                final_info[key] = mask_info(value, mask)",
         '                final_info["_" + key] = mask',
         "    self._reset_envs(np.flatnonzero(done))",
-        "    obs = self._observe()",
         "    keep = ~done",
-        "    for key in step_info:",
-        "        infos[key] = mask_info(infos[key], keep & infos['_' + key])",
+        "    for key in [k for k in infos if not k.startswith(\"_\")]:",
+        '        infos[key] = mask_info(infos[key], keep & infos["_" + key])',
         '        infos["_" + key] = keep & infos["_" + key]',
         '        if not infos["_" + key].any():',
         '            del infos[key], infos["_" + key]',
@@ -1257,10 +1469,8 @@ def _build(model: EnvModel) -> _Parts:
         '    infos["_final_obs"] = done.copy()',
         '    infos["final_info"] = final_info',
         '    infos["_final_info"] = done.copy()',
-        "    self._autoreset = np.zeros(n, dtype=np.bool_)",
-        "elif next_step:",
-        "    self._autoreset = done",
-        "return obs, reward, terminated, truncated, infos",
+        "    return infos",
+        "",
     ]
 
     reset = [
@@ -1305,7 +1515,7 @@ def _build(model: EnvModel) -> _Parts:
 
     module_lines = sorted(vt.exact.values())
     check = _action_check(model)
-    methods: list[str] = []
+    methods: list[str] = final + methods_extra
     if vt.functions:
         init.append("self._functions = _SingleEnv(config, **params)  # runs spec functions")
         for name in sorted(vt.functions):

@@ -201,3 +201,13 @@ def per_env(
                 call.append(arg[i].copy())
         rows.append(np.asarray(fn(*call), dtype=dtype))
     return np.stack(rows) if rows else np.zeros((0,), dtype=dtype)
+
+
+def merge(mask: np.ndarray, a: Any, b: Any) -> Any:
+    """`a` where `mask` (one bool per env), else `b`; through tuples and dicts of arrays."""
+    if isinstance(a, tuple):
+        return tuple(merge(mask, x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, dict):
+        return {key: merge(mask, a[key], b[key]) for key in a}
+    a, b = np.asarray(a), np.asarray(b)
+    return np.where(mask.reshape((-1,) + (1,) * (max(a.ndim, b.ndim) - 1)), a, b)
