@@ -873,7 +873,17 @@ class VectorTranslator:
             return
         cond = scope.temp("m")
         rest = scope.temp("m")
+        negated = None
+        if isinstance(stmt.test, ast.UnaryOp) and isinstance(stmt.test.op, ast.Not):
+            inner = self.expr(stmt.test.operand, scope, mask)
+            if inner.vec and inner.dtype == "bool" and inner.t.is_scalar:
+                negated = inner.code
+                if not negated.isidentifier():
+                    negated = scope.temp("m")
+                    scope.lines.append(f"{negated} = {inner.code}")
         test_code = test.code if test.dtype == "bool" else f"({test.code}).astype(bool)"
+        if negated is not None:
+            test_code = f"~{negated}"
         if mask is None:
             scope.lines.append(f"{cond} = {test_code}")
         else:
@@ -882,9 +892,10 @@ class VectorTranslator:
         if not stmt.orelse:
             return
         if mask is None:
-            scope.lines.append(f"{rest} = ~{cond}")
+            scope.lines.append(f"{rest} = {negated}" if negated else f"{rest} = ~{cond}")
         else:
-            scope.lines.append(f"{rest} = {mask} & ~{cond}")
+            # cond is a subset of mask, so mask & ~cond == mask ^ cond (one operation)
+            scope.lines.append(f"{rest} = {mask} ^ {cond}")
         self.block(stmt.orelse, scope, rest)
 
     def code(self, code: Code, scope: Scope) -> V:
@@ -999,10 +1010,9 @@ def _state_inits(model: EnvModel, vt: VectorTranslator, scope: Scope) -> None:
             assert isinstance(expr, ast.Call) and isinstance(expr.func, ast.Name)
             args = dict(zip(("low", "high"), (vt.single.expr(a) for a in expr.args),
                             strict=False))
-            kwargs = ", ".join(f"{literal(k)}: {v}" for k, v in args.items())
             block = scope.temp("draws")
-            scope.lines.append(f"{block} = self._streams.draw(ids, {literal(expr.func.id)}, "
-                               f"{{{kwargs}}}, size=({j - i},))")
+            scope.lines.append(f"{block} = self._streams.uniform(ids, {args.get('low', '0.0')}, "
+                               f"{args.get('high', '1.0')}, {j - i})")
             for column, name in enumerate(names[i:j]):
                 scope.lines.append(f"{name} = {block}[:, {column}]")
                 scope.types[name] = vt.type_of(expr)
@@ -1051,9 +1061,25 @@ def _indent(lines: list[str], level: int = 2) -> str:
     return "\n".join(pad + line if line.strip() else "" for line in lines)
 
 
+def _drop_dead_masks(lines: list[str]) -> list[str]:
+    """Drop `_mN = ...` mask temporaries that nothing reads (side-effect free)."""
+    while True:
+        text = "\n".join(lines)
+        dead = None
+        for i, line in enumerate(lines):
+            match = re.match(r"\s*(_m\d+) = ", line)
+            if match and len(re.findall(rf"\b{match.group(1)}\b", text)) == 1:
+                dead = i
+                break
+        if dead is None:
+            return lines
+        lines = lines[:dead] + lines[dead + 1:]
+
+
 def _tidy_lines(lines: list[str]) -> list[str]:
     if not lines:
         return []
+    lines = _drop_dead_masks(lines)
     tree = ast.parse("\n".join(lines))
     return ast.unparse(tree).splitlines()
 
@@ -1069,13 +1095,15 @@ def _action_check(model: EnvModel) -> list[str]:
         n = tidy(tr.code(space.args["n"]))
         start = tidy(tr.code(space.args["start"])) if "start" in space.args else "0"
         lines += [
-            "action = np.array(actions)",
+            "action = np.asarray(actions)  # never written into",
             "if action.dtype != np.int64:",
             "    if action.dtype.kind in 'iu' or (action.dtype.kind == 'f' and np.all(action == "
             "np.floor(action))):",
             "        action = action.astype(np.int64)",
-            f"if action.shape != (n,) or action.dtype != np.int64 or np.any("
-            f"{'(action - ' + start + ')' if start != '0' else 'action'}.view(np.uint64) >= {n}):",
+            "# one reduction: negative values are huge as uint64",
+            f"if action.shape != (n,) or action.dtype != np.int64 or ("
+            f"{'(action - ' + start + ')' if start != '0' else 'action'}.view(np.uint64).max() "
+            f">= {n}):",
             "    action = self._fix_actions(actions)",
             "return action",
         ]

@@ -46,7 +46,10 @@ class Streams:
         self.generators: list[np.random.Generator | None] = [None] * num_envs
         self.seeds: list[int | None] = [None] * num_envs
         self.buffered = buffered and _uniform_from_raw_is_exact()
-        self.raw = np.zeros((num_envs, _BUFFER if self.buffered else 0), dtype=np.uint64)
+        # the buffered draws, already as doubles in [0, 1): (raw >> 11) * 2**-53
+        self.doubles = np.zeros((num_envs, _BUFFER if self.buffered else 0), dtype=np.float64)
+        self.flat = self.doubles.reshape(-1)  # a view, for one-call gathers
+        self.columns = np.arange(_BUFFER)
         self.pos = np.full(num_envs, _BUFFER, dtype=np.int64)  # _BUFFER: buffer empty
         self.base: list[dict[str, Any] | None] = [None] * num_envs
 
@@ -71,25 +74,30 @@ class Streams:
         return generator
 
     def _take(self, envs: np.ndarray, count: int) -> np.ndarray:
+        """The next `count` buffered doubles of each env in `envs`: shape (len(envs), count)."""
         pos = self.pos[envs]
-        low = pos + count > _BUFFER
-        if low.any():
-            for env in envs[low].tolist():
+        if len(pos) and pos.max() > _BUFFER - count:
+            for env in envs[pos > _BUFFER - count].tolist():
                 generator = self.generator(env)
                 self.base[env] = generator.bit_generator.state
-                self.raw[env] = generator.bit_generator.random_raw(_BUFFER)
+                raw = generator.bit_generator.random_raw(_BUFFER)
+                self.doubles[env] = (raw >> np.uint64(11)) * (1.0 / 9007199254740992.0)
                 self.pos[env] = 0
             pos = self.pos[envs]
         self.pos[envs] = pos + count
+        start = envs * _BUFFER + pos
         if count == 1:
-            return self.raw[envs, pos]
-        return self.raw[envs[:, None], pos[:, None] + np.arange(count)]
+            return self.flat[start][:, None]
+        return self.flat[start[:, None] + self.columns[:count]]
 
     def _doubles(self, envs: np.ndarray, size: tuple[int, ...]) -> np.ndarray:
-        count = math.prod(size)
-        raw = self._take(envs, count)
-        doubles = (raw >> np.uint64(11)) * (1.0 / 9007199254740992.0)
-        return doubles.reshape((len(envs), *size))
+        return self._take(envs, math.prod(size)).reshape((len(envs), *size))
+
+    def uniform(self, envs: np.ndarray, low: float, high: float, count: int) -> np.ndarray:
+        """`uniform(low, high, size=count)` for each env in `envs` (uniform bounds)."""
+        if not self.buffered:
+            return self.draw(envs, "uniform", {"low": low, "high": high}, size=(count,))
+        return low + (high - low) * self._take(envs, count)
 
     def draw(
         self,
