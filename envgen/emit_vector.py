@@ -1076,6 +1076,29 @@ def _drop_dead_masks(lines: list[str]) -> list[str]:
         lines = lines[:dead] + lines[dead + 1:]
 
 
+def _literal_lets(model: EnvModel) -> dict[str, str]:
+    """`let` values that are plain number literals: spelled inline instead of `self.name`."""
+    out = {}
+    for name, code in model.lets.items():
+        expr = code.expr
+        if isinstance(expr, ast.UnaryOp) and isinstance(expr.op, ast.USub):
+            expr = expr.operand
+            sign = "-"
+        else:
+            sign = ""
+        if isinstance(expr, ast.Constant) and type(expr.value) in (int, float):
+            text = f"{sign}{expr.value!r}"
+            out[name] = f"({text})" if sign else text
+    return out
+
+
+def _fold_lets(lines: list[str], lets: dict[str, str]) -> list[str]:
+    if not lets:
+        return lines
+    pattern = re.compile(r"\bself\.(" + "|".join(map(re.escape, lets)) + r")\b(?!\s*=[^=])")
+    return [pattern.sub(lambda m: lets[m.group(1)], line) for line in lines]
+
+
 def _tidy_lines(lines: list[str]) -> list[str]:
     if not lines:
         return []
@@ -1240,7 +1263,7 @@ def _step_dynamics(model: EnvModel, vt: VectorTranslator,
     """
     declared = {name: s.type for name, s in model.state.items()}
     reset_end = {name: rscope.types.get(name, declared[name]) for name in model.state}
-    for name, t in list(reset_end.items()):
+    for name in list(reset_end):
         if not (declared[name].is_scalar and declared[name].kind == "float"):
             reset_end[name] = declared[name]
     key = functools.partial(_scalar_float_key, model)
@@ -1412,6 +1435,11 @@ def _build(model: EnvModel) -> _Parts:
 
     # step: the spec's dynamics, then the autoreset bookkeeping.
     dynamics, step_info, methods_extra, has_step_info = _step_dynamics(model, vt, rscope)
+    lets = _literal_lets(model)
+    dynamics = _fold_lets(dynamics, lets)
+    methods_extra = _fold_lets(methods_extra, lets)
+    reset_envs = _fold_lets(reset_envs, lets)
+    observe = _fold_lets(observe, lets)
     body_text = "\n".join(dynamics + step_info)
     uses_live = re.search(r"\b_live(_ids)?\b", body_text) is not None
     step = [
