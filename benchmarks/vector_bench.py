@@ -6,7 +6,8 @@
 Compiles specs/ into a temporary package (so the numbers are for the current compiler,
 not for a possibly stale generated/), then prints a markdown table of env-steps per second
 and ratios. Actions are uniformly random (pre-drawn), so episodes end and autoreset as in
-training. Each cell is the best of a few repeats to damp noise from other processes.
+training. Each cell is the median of a few repeats, envgen and baseline interleaved, to
+damp noise from other processes.
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ def build() -> tuple[str, dict[str, tuple[type, type | None]]]:
 
 
 def rate_single(make: Callable[[], object], steps: int, repeats: int) -> float:
-    best = 0.0
+    rates = []
     for _ in range(repeats):
         env = make()
         env.reset(seed=0)  # type: ignore[attr-defined]
@@ -65,12 +66,12 @@ def rate_single(make: Callable[[], object], steps: int, repeats: int) -> float:
             _, _, terminated, truncated, _ = step(action)
             if terminated or truncated:
                 reset()
-        best = max(best, steps / (time.perf_counter() - start))
-    return best
+        rates.append(steps / (time.perf_counter() - start))
+    return float(np.median(rates))
 
 
 def rate_vector(make: Callable[[], object], n: int, steps: int, repeats: int) -> float:
-    best = 0.0
+    rates = []
     for _ in range(repeats):
         env = make()
         env.reset(seed=0)  # type: ignore[attr-defined]
@@ -81,9 +82,9 @@ def rate_vector(make: Callable[[], object], n: int, steps: int, repeats: int) ->
         start = time.perf_counter()
         for t in range(steps):
             step(actions[t % len(actions)])
-        best = max(best, n * steps / (time.perf_counter() - start))
+        rates.append(n * steps / (time.perf_counter() - start))
         env.close()  # type: ignore[attr-defined]
-    return best
+    return float(np.median(rates))
 
 
 def fmt(rate: float) -> str:
@@ -97,7 +98,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer steps (about 20 s)")
     args = parser.parse_args()
     quick = args.quick
-    repeats = 2 if quick else 3
+    repeats = 3 if quick else 5
     budget = 0.25e6 if quick else 2.0e6  # env-steps per vector measurement
     sync_budget = 0.02e6 if quick else 0.1e6
 

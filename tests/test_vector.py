@@ -243,6 +243,8 @@ def test_state_types_that_change_after_the_first_step_match_exactly(built):
         if t % 7 == 0:  # envs at different step counts: both variants in one batch
             mask = rng.random(6) < 0.5
             if mask.any():
-                same(vec.reset(options={"reset_mask": mask}),
-                     sync.reset(options={"reset_mask": mask.copy()}))
+                same(
+                    vec.reset(options={"reset_mask": mask}),
+                    sync.reset(options={"reset_mask": mask.copy()}),
+                )
         same(vec.step(actions), sync.step(actions), f"step {t}")
