@@ -6,8 +6,8 @@
 Compiles specs/ into a temporary package (so the numbers are for the current compiler,
 not for a possibly stale generated/), then prints a markdown table of env-steps per second
 and ratios. Actions are uniformly random (pre-drawn), so episodes end and autoreset as in
-training. Each cell is the median of a few repeats, envgen and baseline interleaved, to
-damp noise from other processes.
+training. Each cell is the median of a few repeats (envgen and baseline back to back, in
+one process) to damp noise from other processes.
 """
 
 from __future__ import annotations
