@@ -51,6 +51,8 @@ class Span:
     column: int  # 1-based column of the node
     content_line: int  # 1-based line where the scalar's text starts
     content_column: int  # 1-based column where the scalar's text starts
+    #: Whether line N of the text is line content_line + N - 1 of the file (a `|` block).
+    literal_lines: bool = False
 
 
 @dataclass
@@ -82,6 +84,9 @@ class Document:
         span = self.spans.get(tuple(path))
         if span is None:
             return self.location(path)
+        if line > 1 and not span.literal_lines:
+            # A quoted or folded scalar: escapes and folding break the line correspondence.
+            return Location(self.name, span.line, span.column)
         if line <= 1:
             return Location(self.name, span.content_line, span.content_column + column)
         return Location(self.name, span.content_line + line - 1, span.content_column + column)
@@ -109,7 +114,7 @@ class _Converter:
             content_line, content_column = line, column + 1
         else:
             content_line, content_column = line, column
-        return Span(line, column, content_line, content_column)
+        return Span(line, column, content_line, content_column, literal_lines=style == "|")
 
     def convert(self, node: yaml.Node, path: Path_, depth: int) -> Any:
         self.count += 1
