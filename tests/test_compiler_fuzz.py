@@ -1,0 +1,440 @@
+"""Compiler fuzzing with Hypothesis.
+
+1. Random *valid* specs (random spaces, params and well-typed dynamics programs) must build,
+   import, keep observations in the declared space over a random rollout, give the same
+   trajectory for the same seed, and, when a native vector env is emitted, step exactly like
+   N single envs.
+2. Random *mutations* of the specs in specs/ (deleted or misspelt keys, values of the wrong
+   type, random tokens spliced into code, random characters in the YAML text) must give
+   either a valid build or clean, located diagnostics: never an exception, never a hang.
+
+CI runs a bounded number of examples (ENVGEN_FUZZ_EXAMPLES scales them); the long run is
+`python benchmarks/compiler_fuzz.py --examples N`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import itertools
+import math
+import os
+import signal
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import yaml
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+
+from envgen.build import compile_specs
+
+ROOT = Path(__file__).resolve().parent.parent
+SCALE = float(os.environ.get("ENVGEN_FUZZ_EXAMPLES", "1"))
+VALID_EXAMPLES = max(1, int(20 * SCALE))
+MUTANT_EXAMPLES = max(1, int(300 * SCALE))
+TIME_LIMIT_S = 20  # per example; a hang is a failure
+
+
+@contextmanager
+def time_limit(seconds: float):  # type: ignore[no-untyped-def]
+    """Raise TimeoutError if the body runs longer than `seconds` (main thread, Unix)."""
+    if not hasattr(signal, "setitimer"):
+        yield
+        return
+
+    def alarm(signum, frame):  # type: ignore[no-untyped-def]
+        raise TimeoutError(f"compiler took longer than {seconds}s")
+
+    previous = signal.signal(signal.SIGALRM, alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+# --- valid specs ----------------------------------------------------------------------
+
+UNARY = ["sin", "cos", "tanh", "abs", "square"]
+BINARY_OPS = ["+", "-", "*"]
+
+
+@st.composite
+def expressions(draw: st.DrawFn, leaves: list[str], depth: int = 3) -> str:
+    """A float-valued expression over `leaves` that stays finite (no division, no exp)."""
+    if depth == 0 or draw(st.integers(0, 3)) == 0:
+        if draw(st.booleans()):
+            return draw(st.sampled_from(leaves))
+        return repr(draw(st.floats(-2, 2, allow_nan=False, width=32)).__round__(3))
+    kind = draw(st.sampled_from(["op", "unary", "minmax", "ifexp", "clip"]))
+    a = draw(expressions(leaves, depth - 1))
+    if kind == "unary":
+        return f"{draw(st.sampled_from(UNARY))}({a})"
+    b = draw(expressions(leaves, depth - 1))
+    if kind == "op":
+        return f"({a} {draw(st.sampled_from(BINARY_OPS))} {b})"
+    if kind == "minmax":
+        return f"{draw(st.sampled_from(['min', 'max']))}({a}, {b})"
+    if kind == "ifexp":
+        c = draw(expressions(leaves, depth - 1))
+        return f"({a} if {c} > 0 else {b})"
+    return f"clip({a}, -3.0, 3.0)"
+
+
+@st.composite
+def valid_specs(draw: st.DrawFn) -> dict[str, Any]:
+    kind = draw(st.sampled_from(["Discrete", "Box", "MultiDiscrete", "MultiBinary"]))
+    k = draw(st.integers(1, 3))
+    if kind == "Discrete":
+        action_space: dict[str, Any] = {"Discrete": draw(st.integers(2, 5))}
+        action_leaves = ["float(action)"]
+    elif kind == "Box":
+        action_space = {"Box": {"low": -1.0, "high": 1.0, "shape": [k]}}
+        action_leaves = [f"float(action[{i}])" for i in range(k)]
+    elif kind == "MultiDiscrete":
+        action_space = {"MultiDiscrete": [draw(st.integers(2, 4)) for _ in range(k)]}
+        action_leaves = [f"float(action[{i}])" for i in range(k)]
+    else:
+        action_space = {"MultiBinary": k}
+        action_leaves = [f"float(action[{i}])" for i in range(k)]
+
+    params: dict[str, Any] = {}
+    for i in range(draw(st.integers(0, 2))):
+        if draw(st.booleans()):
+            params[f"p{i}"] = {"default": draw(st.integers(0, 5)), "ge": 0}
+        else:
+            params[f"p{i}"] = {"default": round(draw(st.floats(-1, 1, width=32)), 3)}
+    m = draw(st.integers(1, 4))
+    names = [f"s{i}" for i in range(m)]
+    state = {}
+    for name in names:
+        init = draw(st.sampled_from(["0.0", "uniform(-1.0, 1.0)", "normal(0.0, 0.5)", "0.5"]))
+        state[name] = {"dtype": "float64", "init": init}
+    leaves = names + list(params) + action_leaves
+    lines = []
+    if draw(st.booleans()):
+        lines.append(f"t = {draw(expressions(leaves))}")
+        leaves = leaves + ["t"]
+    if draw(st.booleans()):
+        leaves = leaves + ["normal(0.0, 1.0)", "uniform(-1.0, 1.0)"]
+    for name in draw(st.permutations(names)):
+        if draw(st.integers(0, 4)) == 0:
+            cond = draw(expressions(leaves, 1))
+            lines.append(f"if {cond} > 0:")
+            lines.append(f"    {name} = clip({draw(expressions(leaves))}, -10.0, 10.0)")
+            lines.append("else:")
+            lines.append(f"    {name} = clip({draw(expressions(leaves))}, -10.0, 10.0)")
+        else:
+            lines.append(f"{name} = clip({draw(expressions(leaves))}, -10.0, 10.0)")
+    dtype = draw(st.sampled_from(["float32", "float64"]))
+    spec: dict[str, Any] = {
+        "id": "fuzz/Random-v0",
+        "description": "A random spec from the compiler fuzzer.",
+        "params": params,
+        "action_space": action_space,
+        "observation_space": {"Box": {"low": -10.0, "high": 10.0, "shape": [m], "dtype": dtype}},
+        "state": state,
+        "step": "\n".join(lines) + "\n",
+        "observation": names,
+        "reward": draw(expressions(names + list(params), 2)),
+        "terminated": draw(
+            st.sampled_from(["False", f"{names[0]} > 9.0", f"abs({names[-1]}) > 5"])
+        ),
+        "max_episode_steps": draw(st.integers(5, 40)),
+    }
+    return spec
+
+
+_counter = itertools.count()
+
+
+def build_and_import(spec: dict[str, Any], tmp: Path) -> tuple[type, type | None]:
+    """Compile `spec`, write it as a fresh package, import it; the env and vector classes."""
+    number = next(_counter)
+    spec_path = tmp / f"spec{number}.yaml"
+    spec_path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    package = f"_fuzz_pkg_{os.getpid()}_{number}"
+    compiled = compile_specs([spec_path], tmp / package)
+    assert not compiled.diagnostics, "\n".join(d.format() for d in compiled.diagnostics)
+    (tmp / package).mkdir()
+    for name, text in compiled.files.items():
+        (tmp / package / name).write_text(text)
+    model = compiled.models[0]
+    if str(tmp) not in sys.path:
+        sys.path.insert(0, str(tmp))
+    module = importlib.import_module(f"{package}.{model.module_name}")
+    vector = None
+    if (tmp / package / f"{model.module_name}_vector.py").exists():
+        vector_module = importlib.import_module(f"{package}.{model.module_name}_vector")
+        vector = getattr(vector_module, f"{model.class_name.removesuffix('Env')}VectorEnv")
+    return getattr(module, model.class_name), vector
+
+
+def rollout(env: Any, seed: int, actions: list[Any]) -> list[tuple[Any, ...]]:
+    obs, info = env.reset(seed=seed)
+    assert env.observation_space.contains(obs), (obs, env.observation_space)
+    trajectory: list[tuple[Any, ...]] = [(obs,)]
+    for action in actions:
+        obs, reward, terminated, truncated, info = env.step(action)
+        assert env.observation_space.contains(obs), (obs, env.observation_space)
+        assert isinstance(reward, float) and math.isfinite(reward)
+        assert isinstance(terminated, bool) and isinstance(truncated, bool)
+        assert isinstance(info, dict)
+        trajectory.append((obs, reward, terminated, truncated))
+        if terminated or truncated:
+            break
+    return trajectory
+
+
+def check_valid_spec(spec: dict[str, Any], tmp: Path, seed: int, vector: bool = True) -> None:
+    env_class, vector_class = build_and_import(spec, tmp)
+    env = env_class()
+    env.action_space.seed(seed)
+    actions = [env.action_space.sample() for _ in range(12)]
+    first = rollout(env, seed, actions)
+    second = rollout(env_class(), seed, actions)
+    assert len(first) == len(second)
+    for a, b in zip(first, second, strict=True):
+        for x, y in zip(a, b, strict=True):
+            np.testing.assert_array_equal(x, y)
+    if vector and vector_class is not None:
+        check_vector(env_class, vector_class, seed)
+
+
+def check_vector(env_class: type, vector_class: type, seed: int, n: int = 3) -> None:
+    """The native vector env steps exactly like n single envs seeded seed + i."""
+    vector = vector_class(num_envs=n)
+    singles = [env_class() for _ in range(n)]
+    obs = vector.reset(seed=seed)[0]
+    for i, single in enumerate(singles):
+        np.testing.assert_allclose(obs[i], single.reset(seed=seed + i)[0], rtol=1e-6)
+    vector.single_action_space.seed(seed)
+    for _ in range(8):
+        actions = [vector.single_action_space.sample() for _ in range(n)]
+        batch = np.stack([np.asarray(a) for a in actions])
+        obs, reward, terminated, truncated, _ = vector.step(batch)
+        done = False
+        for i, single in enumerate(singles):
+            s_obs, s_reward, s_term, s_trunc, _ = single.step(actions[i])
+            np.testing.assert_allclose(obs[i], s_obs, rtol=1e-6)
+            assert math.isclose(reward[i], s_reward, rel_tol=1e-9, abs_tol=1e-12)
+            assert bool(terminated[i]) == s_term and bool(truncated[i]) == s_trunc
+            done = done or s_term or s_trunc
+        if done:  # after this the autoreset semantics take over; stop comparing
+            break
+    vector.close()
+
+
+#: In CI, no shrinking: a failing example is printed as generated (the long run shrinks).
+PHASES = (Phase.explicit, Phase.reuse, Phase.generate)
+if os.environ.get("ENVGEN_FUZZ_SHRINK") == "1":
+    PHASES = (*PHASES, Phase.shrink)
+SETTINGS = dict(
+    deadline=None,
+    derandomize=os.environ.get("ENVGEN_FUZZ_RANDOM") != "1",
+    phases=PHASES,
+    database=None,
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.data_too_large,
+    ],
+)
+
+
+@settings(max_examples=VALID_EXAMPLES, **SETTINGS)
+@given(spec=valid_specs(), seed=st.integers(0, 2**16))
+def test_random_valid_specs_build_import_and_conform(
+    spec: dict[str, Any], seed: int, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    tmp = tmp_path_factory.mktemp("fuzz")
+    with time_limit(TIME_LIMIT_S):
+        check_valid_spec(spec, tmp, seed, vector=False)
+
+
+@pytest.mark.xfail(
+    strict=False,
+    reason="native vector backend (envgen/emit_vector.py) is work "
+    "in progress: the fuzzer finds divergences from the single env (MultiBinary "
+    "actions) and a 0-d reward for constant reward expressions",
+)
+@settings(max_examples=VALID_EXAMPLES, **SETTINGS)
+@given(spec=valid_specs(), seed=st.integers(0, 2**16))
+def test_random_valid_specs_vectorize_equivalently(
+    spec: dict[str, Any], seed: int, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    tmp = tmp_path_factory.mktemp("fuzz")
+    with time_limit(TIME_LIMIT_S):
+        check_valid_spec(spec, tmp, seed, vector=True)
+
+
+# --- mutated specs ------------------------------------------------------------------------
+
+SEEDS = sorted((ROOT / "specs").rglob("*.yaml"))
+TOKENS = [
+    "(",
+    ")",
+    "[",
+    "]",
+    ":",
+    ".",
+    ",",
+    "=",
+    "==",
+    "**",
+    "//",
+    "+",
+    "-",
+    "*",
+    "/",
+    "%",
+    "if",
+    "else",
+    "for",
+    "in",
+    "range(",
+    "not",
+    "lambda",
+    "__import__",
+    "__class__",
+    "action",
+    "pos",
+    "_x",
+    "'",
+    '"',
+    "\\",
+    "\n",
+    "\n    ",
+    "\t",
+    "{{",
+    "}}",
+    "{%",
+    "%}",
+    "1e308",
+    "9" * 40,
+    "-0",
+    "nan",
+    "inf",
+    "None",
+    "True",
+    "zeros((99999, 99999))",
+    "uniform(",
+    "clip(",
+    "yield",
+    "import os",
+    ";",
+    "#",
+    "\x00",
+    "é",
+    "\u202e",
+]
+ODD_VALUES: list[Any] = [
+    None,
+    True,
+    0,
+    -1,
+    1.5,
+    10**30,
+    float("nan"),
+    float("inf"),
+    "",
+    "x",
+    "__import__('os')",
+    [],
+    [1, "a"],
+    {},
+    {"a": 1},
+    {"Box": 1},
+    [[[]]],
+]
+
+
+def _paths(data: Any, prefix: tuple = ()) -> list[tuple]:
+    out = [prefix]
+    if isinstance(data, dict):
+        for key, value in data.items():
+            out += _paths(value, prefix + (key,))
+    elif isinstance(data, list):
+        for i, value in enumerate(data):
+            out += _paths(value, prefix + (i,))
+    return out
+
+
+def _parent(data: Any, path: tuple) -> Any:
+    for key in path[:-1]:
+        data = data[key]
+    return data
+
+
+@st.composite
+def mutated_specs(draw: st.DrawFn) -> str:
+    """The text of a spec from specs/, mutated one to three times."""
+    source = draw(st.sampled_from(SEEDS)).read_text(encoding="utf-8")
+    if draw(st.integers(0, 4)) == 0:  # text-level: splice characters anywhere
+        for _ in range(draw(st.integers(1, 3))):
+            at = draw(st.integers(0, len(source)))
+            token = draw(st.sampled_from(TOKENS) | st.text(max_size=4))
+            source = source[:at] + token + source[at:]
+        return source
+    data = yaml.safe_load(source)
+    for _ in range(draw(st.integers(1, 3))):
+        paths = [p for p in _paths(data) if p]
+        if not paths:
+            break
+        path = draw(st.sampled_from(paths))
+        parent, key = _parent(data, path), path[-1]
+        action = draw(st.sampled_from(["delete", "rename", "retype", "splice", "splice"]))
+        value = parent[key]
+        if action == "delete":
+            del parent[key]
+        elif action == "rename" and isinstance(parent, dict):
+            name = str(key)
+            i = draw(st.integers(0, max(len(name) - 1, 0)))
+            new = draw(
+                st.sampled_from(
+                    [
+                        name[:i] + name[i + 1 :],
+                        name[:i] + "x" + name[i:],
+                        name.upper(),
+                        name + "_",
+                        "_" + name,
+                        name[::-1],
+                    ]
+                )
+            )
+            parent[new] = parent.pop(key)
+        elif action == "splice" and isinstance(value, str):
+            at = draw(st.integers(0, len(value)))
+            parent[key] = value[:at] + draw(st.sampled_from(TOKENS)) + value[at:]
+        else:
+            parent[key] = draw(st.sampled_from(ODD_VALUES))
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+
+
+def check_mutant(text: str, tmp: Path) -> None:
+    path = tmp / "mutant.yaml"
+    path.write_text(text, encoding="utf-8")
+    with time_limit(TIME_LIMIT_S):
+        compiled = compile_specs([path], tmp / "generated")
+    if not compiled.diagnostics:
+        assert compiled.files, "a valid build produced no files"
+        return
+    assert not compiled.files
+    lines = text.count("\n") + 1
+    for d in compiled.diagnostics:
+        assert Path(d.location.file).name == "mutant.yaml", d
+        assert 1 <= d.location.line <= lines + 1, d
+        assert d.location.column >= 1, d
+        assert d.message.strip(), d
+        assert d.code and d.code != "error", d
+
+
+@settings(max_examples=MUTANT_EXAMPLES, **SETTINGS)
+@given(text=mutated_specs())
+def test_mutated_specs_build_or_give_clean_diagnostics(text: str, tmp_path: Path) -> None:
+    check_mutant(text, tmp_path)
