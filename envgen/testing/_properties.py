@@ -205,6 +205,46 @@ def search(body: Callable[[Any], None], settings: Settings, examples: int | None
     return None
 
 
+# Hypothesis caps one example at 8K choices; long episodes of composite actions overrun it. Past
+# this many (estimated) choices, actions come from the action space's own sampler, seeded by a
+# drawn integer: still reproducible (reproductions list every action), shrinking to seed 0.
+CHOICE_BUDGET = 5000
+
+
+def _choice_cost(space: gym.Space) -> int:
+    """A rough count of the Hypothesis choices one drawn value of ``space`` costs."""
+    sp = gym.spaces
+    if isinstance(space, sp.Discrete):
+        return 2
+    if isinstance(space, (sp.Box, sp.MultiDiscrete, sp.MultiBinary)):
+        return 3 + 5 * int(np.prod(space.shape, dtype=np.int64))
+    if isinstance(space, sp.Text):
+        return 3 + 3 * space.max_length
+    if isinstance(space, sp.Dict):
+        return 1 + sum(_choice_cost(s) for s in space.spaces.values())
+    if isinstance(space, sp.Tuple):
+        return 1 + sum(_choice_cost(s) for s in space.spaces)
+    if isinstance(space, sp.Sequence):
+        return 3 + 6 * _choice_cost(space.feature_space)
+    if isinstance(space, sp.Graph):
+        edge = _choice_cost(space.edge_space) if space.edge_space is not None else 0
+        return 5 + 6 * _choice_cost(space.node_space) + 6 * (edge + 3)
+    if isinstance(space, sp.OneOf):
+        return 2 + max(_choice_cost(s) for s in space.spaces)
+    return 50
+
+
+def draw_actions(data: Any, space: gym.Space, n: int, label: str = "actions") -> list[Any]:
+    """``n`` actions: drawn by Hypothesis while the choice budget lasts, then sampled."""
+    k = min(n, max(1, CHOICE_BUDGET // _choice_cost(space)))
+    actions = list(data.draw(st.lists(from_space(space), min_size=k, max_size=k), label=label))
+    if k < n:
+        sampler = copy.deepcopy(space)
+        sampler.seed(int(data.draw(SEEDS, label="seed for the remaining actions")))
+        actions.extend(sampler.sample() for _ in range(n - k))
+    return actions
+
+
 def _outcome(violation: Violation | None, status: str = FAIL, ok: str = "") -> Outcome:
     if violation is None:
         return Outcome(PASS, ok)
@@ -260,15 +300,15 @@ def _dtype_problem(space: gym.Space, value: Any, path: str, sp: str) -> tuple[st
 
 def check_obs(script: Script, space: gym.Space, obs: Any, where: str, var: str = "env") -> None:
     sp = f"{var}.observation_space"
+    problem = _dtype_problem(space, obs, "obs", sp)
+    if problem:
+        script.fail(f"{where}: {problem[0]}", [problem[1]])
     if not space_contains(space, obs):
         script.fail(
             f"{where} returned an observation outside the observation space: obs = "
             f"{short_repr(obs, 200)} is not in {space}",
             [f"assert {sp}.contains(obs), f'obs {{obs!r}} is not in {{{sp}}}'"],
         )
-    problem = _dtype_problem(space, obs, "obs", sp)
-    if problem:
-        script.fail(f"{where}: {problem[0]}", [problem[1]])
 
 
 def check_reset_result(script: Script, space: gym.Space, result: Any, where: str) -> None:
@@ -359,16 +399,16 @@ def _check_reset(prop: Property, ctx: Context) -> Outcome:
     "a finite real reward, bool terminated/truncated and a dict info, and never raises",
 )
 def _check_step(prop: Property, ctx: Context) -> Outcome:
-    actions = from_space(ctx.action_space)
     n = ctx.steps
 
     def body(data: Any) -> None:
         s = _new_script(prop, ctx)
         with _closing(s.make()) as env:
             sd = data.draw(SEEDS, label="seed")
+            actions = draw_actions(data, ctx.action_space, n)
             check_reset_result(s, env.observation_space, s.reset(env, sd), f"reset(seed={sd})")
-            for t in range(1, n + 1):
-                result = s.step(env, data.draw(actions), autoreset=True)
+            for t, action in enumerate(actions, 1):
+                result = s.step(env, action, autoreset=True)
                 check_step_result(s, env.observation_space, result, f"step {t}")
                 if result[2] or result[3]:
                     reset = s.autoreset(env)
@@ -395,13 +435,9 @@ def _perturb_globals() -> None:
     "two resets and across two fresh instances, whatever the global RNG state",
 )
 def _check_determinism(prop: Property, ctx: Context) -> Outcome:
-    actions_strategy = st.lists(
-        from_space(ctx.action_space), min_size=ctx.steps, max_size=ctx.steps
-    )
-
     def body(data: Any) -> None:
         sd = data.draw(SEEDS, label="seed")
-        actions = data.draw(actions_strategy, label="actions")
+        actions = draw_actions(data, ctx.action_space, ctx.steps)
         s = _new_script(prop, ctx)
         env_a = s.make("env_a")
         try:
@@ -422,6 +458,16 @@ def _check_determinism(prop: Property, ctx: Context) -> Outcome:
     return _outcome(search(body, ctx.settings))
 
 
+def first_difference(first: list[Any], second: list[Any]) -> int | None:
+    """Index of the first differing item of two result lists (or of the shorter's end)."""
+    for i, (x, y) in enumerate(zip(first, second, strict=False)):
+        if not same(x, y):
+            return i
+    if len(first) != len(second):
+        return min(len(first), len(second))
+    return None
+
+
 def _actions_until(results: list[Any], index: int) -> int:
     """How many actions were taken to produce ``results[: index + 1]`` of a rollout."""
     return sum(1 for r in results[1 : index + 1] if isinstance(r, tuple) and len(r) == 5)
@@ -437,13 +483,9 @@ def _compare_rollouts(
     perturb: list[str],
     what: str,
 ) -> None:
-    for i, (x, y) in enumerate(zip(first, second, strict=False)):
-        if not same(x, y):
-            break
-    else:
-        if len(first) == len(second):
-            return
-        i = min(len(first), len(second))
+    i = first_difference(first, second)
+    if i is None:
+        return
     k = _actions_until(first, i)
     s.helper("import copy")
     s.helper(_helper_source(same, _rollouts.rollout))
@@ -499,7 +541,7 @@ def _check_seeding(prop: Property, ctx: Context) -> Outcome:
         f"{n_seeds} seeds gave identical initial observations and identical trajectories over "
         f"{n_steps} steps: the env is deterministic, or ignores its seed"
     )
-    return Outcome(WARN, message, s.render(message=message))
+    return Outcome(WARN, message, s.source(message=message))
 
 
 @_property(
@@ -511,15 +553,15 @@ def _check_time_limit(prop: Property, ctx: Context) -> Outcome:
     limit = ctx.max_episode_steps
     if limit is None:
         return Outcome(SKIP, "no max_episode_steps (no time limit declared)")
-    actions = from_space(ctx.action_space)
 
     def body(data: Any) -> None:
         s = _new_script(prop, ctx)
         with _closing(s.make()) as env:
             sd = data.draw(SEEDS, label="seed")
+            actions = draw_actions(data, ctx.action_space, limit)
             s.reset(env, sd)
-            for t in range(1, limit + 1):
-                result = s.step(env, data.draw(actions))
+            for t, action in enumerate(actions, 1):
+                result = s.step(env, action)
                 terminated, truncated = bool(result[2]), bool(result[3])
                 if truncated and not terminated and t < limit:
                     s.fail(
@@ -672,16 +714,15 @@ def _check_render(prop: Property, ctx: Context) -> Outcome:
     "returned observations are not reused: a step never mutates an observation returned earlier",
 )
 def _check_fresh_arrays(prop: Property, ctx: Context) -> Outcome:
-    actions = from_space(ctx.action_space)
     n = ctx.short_steps()
 
     def body(data: Any) -> None:
         s = _new_script(prop, ctx)
         with _closing(s.make()) as env:
             obs, _ = s.reset(env, data.draw(SEEDS, label="seed"))
-            for t in range(1, n + 1):
+            for t, action in enumerate(draw_actions(data, ctx.action_space, n), 1):
                 previous, snapshot = obs, copy.deepcopy(obs)
-                result = s.step(env, data.draw(actions), autoreset=True)
+                result = s.step(env, action, autoreset=True)
                 obs = result[0]
                 if not same(previous, snapshot):
                     s.helper("import copy")
@@ -723,16 +764,13 @@ def _check_fresh_arrays(prop: Property, ctx: Context) -> Outcome:
 )
 def _check_independent(prop: Property, ctx: Context) -> Outcome:
     n = ctx.short_steps()
-    actions_strategy = st.lists(from_space(ctx.action_space), min_size=n, max_size=n)
 
     def body(data: Any) -> None:
         sd = data.draw(SEEDS, label="seed")
-        actions = data.draw(actions_strategy, label="actions")
+        actions = draw_actions(data, ctx.action_space, n)
         s = _new_script(prop, ctx)
         with _closing(s.make("env_a")) as env_a, _closing(s.make("env_b")) as env_b:
-            diff = s._call(
-                lambda: _rollouts.lockstep(env_a, env_b, actions, seed=sd), "lockstep"
-            )
+            diff = s._call(lambda: _rollouts.lockstep(env_a, env_b, actions, seed=sd), "lockstep")
             if diff is None:
                 return
             k, x, y = diff
@@ -757,20 +795,19 @@ def _check_independent(prop: Property, ctx: Context) -> Outcome:
     "original (AsyncVectorEnv and Ray need this)",
 )
 def _check_pickle(prop: Property, ctx: Context) -> Outcome:
-    actions = from_space(ctx.action_space)
     n = ctx.short_steps(50)
-    continuation = st.lists(actions, min_size=20, max_size=20)
 
     def body(data: Any) -> None:
         s = _new_script(prop, ctx)
         with _closing(s.make()) as env:
             sd = data.draw(SEEDS, label="seed")
             s.reset(env, sd)
-            for _ in range(data.draw(st.integers(0, n), label="prefix")):
-                result = s.step(env, data.draw(actions), autoreset=True)
+            prefix = draw_actions(data, ctx.action_space, data.draw(st.integers(0, n)), "prefix")
+            for action in prefix:
+                result = s.step(env, action, autoreset=True)
                 if result[2] or result[3]:
                     s.autoreset(env)
-            rest = data.draw(continuation, label="continuation")
+            rest = draw_actions(data, ctx.action_space, 20, "continuation")
             s.helper("import copy")
             s.helper("import pickle")
             clones = {
@@ -783,11 +820,11 @@ def _check_pickle(prop: Property, ctx: Context) -> Outcome:
             for how, clone in clones.items():
                 with _closing(clone):
                     got = s._call(lambda c=clone: _rollouts.continue_rollout(c, rest), how)
-                for i, (x, y) in enumerate(zip(expected, got, strict=False)):
-                    if not same(x, y):
-                        break
-                else:
+                i = first_difference(expected, got)
+                if i is None:
                     continue
+                x = expected[i] if i < len(expected) else None
+                y = got[i] if i < len(got) else None
                 k = sum(1 for r in expected[: i + 1] if len(r) == 5)
                 clone_src = (
                     "pickle.loads(pickle.dumps(env))" if how == "pickle" else "copy.deepcopy(env)"
@@ -859,7 +896,7 @@ def _check_vector(prop: Property, ctx: Context) -> Outcome:
         with _closing(make_vec()) as probe_vec:
             mode = probe_vec.metadata.get("autoreset_mode", "NextStep")
             mode = str(getattr(mode, "value", mode))
-            batch_actions = from_space(probe_vec.action_space)
+            batch_space = probe_vec.action_space
             batch_obs_space = probe_vec.observation_space
             obs, _ = probe_vec.reset(seed=ctx.settings.seed)
             singles = [target.factory() for _ in range(num)]
@@ -888,7 +925,7 @@ def _check_vector(prop: Property, ctx: Context) -> Outcome:
 
     def body(data: Any) -> None:
         sd = data.draw(SEEDS, label="seed")
-        actions = data.draw(st.lists(batch_actions, min_size=n, max_size=n), label="actions")
+        actions = draw_actions(data, batch_space, n)
         s = _new_script(prop, ctx)
         pre, lines = vec_source()
         s.preamble.extend(p for p in pre if p not in s.preamble)

@@ -96,7 +96,7 @@ def _list_src(x: Any) -> str:
 
 
 def to_source(value: Any) -> str:
-    """Python source text that evaluates to ``value`` (given ``numpy as np``, ``gymnasium as gym``)."""
+    """Python source evaluating to ``value`` (given ``numpy as np`` and ``gymnasium as gym``)."""
     from gymnasium.spaces import GraphInstance
 
     if value is None or isinstance(value, (bool, str, bytes)):
@@ -109,7 +109,7 @@ def to_source(value: Any) -> str:
         dtype = value.dtype
         if dtype.kind == "f":
             item = value.item()
-            inner = 'np.nan' if math.isnan(item) else _float_src(item)
+            inner = "np.nan" if math.isnan(item) else _float_src(item)
             if math.isinf(item):
                 inner = "np.inf" if item > 0 else "-np.inf"
             return f"{_dtype_src(dtype)}({inner})"
@@ -231,7 +231,7 @@ class Script:
             detail = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
             message = f"{what} raised {type(exc).__name__}: {exc}"
             raise Violation(
-                message, self.render(raised=f"{type(exc).__name__}: {exc}"), detail
+                message, self.source(raised=f"{type(exc).__name__}: {exc}"), detail
             ) from exc
 
     # -- env calls --------------------------------------------------------------------------
@@ -277,7 +277,7 @@ class Script:
     # -- failure ----------------------------------------------------------------------------
 
     def fail(self, message: str, checks: list[str] | tuple[str, ...] = ()) -> None:
-        raise Violation(message, self.render(message=message, checks=checks))
+        raise Violation(message, self.source(message=message, checks=checks))
 
     # -- rendering --------------------------------------------------------------------------
 
@@ -331,9 +331,10 @@ class Script:
             i = j
         return lines
 
-    def render(
+    def source(
         self, *, message: str = "", raised: str = "", checks: list[str] | tuple[str, ...] = ()
     ) -> str:
+        """The recorded calls as a runnable script, the last call marked as the culprit."""
         events = list(self.events)
         tail: list[tuple] = []
         # the last env call is shown on its own line: it is the call that broke the contract

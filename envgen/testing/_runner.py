@@ -11,6 +11,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
+import numpy as np
+
 from ._properties import ERROR, FAIL, PASS, PROPERTIES, SKIP, WARN, Context, Outcome, Settings
 from ._repro import Script, Violation
 from ._targets import Target, TargetError, resolve_targets
@@ -116,6 +118,19 @@ def check_property_names(names: Iterable[str] | None) -> list[str]:
     return chosen
 
 
+def time_limit_of(target: Target, env: Any) -> int | None:
+    """The env's time limit: given explicitly, from its registration (``env.spec``), or an int
+    ``max_episode_steps`` attribute of a hand-written env that truncates episodes itself."""
+    if target.max_episode_steps is not None:
+        return target.max_episode_steps
+    limit = getattr(getattr(env, "spec", None), "max_episode_steps", None)
+    if limit is None:
+        limit = getattr(getattr(env, "unwrapped", env), "max_episode_steps", None)
+    if isinstance(limit, (int, np.integer)) and not isinstance(limit, bool) and limit > 0:
+        return int(limit)
+    return None
+
+
 def prepare(target: Target, settings: Settings) -> Context:
     """Probe the env once for its spaces and metadata. Raises Violation if it cannot be made."""
     s = Script(target, "make", "the env can be created")
@@ -127,8 +142,7 @@ def prepare(target: Target, settings: Settings) -> Context:
             observation_space=env.observation_space,
             action_space=env.action_space,
             metadata=dict(getattr(env, "metadata", {}) or {}),
-            max_episode_steps=target.max_episode_steps
-            or getattr(getattr(env, "spec", None), "max_episode_steps", None),
+            max_episode_steps=time_limit_of(target, env),
         )
     finally:
         with contextlib.suppress(Exception):

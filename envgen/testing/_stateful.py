@@ -166,8 +166,8 @@ def make_state_machine(
             with contextlib.suppress(Exception):
                 self.env.close()
 
-    EnvStateMachine.__name__ = EnvStateMachine.__qualname__ = (
-        "EnvStateMachine_" + "".join(c if c.isalnum() else "_" for c in target.name)
+    EnvStateMachine.__name__ = EnvStateMachine.__qualname__ = "EnvStateMachine_" + "".join(
+        c if c.isalnum() else "_" for c in target.name
     )
     return EnvStateMachine
 

@@ -182,8 +182,10 @@ def _callable_target(
             return obj(render_mode=render_mode, **{**kwargs, **extra})
         return obj(**{**kwargs, **extra})
 
-    if hasattr(obj, "__qualname__") and "<lambda>" not in obj.__qualname__ and (
-        "<locals>" not in obj.__qualname__
+    if (
+        hasattr(obj, "__qualname__")
+        and "<lambda>" not in obj.__qualname__
+        and ("<locals>" not in obj.__qualname__)
     ):
         preamble, call_name = _class_loader_source(obj)
     else:
