@@ -9,6 +9,7 @@ import io
 import math
 import pickle
 import random
+import re
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ from hypothesis import strategies as st
 from hypothesis.errors import Flaky
 
 from . import _rollouts
-from ._repro import Script, Violation, comment, format_actions, same, short_repr
+from ._repro import Script, Violation, actions_lines, comment, same, short_repr
 from ._strategies import from_space, outside_space, space_contains
 from ._targets import Target
 
@@ -234,8 +235,16 @@ def _choice_cost(space: gym.Space) -> int:
     return 50
 
 
-def draw_actions(data: Any, space: gym.Space, n: int, label: str = "actions") -> list[Any]:
-    """``n`` actions: drawn by Hypothesis while the choice budget lasts, then sampled."""
+def draw_actions(
+    data: Any, space: gym.Space, n: int, label: str = "actions", *, fixed: bool = False
+) -> list[Any]:
+    """Up to ``n`` actions: drawn by Hypothesis while the choice budget lasts, then sampled.
+
+    Unless ``fixed``, the length is drawn first (``n`` half of the time): shrinking then finds
+    the shortest failing sequence before simplifying the actions themselves.
+    """
+    if not fixed and n > 1:
+        n = data.draw(st.one_of(st.integers(1, n), st.just(n)), label="number of steps")
     k = min(n, max(1, CHOICE_BUDGET // _choice_cost(space)))
     actions = list(data.draw(st.lists(from_space(space), min_size=k, max_size=k), label=label))
     if k < n:
@@ -369,7 +378,8 @@ def _new_script(prop: Property, ctx: Context) -> Script:
 
 
 def _helper_source(*functions: Callable) -> str:
-    return "\n\n".join(inspect.getsource(fn).rstrip() for fn in functions)
+    sources = [re.sub(r"  # noqa: \w+", "", inspect.getsource(fn)).rstrip() for fn in functions]
+    return "\n\n\n".join(sources)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -490,7 +500,7 @@ def _compare_rollouts(
     s.helper("import copy")
     s.helper(_helper_source(same, _rollouts.rollout))
     s.code(
-        f"actions = {format_actions(actions[:k])}",
+        *actions_lines("actions", actions[:k]),
         f"first = rollout(env_a, {sd}, actions)",
         *perturb,
         f"second = rollout({var}, {sd}, actions)",
@@ -533,7 +543,7 @@ def _check_seeding(prop: Property, ctx: Context) -> Outcome:
     s.helper("import copy")
     s.helper(_helper_source(same, _rollouts.rollout))
     s.code(
-        f"actions = {format_actions(actions)}",
+        *actions_lines("actions", actions),
         f"runs = [rollout(env, seed, actions) for seed in {seeds!r}]",
         "assert any(not same(runs[0], run) for run in runs[1:]), 'the seed changes nothing'",
     )
@@ -558,7 +568,7 @@ def _check_time_limit(prop: Property, ctx: Context) -> Outcome:
         s = _new_script(prop, ctx)
         with _closing(s.make()) as env:
             sd = data.draw(SEEDS, label="seed")
-            actions = draw_actions(data, ctx.action_space, limit)
+            actions = draw_actions(data, ctx.action_space, limit, fixed=True)
             s.reset(env, sd)
             for t, action in enumerate(actions, 1):
                 result = s.step(env, action)
@@ -777,7 +787,7 @@ def _check_independent(prop: Property, ctx: Context) -> Outcome:
             s.helper("import copy")
             s.helper(_helper_source(same, _rollouts.lockstep))
             s.code(
-                f"actions = {format_actions(actions[:k])}",
+                *actions_lines("actions", actions[:k]),
                 f"diff = lockstep(env_a, env_b, actions, seed={sd})",
                 "assert diff is None, f'diverged at step {diff[0]}:\\n{diff[1]!r}\\n{diff[2]!r}'",
             )
@@ -802,12 +812,12 @@ def _check_pickle(prop: Property, ctx: Context) -> Outcome:
         with _closing(s.make()) as env:
             sd = data.draw(SEEDS, label="seed")
             s.reset(env, sd)
-            prefix = draw_actions(data, ctx.action_space, data.draw(st.integers(0, n)), "prefix")
+            prefix = draw_actions(data, ctx.action_space, n, "prefix")
             for action in prefix:
                 result = s.step(env, action, autoreset=True)
                 if result[2] or result[3]:
                     s.autoreset(env)
-            rest = draw_actions(data, ctx.action_space, 20, "continuation")
+            rest = draw_actions(data, ctx.action_space, 20, "continuation", fixed=True)
             s.helper("import copy")
             s.helper("import pickle")
             clones = {
@@ -832,7 +842,7 @@ def _check_pickle(prop: Property, ctx: Context) -> Outcome:
                 s.helper(_helper_source(same, _rollouts.continue_rollout))
                 s.code(
                     f"clone = {clone_src}",
-                    f"actions = {format_actions(rest[:k])}",
+                    *actions_lines("actions", rest[:k]),
                     "expected = continue_rollout(env, actions)",
                     "got = continue_rollout(clone, actions)",
                     "for i, (x, y) in enumerate(zip(expected, got)):",
@@ -946,7 +956,7 @@ def _check_vector(prop: Property, ctx: Context) -> Outcome:
                 s.helper(_helper_source(same, _rollouts.close, _rollouts.vector_vs_single))
                 k = int(diff.split(":")[0].split()[-1]) if diff.startswith("step") else 0
                 s.code(
-                    f"actions = {format_actions(actions[:k])}",
+                    *actions_lines("actions", actions[:k]),
                     f"diff = vector_vs_single(vec, [{', '.join(f'env_{i}' for i in range(num))}]"
                     f", {sd}, actions, same_step={mode == 'SameStep'})",
                     "assert diff is None, diff",
@@ -966,7 +976,8 @@ def _check_vector(prop: Property, ctx: Context) -> Outcome:
                         problem = f"step {t}: {name} has shape {np.shape(arr)}, not ({num},)"
                 if problem:
                     s.code(
-                        f"for batch in {format_actions(actions[:t])}:",
+                        *actions_lines("batches", actions[:t]),
+                        "for batch in batches:",
                         "    obs, rewards, terminations, truncations, infos = vec.step(batch)",
                         "assert vec.observation_space.contains(obs) and "
                         f"np.shape(rewards) == ({num},), (obs, rewards)",

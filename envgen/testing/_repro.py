@@ -13,7 +13,7 @@ import numpy as np
 if TYPE_CHECKING:
     from ._targets import Target
 
-__all__ = ["Script", "Violation", "same", "to_source", "format_actions"]
+__all__ = ["Script", "Violation", "same", "to_source", "format_actions", "actions_lines"]
 
 _MAX_COMMENT = 400
 
@@ -147,17 +147,15 @@ def _is_immutable(value: Any) -> bool:
     return value is None or isinstance(value, (bool, int, float, str, bytes, np.generic))
 
 
-def format_actions(actions: list[Any]) -> str:
-    """A compact list expression, run-length encoding repeated actions: ``[0] * 12 + [1]``."""
-    if not actions:
-        return "[]"
+def _action_parts(actions: list[Any]) -> list[tuple[list[str], int]]:
+    """Runs of equal actions: ([sources], 1) for a list of singles, ([source], n) for a run."""
     runs: list[tuple[Any, int]] = []
     for action in actions:
         if runs and same(runs[-1][0], action):
             runs[-1] = (action, runs[-1][1] + 1)
         else:
             runs.append((action, 1))
-    parts: list[str] = []
+    parts: list[tuple[list[str], int]] = []
     singles: list[str] = []
     for action, count in runs:
         src = to_source(action)
@@ -165,15 +163,50 @@ def format_actions(actions: list[Any]) -> str:
             singles.extend([src] * count)
             continue
         if singles:
-            parts.append("[" + ", ".join(singles) + "]")
+            parts.append((singles, 1))
             singles = []
-        if _is_immutable(action):
-            parts.append(f"[{src}] * {count}")
-        else:
-            parts.append(f"[{src} for _ in range({count})]")
+        parts.append(([src], count) if _is_immutable(action) else ([src], -count))
     if singles:
-        parts.append("[" + ", ".join(singles) + "]")
-    return " + ".join(parts)
+        parts.append((singles, 1))
+    return parts
+
+
+def _part_source(items: list[str], count: int) -> str:
+    if count == 1:
+        return "[" + ", ".join(items) + "]"
+    if count > 0:
+        return f"[{items[0]}] * {count}"
+    return f"[{items[0]} for _ in range({-count})]"
+
+
+def format_actions(actions: list[Any]) -> str:
+    """A compact list expression, run-length encoding repeated actions: ``[0] * 12 + [1]``."""
+    parts = _action_parts(actions)
+    return " + ".join(_part_source(i, c) for i, c in parts) if parts else "[]"
+
+
+def actions_lines(name: str, actions: list[Any], width: int = 100) -> list[str]:
+    """``name = <actions>`` as source lines, wrapped (between items only) to ``width``."""
+    expr = format_actions(actions)
+    if len(name) + len(expr) + 3 <= width:
+        return [f"{name} = {expr}"]
+    lines = [f"{name} = ("]
+    for n, (items, count) in enumerate(_action_parts(actions)):
+        lead = "    " if n == 0 else "    + "
+        if count != 1:
+            lines.append(lead + _part_source(items, count))
+            continue
+        line = lead + "["
+        for k, item in enumerate(items):
+            piece = item + ("]" if k == len(items) - 1 else ",")
+            if len(line) + len(piece) + 1 > width and not line.endswith("["):
+                lines.append(line)
+                line = " " * (len(lead) + 1) + piece
+            else:
+                line += ("" if line.endswith("[") else " ") + piece
+        lines.append(line)
+    lines.append(")")
+    return lines
 
 
 def short_repr(value: Any, limit: int = _MAX_COMMENT) -> str:
@@ -230,9 +263,8 @@ class Script:
         except Exception as exc:  # the env broke: this is the failure
             detail = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
             message = f"{what} raised {type(exc).__name__}: {exc}"
-            raise Violation(
-                message, self.source(raised=f"{type(exc).__name__}: {exc}"), detail
-            ) from exc
+            repro = self.source(message=message, raised=f"{type(exc).__name__}: {exc}")
+            raise Violation(message, repro, detail) from exc
 
     # -- env calls --------------------------------------------------------------------------
 
@@ -323,7 +355,8 @@ class Script:
             if len(actions) == 1 and not autoreset:
                 lines.extend(self._event_lines(event))
             else:
-                lines.append(f"for action in {format_actions(actions)}:")
+                lines.extend(actions_lines("actions", actions))
+                lines.append("for action in actions:")
                 lines.append("    " + _STEP.format(var=var, action="action"))
                 if autoreset:
                     lines.append("    if terminated or truncated:")
@@ -349,14 +382,12 @@ class Script:
             head += comment(f"property {self.property_name}: {self.contract}")
         if message:
             head += comment(f"violation: {message}")
-        out = head + [
-            "import gymnasium as gym",
-            "import numpy as np",
-            *self.preamble,
-            "",
-        ]
+        imports = [h for h in self.helpers if h.startswith("import ")]
+        out = head + ["import gymnasium as gym", "import numpy as np", *imports, *self.preamble]
         for h in self.helpers:
-            out += [h.rstrip("\n"), ""]
+            if not h.startswith("import "):
+                out += ["", "", h.rstrip("\n")]
+        out += ["", ""]
         out += self._body(events)
         for event in tail:
             if event[0] == "step":

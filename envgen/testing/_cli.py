@@ -1,0 +1,162 @@
+"""``envgen fuzz``: the conformance fuzzer on the command line."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from typing import Any
+
+import click
+
+EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+
+_STYLE = {
+    "pass": "green",
+    "fail": "bold red",
+    "error": "bold red",
+    "warn": "yellow",
+    "skip": "dim",
+}
+
+
+def _usage_error(message: str) -> None:
+    click.echo(f"envgen fuzz: error: {message}", err=True)
+    sys.exit(EXIT_USAGE)
+
+
+@click.command("fuzz")
+@click.argument("targets", nargs=-1, required=True, metavar="TARGET...")
+@click.option(
+    "--examples",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Hypothesis examples per property (default 10).",
+)
+@click.option(
+    "--max-steps",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Steps per long run (default: max_episode_steps + 5, else 300).",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the search.")
+@click.option(
+    "--property",
+    "properties",
+    multiple=True,
+    metavar="NAME",
+    help="Run only this property (repeatable). See --list.",
+)
+@click.option(
+    "--strict/--lenient",
+    default=False,
+    help="Strict: accepting an out-of-space action fails. Lenient (default): a warning.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON report on stdout (for CI).")
+@click.option("--list", "list_only", is_flag=True, help="List the properties and exit.")
+def fuzz(
+    targets: tuple[str, ...],
+    examples: int | None,
+    max_steps: int | None,
+    seed: int,
+    properties: tuple[str, ...],
+    strict: bool,
+    as_json: bool,
+    list_only: bool,
+) -> None:
+    """Fuzz Gymnasium envs against envgen's conformance properties.
+
+    TARGET is a registered env id (CartPole-v1, module:ns/Name-v0), a module:Class or
+    path/to/file.py:Class naming a hand-written env, or a spec file or folder (YAML).
+
+    Exit status: 0 when every contract holds (warnings allowed), 1 when one fails, 2 on a
+    usage error.
+    """
+    from rich.console import Console
+
+    from . import PROPERTIES, format_result
+    from ._runner import UnknownPropertyError, check_property_names
+    from ._runner import fuzz as run_fuzz
+    from ._targets import TargetError, resolve_targets
+
+    out = Console(highlight=False, soft_wrap=True)
+    err = Console(stderr=True, highlight=False)
+    if list_only:
+        for name, prop in PROPERTIES.items():
+            out.print(f"[bold]{name}[/bold]: {prop.contract}")
+        return
+
+    try:
+        names = check_property_names(properties or None)
+    except UnknownPropertyError as exc:
+        _usage_error(str(exc))
+    resolved = []
+    for target in targets:
+        try:
+            resolved.extend(resolve_targets(target))
+        except TargetError as exc:
+            _usage_error(str(exc))
+        except Exception as exc:  # e.g. a spec with diagnostics
+            _usage_error(f"{target}: {type(exc).__name__}: {exc}".splitlines()[0])
+
+    overrides: dict[str, Any] = {"seed": seed, "strict": strict}
+    if examples is not None:
+        overrides["examples"] = examples
+    if max_steps is not None:
+        overrides["max_steps"] = max_steps
+
+    total = len(resolved) * len(names)
+    done = [0]
+    start = time.perf_counter()
+
+    def progress(result: Any) -> None:
+        done[0] += 1
+        style = _STYLE.get(result.status, "")
+        err.print(
+            f"[dim][{done[0]}/{total}][/dim] {result.target} {result.property}: "
+            f"[{style}]{result.status}[/{style}] [dim]({result.seconds:.2f}s)[/dim]"
+        )
+
+    report = run_fuzz(resolved, properties=names, progress=progress, **overrides)
+    elapsed = time.perf_counter() - start
+
+    if as_json:
+        data = report.to_dict()
+        data["seconds"] = round(elapsed, 3)
+        click.echo(json.dumps(data, indent=2, default=str))
+    else:
+        _print_table(out, report, names)
+        for result in [*report.failures, *report.warnings]:
+            out.print()
+            out.print(format_result(result), markup=False)
+        counts = report.to_dict()["summary"]
+        summary = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
+        verdict = "[green]OK[/green]" if report.ok else "[bold red]FAILED[/bold red]"
+        out.print(f"\n{verdict}: {summary} in {elapsed:.1f}s")
+    sys.exit(EXIT_OK if report.ok else EXIT_FAIL)
+
+
+def _print_table(console: Any, report: Any, names: list[str]) -> None:
+    from rich.table import Table
+
+    table = Table(title="envgen fuzz", show_lines=False)
+    table.add_column("property", style="bold")
+    targets = report.targets
+    for target in targets:
+        table.add_column(target)
+    by_key = {(r.target, r.property): r for r in report.results}
+    for name in names:
+        cells = []
+        for target in targets:
+            r = by_key.get((target, name))
+            if r is None:
+                cells.append("")
+                continue
+            style = _STYLE.get(r.status, "")
+            cells.append(f"[{style}]{r.status}[/{style}]")
+        table.add_row(name, *cells)
+    console.print(table)
+
+
+if __name__ == "__main__":
+    fuzz(prog_name="envgen fuzz")
