@@ -103,6 +103,9 @@ class CartPoleV1VectorEnv(VectorEnv):
         self._elapsed = np.zeros(num_envs, dtype=np.int64)
         self._autoreset = np.zeros(num_envs, dtype=np.bool_)
         self._all_ids = np.arange(num_envs)
+        self._all_true = np.ones(num_envs, dtype=np.bool_)
+        self._next_step = self.autoreset_mode == AutoresetMode.NEXT_STEP
+        self._same_step = self.autoreset_mode == AutoresetMode.SAME_STEP
         self._streams = Streams(num_envs, buffered=True)
         self._needs_reset = True
 
@@ -143,115 +146,78 @@ class CartPoleV1VectorEnv(VectorEnv):
         if self._needs_reset:
             raise gym.error.ResetNeeded("step() called before reset()")
         action = self._check_actions(actions)
-        n = self.num_envs
-        next_step = self.autoreset_mode == AutoresetMode.NEXT_STEP
-        resetting = self._autoreset if next_step else None
-        any_reset = resetting is not None and bool(resetting.any())
+        next_step = self._next_step
+        any_reset = next_step and bool(self._autoreset.any())
+        resetting = self._autoreset
         self._elapsed += 1
-        with np.errstate(all="ignore"):
-            x = self.x
-            x_dot = self.x_dot
-            theta = self.theta
-            theta_dot = self.theta_dot
-            steps_beyond_terminated = self.steps_beyond_terminated
-            force = np.where(action == PUSH_RIGHT, self.force_mag, -self.force_mag)
-            costheta = _cos(theta)
-            sintheta = _sin(theta)
-            temp = (
-                force + self.polemass_length * np.square(theta_dot) * sintheta
-            ) / self.total_mass
-            thetaacc = (self.gravity * sintheta - costheta * temp) / (
-                self.length * (4.0 / 3.0 - self.masspole * np.square(costheta) / self.total_mass)
+        x = self.x
+        x_dot = self.x_dot
+        theta = self.theta
+        theta_dot = self.theta_dot
+        steps_beyond_terminated = self.steps_beyond_terminated
+        force = np.where(action == PUSH_RIGHT, 10.0, -10.0)
+        costheta = _cos(theta)
+        sintheta = _sin(theta)
+        temp = (force + self.polemass_length * np.square(theta_dot) * sintheta) / self.total_mass
+        thetaacc = (9.8 * sintheta - costheta * temp) / (
+            0.5 * (4.0 / 3.0 - 0.1 * np.square(costheta) / self.total_mass)
+        )
+        xacc = temp - self.polemass_length * thetaacc * costheta / self.total_mass
+        x = x + 0.02 * x_dot
+        x_dot = x_dot + 0.02 * xacc
+        theta = theta + 0.02 * theta_dot
+        theta_dot = theta_dot + 0.02 * thetaacc
+        failed = np.logical_or(
+            np.logical_or(np.logical_or(x < -2.4, x > 2.4), theta < -self.theta_threshold_radians),
+            theta > self.theta_threshold_radians,
+        )
+        step_reward = 0.0 if self.sutton_barto_reward else 1.0
+        _m2 = failed
+        _m3 = _m2 & (steps_beyond_terminated == -1)
+        steps_beyond_terminated = np.where(_m3, 0, steps_beyond_terminated)
+        step_reward = np.where(_m3, -1.0 if self.sutton_barto_reward else 1.0, step_reward)
+        _m4 = _m2 ^ _m3
+        steps_beyond_terminated = np.where(
+            _m4, steps_beyond_terminated + 1, steps_beyond_terminated
+        )
+        step_reward = np.where(_m4, -1.0 if self.sutton_barto_reward else 0.0, step_reward)
+        terminated = failed
+        reward = step_reward
+        self.x = x
+        self.x_dot = x_dot
+        self.theta = theta
+        self.theta_dot = theta_dot
+        self.steps_beyond_terminated = steps_beyond_terminated
+        if self.check_state:
+            _rt.check_finite(
+                ID,
+                x=x,
+                x_dot=x_dot,
+                theta=theta,
+                theta_dot=theta_dot,
+                steps_beyond_terminated=steps_beyond_terminated,
             )
-            xacc = temp - self.polemass_length * thetaacc * costheta / self.total_mass
-            x = x + self.tau * x_dot
-            x_dot = x_dot + self.tau * xacc
-            theta = theta + self.tau * theta_dot
-            theta_dot = theta_dot + self.tau * thetaacc
-            failed = np.logical_or(
-                np.logical_or(
-                    np.logical_or(x < -self.x_threshold, x > self.x_threshold),
-                    theta < -self.theta_threshold_radians,
-                ),
-                theta > self.theta_threshold_radians,
-            )
-            _m1 = np.logical_not(failed)
-            step_reward = 0.0 if self.sutton_barto_reward else 1.0
-            _m2 = ~_m1
-            _m3 = _m2 & (steps_beyond_terminated == -1)
-            steps_beyond_terminated = np.where(_m3, 0, steps_beyond_terminated)
-            step_reward = np.where(_m3, -1.0 if self.sutton_barto_reward else 1.0, step_reward)
-            _m4 = _m2 & ~_m3
-            steps_beyond_terminated = np.where(
-                _m4, steps_beyond_terminated + 1, steps_beyond_terminated
-            )
-            step_reward = np.where(_m4, -1.0 if self.sutton_barto_reward else 0.0, step_reward)
-            self.x = x
-            self.x_dot = x_dot
-            self.theta = theta
-            self.theta_dot = theta_dot
-            self.steps_beyond_terminated = steps_beyond_terminated
-            if self.check_state:
-                _rt.check_finite(
-                    ID,
-                    x=x,
-                    x_dot=x_dot,
-                    theta=theta,
-                    theta_dot=theta_dot,
-                    steps_beyond_terminated=steps_beyond_terminated,
-                )
-            terminated = np.array(failed, dtype=np.bool_)
-            reward = np.array(step_reward, dtype=np.float64)
         truncated = self._elapsed >= self.max_episode_steps
-        step_info: dict[str, Any] = {}
         if any_reset:
             ids = np.flatnonzero(resetting)
             self._reset_envs(ids)
             reward[ids] = 0.0
             terminated[ids] = False
             truncated[ids] = False
-        live = ~resetting if any_reset else None
         obs = self._observe()
         infos: dict[str, Any] = {}
-        for key, value in step_info.items():
-            if live is None or live.any():
-                infos[key] = mask_info(value, live)
-                infos["_" + key] = np.ones(n, dtype=np.bool_) if live is None else live.copy()
-        infos = self._info(infos, None)
         done = terminated | truncated
-        if self.autoreset_mode == AutoresetMode.SAME_STEP and done.any():
-            final_obs = np.full(n, None, dtype=object)
-            for i in np.flatnonzero(done).tolist():
-                final_obs[i] = self._row(obs, i)
-            final_info = {}
-            for key, value in infos.items():
-                if not key.startswith("_"):
-                    mask = done & infos["_" + key]
-                    if mask.any():
-                        final_info[key] = mask_info(value, mask)
-                        final_info["_" + key] = mask
-            self._reset_envs(np.flatnonzero(done))
-            obs = self._observe()
-            keep = ~done
-            for key in step_info:
-                infos[key] = mask_info(infos[key], keep & infos["_" + key])
-                infos["_" + key] = keep & infos["_" + key]
-                if not infos["_" + key].any():
-                    del infos[key], infos["_" + key]
-            infos = self._info(infos, None)
-            infos["final_obs"] = final_obs
-            infos["_final_obs"] = done.copy()
-            infos["final_info"] = final_info
-            infos["_final_info"] = done.copy()
-            self._autoreset = np.zeros(n, dtype=np.bool_)
-        elif next_step:
+        if next_step:
             self._autoreset = done
+        elif self._same_step and done.any():
+            infos = self._final(done, obs, infos)
+            obs = self._observe()
         return obs, reward, terminated, truncated, infos
 
     def _reset_envs(self, ids: np.ndarray) -> None:
         """Run the spec's initial values and `reset` block for the envs `ids`."""
         n = len(ids)
-        _draws1 = self._streams.draw(ids, "uniform", {"low": -(0.05), "high": 0.05}, size=(4,))
+        _draws1 = self._streams.uniform(ids, -(0.05), 0.05, 4)
         x = _draws1[:, 0]
         x_dot = _draws1[:, 1]
         theta = _draws1[:, 2]
@@ -288,13 +254,14 @@ class CartPoleV1VectorEnv(VectorEnv):
 
     def _check_actions(self, actions: Any) -> Any:
         n = self.num_envs
-        action = np.array(actions)
+        action = np.asarray(actions)  # never written into
         if action.dtype != np.int64:
             if action.dtype.kind in "iu" or (
                 action.dtype.kind == "f" and np.all(action == np.floor(action))
             ):
                 action = action.astype(np.int64)
-        if action.shape != (n,) or action.dtype != np.int64 or np.any(action.view(np.uint64) >= 2):
+        # one reduction: negative values are huge as uint64
+        if action.shape != (n,) or action.dtype != np.int64 or (action.view(np.uint64).max() >= 2):
             action = self._fix_actions(actions)
         return action
 
@@ -330,6 +297,33 @@ class CartPoleV1VectorEnv(VectorEnv):
     @property
     def np_random_seed(self) -> tuple[int | None, ...]:  # type: ignore[override]
         return tuple(self._streams.seeds)
+
+    def _final(self, done: np.ndarray, obs: Any, infos: dict[str, Any]) -> dict[str, Any]:
+        """SAME_STEP autoreset: record `final_obs` / `final_info`, reset the done envs."""
+        n = self.num_envs
+        final_obs = np.full(n, None, dtype=object)
+        for i in np.flatnonzero(done).tolist():
+            final_obs[i] = self._row(obs, i)
+        final_info = {}
+        for key, value in infos.items():
+            if not key.startswith("_"):
+                mask = done & infos["_" + key]
+                if mask.any():
+                    final_info[key] = mask_info(value, mask)
+                    final_info["_" + key] = mask
+        self._reset_envs(np.flatnonzero(done))
+        keep = ~done
+        for key in [k for k in infos if not k.startswith("_")]:
+            infos[key] = mask_info(infos[key], keep & infos["_" + key])
+            infos["_" + key] = keep & infos["_" + key]
+            if not infos["_" + key].any():
+                del infos[key], infos["_" + key]
+        infos = self._info(infos, None)
+        infos["final_obs"] = final_obs
+        infos["_final_obs"] = done.copy()
+        infos["final_info"] = final_info
+        infos["_final_info"] = done.copy()
+        return infos
 
     def _fix_actions(self, actions: Any) -> np.ndarray:
         """Apply `invalid_action` to each env's action, as the single env does."""

@@ -87,6 +87,9 @@ class DictNavigationV0VectorEnv(VectorEnv):
         self._elapsed = np.zeros(num_envs, dtype=np.int64)
         self._autoreset = np.zeros(num_envs, dtype=np.bool_)
         self._all_ids = np.arange(num_envs)
+        self._all_true = np.ones(num_envs, dtype=np.bool_)
+        self._next_step = self.autoreset_mode == AutoresetMode.NEXT_STEP
+        self._same_step = self.autoreset_mode == AutoresetMode.SAME_STEP
         self._streams = Streams(num_envs, buffered=True)
         self._needs_reset = True
 
@@ -127,81 +130,48 @@ class DictNavigationV0VectorEnv(VectorEnv):
         if self._needs_reset:
             raise gym.error.ResetNeeded("step() called before reset()")
         action = self._check_actions(actions)
-        n = self.num_envs
-        next_step = self.autoreset_mode == AutoresetMode.NEXT_STEP
-        resetting = self._autoreset if next_step else None
-        any_reset = resetting is not None and bool(resetting.any())
+        next_step = self._next_step
+        any_reset = next_step and bool(self._autoreset.any())
+        resetting = self._autoreset
         self._elapsed += 1
-        with np.errstate(all="ignore"):
-            x = self.x
-            y = self.y
-            goal_x = self.goal_x
-            goal_y = self.goal_y
-            _m1 = action == NORTH
-            y = np.where(_m1, np.minimum(y + self.speed, self.arena), y)
-            _m2 = ~_m1
-            _m3 = _m2 & (action == EAST)
-            x = np.where(_m3, np.minimum(x + self.speed, self.arena), x)
-            _m4 = _m2 & ~_m3
-            _m5 = _m4 & (action == SOUTH)
-            y = np.where(_m5, np.maximum(y - self.speed, -self.arena), y)
-            _m6 = _m4 & ~_m5
-            x = np.where(_m6, np.maximum(x - self.speed, -self.arena), x)
-            distance = _hypot(goal_x - x, goal_y - y)
-            self.x = x
-            self.y = y
-            self.goal_x = goal_x
-            self.goal_y = goal_y
-            if self.check_state:
-                _rt.check_finite(ID, x=x, y=y, goal_x=goal_x, goal_y=goal_y)
-            terminated = np.array(distance < self.speed, dtype=np.bool_)
-            reward = np.array(
-                np.where(distance < self.speed, 1.0, -0.01 * distance), dtype=np.float64
-            )
+        x = self.x
+        y = self.y
+        goal_x = self.goal_x
+        goal_y = self.goal_y
+        _m1 = action == NORTH
+        y = np.where(_m1, np.minimum(y + self.speed, self.arena), y)
+        _m2 = ~_m1
+        _m3 = _m2 & (action == EAST)
+        x = np.where(_m3, np.minimum(x + self.speed, self.arena), x)
+        _m4 = _m2 ^ _m3
+        _m5 = _m4 & (action == SOUTH)
+        y = np.where(_m5, np.maximum(y - self.speed, -self.arena), y)
+        _m6 = _m4 ^ _m5
+        x = np.where(_m6, np.maximum(x - self.speed, -self.arena), x)
+        distance = _hypot(goal_x - x, goal_y - y)
+        terminated = distance < self.speed
+        reward = np.where(distance < self.speed, 1.0, -0.01 * distance)
+        self.x = x
+        self.y = y
+        self.goal_x = goal_x
+        self.goal_y = goal_y
+        if self.check_state:
+            _rt.check_finite(ID, x=x, y=y, goal_x=goal_x, goal_y=goal_y)
         truncated = self._elapsed >= self.max_episode_steps
-        step_info: dict[str, Any] = {}
         if any_reset:
             ids = np.flatnonzero(resetting)
             self._reset_envs(ids)
             reward[ids] = 0.0
             terminated[ids] = False
             truncated[ids] = False
-        live = ~resetting if any_reset else None
         obs = self._observe()
         infos: dict[str, Any] = {}
-        for key, value in step_info.items():
-            if live is None or live.any():
-                infos[key] = mask_info(value, live)
-                infos["_" + key] = np.ones(n, dtype=np.bool_) if live is None else live.copy()
-        infos = self._info(infos, None)
         done = terminated | truncated
-        if self.autoreset_mode == AutoresetMode.SAME_STEP and done.any():
-            final_obs = np.full(n, None, dtype=object)
-            for i in np.flatnonzero(done).tolist():
-                final_obs[i] = self._row(obs, i)
-            final_info = {}
-            for key, value in infos.items():
-                if not key.startswith("_"):
-                    mask = done & infos["_" + key]
-                    if mask.any():
-                        final_info[key] = mask_info(value, mask)
-                        final_info["_" + key] = mask
-            self._reset_envs(np.flatnonzero(done))
-            obs = self._observe()
-            keep = ~done
-            for key in step_info:
-                infos[key] = mask_info(infos[key], keep & infos["_" + key])
-                infos["_" + key] = keep & infos["_" + key]
-                if not infos["_" + key].any():
-                    del infos[key], infos["_" + key]
-            infos = self._info(infos, None)
-            infos["final_obs"] = final_obs
-            infos["_final_obs"] = done.copy()
-            infos["final_info"] = final_info
-            infos["_final_info"] = done.copy()
-            self._autoreset = np.zeros(n, dtype=np.bool_)
-        elif next_step:
+        if next_step:
             self._autoreset = done
+        elif self._same_step and done.any():
+            infos = self._final(done, obs, infos)
+            obs = self._observe()
         return obs, reward, terminated, truncated, infos
 
     def _reset_envs(self, ids: np.ndarray) -> None:
@@ -241,13 +211,14 @@ class DictNavigationV0VectorEnv(VectorEnv):
 
     def _check_actions(self, actions: Any) -> Any:
         n = self.num_envs
-        action = np.array(actions)
+        action = np.asarray(actions)  # never written into
         if action.dtype != np.int64:
             if action.dtype.kind in "iu" or (
                 action.dtype.kind == "f" and np.all(action == np.floor(action))
             ):
                 action = action.astype(np.int64)
-        if action.shape != (n,) or action.dtype != np.int64 or np.any(action.view(np.uint64) >= 4):
+        # one reduction: negative values are huge as uint64
+        if action.shape != (n,) or action.dtype != np.int64 or (action.view(np.uint64).max() >= 4):
             action = self._fix_actions(actions)
         return action
 
@@ -282,6 +253,33 @@ class DictNavigationV0VectorEnv(VectorEnv):
     @property
     def np_random_seed(self) -> tuple[int | None, ...]:  # type: ignore[override]
         return tuple(self._streams.seeds)
+
+    def _final(self, done: np.ndarray, obs: Any, infos: dict[str, Any]) -> dict[str, Any]:
+        """SAME_STEP autoreset: record `final_obs` / `final_info`, reset the done envs."""
+        n = self.num_envs
+        final_obs = np.full(n, None, dtype=object)
+        for i in np.flatnonzero(done).tolist():
+            final_obs[i] = self._row(obs, i)
+        final_info = {}
+        for key, value in infos.items():
+            if not key.startswith("_"):
+                mask = done & infos["_" + key]
+                if mask.any():
+                    final_info[key] = mask_info(value, mask)
+                    final_info["_" + key] = mask
+        self._reset_envs(np.flatnonzero(done))
+        keep = ~done
+        for key in [k for k in infos if not k.startswith("_")]:
+            infos[key] = mask_info(infos[key], keep & infos["_" + key])
+            infos["_" + key] = keep & infos["_" + key]
+            if not infos["_" + key].any():
+                del infos[key], infos["_" + key]
+        infos = self._info(infos, None)
+        infos["final_obs"] = final_obs
+        infos["_final_obs"] = done.copy()
+        infos["final_info"] = final_info
+        infos["_final_info"] = done.copy()
+        return infos
 
     def _fix_actions(self, actions: Any) -> np.ndarray:
         """Apply `invalid_action` to each env's action, as the single env does."""

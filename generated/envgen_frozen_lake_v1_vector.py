@@ -85,6 +85,9 @@ class FrozenLakeV1VectorEnv(VectorEnv):
         self._elapsed = np.zeros(num_envs, dtype=np.int64)
         self._autoreset = np.zeros(num_envs, dtype=np.bool_)
         self._all_ids = np.arange(num_envs)
+        self._all_true = np.ones(num_envs, dtype=np.bool_)
+        self._next_step = self.autoreset_mode == AutoresetMode.NEXT_STEP
+        self._same_step = self.autoreset_mode == AutoresetMode.SAME_STEP
         self._streams = Streams(num_envs, buffered=True)
         self._needs_reset = True
 
@@ -126,10 +129,10 @@ class FrozenLakeV1VectorEnv(VectorEnv):
             raise gym.error.ResetNeeded("step() called before reset()")
         action = self._check_actions(actions)
         n = self.num_envs
-        next_step = self.autoreset_mode == AutoresetMode.NEXT_STEP
-        resetting = self._autoreset if next_step else None
-        any_reset = resetting is not None and bool(resetting.any())
-        _live = ~resetting if any_reset else np.ones(n, dtype=np.bool_)
+        next_step = self._next_step
+        any_reset = next_step and bool(self._autoreset.any())
+        resetting = self._autoreset
+        _live = ~resetting if any_reset else self._all_true
         _live_ids = np.flatnonzero(_live) if any_reset else self._all_ids
         self._elapsed += 1
         with np.errstate(all="ignore"):
@@ -167,13 +170,13 @@ class FrozenLakeV1VectorEnv(VectorEnv):
                 prob = np.where(_m3, 1.0, prob)
             _m4 = _m3 & (move == LEFT)
             col = np.where(_m4, np.maximum(col - 1, 0), col)
-            _m5 = _m3 & ~_m4
+            _m5 = _m3 ^ _m4
             _m6 = _m5 & (move == DOWN)
             row = np.where(_m6, np.minimum(row + 1, self.nrow - 1), row)
-            _m7 = _m5 & ~_m6
+            _m7 = _m5 ^ _m6
             _m8 = _m7 & (move == RIGHT)
             col = np.where(_m8, np.minimum(col + 1, self.ncol - 1), col)
-            _m9 = _m7 & ~_m8
+            _m9 = _m7 ^ _m8
             row = np.where(_m9, np.maximum(row - 1, 0), row)
             s = np.where(_m3, row * self.ncol + col, s)
             tile = np.asarray(self.grid)[
@@ -193,57 +196,34 @@ class FrozenLakeV1VectorEnv(VectorEnv):
                 gain,
             )
             done = np.where(_m3, tile >= 2, done)
-            self.s = s
-            self.last_action = last_action
-            if self.check_state:
-                _rt.check_finite(ID, s=s, last_action=last_action)
-            terminated = np.array(done, dtype=np.bool_)
-            reward = np.array(gain, dtype=np.float64)
+            terminated = done
+            reward = gain
+        self.s = s
+        self.last_action = last_action
+        if self.check_state:
+            _rt.check_finite(ID, s=s, last_action=last_action)
         truncated = self._elapsed >= self.max_episode_steps
         step_info: dict[str, Any] = {}
-        step_info["prob"] = np.array(prob, dtype=np.float64)
+        step_info["prob"] = np.asarray(prob, dtype=np.float64)
         if any_reset:
             ids = np.flatnonzero(resetting)
             self._reset_envs(ids)
             reward[ids] = 0.0
             terminated[ids] = False
             truncated[ids] = False
-        live = ~resetting if any_reset else None
         obs = self._observe()
         infos: dict[str, Any] = {}
-        for key, value in step_info.items():
-            if live is None or live.any():
+        live = ~resetting if any_reset else None
+        if live is None or live.any():
+            for key, value in step_info.items():
                 infos[key] = mask_info(value, live)
-                infos["_" + key] = np.ones(n, dtype=np.bool_) if live is None else live.copy()
-        infos = self._info(infos, None)
+                infos["_" + key] = self._all_true.copy() if live is None else live.copy()
         done = terminated | truncated
-        if self.autoreset_mode == AutoresetMode.SAME_STEP and done.any():
-            final_obs = np.full(n, None, dtype=object)
-            for i in np.flatnonzero(done).tolist():
-                final_obs[i] = self._row(obs, i)
-            final_info = {}
-            for key, value in infos.items():
-                if not key.startswith("_"):
-                    mask = done & infos["_" + key]
-                    if mask.any():
-                        final_info[key] = mask_info(value, mask)
-                        final_info["_" + key] = mask
-            self._reset_envs(np.flatnonzero(done))
-            obs = self._observe()
-            keep = ~done
-            for key in step_info:
-                infos[key] = mask_info(infos[key], keep & infos["_" + key])
-                infos["_" + key] = keep & infos["_" + key]
-                if not infos["_" + key].any():
-                    del infos[key], infos["_" + key]
-            infos = self._info(infos, None)
-            infos["final_obs"] = final_obs
-            infos["_final_obs"] = done.copy()
-            infos["final_info"] = final_info
-            infos["_final_info"] = done.copy()
-            self._autoreset = np.zeros(n, dtype=np.bool_)
-        elif next_step:
+        if next_step:
             self._autoreset = done
+        elif self._same_step and done.any():
+            infos = self._final(done, obs, infos)
+            obs = self._observe()
         return obs, reward, terminated, truncated, infos
 
     def _reset_envs(self, ids: np.ndarray) -> None:
@@ -272,13 +252,14 @@ class FrozenLakeV1VectorEnv(VectorEnv):
 
     def _check_actions(self, actions: Any) -> Any:
         n = self.num_envs
-        action = np.array(actions)
+        action = np.asarray(actions)  # never written into
         if action.dtype != np.int64:
             if action.dtype.kind in "iu" or (
                 action.dtype.kind == "f" and np.all(action == np.floor(action))
             ):
                 action = action.astype(np.int64)
-        if action.shape != (n,) or action.dtype != np.int64 or np.any(action.view(np.uint64) >= 4):
+        # one reduction: negative values are huge as uint64
+        if action.shape != (n,) or action.dtype != np.int64 or (action.view(np.uint64).max() >= 4):
             action = self._fix_actions(actions)
         return action
 
@@ -311,6 +292,33 @@ class FrozenLakeV1VectorEnv(VectorEnv):
     @property
     def np_random_seed(self) -> tuple[int | None, ...]:  # type: ignore[override]
         return tuple(self._streams.seeds)
+
+    def _final(self, done: np.ndarray, obs: Any, infos: dict[str, Any]) -> dict[str, Any]:
+        """SAME_STEP autoreset: record `final_obs` / `final_info`, reset the done envs."""
+        n = self.num_envs
+        final_obs = np.full(n, None, dtype=object)
+        for i in np.flatnonzero(done).tolist():
+            final_obs[i] = self._row(obs, i)
+        final_info = {}
+        for key, value in infos.items():
+            if not key.startswith("_"):
+                mask = done & infos["_" + key]
+                if mask.any():
+                    final_info[key] = mask_info(value, mask)
+                    final_info["_" + key] = mask
+        self._reset_envs(np.flatnonzero(done))
+        keep = ~done
+        for key in [k for k in infos if not k.startswith("_")]:
+            infos[key] = mask_info(infos[key], keep & infos["_" + key])
+            infos["_" + key] = keep & infos["_" + key]
+            if not infos["_" + key].any():
+                del infos[key], infos["_" + key]
+        infos = self._info(infos, None)
+        infos["final_obs"] = final_obs
+        infos["_final_obs"] = done.copy()
+        infos["final_info"] = final_info
+        infos["_final_info"] = done.copy()
+        return infos
 
     def _fix_actions(self, actions: Any) -> np.ndarray:
         """Apply `invalid_action` to each env's action, as the single env does."""

@@ -17,7 +17,7 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from envgen import runtime as _rt
-from envgen.vector_runtime import Streams, exact, mask_info
+from envgen.vector_runtime import Streams, exact, mask_info, merge
 
 from .envgen_mountain_car_continuous_v0 import ID, PARAMS
 from .envgen_mountain_car_continuous_v0 import MountainCarContinuousV0Env as _SingleEnv
@@ -93,6 +93,9 @@ class MountainCarContinuousV0VectorEnv(VectorEnv):
         self._elapsed = np.zeros(num_envs, dtype=np.int64)
         self._autoreset = np.zeros(num_envs, dtype=np.bool_)
         self._all_ids = np.arange(num_envs)
+        self._all_true = np.ones(num_envs, dtype=np.bool_)
+        self._next_step = self.autoreset_mode == AutoresetMode.NEXT_STEP
+        self._same_step = self.autoreset_mode == AutoresetMode.SAME_STEP
         self._streams = Streams(num_envs, buffered=True)
         self._needs_reset = True
 
@@ -134,84 +137,37 @@ class MountainCarContinuousV0VectorEnv(VectorEnv):
             raise gym.error.ResetNeeded("step() called before reset()")
         action = self._check_actions(actions)
         n = self.num_envs
-        next_step = self.autoreset_mode == AutoresetMode.NEXT_STEP
-        resetting = self._autoreset if next_step else None
-        any_reset = resetting is not None and bool(resetting.any())
+        next_step = self._next_step
+        any_reset = next_step and bool(self._autoreset.any())
+        resetting = self._autoreset
         self._elapsed += 1
-        with np.errstate(all="ignore"):
-            position = self.position
-            velocity = self.velocity
-            force = np.minimum(np.maximum(action[:, 0], self.min_action), self.max_action)
-            velocity = velocity.astype(np.float32) + (
-                force * self.power - (0.0025 * _cos(3 * position)).astype(np.float32)
-            )
-            _m1 = velocity > self.max_speed
-            velocity = np.where(_m1, self.max_speed, velocity)
-            _m3 = velocity < -self.max_speed
-            velocity = np.where(_m3, -self.max_speed, velocity)
-            position = position + velocity
-            _m5 = position > self.max_position
-            position = np.where(_m5, self.max_position, position)
-            _m7 = position < self.min_position
-            position = np.where(_m7, self.min_position, position)
-            _m9 = np.logical_and(position == self.min_position, velocity < 0)
-            velocity = np.where(_m9, 0.0, velocity)
-            at_goal = np.logical_and(position >= self.goal_position, velocity >= self.goal_velocity)
-            position = np.asarray(position).astype(np.float32)
-            velocity = np.asarray(velocity).astype(np.float32)
-            self.position = position
-            self.velocity = velocity
-            if self.check_state:
-                _rt.check_finite(ID, position=position, velocity=velocity)
-            terminated = np.array(at_goal, dtype=np.bool_)
-            reward = np.array(
-                np.where(at_goal, 100.0, 0.0) - _pow(action[:, 0].astype(np.float64), 2) * 0.1,
-                dtype=np.float64,
-            )
+        _fresh = self._elapsed == 1
+        if not _fresh.any():
+            _out = self._dynamics(action, n)
+        elif _fresh.all():
+            _out = self._dynamics_fresh(action, n)
+        else:
+            _out = merge(_fresh, self._dynamics_fresh(action, n), self._dynamics(action, n))
+        position, velocity, terminated, reward, step_info = _out
+        self.position = np.asarray(position, dtype=np.float64)
+        self.velocity = np.asarray(velocity, dtype=np.float64)
+        if self.check_state:
+            _rt.check_finite(ID, position=position, velocity=velocity)
         truncated = self._elapsed >= self.max_episode_steps
-        step_info: dict[str, Any] = {}
         if any_reset:
             ids = np.flatnonzero(resetting)
             self._reset_envs(ids)
             reward[ids] = 0.0
             terminated[ids] = False
             truncated[ids] = False
-        live = ~resetting if any_reset else None
         obs = self._observe()
         infos: dict[str, Any] = {}
-        for key, value in step_info.items():
-            if live is None or live.any():
-                infos[key] = mask_info(value, live)
-                infos["_" + key] = np.ones(n, dtype=np.bool_) if live is None else live.copy()
-        infos = self._info(infos, None)
         done = terminated | truncated
-        if self.autoreset_mode == AutoresetMode.SAME_STEP and done.any():
-            final_obs = np.full(n, None, dtype=object)
-            for i in np.flatnonzero(done).tolist():
-                final_obs[i] = self._row(obs, i)
-            final_info = {}
-            for key, value in infos.items():
-                if not key.startswith("_"):
-                    mask = done & infos["_" + key]
-                    if mask.any():
-                        final_info[key] = mask_info(value, mask)
-                        final_info["_" + key] = mask
-            self._reset_envs(np.flatnonzero(done))
-            obs = self._observe()
-            keep = ~done
-            for key in step_info:
-                infos[key] = mask_info(infos[key], keep & infos["_" + key])
-                infos["_" + key] = keep & infos["_" + key]
-                if not infos["_" + key].any():
-                    del infos[key], infos["_" + key]
-            infos = self._info(infos, None)
-            infos["final_obs"] = final_obs
-            infos["_final_obs"] = done.copy()
-            infos["final_info"] = final_info
-            infos["_final_info"] = done.copy()
-            self._autoreset = np.zeros(n, dtype=np.bool_)
-        elif next_step:
+        if next_step:
             self._autoreset = done
+        elif self._same_step and done.any():
+            infos = self._final(done, obs, infos)
+            obs = self._observe()
         return obs, reward, terminated, truncated, infos
 
     def _reset_envs(self, ids: np.ndarray) -> None:
@@ -277,6 +233,87 @@ class MountainCarContinuousV0VectorEnv(VectorEnv):
     @property
     def np_random_seed(self) -> tuple[int | None, ...]:  # type: ignore[override]
         return tuple(self._streams.seeds)
+
+    def _final(self, done: np.ndarray, obs: Any, infos: dict[str, Any]) -> dict[str, Any]:
+        """SAME_STEP autoreset: record `final_obs` / `final_info`, reset the done envs."""
+        n = self.num_envs
+        final_obs = np.full(n, None, dtype=object)
+        for i in np.flatnonzero(done).tolist():
+            final_obs[i] = self._row(obs, i)
+        final_info = {}
+        for key, value in infos.items():
+            if not key.startswith("_"):
+                mask = done & infos["_" + key]
+                if mask.any():
+                    final_info[key] = mask_info(value, mask)
+                    final_info["_" + key] = mask
+        self._reset_envs(np.flatnonzero(done))
+        keep = ~done
+        for key in [k for k in infos if not k.startswith("_")]:
+            infos[key] = mask_info(infos[key], keep & infos["_" + key])
+            infos["_" + key] = keep & infos["_" + key]
+            if not infos["_" + key].any():
+                del infos[key], infos["_" + key]
+        infos = self._info(infos, None)
+        infos["final_obs"] = final_obs
+        infos["_final_obs"] = done.copy()
+        infos["final_info"] = final_info
+        infos["_final_info"] = done.copy()
+        return infos
+
+    def _dynamics_fresh(self, action, n) -> Any:
+        """The dynamics for envs on their first step since reset (state types differ)."""
+        position = self.position
+        velocity = self.velocity
+        force = np.minimum(np.maximum(action[:, 0], -1.0), 1.0)
+        velocity = velocity + (
+            force * 0.0015 - (0.0025 * _cos(3 * position)).astype(np.float32)
+        ).astype(np.float64)
+        _m1 = velocity > 0.07
+        velocity = np.where(_m1, 0.07, velocity)
+        _m3 = velocity < -0.07
+        velocity = np.where(_m3, -0.07, velocity)
+        position = position + velocity
+        _m5 = position > 0.6
+        position = np.where(_m5, 0.6, position)
+        _m7 = position < -1.2
+        position = np.where(_m7, -1.2, position)
+        _m9 = np.logical_and(position == -1.2, velocity < 0)
+        velocity = np.where(_m9, 0.0, velocity)
+        at_goal = np.logical_and(position >= 0.45, velocity >= self.goal_velocity)
+        position = np.asarray(position).astype(np.float32)
+        velocity = np.asarray(velocity).astype(np.float32)
+        terminated = at_goal
+        reward = np.where(at_goal, 100.0, 0.0) - _pow(action[:, 0].astype(np.float64), 2) * 0.1
+        return position, velocity, terminated, reward, {}
+
+    def _dynamics(self, action, n) -> Any:
+        position = self.position
+        velocity = self.velocity
+        force = np.minimum(np.maximum(action[:, 0], -1.0), 1.0)
+        velocity = velocity.astype(np.float32) + (
+            force * 0.0015
+            - (0.0025 * _cos((3 * position.astype(np.float32)).astype(np.float64))).astype(
+                np.float32
+            )
+        )
+        _m1 = velocity > 0.07
+        velocity = np.where(_m1, 0.07, velocity)
+        _m3 = velocity < -0.07
+        velocity = np.where(_m3, -0.07, velocity)
+        position = position.astype(np.float32) + velocity
+        _m5 = position > 0.6
+        position = np.where(_m5, 0.6, position)
+        _m7 = position < -1.2
+        position = np.where(_m7, -1.2, position)
+        _m9 = np.logical_and(position == -1.2, velocity < 0)
+        velocity = np.where(_m9, 0.0, velocity)
+        at_goal = np.logical_and(position >= 0.45, velocity >= self.goal_velocity)
+        position = np.asarray(position).astype(np.float32)
+        velocity = np.asarray(velocity).astype(np.float32)
+        terminated = at_goal
+        reward = np.where(at_goal, 100.0, 0.0) - _pow(action[:, 0].astype(np.float64), 2) * 0.1
+        return position, velocity, terminated, reward, {}
 
     def _fix_actions(self, actions: Any) -> np.ndarray:
         """Apply `invalid_action` to each env's action, as the single env does."""

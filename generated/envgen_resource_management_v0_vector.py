@@ -17,7 +17,7 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from envgen import runtime as _rt
-from envgen.vector_runtime import Streams, mask_info, size
+from envgen.vector_runtime import Streams, mask_info, merge, size
 
 from .envgen_resource_management_v0 import ID, PARAMS
 from .envgen_resource_management_v0 import ResourceManagementV0Env as _SingleEnv
@@ -78,6 +78,9 @@ class ResourceManagementV0VectorEnv(VectorEnv):
         self._elapsed = np.zeros(num_envs, dtype=np.int64)
         self._autoreset = np.zeros(num_envs, dtype=np.bool_)
         self._all_ids = np.arange(num_envs)
+        self._all_true = np.ones(num_envs, dtype=np.bool_)
+        self._next_step = self.autoreset_mode == AutoresetMode.NEXT_STEP
+        self._same_step = self.autoreset_mode == AutoresetMode.SAME_STEP
         self._streams = Streams(num_envs, buffered=False)
         self._needs_reset = True
 
@@ -119,86 +122,42 @@ class ResourceManagementV0VectorEnv(VectorEnv):
             raise gym.error.ResetNeeded("step() called before reset()")
         action = self._check_actions(actions)
         n = self.num_envs
-        next_step = self.autoreset_mode == AutoresetMode.NEXT_STEP
-        resetting = self._autoreset if next_step else None
-        any_reset = resetting is not None and bool(resetting.any())
+        next_step = self._next_step
+        any_reset = next_step and bool(self._autoreset.any())
+        resetting = self._autoreset
         self._elapsed += 1
         elapsed = self._elapsed
-        with np.errstate(all="ignore"):
-            _ar = np.arange(n)
-            load = self.load
-            servers = self.servers
-            queue = self.queue
-            change = np.asarray(np.round((action[:, 0] * 2.0).astype(np.float64))).astype(np.int64)
-            servers = np.minimum(np.maximum(servers + change, 1), self.max_servers)
-            demand = load[
-                _ar,
-                np.clip(
-                    np.minimum(elapsed - 1, self.max_steps - 1),
-                    -np.shape(load)[1],
-                    np.shape(load)[1] - 1,
-                ),
-            ]
-            capacity = servers / self.max_servers
-            _m1 = demand > capacity
-            queue = np.where(_m1, queue + (demand - capacity) * 50.0, queue)
-            _m2 = ~_m1
-            queue = np.where(_m2, np.maximum(queue - 10.0, 0.0), queue)
-            self.load = load
-            self.servers = servers
-            self.queue = queue
-            if self.check_state:
-                _rt.check_finite(ID, load=load, servers=servers, queue=queue)
-            terminated = np.full((n,), False)
-            reward = np.array(
-                -(servers.astype(np.float64) * self.server_cost + queue * self.queue_penalty)
-                / 100.0,
-                dtype=np.float64,
+        _fresh = self._elapsed == 1
+        if not _fresh.any():
+            _out = self._dynamics(action, n, elapsed)
+        elif _fresh.all():
+            _out = self._dynamics_fresh(action, n, elapsed)
+        else:
+            _out = merge(
+                _fresh, self._dynamics_fresh(action, n, elapsed), self._dynamics(action, n, elapsed)
             )
+        load, servers, queue, terminated, reward, step_info = _out
+        self.load = load
+        self.servers = servers
+        self.queue = queue
+        if self.check_state:
+            _rt.check_finite(ID, load=load, servers=servers, queue=queue)
         truncated = self._elapsed >= self.max_episode_steps
-        step_info: dict[str, Any] = {}
         if any_reset:
             ids = np.flatnonzero(resetting)
             self._reset_envs(ids)
             reward[ids] = 0.0
             terminated[ids] = False
             truncated[ids] = False
-        live = ~resetting if any_reset else None
         obs = self._observe()
         infos: dict[str, Any] = {}
-        for key, value in step_info.items():
-            if live is None or live.any():
-                infos[key] = mask_info(value, live)
-                infos["_" + key] = np.ones(n, dtype=np.bool_) if live is None else live.copy()
         infos = self._info(infos, None)
         done = terminated | truncated
-        if self.autoreset_mode == AutoresetMode.SAME_STEP and done.any():
-            final_obs = np.full(n, None, dtype=object)
-            for i in np.flatnonzero(done).tolist():
-                final_obs[i] = self._row(obs, i)
-            final_info = {}
-            for key, value in infos.items():
-                if not key.startswith("_"):
-                    mask = done & infos["_" + key]
-                    if mask.any():
-                        final_info[key] = mask_info(value, mask)
-                        final_info["_" + key] = mask
-            self._reset_envs(np.flatnonzero(done))
-            obs = self._observe()
-            keep = ~done
-            for key in step_info:
-                infos[key] = mask_info(infos[key], keep & infos["_" + key])
-                infos["_" + key] = keep & infos["_" + key]
-                if not infos["_" + key].any():
-                    del infos[key], infos["_" + key]
-            infos = self._info(infos, None)
-            infos["final_obs"] = final_obs
-            infos["_final_obs"] = done.copy()
-            infos["final_info"] = final_info
-            infos["_final_info"] = done.copy()
-            self._autoreset = np.zeros(n, dtype=np.bool_)
-        elif next_step:
+        if next_step:
             self._autoreset = done
+        elif self._same_step and done.any():
+            infos = self._final(done, obs, infos)
+            obs = self._observe()
         return obs, reward, terminated, truncated, infos
 
     def _reset_envs(self, ids: np.ndarray) -> None:
@@ -294,6 +253,86 @@ class ResourceManagementV0VectorEnv(VectorEnv):
     @property
     def np_random_seed(self) -> tuple[int | None, ...]:  # type: ignore[override]
         return tuple(self._streams.seeds)
+
+    def _final(self, done: np.ndarray, obs: Any, infos: dict[str, Any]) -> dict[str, Any]:
+        """SAME_STEP autoreset: record `final_obs` / `final_info`, reset the done envs."""
+        n = self.num_envs
+        final_obs = np.full(n, None, dtype=object)
+        for i in np.flatnonzero(done).tolist():
+            final_obs[i] = self._row(obs, i)
+        final_info = {}
+        for key, value in infos.items():
+            if not key.startswith("_"):
+                mask = done & infos["_" + key]
+                if mask.any():
+                    final_info[key] = mask_info(value, mask)
+                    final_info["_" + key] = mask
+        self._reset_envs(np.flatnonzero(done))
+        keep = ~done
+        for key in [k for k in infos if not k.startswith("_")]:
+            infos[key] = mask_info(infos[key], keep & infos["_" + key])
+            infos["_" + key] = keep & infos["_" + key]
+            if not infos["_" + key].any():
+                del infos[key], infos["_" + key]
+        infos = self._info(infos, None)
+        infos["final_obs"] = final_obs
+        infos["_final_obs"] = done.copy()
+        infos["final_info"] = final_info
+        infos["_final_info"] = done.copy()
+        return infos
+
+    def _dynamics_fresh(self, action, n, elapsed) -> Any:
+        """The dynamics for envs on their first step since reset (state types differ)."""
+        _ar = np.arange(n)
+        load = self.load
+        servers = self.servers
+        queue = self.queue
+        change = np.asarray(np.round((action[:, 0] * 2.0).astype(np.float64))).astype(np.int64)
+        servers = np.minimum(np.maximum(servers + change, 1), self.max_servers)
+        demand = load[
+            _ar,
+            np.clip(
+                np.minimum(elapsed - 1, self.max_steps - 1),
+                -np.shape(load)[1],
+                np.shape(load)[1] - 1,
+            ),
+        ]
+        capacity = servers / self.max_servers
+        _m1 = demand > capacity
+        queue = np.where(_m1, queue + (demand - capacity) * 50.0, queue)
+        _m2 = ~_m1
+        queue = np.where(_m2, np.maximum(queue - 10.0, 0.0), queue)
+        terminated = np.full((n,), False)
+        reward = (
+            -(servers.astype(np.float64) * self.server_cost + queue * self.queue_penalty) / 100.0
+        )
+        return load, servers, queue, terminated, reward, {}
+
+    def _dynamics(self, action, n, elapsed) -> Any:
+        _ar = np.arange(n)
+        load = self.load
+        servers = self.servers
+        queue = self.queue
+        change = np.asarray(np.round((action[:, 0] * 2.0).astype(np.float64))).astype(np.int64)
+        servers = np.minimum(np.maximum(servers + change, 1), self.max_servers)
+        demand = load[
+            _ar,
+            np.clip(
+                np.minimum(elapsed - 1, self.max_steps - 1),
+                -np.shape(load)[1],
+                np.shape(load)[1] - 1,
+            ),
+        ]
+        capacity = servers / self.max_servers
+        _m1 = demand > capacity
+        queue = np.where(_m1, queue + (demand - capacity) * 50.0, queue)
+        _m2 = ~_m1
+        queue = np.where(_m2, np.maximum(queue - 10.0, 0.0), queue)
+        terminated = np.full((n,), False)
+        reward = (
+            -(servers.astype(np.float64) * self.server_cost + queue * self.queue_penalty) / 100.0
+        )
+        return load, servers, queue, terminated, reward, {}
 
     def _fix_actions(self, actions: Any) -> np.ndarray:
         """Apply `invalid_action` to each env's action, as the single env does."""

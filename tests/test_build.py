@@ -59,7 +59,7 @@ def test_a_broken_spec_writes_nothing_and_exits_1(tmp_path: Path) -> None:
     result = run_envgen("build", str(specs), "-o", str(out))
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
-    assert "go_left.yaml:10:" in result.stderr and "unknown name 'positon'" in result.stderr
+    assert "go_left.yaml:11:" in result.stderr and "unknown name 'positon'" in result.stderr
     assert "did you mean 'position'" not in result.stderr  # no such name in this spec
     assert "nothing was written" in result.stderr
     assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
