@@ -14,6 +14,7 @@ CI runs a bounded number of examples (ENVGEN_FUZZ_EXAMPLES scales them); the lon
 
 from __future__ import annotations
 
+import copy
 import importlib
 import itertools
 import math
@@ -412,7 +413,7 @@ def mutated_specs(draw: st.DrawFn) -> str:
             at = draw(st.integers(0, len(value)))
             parent[key] = value[:at] + draw(st.sampled_from(TOKENS)) + value[at:]
         else:
-            parent[key] = draw(st.sampled_from(ODD_VALUES))
+            parent[key] = copy.deepcopy(draw(st.sampled_from(ODD_VALUES)))  # never shared
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
 
 
