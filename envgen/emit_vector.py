@@ -310,11 +310,90 @@ class VectorTranslator:
             if self._has_draw(value):
                 raise Unsupported("a random draw on the right of `and`/`or`")
         fn = "np.logical_and" if isinstance(node.op, ast.And) else "np.logical_or"
+        if isinstance(node.op, ast.Or):
+            fused = self._fuse_bounds(node.values, scope, mask)
+            if fused is not None:
+                return V(" | ".join(f"({code})" for code in fused), True, self.type_of(node),
+                         "bool")
         values = [self.expr(v, scope, mask) for v in node.values]
         code = values[0].code
         for value in values[1:]:
             code = f"{fn}({code}, {value.code})"
         return V(code, True, self.type_of(node), "bool")
+
+    def _bound_test(self, node: ast.expr, scope: Scope) -> tuple[str, str, str, bool] | None:
+        """`x < -c` / `x > c` (or `c < x`, `<=`, ...) as (x, lower|upper, c, inclusive).
+
+        Only for a name `x` and a uniform name or number `c`; None for anything else.
+        """
+        if not (isinstance(node, ast.Compare) and len(node.ops) == 1):
+            return None
+        left, op, right = node.left, type(node.ops[0]), node.comparators[0]
+        flip = {ast.Lt: ast.Gt, ast.Gt: ast.Lt, ast.LtE: ast.GtE, ast.GtE: ast.LtE}
+        if op not in flip:
+            return None
+        if not isinstance(left, ast.Name) or not self.is_vec(left, scope):
+            left, right, op = right, left, flip[op]
+        if not isinstance(left, ast.Name) or not self.is_vec(left, scope):
+            return None
+        if self.is_vec(right, scope):
+            return None
+        negated = isinstance(right, ast.UnaryOp) and isinstance(right.op, ast.USub)
+        bound = right.operand if negated else right  # type: ignore[attr-defined]
+        if not isinstance(bound, (ast.Name, ast.Constant)):
+            return None
+        side = "upper" if op in (ast.Gt, ast.GtE) else "lower"
+        if (side == "lower") != negated:
+            return None
+        return left.id, side, ast.unparse(bound), op in (ast.LtE, ast.GtE)
+
+    def _fuse_bounds(self, values: list[ast.expr], scope: Scope, mask: str | None,
+                     ) -> list[str] | None:
+        """`x < -c or x > c` as `abs(x) > c`, where exactly the same.
+
+        For a float `x` (abs is exact; NaN fails both; `-c` is exact): both are true for
+        every non-NaN `x` when c < 0, and `x != 0` when c == 0. Not for ints (abs of the
+        most negative int overflows). Returns the parts' code, or None if nothing fuses.
+        """
+        if any(self._has_draw(v) for v in values):
+            return None
+        tests = [self._bound_test(v, scope) for v in values]
+        parts: list[str] = []
+        used: set[int] = set()
+        fused = False
+        for i, (node, test) in enumerate(zip(values, tests, strict=True)):
+            if i in used:
+                continue
+            partner = None
+            if test is not None:
+                for j in range(i + 1, len(values)):
+                    other = tests[j]
+                    if j not in used and other is not None and other[0] == test[0] and (
+                            other[2] == test[2] and other[3] == test[3]
+                            and other[1] != test[1]):
+                        partner = j
+                        break
+            value = self.expr(node, scope, mask)
+            if value.dtype != "bool":
+                return None
+            if partner is None:
+                parts.append(value.code)
+                continue
+            upper = values[i] if test[1] == "upper" else values[partner]
+            assert isinstance(upper, ast.Compare)
+            subject, bound = upper.left, upper.comparators[0]
+            if not (isinstance(subject, ast.Name) and subject.id == test[0]):
+                subject, bound = bound, subject
+            x = self.expr(subject, scope, mask)
+            c = self.expr(bound, scope, mask)
+            target = promote(x.t, c.t).dtype
+            x = self.cast(x, target)
+            if c.vec or T(target).kind != "float" or np.dtype(x.dtype).kind != "f":
+                return None
+            parts.append(f"np.abs({x.code}) {'>=' if test[3] else '>'} ({c.code})")
+            used.add(partner)
+            fused = True
+        return parts if fused else None
 
     def _Compare(self, node: ast.Compare, scope: Scope, mask: str | None) -> V:
         operands = [node.left, *node.comparators]
@@ -1036,8 +1115,10 @@ def _state_init(name: str, model: EnvModel, vt: VectorTranslator, scope: Scope) 
             code = value.code
             if value.dtype != dtype:
                 code = f"({code}).astype({np_dtype(dtype)})"
-        else:
+        elif model.reset.stmts:
             code = f"np.full({full}, {value.code}, dtype={np_dtype(dtype)})"
+        else:  # nothing reads it as an array: `self.name[ids] = value` broadcasts it
+            code = value.code
     else:
         dims = ", ".join(vt.single.expr(c.expr) for c in state.shape if c.expr is not None)
         full = f"({scope.n}, {dims})"

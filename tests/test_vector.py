@@ -248,3 +248,55 @@ def test_state_types_that_change_after_the_first_step_match_exactly(built):
                     sync.reset(options={"reset_mask": mask.copy()}),
                 )
         same(vec.step(actions), sync.step(actions), f"step {t}")
+
+
+def test_bound_tests_fused_into_abs_match_at_nan_zero_and_negative_bounds(tmp_path):
+    """`x < -c or x > c` is emitted as `abs(x) > c`: same result for NaN, ±0, ±inf, c <= 0."""
+    from envgen.build import compile_specs, write
+
+    spec = tmp_path / "specs" / "bounds.yaml"
+    spec.parent.mkdir()
+    spec.write_text(
+        "id: test/Bounds-v0\n"
+        "params: {c: {default: 1.0}}\n"
+        "action_space: {Box: {low: -inf, high: inf, shape: [1], dtype: float32}}\n"
+        "observation_space: {Box: {low: -inf, high: inf, shape: [1], dtype: float64}}\n"
+        "state: {x: {init: 0.0}}\n"
+        "step: |\n"
+        "  x = action[0] * 1.0\n"
+        "  out = x < -c or x > c\n"
+        "  inside = x >= -c and x <= c\n"
+        "  edge = -c >= x or c <= x\n"
+        "observation: [x]\n"
+        "reward: 1.0 * out + 2.0 * inside + 4.0 * edge\n"
+        "max_episode_steps: 1000\n"
+    )
+    out = tmp_path / "bounds_envs"
+    compiled = compile_specs([spec.parent], out)
+    assert not compiled.diagnostics, compiled.diagnostics
+    write(compiled, out)
+    source = next(v for k, v in compiled.files.items() if k.endswith("_vector.py"))
+    assert "np.abs(x) > " in source and "np.abs(x) >= " in source, source
+    sys.path.insert(0, str(tmp_path))
+    try:
+        model = compiled.models[0]
+        single = importlib.import_module(f"bounds_envs.{model.module_name}")
+        vector = importlib.import_module(f"bounds_envs.{model.module_name}_vector")
+        vector_cls = getattr(vector, f"{model.class_name.removesuffix('Env')}VectorEnv")
+        values = np.array(
+            [np.nan, 0.0, -0.0, 1.0, -1.0, 2.0, -2.0, 0.5, -0.5, np.inf, -np.inf], np.float32
+        )
+        for c in (1.0, 0.0, -0.0, -1.0, 2.5, float("inf")):
+            n = len(values)
+            vec = vector_cls(num_envs=n, c=c, invalid_action="ignore")
+            sync = SyncVectorEnv(
+                [
+                    lambda c=c: getattr(single, model.class_name)(c=c, invalid_action="ignore")
+                    for _ in range(n)
+                ]
+            )
+            same(vec.reset(seed=0), sync.reset(seed=0))
+            actions = values[:, None]
+            same(vec.step(actions), sync.step(actions), f"c={c}")
+    finally:
+        sys.path.remove(str(tmp_path))
