@@ -77,12 +77,15 @@ class Streams:
         """The next `count` buffered doubles of each env in `envs`: shape (len(envs), count)."""
         pos = self.pos[envs]
         if len(pos) and pos.max() > _BUFFER - count:
-            for env in envs[pos > _BUFFER - count].tolist():
+            refill = envs[pos > _BUFFER - count]
+            raws = []
+            for env in refill.tolist():
                 generator = self.generator(env)
                 self.base[env] = generator.bit_generator.state
-                raw = generator.bit_generator.random_raw(_BUFFER)
-                self.doubles[env] = (raw >> np.uint64(11)) * (1.0 / 9007199254740992.0)
-                self.pos[env] = 0
+                raws.append(generator.bit_generator.random_raw(_BUFFER))
+            # one conversion for all refilled envs (elementwise: the same doubles)
+            self.doubles[refill] = (np.stack(raws) >> np.uint64(11)) * (1.0 / 9007199254740992.0)
+            self.pos[refill] = 0
             pos = self.pos[envs]
         self.pos[envs] = pos + count
         start = envs * _BUFFER + pos
