@@ -26,7 +26,7 @@ def _usage_error(message: str) -> None:
 
 
 @click.command("fuzz")
-@click.argument("targets", nargs=-1, required=True, metavar="TARGET...")
+@click.argument("targets", nargs=-1, metavar="TARGET...")
 @click.option(
     "--examples",
     type=click.IntRange(min=1),
@@ -86,6 +86,8 @@ def fuzz(
             out.print(f"[bold]{name}[/bold]: {prop.contract}")
         return
 
+    if not targets:
+        _usage_error("name at least one TARGET (an env id, module:Class, file.py:Class or spec)")
     try:
         names = check_property_names(properties or None)
     except UnknownPropertyError as exc:

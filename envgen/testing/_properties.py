@@ -320,11 +320,28 @@ def check_obs(script: Script, space: gym.Space, obs: Any, where: str, var: str =
         )
 
 
+def _show_raw_result(script: Script, kind: str) -> None:
+    """Make the last recorded reset/step assign ``result`` instead of unpacking it."""
+    from ._repro import to_source
+
+    for i in range(len(script.events) - 1, -1, -1):
+        event = script.events[i]
+        if event[0] in ("reset", "autoreset") and kind == "reset":
+            seed = event[2] if event[0] == "reset" else None
+            args = "" if seed is None else f"seed={seed}"
+            script.events[i] = ("code", [f"result = {event[1]}.reset({args})"])
+            return
+        if event[0] == "step" and kind == "step":
+            script.events[i] = ("code", [f"result = {event[1]}.step({to_source(event[2])})"])
+            return
+
+
 def check_reset_result(script: Script, space: gym.Space, result: Any, where: str) -> None:
     if not isinstance(result, tuple) or len(result) != 2:
+        _show_raw_result(script, "reset")
         script.fail(
             f"{where} returned {short_repr(result, 200)}, not an (obs, info) tuple",
-            ["# reset must return a tuple (obs, info)"],
+            ["assert isinstance(result, tuple) and len(result) == 2, repr(result)"],
         )
     obs, info = result
     check_obs(script, space, obs, where)
@@ -343,9 +360,11 @@ _REWARD_CHECK = (
 
 def check_step_result(script: Script, space: gym.Space, result: Any, where: str) -> None:
     if not isinstance(result, tuple) or len(result) != 5:
+        _show_raw_result(script, "step")
         script.fail(
             f"{where} returned {short_repr(result, 200)}, not a 5-tuple "
             "(obs, reward, terminated, truncated, info)",
+            ["assert isinstance(result, tuple) and len(result) == 5, repr(result)"],
         )
     obs, reward, terminated, truncated, info = result
     check_obs(script, space, obs, where)
@@ -820,13 +839,22 @@ def _check_pickle(prop: Property, ctx: Context) -> Outcome:
             rest = draw_actions(data, ctx.action_space, 20, "continuation", fixed=True)
             s.helper("import copy")
             s.helper("import pickle")
-            clones = {
-                "pickle": s._call(
-                    lambda: pickle.loads(pickle.dumps(env)), "pickling a mid-episode env"
+            clones = {}
+            for how, src, make_clone in (
+                (
+                    "pickle",
+                    "pickle.loads(pickle.dumps(env))",
+                    lambda: pickle.loads(pickle.dumps(env)),
                 ),
-                "deepcopy": s._call(lambda: copy.deepcopy(env), "deepcopy of a mid-episode env"),
-            }
+                ("deepcopy", "copy.deepcopy(env)", lambda: copy.deepcopy(env)),
+            ):
+                s.code(f"clone = {src}")
+                clones[how] = s._call(make_clone, f"{how} of a mid-episode env")
+                s.events.pop()
+            s.helper(_helper_source(same, _rollouts.continue_rollout))
+            s.code(*actions_lines("actions", rest), "expected = continue_rollout(env, actions)")
             expected = s._call(lambda: _rollouts.continue_rollout(env, rest), "the original")
+            s.events.pop()
             for how, clone in clones.items():
                 with _closing(clone):
                     got = s._call(lambda c=clone: _rollouts.continue_rollout(c, rest), how)

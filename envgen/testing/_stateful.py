@@ -38,6 +38,9 @@ from ._targets import Target, resolve_target
 
 __all__ = ["make_state_machine", "run_state_machine"]
 
+# close() ends a run (nothing but close() is allowed after it): let some calls happen first.
+MIN_CALLS_BEFORE_CLOSE = 6
+
 
 def _working_render_mode(target: Target, metadata: dict[str, Any]) -> str | None:
     for mode in metadata.get("render_modes", []) or []:
@@ -152,6 +155,7 @@ def make_state_machine(
             if problem:
                 self.script.fail(problem)
 
+        @precondition(lambda self: len(self.script.events) >= MIN_CALLS_BEFORE_CLOSE)
         @rule()
         def close(self) -> None:
             self.script.close(self.env)

@@ -103,7 +103,7 @@ def _registered_id_target(
     preamble: list[str] | None = None,
     kwargs: dict[str, Any] | None = None,
 ) -> Target:
-    spec = gym.spec(env_id)
+    spec = gym.spec(_bare_id(env_id))
     kwargs = dict(kwargs or {})
     full_id = spec.id if ":" not in env_id else env_id
 
@@ -145,6 +145,13 @@ def _registration_source(spec: Any, env_id: str) -> list[str]:
     else:
         lines, entry_src = _class_loader_source(entry)
     args = [f"id={spec.id!r}", f"entry_point={entry_src}"]
+    vector = getattr(spec, "vector_entry_point", None)
+    if isinstance(vector, str):
+        args.append(f"vector_entry_point={vector!r}")
+    elif vector is not None:
+        more, vector_src = _class_loader_source(vector)
+        lines += [m for m in more if m not in lines]
+        args.append(f"vector_entry_point={vector_src}")
     if spec.max_episode_steps is not None:
         args.append(f"max_episode_steps={spec.max_episode_steps}")
     if spec.kwargs:
@@ -369,9 +376,14 @@ def _is_versionless_id(text: str) -> bool:
     return True
 
 
+def _bare_id(env_id: str) -> str:
+    """``"module:ns/Name-v0"`` -> ``"ns/Name-v0"`` (gym.make imports the module, gym.spec not)."""
+    return env_id.split(":", 1)[1] if ":" in env_id else env_id
+
+
 def _id_target(env_id: str, display: str, name: str | None, kwargs: dict[str, Any]) -> Target:
     try:
-        gym.spec(env_id)
+        gym.spec(_bare_id(env_id))
     except gym.error.DeprecatedEnv as exc:
         raise TargetError(f"{exc}") from exc
     except gym.error.Error as exc:

@@ -169,3 +169,67 @@ class ReusedObsArray(Walker):
         _, reward, terminated, truncated, info = super().step(action)
         self.buffer[:] = (self.pos, self.vel)
         return self.buffer, reward, terminated, truncated, info
+
+
+class ObsOnlyReset(Walker):
+    """Old Gym API: reset returns the observation alone, without the info dict."""
+
+    def reset(self, *, seed=None, options=None):
+        obs, _ = super().reset(seed=seed, options=options)
+        return obs
+
+
+class IgnoresSeed(Walker):
+    """Never passes the seed on: every episode starts from the same fixed generator state."""
+
+    def reset(self, *, seed=None, options=None):
+        self._np_random = np.random.default_rng(42)
+        self.t, self.vel = 0, 0.0
+        self.pos = float(self._np_random.uniform(-1.0, 1.0))
+        return self._obs(), {}
+
+
+class CloseTwiceFails(Walker):
+    """Releases a resource in close() without remembering that it already did."""
+
+    def reset(self, *, seed=None, options=None):
+        self.log = []
+        return super().reset(seed=seed, options=options)
+
+    def close(self):
+        del self.log
+
+
+class Unpicklable(Walker):
+    """Keeps a generator (of wind gusts) in its state: it cannot be pickled."""
+
+    def reset(self, *, seed=None, options=None):
+        obs, info = super().reset(seed=seed, options=options)
+        self.gusts = (0.0 for _ in iter(int, 1))
+        return obs, info
+
+
+class LeakyReset(Walker):
+    """reset() forgets to zero the velocity: a seeded reset mid-episode differs from a fresh one."""
+
+    def reset(self, *, seed=None, options=None):
+        vel = self.vel
+        obs, info = super().reset(seed=seed, options=options)
+        self.vel = vel
+        return self._obs(), info
+
+
+def good_vector_walker(num_envs, **kwargs):
+    """A vector entry point: Walkers in a SyncVectorEnv (sub-env i seeded seed + i)."""
+    return gym.vector.SyncVectorEnv([lambda: Walker(**kwargs) for _ in range(num_envs)])
+
+
+class _DoubleRewards(gym.vector.VectorWrapper):
+    def step(self, actions):
+        obs, rewards, terminations, truncations, infos = self.env.step(actions)
+        return obs, rewards * 2, terminations, truncations, infos
+
+
+def bad_vector_walker(num_envs, **kwargs):
+    """A vector entry point whose rewards are twice the single env's."""
+    return _DoubleRewards(good_vector_walker(num_envs, **kwargs))
