@@ -167,10 +167,7 @@ class CartPoleV1VectorEnv(VectorEnv):
         x_dot = x_dot + 0.02 * xacc
         theta = theta + 0.02 * theta_dot
         theta_dot = theta_dot + 0.02 * thetaacc
-        failed = np.logical_or(
-            np.logical_or(np.logical_or(x < -2.4, x > 2.4), theta < -self.theta_threshold_radians),
-            theta > self.theta_threshold_radians,
-        )
+        failed = (np.abs(x) > 2.4) | (np.abs(theta) > self.theta_threshold_radians)
         step_reward = 0.0 if self.sutton_barto_reward else 1.0
         _m2 = failed
         _m3 = _m2 & (steps_beyond_terminated == -1)
@@ -216,13 +213,12 @@ class CartPoleV1VectorEnv(VectorEnv):
 
     def _reset_envs(self, ids: np.ndarray) -> None:
         """Run the spec's initial values and `reset` block for the envs `ids`."""
-        n = len(ids)
         _draws1 = self._streams.uniform(ids, -(0.05), 0.05, 4)
         x = _draws1[:, 0]
         x_dot = _draws1[:, 1]
         theta = _draws1[:, 2]
         theta_dot = _draws1[:, 3]
-        steps_beyond_terminated = np.full((n,), -1, dtype=np.int64)
+        steps_beyond_terminated = -1
         self.x[ids] = x
         self.x_dot[ids] = x_dot
         self.theta[ids] = theta

@@ -176,9 +176,8 @@ class DictNavigationV0VectorEnv(VectorEnv):
 
     def _reset_envs(self, ids: np.ndarray) -> None:
         """Run the spec's initial values and `reset` block for the envs `ids`."""
-        n = len(ids)
-        x = np.full((n,), 0.0, dtype=np.float64)
-        y = np.full((n,), 0.0, dtype=np.float64)
+        x = 0.0
+        y = 0.0
         goal_x = self._streams.draw(ids, "uniform", {"low": -(self.arena), "high": self.arena})
         goal_y = self._streams.draw(ids, "uniform", {"low": -(self.arena), "high": self.arena})
         self.x[ids] = x

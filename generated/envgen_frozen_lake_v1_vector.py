@@ -235,7 +235,7 @@ class FrozenLakeV1VectorEnv(VectorEnv):
             ).reshape(n, -1),
             axis=1,
         )
-        last_action = np.full((n,), -1, dtype=np.int64)
+        last_action = -1
         self.s[ids] = s
         self.last_action[ids] = last_action
         self._elapsed[ids] = 0

@@ -150,8 +150,7 @@ class GoLeftV0VectorEnv(VectorEnv):
 
     def _reset_envs(self, ids: np.ndarray) -> None:
         """Run the spec's initial values and `reset` block for the envs `ids`."""
-        n = len(ids)
-        pos = np.full((n,), (self.size) - (1), dtype=np.int64)
+        pos = (self.size) - (1)
         self.pos[ids] = pos
         self._elapsed[ids] = 0
         if self.check_state:

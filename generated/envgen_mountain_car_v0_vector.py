@@ -172,9 +172,8 @@ class MountainCarV0VectorEnv(VectorEnv):
 
     def _reset_envs(self, ids: np.ndarray) -> None:
         """Run the spec's initial values and `reset` block for the envs `ids`."""
-        n = len(ids)
         position = self._streams.draw(ids, "uniform", {"low": -(0.6), "high": -(0.4)})
-        velocity = np.full((n,), 0.0, dtype=np.float64)
+        velocity = 0.0
         self.position[ids] = position
         self.velocity[ids] = velocity
         self._elapsed[ids] = 0

@@ -182,10 +182,9 @@ class SimpleTradingV0VectorEnv(VectorEnv):
 
     def _reset_envs(self, ids: np.ndarray) -> None:
         """Run the spec's initial values and `reset` block for the envs `ids`."""
-        n = len(ids)
-        cash = np.full((n,), self.initial_cash, dtype=np.float64)
-        position = np.full((n,), 0, dtype=np.int64)
-        price = np.full((n,), self.initial_price, dtype=np.float64)
+        cash = self.initial_cash
+        position = 0
+        price = self.initial_price
         self.cash[ids] = cash
         self.position[ids] = position
         self.price[ids] = price

@@ -170,9 +170,8 @@ class SimpleVisualV0VectorEnv(VectorEnv):
 
     def _reset_envs(self, ids: np.ndarray) -> None:
         """Run the spec's initial values and `reset` block for the envs `ids`."""
-        n = len(ids)
-        agent_x = np.full((n,), 0, dtype=np.int64)
-        agent_y = np.full((n,), 0, dtype=np.int64)
+        agent_x = 0
+        agent_y = 0
         target = self._streams.draw(
             ids, "integers", {"low": 1, "high": (self.grid_size) * (self.grid_size)}, dtype=np.int64
         )

@@ -161,8 +161,7 @@ class TupleThermostatV0VectorEnv(VectorEnv):
 
     def _reset_envs(self, ids: np.ndarray) -> None:
         """Run the spec's initial values and `reset` block for the envs `ids`."""
-        n = len(ids)
-        mode = np.full((n,), 0, dtype=np.int64)
+        mode = 0
         room = self._streams.draw(ids, "uniform", {"low": 15.0, "high": 25.0})
         outside = self._streams.draw(ids, "uniform", {"low": 0.0, "high": 20.0})
         self.mode[ids] = mode
