@@ -15,6 +15,7 @@ sb3 = pytest.importorskip("stable_baselines3")
 torch = pytest.importorskip("torch")
 
 from stable_baselines3 import PPO  # noqa: E402
+from stable_baselines3.common.base_class import maybe_make_env  # noqa: E402
 from stable_baselines3.common.env_checker import check_env  # noqa: E402
 from stable_baselines3.common.env_util import make_vec_env  # noqa: E402
 from stable_baselines3.common.evaluation import evaluate_policy  # noqa: E402
@@ -65,10 +66,11 @@ def test_check_env(env_id: str) -> None:
 def test_make_vec_env_by_id(env_id: str) -> None:
     """SB3's `make_vec_env(id)` works for every env, whatever render modes it has.
 
-    `make_vec_env` passes `render_mode="rgb_array"` and retries without it only on a
-    `TypeError`, so an env without rgb_array must refuse the mode with a TypeError (or
-    accept it, as Gymnasium's own envs do), not with a plain ValueError.
+    `make_vec_env` (and `PPO("MlpPolicy", env_id)`) pass `render_mode="rgb_array"` and
+    retry without it only on a `TypeError`, so an env without rgb_array must refuse the
+    mode with a TypeError (or accept it, as Gymnasium's own envs do), not a ValueError.
     """
+    maybe_make_env(env_id, verbose=0).close()  # what PPO("MlpPolicy", env_id) does
     env = make_vec_env(env_id, n_envs=2, seed=0)
     try:
         env.reset()
