@@ -555,7 +555,8 @@ def _store_state(model: EnvModel) -> list[str]:
 
 def _action_check(model: EnvModel) -> list[str]:
     space = model.action_space
-    check = "not self.action_space.contains(action)"
+    # _rt.contains also answers False (instead of raising) for ragged or odd inputs.
+    check = "not _rt.contains(self.action_space, action)"
     if space.kind == "Discrete":
         # Fast path for plain ints (the common case); everything else goes through contains().
         n = model.action_space.args["n"]
@@ -566,7 +567,7 @@ def _action_check(model: EnvModel) -> list[str]:
         check = f"action.__class__ is not int or not {low} <= action < {high}"
         return [
             f"if {check}:",
-            f"{INDENT}if self.action_space.contains(action):",
+            f"{INDENT}if _rt.contains(self.action_space, action):",
             f"{INDENT * 2}action = int(action)",
             f"{INDENT}else:",
             f"{INDENT * 2}action = _rt.fix_action(self.action_space, action, self.invalid_action)",

@@ -144,28 +144,42 @@ def resolve_params(
     return resolved
 
 
+def contains(space: spaces.Space, value: Any) -> bool:
+    """`space.contains(value)`, but False for inputs that make Gymnasium's check raise
+    (ragged lists, objects NumPy cannot convert)."""
+    try:
+        return bool(space.contains(value))
+    except (ValueError, TypeError, OverflowError):
+        return False
+
+
 def fix_action(space: spaces.Space, action: Any, mode: str) -> Any:
     """The action to use for one outside the space: raise, clip into the space, or ignore."""
     if mode == "raise":
         raise InvalidAction(action, space)
     if mode == "clip":
-        if isinstance(space, spaces.Box):
-            array = np.asarray(action, dtype=space.dtype)
-            if array.shape != space.shape:
-                raise InvalidAction(action, space)
-            return np.clip(np.nan_to_num(array), space.low, space.high)
-        if isinstance(space, spaces.Discrete):
-            try:
-                return int(min(max(int(action), space.start), space.start + space.n - 1))
-            except (TypeError, ValueError):
-                raise InvalidAction(action, space) from None
-        if isinstance(space, spaces.MultiDiscrete):
-            array = np.asarray(action, dtype=np.int64)
-            return np.clip(array, space.start, space.start + space.nvec - 1)
-        if isinstance(space, spaces.MultiBinary):
-            return np.clip(np.asarray(action, dtype=np.int8), 0, 1)
-        raise InvalidAction(action, space)
+        try:
+            return _clip_into(space, action)
+        except (ValueError, TypeError, OverflowError):
+            raise InvalidAction(action, space) from None
     return action
+
+
+def _clip_into(space: spaces.Space, action: Any) -> Any:
+    """The element of `space` nearest to `action` (per coordinate)."""
+    if isinstance(space, spaces.Box):
+        array = np.asarray(action, dtype=space.dtype)
+        if array.shape != space.shape:
+            raise InvalidAction(action, space)
+        return np.clip(np.nan_to_num(array), space.low, space.high)
+    if isinstance(space, spaces.Discrete):
+        return int(min(max(int(action), space.start), space.start + space.n - 1))
+    if isinstance(space, spaces.MultiDiscrete):
+        array = np.asarray(action, dtype=np.int64)
+        return np.clip(array, space.start, space.start + space.nvec - 1)
+    if isinstance(space, spaces.MultiBinary):
+        return np.clip(np.asarray(action, dtype=np.int8), 0, 1)
+    raise InvalidAction(action, space)
 
 
 def check_finite(env_id: str, **state: Any) -> None:

@@ -113,7 +113,7 @@ class LightSwitchesV0Env(gym.Env):
                     "step() called after close(); call reset() first"
                 )
             raise gym.error.ResetNeeded("step() called before reset()")
-        if not self.action_space.contains(action):
+        if not _rt.contains(self.action_space, action):
             action = _rt.fix_action(self.action_space, action, self.invalid_action)
         self._elapsed_steps += 1
         on = self.on

@@ -135,7 +135,7 @@ class TupleThermostatV0Env(gym.Env):
                 )
             raise gym.error.ResetNeeded("step() called before reset()")
         if action.__class__ is not int or not 0 <= action < 3:
-            if self.action_space.contains(action):
+            if _rt.contains(self.action_space, action):
                 action = int(action)
             else:
                 action = _rt.fix_action(self.action_space, action, self.invalid_action)

@@ -144,7 +144,7 @@ class MountainCarContinuousV0Env(gym.Env):
                     "step() called after close(); call reset() first"
                 )
             raise gym.error.ResetNeeded("step() called before reset()")
-        if not self.action_space.contains(action):
+        if not _rt.contains(self.action_space, action):
             action = _rt.fix_action(self.action_space, action, self.invalid_action)
         self._elapsed_steps += 1
         position = self.position
