@@ -235,6 +235,26 @@ def _choice_cost(space: gym.Space) -> int:
     return 50
 
 
+def _draw_action_runs(data: Any, space: gym.Space, n: int, fixed: bool) -> list[Any]:
+    """Runs of one repeated action: pushes an env to its extremes (always heat, always left),
+    where bounds and overflow bugs live, far more often than independent random actions.
+
+    The runs are a Hypothesis list, so shrinking can drop whole runs; their total length is
+    capped at ``n`` (and padded up to it when ``fixed``).
+    """
+    runs = data.draw(
+        st.lists(st.tuples(from_space(space), st.integers(1, n)), min_size=1, max_size=8),
+        label="runs of repeated actions",
+    )
+    actions: list[Any] = []
+    for action, repeat in runs:
+        actions.extend(copy.deepcopy(action) for _ in range(repeat))
+    actions = actions[:n]
+    while fixed and len(actions) < n:
+        actions.append(copy.deepcopy(runs[-1][0]))
+    return actions
+
+
 def draw_actions(
     data: Any, space: gym.Space, n: int, label: str = "actions", *, fixed: bool = False
 ) -> list[Any]:
@@ -243,6 +263,8 @@ def draw_actions(
     Unless ``fixed``, the length is drawn first (``n`` half of the time): shrinking then finds
     the shortest failing sequence before simplifying the actions themselves.
     """
+    if n > 1 and data.draw(st.booleans(), label="repeat actions"):
+        return _draw_action_runs(data, space, n, fixed)
     if not fixed and n > 1:
         n = data.draw(st.one_of(st.integers(1, n), st.just(n)), label="number of steps")
     k = min(n, max(1, CHOICE_BUDGET // _choice_cost(space)))
