@@ -2000,6 +2000,15 @@ def _check_space_codes(checker: _Checker, space: SpaceModel, scope: _Scope) -> N
                 )
     if space.kind == "Box":
         dims: list[int | None] = []
+        for key in ("low", "high"):
+            if space.args[key] == []:
+                checker.error(
+                    space.path + ("Box", key),
+                    f"{key} is an empty list",
+                    "give one bound for all elements, or one per element",
+                    "shape",
+                )
+                return
         if "shape" in space.args:
             for code in space.args["shape"]:
                 value_ = checker.consts.get(id(code.expr))
