@@ -195,8 +195,10 @@ class Translator:
         use_scalar = builtin.scalar is not None and all_scalar and not has_size
         template = builtin.scalar if use_scalar else builtin.array
         assert template is not None
-        values = dict(zip(builtin.params, positional, strict=False))
-        values.update(keywords)
+        # Parenthesize every argument: templates put them next to operators
+        # (`{x} ** 2`); tidy() removes the parentheses that turn out to be redundant.
+        values = {k: f"({v})" for k, v in zip(builtin.params, positional, strict=False)}
+        values.update({k: f"({v})" for k, v in keywords.items()})
         if "dtype" in builtin.params:
             dtype_node = _argument(node, builtin.params, "dtype")
             dtype = (

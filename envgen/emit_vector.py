@@ -423,10 +423,25 @@ class VectorTranslator:
         target = promote(a.t, b.t).dtype
         test, a, b = self.align([test, self.cast(a, target), self.cast(b, target)], t)
         if not test.vec:
+            if a.vec != b.vec:
+                # Both arms must be per-env arrays, or the result's kind depends on `test`.
+                a, b = self._spread(a, scope), self._spread(b, scope)
             code = f"({a.code}) if ({test.code}) else ({b.code})"
-            return V(code, True, t, a.dtype if a.vec else b.dtype)
+            return V(code, a.vec, t, a.dtype if a.vec else b.dtype)
         return V(f"np.where({test.code}, {a.code}, {b.code})", True, t,
                  self.result_dtype(np.where, V("", True, T("bool"), "bool"), a, b))
+
+    def _spread(self, value: V, scope: Scope) -> V:
+        """A uniform value as a fresh per-env array (one copy per env)."""
+        if value.vec:
+            return value
+        shape = value.t.shape
+        if shape is None or None in shape:
+            raise Unsupported("a uniform value of unknown shape where per-env values are needed")
+        dims = "".join(f", {d}" for d in shape)
+        dtype = self.vec_dtype(value.t)
+        code = f"np.full(({scope.n}{dims}), {value.code}, dtype={np_dtype(dtype)})"
+        return V(code, True, value.t, dtype)
 
     def _List(self, node: ast.List | ast.Tuple, scope: Scope, mask: str | None) -> V:
         t = self.type_of(node)

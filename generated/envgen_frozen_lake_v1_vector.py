@@ -231,7 +231,7 @@ class FrozenLakeV1VectorEnv(VectorEnv):
         n = len(ids)
         s = np.argmax(
             (
-                (np.cumsum(self.start_probs)) > ((self._streams.draw(ids, "random", {}))[:, None])
+                (np.cumsum((self.start_probs))) > ((self._streams.draw(ids, "random", {}))[:, None])
             ).reshape(n, -1),
             axis=1,
         )

@@ -258,12 +258,6 @@ def test_random_valid_specs_build_import_and_conform(
         check_valid_spec(spec, tmp, seed, vector=False)
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="native vector backend (envgen/emit_vector.py) is work "
-    "in progress: the fuzzer finds divergences from the single env (MultiBinary "
-    "actions) and a 0-d reward for constant reward expressions",
-)
 @settings(max_examples=VALID_EXAMPLES, **SETTINGS)
 @given(spec=valid_specs(), seed=st.integers(0, 2**16))
 def test_random_valid_specs_vectorize_equivalently(

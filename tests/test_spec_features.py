@@ -111,3 +111,27 @@ def test_time_limit_that_depends_on_a_param(tmp_path: Path) -> None:
     zero = np.array([0.0], dtype=np.float32)
     assert env.step(zero)[3] is False
     assert env.step(zero)[3] is True
+
+
+def test_function_arguments_keep_their_precedence(tmp_path: Path) -> None:
+    """`square(a + b)` is (a + b) ** 2, not a + b ** 2 (templates place args by operators)."""
+    text = """
+    id: features/Precedence-v0
+    action_space: {Discrete: 2}
+    observation_space: {Box: {low: -100, high: 100, shape: [3], dtype: float64}}
+    state:
+      a: {init: 2.0}
+      b: {init: 3.0}
+    step: |
+      a = a + 0.0
+    observation:
+      - square(a + b)
+      - sign(a - b if action == 0 else b - a)
+      - clip(a - b, -1.0, 1.0) * 2
+    """
+    env = gym.make(_make(tmp_path, text))
+    env.reset(seed=0)
+    obs, *_ = env.step(0)
+    assert obs.tolist() == [25.0, -1.0, -2.0]
+    obs, *_ = env.step(1)
+    assert obs.tolist() == [25.0, 1.0, -2.0]
