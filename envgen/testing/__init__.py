@@ -19,113 +19,49 @@ Public API:
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
-from ._properties import ERROR, FAIL, PASS, PROPERTIES, SKIP, WARN, Settings
-from ._repro import Violation
-from ._runner import PropertyResult, Report, UnknownPropertyError, fuzz
-from ._stateful import make_state_machine
-from ._strategies import from_space, outside_space
-from ._targets import Target, TargetError, resolve_target, resolve_targets
+# Names resolve lazily (PEP 562), so that ``import envgen.testing.pytest_plugin`` -- loaded by
+# every pytest run -- does not import Gymnasium and Hypothesis.
+_LAZY = {
+    "ERROR": "_properties",
+    "FAIL": "_properties",
+    "PASS": "_properties",
+    "PROPERTIES": "_properties",
+    "SKIP": "_properties",
+    "WARN": "_properties",
+    "Settings": "_properties",
+    "Violation": "_repro",
+    "PropertyResult": "_runner",
+    "Report": "_runner",
+    "UnknownPropertyError": "_runner",
+    "fuzz": "_runner",
+    "make_state_machine": "_stateful",
+    "from_space": "_strategies",
+    "outside_space": "_strategies",
+    "Target": "_targets",
+    "TargetError": "_targets",
+    "resolve_target": "_targets",
+    "resolve_targets": "_targets",
+    "ConformanceWarning": "_api",
+    "assert_conforms": "_api",
+    "conformance_tests": "_api",
+    "format_result": "_api",
+    "properties": "_api",
+}
 
-__all__ = [
-    "ERROR",
-    "FAIL",
-    "PASS",
-    "PROPERTIES",
-    "SKIP",
-    "WARN",
-    "ConformanceWarning",
-    "PropertyResult",
-    "Report",
-    "Settings",
-    "Target",
-    "TargetError",
-    "UnknownPropertyError",
-    "Violation",
-    "assert_conforms",
-    "conformance_tests",
-    "format_result",
-    "from_space",
-    "fuzz",
-    "make_state_machine",
-    "outside_space",
-    "properties",
-    "resolve_target",
-    "resolve_targets",
-]
+__all__ = sorted(_LAZY)
 
 
-class ConformanceWarning(UserWarning):
-    """A property that passed with a caveat (e.g. an invalid action accepted, in lenient mode)."""
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'envgen.testing' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
 
 
-def properties() -> dict[str, str]:
-    """Property names mapped to their one-line contracts, in the order they run."""
-    return {name: prop.contract for name, prop in PROPERTIES.items()}
-
-
-def format_result(result: PropertyResult) -> str:
-    """A failure or warning as text: the message, then the reproduction."""
-    text = f"[{result.status}] {result.target} / {result.property}: {result.message}"
-    if result.reproduction:
-        text += "\n\nReproduction:\n\n" + result.reproduction
-    if result.status == ERROR and result.detail:
-        text += "\n" + result.detail
-    return text
-
-
-def assert_conforms(target: Any, *, properties: Any = None, **settings: Any) -> Report:
-    """Fuzz ``target``; raise ``AssertionError`` (with reproductions) when a contract fails.
-
-    Warnings are re-issued as :class:`ConformanceWarning`. Returns the report otherwise.
-    """
-    import warnings
-
-    report = fuzz(target, properties=properties, **settings)
-    for result in report.warnings:
-        warnings.warn(format_result(result), ConformanceWarning, stacklevel=2)
-    if not report.ok:
-        raise AssertionError("\n\n".join(format_result(r) for r in report.failures))
-    return report
-
-
-def conformance_tests(target: Any, *, properties: Any = None, **settings: Any) -> Any:
-    """A pytest test function, parametrized with one test per property, for ``target``.
-
-    In a test module::
-
-        from envgen.testing import conformance_tests
-
-        test_my_env = conformance_tests("MyEnv-v0", examples=20)
-
-    Failures show the contract that broke and a runnable reproduction; skipped properties are
-    skipped; warnings become :class:`ConformanceWarning`.
-    """
-    import warnings
-
-    import pytest
-
-    from ._runner import check_property_names
-
-    names = check_property_names(properties)
-    cache: dict[str, list[Target]] = {}
-
-    def targets() -> list[Target]:
-        if "targets" not in cache:
-            cache["targets"] = resolve_targets(target)
-        return cache["targets"]
-
-    @pytest.mark.parametrize("envgen_property", names)
-    def test_conformance(envgen_property: str) -> None:
-        report = fuzz(targets(), properties=[envgen_property], **settings)
-        failures = report.failures
-        if failures:
-            pytest.fail("\n\n".join(format_result(r) for r in failures), pytrace=False)
-        for result in report.warnings:
-            warnings.warn(format_result(result), ConformanceWarning, stacklevel=1)
-        if all(r.status == SKIP for r in report.results):
-            pytest.skip("; ".join(r.message for r in report.results))
-
-    test_conformance.__doc__ = f"envgen conformance properties for {target!r}"
-    return test_conformance
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

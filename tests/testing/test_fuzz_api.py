@@ -165,7 +165,9 @@ def test_stateful_machine_catches_leaky_reset(tmp_path):
 
 
 def test_make_state_machine_as_a_test_case():
-    fast = settings(max_examples=5, stateful_step_count=10, deadline=None, database=None)
+    fast = settings(
+        max_examples=20, stateful_step_count=10, deadline=None, database=None, derandomize=True
+    )
     run_state_machine_as_test(make_state_machine("CartPole-v1"), settings=fast)
     with pytest.raises(Violation) as caught:
         run_state_machine_as_test(
