@@ -122,11 +122,12 @@ def test_function_arguments_keep_their_precedence(tmp_path: Path) -> None:
     state:
       a: {init: 2.0}
       b: {init: 3.0}
+      s: {init: 0.0}
     step: |
-      a = a + 0.0
+      s = sign(a - b if action == 0 else b - a)
     observation:
       - square(a + b)
-      - sign(a - b if action == 0 else b - a)
+      - s
       - clip(a - b, -1.0, 1.0) * 2
     """
     env = gym.make(_make(tmp_path, text))
