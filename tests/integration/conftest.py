@@ -1,7 +1,7 @@
 """Fixtures for the integration tests: generated envs with Gymnasium's vector envs, SB3, RLlib.
 
 Every test here is `slow` (run in CI by `.ci/rl-tests`; deselect with `-m "not slow"`).
-Ray and friends write only under a temporary folder: `HOME` points there for the session,
+Ray, RLlib and SB3 write only under a temporary folder: `HOME` points there for each module,
 Ray's own files go to a short temporary folder (Unix socket paths must stay short), and
 both are removed at the end.
 """
@@ -39,12 +39,13 @@ def generated_package():
     return module
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module", autouse=True)
 def isolated_home() -> Iterator[Path]:
-    """A temporary HOME (and Ray settings) for the session; restores the environment after."""
+    """A temporary HOME (and Ray and SB3 settings) for each module; restored after it."""
     home = Path(tempfile.mkdtemp(prefix="envgen-it-home-"))
-    saved = {key: os.environ.get(key) for key in ["HOME", *ISOLATED_ENV]}
+    saved = {key: os.environ.get(key) for key in ["HOME", "SB3_LOGDIR", *ISOLATED_ENV]}
     os.environ["HOME"] = str(home)
+    os.environ["SB3_LOGDIR"] = str(home / "sb3")  # SB3 logs to $TMPDIR/SB3-<time> otherwise
     os.environ.update(ISOLATED_ENV)
     try:
         yield home
@@ -58,7 +59,25 @@ def isolated_home() -> Iterator[Path]:
 
 
 @pytest.fixture(scope="module")
-def ray_session(isolated_home: Path) -> Iterator[object]:
+def ray_results(isolated_home: Path) -> Iterator[Path]:
+    """Where RLlib writes an Algorithm's log folder: inside the temporary HOME.
+
+    Ray computes `~/ray_results` once, when `ray.train` is first imported (perhaps before
+    HOME changed), so the module global that `Trainable` reads is pointed there as well.
+    """
+    pytest.importorskip("ray.tune")
+    from ray.tune.trainable import trainable
+
+    saved = trainable.DEFAULT_STORAGE_PATH
+    trainable.DEFAULT_STORAGE_PATH = str(isolated_home / "ray_results")
+    try:
+        yield isolated_home / "ray_results"
+    finally:
+        trainable.DEFAULT_STORAGE_PATH = saved
+
+
+@pytest.fixture(scope="module")
+def ray_session(isolated_home: Path, ray_results: Path) -> Iterator[object]:
     """A small local Ray instance (4 logical CPUs: the driver plus two env runners fit on a
     2-core machine), with envgen's envs registered; shut down and cleaned up after."""
     ray = pytest.importorskip("ray")

@@ -27,12 +27,13 @@ def _blocks() -> list[tuple[int, dict[str, str], str]]:
     return blocks
 
 
-def test_training_doc_runs(isolated_home, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_training_doc_runs(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
     blocks = _blocks()
     required = {m for _, flags, _ in blocks for m in flags.get("requires", "").split(",") if m}
     for module in sorted(required):
         if importlib.util.find_spec(module) is None:
             pytest.skip(f"docs/training.md needs {module} (the RL venv: .ci/rl-tests)")
+    request.getfixturevalue("ray_results")  # HOME and ~/ray_results in a temporary folder
     work = Path(tempfile.mkdtemp(prefix="envgen-doc-"))
     ray_tmp = tempfile.mkdtemp(prefix="ray", dir="/tmp")  # short: Unix socket paths
     monkeypatch.chdir(work)
