@@ -149,3 +149,31 @@ def test_one_iteration_on_dict_observations(ray_session) -> None:
     _require(DICT_ID)
     assert isinstance(gym.make(DICT_ID).observation_space, gym.spaces.Dict)
     _one_iteration(DICT_ID)
+
+
+def test_native_vector_env_in_env_runners(ray_session) -> None:
+    """With `gym_env_vectorize_mode="vector_entry_point"`, each env runner steps the spec's
+    native NumPy vector env (where the spec has one) instead of N single envs."""
+    vector_ids = [i for i in ENV_IDS if generated_package().ENVS[i]["vector_entry_point"]]
+    if "envgen/CartPole-v1" not in vector_ids:
+        pytest.skip("envgen/CartPole-v1 has no native vector env")
+    algo = (
+        _config(
+            "envgen/CartPole-v1",
+            1,
+            train_batch_size_per_learner=128,
+            minibatch_size=64,
+            num_epochs=1,
+        )
+        .env_runners(num_envs_per_env_runner=4, gym_env_vectorize_mode="vector_entry_point")
+        .build_algo()
+    )
+    try:
+        names = algo.env_runner_group.foreach_env_runner(
+            lambda runner: type(runner.env.unwrapped).__name__, local_env_runner=False
+        )
+        assert names == ["CartPoleV1VectorEnv"], names
+        result = algo.train()
+        assert result[ENV_RUNNER_RESULTS][NUM_ENV_STEPS_SAMPLED_LIFETIME] >= 128
+    finally:
+        algo.stop()
