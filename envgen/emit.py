@@ -360,7 +360,7 @@ def emit_env(
     init.append(f"self.max_episode_steps = {limit}")
     init.append('if render_mode is not None and render_mode not in self.metadata["render_modes"]:')
     init.append(
-        f'{INDENT}raise ValueError(f"render_mode must be one of '
+        f'{INDENT}raise _rt.InvalidRenderMode(f"render_mode must be one of '
         f"{{self.metadata['render_modes']}}, got {{render_mode!r}}\")"
     )
     init.append("self.render_mode = render_mode")

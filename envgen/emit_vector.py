@@ -1474,7 +1474,7 @@ def _build(model: EnvModel) -> _Parts:
     ]
     init += [
         'if render_mode is not None and render_mode not in self.metadata["render_modes"]:',
-        '    raise ValueError(f"render_mode must be one of {self.metadata[\'render_modes\']}, '
+        '    raise _rt.InvalidRenderMode(f"render_mode must be one of {self.metadata[\'render_modes\']}, '
         'got {render_mode!r}")',
         "self.render_mode = render_mode",
         "self._renderer: Any = None",

@@ -26,6 +26,14 @@ class InvalidAction(ValueError):
         )
 
 
+class InvalidRenderMode(ValueError, TypeError):
+    """A render_mode the env does not declare.
+
+    Also a TypeError, because Stable-Baselines3's `make_vec_env` retries without
+    `render_mode` exactly when the constructor raises a TypeError.
+    """
+
+
 class InvalidParam(ValueError):
     """A constructor argument that the env's params do not accept."""
 

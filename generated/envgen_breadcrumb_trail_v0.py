@@ -105,7 +105,7 @@ class BreadcrumbTrailV0Env(gym.Env):
         )
         self.max_episode_steps = self.max_steps
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(
+            raise _rt.InvalidRenderMode(
                 f"render_mode must be one of {self.metadata['render_modes']}, got {render_mode!r}"
             )
         self.render_mode = render_mode

@@ -62,7 +62,7 @@ class DiceGuessV0VectorEnv(VectorEnv):
         if max_episode_steps is not None:  # as gym.make_vec passes it (a time limit override)
             self.max_episode_steps = max_episode_steps
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(
+            raise _rt.InvalidRenderMode(
                 f"render_mode must be one of {self.metadata['render_modes']}, got {render_mode!r}"
             )
         self.render_mode = render_mode

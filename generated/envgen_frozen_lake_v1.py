@@ -147,7 +147,7 @@ class FrozenLakeV1Env(gym.Env):
         self.observation_space = spaces.Discrete(self.nrow * self.ncol)
         self.max_episode_steps = 100
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(
+            raise _rt.InvalidRenderMode(
                 f"render_mode must be one of {self.metadata['render_modes']}, got {render_mode!r}"
             )
         self.render_mode = render_mode

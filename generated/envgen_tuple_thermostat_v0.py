@@ -99,7 +99,7 @@ class TupleThermostatV0Env(gym.Env):
         )
         self.max_episode_steps = 100
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(
+            raise _rt.InvalidRenderMode(
                 f"render_mode must be one of {self.metadata['render_modes']}, got {render_mode!r}"
             )
         self.render_mode = render_mode

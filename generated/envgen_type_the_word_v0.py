@@ -98,7 +98,7 @@ class TypeTheWordV0Env(gym.Env):
         self.observation_space = spaces.Text(8, min_length=1, charset="_abcd")
         self.max_episode_steps = 40
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(
+            raise _rt.InvalidRenderMode(
                 f"render_mode must be one of {self.metadata['render_modes']}, got {render_mode!r}"
             )
         self.render_mode = render_mode

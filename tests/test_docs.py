@@ -15,6 +15,8 @@ rest of the line is read as flags):
   working folder before it is used (so later blocks can refer to the file).
 - ```` ```python skip ```` / ```` ```yaml skip ```` (or `no-run`): shown, not run — for
   code that needs things a test cannot have (a GPU, a display, network).
+- ```` ```python requires=PACKAGE ````: needs an optional stack (Ray, Stable-Baselines3);
+  run by tests/integration/test_training_doc.py in the RL venv, not here.
 - Other languages (bash, console, text, ...) are not run; the commands they show are
   tested end to end in tests/test_cli_dx.py.
 
@@ -102,6 +104,8 @@ def run_blocks(blocks: list[Block], workdir: Path) -> int:
             continue
         if SKIP_FLAGS & set(block.flags):
             continue
+        if "requires" in block.flags:
+            continue  # needs the RL stack: run in its venv by tests/integration/test_training_doc.py
         target = block.flags.get("file")
         if target:
             (workdir / target).parent.mkdir(parents=True, exist_ok=True)
