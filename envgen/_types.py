@@ -45,6 +45,11 @@ class T:
     def with_shape(self, shape: Shape) -> T:
         return T(self.dtype, shape, self.weak and shape == ())
 
+    def described(self) -> str:
+        """`describe()` with its article: 'an int scalar', 'a float32 array of ...'."""
+        text = self.describe()
+        return ("an " if text[:1] in "aeiou" else "a ") + text
+
     def describe(self) -> str:
         if self.dtype in ("dict", "tuple", "any", "str", "none"):
             return {"none": "None"}.get(self.dtype, self.dtype)

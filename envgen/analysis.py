@@ -902,7 +902,7 @@ class _Checker:
         if base.shape == ():
             self.error(
                 path,
-                f"cannot index a {base.describe()}",
+                f"cannot index {base.described()}",
                 "only arrays, tables and Dict/Tuple values can be indexed",
                 "index",
                 node,
@@ -1169,8 +1169,8 @@ class _Checker:
                 if symbol.type.is_scalar != value.is_scalar:
                     self.error(
                         self._path,
-                        f"'{name}' was a {symbol.type.describe()} and is now "
-                        f"assigned a {value.describe()}",
+                        f"'{name}' was {symbol.type.described()} and is now "
+                        f"assigned {value.described()}",
                         "use a new name",
                         "type",
                         target,
@@ -1324,7 +1324,7 @@ class _Checker:
         if var.kind == "bool" and value.kind != "bool":
             self.error(
                 path,
-                f"assigning a {value.describe()} to bool state '{name}'",
+                f"assigning {value.described()} to bool state '{name}'",
                 "compare instead, e.g. `x > 0`",
                 "type",
                 node,
@@ -1332,7 +1332,7 @@ class _Checker:
         if var.is_scalar and not value.is_scalar and value.shape is not None:
             self.error(
                 path,
-                f"assigning a {value.describe()} to scalar state '{name}'",
+                f"assigning {value.described()} to scalar state '{name}'",
                 "give the state a `shape`, or reduce the array",
                 "shape",
                 node,
@@ -1344,7 +1344,7 @@ class _Checker:
             except ValueError:
                 self.error(
                     path,
-                    f"assigning a {value.describe()} to state '{name}', a {var.describe()}",
+                    f"assigning {value.described()} to state '{name}', {var.described()}",
                     "make the value's shape match the state's `shape`",
                     "shape",
                     node,
@@ -2200,7 +2200,7 @@ def _check_observation_type(checker: _Checker, code: Code, space: SpaceModel) ->
             if not same:
                 checker.error(
                     path,
-                    f"the observation is a {t.describe()} but the space has "
+                    f"the observation is {t.described()} but the space has "
                     f"shape {_shape_text(expected)}",
                     "make the expression's shape match the declared space",
                     "observation",
