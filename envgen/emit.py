@@ -332,6 +332,18 @@ def _compact(value: object) -> str:
     return str(value)
 
 
+def param_lines(model: EnvModel, tr: Translator) -> list[str]:
+    """`__init__` lines that resolve params and compute `let` values (single and vector)."""
+    mode = model.spec.invalid_action
+    default_mode = "" if mode == "raise" else f", {literal(mode)}"
+    lines = [f"p = _rt.resolve_params(PARAMS, config, params, ID{default_mode})"]
+    lines += [f"self.{name} = p[{literal(name)}]" for name in model.params]
+    lines.append('self.invalid_action = p["invalid_action"]')
+    lines.append('self.check_state = p["check_state"]')
+    lines += [f"self.{name} = {tidy(tr.code(code))}" for name, code in model.lets.items()]
+    return lines
+
+
 def emit_env(
     model: EnvModel, source_name: str | None = None, *, formatted: bool = True
 ) -> EmittedModule:
@@ -346,14 +358,7 @@ def emit_env(
     state_names = list(model.state)
 
     # __init__
-    default_mode = "" if spec.invalid_action == "raise" else f", {literal(spec.invalid_action)}"
-    init: list[str] = [f"p = _rt.resolve_params(PARAMS, config, params, ID{default_mode})"]
-    for name in model.params:
-        init.append(f"self.{name} = p[{literal(name)}]")
-    init.append('self.invalid_action = p["invalid_action"]')
-    init.append('self.check_state = p["check_state"]')
-    for name, code in model.lets.items():
-        init.append(f"self.{name} = {tidy(tr.code(code))}")
+    init = param_lines(model, tr)
     init.append(f"self.action_space = {tidy(_space_code(model.action_space, tr))}")
     init.append(f"self.observation_space = {tidy(_space_code(model.observation_space, tr))}")
     limit = tidy(tr.code(model.max_episode_steps)) if model.max_episode_steps else "None"

@@ -29,7 +29,7 @@ from envgen._codegen import Translator, literal, np_dtype, tidy
 from envgen._functions import BUILTINS
 from envgen._types import T, binary_result, promote
 from envgen.analysis import Code, EnvModel, ObservationModel, SpaceModel
-from envgen.emit import _TEMPLATES, INDENT, _space_code, doc_text, format_source
+from envgen.emit import _TEMPLATES, INDENT, _space_code, doc_text, format_source, param_lines
 
 
 def _maximum(*values: object) -> object:
@@ -1437,7 +1437,6 @@ def _draws_in(code: Code) -> bool:
 
 
 def _build(model: EnvModel) -> _Parts:
-    spec = model.spec
     draws = _draws(model)
     buffered = bool(draws) and draws <= _BUFFERED
     vt = VectorTranslator(model, buffered)
@@ -1445,16 +1444,8 @@ def _build(model: EnvModel) -> _Parts:
     state_names = list(model.state)
 
     # __init__
-    init = [
-        f"p = _rt.resolve_params(PARAMS, config, params, {literal(spec.id)})",
-        "self._config, self._params = config, dict(params)",
-    ]
-    for name in model.params:
-        init.append(f"self.{name} = p[{literal(name)}]")
-    init.append('self.invalid_action = p["invalid_action"]')
-    init.append('self.check_state = p["check_state"]')
-    for name, code in model.lets.items():
-        init.append(f"self.{name} = {tidy(tr.code(code))}")
+    init = param_lines(model, tr)
+    init.insert(1, "self._config, self._params = config, dict(params)")
     init += [
         "if not isinstance(num_envs, int) or num_envs < 1:",
         '    raise ValueError(f"num_envs must be a positive int, got {num_envs!r}")',
@@ -1474,8 +1465,10 @@ def _build(model: EnvModel) -> _Parts:
     ]
     init += [
         'if render_mode is not None and render_mode not in self.metadata["render_modes"]:',
-        '    raise _rt.InvalidRenderMode(f"render_mode must be one of {self.metadata[\'render_modes\']}, '
-        'got {render_mode!r}")',
+        "    raise _rt.InvalidRenderMode(",
+        '        f"render_mode must be one of {self.metadata[\'render_modes\']}, "',
+        '        f"got {render_mode!r}"',
+        "    )",
         "self.render_mode = render_mode",
         "self._renderer: Any = None",
     ]

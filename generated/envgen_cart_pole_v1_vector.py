@@ -52,7 +52,7 @@ class CartPoleV1VectorEnv(VectorEnv):
         max_episode_steps: int | None = None,
         **params: Any,
     ) -> None:
-        p = _rt.resolve_params(PARAMS, config, params, "envgen/CartPole-v1")
+        p = _rt.resolve_params(PARAMS, config, params, ID)
         self._config, self._params = config, dict(params)
         self.sutton_barto_reward = p["sutton_barto_reward"]
         self.invalid_action = p["invalid_action"]

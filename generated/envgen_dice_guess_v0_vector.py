@@ -44,7 +44,7 @@ class DiceGuessV0VectorEnv(VectorEnv):
         max_episode_steps: int | None = None,
         **params: Any,
     ) -> None:
-        p = _rt.resolve_params(PARAMS, config, params, "envgen/DiceGuess-v0")
+        p = _rt.resolve_params(PARAMS, config, params, ID)
         self._config, self._params = config, dict(params)
         self.stickiness = p["stickiness"]
         self.invalid_action = p["invalid_action"]

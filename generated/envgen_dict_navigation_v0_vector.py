@@ -47,7 +47,7 @@ class DictNavigationV0VectorEnv(VectorEnv):
         max_episode_steps: int | None = None,
         **params: Any,
     ) -> None:
-        p = _rt.resolve_params(PARAMS, config, params, "envgen/DictNavigation-v0")
+        p = _rt.resolve_params(PARAMS, config, params, ID)
         self._config, self._params = config, dict(params)
         self.arena = p["arena"]
         self.speed = p["speed"]

@@ -48,7 +48,7 @@ class FrozenLakeV1VectorEnv(VectorEnv):
         max_episode_steps: int | None = None,
         **params: Any,
     ) -> None:
-        p = _rt.resolve_params(PARAMS, config, params, "envgen/FrozenLake-v1")
+        p = _rt.resolve_params(PARAMS, config, params, ID)
         self._config, self._params = config, dict(params)
         self.desc = p["desc"]
         self.map_name = p["map_name"]

@@ -48,7 +48,7 @@ class GoLeftV0VectorEnv(VectorEnv):
         max_episode_steps: int | None = None,
         **params: Any,
     ) -> None:
-        p = _rt.resolve_params(PARAMS, config, params, "envgen/GoLeft-v0")
+        p = _rt.resolve_params(PARAMS, config, params, ID)
         self._config, self._params = config, dict(params)
         self.size = p["size"]
         self.invalid_action = p["invalid_action"]

@@ -44,7 +44,7 @@ class LightSwitchesV0VectorEnv(VectorEnv):
         max_episode_steps: int | None = None,
         **params: Any,
     ) -> None:
-        p = _rt.resolve_params(PARAMS, config, params, "envgen/LightSwitches-v0")
+        p = _rt.resolve_params(PARAMS, config, params, ID)
         self._config, self._params = config, dict(params)
         self.lights = p["lights"]
         self.invalid_action = p["invalid_action"]

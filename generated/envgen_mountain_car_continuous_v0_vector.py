@@ -52,7 +52,7 @@ class MountainCarContinuousV0VectorEnv(VectorEnv):
         max_episode_steps: int | None = None,
         **params: Any,
     ) -> None:
-        p = _rt.resolve_params(PARAMS, config, params, "envgen/MountainCarContinuous-v0")
+        p = _rt.resolve_params(PARAMS, config, params, ID, "ignore")
         self._config, self._params = config, dict(params)
         self.goal_velocity = p["goal_velocity"]
         self.invalid_action = p["invalid_action"]

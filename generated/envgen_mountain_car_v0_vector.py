@@ -51,7 +51,7 @@ class MountainCarV0VectorEnv(VectorEnv):
         max_episode_steps: int | None = None,
         **params: Any,
     ) -> None:
-        p = _rt.resolve_params(PARAMS, config, params, "envgen/MountainCar-v0")
+        p = _rt.resolve_params(PARAMS, config, params, ID)
         self._config, self._params = config, dict(params)
         self.goal_velocity = p["goal_velocity"]
         self.invalid_action = p["invalid_action"]

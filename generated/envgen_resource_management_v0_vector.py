@@ -45,7 +45,7 @@ class ResourceManagementV0VectorEnv(VectorEnv):
         max_episode_steps: int | None = None,
         **params: Any,
     ) -> None:
-        p = _rt.resolve_params(PARAMS, config, params, "envgen/ResourceManagement-v0")
+        p = _rt.resolve_params(PARAMS, config, params, ID)
         self._config, self._params = config, dict(params)
         self.max_servers = p["max_servers"]
         self.max_steps = p["max_steps"]

@@ -49,7 +49,7 @@ class SimpleTradingV0VectorEnv(VectorEnv):
         max_episode_steps: int | None = None,
         **params: Any,
     ) -> None:
-        p = _rt.resolve_params(PARAMS, config, params, "envgen/SimpleTrading-v0")
+        p = _rt.resolve_params(PARAMS, config, params, ID)
         self._config, self._params = config, dict(params)
         self.initial_cash = p["initial_cash"]
         self.initial_price = p["initial_price"]

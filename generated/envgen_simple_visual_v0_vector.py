@@ -48,7 +48,7 @@ class SimpleVisualV0VectorEnv(VectorEnv):
         max_episode_steps: int | None = None,
         **params: Any,
     ) -> None:
-        p = _rt.resolve_params(PARAMS, config, params, "envgen/SimpleVisual-v0")
+        p = _rt.resolve_params(PARAMS, config, params, ID)
         self._config, self._params = config, dict(params)
         self.grid_size = p["grid_size"]
         self.image_size = p["image_size"]

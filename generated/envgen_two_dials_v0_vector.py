@@ -44,7 +44,7 @@ class TwoDialsV0VectorEnv(VectorEnv):
         max_episode_steps: int | None = None,
         **params: Any,
     ) -> None:
-        p = _rt.resolve_params(PARAMS, config, params, "envgen/TwoDials-v0")
+        p = _rt.resolve_params(PARAMS, config, params, ID)
         self._config, self._params = config, dict(params)
         self.positions = p["positions"]
         self.invalid_action = p["invalid_action"]
