@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
 
-from envgen import _cli_dx as dx
+from envgen import _scaffold
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -36,13 +36,13 @@ def envgen(*args: str, cwd: Path = ROOT, timeout: float = 120) -> subprocess.Com
 def test_every_template_builds_and_conforms(tmp_path: Path) -> None:
     specs = tmp_path / "specs"
     specs.mkdir()
-    for template in dx.TEMPLATES:
+    for template in _scaffold.TEMPLATES:
         result = envgen("new", f"scaffold_{template}", "--template", template, "-o",
                         str(specs), cwd=tmp_path)
         assert result.returncode == 0, result.stderr
         assert f"id envgen/Scaffold{template.capitalize()}-v0" in result.stdout
     files = sorted(specs.glob("*.yaml"))
-    assert [f.name for f in files] == sorted(f"scaffold_{t}.yaml" for t in dx.TEMPLATES)
+    assert [f.name for f in files] == sorted(f"scaffold_{t}.yaml" for t in _scaffold.TEMPLATES)
     for file in files:  # commented, and pointing the editor at a schema
         text = file.read_text(encoding="utf-8")
         assert text.startswith("# yaml-language-server: $schema=")
@@ -56,7 +56,7 @@ def test_every_template_builds_and_conforms(tmp_path: Path) -> None:
         ids = list(module.ENVS)
     finally:
         sys.path.remove(str(tmp_path))
-    assert len(ids) == len(dx.TEMPLATES)
+    assert len(ids) == len(_scaffold.TEMPLATES)
     for env_id in ids:
         env = gym.make(env_id)
         check_env(env.unwrapped, skip_render_check=False)

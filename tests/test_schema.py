@@ -11,7 +11,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from envgen import _cli_dx as dx
+from envgen import _schema
 from envgen import spec as s
 from envgen.load import load_document
 
@@ -21,7 +21,7 @@ SPECS = sorted((ROOT / "specs").rglob("*.yaml"))
 
 @pytest.fixture(scope="module")
 def schema() -> dict:
-    return dx.build_schema()
+    return _schema.build_schema()
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +47,7 @@ def test_the_committed_schema_is_what_envgen_schema_writes(tmp_path: Path) -> No
 
 def test_the_committed_reference_is_up_to_date() -> None:
     committed = (ROOT / "docs" / "reference.md").read_text(encoding="utf-8")
-    assert committed == dx.reference_markdown(), (
+    assert committed == _schema.reference_markdown(), (
         "docs/reference.md is stale: run `envgen schema --markdown docs/reference.md`")
 
 
@@ -98,7 +98,7 @@ def test_every_field_has_a_description_and_examples(schema: dict) -> None:
 def test_field_docs_have_no_stale_entries(schema: dict) -> None:
     fields = {f"{model}.{field}" for model, d in _properties(schema)
               for field in d.get("properties", {})}
-    assert set(dx.FIELD_DOCS) <= fields, sorted(set(dx.FIELD_DOCS) - fields)
+    assert set(_schema.FIELD_DOCS) <= fields, sorted(set(_schema.FIELD_DOCS) - fields)
 
 
 def test_field_examples_are_valid_values(schema: dict, validator) -> None:
@@ -131,7 +131,7 @@ def test_the_schema_refuses_what_envgen_refuses(bad: dict, where: str, validator
 
 
 def test_the_schema_documents_what_editors_show(schema: dict) -> None:
-    assert schema["$schema"] == dx.SCHEMA_URI
+    assert schema["$schema"] == _schema.SCHEMA_URI
     step = schema["properties"]["step"]
     assert "every step" in step["description"] and step["examples"]
     assert schema["$defs"]["Expr"]["anyOf"]
@@ -142,7 +142,7 @@ def test_the_schema_documents_what_editors_show(schema: dict) -> None:
 def test_reference_documents_every_key_space_and_function() -> None:
     from envgen._functions import BUILTINS
 
-    text = dx.reference_markdown()
+    text = _schema.reference_markdown()
     for name in s.EnvSpec.model_fields:
         alias = s.EnvSpec.model_fields[name].alias or name
         assert f"| `{alias}` |" in text, alias
