@@ -10,6 +10,7 @@ drift from what envgen accepts:
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 from typing import Any
@@ -21,234 +22,30 @@ EXPR_REF = {"$ref": "#/$defs/Expr"}
 
 # --- the JSON Schema -------------------------------------------------------------------
 
-#: Description and examples of every field, keyed `Model.field` (by alias). Used where the
-#: Pydantic model has no description (or only the generic one of `Expr`), and for examples.
-#: `tests/test_schema.py` checks that every field of every model has an entry here.
-FIELD_DOCS: dict[str, tuple[str, list[Any]]] = {
-    # --- EnvSpec ---
-    "EnvSpec.id": (
-        "Gymnasium id of the env, `namespace/Name-vN`; `gym.make` takes it.",
-        ["envgen/GoLeft-v0", "acme/Warehouse-v2"],
-    ),
-    "EnvSpec.description": (
-        "What the env is about; becomes the generated class's docstring.",
-        ["The agent starts at the right end of a corridor and must walk to cell 0."],
-    ),
-    "EnvSpec.params": (
-        "Constructor arguments with defaults, overridable per instance "
-        "(`gym.make(id, size=20)`); usable in every expression, in space bounds and shapes.",
-        [{"size": {"default": 10, "ge": 2, "doc": "number of cells"}}],
-    ),
-    "EnvSpec.constants": (
-        "Data tables (numbers, strings, lists, mappings), visible as read-only names.",
-        [{"desc": ["SFFF", "FHFH", "FFFH", "HFFG"]}],
-    ),
-    "EnvSpec.let": (
-        "Values computed once from params, in order; later entries may use earlier ones.",
-        [{"cell": "image_size // grid_size", "gravity": 9.8}],
-    ),
-    "EnvSpec.functions": (
-        "Pure helper functions callable from any code block.",
-        [{"index": {"args": ["row", "col"], "return": "row * ncol + col"}}],
-    ),
-    "EnvSpec.action_space": (
-        "The action space; a mapping with exactly one space kind as key.",
-        [
-            {"Discrete": 2, "labels": ["left", "right"]},
-            {"Box": {"low": -1, "high": 1, "shape": [1], "dtype": "float32"}},
-        ],
-    ),
-    "EnvSpec.observation_space": (
-        "The observation space; bounds and shapes may be expressions of params.",
-        [{"Box": {"low": 0, "high": "size", "shape": [1], "dtype": "float32"}}],
-    ),
-    "EnvSpec.state": (
-        "The variables an episode carries from step to step, with their initial values.",
-        [{"pos": {"dtype": "int64", "init": "size - 1"}}],
-    ),
-    "EnvSpec.reset": (
-        "A block run at reset after the state's `init` values (may draw randomness).",
-        ["goal = integers(0, size)"],
-    ),
-    "EnvSpec.step": (
-        "A block run at every step: reads state, `action`, params; assigns the next state "
-        "and locals that `observation`, `reward`, `terminated` and `info` may use.",
-        ["pos = clip(pos + (1 if action == RIGHT else -1), 0, size)"],
-    ),
-    "EnvSpec.observation": (
-        "What the agent sees after reset and each step: an expression, or a list / mapping "
-        "of expressions with the observation space's structure.",
-        [
-            ["pos"],
-            "picture(x, y)",
-            {"position": ["x", "y"], "steps_left": "max_steps - elapsed_steps"},
-        ],
-    ),
-    "EnvSpec.reward": (
-        "The reward after each step: an expression over state, locals and params.",
-        ["1.0 if pos == 0 else 0.0", -1.0],
-    ),
-    "EnvSpec.terminated": (
-        "Whether the episode has ended in a terminal state after this step.",
-        ["pos == 0", False],
-    ),
-    "EnvSpec.info": (
-        "Extra values returned in `info` by reset and step, one expression each.",
-        [{"distance": "abs(goal - pos)"}],
-    ),
-    "EnvSpec.max_episode_steps": (
-        "Time limit: the episode is truncated after this many steps (an expression of params).",
-        [100, "max_steps"],
-    ),
-    "EnvSpec.render": (
-        "Render modes the env offers: `ansi` text, `rgb_array` frames, `human`.",
-        [{"ansi": "{{ '.' * pos }}x{{ '.' * (size - pos) }}"}],
-    ),
-    "EnvSpec.wrappers": (
-        "Gymnasium wrappers applied by `gym.make`, in order: a name or `{Name: {arg: value}}`.",
-        [["RecordEpisodeStatistics", {"ClipReward": {"min_reward": -1, "max_reward": 1}}]],
-    ),
-    "EnvSpec.hooks": (
-        "Trusted Python functions called after reset / step (not vectorizable).",
-        [{"after_step": "mypackage.hooks:log_step"}],
-    ),
-    "EnvSpec.vectorize": (
-        "Emit a native NumPy VectorEnv when possible.",
-        [True, False],
-    ),
-    # --- params ---
-    "ParamSpec.default": ("The default value; its type is the param's type.", [10, 0.5, True]),
-    "ParamSpec.type": ("Type; inferred from `default` when omitted.", ["int", "float"]),
-    "ParamSpec.ge": ("The value must be greater than or equal to this.", [0, 1]),
-    "ParamSpec.gt": ("The value must be greater than this.", [0]),
-    "ParamSpec.le": ("The value must be less than or equal to this.", [100]),
-    "ParamSpec.lt": ("The value must be less than this.", [1]),
-    "ParamSpec.choices": ("The only values accepted.", [["easy", "hard"], [4, 8]]),
-    "ParamSpec.nullable": ("Whether None is accepted.", [True]),
-    "ParamSpec.doc": (
-        "What the param means; shown by `envgen show` and the docstring.",
-        ["number of cells"],
-    ),
-    # --- state ---
-    "StateVarSpec.dtype": ("NumPy dtype of the variable.", ["int64", "float64", "bool"]),
-    "StateVarSpec.shape": ("Shape; empty (the default) for a scalar.", [[], [4], ["size", "size"]]),
-    "StateVarSpec.init": (
-        "Initial value at reset; may draw randomness.",
-        [0, "size - 1", "uniform(-0.05, 0.05)"],
-    ),
-    "StateVarSpec.doc": ("What the variable means.", ["cart position (m)"]),
-    # --- functions ---
-    "FunctionSpec.args": ("Argument names.", [["row", "col"]]),
-    "FunctionSpec.body": (
-        "Statements run before `return` (locals only).",
-        ["tx = target % grid_size"],
-    ),
-    "FunctionSpec.return": (
-        "The value the function returns: an expression over its arguments, "
-        "its body's locals, params and constants.",
-        ["row * ncol + col"],
-    ),
-    # --- render ---
-    "RenderSpec.ansi": (
-        "A Jinja2 template over the state (sandboxed).",
-        ["{{ '.' * pos }}x{{ '.' * (size - pos) }}"],
-    ),
-    "RenderSpec.rgb_array": (
-        "A block that sets `frame`, a uint8 H×W×3 image (or an expression).",
-        ["picture(agent_x, agent_y, target)"],
-    ),
-    "RenderSpec.human": ("Offer 'human' mode (prints ansi / shows frames).", [True]),
-    "RenderSpec.fps": ("Frames per second for `human` mode and recorded videos.", [30, 10]),
-    # --- hooks ---
-    "HooksSpec.after_reset": (
-        "`package.module:function` called as `fn(env)` after reset.",
-        ["mypackage.hooks:after_reset"],
-    ),
-    "HooksSpec.after_step": (
-        "`package.module:function` called as `fn(env)` after each step.",
-        ["mypackage.hooks:after_step"],
-    ),
-    # --- spaces ---
-    "BoxSpace.Box": (
-        "A (possibly unbounded) box in R^n.",
-        [{"low": 0, "high": 1, "shape": [2], "dtype": "float32"}],
-    ),
-    "BoxArgs.low": ("Lower bound: one value or one per element.", [0, "-size", [-1, "-inf"]]),
-    "BoxArgs.high": ("Upper bound: one value or one per element.", [1, "size", [1, "inf"]]),
-    "BoxArgs.shape": (
-        "Shape; taken from the bounds if omitted.",
-        [[2], ["image_size", "image_size", 3]],
-    ),
-    "BoxArgs.dtype": ("NumPy dtype of the elements.", ["float32", "uint8"]),
-    "DiscreteSpace.Discrete": (
-        "The number of elements `n`, or `{n, start}`.",
-        [4, {"n": 6, "start": 1}],
-    ),
-    "DiscreteSpace.labels": (
-        "One name per action; each becomes an upper-case constant.",
-        [["left", "right"]],
-    ),
-    "DiscreteArgs.n": ("Number of elements.", [6, "size"]),
-    "DiscreteArgs.start": ("The smallest element.", [0, 1]),
-    "MultiDiscreteSpace.MultiDiscrete": (
-        "One Discrete per element: `nvec`, or `{nvec, start}`.",
-        [[3, 3], {"nvec": [3, 4], "start": [0, 1]}],
-    ),
-    "MultiDiscreteArgs.nvec": ("Number of values of each element.", [[3, 4]]),
-    "MultiDiscreteArgs.start": ("Smallest value of each element.", [[0, 1]]),
-    "MultiBinarySpace.MultiBinary": ("Number (or shape) of binary elements.", [4, [2, 3]]),
-    "TextSpace.Text": ("Strings over a character set.", [{"max_length": 8, "charset": "abc"}]),
-    "TextArgs.max_length": ("Longest string.", [8]),
-    "TextArgs.min_length": ("Shortest string.", [1, 0]),
-    "TextArgs.charset": ("Allowed characters; alphanumerics if omitted.", ["abc", "01"]),
-    "DictSpace.Dict": (
-        "Named sub-spaces.",
-        [{"position": {"Box": {"low": -1, "high": 1, "shape": [2]}}, "goal": {"Discrete": 4}}],
-    ),
-    "TupleSpace.Tuple": (
-        "Sub-spaces in order.",
-        [[{"Discrete": 3}, {"Box": {"low": 0, "high": 1, "shape": [2]}}]],
-    ),
-    "SequenceSpace.Sequence": (
-        "Variable-length sequences of elements of one space.",
-        [{"space": {"Discrete": 4}, "stack": False}],
-    ),
-    "SequenceArgs.space": ("The space of each element.", [{"Discrete": 4}]),
-    "SequenceArgs.stack": ("Stack elements into one array instead of a tuple.", [True]),
-    "GraphSpace.Graph": (
-        "Graphs with node (and optional edge) features.",
-        [
-            {
-                "node_space": {"Box": {"low": 0, "high": 1, "shape": [1]}},
-                "edge_space": {"Discrete": 3},
-            }
-        ],
-    ),
-    "GraphArgs.node_space": (
-        "Space of each node's features (Box or Discrete).",
-        [{"Box": {"low": 0, "high": 1, "shape": [1]}}],
-    ),
-    "GraphArgs.edge_space": ("Space of each edge's features; none if omitted.", [{"Discrete": 3}]),
-    "OneOfSpace.OneOf": (
-        "A value of exactly one of the sub-spaces, tagged with its index.",
-        [[{"Discrete": 3}, {"Box": {"low": 0, "high": 1, "shape": [1]}}]],
-    ),
-}
-
-#: A short description for model definitions that have no docstring.
-MODEL_DOCS = {
-    "BoxArgs": "Arguments of a Box space.",
-    "DiscreteArgs": "Arguments of a Discrete space.",
-    "MultiDiscreteArgs": "Arguments of a MultiDiscrete space.",
-    "TextArgs": "Arguments of a Text space.",
-    "SequenceArgs": "Arguments of a Sequence space.",
-    "GraphArgs": "Arguments of a Graph space.",
-    "RenderSpec": "How the env renders: an ansi template, an rgb_array block, human mode.",
-}
-
 _EXPR_TYPES = [{"type": "boolean"}, {"type": "integer"}, {"type": "number"}, {"type": "string"}]
 #: Mapping keys that become Python names (params, state, ...): no leading `_`.
 _NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_]*$"
+
+
+@functools.cache
+def _schema_generator() -> type:
+    from pydantic.json_schema import GenerateJsonSchema
+
+    class SchemaGenerator(GenerateJsonSchema):
+        """Pydantic's generator, except that examples keep their keys in the order written
+        (`{low: 0, high: 1, shape: [2]}`, not sorted)."""
+
+        def sort(self, value: Any, parent_key: str | None = None) -> Any:
+            if parent_key == "examples":
+                return value
+            if isinstance(value, dict):
+                keys = value if parent_key in ("properties", "default") else sorted(value)
+                return {key: self.sort(value[key], key) for key in keys}
+            if isinstance(value, list):
+                return [self.sort(item, parent_key) for item in value]
+            return value
+
+    return SchemaGenerator
 
 
 def _generic_expr_description() -> str:
@@ -261,10 +58,12 @@ def _generic_expr_description() -> str:
 
 
 def build_schema() -> dict[str, Any]:
-    """The JSON Schema of a spec file: the Pydantic schema, documented and tightened."""
+    """The JSON Schema of a spec file: the models' schema (descriptions and examples
+    included), with `Expr` shared through one definition and tightened where the models'
+    validators check more than their schema says."""
     from envgen import spec as s
 
-    raw = s.EnvSpec.model_json_schema(by_alias=True)
+    raw = s.EnvSpec.model_json_schema(by_alias=True, schema_generator=_schema_generator())
     generic = _generic_expr_description()
     defs: dict[str, Any] = raw.pop("$defs", {})
 
@@ -284,21 +83,6 @@ def build_schema() -> dict[str, Any]:
 
     root = collapse(raw)
     defs = {name: collapse(d) for name, d in defs.items()}
-    for name, definition in [("EnvSpec", root), *defs.items()]:
-        if "description" not in definition and name in MODEL_DOCS:
-            definition["description"] = MODEL_DOCS[name]
-        for field, prop in definition.get("properties", {}).items():
-            key = f"{name}.{field}"
-            if key in FIELD_DOCS:
-                description, examples = FIELD_DOCS[key]
-                if not prop.get("description") or prop.get("description") == generic:
-                    prop["description"] = description
-                prop.setdefault("examples", examples)
-            if not prop.get("examples"):  # a field added to the models without an example
-                if prop.get("default") is not None:
-                    prop["examples"] = [prop["default"]]
-                elif prop.get("enum"):
-                    prop["examples"] = prop["enum"][:2]
     # Tighten what Pydantic's validators check but its schema cannot say.
     props = root["properties"]
     props["id"]["pattern"] = s.ENV_ID.pattern

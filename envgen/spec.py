@@ -51,29 +51,55 @@ def _check_name(value: str, what: str) -> str:
 
 
 class BoxArgs(StrictModel):
-    low: Expr | list[Expr] = Field(description="Lower bound: one value or one per element.")
-    high: Expr | list[Expr] = Field(description="Upper bound: one value or one per element.")
-    shape: list[Expr] | None = Field(None, description="Shape; taken from the bounds if omitted.")
-    dtype: Dtype = "float32"
+    """Arguments of a Box space."""
+
+    low: Expr | list[Expr] = Field(
+        description="Lower bound: one value or one per element.",
+        examples=[0, "-size", [-1, "-inf"]],
+    )
+    high: Expr | list[Expr] = Field(
+        description="Upper bound: one value or one per element.",
+        examples=[1, "size", [1, "inf"]],
+    )
+    shape: list[Expr] | None = Field(
+        None,
+        description="Shape; taken from the bounds if omitted.",
+        examples=[[2], ["image_size", "image_size", 3]],
+    )
+    dtype: Dtype = Field(
+        "float32", description="NumPy dtype of the elements.", examples=["float32", "uint8"]
+    )
 
 
 class BoxSpace(StrictModel):
     """A Box: `{Box: {low: 0, high: 1, shape: [2], dtype: float32}}`."""
 
-    box: BoxArgs = Field(alias="Box")
+    box: BoxArgs = Field(
+        alias="Box",
+        description="A (possibly unbounded) box in R^n.",
+        examples=[{"low": 0, "high": 1, "shape": [2], "dtype": "float32"}],
+    )
 
 
 class DiscreteArgs(StrictModel):
-    n: Expr
-    start: Expr = 0
+    """Arguments of a Discrete space."""
+
+    n: Expr = Field(description="Number of elements.", examples=[6, "size"])
+    start: Expr = Field(0, description="The smallest element.", examples=[0, 1])
 
 
 class DiscreteSpace(StrictModel):
     """A Discrete space: `{Discrete: 4}` or `{Discrete: {n: 4, start: 1}, labels: [...]}`."""
 
-    discrete: Expr | DiscreteArgs = Field(alias="Discrete")
+    discrete: Expr | DiscreteArgs = Field(
+        alias="Discrete",
+        description="The number of elements `n`, or `{n, start}`.",
+        examples=[4, {"n": 6, "start": 1}],
+    )
     labels: list[str] | None = Field(
-        None, description="One name per action; each becomes an upper-case constant."
+        None,
+        description="One name per action; each becomes an upper-case constant.",
+        examples=[["left", "right"]],
     )
 
     @field_validator("labels")
@@ -87,38 +113,64 @@ class DiscreteSpace(StrictModel):
 
 
 class MultiDiscreteArgs(StrictModel):
-    nvec: list[Expr]
-    start: list[Expr] | None = None
+    """Arguments of a MultiDiscrete space."""
+
+    nvec: list[Expr] = Field(description="Number of values of each element.", examples=[[3, 4]])
+    start: list[Expr] | None = Field(
+        None, description="Smallest value of each element.", examples=[[0, 1]]
+    )
 
 
 class MultiDiscreteSpace(StrictModel):
     """`{MultiDiscrete: [3, 4]}` or `{MultiDiscrete: {nvec: [3, 4], start: [0, 1]}}`."""
 
-    multi_discrete: list[Expr] | MultiDiscreteArgs = Field(alias="MultiDiscrete")
+    multi_discrete: list[Expr] | MultiDiscreteArgs = Field(
+        alias="MultiDiscrete",
+        description="One Discrete per element: `nvec`, or `{nvec, start}`.",
+        examples=[[3, 3], {"nvec": [3, 4], "start": [0, 1]}],
+    )
 
 
 class MultiBinarySpace(StrictModel):
     """`{MultiBinary: 4}` or `{MultiBinary: [2, 3]}`."""
 
-    multi_binary: Expr | list[Expr] = Field(alias="MultiBinary")
+    multi_binary: Expr | list[Expr] = Field(
+        alias="MultiBinary",
+        description="Number (or shape) of binary elements.",
+        examples=[4, [2, 3]],
+    )
 
 
 class TextArgs(StrictModel):
-    max_length: Expr
-    min_length: Expr = 1
-    charset: str | None = Field(None, description="Allowed characters; alphanumerics if omitted.")
+    """Arguments of a Text space."""
+
+    max_length: Expr = Field(description="Longest string.", examples=[8])
+    min_length: Expr = Field(1, description="Shortest string.", examples=[1, 0])
+    charset: str | None = Field(
+        None, description="Allowed characters; alphanumerics if omitted.", examples=["abc", "01"]
+    )
 
 
 class TextSpace(StrictModel):
     """`{Text: {max_length: 8, charset: abc}}`."""
 
-    text: TextArgs = Field(alias="Text")
+    text: TextArgs = Field(
+        alias="Text",
+        description="Strings over a character set.",
+        examples=[{"max_length": 8, "charset": "abc"}],
+    )
 
 
 class DictSpace(StrictModel):
     """`{Dict: {position: {Box: ...}, goal: {Discrete: 4}}}`."""
 
-    dict_: dict[str, SpaceSpec] = Field(alias="Dict")
+    dict_: dict[str, SpaceSpec] = Field(
+        alias="Dict",
+        description="Named sub-spaces.",
+        examples=[
+            {"position": {"Box": {"low": -1, "high": 1, "shape": [2]}}, "goal": {"Discrete": 4}}
+        ],
+    )
 
     @field_validator("dict_")
     @classmethod
@@ -131,35 +183,69 @@ class DictSpace(StrictModel):
 class TupleSpace(StrictModel):
     """`{Tuple: [{Discrete: 2}, {Box: ...}]}`."""
 
-    tuple_: list[SpaceSpec] = Field(alias="Tuple")
+    tuple_: list[SpaceSpec] = Field(
+        alias="Tuple",
+        description="Sub-spaces in order.",
+        examples=[[{"Discrete": 3}, {"Box": {"low": 0, "high": 1, "shape": [2]}}]],
+    )
 
 
 class SequenceArgs(StrictModel):
-    space: SpaceSpec
-    stack: bool = False
+    """Arguments of a Sequence space."""
+
+    space: SpaceSpec = Field(description="The space of each element.", examples=[{"Discrete": 4}])
+    stack: bool = Field(
+        False, description="Stack elements into one array instead of a tuple.", examples=[True]
+    )
 
 
 class SequenceSpace(StrictModel):
     """`{Sequence: {space: {Box: ...}, stack: true}}`."""
 
-    sequence: SequenceArgs = Field(alias="Sequence")
+    sequence: SequenceArgs = Field(
+        alias="Sequence",
+        description="Variable-length sequences of elements of one space.",
+        examples=[{"space": {"Discrete": 4}, "stack": False}],
+    )
 
 
 class GraphArgs(StrictModel):
-    node_space: SpaceSpec
-    edge_space: SpaceSpec | None = None
+    """Arguments of a Graph space."""
+
+    node_space: SpaceSpec = Field(
+        description="Space of each node's features (Box or Discrete).",
+        examples=[{"Box": {"low": 0, "high": 1, "shape": [1]}}],
+    )
+    edge_space: SpaceSpec | None = Field(
+        None,
+        description="Space of each edge's features; none if omitted.",
+        examples=[{"Discrete": 3}],
+    )
 
 
 class GraphSpace(StrictModel):
     """`{Graph: {node_space: {Box: ...}, edge_space: {Discrete: 3}}}`."""
 
-    graph: GraphArgs = Field(alias="Graph")
+    graph: GraphArgs = Field(
+        alias="Graph",
+        description="Graphs with node (and optional edge) features.",
+        examples=[
+            {
+                "node_space": {"Box": {"low": 0, "high": 1, "shape": [1]}},
+                "edge_space": {"Discrete": 3},
+            }
+        ],
+    )
 
 
 class OneOfSpace(StrictModel):
     """`{OneOf: [{Discrete: 3}, {Box: ...}]}`."""
 
-    one_of: list[SpaceSpec] = Field(alias="OneOf")
+    one_of: list[SpaceSpec] = Field(
+        alias="OneOf",
+        description="A value of exactly one of the sub-spaces, tagged with its index.",
+        examples=[[{"Discrete": 3}, {"Box": {"low": 0, "high": 1, "shape": [1]}}]],
+    )
 
 
 SPACE_KINDS = {
@@ -214,17 +300,29 @@ SpaceSpec = Annotated[
 class ParamSpec(StrictModel):
     """A constructor argument with a default; overridable per instance."""
 
-    default: Any = Field(description="The default value; its type is the param's type.")
-    type: Literal["int", "float", "bool", "str", "list"] | None = Field(
-        None, description="Type; inferred from `default` when omitted."
+    default: Any = Field(
+        description="The default value; its type is the param's type.", examples=[10, 0.5, True]
     )
-    ge: float | None = None
-    gt: float | None = None
-    le: float | None = None
-    lt: float | None = None
-    choices: list[Any] | None = None
-    nullable: bool = Field(False, description="Whether None is accepted.")
-    doc: str = ""
+    type: Literal["int", "float", "bool", "str", "list"] | None = Field(
+        None, description="Type; inferred from `default` when omitted.", examples=["int", "float"]
+    )
+    ge: float | None = Field(
+        None, description="The value must be greater than or equal to this.", examples=[0, 1]
+    )
+    gt: float | None = Field(None, description="The value must be greater than this.", examples=[0])
+    le: float | None = Field(
+        None, description="The value must be less than or equal to this.", examples=[100]
+    )
+    lt: float | None = Field(None, description="The value must be less than this.", examples=[1])
+    choices: list[Any] | None = Field(
+        None, description="The only values accepted.", examples=[["easy", "hard"], [4, 8]]
+    )
+    nullable: bool = Field(False, description="Whether None is accepted.", examples=[True])
+    doc: str = Field(
+        "",
+        description="What the param means; shown by `envgen show` and the docstring.",
+        examples=["number of cells"],
+    )
 
     @model_validator(mode="after")
     def _type(self) -> ParamSpec:
@@ -256,18 +354,39 @@ class ParamSpec(StrictModel):
 class StateVarSpec(StrictModel):
     """A state variable: scalar when `shape` is empty."""
 
-    dtype: Dtype = "float64"
-    shape: list[Expr] = Field(default_factory=list)
-    init: Expr = Field(0, description="Initial value at reset; may draw randomness.")
-    doc: str = ""
+    dtype: Dtype = Field(
+        "float64", description="NumPy dtype of the variable.", examples=["int64", "float64", "bool"]
+    )
+    shape: list[Expr] = Field(
+        default_factory=list,
+        description="Shape; empty (the default) for a scalar.",
+        examples=[[], [4], ["size", "size"]],
+    )
+    init: Expr = Field(
+        0,
+        description="Initial value at reset; may draw randomness.",
+        examples=[0, "size - 1", "uniform(-0.05, 0.05)"],
+    )
+    doc: str = Field("", description="What the variable means.", examples=["cart position (m)"])
 
 
 class FunctionSpec(StrictModel):
     """A pure helper: `{args: [row, col], return: row * ncol + col}`."""
 
-    args: list[str] = Field(default_factory=list)
-    body: str = Field("", description="Statements run before `return` (locals only).")
-    returns: Expr = Field(alias="return")
+    args: list[str] = Field(
+        default_factory=list, description="Argument names.", examples=[["row", "col"]]
+    )
+    body: str = Field(
+        "",
+        description="Statements run before `return` (locals only).",
+        examples=["tx = target % grid_size"],
+    )
+    returns: Expr = Field(
+        alias="return",
+        description="The value the function returns: an expression over its arguments, "
+        "its body's locals, params and constants.",
+        examples=["row * ncol + col"],
+    )
 
     @field_validator("args")
     @classmethod
@@ -278,12 +397,28 @@ class FunctionSpec(StrictModel):
 
 
 class RenderSpec(StrictModel):
-    ansi: str | None = Field(None, description="A Jinja2 template over the state (sandboxed).")
-    rgb_array: str | None = Field(
-        None, description="A block that sets `frame`, a uint8 H×W×3 image (or an expression)."
+    """How the env renders: an ansi template, an rgb_array block, human mode."""
+
+    ansi: str | None = Field(
+        None,
+        description="A Jinja2 template over the state (sandboxed).",
+        examples=["{{ '.' * pos }}x{{ '.' * (size - pos) }}"],
     )
-    human: bool = Field(False, description="Offer 'human' mode (prints ansi / shows frames).")
-    fps: int = Field(30, ge=1, le=1000)
+    rgb_array: str | None = Field(
+        None,
+        description="A block that sets `frame`, a uint8 H×W×3 image (or an expression).",
+        examples=["picture(agent_x, agent_y, target)"],
+    )
+    human: bool = Field(
+        False, description="Offer 'human' mode (prints ansi / shows frames).", examples=[True]
+    )
+    fps: int = Field(
+        30,
+        ge=1,
+        le=1000,
+        description="Frames per second for `human` mode and recorded videos.",
+        examples=[30, 10],
+    )
 
 
 WRAPPERS = (
@@ -304,8 +439,16 @@ WRAPPERS = (
 class HooksSpec(StrictModel):
     """Trusted Python functions `module:function` called as `fn(env)` after reset / step."""
 
-    after_reset: str | None = None
-    after_step: str | None = None
+    after_reset: str | None = Field(
+        None,
+        description="`package.module:function` called as `fn(env)` after reset.",
+        examples=["mypackage.hooks:after_reset"],
+    )
+    after_step: str | None = Field(
+        None,
+        description="`package.module:function` called as `fn(env)` after each step.",
+        examples=["mypackage.hooks:after_step"],
+    )
 
     @field_validator("after_reset", "after_step")
     @classmethod
@@ -321,36 +464,115 @@ class HooksSpec(StrictModel):
 class EnvSpec(StrictModel):
     """One environment."""
 
-    id: str = Field(description="Gymnasium id `namespace/Name-vN`.")
-    description: str = ""
-    params: dict[str, ParamSpec] = Field(default_factory=dict)
+    id: str = Field(
+        description="Gymnasium id `namespace/Name-vN`.",
+        examples=["envgen/GoLeft-v0", "acme/Warehouse-v2"],
+    )
+    description: str = Field(
+        "",
+        description="What the env is about; becomes the generated class's docstring.",
+        examples=["The agent starts at the right end of a corridor and must walk to cell 0."],
+    )
+    params: dict[str, ParamSpec] = Field(
+        default_factory=dict,
+        description="Constructor arguments with defaults, overridable per instance "
+        "(`gym.make(id, size=20)`); usable in every expression, in space bounds and shapes.",
+        examples=[{"size": {"default": 10, "ge": 2, "doc": "number of cells"}}],
+    )
     constants: dict[str, Any] = Field(
-        default_factory=dict, description="Data tables (numbers, strings, lists, mappings)."
+        default_factory=dict,
+        description="Data tables (numbers, strings, lists, mappings).",
+        examples=[{"desc": ["SFFF", "FHFH", "FFFH", "HFFG"]}],
     )
     let: dict[str, Expr] = Field(
-        default_factory=dict, description="Values computed once from params."
+        default_factory=dict,
+        description="Values computed once from params.",
+        examples=[{"cell": "image_size // grid_size", "gravity": 9.8}],
     )
-    functions: dict[str, FunctionSpec] = Field(default_factory=dict)
-    action_space: SpaceSpec
-    observation_space: SpaceSpec
-    state: dict[str, StateVarSpec] = Field(default_factory=dict)
-    reset: str = Field("", description="A block run at reset after the state's `init` values.")
-    step: str = Field(description="A block run at every step.")
+    functions: dict[str, FunctionSpec] = Field(
+        default_factory=dict,
+        description="Pure helper functions callable from any code block.",
+        examples=[{"index": {"args": ["row", "col"], "return": "row * ncol + col"}}],
+    )
+    action_space: SpaceSpec = Field(
+        description="The action space; a mapping with exactly one space kind as key.",
+        examples=[
+            {"Discrete": 2, "labels": ["left", "right"]},
+            {"Box": {"low": -1, "high": 1, "shape": [1], "dtype": "float32"}},
+        ],
+    )
+    observation_space: SpaceSpec = Field(
+        description="The observation space; bounds and shapes may be expressions of params.",
+        examples=[{"Box": {"low": 0, "high": "size", "shape": [1], "dtype": "float32"}}],
+    )
+    state: dict[str, StateVarSpec] = Field(
+        default_factory=dict,
+        description="The variables an episode carries from step to step, with their initial "
+        "values.",
+        examples=[{"pos": {"dtype": "int64", "init": "size - 1"}}],
+    )
+    reset: str = Field(
+        "",
+        description="A block run at reset after the state's `init` values.",
+        examples=["goal = integers(0, size)"],
+    )
+    step: str = Field(
+        description="A block run at every step.",
+        examples=["pos = clip(pos + (1 if action == RIGHT else -1), 0, size)"],
+    )
     observation: Any = Field(
-        description="An expression, or a list / mapping of them matching the space."
+        description="An expression, or a list / mapping of them matching the space.",
+        examples=[
+            ["pos"],
+            "picture(x, y)",
+            {"position": ["x", "y"], "steps_left": "max_steps - elapsed_steps"},
+        ],
     )
-    reward: Expr = 0.0
-    terminated: Expr = False
-    info: dict[str, Expr] = Field(default_factory=dict)
-    max_episode_steps: Expr | None = None
-    render: RenderSpec | None = None
-    wrappers: list[str | dict[str, dict[str, Any]]] = Field(default_factory=list)
-    hooks: HooksSpec | None = None
-    vectorize: bool = Field(True, description="Emit a native NumPy VectorEnv when possible.")
+    reward: Expr = Field(
+        0.0,
+        description="The reward after each step: an expression over state, locals and params.",
+        examples=["1.0 if pos == 0 else 0.0", -1.0],
+    )
+    terminated: Expr = Field(
+        False,
+        description="Whether the episode has ended in a terminal state after this step.",
+        examples=["pos == 0", False],
+    )
+    info: dict[str, Expr] = Field(
+        default_factory=dict,
+        description="Extra values returned in `info` by reset and step, one expression each.",
+        examples=[{"distance": "abs(goal - pos)"}],
+    )
+    max_episode_steps: Expr | None = Field(
+        None,
+        description="Time limit: the episode is truncated after this many steps (an "
+        "expression of params).",
+        examples=[100, "max_steps"],
+    )
+    render: RenderSpec | None = Field(
+        None,
+        description="Render modes the env offers: `ansi` text, `rgb_array` frames, `human`.",
+        examples=[{"ansi": "{{ '.' * pos }}x{{ '.' * (size - pos) }}"}],
+    )
+    wrappers: list[str | dict[str, dict[str, Any]]] = Field(
+        default_factory=list,
+        description="Gymnasium wrappers applied by `gym.make`, in order: a name or "
+        "`{Name: {arg: value}}`.",
+        examples=[["RecordEpisodeStatistics", {"ClipReward": {"min_reward": -1, "max_reward": 1}}]],
+    )
+    hooks: HooksSpec | None = Field(
+        None,
+        description="Trusted Python functions called after reset / step (not vectorizable).",
+        examples=[{"after_step": "mypackage.hooks:log_step"}],
+    )
+    vectorize: bool = Field(
+        True, description="Emit a native NumPy VectorEnv when possible.", examples=[True, False]
+    )
     invalid_action: Literal["raise", "clip", "ignore"] = Field(
         "raise",
         description="Default for actions outside the action space: raise an error, clip them "
         "into the space, or pass them to `step` as they are. Overridable per instance.",
+        examples=["raise"],
     )
 
     @field_validator("id")
