@@ -776,9 +776,11 @@ BUILTINS["pow"] = Builtin(
     "pow",
     ("x", "y"),
     2,
-    lambda args, _c: FLOAT
-    if args["x"].is_scalar and args["y"].is_scalar
-    else T("float64", broadcast(args["x"].shape, args["y"].shape)),
+    lambda args, _c: (
+        FLOAT
+        if args["x"].is_scalar and args["y"].is_scalar
+        else T("float64", broadcast(args["x"].shape, args["y"].shape))
+    ),
     "math.pow({x}, {y})",
     "np.power(np.asarray({x}, dtype=np.float64), {y})",
     "x to the power y, computed in float64 (math.pow)",

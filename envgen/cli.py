@@ -28,8 +28,9 @@ class _Group(click.Group):
         if name and not name.startswith("-") and self.get_command(ctx, name) is None:
             close = difflib.get_close_matches(name, self.list_commands(ctx), n=1)
             hint = f" Did you mean '{close[0]}'?" if close else ""
-            ctx.fail(f"no such command '{name}'.{hint} Commands: "
-                     f"{', '.join(self.list_commands(ctx))}")
+            ctx.fail(
+                f"no such command '{name}'.{hint} Commands: {', '.join(self.list_commands(ctx))}"
+            )
         return super().resolve_command(ctx, args)
 
 
@@ -38,8 +39,10 @@ def print_diagnostics(diagnostics: list[Diagnostic]) -> None:
     for diagnostic in sorted(diagnostics, key=lambda d: d.location):
         location = diagnostic.location
         label = _escape(f"error[{diagnostic.code}]")
-        stderr.print(f"[bold]{_escape(str(location))}[/bold]: [red]{label}[/red]: "
-                     f"{_escape(diagnostic.message)}")
+        stderr.print(
+            f"[bold]{_escape(str(location))}[/bold]: [red]{label}[/red]: "
+            f"{_escape(diagnostic.message)}"
+        )
         line = _source_line(location.file, location.line)
         if line is not None:
             stderr.print(f"  {_escape(line.rstrip())}")
@@ -84,17 +87,27 @@ def _spec_paths(paths: tuple[Path, ...]) -> list[Path]:
 
 @main.command()
 @click.argument("specs", nargs=-1, type=click.Path(path_type=Path))
-@click.option("-o", "--output", type=click.Path(path_type=Path, file_okay=False),
-              default=Path("generated"), show_default=True, help="Output package folder.")
-@click.option("--check", is_flag=True,
-              help="Write nothing; exit 1 and list stale files if the output differs.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("generated"),
+    show_default=True,
+    help="Output package folder.",
+)
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Write nothing; exit 1 and list stale files if the output differs.",
+)
 def build(specs: tuple[Path, ...], output: Path, check: bool) -> None:
     """Compile SPECS (files or folders; default specs/) into a Python package."""
     from envgen.build import compile_specs, plan, write
 
     if not output.name.isidentifier():
-        raise click.BadParameter(f"'{output.name}' is not a valid Python package name",
-                                 param_hint="--output")
+        raise click.BadParameter(
+            f"'{output.name}' is not a valid Python package name", param_hint="--output"
+        )
     compiled = compile_specs(_spec_paths(specs), output)
     if compiled.diagnostics:
         print_diagnostics(compiled.diagnostics)
@@ -115,16 +128,22 @@ def build(specs: tuple[Path, ...], output: Path, check: bool) -> None:
     try:
         report = write(compiled, output)
     except OSError as exc:
-        stderr.print(f"[bold]{output}[/bold]: [red]error\\[output][/red]: cannot write the "
-                     f"output folder: {_escape(exc.strerror or str(exc))}")
-        stderr.print("  [cyan]hint[/cyan]: choose a writable folder with -o, or fix its "
-                     "permissions; nothing was changed")
+        stderr.print(
+            f"[bold]{output}[/bold]: [red]error\\[output][/red]: cannot write the "
+            f"output folder: {_escape(exc.strerror or str(exc))}"
+        )
+        stderr.print(
+            "  [cyan]hint[/cyan]: choose a writable folder with -o, or fix its "
+            "permissions; nothing was changed"
+        )
         sys.exit(1)
     for note in compiled.notes:
         stdout.print(f"[yellow]note[/yellow]: {_escape(note)}")
-    stdout.print(f"built {len(compiled.models)} envs into {output}: "
-                 f"{len(report.written)} written, {len(report.removed)} removed, "
-                 f"{len(report.unchanged)} unchanged")
+    stdout.print(
+        f"built {len(compiled.models)} envs into {output}: "
+        f"{len(report.written)} written, {len(report.removed)} removed, "
+        f"{len(report.unchanged)} unchanged"
+    )
 
 
 @main.command()

@@ -48,7 +48,10 @@ def _merge_types(a: T, b: T) -> T:
         strong = b if a.weak else a
         weak = a if a.weak else b
         if T(strong.dtype).kind == weak.kind or (weak.kind, T(strong.dtype).kind) in (
-                ("int", "float"), ("bool", "int"), ("bool", "float")):
+            ("int", "float"),
+            ("bool", "int"),
+            ("bool", "float"),
+        ):
             return strong
     return promote(a, b).with_shape(a.shape if a.shape == b.shape else None)
 
@@ -61,13 +64,34 @@ class Unsupported(Exception):
 _BUFFERED = {"random", "uniform"}
 #: Unary float functions: name -> the `math` function the single env uses for scalars.
 _MATH = {
-    "sqrt": "sqrt", "exp": "exp", "log": "log", "log2": "log2", "log10": "log10",
-    "sin": "sin", "cos": "cos", "tan": "tan", "arcsin": "asin", "arccos": "acos",
-    "arctan": "atan", "sinh": "sinh", "cosh": "cosh", "tanh": "tanh",
+    "sqrt": "sqrt",
+    "exp": "exp",
+    "log": "log",
+    "log2": "log2",
+    "log10": "log10",
+    "sin": "sin",
+    "cos": "cos",
+    "tan": "tan",
+    "arcsin": "asin",
+    "arccos": "acos",
+    "arctan": "atan",
+    "sinh": "sinh",
+    "cosh": "cosh",
+    "tanh": "tanh",
 }
 _MATH2 = {"arctan2": "atan2", "hypot": "hypot", "pow": "pow"}
-_BINOP = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.FloorDiv: "//",
-          ast.Mod: "%", ast.Pow: "**", ast.BitAnd: "&", ast.BitOr: "|", ast.BitXor: "^"}
+_BINOP = {
+    ast.Add: "+",
+    ast.Sub: "-",
+    ast.Mult: "*",
+    ast.Div: "/",
+    ast.FloorDiv: "//",
+    ast.Mod: "%",
+    ast.Pow: "**",
+    ast.BitAnd: "&",
+    ast.BitOr: "|",
+    ast.BitXor: "^",
+}
 _CMP = {ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">="}
 _WEAK = {"bool": "bool", "int": "int64", "float": "float64"}
 
@@ -168,12 +192,14 @@ class VectorTranslator:
             raise Unsupported(f"a value of type {t.describe()} in `{ast.unparse(node)}`")
         if not self.is_vec(node, scope):
             for sub in ast.walk(node):
-                if isinstance(sub, ast.Call) and isinstance(sub.func, ast.Name) and (
-                        sub.func.id in self.model.functions):
+                if (
+                    isinstance(sub, ast.Call)
+                    and isinstance(sub.func, ast.Name)
+                    and (sub.func.id in self.model.functions)
+                ):
                     function = self.model.functions[sub.func.id]
                     if function.body.random or function.returns.random:
-                        raise Unsupported(f"the spec function '{sub.func.id}' draws random "
-                                          "numbers")
+                        raise Unsupported(f"the spec function '{sub.func.id}' draws random numbers")
                     self.functions.add(sub.func.id)
             return V(self.single.expr(node), False, t)
         method = getattr(self, f"_{type(node).__name__}", None)
@@ -258,9 +284,18 @@ class VectorTranslator:
             target = "float64"
         a, b = self.align([self.cast(a, target), self.cast(b, target)], t)
         code = f"({a.code}) {op} ({b.code})"
-        ops = {"+": np.add, "-": np.subtract, "*": np.multiply, "/": np.true_divide,
-               "//": np.floor_divide, "%": np.remainder, "**": np.power, "&": np.bitwise_and,
-               "|": np.bitwise_or, "^": np.bitwise_xor}
+        ops = {
+            "+": np.add,
+            "-": np.subtract,
+            "*": np.multiply,
+            "/": np.true_divide,
+            "//": np.floor_divide,
+            "%": np.remainder,
+            "**": np.power,
+            "&": np.bitwise_and,
+            "|": np.bitwise_or,
+            "^": np.bitwise_xor,
+        }
         if not a.vec and not b.vec:
             return V(code, False, t)
         return V(code, True, t, self.result_dtype(ops[op], a, b))
@@ -313,8 +348,9 @@ class VectorTranslator:
         if isinstance(node.op, ast.Or):
             fused = self._fuse_bounds(node.values, scope, mask)
             if fused is not None:
-                return V(" | ".join(f"({code})" for code in fused), True, self.type_of(node),
-                         "bool")
+                return V(
+                    " | ".join(f"({code})" for code in fused), True, self.type_of(node), "bool"
+                )
         values = [self.expr(v, scope, mask) for v in node.values]
         code = values[0].code
         for value in values[1:]:
@@ -347,8 +383,12 @@ class VectorTranslator:
             return None
         return left.id, side, ast.unparse(bound), op in (ast.LtE, ast.GtE)
 
-    def _fuse_bounds(self, values: list[ast.expr], scope: Scope, mask: str | None,
-                     ) -> list[str] | None:
+    def _fuse_bounds(
+        self,
+        values: list[ast.expr],
+        scope: Scope,
+        mask: str | None,
+    ) -> list[str] | None:
         """`x < -c or x > c` as `abs(x) > c`, where exactly the same.
 
         For a float `x` (abs is exact; NaN fails both; `-c` is exact): both are true for
@@ -368,9 +408,12 @@ class VectorTranslator:
             if test is not None:
                 for j in range(i + 1, len(values)):
                     other = tests[j]
-                    if j not in used and other is not None and other[0] == test[0] and (
-                            other[2] == test[2] and other[3] == test[3]
-                            and other[1] != test[1]):
+                    if (
+                        j not in used
+                        and other is not None
+                        and other[0] == test[0]
+                        and (other[2] == test[2] and other[3] == test[3] and other[1] != test[1])
+                    ):
                         partner = j
                         break
             value = self.expr(node, scope, mask)
@@ -428,8 +471,12 @@ class VectorTranslator:
                 a, b = self._spread(a, scope), self._spread(b, scope)
             code = f"({a.code}) if ({test.code}) else ({b.code})"
             return V(code, a.vec, t, a.dtype if a.vec else b.dtype)
-        return V(f"np.where({test.code}, {a.code}, {b.code})", True, t,
-                 self.result_dtype(np.where, V("", True, T("bool"), "bool"), a, b))
+        return V(
+            f"np.where({test.code}, {a.code}, {b.code})",
+            True,
+            t,
+            self.result_dtype(np.where, V("", True, T("bool"), "bool"), a, b),
+        )
 
     def _spread(self, value: V, scope: Scope) -> V:
         """A uniform value as a fresh per-env array (one copy per env)."""
@@ -463,11 +510,11 @@ class VectorTranslator:
         index, fancy = self.index(node, base, scope, mask)
         if fancy and not base.vec:
             base = V(f"np.asarray({base.code})", False, base.t)
-        return V(f"({base.code})[{index}]", True, t, base.dtype if base.vec else
-                 self.vec_dtype(t))
+        return V(f"({base.code})[{index}]", True, t, base.dtype if base.vec else self.vec_dtype(t))
 
-    def index(self, node: ast.Subscript, base: V, scope: Scope,
-              mask: str | None) -> tuple[str, bool]:
+    def index(
+        self, node: ast.Subscript, base: V, scope: Scope, mask: str | None
+    ) -> tuple[str, bool]:
         """The index expression for `node` on a batched (or uniform) base; and if fancy."""
         parts = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
         shape = base.t.shape
@@ -477,9 +524,12 @@ class VectorTranslator:
         fancy = False
         for axis, part in enumerate(parts):
             if isinstance(part, ast.Slice):
-                if part.lower is not None and self.is_vec(part.lower, scope) or (
-                        part.upper is not None and self.is_vec(part.upper, scope)) or (
-                        part.step is not None and self.is_vec(part.step, scope)):
+                if (
+                    part.lower is not None
+                    and self.is_vec(part.lower, scope)
+                    or (part.upper is not None and self.is_vec(part.upper, scope))
+                    or (part.step is not None and self.is_vec(part.step, scope))
+                ):
                     raise Unsupported("a slice with per-env bounds")
                 out.append(self.single.expr(part))
                 continue
@@ -549,8 +599,11 @@ class VectorTranslator:
                 fn = self.exact_fn(name)
             else:
                 if name == "pow":
-                    items[0] = self.cast(items[0], "float64") if items[0].vec else V(
-                        f"np.asarray({items[0].code}, dtype=np.float64)", False, items[0].t)
+                    items[0] = (
+                        self.cast(items[0], "float64")
+                        if items[0].vec
+                        else V(f"np.asarray({items[0].code}, dtype=np.float64)", False, items[0].t)
+                    )
                 items = self.align(items, t)
                 fn = f"np.{name}"
             code = f"{fn}({', '.join(i.code for i in items)})"
@@ -561,8 +614,9 @@ class VectorTranslator:
             if x.t.is_scalar:
                 x = self.cast(x, "float64")
             fn = {"floor": "np.floor", "ceil": "np.ceil", "round": "np.round"}[name]
-            return V(f"{fn}({x.code})", True, t, x.dtype if x.dtype.startswith("float")
-                     else "float64")
+            return V(
+                f"{fn}({x.code})", True, t, x.dtype if x.dtype.startswith("float") else "float64"
+            )
         if name == "abs":
             x = values["x"]
             return V(f"np.abs({x.code})", True, t, x.dtype)
@@ -574,10 +628,13 @@ class VectorTranslator:
         if name == "sign":
             x = values["x"]
             if x.t.is_scalar:
-                return V(f"({x.code} > 0).astype(np.float64) - ({x.code} < 0)", True, t,
-                         "float64")
-            return V(f"np.sign({x.code}) * 1.0", True, t,
-                     x.dtype if x.dtype.startswith("float") else "float64")
+                return V(f"({x.code} > 0).astype(np.float64) - ({x.code} < 0)", True, t, "float64")
+            return V(
+                f"np.sign({x.code}) * 1.0",
+                True,
+                t,
+                x.dtype if x.dtype.startswith("float") else "float64",
+            )
         if name == "clip":
             items = [values["x"], values["low"], values["high"]]
             target = promote(*[i.t for i in items]).dtype
@@ -588,12 +645,21 @@ class VectorTranslator:
             a, b = values["a"], values["b"]
             target = promote(a.t, b.t).dtype
             cond, a, b = self.align([values["cond"], self.cast(a, target), self.cast(b, target)], t)
-            return V(f"np.where({cond.code}, {a.code}, {b.code})", True, t,
-                     self.result_dtype(np.where, cond, a, b))
+            return V(
+                f"np.where({cond.code}, {a.code}, {b.code})",
+                True,
+                t,
+                self.result_dtype(np.where, cond, a, b),
+            )
         if name in ("int", "float", "bool", "float32", "float64"):
             x = values["x"]
-            dtype = {"int": "int64", "float": "float64", "bool": "bool",
-                     "float32": "float32", "float64": "float64"}[name]
+            dtype = {
+                "int": "int64",
+                "float": "float64",
+                "bool": "bool",
+                "float32": "float32",
+                "float64": "float64",
+            }[name]
             return V(f"np.asarray({x.code}).astype({np_dtype(dtype)})", True, t, dtype)
         if name in ("sum", "mean", "prod", "any", "all", "count_nonzero"):
             x = values["x"]
@@ -646,8 +712,10 @@ class VectorTranslator:
                 kinds.append(2)
             args.append(value.code)
         dtype = self.vec_dtype(t)
-        code = (f"per_env(self._functions._{name}, {scope.n}, [{', '.join(args)}], "
-                f"{literal(tuple(kinds))}, {np_dtype(dtype)})")
+        code = (
+            f"per_env(self._functions._{name}, {scope.n}, [{', '.join(args)}], "
+            f"{literal(tuple(kinds))}, {np_dtype(dtype)})"
+        )
         return V(code, True, t, dtype)
 
     def element_axes(self, x: V) -> str:
@@ -716,12 +784,21 @@ class VectorTranslator:
                 # The same for every sub-env: built from params, `let`, constants, literals.
                 for sub in ast.walk(size):
                     if isinstance(sub, ast.Name) and self.symbol_kind(sub) not in (
-                            "param", "let", "constant", "label", None):
-                        raise Unsupported("a random draw whose size depends on "
-                                          f"'{sub.id}' ({self.symbol_kind(sub)})")
+                        "param",
+                        "let",
+                        "constant",
+                        "label",
+                        None,
+                    ):
+                        raise Unsupported(
+                            "a random draw whose size depends on "
+                            f"'{sub.id}' ({self.symbol_kind(sub)})"
+                        )
                     if isinstance(sub, ast.Call) and not (
-                            isinstance(sub.func, ast.Name) and sub.func.id in BUILTINS
-                            and not BUILTINS[sub.func.id].random):
+                        isinstance(sub.func, ast.Name)
+                        and sub.func.id in BUILTINS
+                        and not BUILTINS[sub.func.id].random
+                    ):
                         raise Unsupported("a random draw whose size calls a function")
                 size_code = scope.temp("size")
                 scope.lines.append(f"{size_code} = size({self.single.expr(size)})")
@@ -735,8 +812,9 @@ class VectorTranslator:
             if value.vec:
                 if not value.t.is_scalar:
                     raise Unsupported(f"{name}() with a per-env array argument")
-                if value.t.kind in ("int", "float") and not (value.t.weak or T(value.dtype).kind
-                                                              == value.t.kind):
+                if value.t.kind in ("int", "float") and not (
+                    value.t.weak or T(value.dtype).kind == value.t.kind
+                ):
                     pass
                 code = value.code if everyone else f"({value.code})[{positions}]"
                 kwargs.append(f"{literal(key)}: {code}")
@@ -744,10 +822,12 @@ class VectorTranslator:
             else:
                 kwargs.append(f"{literal(key)}: {value.code}")
         dtype = self.vec_dtype(T(t.dtype, ())) if t.is_numeric else "float64"
-        call = (f"self._streams.draw({envs}, {literal(name)}, {{{', '.join(kwargs)}}}"
-                f"{', per_env=' + literal(tuple(per_env)) if per_env else ''}"
-                f"{', size=' + size_code if size is not None else ''}"
-                f"{', dtype=' + np_dtype(dtype) if dtype != 'float64' else ''})")
+        call = (
+            f"self._streams.draw({envs}, {literal(name)}, {{{', '.join(kwargs)}}}"
+            f"{', per_env=' + literal(tuple(per_env)) if per_env else ''}"
+            f"{', size=' + size_code if size is not None else ''}"
+            f"{', dtype=' + np_dtype(dtype) if dtype != 'float64' else ''})"
+        )
         if everyone:
             return V(call, True, t, dtype)
         out = scope.temp("draw")
@@ -821,10 +901,12 @@ class VectorTranslator:
             if symbol is not None:
                 self.model.types[id(clone)] = symbol.type
 
-    def unpack(self, target: ast.Tuple | ast.List, value_node: ast.expr, scope: Scope,
-               mask: str | None) -> None:
+    def unpack(
+        self, target: ast.Tuple | ast.List, value_node: ast.expr, scope: Scope, mask: str | None
+    ) -> None:
         if isinstance(value_node, (ast.Tuple, ast.List)) and len(value_node.elts) == len(
-                target.elts):
+            target.elts
+        ):
             values = [self.expr(v, scope, mask) for v in value_node.elts]
             temps = []
             for value in values:
@@ -854,15 +936,27 @@ class VectorTranslator:
                 state_t = self.model.state[name].type
                 rank = len(state_t.shape or ())
                 if not value.vec and mask is None:
-                    shape = f"({scope.n},)" if rank == 0 else (
-                        f"({scope.n}, {', '.join(str(d) for d in state_t.shape or ())})")
-                    value = V(f"np.full({shape}, {value.code}, "
-                              f"dtype={np_dtype(self.vec_dtype(state_t))})", True, state_t,
-                              self.vec_dtype(state_t))
+                    shape = (
+                        f"({scope.n},)"
+                        if rank == 0
+                        else (f"({scope.n}, {', '.join(str(d) for d in state_t.shape or ())})")
+                    )
+                    value = V(
+                        f"np.full({shape}, {value.code}, "
+                        f"dtype={np_dtype(self.vec_dtype(state_t))})",
+                        True,
+                        state_t,
+                        self.vec_dtype(state_t),
+                    )
                 elif value.vec and value.t.is_scalar and rank:
                     dims = ", ".join(str(d) for d in state_t.shape or ())
-                    value = V(f"np.broadcast_to(({value.code})[:, {', '.join(['None'] * rank)}]"
-                              f", ({scope.n}, {dims})).copy()", True, state_t, value.dtype)
+                    value = V(
+                        f"np.broadcast_to(({value.code})[:, {', '.join(['None'] * rank)}]"
+                        f", ({scope.n}, {dims})).copy()",
+                        True,
+                        state_t,
+                        value.dtype,
+                    )
                 if mask is None and value.code.isidentifier():
                     value = V(f"np.array({value.code})", True, value.t, value.dtype)
             else:
@@ -871,8 +965,12 @@ class VectorTranslator:
                     dims = "".join(f", {d}" for d in value.t.shape or ())
                     if value.t.shape is None or None in (value.t.shape or ()):
                         raise Unsupported(f"'{name}' holding uniform and per-env values")
-                    value = V(f"np.broadcast_to({value.code}, ({scope.n}{dims})).copy()", True,
-                              value.t, self.vec_dtype(value.t))
+                    value = V(
+                        f"np.broadcast_to({value.code}, ({scope.n}{dims})).copy()",
+                        True,
+                        value.t,
+                        self.vec_dtype(value.t),
+                    )
             if mask is None or name not in scope.defined:
                 scope.lines.append(f"{name} = {value.code}")
                 if value.vec and not value.code.isidentifier() and not value.code.endswith("]"):
@@ -890,8 +988,12 @@ class VectorTranslator:
                 if not scope.retype:
                     old = V(name, True, value.t, value.dtype or "float64")
                 merged = _merge_types(old_t, value.t)
-                value = V(name, True, merged, self.result_dtype(
-                    np.where, V("", True, T("bool"), "bool"), value, old))
+                value = V(
+                    name,
+                    True,
+                    merged,
+                    self.result_dtype(np.where, V("", True, T("bool"), "bool"), value, old),
+                )
                 scope.types[name] = merged
                 scope.dtypes[name] = value.dtype
                 scope.fresh.add(name)
@@ -909,13 +1011,13 @@ class VectorTranslator:
                 symbol = self.model.symbols.get(id(base_node))
                 base_t = symbol.type if symbol is not None else base_t
             vec_base = self.symbol_kind(base_node) == "state" or name in scope.vec_names
-            if not vec_base and (value.vec or mask is not None or self.is_vec(target.slice,
-                                                                             scope)):
+            if not vec_base and (value.vec or mask is not None or self.is_vec(target.slice, scope)):
                 shape = base_t.shape
                 if shape is None:
                     raise Unsupported(f"assigning into '{name}' of unknown shape per env")
-                scope.lines.append(f"{name} = np.broadcast_to({name}, ({scope.n}, "
-                                   f"*np.shape({name}))).copy()")
+                scope.lines.append(
+                    f"{name} = np.broadcast_to({name}, ({scope.n}, *np.shape({name}))).copy()"
+                )
                 scope.vec_names.add(name)
                 vec_base = True
             if not vec_base:
@@ -923,8 +1025,9 @@ class VectorTranslator:
                 return
             base = V(name, True, base_t, self.vec_dtype(base_t))
             index, _ = self.index(target, base, scope, mask)
-            element = self.type_of(target) if id(target) in self.model.types else T(
-                base_t.dtype, None)
+            element = (
+                self.type_of(target) if id(target) in self.model.types else T(base_t.dtype, None)
+            )
             load = f"{name}[{index}]"
             if mask is None:
                 scope.lines.append(f"{load} = {value.code}")
@@ -1003,15 +1106,23 @@ class VectorTranslator:
 def _check(model: EnvModel) -> list[str]:
     """Reasons the spec cannot be vectorized before translating any code."""
     reasons = []
-    for space, where in ((model.action_space, "action"), (model.observation_space,
-                                                          "observation")):
+    for space, where in ((model.action_space, "action"), (model.observation_space, "observation")):
         if _has_kind(space, {"Text", "Graph", "Sequence", "OneOf"}):
             reasons.append(f"the {where} space has a Text, Graph, Sequence or OneOf part")
     if model.action_space.kind in ("Dict", "Tuple"):
         reasons.append("the action space is a Dict or Tuple")
     for key, code in model.info.items():
-        if code.type.dtype not in ("bool", "int8", "int16", "int32", "int64", "uint8",
-                                   "float16", "float32", "float64"):
+        if code.type.dtype not in (
+            "bool",
+            "int8",
+            "int16",
+            "int32",
+            "int64",
+            "uint8",
+            "float16",
+            "float32",
+            "float64",
+        ):
             reasons.append(f"info '{key}' is not numeric")
     return reasons
 
@@ -1034,27 +1145,41 @@ def _draws(model: EnvModel) -> set[str]:
     return names
 
 
-def _observation(obs: ObservationModel, vt: VectorTranslator, scope: Scope,
-                 path: str = "self.single_observation_space") -> str:
+def _observation(
+    obs: ObservationModel,
+    vt: VectorTranslator,
+    scope: Scope,
+    path: str = "self.single_observation_space",
+) -> str:
     space = obs.space
     kind = space.kind
     if kind == "Dict":
-        items = ", ".join(f"{literal(k)}: {_observation(c, vt, scope, f'{path}[{literal(k)}]')}"
-                          for k, c in obs.children)
+        items = ", ".join(
+            f"{literal(k)}: {_observation(c, vt, scope, f'{path}[{literal(k)}]')}"
+            for k, c in obs.children
+        )
         return f"{{{items}}}"
     if kind == "Tuple" and obs.children:
-        items = ", ".join(_observation(c, vt, scope, f"{path}[{i}]")
-                          for i, (_, c) in enumerate(obs.children))
+        items = ", ".join(
+            _observation(c, vt, scope, f"{path}[{i}]") for i, (_, c) in enumerate(obs.children)
+        )
         return f"({items},)"
     assert obs.code is not None
     n = scope.n
-    dtype = {"Box": space.dtype, "Discrete": "int64", "MultiDiscrete": "int64",
-             "MultiBinary": "int8"}[kind]
+    dtype = {
+        "Box": space.dtype,
+        "Discrete": "int64",
+        "MultiDiscrete": "int64",
+        "MultiBinary": "int8",
+    }[kind]
     shape = space.shape or ()
     dynamic = any(d is None for d in shape)
     expr = obs.code.expr
-    if not dynamic and isinstance(expr, ast.List) and all(
-            vt.type_of(e).is_scalar for e in expr.elts):
+    if (
+        not dynamic
+        and isinstance(expr, ast.List)
+        and all(vt.type_of(e).is_scalar for e in expr.elts)
+    ):
         name = scope.temp("obs")
         scope.lines.append(f"{name} = np.empty(({n}, {len(expr.elts)}), dtype={np_dtype(dtype)})")
         for i, element in enumerate(expr.elts):
@@ -1076,8 +1201,13 @@ def _fusable(model: EnvModel, name: str) -> str | None:
     expr = state.init.expr
     if not (state.type.is_scalar and state.type.dtype == "float64"):
         return None
-    if not (isinstance(expr, ast.Call) and isinstance(expr.func, ast.Name)
-            and expr.func.id in _BUFFERED and not expr.keywords and len(expr.args) <= 2):
+    if not (
+        isinstance(expr, ast.Call)
+        and isinstance(expr.func, ast.Name)
+        and expr.func.id in _BUFFERED
+        and not expr.keywords
+        and len(expr.args) <= 2
+    ):
         return None
     if expr.func.id == "random" and expr.args:
         return None
@@ -1102,11 +1232,12 @@ def _state_inits(model: EnvModel, vt: VectorTranslator, scope: Scope) -> None:
         if j - i > 1:
             expr = model.state[names[i]].init.expr
             assert isinstance(expr, ast.Call) and isinstance(expr.func, ast.Name)
-            args = dict(zip(("low", "high"), (vt.single.expr(a) for a in expr.args),
-                            strict=False))
+            args = dict(zip(("low", "high"), (vt.single.expr(a) for a in expr.args), strict=False))
             block = scope.temp("draws")
-            scope.lines.append(f"{block} = self._streams.uniform(ids, {args.get('low', '0.0')}, "
-                               f"{args.get('high', '1.0')}, {j - i})")
+            scope.lines.append(
+                f"{block} = self._streams.uniform(ids, {args.get('low', '0.0')}, "
+                f"{args.get('high', '1.0')}, {j - i})"
+            )
             for column, name in enumerate(names[i:j]):
                 scope.lines.append(f"{name} = {block}[:, {column}]")
                 scope.types[name] = vt.type_of(expr)
@@ -1143,8 +1274,9 @@ def _state_init(name: str, model: EnvModel, vt: VectorTranslator, scope: Scope) 
                 inner = f"({inner})[:, {', '.join(['None'] * len(state.shape))}]"
             code = f"np.broadcast_to({inner}, {full}).astype({np_dtype(dtype)})"
         else:
-            code = (f"np.broadcast_to(np.asarray({value.code}, dtype={np_dtype(dtype)}), {full})"
-                    ".copy()")
+            code = (
+                f"np.broadcast_to(np.asarray({value.code}, dtype={np_dtype(dtype)}), {full}).copy()"
+            )
     scope.lines.append(f"{name} = {code}")
     scope.types[name] = value.t if value.t.is_numeric else t
     scope.dtypes[name] = dtype
@@ -1169,7 +1301,7 @@ def _drop_dead_masks(lines: list[str]) -> list[str]:
                 break
         if dead is None:
             return lines
-        lines = lines[:dead] + lines[dead + 1:]
+        lines = lines[:dead] + lines[dead + 1 :]
 
 
 def _literal_lets(model: EnvModel) -> dict[str, str]:
@@ -1227,8 +1359,9 @@ def _action_check(model: EnvModel) -> list[str]:
             "return action",
         ]
         return lines
-    dtype = {"Box": np_dtype(space.dtype), "MultiDiscrete": "np.int64",
-             "MultiBinary": "np.int8"}[kind]
+    dtype = {"Box": np_dtype(space.dtype), "MultiDiscrete": "np.int64", "MultiBinary": "np.int8"}[
+        kind
+    ]
     lines += [
         "action = np.asarray(actions)",
         "shape = (n, *self.single_action_space.shape)",
@@ -1271,8 +1404,19 @@ def emit_vector_env(model: EnvModel, source_name: str) -> tuple[str, str] | None
 
 
 _RISKY_OPS = {"/", "//", "%", "**"}
-_RISKY_CALLS = {"sqrt", "log", "log2", "log10", "arcsin", "arccos", "pow", "exp", "cosh",
-                "sinh", "tan"}
+_RISKY_CALLS = {
+    "sqrt",
+    "log",
+    "log2",
+    "log10",
+    "arcsin",
+    "arccos",
+    "pow",
+    "exp",
+    "cosh",
+    "sinh",
+    "tan",
+}
 
 
 def _scalar_float_key(model: EnvModel, types: dict[str, T]) -> tuple[tuple[str, bool], ...]:
@@ -1293,8 +1437,9 @@ class _StepCode:
     dtypes: dict[str, str]  # the state's array dtypes at the end of the step
 
 
-def _translate_step(model: EnvModel, vt: VectorTranslator, entry: dict[str, T],
-                    retype: bool) -> _StepCode:
+def _translate_step(
+    model: EnvModel, vt: VectorTranslator, entry: dict[str, T], retype: bool
+) -> _StepCode:
     scope = Scope("step", "n", "self._all_ids")
     scope.live = "_live"
     scope.retype = retype
@@ -1306,8 +1451,7 @@ def _translate_step(model: EnvModel, vt: VectorTranslator, entry: dict[str, T],
         scope.dtypes[name] = vt.vec_dtype(state.type)
     vt.block(model.step.stmts, scope, None)
     end = {name: scope.types.get(name, entry[name]) for name in model.state}
-    dtypes = {name: scope.dtypes.get(name, vt.vec_dtype(s.type))
-              for name, s in model.state.items()}
+    dtypes = {name: scope.dtypes.get(name, vt.vec_dtype(s.type)) for name, s in model.state.items()}
     term = vt.code(model.terminated, scope)
     rew = vt.code(model.reward, scope)
     outputs = [term.code, rew.code]
@@ -1323,12 +1467,12 @@ def _translate_step(model: EnvModel, vt: VectorTranslator, entry: dict[str, T],
         else:
             c = f"np.asarray({c}, dtype={np_dtype(dtype)})"  # mask_info copies it
         info.append((key, c))
+
     # terminated / reward are written into (autoreset), so they must not share memory
     # with the state or with each other: copy unless the value is a fresh array.
     def fresh(code: str) -> bool:
         if code.isidentifier():
-            return (code in scope.fresh and code not in model.state
-                    and outputs.count(code) == 1)
+            return code in scope.fresh and code not in model.state and outputs.count(code) == 1
         return not code.endswith("]")
 
     if not term.vec:
@@ -1348,8 +1492,9 @@ def _translate_step(model: EnvModel, vt: VectorTranslator, entry: dict[str, T],
     return _StepCode(scope.prelude + scope.lines, info, end, dtypes)
 
 
-def _step_dynamics(model: EnvModel, vt: VectorTranslator,
-                   rscope: Scope) -> tuple[list[str], list[str], list[str], bool]:
+def _step_dynamics(
+    model: EnvModel, vt: VectorTranslator, rscope: Scope
+) -> tuple[list[str], list[str], list[str], bool]:
     """Lines of `step` that run the dynamics, lines that collect step info, extra methods.
 
     The state's run-time types may differ between the first step after a reset and the
@@ -1369,10 +1514,17 @@ def _step_dynamics(model: EnvModel, vt: VectorTranslator,
     variants = [first]
     if key(first.end) != key(reset_end):
         if _draws_in(model.step):
-            raise Unsupported("state whose types change after the first step, with random "
-                              "draws in step")
-        later_entry = {**reset_end, **{n: t for n, t in first.end.items()
-                                      if declared[n].is_scalar and declared[n].kind == "float"}}
+            raise Unsupported(
+                "state whose types change after the first step, with random draws in step"
+            )
+        later_entry = {
+            **reset_end,
+            **{
+                n: t
+                for n, t in first.end.items()
+                if declared[n].is_scalar and declared[n].kind == "float"
+            },
+        }
         later = _translate_step(model, vt, later_entry, True)
         if key(later.end) != key(later_entry):
             raise Unsupported("state whose run-time types keep changing from step to step")
@@ -1409,8 +1561,7 @@ def _step_dynamics(model: EnvModel, vt: VectorTranslator,
         methods += [INDENT + line for line in guard + [pad + line for line in lines]]
         methods.append("")
     methods[1:1] = [
-        f'{INDENT}"""The dynamics for envs on their first step since reset (state types'
-        ' differ)."""'
+        f'{INDENT}"""The dynamics for envs on their first step since reset (state types differ)."""'
     ]
     call = ", ".join(params)
     body = [
@@ -1466,7 +1617,7 @@ def _build(model: EnvModel) -> _Parts:
     init += [
         'if render_mode is not None and render_mode not in self.metadata["render_modes"]:',
         "    raise _rt.InvalidRenderMode(",
-        '        f"render_mode must be one of {self.metadata[\'render_modes\']}, "',
+        "        f\"render_mode must be one of {self.metadata['render_modes']}, \"",
         '        f"got {render_mode!r}"',
         "    )",
         "self.render_mode = render_mode",
@@ -1474,8 +1625,9 @@ def _build(model: EnvModel) -> _Parts:
     ]
     for name, state in model.state.items():
         dims = "".join(f", {tr.expr(c.expr)}" for c in state.shape if c.expr is not None)
-        init.append(f"self.{name} = np.zeros((num_envs{dims}), "
-                    f"dtype={np_dtype(vt.vec_dtype(state.type))})")
+        init.append(
+            f"self.{name} = np.zeros((num_envs{dims}), dtype={np_dtype(vt.vec_dtype(state.type))})"
+        )
     init += [
         "self._elapsed = np.zeros(num_envs, dtype=np.int64)",
         "self._autoreset = np.zeros(num_envs, dtype=np.bool_)",
@@ -1518,8 +1670,10 @@ def _build(model: EnvModel) -> _Parts:
         elif value.dtype != dtype:
             code = f"({code}).astype({np_dtype(dtype)})"
         iscope.lines.append(f"info[{literal(key)}] = mask_info({code}, mask)")
-        iscope.lines.append(f"info[{literal('_' + key)}] = np.ones(self.num_envs, dtype=np.bool_) "
-                            "if mask is None else mask.copy()")
+        iscope.lines.append(
+            f"info[{literal('_' + key)}] = np.ones(self.num_envs, dtype=np.bool_) "
+            "if mask is None else mask.copy()"
+        )
     info = iscope.prelude + iscope.lines + ["return info"]
 
     # step: the spec's dynamics, then the autoreset bookkeeping.
@@ -1604,7 +1758,7 @@ def _build(model: EnvModel) -> _Parts:
         '                final_info["_" + key] = mask',
         "    self._reset_envs(np.flatnonzero(done))",
         "    keep = ~done",
-        "    for key in [k for k in infos if not k.startswith(\"_\")]:",
+        '    for key in [k for k in infos if not k.startswith("_")]:',
         '        infos[key] = mask_info(infos[key], keep & infos["_" + key])',
         '        infos["_" + key] = keep & infos["_" + key]',
         '        if not infos["_" + key].any():',
@@ -1629,10 +1783,10 @@ def _build(model: EnvModel) -> _Parts:
         "    if len(seeds) != n:",
         '        raise ValueError(f"{len(seeds)} seeds for {n} envs")',
         "mask = None",
-        "if options is not None and \"reset_mask\" in options:",
+        'if options is not None and "reset_mask" in options:',
         '    mask = options["reset_mask"]',
         "    if not isinstance(mask, np.ndarray) or mask.shape != (n,) or mask.dtype != np.bool_:",
-        '        raise ValueError(f"options[\'reset_mask\'] must be a bool array of shape ({n},)")',
+        "        raise ValueError(f\"options['reset_mask'] must be a bool array of shape ({n},)\")",
         "    if not mask.any():",
         "        raise ValueError(\"options['reset_mask'] must contain at least one True value\")",
         "    if self._needs_reset and not mask.all():",
@@ -1669,8 +1823,9 @@ def _build(model: EnvModel) -> _Parts:
                 f"    return self._functions._{name}(*args)",
                 "",
             ]
-    return _Parts(init, reset, step, reset_envs, observe, info, render, check, module_lines,
-                  methods)
+    return _Parts(
+        init, reset, step, reset_envs, observe, info, render, check, module_lines, methods
+    )
 
 
 def _render_module(model: EnvModel, source_name: str, parts: _Parts) -> tuple[str, str]:
@@ -1681,15 +1836,19 @@ def _render_module(model: EnvModel, source_name: str, parts: _Parts) -> tuple[st
     imports += list(model.labels) + list(model.constants)
     modes = [m for m in _render_modes(model) if m != "human"]
     fps = spec.render.fps if spec.render is not None else 30
-    metadata = (f'{{"render_modes": {literal(modes)}, "render_fps": {fps}, '
-                '"autoreset_mode": AutoresetMode.NEXT_STEP}')
-    header = "\n".join([
-        f'"""{doc_text(spec.id)}: a native NumPy VectorEnv generated by envgen."""',
-        "",
-        f"# Source: {source_name!r}",
-        f"# sha256: {model.source_hash}",
-        "# Generated by envgen; do not edit. Regenerate with `envgen build`.",
-    ])
+    metadata = (
+        f'{{"render_modes": {literal(modes)}, "render_fps": {fps}, '
+        '"autoreset_mode": AutoresetMode.NEXT_STEP}'
+    )
+    header = "\n".join(
+        [
+            f'"""{doc_text(spec.id)}: a native NumPy VectorEnv generated by envgen."""',
+            "",
+            f"# Source: {source_name!r}",
+            f"# sha256: {model.source_hash}",
+            "# Generated by envgen; do not edit. Regenerate with `envgen build`.",
+        ]
+    )
     doc = [
         f"{len(spec.id) and doc_text(spec.id)}: N copies stepped together with NumPy arrays.",
         "",

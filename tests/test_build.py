@@ -77,3 +77,13 @@ def test_usage_errors_exit_2() -> None:
     missing = run_envgen("build", "no/such/folder")
     assert missing.returncode == 1
     assert "no such file or folder" in missing.stderr
+
+
+def test_project_code_is_lint_clean() -> None:
+    """The compiler, its tests and benchmarks pass the same ruff checks as generated code."""
+    paths = [str(ROOT / name) for name in ("envgen", "tests", "benchmarks")]
+    ruff = [sys.executable, "-m", "ruff"]
+    check = subprocess.run([*ruff, "check", *paths], capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
+    fmt = subprocess.run([*ruff, "format", "--check", *paths], capture_output=True, text=True)
+    assert fmt.returncode == 0, fmt.stdout + fmt.stderr

@@ -24,8 +24,13 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def envgen(*args: str, cwd: Path = ROOT, timeout: float = 120) -> subprocess.CompletedProcess:
-    result = subprocess.run([sys.executable, "-m", "envgen.cli", *args], cwd=cwd,
-                            capture_output=True, text=True, timeout=timeout)
+    result = subprocess.run(
+        [sys.executable, "-m", "envgen.cli", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     assert "Traceback" not in result.stderr, result.stderr
     return result
 
@@ -37,8 +42,9 @@ def test_every_template_builds_and_conforms(tmp_path: Path) -> None:
     specs = tmp_path / "specs"
     specs.mkdir()
     for template in _scaffold.TEMPLATES:
-        result = envgen("new", f"scaffold_{template}", "--template", template, "-o",
-                        str(specs), cwd=tmp_path)
+        result = envgen(
+            "new", f"scaffold_{template}", "--template", template, "-o", str(specs), cwd=tmp_path
+        )
         assert result.returncode == 0, result.stderr
         assert f"id envgen/Scaffold{template.capitalize()}-v0" in result.stdout
     files = sorted(specs.glob("*.yaml"))
@@ -106,8 +112,12 @@ def test_show_json_of_a_generated_id() -> None:
     assert info["id"] == "envgen/GoLeft-v0"
     assert info["params"][0]["name"] == "size" and info["params"][0]["default"] == 10
     assert info["params"][0]["doc"] == "number of cells"  # from the spec file
-    assert info["action_space"] == {"type": "Discrete", "n": 2, "start": 0,
-                                    "labels": {"LEFT": 0, "RIGHT": 1}}
+    assert info["action_space"] == {
+        "type": "Discrete",
+        "n": 2,
+        "start": 0,
+        "labels": {"LEFT": 0, "RIGHT": 1},
+    }
     obs = info["observation_space"]
     assert (obs["type"], obs["shape"], obs["low"], obs["high"]) == ("Box", [1], 0.0, 10.0)
     assert info["reward"] == "1.0 if pos == 0 else 0.0"
@@ -120,9 +130,17 @@ def test_show_table_of_a_spec_file_and_of_a_gymnasium_id() -> None:
     result = envgen("show", "specs/spaces/dict_obs.yaml")
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    for expected in ("envgen/DictNavigation-v0", "Params", "arena", "> 0",
-                     "observation.position", "observation.steps_left", "NORTH=0",
-                     "distance < speed", "60 steps (max_steps)"):
+    for expected in (
+        "envgen/DictNavigation-v0",
+        "Params",
+        "arena",
+        "> 0",
+        "observation.position",
+        "observation.steps_left",
+        "NORTH=0",
+        "distance < speed",
+        "60 steps (max_steps)",
+    ):
         assert expected in out, expected
     result = envgen("show", "CartPole-v1", "--json")
     assert result.returncode == 0, result.stderr
@@ -147,8 +165,12 @@ def test_unknown_ids_and_missing_files_get_one_line_and_a_suggestion(command: st
 
 def test_a_broken_spec_prints_diagnostics_and_exits_1(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
-    bad.write_text((ROOT / "specs" / "go_left.yaml").read_text().replace(
-        "reward: 1.0 if pos == 0", "reward: 1.0 if poss == 0"), encoding="utf-8")
+    bad.write_text(
+        (ROOT / "specs" / "go_left.yaml")
+        .read_text()
+        .replace("reward: 1.0 if pos == 0", "reward: 1.0 if poss == 0"),
+        encoding="utf-8",
+    )
     result = envgen("show", str(bad))
     assert result.returncode == 1
     assert "poss" in result.stderr and "pos" in result.stderr
@@ -168,8 +190,7 @@ def test_play_prints_ansi_frames_and_is_reproducible() -> None:
 
 def test_play_with_a_policy_module(tmp_path: Path) -> None:
     (tmp_path / "always_left.py").write_text("def act(obs):\n    return 0\n")
-    result = envgen("play", "envgen/GoLeft-v0", "--policy", "always_left:act", "-q",
-                    cwd=tmp_path)
+    result = envgen("play", "envgen/GoLeft-v0", "--policy", "always_left:act", "-q", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     row = next(line for line in result.stdout.splitlines() if "terminated" in line)
     assert row.split("│")[3].strip() == "9"  # steps: from cell 9 straight to cell 0
@@ -194,16 +215,16 @@ def _gif_images(data: bytes) -> list[tuple[int, int, int, int, bytes, bytes]]:
             pos += 1
             continue
         assert data[pos] == 0x2C
-        left, top, width, height, packed = struct.unpack("<HHHHB", data[pos + 1:pos + 10])
+        left, top, width, height, packed = struct.unpack("<HHHHB", data[pos + 1 : pos + 10])
         pos += 10
         palette = b""
         if packed & 0x80:
             size = 3 * 2 ** ((packed & 7) + 1)
-            palette, pos = data[pos:pos + size], pos + size
+            palette, pos = data[pos : pos + size], pos + size
         pos += 1  # LZW minimum code size
         chunks = []
         while data[pos]:
-            chunks.append(data[pos + 1:pos + 1 + data[pos]])
+            chunks.append(data[pos + 1 : pos + 1 + data[pos]])
             pos += data[pos] + 1
         pos += 1
         images.append((left, top, width, height, palette, b"".join(chunks)))
@@ -245,8 +266,9 @@ def test_play_records_a_gif_frame_for_frame(tmp_path: Path) -> None:
     out = tmp_path / "episode.gif"
     result = envgen("play", "envgen/SimpleVisual-v0", "--seed", "3", "--out", str(out))
     assert result.returncode == 0, result.stderr
-    row = next(line for line in result.stdout.splitlines()
-               if "terminated" in line or "truncated" in line)
+    row = next(
+        line for line in result.stdout.splitlines() if "terminated" in line or "truncated" in line
+    )
     steps = int(row.split("│")[3])
     images = _gif_images(out.read_bytes())
     assert len(images) == steps + 1  # the reset frame and one per step
@@ -271,8 +293,8 @@ def test_play_png_contact_sheet_and_formats(tmp_path: Path) -> None:
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     width, height = struct.unpack(">II", data[16:24])
     idat = data.index(b"IDAT")
-    (length,) = struct.unpack(">I", data[idat - 4:idat])
-    raw = zlib.decompress(data[idat + 4:idat + 4 + length])
+    (length,) = struct.unpack(">I", data[idat - 4 : idat])
+    raw = zlib.decompress(data[idat + 4 : idat + 4 + length])
     assert len(raw) == height * (width * 3 + 1)
     assert (width, height) == (4 * 604 + 4, 2 * 404 + 4)  # 8 frames of 600×400, 2 rows of 4
     no_frames = envgen("play", "envgen/GoLeft-v0", "--out", str(tmp_path / "x.gif"))
@@ -293,8 +315,9 @@ def test_play_mp4_and_plot_need_their_optional_dependencies(tmp_path: Path) -> N
     else:
         assert result.returncode == 1 and "needs imageio" in result.stderr
         assert "pip install" in result.stderr
-    result = envgen("play", "envgen/DictNavigation-v0", "--plot", str(plot), "-q",
-                    "--episodes", "2")
+    result = envgen(
+        "play", "envgen/DictNavigation-v0", "--plot", str(plot), "-q", "--episodes", "2"
+    )
     if _has("matplotlib"):
         assert result.returncode == 0, result.stderr
         assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -75,8 +75,9 @@ def extract_blocks(path: Path) -> list[Block]:
         while j < len(lines) and not lines[j].strip().startswith(fence[0] * len(fence)):
             j += 1
         indent = len(match["indent"])
-        code = "\n".join(line[indent:] if line[:indent].isspace() else line
-                         for line in lines[start:j])
+        code = "\n".join(
+            line[indent:] if line[:indent].isspace() else line for line in lines[start:j]
+        )
         blocks.append(Block(path, start + 1, language, flags, code + "\n"))
         i = j + 1
     return blocks
@@ -105,7 +106,7 @@ def run_blocks(blocks: list[Block], workdir: Path) -> int:
         if SKIP_FLAGS & set(block.flags):
             continue
         if "requires" in block.flags:
-            continue  # needs the RL stack: run in its venv by tests/integration/test_training_doc.py
+            continue  # needs the RL stack: tests/integration/test_training_doc.py runs it
         target = block.flags.get("file")
         if target:
             (workdir / target).parent.mkdir(parents=True, exist_ok=True)
@@ -119,24 +120,28 @@ def run_blocks(blocks: list[Block], workdir: Path) -> int:
             try:
                 data = load_document(spec_file).data
             except DiagnosticError as exc:
-                raise AssertionError(f"{block.where}: YAML block does not parse: "
-                                     f"{exc.diagnostics[0].message}") from None
+                raise AssertionError(
+                    f"{block.where}: YAML block does not parse: {exc.diagnostics[0].message}"
+                ) from None
             if _is_full_spec(data):
                 try:
                     env_ids_from_specs([spec_file])
                 except DiagnosticError as exc:
-                    problems = "\n".join(f"  line {d.location.line}: {d.message}"
-                                         for d in exc.diagnostics)
-                    raise AssertionError(f"{block.where}: spec does not build:\n{problems}"
-                                         ) from None
+                    problems = "\n".join(
+                        f"  line {d.location.line}: {d.message}" for d in exc.diagnostics
+                    )
+                    raise AssertionError(
+                        f"{block.where}: spec does not build:\n{problems}"
+                    ) from None
                 ran += 1
             continue
         try:
             code = compile(block.code, f"{block.where}", "exec")
             exec(code, namespace)  # noqa: S102 - the docs' own examples
         except Exception:  # noqa: BLE001
-            raise AssertionError(f"{block.where}: Python block failed:\n"
-                                 f"{traceback.format_exc(limit=-3)}") from None
+            raise AssertionError(
+                f"{block.where}: Python block failed:\n{traceback.format_exc(limit=-3)}"
+            ) from None
         ran += 1
     return ran
 
@@ -163,19 +168,27 @@ def test_code_blocks_run(doc: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPa
         gym.registry.update(registry)
         for name in set(sys.modules) - modules:  # modules the docs wrote to tmp_path
             if getattr(sys.modules[name], "__file__", None) and str(tmp_path) in str(
-                    sys.modules[name].__file__):
+                sys.modules[name].__file__
+            ):
                 del sys.modules[name]
 
 
 def test_extract_blocks_understands_the_conventions(tmp_path: Path) -> None:
     doc = tmp_path / "doc.md"
-    doc.write_text("intro\n\n```python\nx = 1\n```\n\n```python skip\nraise SystemExit\n```\n"
-                   "\n```yaml file=a.yaml\nid: a/B-v0\n```\n\n```bash\nrm -rf /\n```\n"
-                   "\n- item\n\n  ```python\n  y = x + 1\n  ```\n", encoding="utf-8")
+    doc.write_text(
+        "intro\n\n```python\nx = 1\n```\n\n```python skip\nraise SystemExit\n```\n"
+        "\n```yaml file=a.yaml\nid: a/B-v0\n```\n\n```bash\nrm -rf /\n```\n"
+        "\n- item\n\n  ```python\n  y = x + 1\n  ```\n",
+        encoding="utf-8",
+    )
     blocks = extract_blocks(doc)
     assert [(b.language, b.flags) for b in blocks] == [
-        ("python", {}), ("python", {"skip": ""}), ("yaml", {"file": "a.yaml"}), ("bash", {}),
-        ("python", {})]
+        ("python", {}),
+        ("python", {"skip": ""}),
+        ("yaml", {"file": "a.yaml"}),
+        ("bash", {}),
+        ("python", {}),
+    ]
     assert blocks[0].line == 4 and blocks[-1].code == "y = x + 1\n"
 
 
@@ -195,7 +208,8 @@ def test_a_failing_block_fails_with_its_location(tmp_path: Path) -> None:
 def test_the_tutorial_is_covered() -> None:
     """The tutorial's Python blocks and its spec are run (not accidentally skipped)."""
     blocks = extract_blocks(ROOT / "docs" / "tutorial.md")
-    runnable = [b for b in blocks if b.language in ("python", "yaml")
-                and not SKIP_FLAGS & set(b.flags)]
+    runnable = [
+        b for b in blocks if b.language in ("python", "yaml") and not SKIP_FLAGS & set(b.flags)
+    ]
     assert sum(b.language == "python" for b in runnable) >= 4
     assert any(b.flags.get("file") == "pit_maze.yaml" for b in runnable)

@@ -45,8 +45,15 @@ def test_golden_files_match() -> None:
 @pytest.mark.parametrize("name", ["envgen_go_left_v0.py", "envgen_dict_navigation_v0.py"])
 def test_generated_code_reads_like_gymnasium(name: str) -> None:
     text = _compiled()[name]
-    for section in ("## Description", "## Action Space", "## Observation Space", "## Rewards",
-                    "## Starting State", "## Episode End", "## Arguments"):
+    for section in (
+        "## Description",
+        "## Action Space",
+        "## Observation Space",
+        "## Rewards",
+        "## Starting State",
+        "## Episode End",
+        "## Arguments",
+    ):
         assert section in text
     assert "def reset(" in text and "super().reset(seed=seed)" in text
     assert "metadata = {" in text

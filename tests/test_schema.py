@@ -32,30 +32,41 @@ def validator(schema: dict) -> jsonschema.protocols.Validator:
 
 def test_the_committed_schema_is_what_envgen_schema_writes(tmp_path: Path) -> None:
     out = tmp_path / "schema.json"
-    result = subprocess.run([sys.executable, "-m", "envgen.cli", "schema", "-o", str(out)],
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "envgen.cli", "schema", "-o", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     committed = (ROOT / "envgen.schema.json").read_text(encoding="utf-8")
     assert out.read_text(encoding="utf-8") == committed, (
         "envgen.schema.json is stale: run `envgen schema -o envgen.schema.json "
-        "--markdown docs/reference.md`")
+        "--markdown docs/reference.md`"
+    )
     # Without -o the schema goes to stdout.
-    printed = subprocess.run([sys.executable, "-m", "envgen.cli", "schema"],
-                             capture_output=True, text=True, timeout=60)
+    printed = subprocess.run(
+        [sys.executable, "-m", "envgen.cli", "schema"], capture_output=True, text=True, timeout=60
+    )
     assert json.loads(printed.stdout) == json.loads(committed)
 
 
 def test_the_committed_reference_is_up_to_date() -> None:
     committed = (ROOT / "docs" / "reference.md").read_text(encoding="utf-8")
     assert committed == _schema.reference_markdown(), (
-        "docs/reference.md is stale: run `envgen schema --markdown docs/reference.md`")
+        "docs/reference.md is stale: run `envgen schema --markdown docs/reference.md`"
+    )
 
 
 def test_schema_check_flag_reports_stale_files(tmp_path: Path) -> None:
     stale = tmp_path / "schema.json"
     stale.write_text("{}", encoding="utf-8")
-    result = subprocess.run([sys.executable, "-m", "envgen.cli", "schema", "-o", str(stale),
-                             "--check"], capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "envgen.cli", "schema", "-o", str(stale), "--check"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 1
     assert "out of date" in result.stderr and "Traceback" not in result.stderr
     assert stale.read_text(encoding="utf-8") == "{}"  # --check writes nothing
@@ -97,8 +108,11 @@ def test_every_field_has_a_description_and_examples(schema: dict) -> None:
 
 
 def _models() -> list[type]:
-    return [m for m in vars(s).values()
-            if isinstance(m, type) and issubclass(m, s.StrictModel) and m is not s.StrictModel]
+    return [
+        m
+        for m in vars(s).values()
+        if isinstance(m, type) and issubclass(m, s.StrictModel) and m is not s.StrictModel
+    ]
 
 
 def test_the_docs_live_in_the_models() -> None:
@@ -119,38 +133,57 @@ def test_the_docs_live_in_the_models() -> None:
 
 def test_python_m_cli_dx_reference_writes_both_files(tmp_path: Path) -> None:
     (tmp_path / "docs").mkdir()
-    result = subprocess.run([sys.executable, "-m", "envgen._cli_dx", "reference", str(tmp_path)],
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "envgen._cli_dx", "reference", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     for name in ("envgen.schema.json", "docs/reference.md"):
         assert (tmp_path / name).read_text(encoding="utf-8") == (ROOT / name).read_text(
-            encoding="utf-8"), name
+            encoding="utf-8"
+        ), name
 
 
 def test_field_examples_are_valid_values(schema: dict, validator) -> None:
     """Every example of a top-level key is accepted by the schema in a minimal spec."""
-    base = {"id": "envgen/Example-v0", "action_space": {"Discrete": 2},
-            "observation_space": {"Discrete": 2}, "step": "x = 1", "observation": 0}
+    base = {
+        "id": "envgen/Example-v0",
+        "action_space": {"Discrete": 2},
+        "observation_space": {"Discrete": 2},
+        "step": "x = 1",
+        "observation": 0,
+    }
     for field, prop in schema["properties"].items():
         for example in prop["examples"]:
             errors = list(validator.iter_errors({**base, field: example}))
             assert not errors, (field, example, errors[0].message)
 
 
-@pytest.mark.parametrize("bad, where", [
-    ({"stepp": "x = 1"}, "stepp"),  # an unknown key
-    ({"id": "GoLeft"}, "id"),  # not a Gymnasium id
-    ({"action_space": {"Discrete": 2, "Box": {"low": 0, "high": 1}}}, "action_space"),
-    ({"action_space": {"Discrte": 2}}, "action_space"),  # a misspelt space kind
-    ({"params": {"_size": {"default": 1}}}, "params"),  # a reserved name
-    ({"wrappers": ["ClipActions"]}, "wrappers"),
-    ({"hooks": {"after_step": "not a target"}}, "hooks"),
-    ({"state": {"x": {"dtype": "float128"}}}, "state"),
-    ({"render": {"fps": 0}}, "render"),
-])
+@pytest.mark.parametrize(
+    "bad, where",
+    [
+        ({"stepp": "x = 1"}, "stepp"),  # an unknown key
+        ({"id": "GoLeft"}, "id"),  # not a Gymnasium id
+        ({"action_space": {"Discrete": 2, "Box": {"low": 0, "high": 1}}}, "action_space"),
+        ({"action_space": {"Discrte": 2}}, "action_space"),  # a misspelt space kind
+        ({"params": {"_size": {"default": 1}}}, "params"),  # a reserved name
+        ({"wrappers": ["ClipActions"]}, "wrappers"),
+        ({"hooks": {"after_step": "not a target"}}, "hooks"),
+        ({"state": {"x": {"dtype": "float128"}}}, "state"),
+        ({"render": {"fps": 0}}, "render"),
+    ],
+)
 def test_the_schema_refuses_what_envgen_refuses(bad: dict, where: str, validator) -> None:
-    spec = {"id": "envgen/Example-v0", "action_space": {"Discrete": 2},
-            "observation_space": {"Discrete": 2}, "step": "x = 1", "observation": 0, **bad}
+    spec = {
+        "id": "envgen/Example-v0",
+        "action_space": {"Discrete": 2},
+        "observation_space": {"Discrete": 2},
+        "step": "x = 1",
+        "observation": 0,
+        **bad,
+    }
     assert list(validator.iter_errors(spec)), f"the schema accepts {bad}"
     with pytest.raises(Exception):  # noqa: B017 - pydantic agrees it is invalid
         s.EnvSpec.model_validate(spec)

@@ -59,8 +59,7 @@ def test_hooks_run_after_reset_and_step(tmp_path: Path) -> None:
 
     hooks.CALLS.clear()
     text = (
-        WALKER + "hooks:\n  after_reset: features.hooks:start\n"
-        "  after_step: features.hooks:blow\n"
+        WALKER + "hooks:\n  after_reset: features.hooks:start\n  after_step: features.hooks:blow\n"
     )
     env = gym.make(_make(tmp_path, text))
     env.reset(seed=0)

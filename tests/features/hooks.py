@@ -1,4 +1,4 @@
-"""Trusted hooks (importable as `features.hooks`) used by tests/test_spec_features.py: wind pushes the walker right."""
+"""Trusted hooks used by tests/test_spec_features.py (imported as `features.hooks`)."""
 
 CALLS: list[str] = []
 
