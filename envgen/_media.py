@@ -1,11 +1,9 @@
-"""Media for `envgen play`: GIF / PNG encoders (no dependencies), MP4 through imageio,
-contact sheets, and plots of reward, return and the observation over time (matplotlib)."""
+"""Media for `envgen play`: GIF and PNG (Pillow), MP4 (imageio, optional), contact sheets,
+and plots of reward, return and the observation over time (matplotlib, optional)."""
 
 from __future__ import annotations
 
 import math
-import struct
-import zlib
 from pathlib import Path
 from typing import Any
 
@@ -13,27 +11,15 @@ from envgen._failure import Failure
 
 
 def png_bytes(image: Any) -> bytes:
-    """A PNG of an H×W×3 uint8 array (no dependencies)."""
+    """A PNG of an H×W×3 uint8 array (Pillow)."""
+    import io
+
     import numpy as np
+    from PIL import Image
 
-    image = np.ascontiguousarray(image, dtype=np.uint8)
-    height, width = image.shape[:2]
-    raw = np.concatenate([np.zeros((height, 1), np.uint8), image.reshape(height, -1)], axis=1)
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return (
-            struct.pack(">I", len(data))
-            + kind
-            + data
-            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-        )
-
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
-        + chunk(b"IDAT", zlib.compress(raw.tobytes(), 6))
-        + chunk(b"IEND", b"")
-    )
+    buffer = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(image, dtype=np.uint8)).save(buffer, format="PNG")
+    return buffer.getvalue()
 
 
 def contact_sheet(frames: list[Any], count: int = 8) -> Any:
@@ -58,115 +44,27 @@ def contact_sheet(frames: list[Any], count: int = 8) -> Any:
 
 
 class GifWriter:
-    """An animated GIF written frame by frame, without dependencies.
-
-    Uses Pillow (smaller, LZW-compressed files) when it is installed; otherwise writes
-    uncompressed LZW codes itself (valid everywhere, but larger).
-    """
+    """An animated GIF written with Pillow (frames kept until `close`)."""
 
     def __init__(self, path: Path, fps: float) -> None:
         self.path = path
-        self.delay = max(2, round(100 / max(fps, 1)))
+        self.duration_ms = max(20, round(1000 / max(fps, 1)))
         self.frames: list[Any] = []
-        self.handle: Any = None
-        self.previous: Any = None
-        try:
-            import PIL.Image  # noqa: F401
-
-            self.pillow = True
-        except ImportError:
-            self.pillow = False
 
     def add(self, frame: Any) -> None:
-        if self.pillow:
-            from PIL import Image
+        from PIL import Image
 
-            self.frames.append(Image.fromarray(frame).quantize(256, dither=0))
-            return
-        if self.handle is None:
-            self.handle = self.path.open("wb")
-            height, width = frame.shape[:2]
-            self.handle.write(b"GIF89a" + struct.pack("<HHBBB", width, height, 0, 0, 0))
-            self.handle.write(b"\x21\xff\x0bNETSCAPE2.0\x03\x01\x00\x00\x00")
-        self.handle.write(_gif_frame(frame, self.delay, self.previous))
-        self.previous = frame
+        self.frames.append(Image.fromarray(frame).quantize(256, dither=0))
 
     def close(self) -> None:
-        if self.pillow:
-            if self.frames:
-                self.frames[0].save(
-                    self.path,
-                    save_all=True,
-                    append_images=self.frames[1:],
-                    duration=self.delay * 10,
-                    loop=0,
-                    optimize=False,
-                )
-            return
-        if self.handle is not None:
-            self.handle.write(b"\x3b")
-            self.handle.close()
-
-
-def _gif_frame(frame: Any, delay: int, previous: Any = None) -> bytes:
-    """One GIF image (graphic control, descriptor, local palette, uncompressed LZW data).
-
-    Only the rectangle that changed since `previous` is stored (drawn over it).
-    """
-    import numpy as np
-
-    frame = np.asarray(frame, dtype=np.uint8)[..., :3]
-    left = top = 0
-    if previous is not None and previous.shape == frame.shape:
-        changed = (frame != previous).any(axis=2)
-        rows, cols = np.flatnonzero(changed.any(axis=1)), np.flatnonzero(changed.any(axis=0))
-        if len(rows) == 0:
-            rows = cols = np.array([0])
-        top, left = int(rows[0]), int(cols[0])
-        frame = frame[top : rows[-1] + 1, left : cols[-1] + 1]
-    height, width = frame.shape[:2]
-    packed = (
-        (frame[..., 0].astype(np.uint32) << 16)
-        | (frame[..., 1].astype(np.uint32) << 8)
-        | frame[..., 2]
-    )
-    colors, indices = np.unique(packed.ravel(), return_inverse=True)
-    if len(colors) > 256:  # a 6×7×6 colour cube
-        levels = np.array([6, 7, 6])
-        q = frame.reshape(-1, 3).astype(np.uint32) * levels // 256
-        indices = (q[:, 0] * 42 + q[:, 1] * 6 + q[:, 2]).astype(np.int64)
-        grid = np.stack(np.meshgrid(np.arange(6), np.arange(7), np.arange(6), indexing="ij"), -1)
-        palette = (grid.reshape(-1, 3) * 255 // (levels - 1)).astype(np.uint8)
-    else:
-        palette = np.stack([(colors >> 16) & 255, (colors >> 8) & 255, colors & 255], -1)
-        palette = palette.astype(np.uint8)
-    table = np.zeros((256, 3), np.uint8)
-    table[: len(palette)] = palette
-    pixels = indices.astype(np.uint16).ravel()
-    # Codes are 9 bits: a clear code (256) before every 254 pixels keeps the table small.
-    chunks = math.ceil(len(pixels) / 254)
-    body = np.full(chunks * 254, 0xFFFF, np.uint16)
-    body[: len(pixels)] = pixels
-    padded = np.concatenate(
-        [np.full((chunks, 1), 256, np.uint16), body.reshape(chunks, 254)], axis=1
-    ).ravel()
-    codes = np.concatenate([padded[padded != 0xFFFF], np.array([257], np.uint16)])
-    bits = ((codes[:, None] >> np.arange(9, dtype=np.uint16)) & 1).astype(np.uint8)
-    data = np.packbits(bits.ravel(), bitorder="little").tobytes()
-    blocks = b"".join(
-        bytes([len(data[i : i + 255])]) + data[i : i + 255] for i in range(0, len(data), 255)
-    )
-    return (
-        b"\x21\xf9\x04\x04"
-        + struct.pack("<H", delay)
-        + b"\x00\x00"
-        + b"\x2c"
-        + struct.pack("<HHHHB", left, top, width, height, 0x87)
-        + table.tobytes()
-        + b"\x08"
-        + blocks
-        + b"\x00"
-    )
+        if self.frames:
+            self.frames[0].save(
+                self.path,
+                save_all=True,
+                append_images=self.frames[1:],
+                duration=self.duration_ms,
+                loop=0,
+            )
 
 
 class Mp4Writer:
