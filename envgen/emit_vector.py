@@ -1376,12 +1376,11 @@ def _action_check(model: EnvModel) -> list[str]:
 @dataclass
 class _Parts:
     init: list[str]
-    reset: list[str]
     step: list[str]
     reset_envs: list[str]
     observe: list[str]
     info: list[str]
-    render: list[str]
+    render: list[tuple[str, str]]  # (state variable, how to hand it to the single env)
     check_actions: list[str]
     module_lines: list[str]
     methods: list[str]
@@ -1742,79 +1741,17 @@ def _build(model: EnvModel) -> _Parts:
     rest = "\n".join(line for line in step if line != "n = self.num_envs")
     if not re.search(r"\bn\b", rest):
         step.remove("n = self.num_envs")
-    final = [
-        "def _final(self, done: np.ndarray, obs: Any, infos: dict[str, Any]) -> dict[str, Any]:",
-        '    """SAME_STEP autoreset: record `final_obs` / `final_info`, reset the done envs."""',
-        "    n = self.num_envs",
-        "    final_obs = np.full(n, None, dtype=object)",
-        "    for i in np.flatnonzero(done).tolist():",
-        "        final_obs[i] = self._row(obs, i)",
-        "    final_info = {}",
-        "    for key, value in infos.items():",
-        '        if not key.startswith("_"):',
-        '            mask = done & infos["_" + key]',
-        "            if mask.any():",
-        "                final_info[key] = mask_info(value, mask)",
-        '                final_info["_" + key] = mask',
-        "    self._reset_envs(np.flatnonzero(done))",
-        "    keep = ~done",
-        '    for key in [k for k in infos if not k.startswith("_")]:',
-        '        infos[key] = mask_info(infos[key], keep & infos["_" + key])',
-        '        infos["_" + key] = keep & infos["_" + key]',
-        '        if not infos["_" + key].any():',
-        '            del infos[key], infos["_" + key]',
-        "    infos = self._info(infos, None)",
-        '    infos["final_obs"] = final_obs',
-        '    infos["_final_obs"] = done.copy()',
-        '    infos["final_info"] = final_info',
-        '    infos["_final_info"] = done.copy()',
-        "    return infos",
-        "",
-    ]
-
-    reset = [
-        "n = self.num_envs",
-        "if seed is None:",
-        "    seeds: list[int | None] = [None] * n",
-        "elif isinstance(seed, (int, np.integer)):",
-        "    seeds = [int(seed) + i for i in range(n)]",
-        "else:",
-        "    seeds = list(seed)",
-        "    if len(seeds) != n:",
-        '        raise ValueError(f"{len(seeds)} seeds for {n} envs")',
-        "mask = None",
-        'if options is not None and "reset_mask" in options:',
-        '    mask = options["reset_mask"]',
-        "    if not isinstance(mask, np.ndarray) or mask.shape != (n,) or mask.dtype != np.bool_:",
-        "        raise ValueError(f\"options['reset_mask'] must be a bool array of shape ({n},)\")",
-        "    if not mask.any():",
-        "        raise ValueError(\"options['reset_mask'] must contain at least one True value\")",
-        "    if self._needs_reset and not mask.all():",
-        '        raise gym.error.ResetNeeded("reset() all envs before a partial reset")',
-        "ids = self._all_ids if mask is None else np.flatnonzero(mask)",
-        "for i in ids.tolist():",
-        "    self._streams.seed(i, seeds[i])",
-        'with np.errstate(all="ignore"):',
-        "    self._reset_envs(ids)",
-        "self._autoreset[ids] = False",
-        "self._needs_reset = False",
-        "return self._observe(), self._info({}, mask)",
-    ]
-
-    # render: load env i's state into the single env, then call its render code.
+    # render: each state variable, and how env i's value is handed to the single env.
     render = []
     for name, state in model.state.items():
-        if state.type.is_scalar and state.type.weak:
-            render.append(f"self._renderer.{name} = self.{name}[i].item()")
-        elif state.type.is_scalar:
-            render.append(f"self._renderer.{name} = self.{name}[i]")
-        else:
-            render.append(f"self._renderer.{name} = self.{name}[i].copy()")
-    render.append("self._renderer._elapsed_steps = int(self._elapsed[i])")
+        how = "copy"
+        if state.type.is_scalar:
+            how = "item" if state.type.weak else "scalar"
+        render.append((name, how))
 
     module_lines = sorted(vt.exact.values())
     check = _action_check(model)
-    methods: list[str] = final + methods_extra
+    methods: list[str] = list(methods_extra)
     if vt.functions:
         init.append("self._functions = _SingleEnv(config, **params)  # runs spec functions")
         for name in sorted(vt.functions):
@@ -1823,9 +1760,7 @@ def _build(model: EnvModel) -> _Parts:
                 f"    return self._functions._{name}(*args)",
                 "",
             ]
-    return _Parts(
-        init, reset, step, reset_envs, observe, info, render, check, module_lines, methods
-    )
+    return _Parts(init, step, reset_envs, observe, info, render, check, module_lines, methods)
 
 
 def _render_module(model: EnvModel, source_name: str, parts: _Parts) -> tuple[str, str]:
@@ -1859,32 +1794,7 @@ def _render_module(model: EnvModel, source_name: str, parts: _Parts) -> tuple[st
     ]
     docstring = f'{INDENT}"""' + "\n".join(INDENT + line if line else "" for line in doc).strip()
     docstring += f'\n{INDENT}"""'
-    fix = parts.methods + [
-        "def _fix_actions(self, actions: Any) -> np.ndarray:",
-        '    """Apply `invalid_action` to each env\'s action, as the single env does."""',
-        "    rows = []",
-        "    for action in gym.vector.utils.iterate(self.action_space, np.asarray(actions)):",
-        "        if not self.single_action_space.contains(action):",
-        "            action = _rt.fix_action(",
-        "                self.single_action_space, action, self.invalid_action",
-        "            )",
-        "        rows.append(action)",
-        "    try:",
-        "        return np.stack([np.asarray(row) for row in rows]).astype(",
-        "            self.single_action_space.dtype",
-        "        )",
-        "    except (TypeError, ValueError):",
-        "        raise _rt.InvalidAction(actions, self.action_space) from None",
-        "",
-        "def _row(self, obs: Any, i: int) -> Any:",
-        "    if isinstance(obs, dict):",
-        "        return {key: self._row(value, i) for key, value in obs.items()}",
-        "    if isinstance(obs, tuple):",
-        "        return tuple(self._row(value, i) for value in obs)",
-        "    row = obs[i].copy()",
-        "    return row.item() if isinstance(self.single_observation_space, gym.spaces.Discrete) "
-        "else row",
-    ]
+    fix = parts.methods
     source = _TEMPLATES.get_template("vector_env.py.jinja").render(
         header=header,
         single_module=model.module_name,
@@ -1894,13 +1804,12 @@ def _render_module(model: EnvModel, source_name: str, parts: _Parts) -> tuple[st
         docstring=docstring,
         metadata=metadata,
         init=_indent(parts.init),
-        reset=_indent(parts.reset),
         step=_indent(parts.step),
         reset_envs=_indent(parts.reset_envs),
         observe=_indent(parts.observe),
         info=_indent(parts.info),
         check_actions=_indent(parts.check_actions),
-        render=_indent(parts.render, 3),
+        render_state=literal(tuple(parts.render)),
     )
     source = source.rstrip("\n") + "\n\n" + _indent(fix, 1) + "\n"
     return name, format_source(source, name)

@@ -12,8 +12,12 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
 from gymnasium.utils import seeding
+from gymnasium.vector import VectorEnv
+
+from envgen import runtime as _rt
 
 _BUFFER = 256  # raw 64-bit draws buffered per env for random()/uniform()
 
@@ -222,3 +226,138 @@ def merge(mask: np.ndarray, a: Any, b: Any) -> Any:
         return {key: merge(mask, a[key], b[key]) for key in a}
     a, b = np.asarray(a), np.asarray(b)
     return np.where(mask.reshape((-1,) + (1,) * (max(a.ndim, b.ndim) - 1)), a, b)
+
+
+class NativeVectorEnv(VectorEnv):
+    """What every generated native vector env shares; the generated subclass adds the spec.
+
+    A subclass defines `__init__` (params, spaces, state arrays, `_streams`, ...), `step`,
+    `_reset_envs(ids)`, `_observe()`, `_info(info, mask)` and `_check_actions(actions)`,
+    plus the class attributes `single_env` (the single env class, used to render) and
+    `render_state` (each state variable's name and how to hand one env's value to the
+    single env: "item" for a plain Python number, "scalar" for a NumPy scalar, "copy" for an
+    array).
+    """
+
+    single_env: type
+    render_state: tuple[tuple[str, str], ...] = ()
+
+    def reset(
+        self,
+        *,
+        seed: int | list[int | None] | None = None,
+        options: dict[str, Any] | None = None,
+    ) -> tuple[Any, dict[str, Any]]:
+        """Reset all envs (env i seeded `seed + i`), or those in `options["reset_mask"]`."""
+        n = self.num_envs
+        if seed is None:
+            seeds: list[int | None] = [None] * n
+        elif isinstance(seed, (int, np.integer)):
+            seeds = [int(seed) + i for i in range(n)]
+        else:
+            seeds = list(seed)
+            if len(seeds) != n:
+                raise ValueError(f"{len(seeds)} seeds for {n} envs")
+        mask = None
+        if options is not None and "reset_mask" in options:
+            mask = options["reset_mask"]
+            if not isinstance(mask, np.ndarray) or mask.shape != (n,) or mask.dtype != np.bool_:
+                raise ValueError(f"options['reset_mask'] must be a bool array of shape ({n},)")
+            if not mask.any():
+                raise ValueError("options['reset_mask'] must contain at least one True value")
+            if self._needs_reset and not mask.all():
+                raise gym.error.ResetNeeded("reset() all envs before a partial reset")
+        ids = self._all_ids if mask is None else np.flatnonzero(mask)
+        for i in ids.tolist():
+            self._streams.seed(i, seeds[i])
+        with np.errstate(all="ignore"):
+            self._reset_envs(ids)
+        self._autoreset[ids] = False
+        self._needs_reset = False
+        return self._observe(), self._info({}, mask)
+
+    def render(self) -> tuple[Any, ...] | None:
+        """One frame per env, drawn by the single env's render code."""
+        if self.render_mode is None:
+            gym.logger.warn("render() called without a render_mode; pass render_mode= to make_vec")
+            return None
+        if self._renderer is None:
+            self._renderer = self.single_env(
+                self._config, render_mode=self.render_mode, **self._params
+            )
+        frames = []
+        for i in range(self.num_envs):
+            for name, how in self.render_state:
+                value = getattr(self, name)[i]
+                if how == "item":
+                    value = value.item()
+                elif how == "copy":
+                    value = value.copy()
+                setattr(self._renderer, name, value)
+            self._renderer._elapsed_steps = int(self._elapsed[i])
+            frames.append(self._renderer.render())
+        return tuple(frames)
+
+    def close_extras(self, **kwargs: Any) -> None:
+        if self._renderer is not None:
+            self._renderer.close()
+            self._renderer = None
+        self._needs_reset = True
+
+    @property
+    def np_random(self) -> tuple[np.random.Generator, ...]:  # type: ignore[override]
+        """The sub-envs' generators (as SyncVectorEnv returns them)."""
+        return tuple(self._streams.generator(i) for i in range(self.num_envs))
+
+    @property
+    def np_random_seed(self) -> tuple[int | None, ...]:  # type: ignore[override]
+        return tuple(self._streams.seeds)
+
+    def _final(self, done: np.ndarray, obs: Any, infos: dict[str, Any]) -> dict[str, Any]:
+        """SAME_STEP autoreset: record `final_obs` / `final_info`, reset the done envs."""
+        n = self.num_envs
+        final_obs = np.full(n, None, dtype=object)
+        for i in np.flatnonzero(done).tolist():
+            final_obs[i] = self._row(obs, i)
+        final_info = {}
+        for key, value in infos.items():
+            if not key.startswith("_"):
+                mask = done & infos["_" + key]
+                if mask.any():
+                    final_info[key] = mask_info(value, mask)
+                    final_info["_" + key] = mask
+        self._reset_envs(np.flatnonzero(done))
+        keep = ~done
+        for key in [k for k in infos if not k.startswith("_")]:
+            infos[key] = mask_info(infos[key], keep & infos["_" + key])
+            infos["_" + key] = keep & infos["_" + key]
+            if not infos["_" + key].any():
+                del infos[key], infos["_" + key]
+        infos = self._info(infos, None)
+        infos["final_obs"] = final_obs
+        infos["_final_obs"] = done.copy()
+        infos["final_info"] = final_info
+        infos["_final_info"] = done.copy()
+        return infos
+
+    def _fix_actions(self, actions: Any) -> np.ndarray:
+        """Apply `invalid_action` to each env's action, as the single env does."""
+        rows = []
+        for action in gym.vector.utils.iterate(self.action_space, np.asarray(actions)):
+            if not _rt.contains(self.single_action_space, action):
+                action = _rt.fix_action(self.single_action_space, action, self.invalid_action)
+            rows.append(action)
+        try:
+            return np.stack([np.asarray(row) for row in rows]).astype(
+                self.single_action_space.dtype
+            )
+        except (TypeError, ValueError):
+            raise _rt.InvalidAction(actions, self.action_space) from None
+
+    def _row(self, obs: Any, i: int) -> Any:
+        if isinstance(obs, dict):
+            return {key: self._row(value, i) for key, value in obs.items()}
+        if isinstance(obs, tuple):
+            return tuple(self._row(value, i) for value in obs)
+        row = obs[i].copy()
+        return row.item() if isinstance(self.single_observation_space, gym.spaces.Discrete) else row

@@ -13,11 +13,11 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
-from gymnasium.vector import AutoresetMode, VectorEnv
+from gymnasium.vector import AutoresetMode
 from gymnasium.vector.utils import batch_space
 
 from envgen import runtime as _rt
-from envgen.vector_runtime import Streams, exact, mask_info
+from envgen.vector_runtime import NativeVectorEnv, Streams, exact
 
 from .envgen_cart_pole_v1 import ID, PARAMS, PUSH_RIGHT
 from .envgen_cart_pole_v1 import CartPoleV1Env as _SingleEnv
@@ -28,7 +28,7 @@ _cos = exact(np.cos, math.cos)
 _sin = exact(np.sin, math.sin)
 
 
-class CartPoleV1VectorEnv(VectorEnv):
+class CartPoleV1VectorEnv(NativeVectorEnv):
     """envgen/CartPole-v1: N copies stepped together with NumPy arrays.
 
     Each sub-env i behaves exactly like `CartPoleV1Env` reset with seed
@@ -42,6 +42,14 @@ class CartPoleV1VectorEnv(VectorEnv):
         "render_fps": 50,
         "autoreset_mode": AutoresetMode.NEXT_STEP,
     }
+    single_env = _SingleEnv
+    render_state = (
+        ("x", "item"),
+        ("x_dot", "item"),
+        ("theta", "item"),
+        ("theta_dot", "item"),
+        ("steps_beyond_terminated", "item"),
+    )
 
     def __init__(
         self,
@@ -108,39 +116,6 @@ class CartPoleV1VectorEnv(VectorEnv):
         self._same_step = self.autoreset_mode == AutoresetMode.SAME_STEP
         self._streams = Streams(num_envs, buffered=True)
         self._needs_reset = True
-
-    def reset(
-        self,
-        *,
-        seed: int | list[int | None] | None = None,
-        options: dict[str, Any] | None = None,
-    ) -> tuple[Any, dict[str, Any]]:
-        n = self.num_envs
-        if seed is None:
-            seeds: list[int | None] = [None] * n
-        elif isinstance(seed, (int, np.integer)):
-            seeds = [int(seed) + i for i in range(n)]
-        else:
-            seeds = list(seed)
-            if len(seeds) != n:
-                raise ValueError(f"{len(seeds)} seeds for {n} envs")
-        mask = None
-        if options is not None and "reset_mask" in options:
-            mask = options["reset_mask"]
-            if not isinstance(mask, np.ndarray) or mask.shape != (n,) or mask.dtype != np.bool_:
-                raise ValueError(f"options['reset_mask'] must be a bool array of shape ({n},)")
-            if not mask.any():
-                raise ValueError("options['reset_mask'] must contain at least one True value")
-            if self._needs_reset and not mask.all():
-                raise gym.error.ResetNeeded("reset() all envs before a partial reset")
-        ids = self._all_ids if mask is None else np.flatnonzero(mask)
-        for i in ids.tolist():
-            self._streams.seed(i, seeds[i])
-        with np.errstate(all="ignore"):
-            self._reset_envs(ids)
-        self._autoreset[ids] = False
-        self._needs_reset = False
-        return self._observe(), self._info({}, mask)
 
     def step(self, actions: Any) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
         if self._needs_reset:
@@ -260,85 +235,3 @@ class CartPoleV1VectorEnv(VectorEnv):
         if action.shape != (n,) or action.dtype != np.int64 or (action.view(np.uint64).max() >= 2):
             action = self._fix_actions(actions)
         return action
-
-    def render(self) -> tuple[Any, ...] | None:
-        """One frame per env, drawn by the single env's render code."""
-        if self.render_mode is None:
-            gym.logger.warn("render() called without a render_mode; pass render_mode= to make_vec")
-            return None
-        if self._renderer is None:
-            self._renderer = _SingleEnv(self._config, render_mode=self.render_mode, **self._params)
-        frames = []
-        for i in range(self.num_envs):
-            self._renderer.x = self.x[i].item()
-            self._renderer.x_dot = self.x_dot[i].item()
-            self._renderer.theta = self.theta[i].item()
-            self._renderer.theta_dot = self.theta_dot[i].item()
-            self._renderer.steps_beyond_terminated = self.steps_beyond_terminated[i].item()
-            self._renderer._elapsed_steps = int(self._elapsed[i])
-            frames.append(self._renderer.render())
-        return tuple(frames)
-
-    def close_extras(self, **kwargs: Any) -> None:
-        if self._renderer is not None:
-            self._renderer.close()
-            self._renderer = None
-        self._needs_reset = True
-
-    @property
-    def np_random(self) -> tuple[np.random.Generator, ...]:  # type: ignore[override]
-        """The sub-envs' generators (as SyncVectorEnv returns them)."""
-        return tuple(self._streams.generator(i) for i in range(self.num_envs))
-
-    @property
-    def np_random_seed(self) -> tuple[int | None, ...]:  # type: ignore[override]
-        return tuple(self._streams.seeds)
-
-    def _final(self, done: np.ndarray, obs: Any, infos: dict[str, Any]) -> dict[str, Any]:
-        """SAME_STEP autoreset: record `final_obs` / `final_info`, reset the done envs."""
-        n = self.num_envs
-        final_obs = np.full(n, None, dtype=object)
-        for i in np.flatnonzero(done).tolist():
-            final_obs[i] = self._row(obs, i)
-        final_info = {}
-        for key, value in infos.items():
-            if not key.startswith("_"):
-                mask = done & infos["_" + key]
-                if mask.any():
-                    final_info[key] = mask_info(value, mask)
-                    final_info["_" + key] = mask
-        self._reset_envs(np.flatnonzero(done))
-        keep = ~done
-        for key in [k for k in infos if not k.startswith("_")]:
-            infos[key] = mask_info(infos[key], keep & infos["_" + key])
-            infos["_" + key] = keep & infos["_" + key]
-            if not infos["_" + key].any():
-                del infos[key], infos["_" + key]
-        infos = self._info(infos, None)
-        infos["final_obs"] = final_obs
-        infos["_final_obs"] = done.copy()
-        infos["final_info"] = final_info
-        infos["_final_info"] = done.copy()
-        return infos
-
-    def _fix_actions(self, actions: Any) -> np.ndarray:
-        """Apply `invalid_action` to each env's action, as the single env does."""
-        rows = []
-        for action in gym.vector.utils.iterate(self.action_space, np.asarray(actions)):
-            if not self.single_action_space.contains(action):
-                action = _rt.fix_action(self.single_action_space, action, self.invalid_action)
-            rows.append(action)
-        try:
-            return np.stack([np.asarray(row) for row in rows]).astype(
-                self.single_action_space.dtype
-            )
-        except (TypeError, ValueError):
-            raise _rt.InvalidAction(actions, self.action_space) from None
-
-    def _row(self, obs: Any, i: int) -> Any:
-        if isinstance(obs, dict):
-            return {key: self._row(value, i) for key, value in obs.items()}
-        if isinstance(obs, tuple):
-            return tuple(self._row(value, i) for value in obs)
-        row = obs[i].copy()
-        return row.item() if isinstance(self.single_observation_space, gym.spaces.Discrete) else row
