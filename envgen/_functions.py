@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from envgen._types import ANY, BOOL, FLOAT, INT, STR, T, broadcast, promote
+from envgen._types import BOOL, FLOAT, INT, STR, T, broadcast, promote
 
 Rule = Callable[[dict[str, T], dict[str, object]], T]
 
@@ -750,8 +750,6 @@ CONSTANTS = {
     "True": ("True", BOOL),
     "False": ("False", BOOL),
 }
-
-ANY_T = ANY
 
 
 def _encode(args: dict[str, T], _c: dict[str, object]) -> T:

@@ -142,7 +142,6 @@ PYTHON_BUILTINS = frozenset(
         "type",
     }
 )
-SPECIAL_NAMES = {"action", "elapsed_steps", "terminated", "frame"}
 
 _REFUSED = {
     ast.Attribute: (

@@ -79,7 +79,8 @@ def _wrap(text: str, width: int = 88, indent: str = "", hang: str = "") -> list[
     return lines[:-1] if lines else []
 
 
-def _source_text(code: Code | None, raw: object) -> str:
+def _source_text(raw: object) -> str:
+    """A spec value as it reads in the spec, on one line (for docstrings)."""
     if isinstance(raw, str):
         return " ".join(raw.split())
     return repr(raw)
@@ -243,21 +244,21 @@ def _docstring(model: EnvModel, source_name: str) -> str:
             else enumerate(spec.observation)
         )
         for key, item in items:
-            doc.extend(_wrap(f"- {key}: `{_source_text(None, item)}`", hang="  "))
+            doc.extend(_wrap(f"- {key}: `{_source_text(item)}`", hang="  "))
     else:
         doc.append("")
-        doc.append(f"The observation is `{_source_text(None, spec.observation)}`.")
+        doc.append(f"The observation is `{_source_text(spec.observation)}`.")
     doc.append("")
     doc.append("## Rewards")
     doc.append("")
-    doc.extend(_wrap(f"After every step the reward is `{_source_text(None, spec.reward)}`."))
+    doc.extend(_wrap(f"After every step the reward is `{_source_text(spec.reward)}`."))
     doc.append("")
     doc.append("## Starting State")
     doc.append("")
     if model.state:
         for name, state in model.state.items():
             shape = f" (shape {list(state.spec.shape)})" if state.spec.shape else ""
-            line = f"- `{name}`{shape} = `{_source_text(None, state.spec.init)}`"
+            line = f"- `{name}`{shape} = `{_source_text(state.spec.init)}`"
             if state.spec.doc:
                 line += f": {' '.join(state.spec.doc.split())}"
             doc.extend(_wrap(line))
@@ -272,11 +273,9 @@ def _docstring(model: EnvModel, source_name: str) -> str:
     if spec.terminated is False:
         doc.append("The episode never terminates.")
     else:
-        doc.extend(_wrap(f"The episode terminates when `{_source_text(None, spec.terminated)}`."))
+        doc.extend(_wrap(f"The episode terminates when `{_source_text(spec.terminated)}`."))
     if spec.max_episode_steps is not None:
-        doc.extend(
-            _wrap(f"It is truncated after `{_source_text(None, spec.max_episode_steps)}` steps.")
-        )
+        doc.extend(_wrap(f"It is truncated after `{_source_text(spec.max_episode_steps)}` steps."))
     doc.append("")
     doc.append("## Arguments")
     doc.append("")
