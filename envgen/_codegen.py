@@ -218,7 +218,7 @@ class Translator:
         if "_text(" in template or "_encode(" in template:
             self.uses.add("runtime")
             template = template.replace("_text(", "_rt.text(").replace("_encode(", "_rt.encode(")
-        return template.format(**values)
+        return tidy(template.format(**values))
 
     # -- statements
 

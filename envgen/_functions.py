@@ -759,6 +759,26 @@ def _encode(args: dict[str, T], _c: dict[str, object]) -> T:
     return T("int64", (None, None))
 
 
+def _option(args: dict[str, T], consts: dict[str, object]) -> T:
+    if not isinstance(consts.get("name"), str):
+        raise CallError("the option's name must be a string literal, e.g. option('low', -0.05)")
+    default = args["default"]
+    if not default.is_scalar or default.kind not in ("int", "float", "bool"):
+        raise CallError(f"the default must be a number, got {default.describe()}")
+    return {"int": INT, "float": FLOAT, "bool": BOOL}[default.kind]
+
+
+BUILTINS["option"] = Builtin(
+    "option",
+    ("name", "default"),
+    2,
+    _option,
+    "_rt.option(options, {name}, {default})",
+    "_rt.option(options, {name}, {default})",
+    "reset(options=...)[name], or default when not given (state init and reset only)",
+    'uniform(option("low", -0.05), option("high", 0.05))',
+)
+
 BUILTINS["float64"] = Builtin(
     "float64",
     ("x",),

@@ -382,6 +382,7 @@ class _Checker:
         self._random = False
         self._names: set[str] = set()
         self._allow_random = True
+        self._allow_options = False
         self._path: tuple[str | int, ...] = ()
 
     # -- reporting
@@ -771,6 +772,14 @@ class _Checker:
             for arg in node.args:
                 self.expr(arg, scope, defined)
             return ANY
+        if name == "option" and not self._allow_options:
+            self.error(
+                path,
+                "option() reads reset(options=...): it is allowed in state init and reset only",
+                "copy the value into a state variable at reset",
+                "call",
+                node,
+            )
         if builtin.random:
             if not self._allow_random:
                 self.error(
@@ -1590,7 +1599,9 @@ def analyze(document: Document, spec: EnvSpec) -> EnvModel:
             )
         owners.setdefault(name, "state")
         init = checker.parse_expr(var.init, ("state", name, "init"))
+        checker._allow_options = True
         checker.check_expr(init, init_scope)
+        checker._allow_options = False
         if init.type.dtype != "any":
             checker._path = init.path
             checker._check_state_assign(name, t, init.type, init.expr)  # type: ignore[arg-type]
@@ -1605,7 +1616,9 @@ def analyze(document: Document, spec: EnvSpec) -> EnvModel:
     # reset: state plus locals; no action.
     reset_scope = _Scope({"elapsed_steps": Symbol("elapsed_steps", "special", INT)}, state_scope)
     reset_code = checker.parse_block(spec.reset, ("reset",))
+    checker._allow_options = True
     checker.check_block(reset_code, _Scope({}, reset_scope), set(state_types), state_types, {})
+    checker._allow_options = False
 
     # step: state, action, elapsed_steps, locals.
     step_symbols = {

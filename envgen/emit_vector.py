@@ -561,6 +561,11 @@ class VectorTranslator:
         if name in self.model.functions:
             return self.function_call(node, scope, mask)
         builtin = BUILTINS[name]
+        if name == "option":  # reset(options=...) is one mapping for every env reset by it
+            key, default = (self.expr(a, scope, mask) for a in node.args)
+            if key.vec or default.vec:
+                raise Unsupported("option() with a per-env default")
+            return V(f"_rt.option(options, {key.code}, {default.code})", False, t)
         if builtin.random:
             return self.draw(node, scope, mask)
         args = {}
@@ -1211,9 +1216,25 @@ def _fusable(model: EnvModel, name: str) -> str | None:
         return None
     if expr.func.id == "random" and expr.args:
         return None
-    if any(not isinstance(a, (ast.Constant, ast.UnaryOp)) for a in expr.args):
+    if not all(_same_for_every_env(model, a) for a in expr.args):
         return None
     return ast.unparse(expr)
+
+
+def _same_for_every_env(model: EnvModel, node: ast.expr) -> bool:
+    """Whether an expression has one value for every env a reset touches: literals, params,
+    `let` values, constants and `option(...)` (the reset's options are shared)."""
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Call):
+            if not (isinstance(sub.func, ast.Name) and sub.func.id == "option"):
+                return False
+        elif isinstance(sub, ast.Name):
+            if sub.id == "option":
+                continue
+            symbol = model.symbols.get(id(sub))
+            if symbol is None or symbol.kind not in ("param", "let", "const", "label", "constant"):
+                return False
+    return True
 
 
 def _state_inits(model: EnvModel, vt: VectorTranslator, scope: Scope) -> None:
@@ -1232,7 +1253,9 @@ def _state_inits(model: EnvModel, vt: VectorTranslator, scope: Scope) -> None:
         if j - i > 1:
             expr = model.state[names[i]].init.expr
             assert isinstance(expr, ast.Call) and isinstance(expr.func, ast.Name)
-            args = dict(zip(("low", "high"), (vt.single.expr(a) for a in expr.args), strict=False))
+            args = dict(
+                zip(("low", "high"), (tidy(vt.single.expr(a)) for a in expr.args), strict=False)
+            )
             block = scope.temp("draws")
             scope.lines.append(
                 f"{block} = self._streams.uniform(ids, {args.get('low', '0.0')}, "
@@ -1681,6 +1704,9 @@ def _build(model: EnvModel) -> _Parts:
     dynamics = _fold_lets(dynamics, lets)
     methods_extra = _fold_lets(methods_extra, lets)
     reset_envs = _fold_lets(reset_envs, lets)
+    if re.search(r"\boptions\b", "\n".join(reset_envs)):
+        # option() spelled as in the single env's reset(): its `options` are the reset's
+        reset_envs.insert(0, "options = self._options")
     observe = _fold_lets(observe, lets)
     body_text = "\n".join(dynamics + step_info)
     uses_live = re.search(r"\b_live(_ids)?\b", body_text) is not None

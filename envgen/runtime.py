@@ -152,6 +152,21 @@ def resolve_params(
     return resolved
 
 
+def option(options: Mapping[str, Any] | None, name: str, default: Any) -> Any:
+    """`options[name]` from `reset(options=...)`, converted like `default`, else `default`."""
+    if not options or name not in options:
+        return default
+    value = options[name]
+    try:
+        if isinstance(default, bool):
+            return bool(value)
+        if isinstance(default, int):
+            return int(value)
+        return float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"reset option {name!r} must be a number, got {value!r}") from None
+
+
 def contains(space: spaces.Space, value: Any) -> bool:
     """`space.contains(value)`, but False for inputs that make Gymnasium's check raise
     (ragged lists, objects NumPy cannot convert)."""

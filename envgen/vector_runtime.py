@@ -241,6 +241,7 @@ class NativeVectorEnv(VectorEnv):
 
     single_env: type
     render_state: tuple[tuple[str, str], ...] = ()
+    _options: dict[str, Any] | None = None  # reset(options=...) while `_reset_envs` runs
 
     def reset(
         self,
@@ -270,8 +271,12 @@ class NativeVectorEnv(VectorEnv):
         ids = self._all_ids if mask is None else np.flatnonzero(mask)
         for i in ids.tolist():
             self._streams.seed(i, seeds[i])
-        with np.errstate(all="ignore"):
-            self._reset_envs(ids)
+        self._options = options
+        try:
+            with np.errstate(all="ignore"):
+                self._reset_envs(ids)
+        finally:
+            self._options = None  # autoresets get no options, as in SyncVectorEnv
         self._autoreset[ids] = False
         self._needs_reset = False
         return self._observe(), self._info({}, mask)

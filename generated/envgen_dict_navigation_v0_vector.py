@@ -147,8 +147,9 @@ class DictNavigationV0VectorEnv(NativeVectorEnv):
         """Run the spec's initial values and `reset` block for the envs `ids`."""
         x = 0.0
         y = 0.0
-        goal_x = self._streams.draw(ids, "uniform", {"low": -(self.arena), "high": self.arena})
-        goal_y = self._streams.draw(ids, "uniform", {"low": -(self.arena), "high": self.arena})
+        _draws1 = self._streams.uniform(ids, -self.arena, self.arena, 2)
+        goal_x = _draws1[:, 0]
+        goal_y = _draws1[:, 1]
         self.x[ids] = x
         self.y[ids] = y
         self.goal_x[ids] = goal_x

@@ -200,7 +200,7 @@ class FrozenLakeV1VectorEnv(NativeVectorEnv):
         n = len(ids)
         s = np.argmax(
             (
-                (np.cumsum((self.start_probs))) > ((self._streams.draw(ids, "random", {}))[:, None])
+                (np.cumsum(self.start_probs)) > ((self._streams.draw(ids, "random", {}))[:, None])
             ).reshape(n, -1),
             axis=1,
         )

@@ -136,7 +136,7 @@ class ResourceManagementV0VectorEnv(NativeVectorEnv):
         servers = np.full((n,), max((self.max_servers) // (2), 1), dtype=np.int64)
         queue = np.full((n,), 0.0, dtype=np.float64)
         hours = ((np.arange(self.max_steps)) * (24.0)) / (self.max_steps)
-        daily = (0.5) + ((0.4) * (np.sin((((hours) - (6.0)) * (math.pi)) / (12.0))))
+        daily = (0.5) + ((0.4) * (np.sin((hours - 6.0) * math.pi / 12.0)))
         _size1 = size(self.max_steps)
         load = np.minimum(
             np.maximum(

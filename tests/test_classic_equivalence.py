@@ -108,3 +108,36 @@ def test_rgb_array_pictures_have_content(env_id: str) -> None:
     assert frame.dtype == np.uint8 and frame.ndim == 3 and frame.shape[2] == 3
     colors = np.unique(frame.reshape(-1, 3), axis=0)
     assert len(colors) >= 3, "a picture has a background and at least two other colors"
+
+
+@pytest.mark.parametrize(
+    ("gym_id", "envgen_id", "options"),
+    [
+        ("CartPole-v1", "envgen/CartPole-v1", {"low": -0.2, "high": 0.1}),
+        ("MountainCar-v0", "envgen/MountainCar-v0", {"low": -0.9, "high": -0.1}),
+        ("MountainCar-v0", "envgen/MountainCar-v0", {"high": -0.5}),
+    ],
+)
+def test_reset_options_change_the_start_like_gymnasium(
+    gym_id: str, envgen_id: str, options: dict
+) -> None:
+    reference = gym.make(gym_id)
+    ported = gym.make(envgen_id)
+    for seed in range(5):
+        expected, _ = reference.reset(seed=seed, options=options)
+        actual, _ = ported.reset(seed=seed, options=options)
+        _assert_same(expected, actual, f"seed {seed}")
+        default, _ = ported.reset(seed=seed)
+        assert not np.array_equal(default, actual)  # the options made a difference
+
+
+def test_vector_reset_options_apply_to_the_reset_only() -> None:
+    vector = gym.make_vec("envgen/CartPole-v1", num_envs=3, vectorization_mode="vector_entry_point")
+    sync = gym.make_vec("envgen/CartPole-v1", num_envs=3, vectorization_mode="sync")
+    options = {"low": -0.3, "high": 0.3}
+    np.testing.assert_array_equal(
+        vector.reset(seed=4, options=options)[0], sync.reset(seed=4, options=options)[0]
+    )
+    for _ in range(200):  # autoresets draw with the default bounds, as in SyncVectorEnv
+        actions = np.array([0, 1, 1])
+        np.testing.assert_array_equal(vector.step(actions)[0], sync.step(actions)[0])
