@@ -139,6 +139,21 @@ def main() -> None:
                     )
                 )
             sync_steps = max(3, min(2000, int(sync_budget / n)))
+            if short == "cartpole":
+                # The reference: Gymnasium's own CartPoleEnv copies in SyncVectorEnv.
+                gym_sync = rate_vector(
+                    lambda n=n: SyncVectorEnv([CartPoleEnv for _ in range(n)]), n, sync_steps, 1
+                )
+                rows.append(
+                    (
+                        f"{env_id} vector",
+                        str(n),
+                        fmt(ours),
+                        "SyncVectorEnv(CartPoleEnv)",
+                        fmt(gym_sync),
+                        f"{ours / gym_sync:.1f}x",
+                    )
+                )
             sync = rate_vector(
                 lambda n=n, s=single: SyncVectorEnv([s for _ in range(n)]), n, sync_steps, 1
             )
@@ -147,7 +162,7 @@ def main() -> None:
                     f"{env_id} vector",
                     str(n),
                     fmt(ours),
-                    "SyncVectorEnv",
+                    "SyncVectorEnv(envgen single)",
                     fmt(sync),
                     f"{ours / sync:.1f}x",
                 )
