@@ -362,11 +362,7 @@ def emit_env(
     init.append(f"self.observation_space = {tidy(_space_code(model.observation_space, tr))}")
     limit = tidy(tr.code(model.max_episode_steps)) if model.max_episode_steps else "None"
     init.append(f"self.max_episode_steps = {limit}")
-    init.append('if render_mode is not None and render_mode not in self.metadata["render_modes"]:')
-    init.append(
-        f'{INDENT}raise _rt.InvalidRenderMode(f"render_mode must be one of '
-        f"{{self.metadata['render_modes']}}, got {{render_mode!r}}\")"
-    )
+    init.append("_rt.check_render_mode(self.metadata, render_mode)")
     init.append("self.render_mode = render_mode")
     for name, state in model.state.items():
         init.append(f"self.{name} = {_placeholder(state.type)}")

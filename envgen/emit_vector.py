@@ -1619,47 +1619,19 @@ def _build(model: EnvModel) -> _Parts:
     # __init__
     init = param_lines(model, tr)
     init.insert(1, "self._config, self._params = config, dict(params)")
+    limit = tidy(tr.code(model.max_episode_steps)) if model.max_episode_steps else "None"
     init += [
-        "if not isinstance(num_envs, int) or num_envs < 1:",
-        '    raise ValueError(f"num_envs must be a positive int, got {num_envs!r}")',
-        "self.num_envs = num_envs",
-        "self.autoreset_mode = AutoresetMode(autoreset_mode)",
-        'self.metadata = {**type(self).metadata, "autoreset_mode": self.autoreset_mode}',
         f"self.single_action_space = {tidy(_space_code(model.action_space, tr))}",
         f"self.single_observation_space = {tidy(_space_code(model.observation_space, tr))}",
-        "self.action_space = batch_space(self.single_action_space, num_envs)",
-        "self.observation_space = batch_space(self.single_observation_space, num_envs)",
-    ]
-    limit = tidy(tr.code(model.max_episode_steps)) if model.max_episode_steps else "None"
-    init.append(f"self.max_episode_steps = {limit}")
-    init += [
-        "if max_episode_steps is not None:  # as gym.make_vec passes it (a time limit override)",
-        "    self.max_episode_steps = max_episode_steps",
-    ]
-    init += [
-        'if render_mode is not None and render_mode not in self.metadata["render_modes"]:',
-        "    raise _rt.InvalidRenderMode(",
-        "        f\"render_mode must be one of {self.metadata['render_modes']}, \"",
-        '        f"got {render_mode!r}"',
-        "    )",
-        "self.render_mode = render_mode",
-        "self._renderer: Any = None",
+        f"self.max_episode_steps = {limit}",
+        "self._setup(num_envs, autoreset_mode, render_mode, max_episode_steps, "
+        f"buffered={buffered})",
     ]
     for name, state in model.state.items():
         dims = "".join(f", {tr.expr(c.expr)}" for c in state.shape if c.expr is not None)
         init.append(
             f"self.{name} = np.zeros((num_envs{dims}), dtype={np_dtype(vt.vec_dtype(state.type))})"
         )
-    init += [
-        "self._elapsed = np.zeros(num_envs, dtype=np.int64)",
-        "self._autoreset = np.zeros(num_envs, dtype=np.bool_)",
-        "self._all_ids = np.arange(num_envs)",
-        "self._all_true = np.ones(num_envs, dtype=np.bool_)",
-        "self._next_step = self.autoreset_mode == AutoresetMode.NEXT_STEP",
-        "self._same_step = self.autoreset_mode == AutoresetMode.SAME_STEP",
-        f"self._streams = Streams(num_envs, buffered={buffered})",
-        "self._needs_reset = True",
-    ]
 
     # _reset_envs(ids): compressed over the envs being reset.
     rscope = Scope("reset", "n", "ids")

@@ -34,6 +34,13 @@ class InvalidRenderMode(ValueError, TypeError):
     """
 
 
+def check_render_mode(metadata: Mapping[str, Any], render_mode: str | None) -> None:
+    """Raise `InvalidRenderMode` unless `render_mode` is None or one the env declares."""
+    modes = metadata["render_modes"]
+    if render_mode is not None and render_mode not in modes:
+        raise InvalidRenderMode(f"render_mode must be one of {modes}, got {render_mode!r}")
+
+
 class InvalidParam(ValueError):
     """A constructor argument that the env's params do not accept."""
 

@@ -15,7 +15,8 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 from gymnasium.utils import seeding
-from gymnasium.vector import VectorEnv
+from gymnasium.vector import AutoresetMode, VectorEnv
+from gymnasium.vector.utils import batch_space
 
 from envgen import runtime as _rt
 
@@ -242,6 +243,37 @@ class NativeVectorEnv(VectorEnv):
     single_env: type
     render_state: tuple[tuple[str, str], ...] = ()
     _options: dict[str, Any] | None = None  # reset(options=...) while `_reset_envs` runs
+
+    def _setup(
+        self,
+        num_envs: int,
+        autoreset_mode: str | AutoresetMode,
+        render_mode: str | None,
+        max_episode_steps: int | None,
+        *,
+        buffered: bool,
+    ) -> None:
+        """The spec-independent part of `__init__`, run once the single spaces are set."""
+        if not isinstance(num_envs, int) or num_envs < 1:
+            raise ValueError(f"num_envs must be a positive int, got {num_envs!r}")
+        self.num_envs = num_envs
+        self.autoreset_mode = AutoresetMode(autoreset_mode)
+        self.metadata = {**type(self).metadata, "autoreset_mode": self.autoreset_mode}
+        self.action_space = batch_space(self.single_action_space, num_envs)
+        self.observation_space = batch_space(self.single_observation_space, num_envs)
+        if max_episode_steps is not None:  # as gym.make_vec passes it (a time limit override)
+            self.max_episode_steps = max_episode_steps
+        _rt.check_render_mode(self.metadata, render_mode)
+        self.render_mode = render_mode
+        self._renderer: Any = None
+        self._elapsed = np.zeros(num_envs, dtype=np.int64)
+        self._autoreset = np.zeros(num_envs, dtype=np.bool_)
+        self._all_ids = np.arange(num_envs)
+        self._all_true = np.ones(num_envs, dtype=np.bool_)
+        self._next_step = self.autoreset_mode == AutoresetMode.NEXT_STEP
+        self._same_step = self.autoreset_mode == AutoresetMode.SAME_STEP
+        self._streams = Streams(num_envs, buffered=buffered)
+        self._needs_reset = True
 
     def reset(
         self,

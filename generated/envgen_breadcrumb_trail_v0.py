@@ -104,10 +104,7 @@ class BreadcrumbTrailV0Env(gym.Env):
             spaces.Box(low=0, high=self.size - 1, shape=(2,), dtype=np.int64), stack=False
         )
         self.max_episode_steps = self.max_steps
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise _rt.InvalidRenderMode(
-                f"render_mode must be one of {self.metadata['render_modes']}, got {render_mode!r}"
-            )
+        _rt.check_render_mode(self.metadata, render_mode)
         self.render_mode = render_mode
         self.trail = None
         self.x = 0

@@ -14,10 +14,9 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 from gymnasium.vector import AutoresetMode
-from gymnasium.vector.utils import batch_space
 
 from envgen import runtime as _rt
-from envgen.vector_runtime import NativeVectorEnv, Streams, exact
+from envgen.vector_runtime import NativeVectorEnv, exact
 
 from .envgen_cart_pole_v1 import ID, PARAMS, PUSH_RIGHT
 from .envgen_cart_pole_v1 import CartPoleV1Env as _SingleEnv
@@ -75,11 +74,6 @@ class CartPoleV1VectorEnv(NativeVectorEnv):
         self.tau = 0.02
         self.theta_threshold_radians = 12 * 2 * math.pi / 360
         self.x_threshold = 2.4
-        if not isinstance(num_envs, int) or num_envs < 1:
-            raise ValueError(f"num_envs must be a positive int, got {num_envs!r}")
-        self.num_envs = num_envs
-        self.autoreset_mode = AutoresetMode(autoreset_mode)
-        self.metadata = {**type(self).metadata, "autoreset_mode": self.autoreset_mode}
         self.single_action_space = spaces.Discrete(2)
         self.single_observation_space = spaces.Box(
             low=np.array(
@@ -92,30 +86,13 @@ class CartPoleV1VectorEnv(NativeVectorEnv):
             ),
             dtype=np.float32,
         )
-        self.action_space = batch_space(self.single_action_space, num_envs)
-        self.observation_space = batch_space(self.single_observation_space, num_envs)
         self.max_episode_steps = 500
-        if max_episode_steps is not None:  # as gym.make_vec passes it (a time limit override)
-            self.max_episode_steps = max_episode_steps
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise _rt.InvalidRenderMode(
-                f"render_mode must be one of {self.metadata['render_modes']}, got {render_mode!r}"
-            )
-        self.render_mode = render_mode
-        self._renderer: Any = None
+        self._setup(num_envs, autoreset_mode, render_mode, max_episode_steps, buffered=True)
         self.x = np.zeros((num_envs), dtype=np.float64)
         self.x_dot = np.zeros((num_envs), dtype=np.float64)
         self.theta = np.zeros((num_envs), dtype=np.float64)
         self.theta_dot = np.zeros((num_envs), dtype=np.float64)
         self.steps_beyond_terminated = np.zeros((num_envs), dtype=np.int64)
-        self._elapsed = np.zeros(num_envs, dtype=np.int64)
-        self._autoreset = np.zeros(num_envs, dtype=np.bool_)
-        self._all_ids = np.arange(num_envs)
-        self._all_true = np.ones(num_envs, dtype=np.bool_)
-        self._next_step = self.autoreset_mode == AutoresetMode.NEXT_STEP
-        self._same_step = self.autoreset_mode == AutoresetMode.SAME_STEP
-        self._streams = Streams(num_envs, buffered=True)
-        self._needs_reset = True
 
     def step(self, actions: Any) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
         if self._needs_reset:

@@ -83,10 +83,7 @@ class DiceGuessV0Env(gym.Env):
         self.action_space = spaces.Discrete(6, start=1)
         self.observation_space = spaces.Discrete(6, start=1)
         self.max_episode_steps = 30
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise _rt.InvalidRenderMode(
-                f"render_mode must be one of {self.metadata['render_modes']}, got {render_mode!r}"
-            )
+        _rt.check_render_mode(self.metadata, render_mode)
         self.render_mode = render_mode
         self.face = 0
         self._elapsed_steps = 0

@@ -146,10 +146,7 @@ class FrozenLakeV1Env(gym.Env):
         self.action_space = spaces.Discrete(4)
         self.observation_space = spaces.Discrete(self.nrow * self.ncol)
         self.max_episode_steps = 100
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise _rt.InvalidRenderMode(
-                f"render_mode must be one of {self.metadata['render_modes']}, got {render_mode!r}"
-            )
+        _rt.check_render_mode(self.metadata, render_mode)
         self.render_mode = render_mode
         self.s = 0
         self.last_action = 0

@@ -83,10 +83,7 @@ class LightSwitchesV0Env(gym.Env):
         self.action_space = spaces.MultiBinary(self.lights)
         self.observation_space = spaces.MultiBinary(self.lights)
         self.max_episode_steps = 20
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise _rt.InvalidRenderMode(
-                f"render_mode must be one of {self.metadata['render_modes']}, got {render_mode!r}"
-            )
+        _rt.check_render_mode(self.metadata, render_mode)
         self.render_mode = render_mode
         self.on = None
         self._elapsed_steps = 0

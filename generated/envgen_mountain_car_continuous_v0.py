@@ -109,10 +109,7 @@ class MountainCarContinuousV0Env(gym.Env):
             dtype=np.float32,
         )
         self.max_episode_steps = 999
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise _rt.InvalidRenderMode(
-                f"render_mode must be one of {self.metadata['render_modes']}, got {render_mode!r}"
-            )
+        _rt.check_render_mode(self.metadata, render_mode)
         self.render_mode = render_mode
         self.position = 0.0
         self.velocity = 0.0

@@ -108,10 +108,7 @@ class ResourceManagementV0Env(gym.Env):
         self.action_space = spaces.Box(low=-1, high=1, shape=(1,), dtype=np.float32)
         self.observation_space = spaces.Box(low=0, high=1, shape=(4,), dtype=np.float32)
         self.max_episode_steps = self.max_steps
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise _rt.InvalidRenderMode(
-                f"render_mode must be one of {self.metadata['render_modes']}, got {render_mode!r}"
-            )
+        _rt.check_render_mode(self.metadata, render_mode)
         self.render_mode = render_mode
         self.load = None
         self.servers = 0

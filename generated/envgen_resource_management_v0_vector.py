@@ -14,10 +14,9 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 from gymnasium.vector import AutoresetMode
-from gymnasium.vector.utils import batch_space
 
 from envgen import runtime as _rt
-from envgen.vector_runtime import NativeVectorEnv, Streams, mask_info, merge, size
+from envgen.vector_runtime import NativeVectorEnv, mask_info, merge, size
 
 from .envgen_resource_management_v0 import ID, PARAMS
 from .envgen_resource_management_v0 import ResourceManagementV0Env as _SingleEnv
@@ -56,35 +55,13 @@ class ResourceManagementV0VectorEnv(NativeVectorEnv):
         self.noise = p["noise"]
         self.invalid_action = p["invalid_action"]
         self.check_state = p["check_state"]
-        if not isinstance(num_envs, int) or num_envs < 1:
-            raise ValueError(f"num_envs must be a positive int, got {num_envs!r}")
-        self.num_envs = num_envs
-        self.autoreset_mode = AutoresetMode(autoreset_mode)
-        self.metadata = {**type(self).metadata, "autoreset_mode": self.autoreset_mode}
         self.single_action_space = spaces.Box(low=-1, high=1, shape=(1,), dtype=np.float32)
         self.single_observation_space = spaces.Box(low=0, high=1, shape=(4,), dtype=np.float32)
-        self.action_space = batch_space(self.single_action_space, num_envs)
-        self.observation_space = batch_space(self.single_observation_space, num_envs)
         self.max_episode_steps = self.max_steps
-        if max_episode_steps is not None:  # as gym.make_vec passes it (a time limit override)
-            self.max_episode_steps = max_episode_steps
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise _rt.InvalidRenderMode(
-                f"render_mode must be one of {self.metadata['render_modes']}, got {render_mode!r}"
-            )
-        self.render_mode = render_mode
-        self._renderer: Any = None
+        self._setup(num_envs, autoreset_mode, render_mode, max_episode_steps, buffered=False)
         self.load = np.zeros((num_envs, self.max_steps), dtype=np.float64)
         self.servers = np.zeros((num_envs), dtype=np.int64)
         self.queue = np.zeros((num_envs), dtype=np.float64)
-        self._elapsed = np.zeros(num_envs, dtype=np.int64)
-        self._autoreset = np.zeros(num_envs, dtype=np.bool_)
-        self._all_ids = np.arange(num_envs)
-        self._all_true = np.ones(num_envs, dtype=np.bool_)
-        self._next_step = self.autoreset_mode == AutoresetMode.NEXT_STEP
-        self._same_step = self.autoreset_mode == AutoresetMode.SAME_STEP
-        self._streams = Streams(num_envs, buffered=False)
-        self._needs_reset = True
 
     def step(self, actions: Any) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
         if self._needs_reset:

@@ -91,10 +91,7 @@ class RingBalanceV0Env(gym.Env):
             edge_space=spaces.Discrete(2),
         )
         self.max_episode_steps = 50
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise _rt.InvalidRenderMode(
-                f"render_mode must be one of {self.metadata['render_modes']}, got {render_mode!r}"
-            )
+        _rt.check_render_mode(self.metadata, render_mode)
         self.render_mode = render_mode
         self.levels = None
         self._elapsed_steps = 0

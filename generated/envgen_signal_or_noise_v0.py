@@ -91,10 +91,7 @@ class SignalOrNoiseV0Env(gym.Env):
             (spaces.Discrete(3), spaces.Box(low=-1, high=1, shape=(2,), dtype=np.float32))
         )
         self.max_episode_steps = 40
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise _rt.InvalidRenderMode(
-                f"render_mode must be one of {self.metadata['render_modes']}, got {render_mode!r}"
-            )
+        _rt.check_render_mode(self.metadata, render_mode)
         self.render_mode = render_mode
         self.lamp = 0
         self.showing = 0

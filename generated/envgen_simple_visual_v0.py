@@ -106,10 +106,7 @@ class SimpleVisualV0Env(gym.Env):
             low=0, high=255, shape=(self.image_size, self.image_size, 3), dtype=np.uint8
         )
         self.max_episode_steps = 100
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise _rt.InvalidRenderMode(
-                f"render_mode must be one of {self.metadata['render_modes']}, got {render_mode!r}"
-            )
+        _rt.check_render_mode(self.metadata, render_mode)
         self.render_mode = render_mode
         self.agent_x = 0
         self.agent_y = 0

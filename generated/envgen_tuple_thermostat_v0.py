@@ -98,10 +98,7 @@ class TupleThermostatV0Env(gym.Env):
             (spaces.Discrete(3), spaces.Box(low=-50, high=80, shape=(2,), dtype=np.float32))
         )
         self.max_episode_steps = 100
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise _rt.InvalidRenderMode(
-                f"render_mode must be one of {self.metadata['render_modes']}, got {render_mode!r}"
-            )
+        _rt.check_render_mode(self.metadata, render_mode)
         self.render_mode = render_mode
         self.mode = 0
         self.room = 0.0

@@ -13,10 +13,9 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 from gymnasium.vector import AutoresetMode
-from gymnasium.vector.utils import batch_space
 
 from envgen import runtime as _rt
-from envgen.vector_runtime import NativeVectorEnv, Streams
+from envgen.vector_runtime import NativeVectorEnv
 
 from .envgen_tuple_thermostat_v0 import ID, PARAMS
 from .envgen_tuple_thermostat_v0 import TupleThermostatV0Env as _SingleEnv
@@ -51,37 +50,15 @@ class TupleThermostatV0VectorEnv(NativeVectorEnv):
         self.set_point = p["set_point"]
         self.invalid_action = p["invalid_action"]
         self.check_state = p["check_state"]
-        if not isinstance(num_envs, int) or num_envs < 1:
-            raise ValueError(f"num_envs must be a positive int, got {num_envs!r}")
-        self.num_envs = num_envs
-        self.autoreset_mode = AutoresetMode(autoreset_mode)
-        self.metadata = {**type(self).metadata, "autoreset_mode": self.autoreset_mode}
         self.single_action_space = spaces.Discrete(3)
         self.single_observation_space = spaces.Tuple(
             (spaces.Discrete(3), spaces.Box(low=-50, high=80, shape=(2,), dtype=np.float32))
         )
-        self.action_space = batch_space(self.single_action_space, num_envs)
-        self.observation_space = batch_space(self.single_observation_space, num_envs)
         self.max_episode_steps = 100
-        if max_episode_steps is not None:  # as gym.make_vec passes it (a time limit override)
-            self.max_episode_steps = max_episode_steps
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise _rt.InvalidRenderMode(
-                f"render_mode must be one of {self.metadata['render_modes']}, got {render_mode!r}"
-            )
-        self.render_mode = render_mode
-        self._renderer: Any = None
+        self._setup(num_envs, autoreset_mode, render_mode, max_episode_steps, buffered=False)
         self.mode = np.zeros((num_envs), dtype=np.int64)
         self.room = np.zeros((num_envs), dtype=np.float64)
         self.outside = np.zeros((num_envs), dtype=np.float64)
-        self._elapsed = np.zeros(num_envs, dtype=np.int64)
-        self._autoreset = np.zeros(num_envs, dtype=np.bool_)
-        self._all_ids = np.arange(num_envs)
-        self._all_true = np.ones(num_envs, dtype=np.bool_)
-        self._next_step = self.autoreset_mode == AutoresetMode.NEXT_STEP
-        self._same_step = self.autoreset_mode == AutoresetMode.SAME_STEP
-        self._streams = Streams(num_envs, buffered=False)
-        self._needs_reset = True
 
     def step(self, actions: Any) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
         if self._needs_reset:

@@ -86,10 +86,7 @@ class TwoDialsV0Env(gym.Env):
         self.action_space = spaces.MultiDiscrete([3, 3])
         self.observation_space = spaces.MultiDiscrete([self.positions, self.positions])
         self.max_episode_steps = 50
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise _rt.InvalidRenderMode(
-                f"render_mode must be one of {self.metadata['render_modes']}, got {render_mode!r}"
-            )
+        _rt.check_render_mode(self.metadata, render_mode)
         self.render_mode = render_mode
         self.dials = None
         self.targets = None

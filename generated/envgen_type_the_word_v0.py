@@ -97,10 +97,7 @@ class TypeTheWordV0Env(gym.Env):
         self.action_space = spaces.Discrete(4)
         self.observation_space = spaces.Text(8, min_length=1, charset="_abcd")
         self.max_episode_steps = 40
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise _rt.InvalidRenderMode(
-                f"render_mode must be one of {self.metadata['render_modes']}, got {render_mode!r}"
-            )
+        _rt.check_render_mode(self.metadata, render_mode)
         self.render_mode = render_mode
         self.word = None
         self.typed = None

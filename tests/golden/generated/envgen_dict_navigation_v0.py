@@ -118,10 +118,7 @@ class DictNavigationV0Env(gym.Env):
             }
         )
         self.max_episode_steps = self.max_steps
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise _rt.InvalidRenderMode(
-                f"render_mode must be one of {self.metadata['render_modes']}, got {render_mode!r}"
-            )
+        _rt.check_render_mode(self.metadata, render_mode)
         self.render_mode = render_mode
         self.x = 0.0
         self.y = 0.0

@@ -90,10 +90,7 @@ class GoLeftV0Env(gym.Env):
         self.action_space = spaces.Discrete(2)
         self.observation_space = spaces.Box(low=0, high=self.size, shape=(1,), dtype=np.float32)
         self.max_episode_steps = 100
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise _rt.InvalidRenderMode(
-                f"render_mode must be one of {self.metadata['render_modes']}, got {render_mode!r}"
-            )
+        _rt.check_render_mode(self.metadata, render_mode)
         self.render_mode = render_mode
         self.pos = 0
         self._elapsed_steps = 0
