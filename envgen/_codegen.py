@@ -70,12 +70,9 @@ def literal(value: object) -> str:
 class Translator:
     """Spells checked DSL syntax trees as Python for one scope of a generated method."""
 
-    def __init__(
-        self, model: EnvModel, *, state_on_self: bool = False, rename: dict[str, str] | None = None
-    ) -> None:
+    def __init__(self, model: EnvModel, *, state_on_self: bool = False) -> None:
         self.model = model
         self.state_on_self = state_on_self
-        self.rename = rename or {}
         self.uses: set[str] = set()  # module-level helpers needed (math, _draw, ...)
 
     # -- names
@@ -83,15 +80,13 @@ class Translator:
     def name(self, node: ast.Name) -> str:
         symbol: Symbol | None = self.model.symbols.get(id(node))
         name = node.id
-        if name in self.rename:
-            return self.rename[name]
-        if symbol is None:
-            if name in CONSTANTS:
-                spelled = CONSTANTS[name][0]
-                if spelled.startswith("math."):
-                    self.uses.add("math")
-                return spelled
-            return name
+        if symbol is None or symbol.kind == "constant":
+            if name not in CONSTANTS:
+                return name
+            spelled = CONSTANTS[name][0]
+            if spelled.startswith("math."):
+                self.uses.add("math")
+            return spelled
         kind = symbol.kind
         if kind in ("param", "let"):
             return f"self.{name}"
@@ -99,11 +94,6 @@ class Translator:
             return f"self.{name}"
         if kind == "special" and name == "elapsed_steps":
             return "self._elapsed_steps"
-        if kind == "constant":
-            spelled = CONSTANTS[name][0]
-            if spelled.startswith("math."):
-                self.uses.add("math")
-            return spelled
         return name
 
     def type_of(self, node: ast.AST) -> T:
@@ -215,9 +205,6 @@ class Translator:
             self.uses.add("math")
         if "_draw." in template:
             self.uses.add("draw")
-        if "_text(" in template or "_encode(" in template:
-            self.uses.add("runtime")
-            template = template.replace("_text(", "_rt.text(").replace("_encode(", "_rt.encode(")
         return tidy(template.format(**values))
 
     # -- statements

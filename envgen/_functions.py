@@ -577,7 +577,7 @@ BUILTINS.update(
                 2,
                 _text,
                 None,
-                "_text({codes}, {charset})",
+                "_rt.text({codes}, {charset})",
                 "a string of charset[code] for each code",
                 "text(letters, 'abc')",
             ),
@@ -811,7 +811,7 @@ BUILTINS["encode"] = Builtin(
     2,
     _encode,
     None,
-    "_encode({rows}, {alphabet})",
+    "_rt.encode({rows}, {alphabet})",
     "a 2-D int array: each character of each row replaced by its index in alphabet",
     'encode(desc, "SFHG")',
 )

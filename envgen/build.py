@@ -87,7 +87,7 @@ def _resolved(path: Path) -> Path:
 
 
 def _pydantic_diagnostics(document: Document, error: ValidationError) -> list[Diagnostic]:
-    from envgen.spec import SPACE_KINDS, EnvSpec
+    from envgen.spec import SPACE_KINDS
 
     out = []
     misspelt: set[tuple] = set()  # (parent path, key) that an unknown key's hint names
@@ -147,7 +147,6 @@ def _pydantic_diagnostics(document: Document, error: ValidationError) -> list[Di
         hint = hint or _schema_hint(kind, message, item)
         where = ".".join(str(p) for p in path) or "(top level)"
         out.append(Diagnostic(document.location(path), f"{where}: {message}", hint, "schema"))
-        _ = EnvSpec
     # A misspelt key is reported once, as unknown with a did-you-mean, not also as missing.
     return [
         d

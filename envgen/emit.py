@@ -168,7 +168,6 @@ def _observation_code(obs: ObservationModel, tr: Translator, space_ref: str) -> 
         items = ", ".join(
             f"{literal(k)}: {tr.code(c.code)}" for k, c in obs.children if c.code is not None
         )
-        tr.uses.add("runtime")
         return f"_rt.to_space({space_ref}, {{{items}}})"
     assert obs.code is not None
     value = tr.code(obs.code)
@@ -185,7 +184,6 @@ def _observation_code(obs: ObservationModel, tr: Translator, space_ref: str) -> 
         return f"np.array({value}, dtype=np.int8)"
     if kind == "Text":
         return value if t.dtype == "str" else f"str({value})"
-    tr.uses.add("runtime")
     return f"_rt.to_space({space_ref}, {value})"
 
 
@@ -476,7 +474,7 @@ def emit_env(
                     f"{_hook_name(key)} = _rt.load_hook({literal(module)}, {literal(function)})"
                 )
 
-    uses = tr.uses | {"runtime"}
+    uses = tr.uses
     imports = []
     if "math" in uses:
         imports.append("import math")

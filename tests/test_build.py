@@ -60,12 +60,12 @@ def test_a_broken_spec_writes_nothing_and_exits_1(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     assert "go_left.yaml:11:" in result.stderr and "unknown name 'positon'" in result.stderr
-    assert "did you mean 'position'" not in result.stderr  # no such name in this spec
+    assert "hint:" in result.stderr
     assert "nothing was written" in result.stderr
     assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
 
 
-def test_validate_lists_each_spec(tmp_path: Path) -> None:
+def test_validate_lists_each_spec() -> None:
     result = run_envgen("validate", str(SPECS / "go_left.yaml"), check=True)
     assert "ok  envgen/GoLeft-v0" in result.stdout
 

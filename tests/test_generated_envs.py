@@ -50,7 +50,6 @@ def _same(a, b) -> bool:
 
 @pytest.mark.parametrize("env_id", IDS)
 def test_gymnasium_env_checker_passes_with_render_checks(env_id: str) -> None:
-    modes = generated.ENVS[env_id]["entry_point"]
     env = gym.make(env_id)
     modes = env.metadata["render_modes"]
     render_mode = "rgb_array" if "rgb_array" in modes else (modes[0] if modes else None)

@@ -98,10 +98,7 @@ def test_let_values_follow_params(tmp_path: Path) -> None:
 
 
 def test_time_limit_that_depends_on_a_param(tmp_path: Path) -> None:
-    text = WALKER.replace("max_episode_steps: 5", "max_episode_steps: steps") + (
-        "params_extra: 1\n"
-    )
-    text = text.replace("params_extra: 1\n", "").replace(
+    text = WALKER.replace("max_episode_steps: 5", "max_episode_steps: steps").replace(
         "params:\n", "params:\n  steps: {default: 3, ge: 1}\n"
     )
     env_id = _make(tmp_path, text)
