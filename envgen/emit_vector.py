@@ -19,17 +19,25 @@ from __future__ import annotations
 
 import ast
 import functools
-import math
 import re
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from envgen import emit
 from envgen._codegen import Translator, literal, np_dtype, tidy
 from envgen._functions import BUILTINS
 from envgen._types import T, binary_result, promote
 from envgen.analysis import Code, EnvModel, ObservationModel, SpaceModel
-from envgen.emit import _TEMPLATES, INDENT, _space_code, doc_text, format_source, param_lines
+from envgen.emit import (
+    _TEMPLATES,
+    INDENT,
+    _indent,
+    _space_code,
+    doc_text,
+    format_source,
+    param_lines,
+)
 
 
 def _maximum(*values: object) -> object:
@@ -1307,11 +1315,6 @@ def _state_init(name: str, model: EnvModel, vt: VectorTranslator, scope: Scope) 
     scope.vec_names.add(name)
 
 
-def _indent(lines: list[str], level: int = 2) -> str:
-    pad = INDENT * level
-    return "\n".join(pad + line if line.strip() else "" for line in lines)
-
-
 def _drop_dead_masks(lines: list[str]) -> list[str]:
     """Drop `_mN = ...` mask temporaries that nothing reads (side-effect free)."""
     while True:
@@ -1814,13 +1817,5 @@ def _render_module(model: EnvModel, source_name: str, parts: _Parts) -> tuple[st
 
 
 def _render_modes(model: EnvModel) -> list[str]:
-    modes = []
-    if model.spec.render is not None:
-        if model.spec.render.ansi is not None:
-            modes.append("ansi")
-        if model.spec.render.rgb_array is not None:
-            modes.append("rgb_array")
-    return modes
-
-
-_ = math
+    """The single env's render modes but "human": a vector env returns frames."""
+    return [mode for mode in emit._render_modes(model) if mode != "human"]
