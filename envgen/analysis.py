@@ -114,6 +114,10 @@ RESERVED = {
     "check_state",
     "max_episode_steps",
     "np_random_seed",
+    # Keyword arguments of a generated vector env's constructor.
+    "num_envs",
+    "autoreset_mode",
+    "backend",
     "get_wrapper_attr",
     "set_wrapper_attr",
     "has_wrapper_attr",

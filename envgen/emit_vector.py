@@ -38,6 +38,7 @@ from envgen.emit import (
     format_source,
     param_lines,
 )
+from envgen.emit_kernel import KernelCode, NoKernel, emit_kernel
 
 
 def _maximum(*values: object) -> object:
@@ -1410,6 +1411,7 @@ class _Parts:
     check_actions: list[str]
     module_lines: list[str]
     methods: list[str]
+    kernel: list[str]  # module-level jitted functions (empty: no kernel)
 
 
 def emit_vector_env(model: EnvModel, source_name: str) -> tuple[str, str] | None:
@@ -1694,29 +1696,50 @@ def _build(model: EnvModel) -> _Parts:
         "any_reset = next_step and bool(self._autoreset.any())",
         "resetting = self._autoreset",
     ]
+    live = []
     if uses_live:
-        step += [
+        live = [
             "_live = ~resetting if any_reset else self._all_true",
             "_live_ids = np.flatnonzero(_live) if any_reset else self._all_ids",
         ]
-    step.append("self._elapsed += 1")
+    numpy_step = [*live, "self._elapsed += 1"]
     if re.search(r"\belapsed\b", body_text):
-        step.append("elapsed = self._elapsed")
-    step += dynamics
+        numpy_step.append("elapsed = self._elapsed")
+    numpy_step += dynamics
     if model.max_episode_steps is not None:
-        step.append("truncated = self._elapsed >= self.max_episode_steps")
+        numpy_step.append("truncated = self._elapsed >= self.max_episode_steps")
     else:
-        step.append("truncated = np.zeros(n, dtype=np.bool_)")
+        numpy_step.append("truncated = np.zeros(n, dtype=np.bool_)")
     if step_info:
-        step.append("step_info: dict[str, Any] = {}")
-        step += step_info
-    step += [
+        numpy_step.append("step_info: dict[str, Any] = {}")
+        numpy_step += step_info
+    numpy_step += [
         "if any_reset:",
         "    ids = np.flatnonzero(resetting)",
         "    self._reset_envs(ids)",
         "    reward[ids] = 0.0",
         "    terminated[ids] = False",
         "    truncated[ids] = False",
+    ]
+    try:
+        kernel: KernelCode | None = emit_kernel(model)
+        init.append(
+            f"self._choose_backend(backend, None, {literal(tuple(kernel.math))}, {kernel.draws})"
+        )
+    except NoKernel as exc:
+        kernel = None
+        init.append(f"self._choose_backend(backend, {literal('no kernel: ' + str(exc))})")
+    if kernel is None:
+        step += numpy_step
+    else:
+        outputs = "step_info" if has_step_info else "_"
+        step += [
+            "if self._kernel:",
+            f"    terminated, truncated, reward, {outputs} = self._run_kernel(action, resetting)",
+            "else:",
+            *(INDENT + line for line in numpy_step),
+        ]
+    step += [
         "obs = self._observe()",
         "infos: dict[str, Any] = {}",
     ]
@@ -1761,7 +1784,13 @@ def _build(model: EnvModel) -> _Parts:
                 f"    return self._functions._{name}(*args)",
                 "",
             ]
-    return _Parts(init, step, reset_envs, observe, info, render, check, module_lines, methods)
+    kernel_lines: list[str] = []
+    if kernel is not None:
+        methods += [*kernel.method, ""]
+        kernel_lines = kernel.functions
+    return _Parts(
+        init, step, reset_envs, observe, info, render, check, module_lines, methods, kernel_lines
+    )
 
 
 def _render_module(model: EnvModel, source_name: str, parts: _Parts) -> tuple[str, str]:
@@ -1811,6 +1840,7 @@ def _render_module(model: EnvModel, source_name: str, parts: _Parts) -> tuple[st
         info=_indent(parts.info),
         check_actions=_indent(parts.check_actions),
         render_state=literal(tuple(parts.render)),
+        kernel="\n".join(parts.kernel),
     )
     source = source.rstrip("\n") + "\n\n" + _indent(fix, 1) + "\n"
     return name, format_source(source, name)

@@ -16,6 +16,11 @@ import numpy as np
 from gymnasium import spaces
 
 
+def square(x: Any) -> Any:
+    """`square(x)` of the language: x * x (Python's x ** 2 is the C library's pow())."""
+    return x * x
+
+
 class InvalidAction(ValueError):
     """An action that is not an element of the env's action space."""
 

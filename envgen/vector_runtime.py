@@ -7,8 +7,11 @@ per-env fallback for spec functions (`per_env`). See docs/vectorization.md.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import functools
 import math
+import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -78,19 +81,28 @@ class Streams:
             self.pos[env] = _BUFFER
         return generator
 
+    def _refill(self, envs: np.ndarray) -> None:
+        """Fill the buffers of `envs` with fresh draws (from each stream's logical state)."""
+        raws = []
+        for env in envs.tolist():
+            generator = self.generator(env)
+            self.base[env] = generator.bit_generator.state
+            raws.append(generator.bit_generator.random_raw(_BUFFER))
+        # one conversion for all refilled envs (elementwise: the same doubles)
+        self.doubles[envs] = (np.stack(raws) >> np.uint64(11)) * (1.0 / 9007199254740992.0)
+        self.pos[envs] = 0
+
+    def reserve(self, count: int) -> None:
+        """Make sure every env has `count` buffered doubles (a compiled kernel reads them)."""
+        short = np.flatnonzero(self.pos > _BUFFER - count)
+        if len(short):
+            self._refill(short)
+
     def _take(self, envs: np.ndarray, count: int) -> np.ndarray:
         """The next `count` buffered doubles of each env in `envs`: shape (len(envs), count)."""
         pos = self.pos[envs]
         if len(pos) and pos.max() > _BUFFER - count:
-            refill = envs[pos > _BUFFER - count]
-            raws = []
-            for env in refill.tolist():
-                generator = self.generator(env)
-                self.base[env] = generator.bit_generator.state
-                raws.append(generator.bit_generator.random_raw(_BUFFER))
-            # one conversion for all refilled envs (elementwise: the same doubles)
-            self.doubles[refill] = (np.stack(raws) >> np.uint64(11)) * (1.0 / 9007199254740992.0)
-            self.pos[refill] = 0
+            self._refill(envs[pos > _BUFFER - count])
             pos = self.pos[envs]
         self.pos[envs] = pos + count
         start = envs * _BUFFER + pos
@@ -178,6 +190,216 @@ def exact(array_fn: Any, scalar_fn: Any, arity: int = 1) -> Any:
     return exact
 
 
+# --- compiled kernels ---------------------------------------------------------------------
+# Specs whose state is scalar numbers also get a per-env loop compiled with Numba (see
+# envgen/emit_kernel.py). These helpers are what the generated kernels call.
+
+
+@functools.cache
+def numba_module() -> Any:
+    """Numba, or None when it is missing, broken or turned off with ENVGEN_JIT=0."""
+    if os.environ.get("ENVGEN_JIT", "1").strip().lower() in ("0", "false", "no", "off"):
+        return None
+    try:
+        import numba
+    except Exception:  # ImportError, or an llvmlite that does not load on this machine
+        return None
+    return numba
+
+
+def jit(fn: Callable[..., Any] | None = None, *, cache: bool = True) -> Any:
+    """Compile `fn` with Numba on first call (cached on disk), or return it unchanged.
+
+    `error_model="numpy"`: division by zero gives inf/nan as in the NumPy backend instead
+    of raising inside the loop. No fastmath: every operation rounds as in Python.
+    """
+
+    def wrap(function: Callable[..., Any]) -> Any:
+        numba = numba_module()
+        if numba is None:
+            return function
+        return numba.njit(cache=cache, error_model="numpy", nogil=True)(function)
+
+    return wrap if fn is None else wrap(fn)
+
+
+def is_compiled(fn: Any) -> bool:
+    return hasattr(fn, "py_func")
+
+
+def _c_library_pow() -> Any:
+    """The C library's pow(), which Python's float `**` and math.pow call."""
+    name = ctypes.util.find_library("m")
+    try:
+        library = ctypes.CDLL(name) if name else ctypes.CDLL(None)
+        function = library.pow
+    except (OSError, AttributeError):  # no separate libm: pow lives in the C runtime
+        function = ctypes.CDLL(None).pow
+    function.argtypes = (ctypes.c_double, ctypes.c_double)
+    function.restype = ctypes.c_double
+    return function
+
+
+_C_POW = _c_library_pow()
+
+
+# Not cached on disk: it calls through a ctypes pointer, which differs between processes.
+@jit(cache=False)
+def c_pow(x: float, y: float) -> float:
+    """Python's `x ** y` for floats: an opaque call, so that the compiler cannot rewrite
+    pow(x, 2.0) as x * x (which differs from the C library's pow in the last bit)."""
+    return _C_POW(float(x), float(y))
+
+
+@jit
+def square(x: Any) -> Any:
+    return x * x
+
+
+@jit
+def draw_random(doubles: np.ndarray, pos: np.ndarray, i: int) -> float:
+    """Env i's next `random()`: its next buffered double (see Streams)."""
+    p = pos[i]
+    pos[i] = p + 1
+    return doubles[i, p]
+
+
+@jit
+def draw_uniform(doubles: np.ndarray, pos: np.ndarray, i: int, low: float, high: float) -> float:
+    """Env i's next `uniform(low, high)`, as Generator.uniform computes it from a double."""
+    p = pos[i]
+    pos[i] = p + 1
+    low = float(low)
+    return low + (float(high) - low) * doubles[i, p]
+
+
+#: Python `math` functions a kernel may call, with the probe inputs for `kernel_math`.
+_MATH_PROBES: dict[str, tuple[Callable[..., float], int]] = {
+    "sqrt": (math.sqrt, 1),
+    "exp": (math.exp, 1),
+    "log": (math.log, 1),
+    "log2": (math.log2, 1),
+    "log10": (math.log10, 1),
+    "sin": (math.sin, 1),
+    "cos": (math.cos, 1),
+    "tan": (math.tan, 1),
+    "asin": (math.asin, 1),
+    "acos": (math.acos, 1),
+    "atan": (math.atan, 1),
+    "sinh": (math.sinh, 1),
+    "cosh": (math.cosh, 1),
+    "tanh": (math.tanh, 1),
+    "atan2": (math.atan2, 2),
+    "hypot": (math.hypot, 2),
+    "floor": (math.floor, 1),
+    "ceil": (math.ceil, 1),
+    "pow": (lambda x, y: x**y, 2),
+}
+
+
+def _probe_inputs(name: str, arity: int) -> list[np.ndarray]:
+    rng = np.random.default_rng(0)
+    values = np.concatenate(
+        [rng.uniform(-3.0, 3.0, 3000), rng.uniform(-700.0, 700.0, 1000), rng.normal(0, 1e-3, 500)]
+    )
+    if name in ("sqrt", "log", "log2", "log10"):
+        values = np.abs(values) + 1e-300
+    if name in ("asin", "acos"):
+        values = np.clip(values / 3.0, -1.0, 1.0)
+    if name in ("exp", "sinh", "cosh"):
+        values = values % 700.0 - 350.0
+    if arity == 1:
+        return [values]
+    other = rng.permutation(values)
+    if name == "pow":  # integer exponents (x ** 2) and fractional ones on positive bases
+        base = np.abs(values) % 50.0
+        base[:2000] = values[:2000] % 20.0 - 10.0
+        exponent = np.concatenate([rng.integers(-4, 5, 2000).astype(float), other[2000:] % 5])
+        return [base, exponent]
+    return [values, other]
+
+
+@functools.cache
+def kernel_math(name: str) -> bool:
+    """Whether the compiled `math.<name>` equals Python's bit for bit on this machine.
+
+    Numba calls the same C library, but an LLVM vector library (e.g. Intel SVML) would not.
+    """
+    if numba_module() is None:
+        return False
+    function, arity = _MATH_PROBES[name]
+    inputs = _probe_inputs(name, arity)
+    expected = np.array(
+        [float(function(*v)) for v in zip(*(a.tolist() for a in inputs), strict=True)]
+    )
+    out = np.empty(len(inputs[0]))
+    second = inputs[1] if arity == 2 else inputs[0]
+    _math_probe(list(_MATH_PROBES).index(name), inputs[0], second, out)
+    return bool(np.array_equal(out, expected, equal_nan=True))
+
+
+@jit(cache=False)
+def _math_probe(which: int, a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
+    # the order of _MATH_PROBES
+    for i in range(len(a)):
+        x = a[i]
+        y = b[i]
+        if which == 0:
+            r = math.sqrt(x)
+        elif which == 1:
+            r = math.exp(x)
+        elif which == 2:
+            r = math.log(x)
+        elif which == 3:
+            r = math.log2(x)
+        elif which == 4:
+            r = math.log10(x)
+        elif which == 5:
+            r = math.sin(x)
+        elif which == 6:
+            r = math.cos(x)
+        elif which == 7:
+            r = math.tan(x)
+        elif which == 8:
+            r = math.asin(x)
+        elif which == 9:
+            r = math.acos(x)
+        elif which == 10:
+            r = math.atan(x)
+        elif which == 11:
+            r = math.sinh(x)
+        elif which == 12:
+            r = math.cosh(x)
+        elif which == 13:
+            r = math.tanh(x)
+        elif which == 14:
+            r = math.atan2(x, y)
+        elif which == 15:
+            r = math.hypot(x, y)
+        elif which == 16:
+            r = float(math.floor(x))
+        elif which == 17:
+            r = float(math.ceil(x))
+        else:
+            r = c_pow(x, y)
+        out[i] = r
+
+
+BACKENDS = ("auto", "numba", "numpy")
+
+
+def _kernel_blocker(math_names: tuple[str, ...], draws: int, streams: Streams) -> str | None:
+    """Why a generated kernel cannot run here (None: it can)."""
+    if numba_module() is None:
+        return "Numba is not installed or ENVGEN_JIT=0 turned it off"
+    for name in math_names:
+        if not kernel_math(name):
+            return f"compiled math.{name} differs from Python's on this machine"
+    if draws and not streams.buffered:
+        return "uniform draws cannot be served from raw bits exactly on this machine"
+    return None
+
+
 def mask_info(values: Any, mask: np.ndarray | None) -> Any:
     if mask is None:
         return np.array(values)
@@ -243,6 +465,10 @@ class NativeVectorEnv(VectorEnv):
     single_env: type
     render_state: tuple[tuple[str, str], ...] = ()
     _options: dict[str, Any] | None = None  # reset(options=...) while `_reset_envs` runs
+    #: "numba" when steps run the compiled kernel, else "numpy"; `backend_note` says why not.
+    backend = "numpy"
+    backend_note: str | None = None
+    _kernel = False
 
     def _setup(
         self,
@@ -274,6 +500,43 @@ class NativeVectorEnv(VectorEnv):
         self._same_step = self.autoreset_mode == AutoresetMode.SAME_STEP
         self._streams = Streams(num_envs, buffered=buffered)
         self._needs_reset = True
+
+    def _choose_backend(
+        self,
+        backend: str,
+        note: str | None,
+        math_names: tuple[str, ...] = (),
+        draws: int = 0,
+    ) -> None:
+        """Step with the compiled kernel (`_run_kernel`) when `backend` allows and it works.
+
+        `note` says why the spec has no kernel (None: it has one). "auto" falls back to the
+        NumPy code quietly where the spec has no kernel, with a warning where one did not
+        compile; "numba" raises instead; "numpy" never uses the kernel.
+        """
+        if backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+        reason = note
+        if backend == "numpy":
+            reason = "backend='numpy' was asked for"
+        elif reason is None:
+            reason = _kernel_blocker(math_names, draws, self._streams)
+        if reason is None:
+            try:  # compiles for these argument types; with no envs, nothing runs
+                self._run_kernel(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.bool_))
+            except Exception as exc:  # a Numba typing or lowering error
+                first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+                reason = f"Numba could not compile the kernel ({type(exc).__name__}: {first})"
+                if backend == "auto":
+                    gym.logger.warn(f"{type(self).__name__}: {reason}; stepping with NumPy")
+        if reason is not None and backend == "numba":
+            raise ValueError(f"{type(self).__name__}: backend='numba' is unavailable: {reason}")
+        self._kernel = reason is None
+        self.backend = "numba" if self._kernel else "numpy"
+        self.backend_note = reason
+
+    def _run_kernel(self, action: np.ndarray, resetting: np.ndarray) -> Any:
+        raise NotImplementedError  # generated where the spec has a kernel
 
     def reset(
         self,

@@ -195,9 +195,9 @@ class CartPoleV1Env(gym.Env):
         force = self.force_mag if action == PUSH_RIGHT else -self.force_mag
         costheta = math.cos(theta)
         sintheta = math.sin(theta)
-        temp = (force + self.polemass_length * theta_dot**2 * sintheta) / self.total_mass
+        temp = (force + self.polemass_length * (theta_dot * theta_dot) * sintheta) / self.total_mass
         thetaacc = (self.gravity * sintheta - costheta * temp) / (
-            self.length * (4.0 / 3.0 - self.masspole * costheta**2 / self.total_mass)
+            self.length * (4.0 / 3.0 - self.masspole * (costheta * costheta) / self.total_mass)
         )
         xacc = temp - self.polemass_length * thetaacc * costheta / self.total_mass
         x = x + self.tau * x_dot

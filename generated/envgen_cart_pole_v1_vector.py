@@ -16,7 +16,12 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode
 
 from envgen import runtime as _rt
-from envgen.vector_runtime import NativeVectorEnv, exact
+from envgen.vector_runtime import (
+    NativeVectorEnv,
+    draw_uniform,
+    exact,
+    jit,
+)
 
 from .envgen_cart_pole_v1 import ID, PARAMS, PUSH_RIGHT
 from .envgen_cart_pole_v1 import CartPoleV1Env as _SingleEnv
@@ -25,6 +30,121 @@ from .envgen_cart_pole_v1 import CartPoleV1Env as _SingleEnv
 
 _cos = exact(np.cos, math.cos)
 _sin = exact(np.sin, math.sin)
+
+
+@jit
+def _reset_env(
+    _i,
+    _doubles,
+    _pos,
+    _state_x,
+    _state_x_dot,
+    _state_theta,
+    _state_theta_dot,
+    _state_steps_beyond_terminated,
+):
+    """The single env's reset of env `_i` (no options), into the state arrays."""
+    x = draw_uniform(_doubles, _pos, _i, -0.05, 0.05)
+    x_dot = draw_uniform(_doubles, _pos, _i, -0.05, 0.05)
+    theta = draw_uniform(_doubles, _pos, _i, -0.05, 0.05)
+    theta_dot = draw_uniform(_doubles, _pos, _i, -0.05, 0.05)
+    steps_beyond_terminated = -1
+    _state_x[_i] = x
+    _state_x_dot[_i] = x_dot
+    _state_theta[_i] = theta
+    _state_theta_dot[_i] = theta_dot
+    _state_steps_beyond_terminated[_i] = steps_beyond_terminated
+
+
+@jit
+def _step_envs(
+    _actions,
+    _resetting,
+    _elapsed,
+    _has_limit,
+    _limit,
+    _doubles,
+    _pos,
+    _state_x,
+    _state_x_dot,
+    _state_theta,
+    _state_theta_dot,
+    _state_steps_beyond_terminated,
+    _terminated,
+    _truncated,
+    _reward,
+    force_mag,
+    polemass_length,
+    total_mass,
+    gravity,
+    length,
+    masspole,
+    tau,
+    x_threshold,
+    theta_threshold_radians,
+    sutton_barto_reward,
+):
+    """Autoreset the envs in `_resetting`, step the others: one pass, per env."""
+    for _i in range(len(_actions)):
+        if _resetting[_i]:
+            _reset_env(
+                _i,
+                _doubles,
+                _pos,
+                _state_x,
+                _state_x_dot,
+                _state_theta,
+                _state_theta_dot,
+                _state_steps_beyond_terminated,
+            )
+            _elapsed[_i] = 0
+            _terminated[_i] = False
+            _truncated[_i] = False
+            _reward[_i] = 0.0
+            continue
+        _elapsed[_i] += 1
+        x = _state_x[_i]
+        x_dot = _state_x_dot[_i]
+        theta = _state_theta[_i]
+        theta_dot = _state_theta_dot[_i]
+        steps_beyond_terminated = _state_steps_beyond_terminated[_i]
+        action = _actions[_i]
+        force = force_mag if action == PUSH_RIGHT else -force_mag
+        costheta = math.cos(theta)
+        sintheta = math.sin(theta)
+        temp = (force + polemass_length * (theta_dot * theta_dot) * sintheta) / total_mass
+        thetaacc = (gravity * sintheta - costheta * temp) / (
+            length * (4.0 / 3.0 - masspole * (costheta * costheta) / total_mass)
+        )
+        xacc = temp - polemass_length * thetaacc * costheta / total_mass
+        x = x + tau * x_dot
+        x_dot = x_dot + tau * xacc
+        theta = theta + tau * theta_dot
+        theta_dot = theta_dot + tau * thetaacc
+        failed = (
+            x < -x_threshold
+            or x > x_threshold
+            or theta < -theta_threshold_radians
+            or (theta > theta_threshold_radians)
+        )
+        if not failed:
+            step_reward = 0.0 if sutton_barto_reward else 1.0
+        elif steps_beyond_terminated == -1:
+            steps_beyond_terminated = 0
+            step_reward = -1.0 if sutton_barto_reward else 1.0
+        else:
+            steps_beyond_terminated = steps_beyond_terminated + 1
+            step_reward = -1.0 if sutton_barto_reward else 0.0
+        _state_x[_i] = x
+        _state_x_dot[_i] = x_dot
+        _state_theta[_i] = theta
+        _state_theta_dot[_i] = theta_dot
+        _state_steps_beyond_terminated[_i] = steps_beyond_terminated
+        terminated = bool(failed)
+        reward = float(step_reward)
+        _terminated[_i] = terminated
+        _reward[_i] = reward
+        _truncated[_i] = _has_limit and _elapsed[_i] >= _limit
 
 
 class CartPoleV1VectorEnv(NativeVectorEnv):
@@ -57,6 +177,7 @@ class CartPoleV1VectorEnv(NativeVectorEnv):
         render_mode: str | None = None,
         autoreset_mode: str | AutoresetMode = AutoresetMode.NEXT_STEP,
         max_episode_steps: int | None = None,
+        backend: str = "auto",
         **params: Any,
     ) -> None:
         p = _rt.resolve_params(PARAMS, config, params, ID)
@@ -93,6 +214,7 @@ class CartPoleV1VectorEnv(NativeVectorEnv):
         self.theta = np.zeros((num_envs), dtype=np.float64)
         self.theta_dot = np.zeros((num_envs), dtype=np.float64)
         self.steps_beyond_terminated = np.zeros((num_envs), dtype=np.int64)
+        self._choose_backend(backend, None, ("cos", "sin"), 4)
 
     def step(self, actions: Any) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
         if self._needs_reset:
@@ -101,58 +223,63 @@ class CartPoleV1VectorEnv(NativeVectorEnv):
         next_step = self._next_step
         any_reset = next_step and bool(self._autoreset.any())
         resetting = self._autoreset
-        self._elapsed += 1
-        x = self.x
-        x_dot = self.x_dot
-        theta = self.theta
-        theta_dot = self.theta_dot
-        steps_beyond_terminated = self.steps_beyond_terminated
-        force = np.where(action == PUSH_RIGHT, 10.0, -10.0)
-        costheta = _cos(theta)
-        sintheta = _sin(theta)
-        temp = (force + self.polemass_length * np.square(theta_dot) * sintheta) / self.total_mass
-        thetaacc = (9.8 * sintheta - costheta * temp) / (
-            0.5 * (4.0 / 3.0 - 0.1 * np.square(costheta) / self.total_mass)
-        )
-        xacc = temp - self.polemass_length * thetaacc * costheta / self.total_mass
-        x = x + 0.02 * x_dot
-        x_dot = x_dot + 0.02 * xacc
-        theta = theta + 0.02 * theta_dot
-        theta_dot = theta_dot + 0.02 * thetaacc
-        failed = (np.abs(x) > 2.4) | (np.abs(theta) > self.theta_threshold_radians)
-        step_reward = 0.0 if self.sutton_barto_reward else 1.0
-        _m2 = failed
-        _m3 = _m2 & (steps_beyond_terminated == -1)
-        steps_beyond_terminated = np.where(_m3, 0, steps_beyond_terminated)
-        step_reward = np.where(_m3, -1.0 if self.sutton_barto_reward else 1.0, step_reward)
-        _m4 = _m2 ^ _m3
-        steps_beyond_terminated = np.where(
-            _m4, steps_beyond_terminated + 1, steps_beyond_terminated
-        )
-        step_reward = np.where(_m4, -1.0 if self.sutton_barto_reward else 0.0, step_reward)
-        terminated = failed
-        reward = step_reward
-        self.x = x
-        self.x_dot = x_dot
-        self.theta = theta
-        self.theta_dot = theta_dot
-        self.steps_beyond_terminated = steps_beyond_terminated
-        if self.check_state:
-            _rt.check_finite(
-                ID,
-                x=x,
-                x_dot=x_dot,
-                theta=theta,
-                theta_dot=theta_dot,
-                steps_beyond_terminated=steps_beyond_terminated,
+        if self._kernel:
+            terminated, truncated, reward, _ = self._run_kernel(action, resetting)
+        else:
+            self._elapsed += 1
+            x = self.x
+            x_dot = self.x_dot
+            theta = self.theta
+            theta_dot = self.theta_dot
+            steps_beyond_terminated = self.steps_beyond_terminated
+            force = np.where(action == PUSH_RIGHT, 10.0, -10.0)
+            costheta = _cos(theta)
+            sintheta = _sin(theta)
+            temp = (
+                force + self.polemass_length * np.square(theta_dot) * sintheta
+            ) / self.total_mass
+            thetaacc = (9.8 * sintheta - costheta * temp) / (
+                0.5 * (4.0 / 3.0 - 0.1 * np.square(costheta) / self.total_mass)
             )
-        truncated = self._elapsed >= self.max_episode_steps
-        if any_reset:
-            ids = np.flatnonzero(resetting)
-            self._reset_envs(ids)
-            reward[ids] = 0.0
-            terminated[ids] = False
-            truncated[ids] = False
+            xacc = temp - self.polemass_length * thetaacc * costheta / self.total_mass
+            x = x + 0.02 * x_dot
+            x_dot = x_dot + 0.02 * xacc
+            theta = theta + 0.02 * theta_dot
+            theta_dot = theta_dot + 0.02 * thetaacc
+            failed = (np.abs(x) > 2.4) | (np.abs(theta) > self.theta_threshold_radians)
+            step_reward = 0.0 if self.sutton_barto_reward else 1.0
+            _m2 = failed
+            _m3 = _m2 & (steps_beyond_terminated == -1)
+            steps_beyond_terminated = np.where(_m3, 0, steps_beyond_terminated)
+            step_reward = np.where(_m3, -1.0 if self.sutton_barto_reward else 1.0, step_reward)
+            _m4 = _m2 ^ _m3
+            steps_beyond_terminated = np.where(
+                _m4, steps_beyond_terminated + 1, steps_beyond_terminated
+            )
+            step_reward = np.where(_m4, -1.0 if self.sutton_barto_reward else 0.0, step_reward)
+            terminated = failed
+            reward = step_reward
+            self.x = x
+            self.x_dot = x_dot
+            self.theta = theta
+            self.theta_dot = theta_dot
+            self.steps_beyond_terminated = steps_beyond_terminated
+            if self.check_state:
+                _rt.check_finite(
+                    ID,
+                    x=x,
+                    x_dot=x_dot,
+                    theta=theta,
+                    theta_dot=theta_dot,
+                    steps_beyond_terminated=steps_beyond_terminated,
+                )
+            truncated = self._elapsed >= self.max_episode_steps
+            if any_reset:
+                ids = np.flatnonzero(resetting)
+                self._reset_envs(ids)
+                reward[ids] = 0.0
+                terminated[ids] = False
+                truncated[ids] = False
         obs = self._observe()
         infos: dict[str, Any] = {}
         done = terminated | truncated
@@ -215,3 +342,49 @@ class CartPoleV1VectorEnv(NativeVectorEnv):
         if action.shape != (n,) or action.dtype != np.int64 or (action.view(np.uint64).max() >= 2):
             action = self._fix_actions(actions)
         return action
+
+    def _run_kernel(self, action: np.ndarray, resetting: np.ndarray) -> Any:
+        """Step all envs with the compiled kernel (autoresetting `resetting`)."""
+        n = len(action)
+        terminated = np.empty(n, dtype=np.bool_)
+        truncated = np.empty(n, dtype=np.bool_)
+        reward = np.empty(n, dtype=np.float64)
+        if n:
+            self._streams.reserve(4)
+        _step_envs(
+            action,
+            resetting,
+            self._elapsed,
+            self.max_episode_steps is not None,
+            self.max_episode_steps or 0,
+            self._streams.doubles,
+            self._streams.pos,
+            self.x,
+            self.x_dot,
+            self.theta,
+            self.theta_dot,
+            self.steps_beyond_terminated,
+            terminated,
+            truncated,
+            reward,
+            self.force_mag,
+            self.polemass_length,
+            self.total_mass,
+            self.gravity,
+            self.length,
+            self.masspole,
+            self.tau,
+            self.x_threshold,
+            self.theta_threshold_radians,
+            self.sutton_barto_reward,
+        )
+        if self.check_state:
+            _rt.check_finite(
+                ID,
+                x=self.x,
+                x_dot=self.x_dot,
+                theta=self.theta,
+                theta_dot=self.theta_dot,
+                steps_beyond_terminated=self.steps_beyond_terminated,
+            )
+        return terminated, truncated, reward, {}

@@ -15,7 +15,10 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode
 
 from envgen import runtime as _rt
-from envgen.vector_runtime import NativeVectorEnv, mask_info
+from envgen.vector_runtime import (
+    NativeVectorEnv,
+    mask_info,
+)
 
 from .envgen_frozen_lake_v1 import DOWN, ID, LEFT, MAPS, PARAMS, RIGHT, TILES
 from .envgen_frozen_lake_v1 import FrozenLakeV1Env as _SingleEnv
@@ -47,6 +50,7 @@ class FrozenLakeV1VectorEnv(NativeVectorEnv):
         render_mode: str | None = None,
         autoreset_mode: str | AutoresetMode = AutoresetMode.NEXT_STEP,
         max_episode_steps: int | None = None,
+        backend: str = "auto",
         **params: Any,
     ) -> None:
         p = _rt.resolve_params(PARAMS, config, params, ID)
@@ -69,6 +73,7 @@ class FrozenLakeV1VectorEnv(NativeVectorEnv):
         self._setup(num_envs, autoreset_mode, render_mode, max_episode_steps, buffered=True)
         self.s = np.zeros((num_envs), dtype=np.int64)
         self.last_action = np.zeros((num_envs), dtype=np.int64)
+        self._choose_backend(backend, "no kernel: state 's' init calls argmax()")
 
     def step(self, actions: Any) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
         if self._needs_reset:

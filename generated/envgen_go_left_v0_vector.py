@@ -15,12 +15,58 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode
 
 from envgen import runtime as _rt
-from envgen.vector_runtime import NativeVectorEnv
+from envgen.vector_runtime import (
+    NativeVectorEnv,
+    jit,
+)
 
 from .envgen_go_left_v0 import ID, PARAMS, RIGHT
 from .envgen_go_left_v0 import GoLeftV0Env as _SingleEnv
 
 # --- the env ----------------------------------------------------------------------------
+
+
+@jit
+def _reset_env(_i, _doubles, _pos, _state_pos, size):
+    """The single env's reset of env `_i` (no options), into the state arrays."""
+    pos = size - 1
+    _state_pos[_i] = pos
+
+
+@jit
+def _step_envs(
+    _actions,
+    _resetting,
+    _elapsed,
+    _has_limit,
+    _limit,
+    _doubles,
+    _pos,
+    _state_pos,
+    _terminated,
+    _truncated,
+    _reward,
+    size,
+):
+    """Autoreset the envs in `_resetting`, step the others: one pass, per env."""
+    for _i in range(len(_actions)):
+        if _resetting[_i]:
+            _reset_env(_i, _doubles, _pos, _state_pos, size)
+            _elapsed[_i] = 0
+            _terminated[_i] = False
+            _truncated[_i] = False
+            _reward[_i] = 0.0
+            continue
+        _elapsed[_i] += 1
+        pos = _state_pos[_i]
+        action = _actions[_i]
+        pos = min(max(pos + (1 if action == RIGHT else -1), 0), size)
+        _state_pos[_i] = pos
+        terminated = bool((pos) == (0))
+        reward = float((1.0) if ((pos) == (0)) else (0.0))
+        _terminated[_i] = terminated
+        _reward[_i] = reward
+        _truncated[_i] = _has_limit and _elapsed[_i] >= _limit
 
 
 class GoLeftV0VectorEnv(NativeVectorEnv):
@@ -47,6 +93,7 @@ class GoLeftV0VectorEnv(NativeVectorEnv):
         render_mode: str | None = None,
         autoreset_mode: str | AutoresetMode = AutoresetMode.NEXT_STEP,
         max_episode_steps: int | None = None,
+        backend: str = "auto",
         **params: Any,
     ) -> None:
         p = _rt.resolve_params(PARAMS, config, params, ID)
@@ -61,6 +108,7 @@ class GoLeftV0VectorEnv(NativeVectorEnv):
         self.max_episode_steps = 100
         self._setup(num_envs, autoreset_mode, render_mode, max_episode_steps, buffered=False)
         self.pos = np.zeros((num_envs), dtype=np.int64)
+        self._choose_backend(backend, None, (), 0)
 
     def step(self, actions: Any) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
         if self._needs_reset:
@@ -69,21 +117,24 @@ class GoLeftV0VectorEnv(NativeVectorEnv):
         next_step = self._next_step
         any_reset = next_step and bool(self._autoreset.any())
         resetting = self._autoreset
-        self._elapsed += 1
-        pos = self.pos
-        pos = np.minimum(np.maximum(pos + np.where(action == RIGHT, 1, -1), 0), self.size)
-        terminated = pos == 0
-        reward = np.where(pos == 0, 1.0, 0.0)
-        self.pos = pos
-        if self.check_state:
-            _rt.check_finite(ID, pos=pos)
-        truncated = self._elapsed >= self.max_episode_steps
-        if any_reset:
-            ids = np.flatnonzero(resetting)
-            self._reset_envs(ids)
-            reward[ids] = 0.0
-            terminated[ids] = False
-            truncated[ids] = False
+        if self._kernel:
+            terminated, truncated, reward, _ = self._run_kernel(action, resetting)
+        else:
+            self._elapsed += 1
+            pos = self.pos
+            pos = np.minimum(np.maximum(pos + np.where(action == RIGHT, 1, -1), 0), self.size)
+            terminated = pos == 0
+            reward = np.where(pos == 0, 1.0, 0.0)
+            self.pos = pos
+            if self.check_state:
+                _rt.check_finite(ID, pos=pos)
+            truncated = self._elapsed >= self.max_episode_steps
+            if any_reset:
+                ids = np.flatnonzero(resetting)
+                self._reset_envs(ids)
+                reward[ids] = 0.0
+                terminated[ids] = False
+                truncated[ids] = False
         obs = self._observe()
         infos: dict[str, Any] = {}
         done = terminated | truncated
@@ -124,3 +175,27 @@ class GoLeftV0VectorEnv(NativeVectorEnv):
         if action.shape != (n,) or action.dtype != np.int64 or (action.view(np.uint64).max() >= 2):
             action = self._fix_actions(actions)
         return action
+
+    def _run_kernel(self, action: np.ndarray, resetting: np.ndarray) -> Any:
+        """Step all envs with the compiled kernel (autoresetting `resetting`)."""
+        n = len(action)
+        terminated = np.empty(n, dtype=np.bool_)
+        truncated = np.empty(n, dtype=np.bool_)
+        reward = np.empty(n, dtype=np.float64)
+        _step_envs(
+            action,
+            resetting,
+            self._elapsed,
+            self.max_episode_steps is not None,
+            self.max_episode_steps or 0,
+            self._streams.doubles,
+            self._streams.pos,
+            self.pos,
+            terminated,
+            truncated,
+            reward,
+            self.size,
+        )
+        if self.check_state:
+            _rt.check_finite(ID, pos=self.pos)
+        return terminated, truncated, reward, {}

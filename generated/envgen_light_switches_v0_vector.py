@@ -15,7 +15,10 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode
 
 from envgen import runtime as _rt
-from envgen.vector_runtime import NativeVectorEnv, size
+from envgen.vector_runtime import (
+    NativeVectorEnv,
+    size,
+)
 
 from .envgen_light_switches_v0 import ID, PARAMS
 from .envgen_light_switches_v0 import LightSwitchesV0Env as _SingleEnv
@@ -43,6 +46,7 @@ class LightSwitchesV0VectorEnv(NativeVectorEnv):
         render_mode: str | None = None,
         autoreset_mode: str | AutoresetMode = AutoresetMode.NEXT_STEP,
         max_episode_steps: int | None = None,
+        backend: str = "auto",
         **params: Any,
     ) -> None:
         p = _rt.resolve_params(PARAMS, config, params, ID)
@@ -55,6 +59,9 @@ class LightSwitchesV0VectorEnv(NativeVectorEnv):
         self.max_episode_steps = 20
         self._setup(num_envs, autoreset_mode, render_mode, max_episode_steps, buffered=False)
         self.on = np.zeros((num_envs, self.lights), dtype=np.int64)
+        self._choose_backend(
+            backend, ("no kernel: the action space is MultiBinary (kernels take Discrete)")
+        )
 
     def step(self, actions: Any) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
         if self._needs_reset:

@@ -16,7 +16,11 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode
 
 from envgen import runtime as _rt
-from envgen.vector_runtime import NativeVectorEnv, exact, merge
+from envgen.vector_runtime import (
+    NativeVectorEnv,
+    exact,
+    merge,
+)
 
 from .envgen_mountain_car_continuous_v0 import ID, PARAMS
 from .envgen_mountain_car_continuous_v0 import MountainCarContinuousV0Env as _SingleEnv
@@ -51,6 +55,7 @@ class MountainCarContinuousV0VectorEnv(NativeVectorEnv):
         render_mode: str | None = None,
         autoreset_mode: str | AutoresetMode = AutoresetMode.NEXT_STEP,
         max_episode_steps: int | None = None,
+        backend: str = "auto",
         **params: Any,
     ) -> None:
         p = _rt.resolve_params(PARAMS, config, params, ID, "ignore")
@@ -77,6 +82,7 @@ class MountainCarContinuousV0VectorEnv(NativeVectorEnv):
         self._setup(num_envs, autoreset_mode, render_mode, max_episode_steps, buffered=True)
         self.position = np.zeros((num_envs), dtype=np.float64)
         self.velocity = np.zeros((num_envs), dtype=np.float64)
+        self._choose_backend(backend, "no kernel: the action space is Box (kernels take Discrete)")
 
     def step(self, actions: Any) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
         if self._needs_reset:

@@ -16,7 +16,12 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode
 
 from envgen import runtime as _rt
-from envgen.vector_runtime import NativeVectorEnv, exact
+from envgen.vector_runtime import (
+    NativeVectorEnv,
+    draw_uniform,
+    exact,
+    jit,
+)
 
 from .envgen_mountain_car_v0 import ID, PARAMS
 from .envgen_mountain_car_v0 import MountainCarV0Env as _SingleEnv
@@ -24,6 +29,65 @@ from .envgen_mountain_car_v0 import MountainCarV0Env as _SingleEnv
 # --- the env ----------------------------------------------------------------------------
 
 _cos = exact(np.cos, math.cos)
+
+
+@jit
+def _reset_env(_i, _doubles, _pos, _state_position, _state_velocity):
+    """The single env's reset of env `_i` (no options), into the state arrays."""
+    position = draw_uniform(_doubles, _pos, _i, -0.6, -0.4)
+    velocity = 0.0
+    _state_position[_i] = position
+    _state_velocity[_i] = velocity
+
+
+@jit
+def _step_envs(
+    _actions,
+    _resetting,
+    _elapsed,
+    _has_limit,
+    _limit,
+    _doubles,
+    _pos,
+    _state_position,
+    _state_velocity,
+    _terminated,
+    _truncated,
+    _reward,
+    force,
+    gravity,
+    max_speed,
+    min_position,
+    max_position,
+    goal_position,
+    goal_velocity,
+):
+    """Autoreset the envs in `_resetting`, step the others: one pass, per env."""
+    for _i in range(len(_actions)):
+        if _resetting[_i]:
+            _reset_env(_i, _doubles, _pos, _state_position, _state_velocity)
+            _elapsed[_i] = 0
+            _terminated[_i] = False
+            _truncated[_i] = False
+            _reward[_i] = 0.0
+            continue
+        _elapsed[_i] += 1
+        position = _state_position[_i]
+        velocity = _state_velocity[_i]
+        action = _actions[_i]
+        velocity = velocity + ((action - 1) * force + math.cos(3 * position) * -gravity)
+        velocity = min(max(velocity, -max_speed), max_speed)
+        position = position + velocity
+        position = min(max(position, min_position), max_position)
+        if position == min_position and velocity < 0:
+            velocity = 0.0
+        _state_position[_i] = position
+        _state_velocity[_i] = velocity
+        terminated = bool(((position) >= (goal_position)) and ((velocity) >= (goal_velocity)))
+        reward = -1.0
+        _terminated[_i] = terminated
+        _reward[_i] = reward
+        _truncated[_i] = _has_limit and _elapsed[_i] >= _limit
 
 
 class MountainCarV0VectorEnv(NativeVectorEnv):
@@ -50,6 +114,7 @@ class MountainCarV0VectorEnv(NativeVectorEnv):
         render_mode: str | None = None,
         autoreset_mode: str | AutoresetMode = AutoresetMode.NEXT_STEP,
         max_episode_steps: int | None = None,
+        backend: str = "auto",
         **params: Any,
     ) -> None:
         p = _rt.resolve_params(PARAMS, config, params, ID)
@@ -73,6 +138,7 @@ class MountainCarV0VectorEnv(NativeVectorEnv):
         self._setup(num_envs, autoreset_mode, render_mode, max_episode_steps, buffered=True)
         self.position = np.zeros((num_envs), dtype=np.float64)
         self.velocity = np.zeros((num_envs), dtype=np.float64)
+        self._choose_backend(backend, None, ("cos",), 1)
 
     def step(self, actions: Any) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
         if self._needs_reset:
@@ -82,30 +148,33 @@ class MountainCarV0VectorEnv(NativeVectorEnv):
         next_step = self._next_step
         any_reset = next_step and bool(self._autoreset.any())
         resetting = self._autoreset
-        self._elapsed += 1
-        position = self.position
-        velocity = self.velocity
-        velocity = velocity + (
-            (action - 1).astype(np.float64) * 0.001 + _cos(3 * position) * -0.0025
-        )
-        velocity = np.minimum(np.maximum(velocity, -0.07), 0.07)
-        position = position + velocity
-        position = np.minimum(np.maximum(position, -1.2), 0.6)
-        _m1 = np.logical_and(position == -1.2, velocity < 0)
-        velocity = np.where(_m1, 0.0, velocity)
-        terminated = np.logical_and(position >= 0.5, velocity >= self.goal_velocity)
-        reward = np.full((n,), (-1.0))
-        self.position = position
-        self.velocity = velocity
-        if self.check_state:
-            _rt.check_finite(ID, position=position, velocity=velocity)
-        truncated = self._elapsed >= self.max_episode_steps
-        if any_reset:
-            ids = np.flatnonzero(resetting)
-            self._reset_envs(ids)
-            reward[ids] = 0.0
-            terminated[ids] = False
-            truncated[ids] = False
+        if self._kernel:
+            terminated, truncated, reward, _ = self._run_kernel(action, resetting)
+        else:
+            self._elapsed += 1
+            position = self.position
+            velocity = self.velocity
+            velocity = velocity + (
+                (action - 1).astype(np.float64) * 0.001 + _cos(3 * position) * -0.0025
+            )
+            velocity = np.minimum(np.maximum(velocity, -0.07), 0.07)
+            position = position + velocity
+            position = np.minimum(np.maximum(position, -1.2), 0.6)
+            _m1 = np.logical_and(position == -1.2, velocity < 0)
+            velocity = np.where(_m1, 0.0, velocity)
+            terminated = np.logical_and(position >= 0.5, velocity >= self.goal_velocity)
+            reward = np.full((n,), (-1.0))
+            self.position = position
+            self.velocity = velocity
+            if self.check_state:
+                _rt.check_finite(ID, position=position, velocity=velocity)
+            truncated = self._elapsed >= self.max_episode_steps
+            if any_reset:
+                ids = np.flatnonzero(resetting)
+                self._reset_envs(ids)
+                reward[ids] = 0.0
+                terminated[ids] = False
+                truncated[ids] = False
         obs = self._observe()
         infos: dict[str, Any] = {}
         done = terminated | truncated
@@ -154,3 +223,36 @@ class MountainCarV0VectorEnv(NativeVectorEnv):
         if action.shape != (n,) or action.dtype != np.int64 or (action.view(np.uint64).max() >= 3):
             action = self._fix_actions(actions)
         return action
+
+    def _run_kernel(self, action: np.ndarray, resetting: np.ndarray) -> Any:
+        """Step all envs with the compiled kernel (autoresetting `resetting`)."""
+        n = len(action)
+        terminated = np.empty(n, dtype=np.bool_)
+        truncated = np.empty(n, dtype=np.bool_)
+        reward = np.empty(n, dtype=np.float64)
+        if n:
+            self._streams.reserve(1)
+        _step_envs(
+            action,
+            resetting,
+            self._elapsed,
+            self.max_episode_steps is not None,
+            self.max_episode_steps or 0,
+            self._streams.doubles,
+            self._streams.pos,
+            self.position,
+            self.velocity,
+            terminated,
+            truncated,
+            reward,
+            self.force,
+            self.gravity,
+            self.max_speed,
+            self.min_position,
+            self.max_position,
+            self.goal_position,
+            self.goal_velocity,
+        )
+        if self.check_state:
+            _rt.check_finite(ID, position=self.position, velocity=self.velocity)
+        return terminated, truncated, reward, {}

@@ -16,7 +16,12 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode
 
 from envgen import runtime as _rt
-from envgen.vector_runtime import NativeVectorEnv, mask_info, merge, size
+from envgen.vector_runtime import (
+    NativeVectorEnv,
+    mask_info,
+    merge,
+    size,
+)
 
 from .envgen_resource_management_v0 import ID, PARAMS
 from .envgen_resource_management_v0 import ResourceManagementV0Env as _SingleEnv
@@ -44,6 +49,7 @@ class ResourceManagementV0VectorEnv(NativeVectorEnv):
         render_mode: str | None = None,
         autoreset_mode: str | AutoresetMode = AutoresetMode.NEXT_STEP,
         max_episode_steps: int | None = None,
+        backend: str = "auto",
         **params: Any,
     ) -> None:
         p = _rt.resolve_params(PARAMS, config, params, ID)
@@ -62,6 +68,7 @@ class ResourceManagementV0VectorEnv(NativeVectorEnv):
         self.load = np.zeros((num_envs, self.max_steps), dtype=np.float64)
         self.servers = np.zeros((num_envs), dtype=np.int64)
         self.queue = np.zeros((num_envs), dtype=np.float64)
+        self._choose_backend(backend, "no kernel: the action space is Box (kernels take Discrete)")
 
     def step(self, actions: Any) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
         if self._needs_reset:

@@ -16,7 +16,10 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode
 
 from envgen import runtime as _rt
-from envgen.vector_runtime import NativeVectorEnv, mask_info
+from envgen.vector_runtime import (
+    NativeVectorEnv,
+    mask_info,
+)
 
 from .envgen_simple_trading_v0 import BUY, ID, PARAMS, SELL
 from .envgen_simple_trading_v0 import SimpleTradingV0Env as _SingleEnv
@@ -48,6 +51,7 @@ class SimpleTradingV0VectorEnv(NativeVectorEnv):
         render_mode: str | None = None,
         autoreset_mode: str | AutoresetMode = AutoresetMode.NEXT_STEP,
         max_episode_steps: int | None = None,
+        backend: str = "auto",
         **params: Any,
     ) -> None:
         p = _rt.resolve_params(PARAMS, config, params, ID)
@@ -70,6 +74,7 @@ class SimpleTradingV0VectorEnv(NativeVectorEnv):
         self.cash = np.zeros((num_envs), dtype=np.float64)
         self.position = np.zeros((num_envs), dtype=np.int64)
         self.price = np.zeros((num_envs), dtype=np.float64)
+        self._choose_backend(backend, "no kernel: step calls normal()")
 
     def step(self, actions: Any) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
         if self._needs_reset:

@@ -15,7 +15,11 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode
 
 from envgen import runtime as _rt
-from envgen.vector_runtime import NativeVectorEnv, mask_info, per_env
+from envgen.vector_runtime import (
+    NativeVectorEnv,
+    mask_info,
+    per_env,
+)
 
 from .envgen_simple_visual_v0 import DOWN, ID, PARAMS, RIGHT, UP
 from .envgen_simple_visual_v0 import SimpleVisualV0Env as _SingleEnv
@@ -47,6 +51,7 @@ class SimpleVisualV0VectorEnv(NativeVectorEnv):
         render_mode: str | None = None,
         autoreset_mode: str | AutoresetMode = AutoresetMode.NEXT_STEP,
         max_episode_steps: int | None = None,
+        backend: str = "auto",
         **params: Any,
     ) -> None:
         p = _rt.resolve_params(PARAMS, config, params, ID)
@@ -65,6 +70,7 @@ class SimpleVisualV0VectorEnv(NativeVectorEnv):
         self.agent_x = np.zeros((num_envs), dtype=np.int64)
         self.agent_y = np.zeros((num_envs), dtype=np.int64)
         self.target = np.zeros((num_envs), dtype=np.int64)
+        self._choose_backend(backend, "no kernel: state 'target' init calls integers()")
         self._functions = _SingleEnv(config, **params)  # runs spec functions
 
     def step(self, actions: Any) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:

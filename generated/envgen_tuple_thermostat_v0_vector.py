@@ -15,7 +15,9 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode
 
 from envgen import runtime as _rt
-from envgen.vector_runtime import NativeVectorEnv
+from envgen.vector_runtime import (
+    NativeVectorEnv,
+)
 
 from .envgen_tuple_thermostat_v0 import ID, PARAMS
 from .envgen_tuple_thermostat_v0 import TupleThermostatV0Env as _SingleEnv
@@ -43,6 +45,7 @@ class TupleThermostatV0VectorEnv(NativeVectorEnv):
         render_mode: str | None = None,
         autoreset_mode: str | AutoresetMode = AutoresetMode.NEXT_STEP,
         max_episode_steps: int | None = None,
+        backend: str = "auto",
         **params: Any,
     ) -> None:
         p = _rt.resolve_params(PARAMS, config, params, ID)
@@ -59,6 +62,7 @@ class TupleThermostatV0VectorEnv(NativeVectorEnv):
         self.mode = np.zeros((num_envs), dtype=np.int64)
         self.room = np.zeros((num_envs), dtype=np.float64)
         self.outside = np.zeros((num_envs), dtype=np.float64)
+        self._choose_backend(backend, "no kernel: step calls normal()")
 
     def step(self, actions: Any) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
         if self._needs_reset:

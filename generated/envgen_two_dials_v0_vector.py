@@ -15,7 +15,9 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode
 
 from envgen import runtime as _rt
-from envgen.vector_runtime import NativeVectorEnv
+from envgen.vector_runtime import (
+    NativeVectorEnv,
+)
 
 from .envgen_two_dials_v0 import ID, PARAMS
 from .envgen_two_dials_v0 import TwoDialsV0Env as _SingleEnv
@@ -43,6 +45,7 @@ class TwoDialsV0VectorEnv(NativeVectorEnv):
         render_mode: str | None = None,
         autoreset_mode: str | AutoresetMode = AutoresetMode.NEXT_STEP,
         max_episode_steps: int | None = None,
+        backend: str = "auto",
         **params: Any,
     ) -> None:
         p = _rt.resolve_params(PARAMS, config, params, ID)
@@ -56,6 +59,9 @@ class TwoDialsV0VectorEnv(NativeVectorEnv):
         self._setup(num_envs, autoreset_mode, render_mode, max_episode_steps, buffered=False)
         self.dials = np.zeros((num_envs, 2), dtype=np.int64)
         self.targets = np.zeros((num_envs, 2), dtype=np.int64)
+        self._choose_backend(
+            backend, ("no kernel: the action space is MultiDiscrete (kernels take Discrete)")
+        )
 
     def step(self, actions: Any) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
         if self._needs_reset:

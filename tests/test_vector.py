@@ -81,12 +81,37 @@ def test_specs_vectorize_or_say_why(built):
             assert f'"{env_id}"' in registry.split("VECTOR_FALLBACKS")[1]
 
 
+def compiled(built):
+    """Specs whose vector env steps with the compiled (Numba) kernel."""
+    return [
+        env_id
+        for env_id in vectorized(built)
+        if built[1][env_id][2](num_envs=1, backend="auto").backend == "numba"
+    ]
+
+
+def test_specs_with_scalar_state_get_a_compiled_kernel(built):
+    kernels = set(compiled(built))
+    assert {"envgen/CartPole-v1", "envgen/GoLeft-v0", "envgen/MountainCar-v0"} <= kernels
+    for env_id in set(vectorized(built)) - kernels:
+        vec = built[1][env_id][2](num_envs=1)
+        assert vec.backend == "numpy" and vec.backend_note, env_id
+        with pytest.raises(ValueError, match="backend='numba' is unavailable"):
+            built[1][env_id][2](num_envs=1, backend="numba")
+    with pytest.raises(ValueError, match="backend must be one of"):
+        built[1]["envgen/CartPole-v1"][2](num_envs=1, backend="jax")
+    assert built[1]["envgen/CartPole-v1"][2](num_envs=1, backend="numpy").backend == "numpy"
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
 @pytest.mark.parametrize("mode", [AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP])
-def test_each_sub_env_equals_the_single_env(built, mode):
-    for env_id in vectorized(built):
+def test_each_sub_env_equals_the_single_env(built, mode, backend):
+    ids = compiled(built) if backend == "numba" else vectorized(built)
+    for env_id in ids:
         _, single, vector = built[1][env_id]
         for seed, n in ((0, 3), (7, 5)):
-            vec = vector(num_envs=n, autoreset_mode=mode)
+            vec = vector(num_envs=n, autoreset_mode=mode, backend=backend)
+            assert vec.backend == backend
             sync = SyncVectorEnv([single for _ in range(n)], autoreset_mode=mode)
             assert vec.metadata["autoreset_mode"] == mode
             obs, info = vec.reset(seed=seed)
@@ -102,10 +127,27 @@ def test_each_sub_env_equals_the_single_env(built, mode):
             vec.close()
 
 
-def test_partial_reset_with_mask(built):
-    for env_id in vectorized(built):
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_many_envs_through_many_autoresets(built, backend):
+    """64 envs x 600 steps: every sub-env through several episodes, against SyncVectorEnv."""
+    ids = compiled(built) if backend == "numba" else vectorized(built)
+    for env_id in ids:
         _, single, vector = built[1][env_id]
-        vec = vector(num_envs=4)
+        vec = vector(num_envs=64, backend=backend)
+        sync = SyncVectorEnv([single for _ in range(64)])
+        same(vec.reset(seed=123), sync.reset(seed=123), env_id)
+        vec.action_space.seed(5)
+        for t in range(600):
+            actions = vec.action_space.sample()
+            same(vec.step(actions), sync.step(actions), f"{env_id} step {t}")
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_partial_reset_with_mask(built, backend):
+    ids = compiled(built) if backend == "numba" else vectorized(built)
+    for env_id in ids:
+        _, single, vector = built[1][env_id]
+        vec = vector(num_envs=4, backend=backend)
         sync = SyncVectorEnv([single for _ in range(4)])
         same(vec.reset(seed=1), sync.reset(seed=1))
         vec.action_space.seed(1)

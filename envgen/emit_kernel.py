@@ -1,0 +1,373 @@
+"""Stage 4c: a compiled per-env kernel for the native vector env (Numba), where it applies.
+
+The NumPy vector env (envgen/emit_vector.py) runs every operation over the whole batch,
+so a step costs one NumPy call per operation; at 1024 envs that call overhead, not the
+arithmetic, is most of the time. For specs whose state is scalar numbers this stage emits
+the single env's own scalar code, once more, as the body of a loop over the envs:
+
+    @jit
+    def _step_envs(_actions, ..., _state_x, ..., polemass_length, ...):
+        for _i in range(len(_actions)):
+            if _resetting[_i]:
+                _reset_env(_i, ...)      # the single env's reset (an autoreset)
+                ...
+                continue
+            action = _actions[_i]
+            x = _state_x[_i]
+            ...                           # the spec's step, as the single env spells it
+            _state_x[_i] = x
+
+Numba compiles it (`envgen.vector_runtime.jit`), so per env it runs the same IEEE
+operations in the same order as the single env's Python: results are bit-identical, which
+the equivalence tests check. Where the kernel cannot be emitted the reason is returned and
+the env runs the NumPy code alone; where it cannot be compiled or Numba is missing the env
+falls back to the NumPy code at construction time (see docs/vectorization.md).
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+
+from envgen._codegen import Translator, _argument, literal, np_dtype, tidy, tidy_block
+from envgen._functions import BUILTINS
+from envgen._types import T
+from envgen.analysis import Code, EnvModel
+from envgen.emit import INDENT, _state_value
+
+#: Builtins whose scalar spelling Numba compiles with the single env's semantics. Math
+#: functions are checked against Python's at run time (`vector_runtime.kernel_math`).
+_KERNEL_BUILTINS = {
+    "sqrt",
+    "exp",
+    "log",
+    "log2",
+    "log10",
+    "sin",
+    "cos",
+    "tan",
+    "arcsin",
+    "arccos",
+    "arctan",
+    "sinh",
+    "cosh",
+    "tanh",
+    "floor",
+    "ceil",
+    "round",
+    "abs",
+    "square",
+    "sign",
+    "arctan2",
+    "hypot",
+    "min",
+    "max",
+    "clip",
+    "where",
+    "int",
+    "float",
+    "bool",
+    "float64",
+    "pow",
+    "random",
+    "uniform",
+    "option",
+}
+_SCALAR_DTYPES = {"bool", "int64", "float64"}
+_WEAK = {"bool": "bool", "int": "int64", "float": "float64"}
+
+
+class NoKernel(Exception):
+    """Why a spec gets no compiled kernel (the message is shown to users)."""
+
+
+@dataclass
+class KernelCode:
+    functions: list[str]  # module-level source of the jitted functions
+    method: list[str]  # the `_run_kernel` method (body lines, with its def)
+    math: list[str]  # `math` functions the kernel calls (checked against Python's)
+    draws: int  # most buffered draws one env makes in one kernel call
+
+
+@dataclass
+class _Args:
+    """The non-array arguments (params and `let` values) a kernel function reads."""
+
+    names: list[str] = field(default_factory=list)
+
+    def add(self, name: str) -> None:
+        if name not in self.names:
+            self.names.append(name)
+
+
+class KernelTranslator(Translator):
+    """The single env's scalar spelling, with params as arguments and draws from buffers."""
+
+    def __init__(self, model: EnvModel, section: str) -> None:
+        super().__init__(model)
+        self.section = section  # "reset" or "step"
+        self.args = _Args()
+        self.draws = 0
+        self.math: set[str] = set()
+
+    def name(self, node: ast.Name) -> str:
+        symbol = self.model.symbols.get(id(node))
+        if symbol is not None and symbol.kind in ("param", "let"):
+            self.args.add(node.id)
+            return node.id
+        if symbol is not None and symbol.kind == "special" and node.id == "elapsed_steps":
+            return "0" if self.section == "reset" else "_elapsed[_i]"
+        return super().name(node)
+
+    def _BinOp(self, node: ast.BinOp) -> str:
+        if isinstance(node.op, ast.Pow) and self.type_of(node).kind == "float":
+            # Python's float ** is the C library's pow(); Numba would turn `x ** 2` into
+            # x * x, which differs from pow() in the last bit for about 0.1% of x.
+            self.math.add("pow")
+            return f"c_pow({self.expr(node.left)}, {self.expr(node.right)})"
+        return super()._BinOp(node)
+
+    def square(self, arg: ast.expr, code: str) -> str:
+        if isinstance(arg, (ast.Name, ast.Constant)):
+            return super().square(arg, code)
+        return f"square({code})"
+
+    def _Call(self, node: ast.Call) -> str:
+        assert isinstance(node.func, ast.Name)
+        name = node.func.id
+        if name == "option":  # autoresets get no options: the default
+            default = _argument(node, BUILTINS[name].params, "default")
+            assert default is not None
+            return self.expr(default)
+        if name == "random":
+            self.draws += 1
+            return "draw_random(_doubles, _pos, _i)"
+        if name == "uniform":
+            self.draws += 1
+            params = BUILTINS[name].params
+            low = _argument(node, params, "low")
+            high = _argument(node, params, "high")
+            low_code = self.expr(low) if low is not None else "0.0"
+            high_code = self.expr(high) if high is not None else "1.0"
+            return f"draw_uniform(_doubles, _pos, _i, {low_code}, {high_code})"
+        if name == "pow":
+            self.math.add("pow")
+            return f"c_pow({self.expr(node.args[0])}, {self.expr(node.args[1])})"
+        builtin = BUILTINS[name]
+        if builtin.scalar is not None and "math." in builtin.scalar:
+            self.math.add(builtin.scalar.split("math.", 1)[1].split("(", 1)[0])
+        return super()._Call(node)
+
+
+def _check_expr(model: EnvModel, node: ast.expr, where: str) -> None:
+    """Raise NoKernel unless every value in `node` is a scalar bool/int/float."""
+    if isinstance(node, ast.Call):
+        assert isinstance(node.func, ast.Name)
+        name = node.func.id
+        if name in model.functions:
+            raise NoKernel(f"{where} calls the spec function '{name}'")
+        if name not in _KERNEL_BUILTINS:
+            raise NoKernel(f"{where} calls {name}()")
+        if name == "option":
+            default = _argument(node, BUILTINS[name].params, "default")
+            assert default is not None
+            _check_expr(model, default, where)
+        else:
+            if any(k.arg == "size" for k in node.keywords) or (
+                name in ("random", "uniform") and len(node.args) > (0 if name == "random" else 2)
+            ):
+                raise NoKernel(f"{where} draws arrays of random numbers")
+            for arg in [*node.args, *(k.value for k in node.keywords)]:
+                _check_expr(model, arg, where)
+    elif isinstance(node, (ast.BinOp, ast.UnaryOp, ast.BoolOp, ast.Compare, ast.IfExp)):
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.MatMult):
+            raise NoKernel(f"{where} multiplies matrices")
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.expr):
+                _check_expr(model, child, where)
+    elif isinstance(node, ast.Name):
+        symbol = model.symbols.get(id(node))
+        if symbol is not None and symbol.kind == "param" and model.params[node.id].nullable:
+            raise NoKernel(f"{where} reads the nullable param '{node.id}'")
+    elif not isinstance(node, ast.Constant):
+        raise NoKernel(f"{where} uses {type(node).__name__} `{ast.unparse(node)}`")
+    t = model.types.get(id(node))
+    if t is None or not t.is_scalar or _dtype(t) not in _SCALAR_DTYPES:
+        described = t.describe() if t is not None else "an untyped value"
+        raise NoKernel(f"{where} computes {described} (`{ast.unparse(node)}`)")
+
+
+def _dtype(t: T) -> str:
+    return _WEAK.get(t.kind, t.dtype) if t.weak else t.dtype
+
+
+def _check_block(model: EnvModel, stmts: list[ast.stmt], where: str, loop: bool = False) -> None:
+    for stmt in stmts:
+        if isinstance(stmt, ast.Pass):
+            continue
+        if isinstance(stmt, (ast.Assign, ast.AugAssign)):
+            target = stmt.targets[0] if isinstance(stmt, ast.Assign) else stmt.target
+            if not isinstance(target, ast.Name):
+                raise NoKernel(f"{where} assigns to `{ast.unparse(target)}`")
+            _check_expr(model, stmt.value, where)
+            if loop and _draws(stmt.value):
+                raise NoKernel(f"{where} draws random numbers in a loop")
+        elif isinstance(stmt, ast.If):
+            _check_expr(model, stmt.test, where)
+            if loop and _draws(stmt.test):
+                raise NoKernel(f"{where} draws random numbers in a loop")
+            _check_block(model, stmt.body, where, loop)
+            _check_block(model, stmt.orelse, where, loop)
+        elif isinstance(stmt, ast.For):
+            assert isinstance(stmt.iter, ast.Call)
+            for arg in stmt.iter.args:
+                _check_expr(model, arg, where)
+            _check_block(model, stmt.body, where, True)
+        else:
+            raise NoKernel(f"{where} has a {type(stmt).__name__} statement")
+
+
+def _draws(node: ast.AST) -> bool:
+    return any(
+        isinstance(sub, ast.Call)
+        and isinstance(sub.func, ast.Name)
+        and sub.func.id in BUILTINS
+        and BUILTINS[sub.func.id].random
+        for sub in ast.walk(node)
+    )
+
+
+def _check(model: EnvModel) -> None:
+    if model.action_space.kind != "Discrete":
+        raise NoKernel(f"the action space is {model.action_space.kind} (kernels take Discrete)")
+    for name, state in model.state.items():
+        if not state.type.is_scalar or _dtype(state.type) not in _SCALAR_DTYPES:
+            raise NoKernel(f"state '{name}' is {state.type.describe()}")
+        _check_expr(model, _expr(state.init), f"state '{name}' init")
+    _check_block(model, model.reset.stmts, "reset")
+    _check_block(model, model.step.stmts, "step")
+    _check_expr(model, _expr(model.terminated), "terminated")
+    _check_expr(model, _expr(model.reward), "reward")
+    for key, code in model.info.items():
+        if key not in model.reset_info:
+            _check_expr(model, _expr(code), f"info '{key}'")
+
+
+def _expr(code: Code) -> ast.expr:
+    assert code.expr is not None
+    return code.expr
+
+
+def emit_kernel(model: EnvModel) -> KernelCode:
+    """The jitted kernel functions and `_run_kernel` for `model`; NoKernel says why not."""
+    _check(model)
+    state = list(model.state)
+    arrays = [f"_state_{name}" for name in state]  # spec names never start with `_`
+
+    # _reset_env: state initial values, then the reset block (no options: an autoreset)
+    rt = KernelTranslator(model, "reset")
+    reset_body = []
+    for name, var in model.state.items():
+        value = _state_value(var.type, rt.code(var.init), var.init.type, None)
+        reset_body.append(f"{name} = {tidy(value)}")
+    reset_body += tidy_block(rt.block(model.reset.stmts))
+    reset_body += [f"{array}[_i] = {name}" for name, array in zip(state, arrays, strict=True)]
+    reset_params = ["_i", "_doubles", "_pos", *arrays, *rt.args.names]
+    functions = [
+        "@jit",
+        f"def _reset_env({', '.join(reset_params)}):",
+        f'{INDENT}"""The single env\'s reset of env `_i` (no options), into the state arrays."""',
+        *(INDENT + line for line in reset_body),
+        "",
+        "",
+    ]
+
+    # _step_envs: autoreset or step each env, as the single env does
+    st = KernelTranslator(model, "step")
+    step_body = [f"{name} = {array}[_i]" for name, array in zip(state, arrays, strict=True)]
+    step_body.append("action = _actions[_i]")
+    step_body += tidy_block(st.block(model.step.stmts))
+    step_body += [f"{array}[_i] = {name}" for name, array in zip(state, arrays, strict=True)]
+    step_body.append(f"terminated = bool({st.code(model.terminated)})")
+    step_body.append(f"reward = float({st.code(model.reward)})")
+    step_body += ["_terminated[_i] = terminated", "_reward[_i] = reward"]
+    info = [(k, c) for k, c in model.info.items() if k not in model.reset_info]
+    outputs = []
+    for number, (key, code) in enumerate(info):
+        outputs.append((f"_info{number}", key, _dtype(code.type)))
+        step_body.append(f"_info{number}[_i] = {tidy(st.code(code))}")
+    step_body.append("_truncated[_i] = _has_limit and _elapsed[_i] >= _limit")
+    params = list(rt.args.names)
+    for name in st.args.names:
+        if name not in params:
+            params.append(name)
+    step_params = [
+        "_actions",
+        "_resetting",
+        "_elapsed",
+        "_has_limit",
+        "_limit",
+        "_doubles",
+        "_pos",
+        *arrays,
+        "_terminated",
+        "_truncated",
+        "_reward",
+        *(o[0] for o in outputs),
+        *params,
+    ]
+    reset_call = f"_reset_env({', '.join(reset_params)})"
+    functions += [
+        "@jit",
+        f"def _step_envs({', '.join(step_params)}):",
+        f'{INDENT}"""Autoreset the envs in `_resetting`, step the others: one pass, per env."""',
+        f"{INDENT}for _i in range(len(_actions)):",
+        f"{INDENT * 2}if _resetting[_i]:",
+        f"{INDENT * 3}{reset_call}",
+        f"{INDENT * 3}_elapsed[_i] = 0",
+        f"{INDENT * 3}_terminated[_i] = False",
+        f"{INDENT * 3}_truncated[_i] = False",
+        f"{INDENT * 3}_reward[_i] = 0.0",
+        f"{INDENT * 3}continue",
+        f"{INDENT * 2}_elapsed[_i] += 1",
+        *(INDENT * 2 + line for line in step_body),
+    ]
+
+    draws = max(rt.draws, st.draws)
+    method = [
+        "def _run_kernel(self, action: np.ndarray, resetting: np.ndarray) -> Any:",
+        f'{INDENT}"""Step all envs with the compiled kernel (autoresetting `resetting`)."""',
+        f"{INDENT}n = len(action)",
+        f"{INDENT}terminated = np.empty(n, dtype=np.bool_)",
+        f"{INDENT}truncated = np.empty(n, dtype=np.bool_)",
+        f"{INDENT}reward = np.empty(n, dtype=np.float64)",
+    ]
+    for out, _, dtype in outputs:
+        method.append(f"{INDENT}{out} = np.zeros(n, dtype={np_dtype(dtype)})")
+    if draws:
+        method += [f"{INDENT}if n:", f"{INDENT * 2}self._streams.reserve({draws})"]
+    call_args = [
+        "action",
+        "resetting",
+        "self._elapsed",
+        "self.max_episode_steps is not None",
+        "self.max_episode_steps or 0",
+        "self._streams.doubles",
+        "self._streams.pos",
+        *(f"self.{name}" for name in state),
+        "terminated",
+        "truncated",
+        "reward",
+        *(o[0] for o in outputs),
+        *(f"self.{name}" for name in params),
+    ]
+    method.append(f"{INDENT}_step_envs({', '.join(call_args)})")
+    if state:
+        checks = ", ".join(f"{name}=self.{name}" for name in state)
+        method += [f"{INDENT}if self.check_state:", f"{INDENT * 2}_rt.check_finite(ID, {checks})"]
+    info_dict = "{" + ", ".join(f"{literal(key)}: {out}" for out, key, _ in outputs) + "}"
+    method.append(f"{INDENT}return terminated, truncated, reward, {info_dict}")
+    math = sorted(rt.math | st.math)
+    if "pow" in math:  # c_pow calls through a ctypes pointer: not cacheable on disk
+        functions = ["@jit(cache=False)" if line == "@jit" else line for line in functions]
+    return KernelCode(functions, method, math, draws)
