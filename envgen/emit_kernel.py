@@ -87,6 +87,7 @@ class KernelCode:
     method: list[str]  # the `_run_kernel` method (body lines, with its def)
     math: list[str]  # `math` functions the kernel calls (checked against Python's)
     draws: int  # most buffered draws one env makes in one kernel call
+    observes: bool  # the kernel also writes the observations (else `_observe()` does)
 
 
 @dataclass
@@ -116,7 +117,7 @@ class KernelTranslator(Translator):
             self.args.add(node.id)
             return node.id
         if symbol is not None and symbol.kind == "special" and node.id == "elapsed_steps":
-            return "0" if self.section == "reset" else "_elapsed[_i]"
+            return "0" if self.section == "reset" else "_elapsed[_i]"  # step, observe
         return super().name(node)
 
     def _BinOp(self, node: ast.BinOp) -> str:
@@ -253,6 +254,33 @@ def _check(model: EnvModel) -> None:
             _check_expr(model, _expr(code), f"info '{key}'")
 
 
+def _observation_rows(model: EnvModel) -> list[ast.expr] | None:
+    """The scalar expressions of one observation row, where the kernel can write it.
+
+    A Box built from a list of float expressions (written into float32/float64 rows as
+    `np.array([...], dtype=...)` converts them) or a Discrete observation; None otherwise.
+    """
+    obs = model.observation
+    if obs.code is None or obs.children or obs.code.expr is None:
+        return None
+    expr = obs.code.expr
+    kind = obs.space.kind
+    try:
+        if kind == "Discrete":
+            _check_expr(model, expr, "observation")
+            return [expr] if _dtype(model.types[id(expr)]) == "int64" else None
+        floats = obs.space.dtype in ("float32", "float64")
+        if kind == "Box" and isinstance(expr, ast.List) and floats:
+            for element in expr.elts:
+                _check_expr(model, element, "observation")
+                if _dtype(model.types[id(element)]) != "float64":
+                    return None
+            return list(expr.elts)
+    except NoKernel:
+        return None
+    return None
+
+
 def _expr(code: Code) -> ast.expr:
     assert code.expr is not None
     return code.expr
@@ -316,21 +344,69 @@ def emit_kernel(model: EnvModel) -> KernelCode:
         *(o[0] for o in outputs),
         *params,
     ]
+    # _observe_env: one observation row, from the state arrays
+    rows = _observation_rows(model)
+    observe_call = ""
+    if rows is not None:
+        ot = KernelTranslator(model, "observe")
+        read = {n.id for row in rows for n in ast.walk(row) if isinstance(n, ast.Name)}
+        observe_body = [
+            f"{name} = {array}[_i]"
+            for name, array in zip(state, arrays, strict=True)
+            if name in read
+        ]
+        if len(rows) == 1 and model.observation.space.kind == "Discrete":
+            observe_body.append(f"_obs[_i] = {tidy(ot.expr(rows[0]))}")
+        else:
+            observe_body += [f"_obs[_i, {k}] = {tidy(ot.expr(row))}" for k, row in enumerate(rows)]
+        observe_params = ["_i", "_obs", "_elapsed", *arrays, *ot.args.names]
+        observe_call = f"_observe_env({', '.join(observe_params)})"
+        for name in ot.args.names:
+            if name not in params:
+                params.append(name)
+        step_params.insert(step_params.index("_terminated"), "_obs")
+        step_params += [name for name in ot.args.names if name not in step_params]
+        functions += [
+            "@jit",
+            f"def _observe_env({', '.join(observe_params)}):",
+            f'{INDENT}"""Env `_i`\'s observation, into row `_i` of `_obs`."""',
+            *(INDENT + line for line in observe_body),
+            "",
+            "",
+        ]
+
+    def refill(count: int) -> list[str]:
+        if not count:
+            return []
+        return [
+            f"if _pos[_i] + {count} > _doubles.shape[1]:",
+            f"{INDENT}return _i  # out of buffered draws: the caller refills, then resumes here",
+        ]
+
     reset_call = f"_reset_env({', '.join(reset_params)})"
+    observe = [observe_call] if observe_call else []
     functions += [
         "@jit",
-        f"def _step_envs({', '.join(step_params)}):",
-        f'{INDENT}"""Autoreset the envs in `_resetting`, step the others: one pass, per env."""',
-        f"{INDENT}for _i in range(len(_actions)):",
+        f"def _step_envs(_start, {', '.join(step_params)}):",
+        f'{INDENT}"""Autoreset the envs in `_resetting`, step the others, from env `_start` on.',
+        "",
+        f"{INDENT}Returns -1, or the env to resume from once its buffered draws are refilled.",
+        f'{INDENT}"""',
+        f"{INDENT}for _i in range(_start, len(_actions)):",
         f"{INDENT * 2}if _resetting[_i]:",
+        *(INDENT * 3 + line for line in refill(rt.draws)),
         f"{INDENT * 3}{reset_call}",
         f"{INDENT * 3}_elapsed[_i] = 0",
         f"{INDENT * 3}_terminated[_i] = False",
         f"{INDENT * 3}_truncated[_i] = False",
         f"{INDENT * 3}_reward[_i] = 0.0",
+        *(INDENT * 3 + line for line in observe),
         f"{INDENT * 3}continue",
+        *(INDENT * 2 + line for line in refill(st.draws)),
         f"{INDENT * 2}_elapsed[_i] += 1",
         *(INDENT * 2 + line for line in step_body),
+        *(INDENT * 2 + line for line in observe),
+        f"{INDENT}return -1",
     ]
 
     draws = max(rt.draws, st.draws)
@@ -344,8 +420,11 @@ def emit_kernel(model: EnvModel) -> KernelCode:
     ]
     for out, _, dtype in outputs:
         method.append(f"{INDENT}{out} = np.zeros(n, dtype={np_dtype(dtype)})")
-    if draws:
-        method += [f"{INDENT}if n:", f"{INDENT * 2}self._streams.reserve({draws})"]
+    if rows is not None:
+        shape = "n" if model.observation.space.kind == "Discrete" else f"(n, {len(rows)})"
+        dtype = "np.int64" if model.observation.space.kind == "Discrete" else None
+        dtype = dtype or np_dtype(model.observation.space.dtype)
+        method.append(f"{INDENT}obs = np.empty({shape}, dtype={dtype})")
     call_args = [
         "action",
         "resetting",
@@ -355,19 +434,29 @@ def emit_kernel(model: EnvModel) -> KernelCode:
         "self._streams.doubles",
         "self._streams.pos",
         *(f"self.{name}" for name in state),
+        *(["obs"] if rows is not None else []),
         "terminated",
         "truncated",
         "reward",
         *(o[0] for o in outputs),
         *(f"self.{name}" for name in params),
     ]
-    method.append(f"{INDENT}_step_envs({', '.join(call_args)})")
+    call = f"_step_envs(start, {', '.join(call_args)})"
+    if draws:
+        method += [
+            f"{INDENT}start = 0",
+            f"{INDENT}while (start := {call}) >= 0:",
+            f"{INDENT * 2}self._streams.reserve({draws}, start)",
+        ]
+    else:
+        method.append(f"{INDENT}{call.replace('(start, ', '(0, ')}")
     if state:
         checks = ", ".join(f"{name}=self.{name}" for name in state)
         method += [f"{INDENT}if self.check_state:", f"{INDENT * 2}_rt.check_finite(ID, {checks})"]
     info_dict = "{" + ", ".join(f"{literal(key)}: {out}" for out, key, _ in outputs) + "}"
-    method.append(f"{INDENT}return terminated, truncated, reward, {info_dict}")
+    obs_out = "obs" if rows is not None else "None"
+    method.append(f"{INDENT}return {obs_out}, terminated, truncated, reward, {info_dict}")
     math = sorted(rt.math | st.math)
     if "pow" in math:  # c_pow calls through a ctypes pointer: not cacheable on disk
         functions = ["@jit(cache=False)" if line == "@jit" else line for line in functions]
-    return KernelCode(functions, method, math, draws)
+    return KernelCode(functions, method, math, draws, rows is not None)

@@ -1730,19 +1730,22 @@ def _build(model: EnvModel) -> _Parts:
         kernel = None
         init.append(f"self._choose_backend(backend, {literal('no kernel: ' + str(exc))})")
     if kernel is None:
-        step += numpy_step
+        step += [*numpy_step, "obs = self._observe()"]
     else:
         outputs = "step_info" if has_step_info else "_"
+        observed = "obs" if kernel.observes else "_"
         step += [
             "if self._kernel:",
-            f"    terminated, truncated, reward, {outputs} = self._run_kernel(action, resetting)",
+            f"    {observed}, terminated, truncated, reward, {outputs} = "
+            "self._run_kernel(action, resetting)",
             "else:",
             *(INDENT + line for line in numpy_step),
         ]
-    step += [
-        "obs = self._observe()",
-        "infos: dict[str, Any] = {}",
-    ]
+        if kernel.observes:
+            step.append(f"{INDENT}obs = self._observe()")
+        else:
+            step.append("obs = self._observe()")
+    step.append("infos: dict[str, Any] = {}")
     if has_step_info:
         step += [
             "live = ~resetting if any_reset else None",

@@ -46,8 +46,10 @@ class Streams:
 
     Every draw for env i comes from generator i, in the order the single env makes it, so
     each sub-env's stream is exactly the single env's. `random()` and `uniform()` are served
-    from a per-env buffer of raw 64-bit outputs (bit-identical to the Generator methods, see
-    docs/vectorization.md); any other draw first rewinds the generator to its logical state.
+    from a per-env buffer of the generator's next raw 64-bit outputs, as doubles
+    (bit-identical to the Generator methods, see docs/vectorization.md). While env i has
+    `_BUFFER - pos[i]` unread doubles, its generator is that many outputs ahead of the
+    stream; `generator(i)` steps it back (PCG64.advance) before any other draw.
     """
 
     def __init__(self, num_envs: int, buffered: bool) -> None:
@@ -58,8 +60,7 @@ class Streams:
         self.doubles = np.zeros((num_envs, _BUFFER if self.buffered else 0), dtype=np.float64)
         self.flat = self.doubles.reshape(-1)  # a view, for one-call gathers
         self.columns = np.arange(_BUFFER)
-        self.pos = np.full(num_envs, _BUFFER, dtype=np.int64)  # _BUFFER: buffer empty
-        self.base: list[dict[str, Any] | None] = [None] * num_envs
+        self.pos = np.full(num_envs, _BUFFER, dtype=np.int64)  # _BUFFER: nothing unread
 
     def seed(self, env: int, seed: int | None) -> None:
         if seed is None and self.generators[env] is not None:
@@ -67,34 +68,45 @@ class Streams:
         self.generators[env], self.seeds[env] = seeding.np_random(seed)
         self.pos[env] = _BUFFER
 
-    def generator(self, env: int) -> np.random.Generator:
-        """Generator `env`, rewound to its logical state (drops the env's buffer)."""
+    def _ahead(self, env: int) -> np.random.Generator:
+        """Generator `env` as it is (possibly ahead of the stream by the unread doubles)."""
         generator = self.generators[env]
         if generator is None:
             self.seed(env, None)
             generator = self.generators[env]
         assert generator is not None
-        if self.buffered and self.pos[env] < _BUFFER:
-            generator.bit_generator.state = self.base[env]
-            if self.pos[env]:
-                generator.bit_generator.random_raw(int(self.pos[env]))
+        return generator
+
+    def generator(self, env: int) -> np.random.Generator:
+        """Generator `env` at its logical state (drops the env's unread doubles)."""
+        generator = self._ahead(env)
+        unread = _BUFFER - int(self.pos[env])
+        if self.buffered and unread:
+            bits = generator.bit_generator
+            state = bits.state
+            # PCG64's period is 2**128: advancing by 2**128 - k steps k outputs back
+            bits.advance((1 << 128) - unread)
+            # advance() also clears the half-used 32-bit output; raw draws never touch it
+            rewound = bits.state
+            rewound["has_uint32"], rewound["uinteger"] = state["has_uint32"], state["uinteger"]
+            bits.state = rewound
             self.pos[env] = _BUFFER
         return generator
 
     def _refill(self, envs: np.ndarray) -> None:
-        """Fill the buffers of `envs` with fresh draws (from each stream's logical state)."""
-        raws = []
+        """Top up the buffers of `envs`: keep their unread doubles, draw the rest."""
         for env in envs.tolist():
-            generator = self.generator(env)
-            self.base[env] = generator.bit_generator.state
-            raws.append(generator.bit_generator.random_raw(_BUFFER))
-        # one conversion for all refilled envs (elementwise: the same doubles)
-        self.doubles[envs] = (np.stack(raws) >> np.uint64(11)) * (1.0 / 9007199254740992.0)
-        self.pos[envs] = 0
+            used = int(self.pos[env])
+            row = self.doubles[env]
+            if used < _BUFFER:
+                row[: _BUFFER - used] = row[used:].copy()
+            raw = self._ahead(env).bit_generator.random_raw(used)
+            row[_BUFFER - used :] = (raw >> np.uint64(11)) * (1.0 / 9007199254740992.0)
+            self.pos[env] = 0
 
-    def reserve(self, count: int) -> None:
-        """Make sure every env has `count` buffered doubles (a compiled kernel reads them)."""
-        short = np.flatnonzero(self.pos > _BUFFER - count)
+    def reserve(self, count: int, start: int = 0) -> None:
+        """Give every env from `start` on at least `count` unread doubles (for a kernel)."""
+        short = np.flatnonzero(self.pos[start:] > _BUFFER - count) + start
         if len(short):
             self._refill(short)
 
@@ -354,10 +366,10 @@ def _math_probe(which: int, a: np.ndarray, b: np.ndarray, out: np.ndarray) -> No
             r = math.log2(x)
         elif which == 4:
             r = math.log10(x)
-        elif which == 5:
-            r = math.sin(x)
+        elif which == 5:  # with cos of the same value: LLVM may fuse the two into sincos()
+            r = math.sin(x) + 0.0 * math.cos(x)
         elif which == 6:
-            r = math.cos(x)
+            r = math.cos(x) + 0.0 * math.sin(x)
         elif which == 7:
             r = math.tan(x)
         elif which == 8:

@@ -57,7 +57,30 @@ def _reset_env(
 
 
 @jit
+def _observe_env(
+    _i,
+    _obs,
+    _elapsed,
+    _state_x,
+    _state_x_dot,
+    _state_theta,
+    _state_theta_dot,
+    _state_steps_beyond_terminated,
+):
+    """Env `_i`'s observation, into row `_i` of `_obs`."""
+    x = _state_x[_i]
+    x_dot = _state_x_dot[_i]
+    theta = _state_theta[_i]
+    theta_dot = _state_theta_dot[_i]
+    _obs[_i, 0] = x
+    _obs[_i, 1] = x_dot
+    _obs[_i, 2] = theta
+    _obs[_i, 3] = theta_dot
+
+
+@jit
 def _step_envs(
+    _start,
     _actions,
     _resetting,
     _elapsed,
@@ -70,6 +93,7 @@ def _step_envs(
     _state_theta,
     _state_theta_dot,
     _state_steps_beyond_terminated,
+    _obs,
     _terminated,
     _truncated,
     _reward,
@@ -84,9 +108,14 @@ def _step_envs(
     theta_threshold_radians,
     sutton_barto_reward,
 ):
-    """Autoreset the envs in `_resetting`, step the others: one pass, per env."""
-    for _i in range(len(_actions)):
+    """Autoreset the envs in `_resetting`, step the others, from env `_start` on.
+
+    Returns -1, or the env to resume from once its buffered draws are refilled.
+    """
+    for _i in range(_start, len(_actions)):
         if _resetting[_i]:
+            if _pos[_i] + 4 > _doubles.shape[1]:
+                return _i  # out of buffered draws: the caller refills, then resumes here
             _reset_env(
                 _i,
                 _doubles,
@@ -101,6 +130,16 @@ def _step_envs(
             _terminated[_i] = False
             _truncated[_i] = False
             _reward[_i] = 0.0
+            _observe_env(
+                _i,
+                _obs,
+                _elapsed,
+                _state_x,
+                _state_x_dot,
+                _state_theta,
+                _state_theta_dot,
+                _state_steps_beyond_terminated,
+            )
             continue
         _elapsed[_i] += 1
         x = _state_x[_i]
@@ -145,6 +184,17 @@ def _step_envs(
         _terminated[_i] = terminated
         _reward[_i] = reward
         _truncated[_i] = _has_limit and _elapsed[_i] >= _limit
+        _observe_env(
+            _i,
+            _obs,
+            _elapsed,
+            _state_x,
+            _state_x_dot,
+            _state_theta,
+            _state_theta_dot,
+            _state_steps_beyond_terminated,
+        )
+    return -1
 
 
 class CartPoleV1VectorEnv(NativeVectorEnv):
@@ -224,7 +274,7 @@ class CartPoleV1VectorEnv(NativeVectorEnv):
         any_reset = next_step and bool(self._autoreset.any())
         resetting = self._autoreset
         if self._kernel:
-            terminated, truncated, reward, _ = self._run_kernel(action, resetting)
+            obs, terminated, truncated, reward, _ = self._run_kernel(action, resetting)
         else:
             self._elapsed += 1
             x = self.x
@@ -280,7 +330,7 @@ class CartPoleV1VectorEnv(NativeVectorEnv):
                 reward[ids] = 0.0
                 terminated[ids] = False
                 truncated[ids] = False
-        obs = self._observe()
+            obs = self._observe()
         infos: dict[str, Any] = {}
         done = terminated | truncated
         if next_step:
@@ -349,35 +399,40 @@ class CartPoleV1VectorEnv(NativeVectorEnv):
         terminated = np.empty(n, dtype=np.bool_)
         truncated = np.empty(n, dtype=np.bool_)
         reward = np.empty(n, dtype=np.float64)
-        if n:
-            self._streams.reserve(4)
-        _step_envs(
-            action,
-            resetting,
-            self._elapsed,
-            self.max_episode_steps is not None,
-            self.max_episode_steps or 0,
-            self._streams.doubles,
-            self._streams.pos,
-            self.x,
-            self.x_dot,
-            self.theta,
-            self.theta_dot,
-            self.steps_beyond_terminated,
-            terminated,
-            truncated,
-            reward,
-            self.force_mag,
-            self.polemass_length,
-            self.total_mass,
-            self.gravity,
-            self.length,
-            self.masspole,
-            self.tau,
-            self.x_threshold,
-            self.theta_threshold_radians,
-            self.sutton_barto_reward,
-        )
+        obs = np.empty((n, 4), dtype=np.float32)
+        start = 0
+        while (
+            start := _step_envs(
+                start,
+                action,
+                resetting,
+                self._elapsed,
+                self.max_episode_steps is not None,
+                self.max_episode_steps or 0,
+                self._streams.doubles,
+                self._streams.pos,
+                self.x,
+                self.x_dot,
+                self.theta,
+                self.theta_dot,
+                self.steps_beyond_terminated,
+                obs,
+                terminated,
+                truncated,
+                reward,
+                self.force_mag,
+                self.polemass_length,
+                self.total_mass,
+                self.gravity,
+                self.length,
+                self.masspole,
+                self.tau,
+                self.x_threshold,
+                self.theta_threshold_radians,
+                self.sutton_barto_reward,
+            )
+        ) >= 0:
+            self._streams.reserve(4, start)
         if self.check_state:
             _rt.check_finite(
                 ID,
@@ -387,4 +442,4 @@ class CartPoleV1VectorEnv(NativeVectorEnv):
                 theta_dot=self.theta_dot,
                 steps_beyond_terminated=self.steps_beyond_terminated,
             )
-        return terminated, truncated, reward, {}
+        return obs, terminated, truncated, reward, {}

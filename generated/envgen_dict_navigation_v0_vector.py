@@ -46,6 +46,7 @@ def _reset_env(_i, _doubles, _pos, _state_x, _state_y, _state_goal_x, _state_goa
 
 @jit
 def _step_envs(
+    _start,
     _actions,
     _resetting,
     _elapsed,
@@ -63,9 +64,14 @@ def _step_envs(
     arena,
     speed,
 ):
-    """Autoreset the envs in `_resetting`, step the others: one pass, per env."""
-    for _i in range(len(_actions)):
+    """Autoreset the envs in `_resetting`, step the others, from env `_start` on.
+
+    Returns -1, or the env to resume from once its buffered draws are refilled.
+    """
+    for _i in range(_start, len(_actions)):
         if _resetting[_i]:
+            if _pos[_i] + 2 > _doubles.shape[1]:
+                return _i  # out of buffered draws: the caller refills, then resumes here
             _reset_env(_i, _doubles, _pos, _state_x, _state_y, _state_goal_x, _state_goal_y, arena)
             _elapsed[_i] = 0
             _terminated[_i] = False
@@ -96,6 +102,7 @@ def _step_envs(
         _terminated[_i] = terminated
         _reward[_i] = reward
         _truncated[_i] = _has_limit and _elapsed[_i] >= _limit
+    return -1
 
 
 class DictNavigationV0VectorEnv(NativeVectorEnv):
@@ -154,7 +161,7 @@ class DictNavigationV0VectorEnv(NativeVectorEnv):
         any_reset = next_step and bool(self._autoreset.any())
         resetting = self._autoreset
         if self._kernel:
-            terminated, truncated, reward, _ = self._run_kernel(action, resetting)
+            _, terminated, truncated, reward, _ = self._run_kernel(action, resetting)
         else:
             self._elapsed += 1
             x = self.x
@@ -251,26 +258,29 @@ class DictNavigationV0VectorEnv(NativeVectorEnv):
         terminated = np.empty(n, dtype=np.bool_)
         truncated = np.empty(n, dtype=np.bool_)
         reward = np.empty(n, dtype=np.float64)
-        if n:
-            self._streams.reserve(2)
-        _step_envs(
-            action,
-            resetting,
-            self._elapsed,
-            self.max_episode_steps is not None,
-            self.max_episode_steps or 0,
-            self._streams.doubles,
-            self._streams.pos,
-            self.x,
-            self.y,
-            self.goal_x,
-            self.goal_y,
-            terminated,
-            truncated,
-            reward,
-            self.arena,
-            self.speed,
-        )
+        start = 0
+        while (
+            start := _step_envs(
+                start,
+                action,
+                resetting,
+                self._elapsed,
+                self.max_episode_steps is not None,
+                self.max_episode_steps or 0,
+                self._streams.doubles,
+                self._streams.pos,
+                self.x,
+                self.y,
+                self.goal_x,
+                self.goal_y,
+                terminated,
+                truncated,
+                reward,
+                self.arena,
+                self.speed,
+            )
+        ) >= 0:
+            self._streams.reserve(2, start)
         if self.check_state:
             _rt.check_finite(ID, x=self.x, y=self.y, goal_x=self.goal_x, goal_y=self.goal_y)
-        return terminated, truncated, reward, {}
+        return None, terminated, truncated, reward, {}

@@ -35,6 +35,7 @@ def _reset_env(_i, _doubles, _pos, _state_pos, size):
 
 @jit
 def _step_envs(
+    _start,
     _actions,
     _resetting,
     _elapsed,
@@ -48,8 +49,11 @@ def _step_envs(
     _reward,
     size,
 ):
-    """Autoreset the envs in `_resetting`, step the others: one pass, per env."""
-    for _i in range(len(_actions)):
+    """Autoreset the envs in `_resetting`, step the others, from env `_start` on.
+
+    Returns -1, or the env to resume from once its buffered draws are refilled.
+    """
+    for _i in range(_start, len(_actions)):
         if _resetting[_i]:
             _reset_env(_i, _doubles, _pos, _state_pos, size)
             _elapsed[_i] = 0
@@ -67,6 +71,7 @@ def _step_envs(
         _terminated[_i] = terminated
         _reward[_i] = reward
         _truncated[_i] = _has_limit and _elapsed[_i] >= _limit
+    return -1
 
 
 class GoLeftV0VectorEnv(NativeVectorEnv):
@@ -118,7 +123,7 @@ class GoLeftV0VectorEnv(NativeVectorEnv):
         any_reset = next_step and bool(self._autoreset.any())
         resetting = self._autoreset
         if self._kernel:
-            terminated, truncated, reward, _ = self._run_kernel(action, resetting)
+            _, terminated, truncated, reward, _ = self._run_kernel(action, resetting)
         else:
             self._elapsed += 1
             pos = self.pos
@@ -183,6 +188,7 @@ class GoLeftV0VectorEnv(NativeVectorEnv):
         truncated = np.empty(n, dtype=np.bool_)
         reward = np.empty(n, dtype=np.float64)
         _step_envs(
+            0,
             action,
             resetting,
             self._elapsed,
@@ -198,4 +204,4 @@ class GoLeftV0VectorEnv(NativeVectorEnv):
         )
         if self.check_state:
             _rt.check_finite(ID, pos=self.pos)
-        return terminated, truncated, reward, {}
+        return None, terminated, truncated, reward, {}

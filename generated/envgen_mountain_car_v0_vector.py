@@ -41,7 +41,17 @@ def _reset_env(_i, _doubles, _pos, _state_position, _state_velocity):
 
 
 @jit
+def _observe_env(_i, _obs, _elapsed, _state_position, _state_velocity):
+    """Env `_i`'s observation, into row `_i` of `_obs`."""
+    position = _state_position[_i]
+    velocity = _state_velocity[_i]
+    _obs[_i, 0] = position
+    _obs[_i, 1] = velocity
+
+
+@jit
 def _step_envs(
+    _start,
     _actions,
     _resetting,
     _elapsed,
@@ -51,6 +61,7 @@ def _step_envs(
     _pos,
     _state_position,
     _state_velocity,
+    _obs,
     _terminated,
     _truncated,
     _reward,
@@ -62,14 +73,20 @@ def _step_envs(
     goal_position,
     goal_velocity,
 ):
-    """Autoreset the envs in `_resetting`, step the others: one pass, per env."""
-    for _i in range(len(_actions)):
+    """Autoreset the envs in `_resetting`, step the others, from env `_start` on.
+
+    Returns -1, or the env to resume from once its buffered draws are refilled.
+    """
+    for _i in range(_start, len(_actions)):
         if _resetting[_i]:
+            if _pos[_i] + 1 > _doubles.shape[1]:
+                return _i  # out of buffered draws: the caller refills, then resumes here
             _reset_env(_i, _doubles, _pos, _state_position, _state_velocity)
             _elapsed[_i] = 0
             _terminated[_i] = False
             _truncated[_i] = False
             _reward[_i] = 0.0
+            _observe_env(_i, _obs, _elapsed, _state_position, _state_velocity)
             continue
         _elapsed[_i] += 1
         position = _state_position[_i]
@@ -88,6 +105,8 @@ def _step_envs(
         _terminated[_i] = terminated
         _reward[_i] = reward
         _truncated[_i] = _has_limit and _elapsed[_i] >= _limit
+        _observe_env(_i, _obs, _elapsed, _state_position, _state_velocity)
+    return -1
 
 
 class MountainCarV0VectorEnv(NativeVectorEnv):
@@ -149,7 +168,7 @@ class MountainCarV0VectorEnv(NativeVectorEnv):
         any_reset = next_step and bool(self._autoreset.any())
         resetting = self._autoreset
         if self._kernel:
-            terminated, truncated, reward, _ = self._run_kernel(action, resetting)
+            obs, terminated, truncated, reward, _ = self._run_kernel(action, resetting)
         else:
             self._elapsed += 1
             position = self.position
@@ -175,7 +194,7 @@ class MountainCarV0VectorEnv(NativeVectorEnv):
                 reward[ids] = 0.0
                 terminated[ids] = False
                 truncated[ids] = False
-        obs = self._observe()
+            obs = self._observe()
         infos: dict[str, Any] = {}
         done = terminated | truncated
         if next_step:
@@ -230,29 +249,34 @@ class MountainCarV0VectorEnv(NativeVectorEnv):
         terminated = np.empty(n, dtype=np.bool_)
         truncated = np.empty(n, dtype=np.bool_)
         reward = np.empty(n, dtype=np.float64)
-        if n:
-            self._streams.reserve(1)
-        _step_envs(
-            action,
-            resetting,
-            self._elapsed,
-            self.max_episode_steps is not None,
-            self.max_episode_steps or 0,
-            self._streams.doubles,
-            self._streams.pos,
-            self.position,
-            self.velocity,
-            terminated,
-            truncated,
-            reward,
-            self.force,
-            self.gravity,
-            self.max_speed,
-            self.min_position,
-            self.max_position,
-            self.goal_position,
-            self.goal_velocity,
-        )
+        obs = np.empty((n, 2), dtype=np.float32)
+        start = 0
+        while (
+            start := _step_envs(
+                start,
+                action,
+                resetting,
+                self._elapsed,
+                self.max_episode_steps is not None,
+                self.max_episode_steps or 0,
+                self._streams.doubles,
+                self._streams.pos,
+                self.position,
+                self.velocity,
+                obs,
+                terminated,
+                truncated,
+                reward,
+                self.force,
+                self.gravity,
+                self.max_speed,
+                self.min_position,
+                self.max_position,
+                self.goal_position,
+                self.goal_velocity,
+            )
+        ) >= 0:
+            self._streams.reserve(1, start)
         if self.check_state:
             _rt.check_finite(ID, position=self.position, velocity=self.velocity)
-        return terminated, truncated, reward, {}
+        return obs, terminated, truncated, reward, {}
