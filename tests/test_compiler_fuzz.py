@@ -208,8 +208,16 @@ def check_valid_spec(spec: dict[str, Any], tmp: Path, seed: int, vector: bool = 
 
 
 def check_vector(env_class: type, vector_class: type, seed: int, n: int = 3) -> None:
-    """The native vector env steps exactly like n single envs seeded seed + i."""
-    vector = vector_class(num_envs=n)
+    """The native vector env steps like n single envs seeded seed + i, with either backend."""
+    check_vector_backend(env_class, vector_class, seed, n, "numpy")
+    if vector_class(num_envs=1).backend == "numba":  # the spec has a compiled kernel
+        check_vector_backend(env_class, vector_class, seed, n, "numba")
+
+
+def check_vector_backend(
+    env_class: type, vector_class: type, seed: int, n: int, backend: str
+) -> None:
+    vector = vector_class(num_envs=n, backend=backend)
     singles = [env_class() for _ in range(n)]
     obs = vector.reset(seed=seed)[0]
     for i, single in enumerate(singles):
