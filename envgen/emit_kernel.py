@@ -72,6 +72,13 @@ _KERNEL_BUILTINS = {
     "random",
     "uniform",
     "option",
+    # drawn from each env's own Generator (Numba implements NumPy's algorithms)
+    "normal",
+    "standard_normal",
+    "integers",
+    "exponential",
+    "poisson",
+    "binomial",
 }
 _SCALAR_DTYPES = {"bool", "int64", "float64"}
 _WEAK = {"bool": "bool", "int": "int64", "float": "float64"}
@@ -87,6 +94,7 @@ class KernelCode:
     method: list[str]  # the `_run_kernel` method (body lines, with its def)
     math: list[str]  # `math` functions the kernel calls (checked against Python's)
     draws: int  # most buffered draws one env makes in one kernel call
+    direct: list[str]  # Generator methods the kernel calls (checked against NumPy's)
     observes: bool  # the kernel also writes the observations (else `_observe()` does)
 
 
@@ -104,11 +112,13 @@ class _Args:
 class KernelTranslator(Translator):
     """The single env's scalar spelling, with params as arguments and draws from buffers."""
 
-    def __init__(self, model: EnvModel, section: str) -> None:
+    def __init__(self, model: EnvModel, section: str, buffered: bool = True) -> None:
         super().__init__(model)
-        self.section = section  # "reset" or "step"
+        self.section = section  # "reset", "step" or "observe"
+        self.buffered = buffered  # draws from the per-env buffers, else from the generators
         self.args = _Args()
-        self.draws = 0
+        self.draws = 0  # buffered draws one env makes here (at most)
+        self.direct: set[str] = set()  # Generator methods called directly
         self.math: set[str] = set()
 
     def name(self, node: ast.Name) -> str:
@@ -140,6 +150,11 @@ class KernelTranslator(Translator):
             default = _argument(node, BUILTINS[name].params, "default")
             assert default is not None
             return self.expr(default)
+        if BUILTINS[name].random and not self.buffered:
+            # The generator's own method, compiled by Numba (checked against NumPy's at run
+            # time: `vector_runtime.kernel_draw`).
+            self.direct.add(name)
+            return super()._Call(node).replace("self.np_random.", "_rngs[_i].")
         if name == "random":
             self.draws += 1
             return "draw_random(_doubles, _pos, _i)"
@@ -174,8 +189,9 @@ def _check_expr(model: EnvModel, node: ast.expr, where: str) -> None:
             assert default is not None
             _check_expr(model, default, where)
         else:
+            params = BUILTINS[name].params
             if any(k.arg == "size" for k in node.keywords) or (
-                name in ("random", "uniform") and len(node.args) > (0 if name == "random" else 2)
+                "size" in params and len(node.args) > params.index("size")
             ):
                 raise NoKernel(f"{where} draws arrays of random numbers")
             for arg in [*node.args, *(k.value for k in node.keywords)]:
@@ -286,69 +302,61 @@ def _expr(code: Code) -> ast.expr:
     return code.expr
 
 
-def emit_kernel(model: EnvModel) -> KernelCode:
-    """The jitted kernel functions and `_run_kernel` for `model`; NoKernel says why not."""
+def emit_kernel(model: EnvModel, buffered: bool) -> KernelCode:
+    """The jitted kernel functions and `_run_kernel` for `model`; NoKernel says why not.
+
+    `buffered`: the vector env serves random()/uniform() from per-env buffers of doubles
+    (`Streams`); otherwise every draw calls the env's own Generator inside the kernel.
+    """
     _check(model)
     state = list(model.state)
     arrays = [f"_state_{name}" for name in state]  # spec names never start with `_`
 
     # _reset_env: state initial values, then the reset block (no options: an autoreset)
-    rt = KernelTranslator(model, "reset")
+    rt = KernelTranslator(model, "reset", buffered)
     reset_body = []
     for name, var in model.state.items():
         value = _state_value(var.type, rt.code(var.init), var.init.type, None)
         reset_body.append(f"{name} = {tidy(value)}")
     reset_body += tidy_block(rt.block(model.reset.stmts))
     reset_body += [f"{array}[_i] = {name}" for name, array in zip(state, arrays, strict=True)]
-    reset_params = ["_i", "_doubles", "_pos", *arrays, *rt.args.names]
-    functions = [
-        "@jit",
-        f"def _reset_env({', '.join(reset_params)}):",
-        f'{INDENT}"""The single env\'s reset of env `_i` (no options), into the state arrays."""',
-        *(INDENT + line for line in reset_body),
-        "",
-        "",
-    ]
 
-    # _step_envs: autoreset or step each env, as the single env does
-    st = KernelTranslator(model, "step")
+    # the step of one env, as the single env spells it
+    st = KernelTranslator(model, "step", buffered)
     step_body = [f"{name} = {array}[_i]" for name, array in zip(state, arrays, strict=True)]
     step_body.append("action = _actions[_i]")
     step_body += tidy_block(st.block(model.step.stmts))
     step_body += [f"{array}[_i] = {name}" for name, array in zip(state, arrays, strict=True)]
-    step_body.append(f"terminated = bool({st.code(model.terminated)})")
-    step_body.append(f"reward = float({st.code(model.reward)})")
+    step_body.append(f"terminated = {tidy(f'bool({st.code(model.terminated)})')}")
+    step_body.append(f"reward = {tidy(f'float({st.code(model.reward)})')}")
     step_body += ["_terminated[_i] = terminated", "_reward[_i] = reward"]
     info = [(k, c) for k, c in model.info.items() if k not in model.reset_info]
     outputs = []
     for number, (key, code) in enumerate(info):
         outputs.append((f"_info{number}", key, _dtype(code.type)))
         step_body.append(f"_info{number}[_i] = {tidy(st.code(code))}")
-    step_body.append("_truncated[_i] = _has_limit and _elapsed[_i] >= _limit")
-    params = list(rt.args.names)
-    for name in st.args.names:
-        if name not in params:
-            params.append(name)
-    step_params = [
-        "_actions",
-        "_resetting",
-        "_elapsed",
-        "_has_limit",
-        "_limit",
-        "_doubles",
-        "_pos",
-        *arrays,
-        "_terminated",
-        "_truncated",
-        "_reward",
-        *(o[0] for o in outputs),
-        *params,
-    ]
+    step_body.append("_truncated[_i] = _elapsed[_i] >= _limit")
+
+    def random_args(translator: KernelTranslator) -> list[str]:
+        if translator.direct:
+            return ["_rngs"]
+        return ["_doubles", "_pos"] if translator.draws else []
+
+    functions = []
+    reset_params = ["_i", *random_args(rt), *arrays, *rt.args.names]
+    functions += _function(
+        "_reset_env",
+        reset_params,
+        "The single env's reset of env `_i` (no options), into the state arrays.",
+        reset_body,
+    )
+
     # _observe_env: one observation row, from the state arrays
     rows = _observation_rows(model)
-    observe_call = ""
+    observe: list[str] = []
+    observe_params: list[str] = []
     if rows is not None:
-        ot = KernelTranslator(model, "observe")
+        ot = KernelTranslator(model, "observe", buffered)
         read = {n.id for row in rows for n in ast.walk(row) if isinstance(n, ast.Name)}
         observe_body = [
             f"{name} = {array}[_i]"
@@ -360,20 +368,11 @@ def emit_kernel(model: EnvModel) -> KernelCode:
         else:
             observe_body += [f"_obs[_i, {k}] = {tidy(ot.expr(row))}" for k, row in enumerate(rows)]
         observe_params = ["_i", "_obs", "_elapsed", *arrays, *ot.args.names]
-        observe_call = f"_observe_env({', '.join(observe_params)})"
-        for name in ot.args.names:
-            if name not in params:
-                params.append(name)
-        step_params.insert(step_params.index("_terminated"), "_obs")
-        step_params += [name for name in ot.args.names if name not in step_params]
-        functions += [
-            "@jit",
-            f"def _observe_env({', '.join(observe_params)}):",
-            f'{INDENT}"""Env `_i`\'s observation, into row `_i` of `_obs`."""',
-            *(INDENT + line for line in observe_body),
-            "",
-            "",
-        ]
+        observe = [f"_observe_env({', '.join(observe_params)})"]
+        functions += _function(
+            "_observe_env", observe_params, "Env `_i`'s observation, into row `_i` of `_obs`.",
+            observe_body,
+        )
 
     def refill(count: int) -> list[str]:
         if not count:
@@ -383,73 +382,127 @@ def emit_kernel(model: EnvModel) -> KernelCode:
             f"{INDENT}return _i  # out of buffered draws: the caller refills, then resumes here",
         ]
 
-    reset_call = f"_reset_env({', '.join(reset_params)})"
-    observe = [observe_call] if observe_call else []
-    functions += [
-        "@jit",
-        f"def _step_envs(_start, {', '.join(step_params)}):",
-        f'{INDENT}"""Autoreset the envs in `_resetting`, step the others, from env `_start` on.',
-        "",
-        f"{INDENT}Returns -1, or the env to resume from once its buffered draws are refilled.",
-        f'{INDENT}"""',
-        f"{INDENT}for _i in range(_start, len(_actions)):",
-        f"{INDENT * 2}if _resetting[_i]:",
-        *(INDENT * 3 + line for line in refill(rt.draws)),
-        f"{INDENT * 3}{reset_call}",
-        f"{INDENT * 3}_elapsed[_i] = 0",
-        f"{INDENT * 3}_terminated[_i] = False",
-        f"{INDENT * 3}_truncated[_i] = False",
-        f"{INDENT * 3}_reward[_i] = 0.0",
-        *(INDENT * 3 + line for line in observe),
-        f"{INDENT * 3}continue",
-        *(INDENT * 2 + line for line in refill(st.draws)),
-        f"{INDENT * 2}_elapsed[_i] += 1",
-        *(INDENT * 2 + line for line in step_body),
-        *(INDENT * 2 + line for line in observe),
-        f"{INDENT}return -1",
-    ]
+    resumable = "Returns -1, or the env to resume from once its buffered draws are refilled."
+    outs = [*(["_obs"] if rows is not None else []), "_terminated", "_truncated", "_reward"]
 
-    draws = max(rt.draws, st.draws)
+    # _autoreset_envs: the envs that ended last step start a new episode (NEXT_STEP)
+    autoreset_params = _unique(
+        [
+            *(["_start"] if rt.draws else []),
+            "_resetting",
+            *random_args(rt),
+            "_elapsed",
+            *arrays,
+            *outs,
+            *rt.args.names,
+            *observe_params[1:],  # not `_i`
+        ]
+    )
+    functions += _function(
+        "_autoreset_envs",
+        autoreset_params,
+        "Reset the envs in `_resetting`, as the single env's reset() does."
+        + (f"\n\n{resumable}" if rt.draws else ""),
+        [
+            f"for _i in range({'_start, ' if rt.draws else ''}len(_resetting)):",
+            f"{INDENT}if not _resetting[_i]:",
+            f"{INDENT * 2}continue",
+            *(INDENT + line for line in refill(rt.draws)),
+            f"{INDENT}_reset_env({', '.join(reset_params)})",
+            f"{INDENT}_elapsed[_i] = 0",
+            f"{INDENT}_terminated[_i] = False",
+            f"{INDENT}_truncated[_i] = False",
+            f"{INDENT}_reward[_i] = 0.0",
+            *(INDENT + line for line in observe),
+            *(["return -1"] if rt.draws else []),
+        ],
+    )
+
+    # _step_envs: every other env steps, as the single env's step() does. Resets are a
+    # loop of their own: a loop without them compiles to much faster code.
+    step_params = _unique(
+        [
+            *(["_start"] if st.draws else []),
+            "_actions",
+            "_resetting",
+            *random_args(st),
+            "_elapsed",
+            "_limit",
+            *arrays,
+            *outs,
+            *(o[0] for o in outputs),
+            *st.args.names,
+            *observe_params[1:],  # not `_i`
+        ]
+    )
+    functions += _function(
+        "_step_envs",
+        step_params,
+        "Step the envs not in `_resetting`, as the single env's step() does."
+        + (f"\n\n{resumable}" if st.draws else ""),
+        [
+            f"for _i in range({'_start, ' if st.draws else ''}len(_actions)):",
+            f"{INDENT}if _resetting[_i]:",
+            f"{INDENT * 2}continue",
+            *(INDENT + line for line in refill(st.draws)),
+            f"{INDENT}_elapsed[_i] += 1",
+            *(INDENT + line for line in step_body),
+            *(INDENT + line for line in observe),
+            *(["return -1"] if st.draws else []),
+        ],
+    )
+
+    # _run_kernel: fresh output arrays, then both loops
     method = [
         "def _run_kernel(self, action: np.ndarray, resetting: np.ndarray) -> Any:",
-        f'{INDENT}"""Step all envs with the compiled kernel (autoresetting `resetting`)."""',
+        f'{INDENT}"""Step all envs with the compiled kernels (autoresetting `resetting`)."""',
         f"{INDENT}n = len(action)",
+    ]
+    if rows is not None:
+        shape = "n" if model.observation.space.kind == "Discrete" else f"(n, {len(rows)})"
+        dtype = "np.int64" if model.observation.space.kind == "Discrete" else None
+        dtype = dtype or np_dtype(model.observation.space.dtype)
+        method.append(f"{INDENT}obs = np.empty({shape}, dtype={dtype})")
+    method += [
         f"{INDENT}terminated = np.empty(n, dtype=np.bool_)",
         f"{INDENT}truncated = np.empty(n, dtype=np.bool_)",
         f"{INDENT}reward = np.empty(n, dtype=np.float64)",
     ]
     for out, _, dtype in outputs:
         method.append(f"{INDENT}{out} = np.zeros(n, dtype={np_dtype(dtype)})")
-    if rows is not None:
-        shape = "n" if model.observation.space.kind == "Discrete" else f"(n, {len(rows)})"
-        dtype = "np.int64" if model.observation.space.kind == "Discrete" else None
-        dtype = dtype or np_dtype(model.observation.space.dtype)
-        method.append(f"{INDENT}obs = np.empty({shape}, dtype={dtype})")
-    call_args = [
-        "action",
-        "resetting",
-        "self._elapsed",
-        "self.max_episode_steps is not None",
-        "self.max_episode_steps or 0",
-        "self._streams.doubles",
-        "self._streams.pos",
-        *(f"self.{name}" for name in state),
-        *(["obs"] if rows is not None else []),
-        "terminated",
-        "truncated",
-        "reward",
-        *(o[0] for o in outputs),
-        *(f"self.{name}" for name in params),
-    ]
-    call = f"_step_envs(start, {', '.join(call_args)})"
-    if draws:
-        method += [
-            f"{INDENT}start = 0",
-            f"{INDENT}while (start := {call}) >= 0:",
-            f"{INDENT * 2}self._streams.reserve({draws}, start)",
+    values = {
+        "_start": "start",
+        "_actions": "action",
+        "_resetting": "resetting",
+        "_rngs": "rngs",
+        "_doubles": "self._streams.doubles",
+        "_pos": "self._streams.pos",
+        "_elapsed": "self._elapsed",
+        "_limit": "self._step_limit",
+        "_obs": "obs",
+        "_terminated": "terminated",
+        "_truncated": "truncated",
+        "_reward": "reward",
+        "_i": None,
+        **{array: f"self.{name}" for name, array in zip(state, arrays, strict=True)},
+        **{out: out for out, _, _ in outputs},
+    }
+    if rt.direct or st.direct:
+        method.append(f"{INDENT}rngs = self._streams.kernel_generators()")
+
+    def call(name: str, params: list[str], draws: int) -> list[str]:
+        args = ", ".join(values.get(p, f"self.{p}") for p in params)
+        if not draws:
+            return [f"{name}({args})"]
+        return [
+            "start = 0",
+            f"while (start := {name}({args})) >= 0:",
+            f"{INDENT}self._streams.reserve({draws}, start)",
         ]
-    else:
-        method.append(f"{INDENT}{call.replace('(start, ', '(0, ')}")
+
+    method += [INDENT + line for line in call("_step_envs", step_params, st.draws)]
+    method.append(f"{INDENT}if resetting.any():")
+    method += [INDENT * 2 + line for line in call("_autoreset_envs", autoreset_params, rt.draws)]
     if state:
         checks = ", ".join(f"{name}=self.{name}" for name in state)
         method += [f"{INDENT}if self.check_state:", f"{INDENT * 2}_rt.check_finite(ID, {checks})"]
@@ -459,4 +512,21 @@ def emit_kernel(model: EnvModel) -> KernelCode:
     math = sorted(rt.math | st.math)
     if "pow" in math:  # c_pow calls through a ctypes pointer: not cacheable on disk
         functions = ["@jit(cache=False)" if line == "@jit" else line for line in functions]
-    return KernelCode(functions, method, math, draws, rows is not None)
+    direct = sorted(rt.direct | st.direct)
+    draws = max(rt.draws, st.draws)
+    return KernelCode(functions, method, math, draws, direct, rows is not None)
+
+
+def _function(name: str, params: list[str], doc: str, body: list[str]) -> list[str]:
+    """A jitted module-level function, and the two blank lines after it."""
+    lines = doc.splitlines()
+    docstring = [f'{INDENT}"""{lines[0]}"""'] if len(lines) == 1 else [
+        f'{INDENT}"""{lines[0]}',
+        *(f"{INDENT}{line}" if line else "" for line in lines[1:]),
+        f'{INDENT}"""',
+    ]
+    return ["@jit", f"def {name}({', '.join(params)}):", *docstring, *(INDENT + b for b in body), "", ""]
+
+
+def _unique(names: list[str]) -> list[str]:
+    return list(dict.fromkeys(names))

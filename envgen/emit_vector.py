@@ -1722,9 +1722,10 @@ def _build(model: EnvModel) -> _Parts:
         "    truncated[ids] = False",
     ]
     try:
-        kernel: KernelCode | None = emit_kernel(model)
+        kernel: KernelCode | None = emit_kernel(model, buffered)
         init.append(
-            f"self._choose_backend(backend, None, {literal(tuple(kernel.math))}, {kernel.draws})"
+            f"self._choose_backend(backend, None, {literal(tuple(kernel.math))}, "
+            f"{kernel.draws}, {literal(tuple(kernel.direct))})"
         )
     except NoKernel as exc:
         kernel = None

@@ -24,6 +24,7 @@ from gymnasium.vector.utils import batch_space
 from envgen import runtime as _rt
 
 _BUFFER = 256  # raw 64-bit draws buffered per env for random()/uniform()
+_NO_LIMIT = 2**63 - 1
 
 
 @functools.cache
@@ -61,12 +62,34 @@ class Streams:
         self.flat = self.doubles.reshape(-1)  # a view, for one-call gathers
         self.columns = np.arange(_BUFFER)
         self.pos = np.full(num_envs, _BUFFER, dtype=np.int64)  # _BUFFER: nothing unread
+        self._typed: Any = None  # the generators as a Numba typed list, for kernels
 
     def seed(self, env: int, seed: int | None) -> None:
         if seed is None and self.generators[env] is not None:
             return  # like Env.reset(seed=None): keep the current stream
         self.generators[env], self.seeds[env] = seeding.np_random(seed)
         self.pos[env] = _BUFFER
+        if self._typed is not None:
+            self._typed[env] = self.generators[env]
+
+    def kernel_generators(self) -> Any:
+        """The generators as a Numba typed list, which compiled kernels draw from directly.
+
+        The list holds the same Generator objects, so a draw in a kernel advances the
+        stream that `generator(i)` returns. Before the first reset (only the compile probe,
+        which steps no env, gets here) the list is empty.
+        """
+        if self._typed is None:
+            from numba.typed import List
+
+            if any(g is None for g in self.generators):
+                empty = List.empty_list(numba_module().typeof(np.random.default_rng(0)))
+                return empty
+            self._typed = List(self.generators)
+        return self._typed
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_typed": None}  # a typed list does not pickle
 
     def _ahead(self, env: int) -> np.random.Generator:
         """Generator `env` as it is (possibly ahead of the stream by the unread doubles)."""
@@ -397,16 +420,83 @@ def _math_probe(which: int, a: np.ndarray, b: np.ndarray, out: np.ndarray) -> No
         out[i] = r
 
 
+#: Generator methods a kernel may call, with the arguments `kernel_draw` probes them with
+#: (both sides of each algorithm switch in NumPy: poisson at lam 10, binomial at n*p 30).
+_DRAW_PROBES: dict[str, tuple[tuple[Any, ...], ...]] = {
+    "random": ((),),
+    "uniform": ((-0.05, 0.05), (2.0, 7.5)),
+    "normal": ((0.0, 0.02), (1.5, 3.0)),
+    "standard_normal": ((),),
+    "integers": ((0, 2), (0, 10), (-5, 1000), (0, 2**40)),
+    "exponential": ((1.0,), (2.5,)),
+    "poisson": ((3.5,), (40.0,)),
+    "binomial": ((10, 0.3), (200, 0.6)),
+}
+
+
+@functools.cache
+def kernel_draw(name: str) -> bool:
+    """Whether Numba's `Generator.<name>` draws exactly what NumPy's does, on this machine."""
+    if numba_module() is None:
+        return False
+    for args in _DRAW_PROBES[name]:
+        for seed in (0, 1):
+            expected = np.random.default_rng(seed)
+            generator = np.random.default_rng(seed)
+            want = [getattr(expected, name)(*args) for _ in range(500)]
+            got = _draw_probe(generator, _DRAW_PROBE_NAMES.index(name), args, 500)
+            if not np.array_equal(np.asarray(want, dtype=np.float64), got):
+                return False
+    return True
+
+
+_DRAW_PROBE_NAMES = list(_DRAW_PROBES)
+
+
+def _draw_probe(generator: np.random.Generator, which: int, args: tuple[Any, ...], n: int) -> Any:
+    padded = (*args, 0, 0)[:2]
+    return _draw_probe_kernel(generator, which, float(padded[0]), float(padded[1]), n)
+
+
+@jit(cache=False)
+def _draw_probe_kernel(g: Any, which: int, a: float, b: float, n: int) -> np.ndarray:
+    # the order of _DRAW_PROBES; the casts as the generated code calls them
+    out = np.empty(n)
+    for i in range(n):
+        if which == 0:
+            out[i] = g.random()
+        elif which == 1:
+            out[i] = g.uniform(a, b)
+        elif which == 2:
+            out[i] = g.normal(a, b)
+        elif which == 3:
+            out[i] = g.standard_normal()
+        elif which == 4:
+            out[i] = g.integers(int(a), int(b))
+        elif which == 5:
+            out[i] = g.exponential(a)
+        elif which == 6:
+            out[i] = g.poisson(a)
+        else:
+            out[i] = g.binomial(int(a), b)
+    return out
+
+
 BACKENDS = ("auto", "numba", "numpy")
 
 
-def _kernel_blocker(math_names: tuple[str, ...], draws: int, streams: Streams) -> str | None:
+def _kernel_blocker(
+    math_names: tuple[str, ...], draws: int, direct: tuple[str, ...], streams: Streams
+) -> str | None:
     """Why a generated kernel cannot run here (None: it can)."""
     if numba_module() is None:
         return "Numba is not installed or ENVGEN_JIT=0 turned it off"
     for name in math_names:
         if not kernel_math(name):
             return f"compiled math.{name} differs from Python's on this machine"
+    for name in direct:
+        if not kernel_draw(name):
+            return f"Numba's Generator.{name} differs from NumPy's on this machine"
     if draws and not streams.buffered:
         return "uniform draws cannot be served from raw bits exactly on this machine"
     return None
@@ -519,6 +609,7 @@ class NativeVectorEnv(VectorEnv):
         note: str | None,
         math_names: tuple[str, ...] = (),
         draws: int = 0,
+        direct: tuple[str, ...] = (),
     ) -> None:
         """Step with the compiled kernel (`_run_kernel`) when `backend` allows and it works.
 
@@ -532,7 +623,7 @@ class NativeVectorEnv(VectorEnv):
         if backend == "numpy":
             reason = "backend='numpy' was asked for"
         elif reason is None:
-            reason = _kernel_blocker(math_names, draws, self._streams)
+            reason = _kernel_blocker(math_names, draws, direct, self._streams)
         if reason is None:
             try:  # compiles for these argument types; with no envs, nothing runs
                 self._run_kernel(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.bool_))
@@ -549,6 +640,11 @@ class NativeVectorEnv(VectorEnv):
 
     def _run_kernel(self, action: np.ndarray, resetting: np.ndarray) -> Any:
         raise NotImplementedError  # generated where the spec has a kernel
+
+    @property
+    def _step_limit(self) -> int:
+        """`max_episode_steps`, or a count no episode reaches (what kernels compare with)."""
+        return _NO_LIMIT if self.max_episode_steps is None else self.max_episode_steps
 
     def reset(
         self,

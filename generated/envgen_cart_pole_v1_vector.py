@@ -79,15 +79,64 @@ def _observe_env(
 
 
 @jit
-def _step_envs(
+def _autoreset_envs(
     _start,
+    _resetting,
+    _doubles,
+    _pos,
+    _elapsed,
+    _state_x,
+    _state_x_dot,
+    _state_theta,
+    _state_theta_dot,
+    _state_steps_beyond_terminated,
+    _obs,
+    _terminated,
+    _truncated,
+    _reward,
+):
+    """Reset the envs in `_resetting`, as the single env's reset() does.
+
+    Returns -1, or the env to resume from once its buffered draws are refilled.
+    """
+    for _i in range(_start, len(_resetting)):
+        if not _resetting[_i]:
+            continue
+        if _pos[_i] + 4 > _doubles.shape[1]:
+            return _i  # out of buffered draws: the caller refills, then resumes here
+        _reset_env(
+            _i,
+            _doubles,
+            _pos,
+            _state_x,
+            _state_x_dot,
+            _state_theta,
+            _state_theta_dot,
+            _state_steps_beyond_terminated,
+        )
+        _elapsed[_i] = 0
+        _terminated[_i] = False
+        _truncated[_i] = False
+        _reward[_i] = 0.0
+        _observe_env(
+            _i,
+            _obs,
+            _elapsed,
+            _state_x,
+            _state_x_dot,
+            _state_theta,
+            _state_theta_dot,
+            _state_steps_beyond_terminated,
+        )
+    return -1
+
+
+@jit
+def _step_envs(
     _actions,
     _resetting,
     _elapsed,
-    _has_limit,
     _limit,
-    _doubles,
-    _pos,
     _state_x,
     _state_x_dot,
     _state_theta,
@@ -108,38 +157,9 @@ def _step_envs(
     theta_threshold_radians,
     sutton_barto_reward,
 ):
-    """Autoreset the envs in `_resetting`, step the others, from env `_start` on.
-
-    Returns -1, or the env to resume from once its buffered draws are refilled.
-    """
-    for _i in range(_start, len(_actions)):
+    """Step the envs not in `_resetting`, as the single env's step() does."""
+    for _i in range(len(_actions)):
         if _resetting[_i]:
-            if _pos[_i] + 4 > _doubles.shape[1]:
-                return _i  # out of buffered draws: the caller refills, then resumes here
-            _reset_env(
-                _i,
-                _doubles,
-                _pos,
-                _state_x,
-                _state_x_dot,
-                _state_theta,
-                _state_theta_dot,
-                _state_steps_beyond_terminated,
-            )
-            _elapsed[_i] = 0
-            _terminated[_i] = False
-            _truncated[_i] = False
-            _reward[_i] = 0.0
-            _observe_env(
-                _i,
-                _obs,
-                _elapsed,
-                _state_x,
-                _state_x_dot,
-                _state_theta,
-                _state_theta_dot,
-                _state_steps_beyond_terminated,
-            )
             continue
         _elapsed[_i] += 1
         x = _state_x[_i]
@@ -183,7 +203,7 @@ def _step_envs(
         reward = float(step_reward)
         _terminated[_i] = terminated
         _reward[_i] = reward
-        _truncated[_i] = _has_limit and _elapsed[_i] >= _limit
+        _truncated[_i] = _elapsed[_i] >= _limit
         _observe_env(
             _i,
             _obs,
@@ -194,7 +214,6 @@ def _step_envs(
             _state_theta_dot,
             _state_steps_beyond_terminated,
         )
-    return -1
 
 
 class CartPoleV1VectorEnv(NativeVectorEnv):
@@ -264,7 +283,7 @@ class CartPoleV1VectorEnv(NativeVectorEnv):
         self.theta = np.zeros((num_envs), dtype=np.float64)
         self.theta_dot = np.zeros((num_envs), dtype=np.float64)
         self.steps_beyond_terminated = np.zeros((num_envs), dtype=np.int64)
-        self._choose_backend(backend, None, ("cos", "sin"), 4)
+        self._choose_backend(backend, None, ("cos", "sin"), 4, ())
 
     def step(self, actions: Any) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
         if self._needs_reset:
@@ -394,45 +413,58 @@ class CartPoleV1VectorEnv(NativeVectorEnv):
         return action
 
     def _run_kernel(self, action: np.ndarray, resetting: np.ndarray) -> Any:
-        """Step all envs with the compiled kernel (autoresetting `resetting`)."""
+        """Step all envs with the compiled kernels (autoresetting `resetting`)."""
         n = len(action)
+        obs = np.empty((n, 4), dtype=np.float32)
         terminated = np.empty(n, dtype=np.bool_)
         truncated = np.empty(n, dtype=np.bool_)
         reward = np.empty(n, dtype=np.float64)
-        obs = np.empty((n, 4), dtype=np.float32)
-        start = 0
-        while (
-            start := _step_envs(
-                start,
-                action,
-                resetting,
-                self._elapsed,
-                self.max_episode_steps is not None,
-                self.max_episode_steps or 0,
-                self._streams.doubles,
-                self._streams.pos,
-                self.x,
-                self.x_dot,
-                self.theta,
-                self.theta_dot,
-                self.steps_beyond_terminated,
-                obs,
-                terminated,
-                truncated,
-                reward,
-                self.force_mag,
-                self.polemass_length,
-                self.total_mass,
-                self.gravity,
-                self.length,
-                self.masspole,
-                self.tau,
-                self.x_threshold,
-                self.theta_threshold_radians,
-                self.sutton_barto_reward,
-            )
-        ) >= 0:
-            self._streams.reserve(4, start)
+        _step_envs(
+            action,
+            resetting,
+            self._elapsed,
+            self._step_limit,
+            self.x,
+            self.x_dot,
+            self.theta,
+            self.theta_dot,
+            self.steps_beyond_terminated,
+            obs,
+            terminated,
+            truncated,
+            reward,
+            self.force_mag,
+            self.polemass_length,
+            self.total_mass,
+            self.gravity,
+            self.length,
+            self.masspole,
+            self.tau,
+            self.x_threshold,
+            self.theta_threshold_radians,
+            self.sutton_barto_reward,
+        )
+        if resetting.any():
+            start = 0
+            while (
+                start := _autoreset_envs(
+                    start,
+                    resetting,
+                    self._streams.doubles,
+                    self._streams.pos,
+                    self._elapsed,
+                    self.x,
+                    self.x_dot,
+                    self.theta,
+                    self.theta_dot,
+                    self.steps_beyond_terminated,
+                    obs,
+                    terminated,
+                    truncated,
+                    reward,
+                )
+            ) >= 0:
+                self._streams.reserve(4, start)
         if self.check_state:
             _rt.check_finite(
                 ID,

@@ -17,6 +17,7 @@ from gymnasium.vector import AutoresetMode
 from envgen import runtime as _rt
 from envgen.vector_runtime import (
     NativeVectorEnv,
+    jit,
     mask_info,
 )
 
@@ -24,6 +25,71 @@ from .envgen_dice_guess_v0 import ID, PARAMS
 from .envgen_dice_guess_v0 import DiceGuessV0Env as _SingleEnv
 
 # --- the env ----------------------------------------------------------------------------
+
+
+@jit
+def _reset_env(_i, _rngs, _state_face):
+    """The single env's reset of env `_i` (no options), into the state arrays."""
+    face = int(_rngs[_i].integers(1, 7))
+    _state_face[_i] = face
+
+
+@jit
+def _observe_env(_i, _obs, _elapsed, _state_face):
+    """Env `_i`'s observation, into row `_i` of `_obs`."""
+    face = _state_face[_i]
+    _obs[_i] = face
+
+
+@jit
+def _autoreset_envs(
+    _resetting, _rngs, _elapsed, _state_face, _obs, _terminated, _truncated, _reward
+):
+    """Reset the envs in `_resetting`, as the single env's reset() does."""
+    for _i in range(len(_resetting)):
+        if not _resetting[_i]:
+            continue
+        _reset_env(_i, _rngs, _state_face)
+        _elapsed[_i] = 0
+        _terminated[_i] = False
+        _truncated[_i] = False
+        _reward[_i] = 0.0
+        _observe_env(_i, _obs, _elapsed, _state_face)
+
+
+@jit
+def _step_envs(
+    _actions,
+    _resetting,
+    _rngs,
+    _elapsed,
+    _limit,
+    _state_face,
+    _obs,
+    _terminated,
+    _truncated,
+    _reward,
+    _info0,
+    stickiness,
+):
+    """Step the envs not in `_resetting`, as the single env's step() does."""
+    for _i in range(len(_actions)):
+        if _resetting[_i]:
+            continue
+        _elapsed[_i] += 1
+        face = _state_face[_i]
+        action = _actions[_i]
+        previous = face
+        if _rngs[_i].random() >= stickiness:
+            face = int(_rngs[_i].integers(1, 7))
+        _state_face[_i] = face
+        terminated = False
+        reward = float(1.0 if action == face else 0.0)
+        _terminated[_i] = terminated
+        _reward[_i] = reward
+        _info0[_i] = previous
+        _truncated[_i] = _elapsed[_i] >= _limit
+        _observe_env(_i, _obs, _elapsed, _state_face)
 
 
 class DiceGuessV0VectorEnv(NativeVectorEnv):
@@ -59,7 +125,7 @@ class DiceGuessV0VectorEnv(NativeVectorEnv):
         self.max_episode_steps = 30
         self._setup(num_envs, autoreset_mode, render_mode, max_episode_steps, buffered=False)
         self.face = np.zeros((num_envs), dtype=np.int64)
-        self._choose_backend(backend, "no kernel: state 'face' init calls integers()")
+        self._choose_backend(backend, None, (), 0, ("integers", "random"))
 
     def step(self, actions: Any) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
         if self._needs_reset:
@@ -69,33 +135,38 @@ class DiceGuessV0VectorEnv(NativeVectorEnv):
         next_step = self._next_step
         any_reset = next_step and bool(self._autoreset.any())
         resetting = self._autoreset
-        _live = ~resetting if any_reset else self._all_true
-        _live_ids = np.flatnonzero(_live) if any_reset else self._all_ids
-        self._elapsed += 1
-        face = self.face
-        previous = face
-        _draw1 = np.zeros((n,), dtype=np.float64)
-        _draw1[_live_ids] = self._streams.draw(_live_ids, "random", {})
-        _m2 = _draw1 >= self.stickiness
-        _ids4 = np.flatnonzero(_m2 & _live)
-        _draw5 = np.zeros((n,), dtype=np.int64)
-        _draw5[_ids4] = self._streams.draw(_ids4, "integers", {"low": 1, "high": 7}, dtype=np.int64)
-        face = np.where(_m2, _draw5, face)
-        terminated = np.full((n,), False)
-        reward = np.where(action == face, 1.0, 0.0)
-        self.face = face
-        if self.check_state:
-            _rt.check_finite(ID, face=face)
-        truncated = self._elapsed >= self.max_episode_steps
-        step_info: dict[str, Any] = {}
-        step_info["previous"] = np.asarray(previous, dtype=np.int64)
-        if any_reset:
-            ids = np.flatnonzero(resetting)
-            self._reset_envs(ids)
-            reward[ids] = 0.0
-            terminated[ids] = False
-            truncated[ids] = False
-        obs = self._observe()
+        if self._kernel:
+            obs, terminated, truncated, reward, step_info = self._run_kernel(action, resetting)
+        else:
+            _live = ~resetting if any_reset else self._all_true
+            _live_ids = np.flatnonzero(_live) if any_reset else self._all_ids
+            self._elapsed += 1
+            face = self.face
+            previous = face
+            _draw1 = np.zeros((n,), dtype=np.float64)
+            _draw1[_live_ids] = self._streams.draw(_live_ids, "random", {})
+            _m2 = _draw1 >= self.stickiness
+            _ids4 = np.flatnonzero(_m2 & _live)
+            _draw5 = np.zeros((n,), dtype=np.int64)
+            _draw5[_ids4] = self._streams.draw(
+                _ids4, "integers", {"low": 1, "high": 7}, dtype=np.int64
+            )
+            face = np.where(_m2, _draw5, face)
+            terminated = np.full((n,), False)
+            reward = np.where(action == face, 1.0, 0.0)
+            self.face = face
+            if self.check_state:
+                _rt.check_finite(ID, face=face)
+            truncated = self._elapsed >= self.max_episode_steps
+            step_info: dict[str, Any] = {}
+            step_info["previous"] = np.asarray(previous, dtype=np.int64)
+            if any_reset:
+                ids = np.flatnonzero(resetting)
+                self._reset_envs(ids)
+                reward[ids] = 0.0
+                terminated[ids] = False
+                truncated[ids] = False
+            obs = self._observe()
         infos: dict[str, Any] = {}
         live = ~resetting if any_reset else None
         if live is None or live.any():
@@ -142,3 +213,34 @@ class DiceGuessV0VectorEnv(NativeVectorEnv):
         ):
             action = self._fix_actions(actions)
         return action
+
+    def _run_kernel(self, action: np.ndarray, resetting: np.ndarray) -> Any:
+        """Step all envs with the compiled kernels (autoresetting `resetting`)."""
+        n = len(action)
+        obs = np.empty(n, dtype=np.int64)
+        terminated = np.empty(n, dtype=np.bool_)
+        truncated = np.empty(n, dtype=np.bool_)
+        reward = np.empty(n, dtype=np.float64)
+        _info0 = np.zeros(n, dtype=np.int64)
+        rngs = self._streams.kernel_generators()
+        _step_envs(
+            action,
+            resetting,
+            rngs,
+            self._elapsed,
+            self._step_limit,
+            self.face,
+            obs,
+            terminated,
+            truncated,
+            reward,
+            _info0,
+            self.stickiness,
+        )
+        if resetting.any():
+            _autoreset_envs(
+                resetting, rngs, self._elapsed, self.face, obs, terminated, truncated, reward
+            )
+        if self.check_state:
+            _rt.check_finite(ID, face=self.face)
+        return obs, terminated, truncated, reward, {"previous": _info0}

@@ -45,15 +45,12 @@ def _reset_env(_i, _doubles, _pos, _state_x, _state_y, _state_goal_x, _state_goa
 
 
 @jit
-def _step_envs(
+def _autoreset_envs(
     _start,
-    _actions,
     _resetting,
-    _elapsed,
-    _has_limit,
-    _limit,
     _doubles,
     _pos,
+    _elapsed,
     _state_x,
     _state_y,
     _state_goal_x,
@@ -62,21 +59,43 @@ def _step_envs(
     _truncated,
     _reward,
     arena,
-    speed,
 ):
-    """Autoreset the envs in `_resetting`, step the others, from env `_start` on.
+    """Reset the envs in `_resetting`, as the single env's reset() does.
 
     Returns -1, or the env to resume from once its buffered draws are refilled.
     """
-    for _i in range(_start, len(_actions)):
+    for _i in range(_start, len(_resetting)):
+        if not _resetting[_i]:
+            continue
+        if _pos[_i] + 2 > _doubles.shape[1]:
+            return _i  # out of buffered draws: the caller refills, then resumes here
+        _reset_env(_i, _doubles, _pos, _state_x, _state_y, _state_goal_x, _state_goal_y, arena)
+        _elapsed[_i] = 0
+        _terminated[_i] = False
+        _truncated[_i] = False
+        _reward[_i] = 0.0
+    return -1
+
+
+@jit
+def _step_envs(
+    _actions,
+    _resetting,
+    _elapsed,
+    _limit,
+    _state_x,
+    _state_y,
+    _state_goal_x,
+    _state_goal_y,
+    _terminated,
+    _truncated,
+    _reward,
+    speed,
+    arena,
+):
+    """Step the envs not in `_resetting`, as the single env's step() does."""
+    for _i in range(len(_actions)):
         if _resetting[_i]:
-            if _pos[_i] + 2 > _doubles.shape[1]:
-                return _i  # out of buffered draws: the caller refills, then resumes here
-            _reset_env(_i, _doubles, _pos, _state_x, _state_y, _state_goal_x, _state_goal_y, arena)
-            _elapsed[_i] = 0
-            _terminated[_i] = False
-            _truncated[_i] = False
-            _reward[_i] = 0.0
             continue
         _elapsed[_i] += 1
         x = _state_x[_i]
@@ -97,12 +116,11 @@ def _step_envs(
         _state_y[_i] = y
         _state_goal_x[_i] = goal_x
         _state_goal_y[_i] = goal_y
-        terminated = bool((distance) < (speed))
-        reward = float((1.0) if ((distance) < (speed)) else ((-(0.01)) * (distance)))
+        terminated = bool(distance < speed)
+        reward = float(1.0 if distance < speed else -0.01 * distance)
         _terminated[_i] = terminated
         _reward[_i] = reward
-        _truncated[_i] = _has_limit and _elapsed[_i] >= _limit
-    return -1
+        _truncated[_i] = _elapsed[_i] >= _limit
 
 
 class DictNavigationV0VectorEnv(NativeVectorEnv):
@@ -151,7 +169,7 @@ class DictNavigationV0VectorEnv(NativeVectorEnv):
         self.y = np.zeros((num_envs), dtype=np.float64)
         self.goal_x = np.zeros((num_envs), dtype=np.float64)
         self.goal_y = np.zeros((num_envs), dtype=np.float64)
-        self._choose_backend(backend, None, ("hypot",), 2)
+        self._choose_backend(backend, None, ("hypot",), 2, ())
 
     def step(self, actions: Any) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
         if self._needs_reset:
@@ -253,34 +271,46 @@ class DictNavigationV0VectorEnv(NativeVectorEnv):
         return action
 
     def _run_kernel(self, action: np.ndarray, resetting: np.ndarray) -> Any:
-        """Step all envs with the compiled kernel (autoresetting `resetting`)."""
+        """Step all envs with the compiled kernels (autoresetting `resetting`)."""
         n = len(action)
         terminated = np.empty(n, dtype=np.bool_)
         truncated = np.empty(n, dtype=np.bool_)
         reward = np.empty(n, dtype=np.float64)
-        start = 0
-        while (
-            start := _step_envs(
-                start,
-                action,
-                resetting,
-                self._elapsed,
-                self.max_episode_steps is not None,
-                self.max_episode_steps or 0,
-                self._streams.doubles,
-                self._streams.pos,
-                self.x,
-                self.y,
-                self.goal_x,
-                self.goal_y,
-                terminated,
-                truncated,
-                reward,
-                self.arena,
-                self.speed,
-            )
-        ) >= 0:
-            self._streams.reserve(2, start)
+        _step_envs(
+            action,
+            resetting,
+            self._elapsed,
+            self._step_limit,
+            self.x,
+            self.y,
+            self.goal_x,
+            self.goal_y,
+            terminated,
+            truncated,
+            reward,
+            self.speed,
+            self.arena,
+        )
+        if resetting.any():
+            start = 0
+            while (
+                start := _autoreset_envs(
+                    start,
+                    resetting,
+                    self._streams.doubles,
+                    self._streams.pos,
+                    self._elapsed,
+                    self.x,
+                    self.y,
+                    self.goal_x,
+                    self.goal_y,
+                    terminated,
+                    truncated,
+                    reward,
+                    self.arena,
+                )
+            ) >= 0:
+                self._streams.reserve(2, start)
         if self.check_state:
             _rt.check_finite(ID, x=self.x, y=self.y, goal_x=self.goal_x, goal_y=self.goal_y)
         return None, terminated, truncated, reward, {}

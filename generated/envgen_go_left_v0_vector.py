@@ -27,51 +27,43 @@ from .envgen_go_left_v0 import GoLeftV0Env as _SingleEnv
 
 
 @jit
-def _reset_env(_i, _doubles, _pos, _state_pos, size):
+def _reset_env(_i, _state_pos, size):
     """The single env's reset of env `_i` (no options), into the state arrays."""
     pos = size - 1
     _state_pos[_i] = pos
 
 
 @jit
-def _step_envs(
-    _start,
-    _actions,
-    _resetting,
-    _elapsed,
-    _has_limit,
-    _limit,
-    _doubles,
-    _pos,
-    _state_pos,
-    _terminated,
-    _truncated,
-    _reward,
-    size,
-):
-    """Autoreset the envs in `_resetting`, step the others, from env `_start` on.
+def _autoreset_envs(_resetting, _elapsed, _state_pos, _terminated, _truncated, _reward, size):
+    """Reset the envs in `_resetting`, as the single env's reset() does."""
+    for _i in range(len(_resetting)):
+        if not _resetting[_i]:
+            continue
+        _reset_env(_i, _state_pos, size)
+        _elapsed[_i] = 0
+        _terminated[_i] = False
+        _truncated[_i] = False
+        _reward[_i] = 0.0
 
-    Returns -1, or the env to resume from once its buffered draws are refilled.
-    """
-    for _i in range(_start, len(_actions)):
+
+@jit
+def _step_envs(
+    _actions, _resetting, _elapsed, _limit, _state_pos, _terminated, _truncated, _reward, size
+):
+    """Step the envs not in `_resetting`, as the single env's step() does."""
+    for _i in range(len(_actions)):
         if _resetting[_i]:
-            _reset_env(_i, _doubles, _pos, _state_pos, size)
-            _elapsed[_i] = 0
-            _terminated[_i] = False
-            _truncated[_i] = False
-            _reward[_i] = 0.0
             continue
         _elapsed[_i] += 1
         pos = _state_pos[_i]
         action = _actions[_i]
         pos = min(max(pos + (1 if action == RIGHT else -1), 0), size)
         _state_pos[_i] = pos
-        terminated = bool((pos) == (0))
-        reward = float((1.0) if ((pos) == (0)) else (0.0))
+        terminated = bool(pos == 0)
+        reward = float(1.0 if pos == 0 else 0.0)
         _terminated[_i] = terminated
         _reward[_i] = reward
-        _truncated[_i] = _has_limit and _elapsed[_i] >= _limit
-    return -1
+        _truncated[_i] = _elapsed[_i] >= _limit
 
 
 class GoLeftV0VectorEnv(NativeVectorEnv):
@@ -113,7 +105,7 @@ class GoLeftV0VectorEnv(NativeVectorEnv):
         self.max_episode_steps = 100
         self._setup(num_envs, autoreset_mode, render_mode, max_episode_steps, buffered=False)
         self.pos = np.zeros((num_envs), dtype=np.int64)
-        self._choose_backend(backend, None, (), 0)
+        self._choose_backend(backend, None, (), 0, ())
 
     def step(self, actions: Any) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
         if self._needs_reset:
@@ -182,26 +174,26 @@ class GoLeftV0VectorEnv(NativeVectorEnv):
         return action
 
     def _run_kernel(self, action: np.ndarray, resetting: np.ndarray) -> Any:
-        """Step all envs with the compiled kernel (autoresetting `resetting`)."""
+        """Step all envs with the compiled kernels (autoresetting `resetting`)."""
         n = len(action)
         terminated = np.empty(n, dtype=np.bool_)
         truncated = np.empty(n, dtype=np.bool_)
         reward = np.empty(n, dtype=np.float64)
         _step_envs(
-            0,
             action,
             resetting,
             self._elapsed,
-            self.max_episode_steps is not None,
-            self.max_episode_steps or 0,
-            self._streams.doubles,
-            self._streams.pos,
+            self._step_limit,
             self.pos,
             terminated,
             truncated,
             reward,
             self.size,
         )
+        if resetting.any():
+            _autoreset_envs(
+                resetting, self._elapsed, self.pos, terminated, truncated, reward, self.size
+            )
         if self.check_state:
             _rt.check_finite(ID, pos=self.pos)
         return None, terminated, truncated, reward, {}

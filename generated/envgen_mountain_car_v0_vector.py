@@ -50,15 +50,43 @@ def _observe_env(_i, _obs, _elapsed, _state_position, _state_velocity):
 
 
 @jit
-def _step_envs(
+def _autoreset_envs(
     _start,
+    _resetting,
+    _doubles,
+    _pos,
+    _elapsed,
+    _state_position,
+    _state_velocity,
+    _obs,
+    _terminated,
+    _truncated,
+    _reward,
+):
+    """Reset the envs in `_resetting`, as the single env's reset() does.
+
+    Returns -1, or the env to resume from once its buffered draws are refilled.
+    """
+    for _i in range(_start, len(_resetting)):
+        if not _resetting[_i]:
+            continue
+        if _pos[_i] + 1 > _doubles.shape[1]:
+            return _i  # out of buffered draws: the caller refills, then resumes here
+        _reset_env(_i, _doubles, _pos, _state_position, _state_velocity)
+        _elapsed[_i] = 0
+        _terminated[_i] = False
+        _truncated[_i] = False
+        _reward[_i] = 0.0
+        _observe_env(_i, _obs, _elapsed, _state_position, _state_velocity)
+    return -1
+
+
+@jit
+def _step_envs(
     _actions,
     _resetting,
     _elapsed,
-    _has_limit,
     _limit,
-    _doubles,
-    _pos,
     _state_position,
     _state_velocity,
     _obs,
@@ -73,20 +101,9 @@ def _step_envs(
     goal_position,
     goal_velocity,
 ):
-    """Autoreset the envs in `_resetting`, step the others, from env `_start` on.
-
-    Returns -1, or the env to resume from once its buffered draws are refilled.
-    """
-    for _i in range(_start, len(_actions)):
+    """Step the envs not in `_resetting`, as the single env's step() does."""
+    for _i in range(len(_actions)):
         if _resetting[_i]:
-            if _pos[_i] + 1 > _doubles.shape[1]:
-                return _i  # out of buffered draws: the caller refills, then resumes here
-            _reset_env(_i, _doubles, _pos, _state_position, _state_velocity)
-            _elapsed[_i] = 0
-            _terminated[_i] = False
-            _truncated[_i] = False
-            _reward[_i] = 0.0
-            _observe_env(_i, _obs, _elapsed, _state_position, _state_velocity)
             continue
         _elapsed[_i] += 1
         position = _state_position[_i]
@@ -100,13 +117,12 @@ def _step_envs(
             velocity = 0.0
         _state_position[_i] = position
         _state_velocity[_i] = velocity
-        terminated = bool(((position) >= (goal_position)) and ((velocity) >= (goal_velocity)))
+        terminated = bool(position >= goal_position and velocity >= goal_velocity)
         reward = -1.0
         _terminated[_i] = terminated
         _reward[_i] = reward
-        _truncated[_i] = _has_limit and _elapsed[_i] >= _limit
+        _truncated[_i] = _elapsed[_i] >= _limit
         _observe_env(_i, _obs, _elapsed, _state_position, _state_velocity)
-    return -1
 
 
 class MountainCarV0VectorEnv(NativeVectorEnv):
@@ -157,7 +173,7 @@ class MountainCarV0VectorEnv(NativeVectorEnv):
         self._setup(num_envs, autoreset_mode, render_mode, max_episode_steps, buffered=True)
         self.position = np.zeros((num_envs), dtype=np.float64)
         self.velocity = np.zeros((num_envs), dtype=np.float64)
-        self._choose_backend(backend, None, ("cos",), 1)
+        self._choose_backend(backend, None, ("cos",), 1, ())
 
     def step(self, actions: Any) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
         if self._needs_reset:
@@ -244,39 +260,49 @@ class MountainCarV0VectorEnv(NativeVectorEnv):
         return action
 
     def _run_kernel(self, action: np.ndarray, resetting: np.ndarray) -> Any:
-        """Step all envs with the compiled kernel (autoresetting `resetting`)."""
+        """Step all envs with the compiled kernels (autoresetting `resetting`)."""
         n = len(action)
+        obs = np.empty((n, 2), dtype=np.float32)
         terminated = np.empty(n, dtype=np.bool_)
         truncated = np.empty(n, dtype=np.bool_)
         reward = np.empty(n, dtype=np.float64)
-        obs = np.empty((n, 2), dtype=np.float32)
-        start = 0
-        while (
-            start := _step_envs(
-                start,
-                action,
-                resetting,
-                self._elapsed,
-                self.max_episode_steps is not None,
-                self.max_episode_steps or 0,
-                self._streams.doubles,
-                self._streams.pos,
-                self.position,
-                self.velocity,
-                obs,
-                terminated,
-                truncated,
-                reward,
-                self.force,
-                self.gravity,
-                self.max_speed,
-                self.min_position,
-                self.max_position,
-                self.goal_position,
-                self.goal_velocity,
-            )
-        ) >= 0:
-            self._streams.reserve(1, start)
+        _step_envs(
+            action,
+            resetting,
+            self._elapsed,
+            self._step_limit,
+            self.position,
+            self.velocity,
+            obs,
+            terminated,
+            truncated,
+            reward,
+            self.force,
+            self.gravity,
+            self.max_speed,
+            self.min_position,
+            self.max_position,
+            self.goal_position,
+            self.goal_velocity,
+        )
+        if resetting.any():
+            start = 0
+            while (
+                start := _autoreset_envs(
+                    start,
+                    resetting,
+                    self._streams.doubles,
+                    self._streams.pos,
+                    self._elapsed,
+                    self.position,
+                    self.velocity,
+                    obs,
+                    terminated,
+                    truncated,
+                    reward,
+                )
+            ) >= 0:
+                self._streams.reserve(1, start)
         if self.check_state:
             _rt.check_finite(ID, position=self.position, velocity=self.velocity)
         return obs, terminated, truncated, reward, {}

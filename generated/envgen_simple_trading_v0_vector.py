@@ -18,6 +18,7 @@ from gymnasium.vector import AutoresetMode
 from envgen import runtime as _rt
 from envgen.vector_runtime import (
     NativeVectorEnv,
+    jit,
     mask_info,
 )
 
@@ -25,6 +26,136 @@ from .envgen_simple_trading_v0 import BUY, ID, PARAMS, SELL
 from .envgen_simple_trading_v0 import SimpleTradingV0Env as _SingleEnv
 
 # --- the env ----------------------------------------------------------------------------
+
+
+@jit
+def _reset_env(_i, _state_cash, _state_position, _state_price, initial_cash, initial_price):
+    """The single env's reset of env `_i` (no options), into the state arrays."""
+    cash = initial_cash
+    position = 0
+    price = initial_price
+    _state_cash[_i] = cash
+    _state_position[_i] = position
+    _state_price[_i] = price
+
+
+@jit
+def _observe_env(
+    _i,
+    _obs,
+    _elapsed,
+    _state_cash,
+    _state_position,
+    _state_price,
+    initial_cash,
+    initial_price,
+    max_steps,
+):
+    """Env `_i`'s observation, into row `_i` of `_obs`."""
+    cash = _state_cash[_i]
+    position = _state_position[_i]
+    price = _state_price[_i]
+    _obs[_i, 0] = cash / initial_cash
+    _obs[_i, 1] = position * price / initial_cash
+    _obs[_i, 2] = price / initial_price
+    _obs[_i, 3] = _elapsed[_i] / max_steps
+
+
+@jit
+def _autoreset_envs(
+    _resetting,
+    _elapsed,
+    _state_cash,
+    _state_position,
+    _state_price,
+    _obs,
+    _terminated,
+    _truncated,
+    _reward,
+    initial_cash,
+    initial_price,
+    max_steps,
+):
+    """Reset the envs in `_resetting`, as the single env's reset() does."""
+    for _i in range(len(_resetting)):
+        if not _resetting[_i]:
+            continue
+        _reset_env(_i, _state_cash, _state_position, _state_price, initial_cash, initial_price)
+        _elapsed[_i] = 0
+        _terminated[_i] = False
+        _truncated[_i] = False
+        _reward[_i] = 0.0
+        _observe_env(
+            _i,
+            _obs,
+            _elapsed,
+            _state_cash,
+            _state_position,
+            _state_price,
+            initial_cash,
+            initial_price,
+            max_steps,
+        )
+
+
+@jit
+def _step_envs(
+    _actions,
+    _resetting,
+    _rngs,
+    _elapsed,
+    _limit,
+    _state_cash,
+    _state_position,
+    _state_price,
+    _obs,
+    _terminated,
+    _truncated,
+    _reward,
+    drift,
+    volatility,
+    initial_cash,
+    initial_price,
+    max_steps,
+):
+    """Step the envs not in `_resetting`, as the single env's step() does."""
+    for _i in range(len(_actions)):
+        if _resetting[_i]:
+            continue
+        _elapsed[_i] += 1
+        cash = _state_cash[_i]
+        position = _state_position[_i]
+        price = _state_price[_i]
+        action = _actions[_i]
+        value_before = cash + position * price
+        if action == BUY:
+            shares = int(cash // price)
+            position = position + shares
+            cash = cash - shares * price
+        elif action == SELL:
+            cash = cash + position * price
+            position = 0
+        price = max(price * (1 + _rngs[_i].normal(drift, volatility)), 1.0)
+        value = cash + position * price
+        _state_cash[_i] = cash
+        _state_position[_i] = position
+        _state_price[_i] = price
+        terminated = False
+        reward = float((value - value_before) / initial_cash)
+        _terminated[_i] = terminated
+        _reward[_i] = reward
+        _truncated[_i] = _elapsed[_i] >= _limit
+        _observe_env(
+            _i,
+            _obs,
+            _elapsed,
+            _state_cash,
+            _state_position,
+            _state_price,
+            initial_cash,
+            initial_price,
+            max_steps,
+        )
 
 
 class SimpleTradingV0VectorEnv(NativeVectorEnv):
@@ -74,7 +205,7 @@ class SimpleTradingV0VectorEnv(NativeVectorEnv):
         self.cash = np.zeros((num_envs), dtype=np.float64)
         self.position = np.zeros((num_envs), dtype=np.int64)
         self.price = np.zeros((num_envs), dtype=np.float64)
-        self._choose_backend(backend, "no kernel: step calls normal()")
+        self._choose_backend(backend, None, (), 0, ("normal",))
 
     def step(self, actions: Any) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
         if self._needs_reset:
@@ -84,43 +215,46 @@ class SimpleTradingV0VectorEnv(NativeVectorEnv):
         next_step = self._next_step
         any_reset = next_step and bool(self._autoreset.any())
         resetting = self._autoreset
-        _live = ~resetting if any_reset else self._all_true
-        _live_ids = np.flatnonzero(_live) if any_reset else self._all_ids
-        self._elapsed += 1
-        with np.errstate(all="ignore"):
-            cash = self.cash
-            position = self.position
-            price = self.price
-            value_before = cash + position.astype(np.float64) * price
-            _m1 = action == BUY
-            shares = np.asarray(cash // price).astype(np.int64)
-            position = np.where(_m1, position + shares, position)
-            cash = np.where(_m1, cash - shares.astype(np.float64) * price, cash)
-            _m2 = ~_m1
-            _m3 = _m2 & (action == SELL)
-            cash = np.where(_m3, cash + position.astype(np.float64) * price, cash)
-            position = np.where(_m3, 0, position)
-            _draw5 = np.zeros((n,), dtype=np.float64)
-            _draw5[_live_ids] = self._streams.draw(
-                _live_ids, "normal", {"loc": self.drift, "scale": self.volatility}
-            )
-            price = np.maximum(price * (1 + _draw5), 1.0)
-            value = cash + position.astype(np.float64) * price
-            terminated = np.full((n,), False)
-            reward = (value - value_before) / self.initial_cash
-        self.cash = cash
-        self.position = np.asarray(position, dtype=np.int64)
-        self.price = price
-        if self.check_state:
-            _rt.check_finite(ID, cash=cash, position=position, price=price)
-        truncated = self._elapsed >= self.max_episode_steps
-        if any_reset:
-            ids = np.flatnonzero(resetting)
-            self._reset_envs(ids)
-            reward[ids] = 0.0
-            terminated[ids] = False
-            truncated[ids] = False
-        obs = self._observe()
+        if self._kernel:
+            obs, terminated, truncated, reward, _ = self._run_kernel(action, resetting)
+        else:
+            _live = ~resetting if any_reset else self._all_true
+            _live_ids = np.flatnonzero(_live) if any_reset else self._all_ids
+            self._elapsed += 1
+            with np.errstate(all="ignore"):
+                cash = self.cash
+                position = self.position
+                price = self.price
+                value_before = cash + position.astype(np.float64) * price
+                _m1 = action == BUY
+                shares = np.asarray(cash // price).astype(np.int64)
+                position = np.where(_m1, position + shares, position)
+                cash = np.where(_m1, cash - shares.astype(np.float64) * price, cash)
+                _m2 = ~_m1
+                _m3 = _m2 & (action == SELL)
+                cash = np.where(_m3, cash + position.astype(np.float64) * price, cash)
+                position = np.where(_m3, 0, position)
+                _draw5 = np.zeros((n,), dtype=np.float64)
+                _draw5[_live_ids] = self._streams.draw(
+                    _live_ids, "normal", {"loc": self.drift, "scale": self.volatility}
+                )
+                price = np.maximum(price * (1 + _draw5), 1.0)
+                value = cash + position.astype(np.float64) * price
+                terminated = np.full((n,), False)
+                reward = (value - value_before) / self.initial_cash
+            self.cash = cash
+            self.position = np.asarray(position, dtype=np.int64)
+            self.price = price
+            if self.check_state:
+                _rt.check_finite(ID, cash=cash, position=position, price=price)
+            truncated = self._elapsed >= self.max_episode_steps
+            if any_reset:
+                ids = np.flatnonzero(resetting)
+                self._reset_envs(ids)
+                reward[ids] = 0.0
+                terminated[ids] = False
+                truncated[ids] = False
+            obs = self._observe()
         infos: dict[str, Any] = {}
         infos = self._info(infos, None)
         done = terminated | truncated
@@ -178,3 +312,49 @@ class SimpleTradingV0VectorEnv(NativeVectorEnv):
         if action.shape != (n,) or action.dtype != np.int64 or (action.view(np.uint64).max() >= 3):
             action = self._fix_actions(actions)
         return action
+
+    def _run_kernel(self, action: np.ndarray, resetting: np.ndarray) -> Any:
+        """Step all envs with the compiled kernels (autoresetting `resetting`)."""
+        n = len(action)
+        obs = np.empty((n, 4), dtype=np.float32)
+        terminated = np.empty(n, dtype=np.bool_)
+        truncated = np.empty(n, dtype=np.bool_)
+        reward = np.empty(n, dtype=np.float64)
+        rngs = self._streams.kernel_generators()
+        _step_envs(
+            action,
+            resetting,
+            rngs,
+            self._elapsed,
+            self._step_limit,
+            self.cash,
+            self.position,
+            self.price,
+            obs,
+            terminated,
+            truncated,
+            reward,
+            self.drift,
+            self.volatility,
+            self.initial_cash,
+            self.initial_price,
+            self.max_steps,
+        )
+        if resetting.any():
+            _autoreset_envs(
+                resetting,
+                self._elapsed,
+                self.cash,
+                self.position,
+                self.price,
+                obs,
+                terminated,
+                truncated,
+                reward,
+                self.initial_cash,
+                self.initial_price,
+                self.max_steps,
+            )
+        if self.check_state:
+            _rt.check_finite(ID, cash=self.cash, position=self.position, price=self.price)
+        return obs, terminated, truncated, reward, {}

@@ -17,6 +17,7 @@ from gymnasium.vector import AutoresetMode
 from envgen import runtime as _rt
 from envgen.vector_runtime import (
     NativeVectorEnv,
+    jit,
     mask_info,
     per_env,
 )
@@ -25,6 +26,83 @@ from .envgen_simple_visual_v0 import DOWN, ID, PARAMS, RIGHT, UP
 from .envgen_simple_visual_v0 import SimpleVisualV0Env as _SingleEnv
 
 # --- the env ----------------------------------------------------------------------------
+
+
+@jit
+def _reset_env(_i, _rngs, _state_agent_x, _state_agent_y, _state_target, grid_size):
+    """The single env's reset of env `_i` (no options), into the state arrays."""
+    agent_x = 0
+    agent_y = 0
+    target = int(_rngs[_i].integers(1, grid_size * grid_size))
+    _state_agent_x[_i] = agent_x
+    _state_agent_y[_i] = agent_y
+    _state_target[_i] = target
+
+
+@jit
+def _autoreset_envs(
+    _resetting,
+    _rngs,
+    _elapsed,
+    _state_agent_x,
+    _state_agent_y,
+    _state_target,
+    _terminated,
+    _truncated,
+    _reward,
+    grid_size,
+):
+    """Reset the envs in `_resetting`, as the single env's reset() does."""
+    for _i in range(len(_resetting)):
+        if not _resetting[_i]:
+            continue
+        _reset_env(_i, _rngs, _state_agent_x, _state_agent_y, _state_target, grid_size)
+        _elapsed[_i] = 0
+        _terminated[_i] = False
+        _truncated[_i] = False
+        _reward[_i] = 0.0
+
+
+@jit
+def _step_envs(
+    _actions,
+    _resetting,
+    _elapsed,
+    _limit,
+    _state_agent_x,
+    _state_agent_y,
+    _state_target,
+    _terminated,
+    _truncated,
+    _reward,
+    grid_size,
+):
+    """Step the envs not in `_resetting`, as the single env's step() does."""
+    for _i in range(len(_actions)):
+        if _resetting[_i]:
+            continue
+        _elapsed[_i] += 1
+        agent_x = _state_agent_x[_i]
+        agent_y = _state_agent_y[_i]
+        target = _state_target[_i]
+        action = _actions[_i]
+        if action == UP:
+            agent_y = max(agent_y - 1, 0)
+        elif action == RIGHT:
+            agent_x = min(agent_x + 1, grid_size - 1)
+        elif action == DOWN:
+            agent_y = min(agent_y + 1, grid_size - 1)
+        else:
+            agent_x = max(agent_x - 1, 0)
+        reached = agent_y * grid_size + agent_x == target
+        _state_agent_x[_i] = agent_x
+        _state_agent_y[_i] = agent_y
+        _state_target[_i] = target
+        terminated = bool(reached)
+        reward = float(10.0 if reached else -0.1)
+        _terminated[_i] = terminated
+        _reward[_i] = reward
+        _truncated[_i] = _elapsed[_i] >= _limit
 
 
 class SimpleVisualV0VectorEnv(NativeVectorEnv):
@@ -70,7 +148,7 @@ class SimpleVisualV0VectorEnv(NativeVectorEnv):
         self.agent_x = np.zeros((num_envs), dtype=np.int64)
         self.agent_y = np.zeros((num_envs), dtype=np.int64)
         self.target = np.zeros((num_envs), dtype=np.int64)
-        self._choose_backend(backend, "no kernel: state 'target' init calls integers()")
+        self._choose_backend(backend, None, (), 0, ("integers",))
         self._functions = _SingleEnv(config, **params)  # runs spec functions
 
     def step(self, actions: Any) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
@@ -80,35 +158,38 @@ class SimpleVisualV0VectorEnv(NativeVectorEnv):
         next_step = self._next_step
         any_reset = next_step and bool(self._autoreset.any())
         resetting = self._autoreset
-        self._elapsed += 1
-        agent_x = self.agent_x
-        agent_y = self.agent_y
-        target = self.target
-        _m1 = action == UP
-        agent_y = np.where(_m1, np.maximum(agent_y - 1, 0), agent_y)
-        _m2 = ~_m1
-        _m3 = _m2 & (action == RIGHT)
-        agent_x = np.where(_m3, np.minimum(agent_x + 1, self.grid_size - 1), agent_x)
-        _m4 = _m2 ^ _m3
-        _m5 = _m4 & (action == DOWN)
-        agent_y = np.where(_m5, np.minimum(agent_y + 1, self.grid_size - 1), agent_y)
-        _m6 = _m4 ^ _m5
-        agent_x = np.where(_m6, np.maximum(agent_x - 1, 0), agent_x)
-        reached = agent_y * self.grid_size + agent_x == target
-        terminated = reached
-        reward = np.where(reached, 10.0, -0.1)
-        self.agent_x = agent_x
-        self.agent_y = agent_y
-        self.target = target
-        if self.check_state:
-            _rt.check_finite(ID, agent_x=agent_x, agent_y=agent_y, target=target)
-        truncated = self._elapsed >= self.max_episode_steps
-        if any_reset:
-            ids = np.flatnonzero(resetting)
-            self._reset_envs(ids)
-            reward[ids] = 0.0
-            terminated[ids] = False
-            truncated[ids] = False
+        if self._kernel:
+            _, terminated, truncated, reward, _ = self._run_kernel(action, resetting)
+        else:
+            self._elapsed += 1
+            agent_x = self.agent_x
+            agent_y = self.agent_y
+            target = self.target
+            _m1 = action == UP
+            agent_y = np.where(_m1, np.maximum(agent_y - 1, 0), agent_y)
+            _m2 = ~_m1
+            _m3 = _m2 & (action == RIGHT)
+            agent_x = np.where(_m3, np.minimum(agent_x + 1, self.grid_size - 1), agent_x)
+            _m4 = _m2 ^ _m3
+            _m5 = _m4 & (action == DOWN)
+            agent_y = np.where(_m5, np.minimum(agent_y + 1, self.grid_size - 1), agent_y)
+            _m6 = _m4 ^ _m5
+            agent_x = np.where(_m6, np.maximum(agent_x - 1, 0), agent_x)
+            reached = agent_y * self.grid_size + agent_x == target
+            terminated = reached
+            reward = np.where(reached, 10.0, -0.1)
+            self.agent_x = agent_x
+            self.agent_y = agent_y
+            self.target = target
+            if self.check_state:
+                _rt.check_finite(ID, agent_x=agent_x, agent_y=agent_y, target=target)
+            truncated = self._elapsed >= self.max_episode_steps
+            if any_reset:
+                ids = np.flatnonzero(resetting)
+                self._reset_envs(ids)
+                reward[ids] = 0.0
+                terminated[ids] = False
+                truncated[ids] = False
         obs = self._observe()
         infos: dict[str, Any] = {}
         infos = self._info(infos, None)
@@ -172,3 +253,40 @@ class SimpleVisualV0VectorEnv(NativeVectorEnv):
 
     def _picture(self, *args: Any) -> Any:
         return self._functions._picture(*args)
+
+    def _run_kernel(self, action: np.ndarray, resetting: np.ndarray) -> Any:
+        """Step all envs with the compiled kernels (autoresetting `resetting`)."""
+        n = len(action)
+        terminated = np.empty(n, dtype=np.bool_)
+        truncated = np.empty(n, dtype=np.bool_)
+        reward = np.empty(n, dtype=np.float64)
+        rngs = self._streams.kernel_generators()
+        _step_envs(
+            action,
+            resetting,
+            self._elapsed,
+            self._step_limit,
+            self.agent_x,
+            self.agent_y,
+            self.target,
+            terminated,
+            truncated,
+            reward,
+            self.grid_size,
+        )
+        if resetting.any():
+            _autoreset_envs(
+                resetting,
+                rngs,
+                self._elapsed,
+                self.agent_x,
+                self.agent_y,
+                self.target,
+                terminated,
+                truncated,
+                reward,
+                self.grid_size,
+            )
+        if self.check_state:
+            _rt.check_finite(ID, agent_x=self.agent_x, agent_y=self.agent_y, target=self.target)
+        return None, terminated, truncated, reward, {}

@@ -17,12 +17,84 @@ from gymnasium.vector import AutoresetMode
 from envgen import runtime as _rt
 from envgen.vector_runtime import (
     NativeVectorEnv,
+    jit,
 )
 
 from .envgen_tuple_thermostat_v0 import ID, PARAMS
 from .envgen_tuple_thermostat_v0 import TupleThermostatV0Env as _SingleEnv
 
 # --- the env ----------------------------------------------------------------------------
+
+
+@jit
+def _reset_env(_i, _rngs, _state_mode, _state_room, _state_outside):
+    """The single env's reset of env `_i` (no options), into the state arrays."""
+    mode = 0
+    room = _rngs[_i].uniform(15.0, 25.0)
+    outside = _rngs[_i].uniform(0.0, 20.0)
+    _state_mode[_i] = mode
+    _state_room[_i] = room
+    _state_outside[_i] = outside
+
+
+@jit
+def _autoreset_envs(
+    _resetting,
+    _rngs,
+    _elapsed,
+    _state_mode,
+    _state_room,
+    _state_outside,
+    _terminated,
+    _truncated,
+    _reward,
+):
+    """Reset the envs in `_resetting`, as the single env's reset() does."""
+    for _i in range(len(_resetting)):
+        if not _resetting[_i]:
+            continue
+        _reset_env(_i, _rngs, _state_mode, _state_room, _state_outside)
+        _elapsed[_i] = 0
+        _terminated[_i] = False
+        _truncated[_i] = False
+        _reward[_i] = 0.0
+
+
+@jit
+def _step_envs(
+    _actions,
+    _resetting,
+    _rngs,
+    _elapsed,
+    _limit,
+    _state_mode,
+    _state_room,
+    _state_outside,
+    _terminated,
+    _truncated,
+    _reward,
+    set_point,
+):
+    """Step the envs not in `_resetting`, as the single env's step() does."""
+    for _i in range(len(_actions)):
+        if _resetting[_i]:
+            continue
+        _elapsed[_i] += 1
+        mode = _state_mode[_i]
+        room = _state_room[_i]
+        outside = _state_outside[_i]
+        action = _actions[_i]
+        mode = action
+        outside = min(max(outside + _rngs[_i].normal(0.0, 0.3), -40.0), 40.0)
+        room = min(max(room + 0.1 * (outside - room) + 1.5 * mode, -50.0), 80.0)
+        _state_mode[_i] = mode
+        _state_room[_i] = room
+        _state_outside[_i] = outside
+        terminated = False
+        reward = float(-abs(room - set_point))
+        _terminated[_i] = terminated
+        _reward[_i] = reward
+        _truncated[_i] = _elapsed[_i] >= _limit
 
 
 class TupleThermostatV0VectorEnv(NativeVectorEnv):
@@ -62,7 +134,7 @@ class TupleThermostatV0VectorEnv(NativeVectorEnv):
         self.mode = np.zeros((num_envs), dtype=np.int64)
         self.room = np.zeros((num_envs), dtype=np.float64)
         self.outside = np.zeros((num_envs), dtype=np.float64)
-        self._choose_backend(backend, "no kernel: step calls normal()")
+        self._choose_backend(backend, None, (), 0, ("normal", "uniform"))
 
     def step(self, actions: Any) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
         if self._needs_reset:
@@ -72,33 +144,37 @@ class TupleThermostatV0VectorEnv(NativeVectorEnv):
         next_step = self._next_step
         any_reset = next_step and bool(self._autoreset.any())
         resetting = self._autoreset
-        _live = ~resetting if any_reset else self._all_true
-        _live_ids = np.flatnonzero(_live) if any_reset else self._all_ids
-        self._elapsed += 1
-        mode = self.mode
-        room = self.room
-        outside = self.outside
-        mode = np.array(action)
-        _draw1 = np.zeros((n,), dtype=np.float64)
-        _draw1[_live_ids] = self._streams.draw(_live_ids, "normal", {"loc": 0.0, "scale": 0.3})
-        outside = np.minimum(np.maximum(outside + _draw1, -40.0), 40.0)
-        room = np.minimum(
-            np.maximum(room + 0.1 * (outside - room) + 1.5 * mode.astype(np.float64), -50.0), 80.0
-        )
-        terminated = np.full((n,), False)
-        reward = -np.abs(room - self.set_point)
-        self.mode = mode
-        self.room = room
-        self.outside = outside
-        if self.check_state:
-            _rt.check_finite(ID, mode=mode, room=room, outside=outside)
-        truncated = self._elapsed >= self.max_episode_steps
-        if any_reset:
-            ids = np.flatnonzero(resetting)
-            self._reset_envs(ids)
-            reward[ids] = 0.0
-            terminated[ids] = False
-            truncated[ids] = False
+        if self._kernel:
+            _, terminated, truncated, reward, _ = self._run_kernel(action, resetting)
+        else:
+            _live = ~resetting if any_reset else self._all_true
+            _live_ids = np.flatnonzero(_live) if any_reset else self._all_ids
+            self._elapsed += 1
+            mode = self.mode
+            room = self.room
+            outside = self.outside
+            mode = np.array(action)
+            _draw1 = np.zeros((n,), dtype=np.float64)
+            _draw1[_live_ids] = self._streams.draw(_live_ids, "normal", {"loc": 0.0, "scale": 0.3})
+            outside = np.minimum(np.maximum(outside + _draw1, -40.0), 40.0)
+            room = np.minimum(
+                np.maximum(room + 0.1 * (outside - room) + 1.5 * mode.astype(np.float64), -50.0),
+                80.0,
+            )
+            terminated = np.full((n,), False)
+            reward = -np.abs(room - self.set_point)
+            self.mode = mode
+            self.room = room
+            self.outside = outside
+            if self.check_state:
+                _rt.check_finite(ID, mode=mode, room=room, outside=outside)
+            truncated = self._elapsed >= self.max_episode_steps
+            if any_reset:
+                ids = np.flatnonzero(resetting)
+                self._reset_envs(ids)
+                reward[ids] = 0.0
+                terminated[ids] = False
+                truncated[ids] = False
         obs = self._observe()
         infos: dict[str, Any] = {}
         done = terminated | truncated
@@ -147,3 +223,40 @@ class TupleThermostatV0VectorEnv(NativeVectorEnv):
         if action.shape != (n,) or action.dtype != np.int64 or (action.view(np.uint64).max() >= 3):
             action = self._fix_actions(actions)
         return action
+
+    def _run_kernel(self, action: np.ndarray, resetting: np.ndarray) -> Any:
+        """Step all envs with the compiled kernels (autoresetting `resetting`)."""
+        n = len(action)
+        terminated = np.empty(n, dtype=np.bool_)
+        truncated = np.empty(n, dtype=np.bool_)
+        reward = np.empty(n, dtype=np.float64)
+        rngs = self._streams.kernel_generators()
+        _step_envs(
+            action,
+            resetting,
+            rngs,
+            self._elapsed,
+            self._step_limit,
+            self.mode,
+            self.room,
+            self.outside,
+            terminated,
+            truncated,
+            reward,
+            self.set_point,
+        )
+        if resetting.any():
+            _autoreset_envs(
+                resetting,
+                rngs,
+                self._elapsed,
+                self.mode,
+                self.room,
+                self.outside,
+                terminated,
+                truncated,
+                reward,
+            )
+        if self.check_state:
+            _rt.check_finite(ID, mode=self.mode, room=self.room, outside=self.outside)
+        return None, terminated, truncated, reward, {}
