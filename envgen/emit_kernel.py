@@ -370,7 +370,9 @@ def emit_kernel(model: EnvModel, buffered: bool) -> KernelCode:
         observe_params = ["_i", "_obs", "_elapsed", *arrays, *ot.args.names]
         observe = [f"_observe_env({', '.join(observe_params)})"]
         functions += _function(
-            "_observe_env", observe_params, "Env `_i`'s observation, into row `_i` of `_obs`.",
+            "_observe_env",
+            observe_params,
+            "Env `_i`'s observation, into row `_i` of `_obs`.",
             observe_body,
         )
 
@@ -520,12 +522,23 @@ def emit_kernel(model: EnvModel, buffered: bool) -> KernelCode:
 def _function(name: str, params: list[str], doc: str, body: list[str]) -> list[str]:
     """A jitted module-level function, and the two blank lines after it."""
     lines = doc.splitlines()
-    docstring = [f'{INDENT}"""{lines[0]}"""'] if len(lines) == 1 else [
-        f'{INDENT}"""{lines[0]}',
-        *(f"{INDENT}{line}" if line else "" for line in lines[1:]),
-        f'{INDENT}"""',
+    docstring = (
+        [f'{INDENT}"""{lines[0]}"""']
+        if len(lines) == 1
+        else [
+            f'{INDENT}"""{lines[0]}',
+            *(f"{INDENT}{line}" if line else "" for line in lines[1:]),
+            f'{INDENT}"""',
+        ]
+    )
+    return [
+        "@jit",
+        f"def {name}({', '.join(params)}):",
+        *docstring,
+        *(INDENT + b for b in body),
+        "",
+        "",
     ]
-    return ["@jit", f"def {name}({', '.join(params)}):", *docstring, *(INDENT + b for b in body), "", ""]
 
 
 def _unique(names: list[str]) -> list[str]:
