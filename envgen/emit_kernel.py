@@ -95,6 +95,7 @@ class KernelCode:
     math: list[str]  # `math` functions the kernel calls (checked against Python's)
     draws: int  # most buffered draws one env makes in one kernel call
     direct: list[str]  # Generator methods the kernel calls (checked against NumPy's)
+    threadable: bool  # the step loop may run on several threads (it draws nothing)
     observes: bool  # the kernel also writes the observations (else `_observe()` does)
 
 
@@ -437,13 +438,16 @@ def emit_kernel(model: EnvModel, buffered: bool) -> KernelCode:
             *observe_params[1:],  # not `_i`
         ]
     )
+    # With no draws in the step, envs are independent: the loop may run on several threads.
+    threadable = not (st.draws or st.direct)
     functions += _function(
         "_step_envs",
         step_params,
         "Step the envs not in `_resetting`, as the single env's step() does."
         + (f"\n\n{resumable}" if st.draws else ""),
         [
-            f"for _i in range({'_start, ' if st.draws else ''}len(_actions)):",
+            f"for _i in {'prange' if threadable else 'range'}"
+            f"({'_start, ' if st.draws else ''}len(_actions)):",
             f"{INDENT}if _resetting[_i]:",
             f"{INDENT * 2}continue",
             *(INDENT + line for line in refill(st.draws)),
@@ -452,6 +456,7 @@ def emit_kernel(model: EnvModel, buffered: bool) -> KernelCode:
             *(INDENT + line for line in observe),
             *(["return -1"] if st.draws else []),
         ],
+        threads=threadable,
     )
 
     # _run_kernel: fresh output arrays, then both loops
@@ -494,6 +499,8 @@ def emit_kernel(model: EnvModel, buffered: bool) -> KernelCode:
 
     def call(name: str, params: list[str], draws: int) -> list[str]:
         args = ", ".join(values.get(p, f"self.{p}") for p in params)
+        if name == "_step_envs" and threadable:
+            name = "self._threaded(_step_envs)"
         if not draws:
             return [f"{name}({args})"]
         return [
@@ -513,13 +520,19 @@ def emit_kernel(model: EnvModel, buffered: bool) -> KernelCode:
     method.append(f"{INDENT}return {obs_out}, terminated, truncated, reward, {info_dict}")
     math = sorted(rt.math | st.math)
     if "pow" in math:  # c_pow calls through a ctypes pointer: not cacheable on disk
+        functions = [
+            line.replace("@jit(", "@jit(cache=False, ") if line.startswith("@jit(") else line
+            for line in functions
+        ]
         functions = ["@jit(cache=False)" if line == "@jit" else line for line in functions]
     direct = sorted(rt.direct | st.direct)
     draws = max(rt.draws, st.draws)
-    return KernelCode(functions, method, math, draws, direct, rows is not None)
+    return KernelCode(functions, method, math, draws, direct, threadable, rows is not None)
 
 
-def _function(name: str, params: list[str], doc: str, body: list[str]) -> list[str]:
+def _function(
+    name: str, params: list[str], doc: str, body: list[str], threads: bool = False
+) -> list[str]:
     """A jitted module-level function, and the two blank lines after it."""
     lines = doc.splitlines()
     docstring = (
@@ -532,7 +545,7 @@ def _function(name: str, params: list[str], doc: str, body: list[str]) -> list[s
         ]
     )
     return [
-        "@jit",
+        "@jit(threads=True)" if threads else "@jit",
         f"def {name}({', '.join(params)}):",
         *docstring,
         *(INDENT + b for b in body),

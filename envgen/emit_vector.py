@@ -1724,12 +1724,15 @@ def _build(model: EnvModel) -> _Parts:
     try:
         kernel: KernelCode | None = emit_kernel(model, buffered)
         init.append(
-            f"self._choose_backend(backend, None, {literal(tuple(kernel.math))}, "
-            f"{kernel.draws}, {literal(tuple(kernel.direct))})"
+            f"self._choose_backend(backend, threads, math_names={literal(tuple(kernel.math))}, "
+            f"draws={kernel.draws}, direct={literal(tuple(kernel.direct))}, "
+            f"threadable={kernel.threadable})"
         )
     except NoKernel as exc:
         kernel = None
-        init.append(f"self._choose_backend(backend, {literal('no kernel: ' + str(exc))})")
+        init.append(
+            f"self._choose_backend(backend, threads, note={literal('no kernel: ' + str(exc))})"
+        )
     if kernel is None:
         step += [*numpy_step, "obs = self._observe()"]
     else:

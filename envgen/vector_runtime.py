@@ -12,6 +12,7 @@ import ctypes.util
 import functools
 import math
 import os
+import types
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -242,20 +243,49 @@ def numba_module() -> Any:
     return numba
 
 
-def jit(fn: Callable[..., Any] | None = None, *, cache: bool = True) -> Any:
+def jit(fn: Callable[..., Any] | None = None, *, cache: bool = True, threads: bool = False) -> Any:
     """Compile `fn` with Numba on first call (cached on disk), or return it unchanged.
 
     `error_model="numpy"`: division by zero gives inf/nan as in the NumPy backend instead
     of raising inside the loop. No fastmath: every operation rounds as in Python.
+    `threads=True`: `fn` loops over envs with `prange`; `fn.threaded` is a second variant
+    compiled with `parallel=True`, which splits that loop over Numba's threads.
     """
 
     def wrap(function: Callable[..., Any]) -> Any:
         numba = numba_module()
         if numba is None:
-            return function
-        return numba.njit(cache=cache, error_model="numpy", nogil=True)(function)
+            compiled = function
+            if threads:
+                compiled.threaded = function  # type: ignore[attr-defined]
+            return compiled
+        options = {"cache": cache, "error_model": "numpy", "nogil": True}
+        compiled = numba.njit(**options)(function)
+        if threads:
+            # A copy under another name: Numba's disk cache is keyed by the function's
+            # name and types, not by `parallel`, so the two variants must not share it.
+            twin = types.FunctionType(
+                function.__code__,
+                function.__globals__,
+                function.__name__,
+                function.__defaults__,
+                function.__closure__,
+            )
+            twin.__qualname__ = function.__qualname__ + "_threaded"
+            compiled.threaded = numba.njit(parallel=True, **options)(twin)
+        return compiled
 
     return wrap if fn is None else wrap(fn)
+
+
+def _prange() -> Any:
+    numba = numba_module()
+    return range if numba is None else numba.prange
+
+
+#: The loop over envs in kernels that may run on several threads (`range` where Numba is
+#: missing; in a kernel compiled without `parallel=True` Numba treats it as `range`).
+prange = _prange()
 
 
 def is_compiled(fn: Any) -> bool:
@@ -570,6 +600,8 @@ class NativeVectorEnv(VectorEnv):
     #: "numba" when steps run the compiled kernel, else "numpy"; `backend_note` says why not.
     backend = "numpy"
     backend_note: str | None = None
+    #: Threads the compiled step loop runs on (`threads=` where the kernel allows it).
+    threads = 1
     _kernel = False
 
     def _setup(
@@ -606,19 +638,27 @@ class NativeVectorEnv(VectorEnv):
     def _choose_backend(
         self,
         backend: str,
-        note: str | None,
+        threads: int = 1,
+        *,
+        note: str | None = None,
         math_names: tuple[str, ...] = (),
         draws: int = 0,
         direct: tuple[str, ...] = (),
+        threadable: bool = False,
     ) -> None:
         """Step with the compiled kernel (`_run_kernel`) when `backend` allows and it works.
 
         `note` says why the spec has no kernel (None: it has one). "auto" falls back to the
         NumPy code quietly where the spec has no kernel, with a warning where one did not
-        compile; "numba" raises instead; "numpy" never uses the kernel.
+        compile; "numba" raises instead; "numpy" never uses the kernel. `threads` > 1 runs
+        the step loop on that many of Numba's threads, where the kernel allows it
+        (`threadable`: its step draws no random numbers).
         """
         if backend not in BACKENDS:
             raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+        if not isinstance(threads, int) or isinstance(threads, bool) or threads < 1:
+            raise ValueError(f"threads must be a positive int, got {threads!r}")
+        self.threads = 1
         reason = note
         if backend == "numpy":
             reason = "backend='numpy' was asked for"
@@ -637,6 +677,35 @@ class NativeVectorEnv(VectorEnv):
         self._kernel = reason is None
         self.backend = "numba" if self._kernel else "numpy"
         self.backend_note = reason
+        if self._kernel and threads > 1:
+            self._use_threads(threads, threadable)
+
+    def _use_threads(self, threads: int, threadable: bool) -> None:
+        pool = numba_module().config.NUMBA_NUM_THREADS
+        if threads > pool:
+            raise ValueError(
+                f"threads={threads} is more than Numba's thread pool has (NUMBA_NUM_THREADS={pool})"
+            )
+        reason = None
+        if not threadable:
+            reason = "the step draws random numbers, so it runs on one thread"
+        else:
+            self.threads = threads
+            try:  # compiles the parallel variant
+                self._run_kernel(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.bool_))
+            except Exception as exc:  # e.g. no threading layer
+                self.threads = 1
+                reason = f"the threaded kernel did not compile ({type(exc).__name__}: {exc})"
+        if reason is not None:
+            self.backend_note = f"threads={threads} ignored: {reason}"
+            gym.logger.warn(f"{type(self).__name__}: {self.backend_note}")
+
+    def _threaded(self, kernel: Any) -> Any:
+        """`kernel`'s variant for `self.threads` threads (the plain one for one thread)."""
+        if self.threads == 1:
+            return kernel
+        numba_module().set_num_threads(self.threads)
+        return kernel.threaded
 
     def _run_kernel(self, action: np.ndarray, resetting: np.ndarray) -> Any:
         raise NotImplementedError  # generated where the spec has a kernel

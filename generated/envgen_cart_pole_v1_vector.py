@@ -21,6 +21,7 @@ from envgen.vector_runtime import (
     draw_uniform,
     exact,
     jit,
+    prange,
 )
 
 from .envgen_cart_pole_v1 import ID, PARAMS, PUSH_RIGHT
@@ -131,7 +132,7 @@ def _autoreset_envs(
     return -1
 
 
-@jit
+@jit(threads=True)
 def _step_envs(
     _actions,
     _resetting,
@@ -158,7 +159,7 @@ def _step_envs(
     sutton_barto_reward,
 ):
     """Step the envs not in `_resetting`, as the single env's step() does."""
-    for _i in range(len(_actions)):
+    for _i in prange(len(_actions)):
         if _resetting[_i]:
             continue
         _elapsed[_i] += 1
@@ -247,6 +248,7 @@ class CartPoleV1VectorEnv(NativeVectorEnv):
         autoreset_mode: str | AutoresetMode = AutoresetMode.NEXT_STEP,
         max_episode_steps: int | None = None,
         backend: str = "auto",
+        threads: int = 1,
         **params: Any,
     ) -> None:
         p = _rt.resolve_params(PARAMS, config, params, ID)
@@ -283,7 +285,9 @@ class CartPoleV1VectorEnv(NativeVectorEnv):
         self.theta = np.zeros((num_envs), dtype=np.float64)
         self.theta_dot = np.zeros((num_envs), dtype=np.float64)
         self.steps_beyond_terminated = np.zeros((num_envs), dtype=np.int64)
-        self._choose_backend(backend, None, ("cos", "sin"), 4, ())
+        self._choose_backend(
+            backend, threads, math_names=("cos", "sin"), draws=4, direct=(), threadable=True
+        )
 
     def step(self, actions: Any) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
         if self._needs_reset:
@@ -419,7 +423,7 @@ class CartPoleV1VectorEnv(NativeVectorEnv):
         terminated = np.empty(n, dtype=np.bool_)
         truncated = np.empty(n, dtype=np.bool_)
         reward = np.empty(n, dtype=np.float64)
-        _step_envs(
+        self._threaded(_step_envs)(
             action,
             resetting,
             self._elapsed,

@@ -113,6 +113,7 @@ class DiceGuessV0VectorEnv(NativeVectorEnv):
         autoreset_mode: str | AutoresetMode = AutoresetMode.NEXT_STEP,
         max_episode_steps: int | None = None,
         backend: str = "auto",
+        threads: int = 1,
         **params: Any,
     ) -> None:
         p = _rt.resolve_params(PARAMS, config, params, ID)
@@ -125,7 +126,14 @@ class DiceGuessV0VectorEnv(NativeVectorEnv):
         self.max_episode_steps = 30
         self._setup(num_envs, autoreset_mode, render_mode, max_episode_steps, buffered=False)
         self.face = np.zeros((num_envs), dtype=np.int64)
-        self._choose_backend(backend, None, (), 0, ("integers", "random"))
+        self._choose_backend(
+            backend,
+            threads,
+            math_names=(),
+            draws=0,
+            direct=("integers", "random"),
+            threadable=False,
+        )
 
     def step(self, actions: Any) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
         if self._needs_reset:

@@ -21,6 +21,7 @@ from envgen.vector_runtime import (
     draw_uniform,
     exact,
     jit,
+    prange,
 )
 
 from .envgen_dict_navigation_v0 import EAST, ID, NORTH, PARAMS, SOUTH
@@ -77,7 +78,7 @@ def _autoreset_envs(
     return -1
 
 
-@jit
+@jit(threads=True)
 def _step_envs(
     _actions,
     _resetting,
@@ -94,7 +95,7 @@ def _step_envs(
     arena,
 ):
     """Step the envs not in `_resetting`, as the single env's step() does."""
-    for _i in range(len(_actions)):
+    for _i in prange(len(_actions)):
         if _resetting[_i]:
             continue
         _elapsed[_i] += 1
@@ -144,6 +145,7 @@ class DictNavigationV0VectorEnv(NativeVectorEnv):
         autoreset_mode: str | AutoresetMode = AutoresetMode.NEXT_STEP,
         max_episode_steps: int | None = None,
         backend: str = "auto",
+        threads: int = 1,
         **params: Any,
     ) -> None:
         p = _rt.resolve_params(PARAMS, config, params, ID)
@@ -169,7 +171,9 @@ class DictNavigationV0VectorEnv(NativeVectorEnv):
         self.y = np.zeros((num_envs), dtype=np.float64)
         self.goal_x = np.zeros((num_envs), dtype=np.float64)
         self.goal_y = np.zeros((num_envs), dtype=np.float64)
-        self._choose_backend(backend, None, ("hypot",), 2, ())
+        self._choose_backend(
+            backend, threads, math_names=("hypot",), draws=2, direct=(), threadable=True
+        )
 
     def step(self, actions: Any) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
         if self._needs_reset:
@@ -276,7 +280,7 @@ class DictNavigationV0VectorEnv(NativeVectorEnv):
         terminated = np.empty(n, dtype=np.bool_)
         truncated = np.empty(n, dtype=np.bool_)
         reward = np.empty(n, dtype=np.float64)
-        _step_envs(
+        self._threaded(_step_envs)(
             action,
             resetting,
             self._elapsed,

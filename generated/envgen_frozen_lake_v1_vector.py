@@ -51,6 +51,7 @@ class FrozenLakeV1VectorEnv(NativeVectorEnv):
         autoreset_mode: str | AutoresetMode = AutoresetMode.NEXT_STEP,
         max_episode_steps: int | None = None,
         backend: str = "auto",
+        threads: int = 1,
         **params: Any,
     ) -> None:
         p = _rt.resolve_params(PARAMS, config, params, ID)
@@ -73,7 +74,7 @@ class FrozenLakeV1VectorEnv(NativeVectorEnv):
         self._setup(num_envs, autoreset_mode, render_mode, max_episode_steps, buffered=True)
         self.s = np.zeros((num_envs), dtype=np.int64)
         self.last_action = np.zeros((num_envs), dtype=np.int64)
-        self._choose_backend(backend, "no kernel: state 's' init calls argmax()")
+        self._choose_backend(backend, threads, note="no kernel: state 's' init calls argmax()")
 
     def step(self, actions: Any) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
         if self._needs_reset:

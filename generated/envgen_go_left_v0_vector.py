@@ -18,6 +18,7 @@ from envgen import runtime as _rt
 from envgen.vector_runtime import (
     NativeVectorEnv,
     jit,
+    prange,
 )
 
 from .envgen_go_left_v0 import ID, PARAMS, RIGHT
@@ -46,12 +47,12 @@ def _autoreset_envs(_resetting, _elapsed, _state_pos, _terminated, _truncated, _
         _reward[_i] = 0.0
 
 
-@jit
+@jit(threads=True)
 def _step_envs(
     _actions, _resetting, _elapsed, _limit, _state_pos, _terminated, _truncated, _reward, size
 ):
     """Step the envs not in `_resetting`, as the single env's step() does."""
-    for _i in range(len(_actions)):
+    for _i in prange(len(_actions)):
         if _resetting[_i]:
             continue
         _elapsed[_i] += 1
@@ -91,6 +92,7 @@ class GoLeftV0VectorEnv(NativeVectorEnv):
         autoreset_mode: str | AutoresetMode = AutoresetMode.NEXT_STEP,
         max_episode_steps: int | None = None,
         backend: str = "auto",
+        threads: int = 1,
         **params: Any,
     ) -> None:
         p = _rt.resolve_params(PARAMS, config, params, ID)
@@ -105,7 +107,7 @@ class GoLeftV0VectorEnv(NativeVectorEnv):
         self.max_episode_steps = 100
         self._setup(num_envs, autoreset_mode, render_mode, max_episode_steps, buffered=False)
         self.pos = np.zeros((num_envs), dtype=np.int64)
-        self._choose_backend(backend, None, (), 0, ())
+        self._choose_backend(backend, threads, math_names=(), draws=0, direct=(), threadable=True)
 
     def step(self, actions: Any) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
         if self._needs_reset:
@@ -179,7 +181,7 @@ class GoLeftV0VectorEnv(NativeVectorEnv):
         terminated = np.empty(n, dtype=np.bool_)
         truncated = np.empty(n, dtype=np.bool_)
         reward = np.empty(n, dtype=np.float64)
-        _step_envs(
+        self._threaded(_step_envs)(
             action,
             resetting,
             self._elapsed,

@@ -47,6 +47,7 @@ class LightSwitchesV0VectorEnv(NativeVectorEnv):
         autoreset_mode: str | AutoresetMode = AutoresetMode.NEXT_STEP,
         max_episode_steps: int | None = None,
         backend: str = "auto",
+        threads: int = 1,
         **params: Any,
     ) -> None:
         p = _rt.resolve_params(PARAMS, config, params, ID)
@@ -60,7 +61,9 @@ class LightSwitchesV0VectorEnv(NativeVectorEnv):
         self._setup(num_envs, autoreset_mode, render_mode, max_episode_steps, buffered=False)
         self.on = np.zeros((num_envs, self.lights), dtype=np.int64)
         self._choose_backend(
-            backend, ("no kernel: the action space is MultiBinary (kernels take Discrete)")
+            backend,
+            threads,
+            note=("no kernel: the action space is MultiBinary (kernels take Discrete)"),
         )
 
     def step(self, actions: Any) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:

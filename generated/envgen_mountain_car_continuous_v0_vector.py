@@ -56,6 +56,7 @@ class MountainCarContinuousV0VectorEnv(NativeVectorEnv):
         autoreset_mode: str | AutoresetMode = AutoresetMode.NEXT_STEP,
         max_episode_steps: int | None = None,
         backend: str = "auto",
+        threads: int = 1,
         **params: Any,
     ) -> None:
         p = _rt.resolve_params(PARAMS, config, params, ID, "ignore")
@@ -82,7 +83,9 @@ class MountainCarContinuousV0VectorEnv(NativeVectorEnv):
         self._setup(num_envs, autoreset_mode, render_mode, max_episode_steps, buffered=True)
         self.position = np.zeros((num_envs), dtype=np.float64)
         self.velocity = np.zeros((num_envs), dtype=np.float64)
-        self._choose_backend(backend, "no kernel: the action space is Box (kernels take Discrete)")
+        self._choose_backend(
+            backend, threads, note="no kernel: the action space is Box (kernels take Discrete)"
+        )
 
     def step(self, actions: Any) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
         if self._needs_reset:

@@ -21,6 +21,7 @@ from envgen.vector_runtime import (
     draw_uniform,
     exact,
     jit,
+    prange,
 )
 
 from .envgen_mountain_car_v0 import ID, PARAMS
@@ -81,7 +82,7 @@ def _autoreset_envs(
     return -1
 
 
-@jit
+@jit(threads=True)
 def _step_envs(
     _actions,
     _resetting,
@@ -102,7 +103,7 @@ def _step_envs(
     goal_velocity,
 ):
     """Step the envs not in `_resetting`, as the single env's step() does."""
-    for _i in range(len(_actions)):
+    for _i in prange(len(_actions)):
         if _resetting[_i]:
             continue
         _elapsed[_i] += 1
@@ -150,6 +151,7 @@ class MountainCarV0VectorEnv(NativeVectorEnv):
         autoreset_mode: str | AutoresetMode = AutoresetMode.NEXT_STEP,
         max_episode_steps: int | None = None,
         backend: str = "auto",
+        threads: int = 1,
         **params: Any,
     ) -> None:
         p = _rt.resolve_params(PARAMS, config, params, ID)
@@ -173,7 +175,9 @@ class MountainCarV0VectorEnv(NativeVectorEnv):
         self._setup(num_envs, autoreset_mode, render_mode, max_episode_steps, buffered=True)
         self.position = np.zeros((num_envs), dtype=np.float64)
         self.velocity = np.zeros((num_envs), dtype=np.float64)
-        self._choose_backend(backend, None, ("cos",), 1, ())
+        self._choose_backend(
+            backend, threads, math_names=("cos",), draws=1, direct=(), threadable=True
+        )
 
     def step(self, actions: Any) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
         if self._needs_reset:
@@ -266,7 +270,7 @@ class MountainCarV0VectorEnv(NativeVectorEnv):
         terminated = np.empty(n, dtype=np.bool_)
         truncated = np.empty(n, dtype=np.bool_)
         reward = np.empty(n, dtype=np.float64)
-        _step_envs(
+        self._threaded(_step_envs)(
             action,
             resetting,
             self._elapsed,

@@ -50,6 +50,7 @@ class ResourceManagementV0VectorEnv(NativeVectorEnv):
         autoreset_mode: str | AutoresetMode = AutoresetMode.NEXT_STEP,
         max_episode_steps: int | None = None,
         backend: str = "auto",
+        threads: int = 1,
         **params: Any,
     ) -> None:
         p = _rt.resolve_params(PARAMS, config, params, ID)
@@ -68,7 +69,9 @@ class ResourceManagementV0VectorEnv(NativeVectorEnv):
         self.load = np.zeros((num_envs, self.max_steps), dtype=np.float64)
         self.servers = np.zeros((num_envs), dtype=np.int64)
         self.queue = np.zeros((num_envs), dtype=np.float64)
-        self._choose_backend(backend, "no kernel: the action space is Box (kernels take Discrete)")
+        self._choose_backend(
+            backend, threads, note="no kernel: the action space is Box (kernels take Discrete)"
+        )
 
     def step(self, actions: Any) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
         if self._needs_reset:

@@ -183,6 +183,7 @@ class SimpleTradingV0VectorEnv(NativeVectorEnv):
         autoreset_mode: str | AutoresetMode = AutoresetMode.NEXT_STEP,
         max_episode_steps: int | None = None,
         backend: str = "auto",
+        threads: int = 1,
         **params: Any,
     ) -> None:
         p = _rt.resolve_params(PARAMS, config, params, ID)
@@ -205,7 +206,9 @@ class SimpleTradingV0VectorEnv(NativeVectorEnv):
         self.cash = np.zeros((num_envs), dtype=np.float64)
         self.position = np.zeros((num_envs), dtype=np.int64)
         self.price = np.zeros((num_envs), dtype=np.float64)
-        self._choose_backend(backend, None, (), 0, ("normal",))
+        self._choose_backend(
+            backend, threads, math_names=(), draws=0, direct=("normal",), threadable=False
+        )
 
     def step(self, actions: Any) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
         if self._needs_reset:

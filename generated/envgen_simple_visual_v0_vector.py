@@ -20,6 +20,7 @@ from envgen.vector_runtime import (
     jit,
     mask_info,
     per_env,
+    prange,
 )
 
 from .envgen_simple_visual_v0 import DOWN, ID, PARAMS, RIGHT, UP
@@ -63,7 +64,7 @@ def _autoreset_envs(
         _reward[_i] = 0.0
 
 
-@jit
+@jit(threads=True)
 def _step_envs(
     _actions,
     _resetting,
@@ -78,7 +79,7 @@ def _step_envs(
     grid_size,
 ):
     """Step the envs not in `_resetting`, as the single env's step() does."""
-    for _i in range(len(_actions)):
+    for _i in prange(len(_actions)):
         if _resetting[_i]:
             continue
         _elapsed[_i] += 1
@@ -130,6 +131,7 @@ class SimpleVisualV0VectorEnv(NativeVectorEnv):
         autoreset_mode: str | AutoresetMode = AutoresetMode.NEXT_STEP,
         max_episode_steps: int | None = None,
         backend: str = "auto",
+        threads: int = 1,
         **params: Any,
     ) -> None:
         p = _rt.resolve_params(PARAMS, config, params, ID)
@@ -148,7 +150,9 @@ class SimpleVisualV0VectorEnv(NativeVectorEnv):
         self.agent_x = np.zeros((num_envs), dtype=np.int64)
         self.agent_y = np.zeros((num_envs), dtype=np.int64)
         self.target = np.zeros((num_envs), dtype=np.int64)
-        self._choose_backend(backend, None, (), 0, ("integers",))
+        self._choose_backend(
+            backend, threads, math_names=(), draws=0, direct=("integers",), threadable=True
+        )
         self._functions = _SingleEnv(config, **params)  # runs spec functions
 
     def step(self, actions: Any) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
@@ -261,7 +265,7 @@ class SimpleVisualV0VectorEnv(NativeVectorEnv):
         truncated = np.empty(n, dtype=np.bool_)
         reward = np.empty(n, dtype=np.float64)
         rngs = self._streams.kernel_generators()
-        _step_envs(
+        self._threaded(_step_envs)(
             action,
             resetting,
             self._elapsed,

@@ -118,6 +118,7 @@ class TupleThermostatV0VectorEnv(NativeVectorEnv):
         autoreset_mode: str | AutoresetMode = AutoresetMode.NEXT_STEP,
         max_episode_steps: int | None = None,
         backend: str = "auto",
+        threads: int = 1,
         **params: Any,
     ) -> None:
         p = _rt.resolve_params(PARAMS, config, params, ID)
@@ -134,7 +135,9 @@ class TupleThermostatV0VectorEnv(NativeVectorEnv):
         self.mode = np.zeros((num_envs), dtype=np.int64)
         self.room = np.zeros((num_envs), dtype=np.float64)
         self.outside = np.zeros((num_envs), dtype=np.float64)
-        self._choose_backend(backend, None, (), 0, ("normal", "uniform"))
+        self._choose_backend(
+            backend, threads, math_names=(), draws=0, direct=("normal", "uniform"), threadable=False
+        )
 
     def step(self, actions: Any) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
         if self._needs_reset:

@@ -46,6 +46,7 @@ class TwoDialsV0VectorEnv(NativeVectorEnv):
         autoreset_mode: str | AutoresetMode = AutoresetMode.NEXT_STEP,
         max_episode_steps: int | None = None,
         backend: str = "auto",
+        threads: int = 1,
         **params: Any,
     ) -> None:
         p = _rt.resolve_params(PARAMS, config, params, ID)
@@ -60,7 +61,9 @@ class TwoDialsV0VectorEnv(NativeVectorEnv):
         self.dials = np.zeros((num_envs, 2), dtype=np.int64)
         self.targets = np.zeros((num_envs, 2), dtype=np.int64)
         self._choose_backend(
-            backend, ("no kernel: the action space is MultiDiscrete (kernels take Discrete)")
+            backend,
+            threads,
+            note=("no kernel: the action space is MultiDiscrete (kernels take Discrete)"),
         )
 
     def step(self, actions: Any) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:

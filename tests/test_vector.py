@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import importlib
 import sys
+import warnings
 from pathlib import Path
 
 import gymnasium as gym
+import numba
 import numpy as np
 import pytest
 from gymnasium.vector import AutoresetMode, SyncVectorEnv
@@ -93,6 +95,8 @@ def compiled(built):
 def test_specs_with_scalar_state_get_a_compiled_kernel(built):
     kernels = set(compiled(built))
     assert {"envgen/CartPole-v1", "envgen/GoLeft-v0", "envgen/MountainCar-v0"} <= kernels
+    # draws other than random()/uniform() call each env's Generator inside the kernel
+    assert {"envgen/SimpleTrading-v0", "envgen/DiceGuess-v0"} <= kernels
     for env_id in set(vectorized(built)) - kernels:
         vec = built[1][env_id][2](num_envs=1)
         assert vec.backend == "numpy" and vec.backend_note, env_id
@@ -140,6 +144,68 @@ def test_many_envs_through_many_autoresets(built, backend):
         for t in range(600):
             actions = vec.action_space.sample()
             same(vec.step(actions), sync.step(actions), f"{env_id} step {t}")
+
+
+def test_kernel_draws_continue_the_same_streams(built):
+    """Draws made in a kernel advance the generators the NumPy code and np_random use."""
+    for env_id in compiled(built):
+        _, single, vector = built[1][env_id]
+        vec = vector(num_envs=6, backend="numba")
+        sync = SyncVectorEnv([single for _ in range(6)])
+        same(vec.reset(seed=3), sync.reset(seed=3), env_id)
+        vec.action_space.seed(3)
+        for phase in range(3):
+            for t in range(40):
+                actions = vec.action_space.sample()
+                same(vec.step(actions), sync.step(actions), f"{env_id} phase {phase} step {t}")
+            # reset(seed=None) keeps the streams: its draws continue where the kernel left off
+            same(vec.reset(), sync.reset(), f"{env_id} reset {phase}")
+        for i in range(6):
+            assert vec.np_random[i].random() == sync.envs[i].np_random.random(), (env_id, i)
+
+
+def threaded(built):
+    """Specs whose kernel can step on two threads (their step draws nothing)."""
+    if numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("Numba has a single thread on this machine")
+    with warnings.catch_warnings():  # "threads=2 ignored" for steps that draw
+        warnings.simplefilter("ignore")
+        return [
+            env_id
+            for env_id in compiled(built)
+            if built[1][env_id][2](num_envs=1, threads=2).threads == 2
+        ]
+
+
+def test_threaded_kernels_equal_the_single_env(built):
+    ids = threaded(built)
+    assert {"envgen/CartPole-v1", "envgen/GoLeft-v0", "envgen/MountainCar-v0"} <= set(ids)
+    for env_id in ids:
+        _, single, vector = built[1][env_id]
+        vec = vector(num_envs=257, threads=2)
+        sync = SyncVectorEnv([single for _ in range(257)])
+        same(vec.reset(seed=9), sync.reset(seed=9), env_id)
+        vec.action_space.seed(9)
+        for t in range(300):
+            actions = vec.action_space.sample()
+            same(vec.step(actions), sync.step(actions), f"{env_id} step {t}")
+
+
+def test_threads_option(built):
+    vector = built[1]["envgen/CartPole-v1"][2]
+    for bad in (0, -1, 1.5, True, "2"):
+        with pytest.raises(ValueError, match="threads must be a positive int"):
+            vector(num_envs=2, threads=bad)
+    with pytest.raises(ValueError, match="NUMBA_NUM_THREADS"):
+        vector(num_envs=2, threads=numba.config.NUMBA_NUM_THREADS + 1)
+    assert vector(num_envs=2).threads == 1
+    # a step that draws random numbers runs on one thread, and says so
+    trading = built[1]["envgen/SimpleTrading-v0"][2]
+    if numba.config.NUMBA_NUM_THREADS >= 2:
+        with pytest.warns(UserWarning, match="threads=2 ignored"):
+            vec = trading(num_envs=2, threads=2)
+        assert vec.threads == 1 and vec.backend == "numba"
+        assert "draws random numbers" in vec.backend_note
 
 
 @pytest.mark.parametrize("backend", ["numpy", "numba"])
