@@ -1,13 +1,17 @@
 """Throughput of envgen's generated envs against Gymnasium's, measured side by side.
 
-    python benchmarks/vector_bench.py           # about 2-3 minutes
-    python benchmarks/vector_bench.py --quick   # about 20 seconds
+    python benchmarks/vector_bench.py           # about 3-4 minutes
+    python benchmarks/vector_bench.py --quick   # about 30 seconds
 
 Compiles specs/ into a temporary package (so the numbers are for the current compiler,
 not for a possibly stale generated/), then prints a markdown table of env-steps per second
 and ratios. Actions are uniformly random (pre-drawn), so episodes end and autoreset as in
 training. Each cell is the median of a few repeats (envgen and baseline back to back, in
 one process) to damp noise from other processes.
+
+Native vector envs run on one thread (the default) unless a row says `threads=N`; those
+rows compare N threads of envgen's kernel with Gymnasium's single-threaded NumPy code, so
+read them as what the option buys, not as a like-for-like ratio.
 """
 
 from __future__ import annotations
@@ -87,6 +91,14 @@ def rate_vector(make: Callable[[], object], n: int, steps: int, repeats: int) ->
     return float(np.median(rates))
 
 
+def _pool_size() -> int:
+    try:
+        import numba
+    except ImportError:
+        return 1
+    return int(numba.config.NUMBA_NUM_THREADS)
+
+
 def fmt(rate: float) -> str:
     if rate >= 1e6:
         return f"{rate / 1e6:.2f}M"
@@ -115,6 +127,7 @@ def main() -> None:
     )
 
     sizes = [1, 64, 1024, 16384]
+    threads = min(2, _pool_size())
     for env_id, short in SPECS.items():
         if env_id not in classes:
             rows.append((env_id, "-", "spec missing", "", "", ""))
@@ -138,6 +151,20 @@ def main() -> None:
                         f"{ours / theirs:.2f}x",
                     )
                 )
+                if n >= 1024 and threads > 1:
+                    threaded = rate_vector(
+                        lambda n=n, v=vector: v(num_envs=n, threads=threads), n, steps, repeats
+                    )
+                    rows.append(
+                        (
+                            f"{env_id} vector, threads={threads}",
+                            str(n),
+                            fmt(threaded),
+                            "CartPoleVectorEnv (one thread)",
+                            fmt(theirs),
+                            f"{threaded / theirs:.2f}x",
+                        )
+                    )
             sync_steps = max(3, min(2000, int(sync_budget / n)))
             if short == "cartpole":
                 # The issue's reference: Gymnasium's own CartPoleEnv copies in SyncVectorEnv.
@@ -180,6 +207,13 @@ def main() -> None:
     print("|" + "|".join("---" for _ in header) + "|")
     for row in rows:
         print("| " + " | ".join(row) + " |")
+    print()
+    for env_id in SPECS:
+        vector = classes.get(env_id, (None, None))[1]
+        if vector is not None:
+            env = vector(num_envs=1)
+            note = f" ({env.backend_note})" if env.backend_note else ""
+            print(f"{env_id}: native vector env steps with {env.backend}{note}")
 
 
 if __name__ == "__main__":
