@@ -83,6 +83,7 @@ def rate_vector(make: Callable[[], object], n: int, steps: int, repeats: int) ->
         space.seed(0)
         actions = [space.sample() for _ in range(min(steps, 64))]
         step = env.step  # type: ignore[attr-defined]
+        step(actions[0])  # one-time work after reset(seed=...), e.g. envgen's generator list
         start = time.perf_counter()
         for t in range(steps):
             step(actions[t % len(actions)])

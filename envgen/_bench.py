@@ -53,8 +53,9 @@ def bench_single(env_id: str, seconds: float, seed: int) -> tuple[float, int]:
 
 def bench_vector(
     env_id: str, num_envs: int, mode: str, seconds: float, seed: int
-) -> tuple[float, int]:
-    """Env steps per second (and env steps made) of `gym.make_vec(..., vectorization_mode=mode)`."""
+) -> tuple[float, int, str | None]:
+    """Env steps per second, env steps made, and the native env's step backend (numba or
+    numpy; None for other vector envs) of `gym.make_vec(..., vectorization_mode=mode)`."""
     import gymnasium as gym
 
     try:
@@ -75,9 +76,10 @@ def bench_vector(
         return num_envs
 
     try:
-        return _rate(step, seconds)
+        rate, count = _rate(step, seconds)
     finally:
         envs.close()
+    return rate, count, getattr(envs, "backend", None)
 
 
 @dataclass
@@ -96,7 +98,7 @@ def benchmark(env_id: str, num_envs: int, seconds: float, seed: int) -> Benchmar
     rows = []
     rate, count = bench_single(env_id, seconds, seed)
     rows.append({"backend": "single env", "num_envs": 1, "steps_per_s": rate, "steps": count})
-    rate, count = bench_vector(env_id, num_envs, "sync", seconds, seed)
+    rate, count, _ = bench_vector(env_id, num_envs, "sync", seconds, seed)
     rows.append(
         {"backend": "SyncVectorEnv", "num_envs": num_envs, "steps_per_s": rate, "steps": count}
     )
@@ -104,14 +106,16 @@ def benchmark(env_id: str, num_envs: int, seconds: float, seed: int) -> Benchmar
     problem = None
     if native is not None:
         try:
-            rate, count = bench_vector(env_id, num_envs, "vector_entry_point", seconds, seed)
+            rate, count, backend = bench_vector(
+                env_id, num_envs, "vector_entry_point", seconds, seed
+            )
         except Failure as failure:
             problem = failure.message
         else:
             name = (entry_name(native) or "").rsplit(":", 1)[-1]
             rows.append(
                 {
-                    "backend": f"native ({name})",
+                    "backend": f"native ({name}, {backend})" if backend else f"native ({name})",
                     "num_envs": num_envs,
                     "steps_per_s": rate,
                     "steps": count,

@@ -272,11 +272,18 @@ def test_bench_measures_single_sync_and_native() -> None:
     report = json.loads(result.stdout)
     backends = [row["backend"] for row in report["results"]]
     assert backends[:2] == ["single env", "SyncVectorEnv"]
-    assert report["native"] and backends[2].startswith("native (")
+    assert report["native"] and backends[2] == "native (CartPoleVectorEnv)"  # Gymnasium's
     for row in report["results"]:
         assert row["steps"] > 0 and row["steps_per_s"] > 0
         assert row["steps"] % row["num_envs"] == 0
     assert report["results"][1]["num_envs"] == 4
+
+
+def test_bench_names_the_step_backend_of_envgen_vector_envs() -> None:
+    result = envgen("bench", "envgen/CartPole-v1", "--seconds", "0.05", "-n", "4", "--json")
+    assert result.returncode == 0, result.stderr
+    backends = [row["backend"] for row in json.loads(result.stdout)["results"]]
+    assert backends[2] == "native (CartPoleV1VectorEnv, numba)"
 
 
 def test_bench_table_for_a_spec_file(tmp_path: Path) -> None:
