@@ -27,6 +27,7 @@ falls back to the NumPy code at construction time (see docs/vectorization.md).
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass, field
 
 from envgen._codegen import Translator, _argument, literal, np_dtype, tidy, tidy_block
@@ -121,6 +122,12 @@ class KernelTranslator(Translator):
         self.draws = 0  # buffered draws one env makes here (at most)
         self.direct: set[str] = set()  # Generator methods called directly
         self.math: set[str] = set()
+        self.substitutes: dict[int, str] = {}  # id(node) -> code computed elsewhere
+
+    def expr(self, node: ast.expr) -> str:
+        if id(node) in self.substitutes:
+            return self.substitutes[id(node)]
+        return super().expr(node)
 
     def name(self, node: ast.Name) -> str:
         symbol = self.model.symbols.get(id(node))
@@ -255,6 +262,73 @@ def _draws(node: ast.AST) -> bool:
     )
 
 
+#: Math functions that cost a C library call each (sqrt, floor, abs, ... are instructions).
+_HOISTABLE = {
+    "sin",
+    "cos",
+    "tan",
+    "arcsin",
+    "arccos",
+    "arctan",
+    "sinh",
+    "cosh",
+    "tanh",
+    "exp",
+    "log",
+    "log2",
+    "log10",
+    "arctan2",
+}
+
+
+def _hoistable_calls(model: EnvModel, stmts: list[ast.stmt]) -> list[ast.Call]:
+    """Library math calls in the step's top-level assignments that read only step-start
+    values (state not yet assigned, params, `let` values, constants), outermost first.
+
+    The kernel computes them for every env in a loop of its own before the step loop: a
+    loop of nothing but `cos`/`sin` calls, and a step loop without them, run faster than
+    one loop with both (CartPole at 16384 envs: 28 -> 25 ns per env-step). The values are
+    the same: the same function of the same inputs.
+    """
+    assigned: set[str] = set()
+    found: list[ast.Call] = []
+
+    def start_values_only(node: ast.AST) -> bool:
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.Call) and _draws(sub):
+                return False
+            if isinstance(sub, ast.Name):
+                symbol = model.symbols.get(id(sub))
+                if symbol is None or symbol.kind in ("constant", "param", "let"):
+                    continue
+                if symbol.kind != "state" or sub.id in assigned:
+                    return False
+        return True
+
+    def visit(node: ast.AST) -> None:
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id in _HOISTABLE
+            and node.func.id not in model.functions
+            and start_values_only(node)
+        ):
+            found.append(node)
+            return
+        for child in ast.iter_child_nodes(node):
+            visit(child)
+
+    for stmt in stmts:
+        if isinstance(stmt, (ast.Assign, ast.AugAssign)):
+            visit(stmt.value)
+        assigned.update(
+            sub.id
+            for sub in ast.walk(stmt)
+            if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Store)
+        )
+    return found
+
+
 def _check(model: EnvModel) -> None:
     if model.action_space.kind != "Discrete":
         raise NoKernel(f"the action space is {model.action_space.kind} (kernels take Discrete)")
@@ -324,6 +398,20 @@ def emit_kernel(model: EnvModel, buffered: bool) -> KernelCode:
 
     # the step of one env, as the single env spells it
     st = KernelTranslator(model, "step", buffered)
+    # library math calls on step-start values: a loop of their own (see _hoistable_calls)
+    ht = KernelTranslator(model, "step", buffered)
+    hoisted: list[tuple[str, str]] = []  # (array, code)
+    draws_in_step = any(_draws(stmt) for stmt in model.step.stmts)
+    for number, call in enumerate(
+        [] if draws_in_step else _hoistable_calls(model, model.step.stmts)
+    ):
+        assert isinstance(call.func, ast.Name)
+        array = f"_{call.func.id}{number}"
+        hoisted.append((array, tidy(ht.expr(call))))
+        st.substitutes[id(call)] = f"{array}[_i]"
+    hoist_reads = [
+        name for name in state if any(re.search(rf"\b{name}\b", code) for _, code in hoisted)
+    ]
     step_body = [f"{name} = {array}[_i]" for name, array in zip(state, arrays, strict=True)]
     step_body.append("action = _actions[_i]")
     step_body += tidy_block(st.block(model.step.stmts))
@@ -435,17 +523,31 @@ def emit_kernel(model: EnvModel, buffered: bool) -> KernelCode:
             *outs,
             *(o[0] for o in outputs),
             *st.args.names,
+            *ht.args.names,
             *observe_params[1:],  # not `_i`
         ]
     )
     # With no draws in the step, envs are independent: the loop may run on several threads.
     threadable = not (st.draws or st.direct)
+    loop = "prange" if threadable else "range"
+    hoist_loop = []
+    if hoisted:
+        hoist_loop = [
+            "_n = len(_actions)",
+            *(f"{array} = np.empty(_n)" for array, _ in hoisted),
+            f"for _i in {loop}(_n):",
+            f"{INDENT}if _resetting[_i]:",
+            f"{INDENT * 2}continue",
+            *(f"{INDENT}{name} = _state_{name}[_i]" for name in hoist_reads),
+            *(f"{INDENT}{array}[_i] = {code}" for array, code in hoisted),
+        ]
     functions += _function(
         "_step_envs",
         step_params,
         "Step the envs not in `_resetting`, as the single env's step() does."
         + (f"\n\n{resumable}" if st.draws else ""),
         [
+            *hoist_loop,
             f"for _i in {'prange' if threadable else 'range'}"
             f"({'_start, ' if st.draws else ''}len(_actions)):",
             f"{INDENT}if _resetting[_i]:",
@@ -518,7 +620,7 @@ def emit_kernel(model: EnvModel, buffered: bool) -> KernelCode:
     info_dict = "{" + ", ".join(f"{literal(key)}: {out}" for out, key, _ in outputs) + "}"
     obs_out = "obs" if rows is not None else "None"
     method.append(f"{INDENT}return {obs_out}, terminated, truncated, reward, {info_dict}")
-    math = sorted(rt.math | st.math)
+    math = sorted(rt.math | st.math | ht.math)
     if "pow" in math:  # c_pow calls through a ctypes pointer: not cacheable on disk
         functions = [
             line.replace("@jit(", "@jit(cache=False, ") if line.startswith("@jit(") else line

@@ -159,6 +159,15 @@ def _step_envs(
     sutton_barto_reward,
 ):
     """Step the envs not in `_resetting`, as the single env's step() does."""
+    _n = len(_actions)
+    _cos0 = np.empty(_n)
+    _sin1 = np.empty(_n)
+    for _i in prange(_n):
+        if _resetting[_i]:
+            continue
+        theta = _state_theta[_i]
+        _cos0[_i] = math.cos(theta)
+        _sin1[_i] = math.sin(theta)
     for _i in prange(len(_actions)):
         if _resetting[_i]:
             continue
@@ -170,8 +179,8 @@ def _step_envs(
         steps_beyond_terminated = _state_steps_beyond_terminated[_i]
         action = _actions[_i]
         force = force_mag if action == PUSH_RIGHT else -force_mag
-        costheta = math.cos(theta)
-        sintheta = math.sin(theta)
+        costheta = _cos0[_i]
+        sintheta = _sin1[_i]
         temp = (force + polemass_length * (theta_dot * theta_dot) * sintheta) / total_mass
         thetaacc = (gravity * sintheta - costheta * temp) / (
             length * (4.0 / 3.0 - masspole * (costheta * costheta) / total_mass)

@@ -103,6 +103,13 @@ def _step_envs(
     goal_velocity,
 ):
     """Step the envs not in `_resetting`, as the single env's step() does."""
+    _n = len(_actions)
+    _cos0 = np.empty(_n)
+    for _i in prange(_n):
+        if _resetting[_i]:
+            continue
+        position = _state_position[_i]
+        _cos0[_i] = math.cos(3 * position)
     for _i in prange(len(_actions)):
         if _resetting[_i]:
             continue
@@ -110,7 +117,7 @@ def _step_envs(
         position = _state_position[_i]
         velocity = _state_velocity[_i]
         action = _actions[_i]
-        velocity = velocity + ((action - 1) * force + math.cos(3 * position) * -gravity)
+        velocity = velocity + ((action - 1) * force + _cos0[_i] * -gravity)
         velocity = min(max(velocity, -max_speed), max_speed)
         position = position + velocity
         position = min(max(position, min_position), max_position)

@@ -408,3 +408,56 @@ def test_bound_tests_fused_into_abs_match_at_nan_zero_and_negative_bounds(tmp_pa
             same(vec.step(actions), sync.step(actions), f"c={c}")
     finally:
         sys.path.remove(str(tmp_path))
+
+
+HOISTING_SPEC = """\
+id: test/Hoisting-v0
+description: Library math calls on step-start state run in a loop of their own.
+params:
+  k: {default: 3.0}
+action_space: {Discrete: 2}
+observation_space: {Box: {low: -10.0, high: 10.0, shape: [2], dtype: float64}}
+state:
+  a: {init: "uniform(-1.0, 1.0)"}
+  b: {init: "uniform(-1.0, 1.0)"}
+step: |
+  c = cos(k * a)
+  a = a + 0.1 * sin(b)
+  b = b + tanh(a) * c
+  if action == 1:
+      b += 0.5 * exp(-abs(b))
+observation: [a, b]
+reward: a
+terminated: abs(b) > 5
+max_episode_steps: 50
+"""
+
+
+def test_math_on_step_start_values_is_hoisted_exactly(tmp_path):
+    spec = tmp_path / "hoisting.yaml"
+    spec.write_text(HOISTING_SPEC)
+    out = tmp_path / "hoisting_envs"
+    compiled = compile_specs([spec], out)
+    assert not compiled.diagnostics, compiled.diagnostics
+    write(compiled, out)
+    source = compiled.files["test_hoisting_v0_vector.py"]
+    step = source[source.index("def _step_envs") : source.index("class ")]
+    # cos(k * a) and sin(b) read values from the start of the step: computed beforehand
+    assert "_cos0[_i] = math.cos(k * a)" in step and "_sin1[_i] = math.sin(b)" in step
+    assert "c = _cos0[_i]" in step and "0.1 * _sin1[_i]" in step
+    # tanh(a) reads the a assigned above, exp(-abs(b)) the b assigned above: in the loop
+    assert "math.tanh(a)" in step.split("for _i in prange(len(_actions))")[1]
+    assert "math.exp(-abs(b))" in step.split("for _i in prange(len(_actions))")[1]
+    sys.path.insert(0, str(tmp_path))
+    try:
+        single = importlib.import_module("hoisting_envs.test_hoisting_v0").HoistingV0Env
+        vector = importlib.import_module("hoisting_envs.test_hoisting_v0_vector")
+        vec = vector.HoistingV0VectorEnv(num_envs=8, backend="numba")
+        sync = SyncVectorEnv([single for _ in range(8)])
+        same(vec.reset(seed=4), sync.reset(seed=4))
+        vec.action_space.seed(4)
+        for t in range(200):
+            actions = vec.action_space.sample()
+            same(vec.step(actions), sync.step(actions), f"step {t}")
+    finally:
+        sys.path.remove(str(tmp_path))
