@@ -127,11 +127,12 @@ class Streams:
             row[_BUFFER - used :] = (raw >> np.uint64(11)) * (1.0 / 9007199254740992.0)
             self.pos[env] = 0
 
-    def reserve(self, count: int, start: int = 0) -> None:
-        """Give every env from `start` on at least `count` unread doubles (for a kernel)."""
-        short = np.flatnonzero(self.pos[start:] > _BUFFER - count) + start
+    def reserve(self, count: int, envs: np.ndarray | None = None) -> None:
+        """Give each env in `envs` (default: all) at least `count` unread doubles."""
+        pos = self.pos if envs is None else self.pos[envs]
+        short = np.flatnonzero(pos > _BUFFER - count)
         if len(short):
-            self._refill(short)
+            self._refill(short if envs is None else envs[short])
 
     def _take(self, envs: np.ndarray, count: int) -> np.ndarray:
         """The next `count` buffered doubles of each env in `envs`: shape (len(envs), count)."""

@@ -81,8 +81,7 @@ def _observe_env(
 
 @jit
 def _autoreset_envs(
-    _start,
-    _resetting,
+    _ids,
     _doubles,
     _pos,
     _elapsed,
@@ -96,15 +95,8 @@ def _autoreset_envs(
     _truncated,
     _reward,
 ):
-    """Reset the envs in `_resetting`, as the single env's reset() does.
-
-    Returns -1, or the env to resume from once its buffered draws are refilled.
-    """
-    for _i in range(_start, len(_resetting)):
-        if not _resetting[_i]:
-            continue
-        if _pos[_i] + 4 > _doubles.shape[1]:
-            return _i  # out of buffered draws: the caller refills, then resumes here
+    """Reset the envs `_ids`, as the single env's reset() does."""
+    for _i in _ids:
         _reset_env(
             _i,
             _doubles,
@@ -129,7 +121,6 @@ def _autoreset_envs(
             _state_theta_dot,
             _state_steps_beyond_terminated,
         )
-    return -1
 
 
 @jit(threads=True)
@@ -458,26 +449,23 @@ class CartPoleV1VectorEnv(NativeVectorEnv):
             self.sutton_barto_reward,
         )
         if resetting.any():
-            start = 0
-            while (
-                start := _autoreset_envs(
-                    start,
-                    resetting,
-                    self._streams.doubles,
-                    self._streams.pos,
-                    self._elapsed,
-                    self.x,
-                    self.x_dot,
-                    self.theta,
-                    self.theta_dot,
-                    self.steps_beyond_terminated,
-                    obs,
-                    terminated,
-                    truncated,
-                    reward,
-                )
-            ) >= 0:
-                self._streams.reserve(4, start)
+            ids = np.flatnonzero(resetting)
+            self._streams.reserve(4, ids)
+            _autoreset_envs(
+                ids,
+                self._streams.doubles,
+                self._streams.pos,
+                self._elapsed,
+                self.x,
+                self.x_dot,
+                self.theta,
+                self.theta_dot,
+                self.steps_beyond_terminated,
+                obs,
+                terminated,
+                truncated,
+                reward,
+            )
         if self.check_state:
             _rt.check_finite(
                 ID,

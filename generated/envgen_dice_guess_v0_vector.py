@@ -42,13 +42,9 @@ def _observe_env(_i, _obs, _elapsed, _state_face):
 
 
 @jit
-def _autoreset_envs(
-    _resetting, _rngs, _elapsed, _state_face, _obs, _terminated, _truncated, _reward
-):
-    """Reset the envs in `_resetting`, as the single env's reset() does."""
-    for _i in range(len(_resetting)):
-        if not _resetting[_i]:
-            continue
+def _autoreset_envs(_ids, _rngs, _elapsed, _state_face, _obs, _terminated, _truncated, _reward):
+    """Reset the envs `_ids`, as the single env's reset() does."""
+    for _i in _ids:
         _reset_env(_i, _rngs, _state_face)
         _elapsed[_i] = 0
         _terminated[_i] = False
@@ -246,9 +242,8 @@ class DiceGuessV0VectorEnv(NativeVectorEnv):
             self.stickiness,
         )
         if resetting.any():
-            _autoreset_envs(
-                resetting, rngs, self._elapsed, self.face, obs, terminated, truncated, reward
-            )
+            ids = np.flatnonzero(resetting)
+            _autoreset_envs(ids, rngs, self._elapsed, self.face, obs, terminated, truncated, reward)
         if self.check_state:
             _rt.check_finite(ID, face=self.face)
         return obs, terminated, truncated, reward, {"previous": _info0}

@@ -47,8 +47,7 @@ def _reset_env(_i, _doubles, _pos, _state_x, _state_y, _state_goal_x, _state_goa
 
 @jit
 def _autoreset_envs(
-    _start,
-    _resetting,
+    _ids,
     _doubles,
     _pos,
     _elapsed,
@@ -61,21 +60,13 @@ def _autoreset_envs(
     _reward,
     arena,
 ):
-    """Reset the envs in `_resetting`, as the single env's reset() does.
-
-    Returns -1, or the env to resume from once its buffered draws are refilled.
-    """
-    for _i in range(_start, len(_resetting)):
-        if not _resetting[_i]:
-            continue
-        if _pos[_i] + 2 > _doubles.shape[1]:
-            return _i  # out of buffered draws: the caller refills, then resumes here
+    """Reset the envs `_ids`, as the single env's reset() does."""
+    for _i in _ids:
         _reset_env(_i, _doubles, _pos, _state_x, _state_y, _state_goal_x, _state_goal_y, arena)
         _elapsed[_i] = 0
         _terminated[_i] = False
         _truncated[_i] = False
         _reward[_i] = 0.0
-    return -1
 
 
 @jit(threads=True)
@@ -296,25 +287,22 @@ class DictNavigationV0VectorEnv(NativeVectorEnv):
             self.arena,
         )
         if resetting.any():
-            start = 0
-            while (
-                start := _autoreset_envs(
-                    start,
-                    resetting,
-                    self._streams.doubles,
-                    self._streams.pos,
-                    self._elapsed,
-                    self.x,
-                    self.y,
-                    self.goal_x,
-                    self.goal_y,
-                    terminated,
-                    truncated,
-                    reward,
-                    self.arena,
-                )
-            ) >= 0:
-                self._streams.reserve(2, start)
+            ids = np.flatnonzero(resetting)
+            self._streams.reserve(2, ids)
+            _autoreset_envs(
+                ids,
+                self._streams.doubles,
+                self._streams.pos,
+                self._elapsed,
+                self.x,
+                self.y,
+                self.goal_x,
+                self.goal_y,
+                terminated,
+                truncated,
+                reward,
+                self.arena,
+            )
         if self.check_state:
             _rt.check_finite(ID, x=self.x, y=self.y, goal_x=self.goal_x, goal_y=self.goal_y)
         return None, terminated, truncated, reward, {}

@@ -35,11 +35,9 @@ def _reset_env(_i, _state_pos, size):
 
 
 @jit
-def _autoreset_envs(_resetting, _elapsed, _state_pos, _terminated, _truncated, _reward, size):
-    """Reset the envs in `_resetting`, as the single env's reset() does."""
-    for _i in range(len(_resetting)):
-        if not _resetting[_i]:
-            continue
+def _autoreset_envs(_ids, _elapsed, _state_pos, _terminated, _truncated, _reward, size):
+    """Reset the envs `_ids`, as the single env's reset() does."""
+    for _i in _ids:
         _reset_env(_i, _state_pos, size)
         _elapsed[_i] = 0
         _terminated[_i] = False
@@ -193,9 +191,8 @@ class GoLeftV0VectorEnv(NativeVectorEnv):
             self.size,
         )
         if resetting.any():
-            _autoreset_envs(
-                resetting, self._elapsed, self.pos, terminated, truncated, reward, self.size
-            )
+            ids = np.flatnonzero(resetting)
+            _autoreset_envs(ids, self._elapsed, self.pos, terminated, truncated, reward, self.size)
         if self.check_state:
             _rt.check_finite(ID, pos=self.pos)
         return None, terminated, truncated, reward, {}

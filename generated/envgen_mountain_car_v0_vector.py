@@ -52,8 +52,7 @@ def _observe_env(_i, _obs, _elapsed, _state_position, _state_velocity):
 
 @jit
 def _autoreset_envs(
-    _start,
-    _resetting,
+    _ids,
     _doubles,
     _pos,
     _elapsed,
@@ -64,22 +63,14 @@ def _autoreset_envs(
     _truncated,
     _reward,
 ):
-    """Reset the envs in `_resetting`, as the single env's reset() does.
-
-    Returns -1, or the env to resume from once its buffered draws are refilled.
-    """
-    for _i in range(_start, len(_resetting)):
-        if not _resetting[_i]:
-            continue
-        if _pos[_i] + 1 > _doubles.shape[1]:
-            return _i  # out of buffered draws: the caller refills, then resumes here
+    """Reset the envs `_ids`, as the single env's reset() does."""
+    for _i in _ids:
         _reset_env(_i, _doubles, _pos, _state_position, _state_velocity)
         _elapsed[_i] = 0
         _terminated[_i] = False
         _truncated[_i] = False
         _reward[_i] = 0.0
         _observe_env(_i, _obs, _elapsed, _state_position, _state_velocity)
-    return -1
 
 
 @jit(threads=True)
@@ -297,23 +288,20 @@ class MountainCarV0VectorEnv(NativeVectorEnv):
             self.goal_velocity,
         )
         if resetting.any():
-            start = 0
-            while (
-                start := _autoreset_envs(
-                    start,
-                    resetting,
-                    self._streams.doubles,
-                    self._streams.pos,
-                    self._elapsed,
-                    self.position,
-                    self.velocity,
-                    obs,
-                    terminated,
-                    truncated,
-                    reward,
-                )
-            ) >= 0:
-                self._streams.reserve(1, start)
+            ids = np.flatnonzero(resetting)
+            self._streams.reserve(1, ids)
+            _autoreset_envs(
+                ids,
+                self._streams.doubles,
+                self._streams.pos,
+                self._elapsed,
+                self.position,
+                self.velocity,
+                obs,
+                terminated,
+                truncated,
+                reward,
+            )
         if self.check_state:
             _rt.check_finite(ID, position=self.position, velocity=self.velocity)
         return obs, terminated, truncated, reward, {}

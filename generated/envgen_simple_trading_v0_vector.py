@@ -63,7 +63,7 @@ def _observe_env(
 
 @jit
 def _autoreset_envs(
-    _resetting,
+    _ids,
     _elapsed,
     _state_cash,
     _state_position,
@@ -76,10 +76,8 @@ def _autoreset_envs(
     initial_price,
     max_steps,
 ):
-    """Reset the envs in `_resetting`, as the single env's reset() does."""
-    for _i in range(len(_resetting)):
-        if not _resetting[_i]:
-            continue
+    """Reset the envs `_ids`, as the single env's reset() does."""
+    for _i in _ids:
         _reset_env(_i, _state_cash, _state_position, _state_price, initial_cash, initial_price)
         _elapsed[_i] = 0
         _terminated[_i] = False
@@ -344,8 +342,9 @@ class SimpleTradingV0VectorEnv(NativeVectorEnv):
             self.max_steps,
         )
         if resetting.any():
+            ids = np.flatnonzero(resetting)
             _autoreset_envs(
-                resetting,
+                ids,
                 self._elapsed,
                 self.cash,
                 self.position,

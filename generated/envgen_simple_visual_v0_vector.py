@@ -42,7 +42,7 @@ def _reset_env(_i, _rngs, _state_agent_x, _state_agent_y, _state_target, grid_si
 
 @jit
 def _autoreset_envs(
-    _resetting,
+    _ids,
     _rngs,
     _elapsed,
     _state_agent_x,
@@ -53,10 +53,8 @@ def _autoreset_envs(
     _reward,
     grid_size,
 ):
-    """Reset the envs in `_resetting`, as the single env's reset() does."""
-    for _i in range(len(_resetting)):
-        if not _resetting[_i]:
-            continue
+    """Reset the envs `_ids`, as the single env's reset() does."""
+    for _i in _ids:
         _reset_env(_i, _rngs, _state_agent_x, _state_agent_y, _state_target, grid_size)
         _elapsed[_i] = 0
         _terminated[_i] = False
@@ -279,8 +277,9 @@ class SimpleVisualV0VectorEnv(NativeVectorEnv):
             self.grid_size,
         )
         if resetting.any():
+            ids = np.flatnonzero(resetting)
             _autoreset_envs(
-                resetting,
+                ids,
                 rngs,
                 self._elapsed,
                 self.agent_x,

@@ -39,7 +39,7 @@ def _reset_env(_i, _rngs, _state_mode, _state_room, _state_outside):
 
 @jit
 def _autoreset_envs(
-    _resetting,
+    _ids,
     _rngs,
     _elapsed,
     _state_mode,
@@ -49,10 +49,8 @@ def _autoreset_envs(
     _truncated,
     _reward,
 ):
-    """Reset the envs in `_resetting`, as the single env's reset() does."""
-    for _i in range(len(_resetting)):
-        if not _resetting[_i]:
-            continue
+    """Reset the envs `_ids`, as the single env's reset() does."""
+    for _i in _ids:
         _reset_env(_i, _rngs, _state_mode, _state_room, _state_outside)
         _elapsed[_i] = 0
         _terminated[_i] = False
@@ -249,8 +247,9 @@ class TupleThermostatV0VectorEnv(NativeVectorEnv):
             self.set_point,
         )
         if resetting.any():
+            ids = np.flatnonzero(resetting)
             _autoreset_envs(
-                resetting,
+                ids,
                 rngs,
                 self._elapsed,
                 self.mode,

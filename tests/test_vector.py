@@ -461,3 +461,54 @@ def test_math_on_step_start_values_is_hoisted_exactly(tmp_path):
             same(vec.step(actions), sync.step(actions), f"step {t}")
     finally:
         sys.path.remove(str(tmp_path))
+
+
+DRAWING_STEP_SPEC = """\
+id: test/DrawingStep-v0
+description: A step that draws, so the kernel reads buffered doubles every step.
+action_space: {Discrete: 2}
+observation_space: {Box: {low: -100.0, high: 100.0, shape: [1], dtype: float64}}
+state:
+  x: {init: "uniform(-1.0, 1.0)"}
+step: |
+  if action == 1:
+      x = x + uniform(-0.5, 0.5) + random()
+  else:
+      x = x - random()
+observation: [x]
+reward: x
+terminated: abs(x) > 50
+max_episode_steps: 37
+"""
+
+
+def test_buffers_refill_between_kernel_calls(built, tmp_path):
+    """Thousands of steps: every env runs through its 256 buffered doubles several times,
+    in resets (CartPole) and in steps that draw only in one branch."""
+    spec = tmp_path / "drawing.yaml"
+    spec.write_text(DRAWING_STEP_SPEC)
+    compiled_specs = compile_specs([spec], tmp_path / "drawing_envs")
+    assert not compiled_specs.diagnostics, compiled_specs.diagnostics
+    write(compiled_specs, tmp_path / "drawing_envs")
+    sys.path.insert(0, str(tmp_path))
+    try:
+        module = importlib.import_module("drawing_envs.test_drawing_step_v0")
+        vector_module = importlib.import_module("drawing_envs.test_drawing_step_v0_vector")
+        cases = [
+            (module.DrawingStepV0Env, vector_module.DrawingStepV0VectorEnv, 1500),
+            (built[1]["envgen/CartPole-v1"][1], built[1]["envgen/CartPole-v1"][2], 3000),
+        ]
+        for single, vector, steps in cases:
+            vec = vector(num_envs=6, backend="numba")
+            sync = SyncVectorEnv([single for _ in range(6)])
+            same(vec.reset(seed=21), sync.reset(seed=21))
+            vec.action_space.seed(21)
+            refills = 0
+            for t in range(steps):
+                before = vec._streams.pos.copy()
+                actions = vec.action_space.sample()
+                same(vec.step(actions), sync.step(actions), f"{single.__name__} step {t}")
+                refills += int((vec._streams.pos < before).sum())
+            assert refills >= 6, (single.__name__, refills)  # every env refilled at least once
+    finally:
+        sys.path.remove(str(tmp_path))
