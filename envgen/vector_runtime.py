@@ -18,6 +18,11 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
+
+try:  # Numba is a dependency, but envgen runs (NumPy code only) where it does not load
+    from numba.typed import List as _TypedList
+except Exception:  # ImportError, or an llvmlite that does not load here  # noqa: BLE001
+    _TypedList = list
 from gymnasium.utils import seeding
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
@@ -399,11 +404,21 @@ def kernel_math(name: str) -> bool:
     )
     out = np.empty(len(inputs[0]))
     second = inputs[1] if arity == 2 else inputs[0]
-    _math_probe(list(_MATH_PROBES).index(name), inputs[0], second, out)
+    if name == "pow":
+        _pow_probe(inputs[0], second, out)
+    else:
+        _math_probe(list(_MATH_PROBES).index(name), inputs[0], second, out)
     return bool(np.array_equal(out, expected, equal_nan=True))
 
 
+# Not cached on disk: c_pow calls through a ctypes pointer, which differs between processes.
 @jit(cache=False)
+def _pow_probe(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
+    for i in range(len(a)):
+        out[i] = c_pow(a[i], b[i])
+
+
+@jit
 def _math_probe(which: int, a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
     # the order of _MATH_PROBES
     for i in range(len(a)):
@@ -443,10 +458,8 @@ def _math_probe(which: int, a: np.ndarray, b: np.ndarray, out: np.ndarray) -> No
             r = math.hypot(x, y)
         elif which == 16:
             r = float(math.floor(x))
-        elif which == 17:
-            r = float(math.ceil(x))
         else:
-            r = c_pow(x, y)
+            r = float(math.ceil(x))
         out[i] = r
 
 
@@ -488,7 +501,7 @@ def _draw_probe(generator: np.random.Generator, which: int, args: tuple[Any, ...
     return _draw_probe_kernel(generator, which, float(padded[0]), float(padded[1]), n)
 
 
-@jit(cache=False)
+@jit
 def _draw_probe_kernel(g: Any, which: int, a: float, b: float, n: int) -> np.ndarray:
     # the order of _DRAW_PROBES; the casts as the generated code calls them
     out = np.empty(n)
@@ -512,23 +525,13 @@ def _draw_probe_kernel(g: Any, which: int, a: float, b: float, n: int) -> np.nda
     return out
 
 
-@functools.cache
-def _typed_list_builder() -> Any:
-    from numba.typed import List
-
-    @numba_module().njit
-    def build(items: Any) -> Any:
-        out = List()
-        for item in items:
-            out.append(item)
-        return out
-
-    return build
-
-
-def _typed_list(items: list[Any]) -> Any:
+@jit
+def _typed_list(items: Any) -> Any:
     """A Numba typed list of `items` (all of one type), built in compiled code."""
-    return _typed_list_builder()(items)
+    out = _TypedList()
+    for item in items:
+        out.append(item)
+    return out
 
 
 BACKENDS = ("auto", "numba", "numpy")
