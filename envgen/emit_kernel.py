@@ -36,14 +36,8 @@ from envgen._types import T
 from envgen.analysis import Code, EnvModel
 from envgen.emit import INDENT, _state_value
 
-#: Builtins whose scalar spelling Numba compiles with the single env's semantics. Math
-#: functions are checked against Python's at run time (`vector_runtime.kernel_math`).
-_KERNEL_BUILTINS = {
-    "sqrt",
-    "exp",
-    "log",
-    "log2",
-    "log10",
+#: Math functions that cost a C library call each (sqrt, floor, abs, ... are instructions).
+_LIBRARY_MATH = {
     "sin",
     "cos",
     "tan",
@@ -53,33 +47,22 @@ _KERNEL_BUILTINS = {
     "sinh",
     "cosh",
     "tanh",
-    "floor",
-    "ceil",
-    "round",
-    "abs",
-    "square",
-    "sign",
+    "exp",
+    "log",
+    "log2",
+    "log10",
     "arctan2",
-    "hypot",
-    "min",
-    "max",
-    "clip",
-    "where",
-    "int",
-    "float",
-    "bool",
-    "float64",
-    "pow",
-    "random",
-    "uniform",
-    "option",
+}
+#: Builtins whose scalar spelling Numba compiles with the single env's semantics. Math
+#: functions are checked against Python's at run time (`vector_runtime.kernel_math`).
+_KERNEL_BUILTINS = {
+    *_LIBRARY_MATH,
+    *("sqrt", "floor", "ceil", "round", "abs", "square", "sign", "hypot", "pow"),
+    *("min", "max", "clip", "where", "int", "float", "bool", "float64", "option"),
+    # drawn from the per-env buffers
+    *("random", "uniform"),
     # drawn from each env's own Generator (Numba implements NumPy's algorithms)
-    "normal",
-    "standard_normal",
-    "integers",
-    "exponential",
-    "poisson",
-    "binomial",
+    *("normal", "standard_normal", "integers", "exponential", "poisson", "binomial"),
 }
 _SCALAR_DTYPES = {"bool", "int64", "float64"}
 _WEAK = {"bool": "bool", "int": "int64", "float": "float64"}
@@ -262,25 +245,6 @@ def _draws(node: ast.AST) -> bool:
     )
 
 
-#: Math functions that cost a C library call each (sqrt, floor, abs, ... are instructions).
-_HOISTABLE = {
-    "sin",
-    "cos",
-    "tan",
-    "arcsin",
-    "arccos",
-    "arctan",
-    "sinh",
-    "cosh",
-    "tanh",
-    "exp",
-    "log",
-    "log2",
-    "log10",
-    "arctan2",
-}
-
-
 def _hoistable_calls(model: EnvModel, stmts: list[ast.stmt]) -> list[ast.Call]:
     """Library math calls in the step's top-level assignments that read only step-start
     values (state not yet assigned, params, `let` values, constants), outermost first.
@@ -309,7 +273,7 @@ def _hoistable_calls(model: EnvModel, stmts: list[ast.stmt]) -> list[ast.Call]:
         if (
             isinstance(node, ast.Call)
             and isinstance(node.func, ast.Name)
-            and node.func.id in _HOISTABLE
+            and node.func.id in _LIBRARY_MATH
             and node.func.id not in model.functions
             and start_values_only(node)
         ):
