@@ -9,6 +9,8 @@ masks, `final_obs` / `final_info` in SAME_STEP mode), through autoresets.
 from __future__ import annotations
 
 import importlib
+import os
+import subprocess
 import sys
 import warnings
 from pathlib import Path
@@ -512,3 +514,41 @@ def test_buffers_refill_between_kernel_calls(built, tmp_path):
             assert refills >= 6, (single.__name__, refills)  # every env refilled at least once
     finally:
         sys.path.remove(str(tmp_path))
+
+
+def test_without_numba_the_numpy_code_steps(tmp_path):
+    """ENVGEN_JIT=0 (as where Numba is missing): the NumPy code, still exact, and a clear
+    error for backend='numba'."""
+    script = """
+import numpy as np
+from gymnasium.vector import SyncVectorEnv
+import generated
+from generated.envgen_cart_pole_v1 import CartPoleV1Env
+from generated.envgen_cart_pole_v1_vector import CartPoleV1VectorEnv
+from envgen.vector_runtime import prange
+
+assert prange is range
+vec = CartPoleV1VectorEnv(num_envs=8)
+assert vec.backend == "numpy" and "ENVGEN_JIT=0" in vec.backend_note, vec.backend_note
+sync = SyncVectorEnv([CartPoleV1Env for _ in range(8)])
+obs, _ = vec.reset(seed=5)
+assert np.array_equal(obs, sync.reset(seed=5)[0])
+vec.action_space.seed(5)
+for _ in range(300):
+    actions = vec.action_space.sample()
+    got, want = vec.step(actions), sync.step(actions)
+    for a, b in zip(got[:4], want[:4]):
+        assert np.array_equal(a, b)
+try:
+    CartPoleV1VectorEnv(num_envs=2, backend="numba")
+except ValueError as exc:
+    assert "backend='numba' is unavailable" in str(exc)
+else:
+    raise AssertionError("backend='numba' without Numba did not raise")
+print("ok")
+"""
+    env = {**os.environ, "ENVGEN_JIT": "0"}
+    result = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, cwd=ROOT
+    )
+    assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr
