@@ -566,7 +566,9 @@ class EnvSpec(StrictModel):
         examples=[{"after_step": "mypackage.hooks:log_step"}],
     )
     vectorize: bool = Field(
-        True, description="Emit a native NumPy VectorEnv when possible.", examples=[True, False]
+        True,
+        description="Emit a native VectorEnv (a compiled kernel or NumPy code) when possible.",
+        examples=[True, False],
     )
     invalid_action: Literal["raise", "clip", "ignore"] = Field(
         "raise",
