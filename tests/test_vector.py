@@ -552,3 +552,23 @@ print("ok")
         [sys.executable, "-c", script], env=env, capture_output=True, text=True, cwd=ROOT
     )
     assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr
+
+
+def test_a_kernel_that_does_not_compile_falls_back_to_numpy(built):
+    base = built[1]["envgen/CartPole-v1"][2]
+
+    class Broken(base):
+        def _run_kernel(self, action, resetting):
+            raise TypeError("Failed in nopython mode pipeline (step: nopython frontend)")
+
+    with pytest.warns(UserWarning, match="Numba could not compile the kernel.*stepping with NumPy"):
+        vec = Broken(num_envs=3)
+    assert vec.backend == "numpy" and "TypeError" in vec.backend_note
+    single = built[1]["envgen/CartPole-v1"][1]
+    sync = SyncVectorEnv([single for _ in range(3)])
+    same(vec.reset(seed=2), sync.reset(seed=2))
+    for _ in range(50):
+        actions = vec.action_space.sample()
+        same(vec.step(actions), sync.step(actions))
+    with pytest.raises(ValueError, match="backend='numba' is unavailable: Numba could not"):
+        Broken(num_envs=3, backend="numba")
