@@ -6,12 +6,10 @@ arithmetic, is most of the time. For specs whose state is scalar numbers this st
 the single env's own scalar code, once more, as the body of a loop over the envs:
 
     @jit
-    def _step_envs(_actions, ..., _state_x, ..., polemass_length, ...):
+    def _step_envs(_actions, _resetting, ..., _state_x, ..., polemass_length, ...):
         for _i in range(len(_actions)):
             if _resetting[_i]:
-                _reset_env(_i, ...)      # the single env's reset (an autoreset)
-                ...
-                continue
+                continue                  # autoresets: `_autoreset_envs`, a loop of its own
             action = _actions[_i]
             x = _state_x[_i]
             ...                           # the spec's step, as the single env spells it
