@@ -186,7 +186,9 @@ class Translator:
         if name == "square" and use_scalar:
             # x * x, as np.square computes it: Python's x ** 2 calls the C library's pow(),
             # which differs from x * x in the last bit for about 0.1% of x.
-            return self.square(node.args[0], positional[0])
+            arg = _argument(node, builtin.params, "x")
+            assert arg is not None  # the analysis checked the arguments
+            return self.square(arg, self.expr(arg))
         template = builtin.scalar if use_scalar else builtin.array
         assert template is not None
         # Parenthesize every argument: templates put them next to operators

@@ -114,10 +114,15 @@ RESERVED = {
     "check_state",
     "max_episode_steps",
     "np_random_seed",
-    # Keyword arguments of a generated vector env's constructor.
+    # Keyword arguments and attributes of a generated vector env.
     "num_envs",
     "autoreset_mode",
     "backend",
+    "backend_note",
+    "threads",
+    # Module-level names the compiled kernels of a vector env read.
+    "prange",
+    "jit",
     "get_wrapper_attr",
     "set_wrapper_attr",
     "has_wrapper_attr",

@@ -155,6 +155,15 @@ class KernelTranslator(Translator):
             low_code = self.expr(low) if low is not None else "0.0"
             high_code = self.expr(high) if high is not None else "1.0"
             return f"draw_uniform(_doubles, _pos, _i, {low_code}, {high_code})"
+        if name in ("floor", "ceil", "round"):
+            # The single env's float(math.floor(x)) as NumPy's floor: Numba's math.floor
+            # returns an int64, which overflows for |x| >= 2**63, inf and nan; Python's
+            # round() of a float rounds half to even like np.rint. + 0.0: the single env's
+            # result is never -0.0 (np.ceil(-0.5) is), and no other value changes.
+            arg = _argument(node, BUILTINS[name].params, "x")
+            assert arg is not None
+            fn = {"floor": "np.floor", "ceil": "np.ceil", "round": "np.rint"}[name]
+            return f"({fn}(float({self.expr(arg)})) + 0.0)"
         if name == "pow":
             self.math.add("pow")
             return f"c_pow({self.expr(node.args[0])}, {self.expr(node.args[1])})"

@@ -628,9 +628,12 @@ class VectorTranslator:
             if x.t.is_scalar:
                 x = self.cast(x, "float64")
             fn = {"floor": "np.floor", "ceil": "np.ceil", "round": "np.round"}[name]
-            return V(
-                f"{fn}({x.code})", True, t, x.dtype if x.dtype.startswith("float") else "float64"
-            )
+            code = f"{fn}({x.code})"
+            if x.t.is_scalar:
+                # The single env's float(math.floor(x)) is never -0.0; np.floor(-0.5) is.
+                # Adding +0.0 turns -0.0 into 0.0 and leaves every other value as it is.
+                code = f"{code} + 0.0"
+            return V(code, True, t, x.dtype if x.dtype.startswith("float") else "float64")
         if name == "abs":
             x = values["x"]
             return V(f"np.abs({x.code})", True, t, x.dtype)

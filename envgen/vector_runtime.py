@@ -94,7 +94,14 @@ class Streams:
         return self._typed
 
     def __getstate__(self) -> dict[str, Any]:
-        return {**self.__dict__, "_typed": None}  # a typed list does not pickle
+        # A typed list does not pickle; `flat` must stay a view of the copied `doubles`.
+        state = {**self.__dict__, "_typed": None}
+        del state["flat"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.flat = self.doubles.reshape(-1)
 
     def _ahead(self, env: int) -> np.random.Generator:
         """Generator `env` as it is (possibly ahead of the stream by the unread doubles)."""

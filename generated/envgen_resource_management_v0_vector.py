@@ -185,7 +185,9 @@ class ResourceManagementV0VectorEnv(NativeVectorEnv):
         load = self.load
         servers = self.servers
         queue = self.queue
-        change = np.asarray(np.round((action[:, 0] * 2.0).astype(np.float64))).astype(np.int64)
+        change = np.asarray(np.round((action[:, 0] * 2.0).astype(np.float64)) + 0.0).astype(
+            np.int64
+        )
         servers = np.minimum(np.maximum(servers + change, 1), self.max_servers)
         demand = load[
             _ar,
@@ -211,7 +213,9 @@ class ResourceManagementV0VectorEnv(NativeVectorEnv):
         load = self.load
         servers = self.servers
         queue = self.queue
-        change = np.asarray(np.round((action[:, 0] * 2.0).astype(np.float64))).astype(np.int64)
+        change = np.asarray(np.round((action[:, 0] * 2.0).astype(np.float64)) + 0.0).astype(
+            np.int64
+        )
         servers = np.minimum(np.maximum(servers + change, 1), self.max_servers)
         demand = load[
             _ar,
