@@ -1470,7 +1470,7 @@ class _StepCode:
 def _translate_step(
     model: EnvModel, vt: VectorTranslator, entry: dict[str, T], retype: bool
 ) -> _StepCode:
-    scope = Scope("step", "n", "self._all_ids")
+    scope = Scope("step", "_n", "self._all_ids")
     scope.live = "_live"
     scope.retype = retype
     for name, state in model.state.items():
@@ -1493,7 +1493,7 @@ def _translate_step(
         dtype = vt.vec_dtype(code.type)
         c = value.code
         if not value.vec:
-            c = f"np.full((n,), {c}, dtype={np_dtype(dtype)})"
+            c = f"np.full((_n,), {c}, dtype={np_dtype(dtype)})"
         else:
             c = f"np.asarray({c}, dtype={np_dtype(dtype)})"  # mask_info copies it
         info.append((key, c))
@@ -1506,14 +1506,14 @@ def _translate_step(
         return not code.endswith("]")
 
     if not term.vec:
-        term_code = f"np.full((n,), bool({term.code}))"
+        term_code = f"np.full((_n,), bool({term.code}))"
     elif fresh(term.code) and term.dtype == "bool":
         term_code = term.code
     else:
         term_code = f"np.array({term.code}, dtype=np.bool_)"
     scope.lines.append(f"terminated = {term_code}")
     if not rew.vec:
-        rew_code = f"np.full((n,), float({rew.code}))"
+        rew_code = f"np.full((_n,), float({rew.code}))"
     elif fresh(rew.code) and rew.dtype == "float64":
         rew_code = rew.code
     else:
@@ -1577,7 +1577,7 @@ def _step_dynamics(
         info = [f"step_info[{literal(k)}] = {c}" for k, c in variants[0].info]
         return body + writes, _tidy_lines(info), [], bool(info)
     text = "\n".join("\n".join(v.lines) + "\n".join(c for _, c in v.info) for v in variants)
-    params = ["action", "n"]
+    params = ["action", "_n"]
     if re.search(r"\belapsed\b", text):
         params.append("elapsed")
     if re.search(r"\b_live(_ids)?\b", text):
@@ -1642,13 +1642,13 @@ def _build(model: EnvModel) -> _Parts:
         )
 
     # _reset_envs(ids): compressed over the envs being reset.
-    rscope = Scope("reset", "n", "ids")
-    rscope.lines.append("n = len(ids)")
+    rscope = Scope("reset", "_n", "ids")
+    rscope.lines.append("_n = len(ids)")
     _state_inits(model, vt, rscope)
     vt.block(model.reset.stmts, rscope, None)
     reset_envs = rscope.prelude + rscope.lines
-    if not any(re.search(r"\bn\b", line) for line in reset_envs[1:]):
-        reset_envs.remove("n = len(ids)")
+    if not any(re.search(r"\b_n\b", line) for line in reset_envs[1:]):
+        reset_envs.remove("_n = len(ids)")
     for name in state_names:
         reset_envs.append(f"self.{name}[ids] = {name}")
     reset_envs.append("self._elapsed[ids] = 0")
@@ -1694,7 +1694,7 @@ def _build(model: EnvModel) -> _Parts:
         "if self._needs_reset:",
         '    raise gym.error.ResetNeeded("step() called before reset()")',
         "action = self._check_actions(actions)",
-        "n = self.num_envs",
+        "_n = self.num_envs",
         "next_step = self._next_step",
         "any_reset = next_step and bool(self._autoreset.any())",
         "resetting = self._autoreset",
@@ -1709,10 +1709,9 @@ def _build(model: EnvModel) -> _Parts:
     if re.search(r"\belapsed\b", body_text):
         numpy_step.append("elapsed = self._elapsed")
     numpy_step += dynamics
-    if model.max_episode_steps is not None:
-        numpy_step.append("truncated = self._elapsed >= self.max_episode_steps")
-    else:
-        numpy_step.append("truncated = np.zeros(n, dtype=np.bool_)")
+    # `_step_limit`: the spec's limit, the `max_episode_steps=` given to the constructor
+    # (which applies to specs without one too), or a count no episode reaches.
+    numpy_step.append("truncated = self._elapsed >= self._step_limit")
     if step_info:
         numpy_step.append("step_info: dict[str, Any] = {}")
         numpy_step += step_info
@@ -1772,9 +1771,9 @@ def _build(model: EnvModel) -> _Parts:
         "    obs = self._observe()",
         "return obs, reward, terminated, truncated, infos",
     ]
-    rest = "\n".join(line for line in step if line != "n = self.num_envs")
-    if not re.search(r"\bn\b", rest):
-        step.remove("n = self.num_envs")
+    rest = "\n".join(line for line in step if line != "_n = self.num_envs")
+    if not re.search(r"\b_n\b", rest):
+        step.remove("_n = self.num_envs")
     # render: each state variable, and how env i's value is handed to the single env.
     render = []
     for name, state in model.state.items():

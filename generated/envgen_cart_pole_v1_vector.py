@@ -346,7 +346,7 @@ class CartPoleV1VectorEnv(NativeVectorEnv):
                     theta_dot=theta_dot,
                     steps_beyond_terminated=steps_beyond_terminated,
                 )
-            truncated = self._elapsed >= self.max_episode_steps
+            truncated = self._elapsed >= self._step_limit
             if any_reset:
                 ids = np.flatnonzero(resetting)
                 self._reset_envs(ids)

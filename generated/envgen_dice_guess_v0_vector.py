@@ -135,7 +135,7 @@ class DiceGuessV0VectorEnv(NativeVectorEnv):
         if self._needs_reset:
             raise gym.error.ResetNeeded("step() called before reset()")
         action = self._check_actions(actions)
-        n = self.num_envs
+        _n = self.num_envs
         next_step = self._next_step
         any_reset = next_step and bool(self._autoreset.any())
         resetting = self._autoreset
@@ -147,21 +147,21 @@ class DiceGuessV0VectorEnv(NativeVectorEnv):
             self._elapsed += 1
             face = self.face
             previous = face
-            _draw1 = np.zeros((n,), dtype=np.float64)
+            _draw1 = np.zeros((_n,), dtype=np.float64)
             _draw1[_live_ids] = self._streams.draw(_live_ids, "random", {})
             _m2 = _draw1 >= self.stickiness
             _ids4 = np.flatnonzero(_m2 & _live)
-            _draw5 = np.zeros((n,), dtype=np.int64)
+            _draw5 = np.zeros((_n,), dtype=np.int64)
             _draw5[_ids4] = self._streams.draw(
                 _ids4, "integers", {"low": 1, "high": 7}, dtype=np.int64
             )
             face = np.where(_m2, _draw5, face)
-            terminated = np.full((n,), False)
+            terminated = np.full((_n,), False)
             reward = np.where(action == face, 1.0, 0.0)
             self.face = face
             if self.check_state:
                 _rt.check_finite(ID, face=face)
-            truncated = self._elapsed >= self.max_episode_steps
+            truncated = self._elapsed >= self._step_limit
             step_info: dict[str, Any] = {}
             step_info["previous"] = np.asarray(previous, dtype=np.int64)
             if any_reset:

@@ -200,7 +200,7 @@ class DictNavigationV0VectorEnv(NativeVectorEnv):
             self.goal_y = goal_y
             if self.check_state:
                 _rt.check_finite(ID, x=x, y=y, goal_x=goal_x, goal_y=goal_y)
-            truncated = self._elapsed >= self.max_episode_steps
+            truncated = self._elapsed >= self._step_limit
             if any_reset:
                 ids = np.flatnonzero(resetting)
                 self._reset_envs(ids)

@@ -80,7 +80,7 @@ class FrozenLakeV1VectorEnv(NativeVectorEnv):
         if self._needs_reset:
             raise gym.error.ResetNeeded("step() called before reset()")
         action = self._check_actions(actions)
-        n = self.num_envs
+        _n = self.num_envs
         next_step = self._next_step
         any_reset = next_step and bool(self._autoreset.any())
         resetting = self._autoreset
@@ -92,7 +92,7 @@ class FrozenLakeV1VectorEnv(NativeVectorEnv):
             last_action = self.last_action
             row = s // self.ncol
             col = s % self.ncol
-            _draw1 = np.zeros((n,), dtype=np.float64)
+            _draw1 = np.zeros((_n,), dtype=np.float64)
             _draw1[_live_ids] = self._streams.draw(_live_ids, "random", {})
             u = _draw1
             last_action = np.array(action)
@@ -112,7 +112,7 @@ class FrozenLakeV1VectorEnv(NativeVectorEnv):
                     (
                         np.cumsum(np.array([self.fail_rate, self.success_rate, self.fail_rate]))
                         > u[:, None]
-                    ).reshape(n, -1),
+                    ).reshape(_n, -1),
                     axis=1,
                 )
                 move = (action - 1 + k) % 4
@@ -154,7 +154,7 @@ class FrozenLakeV1VectorEnv(NativeVectorEnv):
         self.last_action = last_action
         if self.check_state:
             _rt.check_finite(ID, s=s, last_action=last_action)
-        truncated = self._elapsed >= self.max_episode_steps
+        truncated = self._elapsed >= self._step_limit
         step_info: dict[str, Any] = {}
         step_info["prob"] = np.asarray(prob, dtype=np.float64)
         if any_reset:
@@ -180,11 +180,11 @@ class FrozenLakeV1VectorEnv(NativeVectorEnv):
 
     def _reset_envs(self, ids: np.ndarray) -> None:
         """Run the spec's initial values and `reset` block for the envs `ids`."""
-        n = len(ids)
+        _n = len(ids)
         s = np.argmax(
             (
                 (np.cumsum(self.start_probs)) > ((self._streams.draw(ids, "random", {}))[:, None])
-            ).reshape(n, -1),
+            ).reshape(_n, -1),
             axis=1,
         )
         last_action = -1

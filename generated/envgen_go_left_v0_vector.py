@@ -125,7 +125,7 @@ class GoLeftV0VectorEnv(NativeVectorEnv):
             self.pos = pos
             if self.check_state:
                 _rt.check_finite(ID, pos=pos)
-            truncated = self._elapsed >= self.max_episode_steps
+            truncated = self._elapsed >= self._step_limit
             if any_reset:
                 ids = np.flatnonzero(resetting)
                 self._reset_envs(ids)

@@ -81,7 +81,7 @@ class LightSwitchesV0VectorEnv(NativeVectorEnv):
         self.on = on
         if self.check_state:
             _rt.check_finite(ID, on=on)
-        truncated = self._elapsed >= self.max_episode_steps
+        truncated = self._elapsed >= self._step_limit
         if any_reset:
             ids = np.flatnonzero(resetting)
             self._reset_envs(ids)
@@ -100,11 +100,11 @@ class LightSwitchesV0VectorEnv(NativeVectorEnv):
 
     def _reset_envs(self, ids: np.ndarray) -> None:
         """Run the spec's initial values and `reset` block for the envs `ids`."""
-        n = len(ids)
+        _n = len(ids)
         _size1 = size(self.lights)
         on = np.broadcast_to(
             self._streams.draw(ids, "integers", {"low": 0, "high": 2}, size=_size1, dtype=np.int64),
-            (n, self.lights),
+            (_n, self.lights),
         ).astype(np.int64)
         self.on[ids] = on
         self._elapsed[ids] = 0

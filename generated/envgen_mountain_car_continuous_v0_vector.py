@@ -91,24 +91,24 @@ class MountainCarContinuousV0VectorEnv(NativeVectorEnv):
         if self._needs_reset:
             raise gym.error.ResetNeeded("step() called before reset()")
         action = self._check_actions(actions)
-        n = self.num_envs
+        _n = self.num_envs
         next_step = self._next_step
         any_reset = next_step and bool(self._autoreset.any())
         resetting = self._autoreset
         self._elapsed += 1
         _fresh = self._elapsed == 1
         if not _fresh.any():
-            _out = self._dynamics(action, n)
+            _out = self._dynamics(action, _n)
         elif _fresh.all():
-            _out = self._dynamics_fresh(action, n)
+            _out = self._dynamics_fresh(action, _n)
         else:
-            _out = merge(_fresh, self._dynamics_fresh(action, n), self._dynamics(action, n))
+            _out = merge(_fresh, self._dynamics_fresh(action, _n), self._dynamics(action, _n))
         position, velocity, terminated, reward, step_info = _out
         self.position = np.asarray(position, dtype=np.float64)
         self.velocity = np.asarray(velocity, dtype=np.float64)
         if self.check_state:
             _rt.check_finite(ID, position=position, velocity=velocity)
-        truncated = self._elapsed >= self.max_episode_steps
+        truncated = self._elapsed >= self._step_limit
         if any_reset:
             ids = np.flatnonzero(resetting)
             self._reset_envs(ids)
@@ -127,9 +127,9 @@ class MountainCarContinuousV0VectorEnv(NativeVectorEnv):
 
     def _reset_envs(self, ids: np.ndarray) -> None:
         """Run the spec's initial values and `reset` block for the envs `ids`."""
-        n = len(ids)
+        _n = len(ids)
         position = self._streams.draw(ids, "uniform", {"low": -(0.6), "high": -(0.4)})
-        velocity = np.full((n,), 0.0, dtype=np.float64)
+        velocity = np.full((_n,), 0.0, dtype=np.float64)
         position = np.asarray(position).astype(np.float64)
         velocity = np.asarray(velocity).astype(np.float64)
         self.position[ids] = position
@@ -159,7 +159,7 @@ class MountainCarContinuousV0VectorEnv(NativeVectorEnv):
             action = self._fix_actions(actions)
         return np.array(action, dtype=np.float32)
 
-    def _dynamics_fresh(self, action, n) -> Any:
+    def _dynamics_fresh(self, action, _n) -> Any:
         """The dynamics for envs on their first step since reset (state types differ)."""
         position = self.position
         velocity = self.velocity
@@ -185,7 +185,7 @@ class MountainCarContinuousV0VectorEnv(NativeVectorEnv):
         reward = np.where(at_goal, 100.0, 0.0) - _pow(action[:, 0].astype(np.float64), 2) * 0.1
         return position, velocity, terminated, reward, {}
 
-    def _dynamics(self, action, n) -> Any:
+    def _dynamics(self, action, _n) -> Any:
         position = self.position
         velocity = self.velocity
         force = np.minimum(np.maximum(action[:, 0], -1.0), 1.0)

@@ -181,7 +181,7 @@ class MountainCarV0VectorEnv(NativeVectorEnv):
         if self._needs_reset:
             raise gym.error.ResetNeeded("step() called before reset()")
         action = self._check_actions(actions)
-        n = self.num_envs
+        _n = self.num_envs
         next_step = self._next_step
         any_reset = next_step and bool(self._autoreset.any())
         resetting = self._autoreset
@@ -200,12 +200,12 @@ class MountainCarV0VectorEnv(NativeVectorEnv):
             _m1 = np.logical_and(position == -1.2, velocity < 0)
             velocity = np.where(_m1, 0.0, velocity)
             terminated = np.logical_and(position >= 0.5, velocity >= self.goal_velocity)
-            reward = np.full((n,), (-1.0))
+            reward = np.full((_n,), (-1.0))
             self.position = position
             self.velocity = velocity
             if self.check_state:
                 _rt.check_finite(ID, position=position, velocity=velocity)
-            truncated = self._elapsed >= self.max_episode_steps
+            truncated = self._elapsed >= self._step_limit
             if any_reset:
                 ids = np.flatnonzero(resetting)
                 self._reset_envs(ids)

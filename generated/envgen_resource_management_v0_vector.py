@@ -77,7 +77,7 @@ class ResourceManagementV0VectorEnv(NativeVectorEnv):
         if self._needs_reset:
             raise gym.error.ResetNeeded("step() called before reset()")
         action = self._check_actions(actions)
-        n = self.num_envs
+        _n = self.num_envs
         next_step = self._next_step
         any_reset = next_step and bool(self._autoreset.any())
         resetting = self._autoreset
@@ -85,12 +85,14 @@ class ResourceManagementV0VectorEnv(NativeVectorEnv):
         elapsed = self._elapsed
         _fresh = self._elapsed == 1
         if not _fresh.any():
-            _out = self._dynamics(action, n, elapsed)
+            _out = self._dynamics(action, _n, elapsed)
         elif _fresh.all():
-            _out = self._dynamics_fresh(action, n, elapsed)
+            _out = self._dynamics_fresh(action, _n, elapsed)
         else:
             _out = merge(
-                _fresh, self._dynamics_fresh(action, n, elapsed), self._dynamics(action, n, elapsed)
+                _fresh,
+                self._dynamics_fresh(action, _n, elapsed),
+                self._dynamics(action, _n, elapsed),
             )
         load, servers, queue, terminated, reward, step_info = _out
         self.load = load
@@ -98,7 +100,7 @@ class ResourceManagementV0VectorEnv(NativeVectorEnv):
         self.queue = queue
         if self.check_state:
             _rt.check_finite(ID, load=load, servers=servers, queue=queue)
-        truncated = self._elapsed >= self.max_episode_steps
+        truncated = self._elapsed >= self._step_limit
         if any_reset:
             ids = np.flatnonzero(resetting)
             self._reset_envs(ids)
@@ -118,10 +120,10 @@ class ResourceManagementV0VectorEnv(NativeVectorEnv):
 
     def _reset_envs(self, ids: np.ndarray) -> None:
         """Run the spec's initial values and `reset` block for the envs `ids`."""
-        n = len(ids)
-        load = np.broadcast_to(np.asarray(0, dtype=np.float64), (n, self.max_steps)).copy()
-        servers = np.full((n,), max((self.max_servers) // (2), 1), dtype=np.int64)
-        queue = np.full((n,), 0.0, dtype=np.float64)
+        _n = len(ids)
+        load = np.broadcast_to(np.asarray(0, dtype=np.float64), (_n, self.max_steps)).copy()
+        servers = np.full((_n,), max((self.max_servers) // (2), 1), dtype=np.int64)
+        queue = np.full((_n,), 0.0, dtype=np.float64)
         hours = ((np.arange(self.max_steps)) * (24.0)) / (self.max_steps)
         daily = (0.5) + ((0.4) * (np.sin((hours - 6.0) * math.pi / 12.0)))
         _size1 = size(self.max_steps)
@@ -179,9 +181,9 @@ class ResourceManagementV0VectorEnv(NativeVectorEnv):
             action = self._fix_actions(actions)
         return np.array(action, dtype=np.float32)
 
-    def _dynamics_fresh(self, action, n, elapsed) -> Any:
+    def _dynamics_fresh(self, action, _n, elapsed) -> Any:
         """The dynamics for envs on their first step since reset (state types differ)."""
-        _ar = np.arange(n)
+        _ar = np.arange(_n)
         load = self.load
         servers = self.servers
         queue = self.queue
@@ -202,14 +204,14 @@ class ResourceManagementV0VectorEnv(NativeVectorEnv):
         queue = np.where(_m1, queue + (demand - capacity) * 50.0, queue)
         _m2 = ~_m1
         queue = np.where(_m2, np.maximum(queue - 10.0, 0.0), queue)
-        terminated = np.full((n,), False)
+        terminated = np.full((_n,), False)
         reward = (
             -(servers.astype(np.float64) * self.server_cost + queue * self.queue_penalty) / 100.0
         )
         return load, servers, queue, terminated, reward, {}
 
-    def _dynamics(self, action, n, elapsed) -> Any:
-        _ar = np.arange(n)
+    def _dynamics(self, action, _n, elapsed) -> Any:
+        _ar = np.arange(_n)
         load = self.load
         servers = self.servers
         queue = self.queue
@@ -230,7 +232,7 @@ class ResourceManagementV0VectorEnv(NativeVectorEnv):
         queue = np.where(_m1, queue + (demand - capacity) * 50.0, queue)
         _m2 = ~_m1
         queue = np.where(_m2, np.maximum(queue - 10.0, 0.0), queue)
-        terminated = np.full((n,), False)
+        terminated = np.full((_n,), False)
         reward = (
             -(servers.astype(np.float64) * self.server_cost + queue * self.queue_penalty) / 100.0
         )

@@ -212,7 +212,7 @@ class SimpleTradingV0VectorEnv(NativeVectorEnv):
         if self._needs_reset:
             raise gym.error.ResetNeeded("step() called before reset()")
         action = self._check_actions(actions)
-        n = self.num_envs
+        _n = self.num_envs
         next_step = self._next_step
         any_reset = next_step and bool(self._autoreset.any())
         resetting = self._autoreset
@@ -235,20 +235,20 @@ class SimpleTradingV0VectorEnv(NativeVectorEnv):
                 _m3 = _m2 & (action == SELL)
                 cash = np.where(_m3, cash + position.astype(np.float64) * price, cash)
                 position = np.where(_m3, 0, position)
-                _draw5 = np.zeros((n,), dtype=np.float64)
+                _draw5 = np.zeros((_n,), dtype=np.float64)
                 _draw5[_live_ids] = self._streams.draw(
                     _live_ids, "normal", {"loc": self.drift, "scale": self.volatility}
                 )
                 price = np.maximum(price * (1 + _draw5), 1.0)
                 value = cash + position.astype(np.float64) * price
-                terminated = np.full((n,), False)
+                terminated = np.full((_n,), False)
                 reward = (value - value_before) / self.initial_cash
             self.cash = cash
             self.position = np.asarray(position, dtype=np.int64)
             self.price = price
             if self.check_state:
                 _rt.check_finite(ID, cash=cash, position=position, price=price)
-            truncated = self._elapsed >= self.max_episode_steps
+            truncated = self._elapsed >= self._step_limit
             if any_reset:
                 ids = np.flatnonzero(resetting)
                 self._reset_envs(ids)

@@ -185,7 +185,7 @@ class SimpleVisualV0VectorEnv(NativeVectorEnv):
             self.target = target
             if self.check_state:
                 _rt.check_finite(ID, agent_x=agent_x, agent_y=agent_y, target=target)
-            truncated = self._elapsed >= self.max_episode_steps
+            truncated = self._elapsed >= self._step_limit
             if any_reset:
                 ids = np.flatnonzero(resetting)
                 self._reset_envs(ids)

@@ -141,7 +141,7 @@ class TupleThermostatV0VectorEnv(NativeVectorEnv):
         if self._needs_reset:
             raise gym.error.ResetNeeded("step() called before reset()")
         action = self._check_actions(actions)
-        n = self.num_envs
+        _n = self.num_envs
         next_step = self._next_step
         any_reset = next_step and bool(self._autoreset.any())
         resetting = self._autoreset
@@ -155,21 +155,21 @@ class TupleThermostatV0VectorEnv(NativeVectorEnv):
             room = self.room
             outside = self.outside
             mode = np.array(action)
-            _draw1 = np.zeros((n,), dtype=np.float64)
+            _draw1 = np.zeros((_n,), dtype=np.float64)
             _draw1[_live_ids] = self._streams.draw(_live_ids, "normal", {"loc": 0.0, "scale": 0.3})
             outside = np.minimum(np.maximum(outside + _draw1, -40.0), 40.0)
             room = np.minimum(
                 np.maximum(room + 0.1 * (outside - room) + 1.5 * mode.astype(np.float64), -50.0),
                 80.0,
             )
-            terminated = np.full((n,), False)
+            terminated = np.full((_n,), False)
             reward = -np.abs(room - self.set_point)
             self.mode = mode
             self.room = room
             self.outside = outside
             if self.check_state:
                 _rt.check_finite(ID, mode=mode, room=room, outside=outside)
-            truncated = self._elapsed >= self.max_episode_steps
+            truncated = self._elapsed >= self._step_limit
             if any_reset:
                 ids = np.flatnonzero(resetting)
                 self._reset_envs(ids)

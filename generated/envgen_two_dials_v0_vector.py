@@ -84,7 +84,7 @@ class TwoDialsV0VectorEnv(NativeVectorEnv):
         self.targets = targets
         if self.check_state:
             _rt.check_finite(ID, dials=dials, targets=targets)
-        truncated = self._elapsed >= self.max_episode_steps
+        truncated = self._elapsed >= self._step_limit
         if any_reset:
             ids = np.flatnonzero(resetting)
             self._reset_envs(ids)
@@ -103,18 +103,18 @@ class TwoDialsV0VectorEnv(NativeVectorEnv):
 
     def _reset_envs(self, ids: np.ndarray) -> None:
         """Run the spec's initial values and `reset` block for the envs `ids`."""
-        n = len(ids)
+        _n = len(ids)
         dials = np.broadcast_to(
             self._streams.draw(
                 ids, "integers", {"low": 0, "high": self.positions}, size=(2,), dtype=np.int64
             ),
-            (n, 2),
+            (_n, 2),
         ).astype(np.int64)
         targets = np.broadcast_to(
             self._streams.draw(
                 ids, "integers", {"low": 0, "high": self.positions}, size=(2,), dtype=np.int64
             ),
-            (n, 2),
+            (_n, 2),
         ).astype(np.int64)
         self.dials[ids] = dials
         self.targets[ids] = targets

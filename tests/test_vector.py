@@ -20,6 +20,7 @@ import numba
 import numpy as np
 import pytest
 from gymnasium.vector import AutoresetMode, SyncVectorEnv
+from gymnasium.wrappers import TimeLimit
 
 from envgen.build import compile_specs, write
 
@@ -648,3 +649,44 @@ def test_copies_continue_like_the_original(built, how):
                 same(vec.reset(), twin.reset(), f"{backend} reset {t}")
             actions = vec.action_space.sample()
             same(vec.step(actions), twin.step(actions), f"{backend} step {t}")
+
+
+NO_LIMIT_SPEC = """\
+id: test/NoLimit-v0
+description: No time limit of its own, and a state named n.
+action_space: {Discrete: 2}
+observation_space: {Box: {low: -1000.0, high: 1000.0, shape: [2], dtype: float64}}
+state:
+  n: {init: "uniform(-1.0, 1.0)"}
+  m: {dtype: int64, init: 0}
+step: |
+  n = n + action - 0.5
+  m = m + 1
+observation: [n, m]
+reward: n
+terminated: abs(n) > 20
+"""
+
+
+def test_time_limit_override_and_a_state_named_n(tmp_path):
+    """`max_episode_steps=` truncates a spec without a limit (both backends, like TimeLimit),
+    and a state named `n` does not clash with the generated code's own names."""
+    sys.path.insert(0, str(tmp_path))
+    try:
+        single, vector = build_one(tmp_path, NO_LIMIT_SPEC, "no_limit_envs")
+        for backend in ("numba", "numpy"):
+            for limit in (None, 3):
+                vec = vector(num_envs=4, backend=backend, max_episode_steps=limit)
+                make = (lambda: single()) if limit is None else (lambda: TimeLimit(single(), 3))
+                sync = SyncVectorEnv([make for _ in range(4)])
+                same(vec.reset(seed=1), sync.reset(seed=1))
+                vec.action_space.seed(1)
+                truncations = 0
+                for t in range(40):
+                    actions = vec.action_space.sample()
+                    got = vec.step(actions)
+                    same(got, sync.step(actions), f"{backend} limit {limit} step {t}")
+                    truncations += int(got[3].sum())
+                assert (truncations > 0) == (limit is not None), (backend, limit)
+    finally:
+        sys.path.remove(str(tmp_path))
