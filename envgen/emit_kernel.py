@@ -63,6 +63,9 @@ _KERNEL_BUILTINS = {
     *("normal", "standard_normal", "integers", "exponential", "poisson", "binomial"),
 }
 _SCALAR_DTYPES = {"bool", "int64", "float64"}
+#: The most buffered draws a kernel may make per env and call: one buffer
+#: (`vector_runtime._BUFFER`; not imported, to keep Numba out of `envgen build`).
+BUFFERED_DRAWS = 256
 _WEAK = {"bool": "bool", "int": "int64", "float": "float64"}
 
 
@@ -582,6 +585,8 @@ def emit_kernel(model: EnvModel, buffered: bool) -> KernelCode:
         functions = ["@jit(cache=False)" if line == "@jit" else line for line in functions]
     direct = sorted(rt.direct | st.direct)
     draws = max(rt.draws, st.draws)
+    if draws > BUFFERED_DRAWS:
+        raise NoKernel(f"a reset or step makes more than {BUFFERED_DRAWS} buffered draws")
     return KernelCode(functions, method, math, draws, direct, threadable, rows is not None)
 
 

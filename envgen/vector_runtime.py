@@ -148,6 +148,8 @@ class Streams:
 
     def _take(self, envs: np.ndarray, count: int) -> np.ndarray:
         """The next `count` buffered doubles of each env in `envs`: shape (len(envs), count)."""
+        if count > _BUFFER:  # more than a buffer holds: from each generator, at its stream
+            return np.array([self.generator(env).random(count) for env in envs.tolist()])
         pos = self.pos[envs]
         if len(pos) and pos.max() > _BUFFER - count:
             self._refill(envs[pos > _BUFFER - count])

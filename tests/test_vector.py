@@ -690,3 +690,23 @@ def test_time_limit_override_and_a_state_named_n(tmp_path):
                 assert (truncations > 0) == (limit is not None), (backend, limit)
     finally:
         sys.path.remove(str(tmp_path))
+
+
+def test_draw_counts_beyond_one_buffer():
+    """A sized draw larger than the per-env buffer is served from the generator (NumPy
+    code); a kernel never needs more than one buffer per call."""
+    from envgen import emit_kernel, vector_runtime
+
+    assert emit_kernel.BUFFERED_DRAWS == vector_runtime._BUFFER
+    streams = vector_runtime.Streams(3, buffered=True)
+    for env in range(3):
+        streams.seed(env, 40 + env)
+    ids = np.arange(3)
+    first = streams.uniform(ids, -1.0, 1.0, 5)  # a buffer refill, 5 doubles read
+    big = streams.draw(ids, "random", {}, size=(300,))
+    after = streams.uniform(ids, -1.0, 1.0, 2)
+    for env in range(3):
+        expected = np.random.Generator(np.random.PCG64(np.random.SeedSequence(40 + env)))
+        assert np.array_equal(first[env], expected.uniform(-1.0, 1.0, 5))
+        assert np.array_equal(big[env], expected.random(300))
+        assert np.array_equal(after[env], expected.uniform(-1.0, 1.0, 2))
