@@ -69,6 +69,35 @@ BUFFERED_DRAWS = 256
 _WEAK = {"bool": "bool", "int": "int64", "float": "float64"}
 
 
+#: Small jitted helpers, emitted into the generated module where its kernels call them (not
+#: imported: Numba's disk cache of a kernel would not notice a change in another module).
+_HELPERS = {
+    "_square": [
+        "@jit",
+        "def _square(x):",
+        f'{INDENT}"""x * x, as np.square computes it (x ** 2 would call the C library\'s pow)."""',
+        f"{INDENT}return x * x",
+    ],
+    "_draw_random": [
+        "@jit",
+        "def _draw_random(_doubles, _pos, _i):",
+        f'{INDENT}"""Env `_i`\'s next `random()`: its next buffered double."""',
+        f"{INDENT}p = _pos[_i]",
+        f"{INDENT}_pos[_i] = p + 1",
+        f"{INDENT}return _doubles[_i, p]",
+    ],
+    "_draw_uniform": [
+        "@jit",
+        "def _draw_uniform(_doubles, _pos, _i, low, high):",
+        f'{INDENT}"""Env `_i`\'s next `uniform(low, high)`, as Generator.uniform computes it."""',
+        f"{INDENT}p = _pos[_i]",
+        f"{INDENT}_pos[_i] = p + 1",
+        f"{INDENT}low = float(low)",
+        f"{INDENT}return low + (float(high) - low) * _doubles[_i, p]",
+    ],
+}
+
+
 class NoKernel(Exception):
     """Why a spec gets no compiled kernel (the message is shown to users)."""
 
@@ -107,6 +136,7 @@ class KernelTranslator(Translator):
         self.direct: set[str] = set()  # Generator methods called directly
         self.math: set[str] = set()
         self.substitutes: dict[int, str] = {}  # id(node) -> code computed elsewhere
+        self.helpers: set[str] = set()  # module-level helpers the code calls (_HELPERS)
 
     def expr(self, node: ast.expr) -> str:
         if id(node) in self.substitutes:
@@ -133,7 +163,8 @@ class KernelTranslator(Translator):
     def square(self, arg: ast.expr, code: str) -> str:
         if isinstance(arg, (ast.Name, ast.Constant)):
             return super().square(arg, code)
-        return f"square({code})"
+        self.helpers.add("_square")
+        return f"_square({code})"
 
     def _Call(self, node: ast.Call) -> str:
         assert isinstance(node.func, ast.Name)
@@ -149,7 +180,8 @@ class KernelTranslator(Translator):
             return super()._Call(node).replace("self.np_random.", "_rngs[_i].")
         if name == "random":
             self.draws += 1
-            return "draw_random(_doubles, _pos, _i)"
+            self.helpers.add("_draw_random")
+            return "_draw_random(_doubles, _pos, _i)"
         if name == "uniform":
             self.draws += 1
             params = BUILTINS[name].params
@@ -157,7 +189,8 @@ class KernelTranslator(Translator):
             high = _argument(node, params, "high")
             low_code = self.expr(low) if low is not None else "0.0"
             high_code = self.expr(high) if high is not None else "1.0"
-            return f"draw_uniform(_doubles, _pos, _i, {low_code}, {high_code})"
+            self.helpers.add("_draw_uniform")
+            return f"_draw_uniform(_doubles, _pos, _i, {low_code}, {high_code})"
         if name in ("floor", "ceil", "round"):
             # The single env's float(math.floor(x)) as NumPy's floor: Numba's math.floor
             # returns an int64, which overflows for |x| >= 2**63, inf and nan; Python's
@@ -418,6 +451,7 @@ def emit_kernel(model: EnvModel, buffered: bool) -> KernelCode:
     rows = _observation_rows(model)
     observe: list[str] = []
     observe_params: list[str] = []
+    observe_helpers: set[str] = set()
     if rows is not None:
         ot = KernelTranslator(model, "observe", buffered)
         read = {n.id for row in rows for n in ast.walk(row) if isinstance(n, ast.Name)}
@@ -432,6 +466,7 @@ def emit_kernel(model: EnvModel, buffered: bool) -> KernelCode:
             observe_body += [f"_obs[_i, {k}] = {tidy(ot.expr(row))}" for k, row in enumerate(rows)]
         observe_params = ["_i", "_obs", "_elapsed", *arrays, *ot.args.names]
         observe = [f"_observe_env({', '.join(observe_params)})"]
+        observe_helpers = ot.helpers
         functions += _function(
             "_observe_env",
             observe_params,
@@ -566,7 +601,11 @@ def emit_kernel(model: EnvModel, buffered: bool) -> KernelCode:
     if threadable:
         step_call = step_call.replace("_step_envs(", "self._threaded(_step_envs)(", 1)
     method.append(INDENT + step_call)
-    method += [f"{INDENT}if resetting.any():", f"{INDENT * 2}ids = np.flatnonzero(resetting)"]
+    method += [
+        f"{INDENT}# n == 0: the compile check at construction, which must compile this loop too",
+        f"{INDENT}if n == 0 or resetting.any():",
+        f"{INDENT * 2}ids = np.flatnonzero(resetting)",
+    ]
     if rt.draws:
         method.append(f"{INDENT * 2}self._streams.reserve({rt.draws}, ids)")
     method.append(INDENT * 2 + call("_autoreset_envs", autoreset_params))
@@ -576,6 +615,9 @@ def emit_kernel(model: EnvModel, buffered: bool) -> KernelCode:
     info_dict = "{" + ", ".join(f"{literal(key)}: {out}" for out, key, _ in outputs) + "}"
     obs_out = "obs" if rows is not None else "None"
     method.append(f"{INDENT}return {obs_out}, terminated, truncated, reward, {info_dict}")
+    used = rt.helpers | st.helpers | ht.helpers | observe_helpers
+    helpers = [line for name in sorted(used) for line in [*_HELPERS[name], "", ""]]
+    functions = helpers + functions
     math = sorted(rt.math | st.math | ht.math)
     if "pow" in math:  # c_pow calls through a ctypes pointer: not cacheable on disk
         functions = [

@@ -330,28 +330,6 @@ def c_pow(x: float, y: float) -> float:
     return _C_POW(float(x), float(y))
 
 
-@jit
-def square(x: Any) -> Any:
-    return x * x
-
-
-@jit
-def draw_random(doubles: np.ndarray, pos: np.ndarray, i: int) -> float:
-    """Env i's next `random()`: its next buffered double (see Streams)."""
-    p = pos[i]
-    pos[i] = p + 1
-    return doubles[i, p]
-
-
-@jit
-def draw_uniform(doubles: np.ndarray, pos: np.ndarray, i: int, low: float, high: float) -> float:
-    """Env i's next `uniform(low, high)`, as Generator.uniform computes it from a double."""
-    p = pos[i]
-    pos[i] = p + 1
-    low = float(low)
-    return low + (float(high) - low) * doubles[i, p]
-
-
 #: Python `math` functions a kernel may call, with the probe inputs for `kernel_math`.
 _MATH_PROBES: dict[str, tuple[Callable[..., float], int]] = {
     "sqrt": (math.sqrt, 1),
@@ -499,6 +477,13 @@ def kernel_draw(name: str) -> bool:
             got = _draw_probe(generator, _DRAW_PROBE_NAMES.index(name), args, 500)
             if not np.array_equal(np.asarray(want, dtype=np.float64), got):
                 return False
+    if name == "integers":  # integers(low, high, endpoint=True): a bound one wider
+        for low, high in ((0, 1), (0, 9), (-5, 1000)):
+            expected, generator = np.random.default_rng(2), np.random.default_rng(2)
+            want = [expected.integers(low, high, endpoint=True) for _ in range(500)]
+            got = _draw_probe_kernel(generator, len(_DRAW_PROBES), float(low), float(high), 500)
+            if not np.array_equal(np.asarray(want, dtype=np.float64), got):
+                return False
     return True
 
 
@@ -529,8 +514,10 @@ def _draw_probe_kernel(g: Any, which: int, a: float, b: float, n: int) -> np.nda
             out[i] = g.exponential(a)
         elif which == 6:
             out[i] = g.poisson(a)
-        else:
+        elif which == 7:
             out[i] = g.binomial(int(a), b)
+        else:
+            out[i] = g.integers(int(a), int(b), endpoint=True)
     return out
 
 
@@ -552,6 +539,14 @@ def _kernel_blocker(
     """Why a generated kernel cannot run here (None: it can)."""
     if numba_module() is None:
         return "Numba is not installed or ENVGEN_JIT=0 turned it off"
+    if math_names and getattr(numba_module().config, "USING_SVML", False):
+        # With Intel SVML, LLVM may vectorize a loop of math calls (the first loop of a
+        # kernel is one) with SVML's functions, which differ from the C library's in the
+        # last bit; the probes below run scalar code and would not notice.
+        return (
+            "Numba uses Intel SVML here, whose vectorized math differs from the C library's"
+            " (set NUMBA_DISABLE_INTEL_SVML=1 to use the kernel)"
+        )
     for name in math_names:
         if not kernel_math(name):
             return f"compiled math.{name} differs from Python's on this machine"

@@ -18,7 +18,6 @@ from gymnasium.vector import AutoresetMode
 from envgen import runtime as _rt
 from envgen.vector_runtime import (
     NativeVectorEnv,
-    draw_uniform,
     exact,
     jit,
     prange,
@@ -34,6 +33,15 @@ _sin = exact(np.sin, math.sin)
 
 
 @jit
+def _draw_uniform(_doubles, _pos, _i, low, high):
+    """Env `_i`'s next `uniform(low, high)`, as Generator.uniform computes it."""
+    p = _pos[_i]
+    _pos[_i] = p + 1
+    low = float(low)
+    return low + (float(high) - low) * _doubles[_i, p]
+
+
+@jit
 def _reset_env(
     _i,
     _doubles,
@@ -45,10 +53,10 @@ def _reset_env(
     _state_steps_beyond_terminated,
 ):
     """The single env's reset of env `_i` (no options), into the state arrays."""
-    x = draw_uniform(_doubles, _pos, _i, -0.05, 0.05)
-    x_dot = draw_uniform(_doubles, _pos, _i, -0.05, 0.05)
-    theta = draw_uniform(_doubles, _pos, _i, -0.05, 0.05)
-    theta_dot = draw_uniform(_doubles, _pos, _i, -0.05, 0.05)
+    x = _draw_uniform(_doubles, _pos, _i, -0.05, 0.05)
+    x_dot = _draw_uniform(_doubles, _pos, _i, -0.05, 0.05)
+    theta = _draw_uniform(_doubles, _pos, _i, -0.05, 0.05)
+    theta_dot = _draw_uniform(_doubles, _pos, _i, -0.05, 0.05)
     steps_beyond_terminated = -1
     _state_x[_i] = x
     _state_x_dot[_i] = x_dot
@@ -448,7 +456,8 @@ class CartPoleV1VectorEnv(NativeVectorEnv):
             self.theta_threshold_radians,
             self.sutton_barto_reward,
         )
-        if resetting.any():
+        # n == 0: the compile check at construction, which must compile this loop too
+        if n == 0 or resetting.any():
             ids = np.flatnonzero(resetting)
             self._streams.reserve(4, ids)
             _autoreset_envs(

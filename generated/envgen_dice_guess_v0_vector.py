@@ -241,7 +241,8 @@ class DiceGuessV0VectorEnv(NativeVectorEnv):
             _info0,
             self.stickiness,
         )
-        if resetting.any():
+        # n == 0: the compile check at construction, which must compile this loop too
+        if n == 0 or resetting.any():
             ids = np.flatnonzero(resetting)
             _autoreset_envs(ids, rngs, self._elapsed, self.face, obs, terminated, truncated, reward)
         if self.check_state:

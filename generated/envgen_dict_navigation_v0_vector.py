@@ -18,7 +18,6 @@ from gymnasium.vector import AutoresetMode
 from envgen import runtime as _rt
 from envgen.vector_runtime import (
     NativeVectorEnv,
-    draw_uniform,
     exact,
     jit,
     prange,
@@ -33,12 +32,21 @@ _hypot = exact(np.hypot, math.hypot, 2)
 
 
 @jit
+def _draw_uniform(_doubles, _pos, _i, low, high):
+    """Env `_i`'s next `uniform(low, high)`, as Generator.uniform computes it."""
+    p = _pos[_i]
+    _pos[_i] = p + 1
+    low = float(low)
+    return low + (float(high) - low) * _doubles[_i, p]
+
+
+@jit
 def _reset_env(_i, _doubles, _pos, _state_x, _state_y, _state_goal_x, _state_goal_y, arena):
     """The single env's reset of env `_i` (no options), into the state arrays."""
     x = 0.0
     y = 0.0
-    goal_x = draw_uniform(_doubles, _pos, _i, -arena, arena)
-    goal_y = draw_uniform(_doubles, _pos, _i, -arena, arena)
+    goal_x = _draw_uniform(_doubles, _pos, _i, -arena, arena)
+    goal_y = _draw_uniform(_doubles, _pos, _i, -arena, arena)
     _state_x[_i] = x
     _state_y[_i] = y
     _state_goal_x[_i] = goal_x
@@ -286,7 +294,8 @@ class DictNavigationV0VectorEnv(NativeVectorEnv):
             self.speed,
             self.arena,
         )
-        if resetting.any():
+        # n == 0: the compile check at construction, which must compile this loop too
+        if n == 0 or resetting.any():
             ids = np.flatnonzero(resetting)
             self._streams.reserve(2, ids)
             _autoreset_envs(

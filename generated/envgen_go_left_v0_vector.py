@@ -190,7 +190,8 @@ class GoLeftV0VectorEnv(NativeVectorEnv):
             reward,
             self.size,
         )
-        if resetting.any():
+        # n == 0: the compile check at construction, which must compile this loop too
+        if n == 0 or resetting.any():
             ids = np.flatnonzero(resetting)
             _autoreset_envs(ids, self._elapsed, self.pos, terminated, truncated, reward, self.size)
         if self.check_state:

@@ -18,7 +18,6 @@ from gymnasium.vector import AutoresetMode
 from envgen import runtime as _rt
 from envgen.vector_runtime import (
     NativeVectorEnv,
-    draw_uniform,
     exact,
     jit,
     prange,
@@ -33,9 +32,18 @@ _cos = exact(np.cos, math.cos)
 
 
 @jit
+def _draw_uniform(_doubles, _pos, _i, low, high):
+    """Env `_i`'s next `uniform(low, high)`, as Generator.uniform computes it."""
+    p = _pos[_i]
+    _pos[_i] = p + 1
+    low = float(low)
+    return low + (float(high) - low) * _doubles[_i, p]
+
+
+@jit
 def _reset_env(_i, _doubles, _pos, _state_position, _state_velocity):
     """The single env's reset of env `_i` (no options), into the state arrays."""
-    position = draw_uniform(_doubles, _pos, _i, -0.6, -0.4)
+    position = _draw_uniform(_doubles, _pos, _i, -0.6, -0.4)
     velocity = 0.0
     _state_position[_i] = position
     _state_velocity[_i] = velocity
@@ -287,7 +295,8 @@ class MountainCarV0VectorEnv(NativeVectorEnv):
             self.goal_position,
             self.goal_velocity,
         )
-        if resetting.any():
+        # n == 0: the compile check at construction, which must compile this loop too
+        if n == 0 or resetting.any():
             ids = np.flatnonzero(resetting)
             self._streams.reserve(1, ids)
             _autoreset_envs(

@@ -341,7 +341,8 @@ class SimpleTradingV0VectorEnv(NativeVectorEnv):
             self.initial_price,
             self.max_steps,
         )
-        if resetting.any():
+        # n == 0: the compile check at construction, which must compile this loop too
+        if n == 0 or resetting.any():
             ids = np.flatnonzero(resetting)
             _autoreset_envs(
                 ids,

@@ -276,7 +276,8 @@ class SimpleVisualV0VectorEnv(NativeVectorEnv):
             reward,
             self.grid_size,
         )
-        if resetting.any():
+        # n == 0: the compile check at construction, which must compile this loop too
+        if n == 0 or resetting.any():
             ids = np.flatnonzero(resetting)
             _autoreset_envs(
                 ids,

@@ -246,7 +246,8 @@ class TupleThermostatV0VectorEnv(NativeVectorEnv):
             reward,
             self.set_point,
         )
-        if resetting.any():
+        # n == 0: the compile check at construction, which must compile this loop too
+        if n == 0 or resetting.any():
             ids = np.flatnonzero(resetting)
             _autoreset_envs(
                 ids,
