@@ -142,8 +142,8 @@ class Streams:
     def reserve(self, count: int, envs: np.ndarray | None = None) -> None:
         """Give each env in `envs` (default: all) at least `count` unread doubles."""
         pos = self.pos if envs is None else self.pos[envs]
-        short = np.flatnonzero(pos > _BUFFER - count)
-        if len(short):
+        if len(pos) and pos.max() > _BUFFER - count:  # most calls: nothing to refill
+            short = np.flatnonzero(pos > _BUFFER - count)
             self._refill(short if envs is None else envs[short])
 
     def _take(self, envs: np.ndarray, count: int) -> np.ndarray:
