@@ -293,6 +293,11 @@ class VectorTranslator:
             target = "float64"
         a, b = self.align([self.cast(a, target), self.cast(b, target)], t)
         code = f"({a.code}) {op} ({b.code})"
+        if op == "**" and target == "float64" and a.t.is_scalar and b.t.is_scalar:
+            if a.vec or b.vec:
+                # The single env's float ** is the C library's pow(); NumPy's power is not
+                # (SIMD code, and x * x for ** 2): the checked helper, as for math.pow.
+                return V(f"{self.exact_fn('pow')}({a.code}, {b.code})", True, t, "float64")
         ops = {
             "+": np.add,
             "-": np.subtract,
@@ -747,7 +752,8 @@ class VectorTranslator:
         math_name = _MATH.get(name) or _MATH2[name]
         arity = 2 if name in _MATH2 else 1
         extra = f", {arity}" if arity != 1 else ""
-        self.exact[helper] = f"{helper} = exact(np.{name}, math.{math_name}{extra})"
+        np_name = {"pow": "power"}.get(name, name)  # np.pow is NumPy 2 only
+        self.exact[helper] = f"{helper} = exact(np.{np_name}, math.{math_name}{extra})"
         return helper
 
     def _has_draw(self, node: ast.AST) -> bool:

@@ -307,16 +307,18 @@ def is_compiled(fn: Any) -> bool:
 
 
 def _c_library_pow() -> Any:
-    """The C library's pow(), which Python's float `**` and math.pow call."""
-    name = ctypes.util.find_library("m")
-    try:
-        library = ctypes.CDLL(name) if name else ctypes.CDLL(None)
-        function = library.pow
-    except (OSError, AttributeError):  # no separate libm: pow lives in the C runtime
-        function = ctypes.CDLL(None).pow
-    function.argtypes = (ctypes.c_double, ctypes.c_double)
-    function.restype = ctypes.c_double
-    return function
+    """The C library's pow(), which Python's float `**` and math.pow call (None where it
+    cannot be found: kernels that raise floats to powers then step with NumPy)."""
+    candidates = [ctypes.util.find_library("m"), None, ctypes.util.find_library("c")]
+    for name in candidates:
+        try:  # `None`: the process itself (pow in the C runtime, as on macOS)
+            function = ctypes.CDLL(name).pow
+        except (OSError, AttributeError, TypeError):
+            continue
+        function.argtypes = (ctypes.c_double, ctypes.c_double)
+        function.restype = ctypes.c_double
+        return function
+    return None
 
 
 _C_POW = _c_library_pow()
@@ -382,7 +384,7 @@ def kernel_math(name: str) -> bool:
 
     Numba calls the same C library, but an LLVM vector library (e.g. Intel SVML) would not.
     """
-    if numba_module() is None:
+    if numba_module() is None or (name == "pow" and _C_POW is None):
         return False
     function, arity = _MATH_PROBES[name]
     inputs = _probe_inputs(name, arity)

@@ -28,7 +28,7 @@ from .envgen_mountain_car_continuous_v0 import MountainCarContinuousV0Env as _Si
 # --- the env ----------------------------------------------------------------------------
 
 _cos = exact(np.cos, math.cos)
-_pow = exact(np.pow, math.pow, 2)
+_pow = exact(np.power, math.pow, 2)
 
 
 class MountainCarContinuousV0VectorEnv(NativeVectorEnv):

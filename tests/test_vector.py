@@ -577,7 +577,7 @@ def test_a_kernel_that_does_not_compile_falls_back_to_numpy(built):
 
 ROUNDING_SPEC = """\
 id: test/Rounding-v0
-description: floor, ceil and round of huge values and of values that round to -0.0.
+description: floor, ceil and round of huge values and of values that round to -0.0; pow.
 action_space: {Discrete: 2}
 observation_space: {Box: {low: -.inf, high: .inf, shape: [5], dtype: float64}}
 state:
@@ -587,7 +587,7 @@ step: |
   big = big * 10.0 + 1.0e18 * action
   x = clip(x + 0.25 * square(x=uniform(-1.0, 1.0)) - 0.2, -1.0, 1.0)
 observation: [ceil(x), round(x * 0.4), floor(x * 0.0), floor(big), ceil(-big)]
-reward: floor(x)
+reward: floor(x) + x ** 2 + abs(x) ** 1.5
 max_episode_steps: 30
 """
 
