@@ -70,6 +70,15 @@ def same(a, b, path=""):
     assert np.array_equal(a, b, equal_nan=a.dtype.kind == "f"), (path, a, b)
 
 
+def step_alike(vec, sync, seed, steps, where=""):
+    """Reset both with `seed`, then step both with the same random actions, comparing all."""
+    same(vec.reset(seed=seed), sync.reset(seed=seed), f"{where} reset")
+    vec.action_space.seed(seed)
+    for t in range(steps):
+        actions = vec.action_space.sample()
+        same(vec.step(actions), sync.step(actions), f"{where} step {t}")
+
+
 def vectorized(built):
     return [env_id for env_id, (_, _, vector) in built[1].items() if vector is not None]
 
@@ -141,12 +150,7 @@ def test_many_envs_through_many_autoresets(built, backend):
     for env_id in ids:
         _, single, vector = built[1][env_id]
         vec = vector(num_envs=64, backend=backend)
-        sync = SyncVectorEnv([single for _ in range(64)])
-        same(vec.reset(seed=123), sync.reset(seed=123), env_id)
-        vec.action_space.seed(5)
-        for t in range(600):
-            actions = vec.action_space.sample()
-            same(vec.step(actions), sync.step(actions), f"{env_id} step {t}")
+        step_alike(vec, SyncVectorEnv([single for _ in range(64)]), 123, 600, env_id)
 
 
 def test_kernel_draws_continue_the_same_streams(built):
@@ -186,12 +190,7 @@ def test_threaded_kernels_equal_the_single_env(built):
     for env_id in ids:
         _, single, vector = built[1][env_id]
         vec = vector(num_envs=257, threads=2)
-        sync = SyncVectorEnv([single for _ in range(257)])
-        same(vec.reset(seed=9), sync.reset(seed=9), env_id)
-        vec.action_space.seed(9)
-        for t in range(300):
-            actions = vec.action_space.sample()
-            same(vec.step(actions), sync.step(actions), f"{env_id} step {t}")
+        step_alike(vec, SyncVectorEnv([single for _ in range(257)]), 9, 300, env_id)
 
 
 def test_threads_option(built):
@@ -456,12 +455,7 @@ def test_math_on_step_start_values_is_hoisted_exactly(tmp_path):
         single = importlib.import_module("hoisting_envs.test_hoisting_v0").HoistingV0Env
         vector = importlib.import_module("hoisting_envs.test_hoisting_v0_vector")
         vec = vector.HoistingV0VectorEnv(num_envs=8, backend="numba")
-        sync = SyncVectorEnv([single for _ in range(8)])
-        same(vec.reset(seed=4), sync.reset(seed=4))
-        vec.action_space.seed(4)
-        for t in range(200):
-            actions = vec.action_space.sample()
-            same(vec.step(actions), sync.step(actions), f"step {t}")
+        step_alike(vec, SyncVectorEnv([single for _ in range(8)]), 4, 200)
     finally:
         sys.path.remove(str(tmp_path))
 
@@ -566,11 +560,7 @@ def test_a_kernel_that_does_not_compile_falls_back_to_numpy(built):
         vec = Broken(num_envs=3)
     assert vec.backend == "numpy" and "TypeError" in vec.backend_note
     single = built[1]["envgen/CartPole-v1"][1]
-    sync = SyncVectorEnv([single for _ in range(3)])
-    same(vec.reset(seed=2), sync.reset(seed=2))
-    for _ in range(50):
-        actions = vec.action_space.sample()
-        same(vec.step(actions), sync.step(actions))
+    step_alike(vec, SyncVectorEnv([single for _ in range(3)]), 2, 50)
     with pytest.raises(ValueError, match="backend='numba' is unavailable: Numba could not"):
         Broken(num_envs=3, backend="numba")
 
