@@ -55,7 +55,8 @@ _LIBRARY_MATH = {
 #: functions are checked against Python's at run time (`vector_runtime.kernel_math`).
 _KERNEL_BUILTINS = {
     *_LIBRARY_MATH,
-    *("sqrt", "floor", "ceil", "round", "abs", "square", "sign", "hypot", "pow"),
+    # not hypot: CPython's math.hypot is its own algorithm (vector_norm), not the C library's
+    *("sqrt", "floor", "ceil", "round", "abs", "square", "sign", "pow"),
     *("min", "max", "clip", "where", "int", "float", "bool", "float64", "option"),
     # drawn from the per-env buffers
     *("random", "uniform"),

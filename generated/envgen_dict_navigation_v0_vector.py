@@ -19,8 +19,6 @@ from envgen import runtime as _rt
 from envgen.vector_runtime import (
     NativeVectorEnv,
     exact,
-    jit,
-    prange,
 )
 
 from .envgen_dict_navigation_v0 import EAST, ID, NORTH, PARAMS, SOUTH
@@ -29,98 +27,6 @@ from .envgen_dict_navigation_v0 import DictNavigationV0Env as _SingleEnv
 # --- the env ----------------------------------------------------------------------------
 
 _hypot = exact(np.hypot, math.hypot, 2)
-
-
-@jit
-def _draw_uniform(_doubles, _pos, _i, low, high):
-    """Env `_i`'s next `uniform(low, high)`, as Generator.uniform computes it."""
-    p = _pos[_i]
-    _pos[_i] = p + 1
-    low = float(low)
-    return low + (float(high) - low) * _doubles[_i, p]
-
-
-@jit
-def _reset_env(_i, _doubles, _pos, _state_x, _state_y, _state_goal_x, _state_goal_y, arena):
-    """The single env's reset of env `_i` (no options), into the state arrays."""
-    x = 0.0
-    y = 0.0
-    goal_x = _draw_uniform(_doubles, _pos, _i, -arena, arena)
-    goal_y = _draw_uniform(_doubles, _pos, _i, -arena, arena)
-    _state_x[_i] = x
-    _state_y[_i] = y
-    _state_goal_x[_i] = goal_x
-    _state_goal_y[_i] = goal_y
-
-
-@jit
-def _autoreset_envs(
-    _ids,
-    _doubles,
-    _pos,
-    _elapsed,
-    _state_x,
-    _state_y,
-    _state_goal_x,
-    _state_goal_y,
-    _terminated,
-    _truncated,
-    _reward,
-    arena,
-):
-    """Reset the envs `_ids`, as the single env's reset() does."""
-    for _i in _ids:
-        _reset_env(_i, _doubles, _pos, _state_x, _state_y, _state_goal_x, _state_goal_y, arena)
-        _elapsed[_i] = 0
-        _terminated[_i] = False
-        _truncated[_i] = False
-        _reward[_i] = 0.0
-
-
-@jit(threads=True)
-def _step_envs(
-    _actions,
-    _resetting,
-    _elapsed,
-    _limit,
-    _state_x,
-    _state_y,
-    _state_goal_x,
-    _state_goal_y,
-    _terminated,
-    _truncated,
-    _reward,
-    speed,
-    arena,
-):
-    """Step the envs not in `_resetting`, as the single env's step() does."""
-    for _i in prange(len(_actions)):
-        if _resetting[_i]:
-            continue
-        _elapsed[_i] += 1
-        x = _state_x[_i]
-        y = _state_y[_i]
-        goal_x = _state_goal_x[_i]
-        goal_y = _state_goal_y[_i]
-        action = _actions[_i]
-        if action == NORTH:
-            y = min(y + speed, arena)
-        elif action == EAST:
-            x = min(x + speed, arena)
-        elif action == SOUTH:
-            y = max(y - speed, -arena)
-        else:
-            x = max(x - speed, -arena)
-        distance = math.hypot(goal_x - x, goal_y - y)
-        _state_x[_i] = x
-        _state_y[_i] = y
-        _state_goal_x[_i] = goal_x
-        _state_goal_y[_i] = goal_y
-        terminated = bool(distance < speed)
-        reward = float(1.0 if distance < speed else -0.01 * distance)
-        _terminated[_i] = terminated
-        _reward[_i] = reward
-        _truncated[_i] = _elapsed[_i] >= _limit
 
 
 class DictNavigationV0VectorEnv(NativeVectorEnv):
@@ -170,9 +76,7 @@ class DictNavigationV0VectorEnv(NativeVectorEnv):
         self.y = np.zeros((num_envs), dtype=np.float64)
         self.goal_x = np.zeros((num_envs), dtype=np.float64)
         self.goal_y = np.zeros((num_envs), dtype=np.float64)
-        self._choose_backend(
-            backend, threads, math_names=("hypot",), draws=2, direct=(), threadable=True
-        )
+        self._choose_backend(backend, threads, note="no kernel: step calls hypot()")
 
     def step(self, actions: Any) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
         if self._needs_reset:
@@ -181,40 +85,37 @@ class DictNavigationV0VectorEnv(NativeVectorEnv):
         next_step = self._next_step
         any_reset = next_step and bool(self._autoreset.any())
         resetting = self._autoreset
-        if self._kernel:
-            _, terminated, truncated, reward, _ = self._run_kernel(action, resetting)
-        else:
-            self._elapsed += 1
-            x = self.x
-            y = self.y
-            goal_x = self.goal_x
-            goal_y = self.goal_y
-            _m1 = action == NORTH
-            y = np.where(_m1, np.minimum(y + self.speed, self.arena), y)
-            _m2 = ~_m1
-            _m3 = _m2 & (action == EAST)
-            x = np.where(_m3, np.minimum(x + self.speed, self.arena), x)
-            _m4 = _m2 ^ _m3
-            _m5 = _m4 & (action == SOUTH)
-            y = np.where(_m5, np.maximum(y - self.speed, -self.arena), y)
-            _m6 = _m4 ^ _m5
-            x = np.where(_m6, np.maximum(x - self.speed, -self.arena), x)
-            distance = _hypot(goal_x - x, goal_y - y)
-            terminated = distance < self.speed
-            reward = np.where(distance < self.speed, 1.0, -0.01 * distance)
-            self.x = x
-            self.y = y
-            self.goal_x = goal_x
-            self.goal_y = goal_y
-            if self.check_state:
-                _rt.check_finite(ID, x=x, y=y, goal_x=goal_x, goal_y=goal_y)
-            truncated = self._elapsed >= self._step_limit
-            if any_reset:
-                ids = np.flatnonzero(resetting)
-                self._reset_envs(ids)
-                reward[ids] = 0.0
-                terminated[ids] = False
-                truncated[ids] = False
+        self._elapsed += 1
+        x = self.x
+        y = self.y
+        goal_x = self.goal_x
+        goal_y = self.goal_y
+        _m1 = action == NORTH
+        y = np.where(_m1, np.minimum(y + self.speed, self.arena), y)
+        _m2 = ~_m1
+        _m3 = _m2 & (action == EAST)
+        x = np.where(_m3, np.minimum(x + self.speed, self.arena), x)
+        _m4 = _m2 ^ _m3
+        _m5 = _m4 & (action == SOUTH)
+        y = np.where(_m5, np.maximum(y - self.speed, -self.arena), y)
+        _m6 = _m4 ^ _m5
+        x = np.where(_m6, np.maximum(x - self.speed, -self.arena), x)
+        distance = _hypot(goal_x - x, goal_y - y)
+        terminated = distance < self.speed
+        reward = np.where(distance < self.speed, 1.0, -0.01 * distance)
+        self.x = x
+        self.y = y
+        self.goal_x = goal_x
+        self.goal_y = goal_y
+        if self.check_state:
+            _rt.check_finite(ID, x=x, y=y, goal_x=goal_x, goal_y=goal_y)
+        truncated = self._elapsed >= self._step_limit
+        if any_reset:
+            ids = np.flatnonzero(resetting)
+            self._reset_envs(ids)
+            reward[ids] = 0.0
+            terminated[ids] = False
+            truncated[ids] = False
         obs = self._observe()
         infos: dict[str, Any] = {}
         done = terminated | truncated
@@ -272,46 +173,3 @@ class DictNavigationV0VectorEnv(NativeVectorEnv):
         if action.shape != (n,) or action.dtype != np.int64 or (action.view(np.uint64).max() >= 4):
             action = self._fix_actions(actions)
         return action
-
-    def _run_kernel(self, action: np.ndarray, resetting: np.ndarray) -> Any:
-        """Step all envs with the compiled kernels (autoresetting `resetting`)."""
-        n = len(action)
-        terminated = np.empty(n, dtype=np.bool_)
-        truncated = np.empty(n, dtype=np.bool_)
-        reward = np.empty(n, dtype=np.float64)
-        self._threaded(_step_envs)(
-            action,
-            resetting,
-            self._elapsed,
-            self._step_limit,
-            self.x,
-            self.y,
-            self.goal_x,
-            self.goal_y,
-            terminated,
-            truncated,
-            reward,
-            self.speed,
-            self.arena,
-        )
-        # n == 0: the compile check at construction, which must compile this loop too
-        if n == 0 or resetting.any():
-            ids = np.flatnonzero(resetting)
-            self._streams.reserve(2, ids)
-            _autoreset_envs(
-                ids,
-                self._streams.doubles,
-                self._streams.pos,
-                self._elapsed,
-                self.x,
-                self.y,
-                self.goal_x,
-                self.goal_y,
-                terminated,
-                truncated,
-                reward,
-                self.arena,
-            )
-        if self.check_state:
-            _rt.check_finite(ID, x=self.x, y=self.y, goal_x=self.goal_x, goal_y=self.goal_y)
-        return None, terminated, truncated, reward, {}
