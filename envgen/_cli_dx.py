@@ -185,6 +185,7 @@ def show(target: str, as_json: bool) -> None:
     rows += [
         ("render modes", ", ".join(info["render_modes"]) or "none"),
         ("vector env", info["vector_entry_point"] or "SyncVectorEnv (no native one)"),
+        ("vector steps", info["vector_backend"]),
     ]
     for what, value in rows:
         if value is not None:

@@ -170,6 +170,7 @@ def show_info(target: str) -> dict[str, Any]:
             if isinstance(env_spec.entry_point, str)
             else f"{env_spec.entry_point.__module__}:{env_spec.entry_point.__qualname__}",
             "vector_entry_point": entry_name(env_spec.vector_entry_point),
+            "vector_backend": _vector_backend(env_spec.vector_entry_point),
             "params": params,
             "action_space": describe_space(env.action_space, labels),
             "observation_space": describe_space(env.observation_space),
@@ -211,6 +212,30 @@ def _display(path: Path) -> str:
         return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
     except ValueError:
         return str(path)
+
+
+def _vector_backend(entry: Any) -> str | None:
+    """How envgen's native vector env steps here: its `backend`, and why not the kernel.
+
+    Builds one (compiling its kernel the first time in an environment: seconds; cached).
+    None for other vector envs, or where it cannot be built.
+    """
+    if entry is None:
+        return None
+    try:
+        from gymnasium.envs.registration import load_env_creator
+
+        creator = load_env_creator(entry) if isinstance(entry, str) else entry
+        envs = creator(num_envs=1)
+    except Exception:  # noqa: BLE001 (show describes; `envgen bench` reports failures)
+        return None
+    backend = getattr(envs, "backend", None)
+    note = getattr(envs, "backend_note", None)
+    envs.close()
+    if backend is None:
+        return None
+    text = "compiled kernel (numba)" if backend == "numba" else "NumPy code"
+    return f"{text}: {note}" if note else text
 
 
 def entry_name(entry: Any) -> str | None:

@@ -122,6 +122,7 @@ def test_show_json_of_a_generated_id() -> None:
     assert info["terminated"] == "pos == 0"
     assert info["max_episode_steps"] == 100
     assert info["render_modes"] == ["ansi"]
+    assert info["vector_backend"] == "compiled kernel (numba)"
 
 
 def test_show_table_of_a_spec_file_and_of_a_gymnasium_id() -> None:
@@ -145,6 +146,14 @@ def test_show_table_of_a_spec_file_and_of_a_gymnasium_id() -> None:
     info = json.loads(result.stdout)
     assert info["observation_space"]["low"][1] == "-inf"
     assert info["max_episode_steps"] == 500 and info["reward"] is None
+    assert info["vector_backend"] is None  # Gymnasium's own CartPoleVectorEnv
+
+
+def test_show_says_why_a_vector_env_steps_without_a_kernel() -> None:
+    result = envgen("show", "specs/resource_management.yaml", "--json")
+    assert result.returncode == 0, result.stderr
+    backend = json.loads(result.stdout)["vector_backend"]
+    assert backend == "NumPy code: no kernel: the action space is Box (kernels take Discrete)"
 
 
 @pytest.mark.parametrize("command", ["show", "play", "bench"])
