@@ -25,7 +25,6 @@ falls back to the NumPy code at construction time (see docs/vectorization.md).
 from __future__ import annotations
 
 import ast
-import re
 from dataclasses import dataclass, field
 
 from envgen._codegen import Translator, _argument, literal, np_dtype, tidy, tidy_block
@@ -289,6 +288,11 @@ def _draws(node: ast.AST) -> bool:
     )
 
 
+def _names(nodes: list[ast.expr]) -> set[str]:
+    """The names read anywhere in `nodes`."""
+    return {n.id for node in nodes for n in ast.walk(node) if isinstance(n, ast.Name)}
+
+
 def _hoistable_calls(model: EnvModel, stmts: list[ast.stmt]) -> list[ast.Call]:
     """Library math calls in the step's top-level assignments that read only step-start
     values (state not yet assigned, params, `let` values, constants), outermost first.
@@ -409,17 +413,13 @@ def emit_kernel(model: EnvModel, buffered: bool) -> KernelCode:
     # library math calls on step-start values: a loop of their own (see _hoistable_calls)
     ht = KernelTranslator(model, "step", buffered)
     hoisted: list[tuple[str, str]] = []  # (array, code)
-    draws_in_step = any(_draws(stmt) for stmt in model.step.stmts)
-    for number, call in enumerate(
-        [] if draws_in_step else _hoistable_calls(model, model.step.stmts)
-    ):
+    calls = _hoistable_calls(model, model.step.stmts)
+    for number, call in enumerate(calls):
         assert isinstance(call.func, ast.Name)
         array = f"_{call.func.id}{number}"
         hoisted.append((array, tidy(ht.expr(call))))
         st.substitutes[id(call)] = f"{array}[_i]"
-    hoist_reads = [
-        name for name in state if any(re.search(rf"\b{name}\b", code) for _, code in hoisted)
-    ]
+    hoist_reads = [name for name in state if name in _names(calls)]
     step_body = [f"{name} = {array}[_i]" for name, array in zip(state, arrays, strict=True)]
     step_body.append("action = _actions[_i]")
     step_body += tidy_block(st.block(model.step.stmts))
@@ -452,22 +452,22 @@ def emit_kernel(model: EnvModel, buffered: bool) -> KernelCode:
     rows = _observation_rows(model)
     observe: list[str] = []
     observe_params: list[str] = []
-    observe_helpers: set[str] = set()
+    translators = [rt, st, ht]  # whose helpers, math and draws the module needs
     if rows is not None:
         ot = KernelTranslator(model, "observe", buffered)
-        read = {n.id for row in rows for n in ast.walk(row) if isinstance(n, ast.Name)}
-        observe_body = [
-            f"{name} = {array}[_i]"
-            for name, array in zip(state, arrays, strict=True)
-            if name in read
+        translators.append(ot)
+        read = _names(rows)
+        observed = [
+            (name, array) for name, array in zip(state, arrays, strict=True) if name in read
         ]
+        observe_body = [f"{name} = {array}[_i]" for name, array in observed]
         if len(rows) == 1 and model.observation.space.kind == "Discrete":
             observe_body.append(f"_obs[_i] = {tidy(ot.expr(rows[0]))}")
         else:
             observe_body += [f"_obs[_i, {k}] = {tidy(ot.expr(row))}" for k, row in enumerate(rows)]
-        observe_params = ["_i", "_obs", "_elapsed", *arrays, *ot.args.names]
+        elapsed = ["_elapsed"] if "elapsed_steps" in read else []
+        observe_params = ["_i", "_obs", *elapsed, *(a for _, a in observed), *ot.args.names]
         observe = [f"_observe_env({', '.join(observe_params)})"]
-        observe_helpers = ot.helpers
         functions += _function(
             "_observe_env",
             observe_params,
@@ -555,7 +555,9 @@ def emit_kernel(model: EnvModel, buffered: bool) -> KernelCode:
 
     # _run_kernel: fresh output arrays, then both loops
     method = [
-        "def _run_kernel(self, action: np.ndarray, resetting: np.ndarray) -> Any:",
+        "def _run_kernel(",
+        f"{INDENT}self, action: np.ndarray, resetting: np.ndarray, any_reset: bool",
+        ") -> Any:",
         f'{INDENT}"""Step all envs with the compiled kernels (autoresetting `resetting`)."""',
         f"{INDENT}n = len(action)",
     ]
@@ -584,11 +586,10 @@ def emit_kernel(model: EnvModel, buffered: bool) -> KernelCode:
         "_terminated": "terminated",
         "_truncated": "truncated",
         "_reward": "reward",
-        "_i": None,
         **{array: f"self.{name}" for name, array in zip(state, arrays, strict=True)},
         **{out: out for out, _, _ in outputs},
     }
-    if rt.direct or st.direct:
+    if any(t.direct for t in translators):
         method.append(f"{INDENT}rngs = self._streams.kernel_generators()")
 
     def call(name: str, params: list[str]) -> str:
@@ -602,11 +603,7 @@ def emit_kernel(model: EnvModel, buffered: bool) -> KernelCode:
     if threadable:
         step_call = step_call.replace("_step_envs(", "self._threaded(_step_envs)(", 1)
     method.append(INDENT + step_call)
-    method += [
-        f"{INDENT}# n == 0: the compile check at construction, which must compile this loop too",
-        f"{INDENT}if n == 0 or resetting.any():",
-        f"{INDENT * 2}ids = np.flatnonzero(resetting)",
-    ]
+    method += [f"{INDENT}if any_reset:", f"{INDENT * 2}ids = np.flatnonzero(resetting)"]
     if rt.draws:
         method.append(f"{INDENT * 2}self._streams.reserve({rt.draws}, ids)")
     method.append(INDENT * 2 + call("_autoreset_envs", autoreset_params))
@@ -616,17 +613,17 @@ def emit_kernel(model: EnvModel, buffered: bool) -> KernelCode:
     info_dict = "{" + ", ".join(f"{literal(key)}: {out}" for out, key, _ in outputs) + "}"
     obs_out = "obs" if rows is not None else "None"
     method.append(f"{INDENT}return {obs_out}, terminated, truncated, reward, {info_dict}")
-    used = rt.helpers | st.helpers | ht.helpers | observe_helpers
+    used = set().union(*(t.helpers for t in translators))
     helpers = [line for name in sorted(used) for line in [*_HELPERS[name], "", ""]]
     functions = helpers + functions
-    math = sorted(rt.math | st.math | ht.math)
+    math = sorted(set().union(*(t.math for t in translators)))
     if "pow" in math:  # c_pow calls through a ctypes pointer: not cacheable on disk
         functions = [
             line.replace("@jit(", "@jit(cache=False, ") if line.startswith("@jit(") else line
             for line in functions
         ]
         functions = ["@jit(cache=False)" if line == "@jit" else line for line in functions]
-    direct = sorted(rt.direct | st.direct)
+    direct = sorted(set().union(*(t.direct for t in translators)))
     draws = max(rt.draws, st.draws)
     if draws > BUFFERED_DRAWS:
         raise NoKernel(f"a reset or step makes more than {BUFFERED_DRAWS} buffered draws")

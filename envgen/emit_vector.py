@@ -1749,7 +1749,7 @@ def _build(model: EnvModel) -> _Parts:
         step += [
             "if self._kernel:",
             f"    {observed}, terminated, truncated, reward, {outputs} = "
-            "self._run_kernel(action, resetting)",
+            "self._run_kernel(action, resetting, any_reset)",
             "else:",
             *(INDENT + line for line in numpy_step),
         ]

@@ -86,9 +86,7 @@ class Streams:
         """
         if self._typed is None:
             if any(g is None for g in self.generators):
-                from numba.typed import List
-
-                return List.empty_list(numba_module().typeof(np.random.default_rng(0)))
+                return _TypedList.empty_list(numba_module().typeof(np.random.default_rng(0)))
             # Built in compiled code: from Python a typed list takes ~50 us per item
             self._typed = _typed_list(self.generators)
         return self._typed
@@ -150,10 +148,8 @@ class Streams:
         """The next `count` buffered doubles of each env in `envs`: shape (len(envs), count)."""
         if count > _BUFFER:  # more than a buffer holds: from each generator, at its stream
             return np.array([self.generator(env).random(count) for env in envs.tolist()])
+        self.reserve(count, envs)
         pos = self.pos[envs]
-        if len(pos) and pos.max() > _BUFFER - count:
-            self._refill(envs[pos > _BUFFER - count])
-            pos = self.pos[envs]
         self.pos[envs] = pos + count
         start = envs * _BUFFER + pos
         if count == 1:
@@ -349,9 +345,6 @@ _MATH_PROBES: dict[str, tuple[Callable[..., float], int]] = {
     "cosh": (math.cosh, 1),
     "tanh": (math.tanh, 1),
     "atan2": (math.atan2, 2),
-    "hypot": (math.hypot, 2),
-    "floor": (math.floor, 1),
-    "ceil": (math.ceil, 1),
     "pow": (lambda x, y: x**y, 2),
 }
 
@@ -441,25 +434,20 @@ def _math_probe(which: int, a: np.ndarray, b: np.ndarray, out: np.ndarray) -> No
             r = math.cosh(x)
         elif which == 13:
             r = math.tanh(x)
-        elif which == 14:
-            r = math.atan2(x, y)
-        elif which == 15:
-            r = math.hypot(x, y)
-        elif which == 16:
-            r = float(math.floor(x))
         else:
-            r = float(math.ceil(x))
+            r = math.atan2(x, y)
         out[i] = r
 
 
 #: Generator methods a kernel may call, with the arguments `kernel_draw` probes them with
 #: (both sides of each algorithm switch in NumPy: poisson at lam 10, binomial at n*p 30).
+#: A third `integers` argument is `endpoint=`.
 _DRAW_PROBES: dict[str, tuple[tuple[Any, ...], ...]] = {
     "random": ((),),
     "uniform": ((-0.05, 0.05), (2.0, 7.5)),
     "normal": ((0.0, 0.02), (1.5, 3.0)),
     "standard_normal": ((),),
-    "integers": ((0, 2), (0, 10), (-5, 1000), (0, 2**40)),
+    "integers": ((0, 2), (0, 10), (-5, 1000), (0, 2**40), (0, 1, True), (-5, 1000, True)),
     "exponential": ((1.0,), (2.5,)),
     "poisson": ((3.5,), (40.0,)),
     "binomial": ((10, 0.3), (200, 0.6)),
@@ -471,34 +459,26 @@ def kernel_draw(name: str) -> bool:
     """Whether Numba's `Generator.<name>` draws exactly what NumPy's does, on this machine."""
     if numba_module() is None:
         return False
+    which = list(_DRAW_PROBES).index(name)
     for args in _DRAW_PROBES[name]:
+        a, b, endpoint = (*args, 0, 0, False)[:3]
         for seed in (0, 1):
             expected = np.random.default_rng(seed)
-            generator = np.random.default_rng(seed)
-            want = [getattr(expected, name)(*args) for _ in range(500)]
-            got = _draw_probe(generator, _DRAW_PROBE_NAMES.index(name), args, 500)
-            if not np.array_equal(np.asarray(want, dtype=np.float64), got):
-                return False
-    if name == "integers":  # integers(low, high, endpoint=True): a bound one wider
-        for low, high in ((0, 1), (0, 9), (-5, 1000)):
-            expected, generator = np.random.default_rng(2), np.random.default_rng(2)
-            want = [expected.integers(low, high, endpoint=True) for _ in range(500)]
-            got = _draw_probe_kernel(generator, len(_DRAW_PROBES), float(low), float(high), 500)
+            draw = getattr(expected, name)
+            kwargs = {"endpoint": True} if endpoint else {}
+            want = [draw(*args[:2], **kwargs) for _ in range(500)]
+            got = _draw_probe_kernel(
+                np.random.default_rng(seed), which, float(a), float(b), bool(endpoint), 500
+            )
             if not np.array_equal(np.asarray(want, dtype=np.float64), got):
                 return False
     return True
 
 
-_DRAW_PROBE_NAMES = list(_DRAW_PROBES)
-
-
-def _draw_probe(generator: np.random.Generator, which: int, args: tuple[Any, ...], n: int) -> Any:
-    padded = (*args, 0, 0)[:2]
-    return _draw_probe_kernel(generator, which, float(padded[0]), float(padded[1]), n)
-
-
 @jit
-def _draw_probe_kernel(g: Any, which: int, a: float, b: float, n: int) -> np.ndarray:
+def _draw_probe_kernel(
+    g: Any, which: int, a: float, b: float, endpoint: bool, n: int
+) -> np.ndarray:
     # the order of _DRAW_PROBES; the casts as the generated code calls them
     out = np.empty(n)
     for i in range(n):
@@ -511,15 +491,13 @@ def _draw_probe_kernel(g: Any, which: int, a: float, b: float, n: int) -> np.nda
         elif which == 3:
             out[i] = g.standard_normal()
         elif which == 4:
-            out[i] = g.integers(int(a), int(b))
+            out[i] = g.integers(int(a), int(b), endpoint=endpoint)
         elif which == 5:
             out[i] = g.exponential(a)
         elif which == 6:
             out[i] = g.poisson(a)
-        elif which == 7:
-            out[i] = g.binomial(int(a), b)
         else:
-            out[i] = g.integers(int(a), int(b), endpoint=True)
+            out[i] = g.binomial(int(a), b)
     return out
 
 
@@ -693,8 +671,8 @@ class NativeVectorEnv(VectorEnv):
         elif reason is None:
             reason = _kernel_blocker(math_names, draws, direct, self._streams)
         if reason is None:
-            try:  # compiles for these argument types; with no envs, nothing runs
-                self._run_kernel(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.bool_))
+            try:
+                self._compile_kernel()
             except Exception as exc:  # a Numba typing or lowering error
                 first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
                 reason = f"Numba could not compile the kernel ({type(exc).__name__}: {first})"
@@ -719,14 +697,19 @@ class NativeVectorEnv(VectorEnv):
             reason = "the step draws random numbers, so it runs on one thread"
         else:
             self.threads = threads
-            try:  # compiles the parallel variant
-                self._run_kernel(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.bool_))
+            try:  # the parallel variant
+                self._compile_kernel()
             except Exception as exc:  # e.g. no threading layer
                 self.threads = 1
                 reason = f"the threaded kernel did not compile ({type(exc).__name__}: {exc})"
         if reason is not None:
             self.backend_note = f"threads={threads} ignored: {reason}"
             gym.logger.warn(f"{type(self).__name__}: {self.backend_note}")
+
+    def _compile_kernel(self) -> None:
+        """Compile every kernel `_run_kernel` calls, for these argument types: a step of no
+        envs that autoresets (none), so nothing runs."""
+        self._run_kernel(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.bool_), True)
 
     def _threaded(self, kernel: Any) -> Any:
         """`kernel`'s variant for `self.threads` threads (the plain one for one thread)."""
@@ -735,7 +718,7 @@ class NativeVectorEnv(VectorEnv):
         numba_module().set_num_threads(self.threads)
         return kernel.threaded
 
-    def _run_kernel(self, action: np.ndarray, resetting: np.ndarray) -> Any:
+    def _run_kernel(self, action: np.ndarray, resetting: np.ndarray, any_reset: bool) -> Any:
         raise NotImplementedError  # generated where the spec has a kernel
 
     @property

@@ -66,16 +66,7 @@ def _reset_env(
 
 
 @jit
-def _observe_env(
-    _i,
-    _obs,
-    _elapsed,
-    _state_x,
-    _state_x_dot,
-    _state_theta,
-    _state_theta_dot,
-    _state_steps_beyond_terminated,
-):
+def _observe_env(_i, _obs, _state_x, _state_x_dot, _state_theta, _state_theta_dot):
     """Env `_i`'s observation, into row `_i` of `_obs`."""
     x = _state_x[_i]
     x_dot = _state_x_dot[_i]
@@ -119,16 +110,7 @@ def _autoreset_envs(
         _terminated[_i] = False
         _truncated[_i] = False
         _reward[_i] = 0.0
-        _observe_env(
-            _i,
-            _obs,
-            _elapsed,
-            _state_x,
-            _state_x_dot,
-            _state_theta,
-            _state_theta_dot,
-            _state_steps_beyond_terminated,
-        )
+        _observe_env(_i, _obs, _state_x, _state_x_dot, _state_theta, _state_theta_dot)
 
 
 @jit(threads=True)
@@ -213,16 +195,7 @@ def _step_envs(
         _terminated[_i] = terminated
         _reward[_i] = reward
         _truncated[_i] = _elapsed[_i] >= _limit
-        _observe_env(
-            _i,
-            _obs,
-            _elapsed,
-            _state_x,
-            _state_x_dot,
-            _state_theta,
-            _state_theta_dot,
-            _state_steps_beyond_terminated,
-        )
+        _observe_env(_i, _obs, _state_x, _state_x_dot, _state_theta, _state_theta_dot)
 
 
 class CartPoleV1VectorEnv(NativeVectorEnv):
@@ -305,7 +278,7 @@ class CartPoleV1VectorEnv(NativeVectorEnv):
         any_reset = next_step and bool(self._autoreset.any())
         resetting = self._autoreset
         if self._kernel:
-            obs, terminated, truncated, reward, _ = self._run_kernel(action, resetting)
+            obs, terminated, truncated, reward, _ = self._run_kernel(action, resetting, any_reset)
         else:
             self._elapsed += 1
             x = self.x
@@ -424,7 +397,7 @@ class CartPoleV1VectorEnv(NativeVectorEnv):
             action = self._fix_actions(actions)
         return action
 
-    def _run_kernel(self, action: np.ndarray, resetting: np.ndarray) -> Any:
+    def _run_kernel(self, action: np.ndarray, resetting: np.ndarray, any_reset: bool) -> Any:
         """Step all envs with the compiled kernels (autoresetting `resetting`)."""
         n = len(action)
         obs = np.empty((n, 4), dtype=np.float32)
@@ -456,8 +429,7 @@ class CartPoleV1VectorEnv(NativeVectorEnv):
             self.theta_threshold_radians,
             self.sutton_barto_reward,
         )
-        # n == 0: the compile check at construction, which must compile this loop too
-        if n == 0 or resetting.any():
+        if any_reset:
             ids = np.flatnonzero(resetting)
             self._streams.reserve(4, ids)
             _autoreset_envs(

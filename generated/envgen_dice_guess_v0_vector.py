@@ -35,7 +35,7 @@ def _reset_env(_i, _rngs, _state_face):
 
 
 @jit
-def _observe_env(_i, _obs, _elapsed, _state_face):
+def _observe_env(_i, _obs, _state_face):
     """Env `_i`'s observation, into row `_i` of `_obs`."""
     face = _state_face[_i]
     _obs[_i] = face
@@ -50,7 +50,7 @@ def _autoreset_envs(_ids, _rngs, _elapsed, _state_face, _obs, _terminated, _trun
         _terminated[_i] = False
         _truncated[_i] = False
         _reward[_i] = 0.0
-        _observe_env(_i, _obs, _elapsed, _state_face)
+        _observe_env(_i, _obs, _state_face)
 
 
 @jit
@@ -85,7 +85,7 @@ def _step_envs(
         _reward[_i] = reward
         _info0[_i] = previous
         _truncated[_i] = _elapsed[_i] >= _limit
-        _observe_env(_i, _obs, _elapsed, _state_face)
+        _observe_env(_i, _obs, _state_face)
 
 
 class DiceGuessV0VectorEnv(NativeVectorEnv):
@@ -140,7 +140,9 @@ class DiceGuessV0VectorEnv(NativeVectorEnv):
         any_reset = next_step and bool(self._autoreset.any())
         resetting = self._autoreset
         if self._kernel:
-            obs, terminated, truncated, reward, step_info = self._run_kernel(action, resetting)
+            obs, terminated, truncated, reward, step_info = self._run_kernel(
+                action, resetting, any_reset
+            )
         else:
             _live = ~resetting if any_reset else self._all_true
             _live_ids = np.flatnonzero(_live) if any_reset else self._all_ids
@@ -218,7 +220,7 @@ class DiceGuessV0VectorEnv(NativeVectorEnv):
             action = self._fix_actions(actions)
         return action
 
-    def _run_kernel(self, action: np.ndarray, resetting: np.ndarray) -> Any:
+    def _run_kernel(self, action: np.ndarray, resetting: np.ndarray, any_reset: bool) -> Any:
         """Step all envs with the compiled kernels (autoresetting `resetting`)."""
         n = len(action)
         obs = np.empty(n, dtype=np.int64)
@@ -241,8 +243,7 @@ class DiceGuessV0VectorEnv(NativeVectorEnv):
             _info0,
             self.stickiness,
         )
-        # n == 0: the compile check at construction, which must compile this loop too
-        if n == 0 or resetting.any():
+        if any_reset:
             ids = np.flatnonzero(resetting)
             _autoreset_envs(ids, rngs, self._elapsed, self.face, obs, terminated, truncated, reward)
         if self.check_state:

@@ -115,7 +115,7 @@ class GoLeftV0VectorEnv(NativeVectorEnv):
         any_reset = next_step and bool(self._autoreset.any())
         resetting = self._autoreset
         if self._kernel:
-            _, terminated, truncated, reward, _ = self._run_kernel(action, resetting)
+            _, terminated, truncated, reward, _ = self._run_kernel(action, resetting, any_reset)
         else:
             self._elapsed += 1
             pos = self.pos
@@ -173,7 +173,7 @@ class GoLeftV0VectorEnv(NativeVectorEnv):
             action = self._fix_actions(actions)
         return action
 
-    def _run_kernel(self, action: np.ndarray, resetting: np.ndarray) -> Any:
+    def _run_kernel(self, action: np.ndarray, resetting: np.ndarray, any_reset: bool) -> Any:
         """Step all envs with the compiled kernels (autoresetting `resetting`)."""
         n = len(action)
         terminated = np.empty(n, dtype=np.bool_)
@@ -190,8 +190,7 @@ class GoLeftV0VectorEnv(NativeVectorEnv):
             reward,
             self.size,
         )
-        # n == 0: the compile check at construction, which must compile this loop too
-        if n == 0 or resetting.any():
+        if any_reset:
             ids = np.flatnonzero(resetting)
             _autoreset_envs(ids, self._elapsed, self.pos, terminated, truncated, reward, self.size)
         if self.check_state:

@@ -50,7 +50,7 @@ def _reset_env(_i, _doubles, _pos, _state_position, _state_velocity):
 
 
 @jit
-def _observe_env(_i, _obs, _elapsed, _state_position, _state_velocity):
+def _observe_env(_i, _obs, _state_position, _state_velocity):
     """Env `_i`'s observation, into row `_i` of `_obs`."""
     position = _state_position[_i]
     velocity = _state_velocity[_i]
@@ -78,7 +78,7 @@ def _autoreset_envs(
         _terminated[_i] = False
         _truncated[_i] = False
         _reward[_i] = 0.0
-        _observe_env(_i, _obs, _elapsed, _state_position, _state_velocity)
+        _observe_env(_i, _obs, _state_position, _state_velocity)
 
 
 @jit(threads=True)
@@ -129,7 +129,7 @@ def _step_envs(
         _terminated[_i] = terminated
         _reward[_i] = reward
         _truncated[_i] = _elapsed[_i] >= _limit
-        _observe_env(_i, _obs, _elapsed, _state_position, _state_velocity)
+        _observe_env(_i, _obs, _state_position, _state_velocity)
 
 
 class MountainCarV0VectorEnv(NativeVectorEnv):
@@ -194,7 +194,7 @@ class MountainCarV0VectorEnv(NativeVectorEnv):
         any_reset = next_step and bool(self._autoreset.any())
         resetting = self._autoreset
         if self._kernel:
-            obs, terminated, truncated, reward, _ = self._run_kernel(action, resetting)
+            obs, terminated, truncated, reward, _ = self._run_kernel(action, resetting, any_reset)
         else:
             self._elapsed += 1
             position = self.position
@@ -269,7 +269,7 @@ class MountainCarV0VectorEnv(NativeVectorEnv):
             action = self._fix_actions(actions)
         return action
 
-    def _run_kernel(self, action: np.ndarray, resetting: np.ndarray) -> Any:
+    def _run_kernel(self, action: np.ndarray, resetting: np.ndarray, any_reset: bool) -> Any:
         """Step all envs with the compiled kernels (autoresetting `resetting`)."""
         n = len(action)
         obs = np.empty((n, 2), dtype=np.float32)
@@ -295,8 +295,7 @@ class MountainCarV0VectorEnv(NativeVectorEnv):
             self.goal_position,
             self.goal_velocity,
         )
-        # n == 0: the compile check at construction, which must compile this loop too
-        if n == 0 or resetting.any():
+        if any_reset:
             ids = np.flatnonzero(resetting)
             self._streams.reserve(1, ids)
             _autoreset_envs(

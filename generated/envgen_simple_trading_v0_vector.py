@@ -217,7 +217,7 @@ class SimpleTradingV0VectorEnv(NativeVectorEnv):
         any_reset = next_step and bool(self._autoreset.any())
         resetting = self._autoreset
         if self._kernel:
-            obs, terminated, truncated, reward, _ = self._run_kernel(action, resetting)
+            obs, terminated, truncated, reward, _ = self._run_kernel(action, resetting, any_reset)
         else:
             _live = ~resetting if any_reset else self._all_true
             _live_ids = np.flatnonzero(_live) if any_reset else self._all_ids
@@ -314,7 +314,7 @@ class SimpleTradingV0VectorEnv(NativeVectorEnv):
             action = self._fix_actions(actions)
         return action
 
-    def _run_kernel(self, action: np.ndarray, resetting: np.ndarray) -> Any:
+    def _run_kernel(self, action: np.ndarray, resetting: np.ndarray, any_reset: bool) -> Any:
         """Step all envs with the compiled kernels (autoresetting `resetting`)."""
         n = len(action)
         obs = np.empty((n, 4), dtype=np.float32)
@@ -341,8 +341,7 @@ class SimpleTradingV0VectorEnv(NativeVectorEnv):
             self.initial_price,
             self.max_steps,
         )
-        # n == 0: the compile check at construction, which must compile this loop too
-        if n == 0 or resetting.any():
+        if any_reset:
             ids = np.flatnonzero(resetting)
             _autoreset_envs(
                 ids,

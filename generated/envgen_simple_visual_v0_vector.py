@@ -161,7 +161,7 @@ class SimpleVisualV0VectorEnv(NativeVectorEnv):
         any_reset = next_step and bool(self._autoreset.any())
         resetting = self._autoreset
         if self._kernel:
-            _, terminated, truncated, reward, _ = self._run_kernel(action, resetting)
+            _, terminated, truncated, reward, _ = self._run_kernel(action, resetting, any_reset)
         else:
             self._elapsed += 1
             agent_x = self.agent_x
@@ -256,7 +256,7 @@ class SimpleVisualV0VectorEnv(NativeVectorEnv):
     def _picture(self, *args: Any) -> Any:
         return self._functions._picture(*args)
 
-    def _run_kernel(self, action: np.ndarray, resetting: np.ndarray) -> Any:
+    def _run_kernel(self, action: np.ndarray, resetting: np.ndarray, any_reset: bool) -> Any:
         """Step all envs with the compiled kernels (autoresetting `resetting`)."""
         n = len(action)
         terminated = np.empty(n, dtype=np.bool_)
@@ -276,8 +276,7 @@ class SimpleVisualV0VectorEnv(NativeVectorEnv):
             reward,
             self.grid_size,
         )
-        # n == 0: the compile check at construction, which must compile this loop too
-        if n == 0 or resetting.any():
+        if any_reset:
             ids = np.flatnonzero(resetting)
             _autoreset_envs(
                 ids,

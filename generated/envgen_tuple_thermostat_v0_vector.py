@@ -146,7 +146,7 @@ class TupleThermostatV0VectorEnv(NativeVectorEnv):
         any_reset = next_step and bool(self._autoreset.any())
         resetting = self._autoreset
         if self._kernel:
-            _, terminated, truncated, reward, _ = self._run_kernel(action, resetting)
+            _, terminated, truncated, reward, _ = self._run_kernel(action, resetting, any_reset)
         else:
             _live = ~resetting if any_reset else self._all_true
             _live_ids = np.flatnonzero(_live) if any_reset else self._all_ids
@@ -225,7 +225,7 @@ class TupleThermostatV0VectorEnv(NativeVectorEnv):
             action = self._fix_actions(actions)
         return action
 
-    def _run_kernel(self, action: np.ndarray, resetting: np.ndarray) -> Any:
+    def _run_kernel(self, action: np.ndarray, resetting: np.ndarray, any_reset: bool) -> Any:
         """Step all envs with the compiled kernels (autoresetting `resetting`)."""
         n = len(action)
         terminated = np.empty(n, dtype=np.bool_)
@@ -246,8 +246,7 @@ class TupleThermostatV0VectorEnv(NativeVectorEnv):
             reward,
             self.set_point,
         )
-        # n == 0: the compile check at construction, which must compile this loop too
-        if n == 0 or resetting.any():
+        if any_reset:
             ids = np.flatnonzero(resetting)
             _autoreset_envs(
                 ids,
