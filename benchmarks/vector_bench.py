@@ -29,6 +29,8 @@ from gymnasium.envs.classic_control import CartPoleEnv
 from gymnasium.envs.classic_control.cartpole import CartPoleVectorEnv
 from gymnasium.vector import SyncVectorEnv
 
+from envgen.vector_runtime import numba_module
+
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = {
     "envgen/CartPole-v1": "cartpole",
@@ -92,14 +94,6 @@ def rate_vector(make: Callable[[], object], n: int, steps: int, repeats: int) ->
     return float(np.median(rates))
 
 
-def _pool_size() -> int:
-    try:
-        import numba
-    except ImportError:
-        return 1
-    return int(numba.config.NUMBA_NUM_THREADS)
-
-
 def fmt(rate: float) -> str:
     if rate >= 1e6:
         return f"{rate / 1e6:.2f}M"
@@ -128,7 +122,8 @@ def main() -> None:
     )
 
     sizes = [1, 64, 1024, 16384]
-    threads = min(2, _pool_size())
+    numba = numba_module()  # None where Numba is missing or ENVGEN_JIT=0
+    threads = min(2, numba.config.NUMBA_NUM_THREADS) if numba is not None else 1
     for env_id, short in SPECS.items():
         if env_id not in classes:
             rows.append((env_id, "-", "spec missing", "", "", ""))
