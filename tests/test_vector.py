@@ -500,13 +500,13 @@ def test_buffers_refill_between_kernel_calls(built, tmp_path):
             sync = SyncVectorEnv([single for _ in range(6)])
             same(vec.reset(seed=21), sync.reset(seed=21))
             vec.action_space.seed(21)
-            refills = 0
+            refilled = np.zeros(6, dtype=bool)
             for t in range(steps):
                 before = vec._streams.pos.copy()
                 actions = vec.action_space.sample()
                 same(vec.step(actions), sync.step(actions), f"{single.__name__} step {t}")
-                refills += int((vec._streams.pos < before).sum())
-            assert refills >= 6, (single.__name__, refills)  # every env refilled at least once
+                refilled |= vec._streams.pos < before  # positions only go back on a refill
+            assert refilled.all(), (single.__name__, refilled)
     finally:
         sys.path.remove(str(tmp_path))
 
@@ -605,6 +605,7 @@ def test_rounding_is_bit_exact_for_huge_values_and_signed_zeros(tmp_path):
             got, want = vec.reset(seed=8), sync.reset(seed=8)
             vec.action_space.seed(8)
             negative_zeros = 0
+            largest = 0.0
             for t in range(200):
                 actions = vec.action_space.sample()
                 got, want = vec.step(actions), sync.step(actions)
@@ -613,7 +614,8 @@ def test_rounding_is_bit_exact_for_huge_values_and_signed_zeros(tmp_path):
                 bits = got[0].view(np.uint64), want[0].view(np.uint64)
                 assert np.array_equal(*bits), (backend, t, got[0], want[0])
                 negative_zeros += int(np.signbit(want[0][want[0] == 0]).sum())
-            assert np.abs(want[0][:, 3]).max() > 2.0**63  # floor of values past int64
+                largest = max(largest, float(np.abs(want[0][:, 3]).max()))
+            assert largest > 2.0**63  # floor of values past int64 was compared
             assert negative_zeros == 0  # the single env never returns -0.0 from these
     finally:
         sys.path.remove(str(tmp_path))
