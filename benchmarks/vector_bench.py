@@ -29,7 +29,7 @@ from gymnasium.envs.classic_control import CartPoleEnv
 from gymnasium.envs.classic_control.cartpole import CartPoleVectorEnv
 from gymnasium.vector import SyncVectorEnv
 
-from envgen.vector_runtime import numba_module
+from envgen.runtime.vector import numba_module
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = {

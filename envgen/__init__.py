@@ -9,7 +9,7 @@ The public API is small:
 - `envgen.testing`: property-based conformance testing of any Gymnasium env.
 - `envgen.rllib`: registration of generated envs with Ray RLlib (optional extra).
 
-Generated envs import only `envgen.runtime` (and `envgen.draw`), so importing this
+Generated envs import only `envgen.runtime` (and `envgen.runtime.draw`), so importing this
 package stays cheap: the compiler is loaded on first use.
 """
 

@@ -17,11 +17,17 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from envgen.analysis import EnvModel, analyze
-from envgen.diagnostics import Diagnostic, DiagnosticError, Location, did_you_mean, display_path
-from envgen.emit import emit_env, emit_registry, format_sources
-from envgen.load import Document, load_document
-from envgen.spec import EnvSpec
+from envgen.backends.python import emit_env, emit_registry, format_sources
+from envgen.compiler.analysis import EnvModel, analyze
+from envgen.compiler.diagnostics import (
+    Diagnostic,
+    DiagnosticError,
+    Location,
+    did_you_mean,
+    display_path,
+)
+from envgen.compiler.load import Document, load_document
+from envgen.compiler.spec import EnvSpec
 
 SPEC_SUFFIXES = (".yaml", ".yml")
 #: Files the compiler writes start with this line; others in the output folder are kept.
@@ -87,7 +93,7 @@ def _resolved(path: Path) -> Path:
 
 
 def _pydantic_diagnostics(document: Document, error: ValidationError) -> list[Diagnostic]:
-    from envgen.spec import SPACE_KINDS
+    from envgen.compiler.spec import SPACE_KINDS
 
     out = []
     misspelt: set[tuple] = set()  # (parent path, key) that an unknown key's hint names
@@ -160,7 +166,7 @@ def _pydantic_diagnostics(document: Document, error: ValidationError) -> list[Di
 
 def _schema_hint(kind: str, message: str, item: dict) -> str:
     """A hint for a schema error that Pydantic reports without one."""
-    from envgen.spec import WRAPPERS
+    from envgen.compiler.spec import WRAPPERS
 
     if kind.startswith(("int_", "float_", "bool_", "string_", "dict_", "list_")):
         expected = {
@@ -206,7 +212,7 @@ def _get(data: object, path: tuple) -> object:
 
 
 def _known_keys(data: object, parent: tuple) -> list[str]:
-    from envgen import spec as s
+    from envgen.compiler import spec as s
 
     models = {(): s.EnvSpec, ("render",): s.RenderSpec, ("hooks",): s.HooksSpec}
     if parent in models:
@@ -341,7 +347,7 @@ def compile_specs(paths: list[Path], out_dir: Path | None = None) -> Compiled:
 
 def _emit_vector(model: EnvModel, source_name: str) -> tuple[str, str] | None:
     try:
-        from envgen import emit_vector
+        from envgen.backends import numpy as emit_vector
     except ImportError:
         return None
     return emit_vector.emit_vector_env(model, source_name)

@@ -14,8 +14,8 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from envgen import draw as _draw
 from envgen import runtime as _rt
+from envgen.runtime import draw as _draw
 
 ID = "envgen/MountainCarContinuous-v0"
 PARAMS = (_rt.Param("goal_velocity", "float", 0.0),)

@@ -16,7 +16,7 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode
 
 from envgen import runtime as _rt
-from envgen.vector_runtime import (
+from envgen.runtime.vector import (
     NativeVectorEnv,
     jit,
     mask_info,

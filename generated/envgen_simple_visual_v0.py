@@ -13,8 +13,8 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from envgen import draw as _draw
 from envgen import runtime as _rt
+from envgen.runtime import draw as _draw
 
 ID = "envgen/SimpleVisual-v0"
 UP = 0

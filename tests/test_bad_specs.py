@@ -31,7 +31,7 @@ from click.testing import CliRunner
 
 from envgen.build import compile_specs
 from envgen.cli import main
-from envgen.diagnostics import Diagnostic
+from envgen.compiler.diagnostics import Diagnostic
 
 CORPUS = Path(__file__).parent / "bad_specs"
 UPDATE = os.environ.get("ENVGEN_UPDATE_BAD_SPECS") == "1"
@@ -330,7 +330,7 @@ def test_dangling_and_self_referencing_symlinks(tmp_path: Path, output: Path) ->
 
 
 def test_file_larger_than_the_limit(tmp_path: Path, output: Path) -> None:
-    from envgen.load import MAX_BYTES
+    from envgen.compiler.load import MAX_BYTES
 
     spec = tmp_path / "huge.yaml"
     spec.write_text("id: test/Huge-v0\ndescription: " + "x" * (MAX_BYTES + 1) + "\n")

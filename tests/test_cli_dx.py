@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
 
-from envgen import _scaffold
+from envgen.cli import _scaffold
 
 ROOT = Path(__file__).resolve().parent.parent
 

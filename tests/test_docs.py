@@ -95,8 +95,8 @@ def _is_full_spec(data: object) -> bool:
 def run_blocks(blocks: list[Block], workdir: Path) -> int:
     """Run a file's blocks in order; return how many ran. Raises AssertionError on failure."""
     from envgen.build import env_ids_from_specs
-    from envgen.diagnostics import DiagnosticError
-    from envgen.load import load_document
+    from envgen.compiler.diagnostics import DiagnosticError
+    from envgen.compiler.load import load_document
 
     namespace: dict[str, object] = {"__name__": "__doc_example__"}
     ran = 0

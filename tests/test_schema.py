@@ -11,9 +11,9 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from envgen import _schema
-from envgen import spec as s
-from envgen.load import load_document
+from envgen.compiler import schema as _schema
+from envgen.compiler import spec as s
+from envgen.compiler.load import load_document
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = sorted((ROOT / "specs").rglob("*.yaml"))
@@ -102,8 +102,9 @@ def test_every_field_has_a_description_and_examples(schema: dict) -> None:
                 missing.append(f"{model}.{field}: description")
             if not prop.get("examples"):
                 missing.append(f"{model}.{field}: examples")
-    assert not missing, "add description= and examples= to the Field in envgen/spec.py: " + (
-        ", ".join(missing)
+    assert not missing, (
+        "add description= and examples= to the Field in envgen/compiler/spec.py: "
+        + (", ".join(missing))
     )
 
 
@@ -134,7 +135,7 @@ def test_the_docs_live_in_the_models() -> None:
 def test_python_m_cli_dx_reference_writes_both_files(tmp_path: Path) -> None:
     (tmp_path / "docs").mkdir()
     result = subprocess.run(
-        [sys.executable, "-m", "envgen._cli_dx", "reference", str(tmp_path)],
+        [sys.executable, "-m", "envgen.cli._commands", "reference", str(tmp_path)],
         capture_output=True,
         text=True,
         timeout=60,
@@ -199,7 +200,7 @@ def test_the_schema_documents_what_editors_show(schema: dict) -> None:
 
 
 def test_reference_documents_every_key_space_and_function() -> None:
-    from envgen._functions import BUILTINS
+    from envgen.compiler.functions import BUILTINS
 
     text = _schema.reference_markdown()
     for name in s.EnvSpec.model_fields:

@@ -316,8 +316,8 @@ def test_render_returns_one_frame_per_env(built):
 
 
 def test_unsupported_specs_return_none_with_a_reason(tmp_path):
+    from envgen.backends.numpy import emit_vector_env
     from envgen.build import check_spec
-    from envgen.emit_vector import emit_vector_env
 
     spec = tmp_path / "hooked.yaml"
     spec.write_text(
@@ -520,7 +520,7 @@ from gymnasium.vector import SyncVectorEnv
 import generated
 from generated.envgen_cart_pole_v1 import CartPoleV1Env
 from generated.envgen_cart_pole_v1_vector import CartPoleV1VectorEnv
-from envgen.vector_runtime import prange
+from envgen.runtime.vector import prange
 
 assert prange is range
 vec = CartPoleV1VectorEnv(num_envs=8)
@@ -687,7 +687,8 @@ def test_time_limit_override_and_a_state_named_n(tmp_path):
 def test_draw_counts_beyond_one_buffer():
     """A sized draw larger than the per-env buffer is served from the generator (NumPy
     code); a kernel never needs more than one buffer per call."""
-    from envgen import emit_kernel, vector_runtime
+    from envgen.backends import numba as emit_kernel
+    from envgen.runtime import vector as vector_runtime
 
     assert emit_kernel.BUFFERED_DRAWS == vector_runtime._BUFFER
     streams = vector_runtime.Streams(3, buffered=True)

@@ -7,7 +7,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from envgen._failure import Failure
+from envgen.cli._failure import Failure
 
 
 def png_bytes(image: Any) -> bytes:

@@ -24,12 +24,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from envgen import emit
-from envgen._codegen import Translator, literal, np_dtype, tidy
-from envgen._functions import BUILTINS
-from envgen._types import T, binary_result, promote
-from envgen.analysis import Code, EnvModel, ObservationModel, SpaceModel
-from envgen.emit import (
+from envgen.backends import python as emit
+from envgen.backends._printer import Translator, literal, np_dtype, tidy
+from envgen.backends.numba import KernelCode, NoKernel, emit_kernel
+from envgen.backends.python import (
     _TEMPLATES,
     INDENT,
     _indent,
@@ -38,7 +36,9 @@ from envgen.emit import (
     format_source,
     param_lines,
 )
-from envgen.emit_kernel import KernelCode, NoKernel, emit_kernel
+from envgen.compiler.analysis import Code, EnvModel, ObservationModel, SpaceModel
+from envgen.compiler.functions import BUILTINS
+from envgen.compiler.types import T, binary_result, promote
 
 
 def _maximum(*values: object) -> object:

@@ -18,12 +18,23 @@ from typing import Any
 import jinja2
 import jinja2.sandbox
 
-from envgen._functions import BUILTINS, CONSTANTS, CallError
-from envgen._types import ANY, BOOL, FLOAT, INT, NONE, STR, T, binary_result, broadcast, promote
-from envgen._types import scalar as scalar_type
-from envgen.diagnostics import Diagnostic, DiagnosticError, did_you_mean
-from envgen.load import Document
-from envgen.spec import EnvSpec, ParamSpec, StateVarSpec
+from envgen.compiler.diagnostics import Diagnostic, DiagnosticError, did_you_mean
+from envgen.compiler.functions import BUILTINS, CONSTANTS, CallError
+from envgen.compiler.load import Document
+from envgen.compiler.spec import EnvSpec, ParamSpec, StateVarSpec
+from envgen.compiler.types import (
+    ANY,
+    BOOL,
+    FLOAT,
+    INT,
+    NONE,
+    STR,
+    T,
+    binary_result,
+    broadcast,
+    promote,
+)
+from envgen.compiler.types import scalar as scalar_type
 
 #: Names the generated module and methods use; specs may not define them.
 RESERVED = {
@@ -1848,7 +1859,7 @@ def _has_kind(space: SpaceModel, kinds: set[str]) -> bool:
 
 
 def _space(checker: _Checker, spec: Any, path: tuple) -> SpaceModel:
-    from envgen import spec as s
+    from envgen.compiler import spec as s
 
     if isinstance(spec, s.BoxSpace):
         box = spec.box

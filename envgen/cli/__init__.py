@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from envgen.diagnostics import Diagnostic
+from envgen.compiler.diagnostics import Diagnostic
 
 stderr = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 stdout = Console(highlight=False, soft_wrap=True, emoji=False)
@@ -169,7 +169,7 @@ def _attach_optional_commands() -> None:
     else:
         main.add_command(fuzz)
     try:
-        from envgen._cli_dx import COMMANDS
+        from envgen.cli._commands import COMMANDS
     except ImportError:  # pragma: no cover - while the module does not exist yet
         return
     for command in COMMANDS:

@@ -10,10 +10,10 @@ import ast
 import math
 from collections.abc import Callable
 
-from envgen._functions import BUILTINS, CONSTANTS
-from envgen._types import ANY, T
-from envgen.analysis import BINARY_OPERATORS as _BINOP
-from envgen.analysis import Code, EnvModel, Symbol
+from envgen.compiler.analysis import BINARY_OPERATORS as _BINOP
+from envgen.compiler.analysis import Code, EnvModel, Symbol
+from envgen.compiler.functions import BUILTINS, CONSTANTS
+from envgen.compiler.types import ANY, T
 
 _CMP = {
     ast.Eq: "==",

@@ -6,8 +6,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from envgen._failure import Failure
-from envgen._schema import SCHEMA_FILE
+from envgen.cli._failure import Failure
+from envgen.compiler.schema import SCHEMA_FILE
 
 TEMPLATES = ("discrete", "continuous", "image", "dict")
 TEMPLATE_DIR = Path(__file__).parent / "templates" / "new"
@@ -15,7 +15,7 @@ TEMPLATE_DIR = Path(__file__).parent / "templates" / "new"
 
 def _id_for(name: str) -> tuple[str, str]:
     """(env id, file stem) for NAME: `GoRight`, `go_right`, `acme/GoRight-v1`."""
-    from envgen.spec import ENV_ID
+    from envgen.compiler.spec import ENV_ID
 
     namespace, _, rest = name.rpartition("/")
     if re.search(r"-v\d+$", rest):

@@ -1,11 +1,11 @@
 """The JSON Schema of a spec file and the Markdown reference, generated from the models.
 
-Both come from the Pydantic models in `envgen.spec` (their docstrings, field descriptions
-and examples) and from the DSL function table `envgen._functions.BUILTINS`, so they never
+Both come from the Pydantic models in `envgen.compiler.spec` (their docstrings, field descriptions
+and examples) and from the DSL function table `envgen.compiler.functions.BUILTINS`, so they never
 drift from what envgen accepts:
 
     envgen schema -o envgen.schema.json --markdown docs/reference.md
-    python -m envgen._cli_dx reference          # the same two files, from the repo root
+    python -m envgen.cli._commands reference          # the same two files, from the repo root
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ def _schema_generator() -> type:
 
 
 def _generic_expr_description() -> str:
-    from envgen.spec import Expr
+    from envgen.compiler.spec import Expr
 
     for item in getattr(Expr, "__metadata__", ()):
         if getattr(item, "description", None):
@@ -61,7 +61,7 @@ def build_schema() -> dict[str, Any]:
     """The JSON Schema of a spec file: the models' schema (descriptions and examples
     included), with `Expr` shared through one definition and tightened where the models'
     validators check more than their schema says."""
-    from envgen import spec as s
+    from envgen.compiler import spec as s
 
     raw = s.EnvSpec.model_json_schema(by_alias=True, schema_generator=_schema_generator())
     generic = _generic_expr_description()
@@ -250,8 +250,8 @@ def _function_group(builtin: Any) -> str:
 
 def reference_markdown() -> str:
     """docs/reference.md: every key of a spec, every space, every DSL function."""
-    from envgen import spec as s
-    from envgen._functions import BUILTINS
+    from envgen.compiler import spec as s
+    from envgen.compiler.functions import BUILTINS
 
     schema = build_schema()
     defs = schema["$defs"]

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from envgen._resolve import make_env, resolve
+from envgen.cli._resolve import make_env, resolve
 
 
 def _number(value: Any) -> Any:

@@ -8,9 +8,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from envgen._failure import Failure
-from envgen._resolve import make_env
-from envgen._show import entry_name
+from envgen.cli._failure import Failure
+from envgen.cli._resolve import make_env
+from envgen.cli._show import entry_name
 
 
 def _rate(step: Callable[[], int], seconds: float) -> tuple[float, int]:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from envgen._failure import Failure
+from envgen.cli._failure import Failure
 
 
 @dataclass
@@ -19,7 +19,7 @@ class Resolved:
 
     env_id: str
     spec_path: Path | None = None
-    model: Any = None  # envgen.analysis.EnvModel when known
+    model: Any = None  # envgen.compiler.analysis.EnvModel when known
 
 
 def _load_generated() -> None:
@@ -99,7 +99,7 @@ def resolve(target: str) -> Resolved:
 def _resolve_spec(path: Path) -> Resolved:
     from envgen.build import check_spec, env_ids_from_specs
     from envgen.cli import print_diagnostics
-    from envgen.diagnostics import DiagnosticError
+    from envgen.compiler.diagnostics import DiagnosticError
 
     model, diagnostics = check_spec(path)
     if diagnostics:

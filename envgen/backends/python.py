@@ -18,12 +18,12 @@ from pathlib import Path
 
 import jinja2
 
-from envgen._codegen import Translator, literal, np_dtype, tidy, tidy_block
-from envgen._types import T
-from envgen.analysis import Code, EnvModel, ObservationModel, SpaceModel
+from envgen.backends._printer import Translator, literal, np_dtype, tidy, tidy_block
+from envgen.compiler.analysis import Code, EnvModel, ObservationModel, SpaceModel
+from envgen.compiler.types import T
 
 _TEMPLATES = jinja2.Environment(
-    loader=jinja2.PackageLoader("envgen", "templates"),
+    loader=jinja2.PackageLoader("envgen.backends", "templates"),
     trim_blocks=True,
     lstrip_blocks=True,
     keep_trailing_newline=True,
@@ -486,7 +486,7 @@ def emit_env(
     imports.append("from gymnasium import spaces")
     imports.append("")
     if "draw" in uses:
-        imports.append("from envgen import draw as _draw")
+        imports.append("from envgen.runtime import draw as _draw")
     imports.append("from envgen import runtime as _rt")
 
     header = "\n".join(

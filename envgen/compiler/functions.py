@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from envgen._types import BOOL, FLOAT, INT, STR, T, broadcast, promote
+from envgen.compiler.types import BOOL, FLOAT, INT, STR, T, broadcast, promote
 
 Rule = Callable[[dict[str, T], dict[str, object]], T]
 
@@ -681,7 +681,7 @@ BUILTINS.update(
                 "choice(4, p=probs)",
                 random=True,
             ),
-            # Drawing on a uint8 H×W×3 frame (envgen.draw), used as statements.
+            # Drawing on a uint8 H×W×3 frame (envgen.runtime.draw), used as statements.
             Builtin(
                 "fill",
                 ("frame", "color"),

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from envgen._failure import Failure
+from envgen.cli._failure import Failure
 
 
 def load_policy(policy: str, env: Any, seed: int) -> Callable[[Any], Any]:

@@ -7,7 +7,7 @@ class Failure(Exception):
     """A problem to report in one line (plus an optional hint) and exit with `code`.
 
     Exit code 2 is a usage error (a missing file, an unknown env id, a bad option), 1 a
-    failure of the command itself. `envgen._cli_dx` prints it instead of a traceback.
+    failure of the command itself. `envgen.cli._commands` prints it instead of a traceback.
     """
 
     def __init__(self, message: str, hint: str = "", code: int = 1) -> None:

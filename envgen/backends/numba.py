@@ -15,7 +15,7 @@ the single env's own scalar code, once more, as the body of a loop over the envs
             ...                           # the spec's step, as the single env spells it
             _state_x[_i] = x
 
-Numba compiles it (`envgen.vector_runtime.jit`), so per env it runs the same IEEE
+Numba compiles it (`envgen.runtime.vector.jit`), so per env it runs the same IEEE
 operations in the same order as the single env's Python: results are bit-identical, which
 the equivalence tests check. Where the kernel cannot be emitted the reason is returned and
 the env runs the NumPy code alone; where it cannot be compiled or Numba is missing the env
@@ -27,11 +27,11 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field
 
-from envgen._codegen import Translator, _argument, literal, np_dtype, tidy, tidy_block
-from envgen._functions import BUILTINS
-from envgen._types import T
-from envgen.analysis import Code, EnvModel
-from envgen.emit import INDENT, _state_value
+from envgen.backends._printer import Translator, _argument, literal, np_dtype, tidy, tidy_block
+from envgen.backends.python import INDENT, _state_value
+from envgen.compiler.analysis import Code, EnvModel
+from envgen.compiler.functions import BUILTINS
+from envgen.compiler.types import T
 
 #: Math functions that cost a C library call each (sqrt, floor, abs, ... are instructions).
 _LIBRARY_MATH = {

@@ -3,19 +3,19 @@
 `envgen.cli` attaches :data:`COMMANDS` to its group. This module is the click layer only:
 options, printing, exit codes. The work is done in
 
-- `envgen._schema`: the JSON Schema and the Markdown reference, from the models in
-  `envgen.spec` and the DSL function table;
-- `envgen._resolve`: finding the env a command runs (a spec path or a registered id);
-- `envgen._show`: what `show` reports; `envgen._scaffold`: the specs `new` writes;
-- `envgen._play` and `envgen._media`: episodes, GIF / MP4 / PNG recordings and plots;
-- `envgen._bench`: steps per second of each backend.
+- `envgen.compiler.schema`: the JSON Schema and the Markdown reference, from the models in
+  `envgen.compiler.spec` and the DSL function table;
+- `envgen.cli._resolve`: finding the env a command runs (a spec path or a registered id);
+- `envgen.cli._show`: what `show` reports; `envgen.cli._scaffold`: the specs `new` writes;
+- `envgen.cli._play` and `envgen.cli._media`: episodes, GIF / MP4 / PNG recordings and plots;
+- `envgen.cli._bench`: steps per second of each backend.
 
 Everything here prints a one-line error with a hint instead of a traceback (the
-:class:`~envgen._failure.Failure` those modules raise): exit 2 for a usage error (a missing
+:class:`~envgen.cli._failure.Failure` those modules raise): exit 2 for a usage error (a missing
 file, an unknown env id, a bad option), exit 1 when the command itself fails.
 
     envgen schema -o envgen.schema.json --markdown docs/reference.md
-    python -m envgen._cli_dx reference          # the same two files, from the repo root
+    python -m envgen.cli._commands reference          # the same two files, from the repo root
 """
 
 from __future__ import annotations
@@ -30,9 +30,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from envgen._failure import Failure
-from envgen._scaffold import TEMPLATES
-from envgen._schema import (
+from envgen.cli._failure import Failure
+from envgen.cli._scaffold import TEMPLATES
+from envgen.compiler.schema import (
     REFERENCE_FILE,
     SCHEMA_FILE,
     reference_markdown,
@@ -137,7 +137,7 @@ def show(target: str, as_json: bool) -> None:
 
     SPEC is a spec file; ID a registered Gymnasium id (envgen's or any other).
     """
-    from envgen._show import show_info, space_rows
+    from envgen.cli._show import show_info, space_rows
 
     info = show_info(target)
     if as_json:
@@ -218,7 +218,7 @@ def new(name: str, template: str, output: Path | None) -> None:
 
     NAME is an env name (GoRight, go_right) or a full id (acme/GoRight-v1).
     """
-    from envgen._scaffold import write_spec
+    from envgen.cli._scaffold import write_spec
 
     written = write_spec(name, template, output)
     path = written.path
@@ -279,9 +279,9 @@ def play(
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from envgen._media import WRITERS, check_frame, write_plot
-    from envgen._play import load_policy, run_episodes
-    from envgen._resolve import make_env, resolve
+    from envgen.cli._media import WRITERS, check_frame, write_plot
+    from envgen.cli._play import load_policy, run_episodes
+    from envgen.cli._resolve import make_env, resolve
 
     writer_class = None
     if out is not None:
@@ -405,8 +405,8 @@ def bench(target: str, num_envs: int, seconds: float, seed: int, as_json: bool) 
 
     Actions are random (sampled beforehand); episodes reset when they end.
     """
-    from envgen._bench import benchmark
-    from envgen._resolve import resolve
+    from envgen.cli._bench import benchmark
+    from envgen.cli._resolve import resolve
 
     env_id = resolve(target).env_id
     result = benchmark(env_id, num_envs, seconds, seed)
@@ -453,7 +453,7 @@ COMMANDS = [schema, new, show, play, bench]
 
 
 def _main(argv: list[str]) -> int:
-    """`python -m envgen._cli_dx reference [ROOT]`: rewrite envgen.schema.json and
+    """`python -m envgen.cli._commands reference [ROOT]`: rewrite envgen.schema.json and
     docs/reference.md under ROOT (default: the current folder)."""
     if not argv or argv[0] != "reference":
         print(_main.__doc__, file=sys.stderr)

@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 from yaml.constructor import SafeConstructor
 
-from envgen.diagnostics import Diagnostic, DiagnosticError, Location, display_path
+from envgen.compiler.diagnostics import Diagnostic, DiagnosticError, Location, display_path
 
 #: Most nodes one document may expand to; aliases count each time they are used.
 MAX_NODES = 200_000
