@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -17,7 +18,13 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from envgen.backends.python import emit_env, emit_registry, format_sources
+from envgen.backends._printer import UnresolvedName
+from envgen.backends.python import (
+    EmittedCodeError,
+    emit_env,
+    emit_registry,
+    format_sources,
+)
 from envgen.compiler.analysis import EnvModel, analyze
 from envgen.compiler.diagnostics import (
     Diagnostic,
@@ -323,9 +330,13 @@ def compile_specs(paths: list[Path], out_dir: Path | None = None) -> Compiled:
     vector_modules: dict[str, str] = {}
     for model in result.models:
         source_name = _relative(model.document.path, root)
-        module = emit_env(model, source_name, formatted=False)
+        try:
+            module = emit_env(model, source_name, formatted=False)
+            vector = _emit_vector(model, source_name)
+        except UnresolvedName as exc:
+            result.diagnostics.append(internal_error(model, exc.name, str(exc), exc.node))
+            continue
         result.files[f"{module.name}.py"] = module.source
-        vector = _emit_vector(model, source_name)
         if vector is not None:
             name, source = vector
             result.files[f"{name}.py"] = source
@@ -341,8 +352,54 @@ def compile_specs(paths: list[Path], out_dir: Path | None = None) -> Compiled:
     result.files["__init__.py"] = emit_registry(
         result.models, vector_modules, package, formatted=False
     )
-    result.files = format_sources(result.files)
+    if result.diagnostics:
+        result.files = {}
+        return result
+    try:
+        result.files = format_sources(result.files)
+    except EmittedCodeError as exc:
+        owners = {}
+        for model in result.models:
+            owners[f"{model.module_name}.py"] = model
+            owners[f"{model.module_name}_vector.py"] = model
+        for finding in exc.findings:
+            model = owners.get(finding.file)
+            detail = (
+                f"{finding.file}:{finding.line}: {finding.code} {finding.message}: {finding.text}"
+            )
+            name = re.search(r"`([^`]+)`|'([^']+)'", finding.message)
+            word = next((g for g in name.groups() if g), "") if name else ""
+            if model is None:
+                result.diagnostics.append(
+                    Diagnostic(
+                        Location(finding.file),
+                        f"internal compiler error: {detail}",
+                        "please report this with the spec",
+                        "internal",
+                    )
+                )
+            else:
+                result.diagnostics.append(internal_error(model, word, detail))
+        result.files = {}
     return result
+
+
+def internal_error(
+    model: EnvModel, name: str, detail: str, node: object | None = None
+) -> Diagnostic:
+    """A diagnostic for a compiler bug, located at the first use of `name` in the spec."""
+    location = model.document.location(("id",))
+    found = model.find_name(name, node) if name else None
+    if found is not None:
+        code, node = found
+        location = model.document.code_location(code.path, node.lineno, node.col_offset)
+    return Diagnostic(
+        location,
+        f"internal compiler error: the emitted code is wrong ({detail})",
+        "this is a bug in envgen, not in the spec: please report it with the spec; "
+        "nothing was written",
+        "internal",
+    )
 
 
 def _emit_vector(model: EnvModel, source_name: str) -> tuple[str, str] | None:

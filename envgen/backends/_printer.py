@@ -67,6 +67,15 @@ def literal(value: object) -> str:
     raise TypeError(f"not spec data: {value!r}")
 
 
+class UnresolvedName(AssertionError):
+    """A name the analysis did not resolve reached a printer (a compiler bug)."""
+
+    def __init__(self, node: ast.Name) -> None:
+        super().__init__(f"the name '{node.id}' was not resolved")
+        self.name = node.id
+        self.node = node
+
+
 class Translator:
     """Spells checked DSL syntax trees as Python for one scope of a generated method."""
 
@@ -80,9 +89,13 @@ class Translator:
     def name(self, node: ast.Name) -> str:
         symbol: Symbol | None = self.model.symbols.get(id(node))
         name = node.id
-        if symbol is None or symbol.kind == "constant":
+        if symbol is None:
+            # The analysis resolves every name it accepts; printing a bare one would be a
+            # NameError at step time, so it is a compiler bug, reported as one.
+            raise UnresolvedName(node)
+        if symbol.kind == "constant":
             if name not in CONSTANTS:
-                return name
+                raise UnresolvedName(node)
             spelled = CONSTANTS[name][0]
             if spelled.startswith("math."):
                 self.uses.add("math")

@@ -421,7 +421,8 @@ def emit_kernel(model: EnvModel, buffered: bool) -> KernelCode:
         st.substitutes[id(call)] = f"{array}[_i]"
     hoist_reads = [name for name in state if name in _names(calls)]
     step_body = [f"{name} = {array}[_i]" for name, array in zip(state, arrays, strict=True)]
-    step_body.append("action = _actions[_i]")
+    if model.reads_action:
+        step_body.append("action = _actions[_i]")
     step_body += tidy_block(st.block(model.step.stmts))
     step_body += [f"{array}[_i] = {name}" for name, array in zip(state, arrays, strict=True)]
     step_body.append(f"terminated = {tidy(f'bool({st.code(model.terminated)})')}")

@@ -7,6 +7,7 @@ formatted by ruff (pinned in pyproject.toml) so that it is byte-for-byte reprodu
 from __future__ import annotations
 
 import ast
+import json
 import re
 import shutil
 import subprocess
@@ -670,6 +671,9 @@ def format_sources(sources: dict[str, str]) -> dict[str, str]:
             text=True,
             check=False,
         )
+        findings = _lint(ruff, folder, files)
+        if findings:
+            raise EmittedCodeError(findings)
         result = subprocess.run(
             [ruff, "format", *_RUFF_ARGS, "--no-cache", *files],
             capture_output=True,
@@ -679,6 +683,49 @@ def format_sources(sources: dict[str, str]) -> dict[str, str]:
         if result.returncode != 0:
             raise RuntimeError(f"ruff format failed: {result.stderr}")
         return {name: path.read_text(encoding="utf-8") for name, path in paths.items()}
+
+
+#: Pyflakes rules every emitted module must pass: undefined, unused and redefined names,
+#: and the other mistakes that are bugs in generated code rather than style.
+_GUARD_RULES = "F"
+
+
+@dataclass
+class Finding:
+    """One pyflakes finding in emitted code: a compiler bug, never the user's."""
+
+    file: str
+    line: int
+    code: str
+    message: str
+    text: str  # the emitted line
+
+
+class EmittedCodeError(RuntimeError):
+    """The emitted code fails the pyflakes guard (see `format_sources`)."""
+
+    def __init__(self, findings: list[Finding]) -> None:
+        super().__init__("; ".join(f"{f.file}:{f.line}: {f.code} {f.message}" for f in findings))
+        self.findings = findings
+
+
+def _lint(ruff: str, folder: str, files: list[str]) -> list[Finding]:
+    """Run ruff's pyflakes rules over emitted modules (a safety net behind the analysis)."""
+    result = subprocess.run(
+        [ruff, "check", *_RUFF_ARGS, "--select", _GUARD_RULES, "--output-format", "json"]
+        + ["--exit-zero", "--no-cache", *files],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    findings = []
+    for item in json.loads(result.stdout or "[]"):
+        path = Path(item["filename"])
+        line = item["location"]["row"]
+        lines = path.read_text(encoding="utf-8").splitlines()
+        text = lines[line - 1].strip() if 0 < line <= len(lines) else ""
+        findings.append(Finding(path.name, line, item["code"], item["message"], text))
+    return findings
 
 
 def _ruff() -> str:

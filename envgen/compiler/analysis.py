@@ -337,6 +337,44 @@ class EnvModel:
             out.append((name, f"gymnasium.wrappers:{name}", dict(kwargs or {})))
         return out
 
+    def codes(self) -> list[Code]:
+        """Every piece of checked code in the spec, in spec order."""
+        out: list[Code] = list(self.lets.values())
+        for fn in self.functions.values():
+            out += [fn.body, fn.returns]
+        for var in self.state.values():
+            out += [*var.shape, var.init]
+        out += [self.reset, self.step]
+        stack = [self.observation]
+        while stack:
+            obs = stack.pop()
+            if obs.code is not None:
+                out.append(obs.code)
+            stack.extend(child for _, child in obs.children)
+        out += [self.reward, self.terminated, *self.info.values()]
+        out += [c for c in (self.max_episode_steps, self.rgb_array) if c is not None]
+        return out
+
+    def find_name(self, name: str, exact: ast.AST | None = None) -> tuple[Code, ast.Name] | None:
+        """The place in the spec's code of the node `exact`, else the first that mentions
+        `name`."""
+        first = None
+        for code in self.codes():
+            roots = [code.expr] if code.expr is not None else code.stmts
+            for root in roots:
+                for node in ast.walk(root):
+                    if node is exact:
+                        return code, node  # type: ignore[return-value]
+                    if first is None and isinstance(node, ast.Name) and node.id == name:
+                        first = code, node
+        return first
+
+    @property
+    def reads_action(self) -> bool:
+        """Whether any code after the action arrives (step, reward, ...) reads it."""
+        after = [self.step, self.terminated, self.reward, *self.info.values()]
+        return any("action" in code.names for code in after)
+
     @property
     def stochastic(self) -> bool:
         return (
@@ -1286,7 +1324,17 @@ class _Checker:
                     target,
                 )
                 return defined
-            element = self.expr(self._read(target), scope, defined)
+            clone = self._read(target)
+            element = self.expr(clone, scope, defined)
+            # Every name in the target (its indices and slice bounds) is resolved like any
+            # other read: the backends print the target itself, not the clone.
+            for written, read in zip(ast.walk(target), ast.walk(clone), strict=True):
+                if id(read) in self.symbols:
+                    self.symbols[id(written)] = self.symbols[id(read)]
+                if id(read) in self.types:
+                    self.types[id(written)] = self.types[id(read)]
+                if id(read) in self.consts:
+                    self.consts[id(written)] = self.consts[id(read)]
             self.types[id(target)] = element
             if element.kind == "int" and value.kind == "float":
                 self.error(
@@ -1577,7 +1625,8 @@ def analyze(document: Document, spec: EnvSpec) -> EnvModel:
         if returns.expr is not None and not checker.refused(returns.expr, returns.path):
             checker._random, checker._names = False, set()
             returns.type = checker.expr(returns.expr, fn_scope, defined)
-            returns.random = checker._random
+            returns.random, returns.names = checker._random, set(checker._names)
+        _check_locals_read(checker, body, fn_locals, [body, returns])
         model = FunctionModel(name, list(fn.args), body, returns)
         checker.functions[name] = model
         if name in globals_:  # not when the name was refused (reserved or duplicate)
@@ -1637,8 +1686,12 @@ def analyze(document: Document, spec: EnvSpec) -> EnvModel:
     reset_scope = _Scope({"elapsed_steps": Symbol("elapsed_steps", "special", INT)}, state_scope)
     reset_code = checker.parse_block(spec.reset, ("reset",))
     checker._allow_options = True
-    checker.check_block(reset_code, _Scope({}, reset_scope), set(state_types), state_types, {})
+    reset_locals: dict[str, Symbol] = {}
+    checker.check_block(
+        reset_code, _Scope({}, reset_scope), set(state_types), state_types, reset_locals
+    )
     checker._allow_options = False
+    _check_locals_read(checker, reset_code, reset_locals, [reset_code])
 
     # step: state, action, elapsed_steps, locals.
     step_symbols = {
@@ -1691,6 +1744,10 @@ def analyze(document: Document, spec: EnvSpec) -> EnvModel:
         info[key] = code
         if not (code.names & (set(step_locals) | {"action", "terminated"})):
             reset_info.append(key)
+
+    _check_locals_read(
+        checker, step_code, step_locals, [step_code, terminated, reward, *info.values()]
+    )
 
     max_steps = None
     if spec.max_episode_steps is not None:
@@ -1776,6 +1833,34 @@ def analyze(document: Document, spec: EnvSpec) -> EnvModel:
         uses_random_in_step=uses_random_in_step,
         read_copies=checker.read_copies,
     )
+
+
+def _check_locals_read(
+    checker: _Checker, block: Code, block_locals: dict[str, Symbol], readers: list[Code]
+) -> None:
+    """A local that nothing reads is refused: it is a typo or a leftover, and generated
+    code must not carry dead names (ruff's F841)."""
+    read = set().union(*(code.names for code in readers))
+    for name, symbol in block_locals.items():
+        if symbol.kind != "local" or name in read:
+            continue
+        where = _first_store(block.stmts, name)
+        checker._path = block.path
+        checker.error(
+            block.path,
+            f"'{name}' is assigned but never used",
+            "remove the assignment, or use the value (a typo in a later name?)",
+            "name",
+            where,
+        )
+
+
+def _first_store(stmts: list[ast.stmt], name: str) -> ast.AST | None:
+    for stmt in stmts:
+        for node in ast.walk(stmt):
+            if isinstance(node, ast.Name) and node.id == name and isinstance(node.ctx, ast.Store):
+                return node
+    return None
 
 
 def _check_defined(
@@ -2275,6 +2360,9 @@ def _render_code(checker: _Checker, text: str, scope: _Scope) -> Code:
     code = checker.parse_block(text, path)
     render_locals: dict[str, Symbol] = {}
     defined = checker.check_block(code, _Scope({}, scope), set(), {}, render_locals)
+    _check_locals_read(
+        checker, code, {k: v for k, v in render_locals.items() if k != "frame"}, [code]
+    )
     if "frame" not in render_locals or "frame" not in defined:
         checker.error(
             path,
