@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import copy
 import inspect
 import io
@@ -10,6 +11,7 @@ import math
 import pickle
 import random
 import re
+import time
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -17,13 +19,13 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
-from hypothesis import HealthCheck, Phase, Verbosity, given, seed
+from hypothesis import HealthCheck, Phase, Verbosity, given, reject, seed
 from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
 from hypothesis.errors import Flaky
 
 from . import _rollouts
-from ._repro import Script, Violation, actions_lines, comment, same, short_repr
+from ._repro import Script, Violation, actions_lines, comment, difference, same, short_repr
 from ._strategies import from_space, outside_space, space_contains
 from ._targets import Target
 
@@ -62,6 +64,9 @@ class Settings:
     shrink_seconds: time allowed to shrink one failure to a minimal reproduction.
     num_envs: sub-envs of the vector env in ``vector_consistency``.
     stateful_steps: rule calls per run of the ``stateful`` state machine.
+    budget: seconds per env (default 60; None: no budget). When the measured step cost says
+        the suite would take longer, examples and episode lengths are cut to fit (the report
+        says what was cut), and a property past its share stops drawing new examples.
     """
 
     examples: int = 10
@@ -71,6 +76,7 @@ class Settings:
     shrink_seconds: float = 20.0
     num_envs: int = 2
     stateful_steps: int = 30
+    budget: float | None = 60.0
 
     def episode_steps(self, max_episode_steps: int | None) -> int:
         if self.max_steps is not None:
@@ -99,6 +105,9 @@ class Context:
     metadata: dict[str, Any]
     max_episode_steps: int | None
     notes: list[str] = field(default_factory=list)
+    limit_name: str = "max_episode_steps"
+    vector: bool = False
+    step_seconds: float = 0.0
 
     @property
     def steps(self) -> int:
@@ -180,14 +189,52 @@ def _first_violation(exc: BaseException) -> Violation | None:
     return None
 
 
+@dataclass
+class Clock:
+    """The running property's time share and its progress (set by the runner, read by search)."""
+
+    deadline: float | None = None
+    tick: Callable[[int, int], None] | None = None
+    run: int = 0
+    skipped: int = 0
+    planned: int = 0
+
+    def past(self) -> bool:
+        return self.deadline is not None and time.perf_counter() > self.deadline
+
+
+CLOCK: contextvars.ContextVar[Clock | None] = contextvars.ContextVar("envgen_clock", default=None)
+
+
 def search(body: Callable[[Any], None], settings: Settings, examples: int | None = None) -> Any:
-    """Run ``body(data)`` under Hypothesis; return the shrunk Violation, or None."""
+    """Run ``body(data)`` under Hypothesis; return the shrunk Violation, or None.
+
+    Past the property's deadline (see :class:`Clock`) no new example starts: each is rejected
+    before it draws anything, and the count of skipped examples goes in the report.
+    """
+    clock = CLOCK.get()
+    total = examples or settings.examples
+    if clock is not None:
+        clock.planned += total
+    failing, ran = [False], [0]
 
     @hypothesis_settings(settings, examples)
     @seed(settings.seed)
     @given(st.data())
     def test(data: Any) -> None:
-        body(data)
+        if clock is not None and not failing[0]:
+            if ran[0] and clock.past():
+                clock.skipped += 1
+                reject()
+            ran[0] += 1
+            clock.run += 1
+            if clock.tick is not None:
+                clock.tick(clock.run, clock.planned)
+        try:
+            body(data)
+        except Violation:
+            failing[0] = True  # shrinking: never rejected for time (its own cap applies)
+            raise
 
     with _shrink_budget(settings.shrink_seconds):
         try:
@@ -483,7 +530,7 @@ def _perturb_globals() -> None:
 @_property(
     "determinism",
     "the same seed and actions give identical trajectories (obs, reward, flags, info), across "
-    "two resets and across two fresh instances, whatever the global RNG state",
+    "two resets of one instance and across two fresh instances, whatever the global RNG state",
 )
 def _check_determinism(prop: Property, ctx: Context) -> Outcome:
     def body(data: Any) -> None:
@@ -491,22 +538,50 @@ def _check_determinism(prop: Property, ctx: Context) -> Outcome:
         actions = draw_actions(data, ctx.action_space, ctx.steps)
         s = _new_script(prop, ctx)
         env_a = s.make("env_a")
+        mark = len(s.events)
         try:
-            first = s._call(lambda: _rollouts.rollout(env_a, sd, actions), "rollout(env_a)")
-            second = s._call(lambda: _rollouts.rollout(env_a, sd, actions), "rollout(env_a)")
-            _compare_rollouts(s, first, second, sd, actions, "env_a", [], "a second reset")
+            first = recorded_rollout(s, env_a, "env_a", sd, actions)
+            second = recorded_rollout(s, env_a, "env_a", sd, actions)
+            _compare_rollouts(
+                s, mark, first, second, sd, actions, "env_a", [], "a second reset(seed) of env_a"
+            )
+            s.code(*_PERTURB)
             _perturb_globals()
             env_b = s.make("env_b")
             with _closing(env_b):
-                third = s._call(lambda: _rollouts.rollout(env_b, sd, actions), "rollout(env_b)")
+                third = recorded_rollout(s, env_b, "env_b", sd, actions)
                 _compare_rollouts(
-                    s, first, third, sd, actions, "env_b", _PERTURB, "a fresh instance"
+                    s, mark, first, third, sd, actions, "env_b", _PERTURB, "a fresh instance"
                 )
         finally:
             with contextlib.suppress(Exception):
                 env_a.close()
 
     return _outcome(search(body, ctx.settings))
+
+
+def _ended(result: Any) -> bool:
+    return isinstance(result, tuple) and len(result) == 5 and bool(result[2] or result[3])
+
+
+def recorded_rollout(s: Script, env: Any, var: str, sd: int | None, actions: list[Any]) -> list:
+    """``_rollouts.rollout``, with every call recorded: a crash points at the call that raised."""
+    results = [copy.deepcopy(s.reset(env, sd, var))]
+    for action in actions:
+        results.append(copy.deepcopy(s.step(env, action, var, autoreset=True)))
+        if _ended(results[-1]):
+            results.append(copy.deepcopy(s.autoreset(env, var)))
+    return results
+
+
+def recorded_continuation(s: Script, env: Any, var: str, actions: list[Any]) -> list:
+    """``_rollouts.continue_rollout``, with every call recorded."""
+    results = []
+    for action in actions:
+        results.append(copy.deepcopy(s.step(env, action, var, autoreset=True)))
+        if _ended(results[-1]):
+            results.append(copy.deepcopy(s.autoreset(env, var)))
+    return results
 
 
 def first_difference(first: list[Any], second: list[Any]) -> int | None:
@@ -524,8 +599,42 @@ def _actions_until(results: list[Any], index: int) -> int:
     return sum(1 for r in results[1 : index + 1] if isinstance(r, tuple) and len(r) == 5)
 
 
+def call_name(
+    results: list[Any], index: int, sd: int | None = None, continuation: bool = False
+) -> str:
+    """What call gave ``results[index]`` of a rollout (of a continuation: no reset first)."""
+    if index == 0 and not continuation:
+        return "reset()" if sd is None else f"reset(seed={sd})"
+    steps = sum(1 for r in results[: index + 1] if _is_step(r))
+    if index < len(results) and not _is_step(results[index]):
+        return f"reset() after step {steps}"
+    return f"step {steps}"
+
+
+def _is_step(result: Any) -> bool:
+    return isinstance(result, tuple) and len(result) == 5
+
+
+def describe_pair(first: list[Any], second: list[Any], i: int) -> str:
+    """The first differing field of results ``i`` of two runs, both values (or a missing call)."""
+    if i >= len(first) or i >= len(second):
+        longer = "first" if i < len(first) else "second"
+        return f"only the {longer} run made this call"
+    return difference(first[i], second[i]) or "results differ"
+
+
+_COMPARE = [
+    "i = next((i for i, (x, y) in enumerate(zip(first, second)) if not same(x, y)), None)",
+    "assert i is None and len(first) == len(second), (",
+    "    f'call {i} differs: {difference(first[i], second[i])}' if i is not None",
+    "    else f'{len(first)} calls != {len(second)} calls'",
+    ")",
+]
+
+
 def _compare_rollouts(
     s: Script,
+    mark: int,
     first: list[Any],
     second: list[Any],
     sd: int,
@@ -538,21 +647,21 @@ def _compare_rollouts(
     if i is None:
         return
     k = _actions_until(first, i)
+    del s.events[mark:]
     s.helper("import copy")
-    s.helper(_helper_source(same, _rollouts.rollout))
+    s.helper(_helper_source(same, difference, _rollouts.rollout))
+    make_b = [] if var == "env_a" else [s.target.make_source(var, None)[1]]
     s.code(
         *actions_lines("actions", actions[:k]),
         f"first = rollout(env_a, {sd}, actions)",
         *perturb,
+        *make_b,
         f"second = rollout({var}, {sd}, actions)",
-        "for i, (x, y) in enumerate(zip(first, second)):",
-        "    assert same(x, y), f'call {i} differs:\\n{x!r}\\n{y!r}'",
+        *_COMPARE,
     )
-    x = first[i] if i < len(first) else None
-    y = second[i] if i < len(second) else None
     s.fail(
-        f"same seed ({sd}) and actions, different results with {what} after {k} steps: "
-        f"{short_repr(x, 200)} != {short_repr(y, 200)}"
+        f"same seed ({sd}) and actions, different results with {what}, at "
+        f"{call_name(first, i, sd)}: {describe_pair(first, second, i)}"
     )
 
 
@@ -597,13 +706,14 @@ def _check_seeding(prop: Property, ctx: Context) -> Outcome:
 
 @_property(
     "time_limit",
-    "with max_episode_steps = T, an episode is truncated exactly at step T: not before, not "
-    "after (unless it terminated first)",
+    "with a time limit T (max_episode_steps, or an env's own max_steps/max_path_length), an "
+    "episode is truncated exactly at step T: not before, not after (unless it terminated first)",
 )
 def _check_time_limit(prop: Property, ctx: Context) -> Outcome:
-    limit = ctx.max_episode_steps
+    limit, name = ctx.max_episode_steps, ctx.limit_name
     if limit is None:
-        return Outcome(SKIP, "no max_episode_steps (no time limit declared)")
+        why = "; ".join(ctx.notes) or "no max_episode_steps, max_steps or max_path_length"
+        return Outcome(SKIP, f"no time limit found ({why})")
 
     def body(data: Any) -> None:
         s = _new_script(prop, ctx)
@@ -616,18 +726,94 @@ def _check_time_limit(prop: Property, ctx: Context) -> Outcome:
                 terminated, truncated = bool(result[2]), bool(result[3])
                 if truncated and not terminated and t < limit:
                     s.fail(
-                        f"truncated at step {t}, before max_episode_steps={limit}",
+                        f"truncated at step {t}, before the time limit {name}={limit}",
                         [f"assert not truncated, 'truncated at step {t} < {limit}'"],
                     )
                 if terminated or truncated:
                     return
             s.fail(
-                f"not truncated at step {limit} = max_episode_steps (terminated=False, "
-                "truncated=False)",
+                f"not truncated at step {limit} = {name} (terminated=False, truncated=False)",
                 [f"assert terminated or truncated, 'step {limit} should truncate'"],
             )
 
-    return _outcome(search(body, ctx.settings), ok=f"max_episode_steps={limit}")
+    return _outcome(search(body, ctx.settings), ok=f"{name}={limit}")
+
+
+def _policies(space: gym.Space, seed0: int, n: int) -> list[tuple[str, list[Any]]]:
+    """Eight action sequences of length ``n``: four constant ones, four sampled ones."""
+    if isinstance(space, gym.spaces.Discrete):
+        values = [space.start + i for i in range(min(int(space.n), 4))]
+        constants = [np.int64(v) for v in values]
+    else:
+        constants = [_rollouts.sampled_actions(space, seed0 + 100 + j, 1)[0] for j in range(4)]
+    policies = [(f"[{_src(c)}] * n", [copy.deepcopy(c) for _ in range(n)]) for c in constants]
+    for j in range(8 - len(policies)):
+        sd = seed0 + j
+        policies.append(
+            (
+                f"sampled_actions(env.action_space, {sd}, n)",
+                _rollouts.sampled_actions(space, sd, n),
+            )
+        )
+    return policies
+
+
+@_property(
+    "termination",
+    "an episode that ends at the same step whatever the seed and actions is a time limit: it "
+    "must end with truncated=True, not terminated=True (a warning; a failure when the env "
+    "declares a time limit)",
+)
+def _check_termination(prop: Property, ctx: Context) -> Outcome:
+    n = ctx.steps
+    policies = _policies(ctx.action_space, ctx.settings.seed, n)
+    seeds = [ctx.settings.seed + i for i in range(len(policies))]
+    s = _new_script(prop, ctx)
+    try:
+        with _closing(s.make()) as env:
+            ends = [
+                s._call(
+                    lambda sd=sd, a=actions: _rollouts.episode_end(env, sd, a),
+                    f"episode_end(env, {sd}, {src.replace('n)', f'{n})')})",
+                )
+                for sd, (src, actions) in zip(seeds, policies, strict=True)
+            ]
+    except Violation as violation:
+        return _outcome(violation)
+    if len(set(ends)) > 1 or ends[0] is None:
+        return Outcome(PASS, "episodes end at different steps, or not at all")
+    step, terminated, truncated = ends[0]
+    if not terminated:
+        return Outcome(PASS, f"every episode was truncated at step {step}")
+    if step == 1:
+        return Outcome(PASS, "every episode is one step long")
+    s.helper("import copy")
+    s.helper(_helper_source(_rollouts.sampled_actions, _rollouts.episode_end))
+    s.code(
+        f"n = {n}",
+        "runs = [",
+        *[f"    ({sd}, {src})," for sd, (src, _) in zip(seeds, policies, strict=True)],
+        "]",
+        "ends = [episode_end(env, seed, actions) for seed, actions in runs]",
+        "assert len(set(ends)) > 1 or not ends[0][1], "
+        "f'every episode ended with (step, terminated, truncated) = {ends[0]}'",
+    )
+    runs = f"{len(ends)} episodes (seeds {seeds[0]}..{seeds[-1]}, constant and random actions)"
+    flags = f"terminated=True, truncated={truncated}"
+    limit = ctx.max_episode_steps
+    if limit is not None:
+        message = (
+            f"every one of {runs} ended at step {step} with {flags}: that is a time limit "
+            f"(the env declares {ctx.limit_name}={limit}), and a time limit must end an episode "
+            "with truncated=True, terminated=False (terminated tells a learner the state has no "
+            "future)"
+        )
+        return Outcome(FAIL, message, s.source(message=message))
+    message = (
+        f"every one of {runs} terminated at step {step}, whatever the actions: is this a time "
+        "limit? A time limit must end an episode with truncated=True, terminated=False"
+    )
+    return Outcome(WARN, message, s.source(message=message))
 
 
 @_property(
@@ -654,8 +840,9 @@ def _check_invalid_action(prop: Property, ctx: Context) -> Outcome:
                 f"action = {_src(bad)}",
                 "assert not env.action_space.contains(action)",
                 "obs, reward, terminated, truncated, info = env.step(action)"
-                "  # <- should raise, but returns",
-                "raise AssertionError(f'env.step accepted {action!r}, outside {env.action_space}')",
+                "  # should raise, but returns",
+                "raise AssertionError(f'env.step accepted {action!r}, outside {env.action_space}')"
+                "  # <- fails here",
             )
             s.fail(
                 f"step() accepted the action {short_repr(bad, 120)}, which is not in "
@@ -760,52 +947,109 @@ def _check_render(prop: Property, ctx: Context) -> Outcome:
     return Outcome(PASS, note)
 
 
+def held_parts(value: Any, path: str) -> list[tuple[str, Any, Any]]:
+    """(path, object, snapshot) for each part of a returned value that can change in place:
+    arrays, and the dicts and lists holding them (objects of other types are not looked at)."""
+    if isinstance(value, np.ndarray):
+        return [(path, value, value.copy())] if value.dtype.kind != "O" else []
+    parts: list[tuple[str, Any, Any]] = []
+    if isinstance(value, dict):
+        parts.append((path, value, dict(value)))
+        for key, item in value.items():
+            parts.extend(held_parts(item, f"{path}[{key!r}]"))
+    elif isinstance(value, (list, tuple)):
+        if isinstance(value, list):
+            parts.append((path, value, list(value)))
+        for i, item in enumerate(value):
+            parts.extend(held_parts(item, f"{path}[{i}]"))
+    return parts
+
+
+def changed(obj: Any, snapshot: Any) -> bool:
+    if isinstance(obj, np.ndarray):
+        return obj.shape != snapshot.shape or not np.array_equal(
+            obj, snapshot, equal_nan=obj.dtype.kind in "fc"
+        )
+    if isinstance(obj, dict):
+        return obj.keys() != snapshot.keys() or any(
+            obj[k] is not snapshot[k] and not same(obj[k], snapshot[k]) for k in obj
+        )
+    return len(obj) != len(snapshot) or any(
+        x is not y and not same(x, y) for x, y in zip(obj, snapshot, strict=False)
+    )
+
+
+class Holder:
+    """Keeps what a run's calls returned, with snapshots, to find a later call changing it."""
+
+    def __init__(self, s: Script) -> None:
+        self.s = s
+        self.held: list[tuple[str, Any, Any, str, int]] = []  # path, obj, snapshot, call, event
+
+    def hold(self, result: Any, names: tuple[str, ...], call: str) -> None:
+        if not isinstance(result, tuple) or len(result) != len(names):
+            return
+        event = len(self.s.events) - 1
+        for name, value in zip(names, result, strict=True):
+            for path, obj, snap in held_parts(value, name):
+                self.held.append((path, obj, snap, call, event))
+
+    def check(self, call: str, fields: str = "obs, info") -> None:
+        for path, obj, snap, when, event in self.held:
+            if not changed(obj, snap):
+                continue
+            s = self.s
+            s.helper("import copy")
+            s.helper(_helper_source(same, difference))
+            if s.events[event][0] == "step":
+                s.events[event] = (*s.events[event][:3], False)  # shown on its own line
+            s.events.insert(
+                event + 1,
+                (
+                    "code",
+                    [
+                        f"held, where = {path}, {path!r}  # from {when}",
+                        "snapshot = copy.deepcopy(held)",
+                    ],
+                ),
+            )
+            what = difference(snap, obj, path) or "changed"
+            s.fail(
+                f"{call} changed in place the {path} returned by {when} ({fields} must be new "
+                f"objects, or copies): {what}",
+                [
+                    "assert same(held, snapshot), "
+                    "f'changed in place: {difference(snapshot, held, where)}'"
+                ],
+            )
+
+
 @_property(
     "fresh_arrays",
-    "returned observations are not reused: a step never mutates an observation returned earlier",
+    "returned observations and infos are not reused: no later call changes in place an array "
+    "(or dict, list) that reset() or step() returned",
 )
 def _check_fresh_arrays(prop: Property, ctx: Context) -> Outcome:
     n = ctx.short_steps()
 
     def body(data: Any) -> None:
         s = _new_script(prop, ctx)
+        holder = Holder(s)
         with _closing(s.make()) as env:
-            obs, _ = s.reset(env, data.draw(SEEDS, label="seed"))
+            sd = data.draw(SEEDS, label="seed")
+            holder.hold(s.reset(env, sd), ("obs", "info"), f"reset(seed={sd})")
             for t, action in enumerate(draw_actions(data, ctx.action_space, n), 1):
-                previous, snapshot = obs, copy.deepcopy(obs)
                 result = s.step(env, action, autoreset=True)
-                obs = result[0]
-                if not same(previous, snapshot):
-                    s.helper("import copy")
-                    s.helper(_helper_source(same))
-                    s.events.insert(
-                        len(s.events) - 1,
-                        ("code", ["previous = obs", "snapshot = copy.deepcopy(previous)"]),
-                    )
-                    s.fail(
-                        f"step {t} mutated the observation returned by the previous call: "
-                        f"{short_repr(snapshot, 150)} became {short_repr(previous, 150)}",
-                        [
-                            "assert same(previous, snapshot), "
-                            "f'previous obs mutated: {snapshot!r} -> {previous!r}'"
-                        ],
-                    )
-                if result[2] or result[3]:
-                    previous, snapshot = obs, copy.deepcopy(obs)
-                    obs, _ = s.autoreset(env)
-                    if not same(previous, snapshot):
-                        s.helper("import copy")
-                        s.helper(_helper_source(same))
-                        s.events.insert(
-                            len(s.events) - 2,
-                            ("code", ["previous = obs", "snapshot = copy.deepcopy(previous)"]),
-                        )
-                        s.fail(
-                            "reset() mutated the last observation of the previous episode",
-                            ["assert same(previous, snapshot), (snapshot, previous)"],
-                        )
+                holder.check(f"step {t}")
+                holder.hold(result, STEP_NAMES, f"step {t}")
+                if _ended(result):
+                    holder.hold(s.autoreset(env), ("obs", "info"), f"reset() after step {t}")
+                    holder.check(f"reset() after step {t}")
 
     return _outcome(search(body, ctx.settings))
+
+
+STEP_NAMES = ("obs", "reward", "terminated", "truncated", "info")
 
 
 @_property(
@@ -821,32 +1065,105 @@ def _check_independent(prop: Property, ctx: Context) -> Outcome:
         actions = draw_actions(data, ctx.action_space, n)
         s = _new_script(prop, ctx)
         with _closing(s.make("env_a")) as env_a, _closing(s.make("env_b")) as env_b:
-            diff = s._call(lambda: _rollouts.lockstep(env_a, env_b, actions, seed=sd), "lockstep")
-            if diff is None:
+            mark = len(s.events)
+            k, x, y = lockstep_recorded(s, mark, env_a, env_b, sd, actions)
+            if x is None:
                 return
-            k, x, y = diff
+            del s.events[mark:]
             s.helper("import copy")
-            s.helper(_helper_source(same, _rollouts.lockstep))
+            s.helper(_helper_source(same, difference, _rollouts.lockstep))
             s.code(
                 *actions_lines("actions", actions[:k]),
                 f"diff = lockstep(env_a, env_b, actions, seed={sd})",
-                "assert diff is None, f'diverged at step {diff[0]}:\\n{diff[1]!r}\\n{diff[2]!r}'",
+                "assert diff is None, "
+                "f'diverged at step {diff[0]}: {difference(diff[1], diff[2])}'",
             )
+            where = f"step {k}" if k else f"reset(seed={sd})"
             s.fail(
-                f"two instances with the same seed ({sd}) and actions diverge at step {k}: "
-                f"{short_repr(x, 150)} != {short_repr(y, 150)}"
+                f"two instances with the same seed ({sd}) and actions diverge at {where}: "
+                f"{difference(x, y) or 'results differ'}"
             )
 
     return _outcome(search(body, ctx.settings))
 
 
+def lockstep_recorded(
+    s: Script, mark: int, env_a: Any, env_b: Any, sd: int, actions: list[Any]
+) -> tuple[int, Any, Any]:
+    """``_rollouts.lockstep``, run here so that a crash shows the very call that raised.
+
+    Returns (step, result_a, result_b) of the first differing call, or (n, None, None).
+    """
+
+    def call(k: int, line: str, fn: Callable[[], Any]) -> Any:
+        try:
+            return copy.deepcopy(fn())
+        except Exception as exc:
+            del s.events[mark:]
+            s.code(*_lockstep_prefix(sd, actions[: max(k - 1, 0)], k > 0), *done_lines, line)
+            s.crashed(exc, line.split(" = ")[-1] + (f" (step {k})" if k else ""))
+
+    done_lines: list[str] = []
+    first = call(0, f"result_a = env_a.reset(seed={sd})", lambda: env_a.reset(seed=sd))
+    done_lines.append(f"result_a = env_a.reset(seed={sd})")
+    second = call(0, f"result_b = env_b.reset(seed={sd})", lambda: env_b.reset(seed=sd))
+    if not same(first, second):
+        return 0, first, second
+    for k, action in enumerate(actions, 1):
+        src = _src(action)
+        done_lines = []
+        first = call(k, f"result_a = env_a.step({src})", lambda a=action: env_a.step(a))
+        done_lines.append(f"result_a = env_a.step({src})")
+        second = call(k, f"result_b = env_b.step({src})", lambda a=action: env_b.step(a))
+        if not same(first, second):
+            return k, first, second
+        if _ended(first):
+            done_lines.append(f"result_b = env_b.step({src})")
+            first = call(k, "result_a = env_a.reset()", env_a.reset)
+            done_lines.append("result_a = env_a.reset()")
+            second = call(k, "result_b = env_b.reset()", env_b.reset)
+            if not same(first, second):
+                return k, first, second
+    return len(actions), None, None
+
+
+def _lockstep_prefix(sd: int, actions: list[Any], reset_first: bool) -> list[str]:
+    if not reset_first:
+        return []
+    lines = [f"result_a = env_a.reset(seed={sd})", f"result_b = env_b.reset(seed={sd})"]
+    if actions:
+        lines += [
+            *actions_lines("actions", actions),
+            "for action in actions:",
+            "    result_a = env_a.step(action)",
+            "    result_b = env_b.step(action)",
+            "    if result_a[2] or result_a[3]:",
+            "        result_a = env_a.reset()",
+            "        result_b = env_b.reset()",
+        ]
+    return lines
+
+
+_CLONES = {
+    "pickle": ("pickle.loads(pickle.dumps(env))", lambda env: pickle.loads(pickle.dumps(env))),
+    "deepcopy": ("copy.deepcopy(env)", lambda env: copy.deepcopy(env)),
+}
+
+
+def is_ezpickle(env: Any) -> bool:
+    """True for envs pickled through their constructor arguments (gymnasium.utils.EzPickle)."""
+    return isinstance(getattr(env, "unwrapped", env), gym.utils.EzPickle)
+
+
 @_property(
     "pickle",
     "pickle and deepcopy of a mid-episode env give clones that continue exactly like the "
-    "original (AsyncVectorEnv and Ray need this)",
+    "original (AsyncVectorEnv and Ray need this); an EzPickle env's clones restart as fresh envs "
+    "(a warning) and must then replay a fresh env exactly",
 )
 def _check_pickle(prop: Property, ctx: Context) -> Outcome:
     n = ctx.short_steps(50)
+    restarted: set[str] = set()
 
     def body(data: Any) -> None:
         s = _new_script(prop, ctx)
@@ -856,54 +1173,97 @@ def _check_pickle(prop: Property, ctx: Context) -> Outcome:
             prefix = draw_actions(data, ctx.action_space, n, "prefix")
             for action in prefix:
                 result = s.step(env, action, autoreset=True)
-                if result[2] or result[3]:
+                if _ended(result):
                     s.autoreset(env)
             rest = draw_actions(data, ctx.action_space, 20, "continuation", fixed=True)
             s.helper("import copy")
             s.helper("import pickle")
+            ez = is_ezpickle(env)
+            mark = len(s.events)
             clones = {}
-            for how, src, make_clone in (
-                (
-                    "pickle",
-                    "pickle.loads(pickle.dumps(env))",
-                    lambda: pickle.loads(pickle.dumps(env)),
-                ),
-                ("deepcopy", "copy.deepcopy(env)", lambda: copy.deepcopy(env)),
-            ):
+            for how, (src, make_clone) in _CLONES.items():
                 s.code(f"clone = {src}")
-                clones[how] = s._call(make_clone, f"{how} of a mid-episode env")
-                s.events.pop()
-            s.helper(_helper_source(same, _rollouts.continue_rollout))
-            s.code(*actions_lines("actions", rest), "expected = continue_rollout(env, actions)")
-            expected = s._call(lambda: _rollouts.continue_rollout(env, rest), "the original")
-            s.events.pop()
+                clones[how] = s._call(lambda f=make_clone: f(env), f"{how} of a mid-episode env")
+                del s.events[-1]
+            expected = recorded_continuation(s, env, "env", rest)
+            del s.events[mark:]
             for how, clone in clones.items():
+                s.code(f"clone = {_CLONES[how][0]}")
+                start = len(s.events)
                 with _closing(clone):
-                    got = s._call(lambda c=clone: _rollouts.continue_rollout(c, rest), how)
-                i = first_difference(expected, got)
-                if i is None:
+                    try:
+                        got = recorded_continuation(s, clone, "clone", rest)
+                    except Violation:
+                        if not ez:
+                            raise
+                        got = None
+                i = None if got is None else first_difference(expected, got)
+                if got is not None and i is None:
+                    del s.events[mark:]
                     continue
-                x = expected[i] if i < len(expected) else None
-                y = got[i] if i < len(got) else None
-                k = sum(1 for r in expected[: i + 1] if len(r) == 5)
-                clone_src = (
-                    "pickle.loads(pickle.dumps(env))" if how == "pickle" else "copy.deepcopy(env)"
-                )
-                s.helper(_helper_source(same, _rollouts.continue_rollout))
+                if ez:
+                    del s.events[mark:]
+                    _check_fresh_clone(s, ctx, env, how, sd, rest)
+                    restarted.add(how)
+                    continue
+                del s.events[start:]
+                k = sum(1 for r in expected[: i + 1] if _is_step(r))
+                s.helper(_helper_source(same, difference, _rollouts.continue_rollout))
                 s.code(
-                    f"clone = {clone_src}",
                     *actions_lines("actions", rest[:k]),
-                    "expected = continue_rollout(env, actions)",
-                    "got = continue_rollout(clone, actions)",
-                    "for i, (x, y) in enumerate(zip(expected, got)):",
-                    "    assert same(x, y), f'call {i} differs:\\n{x!r}\\n{y!r}'",
+                    "first = continue_rollout(env, actions)",
+                    "second = continue_rollout(clone, actions)",
+                    *_COMPARE,
                 )
                 s.fail(
-                    f"a {how} clone of the env diverges from the original {k} steps later: "
-                    f"{short_repr(x, 150)} != {short_repr(y, 150)}"
+                    f"a {how} clone of the env diverges from the original at "
+                    f"{call_name(expected, i, continuation=True)} after the clone: "
+                    f"{describe_pair(expected, got, i)}"
                 )
 
-    return _outcome(search(body, ctx.settings, examples=max(1, ctx.settings.examples // 2)))
+    examples = max(1, ctx.settings.examples // 2)
+    violation = search(body, ctx.settings, examples=examples)
+    if violation is not None or not restarted:
+        return _outcome(violation)
+    hows = " and ".join(sorted(restarted))
+    return Outcome(
+        WARN,
+        f"pickles as a fresh env (EzPickle): a {hows} clone of a mid-episode env restarts from "
+        "its constructor arguments instead of continuing the episode (Gymnasium's convention "
+        "for envs that wrap C/C++ code); after reset(seed=...) each clone replays a fresh env "
+        "exactly",
+    )
+
+
+def _check_fresh_clone(
+    s: Script, ctx: Context, env: Any, how: str, sd: int, actions: list[Any]
+) -> None:
+    """An EzPickle clone restarts: after reset(seed) it must replay a fresh env exactly."""
+    src, make_clone = _CLONES[how]
+    s.code(f"clone = {src}  # EzPickle: a fresh env, built from the constructor arguments")
+    clone = s._call(lambda: make_clone(env), f"{how} of a mid-episode env")
+    fresh = s.make("fresh")
+    mark = len(s.events)
+    with _closing(clone), _closing(fresh):
+        expected = recorded_rollout(s, fresh, "fresh", sd, actions)
+        got = recorded_rollout(s, clone, "clone", sd, actions)
+    i = first_difference(expected, got)
+    if i is None:
+        return
+    del s.events[mark:]
+    k = _actions_until(expected, i)
+    s.helper(_helper_source(same, difference, _rollouts.rollout))
+    s.code(
+        *actions_lines("actions", actions[:k]),
+        f"first = rollout(fresh, {sd}, actions)",
+        f"second = rollout(clone, {sd}, actions)",
+        *_COMPARE,
+    )
+    s.fail(
+        f"a {how} clone of this EzPickle env, reset with seed {sd}, does not replay a fresh env "
+        f"(so it does not restart from its constructor arguments either), at "
+        f"{call_name(expected, i, sd)}: {describe_pair(expected, got, i)}"
+    )
 
 
 @_property("close", "close() can be called twice, after an episode and on a never-reset env")

@@ -6,14 +6,22 @@ import math
 import textwrap
 import traceback
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import numpy as np
 
 if TYPE_CHECKING:
     from ._targets import Target
 
-__all__ = ["Script", "Violation", "same", "to_source", "format_actions", "actions_lines"]
+__all__ = [
+    "Script",
+    "Violation",
+    "same",
+    "difference",
+    "to_source",
+    "format_actions",
+    "actions_lines",
+]
 
 _MAX_COMMENT = 400
 
@@ -60,6 +68,64 @@ def same(a, b):
         return bool(a == b)
     except Exception:
         return a is b
+
+
+def difference(a, b, path=None):
+    """Where a and b first differ, and both values there: "obs[2]: 0.5 != 0.25" (None if same).
+
+    A top-level 5-tuple or 2-tuple is read as a step or reset result: its items are named obs,
+    reward, terminated, truncated and info.
+    """
+    if path is None:
+        if isinstance(a, tuple) and isinstance(b, tuple) and len(a) == len(b) in (2, 5):
+            names = ("obs", "info") if len(a) == 2 else ("obs", "reward", "terminated")
+            names += () if len(a) == 2 else ("truncated", "info")
+            for name, x, y in zip(names, a, b):  # noqa: B905
+                found = difference(x, y, name)
+                if found:
+                    return found
+            return None
+        path = "value"
+    if isinstance(a, dict) and isinstance(b, dict):
+        if a.keys() != b.keys():
+            only_a = [k for k in a if k not in b]
+            only_b = [k for k in b if k not in a]
+            return (
+                f"{path} keys differ: only in the first {only_a!r}, only in the second {only_b!r}"
+            )
+        for k in a:
+            found = difference(a[k], b[k], f"{path}[{k!r}]")
+            if found:
+                return found
+        return None
+    if isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)) and type(a) is type(b):
+        if len(a) != len(b):
+            return f"{path}: length {len(a)} != {len(b)}"
+        for i, (x, y) in enumerate(zip(a, b)):  # noqa: B905
+            found = difference(x, y, f"{path}[{i}]")
+            if found:
+                return found
+        return None
+    if same(a, b):
+        return None
+    if isinstance(a, np.ndarray) and isinstance(b, np.ndarray):
+        if a.dtype != b.dtype or a.shape != b.shape:
+            return f"{path}: dtype {a.dtype} shape {a.shape} != dtype {b.dtype} shape {b.shape}"
+        if a.dtype.kind == "O":
+            for idx in np.ndindex(a.shape):
+                found = difference(a[idx], b[idx], f"{path}[{', '.join(map(str, idx))}]")
+                if found:
+                    return found
+            return None
+        unequal = a != b
+        if a.dtype.kind in "fc":
+            unequal &= ~(np.isnan(a) & np.isnan(b))
+        idx = tuple(int(i) for i in np.argwhere(unequal)[0])
+        where = f"{path}[{', '.join(map(str, idx))}]" if idx else path
+        return f"{where}: {a[idx]!r} != {b[idx]!r}"
+    if type(a) is not type(b):
+        return f"{path}: {a!r} ({type(a).__name__}) != {b!r} ({type(b).__name__})"
+    return f"{path}: {a!r} != {b!r}"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -244,6 +310,7 @@ class Script:
         self.events: list[tuple] = []
         self.preamble: list[str] = []
         self.helpers: list[str] = []
+        self._steps: dict[str, int] = {}
 
     # -- recording helpers ------------------------------------------------------------------
 
@@ -261,10 +328,14 @@ class Script:
         except Violation:
             raise
         except Exception as exc:  # the env broke: this is the failure
-            detail = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-            message = f"{what} raised {type(exc).__name__}: {exc}"
-            repro = self.source(message=message, raised=f"{type(exc).__name__}: {exc}")
-            raise Violation(message, repro, detail) from exc
+            self.crashed(exc, what)
+
+    def crashed(self, exc: BaseException, what: str) -> NoReturn:
+        """Raise the Violation for ``exc``, raised by the last recorded call (``what``)."""
+        detail = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        message = f"{what} raised {type(exc).__name__}: {exc}"
+        repro = self.source(message=message, raised=f"{type(exc).__name__}: {exc}")
+        raise Violation(message, repro, detail) from exc
 
     # -- env calls --------------------------------------------------------------------------
 
@@ -283,7 +354,7 @@ class Script:
 
     def step(self, env: Any, action: Any, var: str = "env", autoreset: bool = False) -> Any:
         """Step; with ``autoreset`` also reset (no seed) after the episode ends."""
-        n = sum(1 for e in self.events if e[0] == "step" and e[1] == var) + 1
+        n = self._steps[var] = self._steps.get(var, 0) + 1
         self.events.append(("step", var, action, autoreset))
         result = self._call(lambda: env.step(action), f"{var}.step(action) (step {n})")
         return result
@@ -301,7 +372,7 @@ class Script:
         return self._call(lambda: env.close(), f"{var}.close()")
 
     def step_count(self, var: str = "env") -> int:
-        return sum(1 for e in self.events if e[0] == "step" and e[1] == var)
+        return self._steps.get(var, 0)
 
     def actions(self, var: str = "env") -> list[Any]:
         return [e[2] for e in self.events if e[0] == "step" and e[1] == var]
@@ -395,9 +466,21 @@ class Script:
                 out.extend(self._event_lines((*event[:3], False)))
             else:
                 out.extend(self._event_lines(event))
+        # one line is marked "# <- ": the line where the script fails when run
+        checks = list(checks)
         if raised:
             out[-1] += "  # <- raises " + short_repr(raised, 120)
+        elif tail and checks:
+            out[-1] += "  # the call that breaks the contract (checked below)"
         elif tail:
             out[-1] += "  # <- the call that breaks the contract"
+        body = checks if checks else out
+        if not raised and (checks or not tail) and not any("# <- " in x for x in out):
+            # the check (or, without an env call at the end, the last assertion) fails
+            indices = range(len(body)) if checks else range(len(body) - 1, -1, -1)
+            for i in indices:
+                if body[i].lstrip().startswith(("assert ", "raise ")):
+                    body[i] += "  # <- fails here"
+                    break
         out.extend(checks)
         return "\n".join(out) + "\n"

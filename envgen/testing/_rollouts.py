@@ -12,7 +12,15 @@ import numpy as np
 
 from ._repro import same
 
-__all__ = ["rollout", "continue_rollout", "lockstep", "close", "vector_vs_single"]
+__all__ = [
+    "rollout",
+    "continue_rollout",
+    "lockstep",
+    "close",
+    "vector_vs_single",
+    "sampled_actions",
+    "episode_end",
+]
 
 
 def rollout(env, seed, actions):
@@ -106,4 +114,24 @@ def vector_vs_single(vec, envs, seed, actions, same_step=False):
             if bool(got[2]) != bool(want[2]) or bool(got[3]) != bool(want[3]):
                 return f"step {t}: sub-env {i} returned {got!r}, single env {want!r}"
             done[i] = bool(want[2] or want[3])
+    return None
+
+
+def sampled_actions(space, seed, n):
+    """``n`` actions from a copy of ``space`` seeded with ``seed`` (reproducible)."""
+    space = copy.deepcopy(space)
+    space.seed(seed)
+    return [space.sample() for _ in range(n)]
+
+
+def episode_end(env, seed, actions):
+    """Reset with ``seed`` and take ``actions`` until the episode ends.
+
+    Returns (step, terminated, truncated) of the step that ended it, or None if none did.
+    """
+    env.reset(seed=seed)
+    for t, action in enumerate(actions, 1):
+        _, _, terminated, truncated, _ = env.step(action)
+        if terminated or truncated:
+            return t, bool(terminated), bool(truncated)
     return None

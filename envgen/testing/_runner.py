@@ -13,7 +13,19 @@ from typing import Any
 
 import numpy as np
 
-from ._properties import ERROR, FAIL, PASS, PROPERTIES, SKIP, WARN, Context, Outcome, Settings
+from ._properties import (
+    CLOCK,
+    ERROR,
+    FAIL,
+    PASS,
+    PROPERTIES,
+    SKIP,
+    WARN,
+    Clock,
+    Context,
+    Outcome,
+    Settings,
+)
 from ._repro import Script, Violation
 from ._targets import Target, TargetError, resolve_targets
 
@@ -54,6 +66,7 @@ class PropertyResult:
 class Report:
     settings: Settings
     results: list[PropertyResult] = field(default_factory=list)
+    notes: dict[str, list[str]] = field(default_factory=dict)  # per target: budget cuts...
 
     @property
     def ok(self) -> bool:
@@ -90,6 +103,7 @@ class Report:
             "settings": asdict(self.settings),
             "targets": self.targets,
             "summary": counts,
+            "notes": self.notes,
             "results": [r.to_dict() for r in self.results],
         }
 
@@ -118,40 +132,118 @@ def check_property_names(names: Iterable[str] | None) -> list[str]:
     return chosen
 
 
-def time_limit_of(target: Target, env: Any) -> int | None:
-    """The env's time limit: given explicitly, from its registration (``env.spec``), or an int
-    ``max_episode_steps`` attribute of a hand-written env that truncates episodes itself."""
+# attributes under which envs keep their own time limit (MiniGrid: max_steps; Metaworld:
+# max_path_length), read from env.unwrapped when the registration declares none
+LIMIT_ATTRIBUTES = ("max_episode_steps", "max_steps", "max_path_length")
+
+
+def _positive_int(value: Any) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value > 0
+
+
+def find_time_limit(target: Target, env: Any) -> tuple[int | None, str, list[str]]:
+    """The env's time limit, where it was found, and notes on attributes that could not be used.
+
+    In order: given explicitly (``resolve_target(..., max_episode_steps=T)``), the
+    registration (``env.spec.max_episode_steps``), then an ``env.unwrapped`` attribute named
+    ``max_episode_steps``, ``max_steps`` or ``max_path_length`` (a positive int).
+    """
     if target.max_episode_steps is not None:
-        return target.max_episode_steps
+        return target.max_episode_steps, "max_episode_steps", []
     limit = getattr(getattr(env, "spec", None), "max_episode_steps", None)
-    if limit is None:
-        limit = getattr(getattr(env, "unwrapped", env), "max_episode_steps", None)
-    if isinstance(limit, (int, np.integer)) and not isinstance(limit, bool) and limit > 0:
-        return int(limit)
-    return None
+    if _positive_int(limit):
+        return int(limit), "max_episode_steps", []
+    inner = getattr(env, "unwrapped", env)
+    notes = []
+    for attr in LIMIT_ATTRIBUTES:
+        try:
+            value = getattr(inner, attr, None)
+        except Exception as exc:  # a property that raises
+            notes.append(f"reading env.unwrapped.{attr} raised {type(exc).__name__}")
+            continue
+        if value is None:
+            continue
+        if _positive_int(value):
+            return int(value), f"env.unwrapped.{attr}", notes
+        notes.append(f"env.unwrapped.{attr} = {value!r} is not a positive int: not checked")
+    return None, "max_episode_steps", notes
+
+
+def time_limit_of(target: Target, env: Any) -> int | None:
+    """The env's time limit (see :func:`find_time_limit`), or None."""
+    return find_time_limit(target, env)[0]
+
+
+PROBE_STEPS, PROBE_SECONDS = 30, 1.0
+
+
+def measure_step(env: Any, space: Any) -> float:
+    """Seconds per step (resets included) over a short run of sampled actions."""
+    import copy
+
+    space = copy.deepcopy(space)
+    space.seed(0)
+    start = time.perf_counter()
+    env.reset(seed=0)
+    steps = 0
+    while steps < PROBE_STEPS and time.perf_counter() - start < PROBE_SECONDS:
+        result = env.step(space.sample())
+        steps += 1
+        if _ended_any(result):
+            env.reset()
+    return (time.perf_counter() - start) / max(steps, 1)
+
+
+def _ended_any(result: Any) -> bool:
+    terminated, truncated = result[2], result[3]
+    return bool(np.any(terminated) or np.any(truncated))
 
 
 def prepare(target: Target, settings: Settings) -> Context:
-    """Probe the env once for its spaces and metadata. Raises Violation if it cannot be made."""
+    """Probe the env once for its spaces, metadata, time limit and step cost.
+
+    Raises Violation if it cannot be made.
+    """
+    import gymnasium as gym
+
     s = Script(target, "make", "the env can be created")
     env = s.make()
     try:
+        vector = isinstance(env, gym.vector.VectorEnv)
+        limit, name, notes = None, "max_episode_steps", []
+        if not vector:
+            limit, name, notes = find_time_limit(target, env)
+        step_seconds = 0.0
+        if settings.budget:
+            with contextlib.suppress(Exception):  # the properties will show what breaks
+                step_seconds = measure_step(env, env.action_space)
         return Context(
             target=target,
             settings=settings,
             observation_space=env.observation_space,
             action_space=env.action_space,
             metadata=dict(getattr(env, "metadata", {}) or {}),
-            max_episode_steps=time_limit_of(target, env),
+            max_episode_steps=limit,
+            notes=notes,
+            limit_name=name,
+            vector=vector,
+            step_seconds=step_seconds,
         )
     finally:
         with contextlib.suppress(Exception):
             env.close()
 
 
-def run_property(name: str, ctx: Context) -> PropertyResult:
+def run_property(
+    name: str,
+    ctx: Context,
+    deadline: float | None = None,
+    tick: Callable[[int, int], None] | None = None,
+) -> PropertyResult:
     prop = PROPERTIES[name]
     start = time.perf_counter()
+    clock = Clock(deadline=deadline, tick=tick)
+    token = CLOCK.set(clock)
     try:
         outcome = prop(ctx)
     except Violation as violation:  # raised outside a search (e.g. while probing)
@@ -161,6 +253,12 @@ def run_property(name: str, ctx: Context) -> PropertyResult:
             ERROR,
             f"envgen fuzz crashed: {type(exc).__name__}: {exc}",
             detail="".join(traceback.format_exception(type(exc), exc, exc.__traceback__)),
+        )
+    finally:
+        CLOCK.reset(token)
+    if clock.skipped and outcome.status in (PASS, WARN):
+        outcome.message = (outcome.message + "; " if outcome.message else "") + (
+            f"budget: stopped after {clock.run} of {clock.planned} examples"
         )
     return PropertyResult(
         target=ctx.target.name,
@@ -180,6 +278,8 @@ def fuzz(
     settings: Settings | None = None,
     progress: Callable[[PropertyResult], None] | None = None,
     on_start: Callable[[str, str], None] | None = None,
+    on_note: Callable[[str, str], None] | None = None,
+    on_tick: Callable[[str, str, int, int], None] | None = None,
     **overrides: Any,
 ) -> Report:
     """Run the conformance properties against one target or a list of targets.
@@ -187,8 +287,14 @@ def fuzz(
     ``targets``: env ids, ``module:Class`` / ``file.py:Class`` strings, spec paths, env classes
     or factories (see ``resolve_target``). ``properties``: names to run (default: all).
     Keyword ``overrides`` set fields of :class:`Settings` (``examples``, ``max_steps``, ``seed``,
-    ``strict``...). Returns a :class:`Report`; nothing is raised for a failing env.
+    ``strict``, ``budget``...). Returns a :class:`Report`; nothing is raised for a failing env.
+
+    Callbacks: ``on_start(target, property)`` before a property runs, ``on_tick(target,
+    property, example, examples)`` as its examples start, ``progress(result)`` after it,
+    ``on_note(target, note)`` for what the time budget cut.
     """
+    from ._budget import plan
+
     settings = make_settings(settings, **overrides)
     names = check_property_names(properties)
     if isinstance(targets, (str, bytes)) or not isinstance(targets, (list, tuple)):
@@ -216,10 +322,28 @@ def fuzz(
                     if progress:
                         progress(result)
                 continue
+            env_start = time.perf_counter()
+            budget_plan = plan(ctx, names)
+            ctx.settings = budget_plan.settings
+            if budget_plan.note:
+                report.notes.setdefault(target.name, []).append(budget_plan.note)
+                if on_note:
+                    on_note(target.name, budget_plan.note)
             for name in names:
                 if on_start:
                     on_start(target.name, name)
-                result = run_property(name, ctx)
+                deadline = None
+                if settings.budget:
+                    now = time.perf_counter()
+                    share = budget_plan.shares.get(name, 0.0)
+                    deadline = min(now + max(2 * share, 1.0), env_start + settings.budget)
+                tick = None
+                if on_tick:
+
+                    def tick(i: int, n: int, t: str = target.name, p: str = name) -> None:
+                        on_tick(t, p, i, n)
+
+                result = run_property(name, ctx, deadline, tick)
                 report.results.append(result)
                 if progress:
                     progress(result)

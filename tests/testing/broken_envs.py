@@ -7,9 +7,12 @@ class changes one thing to break one contract.
 
 from __future__ import annotations
 
+import time
+
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
+from gymnasium.utils import EzPickle
 
 
 class Walker(gym.Env):
@@ -217,6 +220,161 @@ class LeakyReset(Walker):
         obs, info = super().reset(seed=seed, options=options)
         self.vel = vel
         return self._obs(), info
+
+
+class TerminatesAtLimit(Walker):
+    """Its time limit of 30 steps (declared) ends every episode with terminated=True at step 29."""
+
+    def step(self, action):
+        obs, reward, _, _, info = super().step(action)
+        return obs, reward, self.t >= self.max_episode_steps - 1, False, info
+
+
+class FixedHorizon(Walker):
+    """Declares no time limit, but terminates every episode at step 25, whatever the actions."""
+
+    max_episode_steps = None
+
+    def step(self, action):
+        self._push(action)
+        self.t += 1
+        self.pos = float(np.clip(self.pos + self.vel, -10.0, 10.0))
+        return self._obs(), -abs(self.pos), self.t >= 25, False, {}
+
+
+class InfoAliasesState(Walker):
+    """Reports its state in info as the very array it keeps updating in place."""
+
+    def reset(self, *, seed=None, options=None):
+        obs, _ = super().reset(seed=seed, options=options)
+        self.state = np.array([self.pos, self.vel])
+        return obs, {}
+
+    def step(self, action):
+        obs, reward, terminated, truncated, _ = super().step(action)
+        self.state[:] = (self.pos, self.vel)
+        return obs, reward, terminated, truncated, {"state": self.state}
+
+
+class ResetInfoAliased(Walker):
+    """reset() reports the goal in info; every step then moves that same array in place."""
+
+    def reset(self, *, seed=None, options=None):
+        obs, _ = super().reset(seed=seed, options=options)
+        self.goal = np.array([5.0])
+        return obs, {"goal": self.goal}
+
+    def step(self, action):
+        self.goal += 0.1  # the goal drifts
+        return super().step(action)
+
+
+class MaxStepsLate(Walker):
+    """Keeps its limit as max_steps (like MiniGrid) and truncates one step too late."""
+
+    max_episode_steps = None
+    max_steps = 20
+
+    def step(self, action):
+        self._push(action)
+        self.t += 1
+        self.pos = float(np.clip(self.pos + self.vel, -10.0, 10.0))
+        return self._obs(), -abs(self.pos), False, self.t > self.max_steps, {}
+
+
+class MaxPathLength(Walker):
+    """Keeps its limit as max_path_length (like Metaworld), and truncates right at it."""
+
+    max_episode_steps = None
+    max_path_length = 20
+
+    def step(self, action):
+        self._push(action)
+        self.t += 1
+        self.pos = float(np.clip(self.pos + self.vel, -10.0, 10.0))
+        return self._obs(), -abs(self.pos), False, self.t >= self.max_path_length, {}
+
+
+class EzWalker(Walker, EzPickle):
+    """Pickles through its constructor arguments (EzPickle): a pickled clone is a fresh env."""
+
+    def __init__(self, render_mode=None, drag=0.9):
+        Walker.__init__(self, render_mode=render_mode)
+        EzPickle.__init__(self, render_mode=render_mode, drag=drag)
+        self.drag = drag
+
+    def _push(self, action):
+        if not self.action_space.contains(action):
+            raise ValueError(f"invalid action {action!r} for {self.action_space}")
+        self.vel = self.drag * self.vel + 0.1 * (int(action) - 1)
+
+
+class EzWalkerWrongArgs(EzWalker):
+    """Records the wrong constructor arguments for EzPickle: its clones have another drag."""
+
+    def __init__(self, render_mode=None, drag=0.9):
+        super().__init__(render_mode=render_mode, drag=drag)
+        EzPickle.__init__(self, render_mode=render_mode, drag=0.5)
+
+
+class SlowWalker(Walker):
+    """A correct Walker whose step takes 20 ms (a physics engine, say)."""
+
+    def step(self, action):
+        time.sleep(0.02)
+        return super().step(action)
+
+
+class ReseedDrift(Walker):
+    """reset(seed=...) starts a little further right each time it is called on one instance."""
+
+    def __init__(self, render_mode=None):
+        super().__init__(render_mode=render_mode)
+        self.resets = 0
+
+    def reset(self, *, seed=None, options=None):
+        obs, info = super().reset(seed=seed, options=options)
+        if seed is not None:
+            self.resets += 1
+            self.pos += 0.001 * (self.resets - 1)
+        return self._obs(), info
+
+
+class ReseedCrash(Walker):
+    """Frees its wind table on a second seeded reset of one instance; the next step crashes."""
+
+    def reset(self, *, seed=None, options=None):
+        obs, info = super().reset(seed=seed, options=options)
+        if not hasattr(self, "wind"):
+            self.wind, self.seeded = np.zeros(self.max_episode_steps + 1), False
+        if seed is not None:
+            if self.seeded:
+                self.wind = None
+            self.seeded = True
+        return obs, info
+
+    def step(self, action):
+        self.vel += float(self.wind[self.t])  # TypeError once wind is None
+        return super().step(action)
+
+
+class OneAtATime(Walker):
+    """Holds a class-wide device: with two instances open, the fourth step of an episode fails."""
+
+    open_instances: list = []
+
+    def __init__(self, render_mode=None):
+        super().__init__(render_mode=render_mode)
+        self.open_instances.append(self)
+
+    def step(self, action):
+        if self.t >= 3 and len(self.open_instances) > 1:
+            raise RuntimeError("the device is held by another instance")
+        return super().step(action)
+
+    def close(self):
+        if self in self.open_instances:
+            self.open_instances.remove(self)
 
 
 def good_vector_walker(num_envs, **kwargs):
