@@ -336,6 +336,10 @@ def compile_specs(paths: list[Path], out_dir: Path | None = None) -> Compiled:
         except UnresolvedName as exc:
             result.diagnostics.append(internal_error(model, exc.name, str(exc), exc.node))
             continue
+        except EmittedCodeError as exc:
+            for finding in exc.findings:
+                result.diagnostics.append(internal_error(model, _named(finding.message), str(exc)))
+            continue
         result.files[f"{module.name}.py"] = module.source
         if vector is not None:
             name, source = vector
@@ -367,8 +371,7 @@ def compile_specs(paths: list[Path], out_dir: Path | None = None) -> Compiled:
             detail = (
                 f"{finding.file}:{finding.line}: {finding.code} {finding.message}: {finding.text}"
             )
-            name = re.search(r"`([^`]+)`|'([^']+)'", finding.message)
-            word = next((g for g in name.groups() if g), "") if name else ""
+            word = _named(finding.message)
             if model is None:
                 result.diagnostics.append(
                     Diagnostic(
@@ -382,6 +385,12 @@ def compile_specs(paths: list[Path], out_dir: Path | None = None) -> Compiled:
                 result.diagnostics.append(internal_error(model, word, detail))
         result.files = {}
     return result
+
+
+def _named(message: str) -> str:
+    """The name a pyflakes message is about (`x` or 'x'), or ''."""
+    found = re.search(r"`([^`]+)`|'([^']+)'", message)
+    return next((g for g in found.groups() if g), "") if found else ""
 
 
 def internal_error(

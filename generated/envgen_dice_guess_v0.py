@@ -126,7 +126,7 @@ class DiceGuessV0Env(gym.Env):
         terminated = False
         reward = float(1.0 if action == face else 0.0)
         truncated = self._elapsed_steps >= self.max_episode_steps
-        return face, reward, terminated, truncated, {"previous": previous}
+        return face, reward, terminated, truncated, {"previous": int(previous)}
 
     def render(self) -> Any:
         if self.render_mode is None:

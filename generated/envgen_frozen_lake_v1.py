@@ -135,7 +135,9 @@ class FrozenLakeV1Env(gym.Env):
         self.map_name = p["map_name"]
         self.is_slippery = p["is_slippery"]
         self.success_rate = p["success_rate"]
-        self.reward_schedule = p["reward_schedule"]
+        self.reward_schedule = _rt.param_array(
+            ID, "reward_schedule", p["reward_schedule"], np.int64, 1
+        )
         self.invalid_action = p["invalid_action"]
         self.check_state = p["check_state"]
         self.grid = _rt.encode(MAPS[self.map_name] if self.desc is None else self.desc, TILES)
@@ -223,7 +225,7 @@ class FrozenLakeV1Env(gym.Env):
         terminated = bool(done)
         reward = float(gain)
         truncated = self._elapsed_steps >= self.max_episode_steps
-        return s, reward, terminated, truncated, {"prob": prob}
+        return s, reward, terminated, truncated, {"prob": float(prob)}
 
     def render(self) -> Any:
         if self.render_mode is None:

@@ -60,7 +60,9 @@ class FrozenLakeV1VectorEnv(NativeVectorEnv):
         self.map_name = p["map_name"]
         self.is_slippery = p["is_slippery"]
         self.success_rate = p["success_rate"]
-        self.reward_schedule = p["reward_schedule"]
+        self.reward_schedule = _rt.param_array(
+            ID, "reward_schedule", p["reward_schedule"], np.int64, 1
+        )
         self.invalid_action = p["invalid_action"]
         self.check_state = p["check_state"]
         self.grid = _rt.encode(MAPS[self.map_name] if self.desc is None else self.desc, TILES)
@@ -134,7 +136,7 @@ class FrozenLakeV1VectorEnv(NativeVectorEnv):
             tile = np.asarray(self.grid)[
                 np.clip(row, -np.shape(self.grid)[0], np.shape(self.grid)[0] - 1),
                 np.clip(col, -np.shape(self.grid)[1], np.shape(self.grid)[1] - 1),
-            ]
+            ].copy()
             gain = np.where(
                 _m3,
                 1.0

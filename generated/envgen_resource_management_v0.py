@@ -143,7 +143,7 @@ class ResourceManagementV0Env(gym.Env):
                 self._elapsed_steps % self.max_steps / self.max_steps,
             ],
             dtype=np.float32,
-        ), {"servers": servers, "queue": queue}
+        ), {"servers": int(servers), "queue": float(queue)}
 
     def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
         if self._needs_reset:
@@ -187,7 +187,7 @@ class ResourceManagementV0Env(gym.Env):
             reward,
             terminated,
             truncated,
-            {"servers": servers, "queue": queue},
+            {"servers": int(servers), "queue": float(queue)},
         )
 
     def render(self) -> Any:

@@ -198,7 +198,7 @@ class ResourceManagementV0VectorEnv(NativeVectorEnv):
                 -np.shape(load)[1],
                 np.shape(load)[1] - 1,
             ),
-        ]
+        ].copy()
         capacity = servers / self.max_servers
         _m1 = demand > capacity
         queue = np.where(_m1, queue + (demand - capacity) * 50.0, queue)
@@ -226,7 +226,7 @@ class ResourceManagementV0VectorEnv(NativeVectorEnv):
                 -np.shape(load)[1],
                 np.shape(load)[1] - 1,
             ),
-        ]
+        ].copy()
         capacity = servers / self.max_servers
         _m1 = demand > capacity
         queue = np.where(_m1, queue + (demand - capacity) * 50.0, queue)

@@ -154,7 +154,11 @@ class SimpleTradingV0Env(gym.Env):
                 self._elapsed_steps / self.max_steps,
             ],
             dtype=np.float32,
-        ), {"portfolio_value": cash + position * price, "position": position, "price": price}
+        ), {
+            "portfolio_value": float(cash + position * price),
+            "position": int(position),
+            "price": float(price),
+        }
 
     def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
         if self._needs_reset:
@@ -203,7 +207,11 @@ class SimpleTradingV0Env(gym.Env):
             reward,
             terminated,
             truncated,
-            {"portfolio_value": cash + position * price, "position": position, "price": price},
+            {
+                "portfolio_value": float(cash + position * price),
+                "position": int(position),
+                "price": float(price),
+            },
         )
 
     def render(self) -> Any:

@@ -131,8 +131,9 @@ class SimpleVisualV0Env(gym.Env):
         self._needs_reset = False
         self._closed = False
         return np.array(self._picture(agent_x, agent_y, target), dtype=np.uint8), {
-            "distance": abs(agent_x - target % self.grid_size)
-            + abs(agent_y - target // self.grid_size)
+            "distance": int(
+                abs(agent_x - target % self.grid_size) + abs(agent_y - target // self.grid_size)
+            )
         }
 
     def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
@@ -174,8 +175,9 @@ class SimpleVisualV0Env(gym.Env):
             terminated,
             truncated,
             {
-                "distance": abs(agent_x - target % self.grid_size)
-                + abs(agent_y - target // self.grid_size)
+                "distance": int(
+                    abs(agent_x - target % self.grid_size) + abs(agent_y - target // self.grid_size)
+                )
             },
         )
 

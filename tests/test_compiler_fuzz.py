@@ -133,6 +133,9 @@ def valid_specs(draw: st.DrawFn) -> dict[str, Any]:
         else:
             lines.append(f"{name} = clip({draw(expressions(leaves))}, -10.0, 10.0)")
     dtype = draw(st.sampled_from(["float32", "float64"]))
+    reward = draw(expressions(names + list(params), 2))
+    if "t" in leaves:
+        reward = f"({reward}) + 0.001 * t"  # every local is used (an unused one is refused)
     spec: dict[str, Any] = {
         "id": "fuzz/Random-v0",
         "description": "A random spec from the compiler fuzzer.",
@@ -142,7 +145,7 @@ def valid_specs(draw: st.DrawFn) -> dict[str, Any]:
         "state": state,
         "step": "\n".join(lines) + "\n",
         "observation": names,
-        "reward": draw(expressions(names + list(params), 2)),
+        "reward": reward,
         "terminated": draw(
             st.sampled_from(["False", f"{names[0]} > 9.0", f"abs({names[-1]}) > 5"])
         ),

@@ -147,3 +147,16 @@ def test_an_unused_local_is_a_located_error(tmp_path):
     (diagnostic,) = compiled.diagnostics
     assert "'junk' is assigned but never used" in diagnostic.message
     assert (diagnostic.location.line, diagnostic.location.column) == (14, 3)
+
+
+def test_shapes_only_params_decide_are_checked_when_the_env_is_made(programs):
+    from envgen.runtime import InvalidParam
+
+    model, single, vector = programs["programs/InventoryPipeline-v0"]
+    (check,) = model.shape_checks
+    assert (str(check.got[0]), str(check.want[0])) == ("lead_time", "horizon")
+    single(lead_time=5, horizon=5).reset(seed=0)
+    with pytest.raises(InvalidParam, match=r"inventory_pipeline.yaml:\d+:\d+: .*\(4,\).*\(5,\)"):
+        single(lead_time=4, horizon=5)
+    with pytest.raises(InvalidParam, match="the observation"):
+        vector(num_envs=2, lead_time=4, horizon=5)

@@ -28,6 +28,7 @@ _CMP = {
 _UNARY = {ast.USub: "-", ast.UAdd: "+", ast.Not: "not ", ast.Invert: "~"}
 
 NP_DTYPE = {"bool": "np.bool_"}
+_PYTHON_TYPE = {"float": "float", "int": "int", "bool": "bool"}
 
 
 def np_dtype(name: str) -> str:
@@ -245,12 +246,14 @@ class Translator:
             return [f"{pad}pass"]
         if isinstance(stmt, ast.Assign):
             target = self.target(stmt.targets[0])
-            return [f"{pad}{target} = {self.expr(stmt.value)}"]
+            value = self.stored(stmt.targets[0], self.expr(stmt.value), stmt.value)
+            return [f"{pad}{target} = {value}"]
         if isinstance(stmt, ast.AugAssign):
             target = self.target(stmt.target)
             current = self.target(stmt.target)
             op = _BINOP[type(stmt.op)]
-            return [f"{pad}{target} = ({current}) {op} ({self.expr(stmt.value)})"]
+            value = f"({current}) {op} ({self.expr(stmt.value)})"
+            return [f"{pad}{target} = {self.stored(stmt.target, value, None)}"]
         if isinstance(stmt, ast.If):
             lines = [f"{pad}if {self.expr(stmt.test)}:"]
             lines += self.block(stmt.body, indent + 1) or [f"{pad}    pass"]
@@ -273,6 +276,27 @@ class Translator:
             return [f"{pad}{self.expr(stmt.value)}"]
         raise AssertionError(f"unchecked statement {stmt!r}")
 
+    def stored(self, target: ast.expr, code: str, value: ast.expr | None) -> str:
+        """`code` as it is stored into `target`: state keeps its declared storage type
+        (plain Python numbers for float64/int64/bool scalars), and array state never
+        shares memory with another array (a view or another name)."""
+        if not isinstance(target, ast.Name):
+            return code
+        symbol = self.model.symbols.get(id(target))
+        if symbol is None or symbol.kind != "state":
+            return code
+        state_t = self.model.state[target.id].type
+        value_t = self.type_of(value) if value is not None else self.type_of(target)
+        if state_t.is_scalar:
+            # Scalar state may hold a NumPy scalar after a step (a float32 into float64
+            # state): the documented rule of docs/vectorization.md; the vector env follows.
+            return code
+        if value is None or isinstance(value, (ast.Name, ast.Subscript, ast.IfExp)):
+            return f"np.array({code}, dtype={np_dtype(state_t.dtype)})"
+        if value_t.dtype != state_t.dtype:
+            return f"np.asarray({code}, dtype={np_dtype(state_t.dtype)})"
+        return code
+
     def target(self, node: ast.expr) -> str:
         if isinstance(node, ast.Name):
             return self.name(node)
@@ -281,6 +305,24 @@ class Translator:
         if isinstance(node, (ast.Tuple, ast.List)):
             return ", ".join(self.target(e) for e in node.elts)
         raise AssertionError(f"unchecked target {node!r}")
+
+    def info_value(self, code: Code) -> str:
+        """An info value with one type for the whole episode, never sharing memory with
+        state: arrays are copied with their dtype, NumPy scalars get their dtype, and plain
+        numbers that could come back as either int or float are converted."""
+        assert code.expr is not None
+        text, t, node = self.expr(code.expr), code.type, code.expr
+        if not t.is_numeric:
+            return text
+        if not t.is_scalar:
+            return f"np.array({text}, dtype={np_dtype(t.dtype)})"
+        if not t.weak:
+            return f"{np_dtype(t.dtype)}({text})"
+        if isinstance(node, ast.Constant):
+            return text
+        # Weak values are plain numbers, but scalar state may hold a NumPy scalar after a
+        # step (docs/vectorization.md), and `a if c else b` either kind: one type, always.
+        return f"{_PYTHON_TYPE[t.kind]}({text})"
 
     def code(self, code: Code) -> str:
         assert code.expr is not None

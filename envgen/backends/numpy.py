@@ -38,7 +38,7 @@ from envgen.backends.python import (
 )
 from envgen.compiler.analysis import Code, EnvModel, ObservationModel, SpaceModel
 from envgen.compiler.functions import BUILTINS
-from envgen.compiler.types import T, binary_result, promote
+from envgen.compiler.types import NUMERIC, T, binary_result, promote
 
 
 def _maximum(*values: object) -> object:
@@ -673,15 +673,9 @@ class VectorTranslator:
                 t,
                 self.result_dtype(np.where, cond, a, b),
             )
-        if name in ("int", "float", "bool", "float32", "float64"):
+        if name in ("int", "float", "bool") or name in NUMERIC:  # the casts
             x = values["x"]
-            dtype = {
-                "int": "int64",
-                "float": "float64",
-                "bool": "bool",
-                "float32": "float32",
-                "float64": "float64",
-            }[name]
+            dtype = {"int": "int64", "float": "float64"}.get(name, name)
             return V(f"np.asarray({x.code}).astype({np_dtype(dtype)})", True, t, dtype)
         if name in ("sum", "mean", "prod", "any", "all", "count_nonzero"):
             x = values["x"]
@@ -994,6 +988,10 @@ class VectorTranslator:
                         value.t,
                         self.vec_dtype(value.t),
                     )
+            if not is_state and value.vec and value.t.is_scalar and value.code.endswith("]"):
+                # The single env holds a copy of an element (a NumPy scalar); here the
+                # same read is a view of a column, which later writes would change.
+                value = V(f"({value.code}).copy()", True, value.t, value.dtype)
             if mask is None or name not in scope.defined:
                 scope.lines.append(f"{name} = {value.code}")
                 if value.vec and not value.code.isidentifier() and not value.code.endswith("]"):
@@ -1742,6 +1740,10 @@ def _build(model: EnvModel) -> _Parts:
             f"self._choose_backend(backend, threads, note={literal('no kernel: ' + str(exc))})"
         )
     if kernel is None:
+        if not model.reads_action:  # checked all the same: invalid actions are refused
+            step[step.index("action = self._check_actions(actions)")] = (
+                "self._check_actions(actions)"
+            )
         step += [*numpy_step, "obs = self._observe()"]
     else:
         outputs = "step_info" if has_step_info else "_"

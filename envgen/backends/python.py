@@ -21,7 +21,7 @@ import jinja2
 
 from envgen.backends._printer import Translator, literal, np_dtype, tidy, tidy_block
 from envgen.compiler.analysis import Code, EnvModel, ObservationModel, SpaceModel
-from envgen.compiler.types import T
+from envgen.compiler.types import Sym, T
 
 _TEMPLATES = jinja2.Environment(
     loader=jinja2.PackageLoader("envgen.backends", "templates"),
@@ -335,11 +335,44 @@ def param_lines(model: EnvModel, tr: Translator) -> list[str]:
     mode = model.spec.invalid_action
     default_mode = "" if mode == "raise" else f", {literal(mode)}"
     lines = [f"p = _rt.resolve_params(PARAMS, config, params, ID{default_mode})"]
-    lines += [f"self.{name} = p[{literal(name)}]" for name in model.params]
+    for name in model.params:
+        t = model.param_types[name]
+        if t.is_numeric and not t.is_scalar and t.shape is not None:
+            # numeric list params are arrays, as lists in `let` are: the code indexes them
+            dtype = np_dtype(t.dtype)
+            lines.append(
+                f"self.{name} = _rt.param_array(ID, {literal(name)}, p[{literal(name)}], "
+                f"{dtype}, {len(t.shape)})"
+            )
+        else:
+            lines.append(f"self.{name} = p[{literal(name)}]")
     lines.append('self.invalid_action = p["invalid_action"]')
     lines.append('self.check_state = p["check_state"]')
     lines += [f"self.{name} = {tidy(tr.code(code))}" for name, code in model.lets.items()]
+    for check in model.shape_checks:
+        got, want = _shape_code(check.got), _shape_code(check.want)
+        lines.append(
+            f"_rt.check_shape({literal(check.what)}, {got}, {want}, {literal(check.where)})"
+        )
     return lines
+
+
+def _dim_code(dim: object) -> str:
+    """A length as Python: an int, or a polynomial of the env's params and let values."""
+    if isinstance(dim, Sym):
+        terms = []
+        for monomial, coeff in dim.terms:
+            factors = [f"self.{name}" for name in monomial]
+            if coeff != 1 or not factors:
+                factors.insert(0, str(coeff))
+            terms.append(" * ".join(factors))
+        return tidy(" + ".join(terms))
+    return repr(dim)
+
+
+def _shape_code(shape: tuple[object, ...]) -> str:
+    dims = ", ".join(_dim_code(d) for d in shape)
+    return f"({dims}{',' if len(shape) == 1 else ''})"
 
 
 def emit_env(
@@ -389,7 +422,9 @@ def emit_env(
         reset.append('if self.render_mode == "human":')
         reset.append(f"{INDENT}self.render()")
     obs = tidy(_observation_code(model.observation, tr, "self.observation_space"))
-    reset_info = ", ".join(f"{literal(k)}: {tr.code(model.info[k])}" for k in model.reset_info)
+    reset_info = ", ".join(
+        f"{literal(k)}: {tr.info_value(model.info[k])}" for k in model.reset_info
+    )
     reset.append(f"return {obs}, {tidy('{' + reset_info + '}')}")
 
     # step
@@ -428,7 +463,7 @@ def emit_env(
     if spec.render is not None and spec.render.human:
         step.append('if self.render_mode == "human":')
         step.append(f"{INDENT}self.render()")
-    info = ", ".join(f"{literal(k)}: {tr.code(c)}" for k, c in model.info.items())
+    info = ", ".join(f"{literal(k)}: {tr.info_value(c)}" for k, c in model.info.items())
     step.append(f"return {obs}, reward, terminated, truncated, {tidy('{' + info + '}')}")
 
     # render

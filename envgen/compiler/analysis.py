@@ -17,6 +17,7 @@ from typing import Any
 
 import jinja2
 import jinja2.sandbox
+import numpy as np
 
 from envgen.compiler.diagnostics import Diagnostic, DiagnosticError, did_you_mean
 from envgen.compiler.functions import BUILTINS, CONSTANTS, CallError
@@ -29,10 +30,17 @@ from envgen.compiler.types import (
     INT,
     NONE,
     STR,
+    Dim,
+    Sym,
     T,
     binary_result,
     broadcast,
+    dim_add,
+    dim_equal,
+    dim_mul,
+    erase,
     promote,
+    sym,
 )
 from envgen.compiler.types import scalar as scalar_type
 
@@ -277,6 +285,17 @@ class StateModel:
 
 
 @dataclass
+class ShapeCheck:
+    """A shape the analysis could not decide alone: `got` must equal `want` once the
+    params are known (checked when the env is made)."""
+
+    what: str
+    got: tuple[Dim, ...]
+    want: tuple[Dim, ...]
+    where: str  # file:line:column of the spec value
+
+
+@dataclass
 class FunctionModel:
     name: str
     args: list[str]
@@ -317,6 +336,8 @@ class EnvModel:
     vector_notes: list[str]
     uses_random_in_step: bool
     read_copies: list[ast.expr] = field(default_factory=list)  # keeps typed node ids valid
+    shape_checks: list[ShapeCheck] = field(default_factory=list)
+    param_types: dict[str, T] = field(default_factory=dict)
 
     @property
     def registered_time_limit(self) -> int | None:
@@ -437,6 +458,7 @@ class _Checker:
         self.vector_notes: list[str] = []
         self.functions: dict[str, FunctionModel] = {}
         self.read_copies: list[ast.expr] = []
+        self.shape_checks: list[ShapeCheck] = []
         self._random = False
         self._names: set[str] = set()
         self._allow_random = True
@@ -734,6 +756,31 @@ class _Checker:
         self.error(path, f"{type(node).__name__} is not part of the language", "", "refused", node)
         return ANY
 
+    def dim_of(self, node: ast.expr | None) -> Dim:
+        """The length an integer expression over params, `let` values and literals stands
+        for, as a polynomial of their names (None when it depends on anything else)."""
+        if node is None:
+            return None
+        value = self.consts.get(id(node))
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(node, ast.Name):
+            symbol = self.symbols.get(id(node))
+            if symbol is not None and symbol.kind in ("param", "let") and symbol.type == INT:
+                return sym(node.id)
+            return None
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+            return dim_mul(-1, self.dim_of(node.operand))
+        if isinstance(node, ast.BinOp):
+            a, b = self.dim_of(node.left), self.dim_of(node.right)
+            if isinstance(node.op, ast.Add):
+                return dim_add(a, b)
+            if isinstance(node.op, ast.Sub):
+                return dim_add(a, b, -1)
+            if isinstance(node.op, ast.Mult):
+                return dim_mul(a, b)
+        return None
+
     def _fold(self, node: ast.expr) -> None:
         """Record the value of arithmetic on integer literals (used for shapes and sizes)."""
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
@@ -993,10 +1040,24 @@ class _Checker:
             t = self.expr(part, scope, defined)
             dim = base.shape[axis] if base.shape is not None else None
             if isinstance(part, ast.Slice):
-                lower = self.consts.get(id(part.lower)) if part.lower else 0
-                upper = self.consts.get(id(part.upper)) if part.upper else dim
-                if part.step is None and isinstance(lower, int) and isinstance(upper, int):
-                    out_dims.append(max(0, min(upper, dim or upper) - lower))
+                lower = self.dim_of(part.lower) if part.lower else 0
+                upper = self.dim_of(part.upper) if part.upper else dim
+                if part.step is not None:
+                    out_dims.append(None)
+                elif isinstance(lower, int) and isinstance(upper, int):
+                    if isinstance(dim, int):
+                        upper = min(upper, dim) if upper >= 0 else dim + upper
+                        lower = min(lower, dim) if lower >= 0 else max(dim + lower, 0)
+                    out_dims.append(max(0, upper - lower) if upper >= 0 and lower >= 0 else None)
+                elif isinstance(lower, int) and lower >= 0 and upper is not None:
+                    # a[1:n] of an axis of length n: n - 1, when the polynomials show that
+                    # the bound lies inside the axis (NumPy clamps it otherwise).
+                    room = dim_add(dim, upper, -1) if dim is not None else None
+                    length = dim_add(upper, lower, -1)
+                    if isinstance(room, int) and room >= 0:
+                        out_dims.append(max(length, 0) if isinstance(length, int) else length)
+                    else:
+                        out_dims.append(None)
                 else:
                     out_dims.append(None)
             elif t.dtype == "any":
@@ -1015,7 +1076,7 @@ class _Checker:
                 out_dims.extend(t.shape or (None,))
             else:
                 value = self.consts.get(id(part))
-                if isinstance(value, int) and dim is not None and not -dim <= value < dim:
+                if isinstance(value, int) and isinstance(dim, int) and not -dim <= value < dim:
                     self.error(
                         path,
                         f"index {value} is out of range for an axis of length {dim}",
@@ -1361,7 +1422,7 @@ class _Checker:
                         locals_,
                     )
                 return defined
-            if value.shape and value.shape[0] is not None and value.shape[0] != len(names):
+            if value.shape and isinstance(value.shape[0], int) and value.shape[0] != len(names):
                 self.error(
                     path,
                     f"cannot unpack {value.shape[0]} values into {len(names)} names",
@@ -1402,6 +1463,21 @@ class _Checker:
                 path,
                 f"assigning {value.described()} to bool state '{name}'",
                 "compare instead, e.g. `x > 0`",
+                "type",
+                node,
+            )
+        if (
+            (var.kind == value.kind or (var.kind == "float" and value.kind in ("int", "bool")))
+            and not value.weak
+            and value.dtype != var.dtype
+            and np.result_type(var.dtype, value.dtype).name != var.dtype
+        ):
+            # State keeps its declared dtype; a wider value would change it silently.
+            self.error(
+                path,
+                f"assigning {value.described()} to {var.dtype} state '{name}'",
+                f"convert explicitly, e.g. `{name} = {var.dtype}(...)`, or declare the "
+                f"state as {value.dtype}",
                 "type",
                 node,
             )
@@ -1647,8 +1723,7 @@ def analyze(document: Document, spec: EnvSpec) -> EnvModel:
             checker.check_expr(code, root, random=False)
             if code.type.kind not in ("int", "any") or not code.type.is_scalar:
                 error(code.path, "a shape entry must be an integer", "", "type")
-            value = checker.consts.get(id(code.expr))
-            dims.append(value if isinstance(value, int) else None)
+            dims.append(checker.dim_of(code.expr))
             shape_codes.append(code)
         _check_size(checker, dims, ("state", name, "shape"))
         t = scalar_type(var.dtype) if not var.shape else T(var.dtype, tuple(dims))
@@ -1802,7 +1877,7 @@ def analyze(document: Document, spec: EnvSpec) -> EnvModel:
         raise DiagnosticError(checker.diagnostics)
 
     raw = document.path.read_bytes()
-    return EnvModel(
+    model = EnvModel(
         spec=spec,
         document=document,
         source_hash=hashlib.sha256(raw).hexdigest(),
@@ -1832,7 +1907,30 @@ def analyze(document: Document, spec: EnvSpec) -> EnvModel:
         vector_notes=checker.vector_notes,
         uses_random_in_step=uses_random_in_step,
         read_copies=checker.read_copies,
+        shape_checks=checker.shape_checks,
+        param_types={name: erase(_param_type(param)) for name, param in spec.params.items()},
     )
+    _erase_symbolic_lengths(model)
+    return model
+
+
+def _erase_symbolic_lengths(model: EnvModel) -> None:
+    """Hand the backends lengths as ints or unknown: the symbolic ones have done their
+    work (the observation contract, `shape_checks`) and no backend prints them."""
+    model.types = {key: erase(t) for key, t in model.types.items()}
+    for symbol in model.symbols.values():
+        symbol.type = erase(symbol.type)
+    for code in model.codes():
+        code.type = erase(code.type)
+    for state in model.state.values():
+        state.type = erase(state.type)
+    model.action_type = erase(model.action_type)
+    spaces = [model.action_space, model.observation_space]
+    while spaces:
+        space = spaces.pop()
+        if space.shape is not None:
+            space.shape = tuple(None if isinstance(d, Sym) else d for d in space.shape)
+        spaces.extend(child for _, child in space.children)
 
 
 def _check_locals_read(
@@ -1840,6 +1938,8 @@ def _check_locals_read(
 ) -> None:
     """A local that nothing reads is refused: it is a typo or a leftover, and generated
     code must not carry dead names (ruff's F841)."""
+    if checker.diagnostics:
+        return  # a dead local is noise beside a real error (often the error's own echo)
     read = set().union(*(code.names for code in readers))
     for name, symbol in block_locals.items():
         if symbol.kind != "local" or name in read:
@@ -2128,11 +2228,10 @@ def _check_space_codes(checker: _Checker, space: SpaceModel, scope: _Scope) -> N
                 return
         if "shape" in space.args:
             for code in space.args["shape"]:
-                value_ = checker.consts.get(id(code.expr))
-                dims.append(value_ if isinstance(value_, int) else None)
+                dims.append(checker.dim_of(code.expr))
             for key in ("low", "high"):
                 if isinstance(space.args[key], list) and len(space.args[key]) != (
-                    dims[0] if len(dims) == 1 and dims[0] is not None else len(space.args[key])
+                    dims[0] if len(dims) == 1 and isinstance(dims[0], int) else len(space.args[key])
                 ):
                     checker.error(
                         space.args[key][0].path[:-1],
@@ -2160,8 +2259,7 @@ def _check_space_codes(checker: _Checker, space: SpaceModel, scope: _Scope) -> N
     if space.kind == "MultiBinary":
         dims = []
         for code in space.args["n"]:
-            value_ = checker.consts.get(id(code.expr))
-            dims.append(value_ if isinstance(value_, int) else None)
+            dims.append(checker.dim_of(code.expr))
         space.shape = tuple(dims)
         _check_size(checker, dims, space.path + ("MultiBinary",))
     for _, child in space.children:
@@ -2310,17 +2408,33 @@ def _check_observation_type(checker: _Checker, code: Code, space: SpaceModel) ->
                 "convert explicitly, e.g. int(...), or use a float dtype",
                 "observation",
             )
-        if expected is not None and t.shape is not None and t.shape != expected:
-            same = len(expected) == len(t.shape) and all(
-                a is None or b is None or a == b for a, b in zip(expected, t.shape, strict=True)
-            )
-            if not same:
+        if expected is not None and t.shape is not None:
+            verdicts = [dim_equal(a, b) for a, b in zip(expected, t.shape, strict=False)]
+            if len(expected) != len(t.shape) or False in verdicts:
+                hint = "make the expression's shape match the declared space"
+                if _adds_a_list(code.expr):
+                    hint = (
+                        "`+` adds arrays element by element (as in NumPy); "
+                        "it does not join them: the observation must have the space's shape"
+                    )
                 checker.error(
                     path,
                     f"the observation is {t.described()} but the space has "
                     f"shape {_shape_text(expected)}",
-                    "make the expression's shape match the declared space",
+                    hint,
                     "observation",
+                )
+            elif None in verdicts and all(
+                a is not None and b is not None for a, b in zip(expected, t.shape, strict=True)
+            ):
+                # Lengths only the param values decide: checked once when the env is made.
+                checker.shape_checks.append(
+                    ShapeCheck(
+                        "the observation" + "".join(f"[{p!r}]" for p in path[1:]),
+                        t.shape,
+                        expected,
+                        str(checker.document.location(path)),
+                    )
                 )
     elif kind == "Text":
         if t.dtype != "str" or not t.is_scalar:
@@ -2330,6 +2444,14 @@ def _check_observation_type(checker: _Checker, code: Code, space: SpaceModel) ->
                 "build one with text(codes, charset)",
                 "observation",
             )
+
+
+def _adds_a_list(node: ast.expr | None) -> bool:
+    return (
+        isinstance(node, ast.BinOp)
+        and isinstance(node.op, ast.Add)
+        and any(isinstance(side, ast.List) for side in (node.left, node.right))
+    )
 
 
 def np_kind(dtype: str) -> str:
@@ -2360,9 +2482,6 @@ def _render_code(checker: _Checker, text: str, scope: _Scope) -> Code:
     code = checker.parse_block(text, path)
     render_locals: dict[str, Symbol] = {}
     defined = checker.check_block(code, _Scope({}, scope), set(), {}, render_locals)
-    _check_locals_read(
-        checker, code, {k: v for k, v in render_locals.items() if k != "frame"}, [code]
-    )
     if "frame" not in render_locals or "frame" not in defined:
         checker.error(
             path,
@@ -2370,6 +2489,8 @@ def _render_code(checker: _Checker, text: str, scope: _Scope) -> Code:
             "end with `frame = ...` (a uint8 H×W×3 array)",
             "render",
         )
+    dead = {k: v for k, v in render_locals.items() if k != "frame"}
+    _check_locals_read(checker, code, dead, [code])
     return code
 
 

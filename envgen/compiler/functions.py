@@ -12,7 +12,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from envgen.compiler.types import BOOL, FLOAT, INT, STR, T, broadcast, promote
+from envgen.compiler.types import (
+    BOOL,
+    FLOAT,
+    INT,
+    NUMERIC,
+    STR,
+    Dim,
+    T,
+    broadcast,
+    dim_mul,
+    promote,
+)
 
 Rule = Callable[[dict[str, T], dict[str, object]], T]
 
@@ -121,15 +132,8 @@ def _sized(dtype: T) -> Rule:
 def _creation(dtype_arg: str | None, default: str) -> Rule:
     def rule(args: dict[str, T], consts: dict[str, object]) -> T:
         dtype = consts.get("dtype", default) if dtype_arg else default
-        if not isinstance(dtype, str) or dtype not in (
-            "float64",
-            "float32",
-            "int64",
-            "int32",
-            "uint8",
-            "bool",
-        ):
-            raise CallError("dtype must be one of float64, float32, int64, int32, uint8, bool")
+        if not isinstance(dtype, str) or dtype not in NUMERIC:
+            raise CallError(f"dtype must be one of {', '.join(DTYPES)}")
         shape = _shape_of(consts["shape"]) if "shape" in consts else None
         if shape is None and args["shape"].shape == ():
             shape = (None,)
@@ -138,12 +142,18 @@ def _creation(dtype_arg: str | None, default: str) -> Rule:
     return rule
 
 
+#: The documented dtypes (docs/reference.md), in the order the docs list them.
+DTYPES = ("float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "bool")
+
+
 def _full(args: dict[str, T], consts: dict[str, object]) -> T:
     shape = _shape_of(consts["shape"]) if "shape" in consts else None
     if shape is None and args["shape"].shape == ():
         shape = (None,)
     value = args["value"]
     dtype = consts.get("dtype") or (value.dtype if not value.weak else promote(value).dtype)
+    if str(dtype) not in NUMERIC:
+        raise CallError(f"dtype must be one of {', '.join(DTYPES)}")
     return T(str(dtype), shape)
 
 
@@ -176,11 +186,11 @@ def _dot(args: dict[str, T], _c: dict[str, object]) -> T:
 
 def _cumsum(args: dict[str, T], _c: dict[str, object]) -> T:
     x = args["x"]
-    size = None
+    size: Dim = None
     if x.shape and all(d is not None for d in x.shape):
         size = 1
         for d in x.shape:
-            size *= d  # type: ignore[operator]
+            size = dim_mul(size, d)
     return T(promote(x, INT).dtype if x.kind != "float" else x.dtype, (size,))
 
 
@@ -398,15 +408,20 @@ BUILTINS.update(
                 "convert to a bool",
                 "bool(n)",
             ),
-            Builtin(
-                "float32",
-                ("x",),
-                1,
-                _cast("float32", T("float32")),
-                "np.float32({x})",
-                "np.asarray({x}).astype(np.float32)",
-                "round to float32 precision",
-                "float32(velocity)",
+            *(
+                Builtin(
+                    dtype,
+                    ("x",),
+                    1,
+                    _cast(dtype, T(dtype)),
+                    f"np.{dtype}({{x}})",
+                    f"np.asarray({{x}}).astype(np.{dtype})",
+                    f"convert to {dtype} (NumPy's casting: wraps around, truncates)"
+                    if dtype != "float32"
+                    else "round to float32 precision",
+                    f"{dtype}(velocity)" if dtype.startswith("float") else f"{dtype}(count)",
+                )
+                for dtype in ("float16", "float32", "int8", "int16", "int32", "int64", "uint8")
             ),
             Builtin(
                 "sum",

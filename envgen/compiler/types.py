@@ -12,7 +12,101 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-Shape = tuple[int | None, ...] | None  # None: rank unknown; None inside: length unknown
+Shape = tuple["Dim", ...] | None  # None: rank unknown; None inside: length unknown
+
+
+@dataclass(frozen=True)
+class Sym:
+    """A length known as an integer polynomial of params and `let` values: `lead_time + 1`.
+
+    `terms` maps each monomial (a sorted tuple of names; () for the constant) to its
+    coefficient. A polynomial with only a constant term is never a Sym: it is that int.
+    """
+
+    terms: tuple[tuple[tuple[str, ...], int], ...]
+
+    def __str__(self) -> str:
+        parts = []
+        for monomial, coeff in self.terms:
+            if not monomial:
+                text = str(abs(coeff))
+            else:
+                text = " * ".join(monomial)
+                if abs(coeff) != 1:
+                    text = f"{abs(coeff)} * {text}"
+            sign = "-" if coeff < 0 else "+"
+            parts.append((sign, text))
+        first_sign, first = parts[0]
+        out = ("-" if first_sign == "-" else "") + first
+        for sign, text in parts[1:]:
+            out += f" {sign} {text}"
+        return out
+
+    @property
+    def names(self) -> set[str]:
+        return {name for monomial, _ in self.terms for name in monomial}
+
+
+#: A dimension: a known int, a symbolic length, or None (unknown).
+Dim = int | Sym | None
+
+
+def _poly(d: int | Sym) -> dict[tuple[str, ...], int]:
+    return {(): d} if isinstance(d, int) else dict(d.terms)
+
+
+def _dim(poly: dict[tuple[str, ...], int]) -> int | Sym:
+    terms = tuple(sorted((m, c) for m, c in poly.items() if c != 0))
+    if not terms:
+        return 0
+    if len(terms) == 1 and terms[0][0] == ():
+        return terms[0][1]
+    # constant term last reads best: `n + 1`
+    return Sym(tuple(sorted(terms, key=lambda mc: (mc[0] == (), mc[0]))))
+
+
+def sym(name: str) -> Sym:
+    return Sym(((((name,)), 1),))
+
+
+def dim_add(a: Dim, b: Dim, sign: int = 1) -> Dim:
+    if a is None or b is None:
+        return None
+    poly = _poly(a)
+    for monomial, coeff in _poly(b).items():
+        poly[monomial] = poly.get(monomial, 0) + sign * coeff
+    return _dim(poly)
+
+
+def dim_mul(a: Dim, b: Dim) -> Dim:
+    if a is None or b is None:
+        return None
+    poly: dict[tuple[str, ...], int] = {}
+    for ma, ca in _poly(a).items():
+        for mb, cb in _poly(b).items():
+            monomial = tuple(sorted(ma + mb))
+            poly[monomial] = poly.get(monomial, 0) + ca * cb
+    return _dim(poly)
+
+
+def dim_equal(a: Dim, b: Dim) -> bool | None:
+    """True or False where the polynomials decide it, None where only the values can."""
+    if a is None or b is None:
+        return None
+    difference = dim_add(a, b, -1)
+    if isinstance(difference, int):
+        return difference == 0
+    return None
+
+
+def erase(t: T) -> T:
+    """`t` with its symbolic lengths as unknown ones (what the backends are handed)."""
+    if t.shape is None or all(not isinstance(d, Sym) for d in t.shape):
+        if not t.fields:
+            return t
+    shape = None if t.shape is None else tuple(None if isinstance(d, Sym) else d for d in t.shape)
+    fields = tuple((k, erase(v)) for k, v in t.fields)
+    return T(t.dtype, shape, t.weak, fields)
 
 
 @dataclass(frozen=True)
@@ -107,8 +201,11 @@ def broadcast(*shapes: Shape) -> Shape:
         dims = {s[axis] for s in shapes if len(s) >= -axis}  # type: ignore[index]
         known = {d for d in dims if d is not None and d != 1}
         if len(known) > 1:
-            raise ValueError(f"shapes {' and '.join(_fmt(s) for s in shapes)} do not broadcast")
-        if known:
+            if all(isinstance(d, int) for d in known):
+                msg = f"shapes {' and '.join(_fmt(s) for s in shapes)} do not broadcast"
+                raise ValueError(msg)
+            out.append(None)  # lengths that only the param values decide
+        elif known:
             out.append(known.pop())
         elif None in dims:
             out.append(None)

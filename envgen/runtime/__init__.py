@@ -39,6 +39,15 @@ class InvalidRenderMode(ValueError, TypeError):
     """
 
 
+def check_shape(what: str, got: tuple[int, ...], want: tuple[int, ...], where: str) -> None:
+    """The shape contract the compiler could not decide alone, checked once per env made."""
+    if tuple(got) != tuple(want):
+        raise InvalidParam(
+            f"{where}: with these params {what} would have shape {tuple(got)} but the "
+            f"space has shape {tuple(want)}; choose params that agree, or fix the spec"
+        )
+
+
 def check_render_mode(metadata: Mapping[str, Any], render_mode: str | None) -> None:
     """Raise `InvalidRenderMode` unless `render_mode` is None or one the env declares."""
     modes = metadata["render_modes"]
@@ -296,6 +305,31 @@ def _stack(space: spaces.Space, items: tuple[Any, ...]) -> Any:
 def frozen(data: Any) -> np.ndarray:
     """A read-only array for a spec's constant table (so no env can change it for others)."""
     array = np.array(data)
+    array.setflags(write=False)
+    return array
+
+
+def param_array(env_id: str, name: str, value: Any, dtype: Any, rank: int) -> Any:
+    """A list param as the read-only array the spec's code indexes (`obstacles[:, 0]`).
+
+    None stays None (a nullable param); anything that is not a rectangular array of numbers
+    of the declared rank is refused with the param's name."""
+    if value is None:
+        return None
+    try:
+        array = np.array(value)
+    except (ValueError, TypeError) as exc:
+        raise InvalidParam(f"{env_id}: param '{name}' must be a rectangular list ({exc})") from None
+    if (
+        array.ndim != rank
+        or array.dtype.kind not in "biuf"
+        or (np.dtype(dtype).kind in "iub" and array.dtype.kind == "f")
+    ):
+        raise InvalidParam(
+            f"{env_id}: param '{name}' must be a {rank}-D list of numbers like its default, "
+            f"got {value!r:.80}"
+        )
+    array = array.astype(dtype)
     array.setflags(write=False)
     return array
 
