@@ -19,7 +19,7 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
-from hypothesis import HealthCheck, Phase, Verbosity, given, reject, seed
+from hypothesis import HealthCheck, Phase, Verbosity, given, seed
 from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
 from hypothesis.errors import Flaky
@@ -108,6 +108,9 @@ class Context:
     limit_name: str = "max_episode_steps"
     vector: bool = False
     step_seconds: float = 0.0
+    make_seconds: float = 0.0
+    single_action_space: gym.Space | None = None  # of a vector env
+    num_envs: int = 1
 
     @property
     def steps(self) -> int:
@@ -122,8 +125,13 @@ class Property:
     name: str
     contract: str
     check: Callable[[Property, Context], Outcome]
+    vector_check: Callable[[Property, Context], Outcome] | None = None
 
     def __call__(self, ctx: Context) -> Outcome:
+        if ctx.vector:
+            if self.vector_check is None:
+                return Outcome(SKIP, "does not apply to a vector env")
+            return self.vector_check(self, ctx)
         return self.check(self, ctx)
 
 
@@ -203,14 +211,18 @@ class Clock:
         return self.deadline is not None and time.perf_counter() > self.deadline
 
 
+class OutOfTime(BaseException):  # noqa: N818
+    """The property's time share is spent: stop drawing examples."""
+
+
 CLOCK: contextvars.ContextVar[Clock | None] = contextvars.ContextVar("envgen_clock", default=None)
 
 
 def search(body: Callable[[Any], None], settings: Settings, examples: int | None = None) -> Any:
     """Run ``body(data)`` under Hypothesis; return the shrunk Violation, or None.
 
-    Past the property's deadline (see :class:`Clock`) no new example starts: each is rejected
-    before it draws anything, and the count of skipped examples goes in the report.
+    Past the property's deadline (see :class:`Clock`) no new example starts (the search stops
+    before the next one draws anything), and the count of skipped examples goes in the report.
     """
     clock = CLOCK.get()
     total = examples or settings.examples
@@ -224,8 +236,8 @@ def search(body: Callable[[Any], None], settings: Settings, examples: int | None
     def test(data: Any) -> None:
         if clock is not None and not failing[0]:
             if ran[0] and clock.past():
-                clock.skipped += 1
-                reject()
+                clock.skipped += max(total - ran[0], 1)
+                raise OutOfTime  # a BaseException: Hypothesis lets it through, untouched
             ran[0] += 1
             clock.run += 1
             if clock.tick is not None:
@@ -239,6 +251,8 @@ def search(body: Callable[[Any], None], settings: Settings, examples: int | None
     with _shrink_budget(settings.shrink_seconds):
         try:
             test()
+        except OutOfTime:
+            return None  # the examples that ran found nothing
         except Violation as violation:
             return violation
         except Flaky as exc:  # FlakyFailure / FlakyReplay: failure did not reproduce
@@ -980,22 +994,38 @@ def changed(obj: Any, snapshot: Any) -> bool:
 
 
 class Holder:
-    """Keeps what a run's calls returned, with snapshots, to find a later call changing it."""
+    """Keeps what a run's calls returned, with snapshots, to find a later call changing it.
+
+    After each call only what the last two calls returned is compared (buffer reuse shows at
+    once); :meth:`check_all` at the end of a run compares everything. Shrinking then makes the
+    changing call the last one of the run.
+    """
+
+    RECENT = 2
 
     def __init__(self, s: Script) -> None:
         self.s = s
         self.held: list[tuple[str, Any, Any, str, int]] = []  # path, obj, snapshot, call, event
+        self.groups: list[int] = []
 
     def hold(self, result: Any, names: tuple[str, ...], call: str) -> None:
         if not isinstance(result, tuple) or len(result) != len(names):
             return
         event = len(self.s.events) - 1
+        self.groups.append(len(self.held))
         for name, value in zip(names, result, strict=True):
             for path, obj, snap in held_parts(value, name):
                 self.held.append((path, obj, snap, call, event))
 
     def check(self, call: str, fields: str = "obs, info") -> None:
-        for path, obj, snap, when, event in self.held:
+        start = self.groups[-self.RECENT] if len(self.groups) >= self.RECENT else 0
+        self._compare(self.held[start:], call, fields, exact=True)
+
+    def check_all(self, call: str, fields: str = "obs, info") -> None:
+        self._compare(self.held, call, fields, exact=False)
+
+    def _compare(self, items: list, call: str, fields: str, exact: bool) -> None:
+        for path, obj, snap, when, event in items:
             if not changed(obj, snap):
                 continue
             s = self.s
@@ -1014,8 +1044,9 @@ class Holder:
                 ),
             )
             what = difference(snap, obj, path) or "changed"
+            by = call if exact else f"a call after it (seen after {call})"
             s.fail(
-                f"{call} changed in place the {path} returned by {when} ({fields} must be new "
+                f"{by} changed in place the {path} returned by {when} ({fields} must be new "
                 f"objects, or copies): {what}",
                 [
                     "assert same(held, snapshot), "
@@ -1038,13 +1069,18 @@ def _check_fresh_arrays(prop: Property, ctx: Context) -> Outcome:
         with _closing(s.make()) as env:
             sd = data.draw(SEEDS, label="seed")
             holder.hold(s.reset(env, sd), ("obs", "info"), f"reset(seed={sd})")
+            last = f"reset(seed={sd})"
             for t, action in enumerate(draw_actions(data, ctx.action_space, n), 1):
                 result = s.step(env, action, autoreset=True)
                 holder.check(f"step {t}")
                 holder.hold(result, STEP_NAMES, f"step {t}")
+                last = f"step {t}"
                 if _ended(result):
-                    holder.hold(s.autoreset(env), ("obs", "info"), f"reset() after step {t}")
-                    holder.check(f"reset() after step {t}")
+                    reset = s.autoreset(env)
+                    last = f"reset() after step {t}"
+                    holder.check(last)
+                    holder.hold(reset, ("obs", "info"), last)
+            holder.check_all(last)
 
     return _outcome(search(body, ctx.settings))
 
@@ -1414,9 +1450,31 @@ def _check_vector(prop: Property, ctx: Context) -> Outcome:
     return Outcome(PASS, f"{num} sub-envs match single envs")
 
 
+@_property(
+    "autoreset",
+    "a vector env honours the autoreset mode it declares in metadata['autoreset_mode']: "
+    "NEXT_STEP (the step after an episode ends resets that sub-env: reward 0, flags False), "
+    "SAME_STEP (info['final_obs'] and info['final_info'], masked exactly where episodes ended), "
+    "DISABLED (reset(options={'reset_mask': ...}) resets only the masked sub-envs)",
+)
+def _check_autoreset(prop: Property, ctx: Context) -> Outcome:
+    return Outcome(SKIP, "not a vector env")
+
+
+@_property(
+    "sub_envs",
+    "a vector env's sub-envs are independent: sub-env 0's results do not depend on the other "
+    "sub-envs' actions (a failure in its first episode; a warning after its resets)",
+)
+def _check_sub_envs(prop: Property, ctx: Context) -> Outcome:
+    return Outcome(SKIP, "not a vector env")
+
+
 def describe() -> list[tuple[str, str]]:
     return [(p.name, p.contract) for p in PROPERTIES.values()]
 
 
 __all__ += ["describe", "check_obs", "check_step_result", "check_reset_result", "search"]
 _ = comment  # re-exported for _stateful
+
+from . import _vector  # noqa: E402, F401  (attaches the vector env checks to the properties)

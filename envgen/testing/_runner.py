@@ -207,7 +207,9 @@ def prepare(target: Target, settings: Settings) -> Context:
     import gymnasium as gym
 
     s = Script(target, "make", "the env can be created")
+    start = time.perf_counter()
     env = s.make()
+    make_seconds = time.perf_counter() - start
     try:
         vector = isinstance(env, gym.vector.VectorEnv)
         limit, name, notes = None, "max_episode_steps", []
@@ -228,6 +230,9 @@ def prepare(target: Target, settings: Settings) -> Context:
             limit_name=name,
             vector=vector,
             step_seconds=step_seconds,
+            make_seconds=make_seconds,
+            single_action_space=getattr(env, "single_action_space", None) if vector else None,
+            num_envs=int(getattr(env, "num_envs", 1)) if vector else 1,
         )
     finally:
         with contextlib.suppress(Exception):

@@ -102,16 +102,22 @@ def _registered_id_target(
     display: str | None = None,
     preamble: list[str] | None = None,
     kwargs: dict[str, Any] | None = None,
+    vector: str | None = None,
+    num_envs: int = 2,
+    vector_kwargs: dict[str, Any] | None = None,
 ) -> Target:
     spec = gym.spec(_bare_id(env_id))
     kwargs = dict(kwargs or {})
     full_id = spec.id if ":" not in env_id else env_id
+    if preamble is None:
+        preamble = _registration_source(spec, full_id)
+    if vector is not None:
+        return _make_vec_target(
+            full_id, spec, display, list(preamble), kwargs, vector, num_envs, vector_kwargs
+        )
 
     def factory(render_mode: str | None = None, **extra: Any) -> gym.Env:
         return gym.make(full_id, render_mode=render_mode, **{**kwargs, **extra})
-
-    if preamble is None:
-        preamble = _registration_source(spec, full_id)
 
     def make_source(var: str, render_mode: str | None) -> tuple[list[str], str]:
         args = _kwargs_source(render_mode, kwargs)
@@ -124,6 +130,62 @@ def _registered_id_target(
         max_episode_steps=spec.max_episode_steps,
         env_id=full_id,
         has_vector_entry_point=spec.vector_entry_point is not None,
+        kwargs=kwargs,
+    )
+
+
+VECTOR_MODES = ("sync", "async", "vector_entry_point")
+
+
+def _make_vec_target(
+    env_id: str,
+    spec: Any,
+    display: str | None,
+    preamble: list[str],
+    kwargs: dict[str, Any],
+    mode: str,
+    num_envs: int,
+    vector_kwargs: dict[str, Any] | None,
+) -> Target:
+    """``gym.make_vec(env_id, num_envs, vectorization_mode=mode)``: a vector env target."""
+    from ._repro import to_source
+
+    if mode not in VECTOR_MODES:
+        raise TargetError(f"unknown vectorization mode {mode!r} (one of {', '.join(VECTOR_MODES)})")
+    if mode == "vector_entry_point" and spec.vector_entry_point is None:
+        raise TargetError(f"{env_id} has no vector_entry_point; use sync or async")
+    vector_kwargs = dict(vector_kwargs or {})
+
+    def factory(render_mode: str | None = None, **extra: Any) -> Any:
+        more = {**kwargs, **extra}
+        if render_mode is not None:
+            more["render_mode"] = render_mode
+        return gym.make_vec(
+            env_id,
+            num_envs=num_envs,
+            vectorization_mode=mode,
+            vector_kwargs=vector_kwargs or None,
+            **more,
+        )
+
+    def make_source(var: str, render_mode: str | None) -> tuple[list[str], str]:
+        args = [f"num_envs={num_envs}", f"vectorization_mode={mode!r}"]
+        if vector_kwargs:
+            args.append(f"vector_kwargs={to_source(vector_kwargs)}")
+        more = _kwargs_source(render_mode, kwargs)
+        if more:
+            args.append(more)
+        return preamble, f"{var} = gym.make_vec({env_id!r}, {', '.join(args)})"
+
+    autoreset = vector_kwargs.get("autoreset_mode")
+    label = f"{mode} x{num_envs}" + (
+        f", {getattr(autoreset, 'value', autoreset)}" if autoreset else ""
+    )
+    return Target(
+        name=display or f"{env_id}[{label}]",
+        factory=factory,
+        make_source=make_source,
+        env_id=env_id,
         kwargs=kwargs,
     )
 
@@ -299,6 +361,9 @@ def resolve_target(
     *,
     max_episode_steps: int | None = None,
     name: str | None = None,
+    vector: str | None = None,
+    num_envs: int = 2,
+    vector_kwargs: dict[str, Any] | None = None,
     **kwargs: Any,
 ) -> Target:
     """Normalise ``target`` into a :class:`Target`.
@@ -307,8 +372,14 @@ def resolve_target(
     ``"module:Class"`` or ``"path/to/file.py:Class"`` string, a spec file (``.yaml``), an env
     class or any callable returning an env, or a ``gymnasium.envs.registration.EnvSpec``.
     ``kwargs`` are passed to the env constructor; ``max_episode_steps`` tells the fuzzer the
-    time limit of an env that is not registered with one.
+    time limit of an env that is not registered with one. ``vector`` ("sync", "async" or
+    "vector_entry_point") makes a registered id a vector env target:
+    ``gym.make_vec(id, num_envs, vectorization_mode=vector, vector_kwargs=...)``.
+    (A class or factory returning a ``gymnasium.vector.VectorEnv`` is a vector target as is.)
     """
+    vec = {"vector": vector, "num_envs": num_envs, "vector_kwargs": vector_kwargs}
+    if vector is not None and not isinstance(target, (str, gym.envs.registration.EnvSpec)):
+        raise TargetError("vector= applies to registered env ids only")
     if isinstance(target, Target):
         return target
     if isinstance(target, gym.Env):
@@ -351,7 +422,7 @@ def resolve_target(
             raise TargetError(f"cannot import module {left!r} ({exc})") from exc
         if right in gym.registry or not hasattr(module, right.split(".")[0]):
             if right in gym.registry:
-                return _id_target(text, text, name, kwargs)
+                return _id_target(text, text, name, kwargs, **vec)
             obj = _attribute(module, right, left)  # raises with a suggestion
         else:
             obj = _attribute(module, right, left)
@@ -362,7 +433,7 @@ def resolve_target(
         raise TargetError(f"{text} is not an env class or factory")
 
     if text in gym.registry or _is_versionless_id(text):
-        return _id_target(text, text, name, kwargs)
+        return _id_target(text, text, name, kwargs, **vec)
     if text.endswith(".py"):
         raise TargetError(f"name the env class in the file: {text}:ClassName")
     raise TargetError(f"unknown env {text!r}{_suggest_id(text)}")
@@ -381,11 +452,15 @@ def _bare_id(env_id: str) -> str:
     return env_id.split(":", 1)[1] if ":" in env_id else env_id
 
 
-def _id_target(env_id: str, display: str, name: str | None, kwargs: dict[str, Any]) -> Target:
+def _id_target(
+    env_id: str, display: str, name: str | None, kwargs: dict[str, Any], **vec: Any
+) -> Target:
     try:
         gym.spec(_bare_id(env_id))
     except gym.error.DeprecatedEnv as exc:
         raise TargetError(f"{exc}") from exc
     except gym.error.Error as exc:
         raise TargetError(f"unknown env {env_id!r}{_suggest_id(env_id)}") from exc
-    return _registered_id_target(env_id, display=name or display, kwargs=kwargs)
+    if vec.get("vector") is None:
+        return _registered_id_target(env_id, display=name or display, kwargs=kwargs)
+    return _registered_id_target(env_id, display=name, kwargs=kwargs, **vec)
