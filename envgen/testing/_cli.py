@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+TICK_SECONDS = 5.0
 
 _STYLE = {
     "pass": "green",
@@ -52,6 +53,34 @@ def _usage_error(message: str) -> None:
     default=False,
     help="Strict: accepting an out-of-space action fails. Lenient (default): a warning.",
 )
+@click.option(
+    "--budget",
+    type=click.FloatRange(min=0),
+    default=60.0,
+    show_default=True,
+    help="Seconds per env: examples and episode lengths are cut to fit the measured step "
+    "cost (0: no budget).",
+)
+@click.option(
+    "--vector",
+    type=click.Choice(["sync", "async", "vector_entry_point"]),
+    default=None,
+    help="Fuzz gym.make_vec(TARGET, num_envs, vectorization_mode=...) of each env id: the "
+    "vector env contract.",
+)
+@click.option(
+    "--num-envs",
+    type=click.IntRange(min=1),
+    default=2,
+    show_default=True,
+    help="Sub-envs of the vector envs (--vector, and the vector property).",
+)
+@click.option(
+    "--autoreset",
+    type=click.Choice(["NextStep", "SameStep", "Disabled"]),
+    default=None,
+    help="With --vector: the autoreset mode to ask make_vec for.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON report on stdout (for CI).")
 @click.option("--list", "list_only", is_flag=True, help="List the properties and exit.")
 def fuzz(
@@ -61,6 +90,10 @@ def fuzz(
     seed: int,
     properties: tuple[str, ...],
     strict: bool,
+    budget: float,
+    vector: str | None,
+    num_envs: int,
+    autoreset: str | None,
     as_json: bool,
     list_only: bool,
 ) -> None:
@@ -73,6 +106,7 @@ def fuzz(
     usage error.
     """
     from rich.console import Console
+    from rich.markup import escape
 
     from . import PROPERTIES, format_result
     from ._runner import UnknownPropertyError, check_property_names
@@ -92,16 +126,28 @@ def fuzz(
         names = check_property_names(properties or None)
     except UnknownPropertyError as exc:
         _usage_error(str(exc))
+    if autoreset and not vector:
+        _usage_error("--autoreset needs --vector")
+    options: dict[str, Any] = {}
+    if vector:
+        options = {"vector": vector, "num_envs": num_envs}
+        if autoreset:
+            options["vector_kwargs"] = {"autoreset_mode": autoreset}
     resolved = []
     for target in targets:
         try:
-            resolved.extend(resolve_targets(target))
+            resolved.extend(resolve_targets(target, **options))
         except TargetError as exc:
             _usage_error(str(exc))
         except Exception as exc:  # e.g. a spec with diagnostics
             _usage_error(f"{target}: {type(exc).__name__}: {exc}".splitlines()[0])
 
-    overrides: dict[str, Any] = {"seed": seed, "strict": strict}
+    overrides: dict[str, Any] = {
+        "seed": seed,
+        "strict": strict,
+        "budget": budget or None,
+        "num_envs": num_envs,
+    }
     if examples is not None:
         overrides["examples"] = examples
     if max_steps is not None:
@@ -110,16 +156,45 @@ def fuzz(
     total = len(resolved) * len(names)
     done = [0]
     start = time.perf_counter()
+    running = {"since": start, "said": start}
+
+    def on_start(target: str, prop: str) -> None:
+        running["since"] = running["said"] = time.perf_counter()
+
+    def on_tick(target: str, prop: str, example: int, examples: int) -> None:
+        # a long property says where it is, every few seconds
+        now = time.perf_counter()
+        if now - running["said"] >= TICK_SECONDS:
+            running["said"] = now
+            err.print(
+                f"[dim][{done[0] + 1}/{total}] {escape(target)} {prop}: example {example} of "
+                f"{examples}, {now - running['since']:.0f}s[/dim]"
+            )
+
+    def on_note(target: str, note: str) -> None:
+        err.print(f"[yellow]{escape(target)}: {escape(note)}[/yellow]")
 
     def progress(result: Any) -> None:
         done[0] += 1
         style = _STYLE.get(result.status, "")
         err.print(
-            f"[dim][{done[0]}/{total}][/dim] {result.target} {result.property}: "
+            f"[dim][{done[0]}/{total}][/dim] {escape(result.target)} {result.property}: "
             f"[{style}]{result.status}[/{style}] [dim]({result.seconds:.2f}s)[/dim]"
         )
 
-    report = run_fuzz(resolved, properties=names, progress=progress, **overrides)
+    try:
+        report = run_fuzz(
+            resolved,
+            properties=names,
+            progress=progress,
+            on_start=on_start,
+            on_tick=on_tick,
+            on_note=on_note,
+            **overrides,
+        )
+    except KeyboardInterrupt:
+        err.print("envgen fuzz: interrupted")
+        sys.exit(130)
     elapsed = time.perf_counter() - start
 
     if as_json:
@@ -128,6 +203,9 @@ def fuzz(
         click.echo(json.dumps(data, indent=2, default=str))
     else:
         _print_table(out, report, names)
+        for target, notes in report.notes.items():
+            for note in notes:
+                out.print(f"{target}: {note}", markup=False)
         for result in [*report.failures, *report.warnings]:
             out.print()
             out.print(format_result(result), markup=False)
@@ -139,13 +217,14 @@ def fuzz(
 
 
 def _print_table(console: Any, report: Any, names: list[str]) -> None:
+    from rich.markup import escape
     from rich.table import Table
 
     table = Table(title="envgen fuzz", show_lines=False)
     table.add_column("property", style="bold")
     targets = report.targets
     for target in targets:
-        table.add_column(target)
+        table.add_column(escape(target))
     by_key = {(r.target, r.property): r for r in report.results}
     for name in names:
         cells = []

@@ -146,6 +146,8 @@ def _dtype_src(dtype: np.dtype) -> str:
         return "object"
     if dtype.kind == "U":
         return "str"
+    if dtype == np.bool_:
+        return "np.bool_"  # np.bool is NumPy 2 only
     name = dtype.name
     if hasattr(np, name) and np.dtype(getattr(np, name)) == dtype:
         return f"np.{name}"

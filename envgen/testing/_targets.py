@@ -323,7 +323,7 @@ def _suggest_id(name: str) -> str:
     return f"; did you mean {close[0]}?" if close else ""
 
 
-def _spec_targets(path: Path) -> list[Target]:
+def _spec_targets(path: Path, **vec: Any) -> list[Target]:
     try:
         from envgen.build import env_ids_from_specs  # provided by the compiler
     except ImportError as exc:
@@ -338,6 +338,8 @@ def _spec_targets(path: Path) -> list[Target]:
         "from envgen.build import env_ids_from_specs",
         f"env_ids_from_specs([Path({str(path.resolve())!r})])",
     ]
+    if vec.get("vector") is not None:
+        return [_registered_id_target(i, preamble=preamble, **vec) for i in ids]
     return [_registered_id_target(i, display=i, preamble=preamble) for i in ids]
 
 
@@ -348,7 +350,7 @@ def resolve_targets(target: Any, **options: Any) -> list[Target]:
     if isinstance(target, Path) or (isinstance(target, str) and _looks_like_spec(target)):
         path = Path(target)
         if path.exists() and (path.is_dir() or path.suffix in SPEC_SUFFIXES):
-            return _spec_targets(path)
+            return _spec_targets(path, **options)
     return [resolve_target(target, **options)]
 
 
@@ -400,13 +402,15 @@ def resolve_target(
 
     text = target.strip()
     if _looks_like_spec(text) and Path(text).exists():
-        targets = _spec_targets(Path(text))
+        targets = _spec_targets(Path(text), **vec)
         if len(targets) != 1:
             raise TargetError(f"{text} defines {len(targets)} envs; use resolve_targets")
         return targets[0]
 
     if ":" in text:
         left, _, right = text.rpartition(":")
+        if vector is not None and (left.endswith(".py") or right not in gym.registry):
+            raise TargetError(f"--vector applies to registered env ids, not to {text}")
         if left.endswith(".py"):
             path = Path(left)
             if not path.exists():

@@ -63,9 +63,10 @@ def vector_rollout(vec, seed, actions):
 # ---------------------------------------------------------------------------------------------
 
 
-def check_infos(infos: Any, n: int, path: str = "info") -> str | None:
+def check_infos(infos, n, path="info"):
     """Vector infos: a dict whose every key ``k`` holds an array (or dict) of ``n`` items, with
-    its mask ``_k``, a bool array of shape (n,)."""
+    its mask ``_k``, a bool array of shape (n,). Returns what is wrong, or None.
+    (Pasted into reproductions: self-contained.)"""
     if not isinstance(infos, dict):
         return f"{path} is a {type(infos).__name__}, not a dict"
     for key, value in infos.items():
@@ -76,15 +77,14 @@ def check_infos(infos: Any, n: int, path: str = "info") -> str | None:
             return f"{path}[{key!r}] has no mask {path}[{'_' + str(key)!r}]"
         if not isinstance(mask, np.ndarray) or mask.dtype != np.bool_ or mask.shape != (n,):
             return (
-                f"{path}[{'_' + str(key)!r}] is {short_repr(mask, 80)}, not a bool array of "
-                f"shape ({n},)"
+                f"{path}[{'_' + str(key)!r}] is {repr(mask)[:80]}, not a bool array of shape ({n},)"
             )
         if isinstance(value, dict):
             problem = check_infos(value, n, f"{path}[{key!r}]")
             if problem:
                 return problem
         elif not isinstance(value, np.ndarray) or value.shape[:1] != (n,):
-            return f"{path}[{key!r}] is {short_repr(value, 80)}, not an array of {n} items"
+            return f"{path}[{key!r}] is {repr(value)[:80]}, not an array of {n} items"
     return None
 
 
@@ -93,7 +93,11 @@ def _check_batch(s: Script, vec: Any, result: Any, where: str, kind: str) -> Non
     size = 2 if kind == "reset" else 5
     if not isinstance(result, tuple) or len(result) != size:
         what = "(obs, infos)" if kind == "reset" else "(obs, rewards, terminations, ...)"
-        s.fail(f"{where} returned {short_repr(result, 200)}, not a {size}-tuple {what}")
+        P._show_raw_result(s, kind)
+        s.fail(
+            f"{where} returned {short_repr(result, 200)}, not a {size}-tuple {what}",
+            [f"assert isinstance(result, tuple) and len(result) == {size}, repr(result)"],
+        )
     obs = result[0]
     problem = P._dtype_problem(vec.observation_space, obs, "obs", "vec.observation_space")
     if problem:
@@ -110,7 +114,11 @@ def _check_batch(s: Script, vec: Any, result: Any, where: str, kind: str) -> Non
             if not space_contains(single, sub):
                 s.fail(
                     f"{where}: sub-env {i}'s obs {short_repr(sub, 150)} is not in "
-                    f"vec.single_observation_space {single}"
+                    f"vec.single_observation_space {single}",
+                    [
+                        f"sub = list(gym.vector.utils.iterate(vec.observation_space, obs))[{i}]",
+                        "assert vec.single_observation_space.contains(sub), sub",
+                    ],
                 )
     if kind == "step":
         _, rewards, terminations, truncations, _ = result
@@ -142,7 +150,11 @@ def _check_batch(s: Script, vec: Any, result: Any, where: str, kind: str) -> Non
                 )
     problem = check_infos(result[-1], n)
     if problem:
-        s.fail(f"{where}: {problem} (Gymnasium's vector info convention)")
+        s.helper(P._helper_source(check_infos))
+        s.fail(
+            f"{where}: {problem} (Gymnasium's vector info convention)",
+            [f"assert check_infos(info, {n}) is None, check_infos(info, {n})"],
+        )
 
 
 def _check_mode(
@@ -243,9 +255,16 @@ def _check_masked_reset(
     new = list(gym.vector.utils.iterate(space, after))
     for i in np.flatnonzero(~mask):
         if not same(old[i], new[i]):
+            s.helper(P._helper_source(same))
+            s.events.insert(len(s.events) - 1, ("code", ["before = obs"]))
             s.fail(
                 f"{where}: sub-env {i} was not in the reset_mask, yet its obs changed: "
-                f"{difference(old[i], new[i], f'obs of sub-env {i}')}"
+                f"sub-env {i} {difference(old[i], new[i], 'obs')}",
+                [
+                    "sub = lambda o: list(gym.vector.utils.iterate(vec.observation_space, o))"
+                    f"[{i}]",
+                    f"assert same(sub(before), sub(obs)), 'sub-env {i} was reset: not in the mask'",
+                ],
             )
 
 
@@ -382,7 +401,10 @@ def _vec_seeding(prop: Property, ctx: Context) -> Outcome:
     s = P._new_script(prop, ctx)
     try:
         with P._closing(s.make("vec")) as vec:
-            starts = [s._call(lambda sd=sd: vec.reset(seed=sd)[0], "vec.reset") for sd in seeds]
+            starts = [
+                copy.deepcopy(s._call(lambda sd=sd: vec.reset(seed=sd)[0], "vec.reset"))
+                for sd in seeds
+            ]
     except Violation as violation:
         return P._outcome(violation)
     if any(not same(starts[0], o) for o in starts[1:]):

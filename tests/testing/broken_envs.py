@@ -391,3 +391,132 @@ class _DoubleRewards(gym.vector.VectorWrapper):
 def bad_vector_walker(num_envs, **kwargs):
     """A vector entry point whose rewards are twice the single env's."""
     return _DoubleRewards(good_vector_walker(num_envs, **kwargs))
+
+
+# ---------------------------------------------------------------------------------------------
+# vector envs: VecWalkers is correct (NEXT_STEP); each subclass breaks one part of the contract
+# ---------------------------------------------------------------------------------------------
+
+
+class VecWalkers(gym.vector.VectorEnv):
+    """``num_envs`` Walkers stepped together (an episode also ends when a walker hits a wall),
+    sub-env i seeded seed + i, NEXT_STEP autoreset."""
+
+    metadata = {"autoreset_mode": gym.vector.AutoresetMode.NEXT_STEP}
+    limit = 30
+
+    def __init__(self, num_envs=2, render_mode=None):
+        self.num_envs = num_envs
+        self.render_mode = render_mode
+        self.single_observation_space = spaces.Box(-10.0, 10.0, (2,), np.float32)
+        self.single_action_space = spaces.Discrete(3)
+        batch = gym.vector.utils.batch_space
+        self.observation_space = batch(self.single_observation_space, num_envs)
+        self.action_space = batch(self.single_action_space, num_envs)
+        self.pos = np.zeros(num_envs)
+        self.vel = np.zeros(num_envs)
+        self.t = np.zeros(num_envs, dtype=np.int64)
+        self.done = np.zeros(num_envs, dtype=bool)
+        self.rngs = [np.random.default_rng() for _ in range(num_envs)]
+
+    def _obs(self):
+        return np.stack([self.pos, self.vel], axis=1).astype(np.float32)
+
+    def _info(self):
+        return {"t": self.t.copy(), "_t": np.ones(self.num_envs, dtype=bool)}
+
+    def _reset_one(self, i):
+        self.pos[i] = self.rngs[i].uniform(-1.0, 1.0)
+        self.vel[i], self.t[i], self.done[i] = 0.0, 0, False
+
+    def reset(self, *, seed=None, options=None):
+        if seed is not None:
+            self.rngs = [np.random.default_rng(seed + i) for i in range(self.num_envs)]
+        mask = (options or {}).get("reset_mask")
+        for i in range(self.num_envs) if mask is None else np.flatnonzero(mask):
+            self._reset_one(i)
+        return self._obs(), self._info()
+
+    def _advance(self, i, action):
+        self.vel[i] = 0.9 * self.vel[i] + 0.1 * (int(action) - 1)
+        self.t[i] += 1
+        self.pos[i] = np.clip(self.pos[i] + self.vel[i], -10.0, 10.0)
+
+    def step(self, actions):
+        if not self.action_space.contains(np.asarray(actions)):
+            raise ValueError(f"invalid actions {actions!r}")
+        rewards = np.zeros(self.num_envs)
+        terminated = np.zeros(self.num_envs, dtype=bool)
+        truncated = np.zeros(self.num_envs, dtype=bool)
+        for i in range(self.num_envs):
+            if self.done[i]:
+                self._reset_one(i)
+                continue
+            self._advance(i, actions[i])
+            rewards[i] = -abs(self.pos[i])
+            terminated[i] = abs(self.pos[i]) >= 10.0  # hit a wall
+            truncated[i] = self.t[i] >= self.limit
+        self.done = terminated | truncated
+        return self._obs(), rewards, terminated, truncated, self._info()
+
+
+class VecReusesBuffers(VecWalkers):
+    """Returns one observation buffer, refilled in place on every call (Gymnasium#1681)."""
+
+    def _obs(self):
+        if not hasattr(self, "buffer"):
+            self.buffer = np.zeros((self.num_envs, 2), dtype=np.float32)
+        self.buffer[:, 0], self.buffer[:, 1] = self.pos, self.vel
+        return self.buffer
+
+
+class VecNoInfoMasks(VecWalkers):
+    """Reports info['t'] without its mask info['_t']."""
+
+    def _info(self):
+        return {"t": self.t.copy()}
+
+
+class VecNextStepKeepsFlags(VecWalkers):
+    """Declares NEXT_STEP, but on the resetting step repeats the last reward and flags."""
+
+    def step(self, actions):
+        was_done = self.done.copy()
+        obs, rewards, terminated, truncated, info = super().step(actions)
+        truncated = truncated | was_done
+        rewards = np.where(was_done, -1.0, rewards)
+        self.done = (terminated | truncated) & ~was_done
+        return obs, rewards, terminated, truncated, info
+
+
+class VecSameStepNoFinalObs(VecWalkers):
+    """Declares SAME_STEP and resets ended sub-envs at once, but reports no final_obs."""
+
+    metadata = {"autoreset_mode": gym.vector.AutoresetMode.SAME_STEP}
+
+    def step(self, actions):
+        obs, rewards, terminated, truncated, info = super().step(actions)
+        for i in np.flatnonzero(self.done):
+            self._reset_one(i)
+        return self._obs(), rewards, terminated, truncated, info
+
+
+class VecDisabledResetsAll(VecWalkers):
+    """Declares DISABLED, but reset(options={'reset_mask': ...}) resets every sub-env."""
+
+    metadata = {"autoreset_mode": gym.vector.AutoresetMode.DISABLED}
+
+    def reset(self, *, seed=None, options=None):
+        return super().reset(seed=seed)
+
+    def step(self, actions):
+        self.done[:] = False  # DISABLED: the caller resets
+        return super().step(actions)
+
+
+class VecCoupled(VecWalkers):
+    """Every sub-env is pushed by the mean of all the actions, not by its own."""
+
+    def step(self, actions):
+        mean = int(np.round(np.mean(actions)))
+        return super().step(np.full(self.num_envs, mean, dtype=np.int64))
