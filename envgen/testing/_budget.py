@@ -15,6 +15,9 @@ OVERHEAD_PER_EXAMPLE = 2e-3
 # of the budget, the share the plan fills (shrinking a failure, makes and renders need the rest)
 FILL = 0.7
 MIN_EXAMPLES, MIN_STEPS = 3, 10
+# the time_limit property must run whole episodes of T steps: at most this share of the plan
+LIMIT_SHARE = 0.25
+MAKES_PER_EXAMPLE = 2  # fresh instances per example (determinism, independent_instances: 2)
 
 
 @dataclass
@@ -28,7 +31,9 @@ class Plan:
         return bool(self.note)
 
 
-def _steps(name: str, ctx: Context, examples: int, steps: int, stateful: int) -> float:
+def _steps(
+    name: str, ctx: Context, examples: int, steps: int, stateful: int, limit_examples: int
+) -> float:
     """About how many env steps (a reset counts as one) property ``name`` takes."""
     e, short, limit = examples, min(steps, 100), ctx.max_episode_steps or 0
     n_envs = ctx.settings.num_envs
@@ -38,7 +43,7 @@ def _steps(name: str, ctx: Context, examples: int, steps: int, stateful: int) ->
         "step": 0.8 * e * steps,
         "determinism": 2.4 * e * steps,
         "seeding": 8 + 8 * min(steps, 50),
-        "time_limit": e * limit,
+        "time_limit": min(e, limit_examples) * limit,
         "termination": 0 if ctx.vector else 8 * steps,
         "invalid_action": 2 * e,
         "render": 3 * 5 * 11 * len(ctx.metadata.get("render_modes", []) or []),
@@ -54,13 +59,19 @@ def _steps(name: str, ctx: Context, examples: int, steps: int, stateful: int) ->
 
 
 def estimate(
-    ctx: Context, names: list[str], examples: int, steps: int, stateful: int
+    ctx: Context,
+    names: list[str],
+    examples: int,
+    steps: int,
+    stateful: int,
+    limit_examples: int | None = None,
 ) -> dict[str, float]:
     """Estimated seconds per property at these settings."""
     per_step = ctx.step_seconds + OVERHEAD_PER_STEP
+    per_example = OVERHEAD_PER_EXAMPLE + MAKES_PER_EXAMPLE * ctx.make_seconds
+    tl = examples if limit_examples is None else limit_examples
     return {
-        name: _steps(name, ctx, examples, steps, stateful) * per_step
-        + examples * OVERHEAD_PER_EXAMPLE
+        name: _steps(name, ctx, examples, steps, stateful, tl) * per_step + examples * per_example
         for name in names
     }
 
@@ -72,9 +83,14 @@ def plan(ctx: Context, names: list[str]) -> Plan:
     if not settings.budget:
         return Plan(settings, "", estimate(ctx, names, examples, steps, stateful))
     usable = FILL * settings.budget
+    per_step = ctx.step_seconds + OVERHEAD_PER_STEP
+    tl = examples
+    if ctx.max_episode_steps and "time_limit" in names:
+        fits = int(LIMIT_SHARE * usable / (ctx.max_episode_steps * per_step))
+        tl = max(1, min(examples, fits))
 
     def total(e: int, s: int) -> float:
-        return sum(estimate(ctx, names, e, s, min(stateful, s)).values())
+        return sum(estimate(ctx, names, e, s, min(stateful, s), min(tl, e)).values())
 
     e, s = examples, steps
     while e > MIN_EXAMPLES and total(e, s) > usable:
@@ -85,12 +101,15 @@ def plan(ctx: Context, names: list[str]) -> Plan:
         e -= 1
     while s > 1 and total(e, s) > usable:
         s = max(1, int(s * 0.8))
-    shares = estimate(ctx, names, e, s, min(stateful, s))
-    if (e, s) == (examples, steps):
+    tl = min(tl, e)
+    shares = estimate(ctx, names, e, s, min(stateful, s), tl)
+    if (e, s, tl) == (examples, steps, examples):
         return Plan(settings, "", shares)
     cuts = []
     if e != examples:
         cuts.append(f"examples {examples} -> {e}")
+    if tl != e:
+        cuts.append(f"time_limit examples {tl} (episodes of {ctx.max_episode_steps} steps)")
     if s != steps:
         cuts.append(f"steps per run {steps} -> {s}")
         if ctx.max_episode_steps and s < ctx.max_episode_steps:
@@ -106,6 +125,7 @@ def plan(ctx: Context, names: list[str]) -> Plan:
         examples=e,
         max_steps=s if s != steps else settings.max_steps,
         stateful_steps=min(stateful, s),
+        limit_examples=tl if tl != e else settings.limit_examples,
         shrink_seconds=min(settings.shrink_seconds, max(2.0, settings.budget / 6)),
     )
     return Plan(new, note, shares)

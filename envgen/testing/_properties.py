@@ -67,6 +67,8 @@ class Settings:
     budget: seconds per env (default 60; None: no budget). When the measured step cost says
         the suite would take longer, examples and episode lengths are cut to fit (the report
         says what was cut), and a property past its share stops drawing new examples.
+    limit_examples: examples of the ``time_limit`` property (whole episodes of T steps; default:
+        ``examples``); the budget lowers it for long time limits.
     """
 
     examples: int = 10
@@ -77,6 +79,7 @@ class Settings:
     num_envs: int = 2
     stateful_steps: int = 30
     budget: float | None = 60.0
+    limit_examples: int | None = None
 
     def episode_steps(self, max_episode_steps: int | None) -> int:
         if self.max_steps is not None:
@@ -750,7 +753,8 @@ def _check_time_limit(prop: Property, ctx: Context) -> Outcome:
                 [f"assert terminated or truncated, 'step {limit} should truncate'"],
             )
 
-    return _outcome(search(body, ctx.settings), ok=f"{name}={limit}")
+    examples = ctx.settings.limit_examples
+    return _outcome(search(body, ctx.settings, examples=examples), ok=f"{name}={limit}")
 
 
 def _policies(space: gym.Space, seed0: int, n: int) -> list[tuple[str, list[Any]]]:
