@@ -105,8 +105,13 @@ def fuzz(
     Exit status: 0 when every contract holds (warnings allowed), 1 when one fails, 2 on a
     usage error.
     """
+    import os
+
     from rich.console import Console
     from rich.markup import escape
+
+    # the fuzzer never renders 'human': pygame-based rgb_array renderers need no display
+    os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 
     from . import PROPERTIES, format_result
     from ._runner import UnknownPropertyError, check_property_names

@@ -109,10 +109,11 @@ def vector_vs_single(vec, envs, seed, actions, same_step=False):
                     o = env.reset()[0]
                 want = (o, r, te, tr)
             got = (subs[i], rewards[i], terminated[i], truncated[i])
-            if not close(got[0], want[0]) or not close(got[1], want[1]):
-                return f"step {t}: sub-env {i} returned {got!r}, single env {want!r}"
-            if bool(got[2]) != bool(want[2]) or bool(got[3]) != bool(want[3]):
-                return f"step {t}: sub-env {i} returned {got!r}, single env {want!r}"
+            fields = ("obs", "reward", "terminated", "truncated")
+            for name, x, y in zip(fields, got, want):  # noqa: B905
+                differs = not close(x, y) if name in ("obs", "reward") else bool(x) != bool(y)
+                if differs:
+                    return f"step {t}: sub-env {i} {name} {x!r} != single env {name} {y!r}"
             done[i] = bool(want[2] or want[3])
     return None
 

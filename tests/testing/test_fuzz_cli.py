@@ -97,3 +97,46 @@ def test_list_properties():
     run = fuzz_cli("CartPole-v1", "--list")
     assert run.returncode == 0
     assert "determinism:" in run.stdout and "time_limit:" in run.stdout
+
+
+def test_budget_cut_is_said_with_progress_per_property():
+    run = fuzz_cli(
+        f"{BROKEN}:SlowWalker", "--budget", "6", "--property", "step", "--property", "reset"
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    # what the budget cut, on stderr as it starts and in the summary on stdout
+    assert "SlowWalker: budget 6s at " in run.stderr and "examples 10 -> " in run.stderr
+    assert "SlowWalker: budget 6s at " in run.stdout
+    assert "[1/2]" in run.stderr and "[2/2]" in run.stderr
+    assert "Traceback" not in run.stderr
+
+
+def test_vector_targets_from_the_command_line():
+    run = fuzz_cli(
+        "CartPole-v1",
+        "--vector",
+        "sync",
+        "--num-envs",
+        "3",
+        "--autoreset",
+        "SameStep",
+        "--property",
+        "autoreset",
+        "--json",
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    report = json.loads(run.stdout)
+    assert report["targets"] == ["CartPole-v1[sync x3, SameStep]"]
+    assert report["results"][0]["message"] == "autoreset mode SameStep"
+
+
+def test_vector_of_a_class_is_a_usage_error():
+    run = fuzz_cli(f"{BROKEN}:Walker", "--vector", "sync")
+    assert run.returncode == 2
+    assert "--vector applies to registered env ids" in run.stderr
+    assert "Traceback" not in run.stderr
+
+
+def test_autoreset_needs_vector():
+    run = fuzz_cli("CartPole-v1", "--autoreset", "SameStep")
+    assert run.returncode == 2 and "--autoreset needs --vector" in run.stderr
