@@ -696,7 +696,10 @@ def _check_seeding(prop: Property, ctx: Context) -> Outcome:
     s = _new_script(prop, ctx)
     try:
         with _closing(s.make()) as env:
-            starts = [s._call(lambda sd=sd: env.reset(seed=sd), "reset")[0] for sd in seeds]
+            # copies: an env reusing its buffers must not look as if it ignored its seed
+            starts = [
+                copy.deepcopy(s._call(lambda sd=sd: env.reset(seed=sd), "reset")[0]) for sd in seeds
+            ]
             if any(not same(starts[0], o) for o in starts[1:]):
                 return Outcome(PASS, "initial observations depend on the seed")
             runs = [

@@ -171,3 +171,12 @@ def test_fuzz_reports_the_cut_and_progress():
 def test_zero_or_none_budget_disables_it(budget):
     report = fuzz(broken_envs.Walker, properties=["reset"], budget=budget)
     assert report.ok and not report.notes
+
+
+def test_buffer_reuse_does_not_fool_the_comparisons():
+    # Gymnasium#1681: a checker that keeps the returned arrays compares a buffer with itself.
+    # The fuzzer copies what it compares: the reused buffer is caught by fresh_arrays alone.
+    report = fuzz(broken("ReusedObsArray"), properties=["seeding", "determinism", "fresh_arrays"])
+    assert report.status("seeding") == PASS  # not "ignores its seed"
+    assert report.status("determinism") == PASS
+    assert report.status("fresh_arrays") == FAIL
