@@ -180,3 +180,29 @@ def test_buffer_reuse_does_not_fool_the_comparisons():
     assert report.status("seeding") == PASS  # not "ignores its seed"
     assert report.status("determinism") == PASS
     assert report.status("fresh_arrays") == FAIL
+
+
+def test_a_property_past_its_deadline_stops_after_one_example():
+    import time
+
+    from envgen.testing._runner import run_property
+
+    ctx = prepare(resolve_target(broken_envs.Walker), Settings())
+    ticks = []
+    result = run_property(
+        "reset", ctx, deadline=time.perf_counter() - 1, tick=lambda i, n: ticks.append((i, n))
+    )
+    assert result.status == PASS
+    assert result.message == "budget: stopped after 1 of 10 examples"
+    assert ticks == [(1, 10)]
+
+
+def test_a_failure_is_still_shrunk_past_the_deadline():
+    import time
+
+    from envgen.testing._runner import run_property
+
+    ctx = prepare(resolve_target(broken_envs.NaNReward), Settings())
+    result = run_property("step", ctx, deadline=time.perf_counter() - 1)
+    # the first example already fails; shrinking is not cut short by the deadline
+    assert result.status == FAIL and "env.step(np.int64(0))" in result.reproduction
