@@ -500,7 +500,7 @@ def _helper_source(*functions: Callable) -> str:
 @_property(
     "reset",
     "reset(seed=...) and reset() return (obs, info): obs in the observation space with its exact "
-    "dtype and shape, info a dict",
+    "dtype and shape, info a dict (vector envs: batched spaces, infos with their _key masks)",
 )
 def _check_reset(prop: Property, ctx: Context) -> Outcome:
     def body(data: Any) -> None:

@@ -294,11 +294,37 @@ def _vector_check(name: str) -> Callable:
     return attach
 
 
+def _check_spaces(s: Script, vec: Any) -> None:
+    """num_envs, and batched spaces that are the single ones batched (gym.vector.utils)."""
+    n = getattr(vec, "num_envs", None)
+    if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+        s.fail(f"vec.num_envs is {n!r}, not a positive int", ["assert vec.num_envs >= 1"])
+    for kind in ("observation", "action"):
+        single = getattr(vec, f"single_{kind}_space", None)
+        if single is None:
+            s.fail(
+                f"the vector env has no single_{kind}_space",
+                [f"assert vec.single_{kind}_space is not None"],
+            )
+        batched = getattr(vec, f"{kind}_space")
+        expected = gym.vector.utils.batch_space(single, n)
+        if batched != expected:
+            s.fail(
+                f"vec.{kind}_space is {batched}, not batch_space(vec.single_{kind}_space, {n}) "
+                f"= {expected}",
+                [
+                    f"assert vec.{kind}_space == gym.vector.utils.batch_space("
+                    f"vec.single_{kind}_space, vec.num_envs), vec.{kind}_space"
+                ],
+            )
+
+
 @_vector_check("reset")
 def _vec_reset(prop: Property, ctx: Context) -> Outcome:
     def body(data: Any) -> None:
         s = P._new_script(prop, ctx)
         with P._closing(_make_vec(s, ctx)) as vec:
+            _check_spaces(s, vec)
             sd = data.draw(P.SEEDS, label="seed")
             _check_batch(s, vec, s.reset(vec, sd, "vec"), f"vec.reset(seed={sd})", "reset")
             _check_batch(s, vec, s.reset(vec, None, "vec"), "vec.reset()", "reset")

@@ -520,3 +520,13 @@ class VecCoupled(VecWalkers):
     def step(self, actions):
         mean = int(np.round(np.mean(actions)))
         return super().step(np.full(self.num_envs, mean, dtype=np.int64))
+
+
+class VecWrongBatchSpace(VecWalkers):
+    """Declares a batched observation space of one sub-env too many."""
+
+    def __init__(self, num_envs=2, render_mode=None):
+        super().__init__(num_envs=num_envs, render_mode=render_mode)
+        self.observation_space = gym.vector.utils.batch_space(
+            self.single_observation_space, num_envs + 1
+        )

@@ -206,3 +206,13 @@ def test_a_failure_is_still_shrunk_past_the_deadline():
     result = run_property("step", ctx, deadline=time.perf_counter() - 1)
     # the first example already fails; shrinking is not cut short by the deadline
     assert result.status == FAIL and "env.step(np.int64(0))" in result.reproduction
+
+
+def test_the_docs_table_lists_every_property_with_its_contract():
+    from pathlib import Path
+
+    from envgen.testing import properties
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "fuzzing.md").read_text()
+    missing = [n for n, c in properties().items() if f"| `{n}` | {c} |" not in doc]
+    assert not missing, f"docs/fuzzing.md's table lacks or misstates {missing}"

@@ -58,6 +58,7 @@ def test_gymnasium_cartpole_vector_env_shares_one_generator():
 VECTOR_CASES = [
     ("VecReusesBuffers", "fresh_arrays", "changed in place the obs", "changed in place: obs[0, 0]"),
     ("VecNoInfoMasks", "reset", "info['t'] has no mask info['_t']", "info['t'] has no mask"),
+    ("VecWrongBatchSpace", "reset", "not batch_space(vec.single_observation_space, 2)", "Box"),
     ("VecNextStepKeepsFlags", "autoreset", "in NEXT_STEP mode this step resets it", "reward["),
     ("VecSameStepNoFinalObs", "autoreset", "info has no 'final_obs'", "final_obs"),
     ("VecDisabledResetsAll", "autoreset", "was not in the reset_mask, yet its obs changed", ""),
