@@ -120,7 +120,10 @@ def difference(a, b, path=None):
         unequal = a != b
         if a.dtype.kind in "fc":
             unequal &= ~(np.isnan(a) & np.isnan(b))
-        idx = tuple(int(i) for i in np.argwhere(unequal)[0])
+        found = np.argwhere(unequal)
+        if not len(found):
+            return f"{path}: {a!r} != {b!r}"
+        idx = tuple(int(i) for i in found[0])
         where = f"{path}[{', '.join(map(str, idx))}]" if idx else path
         return f"{where}: {a[idx]!r} != {b[idx]!r}"
     if type(a) is not type(b):

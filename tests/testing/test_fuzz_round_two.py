@@ -216,3 +216,25 @@ def test_the_docs_table_lists_every_property_with_its_contract():
     doc = (Path(__file__).resolve().parents[2] / "docs" / "fuzzing.md").read_text()
     missing = [n for n, c in properties().items() if f"| `{n}` | {c} |" not in doc]
     assert not missing, f"docs/fuzzing.md's table lacks or misstates {missing}"
+
+
+def test_difference_names_the_first_differing_field():
+    import numpy as np
+
+    from envgen.testing._repro import difference
+
+    step = (np.array([1.0, 2.0], dtype=np.float32), 1.0, False, False, {"lives": 3})
+    assert difference(step, step) is None
+    assert difference(step, (step[0], 1.0, False, True, {"lives": 3})) == (
+        "truncated: False != True"
+    )
+    assert difference(step, (*step[:4], {"lives": 2})) == "info['lives']: 3 != 2"
+    other = np.array([1.0, 2.5], dtype=np.float32)
+    assert difference((step[0], {}), (other, {})) == "obs[1]: np.float32(2.0) != np.float32(2.5)"
+    assert difference(np.zeros((2, 2)), np.eye(2), "obs") == (
+        "obs[0, 0]: np.float64(0.0) != np.float64(1.0)"
+    )
+    assert "only in the second ['b']" in difference({"a": 1}, {"a": 1, "b": 2}, "info")
+    assert difference(1.0, np.float64(1.0), "reward") == (
+        "reward: 1.0 (float) != np.float64(1.0) (float64)"
+    )
