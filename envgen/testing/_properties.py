@@ -111,7 +111,7 @@ class Context:
     limit_name: str = "max_episode_steps"
     vector: bool = False
     step_seconds: float = 0.0
-    make_seconds: float = 0.0
+    make_seconds: float = 0.0  # making a fresh env and its first reset (measured by the runner)
     single_action_space: gym.Space | None = None  # of a vector env
     num_envs: int = 1
 

@@ -177,21 +177,23 @@ def time_limit_of(target: Target, env: Any) -> int | None:
 PROBE_STEPS, PROBE_SECONDS = 30, 1.0
 
 
-def measure_step(env: Any, space: Any) -> float:
-    """Seconds per step (resets included) over a short run of sampled actions."""
+def measure_step(env: Any, space: Any) -> tuple[float, float]:
+    """Seconds per step (the resets that episodes need included) over a short run of sampled
+    actions (at least one step), and seconds of the first ``reset(seed=0)``."""
     import copy
 
     space = copy.deepcopy(space)
     space.seed(0)
     start = time.perf_counter()
     env.reset(seed=0)
+    first = time.perf_counter()
     steps = 0
-    while steps < PROBE_STEPS and time.perf_counter() - start < PROBE_SECONDS:
+    while steps < 1 or (steps < PROBE_STEPS and time.perf_counter() - first < PROBE_SECONDS):
         result = env.step(space.sample())
         steps += 1
         if _ended_any(result):
             env.reset()
-    return (time.perf_counter() - start) / max(steps, 1)
+    return (time.perf_counter() - first) / steps, first - start
 
 
 def _ended_any(result: Any) -> bool:
@@ -215,10 +217,10 @@ def prepare(target: Target, settings: Settings) -> Context:
         limit, name, notes = None, "max_episode_steps", []
         if not vector:
             limit, name, notes = find_time_limit(target, env)
-        step_seconds = 0.0
+        step_seconds = reset_seconds = 0.0
         if settings.budget:
             with contextlib.suppress(Exception):  # the properties will show what breaks
-                step_seconds = measure_step(env, env.action_space)
+                step_seconds, reset_seconds = measure_step(env, env.action_space)
         return Context(
             target=target,
             settings=settings,
@@ -230,7 +232,7 @@ def prepare(target: Target, settings: Settings) -> Context:
             limit_name=name,
             vector=vector,
             step_seconds=step_seconds,
-            make_seconds=make_seconds,
+            make_seconds=make_seconds + reset_seconds,  # each example makes and resets
             single_action_space=getattr(env, "single_action_space", None) if vector else None,
             num_envs=int(getattr(env, "num_envs", 1)) if vector else 1,
         )
