@@ -530,3 +530,21 @@ class VecWrongBatchSpace(VecWalkers):
         self.observation_space = gym.vector.utils.batch_space(
             self.single_observation_space, num_envs + 1
         )
+
+
+class LosesStateOnPickle(Walker):
+    """Drops its wind table when pickled (or deep-copied): a clone crashes on its next step."""
+
+    def reset(self, *, seed=None, options=None):
+        obs, info = super().reset(seed=seed, options=options)
+        self.wind = np.zeros(self.max_episode_steps + 1)
+        return obs, info
+
+    def step(self, action):
+        self.vel += float(self.wind[self.t])
+        return super().step(action)
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state.pop("wind", None)
+        return state

@@ -38,6 +38,7 @@ CASES = [
     ("ReseedCrash", "determinism", "TypeError: 'NoneType' object is not subscriptable", False),
     ("OneAtATime", "independent_instances", "RuntimeError: the device is held", False),
     ("OneAtATime", "determinism", "RuntimeError: the device is held", False),
+    ("LosesStateOnPickle", "pickle", "AttributeError: 'LosesStateOnPickle' object has no", False),
 ]
 
 
