@@ -160,3 +160,45 @@ def test_shapes_only_params_decide_are_checked_when_the_env_is_made(programs):
         single(lead_time=4, horizon=5)
     with pytest.raises(InvalidParam, match="the observation"):
         vector(num_envs=2, lead_time=4, horizon=5)
+
+
+def test_list_params_are_checked_row_by_row_when_the_env_is_made(programs):
+    from envgen.runtime import InvalidParam
+
+    _, single, _ = programs["programs/Obstacles-v0"]
+    with pytest.raises(InvalidParam, match=r"'obstacles' must hold rows of shape \(3,\)"):
+        single(obstacles=[[0.0, 0.0]])
+    with pytest.raises(InvalidParam, match="rectangular"):
+        single(obstacles=[[0.0, 0.0, 1.0], [1.0]])
+    env = single(obstacles=[])  # no obstacles is a setting, not an error
+    env.reset(seed=0)
+    for _ in range(5):
+        env.step(env.action_space.sample())
+
+
+def test_an_implicit_float32_into_float64_state_is_refused_with_both_fixes(tmp_path):
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(
+        "id: t/Drift-v0\n"
+        "action_space: {Box: {low: -1, high: 1, shape: [1], dtype: float32}}\n"
+        "observation_space: {Box: {low: -inf, high: inf, shape: [1], dtype: float64}}\n"
+        "state:\n  x: {init: 0.0}\n"
+        "step: |\n  x = clip(x + action[0] * 0.1, -1.0, 1.0)\n"
+        "observation: [0.3 - x]\nmax_episode_steps: 5\n"
+    )
+    (diagnostic,) = compile_specs([spec], tmp_path / "pkg").diagnostics
+    assert "makes float64 state 'x' a float32 scalar" in diagnostic.message
+    assert "x = float(...)" in diagnostic.hint and "x = float32(...)" in diagnostic.hint
+    assert (diagnostic.location.line, diagnostic.location.column) == (7, 3)
+
+
+def test_choice_of_a_2d_probability_table_is_refused_at_build_time(tmp_path):
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(
+        "id: t/Choice-v0\naction_space: {Discrete: 2}\n"
+        "observation_space: {Discrete: 4}\n"
+        "state:\n  cell: {dtype: int64, init: 'choice(4, p=ones((2, 2)) / 4.0)'}\n"
+        "step: |\n  cell = cell\nobservation: cell\nmax_episode_steps: 5\n"
+    )
+    (diagnostic,) = compile_specs([spec], tmp_path / "pkg").diagnostics
+    assert "p must be 1-D" in diagnostic.message

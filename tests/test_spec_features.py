@@ -24,7 +24,7 @@ observation_space: {Box: {low: -inf, high: inf, shape: [1], dtype: float32}}
 state:
   x: {init: 0.0}
 step: |
-  x = x + action[0] * half / 5
+  x = x + float(action[0]) * half / 5
 observation: [x]
 reward: -abs(x)
 terminated: abs(x) > limit

@@ -373,7 +373,7 @@ def test_bound_tests_fused_into_abs_match_at_nan_zero_and_negative_bounds(tmp_pa
         "observation_space: {Box: {low: -inf, high: inf, shape: [1], dtype: float64}}\n"
         "state: {x: {init: 0.0}}\n"
         "step: |\n"
-        "  x = action[0] * 1.0\n"
+        "  x = float(action[0])\n"
         "  out = x < -c or x > c\n"
         "  inside = x >= -c and x <= c\n"
         "  edge = -c >= x or c <= x\n"

@@ -340,9 +340,11 @@ def param_lines(model: EnvModel, tr: Translator) -> list[str]:
         if t.is_numeric and not t.is_scalar and t.shape is not None:
             # numeric list params are arrays, as lists in `let` are: the code indexes them
             dtype = np_dtype(t.dtype)
+            inner = t.shape[1:]
+            extra = f", {literal(tuple(inner))}" if inner and None not in inner else ""
             lines.append(
                 f"self.{name} = _rt.param_array(ID, {literal(name)}, p[{literal(name)}], "
-                f"{dtype}, {len(t.shape)})"
+                f"{dtype}, {len(t.shape)}{extra})"
             )
         else:
             lines.append(f"self.{name} = p[{literal(name)}]")

@@ -29,6 +29,7 @@ from envgen.compiler.types import (
     FLOAT,
     INT,
     NONE,
+    NUMERIC,
     STR,
     Dim,
     Sym,
@@ -1353,7 +1354,7 @@ class _Checker:
                 self.error(path, f"cannot assign to {what} '{name}'", hint, "assign", target)
                 return defined
             if name in state:
-                self._check_state_assign(name, state[name], value, target)
+                self._check_state_assign(name, state[name], value, target, value_node)
                 self.symbols[id(target)] = scope.lookup(name)  # type: ignore[assignment]
                 self.types[id(target)] = state[name]
                 return defined | {name}
@@ -1441,10 +1442,34 @@ class _Checker:
         self.error(path, "cannot assign to this", "", "assign", target)
         return defined
 
-    def _check_state_assign(self, name: str, var: T, value: T, node: ast.AST) -> None:
+    def _check_state_assign(
+        self, name: str, var: T, value: T, node: ast.AST, value_node: ast.AST | None = None
+    ) -> None:
         if value.dtype in ("any",):
             return
         path = self._path
+        if (
+            var.is_scalar
+            and var.weak
+            and value.is_scalar
+            and not value.weak
+            and value.is_numeric
+            and value.dtype != var.dtype
+            and value.kind == var.kind
+            and not _is_cast(value_node)
+        ):
+            # A float32 operand (a Box action, a float32 state) would turn the float64 state
+            # into float32 silently; an explicit cast says which one is meant.
+            self.error(
+                path,
+                f"this makes {var.dtype} state '{name}' {value.described()}",
+                f"keep it {var.dtype} with `{name} = {_PYTHON_CAST[var.kind]}(...)`, or write "
+                f"`{name} = {value.dtype}(...)` to store {value.dtype} values on purpose "
+                "(docs/vectorization.md, state types)",
+                "type",
+                node,
+            )
+            return
         if not value.is_numeric:
             self.error(
                 path, f"state '{name}' holds numbers; got {value.describe()}", "", "type", node
@@ -1554,6 +1579,17 @@ def _param_type(spec: ParamSpec) -> T:
             return ANY  # no default to learn the element type from
         return _data_type(spec.default, exact=False)
     return {"int": INT, "float": FLOAT, "bool": BOOL, "str": STR}[kind]
+
+
+def _param_storage_type(spec: ParamSpec) -> T:
+    """A param's type with what a value passed in must share with the default: for a list,
+    every length but the first (rows of [x, y, r] stay rows of three)."""
+    t = erase(_param_type(spec))
+    if t.is_numeric and t.shape and spec.default is not None:
+        exact = _data_type(spec.default, exact=True)
+        if exact.shape is not None and len(exact.shape) == len(t.shape):
+            return T(t.dtype, (None, *exact.shape[1:]))
+    return t
 
 
 def _data_type(value: Any, exact: bool = True) -> T:
@@ -1908,7 +1944,7 @@ def analyze(document: Document, spec: EnvSpec) -> EnvModel:
         uses_random_in_step=uses_random_in_step,
         read_copies=checker.read_copies,
         shape_checks=checker.shape_checks,
-        param_types={name: erase(_param_type(param)) for name, param in spec.params.items()},
+        param_types={name: _param_storage_type(param) for name, param in spec.params.items()},
     )
     _erase_symbolic_lengths(model)
     return model
@@ -2444,6 +2480,18 @@ def _check_observation_type(checker: _Checker, code: Code, space: SpaceModel) ->
                 "build one with text(codes, charset)",
                 "observation",
             )
+
+
+_PYTHON_CAST = {"float": "float", "int": "int", "bool": "bool"}
+
+
+def _is_cast(node: ast.AST | None) -> bool:
+    """Whether `node` is an explicit dtype conversion, e.g. float32(x)."""
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id in NUMERIC | {"int", "float", "bool"}
+    )
 
 
 def _adds_a_list(node: ast.expr | None) -> bool:

@@ -196,6 +196,11 @@ def _cumsum(args: dict[str, T], _c: dict[str, object]) -> T:
 
 def _choice(args: dict[str, T], consts: dict[str, object]) -> T:
     a = args["a"]
+    for name in ("a", "p"):
+        t = args.get(name)
+        if t is not None and t.shape is not None and len(t.shape) > 1:
+            # Generator.choice raises "must be 1-dimensional" at run time
+            raise CallError(f"{name} must be 1-D, got {t.describe()}; flatten it with cumsum")
     element = INT if a.shape == () else T(a.dtype, ())
     if "size" not in args:
         return element if element.dtype != "int64" else INT

@@ -309,25 +309,35 @@ def frozen(data: Any) -> np.ndarray:
     return array
 
 
-def param_array(env_id: str, name: str, value: Any, dtype: Any, rank: int) -> Any:
+def param_array(
+    env_id: str, name: str, value: Any, dtype: Any, rank: int, inner: tuple[int, ...] = ()
+) -> Any:
     """A list param as the read-only array the spec's code indexes (`obstacles[:, 0]`).
 
     None stays None (a nullable param); anything that is not a rectangular array of numbers
-    of the declared rank is refused with the param's name."""
+    of the declared rank, with rows of the default's `inner` shape, is refused with the
+    param's name. An empty list is no rows."""
     if value is None:
         return None
     try:
         array = np.array(value)
     except (ValueError, TypeError) as exc:
         raise InvalidParam(f"{env_id}: param '{name}' must be a rectangular list ({exc})") from None
+    if array.size == 0 and array.ndim == 1 and rank > 1 and inner:
+        array = array.reshape((0, *inner))
     if (
         array.ndim != rank
-        or array.dtype.kind not in "biuf"
+        or (array.size and array.dtype.kind not in "biuf")
         or (np.dtype(dtype).kind in "iub" and array.dtype.kind == "f")
     ):
         raise InvalidParam(
             f"{env_id}: param '{name}' must be a {rank}-D list of numbers like its default, "
             f"got {value!r:.80}"
+        )
+    if inner and array.shape[1:] != tuple(inner):
+        raise InvalidParam(
+            f"{env_id}: param '{name}' must hold rows of shape {tuple(inner)} like its "
+            f"default, got rows of shape {array.shape[1:]}"
         )
     array = array.astype(dtype)
     array.setflags(write=False)
