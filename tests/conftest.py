@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +11,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = ROOT / "specs"
+
+# pygame (pulled in by minigrid) renders headless; without this SDL warns on every render.
+os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 
 
 def run_envgen(*args: str, cwd: Path = ROOT, check: bool = False) -> subprocess.CompletedProcess:
