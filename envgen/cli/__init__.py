@@ -79,6 +79,18 @@ def _source_line(file: str, line: int) -> str | None:
 @click.version_option(package_name="envgen")
 def main() -> None:
     """envgen: compile YAML environment specs into Gymnasium envs, and test any env."""
+    current_folder_importable()
+
+
+def current_folder_importable() -> None:
+    """Put the working folder first on `sys.path`, as `python -m` does, so that
+    `module:Env-v0` targets, `--policy module:fn` and `-o mygen` packages built here import
+    without `PYTHONPATH=.` (the `envgen` script, unlike `python -m`, does not add it)."""
+    import os
+
+    cwd = os.getcwd()
+    if cwd not in sys.path and "" not in sys.path:
+        sys.path.insert(0, cwd)
 
 
 def _spec_paths(paths: tuple[Path, ...]) -> list[Path]:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from envgen.cli._failure import Failure
+from envgen.cli._params import Params
 from envgen.cli._resolve import make_env
 from envgen.cli._show import entry_name
 
@@ -29,9 +30,11 @@ def _rate(step: Callable[[], int], seconds: float) -> tuple[float, int]:
     return count / (now - start), count
 
 
-def bench_single(env_id: str, seconds: float, seed: int) -> tuple[float, int]:
+def bench_single(
+    env_id: str, seconds: float, seed: int, params: Params | None = None
+) -> tuple[float, int]:
     """Steps per second (and steps made) of one env, random actions, resetting as needed."""
-    env = make_env(env_id, disable_env_checker=True)
+    env = make_env(env_id, params, disable_env_checker=True)
     env.action_space.seed(seed)
     actions = [env.action_space.sample() for _ in range(256)]
     env.reset(seed=seed)
@@ -52,14 +55,21 @@ def bench_single(env_id: str, seconds: float, seed: int) -> tuple[float, int]:
 
 
 def bench_vector(
-    env_id: str, num_envs: int, mode: str, seconds: float, seed: int
+    env_id: str,
+    num_envs: int,
+    mode: str,
+    seconds: float,
+    seed: int,
+    params: Params | None = None,
 ) -> tuple[float, int, str | None]:
     """Env steps per second, env steps made, and the native env's step backend (numba or
     numpy; None for other vector envs) of `gym.make_vec(..., vectorization_mode=mode)`."""
     import gymnasium as gym
 
     try:
-        envs = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode=mode)
+        envs = gym.make_vec(
+            env_id, num_envs=num_envs, vectorization_mode=mode, **(params.values if params else {})
+        )
     except Exception as exc:  # noqa: BLE001
         raise Failure(
             f"cannot make a {mode} vector env of {env_id}: {type(exc).__name__}: {exc}"
@@ -91,14 +101,17 @@ class Benchmark:
     problem: str | None = None  # why the native vector env failed, if it did
 
 
-def benchmark(env_id: str, num_envs: int, seconds: float, seed: int) -> Benchmark:
-    """Measure each backend of `env_id` for `seconds`; `speedup` is relative to the single env."""
+def benchmark(
+    env_id: str, num_envs: int, seconds: float, seed: int, params: Params | None = None
+) -> Benchmark:
+    """Measure each backend of `env_id` (made with `params`) for `seconds`; `speedup` is
+    relative to the single env."""
     import gymnasium as gym
 
     rows = []
-    rate, count = bench_single(env_id, seconds, seed)
+    rate, count = bench_single(env_id, seconds, seed, params)
     rows.append({"backend": "single env", "num_envs": 1, "steps_per_s": rate, "steps": count})
-    rate, count, _ = bench_vector(env_id, num_envs, "sync", seconds, seed)
+    rate, count, _ = bench_vector(env_id, num_envs, "sync", seconds, seed, params)
     rows.append(
         {"backend": "SyncVectorEnv", "num_envs": num_envs, "steps_per_s": rate, "steps": count}
     )
@@ -107,7 +120,7 @@ def benchmark(env_id: str, num_envs: int, seconds: float, seed: int) -> Benchmar
     if native is not None:
         try:
             rate, count, backend = bench_vector(
-                env_id, num_envs, "vector_entry_point", seconds, seed
+                env_id, num_envs, "vector_entry_point", seconds, seed, params
             )
         except Failure as failure:
             problem = failure.message

@@ -31,6 +31,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from envgen.cli._failure import Failure
+from envgen.cli._params import param_options, read_params
 from envgen.cli._scaffold import TEMPLATES
 from envgen.compiler.schema import (
     REFERENCE_FILE,
@@ -132,14 +133,20 @@ def schema(output: Path | None, markdown: Path | None, check: bool) -> None:
 @click.command(cls=_Command)
 @click.argument("target", metavar="SPEC|ID")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
-def show(target: str, as_json: bool) -> None:
+@param_options
+def show(
+    target: str, as_json: bool, param_pairs: tuple[str, ...], params_file: Path | None
+) -> None:
     """What an env is: params, spaces with bounds, reward, termination, time limit.
 
-    SPEC is a spec file; ID a registered Gymnasium id (envgen's or any other).
+    SPEC is a spec file; ID a registered Gymnasium id (envgen's or any other), in any form
+    gym.make takes (module:ns/Name-v0 imports the module from the current folder first).
+    With -p/--params, spaces and limits are those of the env made with these params.
     """
     from envgen.cli._show import show_info, space_rows
 
-    info = show_info(target)
+    params = read_params(param_pairs, params_file)
+    info = show_info(target, params)
     if as_json:
         click.echo(json.dumps(info, indent=2, default=str))
         return
@@ -149,14 +156,18 @@ def show(target: str, as_json: bool) -> None:
     stdout.print(f"[dim]source: {escape(info['source'] or info['entry_point'])}[/dim]")
     if info["params"]:
         table = Table(title="Params", title_justify="left")
-        for column in ("name", "type", "default", "constraints", "doc"):
+        given = bool(params)
+        columns = ("name", "type", "default", *(["value"] if given else []), "constraints", "doc")
+        for column in columns:
             table.add_column(column)
         for p in info["params"]:
+            value = [escape(repr(p["value"]))] if given else []
             table.add_row(
                 p["name"],
                 p["type"],
-                repr(p["default"]),
-                ", ".join(p["constraints"]),
+                escape(repr(p["default"])),
+                *value,
+                escape(", ".join(p["constraints"])),
                 escape(p["doc"]),
             )
         stdout.print(table)
@@ -263,6 +274,7 @@ def new(name: str, template: str, output: Path | None) -> None:
     help="Write a PNG of reward, return and each observation dimension (matplotlib).",
 )
 @click.option("-q", "--quiet", is_flag=True, help="Do not print ansi frames.")
+@param_options
 def play(
     target: str,
     policy: str,
@@ -272,10 +284,12 @@ def play(
     out: Path | None,
     plot: Path | None,
     quiet: bool,
+    param_pairs: tuple[str, ...],
+    params_file: Path | None,
 ) -> None:
     """Run episodes of an env and show what it does: ansi frames, a GIF/MP4/PNG, a plot.
 
-    SPEC is a spec file; ID a registered Gymnasium id.
+    SPEC is a spec file; ID a registered Gymnasium id, in any form gym.make takes.
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
@@ -302,9 +316,10 @@ def play(
             raise Failure(
                 "--plot needs matplotlib", "pip install 'envgen[media]' (or matplotlib)"
             ) from None
+    params = read_params(param_pairs, params_file)
     resolved = resolve(target)
     env_id = resolved.env_id
-    probe = make_env(env_id)
+    probe = make_env(env_id, params)
     modes = list(probe.unwrapped.metadata.get("render_modes", []))
     fps = probe.unwrapped.metadata.get("render_fps") or 30
     probe.close()
@@ -317,7 +332,7 @@ def play(
     render_mode = (
         "rgb_array" if out is not None else ("ansi" if "ansi" in modes and not quiet else None)
     )
-    env = make_env(env_id, render_mode=render_mode)
+    env = make_env(env_id, params, render_mode=render_mode)
     act = load_policy(policy, env, seed)
     writer = writer_class(out, fps) if writer_class else None
     limit = env.spec.max_episode_steps if env.spec else None
@@ -400,22 +415,34 @@ def play(
 )
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-def bench(target: str, num_envs: int, seconds: float, seed: int, as_json: bool) -> None:
+@param_options
+def bench(
+    target: str,
+    num_envs: int,
+    seconds: float,
+    seed: int,
+    as_json: bool,
+    param_pairs: tuple[str, ...],
+    params_file: Path | None,
+) -> None:
     """Steps per second: the single env, SyncVectorEnv and the native vector env (if any).
 
-    Actions are random (sampled beforehand); episodes reset when they end.
+    Actions are random (sampled beforehand); episodes reset when they end. Every backend
+    is made with the same -p/--params.
     """
     from envgen.cli._bench import benchmark
     from envgen.cli._resolve import resolve
 
+    params = read_params(param_pairs, params_file)
     env_id = resolve(target).env_id
-    result = benchmark(env_id, num_envs, seconds, seed)
+    result = benchmark(env_id, num_envs, seconds, seed, params)
     rows, problem = result.rows, result.problem
     if as_json:
         click.echo(
             json.dumps(
                 {
                     "id": env_id,
+                    "params": params.values,
                     "seconds": seconds,
                     "results": rows,
                     "native": result.native,

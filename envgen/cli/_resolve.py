@@ -6,11 +6,13 @@ from __future__ import annotations
 import difflib
 import importlib
 import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from envgen.cli._failure import Failure
+from envgen.cli._params import Params, param_failure
 
 
 @dataclass
@@ -51,22 +53,34 @@ def _suggest_id(env_id: str, ids: list[str]) -> str:
     return 'list ids with `python -c "import gymnasium, generated; gymnasium.pprint_registry()"`'
 
 
+#: `module:id`, as `gym.make` takes it: the module is imported first (it registers the id).
+_MODULE_ID = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[^:\\]+$")
+
+
 def _looks_like_path(target: str) -> bool:
+    if Path(target).exists():
+        return True
+    if _MODULE_ID.match(target):
+        return False
     return (
         target.endswith((".yaml", ".yml"))
         or "\\" in target
-        or Path(target).exists()
         or ("/" in target and not re.search(r"-v\d+$", target))
     )
 
 
 def resolve(target: str) -> Resolved:
-    """A spec path (compiled in memory and registered) or a registered id."""
-    import gymnasium as gym
-
+    """A spec path (compiled in memory and registered) or an id in any form `gym.make`
+    takes: `ns/Name-v0`, `Name-v0`, `ns/Name` (its latest version), `module:ns/Name-v0`
+    (the module, importable from the current folder, registers it)."""
     if _looks_like_path(target):
         path = Path(target)
         if not path.exists():
+            if "/" in target and not target.endswith((".yaml", ".yml")):
+                try:  # a versionless id such as `envgen/GoLeft` looks like a path too
+                    return _resolve_id(target)
+                except Failure:
+                    pass
             hint = ""
             if path.parent.is_dir():
                 names = [p.name for p in path.parent.iterdir()]
@@ -86,14 +100,69 @@ def resolve(target: str) -> Resolved:
                 )
             path = specs[0]
         return _resolve_spec(path)
+    return _resolve_id(target)
+
+
+def _resolve_id(target: str) -> Resolved:
+    """The registered id `gym.make(target)` would make, found the way `gym.make` finds it."""
+    import warnings
+
     ids = _registered_ids()
-    if target not in gym.registry:
-        try:  # `module:Env-v0` imports the module first
-            gym.spec(target)
-        except Exception:  # noqa: BLE001 - any failure is an unknown id
-            raise Failure(f"unknown env id '{target}'", _suggest_id(target, ids), code=2) from None
-        target = target.split(":", 1)[-1] if ":" in target else target
-    return Resolved(target, _spec_of_registered(target))
+    module = target.split(":", 1)[0] if _MODULE_ID.match(target) else None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            env_spec = _find_spec(target)
+        except ModuleNotFoundError as exc:
+            raise Failure(
+                f"cannot import module '{module}' (named by '{target}'): {exc.msg}",
+                "run envgen from the folder that holds it (the current folder is importable), "
+                "or install it",
+                code=2,
+            ) from None
+        except Exception as exc:  # noqa: BLE001 - an unknown id, or a module that fails
+            if module is not None and module not in sys.modules:
+                raise Failure(
+                    f"importing module '{module}' (named by '{target}') failed: "
+                    f"{type(exc).__name__}: {exc}"
+                ) from None
+            bare = target.split(":", 1)[1] if module else target
+            raise Failure(
+                f"unknown env id '{bare}'"
+                + (f" (module '{module}' does not register it)" if module else ""),
+                _suggest_id(bare, sorted(set(ids) | set(_registered_ids()))),
+                code=2,
+            ) from None
+    for warning in caught:
+        text = str(warning.message)
+        if "latest versioned environment" in text or "out of date" in text:
+            from envgen.cli import stderr
+
+            stderr.print(f"[yellow]note[/yellow]: {_plain(text)}")
+    return Resolved(env_spec.id, _spec_of_registered(env_spec.id))
+
+
+def _plain(text: str) -> str:
+    """A Gymnasium warning without its colour codes and `WARN:` prefix, markup-escaped."""
+    from rich.markup import escape
+
+    text = re.sub(r"\x1b\[[0-9;]*m", "", text)
+    return escape(text.removeprefix("WARN: ").strip())
+
+
+def _find_spec(target: str) -> Any:
+    """`gym.make`'s own lookup (imports `module:`, picks the latest version of a
+    versionless id); the public `gym.spec` where a Gymnasium lacks it."""
+    import gymnasium as gym
+
+    try:
+        from gymnasium.envs.registration import _find_spec as find
+    except ImportError:  # pragma: no cover - Gymnasium 1.x has it
+        if ":" in target:
+            importlib.import_module(target.split(":", 1)[0])
+            target = target.split(":", 1)[1]
+        return gym.spec(target)
+    return find(target)
 
 
 def _resolve_spec(path: Path) -> Resolved:
@@ -143,11 +212,20 @@ def _spec_of_registered(env_id: str) -> Path | None:
     return candidate if candidate.is_file() else None
 
 
-def make_env(env_id: str, **kwargs: Any) -> Any:
-    """`gym.make`, or a :class:`Failure` saying why the env cannot be made."""
+def make_env(env_id: str, params: Params | None = None, **kwargs: Any) -> Any:
+    """`gym.make` with the command line's params, or a :class:`Failure` saying why the env
+    cannot be made (a refused param: its name, its constraint and where it was given)."""
     import gymnasium as gym
 
+    from envgen.runtime import InvalidParam
+
+    values = dict(params.values) if params else {}
     try:
-        return gym.make(env_id, **kwargs)
+        return gym.make(env_id, **{**values, **kwargs})
     except Exception as exc:  # noqa: BLE001 - an env that cannot be made is a failure
+        if params is not None and (
+            isinstance(exc, InvalidParam)
+            or (isinstance(exc, TypeError) and "keyword argument" in str(exc))
+        ):
+            raise param_failure(env_id, exc, params) from None
         raise Failure(f"cannot make {env_id}: {type(exc).__name__}: {exc}") from None

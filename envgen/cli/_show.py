@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from envgen.cli._params import Params
 from envgen.cli._resolve import make_env, resolve
 
 
@@ -120,8 +121,9 @@ def _code(value: Any) -> str | None:
     return str(value).strip()
 
 
-def show_info(target: str) -> dict[str, Any]:
-    """Everything `envgen show` prints, as JSON-friendly data."""
+def show_info(target: str, params: Params | None = None) -> dict[str, Any]:
+    """Everything `envgen show` prints, as JSON-friendly data (for the env made with
+    `params`, when given)."""
     import gymnasium as gym
 
     resolved = resolve(target)
@@ -132,13 +134,13 @@ def show_info(target: str) -> dict[str, Any]:
 
         model, _ = check_spec(resolved.spec_path)
         spec = model.spec if model is not None else None
-    env = make_env(resolved.env_id)
+    env = make_env(resolved.env_id, params)
     try:
         unwrapped = env.unwrapped
         labels = None
         if spec is not None:
             labels = getattr(spec.action_space, "labels", None)
-        params = []
+        param_rows = []
         module = sys.modules.get(type(unwrapped).__module__)
         docs = {name: p.doc for name, p in spec.params.items()} if spec is not None else {}
         for param in getattr(module, "PARAMS", ()) or ():
@@ -149,13 +151,14 @@ def show_info(target: str) -> dict[str, Any]:
             ]
             if getattr(param, "choices", None):
                 constraints.append(f"in {list(param.choices)}")
-            params.append(
+            param_rows.append(
                 {
                     "name": param.name,
                     "type": param.type,
                     "default": param.default,
                     "constraints": constraints,
                     "doc": getattr(param, "doc", "") or docs.get(param.name, ""),
+                    "value": _plain_value(getattr(unwrapped, param.name, param.default)),
                 }
             )
         limit = env_spec.max_episode_steps
@@ -170,8 +173,10 @@ def show_info(target: str) -> dict[str, Any]:
             if isinstance(env_spec.entry_point, str)
             else f"{env_spec.entry_point.__module__}:{env_spec.entry_point.__qualname__}",
             "vector_entry_point": entry_name(env_spec.vector_entry_point),
-            "vector_backend": _vector_backend(env_spec.vector_entry_point),
-            "params": params,
+            "vector_backend": _vector_backend(
+                env_spec.vector_entry_point, params.values if params else {}
+            ),
+            "params": param_rows,
             "action_space": describe_space(env.action_space, labels),
             "observation_space": describe_space(env.observation_space),
             "reward": _code(spec.reward) if spec is not None else None,
@@ -185,6 +190,12 @@ def show_info(target: str) -> dict[str, Any]:
     finally:
         env.close()
     return info
+
+
+def _plain_value(value: Any) -> Any:
+    """A param's value as JSON-friendly data (a read-only array param as a list)."""
+    value = value.tolist() if hasattr(value, "tolist") else value
+    return _number(value) if isinstance(value, float) else value
 
 
 def _short(value: Any) -> str:
@@ -214,7 +225,7 @@ def _display(path: Path) -> str:
         return str(path)
 
 
-def _vector_backend(entry: Any) -> str | None:
+def _vector_backend(entry: Any, params: dict[str, Any]) -> str | None:
     """How envgen's native vector env steps here: its `backend`, and why not the kernel.
 
     Builds one (compiling its kernel the first time in an environment: seconds; cached).
@@ -226,7 +237,7 @@ def _vector_backend(entry: Any) -> str | None:
         from gymnasium.envs.registration import load_env_creator
 
         creator = load_env_creator(entry) if isinstance(entry, str) else entry
-        envs = creator(num_envs=1)
+        envs = creator(num_envs=1, **params)
     except Exception:  # noqa: BLE001 (show describes; `envgen bench` reports failures)
         return None
     backend = getattr(envs, "backend", None)

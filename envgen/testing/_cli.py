@@ -83,6 +83,20 @@ def _usage_error(message: str) -> None:
 )
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON report on stdout (for CI).")
 @click.option("--list", "list_only", is_flag=True, help="List the properties and exit.")
+@click.option(
+    "-p",
+    "--param",
+    "param_pairs",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="A constructor argument of every target (repeatable; VALUE read as YAML).",
+)
+@click.option(
+    "--params",
+    "params_file",
+    type=click.Path(dir_okay=False),
+    help="A YAML file mapping constructor arguments to values (-p overrides it).",
+)
 def fuzz(
     targets: tuple[str, ...],
     examples: int | None,
@@ -96,6 +110,8 @@ def fuzz(
     autoreset: str | None,
     as_json: bool,
     list_only: bool,
+    param_pairs: tuple[str, ...] = (),
+    params_file: str | None = None,
 ) -> None:
     """Fuzz Gymnasium envs against envgen's conformance properties.
 
@@ -138,6 +154,9 @@ def fuzz(
         options = {"vector": vector, "num_envs": num_envs}
         if autoreset:
             options["vector_kwargs"] = {"autoreset_mode": autoreset}
+    params = _read_params(param_pairs, params_file)
+    if params.values:
+        options["env_kwargs"] = params.values
     resolved = []
     for target in targets:
         try:
@@ -146,6 +165,8 @@ def fuzz(
             _usage_error(str(exc))
         except Exception as exc:  # e.g. a spec with diagnostics
             _usage_error(f"{target}: {type(exc).__name__}: {exc}".splitlines()[0])
+    if params.values:
+        _check_params(resolved, params)
 
     overrides: dict[str, Any] = {
         "seed": seed,
@@ -219,6 +240,37 @@ def fuzz(
         verdict = "[green]OK[/green]" if report.ok else "[bold red]FAILED[/bold red]"
         out.print(f"\n{verdict}: {summary} in {elapsed:.1f}s")
     sys.exit(EXIT_OK if report.ok else EXIT_FAIL)
+
+
+def _read_params(pairs: tuple[str, ...], file: str | None) -> Any:
+    """`-p NAME=VALUE` and `--params FILE`, read as `envgen play` reads them."""
+    from pathlib import Path
+
+    from envgen.cli._failure import Failure
+    from envgen.cli._params import read_params
+
+    try:
+        return read_params(pairs, Path(file) if file else None)
+    except Failure as failure:
+        _usage_error(failure.message + (f"\n  hint: {failure.hint}" if failure.hint else ""))
+
+
+def _check_params(targets: list[Any], params: Any) -> None:
+    """Refuse params an env does not take before fuzzing (a usage error naming the param
+    and its constraint), rather than failing every property on them."""
+    from envgen.cli._params import param_failure
+    from envgen.runtime import InvalidParam
+
+    for target in targets:
+        try:
+            target.factory().close()
+        except (InvalidParam, TypeError) as exc:
+            if isinstance(exc, TypeError) and "keyword argument" not in str(exc):
+                continue  # a broken env: the properties report it
+            failure = param_failure(target.env_id or "", exc, params)
+            _usage_error(failure.message + (f"\n  hint: {failure.hint}" if failure.hint else ""))
+        except Exception:  # noqa: BLE001 - the properties report envs that do not build
+            continue
 
 
 def _print_table(console: Any, report: Any, names: list[str]) -> None:

@@ -1358,7 +1358,9 @@ def _check_vector(prop: Property, ctx: Context) -> Outcome:
     num = ctx.settings.num_envs
 
     def make_vec() -> Any:
-        return gym.make_vec(target.env_id, num_envs=num, vectorization_mode="vector_entry_point")
+        return gym.make_vec(
+            target.env_id, num_envs=num, vectorization_mode="vector_entry_point", **target.kwargs
+        )
 
     try:
         with _closing(make_vec()) as probe_vec:
@@ -1383,9 +1385,12 @@ def _check_vector(prop: Property, ctx: Context) -> Outcome:
 
     def vec_source() -> tuple[list[str], list[str]]:
         pre, _ = target.make_source("env_0", None)
+        from ._targets import _kwargs_source
+
+        more = _kwargs_source(None, target.kwargs)  # the target's constructor kwargs
         lines = [
             f"vec = gym.make_vec({target.env_id!r}, num_envs={num}, "
-            "vectorization_mode='vector_entry_point')"
+            f"vectorization_mode='vector_entry_point'{', ' + more if more else ''})"
         ]
         for i in range(num):
             lines.append(target.make_source(f"env_{i}", None)[1])

@@ -323,7 +323,7 @@ def _suggest_id(name: str) -> str:
     return f"; did you mean {close[0]}?" if close else ""
 
 
-def _spec_targets(path: Path, **vec: Any) -> list[Target]:
+def _spec_targets(path: Path, env_kwargs: dict[str, Any] | None = None, **vec: Any) -> list[Target]:
     try:
         from envgen.build import env_ids_from_specs  # provided by the compiler
     except ImportError as exc:
@@ -339,8 +339,8 @@ def _spec_targets(path: Path, **vec: Any) -> list[Target]:
         f"env_ids_from_specs([Path({str(path.resolve())!r})])",
     ]
     if vec.get("vector") is not None:
-        return [_registered_id_target(i, preamble=preamble, **vec) for i in ids]
-    return [_registered_id_target(i, display=i, preamble=preamble) for i in ids]
+        return [_registered_id_target(i, preamble=preamble, kwargs=env_kwargs, **vec) for i in ids]
+    return [_registered_id_target(i, display=i, preamble=preamble, kwargs=env_kwargs) for i in ids]
 
 
 def resolve_targets(target: Any, **options: Any) -> list[Target]:
@@ -366,6 +366,7 @@ def resolve_target(
     vector: str | None = None,
     num_envs: int = 2,
     vector_kwargs: dict[str, Any] | None = None,
+    env_kwargs: dict[str, Any] | None = None,
     **kwargs: Any,
 ) -> Target:
     """Normalise ``target`` into a :class:`Target`.
@@ -378,7 +379,10 @@ def resolve_target(
     "vector_entry_point") makes a registered id a vector env target:
     ``gym.make_vec(id, num_envs, vectorization_mode=vector, vector_kwargs=...)``.
     (A class or factory returning a ``gymnasium.vector.VectorEnv`` is a vector target as is.)
+    ``env_kwargs`` are constructor kwargs too, for names that clash with this function's
+    (``envgen fuzz -p max_episode_steps=50``).
     """
+    kwargs = {**(env_kwargs or {}), **kwargs}
     vec = {"vector": vector, "num_envs": num_envs, "vector_kwargs": vector_kwargs}
     if vector is not None and not isinstance(target, (str, gym.envs.registration.EnvSpec)):
         raise TargetError("vector= applies to registered env ids only")
@@ -402,7 +406,7 @@ def resolve_target(
 
     text = target.strip()
     if _looks_like_spec(text) and Path(text).exists():
-        targets = _spec_targets(Path(text), **vec)
+        targets = _spec_targets(Path(text), kwargs, **vec)
         if len(targets) != 1:
             raise TargetError(f"{text} defines {len(targets)} envs; use resolve_targets")
         return targets[0]
