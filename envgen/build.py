@@ -19,12 +19,15 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from envgen.backends._printer import UnresolvedName
+from envgen.backends.pettingzoo import emit_multiagent
 from envgen.backends.python import (
     EmittedCodeError,
     emit_env,
     emit_registry,
     format_sources,
 )
+from envgen.compiler._multiagent import MultiAgentModel, analyze_multiagent
+from envgen.compiler._multiagent_spec import MultiAgentSpec, is_multiagent
 from envgen.compiler.analysis import EnvModel, analyze
 from envgen.compiler.diagnostics import (
     Diagnostic,
@@ -49,6 +52,8 @@ class Compiled:
     files: dict[str, str] = field(default_factory=dict)  # relative path -> text
     diagnostics: list[Diagnostic] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    #: Multi-agent specs (PettingZoo modules), kept apart: they are not Gymnasium envs.
+    multiagent: list[MultiAgentModel] = field(default_factory=list)
 
 
 def discover(paths: list[Path]) -> tuple[list[Path], list[Diagnostic]]:
@@ -252,18 +257,21 @@ def _known_keys(data: object, parent: tuple) -> list[str]:
     return []
 
 
-def check_spec(path: Path) -> tuple[EnvModel | None, list[Diagnostic]]:
-    """Load, validate and analyse one spec file."""
+def check_spec(path: Path) -> tuple[EnvModel | MultiAgentModel | None, list[Diagnostic]]:
+    """Load, validate and analyse one spec file (single- or multi-agent)."""
     try:
         document = load_document(path)
     except DiagnosticError as exc:
         return None, exc.diagnostics
+    multiagent = is_multiagent(document.data)
     try:
-        spec = EnvSpec.model_validate(document.data)
+        spec = (MultiAgentSpec if multiagent else EnvSpec).model_validate(document.data)
     except ValidationError as exc:
         return None, _pydantic_diagnostics(document, exc)
     try:
-        return analyze(document, spec), []
+        if multiagent:
+            return analyze_multiagent(document, spec), []  # type: ignore[arg-type]
+        return analyze(document, spec), []  # type: ignore[arg-type]
     except DiagnosticError as exc:
         return None, exc.diagnostics
     except RecursionError:
@@ -323,6 +331,9 @@ def compile_specs(paths: list[Path], out_dir: Path | None = None) -> Compiled:
             continue
         ids[env_id] = path
         modules[model.module_name] = path
+        if isinstance(model, MultiAgentModel):
+            result.multiagent.append(model)
+            continue
         result.models.append(model)
     if result.diagnostics:
         return result
@@ -353,8 +364,17 @@ def compile_specs(paths: list[Path], out_dir: Path | None = None) -> Compiled:
                 f"({'; '.join(model.vector_notes) or 'not vectorized'}); "
                 "gym.make_vec falls back to SyncVectorEnv"
             )
+    multiagent_modules: dict[str, str] = {}
+    for model in result.multiagent:
+        try:
+            module = emit_multiagent(model, _relative(model.document.path, root), formatted=False)
+        except UnresolvedName as exc:
+            result.diagnostics.append(internal_error(model, exc.name, str(exc), exc.node))
+            continue
+        result.files[f"{module.name}.py"] = module.source
+        multiagent_modules[model.spec.id] = f"{package}.{module.name}"
     result.files["__init__.py"] = emit_registry(
-        result.models, vector_modules, package, formatted=False
+        result.models, vector_modules, package, formatted=False, multiagent=multiagent_modules
     )
     if result.diagnostics:
         result.files = {}
@@ -363,7 +383,7 @@ def compile_specs(paths: list[Path], out_dir: Path | None = None) -> Compiled:
         result.files = format_sources(result.files)
     except EmittedCodeError as exc:
         owners = {}
-        for model in result.models:
+        for model in [*result.models, *result.multiagent]:
             owners[f"{model.module_name}.py"] = model
             owners[f"{model.module_name}_vector.py"] = model
         for finding in exc.findings:

@@ -143,6 +143,14 @@ VECTOR_FALLBACKS = {
 }
 
 
+#: Multi-agent envs (PettingZoo modules): `envgen.multiagent.make(id)` reaches them.
+MULTIAGENT_ENVS = {
+    "envgen/Landmarks-v0": "generated.envgen_landmarks_v0",
+    "envgen/RockPaperScissors-v0": "generated.envgen_rock_paper_scissors_v0",
+    "envgen/TicTacToe-v0": "generated.envgen_tic_tac_toe_v0",
+}
+
+
 def register_envs() -> list[str]:
     """Register every generated env that is not registered yet; return all their ids."""
     for env_id, kwargs in ENVS.items():

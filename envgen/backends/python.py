@@ -781,6 +781,7 @@ def emit_registry(
     package: str = "generated",
     *,
     formatted: bool = True,
+    multiagent: dict[str, str] | None = None,
 ) -> str:
     """The `__init__.py` of the output package: registers every env with Gymnasium.
 
@@ -815,5 +816,6 @@ def emit_registry(
         uses_wrappers=any(env["wrappers"] for env in envs),
         example_id=models[0].spec.id if models else "envgen/Example-v0",
         package=package,
+        multiagent={literal(k): literal(v) for k, v in sorted((multiagent or {}).items())},
     )
     return format_source(source, "__init__") if formatted else source

@@ -1,0 +1,87 @@
+"""What generated multi-agent (PettingZoo) modules import besides `envgen.runtime`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+from gymnasium import spaces
+
+from envgen.runtime import InvalidParam, contains, fix_action
+
+
+class InvalidAgentAction(ValueError):
+    """An action a multi-agent env refuses: masked out, missing, or for an agent that has
+    left the game."""
+
+
+def agent_names(env_id: str, prefix: str, count: Any) -> list[str]:
+    """`prefix_0`, `prefix_1`, ... for a count that the params decide."""
+    if isinstance(count, bool) or not isinstance(count, (int, np.integer)) or count < 1:
+        raise InvalidParam(
+            f"{env_id}: the number of '{prefix}' agents must be at least 1, got {count!r}"
+        )
+    return [f"{prefix}_{i}" for i in range(int(count))]
+
+
+def mask_space(n: int) -> spaces.Box:
+    """The space of an action mask: one 0/1 int8 per action (PettingZoo's convention)."""
+    return spaces.Box(0, 1, shape=(n,), dtype=np.int8)
+
+
+def mask_array(value: Any, n: int, env_id: str, agent: str) -> np.ndarray:
+    mask = np.asarray(value).astype(np.int8, copy=True)
+    if mask.shape != (n,):
+        raise ValueError(f"{env_id}: the action mask of {agent} has shape {mask.shape}, not ({n},)")
+    return mask
+
+
+def checked_action(
+    space: spaces.Space, action: Any, mode: str, agent: str, mask: np.ndarray | None = None
+) -> Any:
+    """One agent's action, checked against its space (and its action mask)."""
+    if isinstance(space, spaces.Discrete):
+        if action.__class__ is not int or not space.start <= action < space.start + space.n:
+            action = int(action) if contains(space, action) else fix_action(space, action, mode)
+        if mask is not None and mode != "ignore":
+            index = int(action) - int(space.start)
+            if not (0 <= index < len(mask)) or not mask[index]:
+                raise InvalidAgentAction(
+                    f"action {action!r} of {agent} is not allowed now (its action mask is "
+                    f"{mask.tolist()})"
+                )
+        return action
+    if not contains(space, action):
+        action = fix_action(space, action, mode)
+    return action
+
+
+def acting_agents(
+    env_id: str, possible: list[str], live: np.ndarray, actions: Mapping[str, Any]
+) -> list[int]:
+    """Indices of the agents that act this step; every live agent must give an action."""
+    if not isinstance(actions, Mapping):
+        raise TypeError(f"{env_id}: step() takes a dict agent -> action, got {type(actions)}")
+    acting = [i for i, name in enumerate(possible) if live[i]]
+    names = {possible[i] for i in acting}
+    missing = [name for name in names if name not in actions]
+    if missing:
+        raise InvalidAgentAction(f"{env_id}: no action for {', '.join(sorted(missing))}")
+    extra = [name for name in actions if name not in names]
+    if extra:
+        raise InvalidAgentAction(
+            f"{env_id}: actions for agents not in the game: {', '.join(map(str, extra))}"
+        )
+    return acting
+
+
+def next_live(live: np.ndarray, index: Any) -> int:
+    """The first agent still in the game from `index` on (wrapping round)."""
+    n = len(live)
+    start = int(index) % n
+    for k in range(n):
+        i = (start + k) % n
+        if live[i]:
+            return i
+    return start
