@@ -94,11 +94,11 @@ class BreadcrumbTrailV0Env(gym.Env):
         render_mode: str | None = None,
         **params: Any,
     ) -> None:
-        p = _rt.resolve_params(PARAMS, config, params, ID)
-        self.size = p["size"]
-        self.max_steps = p["max_steps"]
-        self.invalid_action = p["invalid_action"]
-        self.check_state = p["check_state"]
+        _p = _rt.resolve_params(PARAMS, config, params, ID)
+        self.size = _p["size"]
+        self.max_steps = _p["max_steps"]
+        self.invalid_action = _p["invalid_action"]
+        self.check_state = _p["check_state"]
         self.action_space = spaces.Discrete(4)
         self.observation_space = spaces.Sequence(
             spaces.Box(low=0, high=self.size - 1, shape=(2,), dtype=np.int64), stack=False

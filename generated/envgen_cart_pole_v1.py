@@ -100,10 +100,10 @@ class CartPoleV1Env(gym.Env):
         render_mode: str | None = None,
         **params: Any,
     ) -> None:
-        p = _rt.resolve_params(PARAMS, config, params, ID)
-        self.sutton_barto_reward = p["sutton_barto_reward"]
-        self.invalid_action = p["invalid_action"]
-        self.check_state = p["check_state"]
+        _p = _rt.resolve_params(PARAMS, config, params, ID)
+        self.sutton_barto_reward = _p["sutton_barto_reward"]
+        self.invalid_action = _p["invalid_action"]
+        self.check_state = _p["check_state"]
         self.gravity = 9.8
         self.masscart = 1.0
         self.masspole = 0.1

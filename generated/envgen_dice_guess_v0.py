@@ -76,10 +76,10 @@ class DiceGuessV0Env(gym.Env):
         render_mode: str | None = None,
         **params: Any,
     ) -> None:
-        p = _rt.resolve_params(PARAMS, config, params, ID)
-        self.stickiness = p["stickiness"]
-        self.invalid_action = p["invalid_action"]
-        self.check_state = p["check_state"]
+        _p = _rt.resolve_params(PARAMS, config, params, ID)
+        self.stickiness = _p["stickiness"]
+        self.invalid_action = _p["invalid_action"]
+        self.check_state = _p["check_state"]
         self.action_space = spaces.Discrete(6, start=1)
         self.observation_space = spaces.Discrete(6, start=1)
         self.max_episode_steps = 30

@@ -15,11 +15,10 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode
 
 from envgen import runtime as _rt
-from envgen.runtime.vector import (
-    NativeVectorEnv,
-    jit,
-    mask_info,
-)
+from envgen.runtime.vector import NativeVectorEnv, jit
+
+# Helpers get `_` names, so that a spec may use any plain name (envgen/compiler/names.py).
+from envgen.runtime.vector import mask_info as _mask_info
 
 from .envgen_dice_guess_v0 import ID, PARAMS
 from .envgen_dice_guess_v0 import DiceGuessV0Env as _SingleEnv
@@ -112,11 +111,11 @@ class DiceGuessV0VectorEnv(NativeVectorEnv):
         threads: int = 1,
         **params: Any,
     ) -> None:
-        p = _rt.resolve_params(PARAMS, config, params, ID)
+        _p = _rt.resolve_params(PARAMS, config, params, ID)
         self._config, self._params = config, dict(params)
-        self.stickiness = p["stickiness"]
-        self.invalid_action = p["invalid_action"]
-        self.check_state = p["check_state"]
+        self.stickiness = _p["stickiness"]
+        self.invalid_action = _p["invalid_action"]
+        self.check_state = _p["check_state"]
         self.single_action_space = spaces.Discrete(6, start=1)
         self.single_observation_space = spaces.Discrete(6, start=1)
         self.max_episode_steps = 30
@@ -136,16 +135,16 @@ class DiceGuessV0VectorEnv(NativeVectorEnv):
             raise gym.error.ResetNeeded("step() called before reset()")
         action = self._check_actions(actions)
         _n = self.num_envs
-        next_step = self._next_step
-        any_reset = next_step and bool(self._autoreset.any())
-        resetting = self._autoreset
+        _next_step = self._next_step
+        _any_reset = _next_step and bool(self._autoreset.any())
+        _resetting = self._autoreset
         if self._kernel:
-            obs, terminated, truncated, reward, step_info = self._run_kernel(
-                action, resetting, any_reset
+            obs, terminated, truncated, reward, _step_info = self._run_kernel(
+                action, _resetting, _any_reset
             )
         else:
-            _live = ~resetting if any_reset else self._all_true
-            _live_ids = np.flatnonzero(_live) if any_reset else self._all_ids
+            _live = ~_resetting if _any_reset else self._all_true
+            _live_ids = np.flatnonzero(_live) if _any_reset else self._all_ids
             self._elapsed += 1
             face = self.face
             previous = face
@@ -164,34 +163,34 @@ class DiceGuessV0VectorEnv(NativeVectorEnv):
             if self.check_state:
                 _rt.check_finite(ID, face=face)
             truncated = self._elapsed >= self._step_limit
-            step_info: dict[str, Any] = {}
-            step_info["previous"] = np.asarray(previous, dtype=np.int64)
-            if any_reset:
-                ids = np.flatnonzero(resetting)
-                self._reset_envs(ids)
-                reward[ids] = 0.0
-                terminated[ids] = False
-                truncated[ids] = False
+            _step_info: dict[str, Any] = {}
+            _step_info["previous"] = np.asarray(previous, dtype=np.int64)
+            if _any_reset:
+                _ids = np.flatnonzero(_resetting)
+                self._reset_envs(_ids)
+                reward[_ids] = 0.0
+                terminated[_ids] = False
+                truncated[_ids] = False
             obs = self._observe()
-        infos: dict[str, Any] = {}
-        live = ~resetting if any_reset else None
-        if live is None or live.any():
-            for key, value in step_info.items():
-                infos[key] = mask_info(value, live)
-                infos["_" + key] = self._all_true.copy() if live is None else live.copy()
-        done = terminated | truncated
-        if next_step:
-            self._autoreset = done
-        elif self._same_step and done.any():
-            infos = self._final(done, obs, infos)
+        _infos: dict[str, Any] = {}
+        _stepped = ~_resetting if _any_reset else None
+        if _stepped is None or _stepped.any():
+            for _key, _value in _step_info.items():
+                _infos[_key] = _mask_info(_value, _stepped)
+                _infos["_" + _key] = self._all_true.copy() if _stepped is None else _stepped.copy()
+        _done = terminated | truncated
+        if _next_step:
+            self._autoreset = _done
+        elif self._same_step and _done.any():
+            _infos = self._final(_done, obs, _infos)
             obs = self._observe()
-        return obs, reward, terminated, truncated, infos
+        return obs, reward, terminated, truncated, _infos
 
-    def _reset_envs(self, ids: np.ndarray) -> None:
-        """Run the spec's initial values and `reset` block for the envs `ids`."""
-        face = self._streams.draw(ids, "integers", {"low": 1, "high": 7}, dtype=np.int64)
-        self.face[ids] = face
-        self._elapsed[ids] = 0
+    def _reset_envs(self, _ids: np.ndarray) -> None:
+        """Run the spec's initial values and `reset` block for the envs `_ids`."""
+        face = self._streams.draw(_ids, "integers", {"low": 1, "high": 7}, dtype=np.int64)
+        self.face[_ids] = face
+        self._elapsed[_ids] = 0
         if self.check_state:
             _rt.check_finite(ID, face=face)
 
@@ -199,12 +198,12 @@ class DiceGuessV0VectorEnv(NativeVectorEnv):
         """A fresh batch of observations of the current state."""
         return np.array(self.face, dtype=np.int64).reshape((self.num_envs,))
 
-    def _info(self, info: dict[str, Any], mask: np.ndarray | None) -> dict[str, Any]:
-        """Info that the single env also returns at reset, for the envs in `mask`."""
+    def _info(self, info: dict[str, Any], _mask: np.ndarray | None) -> dict[str, Any]:
+        """Info that the single env also returns at reset, for the envs in `_mask`."""
         return info
 
     def _check_actions(self, actions: Any) -> Any:
-        n = self.num_envs
+        _n = self.num_envs
         action = np.asarray(actions)  # never written into
         if action.dtype != np.int64:
             if action.dtype.kind in "iu" or (
@@ -213,26 +212,26 @@ class DiceGuessV0VectorEnv(NativeVectorEnv):
                 action = action.astype(np.int64)
         # one reduction: negative values are huge as uint64
         if (
-            action.shape != (n,)
+            action.shape != (_n,)
             or action.dtype != np.int64
             or ((action - 1).view(np.uint64).max() >= 6)
         ):
             action = self._fix_actions(actions)
         return action
 
-    def _run_kernel(self, action: np.ndarray, resetting: np.ndarray, any_reset: bool) -> Any:
-        """Step all envs with the compiled kernels (autoresetting `resetting`)."""
-        n = len(action)
-        obs = np.empty(n, dtype=np.int64)
-        terminated = np.empty(n, dtype=np.bool_)
-        truncated = np.empty(n, dtype=np.bool_)
-        reward = np.empty(n, dtype=np.float64)
-        _info0 = np.zeros(n, dtype=np.int64)
-        rngs = self._streams.kernel_generators()
+    def _run_kernel(self, action: np.ndarray, _resetting: np.ndarray, _any_reset: bool) -> Any:
+        """Step all envs with the compiled kernels (autoresetting `_resetting`)."""
+        _n = len(action)
+        obs = np.empty(_n, dtype=np.int64)
+        terminated = np.empty(_n, dtype=np.bool_)
+        truncated = np.empty(_n, dtype=np.bool_)
+        reward = np.empty(_n, dtype=np.float64)
+        _info0 = np.zeros(_n, dtype=np.int64)
+        _rngs = self._streams.kernel_generators()
         _step_envs(
             action,
-            resetting,
-            rngs,
+            _resetting,
+            _rngs,
             self._elapsed,
             self._step_limit,
             self.face,
@@ -243,9 +242,11 @@ class DiceGuessV0VectorEnv(NativeVectorEnv):
             _info0,
             self.stickiness,
         )
-        if any_reset:
-            ids = np.flatnonzero(resetting)
-            _autoreset_envs(ids, rngs, self._elapsed, self.face, obs, terminated, truncated, reward)
+        if _any_reset:
+            _ids = np.flatnonzero(_resetting)
+            _autoreset_envs(
+                _ids, _rngs, self._elapsed, self.face, obs, terminated, truncated, reward
+            )
         if self.check_state:
             _rt.check_finite(ID, face=self.face)
         return obs, terminated, truncated, reward, {"previous": _info0}

@@ -16,17 +16,17 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode
 
 from envgen import runtime as _rt
-from envgen.runtime.vector import (
-    NativeVectorEnv,
-    exact,
-)
+from envgen.runtime.vector import NativeVectorEnv
+
+# Helpers get `_` names, so that a spec may use any plain name (envgen/compiler/names.py).
+from envgen.runtime.vector import exact as _exact
 
 from .envgen_dict_navigation_v0 import EAST, ID, NORTH, PARAMS, SOUTH
 from .envgen_dict_navigation_v0 import DictNavigationV0Env as _SingleEnv
 
 # --- the env ----------------------------------------------------------------------------
 
-_hypot = exact(np.hypot, math.hypot, 2)
+_hypot = _exact(np.hypot, math.hypot, 2)
 
 
 class DictNavigationV0VectorEnv(NativeVectorEnv):
@@ -53,13 +53,13 @@ class DictNavigationV0VectorEnv(NativeVectorEnv):
         threads: int = 1,
         **params: Any,
     ) -> None:
-        p = _rt.resolve_params(PARAMS, config, params, ID)
+        _p = _rt.resolve_params(PARAMS, config, params, ID)
         self._config, self._params = config, dict(params)
-        self.arena = p["arena"]
-        self.speed = p["speed"]
-        self.max_steps = p["max_steps"]
-        self.invalid_action = p["invalid_action"]
-        self.check_state = p["check_state"]
+        self.arena = _p["arena"]
+        self.speed = _p["speed"]
+        self.max_steps = _p["max_steps"]
+        self.invalid_action = _p["invalid_action"]
+        self.check_state = _p["check_state"]
         self.single_action_space = spaces.Discrete(4)
         self.single_observation_space = spaces.Dict(
             {
@@ -82,9 +82,9 @@ class DictNavigationV0VectorEnv(NativeVectorEnv):
         if self._needs_reset:
             raise gym.error.ResetNeeded("step() called before reset()")
         action = self._check_actions(actions)
-        next_step = self._next_step
-        any_reset = next_step and bool(self._autoreset.any())
-        resetting = self._autoreset
+        _next_step = self._next_step
+        _any_reset = _next_step and bool(self._autoreset.any())
+        _resetting = self._autoreset
         self._elapsed += 1
         x = self.x
         y = self.y
@@ -110,34 +110,34 @@ class DictNavigationV0VectorEnv(NativeVectorEnv):
         if self.check_state:
             _rt.check_finite(ID, x=x, y=y, goal_x=goal_x, goal_y=goal_y)
         truncated = self._elapsed >= self._step_limit
-        if any_reset:
-            ids = np.flatnonzero(resetting)
-            self._reset_envs(ids)
-            reward[ids] = 0.0
-            terminated[ids] = False
-            truncated[ids] = False
+        if _any_reset:
+            _ids = np.flatnonzero(_resetting)
+            self._reset_envs(_ids)
+            reward[_ids] = 0.0
+            terminated[_ids] = False
+            truncated[_ids] = False
         obs = self._observe()
-        infos: dict[str, Any] = {}
-        done = terminated | truncated
-        if next_step:
-            self._autoreset = done
-        elif self._same_step and done.any():
-            infos = self._final(done, obs, infos)
+        _infos: dict[str, Any] = {}
+        _done = terminated | truncated
+        if _next_step:
+            self._autoreset = _done
+        elif self._same_step and _done.any():
+            _infos = self._final(_done, obs, _infos)
             obs = self._observe()
-        return obs, reward, terminated, truncated, infos
+        return obs, reward, terminated, truncated, _infos
 
-    def _reset_envs(self, ids: np.ndarray) -> None:
-        """Run the spec's initial values and `reset` block for the envs `ids`."""
+    def _reset_envs(self, _ids: np.ndarray) -> None:
+        """Run the spec's initial values and `reset` block for the envs `_ids`."""
         x = 0.0
         y = 0.0
-        _draws1 = self._streams.uniform(ids, -self.arena, self.arena, 2)
+        _draws1 = self._streams.uniform(_ids, -self.arena, self.arena, 2)
         goal_x = _draws1[:, 0]
         goal_y = _draws1[:, 1]
-        self.x[ids] = x
-        self.y[ids] = y
-        self.goal_x[ids] = goal_x
-        self.goal_y[ids] = goal_y
-        self._elapsed[ids] = 0
+        self.x[_ids] = x
+        self.y[_ids] = y
+        self.goal_x[_ids] = goal_x
+        self.goal_y[_ids] = goal_y
+        self._elapsed[_ids] = 0
         if self.check_state:
             _rt.check_finite(ID, x=x, y=y, goal_x=goal_x, goal_y=goal_y)
 
@@ -157,12 +157,12 @@ class DictNavigationV0VectorEnv(NativeVectorEnv):
             ).reshape((self.num_envs,)),
         }
 
-    def _info(self, info: dict[str, Any], mask: np.ndarray | None) -> dict[str, Any]:
-        """Info that the single env also returns at reset, for the envs in `mask`."""
+    def _info(self, info: dict[str, Any], _mask: np.ndarray | None) -> dict[str, Any]:
+        """Info that the single env also returns at reset, for the envs in `_mask`."""
         return info
 
     def _check_actions(self, actions: Any) -> Any:
-        n = self.num_envs
+        _n = self.num_envs
         action = np.asarray(actions)  # never written into
         if action.dtype != np.int64:
             if action.dtype.kind in "iu" or (
@@ -170,6 +170,6 @@ class DictNavigationV0VectorEnv(NativeVectorEnv):
             ):
                 action = action.astype(np.int64)
         # one reduction: negative values are huge as uint64
-        if action.shape != (n,) or action.dtype != np.int64 or (action.view(np.uint64).max() >= 4):
+        if action.shape != (_n,) or action.dtype != np.int64 or (action.view(np.uint64).max() >= 4):
             action = self._fix_actions(actions)
         return action

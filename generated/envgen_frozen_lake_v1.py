@@ -130,16 +130,16 @@ class FrozenLakeV1Env(gym.Env):
         render_mode: str | None = None,
         **params: Any,
     ) -> None:
-        p = _rt.resolve_params(PARAMS, config, params, ID)
-        self.desc = p["desc"]
-        self.map_name = p["map_name"]
-        self.is_slippery = p["is_slippery"]
-        self.success_rate = p["success_rate"]
+        _p = _rt.resolve_params(PARAMS, config, params, ID)
+        self.desc = _p["desc"]
+        self.map_name = _p["map_name"]
+        self.is_slippery = _p["is_slippery"]
+        self.success_rate = _p["success_rate"]
         self.reward_schedule = _rt.param_array(
-            ID, "reward_schedule", p["reward_schedule"], np.int64, 1
+            ID, "reward_schedule", _p["reward_schedule"], np.int64, 1
         )
-        self.invalid_action = p["invalid_action"]
-        self.check_state = p["check_state"]
+        self.invalid_action = _p["invalid_action"]
+        self.check_state = _p["check_state"]
         self.grid = _rt.encode(MAPS[self.map_name] if self.desc is None else self.desc, TILES)
         self.nrow = len(self.grid)
         self.ncol = len(self.grid[0])
@@ -232,7 +232,7 @@ class FrozenLakeV1Env(gym.Env):
             gym.logger.warn("render() called without a render_mode; pass render_mode= to gym.make")
             return None
         if self.render_mode in ("ansi", "human"):
-            text = ANSI_TEMPLATE.render(
+            _text = ANSI_TEMPLATE.render(
                 {
                     "desc": self.desc,
                     "map_name": self.map_name,
@@ -255,7 +255,7 @@ class FrozenLakeV1Env(gym.Env):
                     "TILES": TILES,
                 }
             )
-            return text
+            return _text
         if self.render_mode == "rgb_array":
             cell = 64 if self.ncol <= 8 else 512 // self.ncol
             frame = np.zeros((self.nrow * cell, self.ncol * cell, 3), dtype=np.uint8)

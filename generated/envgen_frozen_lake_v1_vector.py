@@ -15,10 +15,10 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode
 
 from envgen import runtime as _rt
-from envgen.runtime.vector import (
-    NativeVectorEnv,
-    mask_info,
-)
+from envgen.runtime.vector import NativeVectorEnv
+
+# Helpers get `_` names, so that a spec may use any plain name (envgen/compiler/names.py).
+from envgen.runtime.vector import mask_info as _mask_info
 
 from .envgen_frozen_lake_v1 import DOWN, ID, LEFT, MAPS, PARAMS, RIGHT, TILES
 from .envgen_frozen_lake_v1 import FrozenLakeV1Env as _SingleEnv
@@ -54,17 +54,17 @@ class FrozenLakeV1VectorEnv(NativeVectorEnv):
         threads: int = 1,
         **params: Any,
     ) -> None:
-        p = _rt.resolve_params(PARAMS, config, params, ID)
+        _p = _rt.resolve_params(PARAMS, config, params, ID)
         self._config, self._params = config, dict(params)
-        self.desc = p["desc"]
-        self.map_name = p["map_name"]
-        self.is_slippery = p["is_slippery"]
-        self.success_rate = p["success_rate"]
+        self.desc = _p["desc"]
+        self.map_name = _p["map_name"]
+        self.is_slippery = _p["is_slippery"]
+        self.success_rate = _p["success_rate"]
         self.reward_schedule = _rt.param_array(
-            ID, "reward_schedule", p["reward_schedule"], np.int64, 1
+            ID, "reward_schedule", _p["reward_schedule"], np.int64, 1
         )
-        self.invalid_action = p["invalid_action"]
-        self.check_state = p["check_state"]
+        self.invalid_action = _p["invalid_action"]
+        self.check_state = _p["check_state"]
         self.grid = _rt.encode(MAPS[self.map_name] if self.desc is None else self.desc, TILES)
         self.nrow = len(self.grid)
         self.ncol = len(self.grid[0])
@@ -83,11 +83,11 @@ class FrozenLakeV1VectorEnv(NativeVectorEnv):
             raise gym.error.ResetNeeded("step() called before reset()")
         action = self._check_actions(actions)
         _n = self.num_envs
-        next_step = self._next_step
-        any_reset = next_step and bool(self._autoreset.any())
-        resetting = self._autoreset
-        _live = ~resetting if any_reset else self._all_true
-        _live_ids = np.flatnonzero(_live) if any_reset else self._all_ids
+        _next_step = self._next_step
+        _any_reset = _next_step and bool(self._autoreset.any())
+        _resetting = self._autoreset
+        _live = ~_resetting if _any_reset else self._all_true
+        _live_ids = np.flatnonzero(_live) if _any_reset else self._all_ids
         self._elapsed += 1
         with np.errstate(all="ignore"):
             s = self.s
@@ -157,42 +157,42 @@ class FrozenLakeV1VectorEnv(NativeVectorEnv):
         if self.check_state:
             _rt.check_finite(ID, s=s, last_action=last_action)
         truncated = self._elapsed >= self._step_limit
-        step_info: dict[str, Any] = {}
-        step_info["prob"] = np.asarray(prob, dtype=np.float64)
-        if any_reset:
-            ids = np.flatnonzero(resetting)
-            self._reset_envs(ids)
-            reward[ids] = 0.0
-            terminated[ids] = False
-            truncated[ids] = False
+        _step_info: dict[str, Any] = {}
+        _step_info["prob"] = np.asarray(prob, dtype=np.float64)
+        if _any_reset:
+            _ids = np.flatnonzero(_resetting)
+            self._reset_envs(_ids)
+            reward[_ids] = 0.0
+            terminated[_ids] = False
+            truncated[_ids] = False
         obs = self._observe()
-        infos: dict[str, Any] = {}
-        live = ~resetting if any_reset else None
-        if live is None or live.any():
-            for key, value in step_info.items():
-                infos[key] = mask_info(value, live)
-                infos["_" + key] = self._all_true.copy() if live is None else live.copy()
-        done = terminated | truncated
-        if next_step:
-            self._autoreset = done
-        elif self._same_step and done.any():
-            infos = self._final(done, obs, infos)
+        _infos: dict[str, Any] = {}
+        _stepped = ~_resetting if _any_reset else None
+        if _stepped is None or _stepped.any():
+            for _key, _value in _step_info.items():
+                _infos[_key] = _mask_info(_value, _stepped)
+                _infos["_" + _key] = self._all_true.copy() if _stepped is None else _stepped.copy()
+        _done = terminated | truncated
+        if _next_step:
+            self._autoreset = _done
+        elif self._same_step and _done.any():
+            _infos = self._final(_done, obs, _infos)
             obs = self._observe()
-        return obs, reward, terminated, truncated, infos
+        return obs, reward, terminated, truncated, _infos
 
-    def _reset_envs(self, ids: np.ndarray) -> None:
-        """Run the spec's initial values and `reset` block for the envs `ids`."""
-        _n = len(ids)
+    def _reset_envs(self, _ids: np.ndarray) -> None:
+        """Run the spec's initial values and `reset` block for the envs `_ids`."""
+        _n = len(_ids)
         s = np.argmax(
             (
-                (np.cumsum(self.start_probs)) > ((self._streams.draw(ids, "random", {}))[:, None])
+                (np.cumsum(self.start_probs)) > ((self._streams.draw(_ids, "random", {}))[:, None])
             ).reshape(_n, -1),
             axis=1,
         )
         last_action = -1
-        self.s[ids] = s
-        self.last_action[ids] = last_action
-        self._elapsed[ids] = 0
+        self.s[_ids] = s
+        self.last_action[_ids] = last_action
+        self._elapsed[_ids] = 0
         if self.check_state:
             _rt.check_finite(ID, s=s, last_action=last_action)
 
@@ -200,12 +200,12 @@ class FrozenLakeV1VectorEnv(NativeVectorEnv):
         """A fresh batch of observations of the current state."""
         return np.array(self.s, dtype=np.int64).reshape((self.num_envs,))
 
-    def _info(self, info: dict[str, Any], mask: np.ndarray | None) -> dict[str, Any]:
-        """Info that the single env also returns at reset, for the envs in `mask`."""
+    def _info(self, info: dict[str, Any], _mask: np.ndarray | None) -> dict[str, Any]:
+        """Info that the single env also returns at reset, for the envs in `_mask`."""
         return info
 
     def _check_actions(self, actions: Any) -> Any:
-        n = self.num_envs
+        _n = self.num_envs
         action = np.asarray(actions)  # never written into
         if action.dtype != np.int64:
             if action.dtype.kind in "iu" or (
@@ -213,6 +213,6 @@ class FrozenLakeV1VectorEnv(NativeVectorEnv):
             ):
                 action = action.astype(np.int64)
         # one reduction: negative values are huge as uint64
-        if action.shape != (n,) or action.dtype != np.int64 or (action.view(np.uint64).max() >= 4):
+        if action.shape != (_n,) or action.dtype != np.int64 or (action.view(np.uint64).max() >= 4):
             action = self._fix_actions(actions)
         return action

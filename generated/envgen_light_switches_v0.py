@@ -76,10 +76,10 @@ class LightSwitchesV0Env(gym.Env):
         render_mode: str | None = None,
         **params: Any,
     ) -> None:
-        p = _rt.resolve_params(PARAMS, config, params, ID)
-        self.lights = p["lights"]
-        self.invalid_action = p["invalid_action"]
-        self.check_state = p["check_state"]
+        _p = _rt.resolve_params(PARAMS, config, params, ID)
+        self.lights = _p["lights"]
+        self.invalid_action = _p["invalid_action"]
+        self.check_state = _p["check_state"]
         self.action_space = spaces.MultiBinary(self.lights)
         self.observation_space = spaces.MultiBinary(self.lights)
         self.max_episode_steps = 20

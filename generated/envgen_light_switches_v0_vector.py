@@ -15,10 +15,10 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode
 
 from envgen import runtime as _rt
-from envgen.runtime.vector import (
-    NativeVectorEnv,
-    size,
-)
+from envgen.runtime.vector import NativeVectorEnv
+
+# Helpers get `_` names, so that a spec may use any plain name (envgen/compiler/names.py).
+from envgen.runtime.vector import size as _size
 
 from .envgen_light_switches_v0 import ID, PARAMS
 from .envgen_light_switches_v0 import LightSwitchesV0Env as _SingleEnv
@@ -50,11 +50,11 @@ class LightSwitchesV0VectorEnv(NativeVectorEnv):
         threads: int = 1,
         **params: Any,
     ) -> None:
-        p = _rt.resolve_params(PARAMS, config, params, ID)
+        _p = _rt.resolve_params(PARAMS, config, params, ID)
         self._config, self._params = config, dict(params)
-        self.lights = p["lights"]
-        self.invalid_action = p["invalid_action"]
-        self.check_state = p["check_state"]
+        self.lights = _p["lights"]
+        self.invalid_action = _p["invalid_action"]
+        self.check_state = _p["check_state"]
         self.single_action_space = spaces.MultiBinary(self.lights)
         self.single_observation_space = spaces.MultiBinary(self.lights)
         self.max_episode_steps = 20
@@ -70,9 +70,9 @@ class LightSwitchesV0VectorEnv(NativeVectorEnv):
         if self._needs_reset:
             raise gym.error.ResetNeeded("step() called before reset()")
         action = self._check_actions(actions)
-        next_step = self._next_step
-        any_reset = next_step and bool(self._autoreset.any())
-        resetting = self._autoreset
+        _next_step = self._next_step
+        _any_reset = _next_step and bool(self._autoreset.any())
+        _resetting = self._autoreset
         self._elapsed += 1
         on = self.on
         on = (on + action.astype(np.int64)) % 2
@@ -82,32 +82,34 @@ class LightSwitchesV0VectorEnv(NativeVectorEnv):
         if self.check_state:
             _rt.check_finite(ID, on=on)
         truncated = self._elapsed >= self._step_limit
-        if any_reset:
-            ids = np.flatnonzero(resetting)
-            self._reset_envs(ids)
-            reward[ids] = 0.0
-            terminated[ids] = False
-            truncated[ids] = False
+        if _any_reset:
+            _ids = np.flatnonzero(_resetting)
+            self._reset_envs(_ids)
+            reward[_ids] = 0.0
+            terminated[_ids] = False
+            truncated[_ids] = False
         obs = self._observe()
-        infos: dict[str, Any] = {}
-        done = terminated | truncated
-        if next_step:
-            self._autoreset = done
-        elif self._same_step and done.any():
-            infos = self._final(done, obs, infos)
+        _infos: dict[str, Any] = {}
+        _done = terminated | truncated
+        if _next_step:
+            self._autoreset = _done
+        elif self._same_step and _done.any():
+            _infos = self._final(_done, obs, _infos)
             obs = self._observe()
-        return obs, reward, terminated, truncated, infos
+        return obs, reward, terminated, truncated, _infos
 
-    def _reset_envs(self, ids: np.ndarray) -> None:
-        """Run the spec's initial values and `reset` block for the envs `ids`."""
-        _n = len(ids)
-        _size1 = size(self.lights)
+    def _reset_envs(self, _ids: np.ndarray) -> None:
+        """Run the spec's initial values and `reset` block for the envs `_ids`."""
+        _n = len(_ids)
+        _size1 = _size(self.lights)
         on = np.broadcast_to(
-            self._streams.draw(ids, "integers", {"low": 0, "high": 2}, size=_size1, dtype=np.int64),
+            self._streams.draw(
+                _ids, "integers", {"low": 0, "high": 2}, size=_size1, dtype=np.int64
+            ),
             (_n, self.lights),
         ).astype(np.int64)
-        self.on[ids] = on
-        self._elapsed[ids] = 0
+        self.on[_ids] = on
+        self._elapsed[_ids] = 0
         if self.check_state:
             _rt.check_finite(ID, on=on)
 
@@ -117,15 +119,15 @@ class LightSwitchesV0VectorEnv(NativeVectorEnv):
             (self.num_envs, *self.single_observation_space.shape)
         )
 
-    def _info(self, info: dict[str, Any], mask: np.ndarray | None) -> dict[str, Any]:
-        """Info that the single env also returns at reset, for the envs in `mask`."""
+    def _info(self, info: dict[str, Any], _mask: np.ndarray | None) -> dict[str, Any]:
+        """Info that the single env also returns at reset, for the envs in `_mask`."""
         return info
 
     def _check_actions(self, actions: Any) -> Any:
-        n = self.num_envs
+        _n = self.num_envs
         action = np.asarray(actions)
-        shape = (n, *self.single_action_space.shape)
-        if action.shape != shape or not self.action_space.contains(
+        _shape = (_n, *self.single_action_space.shape)
+        if action.shape != _shape or not self.action_space.contains(
             action.astype(np.int8, copy=False)
         ):
             action = self._fix_actions(actions)

@@ -16,19 +16,19 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode
 
 from envgen import runtime as _rt
-from envgen.runtime.vector import (
-    NativeVectorEnv,
-    exact,
-    merge,
-)
+from envgen.runtime.vector import NativeVectorEnv
+
+# Helpers get `_` names, so that a spec may use any plain name (envgen/compiler/names.py).
+from envgen.runtime.vector import exact as _exact
+from envgen.runtime.vector import merge as _merge
 
 from .envgen_mountain_car_continuous_v0 import ID, PARAMS
 from .envgen_mountain_car_continuous_v0 import MountainCarContinuousV0Env as _SingleEnv
 
 # --- the env ----------------------------------------------------------------------------
 
-_cos = exact(np.cos, math.cos)
-_pow = exact(np.power, math.pow, 2)
+_cos = _exact(np.cos, math.cos)
+_pow = _exact(np.power, math.pow, 2)
 
 
 class MountainCarContinuousV0VectorEnv(NativeVectorEnv):
@@ -59,11 +59,11 @@ class MountainCarContinuousV0VectorEnv(NativeVectorEnv):
         threads: int = 1,
         **params: Any,
     ) -> None:
-        p = _rt.resolve_params(PARAMS, config, params, ID, "ignore")
+        _p = _rt.resolve_params(PARAMS, config, params, ID, "ignore")
         self._config, self._params = config, dict(params)
-        self.goal_velocity = p["goal_velocity"]
-        self.invalid_action = p["invalid_action"]
-        self.check_state = p["check_state"]
+        self.goal_velocity = _p["goal_velocity"]
+        self.invalid_action = _p["invalid_action"]
+        self.check_state = _p["check_state"]
         self.min_action = -1.0
         self.max_action = 1.0
         self.min_position = -1.2
@@ -92,49 +92,50 @@ class MountainCarContinuousV0VectorEnv(NativeVectorEnv):
             raise gym.error.ResetNeeded("step() called before reset()")
         action = self._check_actions(actions)
         _n = self.num_envs
-        next_step = self._next_step
-        any_reset = next_step and bool(self._autoreset.any())
-        resetting = self._autoreset
+        _next_step = self._next_step
+        _any_reset = _next_step and bool(self._autoreset.any())
+        _resetting = self._autoreset
         self._elapsed += 1
+        _elapsed = self._elapsed
         _fresh = self._elapsed == 1
         if not _fresh.any():
             _out = self._dynamics(action, _n)
         elif _fresh.all():
             _out = self._dynamics_fresh(action, _n)
         else:
-            _out = merge(_fresh, self._dynamics_fresh(action, _n), self._dynamics(action, _n))
-        position, velocity, terminated, reward, step_info = _out
+            _out = _merge(_fresh, self._dynamics_fresh(action, _n), self._dynamics(action, _n))
+        position, velocity, terminated, reward, _step_info = _out
         self.position = np.asarray(position, dtype=np.float64)
         self.velocity = np.asarray(velocity, dtype=np.float64)
         if self.check_state:
             _rt.check_finite(ID, position=position, velocity=velocity)
         truncated = self._elapsed >= self._step_limit
-        if any_reset:
-            ids = np.flatnonzero(resetting)
-            self._reset_envs(ids)
-            reward[ids] = 0.0
-            terminated[ids] = False
-            truncated[ids] = False
+        if _any_reset:
+            _ids = np.flatnonzero(_resetting)
+            self._reset_envs(_ids)
+            reward[_ids] = 0.0
+            terminated[_ids] = False
+            truncated[_ids] = False
         obs = self._observe()
-        infos: dict[str, Any] = {}
-        done = terminated | truncated
-        if next_step:
-            self._autoreset = done
-        elif self._same_step and done.any():
-            infos = self._final(done, obs, infos)
+        _infos: dict[str, Any] = {}
+        _done = terminated | truncated
+        if _next_step:
+            self._autoreset = _done
+        elif self._same_step and _done.any():
+            _infos = self._final(_done, obs, _infos)
             obs = self._observe()
-        return obs, reward, terminated, truncated, infos
+        return obs, reward, terminated, truncated, _infos
 
-    def _reset_envs(self, ids: np.ndarray) -> None:
-        """Run the spec's initial values and `reset` block for the envs `ids`."""
-        _n = len(ids)
-        position = self._streams.draw(ids, "uniform", {"low": -(0.6), "high": -(0.4)})
+    def _reset_envs(self, _ids: np.ndarray) -> None:
+        """Run the spec's initial values and `reset` block for the envs `_ids`."""
+        _n = len(_ids)
+        position = self._streams.draw(_ids, "uniform", {"low": -(0.6), "high": -(0.4)})
         velocity = np.full((_n,), 0.0, dtype=np.float64)
         position = np.asarray(position).astype(np.float64)
         velocity = np.asarray(velocity).astype(np.float64)
-        self.position[ids] = position
-        self.velocity[ids] = velocity
-        self._elapsed[ids] = 0
+        self.position[_ids] = position
+        self.velocity[_ids] = velocity
+        self._elapsed[_ids] = 0
         if self.check_state:
             _rt.check_finite(ID, position=position, velocity=velocity)
 
@@ -145,15 +146,15 @@ class MountainCarContinuousV0VectorEnv(NativeVectorEnv):
         _obs1[:, 1] = self.velocity
         return _obs1
 
-    def _info(self, info: dict[str, Any], mask: np.ndarray | None) -> dict[str, Any]:
-        """Info that the single env also returns at reset, for the envs in `mask`."""
+    def _info(self, info: dict[str, Any], _mask: np.ndarray | None) -> dict[str, Any]:
+        """Info that the single env also returns at reset, for the envs in `_mask`."""
         return info
 
     def _check_actions(self, actions: Any) -> Any:
-        n = self.num_envs
+        _n = self.num_envs
         action = np.asarray(actions)
-        shape = (n, *self.single_action_space.shape)
-        if action.shape != shape or not self.action_space.contains(
+        _shape = (_n, *self.single_action_space.shape)
+        if action.shape != _shape or not self.action_space.contains(
             action.astype(np.float32, copy=False)
         ):
             action = self._fix_actions(actions)

@@ -96,10 +96,10 @@ class MountainCarV0Env(gym.Env):
         render_mode: str | None = None,
         **params: Any,
     ) -> None:
-        p = _rt.resolve_params(PARAMS, config, params, ID)
-        self.goal_velocity = p["goal_velocity"]
-        self.invalid_action = p["invalid_action"]
-        self.check_state = p["check_state"]
+        _p = _rt.resolve_params(PARAMS, config, params, ID)
+        self.goal_velocity = _p["goal_velocity"]
+        self.invalid_action = _p["invalid_action"]
+        self.check_state = _p["check_state"]
         self.min_position = -1.2
         self.max_position = 0.6
         self.max_speed = 0.07

@@ -16,28 +16,26 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode
 
 from envgen import runtime as _rt
-from envgen.runtime.vector import (
-    NativeVectorEnv,
-    exact,
-    jit,
-    prange,
-)
+from envgen.runtime.vector import NativeVectorEnv, jit, prange
+
+# Helpers get `_` names, so that a spec may use any plain name (envgen/compiler/names.py).
+from envgen.runtime.vector import exact as _exact
 
 from .envgen_mountain_car_v0 import ID, PARAMS
 from .envgen_mountain_car_v0 import MountainCarV0Env as _SingleEnv
 
 # --- the env ----------------------------------------------------------------------------
 
-_cos = exact(np.cos, math.cos)
+_cos = _exact(np.cos, math.cos)
 
 
 @jit
-def _draw_uniform(_doubles, _pos, _i, low, high):
+def _draw_uniform(_doubles, _pos, _i, _low, _high):
     """Env `_i`'s next `uniform(low, high)`, as Generator.uniform computes it."""
-    p = _pos[_i]
-    _pos[_i] = p + 1
-    low = float(low)
-    return low + (float(high) - low) * _doubles[_i, p]
+    _p = _pos[_i]
+    _pos[_i] = _p + 1
+    _low = float(_low)
+    return _low + (float(_high) - _low) * _doubles[_i, _p]
 
 
 @jit
@@ -160,11 +158,11 @@ class MountainCarV0VectorEnv(NativeVectorEnv):
         threads: int = 1,
         **params: Any,
     ) -> None:
-        p = _rt.resolve_params(PARAMS, config, params, ID)
+        _p = _rt.resolve_params(PARAMS, config, params, ID)
         self._config, self._params = config, dict(params)
-        self.goal_velocity = p["goal_velocity"]
-        self.invalid_action = p["invalid_action"]
-        self.check_state = p["check_state"]
+        self.goal_velocity = _p["goal_velocity"]
+        self.invalid_action = _p["invalid_action"]
+        self.check_state = _p["check_state"]
         self.min_position = -1.2
         self.max_position = 0.6
         self.max_speed = 0.07
@@ -190,11 +188,11 @@ class MountainCarV0VectorEnv(NativeVectorEnv):
             raise gym.error.ResetNeeded("step() called before reset()")
         action = self._check_actions(actions)
         _n = self.num_envs
-        next_step = self._next_step
-        any_reset = next_step and bool(self._autoreset.any())
-        resetting = self._autoreset
+        _next_step = self._next_step
+        _any_reset = _next_step and bool(self._autoreset.any())
+        _resetting = self._autoreset
         if self._kernel:
-            obs, terminated, truncated, reward, _ = self._run_kernel(action, resetting, any_reset)
+            obs, terminated, truncated, reward, _ = self._run_kernel(action, _resetting, _any_reset)
         else:
             self._elapsed += 1
             position = self.position
@@ -214,34 +212,34 @@ class MountainCarV0VectorEnv(NativeVectorEnv):
             if self.check_state:
                 _rt.check_finite(ID, position=position, velocity=velocity)
             truncated = self._elapsed >= self._step_limit
-            if any_reset:
-                ids = np.flatnonzero(resetting)
-                self._reset_envs(ids)
-                reward[ids] = 0.0
-                terminated[ids] = False
-                truncated[ids] = False
+            if _any_reset:
+                _ids = np.flatnonzero(_resetting)
+                self._reset_envs(_ids)
+                reward[_ids] = 0.0
+                terminated[_ids] = False
+                truncated[_ids] = False
             obs = self._observe()
-        infos: dict[str, Any] = {}
-        done = terminated | truncated
-        if next_step:
-            self._autoreset = done
-        elif self._same_step and done.any():
-            infos = self._final(done, obs, infos)
+        _infos: dict[str, Any] = {}
+        _done = terminated | truncated
+        if _next_step:
+            self._autoreset = _done
+        elif self._same_step and _done.any():
+            _infos = self._final(_done, obs, _infos)
             obs = self._observe()
-        return obs, reward, terminated, truncated, infos
+        return obs, reward, terminated, truncated, _infos
 
-    def _reset_envs(self, ids: np.ndarray) -> None:
-        """Run the spec's initial values and `reset` block for the envs `ids`."""
+    def _reset_envs(self, _ids: np.ndarray) -> None:
+        """Run the spec's initial values and `reset` block for the envs `_ids`."""
         options = self._options
         position = self._streams.draw(
-            ids,
+            _ids,
             "uniform",
             {"low": _rt.option(options, "low", -0.6), "high": _rt.option(options, "high", -0.4)},
         )
         velocity = 0.0
-        self.position[ids] = position
-        self.velocity[ids] = velocity
-        self._elapsed[ids] = 0
+        self.position[_ids] = position
+        self.velocity[_ids] = velocity
+        self._elapsed[_ids] = 0
         if self.check_state:
             _rt.check_finite(ID, position=position, velocity=velocity)
 
@@ -252,12 +250,12 @@ class MountainCarV0VectorEnv(NativeVectorEnv):
         _obs1[:, 1] = self.velocity
         return _obs1
 
-    def _info(self, info: dict[str, Any], mask: np.ndarray | None) -> dict[str, Any]:
-        """Info that the single env also returns at reset, for the envs in `mask`."""
+    def _info(self, info: dict[str, Any], _mask: np.ndarray | None) -> dict[str, Any]:
+        """Info that the single env also returns at reset, for the envs in `_mask`."""
         return info
 
     def _check_actions(self, actions: Any) -> Any:
-        n = self.num_envs
+        _n = self.num_envs
         action = np.asarray(actions)  # never written into
         if action.dtype != np.int64:
             if action.dtype.kind in "iu" or (
@@ -265,20 +263,20 @@ class MountainCarV0VectorEnv(NativeVectorEnv):
             ):
                 action = action.astype(np.int64)
         # one reduction: negative values are huge as uint64
-        if action.shape != (n,) or action.dtype != np.int64 or (action.view(np.uint64).max() >= 3):
+        if action.shape != (_n,) or action.dtype != np.int64 or (action.view(np.uint64).max() >= 3):
             action = self._fix_actions(actions)
         return action
 
-    def _run_kernel(self, action: np.ndarray, resetting: np.ndarray, any_reset: bool) -> Any:
-        """Step all envs with the compiled kernels (autoresetting `resetting`)."""
-        n = len(action)
-        obs = np.empty((n, 2), dtype=np.float32)
-        terminated = np.empty(n, dtype=np.bool_)
-        truncated = np.empty(n, dtype=np.bool_)
-        reward = np.empty(n, dtype=np.float64)
+    def _run_kernel(self, action: np.ndarray, _resetting: np.ndarray, _any_reset: bool) -> Any:
+        """Step all envs with the compiled kernels (autoresetting `_resetting`)."""
+        _n = len(action)
+        obs = np.empty((_n, 2), dtype=np.float32)
+        terminated = np.empty(_n, dtype=np.bool_)
+        truncated = np.empty(_n, dtype=np.bool_)
+        reward = np.empty(_n, dtype=np.float64)
         self._threaded(_step_envs)(
             action,
-            resetting,
+            _resetting,
             self._elapsed,
             self._step_limit,
             self.position,
@@ -295,11 +293,11 @@ class MountainCarV0VectorEnv(NativeVectorEnv):
             self.goal_position,
             self.goal_velocity,
         )
-        if any_reset:
-            ids = np.flatnonzero(resetting)
-            self._streams.reserve(1, ids)
+        if _any_reset:
+            _ids = np.flatnonzero(_resetting)
+            self._streams.reserve(1, _ids)
             _autoreset_envs(
-                ids,
+                _ids,
                 self._streams.doubles,
                 self._streams.pos,
                 self._elapsed,

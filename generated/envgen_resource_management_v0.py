@@ -97,14 +97,14 @@ class ResourceManagementV0Env(gym.Env):
         render_mode: str | None = None,
         **params: Any,
     ) -> None:
-        p = _rt.resolve_params(PARAMS, config, params, ID)
-        self.max_servers = p["max_servers"]
-        self.max_steps = p["max_steps"]
-        self.server_cost = p["server_cost"]
-        self.queue_penalty = p["queue_penalty"]
-        self.noise = p["noise"]
-        self.invalid_action = p["invalid_action"]
-        self.check_state = p["check_state"]
+        _p = _rt.resolve_params(PARAMS, config, params, ID)
+        self.max_servers = _p["max_servers"]
+        self.max_steps = _p["max_steps"]
+        self.server_cost = _p["server_cost"]
+        self.queue_penalty = _p["queue_penalty"]
+        self.noise = _p["noise"]
+        self.invalid_action = _p["invalid_action"]
+        self.check_state = _p["check_state"]
         self.action_space = spaces.Box(low=-1, high=1, shape=(1,), dtype=np.float32)
         self.observation_space = spaces.Box(low=0, high=1, shape=(4,), dtype=np.float32)
         self.max_episode_steps = self.max_steps

@@ -16,12 +16,12 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode
 
 from envgen import runtime as _rt
-from envgen.runtime.vector import (
-    NativeVectorEnv,
-    mask_info,
-    merge,
-    size,
-)
+from envgen.runtime.vector import NativeVectorEnv
+
+# Helpers get `_` names, so that a spec may use any plain name (envgen/compiler/names.py).
+from envgen.runtime.vector import mask_info as _mask_info
+from envgen.runtime.vector import merge as _merge
+from envgen.runtime.vector import size as _size
 
 from .envgen_resource_management_v0 import ID, PARAMS
 from .envgen_resource_management_v0 import ResourceManagementV0Env as _SingleEnv
@@ -53,15 +53,15 @@ class ResourceManagementV0VectorEnv(NativeVectorEnv):
         threads: int = 1,
         **params: Any,
     ) -> None:
-        p = _rt.resolve_params(PARAMS, config, params, ID)
+        _p = _rt.resolve_params(PARAMS, config, params, ID)
         self._config, self._params = config, dict(params)
-        self.max_servers = p["max_servers"]
-        self.max_steps = p["max_steps"]
-        self.server_cost = p["server_cost"]
-        self.queue_penalty = p["queue_penalty"]
-        self.noise = p["noise"]
-        self.invalid_action = p["invalid_action"]
-        self.check_state = p["check_state"]
+        self.max_servers = _p["max_servers"]
+        self.max_steps = _p["max_steps"]
+        self.server_cost = _p["server_cost"]
+        self.queue_penalty = _p["queue_penalty"]
+        self.noise = _p["noise"]
+        self.invalid_action = _p["invalid_action"]
+        self.check_state = _p["check_state"]
         self.single_action_space = spaces.Box(low=-1, high=1, shape=(1,), dtype=np.float32)
         self.single_observation_space = spaces.Box(low=0, high=1, shape=(4,), dtype=np.float32)
         self.max_episode_steps = self.max_steps
@@ -78,71 +78,71 @@ class ResourceManagementV0VectorEnv(NativeVectorEnv):
             raise gym.error.ResetNeeded("step() called before reset()")
         action = self._check_actions(actions)
         _n = self.num_envs
-        next_step = self._next_step
-        any_reset = next_step and bool(self._autoreset.any())
-        resetting = self._autoreset
+        _next_step = self._next_step
+        _any_reset = _next_step and bool(self._autoreset.any())
+        _resetting = self._autoreset
         self._elapsed += 1
-        elapsed = self._elapsed
+        _elapsed = self._elapsed
         _fresh = self._elapsed == 1
         if not _fresh.any():
-            _out = self._dynamics(action, _n, elapsed)
+            _out = self._dynamics(action, _n, _elapsed)
         elif _fresh.all():
-            _out = self._dynamics_fresh(action, _n, elapsed)
+            _out = self._dynamics_fresh(action, _n, _elapsed)
         else:
-            _out = merge(
+            _out = _merge(
                 _fresh,
-                self._dynamics_fresh(action, _n, elapsed),
-                self._dynamics(action, _n, elapsed),
+                self._dynamics_fresh(action, _n, _elapsed),
+                self._dynamics(action, _n, _elapsed),
             )
-        load, servers, queue, terminated, reward, step_info = _out
+        load, servers, queue, terminated, reward, _step_info = _out
         self.load = load
         self.servers = servers
         self.queue = queue
         if self.check_state:
             _rt.check_finite(ID, load=load, servers=servers, queue=queue)
         truncated = self._elapsed >= self._step_limit
-        if any_reset:
-            ids = np.flatnonzero(resetting)
-            self._reset_envs(ids)
-            reward[ids] = 0.0
-            terminated[ids] = False
-            truncated[ids] = False
+        if _any_reset:
+            _ids = np.flatnonzero(_resetting)
+            self._reset_envs(_ids)
+            reward[_ids] = 0.0
+            terminated[_ids] = False
+            truncated[_ids] = False
         obs = self._observe()
-        infos: dict[str, Any] = {}
-        infos = self._info(infos, None)
-        done = terminated | truncated
-        if next_step:
-            self._autoreset = done
-        elif self._same_step and done.any():
-            infos = self._final(done, obs, infos)
+        _infos: dict[str, Any] = {}
+        _infos = self._info(_infos, None)
+        _done = terminated | truncated
+        if _next_step:
+            self._autoreset = _done
+        elif self._same_step and _done.any():
+            _infos = self._final(_done, obs, _infos)
             obs = self._observe()
-        return obs, reward, terminated, truncated, infos
+        return obs, reward, terminated, truncated, _infos
 
-    def _reset_envs(self, ids: np.ndarray) -> None:
-        """Run the spec's initial values and `reset` block for the envs `ids`."""
-        _n = len(ids)
+    def _reset_envs(self, _ids: np.ndarray) -> None:
+        """Run the spec's initial values and `reset` block for the envs `_ids`."""
+        _n = len(_ids)
         load = np.broadcast_to(np.asarray(0, dtype=np.float64), (_n, self.max_steps)).copy()
         servers = np.full((_n,), max((self.max_servers) // (2), 1), dtype=np.int64)
         queue = np.full((_n,), 0.0, dtype=np.float64)
         hours = ((np.arange(self.max_steps)) * (24.0)) / (self.max_steps)
         daily = (0.5) + ((0.4) * (np.sin((hours - 6.0) * math.pi / 12.0)))
-        _size1 = size(self.max_steps)
+        _size1 = _size(self.max_steps)
         load = np.minimum(
             np.maximum(
                 (daily)
                 + (
                     self._streams.draw(
-                        ids, "normal", {"loc": 0.0, "scale": self.noise}, size=_size1
+                        _ids, "normal", {"loc": 0.0, "scale": self.noise}, size=_size1
                     )
                 ),
                 0.1,
             ),
             1.0,
         )
-        self.load[ids] = load
-        self.servers[ids] = servers
-        self.queue[ids] = queue
-        self._elapsed[ids] = 0
+        self.load[_ids] = load
+        self.servers[_ids] = servers
+        self.queue[_ids] = queue
+        self._elapsed[_ids] = 0
         if self.check_state:
             _rt.check_finite(ID, load=load, servers=servers, queue=queue)
 
@@ -163,25 +163,25 @@ class ResourceManagementV0VectorEnv(NativeVectorEnv):
         _obs1[:, 3] = ((self._elapsed) % (self.max_steps)) / (self.max_steps)
         return _obs1
 
-    def _info(self, info: dict[str, Any], mask: np.ndarray | None) -> dict[str, Any]:
-        """Info that the single env also returns at reset, for the envs in `mask`."""
-        info["servers"] = mask_info(self.servers, mask)
-        info["_servers"] = np.ones(self.num_envs, dtype=np.bool_) if mask is None else mask.copy()
-        info["queue"] = mask_info(self.queue, mask)
-        info["_queue"] = np.ones(self.num_envs, dtype=np.bool_) if mask is None else mask.copy()
+    def _info(self, info: dict[str, Any], _mask: np.ndarray | None) -> dict[str, Any]:
+        """Info that the single env also returns at reset, for the envs in `_mask`."""
+        info["servers"] = _mask_info(self.servers, _mask)
+        info["_servers"] = np.ones(self.num_envs, dtype=np.bool_) if _mask is None else _mask.copy()
+        info["queue"] = _mask_info(self.queue, _mask)
+        info["_queue"] = np.ones(self.num_envs, dtype=np.bool_) if _mask is None else _mask.copy()
         return info
 
     def _check_actions(self, actions: Any) -> Any:
-        n = self.num_envs
+        _n = self.num_envs
         action = np.asarray(actions)
-        shape = (n, *self.single_action_space.shape)
-        if action.shape != shape or not self.action_space.contains(
+        _shape = (_n, *self.single_action_space.shape)
+        if action.shape != _shape or not self.action_space.contains(
             action.astype(np.float32, copy=False)
         ):
             action = self._fix_actions(actions)
         return np.array(action, dtype=np.float32)
 
-    def _dynamics_fresh(self, action, _n, elapsed) -> Any:
+    def _dynamics_fresh(self, action, _n, _elapsed) -> Any:
         """The dynamics for envs on their first step since reset (state types differ)."""
         _ar = np.arange(_n)
         load = self.load
@@ -194,7 +194,7 @@ class ResourceManagementV0VectorEnv(NativeVectorEnv):
         demand = load[
             _ar,
             np.clip(
-                np.minimum(elapsed - 1, self.max_steps - 1),
+                np.minimum(_elapsed - 1, self.max_steps - 1),
                 -np.shape(load)[1],
                 np.shape(load)[1] - 1,
             ),
@@ -210,7 +210,7 @@ class ResourceManagementV0VectorEnv(NativeVectorEnv):
         )
         return load, servers, queue, terminated, reward, {}
 
-    def _dynamics(self, action, _n, elapsed) -> Any:
+    def _dynamics(self, action, _n, _elapsed) -> Any:
         _ar = np.arange(_n)
         load = self.load
         servers = self.servers
@@ -222,7 +222,7 @@ class ResourceManagementV0VectorEnv(NativeVectorEnv):
         demand = load[
             _ar,
             np.clip(
-                np.minimum(elapsed - 1, self.max_steps - 1),
+                np.minimum(_elapsed - 1, self.max_steps - 1),
                 -np.shape(load)[1],
                 np.shape(load)[1] - 1,
             ),

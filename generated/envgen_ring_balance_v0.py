@@ -82,9 +82,9 @@ class RingBalanceV0Env(gym.Env):
         render_mode: str | None = None,
         **params: Any,
     ) -> None:
-        p = _rt.resolve_params(PARAMS, config, params, ID)
-        self.invalid_action = p["invalid_action"]
-        self.check_state = p["check_state"]
+        _p = _rt.resolve_params(PARAMS, config, params, ID)
+        self.invalid_action = _p["invalid_action"]
+        self.check_state = _p["check_state"]
         self.action_space = spaces.Discrete(4)
         self.observation_space = spaces.Graph(
             node_space=spaces.Box(low=0, high=100, shape=(1,), dtype=np.float32),

@@ -83,9 +83,9 @@ class SignalOrNoiseV0Env(gym.Env):
         render_mode: str | None = None,
         **params: Any,
     ) -> None:
-        p = _rt.resolve_params(PARAMS, config, params, ID)
-        self.invalid_action = p["invalid_action"]
-        self.check_state = p["check_state"]
+        _p = _rt.resolve_params(PARAMS, config, params, ID)
+        self.invalid_action = _p["invalid_action"]
+        self.check_state = _p["check_state"]
         self.action_space = spaces.Discrete(3)
         self.observation_space = spaces.OneOf(
             (spaces.Discrete(3), spaces.Box(low=-1, high=1, shape=(2,), dtype=np.float32))

@@ -107,14 +107,14 @@ class SimpleTradingV0Env(gym.Env):
         render_mode: str | None = None,
         **params: Any,
     ) -> None:
-        p = _rt.resolve_params(PARAMS, config, params, ID)
-        self.initial_cash = p["initial_cash"]
-        self.initial_price = p["initial_price"]
-        self.max_steps = p["max_steps"]
-        self.drift = p["drift"]
-        self.volatility = p["volatility"]
-        self.invalid_action = p["invalid_action"]
-        self.check_state = p["check_state"]
+        _p = _rt.resolve_params(PARAMS, config, params, ID)
+        self.initial_cash = _p["initial_cash"]
+        self.initial_price = _p["initial_price"]
+        self.max_steps = _p["max_steps"]
+        self.drift = _p["drift"]
+        self.volatility = _p["volatility"]
+        self.invalid_action = _p["invalid_action"]
+        self.check_state = _p["check_state"]
         self.action_space = spaces.Discrete(3)
         self.observation_space = spaces.Box(
             low=np.array([0, 0, 0, 0], dtype=np.float32),
@@ -219,7 +219,7 @@ class SimpleTradingV0Env(gym.Env):
             gym.logger.warn("render() called without a render_mode; pass render_mode= to gym.make")
             return None
         if self.render_mode in ("ansi", "human"):
-            text = ANSI_TEMPLATE.render(
+            _text = ANSI_TEMPLATE.render(
                 {
                     "initial_cash": self.initial_cash,
                     "initial_price": self.initial_price,
@@ -235,7 +235,7 @@ class SimpleTradingV0Env(gym.Env):
                     "SELL": SELL,
                 }
             )
-            return text
+            return _text
         return None
 
     def close(self) -> None:

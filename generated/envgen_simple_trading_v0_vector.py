@@ -16,11 +16,10 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode
 
 from envgen import runtime as _rt
-from envgen.runtime.vector import (
-    NativeVectorEnv,
-    jit,
-    mask_info,
-)
+from envgen.runtime.vector import NativeVectorEnv, jit
+
+# Helpers get `_` names, so that a spec may use any plain name (envgen/compiler/names.py).
+from envgen.runtime.vector import mask_info as _mask_info
 
 from .envgen_simple_trading_v0 import BUY, ID, PARAMS, SELL
 from .envgen_simple_trading_v0 import SimpleTradingV0Env as _SingleEnv
@@ -184,15 +183,15 @@ class SimpleTradingV0VectorEnv(NativeVectorEnv):
         threads: int = 1,
         **params: Any,
     ) -> None:
-        p = _rt.resolve_params(PARAMS, config, params, ID)
+        _p = _rt.resolve_params(PARAMS, config, params, ID)
         self._config, self._params = config, dict(params)
-        self.initial_cash = p["initial_cash"]
-        self.initial_price = p["initial_price"]
-        self.max_steps = p["max_steps"]
-        self.drift = p["drift"]
-        self.volatility = p["volatility"]
-        self.invalid_action = p["invalid_action"]
-        self.check_state = p["check_state"]
+        self.initial_cash = _p["initial_cash"]
+        self.initial_price = _p["initial_price"]
+        self.max_steps = _p["max_steps"]
+        self.drift = _p["drift"]
+        self.volatility = _p["volatility"]
+        self.invalid_action = _p["invalid_action"]
+        self.check_state = _p["check_state"]
         self.single_action_space = spaces.Discrete(3)
         self.single_observation_space = spaces.Box(
             low=np.array([0, 0, 0, 0], dtype=np.float32),
@@ -213,14 +212,14 @@ class SimpleTradingV0VectorEnv(NativeVectorEnv):
             raise gym.error.ResetNeeded("step() called before reset()")
         action = self._check_actions(actions)
         _n = self.num_envs
-        next_step = self._next_step
-        any_reset = next_step and bool(self._autoreset.any())
-        resetting = self._autoreset
+        _next_step = self._next_step
+        _any_reset = _next_step and bool(self._autoreset.any())
+        _resetting = self._autoreset
         if self._kernel:
-            obs, terminated, truncated, reward, _ = self._run_kernel(action, resetting, any_reset)
+            obs, terminated, truncated, reward, _ = self._run_kernel(action, _resetting, _any_reset)
         else:
-            _live = ~resetting if any_reset else self._all_true
-            _live_ids = np.flatnonzero(_live) if any_reset else self._all_ids
+            _live = ~_resetting if _any_reset else self._all_true
+            _live_ids = np.flatnonzero(_live) if _any_reset else self._all_ids
             self._elapsed += 1
             with np.errstate(all="ignore"):
                 cash = self.cash
@@ -249,32 +248,32 @@ class SimpleTradingV0VectorEnv(NativeVectorEnv):
             if self.check_state:
                 _rt.check_finite(ID, cash=cash, position=position, price=price)
             truncated = self._elapsed >= self._step_limit
-            if any_reset:
-                ids = np.flatnonzero(resetting)
-                self._reset_envs(ids)
-                reward[ids] = 0.0
-                terminated[ids] = False
-                truncated[ids] = False
+            if _any_reset:
+                _ids = np.flatnonzero(_resetting)
+                self._reset_envs(_ids)
+                reward[_ids] = 0.0
+                terminated[_ids] = False
+                truncated[_ids] = False
             obs = self._observe()
-        infos: dict[str, Any] = {}
-        infos = self._info(infos, None)
-        done = terminated | truncated
-        if next_step:
-            self._autoreset = done
-        elif self._same_step and done.any():
-            infos = self._final(done, obs, infos)
+        _infos: dict[str, Any] = {}
+        _infos = self._info(_infos, None)
+        _done = terminated | truncated
+        if _next_step:
+            self._autoreset = _done
+        elif self._same_step and _done.any():
+            _infos = self._final(_done, obs, _infos)
             obs = self._observe()
-        return obs, reward, terminated, truncated, infos
+        return obs, reward, terminated, truncated, _infos
 
-    def _reset_envs(self, ids: np.ndarray) -> None:
-        """Run the spec's initial values and `reset` block for the envs `ids`."""
+    def _reset_envs(self, _ids: np.ndarray) -> None:
+        """Run the spec's initial values and `reset` block for the envs `_ids`."""
         cash = self.initial_cash
         position = 0
         price = self.initial_price
-        self.cash[ids] = cash
-        self.position[ids] = position
-        self.price[ids] = price
-        self._elapsed[ids] = 0
+        self.cash[_ids] = cash
+        self.position[_ids] = position
+        self.price[_ids] = price
+        self._elapsed[_ids] = 0
         if self.check_state:
             _rt.check_finite(ID, cash=cash, position=position, price=price)
 
@@ -287,22 +286,24 @@ class SimpleTradingV0VectorEnv(NativeVectorEnv):
         _obs1[:, 3] = (self._elapsed) / (self.max_steps)
         return _obs1
 
-    def _info(self, info: dict[str, Any], mask: np.ndarray | None) -> dict[str, Any]:
-        """Info that the single env also returns at reset, for the envs in `mask`."""
-        info["portfolio_value"] = mask_info(
-            (self.cash) + (((self.position).astype(np.float64)) * (self.price)), mask
+    def _info(self, info: dict[str, Any], _mask: np.ndarray | None) -> dict[str, Any]:
+        """Info that the single env also returns at reset, for the envs in `_mask`."""
+        info["portfolio_value"] = _mask_info(
+            (self.cash) + (((self.position).astype(np.float64)) * (self.price)), _mask
         )
         info["_portfolio_value"] = (
-            np.ones(self.num_envs, dtype=np.bool_) if mask is None else mask.copy()
+            np.ones(self.num_envs, dtype=np.bool_) if _mask is None else _mask.copy()
         )
-        info["position"] = mask_info(self.position, mask)
-        info["_position"] = np.ones(self.num_envs, dtype=np.bool_) if mask is None else mask.copy()
-        info["price"] = mask_info(self.price, mask)
-        info["_price"] = np.ones(self.num_envs, dtype=np.bool_) if mask is None else mask.copy()
+        info["position"] = _mask_info(self.position, _mask)
+        info["_position"] = (
+            np.ones(self.num_envs, dtype=np.bool_) if _mask is None else _mask.copy()
+        )
+        info["price"] = _mask_info(self.price, _mask)
+        info["_price"] = np.ones(self.num_envs, dtype=np.bool_) if _mask is None else _mask.copy()
         return info
 
     def _check_actions(self, actions: Any) -> Any:
-        n = self.num_envs
+        _n = self.num_envs
         action = np.asarray(actions)  # never written into
         if action.dtype != np.int64:
             if action.dtype.kind in "iu" or (
@@ -310,22 +311,22 @@ class SimpleTradingV0VectorEnv(NativeVectorEnv):
             ):
                 action = action.astype(np.int64)
         # one reduction: negative values are huge as uint64
-        if action.shape != (n,) or action.dtype != np.int64 or (action.view(np.uint64).max() >= 3):
+        if action.shape != (_n,) or action.dtype != np.int64 or (action.view(np.uint64).max() >= 3):
             action = self._fix_actions(actions)
         return action
 
-    def _run_kernel(self, action: np.ndarray, resetting: np.ndarray, any_reset: bool) -> Any:
-        """Step all envs with the compiled kernels (autoresetting `resetting`)."""
-        n = len(action)
-        obs = np.empty((n, 4), dtype=np.float32)
-        terminated = np.empty(n, dtype=np.bool_)
-        truncated = np.empty(n, dtype=np.bool_)
-        reward = np.empty(n, dtype=np.float64)
-        rngs = self._streams.kernel_generators()
+    def _run_kernel(self, action: np.ndarray, _resetting: np.ndarray, _any_reset: bool) -> Any:
+        """Step all envs with the compiled kernels (autoresetting `_resetting`)."""
+        _n = len(action)
+        obs = np.empty((_n, 4), dtype=np.float32)
+        terminated = np.empty(_n, dtype=np.bool_)
+        truncated = np.empty(_n, dtype=np.bool_)
+        reward = np.empty(_n, dtype=np.float64)
+        _rngs = self._streams.kernel_generators()
         _step_envs(
             action,
-            resetting,
-            rngs,
+            _resetting,
+            _rngs,
             self._elapsed,
             self._step_limit,
             self.cash,
@@ -341,10 +342,10 @@ class SimpleTradingV0VectorEnv(NativeVectorEnv):
             self.initial_price,
             self.max_steps,
         )
-        if any_reset:
-            ids = np.flatnonzero(resetting)
+        if _any_reset:
+            _ids = np.flatnonzero(_resetting)
             _autoreset_envs(
-                ids,
+                _ids,
                 self._elapsed,
                 self.cash,
                 self.position,

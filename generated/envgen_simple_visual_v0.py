@@ -95,11 +95,11 @@ class SimpleVisualV0Env(gym.Env):
         render_mode: str | None = None,
         **params: Any,
     ) -> None:
-        p = _rt.resolve_params(PARAMS, config, params, ID)
-        self.grid_size = p["grid_size"]
-        self.image_size = p["image_size"]
-        self.invalid_action = p["invalid_action"]
-        self.check_state = p["check_state"]
+        _p = _rt.resolve_params(PARAMS, config, params, ID)
+        self.grid_size = _p["grid_size"]
+        self.image_size = _p["image_size"]
+        self.invalid_action = _p["invalid_action"]
+        self.check_state = _p["check_state"]
         self.cell = self.image_size // self.grid_size
         self.action_space = spaces.Discrete(4)
         self.observation_space = spaces.Box(

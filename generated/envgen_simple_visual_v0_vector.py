@@ -15,13 +15,11 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode
 
 from envgen import runtime as _rt
-from envgen.runtime.vector import (
-    NativeVectorEnv,
-    jit,
-    mask_info,
-    per_env,
-    prange,
-)
+from envgen.runtime.vector import NativeVectorEnv, jit, prange
+
+# Helpers get `_` names, so that a spec may use any plain name (envgen/compiler/names.py).
+from envgen.runtime.vector import mask_info as _mask_info
+from envgen.runtime.vector import per_env as _per_env
 
 from .envgen_simple_visual_v0 import DOWN, ID, PARAMS, RIGHT, UP
 from .envgen_simple_visual_v0 import SimpleVisualV0Env as _SingleEnv
@@ -132,12 +130,12 @@ class SimpleVisualV0VectorEnv(NativeVectorEnv):
         threads: int = 1,
         **params: Any,
     ) -> None:
-        p = _rt.resolve_params(PARAMS, config, params, ID)
+        _p = _rt.resolve_params(PARAMS, config, params, ID)
         self._config, self._params = config, dict(params)
-        self.grid_size = p["grid_size"]
-        self.image_size = p["image_size"]
-        self.invalid_action = p["invalid_action"]
-        self.check_state = p["check_state"]
+        self.grid_size = _p["grid_size"]
+        self.image_size = _p["image_size"]
+        self.invalid_action = _p["invalid_action"]
+        self.check_state = _p["check_state"]
         self.cell = self.image_size // self.grid_size
         self.single_action_space = spaces.Discrete(4)
         self.single_observation_space = spaces.Box(
@@ -157,11 +155,11 @@ class SimpleVisualV0VectorEnv(NativeVectorEnv):
         if self._needs_reset:
             raise gym.error.ResetNeeded("step() called before reset()")
         action = self._check_actions(actions)
-        next_step = self._next_step
-        any_reset = next_step and bool(self._autoreset.any())
-        resetting = self._autoreset
+        _next_step = self._next_step
+        _any_reset = _next_step and bool(self._autoreset.any())
+        _resetting = self._autoreset
         if self._kernel:
-            _, terminated, truncated, reward, _ = self._run_kernel(action, resetting, any_reset)
+            _, terminated, truncated, reward, _ = self._run_kernel(action, _resetting, _any_reset)
         else:
             self._elapsed += 1
             agent_x = self.agent_x
@@ -186,41 +184,44 @@ class SimpleVisualV0VectorEnv(NativeVectorEnv):
             if self.check_state:
                 _rt.check_finite(ID, agent_x=agent_x, agent_y=agent_y, target=target)
             truncated = self._elapsed >= self._step_limit
-            if any_reset:
-                ids = np.flatnonzero(resetting)
-                self._reset_envs(ids)
-                reward[ids] = 0.0
-                terminated[ids] = False
-                truncated[ids] = False
+            if _any_reset:
+                _ids = np.flatnonzero(_resetting)
+                self._reset_envs(_ids)
+                reward[_ids] = 0.0
+                terminated[_ids] = False
+                truncated[_ids] = False
         obs = self._observe()
-        infos: dict[str, Any] = {}
-        infos = self._info(infos, None)
-        done = terminated | truncated
-        if next_step:
-            self._autoreset = done
-        elif self._same_step and done.any():
-            infos = self._final(done, obs, infos)
+        _infos: dict[str, Any] = {}
+        _infos = self._info(_infos, None)
+        _done = terminated | truncated
+        if _next_step:
+            self._autoreset = _done
+        elif self._same_step and _done.any():
+            _infos = self._final(_done, obs, _infos)
             obs = self._observe()
-        return obs, reward, terminated, truncated, infos
+        return obs, reward, terminated, truncated, _infos
 
-    def _reset_envs(self, ids: np.ndarray) -> None:
-        """Run the spec's initial values and `reset` block for the envs `ids`."""
+    def _reset_envs(self, _ids: np.ndarray) -> None:
+        """Run the spec's initial values and `reset` block for the envs `_ids`."""
         agent_x = 0
         agent_y = 0
         target = self._streams.draw(
-            ids, "integers", {"low": 1, "high": (self.grid_size) * (self.grid_size)}, dtype=np.int64
+            _ids,
+            "integers",
+            {"low": 1, "high": (self.grid_size) * (self.grid_size)},
+            dtype=np.int64,
         )
-        self.agent_x[ids] = agent_x
-        self.agent_y[ids] = agent_y
-        self.target[ids] = target
-        self._elapsed[ids] = 0
+        self.agent_x[_ids] = agent_x
+        self.agent_y[_ids] = agent_y
+        self.target[_ids] = target
+        self._elapsed[_ids] = 0
         if self.check_state:
             _rt.check_finite(ID, agent_x=agent_x, agent_y=agent_y, target=target)
 
     def _observe(self) -> Any:
         """A fresh batch of observations of the current state."""
         return np.array(
-            per_env(
+            _per_env(
                 self._functions._picture,
                 self.num_envs,
                 [self.agent_x, self.agent_y, self.target],
@@ -230,18 +231,20 @@ class SimpleVisualV0VectorEnv(NativeVectorEnv):
             dtype=np.uint8,
         ).reshape((self.num_envs, *self.single_observation_space.shape))
 
-    def _info(self, info: dict[str, Any], mask: np.ndarray | None) -> dict[str, Any]:
-        """Info that the single env also returns at reset, for the envs in `mask`."""
-        info["distance"] = mask_info(
+    def _info(self, info: dict[str, Any], _mask: np.ndarray | None) -> dict[str, Any]:
+        """Info that the single env also returns at reset, for the envs in `_mask`."""
+        info["distance"] = _mask_info(
             (np.abs((self.agent_x) - ((self.target) % (self.grid_size))))
             + (np.abs((self.agent_y) - ((self.target) // (self.grid_size)))),
-            mask,
+            _mask,
         )
-        info["_distance"] = np.ones(self.num_envs, dtype=np.bool_) if mask is None else mask.copy()
+        info["_distance"] = (
+            np.ones(self.num_envs, dtype=np.bool_) if _mask is None else _mask.copy()
+        )
         return info
 
     def _check_actions(self, actions: Any) -> Any:
-        n = self.num_envs
+        _n = self.num_envs
         action = np.asarray(actions)  # never written into
         if action.dtype != np.int64:
             if action.dtype.kind in "iu" or (
@@ -249,23 +252,23 @@ class SimpleVisualV0VectorEnv(NativeVectorEnv):
             ):
                 action = action.astype(np.int64)
         # one reduction: negative values are huge as uint64
-        if action.shape != (n,) or action.dtype != np.int64 or (action.view(np.uint64).max() >= 4):
+        if action.shape != (_n,) or action.dtype != np.int64 or (action.view(np.uint64).max() >= 4):
             action = self._fix_actions(actions)
         return action
 
-    def _picture(self, *args: Any) -> Any:
-        return self._functions._picture(*args)
+    def _picture(self, *_args: Any) -> Any:
+        return self._functions._picture(*_args)
 
-    def _run_kernel(self, action: np.ndarray, resetting: np.ndarray, any_reset: bool) -> Any:
-        """Step all envs with the compiled kernels (autoresetting `resetting`)."""
-        n = len(action)
-        terminated = np.empty(n, dtype=np.bool_)
-        truncated = np.empty(n, dtype=np.bool_)
-        reward = np.empty(n, dtype=np.float64)
-        rngs = self._streams.kernel_generators()
+    def _run_kernel(self, action: np.ndarray, _resetting: np.ndarray, _any_reset: bool) -> Any:
+        """Step all envs with the compiled kernels (autoresetting `_resetting`)."""
+        _n = len(action)
+        terminated = np.empty(_n, dtype=np.bool_)
+        truncated = np.empty(_n, dtype=np.bool_)
+        reward = np.empty(_n, dtype=np.float64)
+        _rngs = self._streams.kernel_generators()
         self._threaded(_step_envs)(
             action,
-            resetting,
+            _resetting,
             self._elapsed,
             self._step_limit,
             self.agent_x,
@@ -276,11 +279,11 @@ class SimpleVisualV0VectorEnv(NativeVectorEnv):
             reward,
             self.grid_size,
         )
-        if any_reset:
-            ids = np.flatnonzero(resetting)
+        if _any_reset:
+            _ids = np.flatnonzero(_resetting)
             _autoreset_envs(
-                ids,
-                rngs,
+                _ids,
+                _rngs,
                 self._elapsed,
                 self.agent_x,
                 self.agent_y,

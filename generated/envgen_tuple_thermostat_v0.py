@@ -89,10 +89,10 @@ class TupleThermostatV0Env(gym.Env):
         render_mode: str | None = None,
         **params: Any,
     ) -> None:
-        p = _rt.resolve_params(PARAMS, config, params, ID)
-        self.set_point = p["set_point"]
-        self.invalid_action = p["invalid_action"]
-        self.check_state = p["check_state"]
+        _p = _rt.resolve_params(PARAMS, config, params, ID)
+        self.set_point = _p["set_point"]
+        self.invalid_action = _p["invalid_action"]
+        self.check_state = _p["check_state"]
         self.action_space = spaces.Discrete(3)
         self.observation_space = spaces.Tuple(
             (spaces.Discrete(3), spaces.Box(low=-50, high=80, shape=(2,), dtype=np.float32))

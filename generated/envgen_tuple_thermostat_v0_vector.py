@@ -15,11 +15,9 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode
 
 from envgen import runtime as _rt
-from envgen.runtime.vector import (
-    NativeVectorEnv,
-    jit,
-)
+from envgen.runtime.vector import NativeVectorEnv, jit
 
+# Helpers get `_` names, so that a spec may use any plain name (envgen/compiler/names.py).
 from .envgen_tuple_thermostat_v0 import ID, PARAMS
 from .envgen_tuple_thermostat_v0 import TupleThermostatV0Env as _SingleEnv
 
@@ -119,11 +117,11 @@ class TupleThermostatV0VectorEnv(NativeVectorEnv):
         threads: int = 1,
         **params: Any,
     ) -> None:
-        p = _rt.resolve_params(PARAMS, config, params, ID)
+        _p = _rt.resolve_params(PARAMS, config, params, ID)
         self._config, self._params = config, dict(params)
-        self.set_point = p["set_point"]
-        self.invalid_action = p["invalid_action"]
-        self.check_state = p["check_state"]
+        self.set_point = _p["set_point"]
+        self.invalid_action = _p["invalid_action"]
+        self.check_state = _p["check_state"]
         self.single_action_space = spaces.Discrete(3)
         self.single_observation_space = spaces.Tuple(
             (spaces.Discrete(3), spaces.Box(low=-50, high=80, shape=(2,), dtype=np.float32))
@@ -142,14 +140,14 @@ class TupleThermostatV0VectorEnv(NativeVectorEnv):
             raise gym.error.ResetNeeded("step() called before reset()")
         action = self._check_actions(actions)
         _n = self.num_envs
-        next_step = self._next_step
-        any_reset = next_step and bool(self._autoreset.any())
-        resetting = self._autoreset
+        _next_step = self._next_step
+        _any_reset = _next_step and bool(self._autoreset.any())
+        _resetting = self._autoreset
         if self._kernel:
-            _, terminated, truncated, reward, _ = self._run_kernel(action, resetting, any_reset)
+            _, terminated, truncated, reward, _ = self._run_kernel(action, _resetting, _any_reset)
         else:
-            _live = ~resetting if any_reset else self._all_true
-            _live_ids = np.flatnonzero(_live) if any_reset else self._all_ids
+            _live = ~_resetting if _any_reset else self._all_true
+            _live_ids = np.flatnonzero(_live) if _any_reset else self._all_ids
             self._elapsed += 1
             mode = self.mode
             room = self.room
@@ -170,31 +168,31 @@ class TupleThermostatV0VectorEnv(NativeVectorEnv):
             if self.check_state:
                 _rt.check_finite(ID, mode=mode, room=room, outside=outside)
             truncated = self._elapsed >= self._step_limit
-            if any_reset:
-                ids = np.flatnonzero(resetting)
-                self._reset_envs(ids)
-                reward[ids] = 0.0
-                terminated[ids] = False
-                truncated[ids] = False
+            if _any_reset:
+                _ids = np.flatnonzero(_resetting)
+                self._reset_envs(_ids)
+                reward[_ids] = 0.0
+                terminated[_ids] = False
+                truncated[_ids] = False
         obs = self._observe()
-        infos: dict[str, Any] = {}
-        done = terminated | truncated
-        if next_step:
-            self._autoreset = done
-        elif self._same_step and done.any():
-            infos = self._final(done, obs, infos)
+        _infos: dict[str, Any] = {}
+        _done = terminated | truncated
+        if _next_step:
+            self._autoreset = _done
+        elif self._same_step and _done.any():
+            _infos = self._final(_done, obs, _infos)
             obs = self._observe()
-        return obs, reward, terminated, truncated, infos
+        return obs, reward, terminated, truncated, _infos
 
-    def _reset_envs(self, ids: np.ndarray) -> None:
-        """Run the spec's initial values and `reset` block for the envs `ids`."""
+    def _reset_envs(self, _ids: np.ndarray) -> None:
+        """Run the spec's initial values and `reset` block for the envs `_ids`."""
         mode = 0
-        room = self._streams.draw(ids, "uniform", {"low": 15.0, "high": 25.0})
-        outside = self._streams.draw(ids, "uniform", {"low": 0.0, "high": 20.0})
-        self.mode[ids] = mode
-        self.room[ids] = room
-        self.outside[ids] = outside
-        self._elapsed[ids] = 0
+        room = self._streams.draw(_ids, "uniform", {"low": 15.0, "high": 25.0})
+        outside = self._streams.draw(_ids, "uniform", {"low": 0.0, "high": 20.0})
+        self.mode[_ids] = mode
+        self.room[_ids] = room
+        self.outside[_ids] = outside
+        self._elapsed[_ids] = 0
         if self.check_state:
             _rt.check_finite(ID, mode=mode, room=room, outside=outside)
 
@@ -208,12 +206,12 @@ class TupleThermostatV0VectorEnv(NativeVectorEnv):
             _obs1,
         )
 
-    def _info(self, info: dict[str, Any], mask: np.ndarray | None) -> dict[str, Any]:
-        """Info that the single env also returns at reset, for the envs in `mask`."""
+    def _info(self, info: dict[str, Any], _mask: np.ndarray | None) -> dict[str, Any]:
+        """Info that the single env also returns at reset, for the envs in `_mask`."""
         return info
 
     def _check_actions(self, actions: Any) -> Any:
-        n = self.num_envs
+        _n = self.num_envs
         action = np.asarray(actions)  # never written into
         if action.dtype != np.int64:
             if action.dtype.kind in "iu" or (
@@ -221,21 +219,21 @@ class TupleThermostatV0VectorEnv(NativeVectorEnv):
             ):
                 action = action.astype(np.int64)
         # one reduction: negative values are huge as uint64
-        if action.shape != (n,) or action.dtype != np.int64 or (action.view(np.uint64).max() >= 3):
+        if action.shape != (_n,) or action.dtype != np.int64 or (action.view(np.uint64).max() >= 3):
             action = self._fix_actions(actions)
         return action
 
-    def _run_kernel(self, action: np.ndarray, resetting: np.ndarray, any_reset: bool) -> Any:
-        """Step all envs with the compiled kernels (autoresetting `resetting`)."""
-        n = len(action)
-        terminated = np.empty(n, dtype=np.bool_)
-        truncated = np.empty(n, dtype=np.bool_)
-        reward = np.empty(n, dtype=np.float64)
-        rngs = self._streams.kernel_generators()
+    def _run_kernel(self, action: np.ndarray, _resetting: np.ndarray, _any_reset: bool) -> Any:
+        """Step all envs with the compiled kernels (autoresetting `_resetting`)."""
+        _n = len(action)
+        terminated = np.empty(_n, dtype=np.bool_)
+        truncated = np.empty(_n, dtype=np.bool_)
+        reward = np.empty(_n, dtype=np.float64)
+        _rngs = self._streams.kernel_generators()
         _step_envs(
             action,
-            resetting,
-            rngs,
+            _resetting,
+            _rngs,
             self._elapsed,
             self._step_limit,
             self.mode,
@@ -246,11 +244,11 @@ class TupleThermostatV0VectorEnv(NativeVectorEnv):
             reward,
             self.set_point,
         )
-        if any_reset:
-            ids = np.flatnonzero(resetting)
+        if _any_reset:
+            _ids = np.flatnonzero(_resetting)
             _autoreset_envs(
-                ids,
-                rngs,
+                _ids,
+                _rngs,
                 self._elapsed,
                 self.mode,
                 self.room,

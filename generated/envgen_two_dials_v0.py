@@ -79,10 +79,10 @@ class TwoDialsV0Env(gym.Env):
         render_mode: str | None = None,
         **params: Any,
     ) -> None:
-        p = _rt.resolve_params(PARAMS, config, params, ID)
-        self.positions = p["positions"]
-        self.invalid_action = p["invalid_action"]
-        self.check_state = p["check_state"]
+        _p = _rt.resolve_params(PARAMS, config, params, ID)
+        self.positions = _p["positions"]
+        self.invalid_action = _p["invalid_action"]
+        self.check_state = _p["check_state"]
         self.action_space = spaces.MultiDiscrete([3, 3])
         self.observation_space = spaces.MultiDiscrete([self.positions, self.positions])
         self.max_episode_steps = 50

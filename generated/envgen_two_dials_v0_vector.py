@@ -15,10 +15,9 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode
 
 from envgen import runtime as _rt
-from envgen.runtime.vector import (
-    NativeVectorEnv,
-)
+from envgen.runtime.vector import NativeVectorEnv
 
+# Helpers get `_` names, so that a spec may use any plain name (envgen/compiler/names.py).
 from .envgen_two_dials_v0 import ID, PARAMS
 from .envgen_two_dials_v0 import TwoDialsV0Env as _SingleEnv
 
@@ -49,11 +48,11 @@ class TwoDialsV0VectorEnv(NativeVectorEnv):
         threads: int = 1,
         **params: Any,
     ) -> None:
-        p = _rt.resolve_params(PARAMS, config, params, ID)
+        _p = _rt.resolve_params(PARAMS, config, params, ID)
         self._config, self._params = config, dict(params)
-        self.positions = p["positions"]
-        self.invalid_action = p["invalid_action"]
-        self.check_state = p["check_state"]
+        self.positions = _p["positions"]
+        self.invalid_action = _p["invalid_action"]
+        self.check_state = _p["check_state"]
         self.single_action_space = spaces.MultiDiscrete([3, 3])
         self.single_observation_space = spaces.MultiDiscrete([self.positions, self.positions])
         self.max_episode_steps = 50
@@ -70,9 +69,9 @@ class TwoDialsV0VectorEnv(NativeVectorEnv):
         if self._needs_reset:
             raise gym.error.ResetNeeded("step() called before reset()")
         action = self._check_actions(actions)
-        next_step = self._next_step
-        any_reset = next_step and bool(self._autoreset.any())
-        resetting = self._autoreset
+        _next_step = self._next_step
+        _any_reset = _next_step and bool(self._autoreset.any())
+        _resetting = self._autoreset
         self._elapsed += 1
         dials = self.dials
         targets = self.targets
@@ -85,40 +84,40 @@ class TwoDialsV0VectorEnv(NativeVectorEnv):
         if self.check_state:
             _rt.check_finite(ID, dials=dials, targets=targets)
         truncated = self._elapsed >= self._step_limit
-        if any_reset:
-            ids = np.flatnonzero(resetting)
-            self._reset_envs(ids)
-            reward[ids] = 0.0
-            terminated[ids] = False
-            truncated[ids] = False
+        if _any_reset:
+            _ids = np.flatnonzero(_resetting)
+            self._reset_envs(_ids)
+            reward[_ids] = 0.0
+            terminated[_ids] = False
+            truncated[_ids] = False
         obs = self._observe()
-        infos: dict[str, Any] = {}
-        done = terminated | truncated
-        if next_step:
-            self._autoreset = done
-        elif self._same_step and done.any():
-            infos = self._final(done, obs, infos)
+        _infos: dict[str, Any] = {}
+        _done = terminated | truncated
+        if _next_step:
+            self._autoreset = _done
+        elif self._same_step and _done.any():
+            _infos = self._final(_done, obs, _infos)
             obs = self._observe()
-        return obs, reward, terminated, truncated, infos
+        return obs, reward, terminated, truncated, _infos
 
-    def _reset_envs(self, ids: np.ndarray) -> None:
-        """Run the spec's initial values and `reset` block for the envs `ids`."""
-        _n = len(ids)
+    def _reset_envs(self, _ids: np.ndarray) -> None:
+        """Run the spec's initial values and `reset` block for the envs `_ids`."""
+        _n = len(_ids)
         dials = np.broadcast_to(
             self._streams.draw(
-                ids, "integers", {"low": 0, "high": self.positions}, size=(2,), dtype=np.int64
+                _ids, "integers", {"low": 0, "high": self.positions}, size=(2,), dtype=np.int64
             ),
             (_n, 2),
         ).astype(np.int64)
         targets = np.broadcast_to(
             self._streams.draw(
-                ids, "integers", {"low": 0, "high": self.positions}, size=(2,), dtype=np.int64
+                _ids, "integers", {"low": 0, "high": self.positions}, size=(2,), dtype=np.int64
             ),
             (_n, 2),
         ).astype(np.int64)
-        self.dials[ids] = dials
-        self.targets[ids] = targets
-        self._elapsed[ids] = 0
+        self.dials[_ids] = dials
+        self.targets[_ids] = targets
+        self._elapsed[_ids] = 0
         if self.check_state:
             _rt.check_finite(ID, dials=dials, targets=targets)
 
@@ -126,15 +125,15 @@ class TwoDialsV0VectorEnv(NativeVectorEnv):
         """A fresh batch of observations of the current state."""
         return np.array(self.dials, dtype=np.int64).reshape((self.num_envs, 2))
 
-    def _info(self, info: dict[str, Any], mask: np.ndarray | None) -> dict[str, Any]:
-        """Info that the single env also returns at reset, for the envs in `mask`."""
+    def _info(self, info: dict[str, Any], _mask: np.ndarray | None) -> dict[str, Any]:
+        """Info that the single env also returns at reset, for the envs in `_mask`."""
         return info
 
     def _check_actions(self, actions: Any) -> Any:
-        n = self.num_envs
+        _n = self.num_envs
         action = np.asarray(actions)
-        shape = (n, *self.single_action_space.shape)
-        if action.shape != shape or not self.action_space.contains(
+        _shape = (_n, *self.single_action_space.shape)
+        if action.shape != _shape or not self.action_space.contains(
             action.astype(np.int64, copy=False)
         ):
             action = self._fix_actions(actions)

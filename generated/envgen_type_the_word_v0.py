@@ -90,10 +90,10 @@ class TypeTheWordV0Env(gym.Env):
         render_mode: str | None = None,
         **params: Any,
     ) -> None:
-        p = _rt.resolve_params(PARAMS, config, params, ID)
-        self.length = p["length"]
-        self.invalid_action = p["invalid_action"]
-        self.check_state = p["check_state"]
+        _p = _rt.resolve_params(PARAMS, config, params, ID)
+        self.length = _p["length"]
+        self.invalid_action = _p["invalid_action"]
+        self.check_state = _p["check_state"]
         self.action_space = spaces.Discrete(4)
         self.observation_space = spaces.Text(8, min_length=1, charset="_abcd")
         self.max_episode_steps = 40

@@ -74,26 +74,26 @@ _WEAK = {"bool": "bool", "int": "int64", "float": "float64"}
 _HELPERS = {
     "_square": [
         "@jit",
-        "def _square(x):",
+        "def _square(_x):",
         f'{INDENT}"""x * x, as np.square computes it (x ** 2 would call the C library\'s pow)."""',
-        f"{INDENT}return x * x",
+        f"{INDENT}return _x * _x",
     ],
     "_draw_random": [
         "@jit",
         "def _draw_random(_doubles, _pos, _i):",
         f'{INDENT}"""Env `_i`\'s next `random()`: its next buffered double."""',
-        f"{INDENT}p = _pos[_i]",
-        f"{INDENT}_pos[_i] = p + 1",
-        f"{INDENT}return _doubles[_i, p]",
+        f"{INDENT}_p = _pos[_i]",
+        f"{INDENT}_pos[_i] = _p + 1",
+        f"{INDENT}return _doubles[_i, _p]",
     ],
     "_draw_uniform": [
         "@jit",
-        "def _draw_uniform(_doubles, _pos, _i, low, high):",
+        "def _draw_uniform(_doubles, _pos, _i, _low, _high):",
         f'{INDENT}"""Env `_i`\'s next `uniform(low, high)`, as Generator.uniform computes it."""',
-        f"{INDENT}p = _pos[_i]",
-        f"{INDENT}_pos[_i] = p + 1",
-        f"{INDENT}low = float(low)",
-        f"{INDENT}return low + (float(high) - low) * _doubles[_i, p]",
+        f"{INDENT}_p = _pos[_i]",
+        f"{INDENT}_pos[_i] = _p + 1",
+        f"{INDENT}_low = float(_low)",
+        f"{INDENT}return _low + (float(_high) - _low) * _doubles[_i, _p]",
     ],
 }
 
@@ -157,7 +157,7 @@ class KernelTranslator(Translator):
             # Python's float ** is the C library's pow(); Numba would turn `x ** 2` into
             # x * x, which differs from pow() in the last bit for about 0.1% of x.
             self.math.add("pow")
-            return f"c_pow({self.expr(node.left)}, {self.expr(node.right)})"
+            return f"_c_pow({self.expr(node.left)}, {self.expr(node.right)})"
         return super()._BinOp(node)
 
     def square(self, arg: ast.expr, code: str) -> str:
@@ -202,7 +202,7 @@ class KernelTranslator(Translator):
             return f"({fn}(float({self.expr(arg)})) + 0.0)"
         if name == "pow":
             self.math.add("pow")
-            return f"c_pow({self.expr(node.args[0])}, {self.expr(node.args[1])})"
+            return f"_c_pow({self.expr(node.args[0])}, {self.expr(node.args[1])})"
         builtin = BUILTINS[name]
         if builtin.scalar is not None and "math." in builtin.scalar:
             self.math.add(builtin.scalar.split("math.", 1)[1].split("(", 1)[0])
@@ -557,28 +557,28 @@ def emit_kernel(model: EnvModel, buffered: bool) -> KernelCode:
     # _run_kernel: fresh output arrays, then both loops
     method = [
         "def _run_kernel(",
-        f"{INDENT}self, action: np.ndarray, resetting: np.ndarray, any_reset: bool",
+        f"{INDENT}self, action: np.ndarray, _resetting: np.ndarray, _any_reset: bool",
         ") -> Any:",
-        f'{INDENT}"""Step all envs with the compiled kernels (autoresetting `resetting`)."""',
-        f"{INDENT}n = len(action)",
+        f'{INDENT}"""Step all envs with the compiled kernels (autoresetting `_resetting`)."""',
+        f"{INDENT}_n = len(action)",
     ]
     if rows is not None:
-        shape = "n" if model.observation.space.kind == "Discrete" else f"(n, {len(rows)})"
+        shape = "_n" if model.observation.space.kind == "Discrete" else f"(_n, {len(rows)})"
         dtype = "np.int64" if model.observation.space.kind == "Discrete" else None
         dtype = dtype or np_dtype(model.observation.space.dtype)
         method.append(f"{INDENT}obs = np.empty({shape}, dtype={dtype})")
     method += [
-        f"{INDENT}terminated = np.empty(n, dtype=np.bool_)",
-        f"{INDENT}truncated = np.empty(n, dtype=np.bool_)",
-        f"{INDENT}reward = np.empty(n, dtype=np.float64)",
+        f"{INDENT}terminated = np.empty(_n, dtype=np.bool_)",
+        f"{INDENT}truncated = np.empty(_n, dtype=np.bool_)",
+        f"{INDENT}reward = np.empty(_n, dtype=np.float64)",
     ]
     for out, _, dtype in outputs:
-        method.append(f"{INDENT}{out} = np.zeros(n, dtype={np_dtype(dtype)})")
+        method.append(f"{INDENT}{out} = np.zeros(_n, dtype={np_dtype(dtype)})")
     values = {
-        "_ids": "ids",
+        "_ids": "_ids",
         "_actions": "action",
-        "_resetting": "resetting",
-        "_rngs": "rngs",
+        "_resetting": "_resetting",
+        "_rngs": "_rngs",
         "_doubles": "self._streams.doubles",
         "_pos": "self._streams.pos",
         "_elapsed": "self._elapsed",
@@ -591,7 +591,7 @@ def emit_kernel(model: EnvModel, buffered: bool) -> KernelCode:
         **{out: out for out, _, _ in outputs},
     }
     if any(t.direct for t in translators):
-        method.append(f"{INDENT}rngs = self._streams.kernel_generators()")
+        method.append(f"{INDENT}_rngs = self._streams.kernel_generators()")
 
     def call(name: str, params: list[str]) -> str:
         return f"{name}({', '.join(values.get(p, f'self.{p}') for p in params)})"
@@ -604,9 +604,9 @@ def emit_kernel(model: EnvModel, buffered: bool) -> KernelCode:
     if threadable:
         step_call = step_call.replace("_step_envs(", "self._threaded(_step_envs)(", 1)
     method.append(INDENT + step_call)
-    method += [f"{INDENT}if any_reset:", f"{INDENT * 2}ids = np.flatnonzero(resetting)"]
+    method += [f"{INDENT}if _any_reset:", f"{INDENT * 2}_ids = np.flatnonzero(_resetting)"]
     if rt.draws:
-        method.append(f"{INDENT * 2}self._streams.reserve({rt.draws}, ids)")
+        method.append(f"{INDENT * 2}self._streams.reserve({rt.draws}, _ids)")
     method.append(INDENT * 2 + call("_autoreset_envs", autoreset_params))
     if state:
         checks = ", ".join(f"{name}=self.{name}" for name in state)

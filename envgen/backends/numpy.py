@@ -252,7 +252,7 @@ class VectorTranslator:
         kind = self.symbol_kind(node)
         name = node.id
         if kind == "special" and name == "elapsed_steps":
-            code = "self._elapsed" if scope.kind == "observe" else "elapsed"
+            code = "self._elapsed" if scope.kind == "observe" else "_elapsed"
             return V(code, True, t, "int64")
         if kind == "state" and scope.kind == "observe":
             return V(f"self.{name}", True, t, self.vec_dtype(self.model.state[name].type))
@@ -729,7 +729,7 @@ class VectorTranslator:
             args.append(value.code)
         dtype = self.vec_dtype(t)
         code = (
-            f"per_env(self._functions._{name}, {scope.n}, [{', '.join(args)}], "
+            f"_per_env(self._functions._{name}, {scope.n}, [{', '.join(args)}], "
             f"{literal(tuple(kinds))}, {np_dtype(dtype)})"
         )
         return V(code, True, t, dtype)
@@ -747,7 +747,7 @@ class VectorTranslator:
         arity = 2 if name in _MATH2 else 1
         extra = f", {arity}" if arity != 1 else ""
         np_name = {"pow": "power"}.get(name, name)  # np.pow is NumPy 2 only
-        self.exact[helper] = f"{helper} = exact(np.{np_name}, math.{math_name}{extra})"
+        self.exact[helper] = f"{helper} = _exact(np.{np_name}, math.{math_name}{extra})"
         return helper
 
     def _has_draw(self, node: ast.AST) -> bool:
@@ -770,10 +770,10 @@ class VectorTranslator:
             return ids, ids, False
         if scope.kind == "reset":
             if mask is None:
-                return "", "ids", True
+                return "", "_ids", True
             pos = scope.temp("pos")
             scope.lines.append(f"{pos} = np.flatnonzero({mask})")
-            return pos, f"ids[{pos}]", False
+            return pos, f"_ids[{pos}]", False
         raise Unsupported("a random draw outside step, reset and state init")
 
     def draw(self, node: ast.Call, scope: Scope, mask: str | None) -> V:
@@ -818,7 +818,7 @@ class VectorTranslator:
                     ):
                         raise Unsupported("a random draw whose size calls a function")
                 size_code = scope.temp("size")
-                scope.lines.append(f"{size_code} = size({self.single.expr(size)})")
+                scope.lines.append(f"{size_code} = _size({self.single.expr(size)})")
                 shape = ()
                 dynamic_shape = size_code
         positions, envs, everyone = self.active(scope, mask)
@@ -1274,7 +1274,7 @@ def _state_inits(model: EnvModel, vt: VectorTranslator, scope: Scope) -> None:
             )
             block = scope.temp("draws")
             scope.lines.append(
-                f"{block} = self._streams.uniform(ids, {args.get('low', '0.0')}, "
+                f"{block} = self._streams.uniform(_ids, {args.get('low', '0.0')}, "
                 f"{args.get('high', '1.0')}, {j - i})"
             )
             for column, name in enumerate(names[i:j]):
@@ -1373,7 +1373,7 @@ def _action_check(model: EnvModel) -> list[str]:
     space = model.action_space
     kind = space.kind
     lines = [
-        "n = self.num_envs",
+        "_n = self.num_envs",
     ]
     if kind == "Discrete":
         tr = Translator(model)
@@ -1386,7 +1386,7 @@ def _action_check(model: EnvModel) -> list[str]:
             "np.floor(action))):",
             "        action = action.astype(np.int64)",
             "# one reduction: negative values are huge as uint64",
-            f"if action.shape != (n,) or action.dtype != np.int64 or ("
+            f"if action.shape != (_n,) or action.dtype != np.int64 or ("
             f"{'(action - ' + start + ')' if start != '0' else 'action'}.view(np.uint64).max() "
             f">= {n}):",
             "    action = self._fix_actions(actions)",
@@ -1398,8 +1398,8 @@ def _action_check(model: EnvModel) -> list[str]:
     ]
     lines += [
         "action = np.asarray(actions)",
-        "shape = (n, *self.single_action_space.shape)",
-        "if action.shape != shape or not self.action_space.contains(action.astype("
+        "_shape = (_n, *self.single_action_space.shape)",
+        "if action.shape != _shape or not self.action_space.contains(action.astype("
         f"{dtype}, copy=False)):",
         "    action = self._fix_actions(actions)",
         f"return np.array(action, dtype={dtype})",
@@ -1578,12 +1578,12 @@ def _step_dynamics(
         writes += ["if self.check_state:", f"    _rt.check_finite(ID, {args})"]
     if len(variants) == 1:
         body = guard + [pad + line for line in _tidy_lines(variants[0].lines)]
-        info = [f"step_info[{literal(k)}] = {c}" for k, c in variants[0].info]
+        info = [f"_step_info[{literal(k)}] = {c}" for k, c in variants[0].info]
         return body + writes, _tidy_lines(info), [], bool(info)
     text = "\n".join("\n".join(v.lines) + "\n".join(c for _, c in v.info) for v in variants)
     params = ["action", "_n"]
-    if re.search(r"\belapsed\b", text):
-        params.append("elapsed")
+    if re.search(r"\b_elapsed\b", text):
+        params.append("_elapsed")
     if re.search(r"\b_live(_ids)?\b", text):
         params += ["_live", "_live_ids"]
     outputs = [*state_names, "terminated", "reward"]
@@ -1605,8 +1605,8 @@ def _step_dynamics(
         "elif _fresh.all():",
         f"    _out = self._dynamics_fresh({call})",
         "else:",
-        f"    _out = merge(_fresh, self._dynamics_fresh({call}), self._dynamics({call}))",
-        f"{', '.join(outputs)}, step_info = _out",
+        f"    _out = _merge(_fresh, self._dynamics_fresh({call}), self._dynamics({call}))",
+        f"{', '.join(outputs)}, _step_info = _out",
     ]
     return body + writes, [], methods, bool(variants[0].info)
 
@@ -1646,16 +1646,16 @@ def _build(model: EnvModel) -> _Parts:
         )
 
     # _reset_envs(ids): compressed over the envs being reset.
-    rscope = Scope("reset", "_n", "ids")
-    rscope.lines.append("_n = len(ids)")
+    rscope = Scope("reset", "_n", "_ids")
+    rscope.lines.append("_n = len(_ids)")
     _state_inits(model, vt, rscope)
     vt.block(model.reset.stmts, rscope, None)
     reset_envs = rscope.prelude + rscope.lines
     if not any(re.search(r"\b_n\b", line) for line in reset_envs[1:]):
-        reset_envs.remove("_n = len(ids)")
+        reset_envs.remove("_n = len(_ids)")
     for name in state_names:
-        reset_envs.append(f"self.{name}[ids] = {name}")
-    reset_envs.append("self._elapsed[ids] = 0")
+        reset_envs.append(f"self.{name}[_ids] = {name}")
+    reset_envs.append("self._elapsed[_ids] = 0")
     if state_names:
         args = ", ".join(f"{n}={n}" for n in state_names)
         reset_envs += ["if self.check_state:", f"    _rt.check_finite(ID, {args})"]
@@ -1675,10 +1675,10 @@ def _build(model: EnvModel) -> _Parts:
             code = f"np.full((self.num_envs,), {code}, dtype={np_dtype(dtype)})"
         elif value.dtype != dtype:
             code = f"({code}).astype({np_dtype(dtype)})"
-        iscope.lines.append(f"info[{literal(key)}] = mask_info({code}, mask)")
+        iscope.lines.append(f"info[{literal(key)}] = _mask_info({code}, _mask)")
         iscope.lines.append(
             f"info[{literal('_' + key)}] = np.ones(self.num_envs, dtype=np.bool_) "
-            "if mask is None else mask.copy()"
+            "if _mask is None else _mask.copy()"
         )
     info = iscope.prelude + iscope.lines + ["return info"]
 
@@ -1699,33 +1699,33 @@ def _build(model: EnvModel) -> _Parts:
         '    raise gym.error.ResetNeeded("step() called before reset()")',
         "action = self._check_actions(actions)",
         "_n = self.num_envs",
-        "next_step = self._next_step",
-        "any_reset = next_step and bool(self._autoreset.any())",
-        "resetting = self._autoreset",
+        "_next_step = self._next_step",
+        "_any_reset = _next_step and bool(self._autoreset.any())",
+        "_resetting = self._autoreset",
     ]
     live = []
     if uses_live:
         live = [
-            "_live = ~resetting if any_reset else self._all_true",
-            "_live_ids = np.flatnonzero(_live) if any_reset else self._all_ids",
+            "_live = ~_resetting if _any_reset else self._all_true",
+            "_live_ids = np.flatnonzero(_live) if _any_reset else self._all_ids",
         ]
     numpy_step = [*live, "self._elapsed += 1"]
-    if re.search(r"\belapsed\b", body_text):
-        numpy_step.append("elapsed = self._elapsed")
+    if re.search(r"\b_elapsed\b", body_text):
+        numpy_step.append("_elapsed = self._elapsed")
     numpy_step += dynamics
     # `_step_limit`: the spec's limit, the `max_episode_steps=` given to the constructor
     # (which applies to specs without one too), or a count no episode reaches.
     numpy_step.append("truncated = self._elapsed >= self._step_limit")
     if step_info:
-        numpy_step.append("step_info: dict[str, Any] = {}")
+        numpy_step.append("_step_info: dict[str, Any] = {}")
         numpy_step += step_info
     numpy_step += [
-        "if any_reset:",
-        "    ids = np.flatnonzero(resetting)",
-        "    self._reset_envs(ids)",
-        "    reward[ids] = 0.0",
-        "    terminated[ids] = False",
-        "    truncated[ids] = False",
+        "if _any_reset:",
+        "    _ids = np.flatnonzero(_resetting)",
+        "    self._reset_envs(_ids)",
+        "    reward[_ids] = 0.0",
+        "    terminated[_ids] = False",
+        "    truncated[_ids] = False",
     ]
     try:
         kernel: KernelCode | None = emit_kernel(model, buffered)
@@ -1746,12 +1746,12 @@ def _build(model: EnvModel) -> _Parts:
             )
         step += [*numpy_step, "obs = self._observe()"]
     else:
-        outputs = "step_info" if has_step_info else "_"
+        outputs = "_step_info" if has_step_info else "_"
         observed = "obs" if kernel.observes else "_"
         step += [
             "if self._kernel:",
             f"    {observed}, terminated, truncated, reward, {outputs} = "
-            "self._run_kernel(action, resetting, any_reset)",
+            "self._run_kernel(action, _resetting, _any_reset)",
             "else:",
             *(INDENT + line for line in numpy_step),
         ]
@@ -1759,25 +1759,26 @@ def _build(model: EnvModel) -> _Parts:
             step.append(f"{INDENT}obs = self._observe()")
         else:
             step.append("obs = self._observe()")
-    step.append("infos: dict[str, Any] = {}")
+    step.append("_infos: dict[str, Any] = {}")
     if has_step_info:
         step += [
-            "live = ~resetting if any_reset else None",
-            "if live is None or live.any():",
-            "    for key, value in step_info.items():",
-            "        infos[key] = mask_info(value, live)",
-            '        infos["_" + key] = self._all_true.copy() if live is None else live.copy()',
+            "_stepped = ~_resetting if _any_reset else None",
+            "if _stepped is None or _stepped.any():",
+            "    for _key, _value in _step_info.items():",
+            "        _infos[_key] = _mask_info(_value, _stepped)",
+            '        _infos["_" + _key] = '
+            "self._all_true.copy() if _stepped is None else _stepped.copy()",
         ]
     if model.reset_info:
-        step.append("infos = self._info(infos, None)")
+        step.append("_infos = self._info(_infos, None)")
     step += [
-        "done = terminated | truncated",
-        "if next_step:",
-        "    self._autoreset = done",
-        "elif self._same_step and done.any():",
-        "    infos = self._final(done, obs, infos)",
+        "_done = terminated | truncated",
+        "if _next_step:",
+        "    self._autoreset = _done",
+        "elif self._same_step and _done.any():",
+        "    _infos = self._final(_done, obs, _infos)",
         "    obs = self._observe()",
-        "return obs, reward, terminated, truncated, infos",
+        "return obs, reward, terminated, truncated, _infos",
     ]
     rest = "\n".join(line for line in step if line != "_n = self.num_envs")
     if not re.search(r"\b_n\b", rest):
@@ -1797,8 +1798,8 @@ def _build(model: EnvModel) -> _Parts:
         init.append("self._functions = _SingleEnv(config, **params)  # runs spec functions")
         for name in sorted(vt.functions):
             methods += [
-                f"def _{name}(self, *args: Any) -> Any:",
-                f"    return self._functions._{name}(*args)",
+                f"def _{name}(self, *_args: Any) -> Any:",
+                f"    return self._functions._{name}(*_args)",
                 "",
             ]
     kernel_lines: list[str] = []

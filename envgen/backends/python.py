@@ -334,7 +334,7 @@ def param_lines(model: EnvModel, tr: Translator) -> list[str]:
     """`__init__` lines that resolve params and compute `let` values (single and vector)."""
     mode = model.spec.invalid_action
     default_mode = "" if mode == "raise" else f", {literal(mode)}"
-    lines = [f"p = _rt.resolve_params(PARAMS, config, params, ID{default_mode})"]
+    lines = [f"_p = _rt.resolve_params(PARAMS, config, params, ID{default_mode})"]
     for name in model.params:
         t = model.param_types[name]
         if t.is_numeric and not t.is_scalar and t.shape is not None:
@@ -343,13 +343,13 @@ def param_lines(model: EnvModel, tr: Translator) -> list[str]:
             inner = t.shape[1:]
             extra = f", {literal(tuple(inner))}" if inner and None not in inner else ""
             lines.append(
-                f"self.{name} = _rt.param_array(ID, {literal(name)}, p[{literal(name)}], "
+                f"self.{name} = _rt.param_array(ID, {literal(name)}, _p[{literal(name)}], "
                 f"{dtype}, {len(t.shape)}{extra})"
             )
         else:
-            lines.append(f"self.{name} = p[{literal(name)}]")
-    lines.append('self.invalid_action = p["invalid_action"]')
-    lines.append('self.check_state = p["check_state"]')
+            lines.append(f"self.{name} = _p[{literal(name)}]")
+    lines.append('self.invalid_action = _p["invalid_action"]')
+    lines.append('self.check_state = _p["check_state"]')
     lines += [f"self.{name} = {tidy(tr.code(code))}" for name, code in model.lets.items()]
     for check in model.shape_checks:
         got, want = _shape_code(check.got), _shape_code(check.want)
@@ -643,12 +643,12 @@ def _render(model: EnvModel, uses: set[str]) -> list[str]:
         for name in list(model.labels) + list(model.constants):
             context += f", {literal(name)}: {name}"
         lines.append('if self.render_mode in ("ansi", "human"):')
-        lines.append(f"{INDENT}text = ANSI_TEMPLATE.render({{{context}}})")
+        lines.append(f"{INDENT}_text = ANSI_TEMPLATE.render({{{context}}})")
         if spec.render is not None and spec.render.human:
             lines.append(f'{INDENT}if self.render_mode == "human":')
-            lines.append(f"{INDENT * 2}print(text)")
+            lines.append(f"{INDENT * 2}print(_text)")
             lines.append(f"{INDENT * 2}return None")
-        lines.append(f"{INDENT}return text")
+        lines.append(f"{INDENT}return _text")
     if model.rgb_array is not None:
         tr = Translator(model, state_on_self=True)
         tr.uses = uses

@@ -22,6 +22,7 @@ import numpy as np
 from envgen.compiler.diagnostics import Diagnostic, DiagnosticError, did_you_mean
 from envgen.compiler.functions import BUILTINS, CONSTANTS, CallError
 from envgen.compiler.load import Document
+from envgen.compiler.names import GENERATED
 from envgen.compiler.spec import EnvSpec, ParamSpec, StateVarSpec
 from envgen.compiler.types import (
     ANY,
@@ -147,6 +148,8 @@ RESERVED = {
     "set_wrapper_attr",
     "has_wrapper_attr",
 }
+# Every name the templates and backends bind without a `_` prefix (envgen/compiler/names.py).
+RESERVED |= GENERATED
 #: Functions become methods `_name`; these would collide with the env's own attributes.
 RESERVED_METHODS = {"closed", "needs_reset", "elapsed_steps", "np_random", "np_random_seed"}
 #: Largest number of elements a space or state array may have (a build-time memory guard).
@@ -1650,9 +1653,10 @@ def analyze(document: Document, spec: EnvSpec) -> EnvModel:
     globals_: dict[str, Symbol] = {}
     owners: dict[str, str] = {}
     class_name = class_name_for(spec.id)
+    class_names = (class_name, class_name.removesuffix("Env") + "VectorEnv")
 
     def declare(name: str, kind: str, t: T, path: tuple) -> None:
-        if name in RESERVED or name in BUILTINS or name in CONSTANTS or name == class_name:
+        if name in RESERVED or name in BUILTINS or name in CONSTANTS or name in class_names:
             error(
                 path,
                 f"the name '{name}' is reserved by envgen or the language",

@@ -101,12 +101,12 @@ class DictNavigationV0Env(gym.Env):
         render_mode: str | None = None,
         **params: Any,
     ) -> None:
-        p = _rt.resolve_params(PARAMS, config, params, ID)
-        self.arena = p["arena"]
-        self.speed = p["speed"]
-        self.max_steps = p["max_steps"]
-        self.invalid_action = p["invalid_action"]
-        self.check_state = p["check_state"]
+        _p = _rt.resolve_params(PARAMS, config, params, ID)
+        self.arena = _p["arena"]
+        self.speed = _p["speed"]
+        self.max_steps = _p["max_steps"]
+        self.invalid_action = _p["invalid_action"]
+        self.check_state = _p["check_state"]
         self.action_space = spaces.Discrete(4)
         self.observation_space = spaces.Dict(
             {

@@ -83,10 +83,10 @@ class GoLeftV0Env(gym.Env):
         render_mode: str | None = None,
         **params: Any,
     ) -> None:
-        p = _rt.resolve_params(PARAMS, config, params, ID)
-        self.size = p["size"]
-        self.invalid_action = p["invalid_action"]
-        self.check_state = p["check_state"]
+        _p = _rt.resolve_params(PARAMS, config, params, ID)
+        self.size = _p["size"]
+        self.invalid_action = _p["invalid_action"]
+        self.check_state = _p["check_state"]
         self.action_space = spaces.Discrete(2)
         self.observation_space = spaces.Box(low=0, high=self.size, shape=(1,), dtype=np.float32)
         self.max_episode_steps = 100
@@ -138,7 +138,7 @@ class GoLeftV0Env(gym.Env):
             gym.logger.warn("render() called without a render_mode; pass render_mode= to gym.make")
             return None
         if self.render_mode in ("ansi", "human"):
-            text = ANSI_TEMPLATE.render(
+            _text = ANSI_TEMPLATE.render(
                 {
                     "size": self.size,
                     "pos": self.pos,
@@ -147,7 +147,7 @@ class GoLeftV0Env(gym.Env):
                     "RIGHT": RIGHT,
                 }
             )
-            return text
+            return _text
         return None
 
     def close(self) -> None:

@@ -89,10 +89,10 @@ class MountainCarContinuousV0Env(gym.Env):
         render_mode: str | None = None,
         **params: Any,
     ) -> None:
-        p = _rt.resolve_params(PARAMS, config, params, ID, "ignore")
-        self.goal_velocity = p["goal_velocity"]
-        self.invalid_action = p["invalid_action"]
-        self.check_state = p["check_state"]
+        _p = _rt.resolve_params(PARAMS, config, params, ID, "ignore")
+        self.goal_velocity = _p["goal_velocity"]
+        self.invalid_action = _p["invalid_action"]
+        self.check_state = _p["check_state"]
         self.min_action = -1.0
         self.max_action = 1.0
         self.min_position = -1.2
