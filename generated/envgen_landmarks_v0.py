@@ -72,12 +72,12 @@ class LandmarksV0(ParallelEnv):
         render_mode: str | None = None,
         **params: Any,
     ) -> None:
-        p = _rt.resolve_params(PARAMS, config, params, ID)
-        self.n_agents = p["n_agents"]
-        self.size = p["size"]
-        self.max_cycles = p["max_cycles"]
-        self.invalid_action = p["invalid_action"]
-        self.check_state = p["check_state"]
+        _p = _rt.resolve_params(PARAMS, config, params, ID)
+        self.n_agents = _p["n_agents"]
+        self.size = _p["size"]
+        self.max_cycles = _p["max_cycles"]
+        self.invalid_action = _p["invalid_action"]
+        self.check_state = _p["check_state"]
         self.possible_agents = _ma.agent_names(ID, "agent", self.n_agents)
         self._count = len(self.possible_agents)
         self._index = {name: i for i, name in enumerate(self.possible_agents)}

@@ -62,9 +62,9 @@ class TicTacToeV0(AECEnv):
         **params: Any,
     ) -> None:
         super().__init__()
-        p = _rt.resolve_params(PARAMS, config, params, ID)
-        self.invalid_action = p["invalid_action"]
-        self.check_state = p["check_state"]
+        _p = _rt.resolve_params(PARAMS, config, params, ID)
+        self.invalid_action = _p["invalid_action"]
+        self.check_state = _p["check_state"]
         self.possible_agents = ["player_1", "player_2"]
         self._count = len(self.possible_agents)
         self._index = {name: i for i, name in enumerate(self.possible_agents)}
