@@ -342,7 +342,7 @@ def compile_specs(paths: list[Path], out_dir: Path | None = None) -> Compiled:
     for model in result.models:
         source_name = _relative(model.document.path, root)
         try:
-            module = emit_env(model, source_name, formatted=False)
+            module = emit_env(model, source_name, formatted=False, package=package)
             vector = _emit_vector(model, source_name)
         except UnresolvedName as exc:
             result.diagnostics.append(internal_error(model, exc.name, str(exc), exc.node))

@@ -75,7 +75,7 @@ class BreadcrumbTrailV0Env(gym.Env):
 
     ```python
     import gymnasium as gym
-    import generated  # registers every envgen env
+    import generated  # registers every env of the package
     env = gym.make('envgen/BreadcrumbTrail-v0', size=5, max_steps=30)
     ```
 
@@ -128,9 +128,7 @@ class BreadcrumbTrailV0Env(gym.Env):
             _rt.check_finite(ID, trail=trail, x=x, y=y)
         self._needs_reset = False
         self._closed = False
-        return _rt.to_space(
-            self.observation_space, trail[0 : min(self._elapsed_steps, self.max_steps) + 1]
-        ), {}
+        return self._get_obs(), {}
 
     def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
         if self._needs_reset:
@@ -172,15 +170,7 @@ class BreadcrumbTrailV0Env(gym.Env):
         terminated = False
         reward = float(-0.1 if seen else 1.0)
         truncated = self._elapsed_steps >= self.max_episode_steps
-        return (
-            _rt.to_space(
-                self.observation_space, trail[0 : min(self._elapsed_steps, self.max_steps) + 1]
-            ),
-            reward,
-            terminated,
-            truncated,
-            {},
-        )
+        return self._get_obs(), reward, terminated, truncated, {}
 
     def render(self) -> Any:
         if self.render_mode is None:
@@ -191,3 +181,8 @@ class BreadcrumbTrailV0Env(gym.Env):
     def close(self) -> None:
         self._closed = True
         self._needs_reset = True
+
+    def _get_obs(self) -> Any:
+        return _rt.to_space(
+            self.observation_space, self.trail[0 : min(self._elapsed_steps, self.max_steps) + 1]
+        )

@@ -81,7 +81,7 @@ class CartPoleV1Env(gym.Env):
 
     ```python
     import gymnasium as gym
-    import generated  # registers every envgen env
+    import generated  # registers every env of the package
     env = gym.make('envgen/CartPole-v1', sutton_barto_reward=False)
     ```
 
@@ -172,7 +172,7 @@ class CartPoleV1Env(gym.Env):
             )
         self._needs_reset = False
         self._closed = False
-        return np.array([x, x_dot, theta, theta_dot], dtype=np.float32), {}
+        return self._get_obs(), {}
 
     def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
         if self._needs_reset:
@@ -235,13 +235,7 @@ class CartPoleV1Env(gym.Env):
         terminated = bool(failed)
         reward = float(step_reward)
         truncated = self._elapsed_steps >= self.max_episode_steps
-        return (
-            np.array([x, x_dot, theta, theta_dot], dtype=np.float32),
-            reward,
-            terminated,
-            truncated,
-            {},
-        )
+        return self._get_obs(), reward, terminated, truncated, {}
 
     def render(self) -> Any:
         if self.render_mode is None:
@@ -282,3 +276,6 @@ class CartPoleV1Env(gym.Env):
     def close(self) -> None:
         self._closed = True
         self._needs_reset = True
+
+    def _get_obs(self) -> Any:
+        return np.array([self.x, self.x_dot, self.theta, self.theta_dot], dtype=np.float32)

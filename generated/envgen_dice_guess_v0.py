@@ -58,7 +58,7 @@ class DiceGuessV0Env(gym.Env):
 
     ```python
     import gymnasium as gym
-    import generated  # registers every envgen env
+    import generated  # registers every env of the package
     env = gym.make('envgen/DiceGuess-v0', stickiness=0.5)
     ```
 
@@ -101,7 +101,7 @@ class DiceGuessV0Env(gym.Env):
             _rt.check_finite(ID, face=face)
         self._needs_reset = False
         self._closed = False
-        return face, {}
+        return self._get_obs(), {}
 
     def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
         if self._needs_reset:
@@ -126,7 +126,7 @@ class DiceGuessV0Env(gym.Env):
         terminated = False
         reward = float(1.0 if action == face else 0.0)
         truncated = self._elapsed_steps >= self.max_episode_steps
-        return face, reward, terminated, truncated, {"previous": int(previous)}
+        return self._get_obs(), reward, terminated, truncated, {"previous": int(previous)}
 
     def render(self) -> Any:
         if self.render_mode is None:
@@ -137,3 +137,6 @@ class DiceGuessV0Env(gym.Env):
     def close(self) -> None:
         self._closed = True
         self._needs_reset = True
+
+    def _get_obs(self) -> Any:
+        return self.face

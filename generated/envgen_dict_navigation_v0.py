@@ -81,7 +81,7 @@ class DictNavigationV0Env(gym.Env):
 
     ```python
     import gymnasium as gym
-    import generated  # registers every envgen env
+    import generated  # registers every env of the package
     env = gym.make('envgen/DictNavigation-v0', arena=5.0, speed=0.5)
     ```
 
@@ -145,11 +145,7 @@ class DictNavigationV0Env(gym.Env):
             _rt.check_finite(ID, x=x, y=y, goal_x=goal_x, goal_y=goal_y)
         self._needs_reset = False
         self._closed = False
-        return {
-            "position": np.array([x, y], dtype=np.float32),
-            "goal": np.array([goal_x, goal_y], dtype=np.float32),
-            "steps_left": max(self.max_steps - self._elapsed_steps, 0),
-        }, {}
+        return self._get_obs(), {}
 
     def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
         if self._needs_reset:
@@ -186,17 +182,7 @@ class DictNavigationV0Env(gym.Env):
         terminated = bool(distance < self.speed)
         reward = float(1.0 if distance < self.speed else -0.01 * distance)
         truncated = self._elapsed_steps >= self.max_episode_steps
-        return (
-            {
-                "position": np.array([x, y], dtype=np.float32),
-                "goal": np.array([goal_x, goal_y], dtype=np.float32),
-                "steps_left": max(self.max_steps - self._elapsed_steps, 0),
-            },
-            reward,
-            terminated,
-            truncated,
-            {},
-        )
+        return self._get_obs(), reward, terminated, truncated, {}
 
     def render(self) -> Any:
         if self.render_mode is None:
@@ -207,3 +193,10 @@ class DictNavigationV0Env(gym.Env):
     def close(self) -> None:
         self._closed = True
         self._needs_reset = True
+
+    def _get_obs(self) -> Any:
+        return {
+            "position": np.array([self.x, self.y], dtype=np.float32),
+            "goal": np.array([self.goal_x, self.goal_y], dtype=np.float32),
+            "steps_left": max(self.max_steps - self._elapsed_steps, 0),
+        }

@@ -32,10 +32,10 @@ _hypot = _exact(np.hypot, math.hypot, 2)
 class DictNavigationV0VectorEnv(NativeVectorEnv):
     """envgen/DictNavigation-v0: N copies stepped together with NumPy arrays.
 
-    Each sub-env i behaves exactly like `DictNavigationV0Env` reset with seed
-    `seed + i` (as SyncVectorEnv seeds them), including across autoresets. Params are
-    resolved as the single env resolves them. `autoreset_mode` is NEXT_STEP (default),
-    SAME_STEP (`final_obs` / `final_info` in info) or DISABLED. See docs/vectorization.md.
+    Each sub-env i behaves exactly like `DictNavigationV0Env` reset with seed `seed + i` (as
+    SyncVectorEnv seeds them), including across autoresets. Params are resolved as the
+    single env resolves them. `autoreset_mode` is NEXT_STEP (default), SAME_STEP
+    (`final_obs` / `final_info` in info) or DISABLED. See docs/vectorization.md.
     """
 
     metadata = {"render_modes": [], "render_fps": 30, "autoreset_mode": AutoresetMode.NEXT_STEP}

@@ -105,7 +105,7 @@ class FrozenLakeV1Env(gym.Env):
 
     ```python
     import gymnasium as gym
-    import generated  # registers every envgen env
+    import generated  # registers every env of the package
     env = gym.make('envgen/FrozenLake-v1', desc=None, map_name='4x4')
     ```
 
@@ -169,7 +169,7 @@ class FrozenLakeV1Env(gym.Env):
             _rt.check_finite(ID, s=s, last_action=last_action)
         self._needs_reset = False
         self._closed = False
-        return s, {}
+        return self._get_obs(), {}
 
     def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
         if self._needs_reset:
@@ -225,7 +225,7 @@ class FrozenLakeV1Env(gym.Env):
         terminated = bool(done)
         reward = float(gain)
         truncated = self._elapsed_steps >= self.max_episode_steps
-        return s, reward, terminated, truncated, {"prob": float(prob)}
+        return self._get_obs(), reward, terminated, truncated, {"prob": float(prob)}
 
     def render(self) -> Any:
         if self.render_mode is None:
@@ -289,3 +289,6 @@ class FrozenLakeV1Env(gym.Env):
     def close(self) -> None:
         self._closed = True
         self._needs_reset = True
+
+    def _get_obs(self) -> Any:
+        return self.s

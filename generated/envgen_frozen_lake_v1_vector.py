@@ -29,10 +29,10 @@ from .envgen_frozen_lake_v1 import FrozenLakeV1Env as _SingleEnv
 class FrozenLakeV1VectorEnv(NativeVectorEnv):
     """envgen/FrozenLake-v1: N copies stepped together with NumPy arrays.
 
-    Each sub-env i behaves exactly like `FrozenLakeV1Env` reset with seed
-    `seed + i` (as SyncVectorEnv seeds them), including across autoresets. Params are
-    resolved as the single env resolves them. `autoreset_mode` is NEXT_STEP (default),
-    SAME_STEP (`final_obs` / `final_info` in info) or DISABLED. See docs/vectorization.md.
+    Each sub-env i behaves exactly like `FrozenLakeV1Env` reset with seed `seed + i` (as
+    SyncVectorEnv seeds them), including across autoresets. Params are resolved as the
+    single env resolves them. `autoreset_mode` is NEXT_STEP (default), SAME_STEP
+    (`final_obs` / `final_info` in info) or DISABLED. See docs/vectorization.md.
     """
 
     metadata = {

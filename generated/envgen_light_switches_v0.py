@@ -58,7 +58,7 @@ class LightSwitchesV0Env(gym.Env):
 
     ```python
     import gymnasium as gym
-    import generated  # registers every envgen env
+    import generated  # registers every env of the package
     env = gym.make('envgen/LightSwitches-v0', lights=6)
     ```
 
@@ -101,7 +101,7 @@ class LightSwitchesV0Env(gym.Env):
             _rt.check_finite(ID, on=on)
         self._needs_reset = False
         self._closed = False
-        return np.array(on, dtype=np.int8), {}
+        return self._get_obs(), {}
 
     def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
         if self._needs_reset:
@@ -121,7 +121,7 @@ class LightSwitchesV0Env(gym.Env):
         terminated = bool(np.sum(on) == 0)
         reward = float(-1.0 * np.sum(on))
         truncated = self._elapsed_steps >= self.max_episode_steps
-        return np.array(on, dtype=np.int8), reward, terminated, truncated, {}
+        return self._get_obs(), reward, terminated, truncated, {}
 
     def render(self) -> Any:
         if self.render_mode is None:
@@ -132,3 +132,6 @@ class LightSwitchesV0Env(gym.Env):
     def close(self) -> None:
         self._closed = True
         self._needs_reset = True
+
+    def _get_obs(self) -> Any:
+        return np.array(self.on, dtype=np.int8)

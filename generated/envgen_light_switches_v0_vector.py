@@ -29,10 +29,10 @@ from .envgen_light_switches_v0 import LightSwitchesV0Env as _SingleEnv
 class LightSwitchesV0VectorEnv(NativeVectorEnv):
     """envgen/LightSwitches-v0: N copies stepped together with NumPy arrays.
 
-    Each sub-env i behaves exactly like `LightSwitchesV0Env` reset with seed
-    `seed + i` (as SyncVectorEnv seeds them), including across autoresets. Params are
-    resolved as the single env resolves them. `autoreset_mode` is NEXT_STEP (default),
-    SAME_STEP (`final_obs` / `final_info` in info) or DISABLED. See docs/vectorization.md.
+    Each sub-env i behaves exactly like `LightSwitchesV0Env` reset with seed `seed + i` (as
+    SyncVectorEnv seeds them), including across autoresets. Params are resolved as the
+    single env resolves them. `autoreset_mode` is NEXT_STEP (default), SAME_STEP
+    (`final_obs` / `final_info` in info) or DISABLED. See docs/vectorization.md.
     """
 
     metadata = {"render_modes": [], "render_fps": 30, "autoreset_mode": AutoresetMode.NEXT_STEP}

@@ -71,7 +71,7 @@ class MountainCarContinuousV0Env(gym.Env):
 
     ```python
     import gymnasium as gym
-    import generated  # registers every envgen env
+    import generated  # registers every env of the package
     env = gym.make('envgen/MountainCarContinuous-v0', goal_velocity=0.0)
     ```
 
@@ -132,7 +132,7 @@ class MountainCarContinuousV0Env(gym.Env):
             _rt.check_finite(ID, position=position, velocity=velocity)
         self._needs_reset = False
         self._closed = False
-        return np.array([position, velocity], dtype=np.float32), {}
+        return self._get_obs(), {}
 
     def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
         if self._needs_reset:
@@ -169,7 +169,7 @@ class MountainCarContinuousV0Env(gym.Env):
         terminated = bool(at_goal)
         reward = float((100.0 if at_goal else 0.0) - math.pow(action[0], 2) * 0.1)
         truncated = self._elapsed_steps >= self.max_episode_steps
-        return np.array([position, velocity], dtype=np.float32), reward, terminated, truncated, {}
+        return self._get_obs(), reward, terminated, truncated, {}
 
     def render(self) -> Any:
         if self.render_mode is None:
@@ -218,3 +218,6 @@ class MountainCarContinuousV0Env(gym.Env):
     def close(self) -> None:
         self._closed = True
         self._needs_reset = True
+
+    def _get_obs(self) -> Any:
+        return np.array([self.position, self.velocity], dtype=np.float32)

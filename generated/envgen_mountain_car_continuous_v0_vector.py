@@ -34,10 +34,10 @@ _pow = _exact(np.power, math.pow, 2)
 class MountainCarContinuousV0VectorEnv(NativeVectorEnv):
     """envgen/MountainCarContinuous-v0: N copies stepped together with NumPy arrays.
 
-    Each sub-env i behaves exactly like `MountainCarContinuousV0Env` reset with seed
-    `seed + i` (as SyncVectorEnv seeds them), including across autoresets. Params are
-    resolved as the single env resolves them. `autoreset_mode` is NEXT_STEP (default),
-    SAME_STEP (`final_obs` / `final_info` in info) or DISABLED. See docs/vectorization.md.
+    Each sub-env i behaves exactly like `MountainCarContinuousV0Env` reset with seed `seed +
+    i` (as SyncVectorEnv seeds them), including across autoresets. Params are resolved as
+    the single env resolves them. `autoreset_mode` is NEXT_STEP (default), SAME_STEP
+    (`final_obs` / `final_info` in info) or DISABLED. See docs/vectorization.md.
     """
 
     metadata = {

@@ -78,7 +78,7 @@ class MountainCarV0Env(gym.Env):
 
     ```python
     import gymnasium as gym
-    import generated  # registers every envgen env
+    import generated  # registers every env of the package
     env = gym.make('envgen/MountainCar-v0', goal_velocity=0.0)
     ```
 
@@ -136,7 +136,7 @@ class MountainCarV0Env(gym.Env):
             _rt.check_finite(ID, position=position, velocity=velocity)
         self._needs_reset = False
         self._closed = False
-        return np.array([position, velocity], dtype=np.float32), {}
+        return self._get_obs(), {}
 
     def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
         if self._needs_reset:
@@ -166,7 +166,7 @@ class MountainCarV0Env(gym.Env):
         terminated = bool(position >= self.goal_position and velocity >= self.goal_velocity)
         reward = -1.0
         truncated = self._elapsed_steps >= self.max_episode_steps
-        return np.array([position, velocity], dtype=np.float32), reward, terminated, truncated, {}
+        return self._get_obs(), reward, terminated, truncated, {}
 
     def render(self) -> Any:
         if self.render_mode is None:
@@ -181,6 +181,9 @@ class MountainCarV0Env(gym.Env):
     def close(self) -> None:
         self._closed = True
         self._needs_reset = True
+
+    def _get_obs(self) -> Any:
+        return np.array([self.position, self.velocity], dtype=np.float32)
 
     def _picture(self, car, goal) -> Any:
         frame = np.zeros((400, 600, 3), dtype=np.uint8)

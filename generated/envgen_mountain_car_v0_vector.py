@@ -133,10 +133,10 @@ def _step_envs(
 class MountainCarV0VectorEnv(NativeVectorEnv):
     """envgen/MountainCar-v0: N copies stepped together with NumPy arrays.
 
-    Each sub-env i behaves exactly like `MountainCarV0Env` reset with seed
-    `seed + i` (as SyncVectorEnv seeds them), including across autoresets. Params are
-    resolved as the single env resolves them. `autoreset_mode` is NEXT_STEP (default),
-    SAME_STEP (`final_obs` / `final_info` in info) or DISABLED. See docs/vectorization.md.
+    Each sub-env i behaves exactly like `MountainCarV0Env` reset with seed `seed + i` (as
+    SyncVectorEnv seeds them), including across autoresets. Params are resolved as the
+    single env resolves them. `autoreset_mode` is NEXT_STEP (default), SAME_STEP
+    (`final_obs` / `final_info` in info) or DISABLED. See docs/vectorization.md.
     """
 
     metadata = {

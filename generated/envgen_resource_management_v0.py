@@ -74,7 +74,7 @@ class ResourceManagementV0Env(gym.Env):
 
     ```python
     import gymnasium as gym
-    import generated  # registers every envgen env
+    import generated  # registers every env of the package
     env = gym.make('envgen/ResourceManagement-v0', max_servers=10, max_steps=288)
     ```
 
@@ -135,15 +135,7 @@ class ResourceManagementV0Env(gym.Env):
             _rt.check_finite(ID, load=load, servers=servers, queue=queue)
         self._needs_reset = False
         self._closed = False
-        return np.array(
-            [
-                load[min(self._elapsed_steps, self.max_steps - 1)],
-                servers / self.max_servers,
-                min(queue / 100.0, 1.0),
-                self._elapsed_steps % self.max_steps / self.max_steps,
-            ],
-            dtype=np.float32,
-        ), {"servers": int(servers), "queue": float(queue)}
+        return self._get_obs(), {"servers": int(servers), "queue": float(queue)}
 
     def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
         if self._needs_reset:
@@ -175,15 +167,7 @@ class ResourceManagementV0Env(gym.Env):
         reward = float(-(servers * self.server_cost + queue * self.queue_penalty) / 100.0)
         truncated = self._elapsed_steps >= self.max_episode_steps
         return (
-            np.array(
-                [
-                    load[min(self._elapsed_steps, self.max_steps - 1)],
-                    servers / self.max_servers,
-                    min(queue / 100.0, 1.0),
-                    self._elapsed_steps % self.max_steps / self.max_steps,
-                ],
-                dtype=np.float32,
-            ),
+            self._get_obs(),
             reward,
             terminated,
             truncated,
@@ -199,3 +183,14 @@ class ResourceManagementV0Env(gym.Env):
     def close(self) -> None:
         self._closed = True
         self._needs_reset = True
+
+    def _get_obs(self) -> Any:
+        return np.array(
+            [
+                self.load[min(self._elapsed_steps, self.max_steps - 1)],
+                self.servers / self.max_servers,
+                min(self.queue / 100.0, 1.0),
+                self._elapsed_steps % self.max_steps / self.max_steps,
+            ],
+            dtype=np.float32,
+        )

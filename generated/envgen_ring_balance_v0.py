@@ -64,7 +64,7 @@ class RingBalanceV0Env(gym.Env):
 
     ```python
     import gymnasium as gym
-    import generated  # registers every envgen env
+    import generated  # registers every env of the package
     env = gym.make('envgen/RingBalance-v0')
     ```
 
@@ -109,14 +109,7 @@ class RingBalanceV0Env(gym.Env):
             _rt.check_finite(ID, levels=levels)
         self._needs_reset = False
         self._closed = False
-        return _rt.to_space(
-            self.observation_space,
-            {
-                "nodes": levels,
-                "edge_links": ring,
-                "edges": levels[ring[0:4, 0]] > levels[ring[0:4, 1]],
-            },
-        ), {}
+        return self._get_obs(), {}
 
     def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
         if self._needs_reset:
@@ -146,20 +139,7 @@ class RingBalanceV0Env(gym.Env):
         terminated = False
         reward = float(-(np.max(levels) - np.min(levels)))
         truncated = self._elapsed_steps >= self.max_episode_steps
-        return (
-            _rt.to_space(
-                self.observation_space,
-                {
-                    "nodes": levels,
-                    "edge_links": ring,
-                    "edges": levels[ring[0:4, 0]] > levels[ring[0:4, 1]],
-                },
-            ),
-            reward,
-            terminated,
-            truncated,
-            {},
-        )
+        return self._get_obs(), reward, terminated, truncated, {}
 
     def render(self) -> Any:
         if self.render_mode is None:
@@ -170,3 +150,13 @@ class RingBalanceV0Env(gym.Env):
     def close(self) -> None:
         self._closed = True
         self._needs_reset = True
+
+    def _get_obs(self) -> Any:
+        return _rt.to_space(
+            self.observation_space,
+            {
+                "nodes": self.levels,
+                "edge_links": ring,
+                "edges": self.levels[ring[0:4, 0]] > self.levels[ring[0:4, 1]],
+            },
+        )

@@ -65,7 +65,7 @@ class SignalOrNoiseV0Env(gym.Env):
 
     ```python
     import gymnasium as gym
-    import generated  # registers every envgen env
+    import generated  # registers every env of the package
     env = gym.make('envgen/SignalOrNoise-v0')
     ```
 
@@ -118,10 +118,7 @@ class SignalOrNoiseV0Env(gym.Env):
             _rt.check_finite(ID, lamp=lamp, showing=showing, noise_a=noise_a, noise_b=noise_b)
         self._needs_reset = False
         self._closed = False
-        return _rt.to_space(
-            self.observation_space,
-            {"index": showing, "value": lamp if showing == 0 else np.array([noise_a, noise_b])},
-        ), {}
+        return self._get_obs(), {}
 
     def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
         if self._needs_reset:
@@ -157,16 +154,7 @@ class SignalOrNoiseV0Env(gym.Env):
         terminated = False
         reward = float(1.0 if correct else 0.0)
         truncated = self._elapsed_steps >= self.max_episode_steps
-        return (
-            _rt.to_space(
-                self.observation_space,
-                {"index": showing, "value": lamp if showing == 0 else np.array([noise_a, noise_b])},
-            ),
-            reward,
-            terminated,
-            truncated,
-            {},
-        )
+        return self._get_obs(), reward, terminated, truncated, {}
 
     def render(self) -> Any:
         if self.render_mode is None:
@@ -177,3 +165,12 @@ class SignalOrNoiseV0Env(gym.Env):
     def close(self) -> None:
         self._closed = True
         self._needs_reset = True
+
+    def _get_obs(self) -> Any:
+        return _rt.to_space(
+            self.observation_space,
+            {
+                "index": self.showing,
+                "value": self.lamp if self.showing == 0 else np.array([self.noise_a, self.noise_b]),
+            },
+        )

@@ -85,7 +85,7 @@ class SimpleTradingV0Env(gym.Env):
 
     ```python
     import gymnasium as gym
-    import generated  # registers every envgen env
+    import generated  # registers every env of the package
     env = gym.make('envgen/SimpleTrading-v0', initial_cash=10000.0, initial_price=100.0)
     ```
 
@@ -146,15 +146,7 @@ class SimpleTradingV0Env(gym.Env):
             _rt.check_finite(ID, cash=cash, position=position, price=price)
         self._needs_reset = False
         self._closed = False
-        return np.array(
-            [
-                cash / self.initial_cash,
-                position * price / self.initial_cash,
-                price / self.initial_price,
-                self._elapsed_steps / self.max_steps,
-            ],
-            dtype=np.float32,
-        ), {
+        return self._get_obs(), {
             "portfolio_value": float(cash + position * price),
             "position": int(position),
             "price": float(price),
@@ -195,15 +187,7 @@ class SimpleTradingV0Env(gym.Env):
         reward = float((value - value_before) / self.initial_cash)
         truncated = self._elapsed_steps >= self.max_episode_steps
         return (
-            np.array(
-                [
-                    cash / self.initial_cash,
-                    position * price / self.initial_cash,
-                    price / self.initial_price,
-                    self._elapsed_steps / self.max_steps,
-                ],
-                dtype=np.float32,
-            ),
+            self._get_obs(),
             reward,
             terminated,
             truncated,
@@ -241,3 +225,14 @@ class SimpleTradingV0Env(gym.Env):
     def close(self) -> None:
         self._closed = True
         self._needs_reset = True
+
+    def _get_obs(self) -> Any:
+        return np.array(
+            [
+                self.cash / self.initial_cash,
+                self.position * self.price / self.initial_cash,
+                self.price / self.initial_price,
+                self._elapsed_steps / self.max_steps,
+            ],
+            dtype=np.float32,
+        )

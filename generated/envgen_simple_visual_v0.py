@@ -76,7 +76,7 @@ class SimpleVisualV0Env(gym.Env):
 
     ```python
     import gymnasium as gym
-    import generated  # registers every envgen env
+    import generated  # registers every env of the package
     env = gym.make('envgen/SimpleVisual-v0', grid_size=8, image_size=64)
     ```
 
@@ -130,7 +130,7 @@ class SimpleVisualV0Env(gym.Env):
             _rt.check_finite(ID, agent_x=agent_x, agent_y=agent_y, target=target)
         self._needs_reset = False
         self._closed = False
-        return np.array(self._picture(agent_x, agent_y, target), dtype=np.uint8), {
+        return self._get_obs(), {
             "distance": int(
                 abs(agent_x - target % self.grid_size) + abs(agent_y - target // self.grid_size)
             )
@@ -170,7 +170,7 @@ class SimpleVisualV0Env(gym.Env):
         reward = float(10.0 if reached else -0.1)
         truncated = self._elapsed_steps >= self.max_episode_steps
         return (
-            np.array(self._picture(agent_x, agent_y, target), dtype=np.uint8),
+            self._get_obs(),
             reward,
             terminated,
             truncated,
@@ -194,6 +194,9 @@ class SimpleVisualV0Env(gym.Env):
     def close(self) -> None:
         self._closed = True
         self._needs_reset = True
+
+    def _get_obs(self) -> Any:
+        return np.array(self._picture(self.agent_x, self.agent_y, self.target), dtype=np.uint8)
 
     def _picture(self, ax, ay, target_cell) -> Any:
         frame = np.zeros((self.image_size, self.image_size, 3), dtype=np.uint8)

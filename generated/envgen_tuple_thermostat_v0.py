@@ -71,7 +71,7 @@ class TupleThermostatV0Env(gym.Env):
 
     ```python
     import gymnasium as gym
-    import generated  # registers every envgen env
+    import generated  # registers every env of the package
     env = gym.make('envgen/TupleThermostat-v0', set_point=21.0)
     ```
 
@@ -122,7 +122,7 @@ class TupleThermostatV0Env(gym.Env):
             _rt.check_finite(ID, mode=mode, room=room, outside=outside)
         self._needs_reset = False
         self._closed = False
-        return (mode, np.array([room, outside], dtype=np.float32)), {}
+        return self._get_obs(), {}
 
     def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
         if self._needs_reset:
@@ -151,13 +151,7 @@ class TupleThermostatV0Env(gym.Env):
         terminated = False
         reward = float(-abs(room - self.set_point))
         truncated = self._elapsed_steps >= self.max_episode_steps
-        return (
-            (mode, np.array([room, outside], dtype=np.float32)),
-            reward,
-            terminated,
-            truncated,
-            {},
-        )
+        return self._get_obs(), reward, terminated, truncated, {}
 
     def render(self) -> Any:
         if self.render_mode is None:
@@ -168,3 +162,6 @@ class TupleThermostatV0Env(gym.Env):
     def close(self) -> None:
         self._closed = True
         self._needs_reset = True
+
+    def _get_obs(self) -> Any:
+        return (self.mode, np.array([self.room, self.outside], dtype=np.float32))

@@ -61,7 +61,7 @@ class TwoDialsV0Env(gym.Env):
 
     ```python
     import gymnasium as gym
-    import generated  # registers every envgen env
+    import generated  # registers every env of the package
     env = gym.make('envgen/TwoDials-v0', positions=7)
     ```
 
@@ -107,7 +107,7 @@ class TwoDialsV0Env(gym.Env):
             _rt.check_finite(ID, dials=dials, targets=targets)
         self._needs_reset = False
         self._closed = False
-        return np.array(dials, dtype=np.int64), {}
+        return self._get_obs(), {}
 
     def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
         if self._needs_reset:
@@ -130,7 +130,7 @@ class TwoDialsV0Env(gym.Env):
         terminated = bool(distance == 0)
         reward = float(-distance)
         truncated = self._elapsed_steps >= self.max_episode_steps
-        return np.array(dials, dtype=np.int64), reward, terminated, truncated, {}
+        return self._get_obs(), reward, terminated, truncated, {}
 
     def render(self) -> Any:
         if self.render_mode is None:
@@ -141,3 +141,6 @@ class TwoDialsV0Env(gym.Env):
     def close(self) -> None:
         self._closed = True
         self._needs_reset = True
+
+    def _get_obs(self) -> Any:
+        return np.array(self.dials, dtype=np.int64)

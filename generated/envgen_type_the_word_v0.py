@@ -72,7 +72,7 @@ class TypeTheWordV0Env(gym.Env):
 
     ```python
     import gymnasium as gym
-    import generated  # registers every envgen env
+    import generated  # registers every env of the package
     env = gym.make('envgen/TypeTheWord-v0', length=4)
     ```
 
@@ -121,7 +121,7 @@ class TypeTheWordV0Env(gym.Env):
             _rt.check_finite(ID, word=word, typed=typed, cursor=cursor)
         self._needs_reset = False
         self._closed = False
-        return _rt.text(typed, alphabet), {}
+        return self._get_obs(), {}
 
     def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
         if self._needs_reset:
@@ -153,7 +153,7 @@ class TypeTheWordV0Env(gym.Env):
         terminated = bool(done)
         reward = float(1.0 if hit else -0.1)
         truncated = self._elapsed_steps >= self.max_episode_steps
-        return _rt.text(typed, alphabet), reward, terminated, truncated, {}
+        return self._get_obs(), reward, terminated, truncated, {}
 
     def render(self) -> Any:
         if self.render_mode is None:
@@ -164,3 +164,6 @@ class TypeTheWordV0Env(gym.Env):
     def close(self) -> None:
         self._closed = True
         self._needs_reset = True
+
+    def _get_obs(self) -> Any:
+        return _rt.text(self.typed, alphabet)

@@ -341,14 +341,43 @@ def _argument(node: ast.Call, params: tuple[str, ...], name: str) -> ast.expr | 
     return node.args[index] if index < len(node.args) else None
 
 
+class _OneArray(ast.NodeTransformer):
+    """`np.array(np.array([...]), dtype=d)` -> `np.array([...], dtype=d)`: a list literal is
+    printed as `np.array([...])`, and a conversion around it would build the array twice."""
+
+    def visit_Call(self, node: ast.Call) -> ast.AST:
+        self.generic_visit(node)
+        if _is_np_call(node, ("array", "asarray")) and len(node.args) == 1:
+            inner = node.args[0]
+            if (
+                isinstance(inner, ast.Call)
+                and _is_np_call(inner, ("array",))
+                and len(inner.args) == 1
+                and not inner.keywords
+                and isinstance(inner.args[0], ast.List)
+            ):
+                node.args = [inner.args[0]]
+        return node
+
+
+def _is_np_call(node: ast.Call, names: tuple[str, ...]) -> bool:
+    func = node.func
+    return (
+        isinstance(func, ast.Attribute)
+        and isinstance(func.value, ast.Name)
+        and func.value.id == "np"
+        and func.attr in names
+    )
+
+
 def tidy(source: str) -> str:
     """Re-print an expression with minimal parentheses (ast.unparse decides them)."""
-    return ast.unparse(ast.parse(source, mode="eval").body)
+    return ast.unparse(_OneArray().visit(ast.parse(source, mode="eval")).body)
 
 
 def tidy_block(lines: list[str]) -> list[str]:
     """Re-print statements with minimal parentheses, keeping their relative indentation."""
     if not lines:
         return []
-    tree = ast.parse("\n".join(lines))
+    tree = _OneArray().visit(ast.parse("\n".join(lines)))
     return ast.unparse(tree).splitlines()

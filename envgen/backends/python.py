@@ -80,6 +80,19 @@ def _wrap(text: str, width: int = 88, indent: str = "", hang: str = "") -> list[
     return lines[:-1] if lines else []
 
 
+def wrap_doc(text: str) -> list[str]:
+    """Docstring text wrapped to fit 100 columns at a class's indent (long words broken)."""
+    return _wrap(text)
+
+
+def module_docstring(env_id: str, what: str) -> str:
+    """A module docstring `<id>: <what>.`, or the id on a line of its own when too long."""
+    line = f'"""{doc_text(env_id)}: {what}."""'
+    if len(line) <= 100:
+        return line
+    return f'"""{what[:1].upper()}{what[1:]}:\n\n{doc_text(env_id)}\n"""'
+
+
 def _source_text(raw: object) -> str:
     """A spec value as it reads in the spec, on one line (for docstrings)."""
     if isinstance(raw, str):
@@ -211,7 +224,7 @@ def _indent(lines: list[str], level: int = 2) -> str:
     return "\n".join(pad + line if line.strip() else "" for line in lines)
 
 
-def _docstring(model: EnvModel, source_name: str) -> str:
+def _docstring(model: EnvModel, source_name: str, package: str = "generated") -> str:
     spec = model.spec
     doc: list[str] = []
     doc.extend(_wrap(_summary(spec.description) or f"The {spec.id} environment."))
@@ -246,7 +259,7 @@ def _docstring(model: EnvModel, source_name: str) -> str:
             doc.extend(_wrap(f"- {key}: `{_source_text(item)}`", hang="  "))
     else:
         doc.append("")
-        doc.append(f"The observation is `{_source_text(spec.observation)}`.")
+        doc.extend(_wrap(f"The observation is `{_source_text(spec.observation)}`."))
     doc.append("")
     doc.append("## Rewards")
     doc.append("")
@@ -282,9 +295,8 @@ def _docstring(model: EnvModel, source_name: str) -> str:
     doc.append("")
     doc.append("```python")
     doc.append("import gymnasium as gym")
-    doc.append("import generated  # registers every envgen env")
-    example = ", ".join(f"{k}={v.default!r}" for k, v in list(model.params.items())[:2])
-    doc.append(f"env = gym.make({spec.id!r}{', ' if example else ''}{example})")
+    doc.append(f"import {package}  # registers every env of the package")
+    doc.extend(_make_example(spec.id, model))
     doc.append("```")
     doc.append("")
     if model.params:
@@ -307,6 +319,18 @@ def _docstring(model: EnvModel, source_name: str) -> str:
     doc.append("outside the action space; `check_state=True` raises when state becomes NaN/inf.")
     body = "\n".join(INDENT + line if line else "" for line in doc)
     return f'{INDENT}"""{doc_text(body.strip())}\n{INDENT}"""'
+
+
+def _make_example(env_id: str, model: EnvModel) -> list[str]:
+    """`env = gym.make(id, a=1, b=2)` with up to two short params, within 96 columns."""
+    args = [repr(env_id)]
+    for name, param in model.params.items():
+        if len(args) < 3 and len(f"{name}={param.default!r}") <= 40:
+            args.append(f"{name}={param.default!r}")
+    line = f"env = gym.make({', '.join(args)})"
+    if len(line) <= 92:
+        return [line]
+    return ["env = gym.make(", *(f"    {arg}," for arg in args), ")"]
 
 
 def _summary(description: str) -> str:
@@ -378,12 +402,17 @@ def _shape_code(shape: tuple[object, ...]) -> str:
 
 
 def emit_env(
-    model: EnvModel, source_name: str | None = None, *, formatted: bool = True
+    model: EnvModel,
+    source_name: str | None = None,
+    *,
+    formatted: bool = True,
+    package: str = "generated",
 ) -> EmittedModule:
     """The Python module for one checked spec (formatted).
 
     `source_name` is the spec's path as written in the header and docstring; builds pass
-    it relative to the project so that output does not depend on the working directory.
+    it relative to the project so that output does not depend on the working directory;
+    `package` is the output package the docstring's example imports.
     """
     spec = model.spec
     source_name = source_name or model.document.name
@@ -423,7 +452,11 @@ def emit_env(
     if spec.render is not None and spec.render.human:
         reset.append('if self.render_mode == "human":')
         reset.append(f"{INDENT}self.render()")
-    obs = tidy(_observation_code(model.observation, tr, "self.observation_space"))
+    # One place builds the observation (Gymnasium's `_get_obs`), from the stored state.
+    obs_tr = Translator(model, state_on_self=True)
+    obs_tr.uses = tr.uses
+    get_obs = tidy(_observation_code(model.observation, obs_tr, "self.observation_space"))
+    obs = "self._get_obs()"
     reset_info = ", ".join(
         f"{literal(k)}: {tr.info_value(model.info[k])}" for k in model.reset_info
     )
@@ -471,7 +504,7 @@ def emit_env(
     # render
     render = _render(model, tr.uses)
 
-    methods = []
+    methods = [_indent(["def _get_obs(self) -> Any:", f"{INDENT}return {get_obs}"], 1)]
     for name, fn in model.functions.items():
         body = tidy_block(tr.block(fn.body.stmts))
         lines = [f"def _{name}(self, {', '.join(fn.args)}) -> Any:".replace("(self, )", "(self)")]
@@ -529,7 +562,7 @@ def emit_env(
 
     header = "\n".join(
         [
-            f'"""{doc_text(spec.id)}: a Gymnasium env generated by envgen."""',
+            module_docstring(spec.id, "a Gymnasium env generated by envgen"),
             "",
             f"# Source: {source_name!r}",
             f"# sha256: {model.source_hash}",
@@ -541,7 +574,7 @@ def emit_env(
         imports=imports,
         module_lines=module_lines,
         class_name=model.class_name,
-        docstring=_docstring(model, source_name),
+        docstring=_docstring(model, source_name, package),
         metadata=metadata,
         init=_indent(init),
         reset=_indent(reset),

@@ -65,7 +65,7 @@ class GoLeftV0Env(gym.Env):
 
     ```python
     import gymnasium as gym
-    import generated  # registers every envgen env
+    import generated  # registers every env of the package
     env = gym.make('envgen/GoLeft-v0', size=10)
     ```
 
@@ -108,7 +108,7 @@ class GoLeftV0Env(gym.Env):
             _rt.check_finite(ID, pos=pos)
         self._needs_reset = False
         self._closed = False
-        return np.array([pos], dtype=np.float32), {}
+        return self._get_obs(), {}
 
     def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
         if self._needs_reset:
@@ -131,7 +131,7 @@ class GoLeftV0Env(gym.Env):
         terminated = bool(pos == 0)
         reward = float(1.0 if pos == 0 else 0.0)
         truncated = self._elapsed_steps >= self.max_episode_steps
-        return np.array([pos], dtype=np.float32), reward, terminated, truncated, {}
+        return self._get_obs(), reward, terminated, truncated, {}
 
     def render(self) -> Any:
         if self.render_mode is None:
@@ -153,3 +153,6 @@ class GoLeftV0Env(gym.Env):
     def close(self) -> None:
         self._closed = True
         self._needs_reset = True
+
+    def _get_obs(self) -> Any:
+        return np.array([self.pos], dtype=np.float32)
