@@ -74,5 +74,7 @@ def test_committed_modules_build_their_observation_with_get_obs() -> None:
         if path.name.endswith("_vector.py"):
             continue
         text = path.read_text()
+        if "(gym.Env):" not in text:  # multi-agent modules (PettingZoo) are built elsewhere
+            continue
         assert "def _get_obs(self)" in text, path.name
         assert "np.array(np.array(" not in text, path.name
