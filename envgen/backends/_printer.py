@@ -10,9 +10,9 @@ import ast
 import math
 from collections.abc import Callable
 
-from envgen.compiler.analysis import BINARY_OPERATORS as _BINOP
-from envgen.compiler.analysis import Code, EnvModel, Symbol
 from envgen.compiler.functions import BUILTINS, CONSTANTS
+from envgen.compiler.ir import BINARY_OPERATORS as _BINOP
+from envgen.compiler.ir import Code, EnvModel, Symbol
 from envgen.compiler.types import ANY, T
 
 _CMP = {

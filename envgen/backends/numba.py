@@ -29,8 +29,8 @@ from dataclasses import dataclass, field
 
 from envgen.backends._printer import Translator, _argument, literal, np_dtype, tidy, tidy_block
 from envgen.backends.python import INDENT, _state_value
-from envgen.compiler.analysis import Code, EnvModel
 from envgen.compiler.functions import BUILTINS
+from envgen.compiler.ir import Code, EnvModel
 from envgen.compiler.types import T
 
 #: Math functions that cost a C library call each (sqrt, floor, abs, ... are instructions).

@@ -36,8 +36,8 @@ from envgen.backends.python import (
     format_source,
     param_lines,
 )
-from envgen.compiler.analysis import Code, EnvModel, ObservationModel, SpaceModel
 from envgen.compiler.functions import BUILTINS
+from envgen.compiler.ir import Code, EnvModel, ObservationModel, SpaceModel
 from envgen.compiler.types import NUMERIC, T, binary_result, promote
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import jinja2
 
 from envgen.backends._printer import Translator, literal, np_dtype, tidy, tidy_block
-from envgen.compiler.analysis import Code, EnvModel, ObservationModel, SpaceModel
+from envgen.compiler.ir import Code, EnvModel, ObservationModel, SpaceModel
 from envgen.compiler.types import Sym, T
 
 _TEMPLATES = jinja2.Environment(

@@ -1,0 +1,197 @@
+"""The checker: parses spec code, walks it with the expression and statement rules,
+and records every name's symbol and every expression's type."""
+
+from __future__ import annotations
+
+import ast
+from typing import Any
+
+from envgen.compiler._expressions import ExpressionRules
+from envgen.compiler._language import REFUSED
+from envgen.compiler._statements import StatementRules
+from envgen.compiler.diagnostics import Diagnostic
+from envgen.compiler.ir import Code, FunctionModel, ShapeCheck, Symbol
+from envgen.compiler.load import Document
+from envgen.compiler.spec import EnvSpec
+from envgen.compiler.types import ANY, T
+
+
+class Scope:
+    def __init__(self, symbols: dict[str, Symbol], parent: Scope | None = None) -> None:
+        self.symbols = symbols
+        self.parent = parent
+
+    def lookup(self, name: str) -> Symbol | None:
+        scope: Scope | None = self
+        while scope is not None:
+            if name in scope.symbols:
+                return scope.symbols[name]
+            scope = scope.parent
+        return None
+
+    def visible(self) -> set[str]:
+        names: set[str] = set()
+        scope: Scope | None = self
+        while scope is not None:
+            names |= set(scope.symbols)
+            scope = scope.parent
+        return names
+
+
+class Checker(ExpressionRules, StatementRules):
+    def __init__(self, document: Document, spec: EnvSpec) -> None:
+        self.document = document
+        self.spec = spec
+        self.diagnostics: list[Diagnostic] = []
+        self.symbols: dict[int, Symbol] = {}
+        self.types: dict[int, T] = {}
+        self.consts: dict[int, Any] = {}
+        self.vector_notes: list[str] = []
+        self.functions: dict[str, FunctionModel] = {}
+        self.read_copies: list[ast.expr] = []
+        self.shape_checks: list[ShapeCheck] = []
+        self._random = False
+        self._names: set[str] = set()
+        self._allow_random = True
+        self._allow_options = False
+        self._path: tuple[str | int, ...] = ()
+
+    # -- reporting
+
+    def error(
+        self,
+        path: tuple,
+        message: str,
+        hint: str = "",
+        code: str = "spec",
+        node: ast.AST | None = None,
+    ) -> None:
+        if node is not None and hasattr(node, "lineno"):
+            location = self.document.code_location(path, node.lineno, node.col_offset)
+        else:
+            location = self.document.location(path)
+        self.diagnostics.append(Diagnostic(location, message, hint, code))
+
+    # -- parsing
+
+    def parse_expr(self, value: Any, path: tuple) -> Code:
+        code = Code(path=path)
+        if isinstance(value, bool) or value is None:
+            code.expr = ast.Constant(value)
+        elif isinstance(value, (int, float)):
+            code.expr = ast.Constant(value)
+        elif isinstance(value, str):
+            text = value.strip()
+            if not text:
+                self.error(path, "empty expression", "write a value or an expression", "syntax")
+                code.expr = ast.Constant(0)
+                return code
+            try:
+                tree = ast.parse(text, mode="eval")
+            except SyntaxError as exc:
+                self._syntax_error(path, exc)
+                code.expr = ast.Constant(0)
+                return code
+            code.expr = tree.body
+        else:
+            self.error(
+                path,
+                f"expected an expression, got {type(value).__name__}",
+                "write a number or an expression such as `size - 1`",
+                "type",
+            )
+            code.expr = ast.Constant(0)
+        return code
+
+    def parse_block(self, text: str, path: tuple) -> Code:
+        code = Code(path=path)
+        if not text.strip():
+            return code
+        try:
+            tree = ast.parse(text, mode="exec")
+        except SyntaxError as exc:
+            self._syntax_error(path, exc)
+            return code
+        code.stmts = tree.body
+        return code
+
+    def _syntax_error(self, path: tuple, exc: SyntaxError) -> None:
+        line = exc.lineno or 1
+        column = max((exc.offset or 1) - 1, 0)
+        location = self.document.code_location(path, line, column)
+        message = exc.msg
+        hint = "the language is a small subset of Python: check brackets and indentation"
+        if "indent" in message.lower():
+            hint = "indent blocks with spaces, consistently"
+        self.diagnostics.append(Diagnostic(location, f"syntax error: {message}", hint, "syntax"))
+
+    # -- whitelist
+
+    def refused(self, node: ast.AST, path: tuple) -> bool:
+        bad = False
+        for sub in ast.walk(node):
+            entry = REFUSED.get(type(sub))
+            if entry is not None:
+                self.error(path, entry[0], entry[1], "refused", sub)
+                bad = True
+            elif isinstance(sub, ast.Name) and sub.id.startswith("_"):
+                self.error(
+                    path,
+                    f"names starting with '_' are reserved ('{sub.id}')",
+                    "rename it without the leading underscore",
+                    "refused",
+                    sub,
+                )
+                bad = True
+            elif isinstance(sub, ast.Constant) and isinstance(sub.value, (bytes, complex)):
+                self.error(
+                    path,
+                    "bytes and complex literals are not supported",
+                    "use ints, floats, bools or strings",
+                    "refused",
+                    sub,
+                )
+                bad = True
+            elif isinstance(sub, ast.Call) and not isinstance(sub.func, ast.Name):
+                if not isinstance(sub.func, ast.Attribute):
+                    self.error(
+                        path,
+                        "only named functions can be called",
+                        "call a function from the table, e.g. clip(x, 0, 1)",
+                        "refused",
+                        sub,
+                    )
+                    bad = True
+        return bad
+
+    # -- a whole code value
+
+    def check_expr(self, code: Code, scope: Scope, *, random: bool = True) -> Code:
+        assert code.expr is not None
+        self._path = code.path
+        if self.refused(code.expr, code.path):
+            code.type = ANY
+            return code
+        self._random, self._names, self._allow_random = False, set(), random
+        code.type = self.expr(code.expr, scope, None)
+        code.random, code.names = self._random, set(self._names)
+        return code
+
+    def check_block(
+        self,
+        code: Code,
+        scope: Scope,
+        defined: set[str],
+        state: dict[str, T],
+        locals_: dict[str, Symbol],
+    ) -> set[str]:
+        self._path = code.path
+        bad = False
+        for stmt in code.stmts:
+            bad = self.refused(stmt, code.path) or bad
+        if bad:
+            return defined
+        self._random, self._names, self._allow_random = False, set(), True
+        defined = self.block(code.stmts, scope, defined, state, locals_)
+        code.random, code.names = self._random, set(self._names)
+        return defined

@@ -1,0 +1,553 @@
+"""Typing rules of expressions: names, operators, calls, subscripts."""
+
+from __future__ import annotations
+
+import ast
+from typing import TYPE_CHECKING
+
+from envgen.compiler._language import PYTHON_BUILTINS
+from envgen.compiler.diagnostics import did_you_mean
+from envgen.compiler.functions import BUILTINS, CONSTANTS, CallError
+from envgen.compiler.ir import BINARY_OPERATORS, Symbol
+from envgen.compiler.types import (
+    ANY,
+    BOOL,
+    FLOAT,
+    INT,
+    NONE,
+    STR,
+    Dim,
+    T,
+    binary_result,
+    broadcast,
+    dim_add,
+    dim_mul,
+    promote,
+    sym,
+)
+
+if TYPE_CHECKING:
+    from envgen.compiler._checker import Scope
+
+
+class ExpressionRules:
+    """The checker's expression methods (mixed into `Checker`)."""
+
+    # -- expressions
+
+    def expr(self, node: ast.expr, scope: Scope, defined: set[str] | None = None) -> T:
+        t = self._expr(node, scope, defined)
+        self.types[id(node)] = t
+        return t
+
+    def _expr(self, node: ast.expr, scope: Scope, defined: set[str] | None) -> T:
+        path = self._path
+        if isinstance(node, ast.Constant):
+            value = node.value
+            self.consts[id(node)] = value
+            if isinstance(value, bool):
+                return BOOL
+            if isinstance(value, int):
+                return INT
+            if isinstance(value, float):
+                return FLOAT
+            if isinstance(value, str):
+                return STR
+            if value is None:
+                return NONE
+            return ANY
+        if isinstance(node, ast.Name):
+            return self._name(node, scope, defined)
+        if isinstance(node, ast.BinOp):
+            a = self.expr(node.left, scope, defined)
+            b = self.expr(node.right, scope, defined)
+            op = BINARY_OPERATORS.get(type(node.op), "?")
+            if a.dtype == "any" or b.dtype == "any":
+                return ANY
+            if not (a.is_numeric and b.is_numeric):
+                if op == "+" and a.dtype == b.dtype == "str" and a.is_scalar and b.is_scalar:
+                    return STR
+                self.error(
+                    path,
+                    f"cannot apply '{op}' to {a.describe()} and {b.describe()}",
+                    "arithmetic works on numbers and numeric arrays",
+                    "type",
+                    node,
+                )
+                return ANY
+            if op == "@":
+                return T(promote(a, b).dtype, None)
+            try:
+                result = binary_result(a, b, true_divide=(op == "/"))
+            except ValueError as exc:
+                self.error(path, str(exc), "check the shapes of both operands", "shape", node)
+                return ANY
+            if op == "**" and result.kind == "int":
+                # int ** negative int is a float in Python; keep the static type honest.
+                return FLOAT if result.weak else T("float64", result.shape)
+            if op in ("&", "|", "^") and a.dtype == b.dtype == "bool":
+                return T("bool", result.shape, result.weak)
+            self._fold(node)
+            return result
+        if isinstance(node, ast.UnaryOp):
+            t = self.expr(node.operand, scope, defined)
+            if isinstance(node.op, ast.Not):
+                if not t.is_scalar and t.dtype != "any":
+                    self.error(
+                        path, "`not` needs a scalar", "use ~x for arrays of bools", "type", node
+                    )
+                return BOOL
+            if isinstance(node.op, ast.Invert) and t.dtype != "bool" and t.kind != "int":
+                self.error(path, "~ needs bools or integers", "", "type", node)
+            if isinstance(node.op, ast.USub) and t.dtype == "bool":
+                return INT if t.weak else T("int64", t.shape)
+            self._fold(node)
+            return t
+        if isinstance(node, ast.BoolOp):
+            weak = True
+            for value in node.values:
+                t = self.expr(value, scope, defined)
+                weak = weak and t.weak
+                if not t.is_scalar and t.dtype != "any":
+                    self.error(
+                        path,
+                        "`and`/`or` need scalars",
+                        "use & and | for element-wise logic on arrays",
+                        "type",
+                        value,
+                    )
+            # `a and b` returns one of its operands: a plain bool only if both are.
+            return BOOL if weak else T("bool")
+        if isinstance(node, ast.Compare):
+            types = [self.expr(node.left, scope, defined)]
+            types += [self.expr(c, scope, defined) for c in node.comparators]
+            for op, right in zip(node.ops, node.comparators, strict=True):
+                if isinstance(op, (ast.Is, ast.IsNot)):
+                    if not (isinstance(right, ast.Constant) and right.value is None):
+                        self.error(
+                            path,
+                            "`is` may only compare with None",
+                            "use == to compare values",
+                            "refused",
+                            node,
+                        )
+                    return BOOL
+                if isinstance(op, (ast.In, ast.NotIn)):
+                    self.error(
+                        path, "`in` is not supported", "compare with == and `or`", "refused", node
+                    )
+                    return BOOL
+            try:
+                shape = broadcast(*[t.shape for t in types if t.dtype != "any"])
+            except ValueError as exc:
+                self.error(path, str(exc), "check the shapes of both operands", "shape", node)
+                return ANY
+            # A comparison of plain Python numbers is a plain bool; of NumPy values, np.bool_.
+            return T("bool", shape, shape == () and all(t.weak for t in types))
+        if isinstance(node, ast.IfExp):
+            test = self.expr(node.test, scope, defined)
+            a = self.expr(node.body, scope, defined)
+            b = self.expr(node.orelse, scope, defined)
+            if not test.is_scalar and test.dtype != "any":
+                self.error(
+                    path,
+                    "the condition of `a if c else b` must be a scalar",
+                    "use where(c, a, b) for arrays",
+                    "type",
+                    node.test,
+                )
+            if a.dtype == "any" or b.dtype == "any":
+                return b if a.dtype == "any" else a
+            if a.dtype == b.dtype == "str":
+                return T("str", a.shape if a.shape == b.shape else (None,) if a.shape else ())
+            if a.dtype == "any" or b.dtype == "any":
+                return ANY
+            if not (a.is_numeric and b.is_numeric):
+                self.error(
+                    path,
+                    f"both branches must have the same kind of value "
+                    f"({a.describe()} vs {b.describe()})",
+                    "",
+                    "type",
+                    node,
+                )
+                return ANY
+            out = promote(a, b)
+            try:
+                shape = broadcast(a.shape, b.shape)
+            except ValueError as exc:
+                self.error(path, str(exc), "", "shape", node)
+                return ANY
+            return T(out.dtype, shape, out.weak and shape == ())
+        if isinstance(node, ast.Call):
+            return self._call(node, scope, defined)
+        if isinstance(node, ast.Subscript):
+            return self._subscript(node, scope, defined)
+        if isinstance(node, (ast.List, ast.Tuple)):
+            elements = [self.expr(e, scope, defined) for e in node.elts]
+            if isinstance(node.ctx, ast.Store):
+                return ANY
+            if not elements:
+                return T("float64", (0,))
+            if all(e.dtype == "str" and e.is_scalar for e in elements):
+                return T("str", (len(elements),))
+            if any(e.dtype == "any" for e in elements):
+                return ANY
+            if not all(e.is_numeric for e in elements):
+                self.error(path, "array elements must be numbers", "", "type", node)
+                return ANY
+            try:
+                inner = broadcast(*[e.shape for e in elements])
+            except ValueError:
+                self.error(path, "array rows must all have the same shape", "", "shape", node)
+                return ANY
+            out = promote(*[T(e.dtype, (), e.weak) for e in elements])
+            if isinstance(node, ast.Tuple) and all(isinstance(e, ast.Constant) for e in node.elts):
+                self.consts[id(node)] = tuple(e.value for e in node.elts)  # type: ignore[attr-defined]
+            dtype = out.dtype
+            return T(dtype, (len(elements),) + (inner or ()) if inner is not None else None)
+        if isinstance(node, ast.Slice):
+            for part in (node.lower, node.upper, node.step):
+                if part is not None:
+                    t = self.expr(part, scope, defined)
+                    if t.kind not in ("int", "bool", "any") or not t.is_scalar:
+                        self.error(path, "slice bounds must be integers", "", "type", part)
+            return ANY
+        self.error(path, f"{type(node).__name__} is not part of the language", "", "refused", node)
+        return ANY
+
+    def dim_of(self, node: ast.expr | None) -> Dim:
+        """The length an integer expression over params, `let` values and literals stands
+        for, as a polynomial of their names (None when it depends on anything else)."""
+        if node is None:
+            return None
+        value = self.consts.get(id(node))
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(node, ast.Name):
+            symbol = self.symbols.get(id(node))
+            if symbol is not None and symbol.kind in ("param", "let") and symbol.type == INT:
+                return sym(node.id)
+            return None
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+            return dim_mul(-1, self.dim_of(node.operand))
+        if isinstance(node, ast.BinOp):
+            a, b = self.dim_of(node.left), self.dim_of(node.right)
+            if isinstance(node.op, ast.Add):
+                return dim_add(a, b)
+            if isinstance(node.op, ast.Sub):
+                return dim_add(a, b, -1)
+            if isinstance(node.op, ast.Mult):
+                return dim_mul(a, b)
+        return None
+
+    def _fold(self, node: ast.expr) -> None:
+        """Record the value of arithmetic on integer literals (used for shapes and sizes)."""
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+            value = self.consts.get(id(node.operand))
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                self.consts[id(node)] = -value
+        elif isinstance(node, ast.BinOp):
+            a, b = self.consts.get(id(node.left)), self.consts.get(id(node.right))
+            if isinstance(a, int) and isinstance(b, int) and not isinstance(a, bool):
+                ops = {ast.Add: a + b, ast.Sub: a - b, ast.Mult: a * b}
+                if type(node.op) in ops:
+                    self.consts[id(node)] = ops[type(node.op)]
+
+    def _name(self, node: ast.Name, scope: Scope, defined: set[str] | None) -> T:
+        path = self._path
+        name = node.id
+        symbol = scope.lookup(name)
+        if symbol is None:
+            if name in CONSTANTS:
+                symbol = Symbol(name, "constant", CONSTANTS[name][1])
+                self.symbols[id(node)] = symbol
+                if name in ("True", "False"):
+                    self.consts[id(node)] = name == "True"
+                return symbol.type
+            if name in BUILTINS:
+                self.error(
+                    path,
+                    f"'{name}' is a function; call it with arguments",
+                    f"e.g. {BUILTINS[name].example}",
+                    "name",
+                    node,
+                )
+                return ANY
+            hint = did_you_mean(name, scope.visible() | set(CONSTANTS))
+            if name in PYTHON_BUILTINS:
+                hint = "the language cannot reach Python builtins; it has a fixed function table"
+            self.error(
+                path,
+                f"unknown name '{name}'",
+                hint or "define it under params, let, state, or assign it earlier in the block",
+                "name",
+                node,
+            )
+            return ANY
+        if symbol.kind in ("local", "loop") and defined is not None and name not in defined:
+            self.error(
+                path,
+                f"'{name}' may be used before it is assigned",
+                "assign it on every path before this line",
+                "name",
+                node,
+            )
+        if symbol.kind == "function":
+            self.error(path, f"'{name}' is a function; call it", "", "name", node)
+        self.symbols[id(node)] = symbol
+        self._names.add(name)
+        return symbol.type
+
+    def _call(self, node: ast.Call, scope: Scope, defined: set[str] | None) -> T:
+        path = self._path
+        if not isinstance(node.func, ast.Name):
+            for arg in node.args:
+                self.expr(arg, scope, defined)
+            return ANY
+        name = node.func.id
+        if name in self.functions and scope.lookup(name) is not None:
+            function = self.functions[name]
+            if node.keywords or len(node.args) != len(function.args):
+                self.error(
+                    path,
+                    f"{name}() takes {len(function.args)} argument(s) ({', '.join(function.args)})",
+                    "",
+                    "call",
+                    node,
+                )
+            for arg in node.args:
+                self.expr(arg, scope, defined)
+            if function.returns.random or function.body.random:
+                self._random = True
+            self.symbols[id(node.func)] = Symbol(name, "function", function.returns.type)
+            return function.returns.type
+        builtin = BUILTINS.get(name)
+        if builtin is None:
+            shadow = scope.lookup(name)
+            hint = did_you_mean(name, list(BUILTINS) + list(self.functions))
+            if name in PYTHON_BUILTINS:
+                hint = "the language cannot reach Python builtins; see the function table"
+            message = f"unknown function '{name}'"
+            if shadow is not None:
+                message = f"'{name}' is a {shadow.kind}, not a function"
+            self.error(
+                path, message, hint or "see the function table in docs/spec.md", "call", node
+            )
+            for arg in node.args:
+                self.expr(arg, scope, defined)
+            return ANY
+        if name == "option" and not self._allow_options:
+            self.error(
+                path,
+                "option() reads reset(options=...): it is allowed in state init and reset only",
+                "copy the value into a state variable at reset",
+                "call",
+                node,
+            )
+        if builtin.random:
+            if not self._allow_random:
+                self.error(
+                    path,
+                    f"random draw '{name}' is not allowed here",
+                    "randomness may be drawn in state init, reset and step",
+                    "random",
+                    node,
+                )
+            self._random = True
+        args: dict[str, T] = {}
+        consts: dict[str, object] = {}
+        positional = node.args
+        if builtin.variadic:
+            if node.keywords:
+                self.error(path, f"{name}() takes no keyword arguments", "", "call", node)
+            if not positional:
+                self.error(path, f"{name}() needs at least one argument", "", "call", node)
+                return ANY
+            types = [self.expr(a, scope, defined) for a in positional]
+            if any(t.dtype == "any" for t in types):
+                return ANY
+            if len(types) == 1:
+                t = types[0]
+                if t.is_scalar:
+                    self.error(
+                        path,
+                        f"{name}() of one argument needs an array",
+                        f"e.g. {name}(a, b) or {name}(values)",
+                        "call",
+                        node,
+                    )
+                return T(t.dtype if t.dtype != "bool" else "int64", ())
+            try:
+                return builtin.rule({f"a{i}": t for i, t in enumerate(types)}, consts)
+            except CallError as exc:
+                self.error(path, f"{name}(): {exc}", "", "type", node)
+                return ANY
+        if len(positional) > len(builtin.params):
+            self.error(
+                path,
+                f"{name}() takes at most {len(builtin.params)} argument(s) "
+                f"({', '.join(builtin.params)})",
+                f"e.g. {builtin.example}",
+                "call",
+                node,
+            )
+            return ANY
+        for param, arg in zip(builtin.params, positional, strict=False):
+            args[param] = self.expr(arg, scope, defined)
+            if id(arg) in self.consts:
+                consts[param] = self.consts[id(arg)]
+        for keyword_ in node.keywords:
+            if keyword_.arg is None or keyword_.arg not in builtin.params:
+                self.error(
+                    path,
+                    f"{name}() has no argument '{keyword_.arg}'",
+                    did_you_mean(str(keyword_.arg), builtin.params)
+                    or f"its arguments are {', '.join(builtin.params)}",
+                    "call",
+                    keyword_.value,
+                )
+                continue
+            if keyword_.arg in args:
+                self.error(path, f"{name}() got '{keyword_.arg}' twice", "", "call", keyword_.value)
+            args[keyword_.arg] = self.expr(keyword_.value, scope, defined)
+            if id(keyword_.value) in self.consts:
+                consts[keyword_.arg] = self.consts[id(keyword_.value)]
+        missing = [p for p in builtin.params[: builtin.required] if p not in args]
+        if missing:
+            self.error(
+                path,
+                f"{name}() is missing {', '.join(missing)}",
+                f"e.g. {builtin.example}",
+                "call",
+                node,
+            )
+            return ANY
+        if any(t.dtype == "any" for t in args.values()) and not builtin.random:
+            return ANY
+        try:
+            return builtin.rule(args, consts)
+        except CallError as exc:
+            self.error(path, f"{name}(): {exc}", f"e.g. {builtin.example}", "type", node)
+            return ANY
+        except KeyError:
+            return ANY
+
+    def _subscript(self, node: ast.Subscript, scope: Scope, defined: set[str] | None) -> T:
+        path = self._path
+        base = self.expr(node.value, scope, defined)
+        index = node.slice
+        if base.dtype in ("dict", "tuple"):
+            key = index.value if isinstance(index, ast.Constant) else None
+            self.types[id(index)] = ANY
+            for field_key, field_type in base.fields:
+                if field_key == key:
+                    return field_type
+            keys = [k for k, _ in base.fields]
+            if (
+                base.dtype == "dict"
+                and not isinstance(key, str)
+                and keys
+                and all(isinstance(k, str) for k in keys)
+            ):
+                if isinstance(index, ast.Constant):
+                    pass
+                else:
+                    key_type = self.expr(index, scope, defined)
+                    if key_type.dtype == "str":
+                        values = [t for _, t in base.fields]
+                        if all(v.dtype == values[0].dtype for v in values):
+                            return T(values[0].dtype, (None,) if values[0].shape else ())
+                        return ANY
+            self.error(
+                path,
+                f"no entry {key!r} here; the keys are {', '.join(repr(k) for k in keys)}",
+                did_you_mean(str(key), [str(k) for k in keys]),
+                "index",
+                node,
+            )
+            return ANY
+        if base.dtype == "any":
+            self.expr(index, scope, defined) if not isinstance(index, ast.Tuple) else [
+                self.expr(e, scope, defined) for e in index.elts
+            ]
+            return ANY
+        if base.shape == ():
+            self.error(
+                path,
+                f"cannot index {base.described()}",
+                "only arrays, tables and Dict/Tuple values can be indexed",
+                "index",
+                node,
+            )
+            return ANY
+        parts = index.elts if isinstance(index, ast.Tuple) else [index]
+        if isinstance(index, ast.Tuple):
+            self.types[id(index)] = ANY
+        out_dims: list[int | None] = []
+        rank = None if base.shape is None else len(base.shape)
+        if rank is not None and len(parts) > rank:
+            self.error(
+                path,
+                f"too many indices ({len(parts)}) for {base.describe()}",
+                f"give at most {rank} index(es), separated by commas",
+                "index",
+                node,
+            )
+            return ANY
+        fancy = False
+        for axis, part in enumerate(parts):
+            t = self.expr(part, scope, defined)
+            dim = base.shape[axis] if base.shape is not None else None
+            if isinstance(part, ast.Slice):
+                lower = self.dim_of(part.lower) if part.lower else 0
+                upper = self.dim_of(part.upper) if part.upper else dim
+                if part.step is not None:
+                    out_dims.append(None)
+                elif isinstance(lower, int) and isinstance(upper, int):
+                    if isinstance(dim, int):
+                        upper = min(upper, dim) if upper >= 0 else dim + upper
+                        lower = min(lower, dim) if lower >= 0 else max(dim + lower, 0)
+                    out_dims.append(max(0, upper - lower) if upper >= 0 and lower >= 0 else None)
+                elif isinstance(lower, int) and lower >= 0 and upper is not None:
+                    # a[1:n] of an axis of length n: n - 1, when the polynomials show that
+                    # the bound lies inside the axis (NumPy clamps it otherwise).
+                    room = dim_add(dim, upper, -1) if dim is not None else None
+                    length = dim_add(upper, lower, -1)
+                    if isinstance(room, int) and room >= 0:
+                        out_dims.append(max(length, 0) if isinstance(length, int) else length)
+                    else:
+                        out_dims.append(None)
+                else:
+                    out_dims.append(None)
+            elif t.dtype == "any":
+                out_dims.append(None)
+            elif t.kind not in ("int", "bool") or (t.dtype == "bool" and t.is_scalar):
+                self.error(
+                    path,
+                    f"an index must be an integer, got {t.describe()}",
+                    "convert with int(...)",
+                    "index",
+                    part,
+                )
+                return ANY
+            elif not t.is_scalar:
+                fancy = True
+                out_dims.extend(t.shape or (None,))
+            else:
+                value = self.consts.get(id(part))
+                if isinstance(value, int) and isinstance(dim, int) and not -dim <= value < dim:
+                    self.error(
+                        path,
+                        f"index {value} is out of range for an axis of length {dim}",
+                        f"indices run from {-dim} to {dim - 1}",
+                        "index",
+                        part,
+                    )
+        if base.shape is None:
+            return T(base.dtype, None)
+        rest = list(base.shape[len(parts) :])
+        shape = tuple(out_dims + rest) if not fancy else None
+        if base.dtype == "str" and shape == ():
+            return STR
+        return T(base.dtype, shape, base.weak and shape == ())

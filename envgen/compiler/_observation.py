@@ -1,0 +1,210 @@
+"""The observation: its expressions, checked against the observation space."""
+
+from __future__ import annotations
+
+import ast
+from typing import TYPE_CHECKING, Any
+
+from envgen.compiler.diagnostics import did_you_mean
+from envgen.compiler.ir import Code, ObservationModel, ShapeCheck, SpaceModel
+from envgen.compiler.types import dim_equal
+
+if TYPE_CHECKING:
+    from envgen.compiler._checker import Checker, Scope
+
+
+def build_observation(
+    checker: Checker, value: Any, space: SpaceModel, scope: Scope, path: tuple
+) -> ObservationModel:
+    model = ObservationModel(space)
+    kind = space.kind
+    if kind in ("Dict", "Graph", "OneOf") or (kind == "Tuple" and isinstance(value, list)):
+        if kind == "Dict":
+            expected = [k for k, _ in space.children]
+        elif kind == "Graph":
+            expected = ["nodes", "edge_links", "edges"] if len(space.children) > 1 else ["nodes"]
+        elif kind == "OneOf":
+            expected = ["index", "value"]
+        else:
+            expected = list(range(len(space.children)))
+        if kind == "Tuple":
+            if len(value) != len(expected):
+                checker.error(
+                    path,
+                    f"the observation has {len(value)} entries but the Tuple "
+                    f"space has {len(expected)}",
+                    "give one expression per entry",
+                    "observation",
+                )
+                return model
+            items = list(enumerate(value))
+        else:
+            if not isinstance(value, dict):
+                checker.error(
+                    path,
+                    f"a {kind} observation is a mapping with the keys "
+                    f"{', '.join(map(str, expected))}",
+                    f"write `observation: {{{expected[0]}: ..., ...}}`",
+                    "observation",
+                )
+                return model
+            missing = [k for k in expected if k not in value]
+            extra = [k for k in value if k not in expected]
+            for key in extra:
+                checker.error(
+                    path + (key,),
+                    f"'{key}' is not a key of the {kind} space",
+                    did_you_mean(str(key), map(str, expected))
+                    or f"the keys are {', '.join(map(str, expected))}",
+                    "observation",
+                )
+            if missing:
+                checker.error(
+                    path,
+                    f"the observation lacks {', '.join(map(str, missing))}",
+                    f"the {kind} space has the keys {', '.join(map(str, expected))}",
+                    "observation",
+                )
+            if missing or extra:
+                return model
+            items = [(k, value[k]) for k in expected]
+        children = dict(space.children)
+        for key, item in items:
+            if kind in ("Dict", "Tuple"):
+                child_space = children[key]
+                model.children.append(
+                    (key, build_observation(checker, item, child_space, scope, path + (key,)))
+                )
+            else:
+                code = checker.parse_expr(item, path + (key,))
+                checker.check_expr(code, scope, random=False)
+                sub = SpaceModel("Any", path + (key,))
+                model.children.append((key, ObservationModel(sub, code)))
+        return model
+    if isinstance(value, list):
+        code = list_code(checker, value, path)
+    else:
+        code = checker.parse_expr(value, path)
+    checker.check_expr(code, scope, random=False)
+    model.code = code
+    check_observation_type(checker, code, space)
+    return model
+
+
+def list_code(checker: Checker, values: list[Any], path: tuple) -> Code:
+    """A list of YAML expressions as one array expression, keeping each element's location."""
+    elements = []
+    spans = checker.document.spans
+    parent = spans.get(tuple(path))
+    for i, value in enumerate(values):
+        element = checker.parse_expr(value, path + (i,))
+        own = spans.get(tuple(path) + (i,))
+        if parent is not None and own is not None and element.expr is not None:
+            # Re-base the element's positions onto the list's node, where errors point.
+            lines = own.content_line - parent.content_line
+            columns = own.content_column - parent.content_column
+            for node in ast.walk(element.expr):
+                if hasattr(node, "lineno"):
+                    if node.lineno == 1 and lines == 0:
+                        node.col_offset += columns
+                    elif node.lineno == 1:
+                        node.col_offset += own.content_column - 1
+                    node.lineno += lines
+        elements.append(element.expr)
+    code = Code(path=path, expr=ast.List(elts=elements, ctx=ast.Load()))
+    return code
+
+
+def check_observation_type(checker: Checker, code: Code, space: SpaceModel) -> None:
+    t = code.type
+    if t.dtype == "any":
+        return
+    path = code.path
+    kind = space.kind
+    if kind == "Discrete":
+        if not t.is_scalar or t.kind not in ("int", "bool"):
+            checker.error(
+                path,
+                f"a Discrete observation must be an integer scalar, got {t.describe()}",
+                "convert with int(...)",
+                "observation",
+            )
+    elif kind in ("Box", "MultiDiscrete", "MultiBinary"):
+        if not t.is_numeric:
+            checker.error(
+                path, f"a {kind} observation must be numeric, got {t.describe()}", "", "observation"
+            )
+            return
+        expected = space.shape
+        if kind != "Box" and t.kind == "float":
+            checker.error(
+                path,
+                f"a {kind} observation must hold integers, got {t.describe()}",
+                "convert with int(...)",
+                "observation",
+            )
+        if (
+            kind == "Box"
+            and space.dtype != "bool"
+            and np_kind(space.dtype) == "int"
+            and (t.kind == "float")
+        ):
+            checker.error(
+                path,
+                f"the {space.dtype} Box cannot hold {t.describe()}",
+                "convert explicitly, e.g. int(...), or use a float dtype",
+                "observation",
+            )
+        if expected is not None and t.shape is not None:
+            verdicts = [dim_equal(a, b) for a, b in zip(expected, t.shape, strict=False)]
+            if len(expected) != len(t.shape) or False in verdicts:
+                hint = "make the expression's shape match the declared space"
+                if adds_a_list(code.expr):
+                    hint = (
+                        "`+` adds arrays element by element (as in NumPy); "
+                        "it does not join them: the observation must have the space's shape"
+                    )
+                checker.error(
+                    path,
+                    f"the observation is {t.described()} but the space has "
+                    f"shape {shape_text(expected)}",
+                    hint,
+                    "observation",
+                )
+            elif None in verdicts and all(
+                a is not None and b is not None for a, b in zip(expected, t.shape, strict=True)
+            ):
+                # Lengths only the param values decide: checked once when the env is made.
+                checker.shape_checks.append(
+                    ShapeCheck(
+                        "the observation" + "".join(f"[{p!r}]" for p in path[1:]),
+                        t.shape,
+                        expected,
+                        str(checker.document.location(path)),
+                    )
+                )
+    elif kind == "Text":
+        if t.dtype != "str" or not t.is_scalar:
+            checker.error(
+                path,
+                f"a Text observation must be a string, got {t.describe()}",
+                "build one with text(codes, charset)",
+                "observation",
+            )
+
+
+def adds_a_list(node: ast.expr | None) -> bool:
+    return (
+        isinstance(node, ast.BinOp)
+        and isinstance(node.op, ast.Add)
+        and any(isinstance(side, ast.List) for side in (node.left, node.right))
+    )
+
+
+def np_kind(dtype: str) -> str:
+    return "int" if dtype.startswith(("int", "uint")) else dtype
+
+
+def shape_text(shape: tuple[int | None, ...]) -> str:
+    dims = ", ".join("?" if d is None else str(d) for d in shape)
+    return f"({dims}{',' if len(shape) == 1 else ''})"

@@ -1,0 +1,215 @@
+"""The typed model the analysis hands the backends (the IR).
+
+Every piece of spec code is a `Code` (a checked `ast` tree with its spec path); each name
+node is resolved to a `Symbol` and each expression node has a type (`EnvModel.symbols` and
+`EnvModel.types`, keyed by node id). Backends only print this model.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from envgen.compiler.load import Document
+from envgen.compiler.spec import EnvSpec, ParamSpec, StateVarSpec
+from envgen.compiler.types import ANY, Dim, T
+
+BINARY_OPERATORS = {
+    ast.Add: "+",
+    ast.Sub: "-",
+    ast.Mult: "*",
+    ast.Div: "/",
+    ast.FloorDiv: "//",
+    ast.Mod: "%",
+    ast.Pow: "**",
+    ast.MatMult: "@",
+    ast.BitAnd: "&",
+    ast.BitOr: "|",
+    ast.BitXor: "^",
+}
+
+
+@dataclass
+class Symbol:
+    name: str
+    kind: str  # param, let, const, label, state, local, loop, action, special, function, arg
+    type: T
+
+
+@dataclass
+class Code:
+    """A parsed expression (`expr`) or block (`stmts`) with its spec path."""
+
+    path: tuple[str | int, ...]
+    expr: ast.expr | None = None
+    stmts: list[ast.stmt] = field(default_factory=list)
+    type: T = ANY
+    random: bool = False
+    names: set[str] = field(default_factory=set)
+
+
+@dataclass
+class SpaceModel:
+    kind: str
+    path: tuple[str | int, ...]
+    args: dict[str, Any] = field(default_factory=dict)  # values are Code or lists of Code
+    children: list[tuple[str | int, SpaceModel]] = field(default_factory=list)
+    labels: list[str] = field(default_factory=list)
+    dtype: str = ""
+    shape: tuple[int | None, ...] | None = None
+
+
+@dataclass
+class ObservationModel:
+    space: SpaceModel
+    code: Code | None = None
+    children: list[tuple[str | int, ObservationModel]] = field(default_factory=list)
+
+
+@dataclass
+class StateModel:
+    name: str
+    spec: StateVarSpec
+    type: T
+    shape: list[Code]
+    init: Code
+
+
+@dataclass
+class ShapeCheck:
+    """A shape the analysis could not decide alone: `got` must equal `want` once the
+    params are known (checked when the env is made)."""
+
+    what: str
+    got: tuple[Dim, ...]
+    want: tuple[Dim, ...]
+    where: str  # file:line:column of the spec value
+
+
+@dataclass
+class FunctionModel:
+    name: str
+    args: list[str]
+    body: Code
+    returns: Code
+
+
+@dataclass
+class EnvModel:
+    """Everything the emitters need, checked and typed."""
+
+    spec: EnvSpec
+    document: Document
+    source_hash: str
+    class_name: str
+    module_name: str
+    params: dict[str, ParamSpec]
+    constants: dict[str, Any]
+    labels: dict[str, int]
+    lets: dict[str, Code]
+    functions: dict[str, FunctionModel]
+    action_space: SpaceModel
+    observation_space: SpaceModel
+    action_type: T
+    state: dict[str, StateModel]
+    reset: Code
+    step: Code
+    observation: ObservationModel
+    reward: Code
+    terminated: Code
+    info: dict[str, Code]
+    reset_info: list[str]
+    max_episode_steps: Code | None
+    ansi: str | None
+    rgb_array: Code | None
+    symbols: dict[int, Symbol]  # id(ast.Name) -> what the name refers to
+    types: dict[int, T]  # id(ast.expr) -> its type
+    vector_notes: list[str]
+    uses_random_in_step: bool
+    read_copies: list[ast.expr] = field(default_factory=list)  # keeps typed node ids valid
+    shape_checks: list[ShapeCheck] = field(default_factory=list)
+    param_types: dict[str, T] = field(default_factory=dict)
+
+    @property
+    def registered_time_limit(self) -> int | None:
+        """The time limit Gymnasium's registry gets: only a constant one (the env itself
+        truncates at `max_episode_steps` either way, even when it depends on params)."""
+        code = self.max_episode_steps
+        if code is not None and isinstance(code.expr, ast.Constant):
+            value = code.expr.value
+            return value if isinstance(value, int) and not isinstance(value, bool) else None
+        return None
+
+    @property
+    def wrappers(self) -> list[tuple[str, str, dict[str, Any]]]:
+        """(name, entry point, kwargs) of each Gymnasium wrapper `gym.make` applies."""
+        out = []
+        for item in self.spec.wrappers:
+            name, kwargs = (item, {}) if isinstance(item, str) else next(iter(item.items()))
+            out.append((name, f"gymnasium.wrappers:{name}", dict(kwargs or {})))
+        return out
+
+    def codes(self) -> list[Code]:
+        """Every piece of checked code in the spec, in spec order."""
+        out: list[Code] = list(self.lets.values())
+        for fn in self.functions.values():
+            out += [fn.body, fn.returns]
+        for var in self.state.values():
+            out += [*var.shape, var.init]
+        out += [self.reset, self.step]
+        stack = [self.observation]
+        while stack:
+            obs = stack.pop()
+            if obs.code is not None:
+                out.append(obs.code)
+            stack.extend(child for _, child in obs.children)
+        out += [self.reward, self.terminated, *self.info.values()]
+        out += [c for c in (self.max_episode_steps, self.rgb_array) if c is not None]
+        return out
+
+    def find_name(self, name: str, exact: ast.AST | None = None) -> tuple[Code, ast.Name] | None:
+        """The place in the spec's code of the node `exact`, else the first that mentions
+        `name`."""
+        first = None
+        for code in self.codes():
+            roots = [code.expr] if code.expr is not None else code.stmts
+            for root in roots:
+                for node in ast.walk(root):
+                    if node is exact:
+                        return code, node  # type: ignore[return-value]
+                    if first is None and isinstance(node, ast.Name) and node.id == name:
+                        first = code, node
+        return first
+
+    @property
+    def reads_action(self) -> bool:
+        """Whether any code after the action arrives (step, reward, ...) reads it."""
+        after = [self.step, self.terminated, self.reward, *self.info.values()]
+        return any("action" in code.names for code in after)
+
+    @property
+    def stochastic(self) -> bool:
+        return (
+            self.uses_random_in_step
+            or any(s.init.random for s in self.state.values())
+            or (self.reset.random)
+        )
+
+
+def class_name_for(env_id: str) -> str:
+    name = env_id.split("/")[-1]
+    base, _, version = name.rpartition("-v")
+    words = re.split(r"[^A-Za-z0-9]+", base)
+    camel = "".join(w[:1].upper() + w[1:] for w in words if w)
+    if not camel or camel[0].isdigit():
+        camel = "Env" + camel
+    return f"{camel}V{version}Env" if not camel.endswith("Env") else f"{camel}V{version}"
+
+
+def module_name_for(env_id: str) -> str:
+    name = env_id.replace("/", "_").replace("-", "_").replace(".", "_")
+    snake = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
+    snake = re.sub(r"[^a-z0-9_]", "_", snake)
+    return snake if snake[0].isalpha() else "env_" + snake
