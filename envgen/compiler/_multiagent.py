@@ -16,10 +16,19 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from envgen.compiler import analysis as _a
-from envgen.compiler.analysis import (
-    RESERVED,
+from envgen.compiler._checker import Checker, Scope
+from envgen.compiler._data import check_param_default, data_type, param_storage_type, param_type
+from envgen.compiler._language import RESERVED
+from envgen.compiler._observation import build_observation, list_code
+from envgen.compiler._render import check_template, render_code
+from envgen.compiler._spaces import build_space, check_size, check_space_codes, space_action_type
+from envgen.compiler._statements import check_defined, check_locals_read
+from envgen.compiler.diagnostics import Diagnostic, DiagnosticError
+from envgen.compiler.functions import BUILTINS, CONSTANTS
+from envgen.compiler.ir import (
     Code,
+    EnvModel,
+    FunctionModel,
     ObservationModel,
     SpaceModel,
     StateModel,
@@ -27,8 +36,6 @@ from envgen.compiler.analysis import (
     class_name_for,
     module_name_for,
 )
-from envgen.compiler.diagnostics import Diagnostic, DiagnosticError
-from envgen.compiler.functions import BUILTINS, CONSTANTS
 from envgen.compiler.load import Document
 from envgen.compiler.spec import ParamSpec, StateVarSpec
 from envgen.compiler.types import ANY, BOOL, INT, T, erase, sym
@@ -149,7 +156,7 @@ class MultiAgentModel:
         return out
 
     def find_name(self, name: str, exact: ast.AST | None = None) -> tuple[Code, ast.Name] | None:
-        return _a.EnvModel.find_name(self, name, exact)  # type: ignore[arg-type]
+        return EnvModel.find_name(self, name, exact)  # type: ignore[arg-type]
 
 
 #: Names the analysis itself declares although users may not.
@@ -161,7 +168,7 @@ DEFAULT_PREFIX = "agent"
 
 def analyze_multiagent(document: Document, spec: MultiAgentSpec) -> MultiAgentModel:
     """Check one multi-agent spec; raise `DiagnosticError` with every problem found."""
-    checker = _a._Checker(document, spec)  # type: ignore[arg-type]
+    checker = Checker(document, spec)  # type: ignore[arg-type]
     error = checker.error
     class_name = class_name_for(spec.id).removesuffix("Env")
 
@@ -203,10 +210,10 @@ def analyze_multiagent(document: Document, spec: MultiAgentSpec) -> MultiAgentMo
 
     for name, param in params.items():
         path = ("params", name) if name in spec.params else ("max_cycles",)
-        declare(name, "param", _a._param_type(param), path)
-        _a._check_param_default(checker, name, param)
+        declare(name, "param", param_type(param), path)
+        check_param_default(checker, name, param)
     for name, value in spec.constants.items():
-        t = _a._data_type(value)
+        t = data_type(value)
         if t.dtype == "any":
             error(
                 ("constants", name),
@@ -249,8 +256,8 @@ def analyze_multiagent(document: Document, spec: MultiAgentSpec) -> MultiAgentMo
             )
         if missing:
             continue
-        action_space = _a._space(checker, act_spec, act_path)
-        observation_space = _a._space(checker, obs_spec, obs_path)
+        action_space = build_space(checker, act_spec, act_path)
+        observation_space = build_space(checker, obs_spec, obs_path)
         role_spaces.append((action_space, observation_space))
         if action_space.labels:
             start = action_space.args.get("start")
@@ -276,7 +283,7 @@ def analyze_multiagent(document: Document, spec: MultiAgentSpec) -> MultiAgentMo
     if checker.diagnostics:
         raise DiagnosticError(_unique(checker.diagnostics))
 
-    root = _a._Scope(globals_)
+    root = Scope(globals_)
     # Agent counts (expressions of params) and the number of agents as a length.
     counts: list[tuple[list[str] | None, Code | None, str]] = []
     total: Any = 0
@@ -310,12 +317,12 @@ def analyze_multiagent(document: Document, spec: MultiAgentSpec) -> MultiAgentMo
 
     for space_pair in role_spaces:
         for space in space_pair:
-            _a._check_space_codes(checker, space, root)
+            check_space_codes(checker, space, root)
 
     for name in spec.functions:
         declare(name, "function", ANY, ("functions", name))
     for name, fn in spec.functions.items():
-        fn_scope = _a._Scope({a: Symbol(a, "arg", ANY) for a in fn.args}, root)
+        fn_scope = Scope({a: Symbol(a, "arg", ANY) for a in fn.args}, root)
         body = checker.parse_block(fn.body, ("functions", name, "body"))
         fn_locals: dict[str, Symbol] = {}
         defined = checker.check_block(body, fn_scope, set(fn.args), {}, fn_locals)
@@ -325,8 +332,8 @@ def analyze_multiagent(document: Document, spec: MultiAgentSpec) -> MultiAgentMo
             checker._random, checker._names = False, set()
             returns.type = checker.expr(returns.expr, fn_scope, defined)
             returns.random, returns.names = checker._random, set(checker._names)
-        _a._check_locals_read(checker, body, fn_locals, [body, returns])
-        checker.functions[name] = _a.FunctionModel(name, list(fn.args), body, returns)
+        check_locals_read(checker, body, fn_locals, [body, returns])
+        checker.functions[name] = FunctionModel(name, list(fn.args), body, returns)
         if name in globals_:
             globals_[name].type = returns.type
 
@@ -334,9 +341,9 @@ def analyze_multiagent(document: Document, spec: MultiAgentSpec) -> MultiAgentMo
     agent_symbol = Symbol("agent", "special", INT)
     steps_symbol = Symbol("elapsed_steps", "special", INT)
     live_symbol = Symbol("live", "special", live_type)
-    state_scope = _a._Scope({}, root)
-    init_scope = _a._Scope({}, root)
-    agent_init_scope = _a._Scope({"agent": agent_symbol}, init_scope)
+    state_scope = Scope({}, root)
+    init_scope = Scope({}, root)
+    agent_init_scope = Scope({"agent": agent_symbol}, init_scope)
     state_types: dict[str, T] = {}
     states: dict[str, StateModel] = {}
     per_agent: set[str] = set()
@@ -349,7 +356,7 @@ def analyze_multiagent(document: Document, spec: MultiAgentSpec) -> MultiAgentMo
                 error(code.path, "a shape entry must be an integer", "", "type")
             dims.append(checker.dim_of(code.expr))
             shape_codes.append(code)
-        _a._check_size(checker, dims, ("state", name, "shape"))
+        check_size(checker, dims, ("state", name, "shape"))
         element = scalar_type(var.dtype) if not var.shape else T(var.dtype, tuple(dims))
         t = T(var.dtype, (n_dim, *dims)) if var.per_agent else element
         if name in owners:
@@ -381,30 +388,30 @@ def analyze_multiagent(document: Document, spec: MultiAgentSpec) -> MultiAgentMo
     specials = {"elapsed_steps": steps_symbol, "live": live_symbol}
 
     # reset
-    reset_scope = _a._Scope(dict(specials), state_scope)
+    reset_scope = Scope(dict(specials), state_scope)
     reset_code = checker.parse_block(spec.reset, ("reset",))
     checker._allow_options = True
     reset_locals: dict[str, Symbol] = {}
     checker.check_block(
-        reset_code, _a._Scope({}, reset_scope), set(state_types), state_types, reset_locals
+        reset_code, Scope({}, reset_scope), set(state_types), state_types, reset_locals
     )
     checker._allow_options = False
-    _a._check_locals_read(checker, reset_code, reset_locals, [reset_code])
+    check_locals_read(checker, reset_code, reset_locals, [reset_code])
 
     # The shared step block runs after every agent's act; it sees state, not actions.
-    step_base = _a._Scope(dict(specials), state_scope)
-    step_scope = _a._Scope({}, step_base)
+    step_base = Scope(dict(specials), state_scope)
+    step_scope = Scope({}, step_base)
     step_code = checker.parse_block(spec.step, ("step",))
     step_locals: dict[str, Symbol] = {}
     defined = checker.check_block(step_code, step_scope, set(state_types), state_types, step_locals)
 
     read_after: list[Code] = [step_code]
     roles: list[RoleModel] = []
-    obs_scope = _a._Scope({**specials, "agent": agent_symbol}, state_scope)
+    obs_scope = Scope({**specials, "agent": agent_symbol}, state_scope)
     for (role_name, role, role_path), (action_space, observation_space), count in zip(
         role_specs, role_spaces, counts, strict=True
     ):
-        action_type = _a._space_action_type(action_space)
+        action_type = space_action_type(action_space)
         act_text, act_path = role_value(role, "act")
         act_symbols = {
             **specials,
@@ -415,25 +422,25 @@ def analyze_multiagent(document: Document, spec: MultiAgentSpec) -> MultiAgentMo
         act_locals: dict[str, Symbol] = {}
         checker.check_block(
             act_code,
-            _a._Scope({}, _a._Scope(act_symbols, state_scope)),
+            Scope({}, Scope(act_symbols, state_scope)),
             set(state_types),
             state_types,
             act_locals,
         )
-        _a._check_locals_read(checker, act_code, act_locals, [act_code])
+        check_locals_read(checker, act_code, act_locals, [act_code])
 
         obs_value, obs_path = role_value(role, "observation")
         if obs_value is None:
             error(role_path or (), "no `observation`", "say what each agent sees", "spec")
             obs_value = 0
-        observation = _a._observation(checker, obs_value, observation_space, obs_scope, obs_path)
+        observation = build_observation(checker, obs_value, observation_space, obs_scope, obs_path)
 
-        agent_scope = _a._Scope({**specials, "agent": agent_symbol}, state_scope)
-        after = _a._Scope(dict(step_scope.symbols), agent_scope)
+        agent_scope = Scope({**specials, "agent": agent_symbol}, state_scope)
+        after = Scope(dict(step_scope.symbols), agent_scope)
         term_value, term_path = role_value(role, "terminated")
         terminated = checker.parse_expr(term_value, term_path)
         checker.check_expr(terminated, after, random=False)
-        _a._check_defined(checker, terminated, step_locals, defined)
+        check_defined(checker, terminated, step_locals, defined)
         if terminated.type.dtype != "any" and (
             not terminated.type.is_scalar or not terminated.type.is_numeric
         ):
@@ -447,7 +454,7 @@ def analyze_multiagent(document: Document, spec: MultiAgentSpec) -> MultiAgentMo
         reward_value, reward_path = role_value(role, "reward")
         reward = checker.parse_expr(reward_value, reward_path)
         checker.check_expr(reward, after, random=False)
-        _a._check_defined(checker, reward, step_locals, defined)
+        check_defined(checker, reward, step_locals, defined)
         if reward.type.dtype != "any" and (not reward.type.is_scalar or not reward.type.is_numeric):
             error(
                 reward_path,
@@ -461,7 +468,7 @@ def analyze_multiagent(document: Document, spec: MultiAgentSpec) -> MultiAgentMo
         for key, value in (info_values or {}).items():
             code = checker.parse_expr(value, (*info_path, key))
             checker.check_expr(code, after, random=False)
-            _a._check_defined(checker, code, step_locals, defined)
+            check_defined(checker, code, step_locals, defined)
             info[key] = code
             if not (code.names & (set(step_locals) | {"terminated"})):
                 reset_info.append(key)
@@ -469,7 +476,7 @@ def analyze_multiagent(document: Document, spec: MultiAgentSpec) -> MultiAgentMo
         mask = None
         if mask_value is not None:
             mask = (
-                _a._list_code(checker, mask_value, mask_path)
+                list_code(checker, mask_value, mask_path)
                 if isinstance(mask_value, list)
                 else checker.parse_expr(mask_value, mask_path)
             )
@@ -495,14 +502,14 @@ def analyze_multiagent(document: Document, spec: MultiAgentSpec) -> MultiAgentMo
                 reset_info=reset_info,
             )
         )
-    _a._check_locals_read(checker, step_code, step_locals, read_after)
+    check_locals_read(checker, step_code, step_locals, read_after)
 
     turns_first = turns_next = None
     if spec.turns is not None:
-        turn_scope = _a._Scope(dict(specials), state_scope)
+        turn_scope = Scope(dict(specials), state_scope)
         turns_first = checker.parse_expr(spec.turns.first, ("turns", "first"))
         checker.check_expr(turns_first, turn_scope, random=True)
-        next_scope = _a._Scope({**specials, "agent": agent_symbol}, state_scope)
+        next_scope = Scope({**specials, "agent": agent_symbol}, state_scope)
         turns_next = checker.parse_expr(spec.turns.next, ("turns", "next"))
         checker.check_expr(turns_next, next_scope, random=False)
         for code in (turns_first, turns_next):
@@ -516,13 +523,13 @@ def analyze_multiagent(document: Document, spec: MultiAgentSpec) -> MultiAgentMo
 
     global_space = global_value = None
     if spec.global_state is not None:
-        global_space = _a._space(checker, spec.global_state.space, ("global_state", "space"))
-        _a._check_space_codes(checker, global_space, root)
-        global_value = _a._observation(
+        global_space = build_space(checker, spec.global_state.space, ("global_state", "space"))
+        check_space_codes(checker, global_space, root)
+        global_value = build_observation(
             checker,
             spec.global_state.value,
             global_space,
-            _a._Scope(dict(specials), state_scope),
+            Scope(dict(specials), state_scope),
             ("global_state", "value"),
         )
 
@@ -530,16 +537,14 @@ def analyze_multiagent(document: Document, spec: MultiAgentSpec) -> MultiAgentMo
     if spec.render is not None:
         if spec.render.ansi is not None:
             ansi = spec.render.ansi
-            _a._check_template(
+            check_template(
                 checker,
                 ansi,
                 ("render", "ansi"),
                 root.visible() | set(state_types) | {"elapsed_steps"},
             )
         if spec.render.rgb_array is not None:
-            rgb = _a._render_code(
-                checker, spec.render.rgb_array, _a._Scope(dict(specials), state_scope)
-            )
+            rgb = render_code(checker, spec.render.rgb_array, Scope(dict(specials), state_scope))
 
     if checker.diagnostics:
         raise DiagnosticError(_unique(checker.diagnostics))
@@ -570,7 +575,7 @@ def analyze_multiagent(document: Document, spec: MultiAgentSpec) -> MultiAgentMo
         types=checker.types,
         read_copies=checker.read_copies,
         shape_checks=checker.shape_checks,
-        param_types={n: _a._param_storage_type(p) for n, p in params.items()},
+        param_types={n: param_storage_type(p) for n, p in params.items()},
     )
     model.types = {key: erase(t) for key, t in model.types.items()}
     for symbol in model.symbols.values():
