@@ -111,6 +111,6 @@ GENERATED = frozenset(n for n in TEMPLATE_NAMES | EMITTED if not n.startswith("_
 
 def is_reserved(name: str) -> bool:
     """Whether a spec is refused for binding `name` (as a param, state, constant, local...)."""
-    from envgen.compiler.analysis import RESERVED
+    from envgen.compiler._language import RESERVED
 
     return name.startswith("_") or name in RESERVED or keyword.iskeyword(name)
