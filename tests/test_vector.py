@@ -57,6 +57,8 @@ def same(a, b, path=""):
         for i, (x, y) in enumerate(zip(a, b, strict=True)):
             same(x, y, f"{path}/{i}")
         return
+    # what a sub-env returns: the single env's own types (a Python int is not np.int64)
+    assert type(a) is type(b), (path, a, b, type(a), type(b))
     a, b = np.asarray(a), np.asarray(b)
     if a.dtype == object:
         assert a.shape == b.shape, path
@@ -300,6 +302,26 @@ def test_invalid_actions_are_refused(built):
     vec.reset(seed=0)
     with pytest.raises(ValueError):
         vec.step(np.array([0, 5]))
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_wrong_action_counts_are_refused(built, backend):
+    """One action per env, whatever `invalid_action` says (a 4-env CartPole once took 3)."""
+    ids = compiled(built) if backend == "numba" else vectorized(built)
+    for env_id in ids:
+        vector = built[1][env_id][2]
+        for mode in ("raise", "clip", "ignore"):
+            vec = vector(num_envs=4, backend=backend, invalid_action=mode)
+            vec.reset(seed=0)
+            good = vec.action_space.sample()
+            single = [vec.single_action_space.sample() for _ in range(4)]
+            for bad in (good[:3], np.concatenate([good, good[:1]]), single[:3], single * 2):
+                with pytest.raises(ValueError, match="one action per env"):
+                    vec.step(bad)
+            with pytest.raises(ValueError, match="one action per env"):
+                vec.step(np.stack([good, good]))
+            vec.step(single)  # a list of single-space actions is one batch
+            vec.step(good)
 
 
 def test_render_returns_one_frame_per_env(built):

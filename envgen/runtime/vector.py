@@ -837,7 +837,12 @@ class NativeVectorEnv(VectorEnv):
         return infos
 
     def _fix_actions(self, actions: Any) -> np.ndarray:
-        """Apply `invalid_action` to each env's action, as the single env does."""
+        """Apply `invalid_action` to each env's action, as the single env does.
+
+        One action per env, always: a batch of another length (or shape) is refused
+        whatever `invalid_action` says, since no sub-env's action could be told apart.
+        """
+        self._check_batch(actions)
         rows = []
         for action in gym.vector.utils.iterate(self.action_space, np.asarray(actions)):
             if not _rt.contains(self.single_action_space, action):
@@ -850,10 +855,26 @@ class NativeVectorEnv(VectorEnv):
         except (TypeError, ValueError):
             raise _rt.InvalidAction(actions, self.action_space) from None
 
-    def _row(self, obs: Any, i: int) -> Any:
+    def _check_batch(self, actions: Any) -> None:
+        """Refuse a batch of actions whose shape is not the batched action space's."""
+        want = self.action_space.shape
+        try:
+            got = np.shape(actions)
+        except ValueError:  # ragged nested sequences
+            got = None
+        if got is None or (want is not None and got != want):
+            described = "a ragged batch" if got is None else f"actions of shape {got}"
+            raise ValueError(
+                f"{type(self).__name__}.step() got {described} for {self.num_envs} envs; "
+                f"pass one action per env, shape {want} (e.g. envs.action_space.sample())"
+            )
+
+    def _row(self, obs: Any, i: int, space: gym.Space | None = None) -> Any:
+        """Env `i`'s observation as the single env returns it (Discrete: a Python int)."""
+        space = self.single_observation_space if space is None else space
         if isinstance(obs, dict):
-            return {key: self._row(value, i) for key, value in obs.items()}
+            return {key: self._row(value, i, space[key]) for key, value in obs.items()}
         if isinstance(obs, tuple):
-            return tuple(self._row(value, i) for value in obs)
+            return tuple(self._row(value, i, space[k]) for k, value in enumerate(obs))
         row = obs[i].copy()
-        return row.item() if isinstance(self.single_observation_space, gym.spaces.Discrete) else row
+        return row.item() if isinstance(space, gym.spaces.Discrete) else row
