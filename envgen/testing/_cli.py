@@ -54,6 +54,12 @@ def _usage_error(message: str) -> None:
     help="Strict: accepting an out-of-space action fails. Lenient (default): a warning.",
 )
 @click.option(
+    "--deterministic",
+    is_flag=True,
+    help="The env promises that its seed does not matter: check that different seeds give "
+    "the same trajectory (also read from env.unwrapped.metadata['deterministic']).",
+)
+@click.option(
     "--budget",
     type=click.FloatRange(min=0),
     default=60.0,
@@ -81,6 +87,13 @@ def _usage_error(message: str) -> None:
     default=None,
     help="With --vector: the autoreset mode to ask make_vec for.",
 )
+@click.option(
+    "--vector-rtol",
+    type=click.FloatRange(min=0),
+    default=None,
+    help="Tolerance of the vector property (default: exact for vector envs that promise "
+    "bit-exact results, such as envgen's, else 1e-5; 0: exact).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON report on stdout (for CI).")
 @click.option("--list", "list_only", is_flag=True, help="List the properties and exit.")
 @click.option(
@@ -104,10 +117,12 @@ def fuzz(
     seed: int,
     properties: tuple[str, ...],
     strict: bool,
+    deterministic: bool,
     budget: float,
     vector: str | None,
     num_envs: int,
     autoreset: str | None,
+    vector_rtol: float | None,
     as_json: bool,
     list_only: bool,
     param_pairs: tuple[str, ...] = (),
@@ -173,6 +188,8 @@ def fuzz(
         "strict": strict,
         "budget": budget or None,
         "num_envs": num_envs,
+        "deterministic": deterministic,
+        "vector_rtol": vector_rtol,
     }
     if examples is not None:
         overrides["examples"] = examples

@@ -169,7 +169,10 @@ def _list_src(x: Any) -> str:
 def to_source(value: Any) -> str:
     """Python source evaluating to ``value`` (given ``numpy as np`` and ``gymnasium as gym``)."""
     from gymnasium.spaces import GraphInstance
+    from gymnasium.vector import AutoresetMode
 
+    if isinstance(value, AutoresetMode):
+        return f"gym.vector.AutoresetMode.{value.name}"
     if value is None or isinstance(value, (bool, str, bytes)):
         return repr(value)
     if isinstance(value, int):

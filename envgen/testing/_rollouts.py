@@ -67,33 +67,37 @@ def lockstep(env_a, env_b, actions, seed=None, reset=True):
     return None
 
 
-def close(a, b):
-    """Like ``same``, but floating point arrays and scalars may differ by rounding (1e-5)."""
+def close(a, b, rtol=1e-5):
+    """Equal values (not types: a batched float64 reward equals a float); floats may differ by
+    rounding up to ``rtol`` (and 1e-6 absolute); ``rtol=0``: exactly equal."""
     if isinstance(a, dict):
-        return isinstance(b, dict) and a.keys() == b.keys() and all(close(a[k], b[k]) for k in a)
+        return (
+            isinstance(b, dict) and a.keys() == b.keys() and all(close(a[k], b[k], rtol) for k in a)
+        )
     if isinstance(a, (tuple, list)):
-        return len(a) == len(b) and all(close(x, y) for x, y in zip(a, b))  # noqa: B905
+        return len(a) == len(b) and all(close(x, y, rtol) for x, y in zip(a, b))  # noqa: B905
     a, b = np.asarray(a), np.asarray(b)
     if a.shape != b.shape:
         return False
-    if a.dtype.kind in "fc" or b.dtype.kind in "fc":
-        return bool(np.allclose(a, b, rtol=1e-5, atol=1e-6, equal_nan=True))
-    return bool(np.array_equal(a, b))
+    if rtol and (a.dtype.kind in "fc" or b.dtype.kind in "fc"):
+        return bool(np.allclose(a, b, rtol=rtol, atol=rtol / 10, equal_nan=True))
+    return bool(np.array_equal(a, b, equal_nan=a.dtype.kind in "fc" and b.dtype.kind in "fc"))
 
 
-def vector_vs_single(vec, envs, seed, actions, same_step=False):
+def vector_vs_single(vec, envs, seed, actions, same_step=False, rtol=0.0):
     """Compare a vector env with one single env per sub-env (seeded ``seed + i``).
 
     Follows the vector env's autoreset mode: NEXT_STEP (Gymnasium's default: the step after an
-    episode ends resets that sub-env and ignores its action) or SAME_STEP. Returns None when
-    they agree, else a description of the first difference.
+    episode ends resets that sub-env and ignores its action) or SAME_STEP. Observations and
+    rewards are compared exactly, or (``rtol`` > 0) up to rounding. Returns None when they
+    agree, else a description of the first difference.
     """
     import gymnasium as gym
 
     obs, _ = vec.reset(seed=seed)
     expected = [env.reset(seed=seed + i)[0] for i, env in enumerate(envs)]
     for i, sub in enumerate(gym.vector.utils.iterate(vec.observation_space, obs)):
-        if not close(sub, expected[i]):
+        if not close(sub, expected[i], rtol):
             return f"reset: sub-env {i} obs {sub!r} != single env obs {expected[i]!r}"
     done = [False] * len(envs)
     for t, batch in enumerate(actions, 1):
@@ -111,7 +115,7 @@ def vector_vs_single(vec, envs, seed, actions, same_step=False):
             got = (subs[i], rewards[i], terminated[i], truncated[i])
             fields = ("obs", "reward", "terminated", "truncated")
             for name, x, y in zip(fields, got, want):  # noqa: B905
-                differs = not close(x, y) if name in ("obs", "reward") else bool(x) != bool(y)
+                differs = not close(x, y, rtol) if name in ("obs", "reward") else bool(x) != bool(y)
                 if differs:
                     return f"step {t}: sub-env {i} {name} {x!r} != single env {name} {y!r}"
             done[i] = bool(want[2] or want[3])

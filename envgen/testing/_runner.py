@@ -174,6 +174,29 @@ def time_limit_of(target: Target, env: Any) -> int | None:
     return find_time_limit(target, env)[0]
 
 
+def declared_deterministic(settings: Settings, env: Any) -> str | None:
+    """Who declared the env deterministic (the seed does not matter): ``--deterministic``, or
+    ``env.unwrapped.metadata["deterministic"] is True``; None when nobody did."""
+    if settings.deterministic:
+        return "--deterministic"
+    inner = getattr(env, "unwrapped", env)
+    metadata = getattr(inner, "metadata", None)
+    if isinstance(metadata, dict) and metadata.get("deterministic") is True:
+        return "metadata['deterministic'] is True"
+    return None
+
+
+def wrapper_attr(env: Any, name: str) -> Any:
+    """``env.get_wrapper_attr(name)`` (Gymnasium 1.x wrappers forward nothing else), or None."""
+    try:
+        getter = getattr(env, "get_wrapper_attr", None)
+        if getter is not None:
+            return getter(name)
+        return getattr(env, name, None)
+    except Exception:  # AttributeError, or a property that raises
+        return None
+
+
 PROBE_STEPS, PROBE_SECONDS = 30, 1.0
 
 
@@ -221,6 +244,17 @@ def prepare(target: Target, settings: Settings) -> Context:
         if settings.budget:
             with contextlib.suppress(Exception):  # the properties will show what breaks
                 step_seconds, reset_seconds = measure_step(env, env.action_space)
+            # the first make may pay one-off costs (imports, JIT compilation: seconds for a
+            # Numba vector env): a second one says what each example pays
+            with contextlib.suppress(Exception):
+                start = time.perf_counter()
+                again = target.factory()
+                try:
+                    again.reset(seed=0)
+                    seconds = time.perf_counter() - start
+                    make_seconds, reset_seconds = min(make_seconds + reset_seconds, seconds), 0.0
+                finally:
+                    again.close()
         return Context(
             target=target,
             settings=settings,
@@ -235,6 +269,8 @@ def prepare(target: Target, settings: Settings) -> Context:
             make_seconds=make_seconds + reset_seconds,  # each example makes and resets
             single_action_space=getattr(env, "single_action_space", None) if vector else None,
             num_envs=int(getattr(env, "num_envs", 1)) if vector else 1,
+            deterministic=declared_deterministic(settings, env),
+            has_action_masks=callable(wrapper_attr(env, "action_masks")),
         )
     finally:
         with contextlib.suppress(Exception):

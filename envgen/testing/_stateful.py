@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import sys
 import warnings
 from typing import Any
 
@@ -19,9 +20,11 @@ from hypothesis.stateful import (
 )
 
 from ._properties import (
+    CLOCK,
     PROPERTIES,
     SEEDS,
     Context,
+    OutOfTime,
     Property,
     Settings,
     _first_violation,
@@ -177,13 +180,43 @@ def make_state_machine(
 
 
 def run_state_machine(ctx: Context, prop: Property) -> Violation | None:
+    """Run the state machine for ``ctx``; past the property's deadline (the runner's
+    :class:`Clock`), no new run of the machine starts, as in :func:`search`."""
     settings: Settings = ctx.settings
-    machine = make_state_machine(ctx.target, prop=prop)
-    machine = hyp_seed(settings.seed)(machine)
+    base = make_state_machine(ctx.target, prop=prop)
+    clock = CLOCK.get()
+    total = settings.examples
+    ran, failing = [0], [False]
+    if clock is not None:
+        clock.planned += total
+
+    class TimedMachine(base):  # type: ignore[misc, valid-type]
+        def __init__(self) -> None:
+            if clock is not None and not failing[0]:
+                if ran[0] and clock.past():
+                    clock.skipped += max(total - ran[0], 1)
+                    raise OutOfTime  # before the machine draws anything
+                ran[0] += 1
+                clock.run += 1
+                if clock.tick is not None:
+                    clock.tick(clock.run, clock.planned)
+            super().__init__()
+
+        def teardown(self) -> None:
+            # teardown runs in Hypothesis' `finally`: a Violation on its way out is the failure,
+            # and shrinking it is never stopped for time
+            if isinstance(sys.exc_info()[1], Violation):
+                failing[0] = True
+            super().teardown()
+
+    TimedMachine.__name__ = TimedMachine.__qualname__ = base.__name__
+    machine = hyp_seed(settings.seed)(TimedMachine)
     hs = hypothesis_settings(settings, stateful_step_count=settings.stateful_steps)
     with _shrink_budget(settings.shrink_seconds):
         try:
             run_state_machine_as_test(machine, settings=hs)
+        except OutOfTime:
+            return None  # the runs that happened found nothing
         except Violation as violation:
             return violation
         except Flaky as exc:

@@ -40,6 +40,7 @@ class Target:
     env_id: str | None = None
     has_vector_entry_point: bool = False
     kwargs: dict[str, Any] = field(default_factory=dict)
+    autoreset_mode: str | None = None  # what a vector target asked make_vec for (its value)
 
     def __repr__(self) -> str:
         return f"Target({self.name!r})"
@@ -155,6 +156,20 @@ def _make_vec_target(
     if mode == "vector_entry_point" and spec.vector_entry_point is None:
         raise TargetError(f"{env_id} has no vector_entry_point; use sync or async")
     vector_kwargs = dict(vector_kwargs or {})
+    autoreset = vector_kwargs.get("autoreset_mode")
+    if autoreset is not None:
+        try:
+            autoreset = gym.vector.AutoresetMode(getattr(autoreset, "value", autoreset))
+        except ValueError:
+            modes = ", ".join(m.value for m in gym.vector.AutoresetMode)
+            raise TargetError(f"unknown autoreset mode {autoreset!r} (one of {modes})") from None
+        vector_kwargs["autoreset_mode"] = autoreset
+    if mode == "vector_entry_point":
+        # Gymnasium refuses vector_kwargs for a custom vector env: its constructor takes them
+        # as keyword arguments, beside the env's own
+        _check_entry_point_takes(env_id, spec.vector_entry_point, vector_kwargs)
+        kwargs = {**kwargs, **vector_kwargs}
+        vector_kwargs = {}
 
     def factory(render_mode: str | None = None, **extra: Any) -> Any:
         more = {**kwargs, **extra}
@@ -177,17 +192,38 @@ def _make_vec_target(
             args.append(more)
         return preamble, f"{var} = gym.make_vec({env_id!r}, {', '.join(args)})"
 
-    autoreset = vector_kwargs.get("autoreset_mode")
-    label = f"{mode} x{num_envs}" + (
-        f", {getattr(autoreset, 'value', autoreset)}" if autoreset else ""
-    )
+    label = f"{mode} x{num_envs}" + (f", {autoreset.value}" if autoreset else "")
     return Target(
         name=display or f"{env_id}[{label}]",
         factory=factory,
         make_source=make_source,
         env_id=env_id,
         kwargs=kwargs,
+        autoreset_mode=autoreset.value if autoreset else None,
     )
+
+
+def _check_entry_point_takes(env_id: str, entry_point: Any, names: dict[str, Any]) -> None:
+    """A usage error when the vector entry point cannot take these keyword arguments."""
+    if not names:
+        return
+    try:
+        creator = (
+            entry_point
+            if callable(entry_point)
+            else gym.envs.registration.load_env_creator(entry_point)
+        )
+        params = inspect.signature(creator).parameters
+    except Exception:  # unloadable or no signature: make_vec will say what is wrong
+        return
+    if any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        return
+    missing = [n for n in names if n not in params]
+    if missing:
+        raise TargetError(
+            f"the vector entry point of {env_id} takes no {', '.join(missing)} argument "
+            "(a custom vector env fixes its autoreset mode itself); use --vector sync or async"
+        )
 
 
 def _registration_source(spec: Any, env_id: str) -> list[str]:
@@ -413,7 +449,7 @@ def resolve_target(
 
     if ":" in text:
         left, _, right = text.rpartition(":")
-        if vector is not None and (left.endswith(".py") or right not in gym.registry):
+        if vector is not None and left.endswith(".py"):
             raise TargetError(f"--vector applies to registered env ids, not to {text}")
         if left.endswith(".py"):
             path = Path(left)
@@ -434,6 +470,8 @@ def resolve_target(
             obj = _attribute(module, right, left)  # raises with a suggestion
         else:
             obj = _attribute(module, right, left)
+        if vector is not None:  # checked once the module has registered its envs
+            raise TargetError(f"--vector applies to registered env ids, not to {text}")
         if isinstance(obj, type) or callable(obj):
             return _callable_target(
                 obj, name=name or text, max_episode_steps=max_episode_steps, kwargs=kwargs

@@ -24,7 +24,7 @@ from ._properties import FAIL, PASS, SKIP, WARN, Context, Outcome, Property
 from ._repro import Script, Violation, actions_lines, difference, same, short_repr, to_source
 from ._strategies import space_contains
 
-__all__ = ["MODES", "autoreset_mode", "vector_rollout", "check_infos"]
+__all__ = ["MODES", "autoreset_mode", "vector_rollout", "check_infos", "vector_check"]
 
 MODES = ("NextStep", "SameStep", "Disabled")
 VEC_STEP_NAMES = ("obs", "reward", "terminated", "truncated", "info")
@@ -285,13 +285,18 @@ def _batches(data: Any, ctx: Context, n: int, label: str = "actions") -> list[An
 # ---------------------------------------------------------------------------------------------
 
 
-def _vector_check(name: str) -> Callable:
+def vector_check(name: str) -> Callable:
+    """Decorator: ``check(prop, ctx)`` runs in place of property ``name`` for vector envs."""
+
     def attach(fn: Callable[[Property, Context], Outcome]) -> Callable:
         prop = P.PROPERTIES[name]
         P.PROPERTIES[name] = Property(prop.name, prop.contract, prop.check, fn)
         return fn
 
     return attach
+
+
+_vector_check = vector_check
 
 
 def _check_spaces(s: Script, vec: Any) -> None:
@@ -348,6 +353,21 @@ def _vec_step(prop: Property, ctx: Context) -> Outcome:
 @_vector_check("autoreset")
 def _vec_autoreset(prop: Property, ctx: Context) -> Outcome:
     mode, problem = autoreset_mode(ctx.metadata)
+    asked = ctx.target.autoreset_mode
+    if asked is not None and asked != mode:
+        s = P._new_script(prop, ctx)
+        with P._closing(_make_vec(s, ctx)):
+            pass
+        declared = ctx.metadata.get("autoreset_mode")
+        message = (
+            f"make_vec was asked for autoreset mode {asked}, but the vector env declares "
+            f"metadata['autoreset_mode'] = {declared!r}"
+        )
+        s.code(
+            "declared = vec.metadata.get('autoreset_mode')",
+            f"assert getattr(declared, 'value', declared) == {asked!r}, declared",
+        )
+        return Outcome(FAIL, message, s.source(message=message))
 
     def body(data: Any) -> None:
         s = P._new_script(prop, ctx)

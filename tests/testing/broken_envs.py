@@ -548,3 +548,146 @@ class LosesStateOnPickle(Walker):
         state = dict(self.__dict__)
         state.pop("wind", None)
         return state
+
+
+# ---------------------------------------------------------------------------------------------
+# round three: vector entry points with kwargs, declared determinism, action masks
+# ---------------------------------------------------------------------------------------------
+
+
+class _NudgedRewards(gym.vector.VectorWrapper):
+    def step(self, actions):
+        obs, rewards, terminations, truncations, infos = self.env.step(actions)
+        return obs, np.nextafter(rewards, np.inf), terminations, truncations, infos
+
+
+def ulp_vector_walker(num_envs, **kwargs):
+    """A vector entry point whose rewards differ from the single env's by one ulp (rounding)."""
+    return _NudgedRewards(good_vector_walker(num_envs, **kwargs))
+
+
+def exact_ulp_vector_walker(num_envs, **kwargs):
+    """As ulp_vector_walker, but it promises results bit for bit (``metadata["bit_exact"]``)."""
+    vec = good_vector_walker(num_envs, **kwargs)
+    vec.metadata = {**vec.metadata, "bit_exact": True}
+    return _NudgedRewards(vec)
+
+
+def ignoring_vector_walker(num_envs, autoreset_mode=None, **kwargs):
+    """A vector entry point that takes ``autoreset_mode`` and ignores it (stays NEXT_STEP)."""
+    return good_vector_walker(num_envs, **kwargs)
+
+
+class StartWalker(Walker):
+    """Walker with a constructor param: where it starts (a param make_vec must pass on too)."""
+
+    def __init__(self, render_mode=None, start=0.0):
+        super().__init__(render_mode)
+        self.start = float(start)
+
+    def reset(self, *, seed=None, options=None):
+        obs, info = super().reset(seed=seed, options=options)
+        self.pos = self.start + 0.1 * self.pos
+        return self._obs(), info
+
+
+def start_vector_walker(num_envs, **kwargs):
+    """The vector entry point of StartWalker: its params go to every sub-env."""
+    return gym.vector.SyncVectorEnv([lambda: StartWalker(**kwargs) for _ in range(num_envs)])
+
+
+class FixedStartWalker(Walker):
+    """A deterministic walker: it always starts at 0.5, and says so (metadata)."""
+
+    metadata = {**Walker.metadata, "deterministic": True}
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed, options=options)
+        self.pos = 0.5
+        return self._obs(), {}
+
+
+class ClaimsDeterminism(FixedStartWalker):
+    """Says it is deterministic, but its steps add noise from its seeded generator."""
+
+    def step(self, action):
+        obs, reward, terminated, truncated, info = super().step(action)
+        self.pos = float(np.clip(self.pos + self.np_random.normal(0.0, 0.01), -10.0, 10.0))
+        return self._obs(), reward, terminated, truncated, info
+
+
+class MaskedWalker(Walker):
+    """Walker with Gymnasium's action mask convention (Taxi): info['action_mask'], int8, one
+    entry per action; pushing towards a wall it stands next to is masked out."""
+
+    def _mask(self):
+        mask = np.ones(3, dtype=np.int8)
+        if self.pos <= -9.0:
+            mask[0] = 0
+        if self.pos >= 9.0:
+            mask[2] = 0
+        return mask
+
+    def reset(self, *, seed=None, options=None):
+        obs, info = super().reset(seed=seed, options=options)
+        return obs, {"action_mask": self._mask()}
+
+    def step(self, action):
+        obs, reward, terminated, truncated, _ = super().step(action)
+        return obs, reward, terminated, truncated, {"action_mask": self._mask()}
+
+    def action_masks(self):
+        """sb3-contrib's MaskablePPO convention: one bool per action."""
+        return self._mask().astype(bool)
+
+
+class MaskWrongDtype(MaskedWalker):
+    """Reports its mask as bools: Discrete.sample(mask=...) wants int8."""
+
+    def _mask(self):
+        return super()._mask().astype(bool)
+
+    def action_masks(self):
+        return self._mask()
+
+
+class MaskWrongShape(MaskedWalker):
+    """Reports one mask entry too few (forgets the last action)."""
+
+    def _mask(self):
+        return super()._mask()[:2]
+
+    def action_masks(self):
+        return self._mask().astype(bool)
+
+
+class MaskAllowsNothing(MaskedWalker):
+    """After 5 steps its mask allows no action, although the episode goes on."""
+
+    def _mask(self):
+        mask = super()._mask()
+        if self.t >= 5:
+            mask[:] = 0
+        return mask
+
+
+class MaskedActionCrashes(MaskedWalker):
+    """Masks out 'left' near the left wall, yet crashes on 'right' there (the mask lies)."""
+
+    def _mask(self):
+        mask = np.ones(3, dtype=np.int8)
+        if self.t >= 3:
+            mask[0] = 0
+        return mask
+
+    def step(self, action):
+        if self.t >= 3 and int(action) == 2:
+            raise IndexError("no cell to the right")
+        return super().step(action)
+
+
+class MethodMaskWrongShape(Walker):
+    """Only sb3-contrib's action_masks(), with one entry too many."""
+
+    def action_masks(self):
+        return np.ones(4, dtype=bool)

@@ -122,6 +122,8 @@ def test_vector_targets_from_the_command_line():
         "SameStep",
         "--property",
         "autoreset",
+        "--budget",
+        "0",  # the message checked below, not a budget note on a loaded machine
         "--json",
     )
     assert run.returncode == 0, run.stdout + run.stderr

@@ -1,0 +1,237 @@
+"""Round three of the fuzzer (issue 15's leftovers, issue 16's determinism and masks): a planted
+bug per gap, each caught by its property with a reproduction that fails where it says."""
+
+from __future__ import annotations
+
+import time
+
+import broken_envs
+import gymnasium as gym
+import pytest
+from fuzz_helpers import assert_fails_at_mark, broken
+
+from envgen.testing import FAIL, PASS, SKIP, Settings, TargetError, fuzz, resolve_target
+from envgen.testing._runner import prepare, run_property
+
+# ------------------------------------------------------------------------------------------
+# vector entry points: the autoreset mode as a keyword, the target's params, exactness
+# ------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def walker_ids():
+    entries = {
+        "ulp": broken_envs.ulp_vector_walker,
+        "exact-ulp": broken_envs.exact_ulp_vector_walker,
+        "ignores-autoreset": broken_envs.ignoring_vector_walker,
+    }
+    ids = {}
+    for name, entry in entries.items():
+        ids[name] = f"envgen-fuzz-r3/{name}-v0"
+        gym.register(ids[name], entry_point=broken_envs.Walker, vector_entry_point=entry)
+    ids["start"] = "envgen-fuzz-r3/start-v0"
+    gym.register(
+        ids["start"],
+        entry_point=broken_envs.StartWalker,
+        vector_entry_point=broken_envs.start_vector_walker,
+    )
+    yield ids
+    for env_id in ids.values():
+        gym.registry.pop(env_id, None)
+
+
+def test_vector_entry_point_takes_the_autoreset_mode_as_a_keyword():
+    # Gymnasium refuses vector_kwargs for a custom vector env; envgen's take autoreset_mode
+    target = resolve_target(
+        "generated:envgen/GoLeft-v0",
+        vector="vector_entry_point",
+        vector_kwargs={"autoreset_mode": "SameStep"},
+    )
+    assert "autoreset_mode=gym.vector.AutoresetMode.SAME_STEP" in target.make_source("v", None)[1]
+    report = fuzz(target, properties=["reset", "step", "autoreset", "sub_envs"], examples=3)
+    assert report.ok, [r.message for r in report.failures]
+    assert report.result("autoreset").message == "autoreset mode SameStep"
+
+
+def test_an_entry_point_that_cannot_take_the_mode_is_a_usage_error():
+    with pytest.raises(TargetError, match="takes no autoreset_mode argument"):
+        resolve_target(
+            "CartPole-v1",
+            vector="vector_entry_point",
+            vector_kwargs={"autoreset_mode": "SameStep"},
+        )
+    with pytest.raises(TargetError, match="unknown autoreset mode 'Sometimes'"):
+        resolve_target("CartPole-v1", vector="sync", vector_kwargs={"autoreset_mode": "Sometimes"})
+
+
+def test_an_entry_point_ignoring_the_mode_fails_autoreset(walker_ids, tmp_path):
+    target = resolve_target(
+        walker_ids["ignores-autoreset"],
+        vector="vector_entry_point",
+        vector_kwargs={"autoreset_mode": "SameStep"},
+    )
+    result = fuzz(target, properties=["autoreset"]).result("autoreset")
+    assert result.status == FAIL
+    assert "asked for autoreset mode SameStep, but the vector env declares" in result.message
+    assert_fails_at_mark(result.reproduction, tmp_path, "AutoresetMode.NEXT_STEP")
+
+
+def test_the_vector_property_passes_the_targets_params_on(walker_ids):
+    # without the param, the vector env starts elsewhere than the single envs: not comparable
+    target = resolve_target(walker_ids["start"], start=5.0)
+    result = fuzz(target, properties=["vector"], examples=3).result("vector")
+    assert result.status == PASS, result.message
+    assert result.message.startswith("2 sub-envs match single envs")
+
+
+def test_the_vector_property_passes_an_envgen_envs_params_on_and_compares_exactly():
+    target = resolve_target("generated:envgen/GoLeft-v0", size=5)
+    result = fuzz(target, properties=["vector"], examples=3).result("vector")
+    assert (result.status, result.message) == (PASS, "2 sub-envs match single envs (exactly)")
+
+
+def test_rounding_differences_pass_within_the_tolerance_and_fail_exactly(walker_ids, tmp_path):
+    result = fuzz(walker_ids["ulp"], properties=["vector"], examples=3).result("vector")
+    assert result.status == PASS and "(to rtol 1e-05)" in result.message
+    # asked for exactness
+    result = fuzz(walker_ids["ulp"], properties=["vector"], vector_rtol=0).result("vector")
+    assert result.status == FAIL and "(compared exactly)" in result.message
+    assert "reward" in result.message
+    assert_fails_at_mark(result.reproduction, tmp_path, "reward")
+    # promised exactness (metadata["bit_exact"])
+    result = fuzz(walker_ids["exact-ulp"], properties=["vector"]).result("vector")
+    assert result.status == FAIL and "(compared exactly)" in result.message
+
+
+# ------------------------------------------------------------------------------------------
+# the budget: a stop that Hypothesis does not record, the state machine stopped too
+# ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_a_deadline_mid_property_stops_cleanly(seed):
+    # Stopping by raising an ordinary exception before the example draws anything made
+    # Hypothesis record an example that drew nothing, contradicting the earlier ones:
+    # FlakyStrategyDefinition, only when a deadline passed mid-property (never with budget 0)
+    ctx = prepare(resolve_target(broken_envs.SlowWalker), Settings(budget=None))
+    ctx.settings = Settings(budget=None, seed=seed)
+    result = run_property("time_limit", ctx, deadline=time.perf_counter() + 1.0)
+    assert result.status == PASS, (result.message, result.detail)
+    assert "budget: stopped after" in result.message
+
+
+def test_the_state_machine_stops_at_its_deadline():
+    ctx = prepare(resolve_target(broken_envs.SlowWalker), Settings(budget=None))
+    ticks = []
+    result = run_property(
+        "stateful", ctx, deadline=time.perf_counter() - 1, tick=lambda i, n: ticks.append(i)
+    )
+    assert result.status == PASS, (result.message, result.detail)
+    assert result.message == "budget: stopped after 1 of 10 examples" and ticks == [1]
+
+
+def test_a_state_machine_failure_is_still_shrunk_past_the_deadline():
+    class ResetsOutside(broken_envs.Walker):  # every run of the machine starts with a reset
+        def reset(self, *, seed=None, options=None):
+            obs, info = super().reset(seed=seed, options=options)
+            return obs + 50, info
+
+    ctx = prepare(resolve_target(ResetsOutside), Settings(budget=None))
+    result = run_property("stateful", ctx, deadline=time.perf_counter() - 1)
+    assert result.status == FAIL and "outside the observation space" in result.message
+
+
+# ------------------------------------------------------------------------------------------
+# determinism declared
+# ------------------------------------------------------------------------------------------
+
+
+def test_a_declared_deterministic_env_passes_seeding_instead_of_a_warning():
+    result = fuzz(broken("FixedStartWalker"), properties=["seeding"]).result("seeding")
+    assert result.status == PASS
+    assert "deterministic, as declared (metadata['deterministic'] is True)" in result.message
+    # undeclared, the same env gets the seeding warning
+    result = fuzz(broken("IgnoresSeed"), properties=["seeding"]).result("seeding")
+    assert result.status == "warn"
+    result = fuzz(broken("IgnoresSeed"), properties=["seeding"], deterministic=True)
+    assert result.result("seeding").status == PASS
+
+
+def test_a_claimed_determinism_that_uses_the_rng_fails(tmp_path):
+    result = fuzz(broken("ClaimsDeterminism"), properties=["seeding"]).result("seeding")
+    assert result.status == FAIL
+    assert "declared deterministic (metadata['deterministic'] is True), but seeds" in result.message
+    assert "differ at step 1: obs[0]" in result.message
+    assert_fails_at_mark(result.reproduction, tmp_path, "call 1 differs: obs[0]")
+
+
+def test_the_deterministic_flag_checks_an_env_that_does_not_say_so(tmp_path):
+    result = fuzz(broken("Walker"), properties=["seeding"], deterministic=True).result("seeding")
+    assert result.status == FAIL and "(--deterministic)" in result.message
+    assert "differ at the first reset" in result.message
+    assert_fails_at_mark(result.reproduction, tmp_path, "call 0 differs: obs[0]")
+
+
+# ------------------------------------------------------------------------------------------
+# action masks
+# ------------------------------------------------------------------------------------------
+
+
+def test_well_formed_masks_pass_in_both_conventions():
+    result = fuzz(broken("MaskedWalker"), properties=["action_mask"]).result("action_mask")
+    assert result.status == PASS
+    assert result.message.startswith("info['action_mask'] and action_masks() checked")
+
+
+def test_an_env_without_masks_skips():
+    result = fuzz(broken("Walker"), properties=["action_mask"]).result("action_mask")
+    assert result.status == SKIP and "no info['action_mask']" in result.message
+
+
+# planted bug, what the message says, what the reproduction's failure shows
+MASK_CASES = [
+    ("MaskWrongDtype", "the mask has dtype bool and shape (3,), not dtype int8", "dtype bool"),
+    ("MaskWrongShape", "the mask has dtype int8 and shape (2,), not dtype int8 and shape (3,)", ""),
+    ("MaskAllowsNothing", "step 5: info['action_mask'] = array([0, 0, 0], dtype=int8) allows", ""),
+    ("MaskedActionCrashes", "raised IndexError: no cell to the right", "IndexError"),
+    ("MethodMaskWrongShape", "action_masks() has shape (4,), not (3,) for Discrete(3)", ""),
+]
+
+
+@pytest.mark.parametrize(("name", "says", "shows"), MASK_CASES, ids=[c[0] for c in MASK_CASES])
+def test_mask_bug_is_caught_by_action_mask(tmp_path, name, says, shows):
+    result = fuzz(broken(name), properties=["action_mask"]).result("action_mask")
+    assert result.status == FAIL, (result.status, result.message)
+    assert says in result.message
+    assert_fails_at_mark(result.reproduction, tmp_path, shows)
+
+
+def test_taxi_masks_pass():
+    taxi = next(i for i in ("Taxi-v4", "Taxi-v3") if i in gym.registry)
+    result = fuzz(taxi, properties=["action_mask"], examples=3).result("action_mask")
+    assert result.status == PASS and result.message.startswith("info['action_mask'] checked")
+
+
+def test_mask_helpers_know_each_spaces_form():
+    import numpy as np
+
+    from envgen.testing._masks import (
+        allows_nothing,
+        gymnasium_mask_problem,
+        sb3_mask_problem,
+        sb3_to_gymnasium,
+    )
+
+    md = gym.spaces.MultiDiscrete([2, 3])
+    good = (np.array([1, 0], np.int8), np.array([0, 1, 1], np.int8))
+    assert gymnasium_mask_problem(md, good) is None
+    assert "dimension 1" in gymnasium_mask_problem(md, (good[0], np.ones(2, np.int8)))
+    assert allows_nothing(md, (good[0], np.zeros(3, np.int8)))
+    flat = np.array([True, False, False, True, True])
+    assert sb3_mask_problem(md, flat) is None
+    converted = sb3_to_gymnasium(md, flat)
+    assert all(np.array_equal(a, b) for a, b in zip(converted, good, strict=True))
+    mb = gym.spaces.MultiBinary(2)
+    assert gymnasium_mask_problem(mb, np.array([2, 3], np.int8)).startswith("the mask holds")
+    assert sb3_to_gymnasium(mb, np.array([1, 1, 0, 1], bool)).tolist() == [2, 1]
+    assert "not" in sb3_mask_problem(gym.spaces.Box(0, 1, (2,)), np.ones(2, bool))
