@@ -12,7 +12,7 @@ import importlib
 from types import ModuleType
 from typing import Any
 
-__all__ = ["make", "module", "register", "registered"]
+__all__ = ["from_specs", "make", "module", "register", "registered"]
 
 _REGISTRY: dict[str, str | ModuleType] = {}
 
@@ -20,6 +20,30 @@ _REGISTRY: dict[str, str | ModuleType] = {}
 def register(env_id: str, target: str | ModuleType) -> None:
     """Make `env_id` reachable by `make`: `target` is a module or its import path."""
     _REGISTRY[env_id] = target
+
+
+def from_specs(paths: list[Any]) -> list[str]:
+    """Compile spec files in memory, register their multi-agent envs, return their ids.
+
+    Raises `DiagnosticError` when a spec has a problem. (`envgen fuzz spec.yaml` uses it.)
+    """
+    import tempfile
+    from pathlib import Path
+
+    from envgen.build import _import_file, compile_specs
+    from envgen.compiler.diagnostics import DiagnosticError
+
+    compiled = compile_specs([Path(p) for p in paths])
+    if compiled.diagnostics:
+        raise DiagnosticError(compiled.diagnostics)
+    directory = Path(tempfile.mkdtemp(prefix="envgen-ma-"))
+    ids = []
+    for model in compiled.multiagent:
+        path = directory / f"{model.module_name}.py"
+        path.write_text(compiled.files[path.name], encoding="utf-8")
+        register(model.spec.id, _import_file(path, f"_envgen_specs.{model.module_name}"))
+        ids.append(model.spec.id)
+    return ids
 
 
 def registered() -> list[str]:

@@ -80,7 +80,7 @@ class LandmarksV0(ParallelEnv):
         self.check_state = _p["check_state"]
         self.possible_agents = _ma.agent_names(ID, "agent", self.n_agents)
         self._count = len(self.possible_agents)
-        self._index = {name: i for i, name in enumerate(self.possible_agents)}
+        self._index = {_n: _i for _i, _n in enumerate(self.possible_agents)}
         _rt.check_shape(
             "the observation['value']",
             (4, self._count),
@@ -89,9 +89,9 @@ class LandmarksV0(ParallelEnv):
         )
         self.action_spaces = {}
         self.observation_spaces = {}
-        for name in self.possible_agents:
-            self.action_spaces[name] = spaces.Discrete(5)
-            self.observation_spaces[name] = spaces.Box(
+        for _name in self.possible_agents:
+            self.action_spaces[_name] = spaces.Discrete(5)
+            self.observation_spaces[_name] = spaces.Box(
                 low=1 - self.size, high=self.size - 1, shape=(4,), dtype=np.float32
             )
         self.state_space = spaces.Box(
@@ -143,21 +143,21 @@ class LandmarksV0(ParallelEnv):
         return {name: self._observe(i) for i, name in enumerate(self.possible_agents)}, infos
 
     def step(self, actions: Mapping[str, Any]) -> tuple[dict, dict, dict, dict, dict]:
-        acting = _ma.acting_agents(ID, self.possible_agents, self._live, actions)
-        checked = {}
-        for agent in acting:
-            name = self.possible_agents[agent]
+        _acting = _ma.acting_agents(ID, self.possible_agents, self._live, actions)
+        _checked = {}
+        for agent in _acting:
+            _name = self.possible_agents[agent]
             action = _ma.checked_action(
-                self.action_spaces[name], actions[name], self.invalid_action, name
+                self.action_spaces[_name], actions[_name], self.invalid_action, _name
             )
-            checked[agent] = action
+            _checked[agent] = action
         self._elapsed_steps += 1
         x = self.x
         y = self.y
         goal_x = self.goal_x
         goal_y = self.goal_y
-        for agent in acting:
-            action = checked[agent]
+        for agent in _acting:
+            action = _checked[agent]
             if action == UP:
                 y[agent] = max(y[agent] - 1, 0)
             elif action == DOWN:
@@ -174,21 +174,21 @@ class LandmarksV0(ParallelEnv):
             _rt.check_finite(ID, x=x, y=y, goal_x=goal_x, goal_y=goal_y)
         rewards, terminations, truncations, infos = {}, {}, {}, {}
         truncated = self._elapsed_steps >= self.max_cycles
-        for agent in acting:
-            name = self.possible_agents[agent]
+        for agent in _acting:
+            _name = self.possible_agents[agent]
             terminated = bool(x[agent] == goal_x[agent] and y[agent] == goal_y[agent])
             reward = float(1.0 if terminated else -0.1)
             info = {
                 "distance": np.int64(abs(goal_x[agent] - x[agent]) + abs(goal_y[agent] - y[agent]))
             }
-            rewards[name] = reward
-            terminations[name] = terminated
-            truncations[name] = truncated
-            infos[name] = info
-        observations = {self.possible_agents[a]: self._observe(a) for a in acting}
-        for agent in acting:
-            name = self.possible_agents[agent]
-            if terminations[name] or truncations[name]:
+            rewards[_name] = reward
+            terminations[_name] = terminated
+            truncations[_name] = truncated
+            infos[_name] = info
+        observations = {self.possible_agents[a]: self._observe(a) for a in _acting}
+        for agent in _acting:
+            _name = self.possible_agents[agent]
+            if terminations[_name] or truncations[_name]:
                 self._live[agent] = False
         self.agents = [n for i, n in enumerate(self.possible_agents) if self._live[i]]
         if self.render_mode == "human":
@@ -200,7 +200,7 @@ class LandmarksV0(ParallelEnv):
             gym.logger.warn("render() called without a render_mode")
             return None
         if self.render_mode in ("ansi", "human"):
-            text = ANSI_TEMPLATE.render(
+            _text = ANSI_TEMPLATE.render(
                 {
                     "n_agents": self.n_agents,
                     "size": self.size,
@@ -219,9 +219,9 @@ class LandmarksV0(ParallelEnv):
                 }
             )
             if self.render_mode == "human":
-                print(text)
+                print(_text)
                 return None
-            return text
+            return _text
         return None
 
     def close(self) -> None:

@@ -72,33 +72,33 @@ class PursuitV0(ParallelEnv):
         render_mode: str | None = None,
         **params: Any,
     ) -> None:
-        p = _rt.resolve_params(PARAMS, config, params, ID)
-        self.size = p["size"]
-        self.n_predators = p["n_predators"]
-        self.n_prey = p["n_prey"]
-        self.max_cycles = p["max_cycles"]
-        self.invalid_action = p["invalid_action"]
-        self.check_state = p["check_state"]
+        _p = _rt.resolve_params(PARAMS, config, params, ID)
+        self.size = _p["size"]
+        self.n_predators = _p["n_predators"]
+        self.n_prey = _p["n_prey"]
+        self.max_cycles = _p["max_cycles"]
+        self.invalid_action = _p["invalid_action"]
+        self.check_state = _p["check_state"]
         self.possible_agents = _ma.agent_names(ID, "predator", self.n_predators) + _ma.agent_names(
             ID, "prey", self.n_prey
         )
         self._count = len(self.possible_agents)
-        self._index = {name: i for i, name in enumerate(self.possible_agents)}
+        self._index = {_n: _i for _i, _n in enumerate(self.possible_agents)}
         self._role_of = [0] * (self.n_predators) + [1] * (self.n_prey)
         self.action_spaces = {}
         self.observation_spaces = {}
-        for name in self.possible_agents:
-            if self._role_of[self._index[name]] != 0:
+        for _name in self.possible_agents:
+            if self._role_of[self._index[_name]] != 0:
                 continue
-            self.action_spaces[name] = spaces.Discrete(5)
-            self.observation_spaces[name] = spaces.Box(
+            self.action_spaces[_name] = spaces.Discrete(5)
+            self.observation_spaces[_name] = spaces.Box(
                 low=0, high=1, shape=(3, self.size, self.size), dtype=np.float32
             )
-        for name in self.possible_agents:
-            if self._role_of[self._index[name]] != 1:
+        for _name in self.possible_agents:
+            if self._role_of[self._index[_name]] != 1:
                 continue
-            self.action_spaces[name] = spaces.Discrete(5)
-            self.observation_spaces[name] = spaces.Box(
+            self.action_spaces[_name] = spaces.Discrete(5)
+            self.observation_spaces[_name] = spaces.Box(
                 low=0, high=1, shape=(3, self.size, self.size), dtype=np.float32
             )
         self.state_space = spaces.Box(
@@ -146,20 +146,20 @@ class PursuitV0(ParallelEnv):
         return {name: self._observe(i) for i, name in enumerate(self.possible_agents)}, infos
 
     def step(self, actions: Mapping[str, Any]) -> tuple[dict, dict, dict, dict, dict]:
-        acting = _ma.acting_agents(ID, self.possible_agents, self._live, actions)
-        checked = {}
-        for agent in acting:
-            name = self.possible_agents[agent]
+        _acting = _ma.acting_agents(ID, self.possible_agents, self._live, actions)
+        _checked = {}
+        for agent in _acting:
+            _name = self.possible_agents[agent]
             action = _ma.checked_action(
-                self.action_spaces[name], actions[name], self.invalid_action, name
+                self.action_spaces[_name], actions[_name], self.invalid_action, _name
             )
-            checked[agent] = action
+            _checked[agent] = action
         self._elapsed_steps += 1
         x = self.x
         y = self.y
         caught = self.caught
-        for agent in acting:
-            action = checked[agent]
+        for agent in _acting:
+            action = _checked[agent]
             if self._role_of[agent] == 0:
                 if action == UP:
                     y[agent] = max(y[agent] - 1, 0)
@@ -192,8 +192,8 @@ class PursuitV0(ParallelEnv):
             _rt.check_finite(ID, x=x, y=y, caught=caught)
         rewards, terminations, truncations, infos = {}, {}, {}, {}
         truncated = self._elapsed_steps >= self.max_cycles
-        for agent in acting:
-            name = self.possible_agents[agent]
+        for agent in _acting:
+            _name = self.possible_agents[agent]
             if self._role_of[agent] == 0:
                 terminated = bool(bool(np.all(caught[self.n_predators :])))
                 reward = float(catches - 0.01)
@@ -202,14 +202,14 @@ class PursuitV0(ParallelEnv):
                 terminated = bool(caught[agent])
                 reward = float(-1.0 if caught[agent] else 0.01)
                 info = {"catches": int(catches)}
-            rewards[name] = reward
-            terminations[name] = terminated
-            truncations[name] = truncated
-            infos[name] = info
-        observations = {self.possible_agents[a]: self._observe(a) for a in acting}
-        for agent in acting:
-            name = self.possible_agents[agent]
-            if terminations[name] or truncations[name]:
+            rewards[_name] = reward
+            terminations[_name] = terminated
+            truncations[_name] = truncated
+            infos[_name] = info
+        observations = {self.possible_agents[a]: self._observe(a) for a in _acting}
+        for agent in _acting:
+            _name = self.possible_agents[agent]
+            if terminations[_name] or truncations[_name]:
                 self._live[agent] = False
         self.agents = [n for i, n in enumerate(self.possible_agents) if self._live[i]]
         if self.render_mode == "human":

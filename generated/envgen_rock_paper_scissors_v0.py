@@ -66,12 +66,12 @@ class RockPaperScissorsV0(ParallelEnv):
         self.check_state = _p["check_state"]
         self.possible_agents = ["player_0", "player_1"]
         self._count = len(self.possible_agents)
-        self._index = {name: i for i, name in enumerate(self.possible_agents)}
+        self._index = {_n: _i for _i, _n in enumerate(self.possible_agents)}
         self.action_spaces = {}
         self.observation_spaces = {}
-        for name in self.possible_agents:
-            self.action_spaces[name] = spaces.Discrete(3)
-            self.observation_spaces[name] = spaces.Discrete(4)
+        for _name in self.possible_agents:
+            self.action_spaces[_name] = spaces.Discrete(3)
+            self.observation_spaces[_name] = spaces.Discrete(4)
         _rt.check_render_mode(self.metadata, render_mode)
         self.render_mode = render_mode
         self.np_random, self.np_random_seed = seeding.np_random(None)
@@ -101,26 +101,26 @@ class RockPaperScissorsV0(ParallelEnv):
         return {name: self._observe(i) for i, name in enumerate(self.possible_agents)}, infos
 
     def step(self, actions: Mapping[str, Any]) -> tuple[dict, dict, dict, dict, dict]:
-        acting = _ma.acting_agents(ID, self.possible_agents, self._live, actions)
-        checked = {}
-        for agent in acting:
-            name = self.possible_agents[agent]
+        _acting = _ma.acting_agents(ID, self.possible_agents, self._live, actions)
+        _checked = {}
+        for agent in _acting:
+            _name = self.possible_agents[agent]
             action = _ma.checked_action(
-                self.action_spaces[name], actions[name], self.invalid_action, name
+                self.action_spaces[_name], actions[_name], self.invalid_action, _name
             )
-            checked[agent] = action
+            _checked[agent] = action
         self._elapsed_steps += 1
         move = self.move
-        for agent in acting:
-            action = checked[agent]
+        for agent in _acting:
+            action = _checked[agent]
             move[agent] = action
         self.move = move
         if self.check_state:
             _rt.check_finite(ID, move=move)
         rewards, terminations, truncations, infos = {}, {}, {}, {}
         truncated = self._elapsed_steps >= self.max_cycles
-        for agent in acting:
-            name = self.possible_agents[agent]
+        for agent in _acting:
+            _name = self.possible_agents[agent]
             terminated = False
             reward = float(
                 0.0
@@ -130,14 +130,14 @@ class RockPaperScissorsV0(ParallelEnv):
                 else -1.0
             )
             info = {"own_move": np.int64(move[agent])}
-            rewards[name] = reward
-            terminations[name] = terminated
-            truncations[name] = truncated
-            infos[name] = info
-        observations = {self.possible_agents[a]: self._observe(a) for a in acting}
-        for agent in acting:
-            name = self.possible_agents[agent]
-            if terminations[name] or truncations[name]:
+            rewards[_name] = reward
+            terminations[_name] = terminated
+            truncations[_name] = truncated
+            infos[_name] = info
+        observations = {self.possible_agents[a]: self._observe(a) for a in _acting}
+        for agent in _acting:
+            _name = self.possible_agents[agent]
+            if terminations[_name] or truncations[_name]:
                 self._live[agent] = False
         self.agents = [n for i, n in enumerate(self.possible_agents) if self._live[i]]
         if self.render_mode == "human":
@@ -149,7 +149,7 @@ class RockPaperScissorsV0(ParallelEnv):
             gym.logger.warn("render() called without a render_mode")
             return None
         if self.render_mode in ("ansi", "human"):
-            text = ANSI_TEMPLATE.render(
+            _text = ANSI_TEMPLATE.render(
                 {
                     "max_cycles": self.max_cycles,
                     "move": self.move,
@@ -161,9 +161,9 @@ class RockPaperScissorsV0(ParallelEnv):
                 }
             )
             if self.render_mode == "human":
-                print(text)
+                print(_text)
                 return None
-            return text
+            return _text
         return None
 
     def close(self) -> None:

@@ -67,12 +67,12 @@ class TicTacToeV0(AECEnv):
         self.check_state = _p["check_state"]
         self.possible_agents = ["player_1", "player_2"]
         self._count = len(self.possible_agents)
-        self._index = {name: i for i, name in enumerate(self.possible_agents)}
+        self._index = {_n: _i for _i, _n in enumerate(self.possible_agents)}
         self.action_spaces = {}
         self.observation_spaces = {}
-        for name in self.possible_agents:
-            self.action_spaces[name] = spaces.Discrete(9)
-            self.observation_spaces[name] = spaces.Dict(
+        for _name in self.possible_agents:
+            self.action_spaces[_name] = spaces.Discrete(9)
+            self.observation_spaces[_name] = spaces.Dict(
                 {
                     "observation": spaces.Box(low=-1, high=1, shape=(9,), dtype=np.int8),
                     "action_mask": _ma.mask_space(9),
@@ -112,19 +112,19 @@ class TicTacToeV0(AECEnv):
         self.terminations = dict.fromkeys(self.agents, False)
         self.truncations = dict.fromkeys(self.agents, False)
         self.infos = infos
-        first = 0
-        self.agent_selection = self.possible_agents[_ma.next_live(self._live, first)]
+        _first = 0
+        self.agent_selection = self.possible_agents[_ma.next_live(self._live, _first)]
 
     def step(self, action: Any) -> None:
-        name = self.agent_selection
-        if self.terminations[name] or self.truncations[name]:
+        _name = self.agent_selection
+        if self.terminations[_name] or self.truncations[_name]:
             self._was_dead_step(action)
             return
-        agent = self._index[name]
+        agent = self._index[_name]
         action = _ma.checked_action(
-            self.action_spaces[name], action, self.invalid_action, name, self._action_mask(agent)
+            self.action_spaces[_name], action, self.invalid_action, _name, self._action_mask(agent)
         )
-        self._cumulative_rewards[name] = 0.0
+        self._cumulative_rewards[_name] = 0.0
         self._elapsed_steps += 1
         board = self.board
         winner = self.winner
@@ -143,26 +143,26 @@ class TicTacToeV0(AECEnv):
         self.marks = marks
         if self.check_state:
             _rt.check_finite(ID, board=board, winner=winner, marks=marks)
-        following = int(1 - agent)
+        _following = int(1 - agent)
         self._clear_rewards()
         truncated = False
         for agent in range(self._count):
             if not self._live[agent]:
                 continue
-            name = self.possible_agents[agent]
+            _name = self.possible_agents[agent]
             terminated = bool(winner >= 0 or marks == 9)
             reward = float(0.0 if winner < 0 else 1.0 if winner == agent else -1.0)
             info = {}
-            self.rewards[name] = reward
-            self.terminations[name] = terminated
-            self.truncations[name] = truncated
-            self.infos[name] = info
+            self.rewards[_name] = reward
+            self.terminations[_name] = terminated
+            self.truncations[_name] = truncated
+            self.infos[_name] = info
         for agent in range(self._count):
-            name = self.possible_agents[agent]
-            done = self.terminations[name] or self.truncations[name]
-            if self._live[agent] and done:
+            _name = self.possible_agents[agent]
+            _done = self.terminations[_name] or self.truncations[_name]
+            if self._live[agent] and _done:
                 self._live[agent] = False
-        self.agent_selection = self.possible_agents[_ma.next_live(self._live, following)]
+        self.agent_selection = self.possible_agents[_ma.next_live(self._live, _following)]
         self._accumulate_rewards()
         self._deads_step_first()
         if self.render_mode == "human":
@@ -173,7 +173,7 @@ class TicTacToeV0(AECEnv):
             gym.logger.warn("render() called without a render_mode")
             return None
         if self.render_mode in ("ansi", "human"):
-            text = ANSI_TEMPLATE.render(
+            _text = ANSI_TEMPLATE.render(
                 {
                     "board": self.board,
                     "winner": self.winner,
@@ -184,9 +184,9 @@ class TicTacToeV0(AECEnv):
                 }
             )
             if self.render_mode == "human":
-                print(text)
+                print(_text)
                 return None
-            return text
+            return _text
         return None
 
     def close(self) -> None:

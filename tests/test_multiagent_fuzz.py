@@ -72,3 +72,30 @@ def test_generated_multiagent_envs_pass(env_id: str) -> None:
     report = fuzz_multiagent(env_id, **FAST)
     assert report.ok, [(r.property, r.message) for r in report.failures]
     assert report.status("ma_aec_pickle") == "pass"
+
+
+def test_envgen_fuzz_runs_the_multiagent_suite_and_prints_reproductions() -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    here = Path(__file__).parent
+    cli = [sys.executable, "-m", "envgen.cli", "fuzz", "--examples", "15", "--max-steps", "20"]
+    bad = subprocess.run(
+        [*cli, "multiagent_planted:RaceObservesTheDead"],
+        cwd=here,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert bad.returncode == 1, bad.stdout + bad.stderr
+    assert "still gets an observation" in bad.stdout
+    assert "from multiagent_planted import RaceObservesTheDead" in bad.stdout
+    good = subprocess.run(
+        [*cli, "envgen/RockPaperScissors-v0", "--property", "ma_parallel_rollout"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert good.returncode == 0, good.stdout + good.stderr
+    assert "OK" in good.stdout

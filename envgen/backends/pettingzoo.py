@@ -70,7 +70,7 @@ def _agent_lines(model: MultiAgentModel, tr: Translator) -> list[str]:
             roles_of.append(f"[{r}] * ({count})")
     lines = [f"self.possible_agents = {' + '.join(parts)}"]
     lines.append("self._count = len(self.possible_agents)")
-    lines.append("self._index = {name: i for i, name in enumerate(self.possible_agents)}")
+    lines.append("self._index = {_n: _i for _i, _n in enumerate(self.possible_agents)}")
     if len(model.roles) > 1:
         lines.append(f"self._role_of = {' + '.join(roles_of)}")
     return lines
@@ -82,11 +82,11 @@ def _space_lines(model: MultiAgentModel, tr: Translator) -> list[str]:
     for r, role in enumerate(model.roles):
         pad = "" if single else INDENT
         if not single:
-            lines.append("for name in self.possible_agents:")
-            lines.append(f"{INDENT}if self._role_of[self._index[name]] != {r}:")
+            lines.append("for _name in self.possible_agents:")
+            lines.append(f"{INDENT}if self._role_of[self._index[_name]] != {r}:")
             lines.append(f"{INDENT * 2}continue")
         else:
-            lines.append("for name in self.possible_agents:")
+            lines.append("for _name in self.possible_agents:")
             pad = INDENT
         action = tidy(_space_code(role.action_space, tr))
         observation = tidy(_space_code(role.observation_space, tr))
@@ -95,8 +95,8 @@ def _space_lines(model: MultiAgentModel, tr: Translator) -> list[str]:
             observation = (
                 f'spaces.Dict({{"observation": {observation}, "action_mask": _ma.mask_space({n})}})'
             )
-        lines.append(f"{pad}self.action_spaces[name] = {action}")
-        lines.append(f"{pad}self.observation_spaces[name] = {observation}")
+        lines.append(f"{pad}self.action_spaces[_name] = {action}")
+        lines.append(f"{pad}self.observation_spaces[_name] = {observation}")
     return lines
 
 
@@ -228,8 +228,8 @@ def _checked_action(model: MultiAgentModel, source: str) -> str:
         else ""
     )
     return (
-        f"action = _ma.checked_action(self.action_spaces[name], {source}, "
-        f"self.invalid_action, name{mask})"
+        f"action = _ma.checked_action(self.action_spaces[_name], {source}, "
+        f"self.invalid_action, _name{mask})"
     )
 
 
@@ -248,12 +248,12 @@ def _render_lines(model: MultiAgentModel, uses: set[str]) -> list[str]:
         for name in list(model.labels) + list(model.constants):
             context += f", {literal(name)}: {name}"
         lines.append('if self.render_mode in ("ansi", "human"):')
-        lines.append(f"{INDENT}text = ANSI_TEMPLATE.render({{{context}}})")
+        lines.append(f"{INDENT}_text = ANSI_TEMPLATE.render({{{context}}})")
         if spec.render is not None and spec.render.human:
             lines.append(f'{INDENT}if self.render_mode == "human":')
-            lines.append(f"{INDENT * 2}print(text)")
+            lines.append(f"{INDENT * 2}print(_text)")
             lines.append(f"{INDENT * 2}return None")
-        lines.append(f"{INDENT}return text")
+        lines.append(f"{INDENT}return _text")
     if model.rgb_array is not None:
         tr = MultiAgentTranslator(model, state_on_self=True)  # type: ignore[arg-type]
         tr.uses = uses
@@ -350,19 +350,19 @@ def emit_multiagent(
     step: list[str] = []
     if not model.turn_based:
         reset.append(
-            "return {name: self._observe(i) for i, name in enumerate(self.possible_agents)}, infos"
+            "return {_n: self._observe(_i) for _i, _n in enumerate(self.possible_agents)}, infos"
         )
         step += [
-            "acting = _ma.acting_agents(ID, self.possible_agents, self._live, actions)",
-            "checked = {}",
-            "for agent in acting:",
-            f"{INDENT}name = self.possible_agents[agent]",
-            f"{INDENT}{_checked_action(model, 'actions[name]')}",
-            f"{INDENT}checked[agent] = action",
+            "_acting = _ma.acting_agents(ID, self.possible_agents, self._live, actions)",
+            "_checked = {}",
+            "for agent in _acting:",
+            f"{INDENT}_name = self.possible_agents[agent]",
+            f"{INDENT}{_checked_action(model, 'actions[_name]')}",
+            f"{INDENT}_checked[agent] = action",
             "self._elapsed_steps += 1",
             *load,
-            "for agent in acting:",
-            f"{INDENT}action = checked[agent]",
+            "for agent in _acting:",
+            f"{INDENT}action = _checked[agent]",
         ]
         step += [INDENT + line for line in _act(model, tr)]
         step += tidy_block(tr.block(model.step.stmts))
@@ -370,19 +370,19 @@ def emit_multiagent(
         step += [
             "rewards, terminations, truncations, infos = {}, {}, {}, {}",
             f"truncated = {truncated}",
-            "for agent in acting:",
-            f"{INDENT}name = self.possible_agents[agent]",
+            "for agent in _acting:",
+            f"{INDENT}_name = self.possible_agents[agent]",
         ]
         step += [INDENT + line for line in _outcome(model, tr)]
         step += [
-            f"{INDENT}rewards[name] = reward",
-            f"{INDENT}terminations[name] = terminated",
-            f"{INDENT}truncations[name] = truncated",
-            f"{INDENT}infos[name] = info",
-            "observations = {self.possible_agents[a]: self._observe(a) for a in acting}",
-            "for agent in acting:",
-            f"{INDENT}name = self.possible_agents[agent]",
-            f"{INDENT}if terminations[name] or truncations[name]:",
+            f"{INDENT}rewards[_name] = reward",
+            f"{INDENT}terminations[_name] = terminated",
+            f"{INDENT}truncations[_name] = truncated",
+            f"{INDENT}infos[_name] = info",
+            "observations = {self.possible_agents[_a]: self._observe(_a) for _a in _acting}",
+            "for agent in _acting:",
+            f"{INDENT}_name = self.possible_agents[agent]",
+            f"{INDENT}if terminations[_name] or truncations[_name]:",
             f"{INDENT * 2}self._live[agent] = False",
             "self.agents = [n for i, n in enumerate(self.possible_agents) if self._live[i]]",
         ]
@@ -397,17 +397,17 @@ def emit_multiagent(
             "self.terminations = dict.fromkeys(self.agents, False)",
             "self.truncations = dict.fromkeys(self.agents, False)",
             "self.infos = infos",
-            f"first = int({tidy(otr.code(model.turns_first))})",
-            "self.agent_selection = self.possible_agents[_ma.next_live(self._live, first)]",
+            f"_first = int({tidy(otr.code(model.turns_first))})",
+            "self.agent_selection = self.possible_agents[_ma.next_live(self._live, _first)]",
         ]
         step += [
-            "name = self.agent_selection",
-            "if self.terminations[name] or self.truncations[name]:",
+            "_name = self.agent_selection",
+            "if self.terminations[_name] or self.truncations[_name]:",
             f"{INDENT}self._was_dead_step(action)",
             f"{INDENT}return",
-            "agent = self._index[name]",
+            "agent = self._index[_name]",
             _checked_action(model, "action"),
-            "self._cumulative_rewards[name] = 0.0",
+            "self._cumulative_rewards[_name] = 0.0",
             "self._elapsed_steps += 1",
             *load,
         ]
@@ -415,26 +415,26 @@ def emit_multiagent(
         step += tidy_block(tr.block(model.step.stmts))
         step += _store_state(model)
         step += [
-            f"following = int({tidy(tr.code(model.turns_next))})",
+            f"_following = int({tidy(tr.code(model.turns_next))})",
             "self._clear_rewards()",
             f"truncated = {truncated}",
             "for agent in range(self._count):",
             f"{INDENT}if not self._live[agent]:",
             f"{INDENT * 2}continue",
-            f"{INDENT}name = self.possible_agents[agent]",
+            f"{INDENT}_name = self.possible_agents[agent]",
         ]
         step += [INDENT + line for line in _outcome(model, tr)]
         step += [
-            f"{INDENT}self.rewards[name] = reward",
-            f"{INDENT}self.terminations[name] = terminated",
-            f"{INDENT}self.truncations[name] = truncated",
-            f"{INDENT}self.infos[name] = info",
+            f"{INDENT}self.rewards[_name] = reward",
+            f"{INDENT}self.terminations[_name] = terminated",
+            f"{INDENT}self.truncations[_name] = truncated",
+            f"{INDENT}self.infos[_name] = info",
             "for agent in range(self._count):",
-            f"{INDENT}name = self.possible_agents[agent]",
-            f"{INDENT}done = self.terminations[name] or self.truncations[name]",
-            f"{INDENT}if self._live[agent] and done:",
+            f"{INDENT}_name = self.possible_agents[agent]",
+            f"{INDENT}_done = self.terminations[_name] or self.truncations[_name]",
+            f"{INDENT}if self._live[agent] and _done:",
             f"{INDENT * 2}self._live[agent] = False",
-            "self.agent_selection = self.possible_agents[_ma.next_live(self._live, following)]",
+            "self.agent_selection = self.possible_agents[_ma.next_live(self._live, _following)]",
             "self._accumulate_rewards()",
             "self._deads_step_first()",
         ]

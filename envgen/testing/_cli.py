@@ -158,6 +158,12 @@ def fuzz(
 
     if not targets:
         _usage_error("name at least one TARGET (an env id, module:Class, file.py:Class or spec)")
+    from ._multiagent import is_multiagent_target
+
+    if all(is_multiagent_target(t) for t in targets):  # PettingZoo envs: their own suite
+        from ._multiagent import run_cli
+
+        run_cli(out, err, targets, examples, max_steps, properties, as_json)
     try:
         names = check_property_names(properties or None)
     except UnknownPropertyError as exc:

@@ -89,6 +89,11 @@ def is_multiagent_target(target: Any) -> bool:
                 return False
         if text.startswith("pettingzoo."):
             return True
+        if ":" in text and "/" not in text.split(":", 1)[1]:
+            try:
+                return _is_pettingzoo_env_factory(_attribute(text))
+            except Exception:
+                return False
         try:
             from envgen import multiagent
 
@@ -103,6 +108,16 @@ def _is_pettingzoo_env_factory(target: Any) -> bool:
     from pettingzoo import AECEnv, ParallelEnv
 
     return isinstance(target, type) and issubclass(target, (AECEnv, ParallelEnv))
+
+
+def _attribute(text: str) -> Any:
+    """`module:Class` (the module importable from the current folder, as for Gymnasium)."""
+    import sys
+
+    module_name, _, attr = text.partition(":")
+    if "" not in sys.path and "." not in sys.path:
+        sys.path.insert(0, "")
+    return getattr(importlib.import_module(module_name), attr)
 
 
 def resolve_multiagent_target(target: Any) -> MultiAgentTarget:
@@ -124,20 +139,20 @@ def resolve_multiagent_target(target: Any) -> MultiAgentTarget:
     text = str(target)
     if text.endswith((".yaml", ".yml")):
         from envgen import multiagent
-        from envgen.build import env_ids_from_specs
 
-        for env_id in env_ids_from_specs([Path(text)]):
+        for env_id in multiagent.from_specs([Path(text)]):
             module = multiagent.module(env_id)
             preamble = [
                 "from pathlib import Path",
                 "from envgen import multiagent",
-                "from envgen.build import env_ids_from_specs",
                 "",
-                f"env_ids_from_specs([Path({text!r})])",
+                f"multiagent.from_specs([Path({text!r})])",
                 f"game = multiagent.module({env_id!r})",
             ]
             return _module_target(module, env_id, preamble, "game")
         raise ValueError(f"{text} holds no multi-agent env")
+    if ":" in text and "/" not in text.split(":", 1)[1]:
+        return resolve_multiagent_target(_attribute(text))
     if "/" in text:
         from envgen import multiagent
 
@@ -261,8 +276,9 @@ def _parallel_rollout(run: Run, seed: int, choices: list[int], trace: list | Non
         for i, agent in enumerate(acting):
             mask = _mask_of(obs.get(agent), infos.get(agent))
             actions[agent] = _sample(env.action_space(agent), mask, choice + i)
+        outputs = "observations, rewards, terminations, truncations, infos"
         result = run.do(
-            f"observations, rewards, terminations, truncations, infos = env.step({literal(actions)})",
+            f"{outputs} = env.step({literal(actions)})",
             lambda a=actions: env.step(a),
         )
         obs, rewards, terms, truncs, infos = result
@@ -690,7 +706,10 @@ def _run_property(name: str, target: MultiAgentTarget, config: Settings) -> Prop
     )
     @given(
         seed=st.integers(0, 2**16),
-        choices=st.lists(st.integers(0, 2**16), max_size=config.max_steps),
+        # the length first (uniform, so long episodes are common; it shrinks towards 0)
+        choices=st.integers(0, config.max_steps or 60).flatmap(
+            lambda n: st.lists(st.integers(0, 2**16), min_size=n, max_size=n)
+        ),
     )
     def search(seed: int, choices: list[int]) -> None:
         with warnings.catch_warnings():
@@ -759,3 +778,64 @@ def fuzz_multiagent(
             if progress is not None:
                 progress(result)
     return report
+
+
+def run_cli(
+    out: Any,
+    err: Any,
+    targets: Iterable[str],
+    examples: int | None,
+    max_steps: int | None,
+    properties: Iterable[str],
+    as_json: bool,
+) -> None:
+    """`envgen fuzz` on PettingZoo targets: the table, failures with reproductions, exit."""
+    import json
+    import sys
+
+    from rich.markup import escape
+
+    from ._api import format_result
+    from ._cli import _STYLE, EXIT_FAIL, EXIT_OK, _print_table, _usage_error
+
+    names = list(properties) or list(MULTIAGENT_PROPERTIES)
+    unknown = [n for n in names if n not in MULTIAGENT_PROPERTIES]
+    if unknown:
+        _usage_error(
+            f"unknown multi-agent property {unknown[0]!r} "
+            f"(properties: {', '.join(MULTIAGENT_PROPERTIES)})"
+        )
+    resolved = []
+    for target in targets:
+        try:
+            resolved.append(resolve_multiagent_target(target))
+        except Exception as exc:
+            _usage_error(f"{target}: {type(exc).__name__}: {exc}".splitlines()[0])
+
+    def progress(result: PropertyResult) -> None:
+        style = _STYLE.get(result.status, "")
+        err.print(
+            f"{escape(result.target)} {result.property}: [{style}]{result.status}[/{style}] "
+            f"[dim]({result.seconds:.2f}s)[/dim]"
+        )
+
+    start = time.perf_counter()
+    report = fuzz_multiagent(
+        resolved,
+        properties=names,
+        examples=examples or 20,
+        max_steps=max_steps or 60,
+        progress=progress,
+    )
+    if as_json:
+        data = report.to_dict()
+        data["seconds"] = round(time.perf_counter() - start, 3)
+        out.print(json.dumps(data, indent=2, default=str), markup=False)
+    else:
+        _print_table(out, report, names)
+        for result in [*report.failures, *report.warnings]:
+            out.print()
+            out.print(format_result(result), markup=False)
+        verdict = "[green]OK[/green]" if report.ok else "[bold red]FAILED[/bold red]"
+        out.print(f"\n{verdict} in {time.perf_counter() - start:.1f}s")
+    sys.exit(EXIT_OK if report.ok else EXIT_FAIL)
