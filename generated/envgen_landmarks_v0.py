@@ -140,7 +140,7 @@ class LandmarksV0(ParallelEnv):
                 "distance": np.int64(abs(goal_x[agent] - x[agent]) + abs(goal_y[agent] - y[agent]))
             }
             infos[self.possible_agents[agent]] = info
-        return {name: self._observe(i) for i, name in enumerate(self.possible_agents)}, infos
+        return {_n: self._observe(_i) for _i, _n in enumerate(self.possible_agents)}, infos
 
     def step(self, actions: Mapping[str, Any]) -> tuple[dict, dict, dict, dict, dict]:
         _acting = _ma.acting_agents(ID, self.possible_agents, self._live, actions)
@@ -185,7 +185,7 @@ class LandmarksV0(ParallelEnv):
             terminations[_name] = terminated
             truncations[_name] = truncated
             infos[_name] = info
-        observations = {self.possible_agents[a]: self._observe(a) for a in _acting}
+        observations = {self.possible_agents[_a]: self._observe(_a) for _a in _acting}
         for agent in _acting:
             _name = self.possible_agents[agent]
             if terminations[_name] or truncations[_name]:

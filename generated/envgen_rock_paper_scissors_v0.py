@@ -98,7 +98,7 @@ class RockPaperScissorsV0(ParallelEnv):
         for agent in range(self._count):
             info = {"own_move": np.int64(move[agent])}
             infos[self.possible_agents[agent]] = info
-        return {name: self._observe(i) for i, name in enumerate(self.possible_agents)}, infos
+        return {_n: self._observe(_i) for _i, _n in enumerate(self.possible_agents)}, infos
 
     def step(self, actions: Mapping[str, Any]) -> tuple[dict, dict, dict, dict, dict]:
         _acting = _ma.acting_agents(ID, self.possible_agents, self._live, actions)
@@ -134,7 +134,7 @@ class RockPaperScissorsV0(ParallelEnv):
             terminations[_name] = terminated
             truncations[_name] = truncated
             infos[_name] = info
-        observations = {self.possible_agents[a]: self._observe(a) for a in _acting}
+        observations = {self.possible_agents[_a]: self._observe(_a) for _a in _acting}
         for agent in _acting:
             _name = self.possible_agents[agent]
             if terminations[_name] or truncations[_name]:
