@@ -453,7 +453,27 @@ def _vec_seeding(prop: Property, ctx: Context) -> Outcome:
             ]
     except Violation as violation:
         return P._outcome(violation)
-    if any(not same(starts[0], o) for o in starts[1:]):
+    differ = next((i for i, o in enumerate(starts[1:], 1) if not same(starts[0], o)), None)
+    if ctx.deterministic:
+        if differ is None:
+            return Outcome(
+                PASS,
+                f"deterministic, as declared ({ctx.deterministic}): {len(seeds)} seeds, "
+                "identical batched initial observations",
+            )
+        s.helper(P._helper_source(same, difference))
+        s.code(
+            f"first, _ = vec.reset(seed={seeds[0]})",
+            f"other, _ = vec.reset(seed={seeds[differ]})",
+            "assert same(first, other), difference(first, other, 'obs')",
+        )
+        message = (
+            f"the vector env is declared deterministic ({ctx.deterministic}), but seeds "
+            f"{seeds[0]} and {seeds[differ]} give different batched initial observations: "
+            f"{difference(starts[0], starts[differ], 'obs')}"
+        )
+        return Outcome(FAIL, message, s.source(message=message))
+    if differ is not None:
         return Outcome(PASS, "initial observations depend on the seed")
     message = f"{len(seeds)} seeds gave identical batched initial observations"
     s.code(

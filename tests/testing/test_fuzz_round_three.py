@@ -235,3 +235,40 @@ def test_mask_helpers_know_each_spaces_form():
     assert gymnasium_mask_problem(mb, np.array([2, 3], np.int8)).startswith("the mask holds")
     assert sb3_to_gymnasium(mb, np.array([1, 1, 0, 1], bool)).tolist() == [2, 1]
     assert "not" in sb3_mask_problem(gym.spaces.Box(0, 1, (2,)), np.ones(2, bool))
+
+
+def test_a_vector_env_declared_deterministic_is_checked(tmp_path):
+    result = fuzz(broken("VecWalkers"), properties=["seeding"], deterministic=True)
+    result = result.result("seeding")
+    assert result.status == FAIL and "declared deterministic (--deterministic)" in result.message
+    assert_fails_at_mark(result.reproduction, tmp_path, "obs[0, 0]")
+
+
+# ------------------------------------------------------------------------------------------
+# the command line
+# ------------------------------------------------------------------------------------------
+
+
+def test_the_command_line_takes_the_new_options():
+    import json
+
+    from test_fuzz_cli import fuzz_cli
+
+    run = fuzz_cli(
+        "generated:envgen/GoLeft-v0",
+        "--vector",
+        "vector_entry_point",
+        "--autoreset",
+        "SameStep",
+        "--property",
+        "autoreset",
+        "--json",
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    report = json.loads(run.stdout)
+    assert report["targets"] == ["generated:envgen/GoLeft-v0[vector_entry_point x2, SameStep]"]
+    assert report["results"][0]["message"].startswith("autoreset mode SameStep")
+    run = fuzz_cli(broken("Walker"), "--deterministic", "--property", "seeding")
+    assert run.returncode == 1 and "declared deterministic (--deterministic)" in run.stdout
+    run = fuzz_cli(broken("MaskWrongShape"), "--property", "action_mask", "--vector-rtol", "0")
+    assert run.returncode == 1 and "not dtype int8 and shape (3,)" in run.stdout
