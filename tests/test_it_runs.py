@@ -202,3 +202,134 @@ def test_choice_of_a_2d_probability_table_is_refused_at_build_time(tmp_path):
     )
     (diagnostic,) = compile_specs([spec], tmp_path / "pkg").diagnostics
     assert "p must be 1-D" in diagnostic.message
+
+
+_ARRAYS = """id: t/Arrays-v0
+params:
+  lead_time: {{default: 3, ge: 1}}
+action_space: {{Discrete: 2}}
+observation_space: {{Box: {{low: -100, high: 100, shape: [{shape}], dtype: float64}}}}
+state:
+  inventory: {{dtype: float64, init: 5.0}}
+  pipeline: {{dtype: float64, shape: [lead_time]}}
+  grid: {{dtype: int64, shape: [2, 3]}}
+step: |
+  {step}
+observation: "{observation}"
+max_episode_steps: 5
+"""
+
+
+@pytest.mark.parametrize(
+    ("shape", "step", "observation", "message", "hint"),
+    [
+        (
+            "lead_time + 1",
+            "inventory = inventory + 1.0",
+            "[inventory, pipeline]",
+            "different shapes (a scalar and (lead_time,))",
+            "concatenate([[x], values])",
+        ),
+        (
+            "lead_time + 1",
+            "inventory = inventory + 1.0",
+            "concatenate([inventory, pipeline])",
+            "concatenate(): joins arrays, got a float scalar",
+            "",
+        ),
+        (
+            "lead_time",
+            "inventory = inventory + 1.0",
+            "concatenate([[inventory], pipeline])",
+            "the observation is a float64 array of shape (lead_time + 1,) but the space has "
+            "shape (lead_time,)",
+            "",
+        ),
+        (
+            "lead_time",
+            "grid = grid + sum(grid, axis=2)",
+            "pipeline",
+            "sum(): axis 2 is out of range for an array of 2 dimension(s)",
+            "",
+        ),
+        (
+            "lead_time",
+            "k = 1\n  grid = grid + max(grid, axis=k)",
+            "pipeline",
+            "max(): axis must be a whole-number literal",
+            "",
+        ),
+        (
+            "lead_time",
+            "grid = reshape(grid, (4,))",
+            "pipeline",
+            "reshape(): cannot reshape 6 elements into (4,)",
+            "",
+        ),
+        (
+            "lead_time",
+            "grid = grid + 1",
+            "ravel(stack([grid[0], [1.0, 2.0]]))",
+            "stack() needs arrays of one shape",
+            "",
+        ),
+    ],
+)
+def test_array_functions_refuse_ill_shaped_calls_at_build_time(
+    tmp_path, shape, step, observation, message, hint
+):
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(_ARRAYS.format(shape=shape, step=step, observation=observation))
+    compiled = compile_specs([spec], tmp_path / "pkg")
+    assert compiled.diagnostics, f"accepted: {observation}"
+    (diagnostic,) = [d for d in compiled.diagnostics if message in d.message] or [None]
+    assert diagnostic is not None, [d.format() for d in compiled.diagnostics]
+    assert hint in diagnostic.hint
+    assert diagnostic.location.line > 1
+    assert compiled.files == {}
+
+
+def test_array_functions_compute_what_numpy_computes(programs):
+    """One step of ArrayBasics by hand with NumPy, from the state the env holds."""
+    _, single, _ = programs["programs/ArrayBasics-v0"]
+    env = single()
+    env.reset(seed=3)
+    before = {k: np.array(getattr(env, k)) for k in ("pipeline", "pos", "grid", "seen")}
+    obs, *_ = env.step(2)
+    pipeline = np.roll(before["pipeline"], -1)
+    pipeline[-1] = 2.0
+    seen = np.roll(before["seen"].ravel(), 1).reshape(2, 3) + np.float32(0.5)
+    assert np.array_equal(env.pipeline, pipeline)
+    assert np.array_equal(env.seen, seen) and env.seen.dtype == np.float32
+    grid = env.grid
+    pos = env.pos
+    expected = np.concatenate(
+        [
+            [env.inventory],
+            pipeline,
+            pos,
+            np.stack([pos[0], env.inventory]),
+            np.ravel(np.eye(2) * pos[1]),
+            np.mean(seen, axis=0),
+            np.sum(seen, axis=1) / 10.0,
+            [np.argmax(grid, axis=1)[0], np.prod(grid + 1, axis=0)[1] / 100.0],
+        ]
+    ).astype(np.float32)
+    assert np.array_equal(obs, expected)
+
+
+def test_every_function_of_the_language_is_documented():
+    from envgen.compiler.functions import BUILTINS
+
+    docs = Path(__file__).parent.parent / "docs"
+    reference = (docs / "reference.md").read_text()
+    spec = (docs / "spec.md").read_text()
+    for name in BUILTINS:
+        assert f"`{name}(" in reference, f"{name} is missing from docs/reference.md"
+        words = {
+            w
+            for line in spec.splitlines()
+            if line.startswith("| `")
+            for w in line.split("`")[1].split()
+        }
+        assert name in words, f"{name} is missing from the function table of docs/spec.md"

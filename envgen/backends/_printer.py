@@ -10,7 +10,9 @@ import ast
 import math
 from collections.abc import Callable
 
-from envgen.compiler.functions import BUILTINS, CONSTANTS
+import numpy as np
+
+from envgen.compiler.functions import BUILTINS, CONSTANTS, strong_dtype
 from envgen.compiler.ir import BINARY_OPERATORS as _BINOP
 from envgen.compiler.ir import Code, EnvModel, Symbol
 from envgen.compiler.types import ANY, T
@@ -149,8 +151,17 @@ class Translator:
     def _List(self, node: ast.List) -> str:
         t = self.type_of(node)
         inner = ", ".join(self.expr(e) for e in node.elts)
-        if t.dtype == "str":
+        if t.dtype in ("str", "tuple"):  # strings; the arrays concatenate()/stack() join
             return f"[{inner}]"
+        elements = [self.type_of(e) for e in node.elts]
+        if (
+            t.is_numeric
+            and all(e.is_numeric for e in elements)
+            and np.result_type(*[strong_dtype(e) for e in elements]).name != t.dtype
+        ):
+            # np.array([np.float32(x), 1.0]) would be float64: the analysis says float32
+            # (NEP 50, as arithmetic on the same values gives), and so does the array.
+            return f"np.array([{inner}], dtype={np_dtype(t.dtype)})"
         return f"np.array([{inner}])"
 
     def _Tuple(self, node: ast.Tuple) -> str:
@@ -187,6 +198,8 @@ class Translator:
         )
         if builtin.variadic:
             if len(positional) == 1:
+                if "axis" in keywords:
+                    return f"np.{name}({positional[0]}, axis={keywords['axis']})"
                 return f"np.{name}({positional[0]})"
             if all_scalar:
                 return f"{name}({', '.join(positional)})"
@@ -204,6 +217,8 @@ class Translator:
             assert arg is not None  # the analysis checked the arguments
             return self.square(arg, self.expr(arg))
         template = builtin.scalar if use_scalar else builtin.array
+        if builtin.axis is not None and _argument(node, builtin.params, "axis") is not None:
+            template = builtin.axis
         assert template is not None
         # Parenthesize every argument: templates put them next to operators
         # (`{x} ** 2`); tidy() removes the parentheses that turn out to be redundant.
@@ -216,6 +231,8 @@ class Translator:
                 if isinstance(dtype_node, ast.Constant)
                 else ("float64" if name != "full" else None)
             )
+            if name == "array":  # the analysed dtype, whatever the argument's run-time one
+                dtype = self.type_of(node).dtype
             values["dtype"] = np_dtype(str(dtype)) if dtype else "None"
         parts = positional + [f"{k}={v}" for k, v in keywords.items()]
         values["args"] = ", ".join(parts)

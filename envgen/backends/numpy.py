@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from envgen.backends import python as emit
-from envgen.backends._printer import Translator, literal, np_dtype, tidy, tidy_block
+from envgen.backends._printer import Translator, _argument, literal, np_dtype, tidy, tidy_block
 from envgen.backends.numba import KernelCode, NoKernel, emit_kernel
 from envgen.backends.python import (
     _TEMPLATES,
@@ -582,6 +582,8 @@ class VectorTranslator:
             return V(f"_rt.option(options, {key.code}, {default.code})", False, t)
         if builtin.random:
             return self.draw(node, scope, mask)
+        if builtin.sequence:
+            return self.join(node, scope, mask)
         args = {}
         for param, arg in zip(builtin.params, node.args, strict=False):
             args[param] = arg
@@ -595,6 +597,8 @@ class VectorTranslator:
                 if x.t.is_scalar:
                     return x
                 axes = self.element_axes(x)
+                if "axis" in args:
+                    axes = self.batch_axis(args["axis"], x)
                 fn = "np.min" if name == "min" else "np.max"
                 dtype = x.dtype if x.dtype != "bool" else "int64"
                 return V(f"{fn}({self.cast(x, dtype).code}, axis={axes})", True, t, dtype)
@@ -682,9 +686,43 @@ class VectorTranslator:
             if not x.vec:
                 raise Unsupported(f"{name}() of a uniform value")
             axes = self.element_axes(x)
+            if "axis" in args:
+                axes = self.batch_axis(args["axis"], x)
             fn = f"np.{name}"
             sample = getattr(np, name)(np.ones((1, 2), dtype=x.dtype), axis=1)
             return V(f"{fn}({x.code}, axis={axes})", True, t, sample.dtype.name)
+        if name in ("argmax", "argmin") and "axis" in args:
+            x = values["x"]
+            axis = self.batch_axis(args["axis"], x)
+            return V(f"np.{name}({x.code}, axis={axis})", True, t, "int64")
+        if name == "norm" and "axis" in args:
+            x = values["x"]
+            code = f"np.linalg.norm({x.code}, axis={self.batch_axis(args['axis'], x)})"
+            return V(code, True, t, self.result_dtype(np.linalg.norm, x))
+        if name == "ravel":
+            x = values["x"]
+            return V(f"_rt.reshape_rows({x.code}, -1)", True, t, x.dtype)
+        if name == "reshape":
+            x, shape = values["x"], values["shape"]
+            if shape.vec:
+                raise Unsupported("reshape() to a per-env shape")
+            return V(f"_rt.reshape_rows({x.code}, {shape.code})", True, t, x.dtype)
+        if name == "roll":
+            x, shift = values["x"], values["shift"]
+            if shift.vec:
+                raise Unsupported("roll() by a per-env shift")
+            if "axis" in args:
+                code = f"np.roll({x.code}, {shift.code}, axis={self.batch_axis(args['axis'], x)})"
+            else:
+                code = f"_rt.roll_rows({x.code}, {shift.code})"
+            return V(code, True, t, x.dtype)
+        if name == "array":
+            x = values["x"]
+            return V(f"np.array({x.code}, dtype={np_dtype(t.dtype)})", True, t, t.dtype)
+        if name == "flatnonzero":
+            raise Unsupported("flatnonzero() of per-env values (its length differs per env)")
+        if name == "eye":
+            raise Unsupported("eye() of a per-env size")
         if name in ("argmax", "argmin", "cumsum"):
             x = values["x"]
             flat = f"({x.code}).reshape({scope.n}, -1)"
@@ -702,6 +740,44 @@ class VectorTranslator:
             code = f"np.array([{fn}(*row) for row in zip({rows}, strict=True)])"
             return V(code, True, t, self.vec_dtype(t))
         raise Unsupported(f"{name}() on per-env values")
+
+    def batch_axis(self, node: ast.expr, x: V) -> str:
+        """The axis of the batched `x` that the element axis `node` (a literal) is."""
+        shape = x.t.shape
+        if shape is None:
+            raise Unsupported("a reduction over an array of unknown rank")
+        axis = ast.literal_eval(node) % len(shape)
+        return str(axis + 1 if x.vec else axis)
+
+    def join(self, node: ast.Call, scope: Scope, mask: str | None) -> V:
+        """concatenate()/stack() of a list of arrays, some per env: uniform ones repeated."""
+        assert isinstance(node.func, ast.Name)
+        name = node.func.id
+        builtin = BUILTINS[name]
+        t = self.type_of(node)
+        if t.shape is None:
+            raise Unsupported(f"{name}() of arrays of unknown rank")
+        sequence = _argument(node, builtin.params, "arrays")
+        assert isinstance(sequence, (ast.List, ast.Tuple))
+        dtype = t.dtype
+        items = []
+        for element in sequence.elts:
+            value = self.expr(element, scope, mask)
+            if not value.vec:
+                code = value.code
+                if value.t.weak:
+                    code = f"np.asarray({code}, dtype={np_dtype(self.vec_dtype(value.t))})"
+                value = V(
+                    f"np.broadcast_to({code}, ({scope.n}, *np.shape({code})))",
+                    True,
+                    value.t,
+                    self.vec_dtype(value.t),
+                )
+            items.append(self.cast(value, dtype))
+        axis_node = _argument(node, builtin.params, "axis")
+        axis = 0 if axis_node is None else ast.literal_eval(axis_node) % len(t.shape)
+        inner = ", ".join(i.code for i in items)
+        return V(f"np.{name}([{inner}], axis={axis + 1})", True, t, dtype)
 
     def function_call(self, node: ast.Call, scope: Scope, mask: str | None) -> V:
         """A spec function on per-env values: the single env's own method, once per env."""
@@ -1451,6 +1527,13 @@ _RISKY_CALLS = {
 }
 
 
+def _repeat(code: str, n: str, t: T, dtype: str) -> str:
+    """A value the same for every env as a batch of `n` copies (an array value: n rows)."""
+    if t.is_scalar:
+        return f"np.full(({n},), {code}, dtype={np_dtype(dtype)})"
+    return f"np.array(np.broadcast_to({code}, ({n}, *np.shape({code}))), dtype={np_dtype(dtype)})"
+
+
 def _scalar_float_key(model: EnvModel, types: dict[str, T]) -> tuple[tuple[str, bool], ...]:
     """The run-time (dtype, weak) of each scalar float state variable, as a comparable key."""
     key = []
@@ -1495,7 +1578,7 @@ def _translate_step(
         dtype = vt.vec_dtype(code.type)
         c = value.code
         if not value.vec:
-            c = f"np.full((_n,), {c}, dtype={np_dtype(dtype)})"
+            c = _repeat(c, "_n", code.type, dtype)
         else:
             c = f"np.asarray({c}, dtype={np_dtype(dtype)})"  # mask_info copies it
         info.append((key, c))
@@ -1670,7 +1753,7 @@ def _build(model: EnvModel) -> _Parts:
         dtype = vt.vec_dtype(model.info[key].type)
         code = value.code
         if not value.vec:
-            code = f"np.full((self.num_envs,), {code}, dtype={np_dtype(dtype)})"
+            code = _repeat(code, "self.num_envs", model.info[key].type, dtype)
         elif value.dtype != dtype:
             code = f"({code}).astype({np_dtype(dtype)})"
         iscope.lines.append(f"info[{literal(key)}] = _mask_info({code}, _mask)")

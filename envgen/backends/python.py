@@ -187,7 +187,7 @@ def _observation_code(obs: ObservationModel, tr: Translator, space_ref: str) -> 
     value = tr.code(obs.code)
     t = obs.code.type
     if kind == "Box":
-        if isinstance(obs.code.expr, ast.List):
+        if isinstance(obs.code.expr, ast.List) and value.endswith("])"):
             value = value.removeprefix("np.array(")[:-1]  # the list itself, built once
         return f"np.array({value}, dtype={np_dtype(space.dtype)})"
     if kind == "Discrete":

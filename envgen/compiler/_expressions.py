@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from envgen.compiler._language import PYTHON_BUILTINS
 from envgen.compiler.diagnostics import did_you_mean
-from envgen.compiler.functions import BUILTINS, CONSTANTS, CallError
+from envgen.compiler.functions import BUILTINS, CONSTANTS, CallError, axis_of
 from envgen.compiler.ir import BINARY_OPERATORS, Symbol
 from envgen.compiler.types import (
     ANY,
@@ -17,10 +17,12 @@ from envgen.compiler.types import (
     NONE,
     STR,
     Dim,
+    Shape,
     T,
     binary_result,
     broadcast,
     dim_add,
+    dim_equal,
     dim_mul,
     promote,
     sym,
@@ -196,6 +198,22 @@ class ExpressionRules:
             if not all(e.is_numeric for e in elements):
                 self.error(path, "array elements must be numbers", "", "type", node)
                 return ANY
+            ragged = _ragged([e.shape for e in elements])
+            if ragged:
+                hint = "every element must have the same shape (NumPy refuses ragged arrays)"
+                if any(e.is_scalar for e in elements):
+                    hint = (
+                        "a list of a scalar and an array is not an array: join them with "
+                        "concatenate, e.g. concatenate([[x], values])"
+                    )
+                self.error(
+                    path,
+                    f"the elements of this list have different shapes ({ragged})",
+                    hint,
+                    "shape",
+                    node,
+                )
+                return ANY
             try:
                 inner = broadcast(*[e.shape for e in elements])
             except ValueError:
@@ -359,14 +377,45 @@ class ExpressionRules:
         consts: dict[str, object] = {}
         positional = node.args
         if builtin.variadic:
-            if node.keywords:
-                self.error(path, f"{name}() takes no keyword arguments", "", "call", node)
+            axis = [k for k in node.keywords if k.arg == "axis"]
+            if len(axis) != len(node.keywords) or (axis and len(positional) != 1):
+                self.error(
+                    path,
+                    f"{name}() takes no keyword arguments"
+                    + (" but axis=, with one array" if name in ("min", "max") else ""),
+                    f"e.g. {name}(a, b), {name}(values) or {name}(values, axis=0)",
+                    "call",
+                    node,
+                )
+                for keyword_ in node.keywords:
+                    self.expr(keyword_.value, scope, defined)
+                return ANY
             if not positional:
                 self.error(path, f"{name}() needs at least one argument", "", "call", node)
                 return ANY
             types = [self.expr(a, scope, defined) for a in positional]
+            if axis:
+                self.expr(axis[0].value, scope, defined)
             if any(t.dtype == "any" for t in types):
                 return ANY
+            if axis:
+                x = types[0]
+                try:
+                    if not x.is_numeric or x.is_scalar or x.dtype == "bool":
+                        raise CallError(
+                            f"axis= needs a numeric array, got {x.describe()}"
+                            + ("; use any()/all() for bools" if x.dtype == "bool" else "")
+                        )
+                    k = axis_of(
+                        {"axis": ANY},
+                        {"axis": self.consts.get(id(axis[0].value))},
+                        None if x.shape is None else len(x.shape),
+                    )
+                except CallError as exc:
+                    self.error(path, f"{name}(): {exc}", f"e.g. {builtin.example}", "type", node)
+                    return ANY
+                assert k is not None and x.shape is not None
+                return T(x.dtype, x.shape[:k] + x.shape[k + 1 :])
             if len(types) == 1:
                 t = types[0]
                 if t.is_scalar:
@@ -394,9 +443,14 @@ class ExpressionRules:
             )
             return ANY
         for param, arg in zip(builtin.params, positional, strict=False):
+            if builtin.sequence and param == builtin.params[0]:
+                args[param] = self._sequence(name, arg, scope, defined)
+                continue
             args[param] = self.expr(arg, scope, defined)
             if id(arg) in self.consts:
                 consts[param] = self.consts[id(arg)]
+            elif param in builtin.shapes:
+                consts[param] = self.dims_of(arg)
         for keyword_ in node.keywords:
             if keyword_.arg is None or keyword_.arg not in builtin.params:
                 self.error(
@@ -410,9 +464,14 @@ class ExpressionRules:
                 continue
             if keyword_.arg in args:
                 self.error(path, f"{name}() got '{keyword_.arg}' twice", "", "call", keyword_.value)
+            if builtin.sequence and keyword_.arg == builtin.params[0]:
+                args[keyword_.arg] = self._sequence(name, keyword_.value, scope, defined)
+                continue
             args[keyword_.arg] = self.expr(keyword_.value, scope, defined)
             if id(keyword_.value) in self.consts:
                 consts[keyword_.arg] = self.consts[id(keyword_.value)]
+            elif keyword_.arg in builtin.shapes:
+                consts[keyword_.arg] = self.dims_of(keyword_.value)
         missing = [p for p in builtin.params[: builtin.required] if p not in args]
         if missing:
             self.error(
@@ -423,7 +482,13 @@ class ExpressionRules:
                 node,
             )
             return ANY
-        if any(t.dtype == "any" for t in args.values()) and not builtin.random:
+        if (
+            any(
+                t.dtype == "any" or any(f.dtype == "any" for _, f in t.fields)
+                for t in args.values()
+            )
+            and not builtin.random
+        ):
             return ANY
         try:
             return builtin.rule(args, consts)
@@ -432,6 +497,30 @@ class ExpressionRules:
             return ANY
         except KeyError:
             return ANY
+
+    def _sequence(self, name: str, node: ast.expr, scope: Scope, defined: set[str] | None) -> T:
+        """The list of arrays concatenate()/stack() join: each element typed on its own (they
+        may differ in length), the list itself a tuple type the backends print as a list."""
+        if not isinstance(node, (ast.List, ast.Tuple)):
+            self.expr(node, scope, defined)
+            self.error(
+                self._path,
+                f"{name}() takes a list of arrays, written out",
+                f"e.g. {name}([a, b])",
+                "call",
+                node,
+            )
+            return ANY
+        fields = tuple((i, self.expr(e, scope, defined)) for i, e in enumerate(node.elts))
+        t = T("tuple", (), False, fields)
+        self.types[id(node)] = t
+        return t
+
+    def dims_of(self, node: ast.expr) -> tuple[Dim, ...] | Dim:
+        """A shape or length argument as polynomials of params (None where unknown)."""
+        if isinstance(node, (ast.Tuple, ast.List)):
+            return tuple(self.dim_of(e) for e in node.elts)
+        return self.dim_of(node)
 
     def _subscript(self, node: ast.Subscript, scope: Scope, defined: set[str] | None) -> T:
         path = self._path
@@ -551,3 +640,26 @@ class ExpressionRules:
         if base.dtype == "str" and shape == ():
             return STR
         return T(base.dtype, shape, base.weak and shape == ())
+
+
+def _ragged(shapes: list[Shape]) -> str:
+    """The differing shapes of a list's elements as text ('' when they may all agree)."""
+    known = [s for s in shapes if s is not None]
+    if not known:
+        return ""
+    ranks = {len(s) for s in known}
+    differ = len(ranks) > 1
+    if not differ:
+        for axis in range(ranks.pop()):
+            dims = [s[axis] for s in known]
+            if any(dim_equal(dims[0], d) is False for d in dims[1:]):
+                differ = True
+    if not differ:
+        return ""
+    seen: list[str] = []
+    for s in known:
+        text = T("float64", s).describe().removeprefix("float64 ")
+        text = "a scalar" if s == () else text.replace("array of shape ", "")
+        if text not in seen:
+            seen.append(text)
+    return " and ".join(seen)

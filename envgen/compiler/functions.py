@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
+
 from envgen.compiler.types import (
     BOOL,
     FLOAT,
@@ -19,8 +21,11 @@ from envgen.compiler.types import (
     NUMERIC,
     STR,
     Dim,
+    Sym,
     T,
     broadcast,
+    dim_add,
+    dim_equal,
     dim_mul,
     promote,
 )
@@ -41,6 +46,11 @@ class Builtin:
     random: bool = False
     statement: bool = False  # drawing functions mutate their first argument
     variadic: bool = False  # min/max accept any number of arguments
+    sequence: bool = False  # the first argument is a list of arrays: concatenate([a, b])
+    axis: str | None = None  # template when `axis=` is given (reductions)
+    #: arguments that are lengths or shapes: the analysis hands their rule the lengths as
+    #: polynomials of params (`zeros(lead_time + 1)` has the symbolic shape)
+    shapes: tuple[str, ...] = ()
 
 
 class CallError(Exception):
@@ -76,12 +86,46 @@ def _promote_all(args: dict[str, T], _c: dict[str, object]) -> T:
     return T(out.dtype, shape, out.weak and shape == ())
 
 
-def _reduce_to(dtype_of: Callable[[T], T]) -> Rule:
-    def rule(args: dict[str, T], _c: dict[str, object]) -> T:
+def _numpy_dtype(fn: Callable[..., object], dtype: str) -> str:
+    """The dtype NumPy's reduction `fn` gives on an array of `dtype`."""
+    with np.errstate(all="ignore"):
+        return np.asarray(fn(np.ones(2, dtype=dtype))).dtype.name
+
+
+def axis_of(args: dict[str, T], consts: dict[str, object], rank: int | None) -> int | None:
+    """The `axis=` argument as a non-negative axis of an array of `rank` dimensions."""
+    if "axis" not in args:
+        return None
+    axis = consts.get("axis")
+    if not isinstance(axis, int) or isinstance(axis, bool):
+        raise CallError("axis must be a whole-number literal, e.g. axis=0 or axis=-1")
+    if rank is None:
+        raise CallError("axis= needs an array whose number of dimensions is known")
+    if not -rank <= axis < rank:
+        raise CallError(f"axis {axis} is out of range for an array of {rank} dimension(s)")
+    return axis % rank
+
+
+def _reduce_to(dtype_of: Callable[[T], T], fn: Callable[..., object] | None = None) -> Rule:
+    """A reduction: the whole array to a scalar, or one axis away with `axis=`."""
+
+    def rule(args: dict[str, T], consts: dict[str, object]) -> T:
         x = args["x"]
         if not x.is_numeric:
             raise CallError(f"expects a numeric array, got {x.describe()}")
-        return dtype_of(x)
+        if "axis" not in args:
+            out = dtype_of(x)
+            if fn is not None and not out.weak:
+                out = T(_numpy_dtype(fn, x.dtype), ())
+            return out
+        if x.shape == ():
+            raise CallError("axis= needs an array, got a scalar")
+        axis = axis_of(args, consts, None if x.shape is None else len(x.shape))
+        assert axis is not None and x.shape is not None
+        dtype = dtype_of(x).dtype
+        if fn is not None:
+            dtype = _numpy_dtype(fn, x.dtype)
+        return T(dtype, x.shape[:axis] + x.shape[axis + 1 :])
 
     return rule
 
@@ -107,14 +151,183 @@ def _cast(dtype: str, weak_dtype: T | None) -> Rule:
     return rule
 
 
-def _shape_of(value: object) -> tuple[int | None, ...] | None:
-    if isinstance(value, int) and not isinstance(value, bool):
+def _shape_of(value: object) -> tuple[Dim, ...] | None:
+    """A shape argument's lengths: ints, polynomials of params (Sym), or None (unknown)."""
+    if isinstance(value, Sym) or (isinstance(value, int) and not isinstance(value, bool)):
         return (value,)
     if isinstance(value, (tuple, list)):
-        return tuple(v if isinstance(v, int) and not isinstance(v, bool) else None for v in value)
+        return tuple(
+            v if isinstance(v, Sym) or (isinstance(v, int) and not isinstance(v, bool)) else None
+            for v in value
+        )
     if value is None:
         return None
     return (None,)
+
+
+#: The dtype NumPy gives an array made of a plain Python number (np.asarray(1.0)).
+_STRONG = {"bool": "bool", "int": "int64", "float": "float64"}
+
+
+def strong_dtype(t: T) -> str:
+    """The dtype of `t` once it is an array (a plain Python number becomes float64 ...)."""
+    return _STRONG[t.kind] if t.weak else t.dtype
+
+
+def _items(args: dict[str, T], name: str = "arrays") -> list[T]:
+    items = [t for _, t in args[name].fields]
+    if not items:
+        raise CallError("needs at least one array in the list")
+    for t in items:
+        if not t.is_numeric:
+            raise CallError(f"joins numeric arrays, got {t.describe()}")
+    return items
+
+
+def _same_dim(dims: list[Dim], what: str) -> Dim:
+    """The one length `dims` agree on (a CallError where they cannot)."""
+    known = [d for d in dims if d is not None]
+    for d in known[1:]:
+        if dim_equal(known[0], d) is False:
+            raise CallError(f"{what}: lengths {known[0]} and {d} differ")
+    ints = [d for d in known if isinstance(d, int)]
+    return ints[0] if ints else (known[0] if known else None)
+
+
+def _concatenate(args: dict[str, T], consts: dict[str, object]) -> T:
+    items = _items(args)
+    for t in items:
+        if t.shape == ():
+            raise CallError(
+                f"joins arrays, got {t.described()}; write a scalar x as a one-element "
+                "array: concatenate([[x], values])"
+            )
+    dtype = np.result_type(*[t.dtype for t in items]).name
+    ranks = {len(t.shape) for t in items if t.shape is not None}
+    if len(ranks) > 1:
+        raise CallError(f"the arrays have different numbers of dimensions {sorted(ranks)}")
+    if not ranks or any(t.shape is None for t in items):
+        axis_of(args, consts, ranks.pop() if ranks else None)
+        return T(dtype, None)
+    rank = ranks.pop()
+    axis = axis_of(args, consts, rank) or 0
+    shape: list[Dim] = []
+    for d in range(rank):
+        dims = [t.shape[d] for t in items]  # type: ignore[index]
+        if d == axis:
+            total: Dim = 0
+            for dim in dims:
+                total = dim_add(total, dim)
+            shape.append(total)
+        else:
+            shape.append(_same_dim(dims, f"the arrays differ along axis {d}"))
+    return T(dtype, tuple(shape))
+
+
+def _stack(args: dict[str, T], consts: dict[str, object]) -> T:
+    items = _items(args)
+    dtype = np.result_type(*[strong_dtype(t) for t in items]).name
+    ranks = {len(t.shape) for t in items if t.shape is not None}
+    if len(ranks) > 1:
+        raise CallError(
+            "stack() needs arrays of one shape; join arrays of different lengths with concatenate()"
+        )
+    if not ranks or any(t.shape is None for t in items):
+        axis_of(args, consts, ranks.pop() + 1 if ranks else None)
+        return T(dtype, None)
+    rank = ranks.pop()
+    axis = axis_of(args, consts, rank + 1) or 0
+    inner = [
+        _same_dim([t.shape[d] for t in items], "stack() needs arrays of one shape")  # type: ignore[index]
+        for d in range(rank)
+    ]
+    return T(dtype, tuple(inner[:axis]) + (len(items),) + tuple(inner[axis:]))
+
+
+def _size(shape: tuple[Dim, ...] | None) -> Dim:
+    if shape is None:
+        return None
+    total: Dim = 1
+    for d in shape:
+        total = dim_mul(total, d)
+    return total
+
+
+def _ravel(args: dict[str, T], _c: dict[str, object]) -> T:
+    x = args["x"]
+    if not x.is_numeric:
+        raise CallError(f"expects a numeric array, got {x.describe()}")
+    return T(strong_dtype(x), (_size(x.shape),))
+
+
+def _reshape(args: dict[str, T], consts: dict[str, object]) -> T:
+    x = args["x"]
+    if not x.is_numeric:
+        raise CallError(f"expects a numeric array, got {x.describe()}")
+    shape = _shape_of(consts.get("shape")) if "shape" in consts else None
+    if shape is None:
+        raise CallError("the shape must be lengths over params and literals, e.g. (rows, cols)")
+    total = _size(x.shape)
+    unknown = [i for i, d in enumerate(shape) if d == -1]
+    if len(unknown) > 1:
+        raise CallError("only one length may be -1")
+    if any(isinstance(d, int) and d < -1 for d in shape):
+        raise CallError(f"lengths must be positive (or one -1), got {shape}")
+    rest = _size(tuple(d for d in shape if d != -1))
+    if unknown:
+        fill: Dim = None
+        if isinstance(total, int) and isinstance(rest, int) and rest > 0:
+            if total % rest:
+                raise CallError(f"cannot reshape {total} elements into {_shape_text(shape)}")
+            fill = total // rest
+        shape = tuple(fill if d == -1 else d for d in shape)
+    elif dim_equal(total, rest) is False:
+        raise CallError(f"cannot reshape {total} elements into {_shape_text(shape)}")
+    return T(strong_dtype(x), shape)
+
+
+def _shape_text(shape: tuple[Dim, ...]) -> str:
+    dims = ", ".join("?" if d is None else str(d) for d in shape)
+    return f"({dims}{',' if len(shape) == 1 else ''})"
+
+
+def _roll(args: dict[str, T], consts: dict[str, object]) -> T:
+    x = args["x"]
+    if not x.is_numeric or x.shape == ():
+        raise CallError(f"expects a numeric array, got {x.describe()}")
+    shift = args["shift"]
+    if shift.kind != "int" or not shift.is_scalar:
+        raise CallError(f"the shift must be an integer, got {shift.describe()}")
+    axis_of(args, consts, None if x.shape is None else len(x.shape))
+    return T(x.dtype, x.shape)
+
+
+def _array(args: dict[str, T], consts: dict[str, object]) -> T:
+    x = args["x"]
+    if not x.is_numeric:
+        raise CallError(f"expects numbers, got {x.describe()}")
+    dtype = consts.get("dtype", strong_dtype(x)) if "dtype" in args else strong_dtype(x)
+    if not isinstance(dtype, str) or dtype not in NUMERIC:
+        raise CallError(f"dtype must be one of {', '.join(DTYPES)}")
+    return T(dtype, x.shape)
+
+
+def _eye(args: dict[str, T], consts: dict[str, object]) -> T:
+    n = args["n"]
+    if n.kind != "int" or not n.is_scalar:
+        raise CallError(f"n must be an integer, got {n.describe()}")
+    dtype = consts.get("dtype", "float64") if "dtype" in args else "float64"
+    if not isinstance(dtype, str) or dtype not in NUMERIC:
+        raise CallError(f"dtype must be one of {', '.join(DTYPES)}")
+    (dim,) = _shape_of(consts.get("n")) or (None,)
+    return T(dtype, (dim, dim))
+
+
+def _flatnonzero(args: dict[str, T], _c: dict[str, object]) -> T:
+    x = args["x"]
+    if not x.is_numeric or x.shape == ():
+        raise CallError(f"expects an array, got {x.describe()}")
+    return T("int64", (None,))
 
 
 def _sized(dtype: T) -> Rule:
@@ -351,6 +564,7 @@ BUILTINS.update(
                 "smallest of the arguments, or of one array",
                 "min(pos + 1, size - 1)",
                 variadic=True,
+                axis="np.min({x}, axis={axis})",
             ),
             Builtin(
                 "max",
@@ -362,6 +576,7 @@ BUILTINS.update(
                 "largest of the arguments, or of one array",
                 "max(price, 1.0)",
                 variadic=True,
+                axis="np.max({x}, axis={axis})",
             ),
             Builtin(
                 "clip",
@@ -430,73 +645,80 @@ BUILTINS.update(
             ),
             Builtin(
                 "sum",
-                ("x",),
+                ("x", "axis"),
                 1,
-                _reduce_to(lambda x: T(promote(x, INT).dtype if x.kind != "float" else x.dtype)),
+                _reduce_to(lambda x: T(x.dtype), np.sum),
                 None,
                 "np.sum({x})",
                 "sum of the elements",
                 "sum(grid == 1)",
+                axis="np.sum({x}, axis={axis})",
             ),
             Builtin(
                 "mean",
-                ("x",),
+                ("x", "axis"),
                 1,
-                _reduce_to(lambda x: T("float64")),
+                _reduce_to(lambda x: T(x.dtype), np.mean),
                 None,
                 "np.mean({x})",
                 "mean of the elements",
                 "mean(loads)",
+                axis="np.mean({x}, axis={axis})",
             ),
             Builtin(
                 "prod",
-                ("x",),
+                ("x", "axis"),
                 1,
-                _reduce_to(lambda x: T(promote(x, INT).dtype if x.kind != "float" else x.dtype)),
+                _reduce_to(lambda x: T(x.dtype), np.prod),
                 None,
                 "np.prod({x})",
                 "product of the elements",
                 "prod(shape)",
+                axis="np.prod({x}, axis={axis})",
             ),
             Builtin(
                 "any",
-                ("x",),
+                ("x", "axis"),
                 1,
                 _reduce_to(lambda x: BOOL),
                 None,
                 "bool(np.any({x}))",
                 "whether any element is true",
                 "any(hits)",
+                axis="np.any({x}, axis={axis})",
             ),
             Builtin(
                 "all",
-                ("x",),
+                ("x", "axis"),
                 1,
                 _reduce_to(lambda x: BOOL),
                 None,
                 "bool(np.all({x}))",
                 "whether every element is true",
                 "all(done)",
+                axis="np.all({x}, axis={axis})",
             ),
             Builtin(
                 "argmax",
-                ("x",),
+                ("x", "axis"),
                 1,
                 _reduce_to(lambda x: INT),
                 None,
                 "int(np.argmax({x}))",
                 "index of the first largest element",
                 "argmax(cumsum(p) > u)",
+                axis="np.argmax({x}, axis={axis})",
             ),
             Builtin(
                 "argmin",
-                ("x",),
+                ("x", "axis"),
                 1,
                 _reduce_to(lambda x: INT),
                 None,
                 "int(np.argmin({x}))",
                 "index of the first smallest element",
                 "argmin(distances)",
+                axis="np.argmin({x}, axis={axis})",
             ),
             Builtin(
                 "cumsum",
@@ -510,13 +732,14 @@ BUILTINS.update(
             ),
             Builtin(
                 "count_nonzero",
-                ("x",),
+                ("x", "axis"),
                 1,
                 _reduce_to(lambda x: INT),
                 None,
                 "int(np.count_nonzero({x}))",
                 "number of non-zero elements",
                 "count_nonzero(grid)",
+                axis="np.count_nonzero({x}, axis={axis})",
             ),
             Builtin(
                 "len", ("x",), 1, _len, None, "len({x})", "length of the first axis", "len(desc)"
@@ -533,13 +756,14 @@ BUILTINS.update(
             ),
             Builtin(
                 "norm",
-                ("x",),
+                ("x", "axis"),
                 1,
-                _reduce_to(lambda x: T("float64")),
+                _reduce_to(lambda x: FLOAT, np.linalg.norm),
                 None,
                 "float(np.linalg.norm({x}))",
                 "Euclidean norm",
                 "norm(goal - pos)",
+                axis="np.linalg.norm({x}, axis={axis})",
             ),
             Builtin(
                 "zeros",
@@ -550,6 +774,7 @@ BUILTINS.update(
                 "np.zeros({shape}, dtype={dtype})",
                 "an array of zeros",
                 "zeros((64, 64, 3), dtype='uint8')",
+                shapes=("shape",),
             ),
             Builtin(
                 "ones",
@@ -560,6 +785,7 @@ BUILTINS.update(
                 "np.ones({shape}, dtype={dtype})",
                 "an array of ones",
                 "ones(n)",
+                shapes=("shape",),
             ),
             Builtin(
                 "full",
@@ -570,6 +796,7 @@ BUILTINS.update(
                 "np.full({shape}, {value}, dtype={dtype})",
                 "an array filled with value",
                 "full(3, 1.0 / 3.0)",
+                shapes=("shape",),
             ),
             Builtin(
                 "arange",
@@ -612,6 +839,7 @@ BUILTINS.update(
                 "Generator.random: uniform in [0, 1)",
                 "random()",
                 random=True,
+                shapes=("size",),
             ),
             Builtin(
                 "uniform",
@@ -623,6 +851,7 @@ BUILTINS.update(
                 "Generator.uniform(low=0, high=1, size=None)",
                 "uniform(-0.05, 0.05)",
                 random=True,
+                shapes=("size",),
             ),
             Builtin(
                 "normal",
@@ -634,6 +863,7 @@ BUILTINS.update(
                 "Generator.normal(loc=0, scale=1, size=None)",
                 "normal(drift, volatility)",
                 random=True,
+                shapes=("size",),
             ),
             Builtin(
                 "standard_normal",
@@ -645,6 +875,7 @@ BUILTINS.update(
                 "Generator.standard_normal(size=None)",
                 "standard_normal()",
                 random=True,
+                shapes=("size",),
             ),
             Builtin(
                 "integers",
@@ -656,6 +887,7 @@ BUILTINS.update(
                 "Generator.integers(low, high=None, size=None, endpoint=False)",
                 "integers(0, size)",
                 random=True,
+                shapes=("size",),
             ),
             Builtin(
                 "exponential",
@@ -667,6 +899,7 @@ BUILTINS.update(
                 "Generator.exponential(scale=1, size=None)",
                 "exponential(2.0)",
                 random=True,
+                shapes=("size",),
             ),
             Builtin(
                 "poisson",
@@ -678,6 +911,7 @@ BUILTINS.update(
                 "Generator.poisson(lam=1, size=None)",
                 "poisson(arrival_rate)",
                 random=True,
+                shapes=("size",),
             ),
             Builtin(
                 "binomial",
@@ -689,6 +923,7 @@ BUILTINS.update(
                 "Generator.binomial(n, p, size=None)",
                 "binomial(10, 0.5)",
                 random=True,
+                shapes=("size",),
             ),
             Builtin(
                 "choice",
@@ -700,6 +935,7 @@ BUILTINS.update(
                 "Generator.choice(a, size=None, replace=True, p=None)",
                 "choice(4, p=probs)",
                 random=True,
+                shapes=("size",),
             ),
             # Drawing on a uint8 H×W×3 frame (envgen.runtime.draw), used as statements.
             Builtin(
@@ -835,3 +1071,93 @@ BUILTINS["encode"] = Builtin(
     "a 2-D int array: each character of each row replaced by its index in alphabet",
     'encode(desc, "SFHG")',
 )
+
+
+# Arrays: joining, reshaping and making them (what observations and pipelines need).
+for _builtin in [
+    Builtin(
+        "concatenate",
+        ("arrays", "axis"),
+        1,
+        _concatenate,
+        None,
+        "np.concatenate({args})",
+        "join a list of arrays along an existing axis (0 unless axis= says)",
+        "concatenate([[inventory], pipeline])",
+        sequence=True,
+    ),
+    Builtin(
+        "stack",
+        ("arrays", "axis"),
+        1,
+        _stack,
+        None,
+        "np.stack({args})",
+        "join a list of same-shape arrays (or scalars) along a new axis",
+        "stack([xs, ys], axis=1)",
+        sequence=True,
+    ),
+    Builtin(
+        "ravel",
+        ("x",),
+        1,
+        _ravel,
+        None,
+        "np.array({x}).ravel()",
+        "the elements as a 1-D array (a copy)",
+        "ravel(grid)",
+    ),
+    Builtin(
+        "reshape",
+        ("x", "shape"),
+        2,
+        _reshape,
+        None,
+        "np.array({x}).reshape({shape})",
+        "the elements in a new shape (a copy; one length may be -1)",
+        "reshape(cells, (rows, cols))",
+        shapes=("shape",),
+    ),
+    Builtin(
+        "roll",
+        ("x", "shift", "axis"),
+        2,
+        _roll,
+        None,
+        "np.roll({args})",
+        "elements shifted by shift places, wrapping around (flattened unless axis=)",
+        "roll(pipeline, -1)",
+    ),
+    Builtin(
+        "array",
+        ("x", "dtype"),
+        1,
+        _array,
+        None,
+        "np.array({x}, dtype={dtype})",
+        "a new array (a copy) of x, of dtype if given",
+        'array(obstacles, dtype="float32")',
+    ),
+    Builtin(
+        "eye",
+        ("n", "dtype"),
+        1,
+        _eye,
+        None,
+        "np.eye({n}, dtype={dtype})",
+        "the n×n identity matrix",
+        "eye(n_actions)[action]",
+        shapes=("n",),
+    ),
+    Builtin(
+        "flatnonzero",
+        ("x",),
+        1,
+        _flatnonzero,
+        None,
+        "np.flatnonzero({x})",
+        "indices of the non-zero elements of the flattened array",
+        "choice(flatnonzero(grid == 0))",
+    ),
+]:
+    BUILTINS[_builtin.name] = _builtin

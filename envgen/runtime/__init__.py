@@ -369,3 +369,22 @@ def load_hook(module: str, function: str) -> Any:
 
     hook.__qualname__ = f"{module}:{function}"
     return hook
+
+
+def reshape_rows(x: Any, shape: Any) -> np.ndarray:
+    """A copy of the batch `x` (one row per env) with each row in `shape` (one length may be
+    -1): what `reshape(x, shape)` and `ravel(x)` are per env, even for an empty batch."""
+    x = np.array(x)
+    dims = (int(shape),) if np.ndim(shape) == 0 else tuple(int(d) for d in shape)
+    if -1 in dims:
+        known = math.prod(d for d in dims if d != -1)
+        size = math.prod(x.shape[1:])
+        dims = tuple((size // known if known else -1) if d == -1 else d for d in dims)
+    return x.reshape((x.shape[0], *dims))
+
+
+def roll_rows(x: Any, shift: Any) -> np.ndarray:
+    """`roll(x, shift)` of each row of the batch `x`: the row flattened, rolled, reshaped."""
+    x = np.asarray(x)
+    flat = x.reshape(x.shape[0], math.prod(x.shape[1:]))
+    return np.roll(flat, shift, axis=1).reshape(x.shape)
