@@ -10,7 +10,6 @@ from __future__ import annotations
 import importlib.util
 import os
 import re
-import shutil
 import sys
 import tempfile
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from envgen import _output
 from envgen.backends._printer import UnresolvedName
 from envgen.backends.pettingzoo import emit_multiagent
 from envgen.backends.python import (
@@ -36,7 +36,7 @@ from envgen.compiler.diagnostics import (
     did_you_mean,
     display_path,
 )
-from envgen.compiler.load import Document, load_document
+from envgen.compiler.load import Document, is_inside, load_document, spec_root
 from envgen.compiler.spec import EnvSpec
 
 SPEC_SUFFIXES = (".yaml", ".yml")
@@ -54,11 +54,20 @@ class Compiled:
     notes: list[str] = field(default_factory=list)
     #: Multi-agent specs (PettingZoo modules), kept apart: they are not Gymnasium envs.
     multiagent: list[MultiAgentModel] = field(default_factory=list)
+    #: The spec files and folders given to the build: they own the modules they produced.
+    spec_paths: list[Path] = field(default_factory=list)
 
 
-def discover(paths: list[Path]) -> tuple[list[Path], list[Diagnostic]]:
-    """Spec files named by `paths` (files, or folders searched recursively), sorted."""
-    found: list[Path] = []
+def discover(
+    paths: list[Path], *, follow_symlinks: bool = False
+) -> tuple[list[tuple[Path, Path]], list[Diagnostic]]:
+    """Spec files named by `paths` (files, or folders searched recursively), sorted, each
+    with the root folder it must stay inside (see `envgen.compiler.load.read_spec`).
+
+    A folder is searched without leaving it: a symlink inside it that leads out (to a
+    file, or to a folder such as `/`) is reported, not followed, unless `follow_symlinks`.
+    """
+    found: list[tuple[Path, Path]] = []
     problems: list[Diagnostic] = []
     for path in paths:
         if not path.exists():
@@ -74,23 +83,42 @@ def discover(paths: list[Path]) -> tuple[list[Path], list[Diagnostic]]:
                 )
             )
             continue
-        if path.is_file():
-            found.append(path)
+        if not path.is_dir():  # a file (or a FIFO, device...: the reader refuses those)
+            found.append((path, spec_root(path)))
             continue
+        top = Path(os.path.realpath(path))
         seen: set[tuple[int, int]] = set()
-        for root, dirs, files in os.walk(path, followlinks=True):
-            stat = os.stat(root)
-            key = (stat.st_dev, stat.st_ino)
+        for folder, dirs, files in os.walk(path, followlinks=True):
+            info = os.stat(folder)
+            key = (info.st_dev, info.st_ino)
             if key in seen:  # a symlink loop: do not walk the same folder twice
                 dirs[:] = []
                 continue
             seen.add(key)
-            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            kept = []
+            for name in sorted(d for d in dirs if not d.startswith(".")):
+                sub = Path(folder) / name
+                if follow_symlinks or is_inside(sub, top):
+                    kept.append(name)
+                else:
+                    problems.append(_outside(sub, top))
+            dirs[:] = kept
             for name in sorted(files):
                 if name.endswith(SPEC_SUFFIXES) and not name.startswith("."):
-                    found.append(Path(root) / name)
-    unique = sorted({_resolved(p): p for p in found}.values(), key=lambda p: str(p))
+                    found.append((Path(folder) / name, top))
+    unique = sorted({_resolved(p): (p, r) for p, r in found}.values(), key=lambda p: str(p[0]))
     return unique, problems
+
+
+def _outside(link: Path, root: Path) -> Diagnostic:
+    return Diagnostic(
+        Location(display_path(link)),
+        f"a symlink that leads outside the specs folder '{display_path(root)}'; "
+        "it was not searched",
+        "copy the specs into the folder, or pass --follow-symlinks if you trust where "
+        "the link points",
+        "file-outside-root",
+    )
 
 
 _UNION_TAGS = ("str", "int", "float", "bool", "list[str]", "DiscreteArgs", "MultiDiscreteArgs")
@@ -257,10 +285,13 @@ def _known_keys(data: object, parent: tuple) -> list[str]:
     return []
 
 
-def check_spec(path: Path) -> tuple[EnvModel | MultiAgentModel | None, list[Diagnostic]]:
-    """Load, validate and analyse one spec file (single- or multi-agent)."""
+def check_spec(
+    path: Path, root: Path | None = None, *, follow_symlinks: bool = False
+) -> tuple[EnvModel | MultiAgentModel | None, list[Diagnostic]]:
+    """Load, validate and analyse one spec file (single- or multi-agent), which must lie
+    inside `root` (by default the folder it is listed in) unless `follow_symlinks`."""
     try:
-        document = load_document(path)
+        document = load_document(path, root, follow_symlinks=follow_symlinks)
     except DiagnosticError as exc:
         return None, exc.diagnostics
     multiagent = is_multiagent(document.data)
@@ -285,10 +316,15 @@ def check_spec(path: Path) -> tuple[EnvModel | MultiAgentModel | None, list[Diag
         ]
 
 
-def compile_specs(paths: list[Path], out_dir: Path | None = None) -> Compiled:
-    """Run every stage on the specs under `paths`; collect all problems."""
-    result = Compiled()
-    files, problems = discover(paths)
+def compile_specs(
+    paths: list[Path], out_dir: Path | None = None, *, follow_symlinks: bool = False
+) -> Compiled:
+    """Run every stage on the specs under `paths`; collect all problems.
+
+    Spec files are read only inside the folders given (a file named on its own: its
+    folder); `follow_symlinks` allows symlinks that lead elsewhere."""
+    result = Compiled(spec_paths=list(paths))
+    files, problems = discover(paths, follow_symlinks=follow_symlinks)
     result.diagnostics.extend(problems)
     if not files and not problems:
         result.diagnostics.append(
@@ -302,8 +338,8 @@ def compile_specs(paths: list[Path], out_dir: Path | None = None) -> Compiled:
     ids: dict[str, Path] = {}
     modules: dict[str, Path] = {}
     root = out_dir.resolve().parent if out_dir is not None else Path.cwd()
-    for path in files:
-        model, diagnostics = check_spec(path)
+    for path, spec_folder in files:
+        model, diagnostics = check_spec(path, spec_folder, follow_symlinks=follow_symlinks)
         result.diagnostics.extend(diagnostics)
         if model is None:
             continue
@@ -451,68 +487,108 @@ class BuildReport:
     written: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
+    #: Generated modules in the output that specs outside this build produced: a build
+    #: keeps them unless asked to prune (`write(..., prune=True)`, `envgen build --prune`).
+    foreign: dict[str, str] = field(default_factory=dict)  # file name -> its source spec
 
 
-def plan(compiled: Compiled, out_dir: Path) -> BuildReport:
-    """Which files a build would write, remove, or leave alone."""
+class ForeignOutput(Exception):
+    """The output folder holds modules that other specs produced; the build would drop them."""
+
+    def __init__(self, out_dir: Path, foreign: dict[str, str]) -> None:
+        self.out_dir = out_dir
+        self.foreign = foreign
+        super().__init__(
+            f"{display_path(out_dir)} holds {len(foreign)} generated modules that the given "
+            "specs did not produce"
+        )
+
+
+def plan(compiled: Compiled, out_dir: Path, *, prune: bool = False) -> BuildReport:
+    """Which files a build would write, remove, or leave alone.
+
+    A generated module in the output that this build does not produce is removed when
+    its source spec lies inside the specs given to the build (the spec was deleted or its
+    id changed), or when `prune`; otherwise it is `foreign`, and `write` refuses.
+    """
     report = BuildReport()
     for name, text in sorted(compiled.files.items()):
         target = out_dir / name
         try:
             same = target.read_text(encoding="utf-8") == text
-        except (OSError, UnicodeDecodeError):
+        except (OSError, UnicodeDecodeError, ValueError):
             same = False
         (report.unchanged if same else report.written).append(name)
     if out_dir.is_dir():
         for existing in sorted(out_dir.glob("*.py")):
-            if existing.name not in compiled.files and _is_generated(existing):
+            if existing.name in compiled.files or not _is_generated(existing):
+                continue
+            source = _recorded_source(existing)
+            if prune or _owned(compiled, out_dir, source):
                 report.removed.append(existing.name)
+            else:
+                report.foreign[existing.name] = source or "an unknown spec"
     return report
 
 
 def _is_generated(path: Path) -> bool:
+    return MARKER in _head(path)
+
+
+def _head(path: Path) -> str:
+    if not path.is_file():  # a FIFO or a device named *.py is never opened
+        return ""
     try:
         with path.open(encoding="utf-8") as handle:
-            head = handle.read(4096)
+            return handle.read(4096)
     except (OSError, UnicodeDecodeError):
+        return ""
+
+
+def _recorded_source(path: Path) -> str | None:
+    """The spec a generated module says it came from (`# Source: '...'`), or None."""
+    import ast
+
+    found = re.search(r"^# Source: (.+)$", _head(path), re.M)
+    if found is None:
+        return None
+    try:
+        value = ast.literal_eval(found.group(1))
+    except (ValueError, SyntaxError):
+        return None
+    return value if isinstance(value, str) else None
+
+
+def _owned(compiled: Compiled, out_dir: Path, source: str | None) -> bool:
+    """Whether a spec recorded as `source` belongs to the specs this build was given."""
+    if source is None or not compiled.spec_paths:
         return False
-    return MARKER in head
+    # Sources are recorded relative to the output folder's parent (see compile_specs).
+    path = Path(os.path.realpath(out_dir)).parent / source
+    for given in compiled.spec_paths:
+        if Path(os.path.realpath(given)).is_dir():
+            if is_inside(path, given):
+                return True
+        elif os.path.realpath(path) == os.path.realpath(given):
+            return True
+    return False
 
 
-def write(compiled: Compiled, out_dir: Path) -> BuildReport:
-    """Replace the output folder's generated files with `compiled`, all at once or not at all."""
-    report = plan(compiled, out_dir)
+def write(compiled: Compiled, out_dir: Path, *, prune: bool = False) -> BuildReport:
+    """Replace the output folder's generated files with `compiled`, all at once or not at all.
+
+    The protocol (an atomic exchange of a staged folder; what envgen does not own is kept
+    as it is; the folder's mode is kept; a symlinked output folder is written through)
+    is `envgen._output`'s. Raises `ForeignOutput` if the output holds modules that other
+    specs produced, unless `prune`.
+    """
+    _output.tidy(out_dir)  # what an interrupted build left, before looking at the output
+    report = plan(compiled, out_dir, prune=prune)
+    if report.foreign:
+        raise ForeignOutput(out_dir, report.foreign)
     if not report.written and not report.removed:
         return report
-    parent = out_dir.resolve().parent
-    parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=parent))
-    try:
-        if out_dir.is_dir():
-            for existing in out_dir.iterdir():
-                if existing.name in report.removed or existing.name == "__pycache__":
-                    continue
-                if existing.is_file():
-                    shutil.copy2(existing, staging / existing.name)
-                elif existing.is_dir():
-                    shutil.copytree(existing, staging / existing.name, symlinks=True)
-        for name in report.written:
-            (staging / name).write_text(compiled.files[name], encoding="utf-8")
-        if out_dir.exists():
-            backup = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old.", dir=parent))
-            backup.rmdir()
-            os.replace(out_dir, backup)
-            try:
-                os.replace(staging, out_dir)
-            except BaseException:
-                os.replace(backup, out_dir)  # put the previous output back
-                raise
-            shutil.rmtree(backup, ignore_errors=True)
-        else:
-            os.replace(staging, out_dir)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+    _output.replace_folder(out_dir, compiled.files, set(report.unchanged), set(report.removed))
     return report
 
 

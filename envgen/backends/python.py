@@ -20,6 +20,7 @@ from pathlib import Path
 import jinja2
 
 from envgen.backends._printer import Translator, literal, np_dtype, tidy, tidy_block
+from envgen.compiler.diagnostics import printable
 from envgen.compiler.ir import Code, EnvModel, ObservationModel, SpaceModel
 from envgen.compiler.types import Sym, T
 
@@ -45,19 +46,21 @@ class EmittedModule:
 
 
 def doc_text(text: str) -> str:
-    """User text made safe inside a triple-quoted docstring: no escapes, no closing quotes."""
+    """User text made safe inside a triple-quoted docstring: no escapes, no closing quotes,
+    and nothing invisible in the source file: control and format characters (ESC, bidi
+    overrides such as U+202E), lone surrogates and line separators are written as escapes
+    (`envgen.compiler.diagnostics.printable`'s rule), so the docstring's value is the text
+    while the file shows no trojan-source reordering and always encodes as UTF-8."""
     out = []
     for ch in str(text):
         if ch == "\\":
             out.append("\\\\")
         elif ch == '"':
             out.append('\\"')
-        elif ch == "\n" or ch == "\t":
+        elif ch in "\n\t":
             out.append(ch)
-        elif ord(ch) < 32 or ord(ch) == 127 or ch in "\u2028\u2029\ufeff":
-            out.append(f"\\x{ord(ch):02x}" if ord(ch) < 256 else f"\\u{ord(ch):04x}")
         else:
-            out.append(ch)
+            out.append(printable(ch, keep=""))
     return "".join(out)
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from envgen.compiler.diagnostics import Diagnostic
+from envgen.compiler.diagnostics import Diagnostic, markup_safe
 
 stderr = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 stdout = Console(highlight=False, soft_wrap=True, emoji=False)
@@ -54,25 +54,16 @@ def print_diagnostics(diagnostics: list[Diagnostic]) -> None:
 
 
 def _escape(text: str) -> str:
-    """Text from a spec made inert for the terminal: no markup, no control sequences."""
-    from rich.markup import escape
-
-    text = "".join(
-        f"\\x{ord(ch):02x}" if (ord(ch) < 32 and ch != "\t") or 127 <= ord(ch) < 160 else ch
-        for ch in text
-    )
-    return escape(text)
+    """Text from a spec made inert for the terminal: no markup, no control or bidi
+    characters, one line (see `envgen.compiler.diagnostics.printable`)."""
+    return markup_safe(text, keep="\t")
 
 
 def _source_line(file: str, line: int) -> str | None:
-    try:
-        with open(file, encoding="utf-8", errors="replace") as handle:
-            for number, text in enumerate(handle, start=1):
-                if number == line:
-                    return text if len(text) < 300 else text[:300] + "…"
-    except (OSError, UnicodeDecodeError):
-        return None
-    return None
+    # From the text the compiler read (never by reopening a path: it may lead elsewhere).
+    from envgen.compiler.load import source_line
+
+    return source_line(file, line)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -97,6 +88,13 @@ def _spec_paths(paths: tuple[Path, ...]) -> list[Path]:
     return list(paths) if paths else [Path("specs")]
 
 
+follow_symlinks_option = click.option(
+    "--follow-symlinks",
+    is_flag=True,
+    help="Also read specs that symlinks lead to outside the folders given (trusted links only).",
+)
+
+
 @main.command()
 @click.argument("specs", nargs=-1, type=click.Path(path_type=Path))
 @click.option(
@@ -112,36 +110,51 @@ def _spec_paths(paths: tuple[Path, ...]) -> list[Path]:
     is_flag=True,
     help="Write nothing; exit 1 and list stale files if the output differs.",
 )
-def build(specs: tuple[Path, ...], output: Path, check: bool) -> None:
+@click.option(
+    "--prune",
+    is_flag=True,
+    help="Also remove generated modules in the output that other specs produced.",
+)
+@follow_symlinks_option
+def build(
+    specs: tuple[Path, ...], output: Path, check: bool, prune: bool, follow_symlinks: bool
+) -> None:
     """Compile SPECS (files or folders; default specs/) into a Python package."""
-    from envgen.build import compile_specs, plan, write
+    from envgen.build import ForeignOutput, compile_specs, plan, write
 
     if not output.name.isidentifier():
         raise click.BadParameter(
             f"'{output.name}' is not a valid Python package name", param_hint="--output"
         )
-    compiled = compile_specs(_spec_paths(specs), output)
+    compiled = compile_specs(_spec_paths(specs), output, follow_symlinks=follow_symlinks)
     if compiled.diagnostics:
         print_diagnostics(compiled.diagnostics)
         stderr.print("nothing was written")
         sys.exit(1)
+    shown = _escape(str(output))
+    report = plan(compiled, output, prune=prune)
+    if report.foreign:
+        _foreign_output(output, report.foreign, specs)
+        sys.exit(1)
     if check:
-        report = plan(compiled, output)
         stale = report.written + report.removed
         if stale:
             for name in report.written:
-                stderr.print(f"stale: {output / name}")
+                stderr.print(f"stale: {_escape(str(output / name))}")
             for name in report.removed:
-                stderr.print(f"no longer generated: {output / name}")
+                stderr.print(f"no longer generated: {_escape(str(output / name))}")
             stderr.print("[red]generated code is out of date[/red]: run `envgen build`")
             sys.exit(1)
-        stdout.print(f"{len(report.unchanged)} files up to date in {output}")
+        stdout.print(f"{len(report.unchanged)} files up to date in {shown}")
         return
     try:
-        report = write(compiled, output)
+        report = write(compiled, output, prune=prune)
+    except ForeignOutput as exc:  # an interrupted build's output came back meanwhile
+        _foreign_output(output, exc.foreign, specs)
+        sys.exit(1)
     except OSError as exc:
         stderr.print(
-            f"[bold]{output}[/bold]: [red]error\\[output][/red]: cannot write the "
+            f"[bold]{shown}[/bold]: [red]error\\[output][/red]: cannot write the "
             f"output folder: {_escape(exc.strerror or str(exc))}"
         )
         stderr.print(
@@ -151,25 +164,57 @@ def build(specs: tuple[Path, ...], output: Path, check: bool) -> None:
         sys.exit(1)
     for note in compiled.notes:
         stdout.print(f"[yellow]note[/yellow]: {_escape(note)}")
+    if any(model.spec.hooks is not None for model in compiled.models):
+        hooked = [m.spec.id for m in compiled.models if m.spec.hooks is not None]
+        stdout.print(
+            f"[yellow]note[/yellow]: {len(hooked)} envs run trusted Python hooks "
+            f"({_escape(', '.join(hooked))}); review the hook code (SECURITY.md)"
+        )
     stdout.print(
-        f"built {len(compiled.models)} envs into {output}: "
+        f"built {len(compiled.models)} envs into {shown}: "
         f"{len(report.written)} written, {len(report.removed)} removed, "
         f"{len(report.unchanged)} unchanged"
     )
 
 
+def _foreign_output(output: Path, foreign: dict[str, str], specs: tuple[Path, ...]) -> None:
+    """Say which modules a build would remove, and how to keep them (nothing is written)."""
+    shown = _escape(str(output))
+    sources = sorted(set(foreign.values()))
+    stderr.print(
+        f"[bold]{shown}[/bold]: [red]error\\[output-owned][/red]: the output folder holds "
+        f"{len(foreign)} generated modules that these specs did not produce; this build "
+        "would remove them"
+    )
+    for name in sorted(foreign)[:10]:
+        stderr.print(f"  would remove {_escape(name)} (from {_escape(foreign[name])})")
+    if len(foreign) > 10:
+        stderr.print(f"  ... and {len(foreign) - 10} more")
+    given = " ".join(_escape(str(p)) for p in specs) or "specs"
+    folders = {Path(s).parent for s in sources if s != "an unknown spec"}
+    # The outermost folders only: `specs` rather than `specs specs/classic`.
+    top = sorted(str(f) for f in folders if not any(g in f.parents for g in folders))
+    together = " ".join([given, *(_escape(f) for f in top[:3])])
+    stderr.print(
+        "  [cyan]hint[/cyan]: to keep them, build into another package "
+        f"(`envgen build {given} -o myenvs`) or build their specs too "
+        f"(`envgen build {together}`); to remove them, add --prune. Nothing was written"
+    )
+
+
 @main.command()
 @click.argument("specs", nargs=-1, type=click.Path(path_type=Path))
-def validate(specs: tuple[Path, ...]) -> None:
+@follow_symlinks_option
+def validate(specs: tuple[Path, ...], follow_symlinks: bool) -> None:
     """Check SPECS without writing anything."""
     from envgen.build import compile_specs
 
-    compiled = compile_specs(_spec_paths(specs))
+    compiled = compile_specs(_spec_paths(specs), follow_symlinks=follow_symlinks)
     if compiled.diagnostics:
         print_diagnostics(compiled.diagnostics)
         sys.exit(1)
     for model in compiled.models:
-        stdout.print(f"ok  {model.spec.id}  ({model.document.name})")
+        stdout.print(f"ok  {_escape(model.spec.id)}  ({_escape(model.document.name)})")
 
 
 def _attach_optional_commands() -> None:

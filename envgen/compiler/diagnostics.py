@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -67,3 +68,34 @@ def display_path(path: Path) -> str:
         return str(path.resolve().relative_to(Path.cwd().resolve()))
     except (ValueError, OSError, RuntimeError):  # RuntimeError: a symlink loop
         return str(path)
+
+
+#: Unicode categories that are not visible text: controls (ESC...), format characters
+#: (bidi overrides such as U+202E and U+2066, zero-width characters), lone surrogates
+#: (from undecodable file names or "\ud800" escapes), line and paragraph separators.
+_INVISIBLE = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+
+
+def printable(text: str, keep: str = "\n\t") -> str:
+    """`text` with every invisible or terminal-controlling character spelled as an escape
+    (`\\x1b`, `\\u202e`, `\\udcff`), except those in `keep`.
+
+    Whatever a spec or a file name holds, printing the result cannot move the cursor,
+    change the terminal title, reorder the line (trojan source), or fail to encode.
+    """
+    out = []
+    for ch in text:
+        if ch in keep or unicodedata.category(ch) not in _INVISIBLE:
+            out.append(ch)
+        elif ord(ch) < 0x100:
+            out.append(f"\\x{ord(ch):02x}")
+        else:
+            out.append(f"\\u{ord(ch):04x}" if ord(ch) < 0x10000 else f"\\U{ord(ch):08x}")
+    return "".join(out)
+
+
+def markup_safe(text: object, keep: str = "\n\t") -> str:
+    """Text for a Rich console: `printable`, and no Rich markup either."""
+    from rich.markup import escape
+
+    return escape(printable(str(text), keep))

@@ -7,7 +7,10 @@ that we can (a) record a position for every path, (b) refuse duplicate keys, and
 
 from __future__ import annotations
 
+import os
 import re
+import stat
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +22,9 @@ from envgen.compiler.diagnostics import Diagnostic, DiagnosticError, Location, d
 
 #: Most nodes one document may expand to; aliases count each time they are used.
 MAX_NODES = 200_000
+#: Most characters of scalar text one document may expand to (aliases count each time
+#: they are used): a 200 kB string aliased 2000 times is 400 MB of text for later stages.
+MAX_EXPANDED_CHARS = 4_000_000
 #: Deepest nesting accepted; real specs nest a handful of levels.
 MAX_DEPTH = 64
 #: Largest spec file accepted, in bytes.
@@ -98,6 +104,7 @@ class _Converter:
         self.lines = text.splitlines()
         self.constructor = SafeConstructor()
         self.count = 0
+        self.chars = 0
         self.diagnostics: list[Diagnostic] = []
 
     def _loc(self, node: yaml.Node) -> Location:
@@ -140,6 +147,20 @@ class _Converter:
                     )
                 ]
             )
+        if isinstance(node, yaml.ScalarNode):
+            self.chars += len(node.value)
+            if self.chars > MAX_EXPANDED_CHARS:
+                raise DiagnosticError(
+                    [
+                        Diagnostic(
+                            self._loc(node),
+                            f"the document expands to more than {MAX_EXPANDED_CHARS} "
+                            "characters of text",
+                            "remove repeated YAML aliases (&anchor / *alias) of long strings",
+                            "yaml-too-large",
+                        )
+                    ]
+                )
         self.document.spans.setdefault(path, self._span(node))
         if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)) and node.tag not in (
             "tag:yaml.org,2002:map",
@@ -262,33 +283,149 @@ def _yaml_error(name: str, exc: yaml.YAMLError, text: str = "") -> Diagnostic:
     return Diagnostic(Location(name, line, column), message, hint, "yaml-syntax")
 
 
-def load_document(path: Path) -> Document:
-    """Read one spec file; raise `DiagnosticError` with located problems if it is not usable."""
+# --- reading spec files ------------------------------------------------------------
+
+#: The text of spec files read by `read_spec`, by display name, for diagnostics that show
+#: a source line: they never reopen a path (it may have changed, or lead outside the root).
+_SOURCES: OrderedDict[str, list[str]] = OrderedDict()
+_SOURCES_KEPT = 64
+
+
+def source_line(file: str, line: int) -> str | None:
+    """Line `line` of a spec file that `read_spec` read, or None."""
+    lines = _SOURCES.get(file)
+    if lines is None or not 1 <= line <= len(lines):
+        return None
+    text = lines[line - 1]
+    return text if len(text) < 300 else text[:300] + "…"
+
+
+def _remember(name: str, raw: bytes) -> None:
+    _SOURCES[name] = raw.decode("utf-8", errors="replace").splitlines()
+    _SOURCES.move_to_end(name)
+    while len(_SOURCES) > _SOURCES_KEPT:
+        _SOURCES.popitem(last=False)
+
+
+def spec_root(path: Path) -> Path:
+    """The folder a spec file named on its own is confined to: the one it is listed in."""
+    return Path(os.path.realpath(os.path.dirname(os.path.abspath(path))))
+
+
+def is_inside(path: str | Path, root: Path) -> bool:
+    """Whether the real `path` lies inside the real folder `root`."""
+    real_root = os.path.realpath(root)
+    real = os.path.realpath(path)
+    return real == real_root or real.startswith(real_root.rstrip(os.sep) + os.sep)
+
+
+_KINDS = (
+    (stat.S_ISDIR, "a folder"),
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def _refuse(name: str, message: str, hint: str, code: str) -> DiagnosticError:
+    return DiagnosticError([Diagnostic(Location(name), message, hint, code)])
+
+
+def read_spec(path: Path, root: Path | None = None, *, follow_symlinks: bool = False) -> bytes:
+    """The bytes of one spec file, read the one safe way.
+
+    - only a regular file is read: a FIFO, device or socket is refused without opening it
+      for long (opened non-blocking, so a FIFO cannot hang the build);
+    - the size is checked (`fstat`) before anything is read, and reading stops after
+      `MAX_BYTES`, so `/dev/zero` or a growing file cannot exhaust memory;
+    - the file must lie inside `root` (default: the folder it is listed in) once symlinks
+      are resolved, unless `follow_symlinks`: a link that leads out is refused, not read;
+    - the final path component is opened with O_NOFOLLOW, so a link swapped in after the
+      check is not followed either.
+    """
     name = display_path(path)
+    root = Path(root) if root is not None else spec_root(path)
     try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise DiagnosticError(
-            [
-                Diagnostic(
-                    Location(name),
-                    f"cannot read file: {exc.strerror}",
-                    "check that the file exists and is readable (a symlink may point nowhere)",
-                    "file-unreadable",
-                )
-            ]
+        real = os.path.realpath(path, strict=True)
+    except (OSError, RuntimeError) as exc:
+        reason = getattr(exc, "strerror", None) or "a symlink loop"
+        raise _refuse(
+            name,
+            f"cannot read file: {reason}",
+            "check that the file exists and is readable (a symlink may point nowhere)",
+            "file-unreadable",
         ) from None
-    if len(raw) > MAX_BYTES:
-        raise DiagnosticError(
-            [
-                Diagnostic(
-                    Location(name),
-                    f"the file is {len(raw)} bytes, more than the {MAX_BYTES} accepted",
-                    "specs are small; move large data out of the spec",
-                    "file-too-large",
-                )
-            ]
+    if not follow_symlinks and not is_inside(real, root):
+        raise _refuse(
+            name,
+            f"the file is a symlink that leads outside the specs folder '{display_path(root)}'; "
+            "it was not read",
+            "copy the spec into the folder, or pass --follow-symlinks if you trust "
+            "where the link points",
+            "file-outside-root",
         )
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0)
+    flags |= getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+    try:
+        fd = os.open(real, flags)
+    except OSError as exc:
+        raise _refuse(
+            name,
+            f"cannot read file: {exc.strerror}",
+            "check that the file exists and is readable",
+            "file-unreadable",
+        ) from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            kind = next((k for test, k in _KINDS if test(info.st_mode)), "not a regular file")
+            raise _refuse(
+                name,
+                f"the spec is {kind}, not a regular file; it was not read",
+                "a spec is a regular .yaml file; remove or rename this one",
+                "file-not-regular",
+            )
+        if info.st_size > MAX_BYTES:
+            raise _too_large(name, info.st_size)
+        chunks = []
+        left = MAX_BYTES + 1
+        while left > 0:
+            chunk = os.read(fd, min(left, 1 << 20))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+    except OSError as exc:
+        raise _refuse(
+            name, f"cannot read file: {exc.strerror}", "check the file", "file-unreadable"
+        ) from None
+    finally:
+        os.close(fd)
+    raw = b"".join(chunks)
+    if len(raw) > MAX_BYTES:  # it grew while being read
+        raise _too_large(name, len(raw))
+    _remember(name, raw)
+    return raw
+
+
+def _too_large(name: str, size: int) -> DiagnosticError:
+    return _refuse(
+        name,
+        f"the file is {size} bytes, more than the {MAX_BYTES} accepted",
+        "specs are small; move large data out of the spec",
+        "file-too-large",
+    )
+
+
+def load_document(
+    path: Path, root: Path | None = None, *, follow_symlinks: bool = False
+) -> Document:
+    """Read one spec file; raise `DiagnosticError` with located problems if it is not usable.
+
+    `root` is the folder the file must lie in (see `read_spec`)."""
+    name = display_path(path)
+    raw = read_spec(path, root, follow_symlinks=follow_symlinks)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
