@@ -85,12 +85,19 @@ def plan(ctx: Context, names: list[str]) -> Plan:
     usable = FILL * settings.budget
     per_step = ctx.step_seconds + OVERHEAD_PER_STEP
     tl = examples
+    too_long = False  # one whole episode would not fit: time_limit is not checked
     if ctx.max_episode_steps and "time_limit" in names:
-        fits = int(LIMIT_SHARE * usable / (ctx.max_episode_steps * per_step))
+        episode = ctx.max_episode_steps * per_step
+        fits = int(LIMIT_SHARE * usable / episode)
         tl = max(1, min(examples, fits))
+        too_long = episode > 2 * LIMIT_SHARE * usable
+    asked = examples  # time_limit examples at default settings (for the note's estimate)
+    if too_long:
+        tl = 0
 
-    def total(e: int, s: int) -> float:
-        return sum(estimate(ctx, names, e, s, min(stateful, s), min(tl, e)).values())
+    def total(e: int, s: int, t: int | None = None) -> float:
+        t = tl if t is None else t
+        return sum(estimate(ctx, names, e, s, min(stateful, s), min(t, e)).values())
 
     e, s = examples, steps
     while e > MIN_EXAMPLES and total(e, s) > usable:
@@ -101,14 +108,19 @@ def plan(ctx: Context, names: list[str]) -> Plan:
         e -= 1
     while s > 1 and total(e, s) > usable:
         s = max(1, int(s * 0.8))
-    tl = min(tl, e)
+    tl = 0 if too_long else min(tl, e)
     shares = estimate(ctx, names, e, s, min(stateful, s), tl)
     if (e, s, tl) == (examples, steps, examples):
         return Plan(settings, "", shares)
     cuts = []
     if e != examples:
         cuts.append(f"examples {examples} -> {e}")
-    if tl != e:
+    if too_long:
+        cuts.append(
+            f"time_limit not checked (one episode of {ctx.max_episode_steps} steps would take "
+            f"about {ctx.max_episode_steps * per_step:.0f}s)"
+        )
+    elif tl != e:
         cuts.append(f"time_limit examples {tl} (episodes of {ctx.max_episode_steps} steps)")
     if s != steps:
         cuts.append(f"steps per run {steps} -> {s}")
@@ -118,14 +130,14 @@ def plan(ctx: Context, names: list[str]) -> Plan:
         cuts.append(f"state machine steps {stateful} -> {min(stateful, s)}")
     note = (
         f"budget {settings.budget:g}s at {ctx.step_seconds * 1000:.1f} ms per step (default "
-        f"settings would take about {total(examples, steps):.0f}s): {', '.join(cuts)}"
+        f"settings would take about {total(examples, steps, asked):.0f}s): {', '.join(cuts)}"
     )
     new = replace(
         settings,
         examples=e,
         max_steps=s if s != steps else settings.max_steps,
         stateful_steps=min(stateful, s),
-        limit_examples=tl if tl != e else settings.limit_examples,
+        limit_examples=tl if tl != e or too_long else settings.limit_examples,
         shrink_seconds=min(settings.shrink_seconds, max(2.0, settings.budget / 6)),
     )
     return Plan(new, note, shares)

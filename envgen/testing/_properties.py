@@ -830,6 +830,13 @@ def _check_time_limit(prop: Property, ctx: Context) -> Outcome:
             )
 
     examples = ctx.settings.limit_examples
+    if examples == 0:  # the budget's plan: one whole episode would not fit
+        episode = limit * ctx.step_seconds
+        return Outcome(
+            SKIP,
+            f"budget: one episode of {name}={limit} steps would take about {episode:.0f}s at "
+            f"{ctx.step_seconds * 1000:.1f} ms per step (a larger --budget, or 0, checks it)",
+        )
     return _outcome(search(body, ctx.settings, examples=examples), ok=f"{name}={limit}")
 
 

@@ -272,3 +272,22 @@ def test_the_command_line_takes_the_new_options():
     assert run.returncode == 1 and "declared deterministic (--deterministic)" in run.stdout
     run = fuzz_cli(broken("MaskWrongShape"), "--property", "action_mask", "--vector-rtol", "0")
     assert run.returncode == 1 and "not dtype int8 and shape (3,)" in run.stdout
+
+
+def test_a_time_limit_episode_longer_than_the_budget_allows_is_not_run():
+    # CarRacing on a loaded machine: 1000 steps at 130 ms took 163 s of a 60 s budget
+    from envgen.testing._budget import plan
+
+    class LongSlowWalker(broken_envs.SlowWalker):  # 20 ms per step
+        max_episode_steps = 1000
+
+    ctx = prepare(resolve_target(LongSlowWalker), Settings(budget=10))
+    cut = plan(ctx, ["step", "time_limit"])
+    assert "time_limit not checked (one episode of 1000 steps would take about" in cut.note
+    assert cut.settings.limit_examples == 0
+    ctx.settings = cut.settings
+    result = run_property("time_limit", ctx)
+    assert result.status == SKIP and result.message.startswith("budget: one episode of")
+    # a budget that fits one episode runs it
+    ctx = prepare(resolve_target(LongSlowWalker), Settings(budget=200))
+    assert plan(ctx, ["step", "time_limit"]).settings.limit_examples != 0
