@@ -25,6 +25,7 @@ import numpy as np
 from . import _properties as P
 from ._properties import PASS, SKIP, Context, Outcome, Property
 from ._repro import Script, short_repr
+from ._vector import vector_check
 
 __all__ = ["MASK_KEY", "gymnasium_mask_problem", "sb3_mask_problem", "allows_nothing"]
 
@@ -233,3 +234,103 @@ def _check_action_mask(prop: Property, ctx: Context) -> Outcome:
 
 
 _ = gym  # the pasted helpers name gym
+
+
+# ---------------------------------------------------------------------------------------------
+# vector envs: info["action_mask"] batched (one row per sub-env), with its mask "_action_mask"
+# ---------------------------------------------------------------------------------------------
+
+
+def _vec_masks(s: Script, ctx: Context, info: Any, where: str, running: np.ndarray) -> list:
+    """Each sub-env's mask (None where it reports none), checked; ``running``: the sub-envs
+    whose episode goes on (one action at least must be allowed)."""
+    n = ctx.num_envs
+    single = ctx.single_action_space
+    if not isinstance(info, dict) or MASK_KEY not in info:
+        return [None] * n
+    batch, present = info[MASK_KEY], info.get(f"_{MASK_KEY}", np.ones(n, dtype=bool))
+    masks: list = []
+    for i in range(n):
+        if not present[i]:
+            masks.append(None)
+            continue
+        mask = batch[i]
+        problem = gymnasium_mask_problem(single, mask)
+        if problem:
+            s.helper("import copy")
+            s.helper(P._helper_source(gymnasium_mask_problem))
+            s.fail(
+                f"{where}: sub-env {i}'s info['action_mask'][{i}] = {short_repr(mask, 120)}: "
+                f"{problem}",
+                [
+                    "problem = gymnasium_mask_problem(vec.single_action_space, "
+                    f"info['action_mask'][{i}])",
+                    "assert problem is None, problem",
+                ],
+            )
+        if running[i] and allows_nothing(single, mask):
+            s.helper(P._helper_source(allows_nothing))
+            s.fail(
+                f"{where}: sub-env {i}'s info['action_mask'][{i}] = {short_repr(mask, 120)} "
+                "allows no action, though its episode goes on",
+                [f"assert not allows_nothing(vec.single_action_space, info['action_mask'][{i}])"],
+            )
+        masks.append(mask)
+    return masks
+
+
+@vector_check("action_mask")
+def _vec_action_mask(prop: Property, ctx: Context) -> Outcome:
+    from ._vector import autoreset_mode
+
+    mode = autoreset_mode(ctx.metadata)[0]
+    n_envs, single = ctx.num_envs, ctx.single_action_space
+    s = P._new_script(prop, ctx)
+    try:
+        with P._closing(s.make("vec")) as vec:
+            info = s.reset(vec, ctx.settings.seed, "vec")[1]
+    except P.Violation:
+        return Outcome(SKIP, "the vector env cannot reset (see the other properties)")
+    if not isinstance(info, dict) or MASK_KEY not in info:
+        return Outcome(SKIP, "no info['action_mask'] after reset")
+    n = ctx.short_steps()
+
+    def body(data: Any) -> None:
+        s = P._new_script(prop, ctx)
+        with P._closing(s.make("vec")) as vec:
+            sd = data.draw(P.SEEDS, label="seed")
+            steps = data.draw(P.st.integers(1, n), label="number of steps")
+            base = int(data.draw(P.SEEDS, label="seed of the masked samplers"))
+            samplers = [copy.deepcopy(single) for _ in range(n_envs)]
+            for i, sampler in enumerate(samplers):
+                sampler.seed(base + i)
+            result = s.reset(vec, sd, "vec")
+            running = np.ones(n_envs, dtype=bool)
+            masks = _vec_masks(s, ctx, result[-1], f"vec.reset(seed={sd})", running)
+            for t in range(1, steps + 1):
+                parts = [
+                    sampler.sample() if mask is None else sampler.sample(mask=mask)
+                    for sampler, mask in zip(samplers, masks, strict=True)
+                ]
+                empty = gym.vector.utils.create_empty_array(single, n_envs)
+                action = gym.vector.utils.concatenate(single, parts, empty)
+                result = s.step(vec, action, "vec")
+                done = np.logical_or(result[2], result[3])
+                where = f"step {t}"
+                if mode == "Disabled" and done.any():
+                    s.code(f"obs, info = vec.reset(options={{'reset_mask': {P._src(done)}}})")
+                    reset_mask = done.copy()
+                    result = s._call(
+                        lambda m=reset_mask: vec.reset(options={"reset_mask": m}),
+                        f"vec.reset(options={{'reset_mask': ...}}) after step {t}",
+                    )
+                    where = f"the masked reset after step {t}"
+                    done = np.zeros(n_envs, dtype=bool)
+                # NEXT_STEP: an ended sub-env's mask is its last state's; SAME_STEP: the reset's
+                running = ~done if mode == "NextStep" else np.ones(n_envs, dtype=bool)
+                masks = _vec_masks(s, ctx, result[-1], where, running)
+
+    violation = P.search(body, ctx.settings, examples=max(1, ctx.settings.examples // 2))
+    if violation is not None:
+        return P._outcome(violation)
+    return Outcome(PASS, f"info['action_mask'] of each sub-env checked on {n}-step runs")

@@ -691,3 +691,28 @@ class MethodMaskWrongShape(Walker):
 
     def action_masks(self):
         return np.ones(4, dtype=bool)
+
+
+class VecMaskedWalkers(VecWalkers):
+    """VecWalkers with Gymnasium's action masks, batched: info['action_mask'] of shape (n, 3),
+    with its mask info['_action_mask']."""
+
+    def _info(self):
+        masks = np.ones((self.num_envs, 3), dtype=np.int8)
+        masks[self.pos <= -9.0, 0] = 0
+        masks[self.pos >= 9.0, 2] = 0
+        return {
+            **super()._info(),
+            "action_mask": masks,
+            "_action_mask": np.ones(self.num_envs, bool),
+        }
+
+
+class VecMaskAllowsNothing(VecMaskedWalkers):
+    """Sub-env 1's mask allows nothing from its 4th step on, though its episode goes on."""
+
+    def _info(self):
+        info = super()._info()
+        if self.num_envs > 1 and 4 <= self.t[1] < self.limit:
+            info["action_mask"][1] = 0
+        return info

@@ -291,3 +291,23 @@ def test_a_time_limit_episode_longer_than_the_budget_allows_is_not_run():
     # a budget that fits one episode runs it
     ctx = prepare(resolve_target(LongSlowWalker), Settings(budget=200))
     assert plan(ctx, ["step", "time_limit"]).settings.limit_examples != 0
+
+
+def test_vector_masks_are_checked_row_by_row(tmp_path):
+    result = fuzz(broken("VecMaskedWalkers"), properties=["action_mask"]).result("action_mask")
+    assert result.status == PASS, result.message
+    result = fuzz(broken("VecMaskAllowsNothing"), properties=["action_mask"])
+    result = result.result("action_mask")
+    assert result.status == FAIL
+    assert "sub-env 1's info['action_mask'][1] = array([0, 0, 0], dtype=int8) allows no" in (
+        result.message
+    )
+    assert_fails_at_mark(result.reproduction, tmp_path, "AssertionError")
+
+
+@pytest.mark.parametrize("mode", ["NextStep", "SameStep"])
+def test_taxi_in_a_sync_vector_env_passes_action_mask(mode):
+    taxi = next(i for i in ("Taxi-v4", "Taxi-v3") if i in gym.registry)
+    target = resolve_target(taxi, vector="sync", vector_kwargs={"autoreset_mode": mode})
+    result = fuzz(target, properties=["action_mask"], examples=4).result("action_mask")
+    assert result.status == PASS, result.message
