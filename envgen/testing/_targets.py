@@ -167,8 +167,8 @@ def _make_vec_target(
     if mode == "vector_entry_point":
         # Gymnasium refuses vector_kwargs for a custom vector env: its constructor takes them
         # as keyword arguments, beside the env's own
-        _check_entry_point_takes(env_id, spec.vector_entry_point, vector_kwargs)
-        kwargs = {**kwargs, **vector_kwargs}
+        taken = _entry_point_kwargs(env_id, spec.vector_entry_point, vector_kwargs)
+        kwargs = {**kwargs, **taken}
         vector_kwargs = {}
 
     def factory(render_mode: str | None = None, **extra: Any) -> Any:
@@ -203,10 +203,15 @@ def _make_vec_target(
     )
 
 
-def _check_entry_point_takes(env_id: str, entry_point: Any, names: dict[str, Any]) -> None:
-    """A usage error when the vector entry point cannot take these keyword arguments."""
-    if not names:
-        return
+def _entry_point_kwargs(env_id: str, entry_point: Any, asked: dict[str, Any]) -> dict[str, Any]:
+    """The keyword arguments (``autoreset_mode``) to give a vector entry point.
+
+    All of them when its signature takes them (envgen's vector envs do). One that it cannot
+    take is dropped where its class already declares that value (Gymnasium's
+    ``CartPoleVectorEnv`` is NEXT_STEP, and says so in ``metadata``); otherwise a usage error.
+    """
+    if not asked:
+        return {}
     try:
         creator = (
             entry_point
@@ -215,15 +220,23 @@ def _check_entry_point_takes(env_id: str, entry_point: Any, names: dict[str, Any
         )
         params = inspect.signature(creator).parameters
     except Exception:  # unloadable or no signature: make_vec will say what is wrong
-        return
+        return dict(asked)
     if any(p.kind is p.VAR_KEYWORD for p in params.values()):
-        return
-    missing = [n for n in names if n not in params]
-    if missing:
+        return dict(asked)
+    taken = {k: v for k, v in asked.items() if k in params}
+    declared = getattr(creator, "metadata", None) or {}
+    for name, value in asked.items():
+        if name in taken:
+            continue
+        fixed = declared.get(name)
+        if fixed is not None and getattr(fixed, "value", fixed) == getattr(value, "value", value):
+            continue  # what it does anyway
+        have = f" (it is {getattr(fixed, 'value', fixed)})" if fixed is not None else ""
         raise TargetError(
-            f"the vector entry point of {env_id} takes no {', '.join(missing)} argument "
-            "(a custom vector env fixes its autoreset mode itself); use --vector sync or async"
+            f"the vector entry point of {env_id} takes no {name} argument: its {name} is fixed"
+            f"{have}; use --vector sync or async for another"
         )
+    return taken
 
 
 def _registration_source(spec: Any, env_id: str) -> list[str]:
