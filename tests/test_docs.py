@@ -213,3 +213,32 @@ def test_the_tutorial_is_covered() -> None:
     ]
     assert sum(b.language == "python" for b in runnable) >= 4
     assert any(b.flags.get("file") == "pit_maze.yaml" for b in runnable)
+
+
+@pytest.mark.slow
+def test_the_tutorials_commands_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every `envgen ...` line of the tutorial's shell blocks runs (after its Python blocks
+    wrote the spec, the table and the policy), with exit status 0 and no traceback."""
+    import shlex
+    import subprocess
+
+    blocks = extract_blocks(ROOT / "docs" / "tutorial.md")
+    test_code_blocks_run(ROOT / "docs" / "tutorial.md", tmp_path, monkeypatch)
+    commands = [
+        line.split("#", 1)[0].strip()
+        for block in blocks
+        if block.language in ("bash", "sh", "shell")
+        for line in block.code.splitlines()
+        if line.strip().startswith("envgen ")
+    ]
+    assert any("--plot" in c for c in commands) and any(" -p " in c for c in commands)
+    for command in commands:
+        result = subprocess.run(
+            [sys.executable, "-m", "envgen.cli", *shlex.split(command)[1:]],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert result.returncode == 0, f"{command}\n{result.stdout[-2000:]}\n{result.stderr}"
+        assert "Traceback" not in result.stderr, command

@@ -429,6 +429,9 @@ def emit_env(
     limit = tidy(tr.code(model.max_episode_steps)) if model.max_episode_steps else "None"
     init.append(f"self.max_episode_steps = {limit}")
     init.append("_rt.check_render_mode(self.metadata, render_mode)")
+    if _shows_frames(model):  # human mode opens a window: refuse it here if none can open
+        init.append('if render_mode == "human":')
+        init.append(f"{INDENT}_window.require()")
     init.append("self.render_mode = render_mode")
     for name, state in model.state.items():
         init.append(f"self.{name} = {_placeholder(state.type)}")
@@ -561,6 +564,8 @@ def emit_env(
     imports.append("")
     if "draw" in uses:
         imports.append("from envgen.runtime import draw as _draw")
+    if _shows_frames(model):
+        imports.append("from envgen.runtime import window as _window")
     imports.append("from envgen import runtime as _rt")
 
     header = "\n".join(
@@ -584,6 +589,7 @@ def emit_env(
         step=_indent(step),
         render=_indent(render),
         methods=methods,
+        closes_window=_shows_frames(model),
     )
     if not formatted:
         return EmittedModule(model.module_name, source)
@@ -663,6 +669,17 @@ def _render_modes(model: EnvModel) -> list[str]:
     return modes
 
 
+def _shows_frames(model: EnvModel) -> bool:
+    """Whether human mode shows rgb_array frames in a window (no ansi text to print)."""
+    spec = model.spec
+    return (
+        spec.render is not None
+        and spec.render.human
+        and model.ansi is None
+        and model.rgb_array is not None
+    )
+
+
 def _render(model: EnvModel, uses: set[str]) -> list[str]:
     spec = model.spec
     lines = [
@@ -688,16 +705,28 @@ def _render(model: EnvModel, uses: set[str]) -> list[str]:
     if model.rgb_array is not None:
         tr = Translator(model, state_on_self=True)
         tr.uses = uses
-        lines.append('if self.render_mode == "rgb_array":')
         code = model.rgb_array
-        if code.expr is not None:
-            lines.append(
-                f"{INDENT}return np.ascontiguousarray({tidy(tr.code(code))}, dtype=np.uint8)"
-            )
+        if _shows_frames(model):  # human mode: the same frame, shown in a window
+            lines.append('if self.render_mode in ("rgb_array", "human"):')
+            if code.expr is not None:
+                lines.append(f"{INDENT}frame = {tidy(tr.code(code))}")
+            else:
+                lines.extend(INDENT + line for line in tidy_block(tr.block(code.stmts)))
+            lines.append(f"{INDENT}frame = np.ascontiguousarray(frame, dtype=np.uint8)")
+            lines.append(f'{INDENT}if self.render_mode == "human":')
+            lines.append(f"{INDENT * 2}_window.show_frame(self, frame)")
+            lines.append(f"{INDENT * 2}return None")
+            lines.append(f"{INDENT}return frame")
         else:
-            body = tidy_block(tr.block(code.stmts))
-            lines.extend(INDENT + line for line in body)
-            lines.append(f"{INDENT}return np.ascontiguousarray(frame, dtype=np.uint8)")
+            lines.append('if self.render_mode == "rgb_array":')
+            if code.expr is not None:
+                lines.append(
+                    f"{INDENT}return np.ascontiguousarray({tidy(tr.code(code))}, dtype=np.uint8)"
+                )
+            else:
+                body = tidy_block(tr.block(code.stmts))
+                lines.extend(INDENT + line for line in body)
+                lines.append(f"{INDENT}return np.ascontiguousarray(frame, dtype=np.uint8)")
     lines.append("return None")
     return lines
 

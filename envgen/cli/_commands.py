@@ -271,7 +271,8 @@ def new(name: str, template: str, output: Path | None) -> None:
 @click.option(
     "--plot",
     type=click.Path(path_type=Path, dir_okay=False),
-    help="Write a PNG of reward, return and each observation dimension (matplotlib).",
+    help="Write a PNG of reward, return and each observation dimension (drawn with "
+    "matplotlib if installed, else Pillow).",
 )
 @click.option("-q", "--quiet", is_flag=True, help="Do not print ansi frames.")
 @param_options
@@ -309,13 +310,6 @@ def play(
     for path in (out, plot):
         if path is not None and not path.resolve().parent.is_dir():
             raise Failure(f"no such folder: {path.parent}", code=2)
-    if plot is not None:
-        try:
-            import matplotlib  # noqa: F401
-        except ImportError:
-            raise Failure(
-                "--plot needs matplotlib", "pip install 'envgen[media]' (or matplotlib)"
-            ) from None
     params = read_params(param_pairs, params_file)
     resolved = resolve(target)
     env_id = resolved.env_id

@@ -1,5 +1,6 @@
 """Media for `envgen play`: GIF and PNG (Pillow), MP4 (imageio, optional), contact sheets,
-and plots of reward, return and the observation over time (matplotlib, optional)."""
+and plots of reward, return and the observation over time (matplotlib where installed,
+else Pillow)."""
 
 from __future__ import annotations
 
@@ -148,17 +149,10 @@ def _obs_values(space: Any, obs: Any, prefix: str = "obs") -> list[tuple[str, fl
 
 
 def write_plot(path: Path, env_id: str, episodes: list[dict[str, Any]], space: Any) -> str | None:
-    """A PNG of reward, return and each observation dimension over time; a note or None."""
-    try:
-        import matplotlib
-    except ImportError:
-        raise Failure(
-            "--plot needs matplotlib", "pip install 'envgen[media]' (or matplotlib)"
-        ) from None
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import numpy as np
+    """A PNG of reward, return and each observation dimension over time; a note or None.
 
+    Drawn with matplotlib when it is installed (the `media` extra), else with Pillow (a
+    core dependency): the same panels, plainer."""
     note = None
     named = [[_obs_values(space, o) for o in e["obs"]] for e in episodes]
     names: list[str] = []
@@ -171,34 +165,129 @@ def write_plot(path: Path, env_id: str, episodes: list[dict[str, Any]], space: A
             names = names[:12]
     else:
         note = "the observation space has no fixed size; plotted reward and return only"
-    panels = 2 + len(names)
-    fig, axes = plt.subplots(panels, 1, figsize=(8, 1.6 * panels + 0.8), sharex=True, squeeze=False)
-    axes = axes[:, 0]
+    series = _series(episodes, names, flat)
+    title = f"{env_id}: {len(episodes)} episode(s)"
+    try:
+        import matplotlib
+    except ImportError:
+        _plot_pillow(path, title, series, _boundaries(episodes))
+        return note
+    matplotlib.use("Agg")
+    _plot_matplotlib(path, title, series, _boundaries(episodes))
+    return note
+
+
+def _boundaries(episodes: list[dict[str, Any]]) -> list[int]:
+    """The step at which each episode after the first starts."""
+    starts, offset = [], 0
+    for episode in episodes:
+        if offset:
+            starts.append(offset)
+        offset += len(episode["rewards"])
+    return starts
+
+
+def _series(
+    episodes: list[dict[str, Any]], names: list[str], flat: list[list[list[float]]]
+) -> list[tuple[str, list[tuple[Any, Any]]]]:
+    """Panels as (label, [(steps, values) per episode]): reward, return, each dimension."""
+    import numpy as np
+
+    reward: list[tuple[Any, Any]] = []
+    total: list[tuple[Any, Any]] = []
+    dims: list[list[tuple[Any, Any]]] = [[] for _ in names]
     offset = 0
     for e, episode in enumerate(episodes):
         rewards = np.asarray(episode["rewards"], dtype=float)
         t_steps = offset + np.arange(1, len(rewards) + 1)
-        t_obs = offset + np.arange(len(episode["obs"]))
-        axes[0].plot(t_steps, rewards, drawstyle="steps-post", color="C0")
-        axes[1].plot(
-            np.concatenate([[offset], t_steps]),
-            np.concatenate([[0.0], np.cumsum(rewards)]),
-            color="C1",
+        reward.append((t_steps, rewards))
+        total.append(
+            (np.concatenate([[offset], t_steps]), np.concatenate([[0.0], np.cumsum(rewards)]))
         )
         if names:
             values = np.stack(flat[e])[:, : len(names)]
+            t_obs = offset + np.arange(len(episode["obs"]))
             for i in range(len(names)):
-                axes[2 + i].plot(t_obs, values[:, i], color=f"C{2 + i % 8}")
-        if e:
-            for ax in axes:
-                ax.axvline(offset, color="grey", linewidth=0.8, linestyle=":")
+                dims[i].append((t_obs, values[:, i]))
         offset += len(rewards)
-    for ax, label in zip(axes, ["reward", "return", *names], strict=False):
+    return [("reward", reward), ("return", total), *zip(names, dims, strict=True)]
+
+
+def _plot_matplotlib(
+    path: Path, title: str, series: list[tuple[str, list[tuple[Any, Any]]]], starts: list[int]
+) -> None:
+    import matplotlib.pyplot as plt
+
+    panels = len(series)
+    fig, axes = plt.subplots(panels, 1, figsize=(8, 1.6 * panels + 0.8), sharex=True, squeeze=False)
+    axes = axes[:, 0]
+    for i, (label, lines) in enumerate(series):
+        ax = axes[i]
+        for x, y in lines:
+            if i == 0:
+                ax.plot(x, y, drawstyle="steps-post", color="C0")
+            else:
+                ax.plot(x, y, color=f"C{1 if i == 1 else 2 + (i - 2) % 8}")
+        for start in starts:
+            ax.axvline(start, color="grey", linewidth=0.8, linestyle=":")
         ax.set_ylabel(label, rotation=0, ha="right", fontsize=8)
         ax.grid(alpha=0.3)
     axes[-1].set_xlabel("step")
-    axes[0].set_title(f"{env_id}: {len(episodes)} episode(s)")
+    axes[0].set_title(title)
     fig.tight_layout()
     fig.savefig(path, dpi=80)
     plt.close(fig)
-    return note
+
+
+#: Line colours of the Pillow plot (matplotlib's default cycle).
+_COLOURS = [
+    (31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189),
+    (140, 86, 75), (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207),
+]  # fmt: skip
+
+
+def _plot_pillow(
+    path: Path, title: str, series: list[tuple[str, list[tuple[Any, Any]]]], starts: list[int]
+) -> None:
+    """The panels of `_plot_matplotlib`, drawn with Pillow's ImageDraw and default font."""
+    import numpy as np
+    from PIL import Image, ImageDraw
+
+    width, panel, left, right, top = 640, 110, 110, 16, 28
+    height = top + panel * len(series) + 24
+    image = Image.new("RGB", (width, height), "white")
+    draw = ImageDraw.Draw(image)
+    draw.text((left, 8), title, fill="black")
+    xs = [x for _, lines in series for x, _ in lines if len(x)]
+    x_max = max((float(np.max(x)) for x in xs), default=1.0) or 1.0
+    for i, (label, lines) in enumerate(series):
+        y0, y1 = top + i * panel + 6, top + (i + 1) * panel - 10
+        draw.rectangle((left, y0, width - right, y1), outline=(160, 160, 160))
+        values = [float(v) for _, y in lines for v in np.asarray(y, dtype=float).ravel()]
+        finite = [v for v in values if np.isfinite(v)] or [0.0]
+        low, high = min(finite), max(finite)
+        if high == low:
+            low, high = low - 1.0, high + 1.0
+        draw.text((8, (y0 + y1) // 2 - 6), label[:16], fill="black")
+        draw.text((left - 48, y0), f"{high:.3g}", fill=(90, 90, 90))
+        draw.text((left - 48, y1 - 12), f"{low:.3g}", fill=(90, 90, 90))
+
+        def point(
+            x: float, y: float, box: tuple[float, float, float, float] = (y0, y1, low, high)
+        ) -> tuple[float, float]:
+            top_y, bottom_y, y_low, y_high = box
+            u = left + (width - right - left) * x / x_max
+            return u, bottom_y - (bottom_y - top_y) * (y - y_low) / (y_high - y_low)
+
+        for start in starts:
+            u, _ = point(start, low)
+            draw.line((u, y0, u, y1), fill=(200, 200, 200))
+        colour = _COLOURS[0 if i == 0 else 1 if i == 1 else 2 + (i - 2) % 8]
+        for x, y in lines:
+            pts = [point(float(a), float(b)) for a, b in zip(x, y, strict=True) if np.isfinite(b)]
+            if len(pts) > 1:
+                draw.line(pts, fill=colour, width=2)
+            elif pts:
+                draw.point(pts, fill=colour)
+    draw.text((width // 2, height - 18), f"step (0..{x_max:g})", fill="black")
+    image.save(path, format="PNG")
