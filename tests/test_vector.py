@@ -23,6 +23,7 @@ from gymnasium.vector import AutoresetMode, SyncVectorEnv
 from gymnasium.wrappers import TimeLimit
 
 from envgen.build import compile_specs, write
+from envgen.runtime.vector import MIN_ENVS_PER_THREAD, ThreadChoice
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -192,7 +193,54 @@ def test_threaded_kernels_equal_the_single_env(built):
     for env_id in ids:
         _, single, vector = built[1][env_id]
         vec = vector(num_envs=257, threads=2)
+        vec._thread_choice.always = True  # 257 envs would run on one thread by themselves
         step_alike(vec, SyncVectorEnv([single for _ in range(257)]), 9, 300, env_id)
+
+
+class _FakeKernel:
+    """A step kernel whose variants take known times on a fake clock, counting calls."""
+
+    def __init__(self, one: float, many: float) -> None:
+        self.now = 0.0
+        self.calls = [0, 0]
+        self.seconds = (one, many)
+        self.threaded = lambda: self._run(1)
+
+    def __call__(self):
+        self._run(0)
+
+    def _run(self, variant):
+        self.calls[variant] += 1
+        self.now += self.seconds[variant]
+
+    def clock(self):
+        return self.now
+
+
+@pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="Numba has a single thread here")
+def test_threads_are_used_only_where_they_are_faster():
+    small = _FakeKernel(0.001, 0.0001)
+    choice = ThreadChoice(2, small.clock)
+    assert choice.pick(small, 2 * MIN_ENVS_PER_THREAD - 1) is small  # too few envs per thread
+    # a loaded machine: the threaded loop is 8x slower; after warming up both variants,
+    # one thread runs, and the slow one is tried again rarely (8x rarer than every 64)
+    slow = _FakeKernel(0.0005, 0.004)
+    choice = ThreadChoice(2, slow.clock)
+    for _ in range(1000):
+        choice.pick(slow, 4 * MIN_ENVS_PER_THREAD)()
+    assert choice.best == 0
+    assert slow.calls[1] <= 3 + 3, slow.calls
+    # a quiet machine: threads win, and one thread is tried every 4 * 64 calls
+    fast = _FakeKernel(0.002, 0.0005)
+    choice = ThreadChoice(2, fast.clock)
+    for _ in range(1000):
+        choice.pick(fast, 4 * MIN_ENVS_PER_THREAD)()
+    assert choice.best == 1 and 3 + 2 <= fast.calls[0] <= 3 + 5, fast.calls
+    # the load changes: threads get slow, and the choice follows within a few calls
+    fast.seconds = (0.002, 0.02)
+    for _ in range(1000):
+        choice.pick(fast, 4 * MIN_ENVS_PER_THREAD)()
+    assert choice.best == 0
 
 
 def test_threads_option(built):

@@ -12,6 +12,7 @@ import ctypes.util
 import functools
 import math
 import os
+import time
 import types
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -520,6 +521,82 @@ def _typed_list(items: Any) -> Any:
 
 BACKENDS = ("auto", "numba", "numpy")
 
+#: The fewest envs worth a thread of their own: below it, starting and joining a thread
+#: costs more than its share of the loop saves. Measured with CartPole (the cheapest step)
+#: on the 2-core development machine: two threads break even with one at about 1024 envs,
+#: so each thread gets at least 1024 (see docs/vectorization.md, "Threads").
+MIN_ENVS_PER_THREAD = 1024
+
+
+class ThreadChoice:
+    """Which variant of a step kernel runs: one thread, or several, by measured speed.
+
+    `threads=N` is a ceiling, not an order. Batches smaller than `MIN_ENVS_PER_THREAD` per
+    thread run on one thread. Larger ones time both variants as they run (an exponential
+    average of seconds per call) and use the faster, trying the slower one again now and
+    then (the more it lost by, the more rarely: exploring costs about 1/64 of the time), so
+    when other processes take the cores (a busy machine, other envs' processes) the loop
+    falls back to one thread instead of waiting for a thread that is not scheduled.
+    """
+
+    EXPLORE = 64  # calls between two tries of the slower variant, times how much slower
+    WARMUP = 2  # the first calls of each variant (thread start-up) are not timed
+
+    def __init__(self, threads: int, clock: Callable[[], float] = time.perf_counter) -> None:
+        self.threads = threads
+        self.clock = clock
+        self.min_envs_per_thread = MIN_ENVS_PER_THREAD
+        self.always = False  # tests: always the threaded variant (exactness on threads)
+        self.compiling = False
+        self.cost = [0.0, 0.0]  # seconds per call: one thread, several threads
+        self.seen = [0, 0]
+        self.best = 0
+        self.next_try = 0  # call number at which the other variant runs again
+        self.calls = 0
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "cost": [0.0, 0.0], "seen": [0, 0], "calls": 0, "next_try": 0}
+
+    def pick(self, kernel: Any, num_envs: int) -> Any:
+        use = min(self.threads, num_envs // self.min_envs_per_thread)
+        if self.compiling or self.always:
+            use = self.threads
+        elif use < 2:
+            return kernel
+        numba_module().set_num_threads(use)
+        if self.compiling or self.always:
+            return kernel.threaded
+        calls = self.calls
+        self.calls = calls + 1
+        variant = self.best
+        if min(self.seen) < self.WARMUP + 1 or calls >= self.next_try:
+            variant = 1 - self.best if min(self.seen) >= self.WARMUP + 1 else calls % 2
+        function = kernel.threaded if variant else kernel
+
+        clock = self.clock
+
+        def timed(*args: Any) -> Any:
+            start = clock()
+            out = function(*args)
+            self._record(variant, clock() - start)
+            return out
+
+        return timed
+
+    def _record(self, variant: int, seconds: float) -> None:
+        self.seen[variant] += 1
+        if self.seen[variant] <= self.WARMUP:
+            return
+        old = self.cost[variant]
+        self.cost[variant] = seconds if old == 0.0 else 0.8 * old + 0.2 * seconds
+        one, many = self.cost
+        if one and many:
+            best = 0 if one <= many else 1
+            if best != self.best or variant != best:
+                ratio = max(one, many) / min(one, many)
+                self.next_try = self.calls + int(self.EXPLORE * ratio)
+            self.best = best
+
 
 def _kernel_blocker(
     math_names: tuple[str, ...], draws: int, direct: tuple[str, ...], streams: Streams
@@ -616,6 +693,7 @@ class NativeVectorEnv(VectorEnv):
     backend_note: str | None = None
     #: Threads the compiled step loop runs on (`threads=` where the kernel allows it).
     threads = 1
+    _thread_choice: ThreadChoice | None = None
     _kernel = False
 
     def _setup(
@@ -705,11 +783,22 @@ class NativeVectorEnv(VectorEnv):
             reason = "the step draws random numbers, so it runs on one thread"
         else:
             self.threads = threads
+            self._thread_choice = ThreadChoice(threads)
+            # OpenMP's threads spin while they wait for work by default, which takes the
+            # cores from everything else on a busy machine and then waits for them
+            # (threads=2 at 1024 CartPoles: 0.03x one thread with the machine loaded, 0.5x
+            # with passive waits). It is read when the OpenMP runtime loads, i.e. at Numba's
+            # first parallel launch; a value the user set is kept.
+            os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
             try:  # the parallel variant
+                self._thread_choice.compiling = True
                 self._compile_kernel()
             except Exception as exc:  # e.g. no threading layer
                 self.threads = 1
+                self._thread_choice = None
                 reason = f"the threaded kernel did not compile ({type(exc).__name__}: {exc})"
+            else:
+                self._thread_choice.compiling = False
         if reason is not None:
             self.backend_note = f"threads={threads} ignored: {reason}"
             gym.logger.warn(f"{type(self).__name__}: {self.backend_note}")
@@ -720,11 +809,10 @@ class NativeVectorEnv(VectorEnv):
         self._run_kernel(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.bool_), True)
 
     def _threaded(self, kernel: Any) -> Any:
-        """`kernel`'s variant for `self.threads` threads (the plain one for one thread)."""
-        if self.threads == 1:
+        """The step kernel to call: one thread, or `self.threads` where that is faster."""
+        if self._thread_choice is None:
             return kernel
-        numba_module().set_num_threads(self.threads)
-        return kernel.threaded
+        return self._thread_choice.pick(kernel, self.num_envs)
 
     def _run_kernel(self, action: np.ndarray, resetting: np.ndarray, any_reset: bool) -> Any:
         raise NotImplementedError  # generated where the spec has a kernel
