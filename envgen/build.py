@@ -375,11 +375,14 @@ def compile_specs(
         return result
     package = out_dir.name if out_dir is not None else "generated"
     vector_modules: dict[str, str] = {}
+    jax_modules: dict[str, str] = {}
+    jax_fallbacks: dict[str, str] = {}
     for model in result.models:
         source_name = _relative(model.document.path, root)
         try:
             module = emit_env(model, source_name, formatted=False, package=package)
             vector = _emit_vector(model, source_name)
+            jax_module = _emit_jax(model, source_name)
         except UnresolvedName as exc:
             result.diagnostics.append(internal_error(model, exc.name, str(exc), exc.node))
             continue
@@ -388,6 +391,11 @@ def compile_specs(
                 result.diagnostics.append(internal_error(model, _named(finding.message), str(exc)))
             continue
         result.files[f"{module.name}.py"] = module.source
+        if isinstance(jax_module, tuple):
+            result.files[f"{jax_module[0]}.py"] = jax_module[1]
+            jax_modules[model.spec.id] = f"{package}.{jax_module[0]}"
+        else:
+            jax_fallbacks[model.spec.id] = jax_module
         if vector is not None:
             name, source = vector
             result.files[f"{name}.py"] = source
@@ -410,7 +418,13 @@ def compile_specs(
         result.files[f"{module.name}.py"] = module.source
         multiagent_modules[model.spec.id] = f"{package}.{module.name}"
     result.files["__init__.py"] = emit_registry(
-        result.models, vector_modules, package, formatted=False, multiagent=multiagent_modules
+        result.models,
+        vector_modules,
+        package,
+        formatted=False,
+        multiagent=multiagent_modules,
+        jax_modules=jax_modules,
+        jax_fallbacks=jax_fallbacks,
     )
     if result.diagnostics:
         result.files = {}
@@ -422,6 +436,7 @@ def compile_specs(
         for model in [*result.models, *result.multiagent]:
             owners[f"{model.module_name}.py"] = model
             owners[f"{model.module_name}_vector.py"] = model
+            owners[f"{model.module_name}_jax.py"] = model
         for finding in exc.findings:
             model = owners.get(finding.file)
             detail = (
@@ -473,6 +488,16 @@ def _emit_vector(model: EnvModel, source_name: str) -> tuple[str, str] | None:
     except ImportError:
         return None
     return emit_vector.emit_vector_env(model, source_name)
+
+
+def _emit_jax(model: EnvModel, source_name: str) -> tuple[str, str] | str:
+    """The JAX module (name, source), or why the spec has none (a note for the registry)."""
+    from envgen.backends import jax as emit_jax
+
+    try:
+        return emit_jax.emit_jax_env(model, source_name)
+    except emit_jax.JaxUnsupported as exc:
+        return str(exc)
 
 
 def _relative(path: Path, root: Path) -> str:

@@ -145,6 +145,49 @@ VECTOR_FALLBACKS = {
     "envgen/TypeTheWord-v0": ("the observation space has a Text, Graph, Sequence or OneOf part"),
 }
 
+#: Envs with a JAX module (pure functions; envgen.jax.make and the `-jax` ids use them).
+JAX_MODULES = {
+    "envgen/CartPole-v1": "generated.envgen_cart_pole_v1_jax",
+    "envgen/DiceGuess-v0": "generated.envgen_dice_guess_v0_jax",
+    "envgen/DictNavigation-v0": "generated.envgen_dict_navigation_v0_jax",
+    "envgen/FrozenLake-v1": "generated.envgen_frozen_lake_v1_jax",
+    "envgen/GoLeft-v0": "generated.envgen_go_left_v0_jax",
+    "envgen/LightSwitches-v0": "generated.envgen_light_switches_v0_jax",
+    "envgen/MountainCar-v0": "generated.envgen_mountain_car_v0_jax",
+    "envgen/MountainCarContinuous-v0": "generated.envgen_mountain_car_continuous_v0_jax",
+    "envgen/ResourceManagement-v0": "generated.envgen_resource_management_v0_jax",
+    "envgen/SimpleTrading-v0": "generated.envgen_simple_trading_v0_jax",
+    "envgen/SimpleVisual-v0": "generated.envgen_simple_visual_v0_jax",
+    "envgen/TupleThermostat-v0": "generated.envgen_tuple_thermostat_v0_jax",
+    "envgen/TwoDials-v0": "generated.envgen_two_dials_v0_jax",
+}
+
+#: The `-jax` ids: the JAX module through Gymnasium's functional API (gym.make and
+#: gym.make_vec import JAX only when such an env is made). See docs/jax.md.
+JAX_IDS = {
+    "envgen/CartPole-jax-v1": "envgen/CartPole-v1",
+    "envgen/DiceGuess-jax-v0": "envgen/DiceGuess-v0",
+    "envgen/DictNavigation-jax-v0": "envgen/DictNavigation-v0",
+    "envgen/FrozenLake-jax-v1": "envgen/FrozenLake-v1",
+    "envgen/GoLeft-jax-v0": "envgen/GoLeft-v0",
+    "envgen/LightSwitches-jax-v0": "envgen/LightSwitches-v0",
+    "envgen/MountainCar-jax-v0": "envgen/MountainCar-v0",
+    "envgen/MountainCarContinuous-jax-v0": "envgen/MountainCarContinuous-v0",
+    "envgen/ResourceManagement-jax-v0": "envgen/ResourceManagement-v0",
+    "envgen/SimpleTrading-jax-v0": "envgen/SimpleTrading-v0",
+    "envgen/SimpleVisual-jax-v0": "envgen/SimpleVisual-v0",
+    "envgen/TupleThermostat-jax-v0": "envgen/TupleThermostat-v0",
+    "envgen/TwoDials-jax-v0": "envgen/TwoDials-v0",
+}
+
+#: Envs without a JAX module, and why.
+JAX_FALLBACKS = {
+    "envgen/BreadcrumbTrail-v0": "Sequence observation spaces have no JAX counterpart",
+    "envgen/RingBalance-v0": "Graph observation spaces have no JAX counterpart",
+    "envgen/SignalOrNoise-v0": "OneOf observation spaces have no JAX counterpart",
+    "envgen/TypeTheWord-v0": "Text observation spaces have no JAX counterpart",
+}
+
 
 #: Multi-agent envs (PettingZoo modules): `envgen.multiagent.make(id)` reaches them.
 MULTIAGENT_ENVS = {
@@ -160,6 +203,14 @@ def register_envs() -> list[str]:
     for env_id, kwargs in ENVS.items():
         if env_id not in registry:
             register(id=env_id, **kwargs)
+    for jax_id, env_id in JAX_IDS.items():
+        if jax_id not in registry:
+            register(
+                id=jax_id,
+                entry_point="envgen.jax._gym:make_env",
+                vector_entry_point="envgen.jax._gym:make_vector_env",
+                kwargs={"env_id": env_id, "package": __name__},
+            )
     return list(ENVS)
 
 

@@ -27,7 +27,7 @@ def _compiled() -> dict[str, str]:
     return {
         name: text
         for name, text in compiled.files.items()
-        if name != "__init__.py" and not name.endswith("_vector.py")
+        if name != "__init__.py" and not name.endswith(("_vector.py", "_jax.py"))
     }
 
 

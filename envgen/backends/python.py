@@ -840,6 +840,14 @@ def _ruff() -> str:
         return found
 
 
+def jax_id(env_id: str) -> str:
+    """The id of an env's JAX face: `ns/Name-vN` -> `ns/Name-jax-vN`."""
+    base, dash, version = env_id.rpartition("-v")
+    if not dash or not version.isdigit():
+        return f"{env_id}-jax"
+    return f"{base}-jax-v{version}"
+
+
 def emit_registry(
     models: list[EnvModel],
     vector_modules: dict[str, str],
@@ -847,6 +855,8 @@ def emit_registry(
     *,
     formatted: bool = True,
     multiagent: dict[str, str] | None = None,
+    jax_modules: dict[str, str] | None = None,
+    jax_fallbacks: dict[str, str] | None = None,
 ) -> str:
     """The `__init__.py` of the output package: registers every env with Gymnasium.
 
@@ -882,5 +892,8 @@ def emit_registry(
         example_id=models[0].spec.id if models else "envgen/Example-v0",
         package=package,
         multiagent={literal(k): literal(v) for k, v in sorted((multiagent or {}).items())},
+        jax_modules=[(literal(k), literal(v)) for k, v in sorted((jax_modules or {}).items())],
+        jax_ids=[(literal(jax_id(k)), literal(k)) for k in sorted(jax_modules or {})],
+        jax_fallbacks=[(literal(k), literal(v)) for k, v in sorted((jax_fallbacks or {}).items())],
     )
     return format_source(source, "__init__") if formatted else source

@@ -1604,5 +1604,5 @@ __all__ += [
 ]
 _ = comment  # re-exported for _stateful
 
-# modules that add properties (action_mask) or attach vector env checks to them
-from . import _masks, _vector  # noqa: E402, F401
+# modules that add properties (action_mask, jax_agreement) or attach vector env checks to them
+from . import _jax, _masks, _vector  # noqa: E402, F401

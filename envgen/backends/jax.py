@@ -1,0 +1,973 @@
+"""Stage 4d: print a spec's typed model as pure JAX functions (`<module>_jax.py`).
+
+A printer of the analysis' model, like the other backends: every name is resolved by the
+analysis (`model.symbols`) and every expression typed (`model.types`); nothing is inferred
+here except which values are *static* (known when the env is made) and which are traced.
+
+- State is a pytree dataclass (`State`), params a pytree dataclass of the spec's numeric
+  scalar params (`Params`, data: vmappable). Params that decide shapes, loop bounds or are
+  not numbers (strings, lists, nullable), and `let` values that depend on them, are static:
+  they are read from a reference env made once with them (`static`), as the single env
+  computes them.
+- `if` on traced values runs both branches under masks and merges with `jnp.where`;
+  `a if c else b` is `jnp.where`; `for i in range(n)` (n static) unrolls at trace time.
+- Every draw site gets its own key: `keys = jax.random.split(key, n_sites)` in program
+  order; a site inside a loop folds the loop counter in. Draws say whether they are active
+  (their branch is taken), for replaying recorded draws (envgen.jax._runtime.Replay).
+
+What the printer cannot say raises `JaxUnsupported` with the reason; the build records it
+in `generated.JAX_FALLBACKS` and `envgen show` prints it.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+
+from envgen.backends._printer import Translator, literal, tidy, tidy_block
+from envgen.backends.python import doc_text
+from envgen.compiler.analysis import BINARY_OPERATORS, Code, EnvModel, ObservationModel
+from envgen.compiler.functions import BUILTINS, CONSTANTS
+from envgen.compiler.types import ANY, T
+
+
+class JaxUnsupported(Exception):
+    """A spec (or part of one) the JAX printer cannot express; the message says what."""
+
+
+#: Names the generated functions use; a spec name among them would shadow one.
+_TAKEN = {"jax", "jnp", "np", "math", "params", "static", "state", "key", "keys", "State"}
+_SPACES = {"Box", "Discrete", "MultiDiscrete", "MultiBinary", "Dict", "Tuple"}
+_UNARY_FN = {
+    "sqrt",
+    "exp",
+    "log",
+    "log2",
+    "log10",
+    "sin",
+    "cos",
+    "tan",
+    "arcsin",
+    "arccos",
+    "arctan",
+    "sinh",
+    "cosh",
+    "tanh",
+    "floor",
+    "ceil",
+    "round",
+    "abs",
+    "square",
+    "sum",
+    "mean",
+    "prod",
+    "any",
+    "all",
+    "argmax",
+    "argmin",
+    "cumsum",
+    "count_nonzero",
+}
+_CASTS = {
+    "int": "int64",
+    "float": "float64",
+    "bool": "bool",
+    "float16": "float16",
+    "float32": "float32",
+    "float64": "float64",
+    "int8": "int8",
+    "int16": "int16",
+    "int32": "int32",
+    "int64": "int64",
+    "uint8": "uint8",
+}
+_CREATE = {"zeros", "ones", "full", "arange", "linspace"}
+_DRAWING = {"fill", "fill_rect", "draw_line", "fill_circle", "fill_polygon"}
+_CMP = {
+    ast.Eq: "==",
+    ast.NotEq: "!=",
+    ast.Lt: "<",
+    ast.LtE: "<=",
+    ast.Gt: ">",
+    ast.GtE: ">=",
+    ast.Is: "is",
+    ast.IsNot: "is not",
+}
+
+
+def _names(node: ast.AST | None) -> set[str]:
+    if node is None:
+        return set()
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+
+
+def _code_roots(code: Code) -> list[ast.AST]:
+    return [code.expr] if code.expr is not None else list(code.stmts)
+
+
+class _StaticPrinter(Translator):
+    """Static values (params, lets, constants, loop counters) spelled as the single env
+    spells them, reading params and lets from the reference env `static`."""
+
+    def __init__(self, model: EnvModel, printer: JaxPrinter) -> None:
+        super().__init__(model)
+        self.printer = printer
+
+    def name(self, node: ast.Name) -> str:
+        symbol = self.model.symbols.get(id(node))
+        if symbol is not None:
+            if symbol.kind in ("const", "label"):
+                return f"_single.{node.id}"
+            if symbol.kind in ("param", "let"):
+                return self.printer.name(node)
+        return super().name(node)
+
+    def _Call(self, node: ast.Call) -> str:
+        assert isinstance(node.func, ast.Name)
+        if node.func.id in self.model.functions:
+            args = ", ".join(self.expr(a) for a in node.args)
+            return f"static._{node.func.id}({args})"
+        return super()._Call(node)
+
+
+@dataclass
+class _Scope:
+    """One generated function being printed."""
+
+    lines: list[str] = field(default_factory=list)
+    defined: set[str] = field(default_factory=set)
+    static_locals: set[str] = field(default_factory=set)
+    loops: list[str] = field(default_factory=list)  # enclosing loop counters
+    counter: int = 0
+
+    def temp(self, stem: str) -> str:
+        self.counter += 1
+        return f"_{stem}{self.counter}"
+
+
+class JaxPrinter:
+    """Spells checked DSL trees as `jax.numpy` code over traced state, action and params."""
+
+    def __init__(self, model: EnvModel) -> None:
+        self.model = model
+        self.sites: list[str] = []  # draw sites of the function being printed
+        self.uses_math = False
+        self.static_names = _static_names(model)
+        self.static_lets: set[str] = set()
+        for name, code in model.lets.items():
+            if name in self.static_names or self.is_static(code.expr):
+                self.static_lets.add(name)
+        self.static = _StaticPrinter(model, self)
+        self.scope = _Scope()
+
+    # -- facts
+
+    def kind(self, node: ast.Name) -> str | None:
+        symbol = self.model.symbols.get(id(node))
+        return symbol.kind if symbol is not None else None
+
+    def type_of(self, node: ast.AST) -> T:
+        return self.model.types.get(id(node), ANY)
+
+    def is_static(self, node: ast.AST | None) -> bool:
+        """Whether `node`'s value is known when the env is made (never traced)."""
+        if node is None:
+            return True
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.Name):
+                kind = self.kind(sub)
+                if kind in ("const", "constant", "label", "loop"):
+                    continue
+                if kind == "param" and sub.id in self.static_names:
+                    continue
+                if kind == "let" and (
+                    sub.id in self.static_names or sub.id in getattr(self, "static_lets", ())
+                ):
+                    continue
+                if kind == "local" and sub.id in self.scope_static_locals():
+                    continue
+                if kind == "function":
+                    continue
+                return False
+            if isinstance(sub, ast.Call) and isinstance(sub.func, ast.Name):
+                builtin = BUILTINS.get(sub.func.id)
+                if builtin is not None and (builtin.random or sub.func.id in _CREATE):
+                    return False
+                if sub.func.id == "option":
+                    return False
+        return True
+
+    def scope_static_locals(self) -> set[str]:
+        scope = getattr(self, "scope", None)
+        return scope.static_locals if scope is not None else set()
+
+    # -- names
+
+    def name(self, node: ast.Name) -> str:
+        kind = self.kind(node)
+        name = node.id
+        if kind is None:
+            raise JaxUnsupported(f"the name '{name}' was not resolved")
+        if kind == "param":
+            return f"static.{name}" if name in self.static_names else f"params.{name}"
+        if kind == "let":
+            return f"static.{name}" if name in self.static_names else name
+        if kind in ("const", "label"):
+            return f"_single.{name}"
+        if kind == "constant":
+            spelled = CONSTANTS[name][0]
+            if spelled.startswith("math."):
+                self.uses_math = True
+            return spelled
+        return name
+
+    # -- expressions
+
+    def expr(self, node: ast.expr, mask: str | None = None) -> str:
+        if self.is_static(node):
+            text = self.static.expr(node)
+            self.uses_math = self.uses_math or "math" in self.static.uses
+            return text
+        method = getattr(self, f"_{type(node).__name__}", None)
+        if method is None:
+            raise JaxUnsupported(f"{type(node).__name__} expressions")
+        return method(node, mask)
+
+    def _Name(self, node: ast.Name, mask: str | None) -> str:
+        return self.name(node)
+
+    def _Constant(self, node: ast.Constant, mask: str | None) -> str:
+        return literal(node.value)
+
+    def _BinOp(self, node: ast.BinOp, mask: str | None) -> str:
+        op = BINARY_OPERATORS[type(node.op)]
+        return f"({self.expr(node.left, mask)}) {op} ({self.expr(node.right, mask)})"
+
+    def _UnaryOp(self, node: ast.UnaryOp, mask: str | None) -> str:
+        operand = self.expr(node.operand, mask)
+        if isinstance(node.op, ast.Not):
+            return f"jnp.logical_not({operand})"
+        if isinstance(node.op, ast.Invert):
+            return f"~({operand})"
+        return f"{'-' if isinstance(node.op, ast.USub) else '+'}({operand})"
+
+    def _BoolOp(self, node: ast.BoolOp, mask: str | None) -> str:
+        if self.type_of(node).dtype != "bool":
+            raise JaxUnsupported("`and`/`or` of values that are not booleans")
+        fn = "jnp.logical_and" if isinstance(node.op, ast.And) else "jnp.logical_or"
+        text = self.expr(node.values[0], mask)
+        for value in node.values[1:]:
+            # Python evaluates later operands only when earlier ones do not decide.
+            guard = text if isinstance(node.op, ast.And) else f"jnp.logical_not({text})"
+            inner = self.expr(value, _and(mask, guard) if self._draws(value) else mask)
+            text = f"{fn}({text}, {inner})"
+        return text
+
+    def _Compare(self, node: ast.Compare, mask: str | None) -> str:
+        parts = []
+        left = node.left
+        for op, right in zip(node.ops, node.comparators, strict=True):
+            if isinstance(op, (ast.Is, ast.IsNot, ast.In, ast.NotIn)):
+                raise JaxUnsupported("`is` / `in` tests of traced values")
+            parts.append(f"({self.expr(left, mask)}) {_CMP[type(op)]} ({self.expr(right, mask)})")
+            left = right
+        if len(parts) == 1:
+            return parts[0]
+        return " & ".join(f"({p})" for p in parts)
+
+    def _IfExp(self, node: ast.IfExp, mask: str | None) -> str:
+        if self.is_static(node.test):
+            test = self.static.expr(node.test)
+            return (
+                f"({self.expr(node.body, mask)}) if ({test}) else ({self.expr(node.orelse, mask)})"
+            )
+        test = self.expr(node.test, mask)
+        body = self.expr(node.body, _and(mask, test) if self._draws(node.body) else mask)
+        orelse = self.expr(
+            node.orelse,
+            _and(mask, f"jnp.logical_not({test})") if self._draws(node.orelse) else mask,
+        )
+        return f"_jx.where({test}, {body}, {orelse})"
+
+    def _List(self, node: ast.List | ast.Tuple, mask: str | None) -> str:
+        t = self.type_of(node)
+        items = ", ".join(self.expr(e, mask) for e in node.elts)
+        if t.is_numeric:
+            return f"_jx.array([{items}], {t.dtype!r})"
+        if isinstance(node, ast.Tuple):
+            return f"({items}{',' if len(node.elts) == 1 else ''})"
+        if t.dtype in ("str", "none", "dict"):
+            raise JaxUnsupported(f"a list of {t.describe()} values")
+        # nested lists (polygon corners): numbers all the way down
+        return f"_jx.array([{items}], 'float64')"
+
+    _Tuple = _List
+
+    def _Subscript(self, node: ast.Subscript, mask: str | None) -> str:
+        index = node.slice
+        elts = index.elts if isinstance(index, ast.Tuple) else [index]
+        for e in elts:
+            if isinstance(e, ast.Slice):
+                for part in (e.lower, e.upper, e.step):
+                    if not self.is_static(part):
+                        raise JaxUnsupported(
+                            "a slice whose bounds are traced values (its length would not be "
+                            "known when the function is compiled)"
+                        )
+        base = self.expr(node.value, mask)
+        if self.is_static(node.value) and self.type_of(node.value).dtype not in ("dict", "tuple"):
+            base = f"_jx.read({base})"
+        inner = ", ".join(self._index_part(e, mask) for e in elts)
+        return f"({base})[{inner}]"
+
+    def _index_part(self, node: ast.expr, mask: str | None) -> str:
+        if isinstance(node, ast.Slice):
+            return self.static._Slice(node)
+        return self.expr(node, mask)
+
+    def _draws(self, node: ast.AST) -> bool:
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.Call) and isinstance(sub.func, ast.Name):
+                builtin = BUILTINS.get(sub.func.id)
+                if builtin is not None and builtin.random:
+                    return True
+        return False
+
+    def _Call(self, node: ast.Call, mask: str | None) -> str:
+        assert isinstance(node.func, ast.Name)
+        name = node.func.id
+        if name in self.model.functions:
+            args = ", ".join(self.expr(a, mask) for a in node.args)
+            return f"_fn_{name}(params, static{', ' if args else ''}{args})"
+        builtin = BUILTINS[name]
+        args = [self.expr(a, mask) for a in node.args]
+        keywords = {k.arg: k.value for k in node.keywords if k.arg}
+        kw = {k: self.expr(v, mask) for k, v in keywords.items()}
+        if builtin.random:
+            return self.draw(node, args, kw, mask)
+        if builtin.statement:
+            raise JaxUnsupported(f"{name}() inside an expression")
+        if name == "option":
+            return args[1] if len(args) > 1 else kw["default"]
+        if name in _UNARY_FN:
+            return f"jnp.{name}({args[0]})"
+        if name == "sign":
+            return f"jnp.sign({args[0]}) * 1.0"
+        if name in ("arctan2", "hypot", "dot"):
+            return f"jnp.{name}({', '.join(args)})"
+        if name == "norm":
+            return f"jnp.linalg.norm({args[0]})"
+        if name == "len":
+            return f"len({args[0]})"
+        if name in ("min", "max"):
+            if len(args) == 1:
+                return f"jnp.{name}({args[0]})"
+            fn = "jnp.minimum" if name == "min" else "jnp.maximum"
+            text = args[0]
+            for other in args[1:]:
+                text = f"{fn}({text}, {other})"
+            return text
+        if name == "clip":
+            return f"jnp.clip({args[0]}, {args[1]}, {args[2]})"
+        if name == "where":
+            return f"_jx.where({args[0]}, {args[1]}, {args[2]})"
+        if name in _CASTS:
+            return f"_jx.cast({args[0]}, {_CASTS[name]!r})"
+        if name == "pow":
+            return f"jnp.power(_jx.cast({args[0]}, 'float64'), {args[1]})"
+        if name in _CREATE:
+            return self.create(node, name)
+        raise JaxUnsupported(f"{name}() of traced values")
+
+    def create(self, node: ast.Call, name: str) -> str:
+        """Array creation: shapes and ranges are static, the values may be traced."""
+        builtin = BUILTINS[name]
+        given = dict(zip(builtin.params, node.args, strict=False))
+        given.update({k.arg: k.value for k in node.keywords if k.arg})
+        dtype = given.pop("dtype", None)
+        if dtype is not None and not isinstance(dtype, ast.Constant):
+            raise JaxUnsupported(f"{name}() with a dtype that is not a literal")
+        dtype_name = dtype.value if dtype is not None else ("float64" if name != "full" else None)
+        parts = []
+        for param in builtin.params:
+            if param not in given:
+                continue
+            value = given[param]
+            if param == "value":
+                parts.append(self.expr(value))
+                continue
+            if not self.is_static(value):
+                raise JaxUnsupported(f"{name}() whose {param} is a traced value")
+            parts.append(self.static.expr(value))
+        if dtype_name is not None and name not in ("arange", "linspace"):
+            parts.append(f"dtype=_jx.dt({dtype_name!r})")
+        return f"jnp.{name}({', '.join(parts)})"
+
+    def draw(self, node: ast.Call, args: list[str], kw: dict[str, str], mask: str | None) -> str:
+        name = node.func.id  # type: ignore[attr-defined]
+        if name == "choice" and "p" in kw:
+            pass  # jax.random.choice takes p too
+        site = len(self.sites)
+        self.sites.append(f"{name}() at {self._where(node)}")
+        key = f"keys[{site}]"
+        for counter in self.scope.loops:
+            key = f"_jx.fold_in({key}, {counter})"
+        parts = [key, *args, *(f"{k}={v}" for k, v in kw.items())]
+        if mask is not None:
+            parts.append(f"active={mask}")
+        return f"_jx.{name}({', '.join(parts)})"
+
+    def _where(self, node: ast.AST) -> str:
+        found = self.model.find_name("", node)
+        if found is None:
+            return "?"
+        code, _ = found
+        location = self.model.document.code_location(
+            code.path, getattr(node, "lineno", 1), getattr(node, "col_offset", 0)
+        )
+        return f"{'.'.join(str(p) for p in code.path)} line {location.line}"
+
+    # -- statements
+
+    def block(self, stmts: list[ast.stmt], mask: str | None, indent: int) -> None:
+        for stmt in stmts:
+            self.statement(stmt, mask, indent)
+
+    def emit(self, line: str, indent: int) -> None:
+        self.scope.lines.append("    " * indent + line)
+
+    def statement(self, stmt: ast.stmt, mask: str | None, indent: int) -> None:
+        if isinstance(stmt, ast.Pass):
+            return
+        if isinstance(stmt, ast.Assign):
+            self.assign(stmt.targets[0], stmt.value, mask, indent)
+            return
+        if isinstance(stmt, ast.AugAssign):
+            value = ast.BinOp(left=_load(stmt.target), op=stmt.op, right=stmt.value)
+            self._copy_types(stmt.target, value.left)
+            self.model.types[id(value)] = self.type_of(stmt.target)
+            self.model.read_copies.append(value)
+            self.assign(stmt.target, value, mask, indent)
+            return
+        if isinstance(stmt, ast.If):
+            if self.is_static(stmt.test):
+                self.emit(f"if {self.static.expr(stmt.test)}:", indent)
+                before = len(self.scope.lines)
+                self.block(stmt.body, mask, indent + 1)
+                if len(self.scope.lines) == before:
+                    self.emit("pass", indent + 1)
+                if stmt.orelse:
+                    self.emit("else:", indent)
+                    before = len(self.scope.lines)
+                    self.block(stmt.orelse, mask, indent + 1)
+                    if len(self.scope.lines) == before:
+                        self.emit("pass", indent + 1)
+                return
+            test = self.scope.temp("c")
+            self.emit(f"{test} = _jx.truth({self.expr(stmt.test, mask)})", indent)
+            then_mask = test if mask is None else self.scope.temp("m")
+            if mask is not None:
+                self.emit(f"{then_mask} = {mask} & {test}", indent)
+            self.block(stmt.body, then_mask, indent)
+            if stmt.orelse:
+                else_mask = self.scope.temp("m")
+                if mask is None:
+                    self.emit(f"{else_mask} = ~{test}", indent)
+                else:
+                    self.emit(f"{else_mask} = {mask} & ~{test}", indent)
+                self.block(stmt.orelse, else_mask, indent)
+            return
+        if isinstance(stmt, ast.For):
+            assert isinstance(stmt.target, ast.Name) and isinstance(stmt.iter, ast.Call)
+            for arg in stmt.iter.args:
+                if not self.is_static(arg):
+                    raise JaxUnsupported("a loop whose range is a traced value")
+            bounds = ", ".join(self.static.expr(a) for a in stmt.iter.args)
+            counter = stmt.target.id
+            self.emit(f"for {counter} in range({bounds}):", indent)
+            before = len(self.scope.lines)
+            self.scope.loops.append(counter)
+            self.block(stmt.body, mask, indent + 1)
+            self.scope.loops.pop()
+            if len(self.scope.lines) == before:
+                self.emit("pass", indent + 1)
+            return
+        if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
+            call = stmt.value
+            assert isinstance(call.func, ast.Name)
+            name = call.func.id
+            if name not in _DRAWING:
+                raise JaxUnsupported(f"the statement {name}()")
+            frame = call.args[0]
+            if not isinstance(frame, ast.Name):
+                raise JaxUnsupported(f"{name}() on something other than a named frame")
+            builtin = BUILTINS[name]
+            args = [self.expr(a, mask) for a in call.args[1:]]
+            args += [f"{k.arg}={self.expr(k.value, mask)}" for k in call.keywords if k.arg]
+            del builtin
+            target = self.name(frame)
+            value = f"_jx.{name}({target}, {', '.join(args)})"
+            self.store_name(frame.id, value, mask, indent, static=False)
+            return
+        raise JaxUnsupported(f"the statement {type(stmt).__name__}")
+
+    def _copy_types(self, original: ast.AST, clone: ast.AST) -> None:
+        for a, b in zip(ast.walk(original), ast.walk(clone), strict=False):
+            if id(a) in self.model.types:
+                self.model.types[id(b)] = self.model.types[id(a)]
+            if id(a) in self.model.symbols:
+                self.model.symbols[id(b)] = self.model.symbols[id(a)]
+        self.model.read_copies.append(clone)  # keeps the clone's ids valid
+
+    def assign(self, target: ast.expr, value: ast.expr, mask: str | None, indent: int) -> None:
+        if isinstance(target, ast.Name):
+            static = mask is None and self.is_static(value) and self.kind(target) == "local"
+            code = self.static.expr(value) if static else self.expr(value, mask)
+            self.store_name(target.id, code, mask, indent, static=static)
+            return
+        if isinstance(target, (ast.Tuple, ast.List)):
+            if isinstance(value, (ast.Tuple, ast.List)) and len(value.elts) == len(target.elts):
+                temps = []
+                for elt in value.elts:
+                    temp = self.scope.temp("v")
+                    self.emit(f"{temp} = {self.expr(elt, mask)}", indent)
+                    temps.append(temp)
+                for elt, temp in zip(target.elts, temps, strict=True):
+                    if not isinstance(elt, ast.Name):
+                        raise JaxUnsupported("unpacking into an element")
+                    self.store_name(elt.id, temp, mask, indent, static=False)
+                return
+            temp = self.scope.temp("v")
+            self.emit(f"{temp} = {self.expr(value, mask)}", indent)
+            for i, elt in enumerate(target.elts):
+                if not isinstance(elt, ast.Name):
+                    raise JaxUnsupported("unpacking into an element")
+                self.store_name(elt.id, f"{temp}[{i}]", mask, indent, static=False)
+            return
+        if isinstance(target, ast.Subscript):
+            base = target.value
+            if not isinstance(base, ast.Name):
+                raise JaxUnsupported("assignment into a nested subscript")
+            index = target.slice
+            elts = index.elts if isinstance(index, ast.Tuple) else [index]
+            for e in elts:
+                if isinstance(e, ast.Slice) and not all(
+                    self.is_static(p) for p in (e.lower, e.upper, e.step)
+                ):
+                    raise JaxUnsupported("slice assignment with traced bounds")
+            inner = ", ".join(self._index_part(e, mask) for e in elts)
+            name = self.name(base)
+            code = self.expr(value, mask)
+            if mask is not None:
+                code = f"jnp.where({mask}, {code}, {name}[{inner}])"
+            self.emit(f"{name} = {name}.at[{inner}].set({code})", indent)
+            self.scope.static_locals.discard(base.id)
+            return
+        raise JaxUnsupported(f"assignment to {type(target).__name__}")
+
+    def store_name(self, name: str, code: str, mask: str | None, indent: int, static: bool) -> None:
+        scope = self.scope
+        if mask is not None and name in scope.defined:
+            code = f"_jx.where({mask}, {code}, {name})"
+        self.emit(f"{name} = {code}", indent)
+        scope.defined.add(name)
+        if static:
+            scope.static_locals.add(name)
+        else:
+            scope.static_locals.discard(name)
+
+
+def _and(mask: str | None, cond: str) -> str:
+    return cond if mask is None else f"({mask}) & ({cond})"
+
+
+def _load(target: ast.expr) -> ast.expr:
+    clone = ast.parse(ast.unparse(target), mode="eval").body
+    return clone
+
+
+def _static_names(model: EnvModel) -> set[str]:
+    """Params and lets whose values must be known when the env is made."""
+    static: set[str] = set()
+    for name in model.params:
+        t = model.param_types.get(name)
+        if t is None or not (t.is_scalar and t.is_numeric):
+            static.add(name)
+    for name, code in model.lets.items():
+        if not (code.type.is_scalar and code.type.is_numeric):
+            static.add(name)
+
+    def shape_names(node: ast.AST | None) -> None:
+        for sub in ast.walk(node) if node is not None else ():
+            static.update(_names(sub))
+
+    for code in model.codes():
+        for root in _code_roots(code):
+            for node in ast.walk(root):
+                if isinstance(node, ast.For):
+                    shape_names(node.iter)
+                elif isinstance(node, ast.Slice):
+                    for part in (node.lower, node.upper, node.step):
+                        shape_names(part)
+                elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+                    name = node.func.id
+                    builtin = BUILTINS.get(name)
+                    if builtin is None:
+                        continue
+                    given = dict(zip(builtin.params, node.args, strict=False))
+                    given.update({k.arg: k.value for k in node.keywords if k.arg})
+                    if name in ("zeros", "ones", "full"):
+                        shape_names(given.get("shape"))
+                    elif name in ("arange", "linspace"):
+                        for value in given.values():
+                            shape_names(value)
+                    elif builtin.random:
+                        shape_names(given.get("size"))
+                        if name == "choice":
+                            shape_names(given.get("a"))
+    for var in model.state.values():
+        for code in var.shape:
+            shape_names(code.expr)
+    static &= set(model.params) | set(model.lets)
+    # a static let fixes what it is computed from
+    changed = True
+    while changed:
+        changed = False
+        for name, code in model.lets.items():
+            if name in static:
+                for dep in code.names & (set(model.params) | set(model.lets)):
+                    if dep not in static:
+                        static.add(dep)
+                        changed = True
+    return static
+
+
+# --- the module -----------------------------------------------------------------------------
+
+
+@dataclass
+class _Function:
+    lines: list[str]
+    sites: list[str]
+
+
+def _collision(model: EnvModel) -> None:
+    names = set(model.params) | set(model.lets) | set(model.state) | set(model.constants)
+    names |= set(model.functions)
+    for code in model.codes():
+        for root in _code_roots(code):
+            names |= _names(root)
+    clash = sorted(names & _TAKEN)
+    if clash:
+        raise JaxUnsupported(f"the name {clash[0]!r} is one the JAX module uses itself")
+
+
+def _space_check(space, what: str) -> None:
+    if space.kind not in _SPACES:
+        raise JaxUnsupported(f"{space.kind} {what} spaces have no JAX counterpart")
+    for _, child in space.children:
+        _space_check(child, what)
+
+
+def _prelude(
+    printer: JaxPrinter, body: list[str], extra_loaded: set[str] = frozenset()
+) -> list[str]:
+    """The lines a function body needs before it: lets it reads (computed from params, in
+    spec order) and the draw keys."""
+    loaded = set(extra_loaded) | _loaded(body)
+    lets = [n for n in printer.model.lets if n not in printer.static_names]
+    needed: list[str] = []
+    lines: list[str] = []
+    # lets in spec order, each once, with what they read in turn
+    want = {n for n in lets if n in loaded}
+    changed = True
+    while changed:
+        changed = False
+        for name in lets:
+            if name in want:
+                for dep in printer.model.lets[name].names:
+                    if dep in lets and dep not in want:
+                        want.add(dep)
+                        changed = True
+    for name in lets:
+        if name in want:
+            needed.append(name)
+            lines.append(f"{name} = {printer.expr(printer.model.lets[name].expr)}")
+    return lines
+
+
+def _loaded(body: list[str]) -> set[str]:
+    """The names a function body (lines at indent 0 or more) mentions."""
+    text = "\n".join(body)
+    tree = ast.parse(text if text.strip() else "pass")
+    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+
+
+def _function_body(printer: JaxPrinter, stmts: list[ast.stmt], extra: list[str]) -> _Function:
+    printer.sites = []
+    printer.scope = _Scope()
+    printer.block(stmts, None, 0)
+    lines = printer.scope.lines + extra
+    return _Function(lines, list(printer.sites))
+
+
+def emit_jax_env(model: EnvModel, source_name: str) -> tuple[str, str]:
+    """The JAX module `<module>_jax` for a spec: (name, source). Raises JaxUnsupported."""
+    if model.spec.hooks is not None and (
+        model.spec.hooks.after_reset or model.spec.hooks.after_step
+    ):
+        raise JaxUnsupported("hooks are trusted Python that runs on the env object")
+    _collision(model)
+    _space_check(model.observation_space, "observation")
+    _space_check(model.action_space, "action")
+    for name, var in model.state.items():
+        if not var.type.is_numeric:
+            raise JaxUnsupported(f"the state variable {name!r} is not numeric")
+    printer = JaxPrinter(model)
+    module = f"{model.module_name}_jax"
+    out: list[str] = []
+    state_names = list(model.state)
+
+    # reset
+    printer.sites = []
+    printer.scope = _Scope()
+    scope = printer.scope
+    scope.defined.add("elapsed_steps")
+    scope.lines.append("elapsed_steps = 0")
+    for name, var in model.state.items():
+        value = printer.expr(var.init.expr)
+        if var.shape:
+            dims = ", ".join(printer.static.expr(c.expr) for c in var.shape)
+            value = f"jnp.broadcast_to({value}, ({dims},))"
+        printer.emit(f"{name} = {value}", 0)
+        scope.defined.add(name)
+    printer.block(model.reset.stmts, None, 0)
+    reset_sites = list(printer.sites)
+    reset_body = scope.lines
+    reset_body.append("return State(")
+    for name, var in model.state.items():
+        reset_body.append(f"    {name}=_jx.cast({name}, {var.type.dtype!r}),")
+    reset_body.append("    elapsed_steps=_jx.cast(elapsed_steps, 'int64'),")
+    reset_body.append(")")
+    reset_lines = _with_prelude(printer, reset_body, reset_sites, set())
+
+    # observation
+    printer.sites = []
+    printer.scope = _Scope()
+    obs_value = _observation(printer, model.observation)
+    obs_body = [f"return {obs_value}"]
+    obs_lines = _unpack_state(model, obs_body) + obs_body
+    obs_lines = _with_prelude(printer, obs_lines, [], set())
+    if printer.sites:
+        raise JaxUnsupported("random draws in the observation")
+
+    # step
+    printer.sites = []
+    printer.scope = _Scope()
+    scope = printer.scope
+    scope.defined |= set(state_names) | {"elapsed_steps", "action"}
+    printer.block(model.step.stmts, None, 0)
+    scope.lines.append(f"terminated = _jx.cast({printer.expr(model.terminated.expr)}, 'bool')")
+    scope.lines.append(f"reward = _jx.cast({printer.expr(model.reward.expr)}, 'float64')")
+    info_items = []
+    for key, code in model.info.items():
+        if not code.type.is_numeric:
+            raise JaxUnsupported(f"the info entry {key!r} is not numeric")
+        value = printer.expr(code.expr)
+        info_items.append(f"{literal(key)}: _jx.cast({value}, {code.type.dtype!r})")
+    scope.lines.append(f"info = {{{', '.join(info_items)}}}")
+    step_sites = list(printer.sites)
+    step_body = ["elapsed_steps = state.elapsed_steps + 1", *scope.lines]
+    step_body.append("next_state = State(")
+    for name, var in model.state.items():
+        step_body.append(f"    {name}=_jx.cast({name}, {var.type.dtype!r}),")
+    step_body.append("    elapsed_steps=elapsed_steps,")
+    step_body.append(")")
+    step_body.append("return next_state, reward, terminated, info")
+    step_lines = _unpack_state(model, step_body) + step_body
+    step_lines = _with_prelude(printer, step_lines, step_sites, set())
+
+    # render
+    render_lines: list[str] | None = None
+    if model.rgb_array is not None:
+        printer.sites = []
+        printer.scope = _Scope()
+        code = model.rgb_array
+        if code.expr is not None:
+            body = [f"return _jx.cast({printer.expr(code.expr)}, 'uint8')"]
+        else:
+            printer.block(code.stmts, None, 0)
+            body = [*printer.scope.lines, "return _jx.cast(frame, 'uint8')"]
+        if printer.sites:
+            raise JaxUnsupported("random draws in rgb_array")
+        render_lines = _with_prelude(printer, _unpack_state(model, body) + body, [], set())
+
+    # spec functions
+    functions: list[tuple[str, list[str], list[str]]] = []
+    for name, fn in model.functions.items():
+        printer.sites = []
+        printer.scope = _Scope()
+        printer.scope.defined |= set(fn.args)
+        printer.block(fn.body.stmts, None, 0)
+        body = [*printer.scope.lines, f"return {printer.expr(fn.returns.expr)}"]
+        if printer.sites:
+            raise JaxUnsupported(f"random draws in the function {name!r}")
+        functions.append((name, fn.args, _with_prelude(printer, body, [], set())))
+
+    # assemble
+    dynamic = [n for n in model.params if n not in printer.static_names]
+    static_params = [n for n in model.params if n in printer.static_names]
+    out.append(f'"""{doc_text(model.spec.id)}: pure JAX functions generated by envgen.')
+    out.append("")
+    out.append("`State` and `Params` are pytrees; `static` is the reference env made with the")
+    out.append("static params (envgen.jax.make builds it). Draw sites, in key order:")
+    out.append("")
+    for i, site in enumerate(reset_sites):
+        out.append(f"- reset key {i}: {doc_text(site)}")
+    for i, site in enumerate(step_sites):
+        out.append(f"- step key {i}: {doc_text(site)}")
+    if not reset_sites and not step_sites:
+        out.append("- none: the spec draws no random numbers")
+    out.append("")
+    out.append("See docs/jax.md.")
+    out.append('"""')
+    out.append("")
+    out.append(f"# Source: {literal(source_name)}")
+    out.append(f"# sha256: {model.source_hash}")
+    out.append("# Generated by envgen; do not edit. Regenerate with `envgen build`.")
+    out.append("")
+    out.append("from __future__ import annotations")
+    out.append("")
+    out.append("import math")
+    out.append("from typing import Any")
+    out.append("")
+    out.append("import jax")
+    out.append("import jax.numpy as jnp")
+    out.append("import numpy as np")
+    out.append("")
+    out.append("from envgen.jax import _runtime as _jx")
+    out.append("from envgen import runtime as _rt")
+    out.append("")
+    out.append(f"from . import {model.module_name} as _single")
+    out.append("")
+    out.append(f"ID = {literal(model.spec.id)}")
+    out.append(f"SingleEnv = _single.{model.class_name}")
+    out.append("#: Params fixed when the env is made (shapes, loop bounds, non-numbers).")
+    out.append(f"STATIC_PARAMS = {literal(tuple(static_params))}")
+    out.append("#: Params that are data (fields of `Params`, vmappable).")
+    out.append(f"DATA_PARAMS = {literal(tuple(dynamic))}")
+    out.append(f"RESET_DRAW_SITES = {literal(tuple(reset_sites))}")
+    out.append(f"STEP_DRAW_SITES = {literal(tuple(step_sites))}")
+    out.append(f"RENDERS = {render_lines is not None!r}")
+    out.append("")
+    out.append("")
+    out.append("@_jx.struct")
+    out.append("class State(_jx.Struct):")
+    out.append('    """One env\'s state (a pytree); `elapsed_steps` counts steps since reset."""')
+    out.append("")
+    for name in state_names:
+        out.append(f"    {name}: jax.Array")
+    out.append("    elapsed_steps: jax.Array")
+    out.append("")
+    out.append("")
+    out.append("@_jx.struct")
+    out.append("class Params(_jx.Struct):")
+    out.append('    """The data params (a pytree: vmap over them) and the time limit."""')
+    out.append("")
+    for name in dynamic:
+        out.append(f"    {name}: Any")
+    out.append("    max_steps_in_episode: Any")
+    out.append("")
+    out.append("")
+    out.append("def default_params(static: Any) -> Params:")
+    out.append('    """The params of the reference env `static` (made with the overrides)."""')
+    out.append("    limit = static.max_episode_steps")
+    out.append("    return Params(")
+    for name in dynamic:
+        out.append(f"        {name}=static.{name},")
+    out.append("        max_steps_in_episode=2**31 - 1 if limit is None else int(limit),")
+    out.append("    )")
+    out.append("")
+    out.append("")
+    for fname, args, lines in functions:
+        arglist = "".join(f", {a}: Any" for a in args)
+        out.append(f"def _fn_{fname}(params: Params, static: Any{arglist}) -> Any:")
+        out.append(f'    """The spec\'s function `{fname}`."""')
+        out.extend(f"    {line}" for line in lines)
+        out.append("")
+        out.append("")
+    out.append("def reset(key: Any, params: Params, static: Any) -> State:")
+    out.append('    """The state after reset: the state `init` values, then the `reset` block."""')
+    out.extend(f"    {line}" for line in reset_lines)
+    out.append("")
+    out.append("")
+    out.append("def observe(state: State, params: Params, static: Any) -> Any:")
+    out.append('    """The observation of `state`."""')
+    out.extend(f"    {line}" for line in obs_lines)
+    out.append("")
+    out.append("")
+    out.append("def step(key: Any, state: State, action: Any, params: Params, static: Any) -> Any:")
+    out.append('    """(next_state, reward, terminated, info) after `action` (no time limit)."""')
+    out.extend(f"    {line}" for line in step_lines)
+    if render_lines is not None:
+        out.append("")
+        out.append("")
+        out.append("def render(state: State, params: Params, static: Any) -> jax.Array:")
+        out.append('    """The rgb_array frame (uint8, H x W x 3) of `state`."""')
+        out.extend(f"    {line}" for line in render_lines)
+    source = "\n".join(out) + "\n"
+    source = _drop_unused_imports(source)
+    return module, source
+
+
+def _with_prelude(
+    printer: JaxPrinter, body: list[str], sites: list[str], extra: set[str]
+) -> list[str]:
+    printer.scope = _Scope()
+    lets = _prelude(printer, body, extra)
+    keys = [f"keys = _jx.split(key, {len(sites)})"] if sites else []
+    return tidy_block([*keys, *lets, *body])
+
+
+def _unpack_state(model: EnvModel, body: list[str]) -> list[str]:
+    loaded = _loaded(body)
+    lines = [f"{name} = state.{name}" for name in model.state if name in loaded]
+    if "elapsed_steps" in loaded and not any(b.startswith("elapsed_steps =") for b in body):
+        lines.append("elapsed_steps = state.elapsed_steps")
+    return lines
+
+
+def _observation(printer: JaxPrinter, obs: ObservationModel) -> str:
+    space = obs.space
+    if space.kind == "Dict":
+        items = ", ".join(
+            f"{literal(k)}: {_observation(printer, child)}" for k, child in obs.children
+        )
+        return f"{{{items}}}"
+    if space.kind == "Tuple":
+        items = ", ".join(_observation(printer, child) for _, child in obs.children)
+        return f"({items}{',' if len(obs.children) == 1 else ''})"
+    assert obs.code is not None and obs.code.expr is not None
+    value = printer.expr(obs.code.expr)
+    dtype = space.dtype or ("int64" if space.kind in ("Discrete", "MultiDiscrete") else "int8")
+    if space.kind == "Box" and space.shape and None not in space.shape:
+        return f"jnp.broadcast_to(_jx.cast({value}, {dtype!r}), {tidy(repr(tuple(space.shape)))})"
+    return f"_jx.cast({value}, {dtype!r})"
+
+
+def _drop_unused_imports(source: str) -> str:
+    tree = ast.parse(source)
+    used = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+    lines = source.splitlines()
+    keep = []
+    for line in lines:
+        if line == "import math" and "math" not in used:
+            continue
+        if line == "import numpy as np" and "np" not in used:
+            continue
+        if line == "from envgen import runtime as _rt" and "_rt" not in used:
+            continue
+        if line == "import jax" and "jax" not in used:
+            continue
+        keep.append(line)
+    return "\n".join(keep) + "\n"

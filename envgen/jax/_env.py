@@ -1,0 +1,193 @@
+"""Gymnasium's functional face of a generated env (`FuncEnv`, FunctionalJaxEnv, and a
+FunctionalJaxVectorEnv with fixed-shape autoreset). The gymnax face is in `_gymnax`.
+
+Both faces wrap the pure functions of a generated `<module>_jax` module. `static` is the
+reference env (the generated single env) made once with the overrides: its params and
+`let` values are the static ones the functions read.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from gymnasium.envs.functional_jax_env import FunctionalJaxEnv, FunctionalJaxVectorEnv
+from gymnasium.experimental.functional import FuncEnv
+
+from envgen.jax import _runtime as _jx
+
+# --- finding the module -------------------------------------------------------------------------
+
+
+def _module(env_id: str, package: str) -> tuple[Any, str]:
+    registry = importlib.import_module(package)
+    env_id = getattr(registry, "JAX_IDS", {}).get(env_id, env_id)
+    modules = getattr(registry, "JAX_MODULES", {})
+    if env_id in modules:
+        return importlib.import_module(modules[env_id]), env_id
+    fallbacks = getattr(registry, "JAX_FALLBACKS", {})
+    if env_id in fallbacks:
+        raise ValueError(f"{env_id} has no JAX version: {fallbacks[env_id]}")
+    known = ", ".join(sorted(modules)) or "none"
+    raise ValueError(f"no generated env {env_id!r} in {package!r} (JAX envs: {known})")
+
+
+def _static(module: Any, overrides: dict[str, Any]) -> Any:
+    """The reference env whose params and `let` values the functions read."""
+    return module.SingleEnv(**overrides)
+
+
+# --- Gymnasium's functional API -----------------------------------------------------------------
+
+
+@_jx.struct
+class FuncState(_jx.Struct):
+    """The FuncEnv state: the env's state and what the last transition gave."""
+
+    env: Any
+    reward: jax.Array
+    terminated: jax.Array
+
+
+class EnvgenFuncEnv(FuncEnv):
+    """A generated env as Gymnasium's `FuncEnv` (initial, transition, observation, reward,
+    terminal), for FunctionalJaxEnv / FunctionalJaxVectorEnv."""
+
+    def __init__(self, module: Any, static: Any) -> None:
+        self.module = module
+        self.static = static
+        self._renderers: dict[int, Any] = {}
+        self.observation_space = static.observation_space
+        self.action_space = static.action_space
+        self.metadata = {
+            "render_modes": ["rgb_array"] if module.RENDERS else [],
+            "render_fps": static.metadata.get("render_fps"),
+            "jax": True,
+        }
+        super().__init__()
+
+    def get_default_params(self, **kwargs: Any) -> Any:
+        return self.module.default_params(self.static)
+
+    def _p(self, params: Any) -> Any:
+        return self.default_params if params is None else params
+
+    def initial(self, rng: Any, params: Any = None) -> FuncState:
+        state = self.module.reset(rng, self._p(params), self.static)
+        return FuncState(state, jnp.zeros((), _jx.dt("float64")), jnp.zeros((), bool))
+
+    def transition(self, state: FuncState, action: Any, rng: Any, params: Any = None) -> FuncState:
+        next_state, reward, terminated, _ = self.module.step(
+            rng, state.env, action, self._p(params), self.static
+        )
+        return FuncState(next_state, reward, terminated)
+
+    def observation(self, state: FuncState, rng: Any, params: Any = None) -> Any:
+        return self.module.observe(state.env, self._p(params), self.static)
+
+    def reward(
+        self, state: Any, action: Any, next_state: FuncState, rng: Any, params: Any = None
+    ) -> Any:
+        return next_state.reward
+
+    def terminal(self, state: FuncState, rng: Any, params: Any = None) -> Any:
+        return state.terminated
+
+    def render_init(self, params: Any = None, **kwargs: Any) -> None:
+        return None
+
+    def render_image(self, state: FuncState, render_state: Any, params: Any = None) -> Any:
+        params = self._p(params)
+        batch = jnp.ndim(state.env.elapsed_steps)
+        if batch not in self._renderers:
+
+            def one(s: Any, p: Any) -> jax.Array:
+                return self.module.render(s, p, self.static)
+
+            for _ in range(batch):
+                one = jax.vmap(one, in_axes=(0, None))
+            self._renderers[batch] = jax.jit(one)
+        return render_state, np.asarray(self._renderers[batch](state.env, params))
+
+    def render_close(self, render_state: Any, params: Any = None) -> None:
+        return None
+
+
+def make_func(env_id: str, *, package: str = "generated", **overrides: Any) -> EnvgenFuncEnv:
+    """The env as Gymnasium's FuncEnv."""
+    module, _ = _module(env_id, package)
+    return EnvgenFuncEnv(module, _static(module, overrides))
+
+
+class JaxEnv(FunctionalJaxEnv):
+    """FunctionalJaxEnv that also truncates at the spec's time limit (as the other
+    backends do) and returns NumPy observations."""
+
+    def __init__(self, func_env: EnvgenFuncEnv, render_mode: str | None = None) -> None:
+        func_env.transform(jax.jit)
+        super().__init__(func_env, metadata=func_env.metadata, render_mode=render_mode)
+        self.max_episode_steps = func_env.static.max_episode_steps
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None) -> Any:
+        obs, info = super().reset(seed=seed, options=options)
+        return jax.tree.map(np.asarray, obs), info
+
+    def step(self, action: Any) -> Any:
+        obs, reward, terminated, _, info = super().step(action)
+        limit = self.max_episode_steps
+        truncated = limit is not None and int(self.state.env.elapsed_steps) >= limit
+        return jax.tree.map(np.asarray, obs), reward, terminated, truncated, info
+
+
+class JaxVectorEnv(FunctionalJaxVectorEnv):
+    """FunctionalJaxVectorEnv whose autoreset keeps every shape fixed (Gymnasium's resets a
+    variable number of sub-envs, which recompiles for each count): the sub-envs that ended
+    at the previous step restart (NEXT_STEP mode, reward 0, flags false), and NumPy arrays
+    come out."""
+
+    def step(self, action: Any) -> Any:
+        self.steps += 1
+        rng, self.rng = jax.random.split(self.rng)
+        rngs = jax.random.split(rng, self.num_envs)
+        action = jax.tree.map(jnp.asarray, action)
+        next_state = self.func_env.transition(self.state, action, rngs)
+        reward = self.func_env.reward(self.state, action, next_state, rngs)
+        terminated = self.func_env.terminal(next_state, rngs)
+        if self.time_limit > 0:
+            truncated = self.steps >= self.time_limit
+        else:
+            truncated = jnp.zeros_like(terminated)
+        if bool(jnp.any(self.prev_done)):
+            done = self.prev_done
+            rng, self.rng = jax.random.split(self.rng)
+            fresh = self.func_env.initial(jax.random.split(rng, self.num_envs))
+            next_state = _select(done, fresh, next_state)
+            self.steps = jnp.where(done, 0, self.steps)
+            terminated = terminated & ~done
+            truncated = truncated & ~done
+            reward = jnp.where(done, 0.0, reward)
+        self.prev_done = terminated | truncated
+        observation = self.func_env.observation(next_state, rngs)
+        self.state = next_state
+        return (
+            jax.tree.map(np.asarray, observation),
+            np.asarray(reward),
+            np.asarray(terminated),
+            np.asarray(truncated),
+            {},
+        )
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None) -> Any:
+        obs, info = super().reset(seed=seed, options=options)
+        self.prev_done = jnp.zeros(self.num_envs, dtype=bool)
+        return jax.tree.map(np.asarray, obs), info
+
+
+def _select(mask: jax.Array, a: Any, b: Any) -> Any:
+    def one(x: jax.Array, y: jax.Array) -> jax.Array:
+        return jnp.where(mask.reshape(mask.shape + (1,) * (x.ndim - 1)), x, y)
+
+    return jax.tree.map(one, a, b)
