@@ -145,6 +145,15 @@ VECTOR_FALLBACKS = {
     "envgen/TypeTheWord-v0": ("the observation space has a Text, Graph, Sequence or OneOf part"),
 }
 
+
+#: Multi-agent envs (PettingZoo modules): `envgen.multiagent.make(id)` reaches them.
+MULTIAGENT_ENVS = {
+    "envgen/Landmarks-v0": "generated.envgen_landmarks_v0",
+    "envgen/Pursuit-v0": "generated.envgen_pursuit_v0",
+    "envgen/RockPaperScissors-v0": "generated.envgen_rock_paper_scissors_v0",
+    "envgen/TicTacToe-v0": "generated.envgen_tic_tac_toe_v0",
+}
+
 #: Envs with a JAX module (pure functions; envgen.jax.make and the `-jax` ids use them).
 JAX_MODULES = {
     "envgen/CartPole-v1": "generated.envgen_cart_pole_v1_jax",
@@ -186,15 +195,6 @@ JAX_FALLBACKS = {
     "envgen/RingBalance-v0": "Graph observation spaces have no JAX counterpart",
     "envgen/SignalOrNoise-v0": "OneOf observation spaces have no JAX counterpart",
     "envgen/TypeTheWord-v0": "Text observation spaces have no JAX counterpart",
-}
-
-
-#: Multi-agent envs (PettingZoo modules): `envgen.multiagent.make(id)` reaches them.
-MULTIAGENT_ENVS = {
-    "envgen/Landmarks-v0": "generated.envgen_landmarks_v0",
-    "envgen/Pursuit-v0": "generated.envgen_pursuit_v0",
-    "envgen/RockPaperScissors-v0": "generated.envgen_rock_paper_scissors_v0",
-    "envgen/TicTacToe-v0": "generated.envgen_tic_tac_toe_v0",
 }
 
 

@@ -313,3 +313,20 @@ def test_gymnasium_functional_faces() -> None:
         assert np.all(np.abs(obs[was_done]) <= 0.05)
         ended = terminated | truncated
     assert obs.shape == (8, 4) and reward.shape == (8,)
+
+
+def test_gymnax_face_without_gymnax_installed() -> None:
+    code = (
+        "import sys; sys.modules['gymnax'] = None\n"  # as in a venv without gymnax
+        "import jax, envgen.jax\n"
+        "env, params = envgen.jax.make('envgen/GoLeft-v0', size=4)\n"
+        "obs, state = env.reset(jax.random.key(0), params)\n"
+        "assert obs.tolist() == [3.0], obs\n"
+        "for t in range(3):\n"
+        "    obs, state, reward, terminated, truncated, info = env.step(\n"
+        "        jax.random.key(t), state, 0, params)\n"
+        "assert bool(terminated) and float(reward) == 1.0\n"
+        "assert obs.tolist() == [3.0] and info['final_observation'].tolist() == [0.0]\n"
+        "assert not any(c.__module__.startswith('gymnax') for c in type(env).__mro__)\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

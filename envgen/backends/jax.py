@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 from envgen.backends._printer import Translator, literal, tidy, tidy_block
 from envgen.backends.python import doc_text
-from envgen.compiler.analysis import BINARY_OPERATORS, Code, EnvModel, ObservationModel
+from envgen.compiler.ir import BINARY_OPERATORS, Code, EnvModel, ObservationModel
 from envgen.compiler.functions import BUILTINS, CONSTANTS
 from envgen.compiler.types import ANY, T
 

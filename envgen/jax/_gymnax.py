@@ -1,7 +1,19 @@
-"""The gymnax face of a generated env (imports gymnax, which is slow to import)."""
+"""The gymnax face of a generated env: `env, params = envgen.jax.make(id)`.
+
+The interface is gymnax 1.0's (`gymnax.environments.environment.Environment`): `reset(key,
+params) -> (obs, state)`, `step(key, state, action, params) -> (obs, state, reward,
+terminated, truncated, info)` with auto-reset (the reset state replaces the stepped one
+where the episode ended; `info["final_observation"]` keeps the last observation),
+`default_params`, `observation_space(params)` / `action_space(params)` with `sample(key)`.
+`step` and `reset` are written out here, the same as gymnax's, so the face behaves the same
+with and without gymnax installed; where gymnax is installed, the env and its spaces are
+also instances of gymnax's classes (trainers that check `isinstance` accept them).
+"""
 
 from __future__ import annotations
 
+import collections
+from functools import partial
 from typing import Any
 
 import gymnasium as gym
@@ -9,31 +21,69 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from gymnasium import spaces as gym_spaces
-from gymnax.environments import environment
-from gymnax.environments import spaces as gx_spaces
 
 from envgen.jax import _runtime as _jx
 from envgen.jax._env import _module, _static
 
-# --- spaces -----------------------------------------------------------------------------------
+try:  # gymnax is optional: the `jax` extra installs it, the dev extra does not
+    from gymnax.environments import environment as _gx_environment
+    from gymnax.environments import spaces as _gx_spaces
+except ImportError:  # pragma: no cover - depends on the venv
+    _gx_environment = _gx_spaces = None
 
 
-class Discrete(gx_spaces.Discrete):
-    """gymnax's Discrete with Gymnasium's `start` (values start, ..., start + n - 1)."""
+def _base(name: str) -> tuple[type, ...]:
+    if _gx_spaces is None:
+        return (object,)
+    return (getattr(_gx_spaces, name),)
+
+
+# --- spaces, as gymnax's (Discrete also has Gymnasium's `start`) -------------------------------
+
+
+class Discrete(*_base("Discrete")):  # type: ignore[misc]
+    """Integers start, ..., start + n - 1."""
 
     def __init__(self, num_categories: int, start: int = 0) -> None:
-        super().__init__(num_categories)
+        self.n = int(num_categories)
         self.start = int(start)
+        self.shape = ()
+        self.dtype = _jx.dt("int64")
+
+    def __repr__(self) -> str:
+        return f"Discrete({self.n}, start={self.start})"
 
     def sample(self, key: jax.Array) -> jax.Array:
-        return super().sample(key) + self.start
+        return jax.random.randint(key, (), self.start, self.start + self.n, self.dtype)
 
-    def contains(self, x: jax.Array) -> jax.Array:
-        return super().contains(jnp.asarray(x) - self.start)
+    def contains(self, x: Any) -> jax.Array:
+        x = jnp.asarray(x)
+        return (x >= self.start) & (x < self.start + self.n)
 
 
-class MultiDiscrete(gx_spaces.Space):
-    """Gymnasium's MultiDiscrete for JAX: an int array, element i in [start_i, start_i + n_i)."""
+class Box(*_base("Box")):  # type: ignore[misc]
+    """Arrays of `shape` between `low` and `high`."""
+
+    def __init__(self, low: Any, high: Any, shape: tuple[int, ...], dtype: Any) -> None:
+        self.low, self.high, self.shape, self.dtype = low, high, shape, dtype
+
+    def __repr__(self) -> str:
+        return f"Box(shape={self.shape}, dtype={np.dtype(self.dtype).name})"
+
+    def sample(self, key: jax.Array) -> jax.Array:
+        if jnp.issubdtype(self.dtype, jnp.integer):
+            return jax.random.randint(key, self.shape, self.low, self.high + 1, self.dtype)
+        return jax.random.uniform(key, self.shape, minval=self.low, maxval=self.high).astype(
+            self.dtype
+        )
+
+    def contains(self, x: Any) -> jax.Array:
+        x = jnp.asarray(x)
+        return jnp.all(x >= self.low) & jnp.all(x <= self.high)
+
+
+class MultiDiscrete(*_base("Space")):  # type: ignore[misc]
+    """Int arrays whose element i is in [start_i, start_i + nvec_i)."""
 
     def __init__(self, nvec: Any, start: Any = None) -> None:
         self.nvec = np.asarray(nvec)
@@ -45,13 +95,13 @@ class MultiDiscrete(gx_spaces.Space):
         u = jax.random.uniform(key, self.shape)
         return (jnp.floor(u * self.nvec) + self.start).astype(self.dtype)
 
-    def contains(self, x: jax.Array) -> jax.Array:
+    def contains(self, x: Any) -> jax.Array:
         x = jnp.asarray(x)
         return jnp.all((x >= self.start) & (x < self.start + self.nvec))
 
 
-class MultiBinary(gx_spaces.Space):
-    """Gymnasium's MultiBinary for JAX: an int8 array of 0s and 1s."""
+class MultiBinary(*_base("Space")):  # type: ignore[misc]
+    """int8 arrays of 0s and 1s."""
 
     def __init__(self, n: Any) -> None:
         self.shape = (int(n),) if np.ndim(n) == 0 else tuple(int(d) for d in n)
@@ -60,38 +110,71 @@ class MultiBinary(gx_spaces.Space):
     def sample(self, key: jax.Array) -> jax.Array:
         return jax.random.bernoulli(key, 0.5, self.shape).astype(self.dtype)
 
-    def contains(self, x: jax.Array) -> jax.Array:
+    def contains(self, x: Any) -> jax.Array:
         x = jnp.asarray(x)
         return jnp.all((x == 0) | (x == 1))
 
 
-def gymnax_space(space: gym.Space) -> gx_spaces.Space:
-    """The gymnax space for a Gymnasium space of a generated env."""
+class Dict(*_base("Dict")):  # type: ignore[misc]
+    """A mapping of spaces; samples are dicts."""
+
+    def __init__(self, spaces: dict[str, Any]) -> None:
+        self.spaces = spaces
+        self.num_spaces = len(spaces)
+
+    def sample(self, key: jax.Array) -> Any:
+        keys = jax.random.split(key, self.num_spaces)
+        return collections.OrderedDict(
+            (k, space.sample(keys[i])) for i, (k, space) in enumerate(self.spaces.items())
+        )
+
+    def contains(self, x: Any) -> jax.Array:
+        return jnp.all(jnp.array([s.contains(x[k]) for k, s in self.spaces.items()]))
+
+
+class Tuple(*_base("Tuple")):  # type: ignore[misc]
+    """A tuple of spaces; samples are tuples."""
+
+    def __init__(self, spaces: list[Any]) -> None:
+        self.spaces = spaces
+        self.num_spaces = len(spaces)
+
+    def sample(self, key: jax.Array) -> Any:
+        keys = jax.random.split(key, self.num_spaces)
+        return tuple(space.sample(keys[i]) for i, space in enumerate(self.spaces))
+
+    def contains(self, x: Any) -> jax.Array:
+        return jnp.all(jnp.array([s.contains(x[i]) for i, s in enumerate(self.spaces)]))
+
+
+def gymnax_space(space: gym.Space) -> Any:
+    """The gymnax-style space for a Gymnasium space of a generated env."""
     if isinstance(space, gym_spaces.Discrete):
         return Discrete(int(space.n), int(space.start))
     if isinstance(space, gym_spaces.Box):
         dtype = _jx.dt(space.dtype.name)
-        return gx_spaces.Box(jnp.asarray(space.low), jnp.asarray(space.high), space.shape, dtype)
+        return Box(jnp.asarray(space.low), jnp.asarray(space.high), space.shape, dtype)
     if isinstance(space, gym_spaces.MultiDiscrete):
         return MultiDiscrete(space.nvec, space.start)
     if isinstance(space, gym_spaces.MultiBinary):
         return MultiBinary(space.n)
     if isinstance(space, gym_spaces.Dict):
-        return gx_spaces.Dict({k: gymnax_space(v) for k, v in space.spaces.items()})
+        return Dict({k: gymnax_space(v) for k, v in space.spaces.items()})
     if isinstance(space, gym_spaces.Tuple):
-        return gx_spaces.Tuple([gymnax_space(s) for s in space.spaces])
+        return Tuple([gymnax_space(s) for s in space.spaces])
     raise TypeError(f"{type(space).__name__} spaces have no JAX counterpart")
 
 
-# --- gymnax ----------------------------------------------------------------------------------
+# --- the env ---------------------------------------------------------------------------------
 
 
-class GymnaxEnv(environment.Environment):
-    """A generated env with gymnax's interface (`reset(key, params)`, `step(key, state,
-    action, params)` with auto-reset, spaces with `sample(key)`). Made by `envgen.jax.make`."""
+_EnvBase = (_gx_environment.Environment,) if _gx_environment is not None else (object,)
+
+
+class GymnaxEnv(*_EnvBase):  # type: ignore[misc]
+    """A generated env with gymnax's interface. Made by `envgen.jax.make`."""
 
     def __init__(self, module: Any, static: Any) -> None:
-        super().__init__()
         self.module = module
         self.static = static
         self._params = module.default_params(static)
@@ -102,6 +185,34 @@ class GymnaxEnv(environment.Environment):
     @property
     def default_params(self) -> Any:
         return self._params
+
+    @partial(jax.jit, static_argnames=("self",))
+    def step(
+        self, key: jax.Array, state: Any, action: Any, params: Any = None
+    ) -> tuple[Any, Any, jax.Array, jax.Array, jax.Array, dict[str, Any]]:
+        """Step, and reset where the episode ended (gymnax 1.0's `Environment.step`)."""
+        if params is None:
+            params = self.default_params
+        key_step, key_reset = jax.random.split(key)
+        obs_st, state_st, reward, terminated, info = self.step_env(key_step, state, action, params)
+        truncated = self.is_truncated(state_st, params)
+        done = jnp.logical_or(terminated, truncated)
+        obs_re, state_re = self.reset_env(key_reset, params)
+        state = jax.tree.map(lambda x, y: jax.lax.select(done, x, y), state_re, state_st)
+        obs = jax.tree.map(lambda x, y: jax.lax.select(done, x, y), obs_re, obs_st)
+        info = {
+            **info,
+            "terminated": terminated,
+            "truncated": truncated,
+            "final_observation": obs_st,
+        }
+        return obs, state, reward, terminated, truncated, info
+
+    @partial(jax.jit, static_argnames=("self",))
+    def reset(self, key: jax.Array, params: Any = None) -> tuple[Any, Any]:
+        if params is None:
+            params = self.default_params
+        return self.reset_env(key, params)
 
     def step_env(self, key: jax.Array, state: Any, action: Any, params: Any) -> Any:
         next_state, reward, terminated, info = self.module.step(
@@ -114,10 +225,12 @@ class GymnaxEnv(environment.Environment):
         state = self.module.reset(key, params, self.static)
         return self.module.observe(state, params, self.static), state
 
+    def observe(self, key: Any, state: Any, action: Any, params: Any) -> Any:
+        return self.module.observe(state, params, self.static)
+
     def get_obs(self, state: Any, params: Any = None, key: Any = None) -> Any:
-        return self.module.observe(
-            state, self.default_params if params is None else params, self.static
-        )
+        params = self.default_params if params is None else params
+        return self.module.observe(state, params, self.static)
 
     def is_truncated(self, state: Any, params: Any) -> jax.Array:
         return state.elapsed_steps >= params.max_steps_in_episode
@@ -145,22 +258,22 @@ class GymnaxEnv(environment.Environment):
     @property
     def num_actions(self) -> int:
         space = self._action_space
-        if isinstance(space, gx_spaces.Discrete):
-            return int(space.n)
+        if isinstance(space, Discrete):
+            return space.n
         raise NotImplementedError("num_actions of a non-Discrete action space")
 
-    def action_space(self, params: Any = None) -> gx_spaces.Space:
+    def action_space(self, params: Any = None) -> Any:
         return self._action_space
 
-    def observation_space(self, params: Any = None) -> gx_spaces.Space:
+    def observation_space(self, params: Any = None) -> Any:
         return self._observation_space
 
 
 def make(env_id: str, *, package: str = "generated", **overrides: Any) -> tuple[GymnaxEnv, Any]:
     """`env, params = make("envgen/CartPole-v1", **param_overrides)`, like `gymnax.make`.
 
-    Data params (numbers) land in `params` (change them per env with `params.replace`, vmap
-    over them); static ones (shapes, strings, lists) are fixed here."""
+    Data params (numbers) land in `params` (change them with `params.replace`, vmap over
+    them); static ones (shapes, strings, lists) are fixed here."""
     module, _ = _module(env_id, package)
     env = GymnaxEnv(module, _static(module, overrides))
     return env, env.default_params
