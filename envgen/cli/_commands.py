@@ -197,6 +197,7 @@ def show(
         ("render modes", ", ".join(info["render_modes"]) or "none"),
         ("vector env", info["vector_entry_point"] or "SyncVectorEnv (no native one)"),
         ("vector steps", info["vector_backend"]),
+        ("jax", info.get("jax")),
     ]
     for what, value in rows:
         if value is not None:

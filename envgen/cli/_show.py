@@ -176,6 +176,7 @@ def show_info(target: str, params: Params | None = None) -> dict[str, Any]:
             "vector_backend": _vector_backend(
                 env_spec.vector_entry_point, params.values if params else {}
             ),
+            "jax": _jax_face(resolved.env_id, env_spec.entry_point),
             "params": param_rows,
             "action_space": describe_space(env.action_space, labels),
             "observation_space": describe_space(env.observation_space),
@@ -190,6 +191,24 @@ def show_info(target: str, params: Params | None = None) -> dict[str, Any]:
     finally:
         env.close()
     return info
+
+
+def _jax_face(env_id: str, entry: Any) -> str | None:
+    """Where the env's JAX version is (envgen.jax.make / the `-jax` id), or why there is none."""
+    import importlib
+
+    if not isinstance(entry, str) or ":" not in entry:
+        return None
+    package = entry.split(":")[0].rpartition(".")[0]
+    try:
+        registry = importlib.import_module(package) if package else None
+    except ImportError:
+        return None
+    if env_id in getattr(registry, "JAX_MODULES", {}):
+        jax_ids = {v: k for k, v in getattr(registry, "JAX_IDS", {}).items()}
+        return f"envgen.jax.make({env_id!r}), gym.make({jax_ids.get(env_id, env_id)!r})"
+    why = getattr(registry, "JAX_FALLBACKS", {}).get(env_id)
+    return f"none: {why}" if why else None
 
 
 def _plain_value(value: Any) -> Any:
