@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 
 from envgen.backends._printer import Translator, literal, tidy, tidy_block
 from envgen.backends.python import doc_text
-from envgen.compiler.ir import BINARY_OPERATORS, Code, EnvModel, ObservationModel
 from envgen.compiler.functions import BUILTINS, CONSTANTS
+from envgen.compiler.ir import BINARY_OPERATORS, Code, EnvModel, ObservationModel
 from envgen.compiler.types import ANY, T
 
 
