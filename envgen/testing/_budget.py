@@ -49,7 +49,7 @@ def _steps(
         "render": 3 * 5 * 11 * len(ctx.metadata.get("render_modes", []) or []),
         "fresh_arrays": 0.8 * e * short,
         "independent_instances": 1.6 * e * short,
-        "pickle": max(1, e // 2) * (0.8 * min(steps, 50) + 60),
+        "pickle": max(1, e // 2) * (0.8 * min(steps, 50) + 3 * min(steps, 20) + 4),
         "close": 15,
         "stateful": e * (stateful + 3),
         "vector": vec,

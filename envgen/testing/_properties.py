@@ -1267,6 +1267,8 @@ def _lockstep_prefix(sd: int, actions: list[Any], reset_first: bool) -> list[str
     return lines
 
 
+PICKLE_CONTINUATION = 20  # steps each clone and the original take after the clone
+
 _CLONES = {
     "pickle": ("pickle.loads(pickle.dumps(env))", lambda env: pickle.loads(pickle.dumps(env))),
     "deepcopy": ("copy.deepcopy(env)", lambda env: copy.deepcopy(env)),
@@ -1286,6 +1288,7 @@ def is_ezpickle(env: Any) -> bool:
 )
 def _check_pickle(prop: Property, ctx: Context) -> Outcome:
     n = ctx.short_steps(50)
+    cont = ctx.short_steps(PICKLE_CONTINUATION)  # a budget cutting the runs cuts this too
     restarted: set[str] = set()
 
     def body(data: Any) -> None:
@@ -1298,7 +1301,7 @@ def _check_pickle(prop: Property, ctx: Context) -> Outcome:
                 result = s.step(env, action, autoreset=True)
                 if _ended(result):
                     s.autoreset(env)
-            rest = draw_actions(data, ctx.action_space, 20, "continuation", fixed=True)
+            rest = draw_actions(data, ctx.action_space, cont, "continuation", fixed=True)
             s.helper("import copy")
             s.helper("import pickle")
             ez = is_ezpickle(env)
