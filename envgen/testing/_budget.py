@@ -46,7 +46,7 @@ def _steps(
         "time_limit": min(e, limit_examples) * limit,
         "termination": 0 if ctx.vector else 8 * steps,
         "invalid_action": 2 * e,
-        "render": 3 * 5 * 11 * len(ctx.metadata.get("render_modes", []) or []),
+        "render": 3 * 5 * (1 + min(steps, 10)) * len(ctx.metadata.get("render_modes", []) or []),
         "fresh_arrays": 0.8 * e * short,
         "independent_instances": 1.6 * e * short,
         "pickle": max(1, e // 2) * (0.8 * min(steps, 50) + 3 * min(steps, 20) + 4),

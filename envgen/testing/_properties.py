@@ -1002,6 +1002,7 @@ def _check_render(prop: Property, ctx: Context) -> Outcome:
     if not modes:
         return Outcome(SKIP, "no render modes other than 'human'")
     actions = from_space(ctx.action_space)
+    frames = 1 + ctx.short_steps(10)  # after the reset and 10 steps (fewer under a budget cut)
     skipped, checked = [], []
     for mode in modes:
         try:
@@ -1020,7 +1021,7 @@ def _check_render(prop: Property, ctx: Context) -> Outcome:
             shapes: dict[str, tuple] = {}
             with _closing(s.make(render_mode=mode)) as env:
                 s.reset(env, data.draw(SEEDS, label="seed"))
-                for t in range(11):
+                for t in range(frames):
                     if t:
                         result = s.step(env, data.draw(actions), autoreset=True)
                         if result[2] or result[3]:
