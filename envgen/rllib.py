@@ -71,7 +71,9 @@ __all__ = [
     "RLlibObservation",
     "env_ids",
     "needs_adapting",
+    "policies_by_role",
     "register_envs",
+    "register_multiagent_envs",
     "setup_worker",
 ]
 
@@ -242,3 +244,29 @@ def setup_worker(package: str = DEFAULT_PACKAGE) -> None:
     runs it in every worker Ray starts. RLlib itself only needs `register_envs()`.
     """
     env_ids(package)
+
+
+def register_multiagent_envs(
+    ids: Iterable[str] | None = None,
+    *,
+    package: str = DEFAULT_PACKAGE,
+    adapt_observations: bool = True,
+) -> list[str]:
+    """Register the package's multi-agent envs (PettingZoo modules) with Ray Tune's
+    registry, as RLlib `MultiAgentEnv`s (new API stack), under their ids; returns the ids.
+
+    Simultaneous specs step all agents at once; turn-based ones return the observation of
+    the agent who moves next. Observations are adapted for RLlib's default models (see
+    `envgen._rllib_multiagent`). Pair with `policies_by_role` for one policy per role.
+    """
+    from envgen import _rllib_multiagent
+
+    return _rllib_multiagent.register(ids, package, adapt_observations)
+
+
+def policies_by_role(env_id: str, params: Mapping[str, Any] | None = None) -> tuple[set[str], Any]:
+    """Policy ids (one per role; `shared` without roles) and a picklable
+    `policy_mapping_fn` for `AlgorithmConfig.multi_agent(...)`."""
+    from envgen._rllib_multiagent import policies_by_role as by_role
+
+    return by_role(env_id, params)

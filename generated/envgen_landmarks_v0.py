@@ -81,6 +81,7 @@ class LandmarksV0(ParallelEnv):
         self.possible_agents = _ma.agent_names(ID, "agent", self.n_agents)
         self._count = len(self.possible_agents)
         self._index = {_n: _i for _i, _n in enumerate(self.possible_agents)}
+        self.agent_roles = dict.fromkeys(self.possible_agents, "shared")
         _rt.check_shape(
             "the observation['value']",
             (4, self._count),

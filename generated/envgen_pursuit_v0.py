@@ -85,6 +85,13 @@ class PursuitV0(ParallelEnv):
         self._count = len(self.possible_agents)
         self._index = {_n: _i for _i, _n in enumerate(self.possible_agents)}
         self._role_of = [0] * (self.n_predators) + [1] * (self.n_prey)
+        self.agent_roles = dict(
+            zip(
+                self.possible_agents,
+                [["predator", "prey"][_r] for _r in self._role_of],
+                strict=True,
+            )
+        )
         self.action_spaces = {}
         self.observation_spaces = {}
         for _name in self.possible_agents:

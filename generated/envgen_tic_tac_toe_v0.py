@@ -68,6 +68,7 @@ class TicTacToeV0(AECEnv):
         self.possible_agents = ["player_1", "player_2"]
         self._count = len(self.possible_agents)
         self._index = {_n: _i for _i, _n in enumerate(self.possible_agents)}
+        self.agent_roles = dict.fromkeys(self.possible_agents, "shared")
         self.action_spaces = {}
         self.observation_spaces = {}
         for _name in self.possible_agents:

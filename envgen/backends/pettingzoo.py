@@ -73,6 +73,13 @@ def _agent_lines(model: MultiAgentModel, tr: Translator) -> list[str]:
     lines.append("self._index = {_n: _i for _i, _n in enumerate(self.possible_agents)}")
     if len(model.roles) > 1:
         lines.append(f"self._role_of = {' + '.join(roles_of)}")
+        names = literal([role.name for role in model.roles])
+        lines.append(
+            f"self.agent_roles = dict(zip(self.possible_agents, "
+            f"[{names}[_r] for _r in self._role_of], strict=True))"
+        )
+    else:
+        lines.append("self.agent_roles = dict.fromkeys(self.possible_agents, 'shared')")
     return lines
 
 

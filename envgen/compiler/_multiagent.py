@@ -53,6 +53,7 @@ MULTIAGENT_RESERVED = RESERVED | {
     "max_num_agents",
     "possible_agents",
     "agent_selection",
+    "agent_roles",
     "rewards",
     "terminations",
     "truncations",
