@@ -45,7 +45,7 @@ def test_every_multiagent_env_is_an_rllib_multiagent_env(multiagent_session) -> 
                 for agent, value in observations.items():
                     assert env.observation_spaces[agent].contains(value), (env_id, agent)
                 actions = {}
-                for agent, value in observations.items():
+                for agent in observations:
                     space = env.action_spaces[agent]
                     mask = getattr(env.env, "_action_mask", None)
                     legal = mask(env.env._index[agent]) if mask is not None else None
