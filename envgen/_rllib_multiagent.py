@@ -110,7 +110,7 @@ class RLlibMultiAgentEnv(MultiAgentEnv):
             observations, terms, truncs, infos = self._next_turn(rewards)
             return observations, rewards, terms, truncs, infos
         observations, rewards, terms, truncs, infos = self.env.step(dict(action_dict))
-        self.agents = list(self.env.agents)
+        self._still_here(observations)
         terms = dict(terms)
         truncs = dict(truncs)
         terms["__all__"] = not self.env.agents and all(terms.values())
@@ -138,10 +138,15 @@ class RLlibMultiAgentEnv(MultiAgentEnv):
         for agent in env.agents:  # rewards of agents waiting for their turn
             if agent not in rewards and env.rewards.get(agent):
                 rewards[agent] = float(env.rewards[agent])
-        self.agents = list(env.agents)
+        self._still_here(observations)
         terms["__all__"] = not env.agents and all(terms.values())
         truncs["__all__"] = not env.agents and not terms["__all__"]
         return observations, terms, truncs, infos
+
+    def _still_here(self, observations: Mapping[str, Any]) -> None:
+        """`agents`: those in the game, and those that just finished (RLlib reads their
+        last observation with the agents of this step)."""
+        self.agents = [a for a in self.possible_agents if a in self.env.agents or a in observations]
 
     def render(self) -> Any:
         return self.env.render()

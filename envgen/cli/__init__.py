@@ -171,7 +171,7 @@ def build(
             f"({_escape(', '.join(hooked))}); review the hook code (SECURITY.md)"
         )
     stdout.print(
-        f"built {len(compiled.models)} envs into {shown}: "
+        f"built {len(compiled.models) + len(compiled.multiagent)} envs into {shown}: "
         f"{len(report.written)} written, {len(report.removed)} removed, "
         f"{len(report.unchanged)} unchanged"
     )
@@ -213,7 +213,7 @@ def validate(specs: tuple[Path, ...], follow_symlinks: bool) -> None:
     if compiled.diagnostics:
         print_diagnostics(compiled.diagnostics)
         sys.exit(1)
-    for model in compiled.models:
+    for model in [*compiled.models, *compiled.multiagent]:
         stdout.print(f"ok  {_escape(model.spec.id)}  ({_escape(model.document.name)})")
 
 

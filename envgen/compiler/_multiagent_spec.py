@@ -71,16 +71,34 @@ class RoleSpec(StrictModel):
         description="The role's agents: a list of names or `{count: ...}`.",
         examples=[["predator_0", "predator_1"], {"count": "n_prey"}],
     )
-    action_space: SpaceSpec | None = Field(None, description="The role's action space.")
-    observation_space: SpaceSpec | None = Field(None, description="The role's observation space.")
-    act: str | None = Field(
-        None, description="The role's per-agent block (sees `agent` and `action`)."
+    action_space: SpaceSpec | None = Field(
+        None, description="The role's action space.", examples=[{"Discrete": 5}]
     )
-    observation: Any = Field(None, description="What one agent of the role sees.")
-    reward: Expr | None = Field(None, description="One agent's reward after a step.")
-    terminated: Expr | None = Field(None, description="Whether one agent is done.")
-    action_mask: Any = Field(None, description="Which actions one agent may take now.")
-    info: dict[str, Expr] | None = Field(None, description="One agent's info entries.")
+    observation_space: SpaceSpec | None = Field(
+        None,
+        description="The role's observation space.",
+        examples=[{"Box": {"low": 0, "high": 1, "shape": [4], "dtype": "float32"}}],
+    )
+    act: str | None = Field(
+        None,
+        description="The role's per-agent block (sees `agent` and `action`).",
+        examples=["x[agent] = clip(x[agent] + action - 1, 0, size - 1)"],
+    )
+    observation: Any = Field(
+        None, description="What one agent of the role sees.", examples=["[x[agent], y[agent]]"]
+    )
+    reward: Expr | None = Field(
+        None, description="One agent's reward after a step.", examples=["catches - 0.01"]
+    )
+    terminated: Expr | None = Field(
+        None, description="Whether one agent is done (it leaves).", examples=["caught[agent]"]
+    )
+    action_mask: Any = Field(
+        None, description="Which actions one agent may take now.", examples=["board == 0"]
+    )
+    info: dict[str, Expr] | None = Field(
+        None, description="One agent's info entries.", examples=[{"steps": "steps[agent]"}]
+    )
 
     @field_validator("agents")
     @classmethod
@@ -113,8 +131,13 @@ class TurnsSpec(StrictModel):
 class GlobalStateSpec(StrictModel):
     """The global state `env.state()` that centralised critics read."""
 
-    space: SpaceSpec = Field(description="The space of the global state.")
-    value: Any = Field(description="An expression (or list / mapping) over state.")
+    space: SpaceSpec = Field(
+        description="The space of the global state.",
+        examples=[{"Box": {"low": 0, "high": 10, "shape": [2, 3], "dtype": "float32"}}],
+    )
+    value: Any = Field(
+        description="An expression (or list / mapping) over state.", examples=["[x, y]"]
+    )
 
 
 class AgentStateVarSpec(StateVarSpec):
@@ -133,44 +156,91 @@ class MultiAgentSpec(StrictModel):
     """A multi-agent environment (PettingZoo Parallel or AEC)."""
 
     id: str = Field(description="Id `namespace/Name-vN`.", examples=["envgen/Pursuit-v0"])
-    description: str = Field("", description="What the game is about.")
-    params: dict[str, ParamSpec] = Field(default_factory=dict)
-    constants: dict[str, Any] = Field(default_factory=dict)
-    let: dict[str, Expr] = Field(default_factory=dict)
-    functions: dict[str, FunctionSpec] = Field(default_factory=dict)
+    description: str = Field(
+        "", description="What the game is about.", examples=["Two players take turns."]
+    )
+    params: dict[str, ParamSpec] = Field(
+        default_factory=dict,
+        description="Constructor arguments with defaults (as in single-agent specs).",
+        examples=[{"n_agents": {"default": 3, "ge": 1}}],
+    )
+    constants: dict[str, Any] = Field(
+        default_factory=dict, description="Data tables.", examples=[{"LINES": [[0, 1, 2]]}]
+    )
+    let: dict[str, Expr] = Field(
+        default_factory=dict,
+        description="Values computed once from params.",
+        examples=[{"cells": "size * size"}],
+    )
+    functions: dict[str, FunctionSpec] = Field(
+        default_factory=dict,
+        description="Pure helper functions.",
+        examples=[{"index": {"args": ["x", "y"], "return": "y * size + x"}}],
+    )
     agents: Agents | None = Field(
         None,
         description="The agents: a list of names, or `{count: ...}`; or give `roles`.",
         examples=[["player_0", "player_1"], {"count": "n_agents"}],
     )
     roles: dict[str, RoleSpec] = Field(
-        default_factory=dict, description="Groups of agents with their own spaces and code."
+        default_factory=dict,
+        description="Groups of agents with their own spaces and code.",
+        examples=[{"predator": {"agents": {"count": "n_predators"}, "reward": "catches"}}],
     )
-    action_space: SpaceSpec | None = Field(None, description="Every agent's action space.")
+    action_space: SpaceSpec | None = Field(
+        None, description="Every agent's action space.", examples=[{"Discrete": 3}]
+    )
     observation_space: SpaceSpec | None = Field(
-        None, description="Every agent's observation space."
+        None, description="Every agent's observation space.", examples=[{"Discrete": 4}]
     )
-    state: dict[str, AgentStateVarSpec] = Field(default_factory=dict)
-    reset: str = Field("", description="A block run at reset after the state's `init`.")
+    state: dict[str, AgentStateVarSpec] = Field(
+        default_factory=dict,
+        description="Shared and per-agent state variables.",
+        examples=[{"move": {"dtype": "int64", "init": 3, "per_agent": True}}],
+    )
+    reset: str = Field(
+        "",
+        description="A block run at reset after the state's `init`.",
+        examples=["board[4] = 0"],
+    )
     act: str = Field(
         "",
         description="A block run once per acting agent, in agent order, with `agent` (its "
         "index) and `action` (its action).",
         examples=["choice[agent] = action"],
     )
-    step: str = Field("", description="A block run once per step, after every `act`.")
-    turns: TurnsSpec | None = Field(
-        None, description="Turn-based play: who moves first and who moves next."
+    step: str = Field(
+        "",
+        description="A block run once per step, after every `act`.",
+        examples=["round += 1"],
     )
-    observation: Any = Field(None, description="What agent `agent` sees.")
-    reward: Expr = Field(0.0, description="Agent `agent`'s reward after a step.")
-    terminated: Expr = Field(False, description="Whether agent `agent` is done (it leaves).")
+    turns: TurnsSpec | None = Field(
+        None,
+        description="Turn-based play: who moves first and who moves next.",
+        examples=[{"first": 0, "next": "1 - agent"}],
+    )
+    observation: Any = Field(
+        None, description="What agent `agent` sees.", examples=["move[1 - agent]"]
+    )
+    reward: Expr = Field(
+        0.0, description="Agent `agent`'s reward after a step.", examples=["1.0 if won else 0.0"]
+    )
+    terminated: Expr = Field(
+        False,
+        description="Whether agent `agent` is done (it leaves).",
+        examples=["x[agent] == goal_x[agent]"],
+    )
     action_mask: Any = Field(
         None,
         description="The actions agent `agent` may take now (Discrete actions): an array of "
         "n 0/1 values; the observation becomes {observation, action_mask}.",
+        examples=["board == 0"],
     )
-    info: dict[str, Expr] = Field(default_factory=dict, description="Agent `agent`'s info.")
+    info: dict[str, Expr] = Field(
+        default_factory=dict,
+        description="Agent `agent`'s info entries.",
+        examples=[{"distance": "abs(goal_x[agent] - x[agent])"}],
+    )
     max_cycles: int | None = Field(
         None,
         ge=1,
@@ -178,9 +248,21 @@ class MultiAgentSpec(StrictModel):
         "many steps (turns, in a turn-based game).",
         examples=[100],
     )
-    global_state: GlobalStateSpec | None = Field(None, description="`env.state()`.")
-    render: RenderSpec | None = Field(None, description="How the whole scene renders.")
-    invalid_action: Literal["raise", "clip", "ignore"] = Field("raise")
+    global_state: GlobalStateSpec | None = Field(
+        None,
+        description="`env.state()` and `env.state_space`, for centralised critics.",
+        examples=[{"space": {"Box": {"low": 0, "high": 9, "shape": [2]}}, "value": "[x[0], x[1]]"}],
+    )
+    render: RenderSpec | None = Field(
+        None,
+        description="How the whole scene renders.",
+        examples=[{"human": True, "ansi": "{{ move[0] }} vs {{ move[1] }}"}],
+    )
+    invalid_action: Literal["raise", "clip", "ignore"] = Field(
+        "raise",
+        description="Default for actions outside an agent's space (or its mask).",
+        examples=["raise"],
+    )
 
     @field_validator("id")
     @classmethod

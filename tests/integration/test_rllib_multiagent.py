@@ -41,11 +41,14 @@ def test_every_multiagent_env_is_an_rllib_multiagent_env(multiagent_session) -> 
         check_multiagent_environments(env)
         for seed in range(3):  # whole random episodes, turn-based ones too
             observations, _ = env.reset(seed=seed)
+            done: set[str] = set()
             for _ in range(200):
                 for agent, value in observations.items():
                     assert env.observation_spaces[agent].contains(value), (env_id, agent)
                 actions = {}
                 for agent in observations:
+                    if agent in done:  # its last observation: RLlib sends it no action
+                        continue
                     space = env.action_spaces[agent]
                     mask = getattr(env.env, "_action_mask", None)
                     legal = mask(env.env._index[agent]) if mask is not None else None
@@ -54,6 +57,7 @@ def test_every_multiagent_env_is_an_rllib_multiagent_env(multiagent_session) -> 
                     )
                 observations, rewards, terms, truncs, _ = env.step(actions)
                 assert all(np.isfinite(r) for r in rewards.values())
+                done |= {a for a in observations if terms.get(a) or truncs.get(a)}
                 if terms["__all__"] or truncs["__all__"]:
                     break
             else:
