@@ -90,7 +90,8 @@ def _algo(env_id: str, env_config: dict, **training):
                 rl_module_specs={policy: RLModuleSpec() for policy in policies}
             )
         )
-        .env_runners(num_env_runners=2, num_envs_per_env_runner=1)
+        # a generous timeout: a loaded CI machine must not drop samples (it did at 60 s)
+        .env_runners(num_env_runners=2, num_envs_per_env_runner=1, sample_timeout_s=600)
         .training(**training)
         .debugging(seed=0)
     )
@@ -98,6 +99,7 @@ def _algo(env_id: str, env_config: dict, **training):
 
 
 def _returns(result) -> dict[str, float]:
+    assert ENV_RUNNER_RESULTS in result, result.get("fault_tolerance")  # runners dropped?
     return dict(result[ENV_RUNNER_RESULTS]["module_episode_returns_mean"])
 
 
