@@ -21,8 +21,8 @@ RIGHT = 1
 DOWN = 2
 LEFT = 3
 PARAMS = (
-    _rt.Param("size", "int", 5, ge=2.0),
-    _rt.Param("max_steps", "int", 30, ge=1.0),
+    _rt.Param("size", "int", 5, ge=2),
+    _rt.Param("max_steps", "int", 30, ge=1),
 )
 
 

@@ -18,7 +18,7 @@ from envgen import runtime as _rt
 ID = "envgen/GoLeft-v0"
 LEFT = 0
 RIGHT = 1
-PARAMS = (_rt.Param("size", "int", 10, ge=2.0),)
+PARAMS = (_rt.Param("size", "int", 10, ge=2),)
 ANSI_TEMPLATE = _rt.ansi_template("{{ '.' * pos }}x{{ '.' * (size - pos) }}")
 
 

@@ -16,7 +16,7 @@ from gymnasium import spaces
 from envgen import runtime as _rt
 
 ID = "envgen/LightSwitches-v0"
-PARAMS = (_rt.Param("lights", "int", 6, ge=1.0),)
+PARAMS = (_rt.Param("lights", "int", 6, ge=1),)
 
 
 class LightSwitchesV0Env(gym.Env):

@@ -202,10 +202,10 @@ class MountainCarV0Env(gym.Env):
                 2,
             )
         base_x = (car - self.min_position) * scale
-        base_y = (np.sin(3 * car) * 0.45 + 0.55) * scale + 10
-        angle = np.cos(3 * car)
-        c = np.cos(angle)
-        s = np.sin(angle)
+        base_y = (math.sin(3 * car) * 0.45 + 0.55) * scale + 10
+        angle = math.cos(3 * car)
+        c = math.cos(angle)
+        s = math.sin(angle)
         _draw.polygon(
             frame,
             np.array(
@@ -221,7 +221,7 @@ class MountainCarV0Env(gym.Env):
         _draw.circle(frame, base_x + 10 * c, 400 - (base_y + 10 * s), 8, (128, 128, 128))
         _draw.circle(frame, base_x - 10 * c, 400 - (base_y - 10 * s), 8, (128, 128, 128))
         flag_x = (goal - self.min_position) * scale
-        flag_y = 400 - (np.sin(3 * goal) * 0.45 + 0.55) * scale
+        flag_y = 400 - (math.sin(3 * goal) * 0.45 + 0.55) * scale
         _draw.line(frame, flag_x, flag_y, flag_x, flag_y - 50, (0, 0, 0))
         _draw.polygon(
             frame,

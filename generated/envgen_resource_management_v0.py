@@ -18,8 +18,8 @@ from envgen import runtime as _rt
 
 ID = "envgen/ResourceManagement-v0"
 PARAMS = (
-    _rt.Param("max_servers", "int", 10, ge=1.0),
-    _rt.Param("max_steps", "int", 288, ge=1.0),
+    _rt.Param("max_servers", "int", 10, ge=1),
+    _rt.Param("max_steps", "int", 288, ge=1),
     _rt.Param("server_cost", "float", 1.0, ge=0.0),
     _rt.Param("queue_penalty", "float", 0.1, ge=0.0),
     _rt.Param("noise", "float", 0.1, ge=0.0),

@@ -23,7 +23,7 @@ SELL = 2
 PARAMS = (
     _rt.Param("initial_cash", "float", 10000.0, gt=0.0),
     _rt.Param("initial_price", "float", 100.0, ge=1.0),
-    _rt.Param("max_steps", "int", 200, ge=1.0),
+    _rt.Param("max_steps", "int", 200, ge=1),
     _rt.Param("drift", "float", 0.0),
     _rt.Param("volatility", "float", 0.02, ge=0.0),
 )

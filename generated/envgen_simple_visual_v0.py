@@ -22,8 +22,8 @@ RIGHT = 1
 DOWN = 2
 LEFT = 3
 PARAMS = (
-    _rt.Param("grid_size", "int", 8, ge=2.0),
-    _rt.Param("image_size", "int", 64, ge=8.0),
+    _rt.Param("grid_size", "int", 8, ge=2),
+    _rt.Param("image_size", "int", 64, ge=8),
 )
 
 

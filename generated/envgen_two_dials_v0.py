@@ -16,7 +16,7 @@ from gymnasium import spaces
 from envgen import runtime as _rt
 
 ID = "envgen/TwoDials-v0"
-PARAMS = (_rt.Param("positions", "int", 7, ge=2.0),)
+PARAMS = (_rt.Param("positions", "int", 7, ge=2),)
 
 
 class TwoDialsV0Env(gym.Env):

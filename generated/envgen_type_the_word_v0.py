@@ -21,7 +21,7 @@ B = 1
 C = 2
 D = 3
 alphabet = "_abcd"
-PARAMS = (_rt.Param("length", "int", 4, ge=1.0, le=8.0),)
+PARAMS = (_rt.Param("length", "int", 4, ge=1, le=8),)
 
 
 class TypeTheWordV0Env(gym.Env):

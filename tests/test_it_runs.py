@@ -333,3 +333,114 @@ def test_every_function_of_the_language_is_documented():
             for w in line.split("`")[1].split()
         }
         assert name in words, f"{name} is missing from the function table of docs/spec.md"
+
+
+def _spec(tmp_path, text):
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(text)
+    return spec
+
+
+_SMALL = """id: t/Small-v0
+params:
+  n: {{type: int, default: 4, ge: 1}}
+{functions}action_space: {{Discrete: 2}}
+observation_space: {{Box: {{low: -1000, high: 1000, shape: [n], dtype: float64}}}}
+state:
+  xs: {{dtype: float64, shape: [n]}}
+  k: {{dtype: int64, init: 0}}
+step: |
+{step}
+observation: {observation}
+max_episode_steps: 5
+"""
+
+
+def test_spec_functions_are_typed_per_call(tmp_path):
+    """One function, called on a scalar and on an array, gets a method per signature; a
+    function indexing a 2-D `let` table is a scalar in an if condition (issue 13)."""
+    functions = (
+        "let:\n  walls: '[[0, 1], [1, 0]]'\nfunctions:\n"
+        "  twice: {args: [x], return: 2 * x}\n"
+        "  wall: {args: [r, c], return: 'walls[r, c]'}\n"
+    )
+    step = (
+        "  k = (k + action) % n\n  xs = xs + twice(xs)\n  if wall(k % 2, 0) == 1:\n"
+        "      xs[k] = twice(1.5)"
+    )
+    spec = _spec(tmp_path, _SMALL.format(functions=functions, step=step, observation="xs"))
+    compiled = compile_specs([spec], tmp_path / "pkg")
+    assert not compiled.diagnostics, [d.format() for d in compiled.diagnostics]
+    (model,) = compiled.models
+    variants = {v.method: v.returns.type for v in model.functions["twice"].variants}
+    assert sorted(variants) == ["_twice", "_twice__2"]
+    assert {t.describe() for t in variants.values()} == {
+        "float64 array of shape (?,)",
+        "float scalar",
+    }
+    assert model.functions["wall"].variants[0].returns.type.is_scalar
+    assert not model.vector_notes, model.vector_notes
+
+
+def test_a_recursive_spec_function_is_a_located_error(tmp_path):
+    functions = "functions:\n  f: {args: [x], return: 'f(x - 1) + 1'}\n"
+    spec = _spec(tmp_path, _SMALL.format(functions=functions, step="  k = f(k)", observation="xs"))
+    (diagnostic,) = compile_specs([spec], tmp_path / "pkg").diagnostics
+    assert "the function 'f' calls itself (f -> f)" in diagnostic.message
+    assert diagnostic.location.line == 5
+
+
+def test_a_random_function_in_let_is_refused(tmp_path):
+    functions = "functions:\n  noise: {args: [], return: 'uniform(0.0, 1.0)'}\nlet:\n  z: noise()\n"
+    spec = _spec(
+        tmp_path, _SMALL.format(functions=functions, step="  k = k + int(z)", observation="xs")
+    )
+    (diagnostic,) = compile_specs([spec], tmp_path / "pkg").diagnostics
+    assert "'noise' draws random numbers, which is not allowed here" in diagnostic.message
+
+
+def test_a_vector_fallback_note_names_the_spec_line(tmp_path):
+    step = "  k = (k + action) % n\n  xs[0:k] = 1.0"
+    spec = _spec(tmp_path, _SMALL.format(functions="", step=step, observation="xs"))
+    compiled = compile_specs([spec], tmp_path / "pkg")
+    (model,) = compiled.models
+    (note,) = model.vector_notes
+    assert note.startswith(f"{spec}:11:3: the vector backend does not support a slice"), note
+
+
+def test_a_loop_bound_computed_from_params_keeps_the_vector_env(tmp_path):
+    step = "  m = n - 1\n  for i in range(m):\n      xs[i] = xs[i] + 1.0"
+    spec = _spec(tmp_path, _SMALL.format(functions="", step=step, observation="xs"))
+    (model,) = compile_specs([spec], tmp_path / "pkg").models
+    assert not model.vector_notes
+    step = "  m = k + 1\n  for i in range(m):\n      xs[i] = xs[i] + 1.0\n  k = (k + 1) % n"
+    spec = _spec(tmp_path, _SMALL.format(functions="", step=step, observation="xs"))
+    (model,) = compile_specs([spec], tmp_path / "pkg").models
+    (note,) = model.vector_notes
+    assert f"{spec}:11:12: the loop bound `range(m)` differs from env to env" in note
+
+
+def test_int_param_bounds_are_printed_as_ints(tmp_path, programs):
+    from envgen.runtime import InvalidParam
+
+    spec = _spec(
+        tmp_path,
+        _SMALL.format(functions="", step="  k = k", observation="xs").replace(
+            "default: 4, ge: 1", "default: 0, ge: 1"
+        ),
+    )
+    (diagnostic,) = compile_specs([spec], tmp_path / "pkg").diagnostics
+    assert diagnostic.message == "the default 0 is not >= 1"
+    _, single, _ = programs["programs/PerEnvIndex-v0"]
+    with pytest.raises(InvalidParam, match=r"must be >= 1, got 0$"):
+        single(lead_time=0)
+
+
+def test_an_unknown_keyword_is_reported_alone(tmp_path):
+    step = "  k = k + 1"
+    spec = _spec(
+        tmp_path, _SMALL.format(functions="", step=step, observation="'sum(xs, axes=0) + xs'")
+    )
+    (diagnostic,) = compile_specs([spec], tmp_path / "pkg").diagnostics
+    assert diagnostic.message == "sum() has no argument 'axes'"
+    assert diagnostic.hint == "did you mean 'axis'?"

@@ -14,7 +14,7 @@ import numpy as np
 
 from envgen.compiler.functions import BUILTINS, CONSTANTS, strong_dtype
 from envgen.compiler.ir import BINARY_OPERATORS as _BINOP
-from envgen.compiler.ir import Code, EnvModel, Symbol
+from envgen.compiler.ir import Code, EnvModel, FunctionVariant, Symbol
 from envgen.compiler.types import ANY, T
 
 _CMP = {
@@ -189,7 +189,7 @@ class Translator:
         name = node.func.id
         if name in self.model.functions:
             args = ", ".join(self.expr(a) for a in node.args)
-            return f"self._{name}({args})"
+            return f"self.{function_method(self.model, node)}({args})"
         builtin = BUILTINS[name]
         positional = [self.expr(a) for a in node.args]
         keywords = {k.arg: self.expr(k.value) for k in node.keywords if k.arg}
@@ -348,6 +348,24 @@ class Translator:
 
 def _size_index(builtin) -> int:
     return builtin.params.index("size") if "size" in builtin.params else 99
+
+
+def function_method(model: EnvModel, node: ast.Call) -> str:
+    """The method a call of a spec function prints: the variant the analysis chose."""
+    assert isinstance(node.func, ast.Name)
+    symbol = model.symbols.get(id(node.func))
+    if symbol is not None and symbol.name.startswith("_"):
+        return symbol.name
+    return f"_{node.func.id}"  # functions checked once (multi-agent specs)
+
+
+def function_variant(model: EnvModel, node: ast.Call) -> FunctionVariant | None:
+    assert isinstance(node.func, ast.Name)
+    method = function_method(model, node)
+    for variant in model.functions[node.func.id].variants:
+        if variant.method == method:
+            return variant
+    return None
 
 
 def _argument(node: ast.Call, params: tuple[str, ...], name: str) -> ast.expr | None:

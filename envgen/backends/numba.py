@@ -346,7 +346,7 @@ def _check(model: EnvModel) -> None:
         raise NoKernel(f"the action space is {model.action_space.kind} (kernels take Discrete)")
     for name, state in model.state.items():
         if not state.type.is_scalar or _dtype(state.type) not in _SCALAR_DTYPES:
-            raise NoKernel(f"state '{name}' is {state.type.describe()}")
+            raise NoKernel(f"state '{name}' is {(state.symbolic or state.type).describe()}")
         _check_expr(model, _expr(state.init), f"state '{name}' init")
     _check_block(model, model.reset.stmts, "reset")
     _check_block(model, model.step.stmts, "step")

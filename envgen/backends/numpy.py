@@ -25,7 +25,16 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from envgen.backends import python as emit
-from envgen.backends._printer import Translator, _argument, literal, np_dtype, tidy, tidy_block
+from envgen.backends._printer import (
+    Translator,
+    _argument,
+    function_method,
+    function_variant,
+    literal,
+    np_dtype,
+    tidy,
+    tidy_block,
+)
 from envgen.backends.numba import KernelCode, NoKernel, emit_kernel
 from envgen.backends.python import (
     _TEMPLATES,
@@ -66,7 +75,10 @@ def _merge_types(a: T, b: T) -> T:
 
 
 class Unsupported(Exception):
-    """Something the vector translator does not handle; the message says what."""
+    """Something the vector translator does not handle; the message says what, and `node`
+    (the innermost statement or code value being translated) where in the spec."""
+
+    node: ast.AST | None = None
 
 
 #: Draws the buffered stream serves (bit-identical to the Generator methods).
@@ -206,10 +218,10 @@ class VectorTranslator:
                     and isinstance(sub.func, ast.Name)
                     and (sub.func.id in self.model.functions)
                 ):
-                    function = self.model.functions[sub.func.id]
-                    if function.body.random or function.returns.random:
+                    variant = function_variant(self.model, sub)
+                    if variant is not None and variant.random:
                         raise Unsupported(f"the spec function '{sub.func.id}' draws random numbers")
-                    self.functions.add(sub.func.id)
+                    self.functions.add(function_method(self.model, sub))
             return V(self.single.expr(node), False, t)
         method = getattr(self, f"_{type(node).__name__}", None)
         if method is None:
@@ -783,10 +795,11 @@ class VectorTranslator:
         """A spec function on per-env values: the single env's own method, once per env."""
         assert isinstance(node.func, ast.Name)
         name = node.func.id
-        function = self.model.functions[name]
-        if function.body.random or function.returns.random:
+        variant = function_variant(self.model, node)
+        if variant is not None and variant.random:
             raise Unsupported(f"the spec function '{name}' draws random numbers")
-        self.functions.add(name)
+        method = function_method(self.model, node)
+        self.functions.add(method)
         t = self.type_of(node)
         if not t.is_numeric:
             raise Unsupported(f"the spec function '{name}' returns {t.describe()}")
@@ -805,7 +818,7 @@ class VectorTranslator:
             args.append(value.code)
         dtype = self.vec_dtype(t)
         code = (
-            f"_per_env(self._functions._{name}, {scope.n}, [{', '.join(args)}], "
+            f"_per_env(self._functions.{method}, {scope.n}, [{', '.join(args)}], "
             f"{literal(tuple(kinds))}, {np_dtype(dtype)})"
         )
         return V(code, True, t, dtype)
@@ -935,7 +948,11 @@ class VectorTranslator:
 
     def block(self, stmts: list[ast.stmt], scope: Scope, mask: str | None) -> None:
         for stmt in stmts:
-            self.statement(stmt, scope, mask)
+            try:
+                self.statement(stmt, scope, mask)
+            except Unsupported as exc:
+                exc.node = exc.node or stmt
+                raise
 
     def statement(self, stmt: ast.stmt, scope: Scope, mask: str | None) -> None:
         if isinstance(stmt, ast.Pass):
@@ -1194,7 +1211,11 @@ class VectorTranslator:
 
     def code(self, code: Code, scope: Scope) -> V:
         assert code.expr is not None
-        return self.expr(code.expr, scope, None)
+        try:
+            return self.expr(code.expr, scope, None)
+        except Unsupported as exc:
+            exc.node = exc.node or code.expr
+            raise
 
 
 # --- pieces of the class ----------------------------------------------------------------
@@ -1506,7 +1527,12 @@ def emit_vector_env(model: EnvModel, source_name: str) -> tuple[str, str] | None
     try:
         parts = _build(model)
     except Unsupported as exc:
-        model.vector_notes.append(f"the vector backend does not support {exc}")
+        found = model.find_name("", exc.node) if exc.node is not None else None
+        where = ""
+        if found is not None and hasattr(found[1], "lineno"):
+            code, node = found
+            where = f"{model.document.code_location(code.path, node.lineno, node.col_offset)}: "
+        model.vector_notes.append(f"{where}the vector backend does not support {exc}")
         return None
     return _render_module(model, source_name, parts)
 
@@ -1711,6 +1737,18 @@ def _build(model: EnvModel) -> _Parts:
 
     # __init__
     init = param_lines(model, tr)
+    # `let` values that call spec functions run them on a single env made first.
+    lets_call = {
+        function_method(model, node)
+        for code in model.lets.values()
+        for node in ast.walk(code.expr)  # type: ignore[arg-type]
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id in model.functions
+    }
+    if lets_call:
+        vt.functions |= lets_call
+        init.insert(1, "self._functions = _SingleEnv(config, **params)  # runs spec functions")
     init.insert(1, "self._config, self._params = config, dict(params)")
     limit = tidy(tr.code(model.max_episode_steps)) if model.max_episode_steps else "None"
     init += [
@@ -1876,11 +1914,12 @@ def _build(model: EnvModel) -> _Parts:
     check = _action_check(model)
     methods: list[str] = list(methods_extra)
     if vt.functions:
-        init.append("self._functions = _SingleEnv(config, **params)  # runs spec functions")
-        for name in sorted(vt.functions):
+        if not lets_call:
+            init.append("self._functions = _SingleEnv(config, **params)  # runs spec functions")
+        for method in sorted(vt.functions):
             methods += [
-                f"def _{name}(self, *_args: Any) -> Any:",
-                f"    return self._functions._{name}(*_args)",
+                f"def {method}(self, *_args: Any) -> Any:",
+                f"    return self._functions.{method}(*_args)",
                 "",
             ]
     kernel_lines: list[str] = []

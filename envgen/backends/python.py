@@ -511,12 +511,14 @@ def emit_env(
     render = _render(model, tr.uses)
 
     methods = [_indent(["def _get_obs(self) -> Any:", f"{INDENT}return {get_obs}"], 1)]
-    for name, fn in model.functions.items():
-        body = tidy_block(tr.block(fn.body.stmts))
-        lines = [f"def _{name}(self, {', '.join(fn.args)}) -> Any:".replace("(self, )", "(self)")]
-        lines += [INDENT + line for line in body]
-        lines.append(f"{INDENT}return {tidy(tr.code(fn.returns))}")
-        methods.append(_indent(lines, 1))
+    for fn in model.functions.values():
+        for variant in fn.variants:  # one method per list of argument types it is called with
+            body = tidy_block(tr.block(variant.body.stmts))
+            head = f"def {variant.method}(self, {', '.join(fn.args)}) -> Any:"
+            lines = [head.replace("(self, )", "(self)")]
+            lines += [INDENT + line for line in body]
+            lines.append(f"{INDENT}return {tidy(tr.code(variant.returns))}")
+            methods.append(_indent(lines, 1))
 
     modes = _render_modes(model)
     fps = spec.render.fps if spec.render is not None else 30
@@ -532,8 +534,11 @@ def emit_env(
         fields = [literal(name), literal(param.param_type), literal(param.default)]
         extras = []
         for key in ("ge", "gt", "le", "lt"):
-            if getattr(param, key) is not None:
-                extras.append(f"{key}={literal(getattr(param, key))}")
+            bound = getattr(param, key)
+            if bound is not None:
+                if param.param_type == "int" and isinstance(bound, float) and bound.is_integer():
+                    bound = int(bound)  # "must be >= 1, got 0" for an int param, not ">= 1.0"
+                extras.append(f"{key}={literal(bound)}")
         if param.choices is not None:
             extras.append(f"choices={literal(tuple(param.choices))}")
         if param.nullable:

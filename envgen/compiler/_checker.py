@@ -8,9 +8,9 @@ from typing import Any
 
 from envgen.compiler._expressions import ExpressionRules
 from envgen.compiler._language import REFUSED
-from envgen.compiler._statements import StatementRules
+from envgen.compiler._statements import StatementRules, check_locals_read
 from envgen.compiler.diagnostics import Diagnostic
-from envgen.compiler.ir import Code, FunctionModel, ShapeCheck, Symbol
+from envgen.compiler.ir import Code, FunctionModel, FunctionVariant, ShapeCheck, Symbol
 from envgen.compiler.load import Document
 from envgen.compiler.spec import EnvSpec
 from envgen.compiler.types import ANY, T
@@ -48,6 +48,14 @@ class Checker(ExpressionRules, StatementRules):
         self.consts: dict[int, Any] = {}
         self.vector_notes: list[str] = []
         self.functions: dict[str, FunctionModel] = {}
+        #: each spec function's body and return text, checked anew per call signature
+        self.templates: dict[str, tuple[str, Any]] = {}
+        self.root: Scope | None = None  # the global scope spec functions see
+        self._specializing: list[str] = []
+        #: locals of the block being checked whose value may differ from env to env, and
+        #: how many if/for around the statement being checked depend on such values
+        self._varying: set[str] = set()
+        self._control = 0
         self.read_copies: list[ast.expr] = []
         self.shape_checks: list[ShapeCheck] = []
         self._random = False
@@ -192,6 +200,81 @@ class Checker(ExpressionRules, StatementRules):
         if bad:
             return defined
         self._random, self._names, self._allow_random = False, set(), True
+        self._varying, self._control = set(), 0
         defined = self.block(code.stmts, scope, defined, state, locals_)
         code.random, code.names = self._random, set(self._names)
         return defined
+
+    # -- spec functions, specialised per call
+
+    def specialize(
+        self, name: str, types: tuple[T, ...], node: ast.AST | None
+    ) -> FunctionVariant | None:
+        """The variant of spec function `name` for arguments of `types`, checked on first
+        use (its own parse of the body, so each variant's nodes keep their own types)."""
+        function = self.functions[name]
+        for variant in function.variants:
+            if variant.arg_types == types:
+                return variant
+        if name in self._specializing:
+            chain = " -> ".join([*self._specializing[self._specializing.index(name) :], name])
+            self.error(
+                self._path,
+                f"the function '{name}' calls itself ({chain})",
+                "functions may not be recursive; use a for loop",
+                "call",
+                node,
+            )
+            return None
+        assert self.root is not None
+        body_text, returns_text = self.templates[name]
+        path = ("functions", name)
+        saved = (
+            self._path,
+            self._random,
+            self._names,
+            self._allow_random,
+            self._allow_options,
+            self._varying,
+            self._control,
+        )
+        self._specializing.append(name)
+        try:
+            self._allow_options = False
+            scope = Scope(
+                {a: Symbol(a, "arg", t) for a, t in zip(function.args, types, strict=True)},
+                self.root,
+            )
+            body = self.parse_block(body_text, path + ("body",))
+            locals_: dict[str, Symbol] = {}
+            defined = self.check_block(body, scope, set(function.args), {}, locals_)
+            returns = self.parse_expr(returns_text, path + ("return",))
+            self._path = returns.path
+            if returns.expr is not None and not self.refused(returns.expr, returns.path):
+                self._random, self._names = False, set()
+                returns.type = self.expr(returns.expr, scope, defined)
+                returns.random, returns.names = self._random, set(self._names)
+            check_locals_read(self, body, locals_, [body, returns])
+        finally:
+            self._specializing.pop()
+            (
+                self._path,
+                self._random,
+                self._names,
+                self._allow_random,
+                self._allow_options,
+                self._varying,
+                self._control,
+            ) = saved
+        number = len(function.variants) + 1
+        method = f"_{name}" if number == 1 else f"_{name}__{number}"
+        while number > 1 and method[1:] in self.functions:  # a function named like a variant
+            number += 1
+            method = f"_{name}__{number}"
+        variant = FunctionVariant(method, types, body, returns)
+        function.variants.append(variant)
+        if number == 1:
+            function.body, function.returns = body, returns
+            if variant.random:
+                self.vector_notes.append(f"function '{name}' draws randomness")
+        return variant

@@ -93,7 +93,7 @@ def check_param_default(checker: Checker, name: str, param: ParamSpec) -> None:
             if bound is not None and not test(value, bound):
                 checker.error(
                     path,
-                    f"the default {value} is not {text} {bound}",
+                    f"the default {value} is not {text} {bound_text(kind, bound)}",
                     "change the default or the bound",
                     "range",
                 )
@@ -105,3 +105,10 @@ def check_param_default(checker: Checker, name: str, param: ParamSpec) -> None:
             or "make the default one of the choices",
             "range",
         )
+
+
+def bound_text(kind: str, bound: float) -> str:
+    """A param's bound as its type writes it: `1` for an int param, not `1.0`."""
+    if kind == "int" and isinstance(bound, float) and bound.is_integer():
+        return str(int(bound))
+    return str(bound)

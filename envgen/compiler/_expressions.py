@@ -334,12 +334,29 @@ class ExpressionRules:
                     "call",
                     node,
                 )
-            for arg in node.args:
-                self.expr(arg, scope, defined)
-            if function.returns.random or function.body.random:
+            types = tuple(self.expr(arg, scope, defined) for arg in node.args)
+            if name not in self.templates:  # checked once, untyped (multi-agent specs)
+                if function.returns.random or function.body.random:
+                    self._random = True
+                self.symbols[id(node.func)] = Symbol(name, "function", function.returns.type)
+                return function.returns.type
+            if len(types) != len(function.args):
+                return ANY
+            variant = self.specialize(name, types, node)
+            if variant is None:
+                return ANY
+            if variant.random:
+                if not self._allow_random:
+                    self.error(
+                        path,
+                        f"the function '{name}' draws random numbers, which is not allowed here",
+                        "randomness may be drawn in state init, reset and step",
+                        "random",
+                        node,
+                    )
                 self._random = True
-            self.symbols[id(node.func)] = Symbol(name, "function", function.returns.type)
-            return function.returns.type
+            self.symbols[id(node.func)] = Symbol(variant.method, "function", variant.returns.type)
+            return variant.returns.type
         builtin = BUILTINS.get(name)
         if builtin is None:
             shadow = scope.lookup(name)
@@ -451,6 +468,7 @@ class ExpressionRules:
                 consts[param] = self.consts[id(arg)]
             elif param in builtin.shapes:
                 consts[param] = self.dims_of(arg)
+        unknown_keyword = False
         for keyword_ in node.keywords:
             if keyword_.arg is None or keyword_.arg not in builtin.params:
                 self.error(
@@ -461,6 +479,8 @@ class ExpressionRules:
                     "call",
                     keyword_.value,
                 )
+                self.expr(keyword_.value, scope, defined)
+                unknown_keyword = True
                 continue
             if keyword_.arg in args:
                 self.error(path, f"{name}() got '{keyword_.arg}' twice", "", "call", keyword_.value)
@@ -472,6 +492,8 @@ class ExpressionRules:
                 consts[keyword_.arg] = self.consts[id(keyword_.value)]
             elif keyword_.arg in builtin.shapes:
                 consts[keyword_.arg] = self.dims_of(keyword_.value)
+        if unknown_keyword:
+            return ANY  # the call's type is unknown: no errors downstream of this one
         missing = [p for p in builtin.params[: builtin.required] if p not in args]
         if missing:
             self.error(

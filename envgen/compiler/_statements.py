@@ -87,8 +87,11 @@ class StatementRules:
                     "type",
                     stmt.test,
                 )
+            varying = self._data_dependent(stmt.test, scope)
+            self._control += varying  # what the branches assign differs from env to env
             then = self.block(stmt.body, scope, set(defined), state, locals_)
             other = self.block(stmt.orelse, scope, set(defined), state, locals_)
+            self._control -= varying
             return then & other
         if isinstance(stmt, ast.For):
             if stmt.orelse:
@@ -134,14 +137,20 @@ class StatementRules:
                         "type",
                         arg,
                     )
-                if self._data_dependent(arg, scope):
-                    self.vector_notes.append(
-                        f"line {stmt.lineno} of {'.'.join(map(str, path))}: the loop bound "
-                        "depends on state"
-                    )
+            varying = any(self._data_dependent(arg, scope) for arg in iterator.args)
+            if varying:
+                where = self.document.code_location(path, iterator.lineno, iterator.col_offset)
+                self.vector_notes.append(
+                    f"{where}: the loop bound `{ast.unparse(iterator)}` differs from env to env "
+                    "(it depends on state or the action)"
+                )
             name = stmt.target.id
             self._declare_local(stmt.target, INT, scope, locals_, kind="loop")
+            if varying:
+                self._varying.add(name)
+            self._control += varying
             inner = self.block(stmt.body, scope, set(defined) | {name}, state, locals_)
+            self._control -= varying
             return defined | (inner & defined)
         if isinstance(stmt, ast.Expr):
             call = stmt.value
@@ -183,17 +192,32 @@ class StatementRules:
         return clone
 
     def _data_dependent(self, node: ast.AST, scope: Scope) -> bool:
+        """Whether `node`'s value may differ from env to env: it reads state, the action, a
+        random draw, or a local that does (a local computed from params does not)."""
         for sub in ast.walk(node):
             if isinstance(sub, ast.Name):
                 symbol = scope.lookup(sub.id)
-                if symbol is not None and symbol.kind in (
-                    "state",
-                    "local",
-                    "action",
-                    "special",
-                    "loop",
-                ):
+                if symbol is None:
+                    continue
+                if symbol.kind in ("state", "action", "special"):
                     return True
+                if symbol.kind in ("local", "loop") and sub.id in self._varying:
+                    return True
+            elif isinstance(sub, ast.Call) and isinstance(sub.func, ast.Name):
+                builtin = BUILTINS.get(sub.func.id)
+                if builtin is not None and builtin.random:
+                    return True
+                if sub.func.id in self.functions:
+                    variant = next(
+                        (
+                            v
+                            for v in self.functions[sub.func.id].variants
+                            if v.method == getattr(self.symbols.get(id(sub.func)), "name", "")
+                        ),
+                        None,
+                    )
+                    if variant is None or variant.random:
+                        return True
         return False
 
     def _declare_local(
@@ -296,6 +320,8 @@ class StatementRules:
                 )
             self._declare_local(target, value, scope, locals_)
             self.types[id(target)] = value
+            if self._control or self._data_dependent(value_node, scope):
+                self._varying.add(name)
             return defined | {name}
         if isinstance(target, ast.Subscript):
             base = target.value
@@ -336,6 +362,10 @@ class StatementRules:
                 )
             if symbol is not None and symbol.kind == "state":
                 defined = defined | {base.id}
+            elif self._control or self._data_dependent(target, scope):
+                self._varying.add(base.id)
+            elif self._data_dependent(value_node, scope):
+                self._varying.add(base.id)
             return defined
         if isinstance(target, (ast.Tuple, ast.List)):
             names = target.elts

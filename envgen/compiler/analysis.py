@@ -25,7 +25,7 @@ from envgen.compiler._spaces import (
     space_action_type,
 )
 from envgen.compiler._statements import check_defined, check_locals_read
-from envgen.compiler.diagnostics import DiagnosticError
+from envgen.compiler.diagnostics import Diagnostic, DiagnosticError
 from envgen.compiler.functions import BUILTINS, CONSTANTS
 from envgen.compiler.ir import (
     Code,
@@ -109,19 +109,11 @@ def analyze(document: Document, spec: EnvSpec) -> EnvModel:
             labels[label.upper()] = int(start_value) + i
             declare(label.upper(), "label", INT, ("action_space", "labels", i))
 
+    # Functions: pure, see params/let/constants and their arguments. Each is checked at
+    # each call for the types of that call's arguments (a variant per list of types), so
+    # its result is as precise as the same code inline; `let` values may call them.
     root = Scope(globals_)
-    lets: dict[str, Code] = {}
-    for name, value in spec.let.items():
-        code = checker.parse_expr(value, ("let", name))
-        checker.check_expr(code, root, random=False)
-        declare(name, "let", code.type, ("let", name))
-        lets[name] = code
-
-    # Space bounds are expressions over params and let.
-    for space in (action_space, observation_space):
-        check_space_codes(checker, space, root)
-
-    # Functions: pure, see params/let/constants and their arguments.
+    checker.root = root
     for name in spec.functions:
         if name in RESERVED_METHODS and name not in RESERVED:
             error(
@@ -132,23 +124,22 @@ def analyze(document: Document, spec: EnvSpec) -> EnvModel:
             )
         declare(name, "function", ANY, ("functions", name))
     for name, fn in spec.functions.items():
-        fn_scope = Scope({a: Symbol(a, "arg", ANY) for a in fn.args}, root)
-        body = checker.parse_block(fn.body, ("functions", name, "body"))
-        fn_locals: dict[str, Symbol] = {}
-        defined = checker.check_block(body, fn_scope, set(fn.args), {}, fn_locals)
-        returns = checker.parse_expr(fn.returns, ("functions", name, "return"))
-        checker._path = returns.path
-        if returns.expr is not None and not checker.refused(returns.expr, returns.path):
-            checker._random, checker._names = False, set()
-            returns.type = checker.expr(returns.expr, fn_scope, defined)
-            returns.random, returns.names = checker._random, set(checker._names)
-        check_locals_read(checker, body, fn_locals, [body, returns])
-        model = FunctionModel(name, list(fn.args), body, returns)
-        checker.functions[name] = model
-        if name in globals_:  # not when the name was refused (reserved or duplicate)
-            globals_[name].type = returns.type
-        if body.random or returns.random:
-            checker.vector_notes.append(f"function '{name}' draws randomness")
+        path = ("functions", name)
+        checker.functions[name] = FunctionModel(
+            name, list(fn.args), Code(path + ("body",)), Code(path + ("return",))
+        )
+        checker.templates[name] = (fn.body, fn.returns)
+
+    lets: dict[str, Code] = {}
+    for name, value in spec.let.items():
+        code = checker.parse_expr(value, ("let", name))
+        checker.check_expr(code, root, random=False)
+        declare(name, "let", code.type, ("let", name))
+        lets[name] = code
+
+    # Space bounds are expressions over params and let.
+    for space in (action_space, observation_space):
+        check_space_codes(checker, space, root)
 
     # State: initial values in declaration order; each may use the ones before it.
     state_scope = Scope({}, root)
@@ -313,8 +304,13 @@ def analyze(document: Document, spec: EnvSpec) -> EnvModel:
     if not spec.vectorize:
         checker.vector_notes.append("the spec sets `vectorize: false`")
 
+    for name, function in checker.functions.items():
+        if not function.variants and name in globals_:
+            # Never called: checked once with arguments of unknown type, for its errors.
+            checker.specialize(name, tuple(ANY for _ in function.args), None)
+
     if checker.diagnostics:
-        raise DiagnosticError(checker.diagnostics)
+        raise DiagnosticError(_unique(checker.diagnostics))
 
     raw = document.path.read_bytes()
     model = EnvModel(
@@ -363,6 +359,7 @@ def _erase_symbolic_lengths(model: EnvModel) -> None:
     for code in model.codes():
         code.type = erase(code.type)
     for state in model.state.values():
+        state.symbolic = state.type
         state.type = erase(state.type)
     model.action_type = erase(model.action_type)
     spaces = [model.action_space, model.observation_space]
@@ -371,3 +368,15 @@ def _erase_symbolic_lengths(model: EnvModel) -> None:
         if space.shape is not None:
             space.shape = tuple(None if isinstance(d, Sym) else d for d in space.shape)
         spaces.extend(child for _, child in space.children)
+
+
+def _unique(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+    """Each diagnostic once: a function's error shows in every variant checked."""
+    seen: set[str] = set()
+    out = []
+    for diagnostic in diagnostics:
+        key = diagnostic.format()
+        if key not in seen:
+            seen.add(key)
+            out.append(diagnostic)
+    return out

@@ -75,6 +75,9 @@ class StateModel:
     type: T
     shape: list[Code]
     init: Code
+    #: the type with its lengths as polynomials of params (`type` has them erased), for
+    #: messages: "float64 array of shape (lead_time,)"
+    symbolic: T | None = None
 
 
 @dataclass
@@ -89,11 +92,27 @@ class ShapeCheck:
 
 
 @dataclass
+class FunctionVariant:
+    """A spec function checked for one list of argument types (as Numba and JAX specialise
+    a function per call signature): its own typed copy of the body, printed as `method`."""
+
+    method: str  # the generated method: `_name`, `_name__2`, ...
+    arg_types: tuple[T, ...]
+    body: Code
+    returns: Code
+
+    @property
+    def random(self) -> bool:
+        return self.body.random or self.returns.random
+
+
+@dataclass
 class FunctionModel:
     name: str
     args: list[str]
-    body: Code
+    body: Code  # the first variant's (the generic one where there are no variants)
     returns: Code
+    variants: list[FunctionVariant] = field(default_factory=list)
 
 
 @dataclass
@@ -155,7 +174,10 @@ class EnvModel:
         """Every piece of checked code in the spec, in spec order."""
         out: list[Code] = list(self.lets.values())
         for fn in self.functions.values():
-            out += [fn.body, fn.returns]
+            for variant in fn.variants:
+                out += [variant.body, variant.returns]
+            if not fn.variants:
+                out += [fn.body, fn.returns]
         for var in self.state.values():
             out += [*var.shape, var.init]
         out += [self.reset, self.step]

@@ -24,7 +24,7 @@ WEST = 3
 PARAMS = (
     _rt.Param("arena", "float", 5.0, gt=0.0),
     _rt.Param("speed", "float", 0.5, gt=0.0),
-    _rt.Param("max_steps", "int", 60, ge=1.0),
+    _rt.Param("max_steps", "int", 60, ge=1),
 )
 
 
