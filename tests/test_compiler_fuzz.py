@@ -279,6 +279,154 @@ def test_random_valid_specs_vectorize_equivalently(
         check_valid_spec(spec, tmp, seed, vector=True)
 
 
+# --- specs as users write them (issue 13) -------------------------------------------------
+#
+# What newcomers wrote and the compiler once got wrong: params and `let` names in
+# assignment targets and slices, shapes that depend on params (right, and wrong: those
+# must be refused at build time), spec functions over `let` tables used in conditions and
+# called on per-env values, `let` values computed by functions, every dtype in creation
+# functions and casts, and info of arrays. A right spec must build, pass Gymnasium's
+# checker, keep each info value's type, never hand out state through info, and give a
+# native vector env that steps bit for bit like the single envs.
+
+DTYPES = ["float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "bool"]
+
+
+@st.composite
+def user_specs(
+    draw: st.DrawFn, basics: bool = True, functions_: bool = True, dtypes: list[str] = DTYPES
+) -> tuple[dict[str, Any], bool]:
+    """A spec in the style of tests/programs, and whether its observation fits its space.
+    `basics=False` leaves out the array functions issue 13 added, `functions_=False` the spec
+    functions (to fuzz older code past its first refusal)."""
+    lead = draw(st.integers(1, 4))
+    params: dict[str, Any] = {"n": {"default": lead + 1, "ge": 2, "le": 8}}
+    table = [[draw(st.integers(0, 1)) for _ in range(3)] for _ in range(3)]
+    let: dict[str, Any] = {"table": str(table)}
+    functions: dict[str, Any] = {
+        "cell": {"args": ["r", "c"], "return": "table[r % 3, c % 3]"},
+        "shifted": {
+            "args": ["xs", "k"],
+            "body": "out = xs * 1.0\nout[0:k - 1] = xs[1:k]\n",
+            "return": "out",
+        },
+    }
+    if basics and draw(st.booleans()):  # a let value computed by a spec function
+        functions["ramp"] = {
+            "args": [],
+            "body": "t = zeros(n)\nfor i in range(n):\n    t[i] = 0.5 * i\n",
+            "return": "t",
+        }
+        let["weights"] = "ramp()"
+    else:
+        let["weights"] = "ones(n) * 0.5"
+    dtype = draw(st.sampled_from(dtypes))
+    cast = "bool" if dtype == "bool" else dtype
+    state: dict[str, Any] = {
+        "level": {"dtype": "float64", "init": draw(st.sampled_from(["0.0", "uniform(0.0, 1.0)"]))},
+        "pipe": {"dtype": "float64", "shape": ["n"]},
+        "small": {"dtype": dtype, "shape": [3], "init": f"zeros(3, dtype='{dtype}')"},
+        "slot": {"dtype": "int64", "init": "0"},
+    }
+    lines = ["arrived = float(pipe[0])", "slot = (slot + action) % n"]
+    lines.append(
+        draw(
+            st.sampled_from(
+                ["pipe[0:n - 1] = pipe[1:n]"]  # a param in a slice of a target
+                + (["pipe = shifted(pipe, n)"] if functions_ else [])  # a function, per env
+                + (["pipe = roll(pipe, -1)"] if basics else [])
+            )
+        )
+    )
+    lines.append("pipe[n - 1] = 1.0 * action")  # a param in a target's index
+    lines.append("pipe[slot] = pipe[slot] + weights[slot]")  # per-env index, let table
+    m = "m"
+    lines.append(f"{m} = n - 1")  # a loop bound computed from params
+    lines.append("acc = 0.0")
+    lines.append(f"for i in range({m}):")
+    lines.append("    acc = acc + pipe[i]")
+    # a function over a let table, as a condition
+    lines.append("if cell(slot, action) == 1:" if functions_ else "if table[slot % 3, 0] == 1:")
+    lines.append("    level = level + 0.5")
+    value = "1" if dtype != "bool" else "True"
+    lines.append(f"small[slot % 3] = {cast}({value})")
+    lines.append("level = min(level + arrived - 0.25 * acc / n, 50.0)")
+    fits = draw(st.booleans())
+    if basics:
+        size = "n + 1" if fits else draw(st.sampled_from(["n", "n + 2", "2 * n"]))
+        observation = draw(
+            st.sampled_from(
+                ["concatenate([[level], pipe])", "concatenate([pipe, [level]])"]
+                + (["[level, pipe]"] if not fits else [])
+            )
+        )
+    else:
+        size = "n" if fits else draw(st.sampled_from(["n + 1", "2 * n"]))
+        observation = draw(st.sampled_from(["pipe", "pipe + level"]))
+    info_value = draw(st.sampled_from(["pipe", "pipe[0:2]", "small", "[1, 2]", "weights"]))
+    spec: dict[str, Any] = {
+        "id": "fuzz/User-v0",
+        "params": params,
+        "let": let,
+        "functions": functions if functions_ else {},
+        "action_space": {"Discrete": 2},
+        "observation_space": {
+            "Box": {"low": -1000.0, "high": 1000.0, "shape": [size], "dtype": "float64"}
+        },
+        "state": state,
+        "step": "\n".join(lines) + "\n",
+        "observation": observation,
+        "reward": "level - float(sum(small)) * 0.0",
+        "terminated": "level > 40.0",
+        "info": {"held": info_value, "slot": "slot"},
+        "max_episode_steps": 20,
+    }
+    return spec, fits
+
+
+def check_user_spec(spec: dict[str, Any], fits: bool, tmp: Path, seed: int) -> None:
+    from gymnasium.utils.env_checker import check_env
+
+    if not fits:
+        number = next(_counter)
+        path = tmp / f"wrong{number}.yaml"
+        path.write_text(yaml.safe_dump(spec, sort_keys=False))
+        compiled = compile_specs([path], tmp / f"wrong{number}")
+        assert compiled.diagnostics, "an observation of the wrong shape was accepted"
+        assert {d.code for d in compiled.diagnostics} <= {"observation", "shape"}, [
+            d.format() for d in compiled.diagnostics
+        ]
+        return
+    env_class, vector_class = build_and_import(spec, tmp)
+    check_env(env_class(), skip_render_check=True)
+    env = env_class()
+    env.action_space.seed(seed)
+    _, info = env.reset(seed=seed)
+    types = {k: (type(v), getattr(v, "dtype", None)) for k, v in info.items()}
+    for _ in range(12):
+        held = {k: np.array(v, copy=True) for k, v in info.items()}
+        kept = info
+        _, _, terminated, truncated, info = env.step(env.action_space.sample())
+        for key, value in kept.items():  # what step t returned is not changed by step t + 1
+            np.testing.assert_array_equal(value, held[key], err_msg=f"info {key!r} aliases state")
+        assert {k: (type(v), getattr(v, "dtype", None)) for k, v in info.items()} == types
+        if terminated or truncated:
+            break
+    assert vector_class is not None, "no native vector env for a spec the language allows"
+    check_vector(env_class, vector_class, seed)
+
+
+@settings(max_examples=VALID_EXAMPLES, **SETTINGS)
+@given(case=user_specs(), seed=st.integers(0, 2**16))
+def test_specs_as_users_write_them_build_run_and_vectorize(
+    case: tuple[dict[str, Any], bool], seed: int, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    spec, fits = case
+    tmp = tmp_path_factory.mktemp("fuzz")
+    with time_limit(TIME_LIMIT_S):
+        check_user_spec(spec, fits, tmp, seed)
+
+
 # --- mutated specs ------------------------------------------------------------------------
 
 SEEDS = sorted((ROOT / "specs").rglob("*.yaml"))

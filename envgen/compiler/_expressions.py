@@ -228,7 +228,7 @@ class ExpressionRules:
             for part in (node.lower, node.upper, node.step):
                 if part is not None:
                     t = self.expr(part, scope, defined)
-                    if t.kind not in ("int", "bool", "any") or not t.is_scalar:
+                    if t.dtype != "any" and (t.kind not in ("int", "bool") or not t.is_scalar):
                         self.error(path, "slice bounds must be integers", "", "type", part)
             return ANY
         self.error(path, f"{type(node).__name__} is not part of the language", "", "refused", node)

@@ -18,7 +18,6 @@ from envgen.compiler.types import (
     BOOL,
     FLOAT,
     INT,
-    NUMERIC,
     STR,
     Dim,
     Sym,
@@ -307,7 +306,7 @@ def _array(args: dict[str, T], consts: dict[str, object]) -> T:
     if not x.is_numeric:
         raise CallError(f"expects numbers, got {x.describe()}")
     dtype = consts.get("dtype", strong_dtype(x)) if "dtype" in args else strong_dtype(x)
-    if not isinstance(dtype, str) or dtype not in NUMERIC:
+    if not isinstance(dtype, str) or dtype not in DTYPES:
         raise CallError(f"dtype must be one of {', '.join(DTYPES)}")
     return T(dtype, x.shape)
 
@@ -317,7 +316,7 @@ def _eye(args: dict[str, T], consts: dict[str, object]) -> T:
     if n.kind != "int" or not n.is_scalar:
         raise CallError(f"n must be an integer, got {n.describe()}")
     dtype = consts.get("dtype", "float64") if "dtype" in args else "float64"
-    if not isinstance(dtype, str) or dtype not in NUMERIC:
+    if not isinstance(dtype, str) or dtype not in DTYPES:
         raise CallError(f"dtype must be one of {', '.join(DTYPES)}")
     (dim,) = _shape_of(consts.get("n")) or (None,)
     return T(dtype, (dim, dim))
@@ -345,7 +344,7 @@ def _sized(dtype: T) -> Rule:
 def _creation(dtype_arg: str | None, default: str) -> Rule:
     def rule(args: dict[str, T], consts: dict[str, object]) -> T:
         dtype = consts.get("dtype", default) if dtype_arg else default
-        if not isinstance(dtype, str) or dtype not in NUMERIC:
+        if not isinstance(dtype, str) or dtype not in DTYPES:
             raise CallError(f"dtype must be one of {', '.join(DTYPES)}")
         shape = _shape_of(consts["shape"]) if "shape" in consts else None
         if shape is None and args["shape"].shape == ():
@@ -365,7 +364,7 @@ def _full(args: dict[str, T], consts: dict[str, object]) -> T:
         shape = (None,)
     value = args["value"]
     dtype = consts.get("dtype") or (value.dtype if not value.weak else promote(value).dtype)
-    if str(dtype) not in NUMERIC:
+    if str(dtype) not in DTYPES:
         raise CallError(f"dtype must be one of {', '.join(DTYPES)}")
     return T(str(dtype), shape)
 

@@ -155,7 +155,11 @@ class T:
         return f"{self.dtype} array of shape ({dims}{',' if len(self.shape) == 1 else ''})"
 
 
-NUMERIC = {"bool", "int8", "int16", "int32", "int64", "uint8", "float16", "float32", "float64"}
+#: uint64 is no state dtype, but NumPy's sum and prod of uint8 give it: values may have it.
+NUMERIC = {
+    *("bool", "int8", "int16", "int32", "int64", "uint8", "uint64"),
+    *("float16", "float32", "float64"),
+}
 ANY = T("any", None)
 NONE = T("none")
 STR = T("str")
