@@ -218,7 +218,7 @@ class PursuitV0(ParallelEnv):
             _name = self.possible_agents[agent]
             if terminations[_name] or truncations[_name]:
                 self._live[agent] = False
-        self.agents = [n for i, n in enumerate(self.possible_agents) if self._live[i]]
+        self.agents = [_n for _i, _n in enumerate(self.possible_agents) if self._live[_i]]
         if self.render_mode == "human":
             self.render()
         return observations, rewards, terminations, truncations, infos

@@ -240,3 +240,66 @@ def test_a_count_from_a_param_names_agents_and_sizes_state(tmp_path: Path) -> No
     assert rewards == {"scout_0": 0.0, "scout_1": 0.0, "boss": 1.0}
     parallel_api_test(mod.parallel_env(n=4), num_cycles=50)
     assert np.array_equal(env.unwrapped.steps, [1, 0, 2])
+
+
+EDGE_SPECS = sorted((Path(__file__).parent / "multiagent_specs").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", EDGE_SPECS, ids=lambda p: p.stem)
+def test_edge_specs_pass_pettingzoo_tests_and_the_fuzzer(path: Path, capsys) -> None:
+    from envgen.testing._multiagent import fuzz_multiagent
+
+    (env_id,) = envgen.multiagent.from_specs([path])
+    mod = envgen.multiagent.module(env_id)
+    api_test(mod.env(), num_cycles=150)
+    seed_test(mod.env, num_cycles=150)
+    if hasattr(mod, "parallel_env"):
+        parallel_api_test(mod.parallel_env(), num_cycles=150)
+        parallel_seed_test(mod.parallel_env, num_cycles=150)
+        max_cycles_test(mod)
+        render_test(mod.env)
+        state_test(mod.env(), mod.parallel_env())
+    report = fuzz_multiagent(env_id, examples=15, max_steps=30)
+    assert report.ok, [(r.property, r.message) for r in report.failures]
+
+
+def test_every_name_the_generator_binds_is_prefixed_or_reserved() -> None:
+    """As tests/test_generated_names.py does for single-agent modules: a spec name can
+    never be clobbered by a local or method of the PettingZoo module."""
+    from test_generated_names import bound_names, spec_names
+
+    from envgen.compiler._multiagent import MULTIAGENT_RESERVED
+    from envgen.compiler.names import is_reserved
+
+    compiled = compile_specs([*MULTIAGENT_SPECS, *EDGE_SPECS])
+    assert not compiled.diagnostics and len(compiled.multiagent) >= 6
+    offenders = {}
+    for model in compiled.multiagent:
+        own = spec_names(model) | {model.class_name}
+        bound = bound_names(compiled.files[f"{model.module_name}.py"]) - own
+        bad = {
+            b
+            for b in bound
+            if not b.startswith("_") and not is_reserved(b) and b not in MULTIAGENT_RESERVED
+        }
+        if bad:
+            offenders[model.spec.id] = bad
+    assert offenders == {}
+
+
+@pytest.mark.parametrize("name", ["state", "agent", "live", "agents", "rewards", "observe"])
+def test_names_the_pettingzoo_class_uses_are_refused(tmp_path: Path, name: str) -> None:
+    compiled = _build(
+        tmp_path,
+        f"""\
+        id: test/Clash-v0
+        agents: [a, b]
+        action_space: {{Discrete: 2}}
+        observation_space: {{Discrete: 2}}
+        state:
+          {name}: {{dtype: int64, init: 0}}
+        observation: 0
+        """,
+    )
+    assert [d.code for d in compiled.diagnostics] == ["name"], compiled.diagnostics
+    assert compiled.diagnostics[0].location.line == 6

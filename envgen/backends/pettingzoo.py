@@ -391,7 +391,7 @@ def emit_multiagent(
             f"{INDENT}_name = self.possible_agents[agent]",
             f"{INDENT}if terminations[_name] or truncations[_name]:",
             f"{INDENT * 2}self._live[agent] = False",
-            "self.agents = [n for i, n in enumerate(self.possible_agents) if self._live[i]]",
+            "self.agents = [_n for _i, _n in enumerate(self.possible_agents) if self._live[_i]]",
         ]
         if spec.render is not None and spec.render.human:
             step += ['if self.render_mode == "human":', f"{INDENT}self.render()"]

@@ -62,6 +62,7 @@ MULTIAGENT_RESERVED = RESERVED | {
     "actions",
     "observe",
     "state_space",
+    "state",
     "observation_spaces",
     "action_spaces",
     "max_cycles",
