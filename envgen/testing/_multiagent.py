@@ -40,6 +40,7 @@ __all__ = [
     "fuzz_multiagent",
     "is_multiagent_target",
     "resolve_multiagent_target",
+    "resolve_multiagent_targets",
 ]
 
 
@@ -79,6 +80,9 @@ def is_multiagent_target(target: Any) -> bool:
         return hasattr(target, "env") or hasattr(target, "parallel_env")
     if isinstance(target, (str, Path)):
         text = str(target)
+        if Path(text).is_dir():
+            specs = _spec_files(Path(text))
+            return bool(specs) and all(is_multiagent_target(p) for p in specs)
         if text.endswith((".yaml", ".yml")):
             try:
                 from envgen.compiler._multiagent_spec import is_multiagent
@@ -102,6 +106,17 @@ def is_multiagent_target(target: Any) -> bool:
         except Exception:
             return False
     return _is_pettingzoo_env_factory(target)
+
+
+def _spec_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.suffix in (".yaml", ".yml"))
+
+
+def resolve_multiagent_targets(target: Any) -> list[MultiAgentTarget]:
+    """Like `resolve_multiagent_target`; a folder of specs gives one target per env."""
+    if isinstance(target, (str, Path)) and Path(str(target)).is_dir():
+        return [resolve_multiagent_target(str(p)) for p in _spec_files(Path(str(target)))]
+    return [resolve_multiagent_target(target)]
 
 
 def _is_pettingzoo_env_factory(target: Any) -> bool:
@@ -769,14 +784,15 @@ def fuzz_multiagent(
     config = Settings(examples=examples, max_steps=max_steps)
     report = Report(config)
     for target in targets:
-        resolved = (
-            target if isinstance(target, MultiAgentTarget) else resolve_multiagent_target(target)
+        found = (
+            [target] if isinstance(target, MultiAgentTarget) else resolve_multiagent_targets(target)
         )
-        for name in names:
-            result = _run_property(name, resolved, config)
-            report.results.append(result)
-            if progress is not None:
-                progress(result)
+        for resolved in found:
+            for name in names:
+                result = _run_property(name, resolved, config)
+                report.results.append(result)
+                if progress is not None:
+                    progress(result)
     return report
 
 
@@ -808,7 +824,7 @@ def run_cli(
     resolved = []
     for target in targets:
         try:
-            resolved.append(resolve_multiagent_target(target))
+            resolved.extend(resolve_multiagent_targets(target))
         except Exception as exc:
             _usage_error(f"{target}: {type(exc).__name__}: {exc}".splitlines()[0])
 
