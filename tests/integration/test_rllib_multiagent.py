@@ -120,6 +120,7 @@ def test_ppo_learns_landmarks_with_a_shared_policy(multiagent_session) -> None:
             history.append(_returns(algo.train())["shared"])
             if history[-1] >= 0.3:
                 break
+        print(f"landmarks, shared policy, mean return per iteration: {history}")
         assert history[0] < 0.0, history
         assert history[-1] >= 0.3, history
     finally:
@@ -145,6 +146,7 @@ def test_ppo_learns_pursuit_with_a_policy_per_role(multiagent_session) -> None:
             history.append(returns["predator"])
             if len(history) > 1 and history[-1] >= history[0] + 0.25:
                 break
+        print(f"pursuit, predator policy, mean return per iteration: {history}")
         assert history[-1] >= history[0] + 0.25, history
     finally:
         algo.stop()
