@@ -19,6 +19,7 @@ envgen is at least as fast). Needs the `jax` extra (gymnax).
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import platform
 import time
 
@@ -98,14 +99,14 @@ def main() -> None:
     parser.add_argument("--min-log2", type=int, default=10)
     parser.add_argument("--max-log2", type=int, default=16)
     parser.add_argument("--steps", type=int, default=100, help="T, steps per rollout")
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
     sizes = [10, 12] if args.quick else list(range(args.min_log2, args.max_log2 + 1, 2))
     ours = envgen.jax.make("envgen/CartPole-v1")
     theirs = gymnax.make("CartPole-v1")
     device = jax.devices()[0]
     print(
-        f"# envgen JAX CartPole vs gymnax {gymnax.__version__} CartPole-v1 on "
+        f"# envgen JAX CartPole vs gymnax {importlib.metadata.version('gymnax')} CartPole-v1 on "
         f"{device.platform} ({device.device_kind}; {platform.processor() or platform.machine()}), "
         f"jax {jax.__version__}, T={args.steps}, best of {args.repeats}"
     )
@@ -116,13 +117,20 @@ def main() -> None:
         n = 2**log2
         work = n * args.steps
         for mode in ("scan", "loop"):
-            times = {}
+            runners = {}
             for name, (env, params) in (("envgen", ours), ("gymnax", theirs)):
                 if mode == "scan":
-                    times[name] = _time_scan(_rollout(env, params, n, args.steps), args.repeats)
+                    run = _rollout(env, params, n, args.steps)
+                    runners[name] = lambda run=run: _time_scan(run, 1)
                 else:
                     one, state = _stepper(env, params, n)
-                    times[name] = _time_loop(one, state, args.steps, args.repeats)
+                    runners[name] = lambda one=one, state=state: _time_loop(
+                        one, state, args.steps, 1
+                    )
+            times = {name: float("inf") for name in runners}
+            for _ in range(args.repeats):  # alternate, so that both see the same load
+                for name, runner in runners.items():
+                    times[name] = min(times[name], runner())
             rate = {k: work / v for k, v in times.items()}
             print(
                 f"| 2^{log2} | {mode} | {rate['envgen']:.3g} | {rate['gymnax']:.3g} | "

@@ -3,10 +3,10 @@
 `State` and `Params` are pytrees; `static` is the reference env made with the
 static params (envgen.jax.make builds it). Draw sites, in key order:
 
-- reset key 0: uniform() at state.x.init line 34
-- reset key 1: uniform() at state.x_dot.init line 35
-- reset key 2: uniform() at state.theta.init line 36
-- reset key 3: uniform() at state.theta_dot.init line 38
+- reset: uniform() at state.x.init line 34: value 0 of one uniform draw (the key itself)
+- reset: uniform() at state.x_dot.init line 35: value 1 of one uniform draw (the key itself)
+- reset: uniform() at state.theta.init line 36: value 2 of one uniform draw (the key itself)
+- reset: uniform() at state.theta_dot.init line 38: value 3 of one uniform draw (the key itself)
 
 See docs/jax.md.
 """
@@ -74,12 +74,12 @@ def default_params(static: Any) -> Params:
 
 def reset(key: Any, params: Params, static: Any) -> State:
     """The state after reset: the state `init` values, then the `reset` block."""
-    keys = _jx.split(key, 4)
+    _u = _jx.uniforms(key, 4)
     elapsed_steps = 0
-    x = _jx.uniform(keys[0], -0.05, 0.05)
-    x_dot = _jx.uniform(keys[1], -0.05, 0.05)
-    theta = _jx.uniform(keys[2], -0.05, 0.05)
-    theta_dot = _jx.uniform(keys[3], -0.05, 0.05)
+    x = _jx.uniform_at(_u, 0, -0.05, 0.05)
+    x_dot = _jx.uniform_at(_u, 1, -0.05, 0.05)
+    theta = _jx.uniform_at(_u, 2, -0.05, 0.05)
+    theta_dot = _jx.uniform_at(_u, 3, -0.05, 0.05)
     steps_beyond_terminated = -1
     return State(
         x=_jx.cast(x, "float64"),

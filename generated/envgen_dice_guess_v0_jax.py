@@ -3,9 +3,9 @@
 `State` and `Params` are pytrees; `static` is the reference env made with the
 static params (envgen.jax.make builds it). Draw sites, in key order:
 
-- reset key 0: integers() at state.face.init line 11
-- step key 0: random() at step line 14
-- step key 1: integers() at step line 15
+- reset: integers() at state.face.init line 11: the key itself
+- step: random() at step line 14: value 0 of one uniform draw (key 0)
+- step: integers() at step line 15: key 1
 
 See docs/jax.md.
 """
@@ -62,9 +62,8 @@ def default_params(static: Any) -> Params:
 
 def reset(key: Any, params: Params, static: Any) -> State:
     """The state after reset: the state `init` values, then the `reset` block."""
-    keys = _jx.split(key, 1)
     elapsed_steps = 0
-    face = _jx.integers(keys[0], 1, 7)
+    face = _jx.integers(key, 1, 7)
     return State(face=_jx.cast(face, "int64"), elapsed_steps=_jx.cast(elapsed_steps, "int64"))
 
 
@@ -77,10 +76,11 @@ def observe(state: State, params: Params, static: Any) -> Any:
 def step(key: Any, state: State, action: Any, params: Params, static: Any) -> Any:
     """(next_state, reward, terminated, info) after `action` (no time limit)."""
     keys = _jx.split(key, 2)
+    _u = _jx.uniforms(keys[0], 1)
     face = state.face
     elapsed_steps = state.elapsed_steps + 1
     previous = face
-    _c1 = _jx.truth(_jx.random(keys[0]) >= params.stickiness)
+    _c1 = _jx.truth(_jx.random_at(_u, 0) >= params.stickiness)
     face = _jx.where(_c1, _jx.integers(keys[1], 1, 7, active=_c1), face)
     terminated = _jx.cast(False, "bool")
     reward = _jx.cast(_jx.where(action == face, 1.0, 0.0), "float64")

@@ -3,8 +3,8 @@
 `State` and `Params` are pytrees; `static` is the reference env made with the
 static params (envgen.jax.make builds it). Draw sites, in key order:
 
-- reset key 0: uniform() at state.goal_x.init line 19
-- reset key 1: uniform() at state.goal_y.init line 20
+- reset: uniform() at state.goal_x.init line 19: value 0 of one uniform draw (the key itself)
+- reset: uniform() at state.goal_y.init line 20: value 1 of one uniform draw (the key itself)
 
 See docs/jax.md.
 """
@@ -72,12 +72,12 @@ def default_params(static: Any) -> Params:
 
 def reset(key: Any, params: Params, static: Any) -> State:
     """The state after reset: the state `init` values, then the `reset` block."""
-    keys = _jx.split(key, 2)
+    _u = _jx.uniforms(key, 2)
     elapsed_steps = 0
     x = 0.0
     y = 0.0
-    goal_x = _jx.uniform(keys[0], -params.arena, params.arena)
-    goal_y = _jx.uniform(keys[1], -params.arena, params.arena)
+    goal_x = _jx.uniform_at(_u, 0, -params.arena, params.arena)
+    goal_y = _jx.uniform_at(_u, 1, -params.arena, params.arena)
     return State(
         x=_jx.cast(x, "float64"),
         y=_jx.cast(y, "float64"),

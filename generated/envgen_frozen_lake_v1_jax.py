@@ -3,8 +3,8 @@
 `State` and `Params` are pytrees; `static` is the reference env made with the
 static params (envgen.jax.make builds it). Draw sites, in key order:
 
-- reset key 0: random() at state.s.init line 31
-- step key 0: random() at step line 36
+- reset: random() at state.s.init line 31: value 0 of one uniform draw (the key itself)
+- step: random() at step line 36: value 0 of one uniform draw (the key itself)
 
 See docs/jax.md.
 """
@@ -65,9 +65,9 @@ def default_params(static: Any) -> Params:
 
 def reset(key: Any, params: Params, static: Any) -> State:
     """The state after reset: the state `init` values, then the `reset` block."""
-    keys = _jx.split(key, 1)
+    _u = _jx.uniforms(key, 1)
     elapsed_steps = 0
-    s = jnp.argmax(jnp.cumsum(static.start_probs) > _jx.random(keys[0]))
+    s = jnp.argmax(jnp.cumsum(static.start_probs) > _jx.random_at(_u, 0))
     last_action = -1
     return State(
         s=_jx.cast(s, "int64"),
@@ -84,14 +84,14 @@ def observe(state: State, params: Params, static: Any) -> Any:
 
 def step(key: Any, state: State, action: Any, params: Params, static: Any) -> Any:
     """(next_state, reward, terminated, info) after `action` (no time limit)."""
-    keys = _jx.split(key, 1)
+    _u = _jx.uniforms(key, 1)
     fail_rate = (1.0 - params.success_rate) / 2.0
     s = state.s
     last_action = state.last_action
     elapsed_steps = state.elapsed_steps + 1
     row = s // static.ncol
     col = s % static.ncol
-    u = _jx.random(keys[0])
+    u = _jx.random_at(_u, 0)
     last_action = action
     _c1 = _jx.truth(_jx.read(static.grid)[row, col] >= 2)
     prob = 1.0

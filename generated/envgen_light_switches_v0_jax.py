@@ -3,7 +3,7 @@
 `State` and `Params` are pytrees; `static` is the reference env made with the
 static params (envgen.jax.make builds it). Draw sites, in key order:
 
-- reset key 0: integers() at state.on.init line 11
+- reset: integers() at state.on.init line 11: the key itself
 
 See docs/jax.md.
 """
@@ -59,9 +59,8 @@ def default_params(static: Any) -> Params:
 
 def reset(key: Any, params: Params, static: Any) -> State:
     """The state after reset: the state `init` values, then the `reset` block."""
-    keys = _jx.split(key, 1)
     elapsed_steps = 0
-    on = jnp.broadcast_to(_jx.integers(keys[0], 0, 2, static.lights), (static.lights,))
+    on = jnp.broadcast_to(_jx.integers(key, 0, 2, static.lights), (static.lights,))
     return State(on=_jx.cast(on, "int64"), elapsed_steps=_jx.cast(elapsed_steps, "int64"))
 
 

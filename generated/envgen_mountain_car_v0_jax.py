@@ -3,7 +3,7 @@
 `State` and `Params` are pytrees; `static` is the reference env made with the
 static params (envgen.jax.make builds it). Draw sites, in key order:
 
-- reset key 0: uniform() at state.position.init line 27
+- reset: uniform() at state.position.init line 27: value 0 of one uniform draw (the key itself)
 
 See docs/jax.md.
 """
@@ -119,9 +119,9 @@ def _fn_picture(params: Params, static: Any, car: Any, goal: Any) -> Any:
 
 def reset(key: Any, params: Params, static: Any) -> State:
     """The state after reset: the state `init` values, then the `reset` block."""
-    keys = _jx.split(key, 1)
+    _u = _jx.uniforms(key, 1)
     elapsed_steps = 0
-    position = _jx.uniform(keys[0], -0.6, -0.4)
+    position = _jx.uniform_at(_u, 0, -0.6, -0.4)
     velocity = 0.0
     return State(
         position=_jx.cast(position, "float64"),

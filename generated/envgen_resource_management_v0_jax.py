@@ -3,7 +3,7 @@
 `State` and `Params` are pytrees; `static` is the reference env made with the
 static params (envgen.jax.make builds it). Draw sites, in key order:
 
-- reset key 0: normal() at reset line 22
+- reset: normal() at reset line 22: the key itself
 
 See docs/jax.md.
 """
@@ -70,14 +70,13 @@ def default_params(static: Any) -> Params:
 
 def reset(key: Any, params: Params, static: Any) -> State:
     """The state after reset: the state `init` values, then the `reset` block."""
-    keys = _jx.split(key, 1)
     elapsed_steps = 0
     load = jnp.broadcast_to(0, (static.max_steps,))
     servers = jnp.maximum(params.max_servers // 2, 1)
     queue = 0.0
     hours = jnp.arange(static.max_steps) * 24.0 / static.max_steps
     daily = 0.5 + 0.4 * jnp.sin((hours - 6.0) * math.pi / 12.0)
-    load = jnp.clip(daily + _jx.normal(keys[0], 0.0, params.noise, static.max_steps), 0.1, 1.0)
+    load = jnp.clip(daily + _jx.normal(key, 0.0, params.noise, static.max_steps), 0.1, 1.0)
     return State(
         load=_jx.cast(load, "float64"),
         servers=_jx.cast(servers, "int64"),

@@ -3,7 +3,7 @@
 `State` and `Params` are pytrees; `static` is the reference env made with the
 static params (envgen.jax.make builds it). Draw sites, in key order:
 
-- step key 0: normal() at step line 32
+- step: normal() at step line 32: the key itself
 
 See docs/jax.md.
 """
@@ -108,7 +108,6 @@ def observe(state: State, params: Params, static: Any) -> Any:
 
 def step(key: Any, state: State, action: Any, params: Params, static: Any) -> Any:
     """(next_state, reward, terminated, info) after `action` (no time limit)."""
-    keys = _jx.split(key, 1)
     cash = state.cash
     position = state.position
     price = state.price
@@ -123,7 +122,7 @@ def step(key: Any, state: State, action: Any, params: Params, static: Any) -> An
     _m4 = _m2 & _c3
     cash = _jx.where(_m4, cash + position * price, cash)
     position = _jx.where(_m4, 0, position)
-    price = jnp.maximum(price * (1 + _jx.normal(keys[0], params.drift, params.volatility)), 1.0)
+    price = jnp.maximum(price * (1 + _jx.normal(key, params.drift, params.volatility)), 1.0)
     value = cash + position * price
     terminated = _jx.cast(False, "bool")
     reward = _jx.cast((value - value_before) / params.initial_cash, "float64")

@@ -3,7 +3,7 @@
 `State` and `Params` are pytrees; `static` is the reference env made with the
 static params (envgen.jax.make builds it). Draw sites, in key order:
 
-- reset key 0: integers() at state.target.init line 17
+- reset: integers() at state.target.init line 17: the key itself
 
 See docs/jax.md.
 """
@@ -80,11 +80,10 @@ def _fn_picture(params: Params, static: Any, ax: Any, ay: Any, target_cell: Any)
 
 def reset(key: Any, params: Params, static: Any) -> State:
     """The state after reset: the state `init` values, then the `reset` block."""
-    keys = _jx.split(key, 1)
     elapsed_steps = 0
     agent_x = 0
     agent_y = 0
-    target = _jx.integers(keys[0], 1, static.grid_size * static.grid_size)
+    target = _jx.integers(key, 1, static.grid_size * static.grid_size)
     return State(
         agent_x=_jx.cast(agent_x, "int64"),
         agent_y=_jx.cast(agent_y, "int64"),

@@ -3,9 +3,9 @@
 `State` and `Params` are pytrees; `static` is the reference env made with the
 static params (envgen.jax.make builds it). Draw sites, in key order:
 
-- reset key 0: uniform() at state.room.init line 15
-- reset key 1: uniform() at state.outside.init line 16
-- step key 0: normal() at step line 19
+- reset: uniform() at state.room.init line 15: value 0 of one uniform draw (the key itself)
+- reset: uniform() at state.outside.init line 16: value 1 of one uniform draw (the key itself)
+- step: normal() at step line 19: the key itself
 
 See docs/jax.md.
 """
@@ -68,11 +68,11 @@ def default_params(static: Any) -> Params:
 
 def reset(key: Any, params: Params, static: Any) -> State:
     """The state after reset: the state `init` values, then the `reset` block."""
-    keys = _jx.split(key, 2)
+    _u = _jx.uniforms(key, 2)
     elapsed_steps = 0
     mode = 0
-    room = _jx.uniform(keys[0], 15.0, 25.0)
-    outside = _jx.uniform(keys[1], 0.0, 20.0)
+    room = _jx.uniform_at(_u, 0, 15.0, 25.0)
+    outside = _jx.uniform_at(_u, 1, 0.0, 20.0)
     return State(
         mode=_jx.cast(mode, "int64"),
         room=_jx.cast(room, "float64"),
@@ -94,13 +94,12 @@ def observe(state: State, params: Params, static: Any) -> Any:
 
 def step(key: Any, state: State, action: Any, params: Params, static: Any) -> Any:
     """(next_state, reward, terminated, info) after `action` (no time limit)."""
-    keys = _jx.split(key, 1)
     mode = state.mode
     room = state.room
     outside = state.outside
     elapsed_steps = state.elapsed_steps + 1
     mode = action
-    outside = jnp.clip(outside + _jx.normal(keys[0], 0.0, 0.3), -40.0, 40.0)
+    outside = jnp.clip(outside + _jx.normal(key, 0.0, 0.3), -40.0, 40.0)
     room = jnp.clip(room + 0.1 * (outside - room) + 1.5 * mode, -50.0, 80.0)
     terminated = _jx.cast(False, "bool")
     reward = _jx.cast(-jnp.abs(room - params.set_point), "float64")

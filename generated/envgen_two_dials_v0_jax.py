@@ -3,8 +3,8 @@
 `State` and `Params` are pytrees; `static` is the reference env made with the
 static params (envgen.jax.make builds it). Draw sites, in key order:
 
-- reset key 0: integers() at state.dials.init line 12
-- reset key 1: integers() at state.targets.init line 13
+- reset: integers() at state.dials.init line 12: key 0
+- reset: integers() at state.targets.init line 13: key 1
 
 See docs/jax.md.
 """

@@ -150,7 +150,8 @@ class JaxPrinter:
 
     def __init__(self, model: EnvModel) -> None:
         self.model = model
-        self.sites: list[str] = []  # draw sites of the function being printed
+        # draw sites of the function being printed: (where, shares the uniform vector)
+        self.sites: list[tuple[str, bool]] = []
         self.uses_math = False
         self.static_names = _static_names(model)
         self.static_lets: set[str] = set()
@@ -405,14 +406,28 @@ class JaxPrinter:
 
     def draw(self, node: ast.Call, args: list[str], kw: dict[str, str], mask: str | None) -> str:
         name = node.func.id  # type: ignore[attr-defined]
-        if name == "choice" and "p" in kw:
-            pass  # jax.random.choice takes p too
-        site = len(self.sites)
-        self.sites.append(f"{name}() at {self._where(node)}")
-        key = f"keys[{site}]"
-        for counter in self.scope.loops:
-            key = f"_jx.fold_in({key}, {counter})"
-        parts = [key, *args, *(f"{k}={v}" for k, v in kw.items())]
+        where = f"{name}() at {self._where(node)}"
+        shared = (
+            name in ("random", "uniform")
+            and "size" not in kw
+            and len(args) <= (0 if name == "random" else 2)
+            and not self.scope.loops
+            and all(self.type_of(a).is_scalar for a in node.args)
+        )
+        if shared:
+            # Scalar uniform draws share one vector draw: one threefry call for all of them
+            # (the reset of every auto-resetting step pays for it).
+            index = sum(1 for _, is_shared in self.sites if is_shared)
+            self.sites.append((where, True))
+            parts = ["_u", str(index), *args, *(f"{k}={v}" for k, v in kw.items())]
+            name = f"{name}_at"
+        else:
+            index = sum(1 for _, is_shared in self.sites if not is_shared)
+            self.sites.append((where, False))
+            key = f"__KEY{index}__"
+            for counter in self.scope.loops:
+                key = f"_jx.fold_in({key}, {counter})"
+            parts = [key, *args, *(f"{k}={v}" for k, v in kw.items())]
         if mask is not None:
             parts.append(f"active={mask}")
         return f"_jx.{name}({', '.join(parts)})"
@@ -822,10 +837,8 @@ def emit_jax_env(model: EnvModel, source_name: str) -> tuple[str, str]:
     out.append("`State` and `Params` are pytrees; `static` is the reference env made with the")
     out.append("static params (envgen.jax.make builds it). Draw sites, in key order:")
     out.append("")
-    for i, site in enumerate(reset_sites):
-        out.append(f"- reset key {i}: {doc_text(site)}")
-    for i, site in enumerate(step_sites):
-        out.append(f"- step key {i}: {doc_text(site)}")
+    out.extend(_site_docs("reset", reset_sites))
+    out.extend(_site_docs("step", step_sites))
     if not reset_sites and not step_sites:
         out.append("- none: the spec draws no random numbers")
     out.append("")
@@ -856,8 +869,8 @@ def emit_jax_env(model: EnvModel, source_name: str) -> tuple[str, str]:
     out.append(f"STATIC_PARAMS = {literal(tuple(static_params))}")
     out.append("#: Params that are data (fields of `Params`, vmappable).")
     out.append(f"DATA_PARAMS = {literal(tuple(dynamic))}")
-    out.append(f"RESET_DRAW_SITES = {literal(tuple(reset_sites))}")
-    out.append(f"STEP_DRAW_SITES = {literal(tuple(step_sites))}")
+    out.append(f"RESET_DRAW_SITES = {literal(tuple(w for w, _ in reset_sites))}")
+    out.append(f"STEP_DRAW_SITES = {literal(tuple(w for w, _ in step_sites))}")
     out.append(f"RENDERS = {render_lines is not None!r}")
     out.append("")
     out.append("")
@@ -925,8 +938,35 @@ def _with_prelude(
 ) -> list[str]:
     printer.scope = _Scope()
     lets = _prelude(printer, body, extra)
-    keys = [f"keys = _jx.split(key, {len(sites)})"] if sites else []
-    return tidy_block([*keys, *lets, *body])
+    shared = sum(1 for _, is_shared in sites if is_shared)
+    keyed = len(sites) - shared
+    total = keyed + (1 if shared else 0)
+    names = [f"keys[{i}]" for i in range(total)] if total > 1 else ["key"]
+    head = [f"keys = _jx.split(key, {total})"] if total > 1 else []
+    if shared:
+        head.append(f"_u = _jx.uniforms({names[0]}, {shared})")
+        names = names[1:]
+    text = "\n".join([*head, *lets, *body])
+    for i in range(keyed):
+        text = text.replace(f"__KEY{i}__", names[i])
+    return tidy_block(text.splitlines())
+
+
+def _site_docs(function: str, sites: list[tuple[str, bool]]) -> list[str]:
+    """Where each draw of `function` gets its randomness (docs/jax.md, key splitting)."""
+    shared = sum(1 for _, is_shared in sites if is_shared)
+    keyed = len(sites) - shared
+    total = keyed + (1 if shared else 0)
+    lines, j, k = [], 0, 1 if shared else 0
+    for where, is_shared in sites:
+        key = f"key {0 if is_shared else k}" if total > 1 else "the key itself"
+        if is_shared:
+            lines.append(f"- {function}: {doc_text(where)}: value {j} of one uniform draw ({key})")
+            j += 1
+        else:
+            lines.append(f"- {function}: {doc_text(where)}: {key}")
+            k += 1
+    return lines
 
 
 def _unpack_state(model: EnvModel, body: list[str]) -> list[str]:

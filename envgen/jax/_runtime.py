@@ -123,7 +123,9 @@ def fold_in(key: Any, counter: Any) -> Any:
     return jax.random.fold_in(key, counter)
 
 
-def _draw(key: Any, active: Any, sample: Any) -> Any:
+def _draw(key: Any, active: Any, sample: Any, index: int | None = None) -> Any:
+    if index is not None and not isinstance(key, Replay):
+        return key[index]  # a value of uniforms(...)
     if isinstance(key, Replay):
         # Inactive draws (on the branch not taken) take nothing; their value is discarded.
         dummy = sample(jax.random.key(0))
@@ -138,6 +140,31 @@ def _shape(size: Any, *params: Any) -> tuple[int, ...]:
     if size is None:
         return tuple(jnp.broadcast_shapes(*(jnp.shape(p) for p in params)))
     return (size,) if isinstance(size, (int, np.integer)) else tuple(size)
+
+
+def uniforms(key: Any, n: int) -> Any:
+    """The values of a function's `n` scalar `random()` / `uniform()` draws, in one draw."""
+    if isinstance(key, Replay):
+        return key
+    return jax.random.uniform(key, (n,), dt("float64"))
+
+
+def random_at(u: Any, index: int, *, active: Any = None) -> jax.Array:
+    """A scalar `random()`: value `index` of `uniforms(...)`."""
+    return _draw(u, active, lambda k: jax.random.uniform(k, (), dt("float64")), index)
+
+
+def uniform_at(
+    u: Any, index: int, low: Any = 0.0, high: Any = 1.0, *, active: Any = None
+) -> jax.Array:
+    """A scalar `uniform(low, high)` from value `index` of `uniforms(...)`."""
+
+    def sample(k: Any) -> jax.Array:
+        return low + (high - low) * jax.random.uniform(k, (), dt("float64"))
+
+    if not isinstance(u, Replay):
+        return low + (high - low) * u[index]
+    return _draw(u, active, sample)
 
 
 def random(key: Any, size: Any = None, *, active: Any = None) -> jax.Array:
