@@ -330,3 +330,53 @@ def test_gymnax_face_without_gymnax_installed() -> None:
         "assert not any(c.__module__.startswith('gymnax') for c in type(env).__mro__)\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+ARRAY_SPEC = """\
+id: test/ArrayFns-v0
+params:
+  n: {default: 3, ge: 1}
+  gain: {default: 0.5}
+action_space: {Discrete: 2}
+observation_space: {Box: {low: -100, high: 100, shape: [2 * n], dtype: float32}}
+state:
+  grid: {shape: [2, n], init: 0.0}
+  t: {init: 0.0}
+step: |
+  row = ones((n,)) * action * gain + uniform(0.0, 1.0)
+  grid = stack([row, roll(grid[0], 1)], axis=0)
+  if action == 1:
+      grid[1, 0] = sum(grid, axis=0)[0]
+  flat = reshape(grid, (2 * n,))
+  t = t + sum(flat) + sum(eye(n), axis=1)[0] + mean(array([t, gain]))
+observation: concatenate([grid[0], grid[1]])
+reward: float(sum(flat))
+terminated: t > 50
+max_episode_steps: 30
+"""
+
+
+def test_array_functions_and_static_params(tmp_path, monkeypatch) -> None:
+    """stack/roll/reshape/eye/concatenate/array and axis= reductions, a masked element
+    assignment, and `n` (a shape) as a static param while `gain` stays data."""
+    (tmp_path / "arr.yaml").write_text(ARRAY_SPEC)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "envgen",
+            "build",
+            str(tmp_path / "arr.yaml"),
+            "-o",
+            str(tmp_path / "arrpkg"),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import arrpkg
+
+    module = __import__(arrpkg.JAX_MODULES["test/ArrayFns-v0"], fromlist=["x"])
+    assert module.STATIC_PARAMS == ("n",) and module.DATA_PARAMS == ("gain",)
+    for n in (3, 5):
+        assert replay_problem(module, {"n": n}, seed=n, steps=25) is None

@@ -81,7 +81,7 @@ _CASTS = {
     "int64": "int64",
     "uint8": "uint8",
 }
-_CREATE = {"zeros", "ones", "full", "arange", "linspace"}
+_CREATE = {"zeros", "ones", "full", "arange", "linspace", "eye"}
 _DRAWING = {"fill", "fill_rect", "draw_line", "fill_circle", "fill_polygon"}
 _CMP = {
     ast.Eq: "==",
@@ -350,8 +350,43 @@ class JaxPrinter:
             raise JaxUnsupported(f"{name}() inside an expression")
         if name == "option":
             return args[1] if len(args) > 1 else kw["default"]
+        given = dict(zip(builtin.params, node.args, strict=False))
+        given.update(keywords)
+        axis = ""
+        if "axis" in given:
+            if not self.is_static(given["axis"]):
+                raise JaxUnsupported(f"{name}() along a traced axis")
+            axis = f", axis={self.static.expr(given['axis'])}"
         if name in _UNARY_FN:
-            return f"jnp.{name}({args[0]})"
+            return f"jnp.{name}({args[0]}{axis})"
+        if name in ("concatenate", "stack"):
+            arrays = given["arrays"]
+            if isinstance(arrays, (ast.List, ast.Tuple)):
+                items = ", ".join(self.expr(e, mask) for e in arrays.elts)
+                return f"jnp.{name}([{items}]{axis})"
+            return f"jnp.{name}({self.expr(arrays, mask)}{axis})"
+        if name == "ravel":
+            return f"jnp.ravel({args[0]})"
+        if name == "reshape":
+            if not self.is_static(given["shape"]):
+                raise JaxUnsupported("reshape() to a traced shape")
+            return f"jnp.reshape({args[0]}, {self.static.expr(given['shape'])})"
+        if name == "roll":
+            shift = self.expr(given["shift"], mask)
+            return f"jnp.roll({self.expr(given['x'], mask)}, {shift}{axis})"
+        if name == "array":
+            dtype = self.type_of(node).dtype
+            value = given["x"]
+            if isinstance(value, (ast.List, ast.Tuple)):
+                items = ", ".join(self.expr(e, mask) for e in value.elts)
+                return f"_jx.array([{items}], {dtype!r})"
+            return f"_jx.cast({self.expr(value, mask)}, {dtype!r})"
+        if name == "eye":
+            if not self.is_static(given["n"]):
+                raise JaxUnsupported("eye() of a traced size")
+            dtype = self.type_of(node).dtype
+            return f"jnp.eye({self.static.expr(given['n'])}, dtype=_jx.dt({dtype!r}))"
+
         if name == "sign":
             return f"jnp.sign({args[0]}) * 1.0"
         if name in ("arctan2", "hypot", "dot"):
@@ -631,8 +666,11 @@ def _static_names(model: EnvModel) -> set[str]:
                         continue
                     given = dict(zip(builtin.params, node.args, strict=False))
                     given.update({k.arg: k.value for k in node.keywords if k.arg})
-                    if name in ("zeros", "ones", "full"):
+                    shape_names(given.get("axis"))
+                    if name in ("zeros", "ones", "full", "reshape"):
                         shape_names(given.get("shape"))
+                    elif name == "eye":
+                        shape_names(given.get("n"))
                     elif name in ("arange", "linspace"):
                         for value in given.values():
                             shape_names(value)
