@@ -26,6 +26,7 @@ from envgen.backends.python import (
     emit_registry,
     format_sources,
 )
+from envgen.compiler._limits import check_model
 from envgen.compiler._multiagent import MultiAgentModel, analyze_multiagent
 from envgen.compiler._multiagent_spec import MultiAgentSpec, is_multiagent
 from envgen.compiler.analysis import EnvModel, analyze
@@ -302,7 +303,9 @@ def check_spec(
     try:
         if multiagent:
             return analyze_multiagent(document, spec), []  # type: ignore[arg-type]
-        return analyze(document, spec), []  # type: ignore[arg-type]
+        model = analyze(document, spec)  # type: ignore[arg-type]
+        limits = check_model(model)
+        return (None, limits) if limits else (model, [])
     except DiagnosticError as exc:
         return None, exc.diagnostics
     except RecursionError:

@@ -117,6 +117,7 @@ class BreadcrumbTrailV0Env(gym.Env):
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[Any, dict[str, Any]]:
         super().reset(seed=seed)
+        _rt.check_options(ID, options)
         self._elapsed_steps = 0
         trail = np.full((self.max_steps + 1, 2), 0, dtype=np.int64)
         x = 0

@@ -142,6 +142,7 @@ class CartPoleV1Env(gym.Env):
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[Any, dict[str, Any]]:
         super().reset(seed=seed)
+        _rt.check_options(ID, options)
         self._elapsed_steps = 0
         x = self.np_random.uniform(
             _rt.option(options, "low", -0.05), _rt.option(options, "high", 0.05)

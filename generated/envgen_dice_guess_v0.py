@@ -94,6 +94,7 @@ class DiceGuessV0Env(gym.Env):
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[Any, dict[str, Any]]:
         super().reset(seed=seed)
+        _rt.check_options(ID, options)
         self._elapsed_steps = 0
         face = int(self.np_random.integers(1, 7))
         self.face = face

@@ -160,6 +160,7 @@ class FrozenLakeV1Env(gym.Env):
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[Any, dict[str, Any]]:
         super().reset(seed=seed)
+        _rt.check_options(ID, options)
         self._elapsed_steps = 0
         s = int(np.argmax(np.cumsum(self.start_probs) > self.np_random.random()))
         last_action = -1

@@ -94,6 +94,7 @@ class LightSwitchesV0Env(gym.Env):
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[Any, dict[str, Any]]:
         super().reset(seed=seed)
+        _rt.check_options(ID, options)
         self._elapsed_steps = 0
         on = np.array(self.np_random.integers(0, 2, self.lights), dtype=np.int64)
         self.on = on

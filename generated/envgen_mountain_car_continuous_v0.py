@@ -121,6 +121,7 @@ class MountainCarContinuousV0Env(gym.Env):
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[Any, dict[str, Any]]:
         super().reset(seed=seed)
+        _rt.check_options(ID, options)
         self._elapsed_steps = 0
         position = self.np_random.uniform(-0.6, -0.4)
         velocity = 0.0

@@ -125,6 +125,7 @@ class MountainCarV0Env(gym.Env):
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[Any, dict[str, Any]]:
         super().reset(seed=seed)
+        _rt.check_options(ID, options)
         self._elapsed_steps = 0
         position = self.np_random.uniform(
             _rt.option(options, "low", -0.6), _rt.option(options, "high", -0.4)

@@ -121,6 +121,7 @@ class ResourceManagementV0Env(gym.Env):
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[Any, dict[str, Any]]:
         super().reset(seed=seed)
+        _rt.check_options(ID, options)
         self._elapsed_steps = 0
         load = np.full((self.max_steps,), 0, dtype=np.float64)
         servers = max(self.max_servers // 2, 1)

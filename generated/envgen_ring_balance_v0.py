@@ -102,6 +102,7 @@ class RingBalanceV0Env(gym.Env):
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[Any, dict[str, Any]]:
         super().reset(seed=seed)
+        _rt.check_options(ID, options)
         self._elapsed_steps = 0
         levels = np.array(self.np_random.uniform(0.0, 20.0, 4), dtype=np.float64)
         self.levels = levels

@@ -105,6 +105,7 @@ class SignalOrNoiseV0Env(gym.Env):
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[Any, dict[str, Any]]:
         super().reset(seed=seed)
+        _rt.check_options(ID, options)
         self._elapsed_steps = 0
         lamp = int(self.np_random.integers(0, 3))
         showing = 0

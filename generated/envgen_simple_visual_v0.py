@@ -119,6 +119,7 @@ class SimpleVisualV0Env(gym.Env):
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[Any, dict[str, Any]]:
         super().reset(seed=seed)
+        _rt.check_options(ID, options)
         self._elapsed_steps = 0
         agent_x = 0
         agent_y = 0

@@ -111,6 +111,7 @@ class TupleThermostatV0Env(gym.Env):
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[Any, dict[str, Any]]:
         super().reset(seed=seed)
+        _rt.check_options(ID, options)
         self._elapsed_steps = 0
         mode = 0
         room = self.np_random.uniform(15.0, 25.0)

@@ -98,6 +98,7 @@ class TwoDialsV0Env(gym.Env):
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[Any, dict[str, Any]]:
         super().reset(seed=seed)
+        _rt.check_options(ID, options)
         self._elapsed_steps = 0
         dials = np.array(self.np_random.integers(0, self.positions, 2), dtype=np.int64)
         targets = np.array(self.np_random.integers(0, self.positions, 2), dtype=np.int64)

@@ -110,6 +110,7 @@ class TypeTheWordV0Env(gym.Env):
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[Any, dict[str, Any]]:
         super().reset(seed=seed)
+        _rt.check_options(ID, options)
         self._elapsed_steps = 0
         word = np.array(self.np_random.integers(1, 5, self.length), dtype=np.int64)
         typed = np.full((self.length,), 0, dtype=np.int64)

@@ -104,6 +104,7 @@ CATEGORIES = {
     ),
     "duplicate ids across files": ("duplicate_",),
     "sandbox escapes in render templates": ("template_",),
+    "unrepresentable text (lone surrogates)": ("unicode_",),
 }
 
 

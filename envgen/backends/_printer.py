@@ -40,10 +40,12 @@ def np_dtype(name: str) -> str:
 def literal(value: object) -> str:
     """A Python literal for spec data (numbers, strings, lists, mappings), via repr."""
     if isinstance(value, float):
+        # Spelled without `math`: data literals also go where nothing imports it (module
+        # constants, param defaults, the registry's wrapper keywords).
         if math.isnan(value):
-            return "math.nan"
+            return 'float("nan")'
         if math.isinf(value):
-            return "math.inf" if value > 0 else "-math.inf"
+            return 'float("inf")' if value > 0 else '-float("inf")'
         return repr(value)
     if isinstance(value, str) and len(value) > 60:
         # Implicit concatenation in parentheses keeps lines short (ruff cannot split strings).

@@ -27,12 +27,12 @@ from typing import Any
 
 import click
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
 from envgen.cli._failure import Failure
 from envgen.cli._params import param_options, read_params
 from envgen.cli._scaffold import TEMPLATES
+from envgen.compiler.diagnostics import markup_safe as escape  # no ESC, bidi or markup
 from envgen.compiler.schema import (
     REFERENCE_FILE,
     SCHEMA_FILE,
@@ -154,6 +154,11 @@ def show(
     if info["description"]:
         stdout.print(escape(info["description"]))
     stdout.print(f"[dim]source: {escape(info['source'] or info['entry_point'])}[/dim]")
+    if info.get("trusted_hooks"):
+        stdout.print(
+            "[yellow]trusted code[/yellow]: reset()/step() import and run the Python hooks "
+            f"{escape(', '.join(info['trusted_hooks']))}; review them (SECURITY.md)"
+        )
     if info["params"]:
         table = Table(title="Params", title_justify="left")
         given = bool(params)

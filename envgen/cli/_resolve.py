@@ -144,7 +144,7 @@ def _resolve_id(target: str) -> Resolved:
 
 def _plain(text: str) -> str:
     """A Gymnasium warning without its colour codes and `WARN:` prefix, markup-escaped."""
-    from rich.markup import escape
+    from envgen.compiler.diagnostics import markup_safe as escape  # no ESC, bidi or markup
 
     text = re.sub(r"\x1b\[[0-9;]*m", "", text)
     return escape(text.removeprefix("WARN: ").strip())

@@ -187,6 +187,8 @@ def show_info(target: str, params: Params | None = None) -> dict[str, Any]:
             "render_modes": list(unwrapped.metadata.get("render_modes", [])),
             "render_fps": unwrapped.metadata.get("render_fps"),
             "info": {k: _code(v) for k, v in spec.info.items()} if spec is not None else {},
+            # Python functions the env imports and runs (generated modules mark them).
+            "trusted_hooks": list(getattr(module, "TRUSTED_HOOKS", ()) or ()),
         }
     finally:
         env.close()

@@ -8,6 +8,7 @@ from typing import Any
 
 from envgen.compiler._expressions import ExpressionRules
 from envgen.compiler._language import REFUSED
+from envgen.compiler._limits import LimitError, parse
 from envgen.compiler._statements import StatementRules, check_locals_read
 from envgen.compiler.diagnostics import Diagnostic
 from envgen.compiler.ir import Code, FunctionModel, FunctionVariant, ShapeCheck, Symbol
@@ -95,7 +96,7 @@ class Checker(ExpressionRules, StatementRules):
                 code.expr = ast.Constant(0)
                 return code
             try:
-                tree = ast.parse(text, mode="eval")
+                tree = parse(text, "eval")
             except SyntaxError as exc:
                 self._syntax_error(path, exc)
                 code.expr = ast.Constant(0)
@@ -116,7 +117,7 @@ class Checker(ExpressionRules, StatementRules):
         if not text.strip():
             return code
         try:
-            tree = ast.parse(text, mode="exec")
+            tree = parse(text, "exec")
         except SyntaxError as exc:
             self._syntax_error(path, exc)
             return code
@@ -128,6 +129,9 @@ class Checker(ExpressionRules, StatementRules):
         column = max((exc.offset or 1) - 1, 0)
         location = self.document.code_location(path, line, column)
         message = exc.msg
+        if isinstance(exc, LimitError):  # a limit (envgen/compiler/_limits.py), not syntax
+            self.diagnostics.append(Diagnostic(location, message, exc.hint, exc.diagnostic_code))
+            return
         hint = "the language is a small subset of Python: check brackets and indentation"
         if "indent" in message.lower():
             hint = "indent blocks with spaces, consistently"

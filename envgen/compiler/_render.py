@@ -8,6 +8,7 @@ import jinja2
 import jinja2.sandbox
 
 from envgen.compiler._checker import Checker, Scope
+from envgen.compiler._limits import template_problems
 from envgen.compiler._statements import check_locals_read
 from envgen.compiler.diagnostics import Diagnostic, did_you_mean
 from envgen.compiler.ir import Code, Symbol
@@ -60,6 +61,9 @@ def check_template(checker: Checker, template: str, path: tuple, names: set[str]
                 "template",
             )
         )
+        return
+    for message, hint in template_problems(SANDBOX, template, parsed):  # _limits.py
+        checker.error(path, message, hint, "template")
         return
     from jinja2 import meta, nodes
 

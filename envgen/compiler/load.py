@@ -191,6 +191,12 @@ class _Converter:
                     )
                     continue
                 key = key_node.value
+                problem = _unrepresentable(key)
+                if problem:
+                    self.diagnostics.append(
+                        Diagnostic(self._loc(key_node), problem[0], problem[1], "yaml-value")
+                    )
+                    continue
                 if key == "<<" and key_node.tag == "tag:yaml.org,2002:merge":
                     self.diagnostics.append(
                         Diagnostic(
@@ -220,10 +226,14 @@ class _Converter:
         if isinstance(node, yaml.SequenceNode):
             return [self.convert(item, path + (i,), depth + 1) for i, item in enumerate(node.value)]
         try:
-            return self.constructor.construct_object(node, deep=True)
+            value = self.constructor.construct_object(node, deep=True)
         except (yaml.YAMLError, ValueError, OverflowError) as exc:
             # ValueError: a date such as 2001-02-30, or an int beyond Python's digit limit.
             problem = getattr(exc, "problem", None) or str(exc)
+            hint = "quote the value to make it a string, or write a plain number"
+            if "Exceeds the limit" in problem:
+                problem = "an integer outside the 64-bit range"
+                hint = "integers are int64; write a float (1e30) for larger magnitudes"
             if "could not determine a constructor" in problem:
                 self.diagnostics.append(
                     Diagnostic(
@@ -238,11 +248,41 @@ class _Converter:
                 Diagnostic(
                     self._loc(node),
                     f"invalid YAML value: {problem}",
-                    "quote the value to make it a string, or write a plain number",
+                    hint,
                     "yaml-value",
                 )
             )
             return None
+        problem = _unrepresentable(value)
+        if problem:
+            self.diagnostics.append(
+                Diagnostic(self._loc(node), problem[0], problem[1], "yaml-value")
+            )
+            return None
+        return value
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _unrepresentable(value: object) -> tuple[str, str] | None:
+    """(message, hint) for a scalar no later stage can hold: a lone surrogate (a YAML
+    escape such as "\\ud800" that is not a character, and cannot be written as UTF-8), or
+    an integer beyond 64 bits (NumPy, floats and Gymnasium all fail on them)."""
+    if isinstance(value, str):
+        found = _SURROGATE.search(value)
+        if found:
+            return (
+                f"the text holds a lone surrogate (U+{ord(found.group()):04X}), which is not "
+                "a character",
+                "write the character itself (or an escape such as \\U0001F600)",
+            )
+    elif isinstance(value, int) and not isinstance(value, bool) and abs(value) > 2**63:
+        return (
+            f"an integer of {value.bit_length()} bits, outside the 64-bit range",
+            "integers are int64; write a float (1e30) for larger magnitudes",
+        )
+    return None
 
 
 def _yaml_error(name: str, exc: yaml.YAMLError, text: str = "") -> Diagnostic:

@@ -39,6 +39,7 @@ EMITTED = frozenset(
         "render_state",
         "actions",  # VectorEnv.step(self, actions)
         "params",  # **params of every constructor
+        "TRUSTED_HOOKS",  # the marker of a module that runs Python hooks
     }
 )
 

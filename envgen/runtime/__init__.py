@@ -98,12 +98,17 @@ def _coerce(param: Param, value: Any, env_id: str) -> Any:
             else:
                 raise InvalidParam(f"{where} must be an int, got {value!r}")
         value = int(value)
+        if not -(2**63) <= value < 2**63:  # NumPy and spaces store ints in 64 bits
+            raise InvalidParam(f"{where} must fit in 64 bits, got a {value.bit_length()}-bit int")
     elif kind == "float":
         if isinstance(value, (bool, np.bool_)) or not isinstance(
             value, (int, float, np.integer, np.floating)
         ):
             raise InvalidParam(f"{where} must be a number, got {value!r}")
-        value = float(value)
+        try:
+            value = float(value)
+        except OverflowError:
+            raise InvalidParam(f"{where} is too large for a float") from None
         if math.isnan(value):
             raise InvalidParam(f"{where} must not be NaN")
     elif kind == "str":
@@ -169,8 +174,19 @@ def resolve_params(
             f"{env_id}: invalid_action must be one of {', '.join(INVALID_ACTION_MODES)}"
         )
     resolved["invalid_action"] = mode
-    resolved["check_state"] = bool(merged.get("check_state", False))
+    check_state = merged.get("check_state", False)
+    if not isinstance(check_state, (bool, np.bool_)):
+        raise InvalidParam(f"{env_id}: check_state must be True or False, got {check_state!r}")
+    resolved["check_state"] = bool(check_state)
     return resolved
+
+
+def check_options(env_id: str, options: Any) -> None:
+    """`reset(options=...)` must be a mapping (or None), as Gymnasium documents it."""
+    if options is not None and not isinstance(options, Mapping):
+        raise TypeError(
+            f"{env_id}: reset(options=...) takes a dict of options or None, got {options!r}"
+        )
 
 
 def option(options: Mapping[str, Any] | None, name: str, default: Any) -> Any:
@@ -181,11 +197,17 @@ def option(options: Mapping[str, Any] | None, name: str, default: Any) -> Any:
     try:
         if isinstance(default, bool):
             return bool(value)
+        number = float(value)
+        if not math.isfinite(number):
+            raise ValueError
         if isinstance(default, int):
-            return int(value)
-        return float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"reset option {name!r} must be a number, got {value!r}") from None
+            if number != int(number) or not -(2**63) <= int(number) < 2**63:
+                raise ValueError
+            return int(number)
+        return number
+    except (TypeError, ValueError, OverflowError):
+        kind = "a whole number" if isinstance(default, int) else "a finite number"
+        raise ValueError(f"reset option {name!r} must be {kind}, got {value!r}") from None
 
 
 def contains(space: spaces.Space, value: Any) -> bool:

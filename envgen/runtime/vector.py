@@ -839,6 +839,9 @@ class NativeVectorEnv(VectorEnv):
             if len(seeds) != n:
                 raise ValueError(f"{len(seeds)} seeds for {n} envs")
         mask = None
+        from envgen.runtime import check_options
+
+        check_options(getattr(self.spec, "id", None) or type(self).__name__, options)
         if options is not None and "reset_mask" in options:
             mask = options["reset_mask"]
             if not isinstance(mask, np.ndarray) or mask.shape != (n,) or mask.dtype != np.bool_:

@@ -139,7 +139,8 @@ def fuzz(
     import os
 
     from rich.console import Console
-    from rich.markup import escape
+
+    from envgen.compiler.diagnostics import markup_safe as escape  # no ESC, bidi or markup
 
     # the fuzzer never renders 'human': pygame-based rgb_array renderers need no display
     os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
@@ -297,8 +298,9 @@ def _check_params(targets: list[Any], params: Any) -> None:
 
 
 def _print_table(console: Any, report: Any, names: list[str]) -> None:
-    from rich.markup import escape
     from rich.table import Table
+
+    from envgen.compiler.diagnostics import markup_safe as escape  # no ESC, bidi or markup
 
     table = Table(title="envgen fuzz", show_lines=False)
     table.add_column("property", style="bold")

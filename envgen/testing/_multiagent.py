@@ -809,7 +809,7 @@ def run_cli(
     import json
     import sys
 
-    from rich.markup import escape
+    from envgen.compiler.diagnostics import markup_safe as escape  # no ESC, bidi or markup
 
     from ._api import format_result
     from ._cli import _STYLE, EXIT_FAIL, EXIT_OK, _print_table, _usage_error

@@ -1,0 +1,437 @@
+"""Limits on what a spec may ask of the compiler and of the env it builds, each a located error.
+
+Every limit here stops a class of input that used to crash the build with a traceback, or
+build an env that then failed at import or construction:
+
+- code that nests too deeply (`ast.parse` runs out of memory on 100 000 unary minus signs;
+  the analysis, the printers and the generated module's parser recurse per level; a
+  201-term `+` chain hits Python's 200-level parenthesis limit): `MAX_CODE_DEPTH`;
+- integer literals outside the 64-bit range (a 5000-digit hex literal cannot even be
+  printed), float literals that overflow to infinity, `...`: `check_literals`;
+- arrays with a negative length, or more than `MAX_ELEMENTS` elements, whether the shape
+  is a literal (`zeros((2, -1))`), folded from constants (`zeros(10**12)`,
+  `shape: [int(1e12)]`) or inferred: `check_model`;
+- Box bounds that Gymnasium refuses at construction (NaN, `low: inf`, `high: -inf`);
+- ansi templates that use unknown filters or tests, or that Jinja2 cannot compile;
+- wrapper keywords the wrapper does not take;
+- ids whose module file name would be too long for a file system.
+
+`parse` replaces `ast.parse` for spec code (`envgen.compiler._checker`); `check_model`
+runs after the analysis (`envgen.build.check_spec`); `template_problems` runs inside the
+template check (`envgen.compiler._render`).
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import math
+from typing import Any
+
+from envgen.compiler.diagnostics import Diagnostic, did_you_mean
+
+#: Deepest nesting of spec code (expressions and blocks), in syntax-tree levels.
+MAX_CODE_DEPTH = 100
+#: Deepest nesting of an ansi template's syntax tree.
+MAX_TEMPLATE_DEPTH = 100
+#: Largest number of elements an array may have (as for spaces and state).
+MAX_ELEMENTS = 10_000_000
+#: Longest module file name (bytes): file systems allow 255, and `_vector.py` is added.
+MAX_MODULE_NAME = 200
+#: Functions whose arguments give the shape (or length) of the array they create.
+_CREATORS = {"zeros", "ones", "full", "empty", "arange", "linspace", "eye", "identity"}
+
+
+class LimitError(SyntaxError):
+    """A spec's code exceeds a limit; raised from `parse` like a syntax error, with its own
+    diagnostic code and hint (`envgen.compiler._checker` reports both)."""
+
+    def __init__(self, message: str, line: int, offset: int, code: str, hint: str) -> None:
+        super().__init__(message)
+        self.msg = message
+        self.lineno = line
+        self.offset = offset
+        self.diagnostic_code = code
+        self.hint = hint
+
+
+def parse(text: str, mode: str) -> ast.AST:
+    """`ast.parse(text, mode)` for spec code, within the limits; raises `SyntaxError`
+    (a `LimitError` for a limit) with the position of the problem."""
+    try:
+        tree = ast.parse(text, mode=mode)
+    except (MemoryError, RecursionError):
+        raise LimitError(
+            "the code nests too deeply to parse",
+            1,
+            1,
+            "too-deep",
+            "split the expression into several assignments of a few levels each",
+        ) from None
+    except SyntaxError as exc:
+        if "Exceeds the limit" in (exc.msg or ""):  # Python's 4300-digit int limit
+            raise LimitError(
+                "an integer literal outside the 64-bit range",
+                exc.lineno or 1,
+                exc.offset or 1,
+                "too-large",
+                "integers are int64; write a float (1e30) for larger magnitudes",
+            ) from None
+        if "too many nested" in (exc.msg or "") or "too complex" in (exc.msg or ""):
+            raise LimitError(
+                f"the code nests too deeply ({exc.msg})",
+                exc.lineno or 1,
+                exc.offset or 1,
+                "too-deep",
+                "split the expression into several assignments of a few levels each",
+            ) from None
+        raise
+    _check_depth(tree)
+    check_literals(tree)
+    return tree
+
+
+def _check_depth(tree: ast.AST) -> None:
+    stack = [(tree, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_CODE_DEPTH:
+            raise LimitError(
+                f"the code nests more than {MAX_CODE_DEPTH} levels deep",
+                getattr(node, "lineno", 1),
+                getattr(node, "col_offset", 0) + 1,
+                "too-deep",
+                "split long chains (a + b + ... , x if c else ...) into several assignments",
+            )
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+
+
+def check_literals(tree: ast.AST) -> None:
+    """Integer literals fit in 64 bits, float literals are finite, and no `...`."""
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Constant):
+            continue
+        value = node.value
+        where = (getattr(node, "lineno", 1), getattr(node, "col_offset", 0) + 1)
+        if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 2**63:
+            raise LimitError(
+                f"an integer literal of {value.bit_length()} bits is outside the 64-bit range",
+                *where,
+                "too-large",
+                "integers are int64; write a float (1e30) for larger magnitudes",
+            )
+        if isinstance(value, float) and math.isinf(value):
+            raise LimitError(
+                "a float literal that overflows to infinity",
+                *where,
+                "too-large",
+                "write inf for infinity, or a number below 1.8e308",
+            )
+        if value is Ellipsis:
+            raise LimitError(
+                "`...` (Ellipsis) is not part of the language",
+                *where,
+                "refused",
+                "index with integers and slices, e.g. x[:] or x[0, :]",
+            )
+
+
+# --- constant folding (for lengths written as expressions of literals) ---------------------
+
+
+def fold(node: ast.AST | None) -> Any:
+    """The value of a constant expression of numbers (`10**12`, `int(1e12)`, `(2, -1)`), or
+    None when it depends on names or is not plain arithmetic. Never evaluates spec text:
+    it walks the checked tree, with bounded powers."""
+    if node is None:
+        return None
+    if isinstance(node, ast.Constant):
+        value = node.value
+        return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+    if isinstance(node, (ast.Tuple, ast.List)):
+        items = [fold(e) for e in node.elts]
+        return None if any(i is None for i in items) else tuple(items)
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        value = fold(node.operand)
+        if not isinstance(value, (int, float)):
+            return None
+        return -value if isinstance(node.op, ast.USub) else value
+    if isinstance(node, ast.BinOp):
+        a, b = fold(node.left), fold(node.right)
+        if not isinstance(a, (int, float)) or not isinstance(b, (int, float)):
+            return None
+        try:
+            if isinstance(node.op, ast.Add):
+                return a + b
+            if isinstance(node.op, ast.Sub):
+                return a - b
+            if isinstance(node.op, ast.Mult):
+                return a * b if abs(a) < 2**128 and abs(b) < 2**128 else math.inf
+            if isinstance(node.op, ast.FloorDiv):
+                return a // b
+            if isinstance(node.op, ast.Div):
+                return a / b
+            if isinstance(node.op, ast.Pow):
+                if abs(b) > 256 or abs(a) > 2**64:
+                    return math.inf if abs(a) > 1 and b > 0 else None
+                return a**b
+        except (ZeroDivisionError, OverflowError, ValueError):
+            return None
+        return None
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and len(node.args) == 1:
+        value = fold(node.args[0])
+        if node.func.id == "int" and isinstance(value, (int, float)) and math.isfinite(value):
+            return int(value)
+        if node.func.id == "float" and isinstance(value, (int, float)):
+            return float(value)
+    return None
+
+
+def _count(value: Any) -> tuple[float, bool] | None:
+    """(elements, has a negative length) of a folded shape or length, or None."""
+    dims = value if isinstance(value, tuple) else (value,)
+    if not all(isinstance(d, (int, float)) for d in dims):
+        return None
+    total = 1.0
+    for d in dims:
+        total *= abs(d) if math.isfinite(d) else math.inf
+    return total, any(d < 0 for d in dims)
+
+
+# --- after the analysis --------------------------------------------------------------------
+
+
+def check_model(model: Any) -> list[Diagnostic]:
+    """Limits the analysis does not check, for one analysed single-agent spec."""
+    out: list[Diagnostic] = []
+    document = model.document
+
+    def at_node(path: tuple, node: ast.AST, message: str, hint: str, code: str) -> None:
+        location = document.code_location(path, getattr(node, "lineno", 1), node.col_offset)
+        out.append(Diagnostic(location, message, hint, code))
+
+    # Ids: the module file name must fit a file system.
+    if len(model.module_name.encode()) > MAX_MODULE_NAME:
+        out.append(
+            Diagnostic(
+                document.location(("id",)),
+                f"the id is too long: its module name has {len(model.module_name)} characters, "
+                f"more than {MAX_MODULE_NAME}",
+                "choose a shorter id",
+                "too-large",
+            )
+        )
+
+    # Array sizes: inferred shapes, lengths folded from constants, and state shapes.
+    codes = list(model.codes())
+    seen: set[int] = set()
+    for code in codes:
+        roots = [*code.stmts, *([code.expr] if code.expr is not None else [])]
+        for root in roots:
+            for node in ast.walk(root):
+                if id(node) in seen or not isinstance(node, ast.expr):
+                    continue
+                problem = _array_problem(model, node)
+                if problem is not None:
+                    seen.update(id(n) for n in ast.walk(node))
+                    at_node(code.path, node, problem, _SIZE_HINT, "too-large")
+    for name, state in model.state.items():
+        folded = [fold(c.expr) for c in state.shape]
+        counted = _count(tuple(folded)) if folded and None not in folded else None
+        if counted is not None and (counted[1] or counted[0] > MAX_ELEMENTS):
+            what = "a negative length" if counted[1] else f"{counted[0]:.0f} elements"
+            out.append(
+                Diagnostic(
+                    document.location(("state", name, "shape")),
+                    f"state '{name}' would have {what} (at most {MAX_ELEMENTS} elements)",
+                    _SIZE_HINT,
+                    "too-large",
+                )
+            )
+
+    # Box bounds Gymnasium refuses when the env is made.
+    for space in _spaces(model.action_space) + _spaces(model.observation_space):
+        if space.kind != "Box":
+            continue
+        for key in ("low", "high"):
+            value = space.args.get(key)
+            for code in value if isinstance(value, list) else [value]:
+                bound = fold(getattr(code, "expr", None))
+                if not isinstance(bound, (int, float)):
+                    continue
+                bad = ""
+                if math.isnan(bound):
+                    bad = "NaN"
+                elif key == "low" and bound == math.inf:
+                    bad = "+inf (nothing is above it)"
+                elif key == "high" and bound == -math.inf:
+                    bad = "-inf (nothing is below it)"
+                if bad:
+                    out.append(
+                        Diagnostic(
+                            document.location(code.path),
+                            f"the Box's {key} is {bad}; Gymnasium refuses such a space",
+                            "use finite bounds, or -inf for low and inf for high",
+                            "range",
+                        )
+                    )
+
+    # Wrapper keywords: the ones the wrapper takes.
+    out += _wrapper_problems(model)
+    return out
+
+
+_SIZE_HINT = f"arrays hold at most {MAX_ELEMENTS} elements and no length is negative"
+
+
+def _array_problem(model: Any, node: ast.expr) -> str | None:
+    if not isinstance(node, ast.Call):  # where arrays are made, not where they are used
+        return None
+    t = model.types.get(id(node))
+    shape = getattr(t, "shape", None)
+    if shape:
+        ints = [d for d in shape if isinstance(d, int)]
+        if any(d < 0 for d in ints):
+            return f"an array with a negative length (shape {tuple(shape)})"
+        if len(ints) == len(shape) and math.prod(ints) > MAX_ELEMENTS:
+            return f"an array of {math.prod(ints)} elements (at most {MAX_ELEMENTS})"
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+        if node.func.id not in _CREATORS or not node.args:
+            return None
+        if node.func.id == "arange":
+            bounds = [fold(a) for a in node.args[:3]]
+            if any(not isinstance(b, (int, float)) for b in bounds):
+                return None
+            start, stop, step = (
+                (0, bounds[0], 1)
+                if len(bounds) == 1
+                else (*bounds[:2], bounds[2] if len(bounds) > 2 else 1)
+            )
+            if step == 0 or not all(math.isfinite(x) for x in (start, stop, step)):
+                return None
+            counted = _count(max(0.0, math.ceil((stop - start) / step)))
+        elif node.func.id == "linspace":
+            num = fold(node.args[2]) if len(node.args) > 2 else None
+            num = (
+                num
+                if num is not None
+                else next((fold(k.value) for k in node.keywords if k.arg == "num"), None)
+            )
+            counted = _count(num) if num is not None else None
+        elif node.func.id in ("eye", "identity"):
+            n = fold(node.args[0])
+            counted = _count((n, n)) if isinstance(n, (int, float)) else None
+        else:
+            counted = _count(fold(node.args[0]))
+        if counted is not None:
+            total, negative = counted
+            if negative:
+                return f"{node.func.id}() with a negative length"
+            if total > MAX_ELEMENTS:
+                return f"{node.func.id}() of {total:.0f} elements (at most {MAX_ELEMENTS})"
+    return None
+
+
+def _spaces(space: Any) -> list[Any]:
+    out = [space]
+    for _, child in space.children:
+        out += _spaces(child)
+    return out
+
+
+def _wrapper_problems(model: Any) -> list[Diagnostic]:
+    out = []
+    try:
+        import gymnasium.wrappers as wrappers
+    except ImportError:  # pragma: no cover - Gymnasium is a dependency
+        return out
+    for index, (name, _, kwargs) in enumerate(model.wrappers):
+        wrapper = getattr(wrappers, name, None)
+        if wrapper is None:
+            continue  # the schema reports unknown wrappers
+        try:
+            signature = inspect.signature(wrapper.__init__)
+        except (TypeError, ValueError):
+            continue
+        params = list(signature.parameters.values())[1:]  # self
+        if any(p.kind is p.VAR_KEYWORD for p in params):
+            continue
+        takes = [p.name for p in params[1:]]  # after env
+        path = ("wrappers", index)
+        for key in kwargs:
+            if key not in takes:
+                hint = did_you_mean(str(key), takes) or (
+                    f"{name} takes: {', '.join(takes)}" if takes else f"{name} takes no keywords"
+                )
+                out.append(
+                    Diagnostic(
+                        model.document.location((*path, name, key)),
+                        f"the wrapper {name} has no keyword '{key}'",
+                        hint,
+                        "schema",
+                    )
+                )
+        missing = [
+            p.name
+            for p in params[1:]
+            if p.default is p.empty
+            and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+            and p.name not in kwargs
+        ]
+        if missing:
+            out.append(
+                Diagnostic(
+                    model.document.location((*path, name)),
+                    f"the wrapper {name} needs {', '.join(repr(m) for m in missing)}",
+                    f"e.g. {{{name}: {{{missing[0]}: ...}}}}",
+                    "schema",
+                )
+            )
+    return out
+
+
+# --- ansi templates --------------------------------------------------------------------------
+
+
+def template_problems(environment: Any, source: str, parsed: Any) -> list[tuple[str, str]]:
+    """(message, hint) for what would make an ansi template fail when the env renders or is
+    imported: unknown filters and tests, nesting too deep, code Jinja2 cannot compile."""
+    from jinja2 import nodes
+
+    problems = []
+    for node in parsed.find_all((nodes.Filter, nodes.Test)):
+        table = environment.filters if isinstance(node, nodes.Filter) else environment.tests
+        if node.name not in table:
+            kind = "filter" if isinstance(node, nodes.Filter) else "test"
+            problems.append(
+                (
+                    f"the template uses the unknown {kind} '{node.name}'",
+                    did_you_mean(node.name, table) or f"see Jinja2's list of builtin {kind}s",
+                )
+            )
+    if problems:
+        return problems
+    stack = [(parsed, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_TEMPLATE_DEPTH:
+            return [
+                (
+                    f"the template nests more than {MAX_TEMPLATE_DEPTH} levels deep",
+                    "split long expressions with {% set %} into several steps",
+                )
+            ]
+        stack.extend((child, depth + 1) for child in node.iter_child_nodes())
+    try:
+        environment.compile(source)
+    except (SyntaxError, RecursionError, MemoryError) as exc:
+        reason = getattr(exc, "msg", None) or type(exc).__name__
+        return [
+            (
+                f"the template cannot be compiled ({reason})",
+                "split long expressions with {% set %} into several steps",
+            )
+        ]
+    except Exception as exc:  # noqa: BLE001 - any Jinja2 error is the template's problem
+        return [(f"the template cannot be compiled: {exc}", "see Jinja2's template syntax")]
+    return []
