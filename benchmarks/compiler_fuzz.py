@@ -1,7 +1,10 @@
 """The long compiler-fuzzing run: `python benchmarks/compiler_fuzz.py --examples N`.
 
-Runs tests/test_compiler_fuzz.py with N valid specs and 15*N mutants per test, random
-(not derandomized) generation, and shrinking, so that a failure ends with a minimal spec.
+Runs tests/test_compiler_fuzz.py with N valid specs and 15*N mutants per test, and
+tests/test_hostile_fuzz.py with 6*N/20 hostile mutants (huge and deeply nested literals,
+invisible or unrepresentable unicode, names that shadow the generated code, absurd sizes,
+non-finite values: each refused cleanly or built, imported and run), with random (not
+derandomized) generation and shrinking, so that a failure ends with a minimal spec.
 Exit status is pytest's. CI runs the same tests with a bounded, reproducible budget.
 """
 
@@ -26,7 +29,9 @@ def main() -> int:
     )
     parser.add_argument("--seed", type=int, default=None, help="Hypothesis seed (default random)")
     parser.add_argument("--no-shrink", action="store_true", help="report failures unshrunk")
-    parser.add_argument("-k", default=None, help="only tests matching this pytest expression")
+    parser.add_argument(
+        "-k", default=None, help="only tests matching this pytest expression (e.g. hostile)"
+    )
     args = parser.parse_args()
 
     import pytest
@@ -36,6 +41,7 @@ def main() -> int:
     os.environ["ENVGEN_FUZZ_SHRINK"] = "0" if args.no_shrink else "1"
     pytest_args = [
         str(ROOT / "tests" / "test_compiler_fuzz.py"),
+        str(ROOT / "tests" / "test_hostile_fuzz.py"),
         "-q",
         "-p",
         "no:cacheprovider",

@@ -229,6 +229,8 @@ def _schema_hint(kind: str, message: str, item: dict) -> str:
         return "add a suffix, e.g. class_"
     if "must not start with '_'" in message:
         return "remove the leading underscore"
+    if "ids are ASCII only" in message:
+        return "write the id with ASCII letters, digits, '_', '.' and '-', e.g. acme/MyEnv-v1"
     if "is not a Gymnasium id" in message:
         return "e.g. mynamespace/MyEnv-v0"
     if "labels must be distinct" in message:
@@ -347,11 +349,14 @@ def compile_specs(
         if model is None:
             continue
         env_id = model.spec.id
-        if env_id in ids:
+        # The key Gymnasium registers under: `X-v01` and `X-v1` are both version 1.
+        key = _registry_key(env_id)
+        if key in ids:
             result.diagnostics.append(
                 Diagnostic(
                     model.document.location(("id",)),
-                    f"the id '{env_id}' is also used by {display_path(ids[env_id])}",
+                    f"the id '{env_id}' is also used by {display_path(ids[key])}"
+                    + ("" if key == env_id else " (Gymnasium reads both as the same id)"),
                     "give every spec its own id (bump -vN)",
                     "duplicate-id",
                 )
@@ -368,7 +373,7 @@ def compile_specs(
                 )
             )
             continue
-        ids[env_id] = path
+        ids[key] = path
         modules[model.module_name] = path
         if isinstance(model, MultiAgentModel):
             result.multiagent.append(model)
@@ -459,6 +464,12 @@ def compile_specs(
                 result.diagnostics.append(internal_error(model, word, detail))
         result.files = {}
     return result
+
+
+def _registry_key(env_id: str) -> str:
+    """The id as Gymnasium registers it: the version as a number (`-v01` is `-v1`)."""
+    found = re.fullmatch(r"(.*)-v(\d+)", env_id, re.ASCII)
+    return f"{found.group(1)}-v{int(found.group(2))}" if found else env_id
 
 
 def _named(message: str) -> str:

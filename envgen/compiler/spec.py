@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import keyword
 import re
+import unicodedata
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -26,7 +27,9 @@ Expr = Annotated[
     Field(description="A number, or an expression of the dynamics language over params."),
 ]
 
-ENV_ID = re.compile(r"^(?:[A-Za-z_][\w.-]*/)?[A-Za-z_][\w.-]*?-v\d+$")
+# ASCII only: with Unicode \w and \d, `Hijack-v١` (an Arabic-Indic digit) was a second id
+# that Gymnasium parses as version 1, and homoglyphs (Cyrillic а for Latin a) look the same.
+ENV_ID = re.compile(r"^(?:[A-Za-z_][\w.-]*/)?[A-Za-z_][\w.-]*?-v\d+$", re.ASCII)
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 DTYPES = ("float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "bool")
@@ -580,6 +583,14 @@ class EnvSpec(StrictModel):
     @field_validator("id")
     @classmethod
     def _id(cls, value: str) -> str:
+        odd = next(((i, c) for i, c in enumerate(value) if not c.isascii()), None)
+        if odd is not None:
+            i, c = odd
+            name = unicodedata.name(c, "unnamed")
+            raise ValueError(
+                f"ids are ASCII only: {value!r} has U+{ord(c):04X} ({name}) at position {i}, "
+                "which can look like or be read as another character"
+            )
         if not ENV_ID.fullmatch(value):
             raise ValueError(f"'{value}' is not a Gymnasium id; use the form namespace/Name-v0")
         return value
