@@ -38,9 +38,7 @@ INVISIBLE = {"Cc", "Cf", "Cs", "Zl", "Zp"}
 
 def _raw_invisible(text: str) -> list[str]:
     return [
-        f"U+{ord(c):04X}"
-        for c in text
-        if c not in "\n\t" and unicodedata.category(c) in INVISIBLE
+        f"U+{ord(c):04X}" for c in text if c not in "\n\t" and unicodedata.category(c) in INVISIBLE
     ]
 
 
