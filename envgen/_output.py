@@ -34,6 +34,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import errno
+import functools
 import os
 import secrets
 import shutil
@@ -63,6 +64,7 @@ _RENAME_EXCHANGE = 2  # linux/fs.h
 _RENAME_SWAP = 0x2  # macOS stdio.h
 
 
+@functools.cache
 def _libc() -> ctypes.CDLL | None:
     try:
         return ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)

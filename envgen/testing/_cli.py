@@ -22,7 +22,9 @@ _STYLE = {
 
 
 def _usage_error(message: str) -> None:
-    click.echo(f"envgen fuzz: error: {message}", err=True)
+    from envgen.compiler.diagnostics import printable  # spec text: no ESC or bidi raw
+
+    click.echo(f"envgen fuzz: error: {printable(message)}", err=True)
     sys.exit(EXIT_USAGE)
 
 
