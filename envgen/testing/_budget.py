@@ -44,7 +44,7 @@ def _steps(
         "determinism": 2.4 * e * steps,
         "seeding": 8 + 8 * min(steps, 50),
         "time_limit": min(e, limit_examples) * limit,
-        "termination": 0 if ctx.vector else 8 * steps,
+        "termination": 0 if ctx.vector or steps < 10 else 8 * (steps + 1),
         "invalid_action": 2 * e,
         "render": 3 * 5 * (1 + min(steps, 10)) * len(ctx.metadata.get("render_modes", []) or []),
         "fresh_arrays": 0.8 * e * short,

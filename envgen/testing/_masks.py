@@ -195,7 +195,11 @@ def _check_action_mask(prop: Property, ctx: Context) -> Outcome:
             first = s.reset(env, ctx.settings.seed)
             sampler = copy.deepcopy(ctx.action_space)
             sampler.seed(ctx.settings.seed)
-            after = s.step(env, sampler.sample())
+            try:  # an allowed action, where the reset says which (checked in the search)
+                action = sampler.sample(mask=first[1][MASK_KEY])
+            except Exception:
+                action = sampler.sample()
+            after = s.step(env, action)
     except P.Violation:
         return Outcome(SKIP, "the env cannot reset and step (see the other properties)")
     infos = [r[-1] for r in (first, after) if isinstance(r, tuple) and r]
@@ -231,9 +235,6 @@ def _check_action_mask(prop: Property, ctx: Context) -> Outcome:
     if ctx.has_action_masks:
         kinds.append("action_masks()")
     return Outcome(PASS, f"{' and '.join(kinds)} checked on {n}-step runs of masked actions")
-
-
-_ = gym  # the pasted helpers name gym
 
 
 # ---------------------------------------------------------------------------------------------

@@ -840,6 +840,9 @@ def _check_time_limit(prop: Property, ctx: Context) -> Outcome:
     return _outcome(search(body, ctx.settings, examples=examples), ok=f"{name}={limit}")
 
 
+TERMINATION_MIN_STEPS = 10  # below this (a budget's cut), termination is not checked
+
+
 def _policies(space: gym.Space, seed0: int, n: int) -> list[tuple[str, list[Any]]]:
     """Eight action sequences of length ``n``: four constant ones, four sampled ones."""
     if isinstance(space, gym.spaces.Discrete):
@@ -867,6 +870,13 @@ def _policies(space: gym.Space, seed0: int, n: int) -> list[tuple[str, list[Any]
 )
 def _check_termination(prop: Property, ctx: Context) -> Outcome:
     n = ctx.steps
+    if ctx.settings.budget and n < TERMINATION_MIN_STEPS:
+        # eight runs that cannot reach an episode's end would cost eight resets for nothing
+        return Outcome(
+            SKIP,
+            f"budget: runs cut to {n} steps are too short to see where episodes end (a larger "
+            "--budget, or 0, checks it)",
+        )
     policies = _policies(ctx.action_space, ctx.settings.seed, n)
     seeds = [ctx.settings.seed + i for i in range(len(policies))]
     s = _new_script(prop, ctx)

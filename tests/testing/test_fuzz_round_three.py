@@ -318,3 +318,12 @@ def test_taxi_in_a_sync_vector_env_passes_action_mask(mode):
     target = resolve_target(taxi, vector="sync", vector_kwargs={"autoreset_mode": mode})
     result = fuzz(target, properties=["action_mask"], examples=4).result("action_mask")
     assert result.status == PASS, result.message
+
+
+def test_termination_is_skipped_when_the_budget_cuts_runs_below_ten_steps():
+    ctx = prepare(resolve_target(broken_envs.FixedHorizon), Settings(budget=None))
+    ctx.settings = Settings(budget=60, max_steps=5)  # what a plan gives a very slow env
+    result = run_property("termination", ctx)
+    assert result.status == SKIP and result.message.startswith("budget: runs cut to 5 steps")
+    ctx.settings = Settings(budget=None, max_steps=5)  # asked for, not cut: checked
+    assert run_property("termination", ctx).status == PASS  # ends at 25: not seen in 5 steps
