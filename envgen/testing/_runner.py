@@ -7,8 +7,9 @@ import difflib
 import time
 import traceback
 import warnings
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -314,6 +315,41 @@ def run_property(
     )
 
 
+def _cache_dir() -> Path:
+    """Where Hypothesis may keep its files while envgen fuzzes: a user cache folder."""
+    import os
+    import tempfile
+
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    for folder in (Path(base) / "envgen" / "hypothesis", Path(tempfile.gettempdir()) / "envgen"):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            return folder
+        except OSError:
+            continue
+    return Path(tempfile.mkdtemp(prefix="envgen-hypothesis-"))
+
+
+@contextlib.contextmanager
+def hypothesis_home() -> Iterator[None]:
+    """Keep Hypothesis' files (its constants cache, written even with ``database=None``) out of
+    the user's working folder: in a cache folder while fuzzing, restored after. A folder the
+    user chose (``HYPOTHESIS_STORAGE_DIRECTORY``, or one set already) is left alone."""
+    import os
+
+    from hypothesis import configuration
+
+    current = getattr(configuration, "__hypothesis_home_directory", None)
+    if current is not None or os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY"):
+        yield
+        return
+    configuration.set_hypothesis_home_dir(_cache_dir())
+    try:
+        yield
+    finally:
+        configuration.set_hypothesis_home_dir(None)
+
+
 def fuzz(
     targets: Any | Sequence[Any],
     *,
@@ -346,7 +382,7 @@ def fuzz(
     for t in targets:
         resolved.extend(resolve_targets(t))
     report = Report(settings)
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), hypothesis_home():
         warnings.simplefilter("ignore")
         for target in resolved:
             try:

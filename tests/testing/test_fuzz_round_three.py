@@ -327,3 +327,22 @@ def test_termination_is_skipped_when_the_budget_cuts_runs_below_ten_steps():
     assert result.status == SKIP and result.message.startswith("budget: runs cut to 5 steps")
     ctx.settings = Settings(budget=None, max_steps=5)  # asked for, not cut: checked
     assert run_property("termination", ctx).status == PASS  # ends at 25: not seen in 5 steps
+
+
+def test_fuzzing_leaves_no_hypothesis_folder_in_the_working_folder(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    work, cache = tmp_path / "work", tmp_path / "cache"
+    work.mkdir()
+    env = {k: v for k, v in os.environ.items() if k != "HYPOTHESIS_STORAGE_DIRECTORY"}
+    env |= {"XDG_CACHE_HOME": str(cache), "PYTHONPATH": str(Path(__file__).parents[2])}
+    code = "from envgen.testing import fuzz; assert fuzz('CartPole-v1', properties=['reset']).ok"
+    run = subprocess.run(
+        [sys.executable, "-c", code], cwd=work, env=env, capture_output=True, text=True
+    )
+    assert run.returncode == 0, run.stderr
+    assert list(work.iterdir()) == []  # Hypothesis' constants cache went elsewhere
+    assert (cache / "envgen" / "hypothesis").is_dir()
