@@ -208,6 +208,9 @@ def test_make_raises_located_diagnostics() -> None:
     assert "    pos = clip(poss + (1 if action == RIGHT else -1), 0, size)" in text
     assert "\n                 ^" in text and "hint: did you mean 'pos'?" in text
     assert "<b style='color:#c00'>error[name]</b>" in caught.value._repr_html_()
+    import pickle  # as Ray sends a worker's error to the driver
+
+    assert str(pickle.loads(pickle.dumps(caught.value))) == text
     report = envgen.check(typo)
     assert not report.ok and "unknown name 'poss'" in repr(report)
     assert envgen.check(CORRIDOR).ok and envgen.check(CORRIDOR).env_ids == ["nbtest/Corridor-v0"]
