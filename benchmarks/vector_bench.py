@@ -17,10 +17,13 @@ read them as what the option buys, not as a like-for-like ratio.
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
+import math
 import sys
 import tempfile
 import time
+import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
 
@@ -30,6 +33,11 @@ from gymnasium.envs.classic_control.cartpole import CartPoleVectorEnv
 from gymnasium.vector import SyncVectorEnv
 
 from envgen.runtime.vector import numba_module
+
+try:
+    import numba
+except ImportError:  # the hand-written reference needs Numba
+    numba = None
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = {
@@ -58,6 +66,101 @@ def build() -> tuple[str, dict[str, tuple[type, type | None]]]:
             vector = getattr(module, f"{model.class_name.removesuffix('Env')}VectorEnv")
         classes[model.spec.id] = (getattr(single, model.class_name), vector)
     return "bench_envs", classes
+
+
+# --- the physical reference: CartPole written by hand in Numba --------------------------
+# One float64 array per state variable, cos/sin in a pass of their own, autoresets (NEXT_STEP,
+# Numba's own RNG), fresh output arrays each call: what a careful person would write for
+# this one env, with none of envgen's generality (params, exact streams, info, checks).
+
+
+def _hand_kernel(actions, resetting, x, x_dot, theta, theta_dot, elapsed, obs, rew, term, trunc):
+    n = len(actions)
+    cos = np.empty(n)
+    sin = np.empty(n)
+    for i in range(n):
+        cos[i] = math.cos(theta[i])
+        sin[i] = math.sin(theta[i])
+    for i in range(n):
+        if resetting[i]:
+            x[i] = np.random.uniform(-0.05, 0.05)
+            x_dot[i] = np.random.uniform(-0.05, 0.05)
+            theta[i] = np.random.uniform(-0.05, 0.05)
+            theta_dot[i] = np.random.uniform(-0.05, 0.05)
+            elapsed[i] = 0
+            rew[i] = 0.0
+            term[i] = False
+            trunc[i] = False
+        else:
+            force = 10.0 if actions[i] == 1 else -10.0
+            temp = (force + 0.05 * theta_dot[i] * theta_dot[i] * sin[i]) / 1.1
+            thetaacc = (9.8 * sin[i] - cos[i] * temp) / (
+                0.5 * (4.0 / 3.0 - 0.1 * cos[i] * cos[i] / 1.1)
+            )
+            xacc = temp - 0.05 * thetaacc * cos[i] / 1.1
+            x[i] += 0.02 * x_dot[i]
+            x_dot[i] += 0.02 * xacc
+            theta[i] += 0.02 * theta_dot[i]
+            theta_dot[i] += 0.02 * thetaacc
+            elapsed[i] += 1
+            bound = 12 * 2 * math.pi / 360
+            term[i] = x[i] < -2.4 or x[i] > 2.4 or theta[i] < -bound or theta[i] > bound
+            trunc[i] = elapsed[i] >= 500
+            rew[i] = 1.0
+        obs[i, 0] = x[i]
+        obs[i, 1] = x_dot[i]
+        obs[i, 2] = theta[i]
+        obs[i, 3] = theta_dot[i]
+
+
+if numba is not None:
+    _hand_kernel = numba.njit(cache=True, error_model="numpy", nogil=True)(_hand_kernel)
+
+
+class HandCartPole:
+    """The hand-written loop behind a VectorEnv-like `reset`/`step` (no checks, no info)."""
+
+    def __init__(self, num_envs: int) -> None:
+        self.num_envs = num_envs
+        self.state = [np.zeros(num_envs) for _ in range(4)]
+        self.elapsed = np.zeros(num_envs, dtype=np.int64)
+        self.resetting = np.ones(num_envs, dtype=np.bool_)
+        self.action_space = __import__("gymnasium").spaces.MultiDiscrete([2] * num_envs)
+
+    def reset(self, seed: int | None = None):
+        self.resetting = np.ones(self.num_envs, dtype=np.bool_)
+        return self.step(np.zeros(self.num_envs, dtype=np.int64))[0], {}
+
+    def step(self, actions):
+        n = self.num_envs
+        obs = np.empty((n, 4), dtype=np.float32)
+        rew = np.empty(n)
+        term = np.empty(n, dtype=np.bool_)
+        trunc = np.empty(n, dtype=np.bool_)
+        _hand_kernel(actions, self.resetting, *self.state, self.elapsed, obs, rew, term, trunc)
+        self.resetting = term | trunc
+        return obs, rew, term, trunc, {}
+
+    def close(self) -> None:
+        pass
+
+
+def memory_per_env(make: Callable[[int], object], n: int = 16384) -> float:
+    """Bytes per env that a vector env of `n` envs holds after a reset and 20 steps (traced
+    allocations: NumPy arrays, Python objects; not Numba's own allocations)."""
+    gc.collect()
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    env = make(n)
+    env.reset(seed=0)  # type: ignore[attr-defined]
+    actions = env.action_space.sample()  # type: ignore[attr-defined]
+    for _ in range(20):
+        env.step(actions)  # type: ignore[attr-defined]
+    gc.collect()
+    held = tracemalloc.get_traced_memory()[0] - before
+    tracemalloc.stop()
+    env.close()  # type: ignore[attr-defined]
+    return held / n
 
 
 def rate_single(make: Callable[[], object], steps: int, repeats: int) -> float:
@@ -147,6 +250,32 @@ def main() -> None:
                         f"{ours / theirs:.2f}x",
                     )
                 )
+                if numba is not None:
+                    hand = rate_vector(lambda n=n: HandCartPole(n), n, steps, repeats)
+                    rows.append(
+                        (
+                            f"{env_id} vector",
+                            str(n),
+                            fmt(ours),
+                            "hand-written Numba loop",
+                            fmt(hand),
+                            f"{ours / hand:.2f}x",
+                        )
+                    )
+                if n in (64, 16384) and threads > 1:
+                    threaded = rate_vector(
+                        lambda n=n, v=vector: v(num_envs=n, threads=threads), n, steps, repeats
+                    )
+                    rows.append(
+                        (
+                            f"{env_id} vector, threads={threads}",
+                            str(n),
+                            fmt(threaded),
+                            "the same, one thread",
+                            fmt(ours),
+                            f"{threaded / ours:.2f}x",
+                        )
+                    )
                 if n >= 1024 and threads > 1:
                     threaded = rate_vector(
                         lambda n=n, v=vector: v(num_envs=n, threads=threads), n, steps, repeats
@@ -203,6 +332,18 @@ def main() -> None:
     print("|" + "|".join("---" for _ in header) + "|")
     for row in rows:
         print("| " + " | ".join(row) + " |")
+    print()
+    # memory: bytes per env held by a vector env of 16384 CartPoles
+    n = 16384 if not quick else 4096
+    cartpole = classes["envgen/CartPole-v1"][1]
+    mems = [("envgen/CartPole-v1 vector", lambda n: cartpole(num_envs=n))]
+    mems.append(("Gymnasium CartPoleVectorEnv", lambda n: CartPoleVectorEnv(num_envs=n)))
+    if numba is not None:
+        mems.append(("hand-written Numba loop", HandCartPole))
+    print(f"| memory per env ({n} CartPoles, traced) | bytes per env |")
+    print("|---|---|")
+    for name, make in mems:
+        print(f"| {name} | {memory_per_env(make, n):.0f} |")
     print()
     for env_id in SPECS:
         vector = classes.get(env_id, (None, None))[1]

@@ -115,6 +115,9 @@ def _autoreset_envs(
 def _step_envs(
     _actions,
     _resetting,
+    _done,
+    _doubles,
+    _pos,
     _elapsed,
     _limit,
     _state_x,
@@ -137,7 +140,14 @@ def _step_envs(
     theta_threshold_radians,
     sutton_barto_reward,
 ):
-    """Step the envs not in `_resetting`, as the single env's step() does."""
+    """Step the envs not in `_resetting`, as the single env's step() does, then reset
+    those (NEXT_STEP autoresets); `_done[i]`: env i ended. Returns how many reset, or
+    -1 (nothing done) when an env's buffer of random doubles must be topped up first.
+    """
+    for _i in range(len(_actions)):
+        _need = 4 if _resetting[_i] else 0
+        if _pos[_i] > 256 - _need:
+            return -1
     _n = len(_actions)
     _cos0 = np.empty(_n)
     _sin1 = np.empty(_n)
@@ -193,7 +203,32 @@ def _step_envs(
         _terminated[_i] = terminated
         _reward[_i] = reward
         _truncated[_i] = _elapsed[_i] >= _limit
+        _done[_i] = terminated or _truncated[_i]
         _observe_env(_i, _obs, _state_x, _state_x_dot, _state_theta, _state_theta_dot)
+    _ids = np.empty(len(_actions), dtype=np.int64)
+    _k = 0
+    for _i in range(len(_actions)):
+        if _resetting[_i]:
+            _ids[_k] = _i
+            _done[_i] = False
+            _k += 1
+    if _k:
+        _autoreset_envs(
+            _ids[:_k],
+            _doubles,
+            _pos,
+            _elapsed,
+            _state_x,
+            _state_x_dot,
+            _state_theta,
+            _state_theta_dot,
+            _state_steps_beyond_terminated,
+            _obs,
+            _terminated,
+            _truncated,
+            _reward,
+        )
+    return _k
 
 
 class CartPoleV1VectorEnv(NativeVectorEnv):
@@ -273,11 +308,13 @@ class CartPoleV1VectorEnv(NativeVectorEnv):
             raise gym.error.ResetNeeded("step() called before reset()")
         action = self._check_actions(actions)
         _next_step = self._next_step
-        _any_reset = _next_step and bool(self._autoreset.any())
         _resetting = self._autoreset
         if self._kernel:
-            obs, terminated, truncated, reward, _ = self._run_kernel(action, _resetting, _any_reset)
+            obs, terminated, truncated, reward, _, _done, _any_reset = self._run_kernel(
+                action, _resetting
+            )
         else:
+            _any_reset = _next_step and bool(_resetting.any())
             self._elapsed += 1
             x = self.x
             x_dot = self.x_dot
@@ -332,9 +369,9 @@ class CartPoleV1VectorEnv(NativeVectorEnv):
                 reward[_ids] = 0.0
                 terminated[_ids] = False
                 truncated[_ids] = False
+            _done = terminated | truncated
             obs = self._observe()
         _infos: dict[str, Any] = {}
-        _done = terminated | truncated
         if _next_step:
             self._autoreset = _done
         elif self._same_step and _done.any():
@@ -395,16 +432,20 @@ class CartPoleV1VectorEnv(NativeVectorEnv):
             action = self._fix_actions(actions)
         return action
 
-    def _run_kernel(self, action: np.ndarray, _resetting: np.ndarray, _any_reset: bool) -> Any:
+    def _run_kernel(self, action: np.ndarray, _resetting: np.ndarray) -> Any:
         """Step all envs with the compiled kernels (autoresetting `_resetting`)."""
         _n = len(action)
         obs = np.empty((_n, 4), dtype=np.float32)
         terminated = np.empty(_n, dtype=np.bool_)
         truncated = np.empty(_n, dtype=np.bool_)
         reward = np.empty(_n, dtype=np.float64)
-        self._threaded(_step_envs)(
+        _done = np.empty(_n, dtype=np.bool_)
+        _resets = self._threaded(_step_envs)(
             action,
             _resetting,
+            _done,
+            self._streams.doubles,
+            self._streams.pos,
             self._elapsed,
             self._step_limit,
             self.x,
@@ -427,14 +468,16 @@ class CartPoleV1VectorEnv(NativeVectorEnv):
             self.theta_threshold_radians,
             self.sutton_barto_reward,
         )
-        if _any_reset:
-            _ids = np.flatnonzero(_resetting)
-            self._streams.reserve(4, _ids)
-            _autoreset_envs(
-                _ids,
+        while _resets < 0:  # a buffer ran low: top up, then step
+            self._streams.reserve(4)
+            _resets = self._threaded(_step_envs)(
+                action,
+                _resetting,
+                _done,
                 self._streams.doubles,
                 self._streams.pos,
                 self._elapsed,
+                self._step_limit,
                 self.x,
                 self.x_dot,
                 self.theta,
@@ -444,6 +487,16 @@ class CartPoleV1VectorEnv(NativeVectorEnv):
                 terminated,
                 truncated,
                 reward,
+                self.force_mag,
+                self.polemass_length,
+                self.total_mass,
+                self.gravity,
+                self.length,
+                self.masspole,
+                self.tau,
+                self.x_threshold,
+                self.theta_threshold_radians,
+                self.sutton_barto_reward,
             )
         if self.check_state:
             _rt.check_finite(
@@ -454,4 +507,4 @@ class CartPoleV1VectorEnv(NativeVectorEnv):
                 theta_dot=self.theta_dot,
                 steps_beyond_terminated=self.steps_beyond_terminated,
             )
-        return obs, terminated, truncated, reward, {}
+        return obs, terminated, truncated, reward, {}, _done, _resets > 0

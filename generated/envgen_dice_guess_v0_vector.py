@@ -56,6 +56,7 @@ def _autoreset_envs(_ids, _rngs, _elapsed, _state_face, _obs, _terminated, _trun
 def _step_envs(
     _actions,
     _resetting,
+    _done,
     _rngs,
     _elapsed,
     _limit,
@@ -67,7 +68,10 @@ def _step_envs(
     _info0,
     stickiness,
 ):
-    """Step the envs not in `_resetting`, as the single env's step() does."""
+    """Step the envs not in `_resetting`, as the single env's step() does, then reset
+    those (NEXT_STEP autoresets); `_done[i]`: env i ended. Returns how many reset, or
+    -1 (nothing done) when an env's buffer of random doubles must be topped up first.
+    """
     for _i in range(len(_actions)):
         if _resetting[_i]:
             continue
@@ -84,7 +88,20 @@ def _step_envs(
         _reward[_i] = reward
         _info0[_i] = previous
         _truncated[_i] = _elapsed[_i] >= _limit
+        _done[_i] = terminated or _truncated[_i]
         _observe_env(_i, _obs, _state_face)
+    _ids = np.empty(len(_actions), dtype=np.int64)
+    _k = 0
+    for _i in range(len(_actions)):
+        if _resetting[_i]:
+            _ids[_k] = _i
+            _done[_i] = False
+            _k += 1
+    if _k:
+        _autoreset_envs(
+            _ids[:_k], _rngs, _elapsed, _state_face, _obs, _terminated, _truncated, _reward
+        )
+    return _k
 
 
 class DiceGuessV0VectorEnv(NativeVectorEnv):
@@ -136,13 +153,13 @@ class DiceGuessV0VectorEnv(NativeVectorEnv):
         action = self._check_actions(actions)
         _n = self.num_envs
         _next_step = self._next_step
-        _any_reset = _next_step and bool(self._autoreset.any())
         _resetting = self._autoreset
         if self._kernel:
-            obs, terminated, truncated, reward, _step_info = self._run_kernel(
-                action, _resetting, _any_reset
+            obs, terminated, truncated, reward, _step_info, _done, _any_reset = self._run_kernel(
+                action, _resetting
             )
         else:
+            _any_reset = _next_step and bool(_resetting.any())
             _live = ~_resetting if _any_reset else self._all_true
             _live_ids = np.flatnonzero(_live) if _any_reset else self._all_ids
             self._elapsed += 1
@@ -171,6 +188,7 @@ class DiceGuessV0VectorEnv(NativeVectorEnv):
                 reward[_ids] = 0.0
                 terminated[_ids] = False
                 truncated[_ids] = False
+            _done = terminated | truncated
             obs = self._observe()
         _infos: dict[str, Any] = {}
         _stepped = ~_resetting if _any_reset else None
@@ -178,7 +196,6 @@ class DiceGuessV0VectorEnv(NativeVectorEnv):
             for _key, _value in _step_info.items():
                 _infos[_key] = _mask_info(_value, _stepped)
                 _infos["_" + _key] = self._all_true.copy() if _stepped is None else _stepped.copy()
-        _done = terminated | truncated
         if _next_step:
             self._autoreset = _done
         elif self._same_step and _done.any():
@@ -219,18 +236,20 @@ class DiceGuessV0VectorEnv(NativeVectorEnv):
             action = self._fix_actions(actions)
         return action
 
-    def _run_kernel(self, action: np.ndarray, _resetting: np.ndarray, _any_reset: bool) -> Any:
+    def _run_kernel(self, action: np.ndarray, _resetting: np.ndarray) -> Any:
         """Step all envs with the compiled kernels (autoresetting `_resetting`)."""
         _n = len(action)
         obs = np.empty(_n, dtype=np.int64)
         terminated = np.empty(_n, dtype=np.bool_)
         truncated = np.empty(_n, dtype=np.bool_)
         reward = np.empty(_n, dtype=np.float64)
+        _done = np.empty(_n, dtype=np.bool_)
         _info0 = np.zeros(_n, dtype=np.int64)
         _rngs = self._streams.kernel_generators()
-        _step_envs(
+        _resets = _step_envs(
             action,
             _resetting,
+            _done,
             _rngs,
             self._elapsed,
             self._step_limit,
@@ -242,11 +261,6 @@ class DiceGuessV0VectorEnv(NativeVectorEnv):
             _info0,
             self.stickiness,
         )
-        if _any_reset:
-            _ids = np.flatnonzero(_resetting)
-            _autoreset_envs(
-                _ids, _rngs, self._elapsed, self.face, obs, terminated, truncated, reward
-            )
         if self.check_state:
             _rt.check_finite(ID, face=self.face)
-        return obs, terminated, truncated, reward, {"previous": _info0}
+        return obs, terminated, truncated, reward, {"previous": _info0}, _done, _resets > 0

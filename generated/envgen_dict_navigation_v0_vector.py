@@ -16,7 +16,7 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode
 
 from envgen import runtime as _rt
-from envgen.runtime.vector import NativeVectorEnv
+from envgen.runtime.vector import _DEKKER_MUL12, NativeVectorEnv, jit, prange
 
 # Helpers get `_` names, so that a spec may use any plain name (envgen/compiler/names.py).
 from envgen.runtime.vector import exact as _exact
@@ -27,6 +27,189 @@ from .envgen_dict_navigation_v0 import DictNavigationV0Env as _SingleEnv
 # --- the env ----------------------------------------------------------------------------
 
 _hypot = _exact(np.hypot, math.hypot, 2)
+
+
+@jit
+def _cpython_hypot(_a, _b):
+    """math.hypot(a, b) as CPython computes it (vector_norm), bit for bit."""
+    _x0 = abs(float(_a))
+    _x1 = abs(float(_b))
+    if math.isinf(_x0) or math.isinf(_x1):
+        return math.inf
+    if math.isnan(_x0) or math.isnan(_x1):
+        return math.nan
+    _top = max(_x0, _x1)
+    if _top == 0.0:
+        return 0.0
+    _back = 1.0
+    _exponent = math.frexp(_top)[1]
+    if _exponent < -1023:  # subnormal: lift to normals first, as CPython does
+        _x0 /= 2.2250738585072014e-308
+        _x1 /= 2.2250738585072014e-308
+        _back = 2.2250738585072014e-308
+        _exponent = math.frexp(_top / 2.2250738585072014e-308)[1]
+    _scale = math.ldexp(1.0, -_exponent)
+    _csum = 1.0
+    _frac1 = 0.0
+    _frac2 = 0.0
+    for _x in (_x0 * _scale, _x1 * _scale):
+        _hi, _lo = _cpython_dl_mul(_x, _x)
+        _total = _csum + _hi
+        _frac2 += _hi - (_total - _csum)
+        _csum = _total
+        _frac1 += _lo
+    _h = math.sqrt(_csum - 1.0 + (_frac1 + _frac2))
+    _hi, _lo = _cpython_dl_mul(-_h, _h)
+    _total = _csum + _hi
+    _frac2 += _hi - (_total - _csum)
+    _csum = _total
+    _frac1 += _lo
+    _h += (_csum - 1.0 + (_frac1 + _frac2)) / (2.0 * _h)
+    return _back * (_h / _scale)
+
+
+@jit
+def _cpython_dl_mul(_x, _y):
+    """x * y as a double-length (hi, lo), as CPython's dl_mul."""
+    _t = _x * 134217729.0  # Veltkamp's split: 2 ** 27 + 1
+    _xh = _t - (_t - _x)
+    _xl = _x - _xh
+    _t = _y * 134217729.0
+    _yh = _t - (_t - _y)
+    _yl = _y - _yh
+    if _DEKKER_MUL12:  # CPython <= 3.11
+        _p = _xh * _yh
+        _q = _xh * _yl + _xl * _yh
+        _z = _p + _q
+        return _z, _p - _z + _q + _xl * _yl
+    _z = _x * _y  # CPython >= 3.12: fma(x, y, -z), exact
+    return _z, ((_xh * _yh - _z) + _xh * _yl + _xl * _yh) + _xl * _yl
+
+
+@jit
+def _draw_uniform(_doubles, _pos, _i, _low, _high):
+    """Env `_i`'s next `uniform(low, high)`, as Generator.uniform computes it."""
+    _p = _pos[_i]
+    _pos[_i] = _p + 1
+    _low = float(_low)
+    return _low + (float(_high) - _low) * _doubles[_i, _p]
+
+
+@jit
+def _reset_env(_i, _doubles, _pos, _state_x, _state_y, _state_goal_x, _state_goal_y, arena):
+    """The single env's reset of env `_i` (no options), into the state arrays."""
+    x = 0.0
+    y = 0.0
+    goal_x = _draw_uniform(_doubles, _pos, _i, -arena, arena)
+    goal_y = _draw_uniform(_doubles, _pos, _i, -arena, arena)
+    _state_x[_i] = x
+    _state_y[_i] = y
+    _state_goal_x[_i] = goal_x
+    _state_goal_y[_i] = goal_y
+
+
+@jit
+def _autoreset_envs(
+    _ids,
+    _doubles,
+    _pos,
+    _elapsed,
+    _state_x,
+    _state_y,
+    _state_goal_x,
+    _state_goal_y,
+    _terminated,
+    _truncated,
+    _reward,
+    arena,
+):
+    """Reset the envs `_ids`, as the single env's reset() does."""
+    for _i in _ids:
+        _reset_env(_i, _doubles, _pos, _state_x, _state_y, _state_goal_x, _state_goal_y, arena)
+        _elapsed[_i] = 0
+        _terminated[_i] = False
+        _truncated[_i] = False
+        _reward[_i] = 0.0
+
+
+@jit(threads=True)
+def _step_envs(
+    _actions,
+    _resetting,
+    _done,
+    _doubles,
+    _pos,
+    _elapsed,
+    _limit,
+    _state_x,
+    _state_y,
+    _state_goal_x,
+    _state_goal_y,
+    _terminated,
+    _truncated,
+    _reward,
+    speed,
+    arena,
+):
+    """Step the envs not in `_resetting`, as the single env's step() does, then reset
+    those (NEXT_STEP autoresets); `_done[i]`: env i ended. Returns how many reset, or
+    -1 (nothing done) when an env's buffer of random doubles must be topped up first.
+    """
+    for _i in range(len(_actions)):
+        _need = 2 if _resetting[_i] else 0
+        if _pos[_i] > 256 - _need:
+            return -1
+    for _i in prange(len(_actions)):
+        if _resetting[_i]:
+            continue
+        _elapsed[_i] += 1
+        x = _state_x[_i]
+        y = _state_y[_i]
+        goal_x = _state_goal_x[_i]
+        goal_y = _state_goal_y[_i]
+        action = _actions[_i]
+        if action == NORTH:
+            y = min(y + speed, arena)
+        elif action == EAST:
+            x = min(x + speed, arena)
+        elif action == SOUTH:
+            y = max(y - speed, -arena)
+        else:
+            x = max(x - speed, -arena)
+        distance = _cpython_hypot(goal_x - x, goal_y - y)
+        _state_x[_i] = x
+        _state_y[_i] = y
+        _state_goal_x[_i] = goal_x
+        _state_goal_y[_i] = goal_y
+        terminated = bool(distance < speed)
+        reward = float(1.0 if distance < speed else -0.01 * distance)
+        _terminated[_i] = terminated
+        _reward[_i] = reward
+        _truncated[_i] = _elapsed[_i] >= _limit
+        _done[_i] = terminated or _truncated[_i]
+    _ids = np.empty(len(_actions), dtype=np.int64)
+    _k = 0
+    for _i in range(len(_actions)):
+        if _resetting[_i]:
+            _ids[_k] = _i
+            _done[_i] = False
+            _k += 1
+    if _k:
+        _autoreset_envs(
+            _ids[:_k],
+            _doubles,
+            _pos,
+            _elapsed,
+            _state_x,
+            _state_y,
+            _state_goal_x,
+            _state_goal_y,
+            _terminated,
+            _truncated,
+            _reward,
+            arena,
+        )
+    return _k
 
 
 class DictNavigationV0VectorEnv(NativeVectorEnv):
@@ -76,49 +259,56 @@ class DictNavigationV0VectorEnv(NativeVectorEnv):
         self.y = np.zeros((num_envs), dtype=np.float64)
         self.goal_x = np.zeros((num_envs), dtype=np.float64)
         self.goal_y = np.zeros((num_envs), dtype=np.float64)
-        self._choose_backend(backend, threads, note="no kernel: step calls hypot()")
+        self._choose_backend(
+            backend, threads, math_names=("hypot",), draws=2, direct=(), threadable=True
+        )
 
     def step(self, actions: Any) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
         if self._needs_reset:
             raise gym.error.ResetNeeded("step() called before reset()")
         action = self._check_actions(actions)
         _next_step = self._next_step
-        _any_reset = _next_step and bool(self._autoreset.any())
         _resetting = self._autoreset
-        self._elapsed += 1
-        x = self.x
-        y = self.y
-        goal_x = self.goal_x
-        goal_y = self.goal_y
-        _m1 = action == NORTH
-        y = np.where(_m1, np.minimum(y + self.speed, self.arena), y)
-        _m2 = ~_m1
-        _m3 = _m2 & (action == EAST)
-        x = np.where(_m3, np.minimum(x + self.speed, self.arena), x)
-        _m4 = _m2 ^ _m3
-        _m5 = _m4 & (action == SOUTH)
-        y = np.where(_m5, np.maximum(y - self.speed, -self.arena), y)
-        _m6 = _m4 ^ _m5
-        x = np.where(_m6, np.maximum(x - self.speed, -self.arena), x)
-        distance = _hypot(goal_x - x, goal_y - y)
-        terminated = distance < self.speed
-        reward = np.where(distance < self.speed, 1.0, -0.01 * distance)
-        self.x = x
-        self.y = y
-        self.goal_x = goal_x
-        self.goal_y = goal_y
-        if self.check_state:
-            _rt.check_finite(ID, x=x, y=y, goal_x=goal_x, goal_y=goal_y)
-        truncated = self._elapsed >= self._step_limit
-        if _any_reset:
-            _ids = np.flatnonzero(_resetting)
-            self._reset_envs(_ids)
-            reward[_ids] = 0.0
-            terminated[_ids] = False
-            truncated[_ids] = False
+        if self._kernel:
+            _, terminated, truncated, reward, _, _done, _any_reset = self._run_kernel(
+                action, _resetting
+            )
+        else:
+            _any_reset = _next_step and bool(_resetting.any())
+            self._elapsed += 1
+            x = self.x
+            y = self.y
+            goal_x = self.goal_x
+            goal_y = self.goal_y
+            _m1 = action == NORTH
+            y = np.where(_m1, np.minimum(y + self.speed, self.arena), y)
+            _m2 = ~_m1
+            _m3 = _m2 & (action == EAST)
+            x = np.where(_m3, np.minimum(x + self.speed, self.arena), x)
+            _m4 = _m2 ^ _m3
+            _m5 = _m4 & (action == SOUTH)
+            y = np.where(_m5, np.maximum(y - self.speed, -self.arena), y)
+            _m6 = _m4 ^ _m5
+            x = np.where(_m6, np.maximum(x - self.speed, -self.arena), x)
+            distance = _hypot(goal_x - x, goal_y - y)
+            terminated = distance < self.speed
+            reward = np.where(distance < self.speed, 1.0, -0.01 * distance)
+            self.x = x
+            self.y = y
+            self.goal_x = goal_x
+            self.goal_y = goal_y
+            if self.check_state:
+                _rt.check_finite(ID, x=x, y=y, goal_x=goal_x, goal_y=goal_y)
+            truncated = self._elapsed >= self._step_limit
+            if _any_reset:
+                _ids = np.flatnonzero(_resetting)
+                self._reset_envs(_ids)
+                reward[_ids] = 0.0
+                terminated[_ids] = False
+                truncated[_ids] = False
+            _done = terminated | truncated
         obs = self._observe()
         _infos: dict[str, Any] = {}
-        _done = terminated | truncated
         if _next_step:
             self._autoreset = _done
         elif self._same_step and _done.any():
@@ -173,3 +363,52 @@ class DictNavigationV0VectorEnv(NativeVectorEnv):
         if action.shape != (_n,) or action.dtype != np.int64 or (action.view(np.uint64).max() >= 4):
             action = self._fix_actions(actions)
         return action
+
+    def _run_kernel(self, action: np.ndarray, _resetting: np.ndarray) -> Any:
+        """Step all envs with the compiled kernels (autoresetting `_resetting`)."""
+        _n = len(action)
+        terminated = np.empty(_n, dtype=np.bool_)
+        truncated = np.empty(_n, dtype=np.bool_)
+        reward = np.empty(_n, dtype=np.float64)
+        _done = np.empty(_n, dtype=np.bool_)
+        _resets = self._threaded(_step_envs)(
+            action,
+            _resetting,
+            _done,
+            self._streams.doubles,
+            self._streams.pos,
+            self._elapsed,
+            self._step_limit,
+            self.x,
+            self.y,
+            self.goal_x,
+            self.goal_y,
+            terminated,
+            truncated,
+            reward,
+            self.speed,
+            self.arena,
+        )
+        while _resets < 0:  # a buffer ran low: top up, then step
+            self._streams.reserve(2)
+            _resets = self._threaded(_step_envs)(
+                action,
+                _resetting,
+                _done,
+                self._streams.doubles,
+                self._streams.pos,
+                self._elapsed,
+                self._step_limit,
+                self.x,
+                self.y,
+                self.goal_x,
+                self.goal_y,
+                terminated,
+                truncated,
+                reward,
+                self.speed,
+                self.arena,
+            )
+        if self.check_state:
+            _rt.check_finite(ID, x=self.x, y=self.y, goal_x=self.goal_x, goal_y=self.goal_y)
+        return None, terminated, truncated, reward, {}, _done, _resets > 0

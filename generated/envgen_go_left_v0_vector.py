@@ -44,9 +44,21 @@ def _autoreset_envs(_ids, _elapsed, _state_pos, _terminated, _truncated, _reward
 
 @jit(threads=True)
 def _step_envs(
-    _actions, _resetting, _elapsed, _limit, _state_pos, _terminated, _truncated, _reward, size
+    _actions,
+    _resetting,
+    _done,
+    _elapsed,
+    _limit,
+    _state_pos,
+    _terminated,
+    _truncated,
+    _reward,
+    size,
 ):
-    """Step the envs not in `_resetting`, as the single env's step() does."""
+    """Step the envs not in `_resetting`, as the single env's step() does, then reset
+    those (NEXT_STEP autoresets); `_done[i]`: env i ended. Returns how many reset, or
+    -1 (nothing done) when an env's buffer of random doubles must be topped up first.
+    """
     for _i in prange(len(_actions)):
         if _resetting[_i]:
             continue
@@ -60,6 +72,17 @@ def _step_envs(
         _terminated[_i] = terminated
         _reward[_i] = reward
         _truncated[_i] = _elapsed[_i] >= _limit
+        _done[_i] = terminated or _truncated[_i]
+    _ids = np.empty(len(_actions), dtype=np.int64)
+    _k = 0
+    for _i in range(len(_actions)):
+        if _resetting[_i]:
+            _ids[_k] = _i
+            _done[_i] = False
+            _k += 1
+    if _k:
+        _autoreset_envs(_ids[:_k], _elapsed, _state_pos, _terminated, _truncated, _reward, size)
+    return _k
 
 
 class GoLeftV0VectorEnv(NativeVectorEnv):
@@ -109,11 +132,13 @@ class GoLeftV0VectorEnv(NativeVectorEnv):
             raise gym.error.ResetNeeded("step() called before reset()")
         action = self._check_actions(actions)
         _next_step = self._next_step
-        _any_reset = _next_step and bool(self._autoreset.any())
         _resetting = self._autoreset
         if self._kernel:
-            _, terminated, truncated, reward, _ = self._run_kernel(action, _resetting, _any_reset)
+            _, terminated, truncated, reward, _, _done, _any_reset = self._run_kernel(
+                action, _resetting
+            )
         else:
+            _any_reset = _next_step and bool(_resetting.any())
             self._elapsed += 1
             pos = self.pos
             pos = np.minimum(np.maximum(pos + np.where(action == RIGHT, 1, -1), 0), self.size)
@@ -129,9 +154,9 @@ class GoLeftV0VectorEnv(NativeVectorEnv):
                 reward[_ids] = 0.0
                 terminated[_ids] = False
                 truncated[_ids] = False
+            _done = terminated | truncated
         obs = self._observe()
         _infos: dict[str, Any] = {}
-        _done = terminated | truncated
         if _next_step:
             self._autoreset = _done
         elif self._same_step and _done.any():
@@ -170,15 +195,17 @@ class GoLeftV0VectorEnv(NativeVectorEnv):
             action = self._fix_actions(actions)
         return action
 
-    def _run_kernel(self, action: np.ndarray, _resetting: np.ndarray, _any_reset: bool) -> Any:
+    def _run_kernel(self, action: np.ndarray, _resetting: np.ndarray) -> Any:
         """Step all envs with the compiled kernels (autoresetting `_resetting`)."""
         _n = len(action)
         terminated = np.empty(_n, dtype=np.bool_)
         truncated = np.empty(_n, dtype=np.bool_)
         reward = np.empty(_n, dtype=np.float64)
-        self._threaded(_step_envs)(
+        _done = np.empty(_n, dtype=np.bool_)
+        _resets = self._threaded(_step_envs)(
             action,
             _resetting,
+            _done,
             self._elapsed,
             self._step_limit,
             self.pos,
@@ -187,9 +214,6 @@ class GoLeftV0VectorEnv(NativeVectorEnv):
             reward,
             self.size,
         )
-        if _any_reset:
-            _ids = np.flatnonzero(_resetting)
-            _autoreset_envs(_ids, self._elapsed, self.pos, terminated, truncated, reward, self.size)
         if self.check_state:
             _rt.check_finite(ID, pos=self.pos)
-        return None, terminated, truncated, reward, {}
+        return None, terminated, truncated, reward, {}, _done, _resets > 0

@@ -83,6 +83,9 @@ def _autoreset_envs(
 def _step_envs(
     _actions,
     _resetting,
+    _done,
+    _doubles,
+    _pos,
     _elapsed,
     _limit,
     _state_position,
@@ -99,7 +102,14 @@ def _step_envs(
     goal_position,
     goal_velocity,
 ):
-    """Step the envs not in `_resetting`, as the single env's step() does."""
+    """Step the envs not in `_resetting`, as the single env's step() does, then reset
+    those (NEXT_STEP autoresets); `_done[i]`: env i ended. Returns how many reset, or
+    -1 (nothing done) when an env's buffer of random doubles must be topped up first.
+    """
+    for _i in range(len(_actions)):
+        _need = 1 if _resetting[_i] else 0
+        if _pos[_i] > 256 - _need:
+            return -1
     _n = len(_actions)
     _cos0 = np.empty(_n)
     for _i in prange(_n):
@@ -127,7 +137,29 @@ def _step_envs(
         _terminated[_i] = terminated
         _reward[_i] = reward
         _truncated[_i] = _elapsed[_i] >= _limit
+        _done[_i] = terminated or _truncated[_i]
         _observe_env(_i, _obs, _state_position, _state_velocity)
+    _ids = np.empty(len(_actions), dtype=np.int64)
+    _k = 0
+    for _i in range(len(_actions)):
+        if _resetting[_i]:
+            _ids[_k] = _i
+            _done[_i] = False
+            _k += 1
+    if _k:
+        _autoreset_envs(
+            _ids[:_k],
+            _doubles,
+            _pos,
+            _elapsed,
+            _state_position,
+            _state_velocity,
+            _obs,
+            _terminated,
+            _truncated,
+            _reward,
+        )
+    return _k
 
 
 class MountainCarV0VectorEnv(NativeVectorEnv):
@@ -189,11 +221,13 @@ class MountainCarV0VectorEnv(NativeVectorEnv):
         action = self._check_actions(actions)
         _n = self.num_envs
         _next_step = self._next_step
-        _any_reset = _next_step and bool(self._autoreset.any())
         _resetting = self._autoreset
         if self._kernel:
-            obs, terminated, truncated, reward, _ = self._run_kernel(action, _resetting, _any_reset)
+            obs, terminated, truncated, reward, _, _done, _any_reset = self._run_kernel(
+                action, _resetting
+            )
         else:
+            _any_reset = _next_step and bool(_resetting.any())
             self._elapsed += 1
             position = self.position
             velocity = self.velocity
@@ -218,9 +252,9 @@ class MountainCarV0VectorEnv(NativeVectorEnv):
                 reward[_ids] = 0.0
                 terminated[_ids] = False
                 truncated[_ids] = False
+            _done = terminated | truncated
             obs = self._observe()
         _infos: dict[str, Any] = {}
-        _done = terminated | truncated
         if _next_step:
             self._autoreset = _done
         elif self._same_step and _done.any():
@@ -267,16 +301,20 @@ class MountainCarV0VectorEnv(NativeVectorEnv):
             action = self._fix_actions(actions)
         return action
 
-    def _run_kernel(self, action: np.ndarray, _resetting: np.ndarray, _any_reset: bool) -> Any:
+    def _run_kernel(self, action: np.ndarray, _resetting: np.ndarray) -> Any:
         """Step all envs with the compiled kernels (autoresetting `_resetting`)."""
         _n = len(action)
         obs = np.empty((_n, 2), dtype=np.float32)
         terminated = np.empty(_n, dtype=np.bool_)
         truncated = np.empty(_n, dtype=np.bool_)
         reward = np.empty(_n, dtype=np.float64)
-        self._threaded(_step_envs)(
+        _done = np.empty(_n, dtype=np.bool_)
+        _resets = self._threaded(_step_envs)(
             action,
             _resetting,
+            _done,
+            self._streams.doubles,
+            self._streams.pos,
             self._elapsed,
             self._step_limit,
             self.position,
@@ -293,21 +331,30 @@ class MountainCarV0VectorEnv(NativeVectorEnv):
             self.goal_position,
             self.goal_velocity,
         )
-        if _any_reset:
-            _ids = np.flatnonzero(_resetting)
-            self._streams.reserve(1, _ids)
-            _autoreset_envs(
-                _ids,
+        while _resets < 0:  # a buffer ran low: top up, then step
+            self._streams.reserve(1)
+            _resets = self._threaded(_step_envs)(
+                action,
+                _resetting,
+                _done,
                 self._streams.doubles,
                 self._streams.pos,
                 self._elapsed,
+                self._step_limit,
                 self.position,
                 self.velocity,
                 obs,
                 terminated,
                 truncated,
                 reward,
+                self.force,
+                self.gravity,
+                self.max_speed,
+                self.min_position,
+                self.max_position,
+                self.goal_position,
+                self.goal_velocity,
             )
         if self.check_state:
             _rt.check_finite(ID, position=self.position, velocity=self.velocity)
-        return obs, terminated, truncated, reward, {}
+        return obs, terminated, truncated, reward, {}, _done, _resets > 0

@@ -79,8 +79,8 @@ class ResourceManagementV0VectorEnv(NativeVectorEnv):
         action = self._check_actions(actions)
         _n = self.num_envs
         _next_step = self._next_step
-        _any_reset = _next_step and bool(self._autoreset.any())
         _resetting = self._autoreset
+        _any_reset = _next_step and bool(_resetting.any())
         self._elapsed += 1
         _elapsed = self._elapsed
         _fresh = self._elapsed == 1
@@ -107,10 +107,10 @@ class ResourceManagementV0VectorEnv(NativeVectorEnv):
             reward[_ids] = 0.0
             terminated[_ids] = False
             truncated[_ids] = False
+        _done = terminated | truncated
         obs = self._observe()
         _infos: dict[str, Any] = {}
         _infos = self._info(_infos, None)
-        _done = terminated | truncated
         if _next_step:
             self._autoreset = _done
         elif self._same_step and _done.any():

@@ -99,6 +99,7 @@ def _autoreset_envs(
 def _step_envs(
     _actions,
     _resetting,
+    _done,
     _rngs,
     _elapsed,
     _limit,
@@ -115,7 +116,10 @@ def _step_envs(
     initial_price,
     max_steps,
 ):
-    """Step the envs not in `_resetting`, as the single env's step() does."""
+    """Step the envs not in `_resetting`, as the single env's step() does, then reset
+    those (NEXT_STEP autoresets); `_done[i]`: env i ended. Returns how many reset, or
+    -1 (nothing done) when an env's buffer of random doubles must be topped up first.
+    """
     for _i in range(len(_actions)):
         if _resetting[_i]:
             continue
@@ -142,6 +146,7 @@ def _step_envs(
         _terminated[_i] = terminated
         _reward[_i] = reward
         _truncated[_i] = _elapsed[_i] >= _limit
+        _done[_i] = terminated or _truncated[_i]
         _observe_env(
             _i,
             _obs,
@@ -153,6 +158,29 @@ def _step_envs(
             initial_price,
             max_steps,
         )
+    _ids = np.empty(len(_actions), dtype=np.int64)
+    _k = 0
+    for _i in range(len(_actions)):
+        if _resetting[_i]:
+            _ids[_k] = _i
+            _done[_i] = False
+            _k += 1
+    if _k:
+        _autoreset_envs(
+            _ids[:_k],
+            _elapsed,
+            _state_cash,
+            _state_position,
+            _state_price,
+            _obs,
+            _terminated,
+            _truncated,
+            _reward,
+            initial_cash,
+            initial_price,
+            max_steps,
+        )
+    return _k
 
 
 class SimpleTradingV0VectorEnv(NativeVectorEnv):
@@ -213,11 +241,13 @@ class SimpleTradingV0VectorEnv(NativeVectorEnv):
         action = self._check_actions(actions)
         _n = self.num_envs
         _next_step = self._next_step
-        _any_reset = _next_step and bool(self._autoreset.any())
         _resetting = self._autoreset
         if self._kernel:
-            obs, terminated, truncated, reward, _ = self._run_kernel(action, _resetting, _any_reset)
+            obs, terminated, truncated, reward, _, _done, _any_reset = self._run_kernel(
+                action, _resetting
+            )
         else:
+            _any_reset = _next_step and bool(_resetting.any())
             _live = ~_resetting if _any_reset else self._all_true
             _live_ids = np.flatnonzero(_live) if _any_reset else self._all_ids
             self._elapsed += 1
@@ -254,10 +284,10 @@ class SimpleTradingV0VectorEnv(NativeVectorEnv):
                 reward[_ids] = 0.0
                 terminated[_ids] = False
                 truncated[_ids] = False
+            _done = terminated | truncated
             obs = self._observe()
         _infos: dict[str, Any] = {}
         _infos = self._info(_infos, None)
-        _done = terminated | truncated
         if _next_step:
             self._autoreset = _done
         elif self._same_step and _done.any():
@@ -315,17 +345,19 @@ class SimpleTradingV0VectorEnv(NativeVectorEnv):
             action = self._fix_actions(actions)
         return action
 
-    def _run_kernel(self, action: np.ndarray, _resetting: np.ndarray, _any_reset: bool) -> Any:
+    def _run_kernel(self, action: np.ndarray, _resetting: np.ndarray) -> Any:
         """Step all envs with the compiled kernels (autoresetting `_resetting`)."""
         _n = len(action)
         obs = np.empty((_n, 4), dtype=np.float32)
         terminated = np.empty(_n, dtype=np.bool_)
         truncated = np.empty(_n, dtype=np.bool_)
         reward = np.empty(_n, dtype=np.float64)
+        _done = np.empty(_n, dtype=np.bool_)
         _rngs = self._streams.kernel_generators()
-        _step_envs(
+        _resets = _step_envs(
             action,
             _resetting,
+            _done,
             _rngs,
             self._elapsed,
             self._step_limit,
@@ -342,22 +374,6 @@ class SimpleTradingV0VectorEnv(NativeVectorEnv):
             self.initial_price,
             self.max_steps,
         )
-        if _any_reset:
-            _ids = np.flatnonzero(_resetting)
-            _autoreset_envs(
-                _ids,
-                self._elapsed,
-                self.cash,
-                self.position,
-                self.price,
-                obs,
-                terminated,
-                truncated,
-                reward,
-                self.initial_cash,
-                self.initial_price,
-                self.max_steps,
-            )
         if self.check_state:
             _rt.check_finite(ID, cash=self.cash, position=self.position, price=self.price)
-        return obs, terminated, truncated, reward, {}
+        return obs, terminated, truncated, reward, {}, _done, _resets > 0

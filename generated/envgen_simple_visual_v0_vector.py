@@ -28,6 +28,36 @@ from .envgen_simple_visual_v0 import SimpleVisualV0Env as _SingleEnv
 
 
 @jit
+def _draw_color(_value):
+    """One color channel as draw.py's _color computes it: int64, clipped to 0..255."""
+    return np.uint8(min(max(np.int64(_value), 0), 255))
+
+
+@jit
+def _draw_fill(_frame, _r, _g, _b):
+    """draw.fill(frame, (r, g, b))."""
+    _frame[:, :, 0] = _draw_color(_r)
+    _frame[:, :, 1] = _draw_color(_g)
+    _frame[:, :, 2] = _draw_color(_b)
+
+
+@jit
+def _draw_fill_rect(_frame, _x0, _y0, _x1, _y1, _r, _g, _b):
+    """draw.fill_rect(frame, x0, y0, x1, y1, (r, g, b))."""
+    _height, _width = _frame.shape[0], _frame.shape[1]
+    _a = np.int64(np.rint(np.float64(_x0)))
+    _c = np.int64(np.rint(np.float64(_x1)))
+    _left, _right = max(min(_a, _c), 0), min(max(_a, _c), _width)
+    _a = np.int64(np.rint(np.float64(_y0)))
+    _c = np.int64(np.rint(np.float64(_y1)))
+    _top, _bottom = max(min(_a, _c), 0), min(max(_a, _c), _height)
+    if _left < _right and _top < _bottom:
+        _frame[_top:_bottom, _left:_right, 0] = _draw_color(_r)
+        _frame[_top:_bottom, _left:_right, 1] = _draw_color(_g)
+        _frame[_top:_bottom, _left:_right, 2] = _draw_color(_b)
+
+
+@jit
 def _reset_env(_i, _rngs, _state_agent_x, _state_agent_y, _state_target, grid_size):
     """The single env's reset of env `_i` (no options), into the state arrays."""
     agent_x = 0
@@ -39,6 +69,36 @@ def _reset_env(_i, _rngs, _state_agent_x, _state_agent_y, _state_target, grid_si
 
 
 @jit
+def _fn_picture(ax, ay, target_cell, image_size, grid_size, cell):
+    """The spec function 'picture', as the single env computes it."""
+    frame = np.zeros((image_size, image_size, 3), dtype=np.uint8)
+    _draw_fill(frame, 255, 255, 255)
+    for i in range(grid_size + 1):
+        _draw_fill_rect(frame, i * cell, 0, i * cell + 1, image_size, 160, 160, 160)
+        _draw_fill_rect(frame, 0, i * cell, image_size, i * cell + 1, 160, 160, 160)
+    tx = target_cell % grid_size
+    ty = target_cell // grid_size
+    _draw_fill_rect(
+        frame, tx * cell + 1, ty * cell + 1, (tx + 1) * cell, (ty + 1) * cell, 0, 200, 0
+    )
+    _draw_fill_rect(
+        frame, ax * cell + 1, ay * cell + 1, (ax + 1) * cell, (ay + 1) * cell, 0, 0, 255
+    )
+    return frame
+
+
+@jit
+def _observe_env(
+    _i, _obs, _state_agent_x, _state_agent_y, _state_target, image_size, grid_size, cell
+):
+    """Env `_i`'s observation, drawn into `_obs[_i]`."""
+    agent_x = _state_agent_x[_i]
+    agent_y = _state_agent_y[_i]
+    target = _state_target[_i]
+    _obs[_i] = _fn_picture(agent_x, agent_y, target, image_size, grid_size, cell)
+
+
+@jit
 def _autoreset_envs(
     _ids,
     _rngs,
@@ -46,10 +106,13 @@ def _autoreset_envs(
     _state_agent_x,
     _state_agent_y,
     _state_target,
+    _obs,
     _terminated,
     _truncated,
     _reward,
     grid_size,
+    image_size,
+    cell,
 ):
     """Reset the envs `_ids`, as the single env's reset() does."""
     for _i in _ids:
@@ -58,23 +121,34 @@ def _autoreset_envs(
         _terminated[_i] = False
         _truncated[_i] = False
         _reward[_i] = 0.0
+        _observe_env(
+            _i, _obs, _state_agent_x, _state_agent_y, _state_target, image_size, grid_size, cell
+        )
 
 
 @jit(threads=True)
 def _step_envs(
     _actions,
     _resetting,
+    _done,
+    _rngs,
     _elapsed,
     _limit,
     _state_agent_x,
     _state_agent_y,
     _state_target,
+    _obs,
     _terminated,
     _truncated,
     _reward,
     grid_size,
+    image_size,
+    cell,
 ):
-    """Step the envs not in `_resetting`, as the single env's step() does."""
+    """Step the envs not in `_resetting`, as the single env's step() does, then reset
+    those (NEXT_STEP autoresets); `_done[i]`: env i ended. Returns how many reset, or
+    -1 (nothing done) when an env's buffer of random doubles must be topped up first.
+    """
     for _i in prange(len(_actions)):
         if _resetting[_i]:
             continue
@@ -100,6 +174,34 @@ def _step_envs(
         _terminated[_i] = terminated
         _reward[_i] = reward
         _truncated[_i] = _elapsed[_i] >= _limit
+        _done[_i] = terminated or _truncated[_i]
+        _observe_env(
+            _i, _obs, _state_agent_x, _state_agent_y, _state_target, image_size, grid_size, cell
+        )
+    _ids = np.empty(len(_actions), dtype=np.int64)
+    _k = 0
+    for _i in range(len(_actions)):
+        if _resetting[_i]:
+            _ids[_k] = _i
+            _done[_i] = False
+            _k += 1
+    if _k:
+        _autoreset_envs(
+            _ids[:_k],
+            _rngs,
+            _elapsed,
+            _state_agent_x,
+            _state_agent_y,
+            _state_target,
+            _obs,
+            _terminated,
+            _truncated,
+            _reward,
+            grid_size,
+            image_size,
+            cell,
+        )
+    return _k
 
 
 class SimpleVisualV0VectorEnv(NativeVectorEnv):
@@ -156,11 +258,13 @@ class SimpleVisualV0VectorEnv(NativeVectorEnv):
             raise gym.error.ResetNeeded("step() called before reset()")
         action = self._check_actions(actions)
         _next_step = self._next_step
-        _any_reset = _next_step and bool(self._autoreset.any())
         _resetting = self._autoreset
         if self._kernel:
-            _, terminated, truncated, reward, _ = self._run_kernel(action, _resetting, _any_reset)
+            obs, terminated, truncated, reward, _, _done, _any_reset = self._run_kernel(
+                action, _resetting
+            )
         else:
+            _any_reset = _next_step and bool(_resetting.any())
             self._elapsed += 1
             agent_x = self.agent_x
             agent_y = self.agent_y
@@ -190,10 +294,10 @@ class SimpleVisualV0VectorEnv(NativeVectorEnv):
                 reward[_ids] = 0.0
                 terminated[_ids] = False
                 truncated[_ids] = False
-        obs = self._observe()
+            _done = terminated | truncated
+            obs = self._observe()
         _infos: dict[str, Any] = {}
         _infos = self._info(_infos, None)
-        _done = terminated | truncated
         if _next_step:
             self._autoreset = _done
         elif self._same_step and _done.any():
@@ -259,40 +363,33 @@ class SimpleVisualV0VectorEnv(NativeVectorEnv):
     def _picture(self, *_args: Any) -> Any:
         return self._functions._picture(*_args)
 
-    def _run_kernel(self, action: np.ndarray, _resetting: np.ndarray, _any_reset: bool) -> Any:
+    def _run_kernel(self, action: np.ndarray, _resetting: np.ndarray) -> Any:
         """Step all envs with the compiled kernels (autoresetting `_resetting`)."""
         _n = len(action)
+        obs = np.empty((_n, *self.single_observation_space.shape), dtype=np.uint8)
         terminated = np.empty(_n, dtype=np.bool_)
         truncated = np.empty(_n, dtype=np.bool_)
         reward = np.empty(_n, dtype=np.float64)
+        _done = np.empty(_n, dtype=np.bool_)
         _rngs = self._streams.kernel_generators()
-        self._threaded(_step_envs)(
+        _resets = self._threaded(_step_envs)(
             action,
             _resetting,
+            _done,
+            _rngs,
             self._elapsed,
             self._step_limit,
             self.agent_x,
             self.agent_y,
             self.target,
+            obs,
             terminated,
             truncated,
             reward,
             self.grid_size,
+            self.image_size,
+            self.cell,
         )
-        if _any_reset:
-            _ids = np.flatnonzero(_resetting)
-            _autoreset_envs(
-                _ids,
-                _rngs,
-                self._elapsed,
-                self.agent_x,
-                self.agent_y,
-                self.target,
-                terminated,
-                truncated,
-                reward,
-                self.grid_size,
-            )
         if self.check_state:
             _rt.check_finite(ID, agent_x=self.agent_x, agent_y=self.agent_y, target=self.target)
-        return None, terminated, truncated, reward, {}
+        return obs, terminated, truncated, reward, {}, _done, _resets > 0

@@ -60,6 +60,7 @@ def _autoreset_envs(
 def _step_envs(
     _actions,
     _resetting,
+    _done,
     _rngs,
     _elapsed,
     _limit,
@@ -71,7 +72,10 @@ def _step_envs(
     _reward,
     set_point,
 ):
-    """Step the envs not in `_resetting`, as the single env's step() does."""
+    """Step the envs not in `_resetting`, as the single env's step() does, then reset
+    those (NEXT_STEP autoresets); `_done[i]`: env i ended. Returns how many reset, or
+    -1 (nothing done) when an env's buffer of random doubles must be topped up first.
+    """
     for _i in range(len(_actions)):
         if _resetting[_i]:
             continue
@@ -91,6 +95,27 @@ def _step_envs(
         _terminated[_i] = terminated
         _reward[_i] = reward
         _truncated[_i] = _elapsed[_i] >= _limit
+        _done[_i] = terminated or _truncated[_i]
+    _ids = np.empty(len(_actions), dtype=np.int64)
+    _k = 0
+    for _i in range(len(_actions)):
+        if _resetting[_i]:
+            _ids[_k] = _i
+            _done[_i] = False
+            _k += 1
+    if _k:
+        _autoreset_envs(
+            _ids[:_k],
+            _rngs,
+            _elapsed,
+            _state_mode,
+            _state_room,
+            _state_outside,
+            _terminated,
+            _truncated,
+            _reward,
+        )
+    return _k
 
 
 class TupleThermostatV0VectorEnv(NativeVectorEnv):
@@ -141,11 +166,13 @@ class TupleThermostatV0VectorEnv(NativeVectorEnv):
         action = self._check_actions(actions)
         _n = self.num_envs
         _next_step = self._next_step
-        _any_reset = _next_step and bool(self._autoreset.any())
         _resetting = self._autoreset
         if self._kernel:
-            _, terminated, truncated, reward, _ = self._run_kernel(action, _resetting, _any_reset)
+            _, terminated, truncated, reward, _, _done, _any_reset = self._run_kernel(
+                action, _resetting
+            )
         else:
+            _any_reset = _next_step and bool(_resetting.any())
             _live = ~_resetting if _any_reset else self._all_true
             _live_ids = np.flatnonzero(_live) if _any_reset else self._all_ids
             self._elapsed += 1
@@ -174,9 +201,9 @@ class TupleThermostatV0VectorEnv(NativeVectorEnv):
                 reward[_ids] = 0.0
                 terminated[_ids] = False
                 truncated[_ids] = False
+            _done = terminated | truncated
         obs = self._observe()
         _infos: dict[str, Any] = {}
-        _done = terminated | truncated
         if _next_step:
             self._autoreset = _done
         elif self._same_step and _done.any():
@@ -223,16 +250,18 @@ class TupleThermostatV0VectorEnv(NativeVectorEnv):
             action = self._fix_actions(actions)
         return action
 
-    def _run_kernel(self, action: np.ndarray, _resetting: np.ndarray, _any_reset: bool) -> Any:
+    def _run_kernel(self, action: np.ndarray, _resetting: np.ndarray) -> Any:
         """Step all envs with the compiled kernels (autoresetting `_resetting`)."""
         _n = len(action)
         terminated = np.empty(_n, dtype=np.bool_)
         truncated = np.empty(_n, dtype=np.bool_)
         reward = np.empty(_n, dtype=np.float64)
+        _done = np.empty(_n, dtype=np.bool_)
         _rngs = self._streams.kernel_generators()
-        _step_envs(
+        _resets = _step_envs(
             action,
             _resetting,
+            _done,
             _rngs,
             self._elapsed,
             self._step_limit,
@@ -244,19 +273,6 @@ class TupleThermostatV0VectorEnv(NativeVectorEnv):
             reward,
             self.set_point,
         )
-        if _any_reset:
-            _ids = np.flatnonzero(_resetting)
-            _autoreset_envs(
-                _ids,
-                _rngs,
-                self._elapsed,
-                self.mode,
-                self.room,
-                self.outside,
-                terminated,
-                truncated,
-                reward,
-            )
         if self.check_state:
             _rt.check_finite(ID, mode=self.mode, room=self.room, outside=self.outside)
-        return None, terminated, truncated, reward, {}
+        return None, terminated, truncated, reward, {}, _done, _resets > 0

@@ -110,6 +110,12 @@ def compiled(built):
 def test_specs_with_scalar_state_get_a_compiled_kernel(built):
     kernels = set(compiled(built))
     assert {"envgen/CartPole-v1", "envgen/GoLeft-v0", "envgen/MountainCar-v0"} <= kernels
+    # hypot: CPython's own algorithm, transcribed (checked against math.hypot at run time)
+    assert "envgen/DictNavigation-v0" in kernels
+    # observations drawn by a spec function with the drawing library, inside the kernel
+    assert "envgen/SimpleVisual-v0" in kernels
+    visual = built[1]["envgen/SimpleVisual-v0"][2](num_envs=1)
+    assert "_obs" in vector_observe_params(visual)
     # draws other than random()/uniform() call each env's Generator inside the kernel
     assert {"envgen/SimpleTrading-v0", "envgen/DiceGuess-v0"} <= kernels
     for env_id in set(vectorized(built)) - kernels:
@@ -773,3 +779,48 @@ def test_draw_counts_beyond_one_buffer():
         assert np.array_equal(first[env], expected.uniform(-1.0, 1.0, 5))
         assert np.array_equal(big[env], expected.random(300))
         assert np.array_equal(after[env], expected.uniform(-1.0, 1.0, 2))
+
+
+def test_compiled_hypot_is_pythons_to_the_last_bit():
+    """math.hypot is CPython's vector_norm, not the C library's hypot (np.hypot differs)."""
+    import math
+
+    from envgen.runtime import vector as vector_runtime
+
+    assert vector_runtime.kernel_math("hypot")
+    a, b = vector_runtime._probe_inputs("hypot", 2)
+    want = np.array([math.hypot(x, y) for x, y in zip(a.tolist(), b.tolist(), strict=True)])
+    got = np.array([vector_runtime._cpython_hypot(x, y) for x, y in zip(a, b, strict=True)])
+    nan = np.isnan(want)
+    assert np.array_equal(np.isnan(got), nan)
+    assert np.array_equal(got[~nan].view(np.uint64), want[~nan].view(np.uint64))  # ±0 too
+    assert not np.array_equal(np.hypot(a, b), want, equal_nan=True)  # the probe tells them apart
+
+
+def vector_observe_params(vec):
+    """The arguments of the module's jitted `_observe_env` (the kernel writes observations)."""
+    module = sys.modules[type(vec).__module__]
+    return module._observe_env.py_func.__code__.co_varnames
+
+
+def test_kernel_drawing_matches_the_drawing_library():
+    """fill / fill_rect compiled for kernels paint exactly what envgen.runtime.draw paints:
+    corners in any order, outside the frame, rounded half to even, colors clipped."""
+    from envgen.runtime import draw
+    from envgen.runtime import vector as vector_runtime
+
+    rng = np.random.default_rng(0)
+    for _ in range(300):
+        want = rng.integers(0, 256, (13, 17, 3), dtype=np.uint8)
+        got = want.copy()
+        color = tuple(int(c) for c in rng.integers(-300, 600, 3))
+        if rng.random() < 0.1:
+            draw.fill(want, color)
+            vector_runtime._draw_fill(got, *color)
+        else:
+            coords = rng.integers(-5, 22, 4).astype(np.float64)
+            if rng.random() < 0.5:
+                coords = coords + rng.choice([0.5, -0.5, 0.49, 0.51], 4)
+            draw.fill_rect(want, *coords.tolist(), color)
+            vector_runtime._draw_fill_rect(got, *coords, *color)
+        assert np.array_equal(got, want)

@@ -26,11 +26,12 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from envgen.backends._printer import Translator, _argument, literal, np_dtype, tidy, tidy_block
 from envgen.backends.python import INDENT, _state_value
 from envgen.compiler.functions import BUILTINS
-from envgen.compiler.ir import Code, EnvModel
+from envgen.compiler.ir import Code, EnvModel, FunctionModel
 from envgen.compiler.types import T
 
 #: Math functions that cost a C library call each (sqrt, floor, abs, ... are instructions).
@@ -54,7 +55,8 @@ _LIBRARY_MATH = {
 #: functions are checked against Python's at run time (`vector_runtime.kernel_math`).
 _KERNEL_BUILTINS = {
     *_LIBRARY_MATH,
-    # not hypot: CPython's math.hypot is its own algorithm (vector_norm), not the C library's
+    # hypot: CPython's own algorithm (vector_norm), not the C library's: see `_cpython_hypot`
+    "hypot",
     *("sqrt", "floor", "ceil", "round", "abs", "square", "sign", "pow"),
     *("min", "max", "clip", "where", "int", "float", "bool", "float64", "option"),
     # drawn from the per-env buffers
@@ -96,6 +98,37 @@ _HELPERS = {
         f"{INDENT}return _low + (float(_high) - _low) * _doubles[_i, _p]",
     ],
 }
+
+
+def _runtime_functions(*names: str) -> list[str]:
+    """The source of functions in envgen/runtime/vector.py, read as text (not imported:
+    that would load Numba during `envgen build`), for a generated module's own copy."""
+    path = Path(__file__).resolve().parent.parent / "runtime" / "vector.py"
+    text = path.read_text(encoding="utf-8")
+    lines = text.splitlines()
+    found = {
+        node.name: node
+        for node in ast.parse(text).body
+        if isinstance(node, ast.FunctionDef) and node.name in names
+    }
+    out: list[str] = []
+    for name in names:
+        node = found[name]
+        first = min(d.lineno for d in node.decorator_list) if node.decorator_list else node.lineno
+        block = lines[first - 1 : node.end_lineno]
+        out += [line.split("  # noqa:")[0] for line in block] + ["", ""]
+    return out[:-2]
+
+
+#: math.hypot as CPython computes it (vector_norm), checked by `kernel_math("hypot")`.
+_HELPERS["_cpython_hypot"] = _runtime_functions("_cpython_hypot", "_cpython_dl_mul")
+
+
+#: The drawing library's fill and fill_rect, for observations drawn inside the kernel.
+_HELPERS["_draw_fill"] = _runtime_functions("_draw_color", "_draw_fill")
+_HELPERS["_draw_fill_rect"] = _runtime_functions("_draw_fill_rect")
+#: Drawing functions a kernel can draw observations with (the rest: NumPy code).
+_KERNEL_DRAWING = {"fill": 1, "fill_rect": 5}  # name -> arguments before the color
 
 
 class NoKernel(Exception):
@@ -203,14 +236,29 @@ class KernelTranslator(Translator):
         if name == "pow":
             self.math.add("pow")
             return f"_c_pow({self.expr(node.args[0])}, {self.expr(node.args[1])})"
+        if name in _KERNEL_DRAWING:  # checked by _check_picture: a literal (r, g, b)
+            color = node.args[-1]
+            assert isinstance(color, (ast.Tuple, ast.List))
+            self.helpers.add("_draw_fill" if name == "fill" else "_draw_fill_rect")
+            if name == "fill_rect":
+                self.helpers.add("_draw_fill")  # its _draw_color
+            args = ", ".join(self.expr(a) for a in [*node.args[:-1], *color.elts])
+            return f"_draw_{name}({args})"
+        if name == "hypot":  # CPython's algorithm, not the C library's hypot()
+            self.math.add("hypot")
+            self.helpers.add("_cpython_hypot")
+            return f"_cpython_hypot({self.expr(node.args[0])}, {self.expr(node.args[1])})"
         builtin = BUILTINS[name]
         if builtin.scalar is not None and "math." in builtin.scalar:
             self.math.add(builtin.scalar.split("math.", 1)[1].split("(", 1)[0])
         return super()._Call(node)
 
 
-def _check_expr(model: EnvModel, node: ast.expr, where: str) -> None:
-    """Raise NoKernel unless every value in `node` is a scalar bool/int/float."""
+def _check_expr(model: EnvModel, node: ast.expr, where: str, untyped: bool = False) -> None:
+    """Raise NoKernel unless every value in `node` is a scalar bool/int/float.
+
+    `untyped`: values the analysis could not type (a spec function's arguments) pass; Numba
+    types them from the (checked) scalar arguments of the call, as Python would."""
     if isinstance(node, ast.Call):
         assert isinstance(node.func, ast.Name)
         name = node.func.id
@@ -221,7 +269,7 @@ def _check_expr(model: EnvModel, node: ast.expr, where: str) -> None:
         if name == "option":
             default = _argument(node, BUILTINS[name].params, "default")
             assert default is not None
-            _check_expr(model, default, where)
+            _check_expr(model, default, where, untyped)
         else:
             params = BUILTINS[name].params
             if any(k.arg == "size" for k in node.keywords) or (
@@ -229,13 +277,13 @@ def _check_expr(model: EnvModel, node: ast.expr, where: str) -> None:
             ):
                 raise NoKernel(f"{where} draws arrays of random numbers")
             for arg in [*node.args, *(k.value for k in node.keywords)]:
-                _check_expr(model, arg, where)
+                _check_expr(model, arg, where, untyped)
     elif isinstance(node, (ast.BinOp, ast.UnaryOp, ast.BoolOp, ast.Compare, ast.IfExp)):
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.MatMult):
             raise NoKernel(f"{where} multiplies matrices")
         for child in ast.iter_child_nodes(node):
             if isinstance(child, ast.expr):
-                _check_expr(model, child, where)
+                _check_expr(model, child, where, untyped)
     elif isinstance(node, ast.Name):
         symbol = model.symbols.get(id(node))
         if symbol is not None and symbol.kind == "param" and model.params[node.id].nullable:
@@ -243,6 +291,8 @@ def _check_expr(model: EnvModel, node: ast.expr, where: str) -> None:
     elif not isinstance(node, ast.Constant):
         raise NoKernel(f"{where} uses {type(node).__name__} `{ast.unparse(node)}`")
     t = model.types.get(id(node))
+    if untyped and (t is None or t.dtype == "any"):
+        return
     if t is None or not t.is_scalar or _dtype(t) not in _SCALAR_DTYPES:
         described = t.describe() if t is not None else "an untyped value"
         raise NoKernel(f"{where} computes {described} (`{ast.unparse(node)}`)")
@@ -384,6 +434,87 @@ def _observation_rows(model: EnvModel) -> list[ast.expr] | None:
     return None
 
 
+def _picture(model: EnvModel) -> tuple[ast.Call, FunctionModel] | None:
+    """The observation, where it is a spec function's picture the kernel can draw: a uint8
+    Box observation `f(scalars...)` whose body makes `frame = zeros(...)`, draws on it with
+    fill/fill_rect and scalar statements, and returns it (SimpleVisual). None otherwise."""
+    obs = model.observation
+    expr = obs.code.expr if obs.code is not None and not obs.children else None
+    if (
+        obs.space.kind != "Box"
+        or obs.space.dtype != "uint8"
+        or not isinstance(expr, ast.Call)
+        or not isinstance(expr.func, ast.Name)
+        or expr.func.id not in model.functions
+        or expr.keywords
+    ):
+        return None
+    function = model.functions[expr.func.id]
+    try:
+        for arg in expr.args:
+            _check_expr(model, arg, "observation")
+        _check_picture(model, function)
+    except NoKernel:
+        return None
+    return expr, function
+
+
+def _check_picture(model: EnvModel, function: FunctionModel) -> None:
+    returned = function.returns.expr
+    if not isinstance(returned, ast.Name):
+        raise NoKernel(f"function '{function.name}' does not return a frame by name")
+    frame = returned.id
+    made = False
+
+    def block(stmts: list[ast.stmt]) -> None:
+        nonlocal made
+        for stmt in stmts:
+            if isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Name):
+                value = stmt.value
+                if stmt.targets[0].id != frame:
+                    _check_expr(model, value, "picture", untyped=True)
+                    continue
+                if made or not (
+                    isinstance(value, ast.Call)
+                    and isinstance(value.func, ast.Name)
+                    and value.func.id == "zeros"
+                    and value.args
+                    and isinstance(value.args[0], ast.Tuple)
+                ):
+                    raise NoKernel("the picture's frame is not made once by zeros((h, w, 3))")
+                for dim in value.args[0].elts:
+                    _check_expr(model, dim, "picture", untyped=True)
+                made = True
+            elif isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
+                call = stmt.value
+                assert isinstance(call.func, ast.Name)
+                before = _KERNEL_DRAWING.get(call.func.id)
+                if before is None or call.keywords or len(call.args) != before + 1:
+                    raise NoKernel(f"the picture calls {call.func.id}()")
+                target, *coords, color = call.args
+                if not isinstance(target, ast.Name) or target.id != frame or not made:
+                    raise NoKernel("the picture draws on another array")
+                if not isinstance(color, (ast.Tuple, ast.List)) or len(color.elts) != 3:
+                    raise NoKernel("the picture's colors are not literal (r, g, b)")
+                for value in [*coords, *color.elts]:
+                    _check_expr(model, value, "picture", untyped=True)
+            elif isinstance(stmt, ast.For):
+                assert isinstance(stmt.iter, ast.Call)
+                for arg in stmt.iter.args:
+                    _check_expr(model, arg, "picture", untyped=True)
+                block(stmt.body)
+            elif isinstance(stmt, ast.If):
+                _check_expr(model, stmt.test, "picture", untyped=True)
+                block(stmt.body)
+                block(stmt.orelse)
+            elif not isinstance(stmt, ast.Pass):
+                raise NoKernel(f"the picture has a {type(stmt).__name__} statement")
+
+    block(function.body.stmts)
+    if not made:
+        raise NoKernel("the picture's frame is not made by zeros()")
+
+
 def _expr(code: Code) -> ast.expr:
     assert code.expr is not None
     return code.expr
@@ -476,7 +607,44 @@ def emit_kernel(model: EnvModel, buffered: bool) -> KernelCode:
             observe_body,
         )
 
-    outs = [*(["_obs"] if rows is not None else []), "_terminated", "_truncated", "_reward"]
+    picture = _picture(model) if rows is None else None
+    if picture is not None:
+        # the spec function, compiled, returns env _i's frame; _observe_env stores it
+        call, function = picture
+        ft = KernelTranslator(model, "observe", buffered)
+        ot = KernelTranslator(model, "observe", buffered)
+        translators += [ft, ot]
+        body = tidy_block(ft.block(function.body.stmts))
+        returned = function.returns.expr
+        assert isinstance(returned, ast.Name)
+        name = f"_fn_{function.name}"
+        functions += _function(
+            name,
+            [*function.args, *ft.args.names],
+            f"The spec function '{function.name}', as the single env computes it.",
+            [*body, f"return {returned.id}"],
+        )
+        read = _names(list(call.args))
+        observed = [
+            (name_, array) for name_, array in zip(state, arrays, strict=True) if name_ in read
+        ]
+        values_ = ", ".join([*(tidy(ot.expr(a)) for a in call.args), *ft.args.names])
+        observe_body = [f"{name_} = {array}[_i]" for name_, array in observed]
+        observe_body.append(f"_obs[_i] = {name}({values_})")
+        elapsed = ["_elapsed"] if "elapsed_steps" in read else []
+        observe_params = _unique(
+            ["_i", "_obs", *elapsed, *(a for _, a in observed), *ot.args.names, *ft.args.names]
+        )
+        observe = [f"_observe_env({', '.join(observe_params)})"]
+        functions += _function(
+            "_observe_env",
+            observe_params,
+            "Env `_i`'s observation, drawn into `_obs[_i]`.",
+            observe_body,
+        )
+    observes = rows is not None or picture is not None
+
+    outs = [*(["_obs"] if observes else []), "_terminated", "_truncated", "_reward"]
 
     # _autoreset_envs: the envs that ended last step start a new episode (NEXT_STEP). A
     # loop over their indices, not over all envs: no unpredictable branch between two
@@ -507,13 +675,18 @@ def emit_kernel(model: EnvModel, buffered: bool) -> KernelCode:
         ],
     )
 
-    # _step_envs: every other env steps, as the single env's step() does. Resets are a
-    # loop of their own: a loop without them compiles to much faster code.
+    # _step_envs: every other env steps, as the single env's step() does; then the envs
+    # in `_resetting` autoreset. One call from Python per step (each call costs about a
+    # microsecond of argument unboxing, and so did the NumPy calls that found the resetting
+    # envs and checked their buffers). Resets are a loop of their own: a step loop without
+    # them compiles to much faster code.
     step_params = _unique(
         [
             "_actions",
             "_resetting",
+            "_done",
             *random_args(st),
+            *random_args(rt),
             "_elapsed",
             "_limit",
             *arrays,
@@ -521,6 +694,7 @@ def emit_kernel(model: EnvModel, buffered: bool) -> KernelCode:
             *(o[0] for o in outputs),
             *st.args.names,
             *ht.args.names,
+            *rt.args.names,
             *observe_params[1:],  # not `_i`
         ]
     )
@@ -538,27 +712,50 @@ def emit_kernel(model: EnvModel, buffered: bool) -> KernelCode:
             *(f"{INDENT}{name} = _state_{name}[_i]" for name in hoist_reads),
             *(f"{INDENT}{array}[_i] = {code}" for array, code in hoisted),
         ]
+    # A kernel cannot call back into Python to refill a buffer: it returns -1 before
+    # touching anything when an env has fewer unread doubles than its reset or step may
+    # draw (counts are static: no draws in loops), and Python tops the buffers up.
+    buffer_check = []
+    if st.draws or rt.draws:
+        buffer_check = [
+            "for _i in range(len(_actions)):",
+            f"{INDENT}_need = {rt.draws} if _resetting[_i] else {st.draws}",
+            f"{INDENT}if _pos[_i] > {BUFFERED_DRAWS} - _need:",
+            f"{INDENT * 2}return -1",
+        ]
     functions += _function(
         "_step_envs",
         step_params,
-        "Step the envs not in `_resetting`, as the single env's step() does.",
+        "Step the envs not in `_resetting`, as the single env's step() does, then reset\n"
+        "those (NEXT_STEP autoresets); `_done[i]`: env i ended. Returns how many reset, or\n"
+        "-1 (nothing done) when an env's buffer of random doubles must be topped up first.",
         [
+            *buffer_check,
             *hoist_loop,
             f"for _i in {loop}(len(_actions)):",
             f"{INDENT}if _resetting[_i]:",
             f"{INDENT * 2}continue",
             f"{INDENT}_elapsed[_i] += 1",
             *(INDENT + line for line in step_body),
+            f"{INDENT}_done[_i] = terminated or _truncated[_i]",
             *(INDENT + line for line in observe),
+            "_ids = np.empty(len(_actions), dtype=np.int64)",
+            "_k = 0",
+            "for _i in range(len(_actions)):",
+            f"{INDENT}if _resetting[_i]:",
+            f"{INDENT * 2}_ids[_k] = _i",
+            f"{INDENT * 2}_done[_i] = False",
+            f"{INDENT * 2}_k += 1",
+            "if _k:",
+            f"{INDENT}_autoreset_envs({', '.join(['_ids[:_k]', *autoreset_params[1:]])})",
+            "return _k",
         ],
         threads=threadable,
     )
 
     # _run_kernel: fresh output arrays, then both loops
     method = [
-        "def _run_kernel(",
-        f"{INDENT}self, action: np.ndarray, _resetting: np.ndarray, _any_reset: bool",
-        ") -> Any:",
+        "def _run_kernel(self, action: np.ndarray, _resetting: np.ndarray) -> Any:",
         f'{INDENT}"""Step all envs with the compiled kernels (autoresetting `_resetting`)."""',
         f"{INDENT}_n = len(action)",
     ]
@@ -567,10 +764,14 @@ def emit_kernel(model: EnvModel, buffered: bool) -> KernelCode:
         dtype = "np.int64" if model.observation.space.kind == "Discrete" else None
         dtype = dtype or np_dtype(model.observation.space.dtype)
         method.append(f"{INDENT}obs = np.empty({shape}, dtype={dtype})")
+    elif picture is not None:
+        shape = "(_n, *self.single_observation_space.shape)"
+        method.append(f"{INDENT}obs = np.empty({shape}, dtype=np.uint8)")
     method += [
         f"{INDENT}terminated = np.empty(_n, dtype=np.bool_)",
         f"{INDENT}truncated = np.empty(_n, dtype=np.bool_)",
         f"{INDENT}reward = np.empty(_n, dtype=np.float64)",
+        f"{INDENT}_done = np.empty(_n, dtype=np.bool_)",
     ]
     for out, _, dtype in outputs:
         method.append(f"{INDENT}{out} = np.zeros(_n, dtype={np_dtype(dtype)})")
@@ -578,6 +779,7 @@ def emit_kernel(model: EnvModel, buffered: bool) -> KernelCode:
         "_ids": "_ids",
         "_actions": "action",
         "_resetting": "_resetting",
+        "_done": "_done",
         "_rngs": "_rngs",
         "_doubles": "self._streams.doubles",
         "_pos": "self._streams.pos",
@@ -596,24 +798,24 @@ def emit_kernel(model: EnvModel, buffered: bool) -> KernelCode:
     def call(name: str, params: list[str]) -> str:
         return f"{name}({', '.join(values.get(p, f'self.{p}') for p in params)})"
 
-    # A kernel cannot call back into Python to refill a buffer: every env that may draw
-    # gets enough unread doubles first (draw counts are static: no draws in loops).
-    if st.draws:
-        method.append(f"{INDENT}self._streams.reserve({st.draws})")
     step_call = call("_step_envs", step_params)
     if threadable:
         step_call = step_call.replace("_step_envs(", "self._threaded(_step_envs)(", 1)
-    method.append(INDENT + step_call)
-    method += [f"{INDENT}if _any_reset:", f"{INDENT * 2}_ids = np.flatnonzero(_resetting)"]
-    if rt.draws:
-        method.append(f"{INDENT * 2}self._streams.reserve({rt.draws}, _ids)")
-    method.append(INDENT * 2 + call("_autoreset_envs", autoreset_params))
+    method.append(f"{INDENT}_resets = {step_call}")
+    if st.draws or rt.draws:
+        method += [
+            f"{INDENT}while _resets < 0:  # a buffer ran low: top up, then step",
+            f"{INDENT * 2}self._streams.reserve({max(st.draws, rt.draws)})",
+            f"{INDENT * 2}_resets = {step_call}",
+        ]
     if state:
         checks = ", ".join(f"{name}=self.{name}" for name in state)
         method += [f"{INDENT}if self.check_state:", f"{INDENT * 2}_rt.check_finite(ID, {checks})"]
     info_dict = "{" + ", ".join(f"{literal(key)}: {out}" for out, key, _ in outputs) + "}"
-    obs_out = "obs" if rows is not None else "None"
-    method.append(f"{INDENT}return {obs_out}, terminated, truncated, reward, {info_dict}")
+    obs_out = "obs" if observes else "None"
+    method.append(
+        f"{INDENT}return {obs_out}, terminated, truncated, reward, {info_dict}, _done, _resets > 0"
+    )
     used = set().union(*(t.helpers for t in translators))
     helpers = [line for name in sorted(used) for line in [*_HELPERS[name], "", ""]]
     functions = helpers + functions
@@ -628,7 +830,7 @@ def emit_kernel(model: EnvModel, buffered: bool) -> KernelCode:
     draws = max(rt.draws, st.draws)
     if draws > BUFFERED_DRAWS:
         raise NoKernel(f"a reset or step makes more than {BUFFERED_DRAWS} buffered draws")
-    return KernelCode(functions, method, math, draws, direct, threadable, rows is not None)
+    return KernelCode(functions, method, math, draws, direct, threadable, observes)
 
 
 def _function(

@@ -1819,12 +1819,11 @@ def _build(model: EnvModel) -> _Parts:
         "action = self._check_actions(actions)",
         "_n = self.num_envs",
         "_next_step = self._next_step",
-        "_any_reset = _next_step and bool(self._autoreset.any())",
         "_resetting = self._autoreset",
     ]
-    live = []
+    live = ["_any_reset = _next_step and bool(_resetting.any())"]
     if uses_live:
-        live = [
+        live += [
             "_live = ~_resetting if _any_reset else self._all_true",
             "_live_ids = np.flatnonzero(_live) if _any_reset else self._all_ids",
         ]
@@ -1845,6 +1844,7 @@ def _build(model: EnvModel) -> _Parts:
         "    reward[_ids] = 0.0",
         "    terminated[_ids] = False",
         "    truncated[_ids] = False",
+        "_done = terminated | truncated",
     ]
     try:
         kernel: KernelCode | None = emit_kernel(model, buffered)
@@ -1869,8 +1869,8 @@ def _build(model: EnvModel) -> _Parts:
         observed = "obs" if kernel.observes else "_"
         step += [
             "if self._kernel:",
-            f"    {observed}, terminated, truncated, reward, {outputs} = "
-            "self._run_kernel(action, _resetting, _any_reset)",
+            f"    {observed}, terminated, truncated, reward, {outputs}, _done, _any_reset = "
+            "self._run_kernel(action, _resetting)",
             "else:",
             *(INDENT + line for line in numpy_step),
         ]
@@ -1891,7 +1891,6 @@ def _build(model: EnvModel) -> _Parts:
     if model.reset_info:
         step.append("_infos = self._info(_infos, None)")
     step += [
-        "_done = terminated | truncated",
         "if _next_step:",
         "    self._autoreset = _done",
         "elif self._same_step and _done.any():",

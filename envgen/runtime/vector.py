@@ -12,6 +12,7 @@ import ctypes.util
 import functools
 import math
 import os
+import sys
 import time
 import types
 from collections.abc import Callable, Sequence
@@ -129,6 +130,18 @@ class Streams:
 
     def _refill(self, envs: np.ndarray) -> None:
         """Top up the buffers of `envs`: keep their unread doubles, draw the rest."""
+        if not len(envs):
+            return
+        if numba_module() is not None:  # one compiled pass (rows shifted, raws converted)
+            ids = envs.tolist()
+            used = self.pos[envs].tolist()
+            raws = [
+                self._ahead(e).bit_generator.random_raw(u) for e, u in zip(ids, used, strict=True)
+            ]
+            _refill_rows(
+                self.doubles, self.pos, np.asarray(envs, dtype=np.int64), np.concatenate(raws)
+            )
+            return
         for env in envs.tolist():
             used = int(self.pos[env])
             row = self.doubles[env]
@@ -204,6 +217,23 @@ class Streams:
             else:
                 out[j] = getattr(generator, method)(**kwargs)
         return out
+
+
+def _refill_rows(doubles: np.ndarray, pos: np.ndarray, envs: np.ndarray, raw: np.ndarray) -> None:
+    """For each env in `envs`: its unread doubles to the front of its row, then its next
+    `pos[env]` raw draws (consecutive in `raw`) as doubles: (raw >> 11) * 2**-53, as
+    NumPy's next_double computes them."""
+    width = doubles.shape[1]
+    k = 0
+    for j in range(len(envs)):
+        env = envs[j]
+        used = pos[env]
+        for c in range(width - used):
+            doubles[env, c] = doubles[env, used + c]
+        for c in range(width - used, width):
+            doubles[env, c] = (raw[k] >> np.uint64(11)) * (1.0 / 9007199254740992.0)
+            k += 1
+        pos[env] = 0
 
 
 def exact(array_fn: Any, scalar_fn: Any, arity: int = 1) -> Any:
@@ -307,6 +337,9 @@ def _prange() -> Any:
 prange = _prange()
 
 
+_refill_rows = jit(_refill_rows)  # defined above, where Streams reads it
+
+
 def is_compiled(fn: Any) -> bool:
     return hasattr(fn, "py_func")
 
@@ -337,6 +370,113 @@ def c_pow(x: float, y: float) -> float:
     return _C_POW(float(x), float(y))
 
 
+# CPython's math.hypot is not the C library's hypot(): it is its own algorithm
+# (Modules/mathmodule.c, vector_norm: a lossless power-of-two scaling, lossless squares and
+# sums in double-length arithmetic, a square root and one differential correction), so a
+# kernel calls this transcription of it. Up to 3.11 CPython's dl_mul is Dekker's mul12
+# (z = p + q of the split halves); from 3.12 it is z = x * y with the fma's exact error,
+# which Dekker's TwoProduct computes exactly without an fma. `kernel_math("hypot")` checks
+# the compiled result against math.hypot bit for bit (subnormals, huge values, inf, nan
+# included) before any kernel uses it. The generated modules carry a copy of
+# `_cpython_hypot` and `_cpython_dl_mul`, read from this file's text by
+# `envgen.backends.numba` (not imported: Numba's disk cache of a kernel is keyed by its own
+# file).
+_DEKKER_MUL12 = sys.version_info < (3, 12)
+
+
+@jit
+def _cpython_hypot(_a, _b):
+    """math.hypot(a, b) as CPython computes it (vector_norm), bit for bit."""
+    _x0 = abs(float(_a))
+    _x1 = abs(float(_b))
+    if math.isinf(_x0) or math.isinf(_x1):
+        return math.inf
+    if math.isnan(_x0) or math.isnan(_x1):
+        return math.nan
+    _top = max(_x0, _x1)
+    if _top == 0.0:
+        return 0.0
+    _back = 1.0
+    _exponent = math.frexp(_top)[1]
+    if _exponent < -1023:  # subnormal: lift to normals first, as CPython does
+        _x0 /= 2.2250738585072014e-308
+        _x1 /= 2.2250738585072014e-308
+        _back = 2.2250738585072014e-308
+        _exponent = math.frexp(_top / 2.2250738585072014e-308)[1]
+    _scale = math.ldexp(1.0, -_exponent)
+    _csum = 1.0
+    _frac1 = 0.0
+    _frac2 = 0.0
+    for _x in (_x0 * _scale, _x1 * _scale):
+        _hi, _lo = _cpython_dl_mul(_x, _x)
+        _total = _csum + _hi
+        _frac2 += _hi - (_total - _csum)
+        _csum = _total
+        _frac1 += _lo
+    _h = math.sqrt(_csum - 1.0 + (_frac1 + _frac2))
+    _hi, _lo = _cpython_dl_mul(-_h, _h)
+    _total = _csum + _hi
+    _frac2 += _hi - (_total - _csum)
+    _csum = _total
+    _frac1 += _lo
+    _h += (_csum - 1.0 + (_frac1 + _frac2)) / (2.0 * _h)
+    return _back * (_h / _scale)
+
+
+@jit
+def _cpython_dl_mul(_x, _y):
+    """x * y as a double-length (hi, lo), as CPython's dl_mul."""
+    _t = _x * 134217729.0  # Veltkamp's split: 2 ** 27 + 1
+    _xh = _t - (_t - _x)
+    _xl = _x - _xh
+    _t = _y * 134217729.0
+    _yh = _t - (_t - _y)
+    _yl = _y - _yh
+    if _DEKKER_MUL12:  # CPython <= 3.11
+        _p = _xh * _yh
+        _q = _xh * _yl + _xl * _yh
+        _z = _p + _q
+        return _z, _p - _z + _q + _xl * _yl
+    _z = _x * _y  # CPython >= 3.12: fma(x, y, -z), exact
+    return _z, ((_xh * _yh - _z) + _xh * _yl + _xl * _yh) + _xl * _yl
+
+
+# The drawing library (envgen/runtime/draw.py) for kernels that draw observations: the
+# same pixels as `fill` and `fill_rect` on a uint8 H x W x 3 frame. Colors are clipped to
+# 0..255 after truncation to int64 and corners rounded half to even, as draw.py does.
+# Copied into generated modules like `_cpython_hypot`; tests compare them with draw.py.
+
+
+@jit
+def _draw_color(_value):
+    """One color channel as draw.py's _color computes it: int64, clipped to 0..255."""
+    return np.uint8(min(max(np.int64(_value), 0), 255))
+
+
+@jit
+def _draw_fill(_frame, _r, _g, _b):
+    """draw.fill(frame, (r, g, b))."""
+    _frame[:, :, 0] = _draw_color(_r)
+    _frame[:, :, 1] = _draw_color(_g)
+    _frame[:, :, 2] = _draw_color(_b)
+
+
+@jit
+def _draw_fill_rect(_frame, _x0, _y0, _x1, _y1, _r, _g, _b):
+    """draw.fill_rect(frame, x0, y0, x1, y1, (r, g, b))."""
+    _height, _width = _frame.shape[0], _frame.shape[1]
+    _a = np.int64(np.rint(np.float64(_x0)))
+    _c = np.int64(np.rint(np.float64(_x1)))
+    _left, _right = max(min(_a, _c), 0), min(max(_a, _c), _width)
+    _a = np.int64(np.rint(np.float64(_y0)))
+    _c = np.int64(np.rint(np.float64(_y1)))
+    _top, _bottom = max(min(_a, _c), 0), min(max(_a, _c), _height)
+    if _left < _right and _top < _bottom:
+        _frame[_top:_bottom, _left:_right, 0] = _draw_color(_r)
+        _frame[_top:_bottom, _left:_right, 1] = _draw_color(_g)
+        _frame[_top:_bottom, _left:_right, 2] = _draw_color(_b)
+
+
 #: Python `math` functions a kernel may call, with the probe inputs for `kernel_math`.
 _MATH_PROBES: dict[str, tuple[Callable[..., float], int]] = {
     "sqrt": (math.sqrt, 1),
@@ -355,6 +495,7 @@ _MATH_PROBES: dict[str, tuple[Callable[..., float], int]] = {
     "tanh": (math.tanh, 1),
     "atan2": (math.atan2, 2),
     "pow": (lambda x, y: x**y, 2),
+    "hypot": (math.hypot, 2),
 }
 
 
@@ -372,6 +513,11 @@ def _probe_inputs(name: str, arity: int) -> list[np.ndarray]:
     if arity == 1:
         return [values]
     other = rng.permutation(values)
+    if name == "hypot":  # exponents far apart, subnormals, zeros, infinities, nan
+        tiny = np.array([5e-324, 1e-310, -2.5e-308, 0.0, -0.0, 1e-300, 3.0, np.inf, -np.inf])
+        edges = np.array([1e300, -1e-320, 7.0, np.nan, 0.0, 1e-310, 1e-200, np.nan, 2.0])
+        scaled = values * 10.0 ** rng.integers(-300, 300, len(values))
+        return [np.concatenate([values, scaled, tiny]), np.concatenate([other, other, edges])]
     if name == "pow":  # integer exponents (x ** 2) and fractional ones on positive bases
         base = np.abs(values) % 50.0
         base[:2000] = values[:2000] % 20.0 - 10.0
@@ -397,9 +543,17 @@ def kernel_math(name: str) -> bool:
     second = inputs[1] if arity == 2 else inputs[0]
     if name == "pow":
         _pow_probe(inputs[0], second, out)
+    elif name == "hypot":
+        _hypot_probe(inputs[0], second, out)
     else:
         _math_probe(list(_MATH_PROBES).index(name), inputs[0], second, out)
     return bool(np.array_equal(out, expected, equal_nan=True))
+
+
+@jit
+def _hypot_probe(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
+    for i in range(len(a)):
+        out[i] = _cpython_hypot(a[i], b[i])
 
 
 # Not cached on disk: c_pow calls through a ctypes pointer, which differs between processes.
@@ -806,7 +960,7 @@ class NativeVectorEnv(VectorEnv):
     def _compile_kernel(self) -> None:
         """Compile every kernel `_run_kernel` calls, for these argument types: a step of no
         envs that autoresets (none), so nothing runs."""
-        self._run_kernel(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.bool_), True)
+        self._run_kernel(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.bool_))
 
     def _threaded(self, kernel: Any) -> Any:
         """The step kernel to call: one thread, or `self.threads` where that is faster."""
@@ -814,7 +968,7 @@ class NativeVectorEnv(VectorEnv):
             return kernel
         return self._thread_choice.pick(kernel, self.num_envs)
 
-    def _run_kernel(self, action: np.ndarray, resetting: np.ndarray, any_reset: bool) -> Any:
+    def _run_kernel(self, action: np.ndarray, resetting: np.ndarray) -> Any:
         raise NotImplementedError  # generated where the spec has a kernel
 
     @property
