@@ -44,6 +44,7 @@ SPECS = {
     "envgen/CartPole-v1": "cartpole",
     "envgen/SimpleTrading-v0": "trading",
     "envgen/ResourceManagement-v0": "resource",
+    "envgen/SimpleVisual-v0": "visual",
 }
 
 
@@ -235,7 +236,10 @@ def main() -> None:
         if vector is None:
             rows.append((env_id, "-", "not vectorized", "", "", ""))
             continue
-        for n in sizes:
+        alone = None
+        if short == "visual":  # 64x64 RGB frames: the single env stepping alone as well
+            alone = rate_single(single, 2_000 if quick else 10_000, repeats)
+        for n in sizes if short != "visual" else [64, 1024]:
             steps = max(20, min(2000, int(budget / n)))
             ours = rate_vector(lambda n=n, v=vector: v(num_envs=n), n, steps, repeats)
             if short == "cartpole":
@@ -290,6 +294,17 @@ def main() -> None:
                             f"{threaded / theirs:.2f}x",
                         )
                     )
+            if alone is not None:
+                rows.append(
+                    (
+                        f"{env_id} vector",
+                        str(n),
+                        fmt(ours),
+                        "its single env, alone",
+                        fmt(alone),
+                        f"{ours / alone:.1f}x",
+                    )
+                )
             sync_steps = max(3, min(2000, int(sync_budget / n)))
             if short == "cartpole":
                 # The reference: Gymnasium's own CartPoleEnv copies in SyncVectorEnv.
