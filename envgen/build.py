@@ -373,7 +373,21 @@ def compile_specs(
                 )
             )
             continue
+        variants = [_registry_key(v) for v in getattr(model.spec, "variants", {})]
+        clash = next((v for v in variants if v in ids or v == key), None)
+        if clash is not None:
+            result.diagnostics.append(
+                Diagnostic(
+                    model.document.location(("variants", clash)),
+                    f"the variant id '{clash}' is also used by "
+                    f"{display_path(ids.get(clash, path))}",
+                    "give every env and variant its own id (bump -vN)",
+                    "duplicate-id",
+                )
+            )
+            continue
         ids[key] = path
+        ids.update(dict.fromkeys(variants, path))
         modules[model.module_name] = path
         if isinstance(model, MultiAgentModel):
             result.multiagent.append(model)
@@ -657,17 +671,19 @@ def env_ids_from_specs(paths: list[Path]) -> list[str]:
         if vector_path.exists():
             vector_module = _import_file(vector_path, f"_envgen_specs.{name}_vector")
             vector = getattr(vector_module, f"{model.class_name.removesuffix('Env')}VectorEnv")
-        gym.registry.pop(model.spec.id, None)
-        gym.register(
-            id=model.spec.id,
-            entry_point=env_class,
-            vector_entry_point=vector,
-            max_episode_steps=model.registered_time_limit,
-            additional_wrappers=tuple(
-                WrapperSpec(name, entry, kwargs) for name, entry, kwargs in model.wrappers
-            ),
-        )
-        ids.append(model.spec.id)
+        for env_id, overrides in [(model.spec.id, {}), *model.spec.variants.items()]:
+            gym.registry.pop(env_id, None)
+            gym.register(
+                id=env_id,
+                entry_point=env_class,
+                vector_entry_point=vector,
+                max_episode_steps=model.registered_time_limit,
+                kwargs=dict(overrides),
+                additional_wrappers=tuple(
+                    WrapperSpec(name, entry, kwargs) for name, entry, kwargs in model.wrappers
+                ),
+            )
+            ids.append(env_id)
     return ids
 
 

@@ -48,8 +48,14 @@ ENVS = {
     "envgen/FrozenLake-v1": {
         "entry_point": "generated.envgen_frozen_lake_v1:FrozenLakeV1Env",
         "vector_entry_point": "generated.envgen_frozen_lake_v1_vector:FrozenLakeV1VectorEnv",
-        "max_episode_steps": 100,
+        "max_episode_steps": None,
         "kwargs": {},
+    },
+    "envgen/FrozenLake8x8-v1": {
+        "entry_point": "generated.envgen_frozen_lake_v1:FrozenLakeV1Env",
+        "vector_entry_point": "generated.envgen_frozen_lake_v1_vector:FrozenLakeV1VectorEnv",
+        "max_episode_steps": None,
+        "kwargs": {"map_name": "8x8", "max_steps": 200},
     },
     "envgen/GoLeft-v0": {
         "entry_point": "generated.envgen_go_left_v0:GoLeftV0Env",
@@ -133,6 +139,18 @@ ENVS = {
         "max_episode_steps": 40,
         "kwargs": {},
     },
+    "envgen/WallMaze-v0": {
+        "entry_point": "generated.envgen_wall_maze_v0:WallMazeV0Env",
+        "vector_entry_point": "generated.envgen_wall_maze_v0_vector:WallMazeV0VectorEnv",
+        "max_episode_steps": 60,
+        "kwargs": {},
+    },
+    "envgen/WallMazeSmall-v0": {
+        "entry_point": "generated.envgen_wall_maze_v0:WallMazeV0Env",
+        "vector_entry_point": "generated.envgen_wall_maze_v0_vector:WallMazeV0VectorEnv",
+        "max_episode_steps": 60,
+        "kwargs": {"layout": ["S.#", ".##", "..G"]},
+    },
 }
 
 #: Envs without a native vector version, and why (gym.make_vec uses SyncVectorEnv for them).
@@ -195,6 +213,13 @@ JAX_FALLBACKS = {
     "envgen/RingBalance-v0": "Graph observation spaces have no JAX counterpart",
     "envgen/SignalOrNoise-v0": "OneOf observation spaces have no JAX counterpart",
     "envgen/TypeTheWord-v0": "Text observation spaces have no JAX counterpart",
+}
+
+
+#: Variants: ids registered from another env's spec with other param defaults (`kwargs`).
+VARIANTS: dict[str, str] = {
+    "envgen/FrozenLake8x8-v1": "envgen/FrozenLake-v1",
+    "envgen/WallMazeSmall-v0": "envgen/WallMaze-v0",
 }
 
 

@@ -384,6 +384,29 @@ class _OneArray(ast.NodeTransformer):
 
     def visit_Call(self, node: ast.Call) -> ast.AST:
         self.generic_visit(node)
+        # int(int(x)), float(float(x)), bool(bool(x)): one conversion is enough.
+        if (
+            isinstance(node.func, ast.Name)
+            and node.func.id in ("int", "float", "bool")
+            and len(node.args) == 1
+            and not node.keywords
+            and isinstance(node.args[0], ast.Call)
+            and isinstance(node.args[0].func, ast.Name)
+            and node.args[0].func.id == node.func.id
+            and len(node.args[0].args) == 1
+            and not node.args[0].keywords
+        ):
+            return node.args[0]
+        # np.array(np.asarray(x, dtype=d), dtype=d): the copy converts already.
+        if (
+            _is_np_call(node, ("array",))
+            and len(node.args) == 1
+            and isinstance(node.args[0], ast.Call)
+            and _is_np_call(node.args[0], ("asarray",))
+            and len(node.args[0].args) == 1
+            and [ast.dump(k) for k in node.keywords] == [ast.dump(k) for k in node.args[0].keywords]
+        ):
+            node.args = node.args[0].args
         if _is_np_call(node, ("array", "asarray")) and len(node.args) == 1:
             inner = node.args[0]
             if (

@@ -247,6 +247,15 @@ def _docstring(model: EnvModel, source_name: str, package: str = "generated") ->
         doc.append("|-----|--------|")
         for label, value in model.labels.items():
             doc.append(f"| {value} | {label} |")
+    if model.action_mask:
+        doc.append("")
+        doc.extend(
+            _wrap(
+                f"The actions valid now are `{_source_text(spec.action_mask)}`, returned as "
+                '`info["action_mask"]` (int8) at reset and every step and by `action_masks()` '
+                "(bools, for MaskablePPO)."
+            )
+        )
     doc.append("")
     doc.append("## Observation Space")
     doc.append("")
@@ -317,6 +326,16 @@ def _docstring(model: EnvModel, source_name: str, package: str = "generated") ->
             doc.extend(_wrap(f"- `{name}` (default `{param.default!r}`): {meaning}", hang="  "))
     else:
         doc.append("The env has no params.")
+    if spec.variants:
+        doc.append("")
+        doc.append("Variants, registered with other defaults:")
+        doc.append("")
+        for variant, overrides in spec.variants.items():
+            args = ", ".join(f"{k}={v!r}" for k, v in overrides.items())
+            doc.extend(_wrap(f"- `{variant}`: {args}", hang="  "))
+    if spec.deterministic:
+        doc.append("")
+        doc.append("The env draws no random numbers: the seed does not matter.")
     doc.append("")
     doc.append("`invalid_action` ('raise', 'clip' or 'ignore') says what happens to an action")
     doc.append("outside the action space; `check_state=True` raises when state becomes NaN/inf.")
@@ -377,7 +396,36 @@ def param_lines(model: EnvModel, tr: Translator) -> list[str]:
             lines.append(f"self.{name} = _p[{literal(name)}]")
     lines.append('self.invalid_action = _p["invalid_action"]')
     lines.append('self.check_state = _p["check_state"]')
-    lines += [f"self.{name} = {tidy(tr.code(code))}" for name, code in model.lets.items()]
+    # Each requirement is checked as soon as the `let` values it reads exist, so a bad
+    # param is named before a `let` computed from it can fail in a less clear way.
+    lets = list(model.lets)
+    checks: dict[int, list[str]] = {}
+    for req in getattr(model, "requires", []):  # multi-agent models have none yet
+        calls = {
+            n.func.id
+            for n in ast.walk(req.check.expr)
+            if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
+        }
+        after = max((lets.index(n) + 1 for n in req.check.names if n in model.lets), default=0)
+        if calls & set(model.functions):
+            after = len(lets)  # a function may read any let value
+        # The params the condition reads, directly or through `let` values.
+        read, todo = set(), list(req.check.names)
+        while todo:
+            name = todo.pop()
+            if name not in read:
+                read.add(name)
+                todo += list(model.lets[name].names) if name in model.lets else []
+        shown = [n for n in model.params if n in read]
+        values = "{" + ", ".join(f"{literal(n)}: self.{n}" for n in shown) + "}"
+        checks.setdefault(after, []).append(
+            f"_rt.require({tidy(tr.code(req.check))}, ID, {literal(req.message)}, "
+            f"{literal(req.where)}, {values})"
+        )
+    lines += checks.get(0, [])
+    for i, (name, code) in enumerate(model.lets.items()):
+        lines.append(f"self.{name} = {tidy(tr.code(code))}")
+        lines += checks.get(i + 1, [])
     for check in model.shape_checks:
         got, want = _shape_code(check.got), _shape_code(check.want)
         lines.append(
@@ -467,9 +515,9 @@ def emit_env(
     obs_tr.uses = tr.uses
     get_obs = tidy(_observation_code(model.observation, obs_tr, "self.observation_space"))
     obs = "self._get_obs()"
-    reset_info = ", ".join(
-        f"{literal(k)}: {tr.info_value(model.info[k])}" for k in model.reset_info
-    )
+    reset_info = ", ".join(f"{literal(k)}: {_info_value(model, tr, k)}" for k in model.reset_info)
+    if model.action_mask and model.action_space.kind == "MultiDiscrete":
+        reset_info += f"{', ' if reset_info else ''}'action_mask': {_mask_tuple(model, tr)}"
     reset.append(f"return {obs}, {tidy('{' + reset_info + '}')}")
 
     # step
@@ -508,13 +556,17 @@ def emit_env(
     if spec.render is not None and spec.render.human:
         step.append('if self.render_mode == "human":')
         step.append(f"{INDENT}self.render()")
-    info = ", ".join(f"{literal(k)}: {tr.info_value(c)}" for k, c in model.info.items())
+    info = ", ".join(f"{literal(k)}: {_info_value(model, tr, k)}" for k in model.info)
+    if model.action_mask and model.action_space.kind == "MultiDiscrete":
+        info += f"{', ' if info else ''}'action_mask': {_mask_tuple(model, tr)}"
     step.append(f"return {obs}, reward, terminated, truncated, {tidy('{' + info + '}')}")
 
     # render
     render = _render(model, tr.uses)
 
     methods = [_indent(["def _get_obs(self) -> Any:", f"{INDENT}return {get_obs}"], 1)]
+    if model.action_mask:
+        methods.append(_indent(_action_masks_method(model, obs_tr), 1))
     for fn in model.functions.values():
         for variant in fn.variants:  # one method per list of argument types it is called with
             body = tidy_block(tr.block(variant.body.stmts))
@@ -526,7 +578,8 @@ def emit_env(
 
     modes = _render_modes(model)
     fps = spec.render.fps if spec.render is not None else 30
-    metadata = f'{{"render_modes": {literal(modes)}, "render_fps": {fps}}}'
+    deterministic = ', "deterministic": True' if spec.deterministic else ""
+    metadata = f'{{"render_modes": {literal(modes)}, "render_fps": {fps}{deterministic}}}'
 
     module_lines = [f"ID = {literal(spec.id)}"]
     for label, value in model.labels.items():
@@ -621,6 +674,35 @@ def _hook_targets(model: EnvModel) -> dict[str, str]:
     if hooks is None:
         return {}
     return {k: getattr(hooks, k) for k in ("after_reset", "after_step") if getattr(hooks, k)}
+
+
+def _info_value(model: EnvModel, tr: Translator, key: str) -> str:
+    value = tr.info_value(model.info[key])
+    if key == "action_mask" and model.action_mask and model.action_mask_check is not None:
+        # a mask length the compiler could not follow: checked against the action space
+        value = f"_rt.checked_mask(self.action_space, {literal(model.action_mask_check)}, {value})"
+    return value
+
+
+def _mask_tuple(model: EnvModel, tr: Translator) -> str:
+    """MultiDiscrete: a tuple with one array per dimension, as MultiDiscrete.sample takes."""
+    masks = ", ".join(tr.code(c) for c in model.action_mask)
+    where = literal(model.action_mask_check or str(model.document.location(("action_mask",))))
+    return f"_rt.mask_tuple(self.action_space, {where}, {masks})"
+
+
+def _action_masks_method(model: EnvModel, tr: Translator) -> list[str]:
+    """`action_masks()`, what sb3-contrib's MaskablePPO asks for: bools, one per action
+    (the dimensions of a MultiDiscrete space one after another)."""
+    masks = [tidy(tr.code(c)) for c in model.action_mask]
+    value = masks[0] if len(masks) == 1 else f"np.concatenate([{', '.join(masks)}])"
+    return [
+        "def action_masks(self) -> np.ndarray:",
+        f'{INDENT}"""The actions valid now (True), as in `info["action_mask"]`."""',
+        f"{INDENT}if self._needs_reset:",
+        f'{INDENT * 2}raise gym.error.ResetNeeded("action_masks() called before reset()")',
+        f"{INDENT}return np.asarray({value}, dtype=np.bool_)",
+    ]
 
 
 def _hook_name(key: str) -> str:
@@ -891,7 +973,12 @@ def emit_registry(
     it fall back to Gymnasium's SyncVectorEnv, and the registry says why.
     """
     envs = []
-    for model in sorted(models, key=lambda m: m.spec.id):
+    variants = []
+    for model in models:
+        for variant, overrides in model.spec.variants.items():
+            variants.append((variant, model, overrides))
+    entries = [(m.spec.id, m, {}) for m in models] + variants
+    for env_id, model, overrides in sorted(entries, key=lambda e: e[0]):
         spec = model.spec
         limit = model.registered_time_limit
         vector = vector_modules.get(spec.id)
@@ -904,13 +991,14 @@ def emit_registry(
             fallback = literal("; ".join(model.vector_notes) or "not vectorized")
         envs.append(
             {
-                "id": literal(spec.id),
+                "id": literal(env_id),
                 "entry_point": literal(f"{package}.{model.module_name}:{model.class_name}"),
                 "vector_entry_point": literal(vector) if vector else "None",
                 "max_episode_steps": literal(limit),
-                "kwargs": "{}",
+                "kwargs": literal(dict(overrides)),
                 "wrappers": wrappers,
                 "fallback": fallback,
+                "variant_of": literal(spec.id) if env_id != spec.id else None,
             }
         )
     source = _TEMPLATES.get_template("registry.py.jinja").render(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import hashlib
 
+from envgen.compiler import _features
 from envgen.compiler._checker import Checker, Scope
 from envgen.compiler._data import check_param_default, data_type, param_storage_type, param_type
 from envgen.compiler._language import RESERVED, RESERVED_METHODS
@@ -31,6 +32,7 @@ from envgen.compiler.ir import (
     Code,
     EnvModel,
     FunctionModel,
+    ShapeCheck,
     StateModel,
     Symbol,
     class_name_for,
@@ -140,6 +142,9 @@ def analyze(document: Document, spec: EnvSpec) -> EnvModel:
     # Space bounds are expressions over params and let.
     for space in (action_space, observation_space):
         check_space_codes(checker, space, root)
+
+    requires = _features.check_requires(checker, spec, root)
+    _features.check_variants(checker, spec)
 
     # State: initial values in declaration order; each may use the ones before it.
     state_scope = Scope({}, root)
@@ -255,6 +260,34 @@ def analyze(document: Document, spec: EnvSpec) -> EnvModel:
         checker, step_code, step_locals, [step_code, terminated, reward, *info.values()]
     )
 
+    # The action mask is read like the observation (after reset and after each step).
+    action_mask, mask_check = _features.check_action_mask(
+        checker, spec, action_space, obs_scope, ShapeCheck
+    )
+    if spec.action_mask is not None and "action_mask" in spec.info:
+        error(
+            ("info", "action_mask"),
+            "`action_mask` is already the info entry of the spec's action mask",
+            "rename this info entry",
+            "name",
+        )
+    elif action_mask and action_space.kind == "Discrete":
+        info["action_mask"] = action_mask[0]
+        reset_info.append("action_mask")
+    elif action_mask:
+        checker.vector_notes.append("a MultiDiscrete action mask is a tuple of arrays in info")
+    _features.check_deterministic(
+        checker,
+        spec,
+        [
+            *lets.values(),
+            *(c for fn in checker.functions.values() for c in (fn.body, fn.returns)),
+            *(var.init for var in states.values()),
+            reset_code,
+            step_code,
+        ],
+    )
+
     max_steps = None
     if spec.max_episode_steps is not None:
         max_steps = checker.parse_expr(spec.max_episode_steps, ("max_episode_steps",))
@@ -345,6 +378,9 @@ def analyze(document: Document, spec: EnvSpec) -> EnvModel:
         read_copies=checker.read_copies,
         shape_checks=checker.shape_checks,
         param_types={name: param_storage_type(param) for name, param in spec.params.items()},
+        requires=requires,
+        action_mask=action_mask,
+        action_mask_check=mask_check,
     )
     _erase_symbolic_lengths(model)
     return model

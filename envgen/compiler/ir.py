@@ -150,6 +150,9 @@ class EnvModel:
     read_copies: list[ast.expr] = field(default_factory=list)  # keeps typed node ids valid
     shape_checks: list[ShapeCheck] = field(default_factory=list)
     param_types: dict[str, T] = field(default_factory=dict)
+    requires: list[Any] = field(default_factory=list)  # _features.RequireModel
+    action_mask: list[Code] = field(default_factory=list)  # one int8 code per dimension
+    action_mask_check: str | None = None  # where the mask is, when the env checks its length
 
     @property
     def registered_time_limit(self) -> int | None:
@@ -189,6 +192,7 @@ class EnvModel:
             stack.extend(child for _, child in obs.children)
         out += [self.reward, self.terminated, *self.info.values()]
         out += [c for c in (self.max_episode_steps, self.rgb_array) if c is not None]
+        out += [r.check for r in self.requires] + list(self.action_mask)
         return out
 
     def find_name(self, name: str, exact: ast.AST | None = None) -> tuple[Code, ast.Name] | None:

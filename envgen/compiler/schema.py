@@ -167,6 +167,7 @@ _SECTIONS = {
     "FunctionSpec": "functions",
     "RenderSpec": "render",
     "HooksSpec": "hooks",
+    "RequireSpec": "require",
 }
 
 

@@ -464,6 +464,20 @@ class HooksSpec(StrictModel):
         return value
 
 
+class RequireSpec(StrictModel):
+    """A condition the params must meet, checked when the env is made."""
+
+    check: Expr = Field(
+        description="A condition over params, `let` values and constants; the env refuses "
+        "params for which it is false.",
+        examples=["sum(grid == 3) >= 1", "goal < size"],
+    )
+    message: str = Field(
+        description="What is wrong when the check fails, in the user's terms.",
+        examples=["the map needs a goal (G)"],
+    )
+
+
 class EnvSpec(StrictModel):
     """One environment."""
 
@@ -496,6 +510,12 @@ class EnvSpec(StrictModel):
         default_factory=dict,
         description="Pure helper functions callable from any code block.",
         examples=[{"index": {"args": ["row", "col"], "return": "row * ncol + col"}}],
+    )
+    require: list[RequireSpec] = Field(
+        default_factory=list,
+        description="Conditions on the params (and `let` values), each with a message; the "
+        "env refuses to be made with params that break one.",
+        examples=[[{"check": "sum(grid == 3) >= 1", "message": "the map needs a goal (G)"}]],
     )
     action_space: SpaceSpec = Field(
         description="The action space; a mapping with exactly one space kind as key.",
@@ -573,6 +593,27 @@ class EnvSpec(StrictModel):
         description="Emit a native VectorEnv (a compiled kernel or NumPy code) when possible.",
         examples=[True, False],
     )
+    action_mask: Any = Field(
+        None,
+        description="Which actions are valid now: for a Discrete action space an array of "
+        "n bools (or 0/1), for MultiDiscrete a list with one such array per dimension. "
+        "Returned as `info['action_mask']` (int8) at reset and every step, and by "
+        "`env.action_masks()`.",
+        examples=["[pos > 0, pos < size - 1]", ["[a > 0, True, a < 4]", "[True, b > 0]"]],
+    )
+    variants: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="More env ids registered from this spec, each with its own param "
+        "defaults: `{id: {param: value}}`.",
+        examples=[{"envgen/FrozenLake8x8-v1": {"map_name": "8x8"}}],
+    )
+    deterministic: bool = Field(
+        False,
+        description="Declare that the env draws no random numbers, so the seed does not "
+        "matter; the compiler refuses it for a spec that draws, and the generated env says "
+        "so in `metadata['deterministic']`.",
+        examples=[True],
+    )
     invalid_action: Literal["raise", "clip", "ignore"] = Field(
         "raise",
         description="Default for actions outside the action space: raise an error, clip them "
@@ -593,6 +634,16 @@ class EnvSpec(StrictModel):
             )
         if not ENV_ID.fullmatch(value):
             raise ValueError(f"'{value}' is not a Gymnasium id; use the form namespace/Name-v0")
+        return value
+
+    @field_validator("variants")
+    @classmethod
+    def _variant_ids(cls, value: dict[str, Any]) -> dict[str, Any]:
+        for key in value:
+            if not ENV_ID.fullmatch(key):
+                raise ValueError(
+                    f"variant '{key}' is not a Gymnasium id; use the form namespace/Name-v0"
+                )
         return value
 
     @field_validator("params", "state", "let", "functions", "constants", "info")

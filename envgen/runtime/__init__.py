@@ -189,6 +189,56 @@ def check_options(env_id: str, options: Any) -> None:
         )
 
 
+def check_param(param: Param, value: Any, env_id: str) -> Any:
+    """`value` converted to the param's type; `InvalidParam` naming the constraint if not."""
+    return _coerce(param, value, env_id)
+
+
+class RequirementFailed(InvalidParam):
+    """Params that break one of the spec's `require:` conditions."""
+
+
+def require(ok: Any, env_id: str, message: str, where: str, values: Mapping[str, Any]) -> None:
+    """Raise `RequirementFailed` with the spec's message, the values the condition read and
+    the condition's place in the spec, unless `ok`."""
+    if bool(ok):
+        return
+    shown = ", ".join(f"{name}={_short(value)}" for name, value in values.items())
+    raise RequirementFailed(
+        f"{env_id}: {message}" + (f" (with {shown})" if shown else "") + f"; required at {where}"
+    )
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def checked_mask(space: spaces.Discrete, where: str, mask: np.ndarray) -> np.ndarray:
+    """A Discrete action mask whose length the compiler could not check: checked here."""
+    if mask.shape != (int(space.n),):
+        raise ValueError(
+            f"{where}: the action mask has shape {mask.shape} but the action space {space} "
+            f"needs ({int(space.n)},): one entry per action"
+        )
+    return mask
+
+
+def mask_tuple(space: spaces.MultiDiscrete, where: str, *masks: Any) -> tuple[np.ndarray, ...]:
+    """A MultiDiscrete action mask as `MultiDiscrete.sample(mask=...)` takes it: one int8
+    array per dimension, each as long as that dimension (checked)."""
+    out = tuple(np.array(mask, dtype=np.int8) for mask in masks)
+    for i, (mask, n) in enumerate(zip(out, space.nvec.reshape(-1), strict=True)):
+        if mask.shape != (int(n),):
+            raise ValueError(
+                f"{where}: the action mask of dimension {i} has shape {mask.shape} but that "
+                f"dimension has {int(n)} actions"
+            )
+    return out
+
+
 def option(options: Mapping[str, Any] | None, name: str, default: Any) -> Any:
     """`options[name]` from `reset(options=...)`, converted like `default`, else `default`."""
     if not options or name not in options:
