@@ -295,3 +295,13 @@ def test_errors_of_a_mask_spec_are_reported_together(tmp_path: Path) -> None:
             [_spec(tmp_path, COUNTER + "action_mask: '[count > 0]'\ndeterministic: maybe\n")]
         )
     assert "deterministic" in str(caught.value)
+
+
+def test_a_variant_and_a_deterministic_masked_env_pass_the_fuzzer() -> None:
+    from envgen.testing import PASS, format_result, fuzz
+
+    report = fuzz("envgen/WallMazeSmall-v0")
+    assert report.ok, "\n\n".join(format_result(r) for r in report.failures)
+    # the declared determinism and the masks were checked, not skipped
+    for prop in ("seeding", "determinism", "action_mask"):
+        assert report.result(prop).status == PASS, (prop, report.result(prop).message)
