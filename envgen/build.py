@@ -170,11 +170,14 @@ def _pydantic_diagnostics(document: Document, error: ValidationError) -> list[Di
                 f"valid keys here: {', '.join(sorted(known))}" if known else ""
             )
             message = f"unknown key '{key}'"
-            if hint.startswith("did you mean"):
+            split = _split_at_comma(document.data, parent, key)
+            if split is not None:
+                before, message, hint = split
+            elif hint.startswith("did you mean"):
                 misspelt.add((parent, hint.split("'")[1]))
             if path in document.key_locations:  # point at the key, not at its value
                 line, column = document.key_locations[path]
-                where = ".".join(str(p) for p in path)
+                where = ".".join(str(p) for p in (path if split is None else parent + (before,)))
                 out.append(
                     Diagnostic(
                         Location(document.name, line, column), f"{where}: {message}", hint, "schema"
@@ -194,6 +197,7 @@ def _pydantic_diagnostics(document: Document, error: ValidationError) -> list[Di
         hint = hint or _schema_hint(kind, message, item)
         where = ".".join(str(p) for p in path) or "(top level)"
         out.append(Diagnostic(document.location(path), f"{where}: {message}", hint, "schema"))
+    out = _merge_union_errors(out)
     # A misspelt key is reported once, as unknown with a did-you-mean, not also as missing.
     return [
         d
@@ -203,6 +207,77 @@ def _pydantic_diagnostics(document: Document, error: ValidationError) -> list[Di
             for parent, key in misspelt
         )
     ]
+
+
+def _split_at_comma(data: object, parent: tuple, key: str) -> tuple[str, str, str] | None:
+    """`{init: integers(0, n + 1)}`: YAML ends the value at the comma and reads `n + 1)` as
+    a key without a value. Say so, and show the quoted expression (key, message, hint)."""
+    mapping = _get(data, parent)
+    if not isinstance(mapping, dict) or mapping.get(key, "") is not None:
+        return None
+    keys = list(mapping)
+    index = keys.index(key) if key in keys else 0
+    if index == 0 or re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key):
+        return None
+    before = keys[index - 1]
+    value = mapping[before]
+    if not isinstance(value, str):
+        return None
+    return (
+        before,
+        f"the comma ended the value `{before}: {value}` (inside {{...}} a comma separates "
+        f"entries, so YAML read '{key}' as a key)",
+        f'quote the expression: {before}: "{value}, {key}"',
+    )
+
+
+def _merge_union_errors(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+    """One error, not one per alternative, where a number or an expression was expected
+    (Pydantic reports bool, int, float and str separately) and a list or mapping was given."""
+    out: list[Diagnostic] = []
+    groups: dict[tuple[str, str], list[Diagnostic]] = {}
+    pattern = re.compile(r"^(.*): Input should be a valid \w+, got (.*)$", re.S)
+    for d in diagnostics:
+        match = pattern.match(d.message)
+        if match is None:
+            out.append(d)
+            continue
+        key = (str(d.location), match.group(1))
+        if key not in groups:
+            groups[key] = []
+            out.append(d)  # the group's place in the order
+        groups[key].append(d)
+    merged = []
+    for d in out:
+        match = pattern.match(d.message)
+        group = groups.get((str(d.location), match.group(1))) if match else None
+        if match is None or group is None or len(group) < 2:
+            merged.append(d)
+            continue
+        where, got = match.group(1), match.group(2)
+        field = where.rsplit(".", 1)[-1]
+        if got.startswith("["):
+            text = "[" + ", ".join(str(v) for v in _literal_list(got)) + "]"
+            message = f"{where}: a YAML list is not an expression (got {got})"
+            hint = f'quote it to build an array: {field}: "{text}"'
+        elif got.startswith("{"):
+            message = f"{where}: a YAML mapping is not an expression (got {got})"
+            hint = f'quote the expression: {field}: "..." (YAML reads `{{...}}` as a mapping)'
+        else:
+            message = f"{where}: expected a number or an expression, got {got}"
+            hint = "write a number, or an expression (quote it if YAML reads it otherwise)"
+        merged.append(Diagnostic(d.location, message, hint, d.code))
+    return merged
+
+
+def _literal_list(text: str) -> list[object]:
+    import ast
+
+    try:
+        value = ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return [text.strip("[]")]
+    return list(value) if isinstance(value, list) else [value]
 
 
 def _schema_hint(kind: str, message: str, item: dict) -> str:

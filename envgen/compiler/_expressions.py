@@ -32,6 +32,40 @@ if TYPE_CHECKING:
     from envgen.compiler._checker import Scope
 
 
+_READ_BEFORE_STEP = {
+    "observation": "the observation is built at reset too, before any step",
+    "action_mask": "the action mask is computed at reset too, before any step",
+    "render": "render reads the state, between steps",
+    "reset": "reset runs before any step",
+    "state": "initial values are computed at reset, before any step",
+}
+
+
+def _step_local_elsewhere(spec: object, name: str, path: tuple) -> tuple[str, str] | None:
+    """(message, hint) when `name` is a local of the `step` block read where step locals do
+    not exist (the observation, the mask, render, reset), else None."""
+    why = _READ_BEFORE_STEP.get(str(path[0])) if path else None
+    step = getattr(spec, "step", None)
+    if why is None or not isinstance(step, str):
+        return None
+    try:
+        tree = ast.parse(step)
+    except SyntaxError:
+        return None
+    assigned = any(
+        isinstance(node, ast.Name) and node.id == name and isinstance(node.ctx, ast.Store)
+        for node in ast.walk(tree)
+    )
+    if not assigned:
+        return None
+    return (
+        f"'{name}' is a local of the `step` block: {why}, so it sees state, params, `let` "
+        "values and elapsed_steps, not step locals (reward, terminated and info see them)",
+        f"store it in a state variable: declare `{name}` under `state:` (its init is what "
+        "this shows after reset) and assign it in `step` as now",
+    )
+
+
 class ExpressionRules:
     """The checker's expression methods (mixed into `Checker`)."""
 
@@ -295,9 +329,24 @@ class ExpressionRules:
             hint = did_you_mean(name, scope.visible() | set(CONSTANTS))
             if name in PYTHON_BUILTINS:
                 hint = "the language cannot reach Python builtins; it has a fixed function table"
+            message = f"unknown name '{name}'"
+            elsewhere = _step_local_elsewhere(self.spec, name, path)
+            if elsewhere is not None:
+                message, hint = elsewhere
+            elif name.isupper():  # reads like an action label: say which exist
+                labels = [
+                    label.upper() for label in getattr(self.spec.action_space, "labels", None) or []
+                ]
+                known = (
+                    f"the action labels are {', '.join(labels)}"
+                    if labels
+                    else "a Discrete action space with `labels: [...]` defines one upper-case "
+                    "constant per label"
+                )
+                hint = f"{hint}; {known}" if hint else known
             self.error(
                 path,
-                f"unknown name '{name}'",
+                message,
                 hint or "define it under params, let, state, or assign it earlier in the block",
                 "name",
                 node,

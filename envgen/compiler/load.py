@@ -314,6 +314,10 @@ def _yaml_error(name: str, exc: yaml.YAMLError, text: str = "") -> Diagnostic:
             "yaml-multiple-documents",
         )
     hint = "check indentation and quoting near this position"
+    plain = _plain_yaml_problem(problem, getattr(exc, "context_mark", None), text, line)
+    tabs = "\\t" in problem or "\t" in problem or re.search(r"\btabs?\b", problem)
+    if plain is not None and not tabs:
+        return Diagnostic(Location(name, line, column), plain[0], plain[1], "yaml-syntax")
     if "'\\t'" in problem or "\t" in problem or re.search(r"\btabs?\b", problem):
         hint = "YAML does not allow tabs for indentation; use spaces"
     elif "end of stream" in problem:
@@ -321,6 +325,63 @@ def _yaml_error(name: str, exc: yaml.YAMLError, text: str = "") -> Diagnostic:
     elif "undefined alias" in problem:
         hint = "define the anchor (&name) before using the alias (*name), or write the value out"
     return Diagnostic(Location(name, line, column), message, hint, "yaml-syntax")
+
+
+def _plain_yaml_problem(
+    problem: str, context_mark: object, text: str, line: int
+) -> tuple[str, str] | None:
+    """PyYAML's parser terms (`<block end>`, `simple key`) said in a spec writer's terms."""
+    if (
+        problem.startswith("expected <block end>")
+        or "did not find expected key" in problem
+        or "did not find expected '-'" in problem
+    ):
+        lines = text.splitlines()
+        here = lines[line - 1] if 0 < line <= len(lines) else ""
+        above = [(i, s) for i, s in enumerate(lines[: max(line - 1, 0)], 1) if s.strip()]
+        detail = ""
+        if here.strip() and above:
+            number, previous = above[-1]
+            indent = len(here) - len(here.lstrip(" "))
+            before = len(previous) - len(previous.lstrip(" "))
+            detail = (
+                f" (by {indent} spaces, where line {number} has {before}: it lines up with "
+                "no key above it)"
+            )
+        return (
+            f"this line is indented differently from the lines of its block{detail}",
+            "YAML nests by indentation: indent the keys of one mapping (or the `-` items of "
+            "one list) by the same number of spaces; a code block goes under `key: |`, every "
+            "line indented more than the key",
+        )
+    if problem == "mapping values are not allowed here":
+        lines = text.splitlines()
+        here = lines[line - 1] if 0 < line <= len(lines) else ""
+        above = next((s for s in reversed(lines[: max(line - 1, 0)]) if s.strip()), "")
+        indent = len(here) - len(here.lstrip(" "))
+        if here.strip() and indent > len(above) - len(above.lstrip(" ")):
+            return (
+                "this line is indented more than the line above, so YAML reads it as part "
+                "of that line's value",
+                "indent it like the keys of its mapping (spaces only); a code block goes "
+                "under `key: |`",
+            )
+        return (
+            "a ': ' here would start a mapping inside a value",
+            'quote a value that contains ": " (e.g. "a: b"), put code in a block under '
+            "`key: |`, or check this line's indentation",
+        )
+    if problem == "could not find expected ':'":
+        return (
+            "a line in a mapping has no `key: value`",
+            "write `key: value`; the lines of a code block go under `key: |`, indented more "
+            "than the key",
+        )
+    match = re.fullmatch(r"found character '(.+)' that cannot start any token", problem)
+    if match is not None:
+        char = match.group(1)
+        return (f"a YAML value cannot start with '{char}'", f'quote the value: "{char}..."')
+    return None
 
 
 # --- reading spec files ------------------------------------------------------------
