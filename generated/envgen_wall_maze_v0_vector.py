@@ -39,6 +39,7 @@ class WallMazeV0VectorEnv(NativeVectorEnv):
         "render_modes": ["ansi"],
         "render_fps": 30,
         "autoreset_mode": AutoresetMode.NEXT_STEP,
+        "deterministic": True,
     }
     single_env = _SingleEnv
     render_state = (("pos", "item"),)

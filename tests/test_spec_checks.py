@@ -159,6 +159,8 @@ def test_a_deterministic_env_says_so_and_ignores_its_seed() -> None:
     env = gym.make(MAZE)
     assert env.unwrapped.metadata["deterministic"] is True
     assert "deterministic" not in gym.make("envgen/FrozenLake-v1").unwrapped.metadata
+    vec = gym.make_vec(MAZE, num_envs=2, vectorization_mode="vector_entry_point")
+    assert vec.metadata["deterministic"] is True
     runs = []
     for seed in (0, 1, 12345):
         obs, info = env.reset(seed=seed)

@@ -1940,7 +1940,8 @@ def _render_module(model: EnvModel, source_name: str, parts: _Parts) -> tuple[st
     fps = spec.render.fps if spec.render is not None else 30
     metadata = (
         f'{{"render_modes": {literal(modes)}, "render_fps": {fps}, '
-        '"autoreset_mode": AutoresetMode.NEXT_STEP}'
+        '"autoreset_mode": AutoresetMode.NEXT_STEP'
+        + (', "deterministic": True}' if spec.deterministic else "}")
     )
     header = "\n".join(
         [
