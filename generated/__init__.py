@@ -187,6 +187,7 @@ JAX_MODULES = {
     "envgen/SimpleVisual-v0": "generated.envgen_simple_visual_v0_jax",
     "envgen/TupleThermostat-v0": "generated.envgen_tuple_thermostat_v0_jax",
     "envgen/TwoDials-v0": "generated.envgen_two_dials_v0_jax",
+    "envgen/WallMaze-v0": "generated.envgen_wall_maze_v0_jax",
 }
 
 #: The `-jax` ids: the JAX module through Gymnasium's functional API (gym.make and
@@ -205,6 +206,7 @@ JAX_IDS = {
     "envgen/SimpleVisual-jax-v0": "envgen/SimpleVisual-v0",
     "envgen/TupleThermostat-jax-v0": "envgen/TupleThermostat-v0",
     "envgen/TwoDials-jax-v0": "envgen/TwoDials-v0",
+    "envgen/WallMaze-jax-v0": "envgen/WallMaze-v0",
 }
 
 #: Envs without a JAX module, and why.

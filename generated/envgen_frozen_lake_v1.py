@@ -41,7 +41,7 @@ PARAMS = (
     _rt.Param("is_slippery", "bool", True),
     _rt.Param("success_rate", "float", 0.3333333333333333, ge=0.0, le=1.0),
     _rt.Param("reward_schedule", "list", [1, 0, 0]),
-    _rt.Param("max_steps", "int", 100, ge=1.0),
+    _rt.Param("max_steps", "int", 100, ge=1),
 )
 ANSI_TEMPLATE = _rt.ansi_template(
     "{% if last_action >= 0 %}  ({{ ['Left', 'Down', "
