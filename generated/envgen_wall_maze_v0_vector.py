@@ -91,8 +91,8 @@ class WallMazeV0VectorEnv(NativeVectorEnv):
             raise gym.error.ResetNeeded("step() called before reset()")
         action = self._check_actions(actions)
         _next_step = self._next_step
-        _any_reset = _next_step and bool(self._autoreset.any())
         _resetting = self._autoreset
+        _any_reset = _next_step and bool(_resetting.any())
         self._elapsed += 1
         pos = self.pos
         row = pos // self.ncol
@@ -130,10 +130,10 @@ class WallMazeV0VectorEnv(NativeVectorEnv):
             reward[_ids] = 0.0
             terminated[_ids] = False
             truncated[_ids] = False
+        _done = terminated | truncated
         obs = self._observe()
         _infos: dict[str, Any] = {}
         _infos = self._info(_infos, None)
-        _done = terminated | truncated
         if _next_step:
             self._autoreset = _done
         elif self._same_step and _done.any():
