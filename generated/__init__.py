@@ -63,6 +63,14 @@ ENVS = {
         "max_episode_steps": 100,
         "kwargs": {},
     },
+    "envgen/InventoryPipeline-v0": {
+        "entry_point": ("generated.envgen_inventory_pipeline_v0:InventoryPipelineV0Env"),
+        "vector_entry_point": (
+            "generated.envgen_inventory_pipeline_v0_vector:InventoryPipelineV0VectorEnv"
+        ),
+        "max_episode_steps": 200,
+        "kwargs": {},
+    },
     "envgen/LightSwitches-v0": {
         "entry_point": "generated.envgen_light_switches_v0:LightSwitchesV0Env",
         "vector_entry_point": (
@@ -117,6 +125,12 @@ ENVS = {
         "entry_point": "generated.envgen_simple_visual_v0:SimpleVisualV0Env",
         "vector_entry_point": ("generated.envgen_simple_visual_v0_vector:SimpleVisualV0VectorEnv"),
         "max_episode_steps": 100,
+        "kwargs": {},
+    },
+    "envgen/StringMaze-v0": {
+        "entry_point": "generated.envgen_string_maze_v0:StringMazeV0Env",
+        "vector_entry_point": "generated.envgen_string_maze_v0_vector:StringMazeV0VectorEnv",
+        "max_episode_steps": 200,
         "kwargs": {},
     },
     "envgen/TupleThermostat-v0": {
@@ -212,8 +226,10 @@ JAX_IDS = {
 #: Envs without a JAX module, and why.
 JAX_FALLBACKS = {
     "envgen/BreadcrumbTrail-v0": "Sequence observation spaces have no JAX counterpart",
+    "envgen/InventoryPipeline-v0": "concatenate() of traced values",
     "envgen/RingBalance-v0": "Graph observation spaces have no JAX counterpart",
     "envgen/SignalOrNoise-v0": "OneOf observation spaces have no JAX counterpart",
+    "envgen/StringMaze-v0": "ravel() of traced values",
     "envgen/TypeTheWord-v0": "Text observation spaces have no JAX counterpart",
 }
 
