@@ -232,6 +232,10 @@ def _function_group(builtin: Any) -> str:
     if builtin.name in ("zeros", "ones", "full", "arange", "linspace", "text", "encode"):
         return "Creating arrays and strings"
     if builtin.name in (
+        *("concatenate", "stack", "ravel", "reshape", "roll", "array", "eye", "flatnonzero"),
+    ):
+        return "Joining and reshaping arrays"
+    if builtin.name in (
         "sum",
         "mean",
         "prod",
@@ -335,7 +339,31 @@ def reference_markdown() -> str:
         for b in builtins:
             out.append(f"| `{_signature(b)}` | {_cell(b.doc)} | {_inline(b.example)} |")
         out.append("")
+        out += _GROUP_NOTES.get(group, [])
     return "\n".join(out).rstrip() + "\n"
+
+
+#: Prose after a group's table of functions.
+_GROUP_NOTES = {
+    "Reductions and linear algebra": [
+        "`axis=` takes a whole-number literal (negative counts from the end, as in NumPy); the",
+        "result has that axis removed and the dtype NumPy gives (`sum` of int8 is int64, `mean`",
+        "of float32 is float32). Without it a reduction is over all elements; `min(x, axis=0)`",
+        "and `max(x, axis=0)` reduce one array along an axis.",
+        "",
+    ],
+    "Joining and reshaping arrays": [
+        "Each returns a new array (never a view of state), with the dtype and shape NumPy gives.",
+        "Lengths are followed symbolically: `concatenate([[inventory], pipeline])` of a",
+        "`pipeline` of shape `[lead_time]` is checked against a Box of shape `[lead_time + 1]`",
+        "at build time. A scalar is not an array: `[inventory, pipeline]` is refused (NumPy",
+        "cannot make an array of it); write `concatenate([[inventory], pipeline])`. In the",
+        "native vector env, `flatnonzero` of per-env values (its length differs from env to",
+        "env) and `eye` of a per-env size are not supported; on params, `let` values and",
+        "constants they are.",
+        "",
+    ],
+}
 
 
 def write_if_changed(path: Path, text: str) -> bool:
