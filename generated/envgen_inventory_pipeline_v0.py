@@ -119,6 +119,7 @@ class InventoryPipelineV0Env(gym.Env):
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[Any, dict[str, Any]]:
         super().reset(seed=seed)
+        _rt.check_options(ID, options)
         self._elapsed_steps = 0
         stock = int(self.np_random.integers(0, self.capacity // 2))
         pipeline = np.full((self.lead_time,), 0, dtype=np.int64)

@@ -121,6 +121,7 @@ class StringMazeV0Env(gym.Env):
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[Any, dict[str, Any]]:
         super().reset(seed=seed)
+        _rt.check_options(ID, options)
         self._elapsed_steps = 0
         cell = self.np_random.choice(self.free)
         self.cell = cell
