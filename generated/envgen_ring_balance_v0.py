@@ -16,7 +16,7 @@ from gymnasium import spaces
 from envgen import runtime as _rt
 
 ID = "envgen/RingBalance-v0"
-ring = _rt.frozen([[0, 1], [1, 2], [2, 3], [3, 0]])
+ring = _rt.frozen([[0, 1], [1, 2], [2, 3], [3, 0]], np.int64)
 PARAMS = ()
 
 

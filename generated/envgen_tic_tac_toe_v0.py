@@ -21,7 +21,8 @@ from envgen.runtime import multiagent as _ma
 
 ID = "envgen/TicTacToe-v0"
 LINES = _rt.frozen(
-    [[0, 1, 2], [3, 4, 5], [6, 7, 8], [0, 3, 6], [1, 4, 7], [2, 5, 8], [0, 4, 8], [2, 4, 6]]
+    [[0, 1, 2], [3, 4, 5], [6, 7, 8], [0, 3, 6], [1, 4, 7], [2, 5, 8], [0, 4, 8], [2, 4, 6]],
+    np.int64,
 )
 PARAMS = ()
 ANSI_TEMPLATE = _rt.ansi_template(

@@ -444,3 +444,31 @@ def test_an_unknown_keyword_is_reported_alone(tmp_path):
     (diagnostic,) = compile_specs([spec], tmp_path / "pkg").diagnostics
     assert diagnostic.message == "sum() has no argument 'axes'"
     assert diagnostic.hint == "did you mean 'axis'?"
+
+
+def test_a_constant_table_of_numbers_and_bools_is_an_array(tmp_path):
+    """marl's report: constants: {T: [[1, 2], [3, true]]} was typed as an int array but
+    emitted as a list, so T[action, 1] built and then failed at every step."""
+    spec = _spec(
+        tmp_path,
+        _SMALL.format(
+            functions="constants:\n  table: [[1, 2], [3, true]]\n",
+            step="  k = (k + table[action, 1]) % n",
+            observation="xs",
+        ),
+    )
+    out = tmp_path / "pkg_consts"
+    compiled = compile_specs([spec], out)
+    assert not compiled.diagnostics, [d.format() for d in compiled.diagnostics]
+    write(compiled, out)
+    sys.path.insert(0, str(tmp_path))
+    try:
+        (model,) = compiled.models
+        module = importlib.import_module(f"pkg_consts.{model.module_name}")
+        assert module.table.dtype == np.int64 and not module.table.flags.writeable
+        env = getattr(module, model.class_name)()
+        env.reset(seed=0)
+        env.step(1)
+        assert env.k == 1
+    finally:
+        sys.path.remove(str(tmp_path))

@@ -20,6 +20,7 @@ from pathlib import Path
 import jinja2
 
 from envgen.backends._printer import Translator, literal, np_dtype, tidy, tidy_block
+from envgen.compiler._data import data_type
 from envgen.compiler.diagnostics import printable
 from envgen.compiler.ir import Code, EnvModel, ObservationModel, SpaceModel
 from envgen.compiler.types import Sym, T
@@ -585,7 +586,7 @@ def emit_env(
     for label, value in model.labels.items():
         module_lines.append(f"{label} = {value}")
     for name, value in model.constants.items():
-        module_lines.append(f"{name} = {_constant(value)}")
+        module_lines.append(f"{name} = {_constant(value, model.constant_types.get(name))}")
     module_lines.append("PARAMS = (")
     for name, param in model.params.items():
         fields = [literal(name), literal(param.param_type), literal(param.default)]
@@ -715,13 +716,13 @@ def _placeholder(t: T) -> str:
     return {"bool": "False", "int64": "0", "float64": "0.0"}.get(t.dtype, f"{np_dtype(t.dtype)}(0)")
 
 
-def _constant(value: object) -> str:
-    if (
-        isinstance(value, list)
-        and value
-        and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in _flatten(value))
-    ):
-        return f"_rt.frozen({literal(value)})"
+def _constant(value: object, t: T | None = None) -> str:
+    """A constant as the analysis typed it: a numeric table (bools and numbers mixed
+    included) is a read-only array, so indexing it as one works."""
+    if t is None:
+        t = data_type(value)
+    if t.is_numeric and not t.is_scalar:
+        return f"_rt.frozen({literal(value)}, {np_dtype(t.dtype)})"
     return literal(value)
 
 

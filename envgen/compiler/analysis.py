@@ -377,6 +377,7 @@ def analyze(document: Document, spec: EnvSpec) -> EnvModel:
         uses_random_in_step=uses_random_in_step,
         read_copies=checker.read_copies,
         shape_checks=checker.shape_checks,
+        constant_types={name: data_type(value) for name, value in spec.constants.items()},
         param_types={name: param_storage_type(param) for name, param in spec.params.items()},
         requires=requires,
         action_mask=action_mask,

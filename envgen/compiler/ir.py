@@ -153,6 +153,7 @@ class EnvModel:
     requires: list[Any] = field(default_factory=list)  # _features.RequireModel
     action_mask: list[Code] = field(default_factory=list)  # one int8 code per dimension
     action_mask_check: str | None = None  # where the mask is, when the env checks its length
+    constant_types: dict[str, T] = field(default_factory=dict)  # as the analysis typed them
 
     @property
     def registered_time_limit(self) -> int | None:

@@ -374,9 +374,9 @@ def _stack(space: spaces.Space, items: tuple[Any, ...]) -> Any:
     return spaces.utils.create_empty_array  # pragma: no cover - refused at build time
 
 
-def frozen(data: Any) -> np.ndarray:
+def frozen(data: Any, dtype: Any = None) -> np.ndarray:
     """A read-only array for a spec's constant table (so no env can change it for others)."""
-    array = np.array(data)
+    array = np.array(data, dtype=dtype)
     array.setflags(write=False)
     return array
 
