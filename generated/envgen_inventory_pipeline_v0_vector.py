@@ -80,8 +80,8 @@ class InventoryPipelineV0VectorEnv(NativeVectorEnv):
         action = self._check_actions(actions)
         _n = self.num_envs
         _next_step = self._next_step
-        _any_reset = _next_step and bool(self._autoreset.any())
         _resetting = self._autoreset
+        _any_reset = _next_step and bool(_resetting.any())
         _live = ~_resetting if _any_reset else self._all_true
         _live_ids = np.flatnonzero(_live) if _any_reset else self._all_ids
         self._elapsed += 1
@@ -117,6 +117,7 @@ class InventoryPipelineV0VectorEnv(NativeVectorEnv):
             reward[_ids] = 0.0
             terminated[_ids] = False
             truncated[_ids] = False
+        _done = terminated | truncated
         obs = self._observe()
         _infos: dict[str, Any] = {}
         _stepped = ~_resetting if _any_reset else None
@@ -125,7 +126,6 @@ class InventoryPipelineV0VectorEnv(NativeVectorEnv):
                 _infos[_key] = _mask_info(_value, _stepped)
                 _infos["_" + _key] = self._all_true.copy() if _stepped is None else _stepped.copy()
         _infos = self._info(_infos, None)
-        _done = terminated | truncated
         if _next_step:
             self._autoreset = _done
         elif self._same_step and _done.any():

@@ -69,8 +69,8 @@ class StringMazeV0VectorEnv(NativeVectorEnv):
             raise gym.error.ResetNeeded("step() called before reset()")
         action = self._check_actions(actions)
         _next_step = self._next_step
-        _any_reset = _next_step and bool(self._autoreset.any())
         _resetting = self._autoreset
+        _any_reset = _next_step and bool(_resetting.any())
         self._elapsed += 1
         cell = self.cell
         row = cell // self.width
@@ -105,9 +105,9 @@ class StringMazeV0VectorEnv(NativeVectorEnv):
             reward[_ids] = 0.0
             terminated[_ids] = False
             truncated[_ids] = False
+        _done = terminated | truncated
         obs = self._observe()
         _infos: dict[str, Any] = {}
-        _done = terminated | truncated
         if _next_step:
             self._autoreset = _done
         elif self._same_step and _done.any():
