@@ -353,6 +353,16 @@ class JaxPrinter:
             return args[1] if len(args) > 1 else kw["default"]
         given = dict(zip(builtin.params, node.args, strict=False))
         given.update(keywords)
+        if not builtin.variadic:
+            # One argument list in the table's positional order, whether each argument came
+            # by position or by keyword (`square(x=...)`); axis is printed on its own. The
+            # texts are the ones printed above: printing again would register draws twice.
+            printed = dict(zip(builtin.params, args, strict=False)) | kw
+            args = []
+            for param in builtin.params:
+                if param not in printed or param == "axis":
+                    break
+                args.append(printed[param])
         axis = ""
         if "axis" in given:
             if not self.is_static(given["axis"]):
