@@ -125,28 +125,3 @@ def test_ppo_learns_landmarks_with_a_shared_policy(multiagent_session) -> None:
         assert history[-1] >= 0.3, history
     finally:
         algo.stop()
-
-
-def test_ppo_learns_pursuit_with_a_policy_per_role(multiagent_session) -> None:
-    """Two predators and one prey on a 5×5 grid, one policy per role: the predators learn
-    to catch the prey sooner than they did at first (their return rises)."""
-    algo = _algo(
-        "envgen/Pursuit-v0",
-        {"size": 5, "max_cycles": 30},
-        train_batch_size_per_learner=1000,
-        minibatch_size=200,
-        num_epochs=8,
-        lr=1e-3,
-    )
-    try:
-        history = []
-        for _ in range(15):
-            returns = _returns(algo.train())
-            assert set(returns) == {"predator", "prey"}
-            history.append(returns["predator"])
-            if len(history) > 1 and history[-1] >= history[0] + 0.25:
-                break
-        print(f"pursuit, predator policy, mean return per iteration: {history}")
-        assert history[-1] >= history[0] + 0.25, history
-    finally:
-        algo.stop()
