@@ -1,6 +1,6 @@
 """Ray RLlib 2.60 (new API stack) trains on generated multi-agent envs by their plain ids,
-in two remote env runners: a shared policy on the cooperative landmarks game, one policy
-per role on the pursuit game."""
+in two remote env runners: a shared policy learns the cooperative landmarks game; the
+per-role policy mapping is checked (pursuit has no learning test yet, see docs/multiagent.md)."""
 
 from __future__ import annotations
 
