@@ -11,7 +11,14 @@ from envgen.compiler._language import REFUSED
 from envgen.compiler._limits import LimitError, parse
 from envgen.compiler._statements import StatementRules, check_locals_read
 from envgen.compiler.diagnostics import Diagnostic
-from envgen.compiler.ir import Code, FunctionModel, FunctionVariant, ShapeCheck, Symbol
+from envgen.compiler.ir import (
+    BINARY_OPERATORS,
+    Code,
+    FunctionModel,
+    FunctionVariant,
+    ShapeCheck,
+    Symbol,
+)
 from envgen.compiler.load import Document
 from envgen.compiler.spec import EnvSpec
 from envgen.compiler.types import ANY, T
@@ -155,6 +162,9 @@ class Checker(ExpressionRules, StatementRules):
                     sub,
                 )
                 bad = True
+            elif isinstance(sub, (ast.BinOp, ast.AugAssign)) and _unsupported_operator(sub):
+                self.error(path, *_unsupported_operator(sub), "refused", sub)
+                bad = True
             elif isinstance(sub, ast.Constant) and isinstance(sub.value, (bytes, complex)):
                 self.error(
                     path,
@@ -282,3 +292,22 @@ class Checker(ExpressionRules, StatementRules):
             if variant.random:
                 self.vector_notes.append(f"function '{name}' draws randomness")
         return variant
+
+
+def _unsupported_operator(node: ast.BinOp | ast.AugAssign) -> tuple[str, str] | None:
+    """(message, hint) for an operator no backend prints (shifts) or a division by a
+    literal zero, which every backend would raise on (or, in JAX, silently not)."""
+    if type(node.op) not in BINARY_OPERATORS:
+        return (
+            "bit shifts are not part of the language",
+            "multiply or floor-divide by a power of two instead, e.g. x * 2 ** 3",
+        )
+    divisor = node.right if isinstance(node, ast.BinOp) else node.value
+    if (
+        isinstance(node.op, (ast.Div, ast.FloorDiv, ast.Mod))
+        and isinstance(divisor, ast.Constant)
+        and type(divisor.value) in (int, float)
+        and divisor.value == 0
+    ):
+        return ("division by zero", "divide by a value that cannot be zero")
+    return None
