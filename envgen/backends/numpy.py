@@ -910,6 +910,11 @@ class VectorTranslator:
                 scope.lines.append(f"{size_code} = _size({self.single.expr(size)})")
                 shape = ()
                 dynamic_shape = size_code
+        elif t.shape:
+            # No size, array arguments: the draw has their broadcast shape (the IR's).
+            if not all(isinstance(d, int) for d in t.shape):
+                raise Unsupported(f"{name}() with array arguments of unknown shape")
+            shape = tuple(t.shape)  # type: ignore[arg-type]
         positions, envs, everyone = self.active(scope, mask)
         kwargs = []
         per_env = []

@@ -332,7 +332,13 @@ def _flatnonzero(args: dict[str, T], _c: dict[str, object]) -> T:
 def _sized(dtype: T) -> Rule:
     def rule(args: dict[str, T], consts: dict[str, object]) -> T:
         if "size" not in args:
-            return dtype
+            # Without size, NumPy draws the broadcast shape of the distribution's
+            # parameters: uniform(lows, highs) is an array (Gymnasium's Pendulum resets so).
+            try:
+                shape = broadcast(*(t.shape for t in args.values()))
+            except ValueError as exc:
+                raise CallError(str(exc)) from None
+            return dtype if shape == () else T(dtype.dtype, shape)
         shape = _shape_of(consts.get("size", ...)) if "size" in consts else None
         if shape is None:
             shape = (None,) if args["size"].shape == () else None

@@ -194,16 +194,21 @@ class Streams:
         """
         if self.buffered and method in ("random", "uniform"):
             shape = () if size is None else tuple(size)
+            low = kwargs.get("low", 0.0)
+            high = kwargs.get("high", 1.0)
+            if method == "uniform" and not per_env:
+                # Bounds shared by every env may be arrays (`uniform(lows, highs)`, as
+                # Gymnasium's Pendulum resets): Generator.uniform draws their broadcast
+                # shape, element by element in C order, so each env takes that many doubles.
+                low = np.asarray(low, dtype=np.float64)
+                high = np.asarray(high, dtype=np.float64)
+                shape = np.broadcast_shapes(low.shape, high.shape, shape)
             doubles = self._doubles(envs, shape)
             if method == "random":
                 return doubles
-            low = kwargs.get("low", 0.0)
-            high = kwargs.get("high", 1.0)
             if per_env:
                 low = np.asarray(low, dtype=np.float64).reshape((-1,) + (1,) * len(shape))
                 high = np.asarray(high, dtype=np.float64).reshape((-1,) + (1,) * len(shape))
-                return low + (high - low) * doubles
-            low, high = float(low), float(high)
             return low + (high - low) * doubles
         shape = (len(envs),) if size is None else (len(envs), *size)
         out = np.zeros(shape, dtype=dtype)
