@@ -30,6 +30,7 @@ RESERVED = {
     "np_random",
     "observation_space",
     "action_space",
+    "action_masks",  # the method sb3-contrib's MaskablePPO calls (specs with action_mask)
     "step",
     "reset",
     "render",
