@@ -1,0 +1,148 @@
+"""The NumPy vector backend's values: a translated expression (`V`), a method body being built
+(`Scope`), and the operator tables."""
+
+from __future__ import annotations
+
+import ast
+import functools
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from envgen.compiler.types import T, promote
+
+
+def _maximum(*values: object) -> object:
+    return functools.reduce(np.maximum, values)
+
+
+def _merge_types(a: T, b: T) -> T:
+    """The type to go on with after `x = where(mask, b, a)`.
+
+    A weak value merged with a strong one takes the strong one's dtype: the next operation
+    with the other operand casts the weak value to that dtype anyway.
+    """
+    if a == b:
+        return a
+    if a.is_scalar and b.is_scalar and a.weak != b.weak and a.is_numeric and b.is_numeric:
+        strong = b if a.weak else a
+        weak = a if a.weak else b
+        if T(strong.dtype).kind == weak.kind or (weak.kind, T(strong.dtype).kind) in (
+            ("int", "float"),
+            ("bool", "int"),
+            ("bool", "float"),
+        ):
+            return strong
+    return promote(a, b).with_shape(a.shape if a.shape == b.shape else None)
+
+
+class Unsupported(Exception):
+    """Something the vector translator does not handle; the message says what, and `node`
+    (the innermost statement or code value being translated) where in the spec."""
+
+    node: ast.AST | None = None
+
+
+#: Draws the buffered stream serves (bit-identical to the Generator methods).
+_BUFFERED = {"random", "uniform"}
+#: Unary float functions: name -> the `math` function the single env uses for scalars.
+_MATH = {
+    "sqrt": "sqrt",
+    "exp": "exp",
+    "log": "log",
+    "log2": "log2",
+    "log10": "log10",
+    "sin": "sin",
+    "cos": "cos",
+    "tan": "tan",
+    "arcsin": "asin",
+    "arccos": "acos",
+    "arctan": "atan",
+    "sinh": "sinh",
+    "cosh": "cosh",
+    "tanh": "tanh",
+}
+_MATH2 = {"arctan2": "atan2", "hypot": "hypot", "pow": "pow"}
+_BINOP = {
+    ast.Add: "+",
+    ast.Sub: "-",
+    ast.Mult: "*",
+    ast.Div: "/",
+    ast.FloorDiv: "//",
+    ast.Mod: "%",
+    ast.Pow: "**",
+    ast.BitAnd: "&",
+    ast.BitOr: "|",
+    ast.BitXor: "^",
+}
+_CMP = {ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">="}
+_WEAK = {"bool": "bool", "int": "int64", "float": "float64"}
+
+
+def _sample(dtype: str, weak: bool) -> object:
+    if weak:
+        return {"bool": True, "int": 1, "float": 1.0}[T(dtype).kind]
+    return np.ones(1, dtype=dtype)
+
+
+@dataclass
+class V:
+    """A translated expression: its code, whether it varies per env, and its NumPy dtype.
+
+    `vec` values are arrays with a leading batch axis; their `dtype` is the array's. Uniform
+    values are spelled like the single env's, and `t` is the analysis type.
+    """
+
+    code: str
+    vec: bool
+    t: T
+    dtype: str = ""
+
+    def sample(self) -> object:
+        if self.vec:
+            return np.ones((1,) + tuple(d or 1 for d in (self.t.shape or ())), dtype=self.dtype)
+        if self.t.weak or self.t.dtype not in np.sctypeDict:
+            return _sample(self.t.dtype if self.t.is_numeric else "float64", True)
+        return np.ones(tuple(d or 1 for d in (self.t.shape or ())), dtype=self.t.dtype)
+
+
+@dataclass
+class Scope:
+    """One generated method body being built: its lines, masks and per-env names."""
+
+    kind: str  # "step", "reset", "after", "observe"
+    n: str  # the expression for the batch size
+    envs: str  # the expression for the env ids of the batch positions
+    vec_names: set[str] = field(default_factory=set)  # names that hold per-env arrays
+    defined: set[str] = field(default_factory=set)
+    lines: list[str] = field(default_factory=list)
+    prelude: list[str] = field(default_factory=list)
+    counter: int = 0
+    live: str | None = None  # in step: ids of the envs that step (others autoreset)
+    # The type each name holds at this point, as the single env's run-time types go (a
+    # state variable may enter `step` as a NumPy float64 right after reset and as a float32
+    # later); used for operand types when `retype` is on.
+    types: dict[str, T] = field(default_factory=dict)
+    dtypes: dict[str, str] = field(default_factory=dict)  # the arrays' dtypes (retype)
+    retype: bool = False
+    fresh: set[str] = field(default_factory=set)  # locals bound to a new array of their own
+
+    def temp(self, stem: str) -> str:
+        self.counter += 1
+        return f"_{stem}{self.counter}"
+
+
+_RISKY_OPS = {"/", "//", "%", "**"}
+_RISKY_CALLS = {
+    "sqrt",
+    "log",
+    "log2",
+    "log10",
+    "arcsin",
+    "arccos",
+    "pow",
+    "exp",
+    "cosh",
+    "sinh",
+    "tan",
+}
