@@ -14,10 +14,12 @@ import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 
 from envgen import _output
+from envgen._build_cache import BuildCache
 from envgen.backends._printer import UnresolvedName
 from envgen.backends.pettingzoo import emit_multiagent
 from envgen.backends.python import (
@@ -57,6 +59,8 @@ class Compiled:
     multiagent: list[MultiAgentModel] = field(default_factory=list)
     #: The spec files and folders given to the build: they own the modules they produced.
     spec_paths: list[Path] = field(default_factory=list)
+    #: The build cache this compile used (its `hits` and `misses`), or None.
+    cache: BuildCache | None = None
 
 
 def discover(
@@ -397,13 +401,21 @@ def check_spec(
 
 
 def compile_specs(
-    paths: list[Path], out_dir: Path | None = None, *, follow_symlinks: bool = False
+    paths: list[Path],
+    out_dir: Path | None = None,
+    *,
+    follow_symlinks: bool = False,
+    cache: bool | BuildCache | None = False,
 ) -> Compiled:
     """Run every stage on the specs under `paths`; collect all problems.
 
     Spec files are read only inside the folders given (a file named on its own: its
-    folder); `follow_symlinks` allows symlinks that lead elsewhere."""
+    folder); `follow_symlinks` allows symlinks that lead elsewhere. `cache=True` takes the
+    formatted modules of unchanged specs from the build cache (`envgen._build_cache`; a
+    `BuildCache` to use that one): every spec is still read, validated and analysed."""
     result = Compiled(spec_paths=list(paths))
+    store = BuildCache.open() if cache is True else (cache or None)
+    result.cache = store
     files, problems = discover(paths, follow_symlinks=follow_symlinks)
     result.diagnostics.extend(problems)
     if not files and not problems:
@@ -474,30 +486,59 @@ def compile_specs(
     vector_modules: dict[str, str] = {}
     jax_modules: dict[str, str] = {}
     jax_fallbacks: dict[str, str] = {}
+    formatted: set[str] = set()  # file names whose text came formatted from the cache
+    fresh: dict[str, tuple[dict[str, Any], list[str]]] = {}  # cache key -> (entry, its files)
     for model in result.models:
         source_name = _relative(model.document.path, root)
-        try:
-            module = emit_env(model, source_name, formatted=False, package=package)
-            vector = _emit_vector(model, source_name)
-            jax_module = _emit_jax(model, source_name)
-        except UnresolvedName as exc:
-            result.diagnostics.append(internal_error(model, exc.name, str(exc), exc.node))
-            continue
-        except EmittedCodeError as exc:
-            for finding in exc.findings:
-                result.diagnostics.append(internal_error(model, _named(finding.message), str(exc)))
-            continue
-        result.files[f"{module.name}.py"] = module.source
-        if isinstance(jax_module, tuple):
-            result.files[f"{jax_module[0]}.py"] = jax_module[1]
-            jax_modules[model.spec.id] = f"{package}.{jax_module[0]}"
+        key = entry = None
+        if store is not None:
+            key = store.key("env", model.document.sha256, source_name, package)
+            entry = _cached_modules(store, key, model)
+        if entry is not None:
+            files = entry["files"]
+            formatted.update(files)
+            model.vector_notes[:] = entry["vector_notes"]  # as the emitters left them
+            vector_name, jax_name, jax_note = entry["vector"], entry["jax"], entry["jax_note"]
         else:
-            jax_fallbacks[model.spec.id] = jax_module
-        if vector is not None:
-            name, source = vector
-            result.files[f"{name}.py"] = source
+            try:
+                module = emit_env(model, source_name, formatted=False, package=package)
+                vector = _emit_vector(model, source_name)
+                jax_module = _emit_jax(model, source_name)
+            except UnresolvedName as exc:
+                result.diagnostics.append(internal_error(model, exc.name, str(exc), exc.node))
+                continue
+            except EmittedCodeError as exc:
+                for finding in exc.findings:
+                    result.diagnostics.append(
+                        internal_error(model, _named(finding.message), str(exc))
+                    )
+                continue
+            files = {f"{module.name}.py": module.source}
+            vector_name = jax_name = jax_note = None
+            if vector is not None:
+                vector_name = vector[0]
+                files[f"{vector_name}.py"] = vector[1]
+            if isinstance(jax_module, tuple):
+                jax_name = jax_module[0]
+                files[f"{jax_name}.py"] = jax_module[1]
+            else:
+                jax_note = jax_module
+            if key is not None:
+                meta = {
+                    "vector": vector_name,
+                    "jax": jax_name,
+                    "jax_note": jax_note,
+                    "vector_notes": list(model.vector_notes),
+                }
+                fresh[key] = (meta, list(files))
+        result.files.update(files)
+        if jax_name is not None:
+            jax_modules[model.spec.id] = f"{package}.{jax_name}"
+        else:
+            jax_fallbacks[model.spec.id] = jax_note or ""
+        if vector_name is not None:
             vector_modules[model.spec.id] = (
-                f"{package}.{name}:{model.class_name.removesuffix('Env')}VectorEnv"
+                f"{package}.{vector_name}:{model.class_name.removesuffix('Env')}VectorEnv"
             )
         else:
             result.notes.append(
@@ -507,13 +548,25 @@ def compile_specs(
             )
     multiagent_modules: dict[str, str] = {}
     for model in result.multiagent:
-        try:
-            module = emit_multiagent(model, _relative(model.document.path, root), formatted=False)
-        except UnresolvedName as exc:
-            result.diagnostics.append(internal_error(model, exc.name, str(exc), exc.node))
-            continue
-        result.files[f"{module.name}.py"] = module.source
-        multiagent_modules[model.spec.id] = f"{package}.{module.name}"
+        source_name = _relative(model.document.path, root)
+        key = entry = None
+        if store is not None:
+            key = store.key("multiagent", model.document.sha256, source_name, package)
+            entry = _cached_modules(store, key, model)
+        if entry is not None:
+            files = entry["files"]
+            formatted.update(files)
+        else:
+            try:
+                module = emit_multiagent(model, source_name, formatted=False)
+            except UnresolvedName as exc:
+                result.diagnostics.append(internal_error(model, exc.name, str(exc), exc.node))
+                continue
+            files = {f"{module.name}.py": module.source}
+            if key is not None:
+                fresh[key] = ({}, list(files))
+        result.files.update(files)
+        multiagent_modules[model.spec.id] = f"{package}.{model.module_name}"
     result.files["__init__.py"] = emit_registry(
         result.models,
         vector_modules,
@@ -523,11 +576,21 @@ def compile_specs(
         jax_modules=jax_modules,
         jax_fallbacks=jax_fallbacks,
     )
+    if store is not None:  # the registry: by its unformatted text
+        key = store.key("registry", result.files["__init__.py"])
+        entry = store.get(key)
+        if entry is not None and isinstance(entry.get("text"), str):
+            result.files["__init__.py"] = entry["text"]
+            formatted.add("__init__.py")
+        else:
+            fresh[key] = ({}, ["__init__.py"])
     if result.diagnostics:
         result.files = {}
         return result
     try:
-        result.files = format_sources(result.files)
+        pending = {name: text for name, text in result.files.items() if name not in formatted}
+        if pending:
+            result.files.update(format_sources(pending))
     except EmittedCodeError as exc:
         owners = {}
         for model in [*result.models, *result.multiagent]:
@@ -552,7 +615,43 @@ def compile_specs(
             else:
                 result.diagnostics.append(internal_error(model, word, detail))
         result.files = {}
+        return result
+    if store is not None:
+        for key, (meta, names) in fresh.items():
+            if names == ["__init__.py"]:
+                store.put(key, {"text": result.files["__init__.py"]})
+            else:
+                store.put(key, {**meta, "files": {name: result.files[name] for name in names}})
     return result
+
+
+def _cached_modules(
+    store: BuildCache, key: str, model: EnvModel | MultiAgentModel
+) -> dict[str, Any] | None:
+    """The cached entry of `model`'s modules, if it is there and has the shape a build
+    stores (module names of this model only, texts marked as generated), else None."""
+    entry = store.get(key)
+    if entry is None:
+        return None
+    files = entry.get("files")
+    if not isinstance(files, dict) or not files:
+        return None
+    allowed = {f"{model.module_name}{suffix}.py" for suffix in ("", "_vector", "_jax")}
+    for name, text in files.items():
+        if name not in allowed or not isinstance(text, str) or MARKER not in text[:4096]:
+            return None
+    if isinstance(model, MultiAgentModel):
+        return entry
+    names = ("vector", "jax", "jax_note")
+    if any(not isinstance(entry.get(n), (str, type(None))) for n in names):
+        return None
+    notes = entry.get("vector_notes")
+    if not isinstance(notes, list) or not all(isinstance(n, str) for n in notes):
+        return None
+    for name in (entry["vector"], entry["jax"]):
+        if name is not None and f"{name}.py" not in files:
+            return None
+    return entry
 
 
 def _registry_key(env_id: str) -> str:

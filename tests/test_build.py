@@ -87,3 +87,164 @@ def test_project_code_is_lint_clean() -> None:
     assert check.returncode == 0, check.stdout + check.stderr
     fmt = subprocess.run([*ruff, "format", "--check", *paths], capture_output=True, text=True)
     assert fmt.returncode == 0, fmt.stdout + fmt.stderr
+
+
+# --- the content-hash build cache (envgen/_build_cache.py) ---------------------------------
+
+
+def _specs_copy(tmp_path: Path) -> Path:
+    """A few specs (single-agent, with and without a vector env, and a multi-agent one)."""
+    specs = tmp_path / "specs"
+    for name in ("go_left.yaml", "classic/cartpole.yaml", "multiagent/tic_tac_toe.yaml"):
+        target = specs / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(SPECS / name, target)
+    return specs
+
+
+def _compile(specs: Path, tmp_path: Path, cache):
+    from envgen.build import compile_specs
+
+    compiled = compile_specs([specs], tmp_path / "pkg", cache=cache)
+    assert not compiled.diagnostics, compiled.diagnostics
+    return compiled
+
+
+def test_unchanged_specs_cost_no_emit_and_no_formatting(tmp_path: Path, monkeypatch) -> None:
+    from envgen import build
+    from envgen._build_cache import BuildCache
+
+    specs = _specs_copy(tmp_path)
+    store = BuildCache.open(tmp_path / "cache")
+    assert store is not None
+    fresh = _compile(specs, tmp_path, None)
+    cold = _compile(specs, tmp_path, store)
+    assert cold.files == fresh.files and cold.notes == fresh.notes
+    assert (store.hits, store.misses) == (0, 4)  # 3 specs and the registry
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("an unchanged spec was emitted or formatted again")
+
+    for name in ("emit_env", "emit_multiagent", "_emit_vector", "_emit_jax", "format_sources"):
+        monkeypatch.setattr(build, name, refuse)
+    warm = _compile(specs, tmp_path, store)
+    assert warm.files == fresh.files and warm.notes == fresh.notes
+    assert [m.vector_notes for m in warm.models] == [m.vector_notes for m in fresh.models]
+    assert (store.hits, store.misses) == (4, 4)
+    monkeypatch.undo()
+
+    # one spec edited: only it (and the registry, whose text changed) is emitted again
+    edited = specs / "go_left.yaml"
+    edited.write_text(edited.read_text().replace("GoLeft-v0", "GoLeftEdited-v0"))
+    emitted = []
+    real_emit = build.emit_env
+    monkeypatch.setattr(
+        build,
+        "emit_env",
+        lambda model, *a, **k: emitted.append(model.spec.id) or real_emit(model, *a, **k),
+    )
+    again = _compile(specs, tmp_path, store)
+    assert emitted == ["envgen/GoLeftEdited-v0"]
+    assert again.files == _compile(specs, tmp_path, None).files
+
+
+def test_corrupt_or_tampered_cache_entries_are_ignored(tmp_path: Path) -> None:
+    import hashlib
+    import json
+
+    from envgen._build_cache import BuildCache
+
+    specs = _specs_copy(tmp_path)
+    fresh = _compile(specs, tmp_path, None)
+    _compile(specs, tmp_path, BuildCache.open(tmp_path / "cache"))
+    entries = sorted((tmp_path / "cache").rglob("*.json"))
+    assert len(entries) == 4
+    # truncated, not JSON, the wrong shape, and edited code (its plain hash recomputed)
+    entries[0].write_bytes(entries[0].read_bytes()[:100])
+    entries[1].write_text("not json {", encoding="utf-8")
+    entries[2].write_text(json.dumps([1, 2, 3]), encoding="utf-8")
+    data = json.loads(entries[3].read_text(encoding="utf-8"))
+    value = data["value"]
+    if "files" in value:
+        name = next(iter(value["files"]))
+        value["files"][name] += "\nimport os\nos.system('echo pwned')\n"
+    else:
+        value["text"] += "\nimport os\nos.system('echo pwned')\n"
+    data["mac"] = hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()
+    entries[3].write_text(json.dumps(data), encoding="utf-8")
+    store = BuildCache.open(tmp_path / "cache")
+    again = _compile(specs, tmp_path, store)
+    assert (store.hits, store.misses) == (0, 4)
+    assert again.files == fresh.files
+    assert not any("pwned" in text for text in again.files.values())
+    # the damaged entries were replaced by good ones
+    store = BuildCache.open(tmp_path / "cache")
+    assert _compile(specs, tmp_path, store).files == fresh.files
+    assert (store.hits, store.misses) == (4, 0)
+
+
+def test_cache_entries_are_keyed_by_the_compiler_and_never_shared_across_versions(
+    tmp_path: Path, monkeypatch
+) -> None:
+    import envgen
+    from envgen import _build_cache
+    from envgen._build_cache import BuildCache
+
+    specs = _specs_copy(tmp_path)
+    store = BuildCache.open(tmp_path / "cache")
+    _compile(specs, tmp_path, store)
+    key = store.key("x")
+    monkeypatch.setattr(envgen, "__version__", envgen.__version__ + ".post1")
+    _build_cache.compiler_fingerprint.cache_clear()
+    try:
+        assert store.key("x") != key
+        _compile(specs, tmp_path, store)
+        assert store.hits == 0 and store.misses == 8
+    finally:
+        monkeypatch.undo()
+        _build_cache.compiler_fingerprint.cache_clear()
+    assert store.key("x") == key  # the fingerprint hashes envgen's own source files too
+
+
+def test_cache_folder_that_others_can_write_is_not_used(tmp_path: Path, monkeypatch) -> None:
+    from envgen._build_cache import BuildCache, cache_dir
+
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    assert BuildCache.open(shared) is None
+    monkeypatch.setenv("ENVGEN_CACHE_DIR", str(tmp_path / "mine"))
+    assert cache_dir() == tmp_path / "mine"
+    store = BuildCache.open()
+    assert store is not None
+    assert (tmp_path / "mine" / "key").stat().st_mode & 0o077 == 0
+    monkeypatch.setenv("ENVGEN_BUILD_CACHE", "0")
+    assert BuildCache.open() is None
+
+
+def test_cli_build_uses_the_cache_and_no_cache_rebuilds(tmp_path: Path) -> None:
+    import os
+
+    specs = _specs_copy(tmp_path)
+    env = {**os.environ, "ENVGEN_CACHE_DIR": str(tmp_path / "cache")}
+    out = tmp_path / "pkg"
+
+    def build(*extra: str) -> dict[str, bytes]:
+        result = subprocess.run(
+            [sys.executable, "-m", "envgen.cli", "build", str(specs), "-o", str(out), *extra],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=300,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        return {p.name: p.read_bytes() for p in out.glob("*.py")}
+
+    first = build()
+    assert len(list((tmp_path / "cache").rglob("*.json"))) == 4
+    shutil.rmtree(out)
+    assert build() == first  # from the cache into a new folder
+    shutil.rmtree(out)
+    shutil.rmtree(tmp_path / "cache")
+    assert build("--no-cache") == first
+    assert not (tmp_path / "cache").exists()

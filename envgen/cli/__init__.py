@@ -115,18 +115,32 @@ follow_symlinks_option = click.option(
     is_flag=True,
     help="Also remove generated modules in the output that other specs produced.",
 )
+@click.option(
+    "--no-cache",
+    is_flag=True,
+    help="Emit and format every spec, not only changed ones (ENVGEN_BUILD_CACHE=0 too).",
+)
 @follow_symlinks_option
 def build(
-    specs: tuple[Path, ...], output: Path, check: bool, prune: bool, follow_symlinks: bool
+    specs: tuple[Path, ...],
+    output: Path,
+    check: bool,
+    prune: bool,
+    no_cache: bool,
+    follow_symlinks: bool,
 ) -> None:
-    """Compile SPECS (files or folders; default specs/) into a Python package."""
+    """Compile SPECS (files or folders; default specs/) into a Python package.
+
+    Unchanged specs come from the build cache (no emit, no formatting); see README.md."""
     from envgen.build import ForeignOutput, compile_specs, plan, write
 
     if not output.name.isidentifier():
         raise click.BadParameter(
             f"'{output.name}' is not a valid Python package name", param_hint="--output"
         )
-    compiled = compile_specs(_spec_paths(specs), output, follow_symlinks=follow_symlinks)
+    compiled = compile_specs(
+        _spec_paths(specs), output, follow_symlinks=follow_symlinks, cache=not no_cache
+    )
     if compiled.diagnostics:
         print_diagnostics(compiled.diagnostics)
         stderr.print("nothing was written")

@@ -7,6 +7,7 @@ that we can (a) record a position for every path, (b) refuse duplicate keys, and
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import stat
@@ -70,6 +71,8 @@ class Document:
     spans: dict[Path_, Span] = field(default_factory=dict)
     #: Where each mapping key itself is written (for "unknown key" diagnostics).
     key_locations: dict[Path_, tuple[int, int]] = field(default_factory=dict)
+    #: The sha256 of the file's bytes (the build cache's key, envgen/_build_cache.py).
+    sha256: str = ""
 
     @property
     def name(self) -> str:
@@ -571,7 +574,7 @@ def load_document(
                 )
             ]
         )
-    document = Document(path=path, data=None)
+    document = Document(path=path, data=None, sha256=hashlib.sha256(raw).hexdigest())
     if not isinstance(node, yaml.MappingNode):
         raise DiagnosticError(
             [

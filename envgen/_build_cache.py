@@ -1,0 +1,191 @@
+"""The build's content-hash cache: an unchanged spec costs no emit and no formatting.
+
+A build still reads, validates and analyses every spec (diagnostics, duplicate ids and the
+registry need the models), but the formatted modules of a spec whose inputs are unchanged
+come from the cache instead of the emitters and two `ruff` runs.
+
+What a cached entry is keyed by (`BuildCache.key`): the spec file's bytes, the path it is
+recorded under, the output package, and the compiler's fingerprint: envgen's version and
+the hash of every source file of the installed `envgen` package (so a changed compiler,
+runtime or template never reuses an entry), the Python version, the ruff version, and the
+working folder (ruff's import sorting reads it). Nothing is trusted across envgen versions.
+
+Where: `$ENVGEN_CACHE_DIR`, else `$XDG_CACHE_HOME/envgen/build`, else
+`~/.cache/envgen/build`; `ENVGEN_BUILD_CACHE=0` turns the cache off. Entries are JSON
+(read with `json.loads`, never executed or unpickled) holding the module texts, signed
+with HMAC-SHA256 under a random key kept in the cache folder (mode 0600). An entry that
+does not parse, has the wrong shape, was made for another key, or whose signature does not
+match (corrupted, truncated, edited) is ignored and rebuilt. The folder must belong to the
+user and not be writable by others; otherwise the build runs without a cache. Entries are
+written atomically (a temporary file, then `os.replace`), so concurrent builds are safe.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import hmac
+import json
+import os
+import stat
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+_FORMAT = 1  # the entry layout; part of every key
+
+
+def cache_dir() -> Path | None:
+    """The cache folder, or None when the cache is turned off."""
+    if os.environ.get("ENVGEN_BUILD_CACHE", "1").strip().lower() in ("0", "false", "no", "off"):
+        return None
+    explicit = os.environ.get("ENVGEN_CACHE_DIR")
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "envgen" / "build"
+
+
+@functools.cache
+def compiler_fingerprint() -> str:
+    """A hash of everything besides the spec that decides what a build emits."""
+    import envgen
+
+    digest = hashlib.sha256()
+    digest.update(f"envgen {envgen.__version__}\0format {_FORMAT}\0".encode())
+    digest.update(f"python {sys.version_info[0]}.{sys.version_info[1]}\0".encode())
+    try:
+        from importlib.metadata import version
+
+        digest.update(f"ruff {version('ruff')}\0".encode())
+    except Exception:  # no ruff metadata: the binary's identity instead  # noqa: BLE001
+        from envgen.backends.python import _ruff
+
+        try:
+            info = os.stat(_ruff())
+            digest.update(f"ruff-bin {info.st_size} {info.st_mtime_ns}\0".encode())
+        except OSError:
+            digest.update(b"ruff unknown\0")
+    package = Path(envgen.__file__).resolve().parent
+    for path in sorted(package.rglob("*")):
+        if path.suffix not in (".py", ".jinja") or "__pycache__" in path.parts:
+            continue
+        digest.update(path.relative_to(package).as_posix().encode() + b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+class BuildCache:
+    """Formatted modules by key, in a user-private folder (see the module docstring)."""
+
+    def __init__(self, folder: Path, secret: bytes) -> None:
+        self.folder = folder
+        self._secret = secret
+        self.hits = 0
+        self.misses = 0
+
+    @classmethod
+    def open(cls, folder: Path | None = None) -> BuildCache | None:
+        """The cache at `folder` (default: `cache_dir()`), or None where it is off or unsafe."""
+        folder = folder if folder is not None else cache_dir()
+        if folder is None:
+            return None
+        try:
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            if not _private(folder):
+                return None
+            return cls(folder, _secret(folder))
+        except OSError:
+            return None  # a read-only home, a full disk, ...: build without a cache
+
+    def key(self, *parts: str | bytes) -> str:
+        digest = hashlib.sha256(compiler_fingerprint().encode() + b"\0")
+        digest.update(os.getcwd().encode("utf-8", "surrogateescape") + b"\0")
+        for part in parts:
+            data = part if isinstance(part, bytes) else part.encode("utf-8", "surrogateescape")
+            digest.update(len(data).to_bytes(8, "little") + data)
+        return digest.hexdigest()
+
+    def _path(self, key: str) -> Path:
+        return self.folder / key[:2] / f"{key}.json"
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        """The entry stored under `key`, or None (missing, corrupt, or not signed by us)."""
+        try:
+            raw = self._path(key).read_bytes()
+            entry = json.loads(raw)
+        except (OSError, ValueError):
+            self.misses += 1
+            return None
+        if (
+            not isinstance(entry, dict)
+            or entry.get("key") != key
+            or not isinstance(entry.get("mac"), str)
+            or not isinstance(entry.get("value"), dict)
+            or not hmac.compare_digest(entry["mac"], self._mac(key, entry["value"]))
+        ):
+            self.misses += 1
+            return None
+        self.hits += 1
+        return entry["value"]
+
+    def put(self, key: str, value: dict[str, Any]) -> None:
+        """Store `value` (JSON data) under `key`; a failure to write is not an error."""
+        entry = {"key": key, "mac": self._mac(key, value), "value": value}
+        path = self._path(key)
+        try:
+            path.parent.mkdir(mode=0o700, exist_ok=True)
+            fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                    json.dump(entry, handle, ensure_ascii=False, sort_keys=True)
+                os.replace(temporary, path)
+            except BaseException:
+                os.unlink(temporary)
+                raise
+        except OSError:
+            pass
+
+    def _mac(self, key: str, value: dict[str, Any]) -> str:
+        payload = json.dumps(value, ensure_ascii=False, sort_keys=True).encode("utf-8")
+        return hmac.new(self._secret, key.encode() + b"\0" + payload, hashlib.sha256).hexdigest()
+
+
+def _private(folder: Path) -> bool:
+    """Whether `folder` is a real folder owned by this user that others cannot write."""
+    info = os.lstat(folder)
+    if not stat.S_ISDIR(info.st_mode):
+        return False
+    if hasattr(os, "getuid") and info.st_uid != os.getuid():
+        return False
+    return not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+
+
+def _secret(folder: Path) -> bytes:
+    """The folder's signing key, created (mode 0600) on first use."""
+    path = folder / "key"
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except FileNotFoundError:
+        secret = os.urandom(32)
+        fd, temporary = tempfile.mkstemp(dir=folder, prefix=".key-")
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(secret)
+        try:
+            os.link(temporary, path)  # never replaces a key another build just made
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(temporary)
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if hasattr(os, "getuid") and info.st_uid != os.getuid():
+            raise OSError("the cache key belongs to another user")
+        if info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+            raise OSError("the cache key is readable by others")
+        secret = handle.read(64)
+    if len(secret) != 32:
+        raise OSError("the cache key is damaged")
+    return secret
