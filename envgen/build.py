@@ -383,8 +383,9 @@ def check_spec(
         return None, _pydantic_diagnostics(document, exc)
     try:
         if multiagent:
-            return analyze_multiagent(document, spec), []  # type: ignore[arg-type]
-        model = analyze(document, spec)  # type: ignore[arg-type]
+            model = analyze_multiagent(document, spec)  # type: ignore[arg-type]
+        else:
+            model = analyze(document, spec)  # type: ignore[arg-type]
         limits = check_model(model)
         return (None, limits) if limits else (model, [])
     except DiagnosticError as exc:

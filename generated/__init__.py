@@ -180,6 +180,7 @@ VECTOR_FALLBACKS = {
 
 #: Multi-agent envs (PettingZoo modules): `envgen.multiagent.make(id)` reaches them.
 MULTIAGENT_ENVS = {
+    "envgen/Couriers-v0": "generated.envgen_couriers_v0",
     "envgen/Landmarks-v0": "generated.envgen_landmarks_v0",
     "envgen/Pursuit-v0": "generated.envgen_pursuit_v0",
     "envgen/RockPaperScissors-v0": "generated.envgen_rock_paper_scissors_v0",

@@ -82,6 +82,7 @@ class LandmarksV0(ParallelEnv):
         self._count = len(self.possible_agents)
         self._index = {_n: _i for _i, _n in enumerate(self.possible_agents)}
         self.agent_roles = dict.fromkeys(self.possible_agents, "shared")
+        self._current = self.possible_agents[: self._count]
         _rt.check_shape(
             "the observation['value']",
             (4, self._count),
@@ -114,7 +115,8 @@ class LandmarksV0(ParallelEnv):
     ) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
         if seed is not None:
             self.np_random, self.np_random_seed = seeding.np_random(seed)
-        self.agents = list(self.possible_agents)
+        self._current = self.possible_agents[: self._count]
+        self.agents = list(self._current)
         self._live = np.ones(self._count, dtype=bool)
         self._elapsed_steps = 0
         x = np.zeros((self._count,), dtype=np.int64)
@@ -140,14 +142,14 @@ class LandmarksV0(ParallelEnv):
             info = {
                 "distance": np.int64(abs(goal_x[agent] - x[agent]) + abs(goal_y[agent] - y[agent]))
             }
-            infos[self.possible_agents[agent]] = info
-        return {_n: self._observe(_i) for _i, _n in enumerate(self.possible_agents)}, infos
+            infos[self._current[agent]] = info
+        return {_n: self._observe(_i) for _i, _n in enumerate(self._current)}, infos
 
     def step(self, actions: Mapping[str, Any]) -> tuple[dict, dict, dict, dict, dict]:
-        _acting = _ma.acting_agents(ID, self.possible_agents, self._live, actions)
+        _acting = _ma.acting_agents(ID, self._current, self._live, actions)
         _checked = {}
         for agent in _acting:
-            _name = self.possible_agents[agent]
+            _name = self._current[agent]
             action = _ma.checked_action(
                 self.action_spaces[_name], actions[_name], self.invalid_action, _name
             )
@@ -176,7 +178,7 @@ class LandmarksV0(ParallelEnv):
         rewards, terminations, truncations, infos = {}, {}, {}, {}
         truncated = self._elapsed_steps >= self.max_cycles
         for agent in _acting:
-            _name = self.possible_agents[agent]
+            _name = self._current[agent]
             terminated = bool(x[agent] == goal_x[agent] and y[agent] == goal_y[agent])
             reward = float(1.0 if terminated else -0.1)
             info = {
@@ -186,12 +188,12 @@ class LandmarksV0(ParallelEnv):
             terminations[_name] = terminated
             truncations[_name] = truncated
             infos[_name] = info
-        observations = {self.possible_agents[_a]: self._observe(_a) for _a in _acting}
+        observations = {self._current[_a]: self._observe(_a) for _a in _acting}
         for agent in _acting:
-            _name = self.possible_agents[agent]
+            _name = self._current[agent]
             if terminations[_name] or truncations[_name]:
                 self._live[agent] = False
-        self.agents = [_n for _i, _n in enumerate(self.possible_agents) if self._live[_i]]
+        self.agents = [_n for _i, _n in enumerate(self._current) if self._live[_i]]
         if self.render_mode == "human":
             self.render()
         return observations, rewards, terminations, truncations, infos

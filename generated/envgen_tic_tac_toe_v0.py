@@ -70,6 +70,7 @@ class TicTacToeV0(AECEnv):
         self._count = len(self.possible_agents)
         self._index = {_n: _i for _i, _n in enumerate(self.possible_agents)}
         self.agent_roles = dict.fromkeys(self.possible_agents, "shared")
+        self._current = self.possible_agents[: self._count]
         self.action_spaces = {}
         self.observation_spaces = {}
         for _name in self.possible_agents:
@@ -94,7 +95,8 @@ class TicTacToeV0(AECEnv):
     def reset(self, seed: int | None = None, options: dict[str, Any] | None = None) -> None:
         if seed is not None:
             self.np_random, self.np_random_seed = seeding.np_random(seed)
-        self.agents = list(self.possible_agents)
+        self._current = self.possible_agents[: self._count]
+        self.agents = list(self._current)
         self._live = np.ones(self._count, dtype=bool)
         self._elapsed_steps = 0
         board = np.full((9,), 0, dtype=np.int64)
@@ -108,14 +110,14 @@ class TicTacToeV0(AECEnv):
         infos = {}
         for agent in range(self._count):
             info = {}
-            infos[self.possible_agents[agent]] = info
+            infos[self._current[agent]] = info
         self.rewards = dict.fromkeys(self.agents, 0.0)
         self._cumulative_rewards = dict.fromkeys(self.agents, 0.0)
         self.terminations = dict.fromkeys(self.agents, False)
         self.truncations = dict.fromkeys(self.agents, False)
         self.infos = infos
         _first = 0
-        self.agent_selection = self.possible_agents[_ma.next_live(self._live, _first)]
+        self.agent_selection = self._current[_ma.next_live(self._live, _first)]
 
     def step(self, action: Any) -> None:
         _name = self.agent_selection
@@ -151,7 +153,7 @@ class TicTacToeV0(AECEnv):
         for agent in range(self._count):
             if not self._live[agent]:
                 continue
-            _name = self.possible_agents[agent]
+            _name = self._current[agent]
             terminated = bool(winner >= 0 or marks == 9)
             reward = float(0.0 if winner < 0 else 1.0 if winner == agent else -1.0)
             info = {}
@@ -160,11 +162,11 @@ class TicTacToeV0(AECEnv):
             self.truncations[_name] = truncated
             self.infos[_name] = info
         for agent in range(self._count):
-            _name = self.possible_agents[agent]
+            _name = self._current[agent]
             _done = self.terminations[_name] or self.truncations[_name]
             if self._live[agent] and _done:
                 self._live[agent] = False
-        self.agent_selection = self.possible_agents[_ma.next_live(self._live, _following)]
+        self.agent_selection = self._current[_ma.next_live(self._live, _following)]
         self._accumulate_rewards()
         self._deads_step_first()
         if self.render_mode == "human":
@@ -206,11 +208,11 @@ class TicTacToeV0(AECEnv):
                 np.where(self.board == agent + 1, 1, np.where(self.board == 0, 0, -1)),
                 dtype=np.int8,
             ),
-            "action_mask": _ma.mask_array(self.board == 0, 9, ID, self.possible_agents[agent]),
+            "action_mask": _ma.mask_array(self.board == 0, 9, ID, self._current[agent]),
         }
 
     def _action_mask(self, agent: int) -> Any:
-        return _ma.mask_array(self.board == 0, 9, ID, self.possible_agents[agent])
+        return _ma.mask_array(self.board == 0, 9, ID, self._current[agent])
 
     def observe(self, agent: str) -> Any:
         return self._observe(self._index[agent])

@@ -76,6 +76,57 @@ class RaceObservationOutOfSpace(Race):
         return np.array([value], dtype=np.int64)
 
 
+class RaceRelay(Race):
+    """Correct: a runner that reached the end hands over to a fresh runner, a new agent
+    (`runner_0` to `runner_0_relay`) starting at 0, once."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.possible_agents = [*self.possible_agents, "runner_0_relay", "runner_1_relay"]
+        self._obs = {a: spaces.Box(0, self.LENGTH, (1,), np.int64) for a in self.possible_agents}
+        self._act = {a: spaces.Discrete(2) for a in self.possible_agents}
+
+    def reset(self, seed=None, options=None):
+        self.agents = []
+        obs, infos = super().reset(seed=seed, options=options)
+        self.agents = ["runner_0", "runner_1"]
+        return {a: obs[a] for a in self.agents}, {a: {} for a in self.agents}
+
+    def _successor(self, agent: str) -> str | None:
+        return None if agent.endswith("_relay") else f"{agent}_relay"
+
+    def step(self, actions):
+        obs, rewards, terms, truncs, infos = super().step(actions)
+        for agent in [a for a in actions if terms[a]]:
+            fresh = self._successor(agent)
+            if fresh is None:
+                continue
+            self.pos[fresh] = 0
+            self.agents.append(fresh)
+            obs[fresh], rewards[fresh], infos[fresh] = self._observe(fresh), 0.0, {}
+            terms[fresh] = truncs[fresh] = False
+        return obs, rewards, terms, truncs, infos
+
+
+class RaceRevivesTheFinished(Race):
+    """Planted bug: a runner that reached the end comes back under its own name one step
+    later (PettingZoo agents cannot: a policy would see an ended episode go on)."""
+
+    def reset(self, seed=None, options=None):
+        self._finished: list[str] = []
+        return super().reset(seed=seed, options=options)
+
+    def step(self, actions):
+        obs, rewards, terms, truncs, infos = super().step(actions)
+        for agent in self._finished:  # back, under the same name
+            self.pos[agent] = 0
+            self.agents.append(agent)
+            obs[agent], rewards[agent], infos[agent] = self._observe(agent), 0.0, {}
+            terms[agent] = truncs[agent] = False
+        self._finished = [a for a in actions if terms[a]]
+        return obs, rewards, terms, truncs, infos
+
+
 # --- a turn-based game with action masks: claim free cells -----------------------------------
 
 

@@ -101,6 +101,68 @@ def test_every_generator_name_is_prefixed_or_refused(corpus) -> None:
     )
 
 
+@pytest.fixture(scope="module")
+def multiagent_corpus():
+    """Every multi-agent spec of the repository (and the tests' edge cases), compiled."""
+    paths = [*ROOT.glob("specs/**/*.yaml"), *ROOT.glob("tests/multiagent_specs/*.yaml")]
+    compiled = compile_specs(sorted(paths))
+    assert not compiled.diagnostics, [d.format() for d in compiled.diagnostics]
+    assert len(compiled.multiagent) >= 6
+    return compiled.multiagent, compiled.files
+
+
+def _multiagent_generator_names(multiagent_corpus) -> dict[str, set[str]]:
+    """Name -> modules: what the PettingZoo modules bind that is not the spec's own."""
+    models, files = multiagent_corpus
+    out: dict[str, set[str]] = {}
+    for model in models:
+        own = spec_names(model) | {model.class_name}
+        name = f"{model.module_name}.py"
+        for bound in bound_names(files[name]) - own:
+            out.setdefault(bound, set()).add(name)
+    return out
+
+
+def test_every_multiagent_generator_name_is_prefixed_or_refused(multiagent_corpus) -> None:
+    """The same rule for PettingZoo modules, whose class binds more (`rewards`,
+    `observations`, `agent_selection`, ...): `MULTIAGENT_RESERVED`."""
+    from envgen.compiler._multiagent import MULTIAGENT_RESERVED
+
+    offenders = {
+        name: modules
+        for name, modules in _multiagent_generator_names(multiagent_corpus).items()
+        if not name.startswith("_") and not is_reserved(name) and name not in MULTIAGENT_RESERVED
+    }
+    assert offenders == {}, (
+        "names a PettingZoo module binds that a spec may also bind: prefix them with '_' "
+        f"or add them to MULTIAGENT_RESERVED: {offenders}"
+    )
+
+
+def test_a_multiagent_spec_may_not_bind_what_its_module_binds(
+    multiagent_corpus, tmp_path: Path
+) -> None:
+    """Each plain name a PettingZoo module binds is refused, with its location, as a local
+    of `step` (whose locals `reward` and `terminated` read after the module's own
+    bookkeeping ran: a local `rewards` was once accepted and then read the module's dict)."""
+    names = sorted(
+        n
+        for n in _multiagent_generator_names(multiagent_corpus)
+        if not n.startswith("_") and n.isidentifier() and n not in ("self", "annotations")
+    )
+    assert {"rewards", "observations", "infos", "terminations", "truncated"} <= set(names)
+    spec = tmp_path / "clash.yaml"
+    for name in names:
+        spec.write_text(
+            "id: test/Clash-v0\nagents: [a, b]\naction_space: {Discrete: 2}\n"
+            "observation_space: {Discrete: 2}\nstate: {s: {dtype: int64, init: 0}}\n"
+            f"step: |\n  {name} = s + 1\n  s = {name}\nobservation: 0\n"
+        )
+        model, diagnostics = check_spec(spec)
+        assert model is None and diagnostics, name
+        assert diagnostics[0].location.line == 7, (name, diagnostics[0].format())
+
+
 def test_template_imports_are_reserved() -> None:
     """Every name a template imports is read from the templates and reserved."""
     assert {"AutoresetMode", "NativeVectorEnv", "np", "gym", "spaces", "Mapping"} <= TEMPLATE_NAMES

@@ -23,6 +23,7 @@ def _failure(target, prop: str):
         (planted.RaceKeepsDoneAgents, "ma_parallel_rollout", "stays in env.agents"),
         (planted.RaceObservesTheDead, "ma_parallel_rollout", "still gets an observation"),
         (planted.RaceObservationOutOfSpace, "ma_parallel_rollout", "not in its observation"),
+        (planted.RaceRevivesTheFinished, "ma_parallel_rollout", "under the same name"),
         (planted.ClaimMaskAllowsTakenCells, "ma_masks_respected", "allows action"),
         (planted.ClaimDoneAgentsKeepPlaying, "ma_aec_rollout", "still in env.agents"),
     ],
@@ -38,7 +39,7 @@ def test_planted_bugs_are_caught_with_runnable_shrunk_reproductions(env, prop, w
         exec(compile(script, "<reproduction>", "exec"), {})
 
 
-@pytest.mark.parametrize("env", [planted.Race, planted.Claim])
+@pytest.mark.parametrize("env", [planted.Race, planted.RaceRelay, planted.Claim])
 def test_the_correct_versions_pass(env) -> None:
     report = fuzz_multiagent(env, **FAST)
     assert report.ok, [(r.property, r.message) for r in report.failures]

@@ -13,11 +13,12 @@ import pytest
 
 from envgen.compiler import schema as _schema
 from envgen.compiler import spec as s
+from envgen.compiler._multiagent_spec import MultiAgentSpec, is_multiagent
 from envgen.compiler.load import load_document
 
 ROOT = Path(__file__).resolve().parent.parent
-# Multi-agent specs have their own model (tests/test_multiagent.py validates them).
-SPECS = sorted(p for p in (ROOT / "specs").rglob("*.yaml") if "multiagent" not in p.parts)
+SPECS = sorted((ROOT / "specs").rglob("*.yaml"))
+MULTIAGENT_SPECS = sorted((ROOT / "specs" / "multiagent").glob("*.yaml"))
 
 
 @pytest.fixture(scope="module")
@@ -91,7 +92,6 @@ def test_specs_point_their_editor_at_the_schema() -> None:
 
 
 def _properties(schema: dict):
-    yield "EnvSpec", schema
     yield from schema["$defs"].items()
 
 
@@ -157,7 +157,7 @@ def test_field_examples_are_valid_values(schema: dict, validator) -> None:
         "step": "x = 1",
         "observation": 0,
     }
-    for field, prop in schema["properties"].items():
+    for field, prop in schema["$defs"]["EnvSpec"]["properties"].items():
         for example in prop["examples"]:
             errors = list(validator.iter_errors({**base, field: example}))
             assert not errors, (field, example, errors[0].message)
@@ -193,7 +193,7 @@ def test_the_schema_refuses_what_envgen_refuses(bad: dict, where: str, validator
 
 def test_the_schema_documents_what_editors_show(schema: dict) -> None:
     assert schema["$schema"] == _schema.SCHEMA_URI
-    step = schema["properties"]["step"]
+    step = schema["$defs"]["EnvSpec"]["properties"]["step"]
     assert "every step" in step["description"] and step["examples"]
     assert schema["$defs"]["Expr"]["anyOf"]
     # Expressions are shared through one definition, not pasted everywhere.
@@ -212,3 +212,50 @@ def test_reference_documents_every_key_space_and_function() -> None:
     for name, builtin in BUILTINS.items():
         assert f"| `{name}(" in text, name
         assert builtin.doc.split()[0] in text
+
+
+def test_multiagent_specs_are_checked_as_multiagent_specs(schema: dict, validator) -> None:
+    """`agents:` or `roles:` makes a spec multi-agent, for the schema as for envgen: the
+    specs in specs/multiagent/ are valid, and the schema refuses what envgen refuses."""
+    assert len(MULTIAGENT_SPECS) >= 4
+    for path in MULTIAGENT_SPECS:
+        data = load_document(path).data
+        assert is_multiagent(data), path
+        assert not list(validator.iter_errors(data)), path
+        MultiAgentSpec.model_validate(data)
+    base = {
+        "id": "envgen/Example-v0",
+        "agents": ["a", "b"],
+        "action_space": {"Discrete": 2},
+        "observation_space": {"Discrete": 2},
+        "observation": 0,
+    }
+    assert not list(validator.iter_errors(base))
+    for field, prop in schema["$defs"]["MultiAgentSpec"]["properties"].items():
+        for example in prop["examples"]:
+            spec = {**base, field: example}
+            if field == "roles":
+                del spec["agents"]
+            errors = list(validator.iter_errors(spec))
+            assert not errors, (field, example, errors[0].message)
+    bad_specs = [
+        {"agents": ["a", "a"]},  # names must be distinct
+        {"agents": []},
+        {"agents": ["player 1"]},  # not a plain name
+        {"roles": {"cop": {"agents": ["c"]}}},  # both agents and roles
+        {"turns": {"first": 0}},  # `next` is required
+        {"act": "x = 1", "step": "y = 1", "stepp": "z"},  # an unknown key
+        {"state": {"x": {"dtype": "int64", "per_agent": "maybe"}}},
+        {"roles": {"cop": {"agents": {"count": 2}, "spaces": 1}}},
+        {"max_cycles": 0},
+        {"max_episode_steps": 10},  # a single-agent key
+    ]
+    for bad in bad_specs:
+        spec = {**base, **bad}
+        assert list(validator.iter_errors(spec)), f"the schema accepts {bad}"
+        with pytest.raises(Exception):  # noqa: B017 - pydantic agrees it is invalid
+            MultiAgentSpec.model_validate(spec)
+    # A single-agent key in a single-agent spec is fine; `act` (a multi-agent key) is not.
+    single = {k: v for k, v in base.items() if k != "agents"}
+    assert not list(validator.iter_errors({**single, "step": "x = 1"}))
+    assert list(validator.iter_errors({**single, "act": "x = 1"}))

@@ -70,16 +70,33 @@ def _agent_lines(model: MultiAgentModel, tr: Translator) -> list[str]:
             roles_of.append(f"[{r}] * ({count})")
     lines = [f"self.possible_agents = {' + '.join(parts)}"]
     lines.append("self._count = len(self.possible_agents)")
-    lines.append("self._index = {_n: _i for _i, _n in enumerate(self.possible_agents)}")
+    if not model.rejoins:
+        lines.append("self._index = {_n: _i for _i, _n in enumerate(self.possible_agents)}")
     if len(model.roles) > 1:
         lines.append(f"self._role_of = {' + '.join(roles_of)}")
+    if model.rejoins:
+        # Each agent (slot) may come back under new names: `name_r1`, `name_r2`, ...
+        times = [
+            f"[{tidy(tr.code(role.rejoin_times)) if role.rejoin_times is not None else '0'}]"
+            + count[count.index("]") + 1 :]
+            for role, count in zip(model.roles, roles_of, strict=True)
+        ]
+        lines.append(
+            f"self._names, self.possible_agents = _ma.rejoin_names(ID, self.possible_agents, "
+            f"{' + '.join(times)})"
+        )
+        lines.append(
+            "self._index = {_n: _i for _i, _names in enumerate(self._names) for _n in _names}"
+        )
+    if len(model.roles) > 1:
         names = literal([role.name for role in model.roles])
         lines.append(
-            f"self.agent_roles = dict(zip(self.possible_agents, "
-            f"[{names}[_r] for _r in self._role_of], strict=True))"
+            f"self.agent_roles = {{_n: {names}[self._role_of[self._index[_n]]] "
+            "for _n in self.possible_agents}"
         )
     else:
         lines.append("self.agent_roles = dict.fromkeys(self.possible_agents, 'shared')")
+    lines.append("self._current = self.possible_agents[: self._count]")
     return lines
 
 
@@ -117,7 +134,7 @@ def _agent_observation(role: RoleModel, tr: Translator, space: str) -> str:
 
 def _observe_method(model: MultiAgentModel, tr: Translator) -> list[str]:
     def body(role: RoleModel) -> list[str]:
-        space = "self.observation_spaces[self.possible_agents[agent]]"
+        space = "self.observation_spaces[self._current[agent]]"
         if role.action_mask is not None:
             inner = _agent_observation(role, tr, f'{space}["observation"]')
             n = tidy(tr.code(role.action_space.args["n"]))
@@ -125,8 +142,7 @@ def _observe_method(model: MultiAgentModel, tr: Translator) -> list[str]:
             return [
                 "return {",
                 f'{INDENT}"observation": {inner},',
-                f'{INDENT}"action_mask": _ma.mask_array({mask}, {n}, ID, '
-                "self.possible_agents[agent]),",
+                f'{INDENT}"action_mask": _ma.mask_array({mask}, {n}, ID, self._current[agent]),',
                 "}",
             ]
         return [f"return {_agent_observation(role, tr, space)}"]
@@ -144,7 +160,7 @@ def _mask_method(model: MultiAgentModel, tr: Translator) -> list[str]:
             return ["return None"]
         n = tidy(tr.code(role.action_space.args["n"]))
         mask = tidy(tr.code(role.action_mask))
-        return [f"return _ma.mask_array({mask}, {n}, ID, self.possible_agents[agent])"]
+        return [f"return _ma.mask_array({mask}, {n}, ID, self._current[agent])"]
 
     lines = ["def _action_mask(self, agent: int) -> Any:"]
     lines += [INDENT + line for line in _roles_dispatch(model, body)]
@@ -173,6 +189,47 @@ def _state_init(model: MultiAgentModel, tr: Translator) -> list[str]:
             shape = f"({', '.join(dims)}{',' if len(dims) == 1 else ''})"
         value = _state_value(element, tr.code(state.init), state.init.type, shape)
         lines.append(f"{name} = {tidy(value)}")
+    return lines
+
+
+def _rejoin_lines(model: MultiAgentModel, tr: Translator) -> list[str]:
+    """After a step (not at the time limit): agents that have left and whose role's
+    `rejoin.when` holds come back under their next name, with their per-agent state set
+    from its `init` again, and get an observation, zero reward and unset flags."""
+
+    def body(role: RoleModel) -> list[str]:
+        if role.rejoin_when is None:
+            return ["continue"]
+        return [f"if not ({tidy(tr.code(role.rejoin_when))}):", f"{INDENT}continue"]
+
+    lines = [
+        "if not truncated:",
+        f"{INDENT}for agent in range(self._count):",
+        f"{INDENT * 2}if self._live[agent] or self._life[agent] + 1 >= len(self._names[agent]):",
+        f"{INDENT * 3}continue",
+    ]
+    lines += [INDENT * 2 + line for line in _roles_dispatch(model, body)]
+    lines += [
+        f"{INDENT * 2}self._life[agent] += 1",
+        f"{INDENT * 2}_name = self._names[agent][self._life[agent]]",
+        f"{INDENT * 2}self._current[agent] = _name",
+        f"{INDENT * 2}self._live[agent] = True",
+    ]
+    for name, state in model.state.items():
+        if name in model.per_agent:
+            lines.append(f"{INDENT * 2}{name}[agent] = {tidy(tr.code(state.init))}")
+
+    def info(role: RoleModel) -> list[str]:
+        return [f"info = {_info_code(role, tr, role.reset_info)}"]
+
+    lines += [INDENT * 2 + line for line in _roles_dispatch(model, info)]
+    lines += [
+        f"{INDENT * 2}rewards[_name] = 0.0",
+        f"{INDENT * 2}terminations[_name] = False",
+        f"{INDENT * 2}truncations[_name] = False",
+        f"{INDENT * 2}infos[_name] = info",
+        f"{INDENT * 2}observations[_name] = self._observe(agent)",
+    ]
     return lines
 
 
@@ -217,7 +274,7 @@ def _reset_infos(model: MultiAgentModel, tr: Translator) -> list[str]:
 
     lines = ["infos = {}", "for agent in range(self._count):"]
     lines += [INDENT + line for line in _roles_dispatch(model, body)]
-    lines.append(f"{INDENT}infos[self.possible_agents[agent]] = info")
+    lines.append(f"{INDENT}infos[self._current[agent]] = info")
     return lines
 
 
@@ -323,6 +380,13 @@ def emit_multiagent(
     at = next(i for i, line in enumerate(init) if line.startswith("self.check_state"))
     init[at + 1 : at + 1] = _agent_lines(model, tr)
     init = [line.replace("self.num_agents", "self._count") for line in init]
+    # Code a role inherits is checked once per role: its shape checks would repeat.
+    seen: set[str] = set()
+    init = [
+        line
+        for line in init
+        if not line.startswith("_rt.check_shape(") or not (line in seen or seen.add(line))
+    ]
     init += _space_lines(model, tr)
     if "max_cycles" not in model.params:
         init.append("self.max_cycles = None")
@@ -335,16 +399,21 @@ def emit_multiagent(
         init.append(f"self.{name} = None")
     init.append("self.agents = []")
     init.append("self._live = np.zeros(self._count, dtype=bool)")
+    if model.rejoins:
+        init.append("self._life = [0] * self._count")
     init.append("self._elapsed_steps = 0")
 
     # reset
     reset = [
         "if seed is not None:",
         f"{INDENT}self.np_random, self.np_random_seed = seeding.np_random(seed)",
-        "self.agents = list(self.possible_agents)",
+        "self._current = self.possible_agents[: self._count]",
+        "self.agents = list(self._current)",
         "self._live = np.ones(self._count, dtype=bool)",
         "self._elapsed_steps = 0",
     ]
+    if model.rejoins:
+        reset.append("self._life = [0] * self._count")
     reset += _state_init(model, tr)
     reset += tidy_block(tr.block(model.reset.stmts))
     reset += _store_state(model)
@@ -356,14 +425,12 @@ def emit_multiagent(
     load = [f"{name} = self.{name}" for name in model.state]
     step: list[str] = []
     if not model.turn_based:
-        reset.append(
-            "return {_n: self._observe(_i) for _i, _n in enumerate(self.possible_agents)}, infos"
-        )
+        reset.append("return {_n: self._observe(_i) for _i, _n in enumerate(self._current)}, infos")
         step += [
-            "_acting = _ma.acting_agents(ID, self.possible_agents, self._live, actions)",
+            "_acting = _ma.acting_agents(ID, self._current, self._live, actions)",
             "_checked = {}",
             "for agent in _acting:",
-            f"{INDENT}_name = self.possible_agents[agent]",
+            f"{INDENT}_name = self._current[agent]",
             f"{INDENT}{_checked_action(model, 'actions[_name]')}",
             f"{INDENT}_checked[agent] = action",
             "self._elapsed_steps += 1",
@@ -378,7 +445,7 @@ def emit_multiagent(
             "rewards, terminations, truncations, infos = {}, {}, {}, {}",
             f"truncated = {truncated}",
             "for agent in _acting:",
-            f"{INDENT}_name = self.possible_agents[agent]",
+            f"{INDENT}_name = self._current[agent]",
         ]
         step += [INDENT + line for line in _outcome(model, tr)]
         step += [
@@ -386,12 +453,16 @@ def emit_multiagent(
             f"{INDENT}terminations[_name] = terminated",
             f"{INDENT}truncations[_name] = truncated",
             f"{INDENT}infos[_name] = info",
-            "observations = {self.possible_agents[_a]: self._observe(_a) for _a in _acting}",
+            "observations = {self._current[_a]: self._observe(_a) for _a in _acting}",
             "for agent in _acting:",
-            f"{INDENT}_name = self.possible_agents[agent]",
+            f"{INDENT}_name = self._current[agent]",
             f"{INDENT}if terminations[_name] or truncations[_name]:",
             f"{INDENT * 2}self._live[agent] = False",
-            "self.agents = [_n for _i, _n in enumerate(self.possible_agents) if self._live[_i]]",
+        ]
+        if model.rejoins:
+            step += _rejoin_lines(model, tr)
+        step += [
+            "self.agents = [_n for _i, _n in enumerate(self._current) if self._live[_i]]",
         ]
         if spec.render is not None and spec.render.human:
             step += ['if self.render_mode == "human":', f"{INDENT}self.render()"]
@@ -405,7 +476,7 @@ def emit_multiagent(
             "self.truncations = dict.fromkeys(self.agents, False)",
             "self.infos = infos",
             f"_first = int({tidy(otr.code(model.turns_first))})",
-            "self.agent_selection = self.possible_agents[_ma.next_live(self._live, _first)]",
+            "self.agent_selection = self._current[_ma.next_live(self._live, _first)]",
         ]
         step += [
             "_name = self.agent_selection",
@@ -428,7 +499,7 @@ def emit_multiagent(
             "for agent in range(self._count):",
             f"{INDENT}if not self._live[agent]:",
             f"{INDENT * 2}continue",
-            f"{INDENT}_name = self.possible_agents[agent]",
+            f"{INDENT}_name = self._current[agent]",
         ]
         step += [INDENT + line for line in _outcome(model, tr)]
         step += [
@@ -437,11 +508,11 @@ def emit_multiagent(
             f"{INDENT}self.truncations[_name] = truncated",
             f"{INDENT}self.infos[_name] = info",
             "for agent in range(self._count):",
-            f"{INDENT}_name = self.possible_agents[agent]",
+            f"{INDENT}_name = self._current[agent]",
             f"{INDENT}_done = self.terminations[_name] or self.truncations[_name]",
             f"{INDENT}if self._live[agent] and _done:",
             f"{INDENT * 2}self._live[agent] = False",
-            "self.agent_selection = self.possible_agents[_ma.next_live(self._live, _following)]",
+            "self.agent_selection = self._current[_ma.next_live(self._live, _following)]",
             "self._accumulate_rewards()",
             "self._deads_step_first()",
         ]

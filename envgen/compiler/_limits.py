@@ -202,7 +202,7 @@ def _count(value: Any) -> tuple[float, bool] | None:
 
 
 def check_model(model: Any) -> list[Diagnostic]:
-    """Limits the analysis does not check, for one analysed single-agent spec."""
+    """Limits the analysis does not check, for one analysed spec (single- or multi-agent)."""
     out: list[Diagnostic] = []
     document = model.document
 
@@ -250,7 +250,7 @@ def check_model(model: Any) -> list[Diagnostic]:
             )
 
     # Box bounds Gymnasium refuses when the env is made.
-    for space in _spaces(model.action_space) + _spaces(model.observation_space):
+    for space in _model_spaces(model):
         if space.kind != "Box":
             continue
         for key in ("low", "high"):
@@ -332,6 +332,20 @@ def _array_problem(model: Any, node: ast.expr) -> str | None:
     return None
 
 
+def _model_spaces(model: Any) -> list[Any]:
+    """Every space of a single-agent model, or of each role of a multi-agent one (and its
+    global state)."""
+    roles = getattr(model, "roles", None)
+    if roles is None:
+        return _spaces(model.action_space) + _spaces(model.observation_space)
+    out = []
+    for role in roles:
+        out += _spaces(role.action_space) + _spaces(role.observation_space)
+    if model.global_space is not None:
+        out += _spaces(model.global_space)
+    return out
+
+
 def _spaces(space: Any) -> list[Any]:
     out = [space]
     for _, child in space.children:
@@ -345,7 +359,7 @@ def _wrapper_problems(model: Any) -> list[Diagnostic]:
         import gymnasium.wrappers as wrappers
     except ImportError:  # pragma: no cover - Gymnasium is a dependency
         return out
-    for index, (name, _, kwargs) in enumerate(model.wrappers):
+    for index, (name, _, kwargs) in enumerate(getattr(model, "wrappers", ())):
         wrapper = getattr(wrappers, name, None)
         if wrapper is None:
             continue  # the schema reports unknown wrappers

@@ -95,6 +95,8 @@ class RoleModel:
     action_mask: Code | None
     info: dict[str, Code]
     reset_info: list[str]
+    rejoin_when: Code | None = None  # an agent that has left comes back when it holds
+    rejoin_times: Code | None = None  # how many times each agent of the role may come back
 
 
 @dataclass
@@ -132,6 +134,11 @@ class MultiAgentModel:
     def turn_based(self) -> bool:
         return self.turns_next is not None
 
+    @property
+    def rejoins(self) -> bool:
+        """Whether agents that have left may come back (some role has `rejoin`)."""
+        return any(role.rejoin_when is not None for role in self.roles)
+
     def codes(self) -> list[Code]:
         out: list[Code] = list(self.lets.values())
         for fn in self.functions.values():
@@ -154,6 +161,7 @@ class MultiAgentModel:
                 out.append(role.action_mask)
             if role.count is not None:
                 out.append(role.count)
+            out += [c for c in (role.rejoin_when, role.rejoin_times) if c is not None]
         out += [c for c in (self.turns_first, self.turns_next, self.rgb_array) if c is not None]
         return out
 
@@ -171,6 +179,7 @@ DEFAULT_PREFIX = "agent"
 def analyze_multiagent(document: Document, spec: MultiAgentSpec) -> MultiAgentModel:
     """Check one multi-agent spec; raise `DiagnosticError` with every problem found."""
     checker = Checker(document, spec)  # type: ignore[arg-type]
+    checker.reserved_names = MULTIAGENT_RESERVED  # locals may not shadow the class's names
     error = checker.error
     class_name = class_name_for(spec.id).removesuffix("Env")
 
@@ -484,6 +493,37 @@ def analyze_multiagent(document: Document, spec: MultiAgentSpec) -> MultiAgentMo
             )
             checker.check_expr(mask, obs_scope, random=False)
             _check_mask(checker, mask, action_space, mask_path)
+        rejoin_value, rejoin_path = role_value(role, "rejoin")
+        rejoin_when = rejoin_times = None
+        if rejoin_value is not None:
+            if spec.turns is not None:
+                error(
+                    rejoin_path,
+                    "agents come back (`rejoin`) in simultaneous games only",
+                    "remove `rejoin`, or `turns` to make the game simultaneous",
+                    "spec",
+                )
+            rejoin_when = checker.parse_expr(rejoin_value.when, (*rejoin_path, "when"))
+            checker.check_expr(rejoin_when, obs_scope, random=False)
+            rejoin_times = checker.parse_expr(rejoin_value.times, (*rejoin_path, "times"))
+            checker.check_expr(rejoin_times, root, random=False)
+            checks = (
+                (
+                    rejoin_when,
+                    "numeric",
+                    "a condition",
+                    "e.g. `elapsed_steps - left_at[agent] >= 2`",
+                ),
+                (rejoin_times, "int", "an integer", "e.g. 2, or a param"),
+            )
+            for code, kind, what, hint in checks:
+                t_ = code.type
+                ok = t_.is_numeric if kind == "numeric" else t_.kind in ("int", "any")
+                if t_.dtype != "any" and (not t_.is_scalar or not ok):
+                    error(code.path, f"`rejoin` needs {what}, got {t_.describe()}", hint, "type")
+            value = checker.consts.get(id(rejoin_times.expr))
+            if isinstance(value, int) and value < 0:
+                error(rejoin_times.path, f"`times` must be at least 0, got {value}", "", "range")
         read_after += [terminated, reward, *info.values()]
         names, count_code, prefix = count
         roles.append(
@@ -502,6 +542,8 @@ def analyze_multiagent(document: Document, spec: MultiAgentSpec) -> MultiAgentMo
                 action_mask=mask,
                 info=info,
                 reset_info=reset_info,
+                rejoin_when=rejoin_when,
+                rejoin_times=rejoin_times,
             )
         )
     check_locals_read(checker, step_code, step_locals, read_after)

@@ -63,6 +63,25 @@ def _check_agents(value: Any) -> Any:
     return value
 
 
+class RejoinSpec(StrictModel):
+    """Agents that come back after leaving: when `when` holds for an agent that has left
+    (terminated; not at the time limit), it comes back as a new agent, named after it
+    with `_r1`, `_r2`, ... (PettingZoo's agents never come back under the same name), with
+    its per-agent state set again from each variable's `init`. Simultaneous games only."""
+
+    when: Expr = Field(
+        description="Whether agent `agent`, which has left, comes back now (an expression "
+        "over state, `agent` and `elapsed_steps`; evaluated after every step).",
+        examples=["elapsed_steps - left_at[agent] >= 3", True],
+    )
+    times: Expr = Field(
+        1,
+        description="How many times each agent may come back (an integer or an expression "
+        "of params); every name it may take is in `possible_agents`.",
+        examples=[2, "shifts"],
+    )
+
+
 class RoleSpec(StrictModel):
     """A group of agents that share spaces and code (e.g. predators and prey). Every key
     but `agents` defaults to the spec's top-level one."""
@@ -98,6 +117,11 @@ class RoleSpec(StrictModel):
     )
     info: dict[str, Expr] | None = Field(
         None, description="One agent's info entries.", examples=[{"steps": "steps[agent]"}]
+    )
+    rejoin: RejoinSpec | None = Field(
+        None,
+        description="Whether the role's agents come back after leaving, and how often.",
+        examples=[{"when": "elapsed_steps - left_at[agent] >= 3", "times": 2}],
     )
 
     @field_validator("agents")
@@ -240,6 +264,12 @@ class MultiAgentSpec(StrictModel):
         default_factory=dict,
         description="Agent `agent`'s info entries.",
         examples=[{"distance": "abs(goal_x[agent] - x[agent])"}],
+    )
+    rejoin: RejoinSpec | None = Field(
+        None,
+        description="Agents that have left come back (as new agents) when `when` holds, "
+        "at most `times` times each; a role may give its own.",
+        examples=[{"when": "elapsed_steps - left_at[agent] >= 3", "times": 2}],
     )
     max_cycles: int | None = Field(
         None,

@@ -21,6 +21,9 @@ if TYPE_CHECKING:
 class StatementRules:
     """The checker's statement methods (mixed into `Checker`)."""
 
+    #: Names a local may not take; multi-agent specs reserve more (their class's names).
+    reserved_names: frozenset[str] | set[str] = RESERVED
+
     # -- statements
 
     def block(
@@ -237,7 +240,7 @@ class StatementRules:
                 "name",
                 target,
             )
-        if name in RESERVED or keyword.iskeyword(name):
+        if name in self.reserved_names or keyword.iskeyword(name):
             self.error(self._path, f"'{name}' is reserved", "choose another name", "name", target)
         symbol = locals_.get(name)
         if symbol is None:

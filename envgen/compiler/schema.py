@@ -57,37 +57,68 @@ def _generic_expr_description() -> str:
     return ""
 
 
+def _collapse(node: Any, generic: str) -> Any:
+    """Replace every inline copy of the `Expr` union by a reference to one definition."""
+    if isinstance(node, list):
+        return [_collapse(n, generic) for n in node]
+    if not isinstance(node, dict):
+        return node
+    node = {k: _collapse(v, generic) for k, v in node.items()}
+    if node.get("anyOf") == _EXPR_TYPES:
+        del node["anyOf"]
+        if node.get("description") == generic:
+            del node["description"]
+        node = {**EXPR_REF, **node}
+    return node
+
+
+def _model_schema(model: type, generic: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(the model's own schema, its definitions), `Expr` collapsed."""
+    raw = model.model_json_schema(by_alias=True, schema_generator=_schema_generator())
+    defs: dict[str, Any] = raw.pop("$defs", {})
+    return _collapse(raw, generic), {name: _collapse(d, generic) for name, d in defs.items()}
+
+
+#: The keys that make a spec multi-agent (`envgen.compiler._multiagent_spec.is_multiagent`).
+MULTIAGENT_KEYS = ("agents", "roles")
+
+
 def build_schema() -> dict[str, Any]:
     """The JSON Schema of a spec file: the models' schema (descriptions and examples
     included), with `Expr` shared through one definition and tightened where the models'
-    validators check more than their schema says."""
+    validators check more than their schema says.
+
+    A spec with `agents:` or `roles:` is a multi-agent spec (`MultiAgentSpec`), any other
+    a single-agent one (`EnvSpec`): the root says so with `if`/`then`/`else`, as envgen
+    decides it, so an editor checks each kind against its own keys."""
+    from envgen.compiler import _multiagent_spec as m
     from envgen.compiler import spec as s
 
-    raw = s.EnvSpec.model_json_schema(by_alias=True, schema_generator=_schema_generator())
     generic = _generic_expr_description()
-    defs: dict[str, Any] = raw.pop("$defs", {})
-
-    def collapse(node: Any) -> Any:
-        """Replace every inline copy of the `Expr` union by a reference to one definition."""
-        if isinstance(node, list):
-            return [collapse(n) for n in node]
-        if not isinstance(node, dict):
-            return node
-        node = {k: collapse(v) for k, v in node.items()}
-        if node.get("anyOf") == _EXPR_TYPES:
-            del node["anyOf"]
-            if node.get("description") == generic:
-                del node["description"]
-            node = {**EXPR_REF, **node}
-        return node
-
-    root = collapse(raw)
-    defs = {name: collapse(d) for name, d in defs.items()}
+    root, defs = _model_schema(s.EnvSpec, generic)
+    multi, multi_defs = _model_schema(m.MultiAgentSpec, generic)
+    for name, definition in multi_defs.items():
+        # Shared models (spaces, params, render, ...) are one definition for both kinds.
+        assert defs.setdefault(name, definition) == definition, name
     # Tighten what Pydantic's validators check but its schema cannot say.
     props = root["properties"]
-    props["id"]["pattern"] = s.ENV_ID.pattern
-    for field in ("params", "state", "let", "functions", "constants", "info"):
-        props[field]["propertyNames"] = {"pattern": _NAME_PATTERN}
+    for spec_props in (props, multi["properties"]):
+        spec_props["id"]["pattern"] = s.ENV_ID.pattern
+        for field in ("params", "state", "let", "functions", "constants", "info"):
+            spec_props[field]["propertyNames"] = {"pattern": _NAME_PATTERN}
+    multi["properties"]["roles"]["propertyNames"] = {"pattern": _NAME_PATTERN}
+    defs["RoleSpec"]["properties"]["info"]["anyOf"][0]["propertyNames"] = {"pattern": _NAME_PATTERN}
+    agent_names = {
+        "type": "array",
+        "items": {"type": "string", "pattern": m.AGENT_NAME.pattern},
+        "minItems": 1,
+        "uniqueItems": True,
+    }
+    multi["properties"]["agents"]["anyOf"][0] = agent_names
+    defs["RoleSpec"]["properties"]["agents"]["anyOf"][0] = agent_names
+    defs["AgentCount"]["properties"]["prefix"]["anyOf"][0]["pattern"] = _NAME_PATTERN
+    # A multi-agent spec names its agents one way: `agents` or `roles`, not both.
+    multi["oneOf"] = [{"required": ["agents"]}, {"required": ["roles"]}]
     defs["DictSpace"]["properties"]["Dict"]["propertyNames"] = {"pattern": _NAME_PATTERN}
     defs["DiscreteSpace"]["properties"]["labels"]["anyOf"][0]["items"]["pattern"] = _NAME_PATTERN
     hook = r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*$"
@@ -111,13 +142,19 @@ def build_schema() -> dict[str, Any]:
         "anyOf": _EXPR_TYPES,
         "examples": [1.0, "size - 1", "clip(pos + 1, 0, size)"],
     }
+    defs["EnvSpec"] = root
+    defs["MultiAgentSpec"] = multi
     schema = {
         "$schema": SCHEMA_URI,
         "$id": "https://envgen.dev/envgen.schema.json",
         "title": "envgen spec",
-        "description": "A YAML spec that envgen compiles into a Gymnasium environment. "
+        "description": "A YAML spec that envgen compiles into a Gymnasium environment, or "
+        "(with `agents` or `roles`) into a PettingZoo multi-agent environment. "
         "Generated by `envgen schema`; do not edit.",
-        **{k: v for k, v in root.items() if k != "title" and k != "description"},
+        "type": "object",
+        "if": {"anyOf": [{"required": [key]} for key in MULTIAGENT_KEYS]},
+        "then": {"$ref": "#/$defs/MultiAgentSpec"},
+        "else": {"$ref": "#/$defs/EnvSpec"},
         "$defs": dict(sorted(defs.items())),
     }
     return schema
@@ -174,6 +211,9 @@ _SECTIONS = {
 def _link(name: str) -> str:
     if name in _SECTIONS:
         return f"[{_SECTIONS[name]} entry](#{_SECTIONS[name]})"
+    if name in _MULTIAGENT_SECTIONS:
+        section = _MULTIAGENT_SECTIONS[name]
+        return f"[{section}](#{section.replace(' ', '-')})"
     if name.endswith("Space"):
         return f"[{name.removesuffix('Space')}](#{name.removesuffix('Space').lower()})"
     return name
@@ -278,7 +318,7 @@ def reference_markdown() -> str:
         "",
         "## Top-level keys",
         "",
-        *_fields_table(schema),
+        *_fields_table(defs["EnvSpec"]),
         "",
     ]
     for model, section in _SECTIONS.items():
@@ -290,6 +330,7 @@ def reference_markdown() -> str:
             *_fields_table(defs[model]),
             "",
         ]
+    out += _multiagent_sections(defs)
     out += [
         "## Spaces",
         "",
@@ -341,6 +382,47 @@ def reference_markdown() -> str:
         out.append("")
         out += _GROUP_NOTES.get(group, [])
     return "\n".join(out).rstrip() + "\n"
+
+
+#: The parts of a multi-agent spec, in the order the reference shows them.
+_MULTIAGENT_SECTIONS = {
+    "RoleSpec": "roles",
+    "AgentCount": "agent count",
+    "AgentStateVarSpec": "per-agent state",
+    "TurnsSpec": "turns",
+    "RejoinSpec": "rejoin",
+    "GlobalStateSpec": "global_state",
+}
+
+
+def _multiagent_sections(defs: dict[str, Any]) -> list[str]:
+    """The keys of a multi-agent spec (`agents:` or `roles:`) and of its parts."""
+    out = [
+        "## Multi-agent specs",
+        "",
+        "A spec with `agents` or `roles` is a multi-agent spec: envgen compiles it to a",
+        "PettingZoo `ParallelEnv` (or an `AECEnv` with `turns`); see",
+        "[multiagent.md](multiagent.md). Its code also sees `agent` (the index of the agent",
+        "the code is about), `num_agents` and `live`. Its keys:",
+        "",
+        *_fields_table(defs["MultiAgentSpec"]),
+        "",
+    ]
+    for model, section in _MULTIAGENT_SECTIONS.items():
+        definition = defs[model]
+        if model == "AgentStateVarSpec":  # only `per_agent` is new; the rest is `state`
+            definition = {
+                "properties": {"per_agent": definition["properties"]["per_agent"]},
+            }
+        out += [
+            f"### {section}",
+            "",
+            " ".join(defs[model].get("description", "").split()),
+            "",
+            *_fields_table(definition),
+            "",
+        ]
+    return out
 
 
 #: Prose after a group's table of functions.

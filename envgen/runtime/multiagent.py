@@ -25,6 +25,31 @@ def agent_names(env_id: str, prefix: str, count: Any) -> list[str]:
     return [f"{prefix}_{i}" for i in range(int(count))]
 
 
+def rejoin_names(
+    env_id: str, names: list[str], times: list[Any]
+) -> tuple[list[list[str]], list[str]]:
+    """The names each agent takes as it comes back (`name`, `name_r1`, `name_r2`, ...:
+    PettingZoo's agents never come back under a name they left with), and every name in
+    order (each agent's first, then the second ones, ...): `possible_agents`."""
+    lives = []
+    for name, count in zip(names, times, strict=True):
+        if isinstance(count, bool) or not isinstance(count, (int, np.integer)) or count < 0:
+            raise InvalidParam(
+                f"{env_id}: how many times {name} may come back must be an integer >= 0, "
+                f"got {count!r}"
+            )
+        lives.append([name] + [f"{name}_r{k}" for k in range(1, int(count) + 1)])
+    longest = max((len(life) for life in lives), default=1)
+    possible = [life[k] for k in range(longest) for life in lives if k < len(life)]
+    if len(set(possible)) != len(possible):
+        clash = sorted({n for n in possible if possible.count(n) > 1})
+        raise InvalidParam(
+            f"{env_id}: agents that come back take the names {', '.join(clash)}, which "
+            "other agents already have; rename those agents"
+        )
+    return lives, possible
+
+
 def mask_space(n: int) -> spaces.Box:
     """The space of an action mask: one 0/1 int8 per action (PettingZoo's convention)."""
     return spaces.Box(0, 1, shape=(n,), dtype=np.int8)

@@ -299,10 +299,31 @@ def _parallel_rollout(run: Run, seed: int, choices: list[int], trace: list | Non
         obs, rewards, terms, truncs, infos = result
         if trace is not None:
             trace.append((obs, rewards, terms, truncs, infos, list(env.agents)))
-        _check_parallel_step(env, acting, left, obs, rewards, terms, truncs, infos)
+        joined = [agent for agent in env.agents if agent not in acting]
+        _check_joined(env, joined, left)
+        _check_parallel_step(env, acting + joined, left, obs, rewards, terms, truncs, infos)
         for agent in acting:
             if terms.get(agent) or truncs.get(agent):
                 left.add(agent)
+
+
+def _check_joined(env: Any, joined: list[str], left: set[str]) -> None:
+    """Agents that joined during a step (new agents, or agents that come back): PettingZoo
+    never lets an agent come back under a name it left with, and lists every agent it
+    will ever have in `possible_agents`."""
+    for agent in joined:
+        if agent in left:
+            raise Broken(
+                f"step: agent {agent!r} left the game earlier and is back in env.agents "
+                "under the same name (an agent that comes back needs a new name)",
+                f"assert {agent!r} not in env.agents",
+            )
+        possible = getattr(env, "possible_agents", None)
+        if possible is not None and agent not in possible:
+            raise Broken(
+                f"step: agent {agent!r} joined the game but is not in env.possible_agents",
+                f"assert {agent!r} in env.possible_agents",
+            )
 
 
 def _check_parallel_observations(
@@ -332,8 +353,8 @@ def _check_parallel_step(env, acting, left, obs, rewards, terms, truncs, infos) 
     ):
         if set(table) != set(acting):
             raise Broken(
-                f"step: {name} has keys {sorted(table)} but the agents that acted are "
-                f"{sorted(acting)}",
+                f"step: {name} has keys {sorted(table)} but the agents that acted "
+                f"(and joined) are {sorted(acting)}",
                 f"assert set({name}) == {set(acting)!r}",
             )
     for agent in acting:
@@ -350,6 +371,13 @@ def _check_parallel_step(env, acting, left, obs, rewards, terms, truncs, infos) 
                 )
         if not isinstance(infos[agent], dict):
             raise Broken(f"step: infos[{agent!r}] is not a dict", "")
+    for agent in env.agents:
+        if agent not in obs:
+            raise Broken(
+                f"step: agent {agent!r} is in env.agents but got no observation (it cannot "
+                "choose its next action)",
+                f"assert {agent!r} in observations",
+            )
     for agent in acting:
         if (terms[agent] or truncs[agent]) and agent in env.agents:
             raise Broken(
@@ -659,8 +687,8 @@ MULTIAGENT_PROPERTIES: dict[str, Prop] = {
     ),
     "ma_parallel_rollout": Prop(
         "Parallel: observations in each agent's space, per-agent flags and rewards for exactly "
-        "the agents that acted, done agents leave env.agents, agents that left get no "
-        "observation",
+        "the agents that acted (and those that joined), done agents leave env.agents, agents "
+        "that left get no observation and never come back under the same name",
         "parallel",
         _rollout_check("parallel"),
     ),
