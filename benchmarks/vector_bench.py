@@ -198,20 +198,64 @@ def rate_vector(make: Callable[[], object], n: int, steps: int, repeats: int) ->
     return float(np.median(rates))
 
 
+def interleaved(
+    contenders: dict[str, Callable[[], object]], n: int, steps: int, repeats: int
+) -> tuple[dict[str, float], dict[str, list[float]]]:
+    """Rates of several vector envs measured in rounds (each contender once per round, in
+    turn), so that a change of load hits all of them alike: median rate of each, and each
+    round's rates (for ratios taken within a round)."""
+    rounds: dict[str, list[float]] = {name: [] for name in contenders}
+    for _ in range(repeats):
+        for name, make in contenders.items():
+            rounds[name].append(rate_vector(make, n, steps, 1))
+    return {name: float(np.median(r)) for name, r in rounds.items()}, rounds
+
+
+def ratio(rounds: dict[str, list[float]], ours: str, theirs: str) -> float:
+    """The median over rounds of ours / theirs (both measured in the same round)."""
+    return float(np.median([a / b for a, b in zip(rounds[ours], rounds[theirs], strict=True)]))
+
+
 def fmt(rate: float) -> str:
     if rate >= 1e6:
         return f"{rate / 1e6:.2f}M"
     return f"{rate / 1e3:.0f}k"
 
 
+def machine() -> str:
+    """CPU model, cores and Numba's threading layer, for the table's caption."""
+    model = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import os
+
+    return (
+        f"{model}, {os.cpu_count()} CPUs, Python {sys.version.split()[0]}, NumPy {np.__version__}"
+        + (f", Numba {numba.__version__}" if numba is not None else "")
+    )
+
+
+def load() -> float:
+    import os
+
+    return os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer steps (about 20 s)")
+    parser.add_argument("--quick", action="store_true", help="fewer steps (about 30 s)")
     args = parser.parse_args()
     quick = args.quick
-    repeats = 3 if quick else 5
-    budget = 0.25e6 if quick else 2.0e6  # env-steps per vector measurement
+    repeats = 3 if quick else 7
+    budget = 0.25e6 if quick else 1.0e6  # env-steps per vector measurement
     sync_budget = 0.02e6 if quick else 0.1e6
+    load_before = load()
+    started = time.perf_counter()
 
     _, classes = build()
     rows = []
@@ -226,8 +270,8 @@ def main() -> None:
     )
 
     sizes = [1, 64, 1024, 16384]
-    numba = numba_module()  # None where Numba is missing or ENVGEN_JIT=0
-    threads = min(2, numba.config.NUMBA_NUM_THREADS) if numba is not None else 1
+    jit = numba_module()  # None where Numba is missing or ENVGEN_JIT=0
+    threads = min(2, jit.config.NUMBA_NUM_THREADS) if jit is not None else 1
     for env_id, short in SPECS.items():
         if env_id not in classes:
             rows.append((env_id, "-", "spec missing", "", "", ""))
@@ -241,63 +285,55 @@ def main() -> None:
             alone = rate_single(single, 2_000 if quick else 10_000, repeats)
         for n in sizes if short != "visual" else [64, 1024]:
             steps = max(20, min(2000, int(budget / n)))
-            ours = rate_vector(lambda n=n, v=vector: v(num_envs=n), n, steps, repeats)
+            contenders: dict[str, Callable[[], object]] = {
+                "ours": lambda n=n, v=vector: v(num_envs=n)
+            }
             if short == "cartpole":
-                theirs = rate_vector(lambda n=n: CartPoleVectorEnv(num_envs=n), n, steps, repeats)
+                contenders["gym"] = lambda n=n: CartPoleVectorEnv(num_envs=n)
+                if jit is not None:
+                    contenders["hand"] = lambda n=n: HandCartPole(n)
+                if threads > 1 and n >= 64:
+                    contenders["threads"] = lambda n=n, v=vector: v(num_envs=n, threads=threads)
+            rates, rounds = interleaved(contenders, n, steps, repeats)
+            ours = rates["ours"]
+            name = f"{env_id} vector"
+            if "gym" in rates:
                 rows.append(
                     (
-                        f"{env_id} vector",
+                        name,
                         str(n),
                         fmt(ours),
                         "CartPoleVectorEnv",
-                        fmt(theirs),
-                        f"{ours / theirs:.2f}x",
+                        fmt(rates["gym"]),
+                        f"{ratio(rounds, 'ours', 'gym'):.2f}x",
                     )
                 )
-                if numba is not None:
-                    hand = rate_vector(lambda n=n: HandCartPole(n), n, steps, repeats)
-                    rows.append(
-                        (
-                            f"{env_id} vector",
-                            str(n),
-                            fmt(ours),
-                            "hand-written Numba loop",
-                            fmt(hand),
-                            f"{ours / hand:.2f}x",
-                        )
+            if "hand" in rates:
+                rows.append(
+                    (
+                        name,
+                        str(n),
+                        fmt(ours),
+                        "hand-written Numba loop",
+                        fmt(rates["hand"]),
+                        f"{ratio(rounds, 'ours', 'hand'):.2f}x",
                     )
-                if n in (64, 16384) and threads > 1:
-                    threaded = rate_vector(
-                        lambda n=n, v=vector: v(num_envs=n, threads=threads), n, steps, repeats
+                )
+            if "threads" in rates:
+                rows.append(
+                    (
+                        f"{name}, threads={threads}",
+                        str(n),
+                        fmt(rates["threads"]),
+                        "the same, one thread",
+                        fmt(ours),
+                        f"{ratio(rounds, 'threads', 'ours'):.2f}x",
                     )
-                    rows.append(
-                        (
-                            f"{env_id} vector, threads={threads}",
-                            str(n),
-                            fmt(threaded),
-                            "the same, one thread",
-                            fmt(ours),
-                            f"{threaded / ours:.2f}x",
-                        )
-                    )
-                if n >= 1024 and threads > 1:
-                    threaded = rate_vector(
-                        lambda n=n, v=vector: v(num_envs=n, threads=threads), n, steps, repeats
-                    )
-                    rows.append(
-                        (
-                            f"{env_id} vector, threads={threads}",
-                            str(n),
-                            fmt(threaded),
-                            "CartPoleVectorEnv (one thread)",
-                            fmt(theirs),
-                            f"{threaded / theirs:.2f}x",
-                        )
-                    )
+                )
             if alone is not None:
                 rows.append(
                     (
-                        f"{env_id} vector",
+                        name,
                         str(n),
                         fmt(ours),
                         "its single env, alone",
@@ -313,7 +349,7 @@ def main() -> None:
                 )
                 rows.append(
                     (
-                        f"{env_id} vector",
+                        name,
                         str(n),
                         fmt(ours),
                         "SyncVectorEnv(CartPoleEnv)",
@@ -326,7 +362,7 @@ def main() -> None:
             )
             rows.append(
                 (
-                    f"{env_id} vector",
+                    name,
                     str(n),
                     fmt(ours),
                     "SyncVectorEnv(envgen single)",
@@ -343,6 +379,12 @@ def main() -> None:
         "baseline (env-steps/s)",
         "ratio",
     )
+    print(
+        f"Machine: {machine()}. Load average (1 min) {load_before:.1f} before, {load():.1f} after;"
+        f" {time.perf_counter() - started:.0f} s. Vector rows: median of {repeats} rounds,"
+        " contenders interleaved within each round; ratios are medians of per-round ratios."
+    )
+    print()
     print("| " + " | ".join(header) + " |")
     print("|" + "|".join("---" for _ in header) + "|")
     for row in rows:
@@ -353,12 +395,12 @@ def main() -> None:
     cartpole = classes["envgen/CartPole-v1"][1]
     mems = [("envgen/CartPole-v1 vector", lambda n: cartpole(num_envs=n))]
     mems.append(("Gymnasium CartPoleVectorEnv", lambda n: CartPoleVectorEnv(num_envs=n)))
-    if numba is not None:
+    if jit is not None:
         mems.append(("hand-written Numba loop", HandCartPole))
     print(f"| memory per env ({n} CartPoles, traced) | bytes per env |")
     print("|---|---|")
-    for name, make in mems:
-        print(f"| {name} | {memory_per_env(make, n):.0f} |")
+    for label, make in mems:
+        print(f"| {label} | {memory_per_env(make, n):.0f} |")
     print()
     for env_id in SPECS:
         vector = classes.get(env_id, (None, None))[1]

@@ -183,17 +183,7 @@ class GoLeftV0VectorEnv(NativeVectorEnv):
         return info
 
     def _check_actions(self, actions: Any) -> Any:
-        _n = self.num_envs
-        action = np.asarray(actions)  # never written into
-        if action.dtype != np.int64:
-            if action.dtype.kind in "iu" or (
-                action.dtype.kind == "f" and np.all(action == np.floor(action))
-            ):
-                action = action.astype(np.int64)
-        # one reduction: negative values are huge as uint64
-        if action.shape != (_n,) or action.dtype != np.int64 or (action.view(np.uint64).max() >= 2):
-            action = self._fix_actions(actions)
-        return action
+        return self._discrete_actions(actions, 0, 2)
 
     def _run_kernel(self, action: np.ndarray, _resetting: np.ndarray) -> Any:
         """Step all envs with the compiled kernels (autoresetting `_resetting`)."""

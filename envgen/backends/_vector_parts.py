@@ -272,20 +272,9 @@ def _action_check(model: EnvModel) -> list[str]:
         tr = Translator(model)
         n = tidy(tr.code(space.args["n"]))
         start = tidy(tr.code(space.args["start"])) if "start" in space.args else "0"
-        lines += [
-            "action = np.asarray(actions)  # never written into",
-            "if action.dtype != np.int64:",
-            "    if action.dtype.kind in 'iu' or (action.dtype.kind == 'f' and np.all(action == "
-            "np.floor(action))):",
-            "        action = action.astype(np.int64)",
-            "# one reduction: negative values are huge as uint64",
-            f"if action.shape != (_n,) or action.dtype != np.int64 or ("
-            f"{'(action - ' + start + ')' if start != '0' else 'action'}.view(np.uint64).max() "
-            f">= {n}):",
-            "    action = self._fix_actions(actions)",
-            "return action",
-        ]
-        return lines
+        # envgen.runtime.vector: an int64 batch in range as it is (one compiled pass), else
+        # converted or fixed per env as the single env does
+        return [f"return self._discrete_actions(actions, {start}, {n})"]
     dtype = {"Box": np_dtype(space.dtype), "MultiDiscrete": "np.int64", "MultiBinary": "np.int8"}[
         kind
     ]

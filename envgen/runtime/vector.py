@@ -345,6 +345,31 @@ prange = _prange()
 _refill_rows = jit(_refill_rows)  # defined above, where Streams reads it
 
 
+_INT64 = np.dtype(np.int64)
+
+
+@jit
+def _discrete_in_range_loop(actions: np.ndarray, start: int, n: int) -> bool:
+    """Whether start <= a < start + n for every action (one compiled pass, no temporaries)."""
+    for i in range(len(actions)):
+        if actions[i] < start or actions[i] >= start + n:
+            return False
+    return True
+
+
+def _discrete_in_range_numpy(actions: np.ndarray, start: int, n: int) -> bool:
+    """`_discrete_in_range_loop` without Numba: one reduction (negatives are huge as uint64)."""
+    if not len(actions):
+        return True
+    shifted = actions - start if start else actions
+    return bool(shifted.view(np.uint64).max() < n)
+
+
+_discrete_in_range = (
+    _discrete_in_range_loop if numba_module() is not None else _discrete_in_range_numpy
+)
+
+
 def is_compiled(fn: Any) -> bool:
     return hasattr(fn, "py_func")
 
@@ -878,6 +903,7 @@ class NativeVectorEnv(VectorEnv):
         self.render_mode = render_mode
         self._renderer: Any = None
         self._elapsed = np.zeros(num_envs, dtype=np.int64)
+        self._action_batch = (num_envs, *(self.single_action_space.shape or ()))
         self._autoreset = np.zeros(num_envs, dtype=np.bool_)
         self._all_ids = np.arange(num_envs)
         self._all_true = np.ones(num_envs, dtype=np.bool_)
@@ -949,6 +975,10 @@ class NativeVectorEnv(VectorEnv):
             # with passive waits). It is read when the OpenMP runtime loads, i.e. at Numba's
             # first parallel launch; a value the user set is kept.
             os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+            if self.num_envs // self._thread_choice.min_envs_per_thread < 2:
+                # Too few envs for a thread each: the one-thread loop always runs, so the
+                # parallel variant is neither compiled nor its thread pool started here.
+                return
             try:  # the parallel variant
                 self._thread_choice.compiling = True
                 self._compile_kernel()
@@ -1085,6 +1115,34 @@ class NativeVectorEnv(VectorEnv):
         infos["final_info"] = final_info
         infos["_final_info"] = done.copy()
         return infos
+
+    def _discrete_actions(self, actions: Any, start: int, n: int) -> np.ndarray:
+        """The batch of actions of a Discrete(n, start) space as int64, one per env.
+
+        The common case (an int64 array of the right shape, every action in range) costs
+        one compiled pass and no copy; anything else is converted (integral numbers) or
+        handed to `_fix_actions` (`invalid_action`, wrong shapes refused).
+        """
+        if (
+            type(actions) is np.ndarray
+            and actions.dtype is _INT64
+            and actions.shape == self._action_batch
+            and _discrete_in_range(actions, start, n)
+        ):
+            return actions  # never written into
+        action = np.asarray(actions)
+        if action.dtype != _INT64 and (
+            action.dtype.kind in "iu"
+            or (action.dtype.kind == "f" and np.all(action == np.floor(action)))
+        ):
+            action = action.astype(np.int64)
+        if (
+            action.shape != self._action_batch
+            or action.dtype != _INT64
+            or not _discrete_in_range(action, start, n)
+        ):
+            action = self._fix_actions(actions)
+        return action
 
     def _fix_actions(self, actions: Any) -> np.ndarray:
         """Apply `invalid_action` to each env's action, as the single env does.
