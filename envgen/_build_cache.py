@@ -18,6 +18,7 @@ does not parse, has the wrong shape, was made for another key, or whose signatur
 match (corrupted, truncated, edited) is ignored and rebuilt. The folder must belong to the
 user and not be writable by others; otherwise the build runs without a cache. Entries are
 written atomically (a temporary file, then `os.replace`), so concurrent builds are safe.
+A build that stored entries trims the folder to the `MAX_ENTRIES` most recently used.
 """
 
 from __future__ import annotations
@@ -34,6 +35,9 @@ from pathlib import Path
 from typing import Any
 
 _FORMAT = 1  # the entry layout; part of every key
+#: Entries kept (least recently used ones go first): about 80 builds of 25 specs, a few
+#: hundred MB at most.
+MAX_ENTRIES = 2000
 
 
 def cache_dir() -> Path | None:
@@ -128,6 +132,10 @@ class BuildCache:
             self.misses += 1
             return None
         self.hits += 1
+        try:  # recently used: kept by `trim`
+            os.utime(self._path(key))
+        except OSError:
+            pass
         return entry["value"]
 
     def put(self, key: str, value: dict[str, Any]) -> None:
@@ -146,6 +154,26 @@ class BuildCache:
                 raise
         except OSError:
             pass
+
+    def trim(self, keep: int = MAX_ENTRIES) -> int:
+        """Delete the least recently used entries beyond `keep`; how many were deleted."""
+        entries = []
+        for path in self.folder.glob("??/*.json"):
+            try:
+                entries.append((path.stat().st_mtime_ns, path))
+            except OSError:
+                continue
+        if len(entries) <= keep:
+            return 0
+        entries.sort()
+        removed = 0
+        for _, path in entries[: len(entries) - keep]:
+            try:
+                path.unlink()
+                removed += 1
+            except OSError:
+                pass
+        return removed
 
     def _mac(self, key: str, value: dict[str, Any]) -> str:
         payload = json.dumps(value, ensure_ascii=False, sort_keys=True).encode("utf-8")

@@ -623,6 +623,8 @@ def compile_specs(
                 store.put(key, {"text": result.files["__init__.py"]})
             else:
                 store.put(key, {**meta, "files": {name: result.files[name] for name in names}})
+        if fresh:
+            store.trim()
     return result
 
 

@@ -248,3 +248,19 @@ def test_cli_build_uses_the_cache_and_no_cache_rebuilds(tmp_path: Path) -> None:
     shutil.rmtree(tmp_path / "cache")
     assert build("--no-cache") == first
     assert not (tmp_path / "cache").exists()
+
+
+def test_cache_keeps_the_most_recently_used_entries(tmp_path: Path) -> None:
+    import os
+
+    from envgen._build_cache import BuildCache
+
+    store = BuildCache.open(tmp_path / "cache")
+    keys = [store.key(str(i)) for i in range(5)]
+    for age, key in enumerate(keys):
+        store.put(key, {"text": key})
+        path = store._path(key)
+        os.utime(path, ns=(age * 10**9, age * 10**9))
+    assert store.get(keys[0]) == {"text": keys[0]}  # used now: the newest
+    assert store.trim(keep=3) == 2
+    assert [store.get(k) is not None for k in keys] == [True, False, False, True, True]
