@@ -61,6 +61,9 @@ class Compiled:
     spec_paths: list[Path] = field(default_factory=list)
     #: The build cache this compile used (its `hits` and `misses`), or None.
     cache: BuildCache | None = None
+    #: Env id -> its JAX module's name in the package, and -> why a spec has none.
+    jax_modules: dict[str, str] = field(default_factory=dict)
+    jax_fallbacks: dict[str, str] = field(default_factory=dict)
 
 
 def discover(
@@ -500,6 +503,7 @@ def compile_specs(
             formatted.update(files)
             model.vector_notes[:] = entry["vector_notes"]  # as the emitters left them
             vector_name, jax_name, jax_note = entry["vector"], entry["jax"], entry["jax_note"]
+            jax_build_note = entry.get("jax_build_note")
         else:
             try:
                 module = emit_env(model, source_name, formatted=False, package=package)
@@ -515,7 +519,7 @@ def compile_specs(
                     )
                 continue
             files = {f"{module.name}.py": module.source}
-            vector_name = jax_name = jax_note = None
+            vector_name = jax_name = jax_note = jax_build_note = None
             if vector is not None:
                 vector_name = vector[0]
                 files[f"{vector_name}.py"] = vector[1]
@@ -523,12 +527,17 @@ def compile_specs(
                 jax_name = jax_module[0]
                 files[f"{jax_name}.py"] = jax_module[1]
             else:
-                jax_note = jax_module
+                jax_note = str(jax_module)
+                jax_build_note = (
+                    f"{model.spec.id}: no JAX module ({jax_module.location}: "
+                    f"{jax_module.message}); envgen.jax.make and the -jax id are not available"
+                )
             if key is not None:
                 meta = {
                     "vector": vector_name,
                     "jax": jax_name,
                     "jax_note": jax_note,
+                    "jax_build_note": jax_build_note,
                     "vector_notes": list(model.vector_notes),
                 }
                 fresh[key] = (meta, list(files))
@@ -537,6 +546,8 @@ def compile_specs(
             jax_modules[model.spec.id] = f"{package}.{jax_name}"
         else:
             jax_fallbacks[model.spec.id] = jax_note or ""
+            if jax_build_note:
+                result.notes.append(jax_build_note)
         if vector_name is not None:
             vector_modules[model.spec.id] = (
                 f"{package}.{vector_name}:{model.class_name.removesuffix('Env')}VectorEnv"
@@ -568,6 +579,7 @@ def compile_specs(
                 fresh[key] = ({}, list(files))
         result.files.update(files)
         multiagent_modules[model.spec.id] = f"{package}.{model.module_name}"
+    result.jax_modules, result.jax_fallbacks = jax_modules, jax_fallbacks
     result.files["__init__.py"] = emit_registry(
         result.models,
         vector_modules,
@@ -645,7 +657,7 @@ def _cached_modules(
             return None
     if isinstance(model, MultiAgentModel):
         return entry
-    names = ("vector", "jax", "jax_note")
+    names = ("vector", "jax", "jax_note", "jax_build_note")
     if any(not isinstance(entry.get(n), (str, type(None))) for n in names):
         return None
     notes = entry.get("vector_notes")
@@ -695,14 +707,15 @@ def _emit_vector(model: EnvModel, source_name: str) -> tuple[str, str] | None:
     return emit_vector.emit_vector_env(model, source_name)
 
 
-def _emit_jax(model: EnvModel, source_name: str) -> tuple[str, str] | str:
-    """The JAX module (name, source), or why the spec has none (a note for the registry)."""
+def _emit_jax(model: EnvModel, source_name: str) -> Any:
+    """The JAX module (name, source), or why the spec has none (a located JaxUnsupported:
+    the registry records it, the build prints it as a note)."""
     from envgen.backends import jax as emit_jax
 
     try:
         return emit_jax.emit_jax_env(model, source_name)
     except emit_jax.JaxUnsupported as exc:
-        return str(exc)
+        return exc
 
 
 def _relative(path: Path, root: Path) -> str:
@@ -835,6 +848,18 @@ def env_ids_from_specs(paths: list[Path]) -> list[str]:
     if compiled.diagnostics:
         raise DiagnosticError(compiled.diagnostics)
     directory = Path(tempfile.mkdtemp(prefix="envgen-"))
+    # `_envgen_specs` is the registry of specs compiled in memory: envgen.jax finds their
+    # JAX modules through it (imported from `directory` only when used, as JAX needs).
+    registry = _specs_package()
+    registry.__path__.insert(0, str(directory))  # the latest compile of a spec wins
+    for env_id, module_name in compiled.jax_modules.items():
+        name = f"_envgen_specs.{module_name.rpartition('.')[2]}"
+        sys.modules.pop(name, None)  # an earlier compile's, imported before
+        registry.JAX_MODULES[env_id] = name
+        registry.JAX_FALLBACKS.pop(env_id, None)
+    for env_id, why in compiled.jax_fallbacks.items():
+        registry.JAX_FALLBACKS[env_id] = why
+        registry.JAX_MODULES.pop(env_id, None)
     ids = []
     for model in compiled.models:
         name = model.module_name
@@ -861,14 +886,31 @@ def env_ids_from_specs(paths: list[Path]) -> list[str]:
                 ),
             )
             ids.append(env_id)
+            if env_id != model.spec.id:
+                registry.VARIANTS[env_id] = model.spec.id
+                registry.ENVS[env_id] = {"kwargs": dict(overrides)}
     return ids
 
 
-def _import_file(path: Path, name: str):
+def _specs_package():
+    """The package `_envgen_specs` that modules of specs compiled in memory belong to."""
     import types
 
-    if "_envgen_specs" not in sys.modules:
-        sys.modules["_envgen_specs"] = types.ModuleType("_envgen_specs")
+    package = sys.modules.get("_envgen_specs")
+    if package is None:
+        package = types.ModuleType("_envgen_specs")
+        sys.modules["_envgen_specs"] = package
+    for attr, empty in (("__path__", list), ("JAX_MODULES", dict), ("JAX_FALLBACKS", dict)):
+        if not hasattr(package, attr):
+            setattr(package, attr, empty())
+    for attr in ("VARIANTS", "ENVS"):
+        if not hasattr(package, attr):
+            setattr(package, attr, {})
+    return package
+
+
+def _import_file(path: Path, name: str):
+    _specs_package()
     spec = importlib.util.spec_from_file_location(name, path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)

@@ -230,10 +230,18 @@ JAX_IDS = {
 
 #: Envs without a JAX module, and why.
 JAX_FALLBACKS = {
-    "envgen/BreadcrumbTrail-v0": "Sequence observation spaces have no JAX counterpart",
-    "envgen/RingBalance-v0": "Graph observation spaces have no JAX counterpart",
-    "envgen/SignalOrNoise-v0": "OneOf observation spaces have no JAX counterpart",
-    "envgen/TypeTheWord-v0": "Text observation spaces have no JAX counterpart",
+    "envgen/BreadcrumbTrail-v0": (
+        "Sequence observation spaces have no JAX counterpart (observation_space, line 11)"
+    ),
+    "envgen/RingBalance-v0": (
+        "Graph observation spaces have no JAX counterpart (observation_space, line 12)"
+    ),
+    "envgen/SignalOrNoise-v0": (
+        "OneOf observation spaces have no JAX counterpart (observation_space, line 9)"
+    ),
+    "envgen/TypeTheWord-v0": (
+        "Text observation spaces have no JAX counterpart (observation_space, line 11)"
+    ),
 }
 
 

@@ -63,18 +63,18 @@ class Params(_jx.Struct):
     max_steps_in_episode: Any
 
 
-def default_params(static: Any) -> Params:
+def default_params(_static: Any) -> Params:
     """The params of the reference env `static` (made with the overrides)."""
-    limit = static.max_episode_steps
+    _limit = _static.max_episode_steps
     return Params(
-        sutton_barto_reward=static.sutton_barto_reward,
-        max_steps_in_episode=2**31 - 1 if limit is None else int(limit),
+        sutton_barto_reward=_static.sutton_barto_reward,
+        max_steps_in_episode=2**31 - 1 if _limit is None else int(_limit),
     )
 
 
-def reset(key: Any, params: Params, static: Any) -> State:
+def reset(_key: Any, params: Params, _static: Any) -> State:
     """The state after reset: the state `init` values, then the `reset` block."""
-    _u = _jx.uniforms(key, 4)
+    _u = _jx.uniforms(_key, 4)
     elapsed_steps = 0
     x = _jx.uniform_at(_u, 0, -0.05, 0.05)
     x_dot = _jx.uniform_at(_u, 1, -0.05, 0.05)
@@ -91,18 +91,18 @@ def reset(key: Any, params: Params, static: Any) -> State:
     )
 
 
-def observe(state: State, params: Params, static: Any) -> Any:
+def observe(_state: State, params: Params, _static: Any) -> Any:
     """The observation of `state`."""
-    x = state.x
-    x_dot = state.x_dot
-    theta = state.theta
-    theta_dot = state.theta_dot
+    x = _state.x
+    x_dot = _state.x_dot
+    theta = _state.theta
+    theta_dot = _state.theta_dot
     return jnp.broadcast_to(
         _jx.cast(_jx.array([x, x_dot, theta, theta_dot], "float64"), "float32"), (4,)
     )
 
 
-def step(key: Any, state: State, action: Any, params: Params, static: Any) -> Any:
+def step(_key: Any, _state: State, action: Any, params: Params, _static: Any) -> Any:
     """(next_state, reward, terminated, info) after `action` (no time limit)."""
     gravity = 9.8
     masscart = 1.0
@@ -114,12 +114,12 @@ def step(key: Any, state: State, action: Any, params: Params, static: Any) -> An
     tau = 0.02
     theta_threshold_radians = 12 * 2 * math.pi / 360
     x_threshold = 2.4
-    x = state.x
-    x_dot = state.x_dot
-    theta = state.theta
-    theta_dot = state.theta_dot
-    steps_beyond_terminated = state.steps_beyond_terminated
-    elapsed_steps = state.elapsed_steps + 1
+    x = _state.x
+    x_dot = _state.x_dot
+    theta = _state.theta
+    theta_dot = _state.theta_dot
+    steps_beyond_terminated = _state.steps_beyond_terminated
+    elapsed_steps = _state.elapsed_steps + 1
     force = _jx.where(action == _single.PUSH_RIGHT, force_mag, -force_mag)
     costheta = jnp.cos(theta)
     sintheta = jnp.sin(theta)
@@ -151,7 +151,7 @@ def step(key: Any, state: State, action: Any, params: Params, static: Any) -> An
     terminated = _jx.cast(failed, "bool")
     reward = _jx.cast(step_reward, "float64")
     info = {}
-    next_state = State(
+    _next_state = State(
         x=_jx.cast(x, "float64"),
         x_dot=_jx.cast(x_dot, "float64"),
         theta=_jx.cast(theta, "float64"),
@@ -159,15 +159,15 @@ def step(key: Any, state: State, action: Any, params: Params, static: Any) -> An
         steps_beyond_terminated=_jx.cast(steps_beyond_terminated, "int64"),
         elapsed_steps=elapsed_steps,
     )
-    return (next_state, reward, terminated, info)
+    return (_next_state, reward, terminated, info)
 
 
-def render(state: State, params: Params, static: Any) -> jax.Array:
+def render(_state: State, params: Params, _static: Any) -> jax.Array:
     """The rgb_array frame (uint8, H x W x 3) of `state`."""
     length = 0.5
     x_threshold = 2.4
-    x = state.x
-    theta = state.theta
+    x = _state.x
+    theta = _state.theta
     frame = jnp.zeros((400, 600, 3), dtype=_jx.dt("uint8"))
     frame = _jx.fill(frame, (255, 255, 255))
     scale = 600 / (x_threshold * 2)

@@ -51,39 +51,39 @@ class Params(_jx.Struct):
     max_steps_in_episode: Any
 
 
-def default_params(static: Any) -> Params:
+def default_params(_static: Any) -> Params:
     """The params of the reference env `static` (made with the overrides)."""
-    limit = static.max_episode_steps
+    _limit = _static.max_episode_steps
     return Params(
-        stickiness=static.stickiness,
-        max_steps_in_episode=2**31 - 1 if limit is None else int(limit),
+        stickiness=_static.stickiness,
+        max_steps_in_episode=2**31 - 1 if _limit is None else int(_limit),
     )
 
 
-def reset(key: Any, params: Params, static: Any) -> State:
+def reset(_key: Any, params: Params, _static: Any) -> State:
     """The state after reset: the state `init` values, then the `reset` block."""
     elapsed_steps = 0
-    face = _jx.integers(key, 1, 7)
+    face = _jx.integers(_key, 1, 7)
     return State(face=_jx.cast(face, "int64"), elapsed_steps=_jx.cast(elapsed_steps, "int64"))
 
 
-def observe(state: State, params: Params, static: Any) -> Any:
+def observe(_state: State, params: Params, _static: Any) -> Any:
     """The observation of `state`."""
-    face = state.face
+    face = _state.face
     return _jx.cast(face, "int64")
 
 
-def step(key: Any, state: State, action: Any, params: Params, static: Any) -> Any:
+def step(_key: Any, _state: State, action: Any, params: Params, _static: Any) -> Any:
     """(next_state, reward, terminated, info) after `action` (no time limit)."""
-    keys = _jx.split(key, 2)
-    _u = _jx.uniforms(keys[0], 1)
-    face = state.face
-    elapsed_steps = state.elapsed_steps + 1
+    _keys = _jx.split(_key, 2)
+    _u = _jx.uniforms(_keys[0], 1)
+    face = _state.face
+    elapsed_steps = _state.elapsed_steps + 1
     previous = face
     _c1 = _jx.truth(_jx.random_at(_u, 0) >= params.stickiness)
-    face = _jx.where(_c1, _jx.integers(keys[1], 1, 7, active=_c1), face)
+    face = _jx.where(_c1, _jx.integers(_keys[1], 1, 7, active=_c1), face)
     terminated = _jx.cast(False, "bool")
     reward = _jx.cast(_jx.where(action == face, 1.0, 0.0), "float64")
     info = {"previous": _jx.cast(previous, "int64")}
-    next_state = State(face=_jx.cast(face, "int64"), elapsed_steps=elapsed_steps)
-    return (next_state, reward, terminated, info)
+    _next_state = State(face=_jx.cast(face, "int64"), elapsed_steps=elapsed_steps)
+    return (_next_state, reward, terminated, info)

@@ -59,20 +59,20 @@ class Params(_jx.Struct):
     max_steps_in_episode: Any
 
 
-def default_params(static: Any) -> Params:
+def default_params(_static: Any) -> Params:
     """The params of the reference env `static` (made with the overrides)."""
-    limit = static.max_episode_steps
+    _limit = _static.max_episode_steps
     return Params(
-        arena=static.arena,
-        speed=static.speed,
-        max_steps=static.max_steps,
-        max_steps_in_episode=2**31 - 1 if limit is None else int(limit),
+        arena=_static.arena,
+        speed=_static.speed,
+        max_steps=_static.max_steps,
+        max_steps_in_episode=2**31 - 1 if _limit is None else int(_limit),
     )
 
 
-def reset(key: Any, params: Params, static: Any) -> State:
+def reset(_key: Any, params: Params, _static: Any) -> State:
     """The state after reset: the state `init` values, then the `reset` block."""
-    _u = _jx.uniforms(key, 2)
+    _u = _jx.uniforms(_key, 2)
     elapsed_steps = 0
     x = 0.0
     y = 0.0
@@ -87,13 +87,13 @@ def reset(key: Any, params: Params, static: Any) -> State:
     )
 
 
-def observe(state: State, params: Params, static: Any) -> Any:
+def observe(_state: State, params: Params, _static: Any) -> Any:
     """The observation of `state`."""
-    x = state.x
-    y = state.y
-    goal_x = state.goal_x
-    goal_y = state.goal_y
-    elapsed_steps = state.elapsed_steps
+    x = _state.x
+    y = _state.y
+    goal_x = _state.goal_x
+    goal_y = _state.goal_y
+    elapsed_steps = _state.elapsed_steps
     return {
         "position": jnp.broadcast_to(_jx.cast(_jx.array([x, y], "float64"), "float32"), (2,)),
         "goal": jnp.broadcast_to(_jx.cast(_jx.array([goal_x, goal_y], "float64"), "float32"), (2,)),
@@ -101,13 +101,13 @@ def observe(state: State, params: Params, static: Any) -> Any:
     }
 
 
-def step(key: Any, state: State, action: Any, params: Params, static: Any) -> Any:
+def step(_key: Any, _state: State, action: Any, params: Params, _static: Any) -> Any:
     """(next_state, reward, terminated, info) after `action` (no time limit)."""
-    x = state.x
-    y = state.y
-    goal_x = state.goal_x
-    goal_y = state.goal_y
-    elapsed_steps = state.elapsed_steps + 1
+    x = _state.x
+    y = _state.y
+    goal_x = _state.goal_x
+    goal_y = _state.goal_y
+    elapsed_steps = _state.elapsed_steps + 1
     _c1 = _jx.truth(action == _single.NORTH)
     y = _jx.where(_c1, jnp.minimum(y + params.speed, params.arena), y)
     _m2 = ~_c1
@@ -124,11 +124,11 @@ def step(key: Any, state: State, action: Any, params: Params, static: Any) -> An
     terminated = _jx.cast(distance < params.speed, "bool")
     reward = _jx.cast(_jx.where(distance < params.speed, 1.0, -0.01 * distance), "float64")
     info = {}
-    next_state = State(
+    _next_state = State(
         x=_jx.cast(x, "float64"),
         y=_jx.cast(y, "float64"),
         goal_x=_jx.cast(goal_x, "float64"),
         goal_y=_jx.cast(goal_y, "float64"),
         elapsed_steps=elapsed_steps,
     )
-    return (next_state, reward, terminated, info)
+    return (_next_state, reward, terminated, info)

@@ -54,22 +54,22 @@ class Params(_jx.Struct):
     max_steps_in_episode: Any
 
 
-def default_params(static: Any) -> Params:
+def default_params(_static: Any) -> Params:
     """The params of the reference env `static` (made with the overrides)."""
-    limit = static.max_episode_steps
+    _limit = _static.max_episode_steps
     return Params(
-        is_slippery=static.is_slippery,
-        success_rate=static.success_rate,
-        max_steps=static.max_steps,
-        max_steps_in_episode=2**31 - 1 if limit is None else int(limit),
+        is_slippery=_static.is_slippery,
+        success_rate=_static.success_rate,
+        max_steps=_static.max_steps,
+        max_steps_in_episode=2**31 - 1 if _limit is None else int(_limit),
     )
 
 
-def reset(key: Any, params: Params, static: Any) -> State:
+def reset(_key: Any, params: Params, _static: Any) -> State:
     """The state after reset: the state `init` values, then the `reset` block."""
-    _u = _jx.uniforms(key, 1)
+    _u = _jx.uniforms(_key, 1)
     elapsed_steps = 0
-    s = jnp.argmax(jnp.cumsum(static.start_probs) > _jx.random_at(_u, 0))
+    s = jnp.argmax(jnp.cumsum(_static.start_probs) > _jx.random_at(_u, 0))
     last_action = -1
     return State(
         s=_jx.cast(s, "int64"),
@@ -78,24 +78,24 @@ def reset(key: Any, params: Params, static: Any) -> State:
     )
 
 
-def observe(state: State, params: Params, static: Any) -> Any:
+def observe(_state: State, params: Params, _static: Any) -> Any:
     """The observation of `state`."""
-    s = state.s
+    s = _state.s
     return _jx.cast(s, "int64")
 
 
-def step(key: Any, state: State, action: Any, params: Params, static: Any) -> Any:
+def step(_key: Any, _state: State, action: Any, params: Params, _static: Any) -> Any:
     """(next_state, reward, terminated, info) after `action` (no time limit)."""
-    _u = _jx.uniforms(key, 1)
+    _u = _jx.uniforms(_key, 1)
     fail_rate = (1.0 - params.success_rate) / 2.0
-    s = state.s
-    last_action = state.last_action
-    elapsed_steps = state.elapsed_steps + 1
-    row = s // static.ncol
-    col = s % static.ncol
+    s = _state.s
+    last_action = _state.last_action
+    elapsed_steps = _state.elapsed_steps + 1
+    row = s // _static.ncol
+    col = s % _static.ncol
     u = _jx.random_at(_u, 0)
     last_action = action
-    _c1 = _jx.truth(_jx.read(static.grid)[row, col] >= 2)
+    _c1 = _jx.truth(_jx.read(_static.grid)[row, col] >= 2)
     prob = 1.0
     gain = 0.0
     done = True
@@ -116,40 +116,41 @@ def step(key: Any, state: State, action: Any, params: Params, static: Any) -> An
     _m8 = _m2 & ~_c6
     _c9 = _jx.truth(move == _single.DOWN)
     _m10 = _m8 & _c9
-    row = _jx.where(_m10, jnp.minimum(row + 1, static.nrow - 1), row)
+    row = _jx.where(_m10, jnp.minimum(row + 1, _static.nrow - 1), row)
     _m11 = _m8 & ~_c9
     _c12 = _jx.truth(move == _single.RIGHT)
     _m13 = _m11 & _c12
-    col = _jx.where(_m13, jnp.minimum(col + 1, static.ncol - 1), col)
+    col = _jx.where(_m13, jnp.minimum(col + 1, _static.ncol - 1), col)
     _m14 = _m11 & ~_c12
     row = _jx.where(_m14, jnp.maximum(row - 1, 0), row)
-    s = _jx.where(_m2, row * static.ncol + col, s)
-    tile = _jx.read(static.grid)[row, col]
+    s = _jx.where(_m2, row * _static.ncol + col, s)
+    tile = _jx.read(_static.grid)[row, col]
     gain = _jx.where(
         _m2,
-        1.0 * _jx.read(static.reward_schedule)[_jx.where(tile == 3, 0, _jx.where(tile == 2, 1, 2))],
+        1.0
+        * _jx.read(_static.reward_schedule)[_jx.where(tile == 3, 0, _jx.where(tile == 2, 1, 2))],
         gain,
     )
     done = _jx.where(_m2, tile >= 2, done)
     terminated = _jx.cast(done, "bool")
     reward = _jx.cast(gain, "float64")
     info = {"prob": _jx.cast(prob, "float64")}
-    next_state = State(
+    _next_state = State(
         s=_jx.cast(s, "int64"),
         last_action=_jx.cast(last_action, "int64"),
         elapsed_steps=elapsed_steps,
     )
-    return (next_state, reward, terminated, info)
+    return (_next_state, reward, terminated, info)
 
 
-def render(state: State, params: Params, static: Any) -> jax.Array:
+def render(_state: State, params: Params, _static: Any) -> jax.Array:
     """The rgb_array frame (uint8, H x W x 3) of `state`."""
-    s = state.s
-    cell = 64 if static.ncol <= 8 else 512 // static.ncol
-    frame = jnp.zeros((static.nrow * cell, static.ncol * cell, 3), dtype=_jx.dt("uint8"))
-    for r in range(static.nrow):
-        for c in range(static.ncol):
-            tile = static.grid[r, c]
+    s = _state.s
+    cell = 64 if _static.ncol <= 8 else 512 // _static.ncol
+    frame = jnp.zeros((_static.nrow * cell, _static.ncol * cell, 3), dtype=_jx.dt("uint8"))
+    for r in range(_static.nrow):
+        for c in range(_static.ncol):
+            tile = _static.grid[r, c]
             color = (180, 220, 250)
             if tile == 2:
                 color = (20, 40, 90)
@@ -164,8 +165,8 @@ def render(state: State, params: Params, static: Any) -> jax.Array:
             )
     frame = _jx.fill_circle(
         frame,
-        (s % static.ncol + 0.5) * cell,
-        (s // static.ncol + 0.5) * cell,
+        (s % _static.ncol + 0.5) * cell,
+        (s // _static.ncol + 0.5) * cell,
         cell * 0.3,
         (200, 30, 30),
     )

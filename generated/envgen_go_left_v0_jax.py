@@ -50,35 +50,35 @@ class Params(_jx.Struct):
     max_steps_in_episode: Any
 
 
-def default_params(static: Any) -> Params:
+def default_params(_static: Any) -> Params:
     """The params of the reference env `static` (made with the overrides)."""
-    limit = static.max_episode_steps
+    _limit = _static.max_episode_steps
     return Params(
-        size=static.size,
-        max_steps_in_episode=2**31 - 1 if limit is None else int(limit),
+        size=_static.size,
+        max_steps_in_episode=2**31 - 1 if _limit is None else int(_limit),
     )
 
 
-def reset(key: Any, params: Params, static: Any) -> State:
+def reset(_key: Any, params: Params, _static: Any) -> State:
     """The state after reset: the state `init` values, then the `reset` block."""
     elapsed_steps = 0
     pos = params.size - 1
     return State(pos=_jx.cast(pos, "int64"), elapsed_steps=_jx.cast(elapsed_steps, "int64"))
 
 
-def observe(state: State, params: Params, static: Any) -> Any:
+def observe(_state: State, params: Params, _static: Any) -> Any:
     """The observation of `state`."""
-    pos = state.pos
+    pos = _state.pos
     return jnp.broadcast_to(_jx.cast(_jx.array([pos], "int64"), "float32"), (1,))
 
 
-def step(key: Any, state: State, action: Any, params: Params, static: Any) -> Any:
+def step(_key: Any, _state: State, action: Any, params: Params, _static: Any) -> Any:
     """(next_state, reward, terminated, info) after `action` (no time limit)."""
-    pos = state.pos
-    elapsed_steps = state.elapsed_steps + 1
+    pos = _state.pos
+    elapsed_steps = _state.elapsed_steps + 1
     pos = jnp.clip(pos + _jx.where(action == _single.RIGHT, 1, -1), 0, params.size)
     terminated = _jx.cast(pos == 0, "bool")
     reward = _jx.cast(_jx.where(pos == 0, 1.0, 0.0), "float64")
     info = {}
-    next_state = State(pos=_jx.cast(pos, "int64"), elapsed_steps=elapsed_steps)
-    return (next_state, reward, terminated, info)
+    _next_state = State(pos=_jx.cast(pos, "int64"), elapsed_steps=elapsed_steps)
+    return (_next_state, reward, terminated, info)

@@ -56,24 +56,24 @@ class Params(_jx.Struct):
     max_steps_in_episode: Any
 
 
-def default_params(static: Any) -> Params:
+def default_params(_static: Any) -> Params:
     """The params of the reference env `static` (made with the overrides)."""
-    limit = static.max_episode_steps
+    _limit = _static.max_episode_steps
     return Params(
-        capacity=static.capacity,
-        mean_demand=static.mean_demand,
-        price=static.price,
-        holding_cost=static.holding_cost,
-        order_cost=static.order_cost,
-        max_steps_in_episode=2**31 - 1 if limit is None else int(limit),
+        capacity=_static.capacity,
+        mean_demand=_static.mean_demand,
+        price=_static.price,
+        holding_cost=_static.holding_cost,
+        order_cost=_static.order_cost,
+        max_steps_in_episode=2**31 - 1 if _limit is None else int(_limit),
     )
 
 
-def reset(key: Any, params: Params, static: Any) -> State:
+def reset(_key: Any, params: Params, _static: Any) -> State:
     """The state after reset: the state `init` values, then the `reset` block."""
     elapsed_steps = 0
-    stock = _jx.integers(key, 0, params.capacity // 2)
-    pipeline = jnp.broadcast_to(0, (static.lead_time,))
+    stock = _jx.integers(_key, 0, params.capacity // 2)
+    pipeline = jnp.broadcast_to(0, (_static.lead_time,))
     return State(
         stock=_jx.cast(stock, "int64"),
         pipeline=_jx.cast(pipeline, "int64"),
@@ -81,23 +81,23 @@ def reset(key: Any, params: Params, static: Any) -> State:
     )
 
 
-def observe(state: State, params: Params, static: Any) -> Any:
+def observe(_state: State, params: Params, _static: Any) -> Any:
     """The observation of `state`."""
-    stock = state.stock
-    pipeline = state.pipeline
+    stock = _state.stock
+    pipeline = _state.pipeline
     return _jx.cast(jnp.concatenate([_jx.array([stock], "int64"), pipeline]), "float32")
 
 
-def step(key: Any, state: State, action: Any, params: Params, static: Any) -> Any:
+def step(_key: Any, _state: State, action: Any, params: Params, _static: Any) -> Any:
     """(next_state, reward, terminated, info) after `action` (no time limit)."""
-    stock = state.stock
-    pipeline = state.pipeline
-    elapsed_steps = state.elapsed_steps + 1
+    stock = _state.stock
+    pipeline = _state.pipeline
+    elapsed_steps = _state.elapsed_steps + 1
     arrived = pipeline[0]
     pipeline = jnp.roll(pipeline, -1)
-    pipeline = pipeline.at[static.lead_time - 1].set(action)
+    pipeline = pipeline.at[_static.lead_time - 1].set(action)
     stock = jnp.minimum(stock + arrived, params.capacity)
-    demand = _jx.poisson(key, params.mean_demand)
+    demand = _jx.poisson(_key, params.mean_demand)
     sold = jnp.minimum(stock, demand)
     stock = stock - sold
     terminated = _jx.cast(False, "bool")
@@ -108,9 +108,9 @@ def step(key: Any, state: State, action: Any, params: Params, static: Any) -> An
         "on_order": _jx.cast(jnp.sum(pipeline), "int64"),
         "lost_sales": _jx.cast(demand - sold, "int64"),
     }
-    next_state = State(
+    _next_state = State(
         stock=_jx.cast(stock, "int64"),
         pipeline=_jx.cast(pipeline, "int64"),
         elapsed_steps=elapsed_steps,
     )
-    return (next_state, reward, terminated, info)
+    return (_next_state, reward, terminated, info)

@@ -49,34 +49,34 @@ class Params(_jx.Struct):
     max_steps_in_episode: Any
 
 
-def default_params(static: Any) -> Params:
+def default_params(_static: Any) -> Params:
     """The params of the reference env `static` (made with the overrides)."""
-    limit = static.max_episode_steps
+    _limit = _static.max_episode_steps
     return Params(
-        max_steps_in_episode=2**31 - 1 if limit is None else int(limit),
+        max_steps_in_episode=2**31 - 1 if _limit is None else int(_limit),
     )
 
 
-def reset(key: Any, params: Params, static: Any) -> State:
+def reset(_key: Any, params: Params, _static: Any) -> State:
     """The state after reset: the state `init` values, then the `reset` block."""
     elapsed_steps = 0
-    on = jnp.broadcast_to(_jx.integers(key, 0, 2, static.lights), (static.lights,))
+    on = jnp.broadcast_to(_jx.integers(_key, 0, 2, _static.lights), (_static.lights,))
     return State(on=_jx.cast(on, "int64"), elapsed_steps=_jx.cast(elapsed_steps, "int64"))
 
 
-def observe(state: State, params: Params, static: Any) -> Any:
+def observe(_state: State, params: Params, _static: Any) -> Any:
     """The observation of `state`."""
-    on = state.on
+    on = _state.on
     return _jx.cast(on, "int8")
 
 
-def step(key: Any, state: State, action: Any, params: Params, static: Any) -> Any:
+def step(_key: Any, _state: State, action: Any, params: Params, _static: Any) -> Any:
     """(next_state, reward, terminated, info) after `action` (no time limit)."""
-    on = state.on
-    elapsed_steps = state.elapsed_steps + 1
+    on = _state.on
+    elapsed_steps = _state.elapsed_steps + 1
     on = (on + action) % 2
     terminated = _jx.cast(jnp.sum(on) == 0, "bool")
     reward = _jx.cast(-1.0 * jnp.sum(on), "float64")
     info = {}
-    next_state = State(on=_jx.cast(on, "int64"), elapsed_steps=elapsed_steps)
-    return (next_state, reward, terminated, info)
+    _next_state = State(on=_jx.cast(on, "int64"), elapsed_steps=elapsed_steps)
+    return (_next_state, reward, terminated, info)

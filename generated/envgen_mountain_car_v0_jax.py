@@ -51,16 +51,16 @@ class Params(_jx.Struct):
     max_steps_in_episode: Any
 
 
-def default_params(static: Any) -> Params:
+def default_params(_static: Any) -> Params:
     """The params of the reference env `static` (made with the overrides)."""
-    limit = static.max_episode_steps
+    _limit = _static.max_episode_steps
     return Params(
-        goal_velocity=static.goal_velocity,
-        max_steps_in_episode=2**31 - 1 if limit is None else int(limit),
+        goal_velocity=_static.goal_velocity,
+        max_steps_in_episode=2**31 - 1 if _limit is None else int(_limit),
     )
 
 
-def _fn_picture(params: Params, static: Any, car: Any, goal: Any) -> Any:
+def _fn_picture(params: Params, _static: Any, car: Any, goal: Any) -> Any:
     """The spec's function `picture`."""
     min_position = -1.2
     max_position = 0.6
@@ -117,9 +117,9 @@ def _fn_picture(params: Params, static: Any, car: Any, goal: Any) -> Any:
     return frame
 
 
-def reset(key: Any, params: Params, static: Any) -> State:
+def reset(_key: Any, params: Params, _static: Any) -> State:
     """The state after reset: the state `init` values, then the `reset` block."""
-    _u = _jx.uniforms(key, 1)
+    _u = _jx.uniforms(_key, 1)
     elapsed_steps = 0
     position = _jx.uniform_at(_u, 0, -0.6, -0.4)
     velocity = 0.0
@@ -130,14 +130,14 @@ def reset(key: Any, params: Params, static: Any) -> State:
     )
 
 
-def observe(state: State, params: Params, static: Any) -> Any:
+def observe(_state: State, params: Params, _static: Any) -> Any:
     """The observation of `state`."""
-    position = state.position
-    velocity = state.velocity
+    position = _state.position
+    velocity = _state.velocity
     return jnp.broadcast_to(_jx.cast(_jx.array([position, velocity], "float64"), "float32"), (2,))
 
 
-def step(key: Any, state: State, action: Any, params: Params, static: Any) -> Any:
+def step(_key: Any, _state: State, action: Any, params: Params, _static: Any) -> Any:
     """(next_state, reward, terminated, info) after `action` (no time limit)."""
     min_position = -1.2
     max_position = 0.6
@@ -145,9 +145,9 @@ def step(key: Any, state: State, action: Any, params: Params, static: Any) -> An
     goal_position = 0.5
     force = 0.001
     gravity = 0.0025
-    position = state.position
-    velocity = state.velocity
-    elapsed_steps = state.elapsed_steps + 1
+    position = _state.position
+    velocity = _state.velocity
+    elapsed_steps = _state.elapsed_steps + 1
     velocity = velocity + ((action - 1) * force + jnp.cos(3 * position) * -gravity)
     velocity = jnp.clip(velocity, -max_speed, max_speed)
     position = position + velocity
@@ -159,16 +159,16 @@ def step(key: Any, state: State, action: Any, params: Params, static: Any) -> An
     )
     reward = _jx.cast(-1.0, "float64")
     info = {}
-    next_state = State(
+    _next_state = State(
         position=_jx.cast(position, "float64"),
         velocity=_jx.cast(velocity, "float64"),
         elapsed_steps=elapsed_steps,
     )
-    return (next_state, reward, terminated, info)
+    return (_next_state, reward, terminated, info)
 
 
-def render(state: State, params: Params, static: Any) -> jax.Array:
+def render(_state: State, params: Params, _static: Any) -> jax.Array:
     """The rgb_array frame (uint8, H x W x 3) of `state`."""
     goal_position = 0.5
-    position = state.position
-    return _jx.cast(_fn_picture(params, static, position, goal_position), "uint8")
+    position = _state.position
+    return _jx.cast(_fn_picture(params, _static, position, goal_position), "uint8")

@@ -56,27 +56,27 @@ class Params(_jx.Struct):
     max_steps_in_episode: Any
 
 
-def default_params(static: Any) -> Params:
+def default_params(_static: Any) -> Params:
     """The params of the reference env `static` (made with the overrides)."""
-    limit = static.max_episode_steps
+    _limit = _static.max_episode_steps
     return Params(
-        max_servers=static.max_servers,
-        server_cost=static.server_cost,
-        queue_penalty=static.queue_penalty,
-        noise=static.noise,
-        max_steps_in_episode=2**31 - 1 if limit is None else int(limit),
+        max_servers=_static.max_servers,
+        server_cost=_static.server_cost,
+        queue_penalty=_static.queue_penalty,
+        noise=_static.noise,
+        max_steps_in_episode=2**31 - 1 if _limit is None else int(_limit),
     )
 
 
-def reset(key: Any, params: Params, static: Any) -> State:
+def reset(_key: Any, params: Params, _static: Any) -> State:
     """The state after reset: the state `init` values, then the `reset` block."""
     elapsed_steps = 0
-    load = jnp.broadcast_to(0, (static.max_steps,))
+    load = jnp.broadcast_to(0, (_static.max_steps,))
     servers = jnp.maximum(params.max_servers // 2, 1)
     queue = 0.0
-    hours = jnp.arange(static.max_steps) * 24.0 / static.max_steps
+    hours = jnp.arange(_static.max_steps) * 24.0 / _static.max_steps
     daily = 0.5 + 0.4 * jnp.sin((hours - 6.0) * math.pi / 12.0)
-    load = jnp.clip(daily + _jx.normal(key, 0.0, params.noise, static.max_steps), 0.1, 1.0)
+    load = jnp.clip(daily + _jx.normal(_key, 0.0, params.noise, _static.max_steps), 0.1, 1.0)
     return State(
         load=_jx.cast(load, "float64"),
         servers=_jx.cast(servers, "int64"),
@@ -85,20 +85,20 @@ def reset(key: Any, params: Params, static: Any) -> State:
     )
 
 
-def observe(state: State, params: Params, static: Any) -> Any:
+def observe(_state: State, params: Params, _static: Any) -> Any:
     """The observation of `state`."""
-    load = state.load
-    servers = state.servers
-    queue = state.queue
-    elapsed_steps = state.elapsed_steps
+    load = _state.load
+    servers = _state.servers
+    queue = _state.queue
+    elapsed_steps = _state.elapsed_steps
     return jnp.broadcast_to(
         _jx.cast(
             _jx.array(
                 [
-                    load[jnp.minimum(elapsed_steps, static.max_steps - 1)],
+                    load[jnp.minimum(elapsed_steps, _static.max_steps - 1)],
                     servers / params.max_servers,
                     jnp.minimum(queue / 100.0, 1.0),
-                    elapsed_steps % static.max_steps / static.max_steps,
+                    elapsed_steps % _static.max_steps / _static.max_steps,
                 ],
                 "float64",
             ),
@@ -108,15 +108,15 @@ def observe(state: State, params: Params, static: Any) -> Any:
     )
 
 
-def step(key: Any, state: State, action: Any, params: Params, static: Any) -> Any:
+def step(_key: Any, _state: State, action: Any, params: Params, _static: Any) -> Any:
     """(next_state, reward, terminated, info) after `action` (no time limit)."""
-    load = state.load
-    servers = state.servers
-    queue = state.queue
-    elapsed_steps = state.elapsed_steps + 1
+    load = _state.load
+    servers = _state.servers
+    queue = _state.queue
+    elapsed_steps = _state.elapsed_steps + 1
     change = _jx.cast(jnp.round(action[0] * 2.0), "int64")
     servers = jnp.clip(servers + change, 1, params.max_servers)
-    demand = load[jnp.minimum(elapsed_steps - 1, static.max_steps - 1)]
+    demand = load[jnp.minimum(elapsed_steps - 1, _static.max_steps - 1)]
     capacity = servers / params.max_servers
     _c1 = _jx.truth(demand > capacity)
     queue = _jx.where(_c1, queue + (demand - capacity) * 50.0, queue)
@@ -127,10 +127,10 @@ def step(key: Any, state: State, action: Any, params: Params, static: Any) -> An
         -(servers * params.server_cost + queue * params.queue_penalty) / 100.0, "float64"
     )
     info = {"servers": _jx.cast(servers, "int64"), "queue": _jx.cast(queue, "float64")}
-    next_state = State(
+    _next_state = State(
         load=_jx.cast(load, "float64"),
         servers=_jx.cast(servers, "int64"),
         queue=_jx.cast(queue, "float64"),
         elapsed_steps=elapsed_steps,
     )
-    return (next_state, reward, terminated, info)
+    return (_next_state, reward, terminated, info)

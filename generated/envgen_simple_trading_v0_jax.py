@@ -56,20 +56,20 @@ class Params(_jx.Struct):
     max_steps_in_episode: Any
 
 
-def default_params(static: Any) -> Params:
+def default_params(_static: Any) -> Params:
     """The params of the reference env `static` (made with the overrides)."""
-    limit = static.max_episode_steps
+    _limit = _static.max_episode_steps
     return Params(
-        initial_cash=static.initial_cash,
-        initial_price=static.initial_price,
-        max_steps=static.max_steps,
-        drift=static.drift,
-        volatility=static.volatility,
-        max_steps_in_episode=2**31 - 1 if limit is None else int(limit),
+        initial_cash=_static.initial_cash,
+        initial_price=_static.initial_price,
+        max_steps=_static.max_steps,
+        drift=_static.drift,
+        volatility=_static.volatility,
+        max_steps_in_episode=2**31 - 1 if _limit is None else int(_limit),
     )
 
 
-def reset(key: Any, params: Params, static: Any) -> State:
+def reset(_key: Any, params: Params, _static: Any) -> State:
     """The state after reset: the state `init` values, then the `reset` block."""
     elapsed_steps = 0
     cash = params.initial_cash
@@ -83,12 +83,12 @@ def reset(key: Any, params: Params, static: Any) -> State:
     )
 
 
-def observe(state: State, params: Params, static: Any) -> Any:
+def observe(_state: State, params: Params, _static: Any) -> Any:
     """The observation of `state`."""
-    cash = state.cash
-    position = state.position
-    price = state.price
-    elapsed_steps = state.elapsed_steps
+    cash = _state.cash
+    position = _state.position
+    price = _state.price
+    elapsed_steps = _state.elapsed_steps
     return jnp.broadcast_to(
         _jx.cast(
             _jx.array(
@@ -106,12 +106,12 @@ def observe(state: State, params: Params, static: Any) -> Any:
     )
 
 
-def step(key: Any, state: State, action: Any, params: Params, static: Any) -> Any:
+def step(_key: Any, _state: State, action: Any, params: Params, _static: Any) -> Any:
     """(next_state, reward, terminated, info) after `action` (no time limit)."""
-    cash = state.cash
-    position = state.position
-    price = state.price
-    elapsed_steps = state.elapsed_steps + 1
+    cash = _state.cash
+    position = _state.position
+    price = _state.price
+    elapsed_steps = _state.elapsed_steps + 1
     value_before = cash + position * price
     _c1 = _jx.truth(action == _single.BUY)
     shares = _jx.cast(cash // price, "int64")
@@ -122,7 +122,7 @@ def step(key: Any, state: State, action: Any, params: Params, static: Any) -> An
     _m4 = _m2 & _c3
     cash = _jx.where(_m4, cash + position * price, cash)
     position = _jx.where(_m4, 0, position)
-    price = jnp.maximum(price * (1 + _jx.normal(key, params.drift, params.volatility)), 1.0)
+    price = jnp.maximum(price * (1 + _jx.normal(_key, params.drift, params.volatility)), 1.0)
     value = cash + position * price
     terminated = _jx.cast(False, "bool")
     reward = _jx.cast((value - value_before) / params.initial_cash, "float64")
@@ -131,10 +131,10 @@ def step(key: Any, state: State, action: Any, params: Params, static: Any) -> An
         "position": _jx.cast(position, "int64"),
         "price": _jx.cast(price, "float64"),
     }
-    next_state = State(
+    _next_state = State(
         cash=_jx.cast(cash, "float64"),
         position=_jx.cast(position, "int64"),
         price=_jx.cast(price, "float64"),
         elapsed_steps=elapsed_steps,
     )
-    return (next_state, reward, terminated, info)
+    return (_next_state, reward, terminated, info)

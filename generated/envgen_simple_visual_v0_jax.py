@@ -51,24 +51,24 @@ class Params(_jx.Struct):
     max_steps_in_episode: Any
 
 
-def default_params(static: Any) -> Params:
+def default_params(_static: Any) -> Params:
     """The params of the reference env `static` (made with the overrides)."""
-    limit = static.max_episode_steps
+    _limit = _static.max_episode_steps
     return Params(
-        max_steps_in_episode=2**31 - 1 if limit is None else int(limit),
+        max_steps_in_episode=2**31 - 1 if _limit is None else int(_limit),
     )
 
 
-def _fn_picture(params: Params, static: Any, ax: Any, ay: Any, target_cell: Any) -> Any:
+def _fn_picture(params: Params, _static: Any, ax: Any, ay: Any, target_cell: Any) -> Any:
     """The spec's function `picture`."""
-    cell = static.image_size // static.grid_size
-    frame = jnp.zeros((static.image_size, static.image_size, 3), dtype=_jx.dt("uint8"))
+    cell = _static.image_size // _static.grid_size
+    frame = jnp.zeros((_static.image_size, _static.image_size, 3), dtype=_jx.dt("uint8"))
     frame = _jx.fill(frame, (255, 255, 255))
-    for i in range(static.grid_size + 1):
-        frame = _jx.fill_rect(frame, i * cell, 0, i * cell + 1, static.image_size, (160, 160, 160))
-        frame = _jx.fill_rect(frame, 0, i * cell, static.image_size, i * cell + 1, (160, 160, 160))
-    tx = target_cell % static.grid_size
-    ty = target_cell // static.grid_size
+    for i in range(_static.grid_size + 1):
+        frame = _jx.fill_rect(frame, i * cell, 0, i * cell + 1, _static.image_size, (160, 160, 160))
+        frame = _jx.fill_rect(frame, 0, i * cell, _static.image_size, i * cell + 1, (160, 160, 160))
+    tx = target_cell % _static.grid_size
+    ty = target_cell // _static.grid_size
     frame = _jx.fill_rect(
         frame, tx * cell + 1, ty * cell + 1, (tx + 1) * cell, (ty + 1) * cell, (0, 200, 0)
     )
@@ -78,12 +78,12 @@ def _fn_picture(params: Params, static: Any, ax: Any, ay: Any, target_cell: Any)
     return frame
 
 
-def reset(key: Any, params: Params, static: Any) -> State:
+def reset(_key: Any, params: Params, _static: Any) -> State:
     """The state after reset: the state `init` values, then the `reset` block."""
     elapsed_steps = 0
     agent_x = 0
     agent_y = 0
-    target = _jx.integers(key, 1, static.grid_size * static.grid_size)
+    target = _jx.integers(_key, 1, _static.grid_size * _static.grid_size)
     return State(
         agent_x=_jx.cast(agent_x, "int64"),
         agent_y=_jx.cast(agent_y, "int64"),
@@ -92,54 +92,54 @@ def reset(key: Any, params: Params, static: Any) -> State:
     )
 
 
-def observe(state: State, params: Params, static: Any) -> Any:
+def observe(_state: State, params: Params, _static: Any) -> Any:
     """The observation of `state`."""
-    agent_x = state.agent_x
-    agent_y = state.agent_y
-    target = state.target
-    return _jx.cast(_fn_picture(params, static, agent_x, agent_y, target), "uint8")
+    agent_x = _state.agent_x
+    agent_y = _state.agent_y
+    target = _state.target
+    return _jx.cast(_fn_picture(params, _static, agent_x, agent_y, target), "uint8")
 
 
-def step(key: Any, state: State, action: Any, params: Params, static: Any) -> Any:
+def step(_key: Any, _state: State, action: Any, params: Params, _static: Any) -> Any:
     """(next_state, reward, terminated, info) after `action` (no time limit)."""
-    agent_x = state.agent_x
-    agent_y = state.agent_y
-    target = state.target
-    elapsed_steps = state.elapsed_steps + 1
+    agent_x = _state.agent_x
+    agent_y = _state.agent_y
+    target = _state.target
+    elapsed_steps = _state.elapsed_steps + 1
     _c1 = _jx.truth(action == _single.UP)
     agent_y = _jx.where(_c1, jnp.maximum(agent_y - 1, 0), agent_y)
     _m2 = ~_c1
     _c3 = _jx.truth(action == _single.RIGHT)
     _m4 = _m2 & _c3
-    agent_x = _jx.where(_m4, jnp.minimum(agent_x + 1, static.grid_size - 1), agent_x)
+    agent_x = _jx.where(_m4, jnp.minimum(agent_x + 1, _static.grid_size - 1), agent_x)
     _m5 = _m2 & ~_c3
     _c6 = _jx.truth(action == _single.DOWN)
     _m7 = _m5 & _c6
-    agent_y = _jx.where(_m7, jnp.minimum(agent_y + 1, static.grid_size - 1), agent_y)
+    agent_y = _jx.where(_m7, jnp.minimum(agent_y + 1, _static.grid_size - 1), agent_y)
     _m8 = _m5 & ~_c6
     agent_x = _jx.where(_m8, jnp.maximum(agent_x - 1, 0), agent_x)
-    reached = agent_y * static.grid_size + agent_x == target
+    reached = agent_y * _static.grid_size + agent_x == target
     terminated = _jx.cast(reached, "bool")
     reward = _jx.cast(_jx.where(reached, 10.0, -0.1), "float64")
     info = {
         "distance": _jx.cast(
-            jnp.abs(agent_x - target % static.grid_size)
-            + jnp.abs(agent_y - target // static.grid_size),
+            jnp.abs(agent_x - target % _static.grid_size)
+            + jnp.abs(agent_y - target // _static.grid_size),
             "int64",
         )
     }
-    next_state = State(
+    _next_state = State(
         agent_x=_jx.cast(agent_x, "int64"),
         agent_y=_jx.cast(agent_y, "int64"),
         target=_jx.cast(target, "int64"),
         elapsed_steps=elapsed_steps,
     )
-    return (next_state, reward, terminated, info)
+    return (_next_state, reward, terminated, info)
 
 
-def render(state: State, params: Params, static: Any) -> jax.Array:
+def render(_state: State, params: Params, _static: Any) -> jax.Array:
     """The rgb_array frame (uint8, H x W x 3) of `state`."""
-    agent_x = state.agent_x
-    agent_y = state.agent_y
-    target = state.target
-    return _jx.cast(_fn_picture(params, static, agent_x, agent_y, target), "uint8")
+    agent_x = _state.agent_x
+    agent_y = _state.agent_y
+    target = _state.target
+    return _jx.cast(_fn_picture(params, _static, agent_x, agent_y, target), "uint8")

@@ -49,35 +49,35 @@ class Params(_jx.Struct):
     max_steps_in_episode: Any
 
 
-def default_params(static: Any) -> Params:
+def default_params(_static: Any) -> Params:
     """The params of the reference env `static` (made with the overrides)."""
-    limit = static.max_episode_steps
+    _limit = _static.max_episode_steps
     return Params(
-        max_steps_in_episode=2**31 - 1 if limit is None else int(limit),
+        max_steps_in_episode=2**31 - 1 if _limit is None else int(_limit),
     )
 
 
-def reset(key: Any, params: Params, static: Any) -> State:
+def reset(_key: Any, params: Params, _static: Any) -> State:
     """The state after reset: the state `init` values, then the `reset` block."""
     elapsed_steps = 0
-    cell = _jx.choice(key, static.free)
+    cell = _jx.choice(_key, _static.free)
     return State(cell=_jx.cast(cell, "int64"), elapsed_steps=_jx.cast(elapsed_steps, "int64"))
 
 
-def observe(state: State, params: Params, static: Any) -> Any:
+def observe(_state: State, params: Params, _static: Any) -> Any:
     """The observation of `state`."""
-    width = len(static.grid[0])
-    cell = state.cell
+    width = len(_static.grid[0])
+    cell = _state.cell
     return jnp.broadcast_to(
         _jx.cast(
             _jx.array(
                 [
                     cell // width,
                     cell % width,
-                    _jx.read(static.grid)[cell // width - 1, cell % width],
-                    _jx.read(static.grid)[cell // width, cell % width + 1],
-                    _jx.read(static.grid)[cell // width + 1, cell % width],
-                    _jx.read(static.grid)[cell // width, cell % width - 1],
+                    _jx.read(_static.grid)[cell // width - 1, cell % width],
+                    _jx.read(_static.grid)[cell // width, cell % width + 1],
+                    _jx.read(_static.grid)[cell // width + 1, cell % width],
+                    _jx.read(_static.grid)[cell // width, cell % width - 1],
                 ],
                 "int64",
             ),
@@ -87,12 +87,12 @@ def observe(state: State, params: Params, static: Any) -> Any:
     )
 
 
-def step(key: Any, state: State, action: Any, params: Params, static: Any) -> Any:
+def step(_key: Any, _state: State, action: Any, params: Params, _static: Any) -> Any:
     """(next_state, reward, terminated, info) after `action` (no time limit)."""
-    width = len(static.grid[0])
-    goal = jnp.argmax(jnp.ravel(static.grid) == 2)
-    cell = state.cell
-    elapsed_steps = state.elapsed_steps + 1
+    width = len(_static.grid[0])
+    goal = jnp.argmax(jnp.ravel(_static.grid) == 2)
+    cell = _state.cell
+    elapsed_steps = _state.elapsed_steps + 1
     row = cell // width
     col = cell % width
     _c1 = _jx.truth(action == _single.UP)
@@ -107,10 +107,10 @@ def step(key: Any, state: State, action: Any, params: Params, static: Any) -> An
     col = _jx.where(_m7, col - 1, col)
     _m8 = _m5 & ~_c6
     col = _jx.where(_m8, col + 1, col)
-    _c9 = _jx.truth(_jx.read(static.grid)[row, col] != 0)
+    _c9 = _jx.truth(_jx.read(_static.grid)[row, col] != 0)
     cell = _jx.where(_c9, row * width + col, cell)
     terminated = _jx.cast(cell == goal, "bool")
     reward = _jx.cast(_jx.where(cell == goal, 1.0, -0.01), "float64")
     info = {}
-    next_state = State(cell=_jx.cast(cell, "int64"), elapsed_steps=elapsed_steps)
-    return (next_state, reward, terminated, info)
+    _next_state = State(cell=_jx.cast(cell, "int64"), elapsed_steps=elapsed_steps)
+    return (_next_state, reward, terminated, info)

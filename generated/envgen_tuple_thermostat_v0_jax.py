@@ -57,18 +57,18 @@ class Params(_jx.Struct):
     max_steps_in_episode: Any
 
 
-def default_params(static: Any) -> Params:
+def default_params(_static: Any) -> Params:
     """The params of the reference env `static` (made with the overrides)."""
-    limit = static.max_episode_steps
+    _limit = _static.max_episode_steps
     return Params(
-        set_point=static.set_point,
-        max_steps_in_episode=2**31 - 1 if limit is None else int(limit),
+        set_point=_static.set_point,
+        max_steps_in_episode=2**31 - 1 if _limit is None else int(_limit),
     )
 
 
-def reset(key: Any, params: Params, static: Any) -> State:
+def reset(_key: Any, params: Params, _static: Any) -> State:
     """The state after reset: the state `init` values, then the `reset` block."""
-    _u = _jx.uniforms(key, 2)
+    _u = _jx.uniforms(_key, 2)
     elapsed_steps = 0
     mode = 0
     room = _jx.uniform_at(_u, 0, 15.0, 25.0)
@@ -81,33 +81,33 @@ def reset(key: Any, params: Params, static: Any) -> State:
     )
 
 
-def observe(state: State, params: Params, static: Any) -> Any:
+def observe(_state: State, params: Params, _static: Any) -> Any:
     """The observation of `state`."""
-    mode = state.mode
-    room = state.room
-    outside = state.outside
+    mode = _state.mode
+    room = _state.room
+    outside = _state.outside
     return (
         _jx.cast(mode, "int64"),
         jnp.broadcast_to(_jx.cast(_jx.array([room, outside], "float64"), "float32"), (2,)),
     )
 
 
-def step(key: Any, state: State, action: Any, params: Params, static: Any) -> Any:
+def step(_key: Any, _state: State, action: Any, params: Params, _static: Any) -> Any:
     """(next_state, reward, terminated, info) after `action` (no time limit)."""
-    mode = state.mode
-    room = state.room
-    outside = state.outside
-    elapsed_steps = state.elapsed_steps + 1
+    mode = _state.mode
+    room = _state.room
+    outside = _state.outside
+    elapsed_steps = _state.elapsed_steps + 1
     mode = action
-    outside = jnp.clip(outside + _jx.normal(key, 0.0, 0.3), -40.0, 40.0)
+    outside = jnp.clip(outside + _jx.normal(_key, 0.0, 0.3), -40.0, 40.0)
     room = jnp.clip(room + 0.1 * (outside - room) + 1.5 * mode, -50.0, 80.0)
     terminated = _jx.cast(False, "bool")
     reward = _jx.cast(-jnp.abs(room - params.set_point), "float64")
     info = {}
-    next_state = State(
+    _next_state = State(
         mode=_jx.cast(mode, "int64"),
         room=_jx.cast(room, "float64"),
         outside=_jx.cast(outside, "float64"),
         elapsed_steps=elapsed_steps,
     )
-    return (next_state, reward, terminated, info)
+    return (_next_state, reward, terminated, info)

@@ -55,21 +55,21 @@ class Params(_jx.Struct):
     max_steps_in_episode: Any
 
 
-def default_params(static: Any) -> Params:
+def default_params(_static: Any) -> Params:
     """The params of the reference env `static` (made with the overrides)."""
-    limit = static.max_episode_steps
+    _limit = _static.max_episode_steps
     return Params(
-        positions=static.positions,
-        max_steps_in_episode=2**31 - 1 if limit is None else int(limit),
+        positions=_static.positions,
+        max_steps_in_episode=2**31 - 1 if _limit is None else int(_limit),
     )
 
 
-def reset(key: Any, params: Params, static: Any) -> State:
+def reset(_key: Any, params: Params, _static: Any) -> State:
     """The state after reset: the state `init` values, then the `reset` block."""
-    keys = _jx.split(key, 2)
+    _keys = _jx.split(_key, 2)
     elapsed_steps = 0
-    dials = jnp.broadcast_to(_jx.integers(keys[0], 0, params.positions, 2), (2,))
-    targets = jnp.broadcast_to(_jx.integers(keys[1], 0, params.positions, 2), (2,))
+    dials = jnp.broadcast_to(_jx.integers(_keys[0], 0, params.positions, 2), (2,))
+    targets = jnp.broadcast_to(_jx.integers(_keys[1], 0, params.positions, 2), (2,))
     return State(
         dials=_jx.cast(dials, "int64"),
         targets=_jx.cast(targets, "int64"),
@@ -77,25 +77,25 @@ def reset(key: Any, params: Params, static: Any) -> State:
     )
 
 
-def observe(state: State, params: Params, static: Any) -> Any:
+def observe(_state: State, params: Params, _static: Any) -> Any:
     """The observation of `state`."""
-    dials = state.dials
+    dials = _state.dials
     return _jx.cast(dials, "int64")
 
 
-def step(key: Any, state: State, action: Any, params: Params, static: Any) -> Any:
+def step(_key: Any, _state: State, action: Any, params: Params, _static: Any) -> Any:
     """(next_state, reward, terminated, info) after `action` (no time limit)."""
-    dials = state.dials
-    targets = state.targets
-    elapsed_steps = state.elapsed_steps + 1
+    dials = _state.dials
+    targets = _state.targets
+    elapsed_steps = _state.elapsed_steps + 1
     dials = jnp.clip(dials + action - 1, 0, params.positions - 1)
     distance = jnp.sum(jnp.abs(dials - targets))
     terminated = _jx.cast(distance == 0, "bool")
     reward = _jx.cast(-distance, "float64")
     info = {}
-    next_state = State(
+    _next_state = State(
         dials=_jx.cast(dials, "int64"),
         targets=_jx.cast(targets, "int64"),
         elapsed_steps=elapsed_steps,
     )
-    return (next_state, reward, terminated, info)
+    return (_next_state, reward, terminated, info)

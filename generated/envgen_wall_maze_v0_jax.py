@@ -49,35 +49,35 @@ class Params(_jx.Struct):
     max_steps_in_episode: Any
 
 
-def default_params(static: Any) -> Params:
+def default_params(_static: Any) -> Params:
     """The params of the reference env `static` (made with the overrides)."""
-    limit = static.max_episode_steps
+    _limit = _static.max_episode_steps
     return Params(
-        max_steps_in_episode=2**31 - 1 if limit is None else int(limit),
+        max_steps_in_episode=2**31 - 1 if _limit is None else int(_limit),
     )
 
 
-def reset(key: Any, params: Params, static: Any) -> State:
+def reset(_key: Any, params: Params, _static: Any) -> State:
     """The state after reset: the state `init` values, then the `reset` block."""
-    start = _jx.cast(jnp.argmax(static.grid == 2), "int64")
+    start = _jx.cast(jnp.argmax(_static.grid == 2), "int64")
     elapsed_steps = 0
     pos = start
     return State(pos=_jx.cast(pos, "int64"), elapsed_steps=_jx.cast(elapsed_steps, "int64"))
 
 
-def observe(state: State, params: Params, static: Any) -> Any:
+def observe(_state: State, params: Params, _static: Any) -> Any:
     """The observation of `state`."""
-    pos = state.pos
+    pos = _state.pos
     return _jx.cast(pos, "int64")
 
 
-def step(key: Any, state: State, action: Any, params: Params, static: Any) -> Any:
+def step(_key: Any, _state: State, action: Any, params: Params, _static: Any) -> Any:
     """(next_state, reward, terminated, info) after `action` (no time limit)."""
-    nrow = len(static.grid)
-    ncol = len(static.grid[0])
-    goal = _jx.cast(jnp.argmax(static.grid == 3), "int64")
-    pos = state.pos
-    elapsed_steps = state.elapsed_steps + 1
+    nrow = len(_static.grid)
+    ncol = len(_static.grid[0])
+    goal = _jx.cast(jnp.argmax(_static.grid == 3), "int64")
+    pos = _state.pos
+    elapsed_steps = _state.elapsed_steps + 1
     row = pos // ncol
     col = pos % ncol
     _c1 = _jx.truth(action == _single.UP)
@@ -95,7 +95,7 @@ def step(key: Any, state: State, action: Any, params: Params, static: Any) -> An
     r = jnp.clip(row, 0, nrow - 1)
     c = jnp.clip(col, 0, ncol - 1)
     _c9 = _jx.truth(
-        jnp.logical_and(jnp.logical_and(row == r, col == c), _jx.read(static.grid)[r, c] != 1)
+        jnp.logical_and(jnp.logical_and(row == r, col == c), _jx.read(_static.grid)[r, c] != 1)
     )
     pos = _jx.where(_c9, r * ncol + c, pos)
     terminated = _jx.cast(pos == goal, "bool")
@@ -107,25 +107,27 @@ def step(key: Any, state: State, action: Any, params: Params, static: Any) -> An
                     [
                         jnp.logical_and(
                             pos // ncol > 0,
-                            _jx.read(static.grid)[jnp.maximum(pos // ncol - 1, 0), pos % ncol] != 1,
+                            _jx.read(_static.grid)[jnp.maximum(pos // ncol - 1, 0), pos % ncol]
+                            != 1,
                         ),
                         jnp.logical_and(
                             pos % ncol < ncol - 1,
-                            _jx.read(static.grid)[
+                            _jx.read(_static.grid)[
                                 pos // ncol, jnp.minimum(pos % ncol + 1, ncol - 1)
                             ]
                             != 1,
                         ),
                         jnp.logical_and(
                             pos // ncol < nrow - 1,
-                            _jx.read(static.grid)[
+                            _jx.read(_static.grid)[
                                 jnp.minimum(pos // ncol + 1, nrow - 1), pos % ncol
                             ]
                             != 1,
                         ),
                         jnp.logical_and(
                             pos % ncol > 0,
-                            _jx.read(static.grid)[pos // ncol, jnp.maximum(pos % ncol - 1, 0)] != 1,
+                            _jx.read(_static.grid)[pos // ncol, jnp.maximum(pos % ncol - 1, 0)]
+                            != 1,
                         ),
                     ],
                     "bool",
@@ -135,5 +137,5 @@ def step(key: Any, state: State, action: Any, params: Params, static: Any) -> An
             "int8",
         )
     }
-    next_state = State(pos=_jx.cast(pos, "int64"), elapsed_steps=elapsed_steps)
-    return (next_state, reward, terminated, info)
+    _next_state = State(pos=_jx.cast(pos, "int64"), elapsed_steps=elapsed_steps)
+    return (_next_state, reward, terminated, info)

@@ -89,7 +89,11 @@ def test_every_generator_name_is_prefixed_or_refused(corpus) -> None:
     for model in models:
         # Class names are module-level: a constant or label may not take them (tested below).
         own = spec_names(model) | {model.class_name, _vector_class(model)}
-        for name in (f"{model.module_name}.py", f"{model.module_name}_vector.py"):
+        for name in (
+            f"{model.module_name}.py",
+            f"{model.module_name}_vector.py",
+            f"{model.module_name}_jax.py",
+        ):
             if name not in files:
                 continue
             for bound in bound_names(files[name]) - own:
@@ -289,3 +293,68 @@ def test_a_constant_named_like_a_generated_name_is_refused_with_a_location(
         assert model is None and [d.code for d in diagnostics] == ["name"], (name, diagnostics)
         assert "reserved" in diagnostics[0].message, name
         assert diagnostics[0].location.line == 2, name
+
+
+#: Names the JAX module's functions once bound as plain parameters and locals (a spec that
+#: used one silently lost its JAX module); they are `_`-prefixed now, so a spec may use them.
+JAX_FORMER_LOCALS = ["key", "keys", "static", "state", "next_state", "limit", "u"]
+
+
+def test_a_spec_may_name_state_like_the_jax_modules_former_locals(tmp_path: Path) -> None:
+    """State and locals named `key`, `static`, `state`, ...: the spec gets a JAX module,
+    and it replays the single env's trajectory (random draws included)."""
+    pytest.importorskip("jax")
+    from envgen.testing._jax import replay_problem
+
+    state = "\n".join(
+        f"  {name}: {{dtype: float64, init: 'uniform(0, {i + 1})'}}"
+        for i, name in enumerate(JAX_FORMER_LOCALS)
+    )
+    step = "\n".join(f"  {name} = {name} + action + random()" for name in JAX_FORMER_LOCALS)
+    (tmp_path / "jaxnames.yaml").write_text(
+        "id: test/JaxNames-v0\n"
+        "action_space: {Discrete: 3}\n"
+        "observation_space: {Box: {low: -1000, high: 1000, shape: [3]}}\n"
+        f"state:\n{state}\n"
+        f"step: |\n{step}\n"
+        "  keys = keys - static\n"
+        "observation: [key, state, next_state]\n"
+        "reward: float(limit + u)\n"
+        "terminated: key > 20\n"
+        "max_episode_steps: 12\n"
+    )
+    compiled = compile_specs([tmp_path / "jaxnames.yaml"], tmp_path / "jaxgen")
+    assert not compiled.diagnostics, [d.format() for d in compiled.diagnostics]
+    assert compiled.jax_fallbacks == {}
+    assert "test_jax_names_v0_jax.py" in compiled.files
+    out = tmp_path / "jaxgen"
+    out.mkdir()
+    for name, text in compiled.files.items():
+        (out / name).write_text(text)
+    sys.path.insert(0, str(tmp_path))
+    try:
+        import jaxgen.test_jax_names_v0_jax as module
+
+        assert replay_problem(module, {}, seed=2, steps=30) is None
+    finally:
+        sys.path.remove(str(tmp_path))
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["jax", "jnp", "State", "Params", "observe", "default_params", "max_steps_in_episode"],
+)
+def test_names_the_jax_module_binds_are_reserved(tmp_path: Path, name: str) -> None:
+    """A spec name that would shadow the JAX module's imports or public names: a located
+    error (in every backend alike), not a silently dropped JAX module."""
+    spec = tmp_path / "j.yaml"
+    spec.write_text(
+        "id: test/J-v0\naction_space: {Discrete: 2}\n"
+        "observation_space: {Box: {low: 0, high: 10, shape: [1]}}\n"
+        f"state: {{{name}: {{dtype: int64, init: 0}}}}\nstep: {name} = {name} + 1\n"
+        f"observation: [{name}]\n"
+    )
+    model, diagnostics = check_spec(spec)
+    assert model is None and diagnostics, name
+    assert diagnostics[0].code == "name" and "reserved" in diagnostics[0].message, diagnostics
+    assert diagnostics[0].location.line == 4, name

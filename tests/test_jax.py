@@ -32,7 +32,7 @@ DETERMINISTIC = [
 
 def _module(env_id: str):
     found = jax_module(env_id)
-    assert found is not None, env_id
+    assert not isinstance(found, str), (env_id, found)
     return found[0]
 
 

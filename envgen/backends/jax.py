@@ -27,17 +27,43 @@ from dataclasses import dataclass, field
 
 from envgen.backends._printer import Translator, literal, tidy, tidy_block
 from envgen.backends.python import doc_text
+from envgen.compiler.diagnostics import Location
 from envgen.compiler.functions import BUILTINS, CONSTANTS
 from envgen.compiler.ir import BINARY_OPERATORS, Code, EnvModel, ObservationModel
 from envgen.compiler.types import ANY, T
 
 
 class JaxUnsupported(Exception):
-    """A spec (or part of one) the JAX printer cannot express; the message says what."""
+    """A spec (or part of one) the JAX printer cannot express; the message says what.
+
+    `node` (the innermost spec expression or statement being printed) or `path` (a spec
+    key) says where; `emit_jax_env` turns them into `location` (file:line:column, for the
+    build's note) and `where` (e.g. `step line 12`, for the registry and `envgen show`)."""
+
+    def __init__(self, message: str, *, path: tuple = ()) -> None:
+        super().__init__(message)
+        self.message = message
+        self.node: ast.AST | None = None
+        self.path = path
+        self.location: Location | None = None
+        self.where = ""
+
+    def locate(self, model: EnvModel) -> None:
+        found = model.find_name("", self.node) if self.node is not None else None
+        if found is not None:
+            code, node = found
+            line, column = getattr(node, "lineno", 1), getattr(node, "col_offset", 0)
+            self.location = model.document.code_location(code.path, line, column)
+            path = code.path
+        else:
+            path = self.path or ("id",)
+            self.location = model.document.location(path)
+        self.where = f"{'.'.join(str(p) for p in path)}, line {self.location.line}"
+
+    def __str__(self) -> str:
+        return f"{self.message} ({self.where})" if self.where else self.message
 
 
-#: Names the generated functions use; a spec name among them would shadow one.
-_TAKEN = {"jax", "jnp", "np", "math", "params", "static", "state", "key", "keys", "State"}
 _SPACES = {"Box", "Discrete", "MultiDiscrete", "MultiBinary", "Dict", "Tuple"}
 _UNARY_FN = {
     "sqrt",
@@ -127,7 +153,7 @@ class _StaticPrinter(Translator):
         assert isinstance(node.func, ast.Name)
         if node.func.id in self.model.functions:
             args = ", ".join(self.expr(a) for a in node.args)
-            return f"static._{node.func.id}({args})"
+            return f"_static._{node.func.id}({args})"
         return super()._Call(node)
 
 
@@ -211,9 +237,9 @@ class JaxPrinter:
         if kind is None:
             raise JaxUnsupported(f"the name '{name}' was not resolved")
         if kind == "param":
-            return f"static.{name}" if name in self.static_names else f"params.{name}"
+            return f"_static.{name}" if name in self.static_names else f"params.{name}"
         if kind == "let":
-            return f"static.{name}" if name in self.static_names else name
+            return f"_static.{name}" if name in self.static_names else name
         if kind in ("const", "label"):
             return f"_single.{name}"
         if kind == "constant":
@@ -231,9 +257,13 @@ class JaxPrinter:
             self.uses_math = self.uses_math or "math" in self.static.uses
             return text
         method = getattr(self, f"_{type(node).__name__}", None)
-        if method is None:
-            raise JaxUnsupported(f"{type(node).__name__} expressions")
-        return method(node, mask)
+        try:
+            if method is None:
+                raise JaxUnsupported(f"{type(node).__name__} expressions")
+            return method(node, mask)
+        except JaxUnsupported as exc:
+            exc.node = exc.node or node  # the innermost expression is where it happened
+            raise
 
     def _Name(self, node: ast.Name, mask: str | None) -> str:
         return self.name(node)
@@ -340,7 +370,7 @@ class JaxPrinter:
         name = node.func.id
         if name in self.model.functions:
             args = ", ".join(self.expr(a, mask) for a in node.args)
-            return f"_fn_{name}(params, static{', ' if args else ''}{args})"
+            return f"_fn_{name}(params, _static{', ' if args else ''}{args})"
         builtin = BUILTINS[name]
         args = [self.expr(a, mask) for a in node.args]
         keywords = {k.arg: k.value for k in node.keywords if k.arg}
@@ -498,6 +528,13 @@ class JaxPrinter:
         self.scope.lines.append("    " * indent + line)
 
     def statement(self, stmt: ast.stmt, mask: str | None, indent: int) -> None:
+        try:
+            self._statement(stmt, mask, indent)
+        except JaxUnsupported as exc:
+            exc.node = exc.node or stmt
+            raise
+
+    def _statement(self, stmt: ast.stmt, mask: str | None, indent: int) -> None:
         if isinstance(stmt, ast.Pass):
             return
         if isinstance(stmt, ast.Assign):
@@ -715,20 +752,11 @@ class _Function:
     sites: list[str]
 
 
-def _collision(model: EnvModel) -> None:
-    names = set(model.params) | set(model.lets) | set(model.state) | set(model.constants)
-    names |= set(model.functions)
-    for code in model.codes():
-        for root in _code_roots(code):
-            names |= _names(root)
-    clash = sorted(names & _TAKEN)
-    if clash:
-        raise JaxUnsupported(f"the name {clash[0]!r} is one the JAX module uses itself")
-
-
 def _space_check(space, what: str) -> None:
     if space.kind not in _SPACES:
-        raise JaxUnsupported(f"{space.kind} {what} spaces have no JAX counterpart")
+        raise JaxUnsupported(
+            f"{space.kind} {what} spaces have no JAX counterpart", path=(f"{what}_space",)
+        )
     for _, child in space.children:
         _space_check(child, what)
 
@@ -776,17 +804,29 @@ def _function_body(printer: JaxPrinter, stmts: list[ast.stmt], extra: list[str])
 
 
 def emit_jax_env(model: EnvModel, source_name: str) -> tuple[str, str]:
-    """The JAX module `<module>_jax` for a spec: (name, source). Raises JaxUnsupported."""
+    """The JAX module `<module>_jax` for a spec: (name, source). Raises JaxUnsupported,
+    located in the spec."""
+    try:
+        return _emit_jax_env(model, source_name)
+    except JaxUnsupported as exc:
+        exc.locate(model)
+        raise
+
+
+def _emit_jax_env(model: EnvModel, source_name: str) -> tuple[str, str]:
     if model.spec.hooks is not None and (
         model.spec.hooks.after_reset or model.spec.hooks.after_step
     ):
-        raise JaxUnsupported("hooks are trusted Python that runs on the env object")
-    _collision(model)
+        raise JaxUnsupported(
+            "hooks are trusted Python that runs on the env object", path=("hooks",)
+        )
     _space_check(model.observation_space, "observation")
     _space_check(model.action_space, "action")
     for name, var in model.state.items():
         if not var.type.is_numeric:
-            raise JaxUnsupported(f"the state variable {name!r} is not numeric")
+            raise JaxUnsupported(
+                f"the state variable {name!r} is not numeric", path=("state", name)
+            )
     printer = JaxPrinter(model)
     module = f"{model.module_name}_jax"
     out: list[str] = []
@@ -836,18 +876,18 @@ def emit_jax_env(model: EnvModel, source_name: str) -> tuple[str, str]:
     info_items = []
     for key, code in model.info.items():
         if not code.type.is_numeric:
-            raise JaxUnsupported(f"the info entry {key!r} is not numeric")
+            raise JaxUnsupported(f"the info entry {key!r} is not numeric", path=code.path)
         value = printer.expr(code.expr)
         info_items.append(f"{literal(key)}: _jx.cast({value}, {code.type.dtype!r})")
     scope.lines.append(f"info = {{{', '.join(info_items)}}}")
     step_sites = list(printer.sites)
-    step_body = ["elapsed_steps = state.elapsed_steps + 1", *scope.lines]
-    step_body.append("next_state = State(")
+    step_body = ["elapsed_steps = _state.elapsed_steps + 1", *scope.lines]
+    step_body.append("_next_state = State(")
     for name, var in model.state.items():
         step_body.append(f"    {name}=_jx.cast({name}, {var.type.dtype!r}),")
     step_body.append("    elapsed_steps=elapsed_steps,")
     step_body.append(")")
-    step_body.append("return next_state, reward, terminated, info")
+    step_body.append("return _next_state, reward, terminated, info")
     step_lines = _unpack_state(model, step_body) + step_body
     step_lines = _with_prelude(printer, step_lines, step_sites, set())
 
@@ -866,9 +906,14 @@ def emit_jax_env(model: EnvModel, source_name: str) -> tuple[str, str]:
             raise JaxUnsupported("random draws in rgb_array")
         render_lines = _with_prelude(printer, _unpack_state(model, body) + body, [], set())
 
-    # spec functions
+    # spec functions, the ones traced code calls: a function only static values call (a
+    # `let` table built once) runs in the reference env, as the single env runs it
+    printed = [*reset_lines, *obs_lines, *step_lines, *(render_lines or [])]
+    wanted = _called_functions(printed, model)
     functions: list[tuple[str, list[str], list[str]]] = []
-    for name, fn in model.functions.items():
+    while todo := [n for n in model.functions if n in wanted - {f[0] for f in functions}]:
+        name = todo[0]
+        fn = model.functions[name]
         printer.sites = []
         printer.scope = _Scope()
         printer.scope.defined |= set(fn.args)
@@ -876,7 +921,11 @@ def emit_jax_env(model: EnvModel, source_name: str) -> tuple[str, str]:
         body = [*printer.scope.lines, f"return {printer.expr(fn.returns.expr)}"]
         if printer.sites:
             raise JaxUnsupported(f"random draws in the function {name!r}")
-        functions.append((name, fn.args, _with_prelude(printer, body, [], set())))
+        lines = _with_prelude(printer, body, [], set())
+        functions.append((name, fn.args, lines))
+        wanted |= _called_functions(lines, model)
+    order = list(model.functions)
+    functions.sort(key=lambda f: order.index(f[0]))
 
     # assemble
     dynamic = [n for n in model.params if n not in printer.static_names]
@@ -949,40 +998,42 @@ def emit_jax_env(model: EnvModel, source_name: str) -> tuple[str, str]:
     out.append("    max_steps_in_episode: Any")
     out.append("")
     out.append("")
-    out.append("def default_params(static: Any) -> Params:")
+    out.append("def default_params(_static: Any) -> Params:")
     out.append('    """The params of the reference env `static` (made with the overrides)."""')
-    out.append("    limit = static.max_episode_steps")
+    out.append("    _limit = _static.max_episode_steps")
     out.append("    return Params(")
     for name in dynamic:
-        out.append(f"        {name}=static.{name},")
-    out.append("        max_steps_in_episode=2**31 - 1 if limit is None else int(limit),")
+        out.append(f"        {name}=_static.{name},")
+    out.append("        max_steps_in_episode=2**31 - 1 if _limit is None else int(_limit),")
     out.append("    )")
     out.append("")
     out.append("")
     for fname, args, lines in functions:
         arglist = "".join(f", {a}: Any" for a in args)
-        out.append(f"def _fn_{fname}(params: Params, static: Any{arglist}) -> Any:")
+        out.append(f"def _fn_{fname}(params: Params, _static: Any{arglist}) -> Any:")
         out.append(f'    """The spec\'s function `{fname}`."""')
         out.extend(f"    {line}" for line in lines)
         out.append("")
         out.append("")
-    out.append("def reset(key: Any, params: Params, static: Any) -> State:")
+    out.append("def reset(_key: Any, params: Params, _static: Any) -> State:")
     out.append('    """The state after reset: the state `init` values, then the `reset` block."""')
     out.extend(f"    {line}" for line in reset_lines)
     out.append("")
     out.append("")
-    out.append("def observe(state: State, params: Params, static: Any) -> Any:")
+    out.append("def observe(_state: State, params: Params, _static: Any) -> Any:")
     out.append('    """The observation of `state`."""')
     out.extend(f"    {line}" for line in obs_lines)
     out.append("")
     out.append("")
-    out.append("def step(key: Any, state: State, action: Any, params: Params, static: Any) -> Any:")
+    out.append(
+        "def step(_key: Any, _state: State, action: Any, params: Params, _static: Any) -> Any:"
+    )
     out.append('    """(next_state, reward, terminated, info) after `action` (no time limit)."""')
     out.extend(f"    {line}" for line in step_lines)
     if render_lines is not None:
         out.append("")
         out.append("")
-        out.append("def render(state: State, params: Params, static: Any) -> jax.Array:")
+        out.append("def render(_state: State, params: Params, _static: Any) -> jax.Array:")
         out.append('    """The rgb_array frame (uint8, H x W x 3) of `state`."""')
         out.extend(f"    {line}" for line in render_lines)
     source = "\n".join(out) + "\n"
@@ -998,8 +1049,8 @@ def _with_prelude(
     shared = sum(1 for _, is_shared in sites if is_shared)
     keyed = len(sites) - shared
     total = keyed + (1 if shared else 0)
-    names = [f"keys[{i}]" for i in range(total)] if total > 1 else ["key"]
-    head = [f"keys = _jx.split(key, {total})"] if total > 1 else []
+    names = [f"_keys[{i}]" for i in range(total)] if total > 1 else ["_key"]
+    head = [f"_keys = _jx.split(_key, {total})"] if total > 1 else []
     if shared:
         head.append(f"_u = _jx.uniforms({names[0]}, {shared})")
         names = names[1:]
@@ -1007,6 +1058,12 @@ def _with_prelude(
     for i in range(keyed):
         text = text.replace(f"__KEY{i}__", names[i])
     return tidy_block(text.splitlines())
+
+
+def _called_functions(lines: list[str], model: EnvModel) -> set[str]:
+    """The spec functions that printed lines call as `_fn_<name>(...)`."""
+    names = _loaded(lines)
+    return {n for n in model.functions if f"_fn_{n}" in names}
 
 
 def _site_docs(function: str, sites: list[tuple[str, bool]]) -> list[str]:
@@ -1028,9 +1085,9 @@ def _site_docs(function: str, sites: list[tuple[str, bool]]) -> list[str]:
 
 def _unpack_state(model: EnvModel, body: list[str]) -> list[str]:
     loaded = _loaded(body)
-    lines = [f"{name} = state.{name}" for name in model.state if name in loaded]
+    lines = [f"{name} = _state.{name}" for name in model.state if name in loaded]
     if "elapsed_steps" in loaded and not any(b.startswith("elapsed_steps =") for b in body):
-        lines.append("elapsed_steps = state.elapsed_steps")
+        lines.append("elapsed_steps = _state.elapsed_steps")
     return lines
 
 

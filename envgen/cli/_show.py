@@ -195,22 +195,28 @@ def show_info(target: str, params: Params | None = None) -> dict[str, Any]:
     return info
 
 
-def _jax_face(env_id: str, entry: Any) -> str | None:
-    """Where the env's JAX version is (envgen.jax.make / the `-jax` id), or why there is none."""
+def _jax_face(env_id: str, entry: Any) -> str:
+    """Where the env's JAX version is (envgen.jax.make / the `-jax` id), or why there is none
+    (never nothing: docs/jax.md promises the reason here)."""
     import importlib
 
-    if not isinstance(entry, str) or ":" not in entry:
-        return None
-    package = entry.split(":")[0].rpartition(".")[0]
+    from envgen.jax._registry import find
+
     try:
-        registry = importlib.import_module(package) if package else None
-    except ImportError:
-        return None
-    if env_id in getattr(registry, "JAX_MODULES", {}):
-        jax_ids = {v: k for k, v in getattr(registry, "JAX_IDS", {}).items()}
-        return f"envgen.jax.make({env_id!r}), gym.make({jax_ids.get(env_id, env_id)!r})"
-    why = getattr(registry, "JAX_FALLBACKS", {}).get(env_id)
-    return f"none: {why}" if why else None
+        found = find(env_id)
+    except ValueError as exc:
+        return f"none: {exc}"
+    if found.module is None:
+        return f"none: {found.fallback}"
+    registry = importlib.import_module(found.package)
+    jax_ids = {v: k for k, v in getattr(registry, "JAX_IDS", {}).items()}
+    if found.package == "_envgen_specs":  # a spec file compiled in memory
+        return f"yes: envgen.jax.make({env_id!r}) once built (envgen build)"
+    package = "" if found.package == "generated" else f"{found.package}:"
+    face = f"envgen.jax.make({package + env_id!r})"
+    if env_id in jax_ids:
+        face += f", gym.make({jax_ids[env_id]!r})"
+    return face
 
 
 def _plain_value(value: Any) -> Any:

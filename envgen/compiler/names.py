@@ -40,6 +40,21 @@ EMITTED = frozenset(
         "actions",  # VectorEnv.step(self, actions)
         "params",  # **params of every constructor
         "TRUSTED_HOOKS",  # the marker of a module that runs Python hooks
+        # the JAX module (backends/jax.py): its imports and public names; its functions'
+        # own parameters and locals are `_`-prefixed
+        "jax",
+        "jnp",
+        "State",
+        "Params",
+        "SingleEnv",
+        "STATIC_PARAMS",
+        "DATA_PARAMS",
+        "RESET_DRAW_SITES",
+        "STEP_DRAW_SITES",
+        "RENDERS",
+        "observe",
+        "default_params",
+        "max_steps_in_episode",  # the time limit's field of Params (gymnax's name)
     }
 )
 

@@ -18,21 +18,18 @@ from gymnasium.envs.functional_jax_env import FunctionalJaxEnv, FunctionalJaxVec
 from gymnasium.experimental.functional import FuncEnv
 
 from envgen.jax import _runtime as _jx
+from envgen.jax._registry import find
 
 # --- finding the module -------------------------------------------------------------------------
 
 
-def _module(env_id: str, package: str) -> tuple[Any, str]:
-    registry = importlib.import_module(package)
-    env_id = getattr(registry, "JAX_IDS", {}).get(env_id, env_id)
-    modules = getattr(registry, "JAX_MODULES", {})
-    if env_id in modules:
-        return importlib.import_module(modules[env_id]), env_id
-    fallbacks = getattr(registry, "JAX_FALLBACKS", {})
-    if env_id in fallbacks:
-        raise ValueError(f"{env_id} has no JAX version: {fallbacks[env_id]}")
-    known = ", ".join(sorted(modules)) or "none"
-    raise ValueError(f"no generated env {env_id!r} in {package!r} (JAX envs: {known})")
+def _module(env_id: str, package: str | None) -> tuple[Any, dict[str, Any]]:
+    """The generated JAX module of `env_id` and the param defaults of the id (a variant's);
+    `env_id` may name its package (`"mygen:ns/Name-v0"`), see `envgen.jax._registry`."""
+    entry = find(env_id, package)
+    if entry.module is None:
+        raise ValueError(f"{entry.env_id} has no JAX version: {entry.fallback}")
+    return importlib.import_module(entry.module), entry.kwargs
 
 
 def _static(module: Any, overrides: dict[str, Any]) -> Any:
@@ -116,10 +113,10 @@ class EnvgenFuncEnv(FuncEnv):
         return None
 
 
-def make_func(env_id: str, *, package: str = "generated", **overrides: Any) -> EnvgenFuncEnv:
-    """The env as Gymnasium's FuncEnv."""
-    module, _ = _module(env_id, package)
-    return EnvgenFuncEnv(module, _static(module, overrides))
+def make_func(env_id: str, *, package: str | None = None, **overrides: Any) -> EnvgenFuncEnv:
+    """The env as Gymnasium's FuncEnv (`env_id` as `envgen.jax.make` takes it)."""
+    module, defaults = _module(env_id, package)
+    return EnvgenFuncEnv(module, _static(module, {**defaults, **overrides}))
 
 
 class JaxEnv(FunctionalJaxEnv):

@@ -11,7 +11,7 @@ from envgen.jax._env import JaxEnv, JaxVectorEnv, make_func
 
 
 def make_env(
-    env_id: str, package: str = "generated", render_mode: str | None = None, **overrides: Any
+    env_id: str, package: str | None = None, render_mode: str | None = None, **overrides: Any
 ) -> JaxEnv:
     return JaxEnv(make_func(env_id, package=package, **overrides), render_mode=render_mode)
 
@@ -19,7 +19,7 @@ def make_env(
 def make_vector_env(
     env_id: str,
     num_envs: int = 1,
-    package: str = "generated",
+    package: str | None = None,
     render_mode: str | None = None,
     **overrides: Any,
 ) -> JaxVectorEnv:

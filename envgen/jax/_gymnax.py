@@ -269,11 +269,13 @@ class GymnaxEnv(*_EnvBase):  # type: ignore[misc]
         return self._observation_space
 
 
-def make(env_id: str, *, package: str = "generated", **overrides: Any) -> tuple[GymnaxEnv, Any]:
+def make(env_id: str, *, package: str | None = None, **overrides: Any) -> tuple[GymnaxEnv, Any]:
     """`env, params = make("envgen/CartPole-v1", **param_overrides)`, like `gymnax.make`.
 
-    Data params (numbers) land in `params` (change them with `params.replace`, vmap over
-    them); static ones (shapes, strings, lists) are fixed here."""
-    module, _ = _module(env_id, package)
-    env = GymnaxEnv(module, _static(module, overrides))
+    An env built into another package (`envgen build specs -o mygen`) is
+    `make("mygen:ns/Name-v0")` or `make("ns/Name-v0", package="mygen")`, or just its id
+    once `mygen` is imported. Data params (numbers) land in `params` (change them with
+    `params.replace`, vmap over them); static ones (shapes, strings, lists) are fixed here."""
+    module, defaults = _module(env_id, package)
+    env = GymnaxEnv(module, _static(module, {**defaults, **overrides}))
     return env, env.default_params

@@ -258,6 +258,10 @@ def fuzz(
         for target, notes in report.notes.items():
             for note in notes:
                 out.print(f"{target}: {note}", markup=False)
+        for result in report.results:  # a skip says why (fuzzing.md: "with the reason")
+            if result.status == "skip":
+                message = result.message or "no reason given"
+                out.print(f"{result.target}: {result.property} skipped: {message}", markup=False)
         for result in [*report.failures, *report.warnings]:
             out.print()
             out.print(format_result(result), markup=False)

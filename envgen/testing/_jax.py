@@ -14,6 +14,7 @@ is skipped where JAX is not installed). JAX is imported only when it runs.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import math
 from collections.abc import Callable
 from typing import Any
@@ -48,21 +49,23 @@ class RecordingGenerator:
         return values
 
 
-def jax_module(env_id: str) -> tuple[Any, dict[str, Any]] | None:
-    """The generated JAX module of a registered envgen env, and the env's kwargs."""
+def jax_module(env_id: str) -> tuple[Any, dict[str, Any]] | str:
+    """The generated JAX module of a registered envgen env and the env's kwargs (its
+    registration's, and a variant's defaults), or why there is none (in words)."""
+    from envgen.jax._registry import find
+
+    bare = env_id.split(":", 1)[-1]
     try:
-        spec = gym.spec(env_id)
+        spec = gym.spec(bare)
     except gym.error.Error:
-        return None
-    entry = spec.entry_point if isinstance(spec.entry_point, str) else ""
-    package = entry.split(":")[0].rpartition(".")[0]
-    if not package:
-        return None
-    registry = importlib.import_module(package)
-    name = getattr(registry, "JAX_MODULES", {}).get(env_id)
-    if name is None:
-        return None
-    return importlib.import_module(name), dict(spec.kwargs or {})
+        return f"{bare!r} is not a registered env"
+    try:
+        entry = find(env_id)
+    except ValueError as exc:
+        return f"not an envgen env with a JAX module ({exc})"
+    if entry.module is None:
+        return f"the spec has no JAX module: {entry.fallback}"
+    return importlib.import_module(entry.module), {**entry.kwargs, **dict(spec.kwargs or {})}
 
 
 def _close(a: Any, b: Any, rtol: float, atol: float) -> bool:
@@ -188,14 +191,14 @@ def ks_critical(n: int, m: int, alpha: float = 1e-3) -> float:
     "same observations, rewards, flags and state at every step (x64, from the same seeds)",
 )
 def _check_jax_agreement(prop: Property, ctx: Context) -> Outcome:
-    try:
-        import jax  # noqa: F401
-    except ImportError:
-        return Outcome(SKIP, "JAX is not installed (pip install -e '.[jax]')")
     env_id = ctx.target.env_id
-    found = jax_module(env_id) if env_id else None
-    if found is None:
-        return Outcome(SKIP, "not an envgen env with a JAX module")
+    if not env_id:
+        return Outcome(SKIP, "the target is not a registered env id (no JAX module to find)")
+    if importlib.util.find_spec("jax") is None:
+        return Outcome(SKIP, "JAX is not installed (pip install -e '.[jax]')")
+    found = jax_module(env_id)
+    if isinstance(found, str):
+        return Outcome(SKIP, found)
     module, kwargs = found
     overrides = {**kwargs, **ctx.target.kwargs}
     steps = ctx.short_steps(100)

@@ -1,0 +1,159 @@
+"""The JAX backend on a user's own specs: built with `-o`, fuzzed from the spec file, shown.
+
+From a newcomer's trial: a `let` table computed by a spec function lost the JAX module;
+`envgen.jax.make` reached only `generated`; `envgen fuzz` skipped `jax_agreement` on the
+user's specs with a wrong reason; `envgen show` said `"jax": null`; `envgen build` said
+nothing when a spec got no JAX module.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+jax = pytest.importorskip("jax")  # the JAX extra; every other test runs without it
+
+import envgen.jax  # noqa: E402
+from envgen.cli import main  # noqa: E402
+from envgen.testing import fuzz  # noqa: E402
+
+#: A transition table computed once, in Python, by a spec function (the Taxi pattern).
+LET_TABLE = """\
+id: user/LetTable-v0
+params:
+  n: {default: 5, ge: 2}
+functions:
+  build:
+    args: [k]
+    body: |
+      t = zeros((k, 2), dtype="int64")
+      for i in range(k):
+          t[i, 0] = min(i + 1, k - 1)
+          t[i, 1] = max(i - 1, 0)
+    return: t
+let:
+  table: build(n)
+action_space: {Discrete: 2}
+observation_space: {Discrete: n}
+state:
+  s: {dtype: int64, init: "integers(0, n - 1)"}
+step: |
+  s = table[s, 1 - action]
+observation: s
+reward: float(s == n - 1)
+terminated: s == n - 1
+max_episode_steps: 30
+"""
+
+#: A spec JAX cannot express (a slice of traced length): no module, and the build says why.
+NO_JAX = """\
+id: user/NoJax-v0
+action_space: {Discrete: 3}
+observation_space: {Box: {low: 0, high: 10, shape: [1]}}
+state:
+  pos: {dtype: int64, init: 0}
+  hist: {dtype: float64, shape: [4], init: 0.0}
+step: |
+  pos = action
+  total = sum(hist[0:pos])
+  hist[0] = total + 1
+observation: "[hist[0]]"
+reward: 0.0
+max_episode_steps: 5
+"""
+
+
+@pytest.fixture(scope="module")
+def specs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("userspecs")
+    (folder / "let_table.yaml").write_text(LET_TABLE)
+    (folder / "no_jax.yaml").write_text(NO_JAX)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def built(specs: Path) -> tuple[Path, str]:
+    """The specs built with `-o usergen` (the CLI, as a user runs it), and its output."""
+    result = CliRunner().invoke(main, ["build", str(specs), "-o", str(specs / "usergen")])
+    assert result.exit_code == 0, result.output
+    return specs / "usergen", result.output
+
+
+def test_build_notes_a_spec_without_a_jax_module_with_its_line(built) -> None:
+    out, output = built
+    text = " ".join(output.split())  # rich wraps long notes
+    assert "note: user/NoJax-v0: no JAX module (" in text
+    assert "no_jax.yaml:9:" in text and "a slice whose bounds are traced values" in text
+    assert "user/LetTable-v0: no JAX module" not in text
+    assert (out / "user_let_table_v0_jax.py").exists()
+    assert not (out / "user_no_jax_v0_jax.py").exists()
+
+
+def test_a_let_table_built_by_a_function_is_static(built) -> None:
+    """The function runs once in Python (the reference env); the JAX step indexes it."""
+    out, _ = built
+    source = (out / "user_let_table_v0_jax.py").read_text()
+    assert "_static.table" in source and "_fn_build" not in source
+
+
+def test_make_reaches_a_package_built_with_o(built, monkeypatch) -> None:
+    out, _ = built
+    monkeypatch.syspath_prepend(str(out.parent))
+    for env, params in (
+        envgen.jax.make("usergen:user/LetTable-v0", n=6),
+        envgen.jax.make("user/LetTable-v0", package="usergen", n=6),
+    ):
+        assert env.name == "user/LetTable-v0" and env.num_actions == 2
+        obs, state = env.reset(jax.random.key(0), params)
+        step = jax.jit(env.step)
+        seen = [int(obs)]
+        for t in range(8):
+            obs, state, reward, terminated, truncated, _ = step(jax.random.key(t), state, 1, params)
+            seen.append(int(obs))
+        # action 1 moves up the table (i -> i + 1); reaching the last cell (5) ends the episode
+        assert all(b == a + 1 or a == 4 for a, b in zip(seen, seen[1:], strict=False)), seen
+    import usergen  # the package's ids, registered: the id alone finds it
+
+    env, params = envgen.jax.make("user/LetTable-v0")
+    assert np.asarray(env.static.table).shape == (5, 2)
+    with pytest.raises(ValueError, match="no JAX version: a slice whose bounds"):
+        envgen.jax.make("usergen:user/NoJax-v0")
+    with pytest.raises(ValueError, match="cannot import the package 'nosuchgen'"):
+        envgen.jax.make("nosuchgen:user/LetTable-v0")
+    assert "user/LetTable-v0" in usergen.JAX_MODULES
+
+
+def test_fuzz_runs_jax_agreement_on_a_spec_file_and_says_why_it_skips(specs: Path) -> None:
+    report = fuzz(str(specs / "let_table.yaml"), properties=["jax_agreement"], budget=60)
+    (result,) = report.results
+    assert result.status == "pass", result.message
+    start = time.perf_counter()
+    report = fuzz(str(specs / "no_jax.yaml"), properties=["jax_agreement"], budget=60)
+    (result,) = report.results
+    assert result.status == "skip"
+    assert "no JAX module: a slice whose bounds are traced values" in result.message
+    assert time.perf_counter() - start < 10  # deciding to skip builds nothing, runs nothing
+
+
+def test_fuzz_text_output_gives_the_skip_reason(specs: Path) -> None:
+    result = CliRunner().invoke(
+        main, ["fuzz", str(specs / "no_jax.yaml"), "--property", "jax_agreement"]
+    )
+    text = " ".join(result.output.split())
+    assert "user/NoJax-v0: jax_agreement skipped: the spec has no JAX module" in text, text
+
+
+def test_show_says_whether_there_is_a_jax_module(specs: Path) -> None:
+    shown = {}
+    for name in ("let_table.yaml", "no_jax.yaml"):
+        result = CliRunner().invoke(main, ["show", str(specs / name), "--json"])
+        assert result.exit_code == 0, result.output
+        shown[name] = json.loads(result.output)["jax"]
+    assert shown["let_table.yaml"].startswith("yes: envgen.jax.make('user/LetTable-v0')")
+    assert shown["no_jax.yaml"].startswith("none: a slice whose bounds are traced values")
+    assert "line 9" in shown["no_jax.yaml"]
