@@ -157,3 +157,52 @@ def test_show_says_whether_there_is_a_jax_module(specs: Path) -> None:
     assert shown["let_table.yaml"].startswith("yes: envgen.jax.make('user/LetTable-v0')")
     assert shown["no_jax.yaml"].startswith("none: a slice whose bounds are traced values")
     assert "line 9" in shown["no_jax.yaml"]
+
+
+def _spec_with_step(tmp_path: Path, line: str) -> Path:
+    spec = tmp_path / "s.yaml"
+    spec.write_text(
+        "id: user/Big-v0\naction_space: {Discrete: 2}\n"
+        "observation_space: {Box: {low: -1.0e19, high: 1.0e19, shape: [1]}}\n"
+        "state: {pos: {dtype: int64, init: 0}}\n"
+        f"step: |\n  {line}\nobservation: [pos]\nmax_episode_steps: 5\n"
+    )
+    return spec
+
+
+def test_an_int64_overflowing_constant_is_refused_at_build(tmp_path: Path) -> None:
+    """From a hostile trial: `9223372036854775807 + 1` built, and the JAX env raised
+    OverflowError (NumPy would wrap): integers are int64 in every backend, so the language
+    has no such constant."""
+    from envgen.build import check_spec
+
+    for line in ("pos = 9223372036854775807 + 1", "pos = pos + 2 ** 64", "pos = -9223372036854775807 - 2"):
+        model, diagnostics = check_spec(_spec_with_step(tmp_path, line))
+        assert model is None, line
+        (problem,) = diagnostics
+        assert problem.code == "refused" and "outside the int64 range" in problem.message
+        assert problem.location.line == 6, line
+    model, diagnostics = check_spec(_spec_with_step(tmp_path, "pos = 9223372036854775806 + 1"))
+    assert model is not None and not diagnostics
+
+
+def test_an_integer_beyond_int32_needs_x64_and_says_so(tmp_path: Path, monkeypatch) -> None:
+    """JAX's integers are int32 unless x64 is on: make says so (not an OverflowError inside
+    jit); with x64 on, the JAX env agrees with the single env."""
+    from envgen.testing._jax import replay_problem
+
+    spec = _spec_with_step(tmp_path, "pos = pos + 3000000000 * action")
+    out = tmp_path / "biggen"
+    result = CliRunner().invoke(main, ["build", str(spec), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(ValueError, match=r"64-bit mode: the integer 3000000000 \(step, line 6\)"):
+        envgen.jax.make("biggen:user/Big-v0")
+    with jax.enable_x64(True):
+        env, params = envgen.jax.make("biggen:user/Big-v0")
+        _, state = env.reset(jax.random.key(0), params)
+        obs, *_ = env.step(jax.random.key(1), state, 1, params)
+        assert float(obs[0]) == 3e9
+    import biggen.user_big_v0_jax as module
+
+    assert replay_problem(module, {}, seed=0, steps=5) is None

@@ -978,6 +978,8 @@ def _emit_jax_env(model: EnvModel, source_name: str) -> tuple[str, str]:
     out.append(f"RESET_DRAW_SITES = {literal(tuple(w for w, _ in reset_sites))}")
     out.append(f"STEP_DRAW_SITES = {literal(tuple(w for w, _ in step_sites))}")
     out.append(f"RENDERS = {render_lines is not None!r}")
+    out.append("#: Why the module needs JAX's 64-bit mode (an integer beyond int32), or None.")
+    out.append(f"_NEEDS_X64 = {literal(_needs_x64(model))}")
     out.append("")
     out.append("")
     out.append("@_jx.struct")
@@ -1058,6 +1060,35 @@ def _with_prelude(
     for i in range(keyed):
         text = text.replace(f"__KEY{i}__", names[i])
     return tidy_block(text.splitlines())
+
+
+def _needs_x64(model: EnvModel) -> str | None:
+    """Where the spec writes an integer constant that int32 cannot hold (JAX's integers
+    are int32 unless x64 is on, and it refuses such a Python int), or None."""
+    from envgen.compiler._limits import fold
+
+    for code in model.codes():
+        for root in _code_roots(code):
+            for node in ast.walk(root):
+                if not isinstance(node, (ast.Constant, ast.BinOp, ast.UnaryOp)):
+                    continue
+                value = fold(node)
+                if isinstance(value, int) and not -(2**31) <= value < 2**31:
+                    location = model.document.code_location(
+                        code.path, getattr(node, "lineno", 1), getattr(node, "col_offset", 0)
+                    )
+                    where = f"{'.'.join(str(p) for p in code.path)}, line {location.line}"
+                    return f"the integer {value} ({where}) does not fit in int32"
+    for name, t in model.param_types.items():
+        default = model.params[name].default
+        if (
+            t.is_scalar
+            and isinstance(default, int)
+            and not isinstance(default, bool)
+            and not -(2**31) <= default < 2**31
+        ):
+            return f"the param {name!r} defaults to {default}, which does not fit in int32"
+    return None
 
 
 def _called_functions(lines: list[str], model: EnvModel) -> set[str]:

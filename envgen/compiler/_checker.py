@@ -8,7 +8,7 @@ from typing import Any
 
 from envgen.compiler._expressions import ExpressionRules
 from envgen.compiler._language import REFUSED
-from envgen.compiler._limits import LimitError, parse
+from envgen.compiler._limits import LimitError, fold, parse
 from envgen.compiler._statements import StatementRules, check_locals_read
 from envgen.compiler.diagnostics import Diagnostic
 from envgen.compiler.ir import (
@@ -310,4 +310,12 @@ def _unsupported_operator(node: ast.BinOp | ast.AugAssign) -> tuple[str, str] | 
         and divisor.value == 0
     ):
         return ("division by zero", "divide by a value that cannot be zero")
+    value = fold(node) if isinstance(node, ast.BinOp) else None
+    if isinstance(value, int) and not -(2**63) <= value < 2**63:
+        # integers are int64 in every backend: Python would compute the exact value, NumPy
+        # would wrap it, JAX would raise; so the language has no such constant
+        return (
+            f"this integer expression of constants is {value}, outside the int64 range",
+            "integers are int64; write a float (9.3e18) for larger magnitudes",
+        )
     return None

@@ -29,7 +29,14 @@ def _module(env_id: str, package: str | None) -> tuple[Any, dict[str, Any]]:
     entry = find(env_id, package)
     if entry.module is None:
         raise ValueError(f"{entry.env_id} has no JAX version: {entry.fallback}")
-    return importlib.import_module(entry.module), entry.kwargs
+    module = importlib.import_module(entry.module)
+    needs_x64 = getattr(module, "_NEEDS_X64", None)
+    if needs_x64 and not jax.config.jax_enable_x64:
+        raise ValueError(
+            f"{entry.env_id} needs JAX's 64-bit mode: {needs_x64}; turn it on with "
+            "jax.config.update('jax_enable_x64', True) (see docs/jax.md)"
+        )
+    return module, entry.kwargs
 
 
 def _static(module: Any, overrides: dict[str, Any]) -> Any:
