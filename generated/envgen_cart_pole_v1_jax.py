@@ -41,6 +41,8 @@ RESET_DRAW_SITES = (
 )
 STEP_DRAW_SITES = ()
 RENDERS = True
+#: Why the module needs JAX's 64-bit mode (an integer beyond int32), or None.
+_NEEDS_X64 = None
 
 
 @_jx.struct

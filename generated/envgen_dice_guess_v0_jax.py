@@ -33,6 +33,8 @@ DATA_PARAMS = ("stickiness",)
 RESET_DRAW_SITES = ("integers() at state.face.init line 11",)
 STEP_DRAW_SITES = ("random() at step line 14", "integers() at step line 15")
 RENDERS = False
+#: Why the module needs JAX's 64-bit mode (an integer beyond int32), or None.
+_NEEDS_X64 = None
 
 
 @_jx.struct

@@ -33,6 +33,8 @@ DATA_PARAMS = ("is_slippery", "success_rate", "max_steps")
 RESET_DRAW_SITES = ("random() at state.s.init line 35",)
 STEP_DRAW_SITES = ("random() at step line 40",)
 RENDERS = True
+#: Why the module needs JAX's 64-bit mode (an integer beyond int32), or None.
+_NEEDS_X64 = None
 
 
 @_jx.struct

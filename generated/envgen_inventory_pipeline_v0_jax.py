@@ -33,6 +33,8 @@ DATA_PARAMS = ("capacity", "mean_demand", "price", "holding_cost", "order_cost")
 RESET_DRAW_SITES = ("integers() at state.stock.init line 20",)
 STEP_DRAW_SITES = ("poisson() at step line 27",)
 RENDERS = False
+#: Why the module needs JAX's 64-bit mode (an integer beyond int32), or None.
+_NEEDS_X64 = None
 
 
 @_jx.struct

@@ -33,6 +33,8 @@ DATA_PARAMS = ("max_servers", "server_cost", "queue_penalty", "noise")
 RESET_DRAW_SITES = ("normal() at reset line 22",)
 STEP_DRAW_SITES = ()
 RENDERS = False
+#: Why the module needs JAX's 64-bit mode (an integer beyond int32), or None.
+_NEEDS_X64 = None
 
 
 @_jx.struct

@@ -32,6 +32,8 @@ DATA_PARAMS = ("initial_cash", "initial_price", "max_steps", "drift", "volatilit
 RESET_DRAW_SITES = ()
 STEP_DRAW_SITES = ("normal() at step line 32",)
 RENDERS = False
+#: Why the module needs JAX's 64-bit mode (an integer beyond int32), or None.
+_NEEDS_X64 = None
 
 
 @_jx.struct

@@ -32,6 +32,8 @@ DATA_PARAMS = ()
 RESET_DRAW_SITES = ("integers() at state.target.init line 17",)
 STEP_DRAW_SITES = ()
 RENDERS = True
+#: Why the module needs JAX's 64-bit mode (an integer beyond int32), or None.
+_NEEDS_X64 = None
 
 
 @_jx.struct

@@ -32,6 +32,8 @@ DATA_PARAMS = ()
 RESET_DRAW_SITES = ("choice() at state.cell.init line 20",)
 STEP_DRAW_SITES = ()
 RENDERS = False
+#: Why the module needs JAX's 64-bit mode (an integer beyond int32), or None.
+_NEEDS_X64 = None
 
 
 @_jx.struct
