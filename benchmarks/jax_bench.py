@@ -11,8 +11,8 @@ JAX's default float32 mode. Two ways of stepping:
 - scan: one jitted `lax.scan` rollout of T steps (the whole loop compiled);
 - loop: a Python loop of T calls of one jitted batched step.
 
-Compilation is excluded (a warm-up call first). Each cell is the best of a few repeats, the
-two envs alternating, in one process; ratio = envgen's env-steps/s / gymnax's (>= 1 means
+Compilation is excluded (a warm-up call first). Each cell is the median of a few repeats,
+the two envs alternating, in one process; ratio = envgen's env-steps/s / gymnax's (>= 1 means
 envgen is at least as fast). Needs the `jax` extra (gymnax).
 """
 
@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import importlib.metadata
 import platform
+import statistics
 import time
 
 import gymnax
@@ -108,7 +109,7 @@ def main() -> None:
     print(
         f"# envgen JAX CartPole vs gymnax {importlib.metadata.version('gymnax')} CartPole-v1 on "
         f"{device.platform} ({device.device_kind}; {platform.processor() or platform.machine()}), "
-        f"jax {jax.__version__}, T={args.steps}, best of {args.repeats}"
+        f"jax {jax.__version__}, T={args.steps}, median of {args.repeats}"
     )
     print()
     print("| envs | mode | envgen steps/s | gymnax steps/s | ratio |")
@@ -127,10 +128,11 @@ def main() -> None:
                     runners[name] = lambda one=one, state=state: _time_loop(
                         one, state, args.steps, 1
                     )
-            times = {name: float("inf") for name in runners}
+            samples: dict[str, list[float]] = {name: [] for name in runners}
             for _ in range(args.repeats):  # alternate, so that both see the same load
                 for name, runner in runners.items():
-                    times[name] = min(times[name], runner())
+                    samples[name].append(runner())
+            times = {name: statistics.median(values) for name, values in samples.items()}
             rate = {k: work / v for k, v in times.items()}
             print(
                 f"| 2^{log2} | {mode} | {rate['envgen']:.3g} | {rate['gymnax']:.3g} | "

@@ -176,7 +176,11 @@ def test_an_int64_overflowing_constant_is_refused_at_build(tmp_path: Path) -> No
     has no such constant."""
     from envgen.build import check_spec
 
-    for line in ("pos = 9223372036854775807 + 1", "pos = pos + 2 ** 64", "pos = -9223372036854775807 - 2"):
+    for line in (
+        "pos = 9223372036854775807 + 1",
+        "pos = pos + 2 ** 64",
+        "pos = -9223372036854775807 - 2",
+    ):
         model, diagnostics = check_spec(_spec_with_step(tmp_path, line))
         assert model is None, line
         (problem,) = diagnostics

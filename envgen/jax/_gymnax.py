@@ -193,7 +193,12 @@ class GymnaxEnv(*_EnvBase):  # type: ignore[misc]
         """Step, and reset where the episode ended (gymnax 1.0's `Environment.step`)."""
         if params is None:
             params = self.default_params
-        key_step, key_reset = jax.random.split(key)
+        if self.module.STEP_DRAW_SITES:
+            key_step, key_reset = jax.random.split(key)
+        else:
+            # a step that draws nothing leaves the key to the reset: one threefry split per
+            # env and step saved (the auto-reset's draws are most of a CartPole step's work)
+            key_step = key_reset = key
         obs_st, state_st, reward, terminated, info = self.step_env(key_step, state, action, params)
         truncated = self.is_truncated(state_st, params)
         done = jnp.logical_or(terminated, truncated)
