@@ -873,6 +873,10 @@ def env_ids_from_specs(paths: list[Path]) -> list[str]:
         if vector_path.exists():
             vector_module = _import_file(vector_path, f"_envgen_specs.{name}_vector")
             vector = getattr(vector_module, f"{model.class_name.removesuffix('Env')}VectorEnv")
+            registry.VECTOR_FALLBACKS.pop(model.spec.id, None)
+        else:  # as the built registry says it (envgen show reads it)
+            why = "; ".join(model.vector_notes) or "not vectorized"
+            registry.VECTOR_FALLBACKS[model.spec.id] = why
         for env_id, overrides in [(model.spec.id, {}), *model.spec.variants.items()]:
             gym.registry.pop(env_id, None)
             gym.register(
@@ -903,7 +907,7 @@ def _specs_package():
     for attr, empty in (("__path__", list), ("JAX_MODULES", dict), ("JAX_FALLBACKS", dict)):
         if not hasattr(package, attr):
             setattr(package, attr, empty())
-    for attr in ("VARIANTS", "ENVS"):
+    for attr in ("VARIANTS", "ENVS", "VECTOR_FALLBACKS"):
         if not hasattr(package, attr):
             setattr(package, attr, {})
     return package

@@ -149,14 +149,44 @@ def test_fuzz_text_output_gives_the_skip_reason(specs: Path) -> None:
 
 
 def test_show_says_whether_there_is_a_jax_module(specs: Path) -> None:
+    """... and, for a spec without a native vector env, why not (a spec file, like a built id)."""
     shown = {}
     for name in ("let_table.yaml", "no_jax.yaml"):
         result = CliRunner().invoke(main, ["show", str(specs / name), "--json"])
         assert result.exit_code == 0, result.output
-        shown[name] = json.loads(result.output)["jax"]
-    assert shown["let_table.yaml"].startswith("yes: envgen.jax.make('user/LetTable-v0')")
-    assert shown["no_jax.yaml"].startswith("none: a slice whose bounds are traced values")
-    assert "line 9" in shown["no_jax.yaml"]
+        shown[name] = json.loads(result.output)
+    assert shown["let_table.yaml"]["jax"].startswith("yes: envgen.jax.make('user/LetTable-v0')")
+    assert shown["let_table.yaml"]["vector_fallback"] is None
+    no_jax = shown["no_jax.yaml"]
+    assert no_jax["jax"].startswith("none: a slice whose bounds are traced values")
+    assert "line 9" in no_jax["jax"]
+    assert no_jax["vector_entry_point"] is None
+    assert (
+        "no_jax.yaml:9:3: the vector backend does not support a slice" in no_jax["vector_fallback"]
+    )
+    result = CliRunner().invoke(main, ["show", str(specs / "no_jax.yaml")])
+    text = " ".join(result.output.replace("│", " ").split())
+    assert "SyncVectorEnv (no native one: no_jax.yaml:9:3: the vector backend" in text, text
+
+
+def test_unused_functions_and_param_shaped_lets_keep_the_jax_module(tmp_path: Path) -> None:
+    """From a second newcomer trial: an uncalled spec function (`arange(k)` of its argument)
+    cost the JAX module; `arange(n)` in a let, n a param deciding state shapes, is static."""
+    from envgen.build import compile_specs
+
+    (tmp_path / "a.yaml").write_text(
+        "id: user/Ramp-v0\nparams: {n: {default: 3, ge: 1}}\n"
+        "functions: {ramp: {args: [k], return: arange(k) * 1.0}}\n"
+        "let: {w: arange(n) * 1.0}\n"
+        "action_space: {Discrete: 2}\n"
+        "observation_space: {Box: {low: 0, high: 100, shape: [n], dtype: float32}}\n"
+        "state: {d: {shape: [n], init: 0.0}}\nstep: d = d + w\nobservation: d\n"
+        "max_episode_steps: 10\n"
+    )
+    compiled = compile_specs([tmp_path / "a.yaml"])
+    assert not compiled.diagnostics and compiled.jax_fallbacks == {}, compiled.jax_fallbacks
+    source = compiled.files["user_ramp_v0_jax.py"]
+    assert "_fn_ramp" not in source and "_static.w" in source
 
 
 def _spec_with_step(tmp_path: Path, line: str) -> Path:

@@ -200,7 +200,11 @@ def show(
     rows += [(f"info.{k}", v) for k, v in info["info"].items()]
     rows += [
         ("render modes", ", ".join(info["render_modes"]) or "none"),
-        ("vector env", info["vector_entry_point"] or "SyncVectorEnv (no native one)"),
+        (
+            "vector env",
+            info["vector_entry_point"]
+            or f"SyncVectorEnv (no native one: {info.get('vector_fallback') or 'not vectorized'})",
+        ),
         ("vector steps", info["vector_backend"]),
         ("jax", info.get("jax")),
     ]

@@ -173,6 +173,9 @@ def show_info(target: str, params: Params | None = None) -> dict[str, Any]:
             if isinstance(env_spec.entry_point, str)
             else f"{env_spec.entry_point.__module__}:{env_spec.entry_point.__qualname__}",
             "vector_entry_point": entry_name(env_spec.vector_entry_point),
+            "vector_fallback": None
+            if env_spec.vector_entry_point is not None
+            else _vector_fallback(resolved.env_id),
             "vector_backend": _vector_backend(
                 env_spec.vector_entry_point, params.values if params else {}
             ),
@@ -193,6 +196,20 @@ def show_info(target: str, params: Params | None = None) -> dict[str, Any]:
     finally:
         env.close()
     return info
+
+
+def _vector_fallback(env_id: str) -> str | None:
+    """Why an envgen env has no native vector env (its registry's VECTOR_FALLBACKS)."""
+    import importlib
+
+    from envgen.jax._registry import entry_package
+
+    package = entry_package(env_id)
+    try:
+        registry = importlib.import_module(package) if package else None
+    except ImportError:
+        return None
+    return getattr(registry, "VECTOR_FALLBACKS", {}).get(env_id)
 
 
 def _jax_face(env_id: str, entry: Any) -> str:

@@ -31,7 +31,7 @@ class JaxEntry:
     known: tuple[str, ...] = ()  # the package's envs that have a JAX module
 
 
-def _entry_package(env_id: str) -> str | None:
+def entry_package(env_id: str) -> str | None:
     """The package of a registered env's entry point (`pkg.module:Class` or a class)."""
     import gymnasium as gym
 
@@ -57,7 +57,7 @@ def find(env_id: str, package: str | None = None) -> JaxEntry:
             raise ValueError(f"{given!r} and package={package!r} name two packages")
         package = given
     if package is None:
-        package = _entry_package(env_id)
+        package = entry_package(env_id)
         if package is None:
             # the `-jax` id or a variant of a generated env: `generated` registers them
             package = "generated"
