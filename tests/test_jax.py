@@ -316,6 +316,31 @@ def test_gymnasium_functional_faces() -> None:
     assert obs.shape == (8, 4) and reward.shape == (8,)
 
 
+def test_gymnasium_functional_faces_return_the_specs_info() -> None:
+    """FuncEnv's `transition_info` is the spec's `info` (SimpleTrading: portfolio value,
+    position, price), in the single env and the vector env; the single env has the same keys."""
+    reference = gym.make("envgen/SimpleTrading-v0")
+    reference.reset(seed=0)
+    _, _, _, _, want = reference.step(1)
+    env = gym.make("envgen/SimpleTrading-jax-v0")
+    env.reset(seed=0)
+    _, _, _, _, info = env.step(1)
+    assert set(info) == set(want) == {"portfolio_value", "position", "price"}
+    state = env.unwrapped.state.env
+    assert float(info["price"]) == pytest.approx(float(state.price))
+    assert float(info["portfolio_value"]) == pytest.approx(
+        float(state.cash + state.position * state.price), rel=1e-5
+    )
+    envs = gym.make_vec(
+        "envgen/SimpleTrading-jax-v0", num_envs=4, vectorization_mode="vector_entry_point"
+    )
+    envs.reset(seed=0)
+    for _ in range(3):
+        _, _, _, _, info = envs.step(np.array([1, 0, 2, 1]))
+    assert set(info) == set(want) and info["price"].shape == (4,)
+    assert np.allclose(info["price"], np.asarray(envs.state.env.price))
+
+
 def test_gymnax_face_without_gymnax_installed() -> None:
     code = (
         "import sys; sys.modules['gymnax'] = None\n"  # as in a venv without gymnax

@@ -54,6 +54,7 @@ class FuncState(_jx.Struct):
     env: Any
     reward: jax.Array
     terminated: jax.Array
+    info: Any  # the spec's `info` entries after the last transition (zeros after a reset)
 
 
 class EnvgenFuncEnv(FuncEnv):
@@ -66,6 +67,7 @@ class EnvgenFuncEnv(FuncEnv):
         self._renderers: dict[int, Any] = {}
         self.observation_space = static.observation_space
         self.action_space = static.action_space
+        self._action = static.action_space.sample()  # a placeholder action (info's shapes)
         self.metadata = {
             "render_modes": ["rgb_array"] if module.RENDERS else [],
             "render_fps": static.metadata.get("render_fps"),
@@ -80,14 +82,27 @@ class EnvgenFuncEnv(FuncEnv):
         return self.default_params if params is None else params
 
     def initial(self, rng: Any, params: Any = None) -> FuncState:
-        state = self.module.reset(rng, self._p(params), self.static)
-        return FuncState(state, jnp.zeros((), _jx.dt("float64")), jnp.zeros((), bool))
+        params = self._p(params)
+        state = self.module.reset(rng, params, self.static)
+        # the info a step would give, as zeros: the state keeps one shape (vector autoreset)
+        action = jax.tree.map(jnp.asarray, self._action)
+        shapes = jax.eval_shape(
+            lambda k, s: self.module.step(k, s, action, params, self.static)[3], rng, state
+        )
+        info = jax.tree.map(lambda x: jnp.zeros(x.shape, x.dtype), shapes)
+        return FuncState(state, jnp.zeros((), _jx.dt("float64")), jnp.zeros((), bool), info)
 
     def transition(self, state: FuncState, action: Any, rng: Any, params: Any = None) -> FuncState:
-        next_state, reward, terminated, _ = self.module.step(
+        next_state, reward, terminated, info = self.module.step(
             rng, state.env, action, self._p(params), self.static
         )
-        return FuncState(next_state, reward, terminated)
+        return FuncState(next_state, reward, terminated, info)
+
+    def transition_info(
+        self, state: FuncState, action: Any, next_state: FuncState, params: Any = None
+    ) -> dict[str, Any]:
+        """The spec's `info` entries of the transition."""
+        return next_state.info
 
     def observation(self, state: FuncState, rng: Any, params: Any = None) -> Any:
         return self.module.observe(state.env, self._p(params), self.static)
@@ -143,7 +158,13 @@ class JaxEnv(FunctionalJaxEnv):
         obs, reward, terminated, _, info = super().step(action)
         limit = self.max_episode_steps
         truncated = limit is not None and int(self.state.env.elapsed_steps) >= limit
-        return jax.tree.map(np.asarray, obs), reward, terminated, truncated, info
+        return (
+            jax.tree.map(np.asarray, obs),
+            reward,
+            terminated,
+            truncated,
+            jax.tree.map(np.asarray, info),
+        )
 
 
 class JaxVectorEnv(FunctionalJaxVectorEnv):
@@ -176,12 +197,13 @@ class JaxVectorEnv(FunctionalJaxVectorEnv):
         self.prev_done = terminated | truncated
         observation = self.func_env.observation(next_state, rngs)
         self.state = next_state
+        info = self.func_env.transition_info(self.state, action, next_state)
         return (
             jax.tree.map(np.asarray, observation),
             np.asarray(reward),
             np.asarray(terminated),
             np.asarray(truncated),
-            {},
+            jax.tree.map(np.asarray, info),
         )
 
     def reset(self, *, seed: int | None = None, options: dict | None = None) -> Any:
