@@ -162,9 +162,10 @@ class TicTacToeV0(AECEnv):
             self.truncations[_name] = truncated
             self.infos[_name] = info
         for agent in range(self._count):
+            if not self._live[agent]:
+                continue
             _name = self._current[agent]
-            _done = self.terminations[_name] or self.truncations[_name]
-            if self._live[agent] and _done:
+            if self.terminations[_name] or self.truncations[_name]:
                 self._live[agent] = False
         self.agent_selection = self._current[_ma.next_live(self._live, _following)]
         self._accumulate_rewards()

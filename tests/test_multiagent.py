@@ -339,6 +339,30 @@ def test_rejoin_is_checked_and_located(tmp_path: Path) -> None:
     assert "needs a condition" in messages and "needs an integer" in messages
 
 
+def test_turn_based_agents_leave_one_at_a_time_and_the_others_play_on() -> None:
+    """runner_0 leaves after 1 move, runner_1 after 2, runner_2 after 3: each takes its
+    last None step and is skipped from then on (a KeyError in the generated step once)."""
+    (env_id,) = envgen.multiagent.from_specs([EDGE_DIR / "turns_leave_one_by_one.yaml"])
+    env = envgen.multiagent.make(env_id)
+    env.reset(seed=0)
+    played = []
+    for agent in env.agent_iter():
+        _, reward, term, trunc, _ = env.last()
+        played.append((agent, "done" if term or trunc else "move", reward))
+        env.step(None if term or trunc else 1)
+    assert played == [  # a done agent takes its None step at once (PettingZoo's order)
+        ("runner_0", "move", 0.0),
+        ("runner_0", "done", 1.0),
+        ("runner_1", "move", 0.0),
+        ("runner_2", "move", 0.0),
+        ("runner_1", "move", 0.0),
+        ("runner_1", "done", 1.0),
+        ("runner_2", "move", 0.0),
+        ("runner_2", "move", 0.0),
+        ("runner_2", "done", 1.0),
+    ]
+
+
 def test_a_count_from_a_param_names_agents_and_sizes_state(tmp_path: Path) -> None:
     compiled = _build(
         tmp_path,
@@ -382,7 +406,8 @@ def test_a_count_from_a_param_names_agents_and_sizes_state(tmp_path: Path) -> No
     assert np.array_equal(env.unwrapped.steps, [1, 0, 2])
 
 
-EDGE_SPECS = sorted((Path(__file__).parent / "multiagent_specs").glob("*.yaml"))
+EDGE_DIR = Path(__file__).parent / "multiagent_specs"
+EDGE_SPECS = sorted(EDGE_DIR.glob("*.yaml"))
 
 
 @pytest.mark.parametrize("path", EDGE_SPECS, ids=lambda p: p.stem)

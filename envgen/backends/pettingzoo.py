@@ -508,9 +508,11 @@ def emit_multiagent(
             f"{INDENT}self.truncations[_name] = truncated",
             f"{INDENT}self.infos[_name] = info",
             "for agent in range(self._count):",
+            # An agent that left earlier has no entry any more (its dead step removed it).
+            f"{INDENT}if not self._live[agent]:",
+            f"{INDENT * 2}continue",
             f"{INDENT}_name = self._current[agent]",
-            f"{INDENT}_done = self.terminations[_name] or self.truncations[_name]",
-            f"{INDENT}if self._live[agent] and _done:",
+            f"{INDENT}if self.terminations[_name] or self.truncations[_name]:",
             f"{INDENT * 2}self._live[agent] = False",
             "self.agent_selection = self._current[_ma.next_live(self._live, _following)]",
             "self._accumulate_rewards()",
