@@ -85,6 +85,16 @@ class PursuitV0(ParallelEnv):
         self.possible_agents = _ma.agent_names(ID, "predator", self.n_predators) + _ma.agent_names(
             ID, "prey", self.n_prey
         )
+        _ma.check_distinct(
+            ID,
+            self.possible_agents,
+            {
+                "size": self.size,
+                "n_predators": self.n_predators,
+                "n_prey": self.n_prey,
+                "max_cycles": self.max_cycles,
+            },
+        )
         self._count = len(self.possible_agents)
         self._index = {_n: _i for _i, _n in enumerate(self.possible_agents)}
         self._role_of = [0] * (self.n_predators) + [1] * (self.n_prey)

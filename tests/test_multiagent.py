@@ -363,6 +363,107 @@ def test_turn_based_agents_leave_one_at_a_time_and_the_others_play_on() -> None:
     ]
 
 
+_MASKED = """\
+id: test/Masked-v0
+params:
+  k: {default: 3, ge: 1}
+  m: {default: 3, ge: 1}
+agents: [a, b]
+action_space: {Discrete: k}
+observation_space: {Discrete: 2}
+state:
+  pos: {dtype: int64, per_agent: true, init: 0}
+observation: 0
+action_mask: MASK
+"""
+
+
+@pytest.mark.parametrize(
+    ("mask", "words"),
+    [
+        ("[0.5, 2.0, -1.0]", "not 0.5"),  # once truncated to int8 [0, 2, -1]
+        ("[2, 0, 1]", "not 2"),
+        ("arange(k + 1) >= 0", "has k + 1 entries but there are k actions"),
+    ],
+)
+def test_masks_that_are_not_one_0_or_1_per_action_are_refused(
+    tmp_path: Path, mask: str, words: str
+) -> None:
+    """From the hostile trial (B4, B5): literal mask values other than 0/1, and lengths the
+    params decide to differ, are located errors."""
+    compiled = _build(tmp_path, _MASKED.replace("MASK", f'"{mask}"'))
+    assert [d.code for d in compiled.diagnostics] == ["type"], compiled.diagnostics
+    assert words in compiled.diagnostics[0].message
+    assert compiled.diagnostics[0].location.line == 11
+
+
+def test_a_mask_length_only_the_params_decide_is_checked_when_the_env_is_made(
+    tmp_path: Path,
+) -> None:
+    """`zeros(m) == 0` against `Discrete: k`: right when m == k, refused at construction
+    (not at reset) otherwise; a computed mask that is not 0/1 allows where it is nonzero."""
+    compiled = _build(tmp_path, _MASKED.replace("MASK", '"(zeros(m) + pos[agent] + 2) * 0.25"'))
+    assert not compiled.diagnostics, [d.format() for d in compiled.diagnostics]
+    out = tmp_path / "mod"
+    out.mkdir()
+    (out / "masked.py").write_text(compiled.files["test_masked_v0.py"], encoding="utf-8")
+    spec = importlib.util.spec_from_file_location("masked", out / "masked.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    observations, _ = mod.parallel_env(k=3, m=3).reset(seed=0)
+    assert observations["a"]["action_mask"].tolist() == [1, 1, 1]  # 0.5: allowed, not int8 0
+    with pytest.raises(ValueError, match="action mask would have shape"):
+        mod.parallel_env(k=3, m=2)
+
+
+def test_two_roles_may_not_name_the_same_agent(tmp_path: Path) -> None:
+    """Hostile trial B1: a fixed name that a counted role also makes lost an agent; refused
+    at build when the count is known, when the env is made otherwise."""
+    base = """\
+        id: test/Dup-v0
+        params:
+          n: {default: 2, ge: 1}
+        roles:
+          a: {agents: [b_3]}
+          b: {agents: {count: COUNT}}
+        action_space: {Discrete: 2}
+        observation_space: {Discrete: 2}
+        observation: 0
+        """
+    compiled = _build(tmp_path, base.replace("COUNT", "4"))
+    (problem,) = compiled.diagnostics
+    assert "names an agent 'b_3', as role 'a' does" in problem.message
+    assert problem.location.line == 6
+    compiled = _build(tmp_path, base.replace("COUNT", "n"))
+    assert not compiled.diagnostics
+    out = tmp_path / "mod"
+    out.mkdir()
+    (out / "dup.py").write_text(compiled.files["test_dup_v0.py"], encoding="utf-8")
+    spec = importlib.util.spec_from_file_location("dup", out / "dup.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    assert mod.parallel_env().possible_agents == ["b_3", "b_0", "b_1"]
+    with pytest.raises(ValueError, match="with n=5.*two agents are named b_3"):
+        mod.parallel_env(n=5)
+
+
+def test_make_keywords_are_not_param_names(tmp_path: Path) -> None:
+    """Hostile trial B2: a param `parallel` was swallowed by multiagent.make(parallel=...)."""
+    compiled = _build(
+        tmp_path,
+        """\
+        id: test/Kw-v0
+        params:
+          parallel: {default: 1}
+        agents: [a]
+        action_space: {Discrete: 2}
+        observation_space: {Discrete: 2}
+        observation: 0
+        """,
+    )
+    assert [(d.code, d.location.line) for d in compiled.diagnostics] == [("name", 3)]
+
+
 def test_a_count_from_a_param_names_agents_and_sizes_state(tmp_path: Path) -> None:
     compiled = _build(
         tmp_path,

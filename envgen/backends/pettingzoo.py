@@ -69,6 +69,9 @@ def _agent_lines(model: MultiAgentModel, tr: Translator) -> list[str]:
             parts.append(f"_ma.agent_names(ID, {literal(role.prefix)}, {count})")
             roles_of.append(f"[{r}] * ({count})")
     lines = [f"self.possible_agents = {' + '.join(parts)}"]
+    if len(model.roles) > 1:  # counts the params decide may make a name another role has
+        params = "{" + ", ".join(f"{literal(n)}: self.{n}" for n in model.params) + "}"
+        lines.append(f"_ma.check_distinct(ID, self.possible_agents, {params})")
     lines.append("self._count = len(self.possible_agents)")
     if not model.rejoins:
         lines.append("self._index = {_n: _i for _i, _n in enumerate(self.possible_agents)}")

@@ -30,6 +30,7 @@ from envgen.compiler.ir import (
     EnvModel,
     FunctionModel,
     ObservationModel,
+    ShapeCheck,
     SpaceModel,
     StateModel,
     Symbol,
@@ -38,7 +39,7 @@ from envgen.compiler.ir import (
 )
 from envgen.compiler.load import Document
 from envgen.compiler.spec import ParamSpec, StateVarSpec
-from envgen.compiler.types import ANY, BOOL, INT, T, erase, sym
+from envgen.compiler.types import ANY, BOOL, INT, T, dim_equal, erase, sym
 from envgen.compiler.types import scalar as scalar_type
 
 from ._multiagent_spec import AgentCount, MultiAgentSpec
@@ -71,6 +72,8 @@ MULTIAGENT_RESERVED = RESERVED | {
     "conversions",
     "wrappers",
     "parallel_env",
+    "parallel",  # envgen.multiagent.make's own keyword: a param of that name is unreachable
+    "env_id",  # likewise (make's first argument)
     "raw_env",
     "env",
     "seeding",
@@ -298,9 +301,28 @@ def analyze_multiagent(document: Document, spec: MultiAgentSpec) -> MultiAgentMo
     # Agent counts (expressions of params) and the number of agents as a length.
     counts: list[tuple[list[str] | None, Code | None, str]] = []
     total: Any = 0
+    named: dict[str, str] = {}  # agent name (or counted prefix) -> the role that has it
+
+    def claim(name: str, role_name: str, where: tuple) -> None:
+        """Two roles may not give an agent the same name (a fixed name, or `prefix_i`)."""
+        other = named.setdefault(name, role_name)
+        if other != role_name:
+            error(
+                where,
+                f"role '{role_name}' names an agent '{name}', as role '{other}' does",
+                "rename the agent, or give the counted role another `prefix`",
+                "name",
+            )
+
     for role_name, role, role_path in role_specs:
         agents = role.agents if role is not None else spec.agents
         where = (*role_path, "agents") if role is not None else ("agents",)
+        if isinstance(agents, AgentCount) and role is not None:
+            prefix = agents.prefix or role_name or DEFAULT_PREFIX
+            claim(f"{prefix}_*", role_name, where)  # two counted roles, one prefix
+        elif role is not None:
+            for name in agents:
+                claim(name, role_name, where)
         if isinstance(agents, AgentCount):
             code = checker.parse_expr(agents.count, (*where, "count"))
             checker.check_expr(code, root, random=False)
@@ -314,6 +336,15 @@ def analyze_multiagent(document: Document, spec: MultiAgentSpec) -> MultiAgentMo
         else:
             counts.append((list(agents), None, ""))
             total = None if total is None else total + len(agents)
+    # Counted names that a count known at build time makes (`prey_0`, ...) against fixed
+    # ones; counts that the params decide are checked when the env is made.
+    for (role_name, role, role_path), (_names, code, prefix) in zip(
+        role_specs, counts, strict=True
+    ):
+        value = checker.consts.get(id(code.expr)) if code is not None else None
+        if role is not None and isinstance(value, int) and value <= 1000:
+            for i in range(value):
+                claim(f"{prefix}_{i}", role_name, (*role_path, "agents"))
     n_dim = total if isinstance(total, int) else sym("num_agents")
     live_type = T("bool", (n_dim,))
 
@@ -638,6 +669,22 @@ def _check_mask(checker: Any, mask: Code, space: SpaceModel, path: tuple) -> Non
             "type",
         )
         return
+    if isinstance(mask.expr, (ast.List, ast.Tuple)):
+        for element in mask.expr.elts:
+            value = element
+            negative = isinstance(value, ast.UnaryOp) and isinstance(value.op, ast.USub)
+            if negative:
+                value = value.operand  # type: ignore[attr-defined]
+            if isinstance(value, ast.Constant) and isinstance(value.value, (int, float)):
+                number = -value.value if negative else value.value
+                if number not in (0, 1):
+                    checker.error(
+                        path,
+                        f"an action mask holds 0 or 1 (or false / true) per action, not {number!r}",
+                        "write 1 for an action the agent may take, 0 for one it may not",
+                        "type",
+                    )
+                    return
     t = mask.type
     if t.dtype == "any":
         return
@@ -651,12 +698,19 @@ def _check_mask(checker: Any, mask: Code, space: SpaceModel, path: tuple) -> Non
         return
     n = space.args["n"]
     want = checker.dim_of(n.expr)
-    if isinstance(want, int) and isinstance(t.shape[0], int) and want != t.shape[0]:
+    got = t.shape[0]
+    verdict = dim_equal(want, got)
+    if verdict is False:  # the lengths differ, whatever the params (e.g. k + 1 against k)
         checker.error(
             path,
-            f"the action mask has {t.shape[0]} entries but there are {want} actions",
+            f"the action mask has {got} entries but there are {want} actions",
             "give one 0/1 per action",
             "type",
+        )
+    elif verdict is None and want is not None and got is not None:
+        # Lengths only the param values decide: checked once when the env is made.
+        checker.shape_checks.append(
+            ShapeCheck("the action mask", (got,), (want,), str(checker.document.location(path)))
         )
 
 

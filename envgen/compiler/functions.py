@@ -378,8 +378,10 @@ def _full(args: dict[str, T], consts: dict[str, object]) -> T:
 def _arange(args: dict[str, T], consts: dict[str, object]) -> T:
     kind = promote(*args.values())
     length = None
-    if set(args) == {"start"} and isinstance(consts.get("start"), int):
-        length = consts["start"]
+    start = consts.get("start")
+    # arange(n): n elements, also when n is a polynomial of params (a Sym), e.g. k + 1.
+    if set(args) == {"start"} and (isinstance(start, Sym) or type(start) is int):
+        length = start
     return T("float64" if kind.kind == "float" else "int64", (length,))
 
 
@@ -812,6 +814,7 @@ BUILTINS.update(
                 "np.arange({args})",
                 "evenly spaced integers (or floats)",
                 "arange(size)",
+                shapes=("start",),
             ),
             Builtin(
                 "linspace",

@@ -25,6 +25,17 @@ def agent_names(env_id: str, prefix: str, count: Any) -> list[str]:
     return [f"{prefix}_{i}" for i in range(int(count))]
 
 
+def check_distinct(env_id: str, names: list[str], params: Mapping[str, Any]) -> None:
+    """Two roles' agents may not share a name (a fixed name against a counted one)."""
+    if len(set(names)) != len(names):
+        clash = sorted({n for n in names if names.count(n) > 1})
+        shown = ", ".join(f"{k}={v!r}" for k, v in params.items())
+        raise InvalidParam(
+            f"{env_id}: with {shown}, two agents are named {', '.join(clash)} (a role's "
+            "fixed name is also a counted role's name); rename the agent or change the params"
+        )
+
+
 def rejoin_names(
     env_id: str, names: list[str], times: list[Any]
 ) -> tuple[list[list[str]], list[str]]:
@@ -56,7 +67,9 @@ def mask_space(n: int) -> spaces.Box:
 
 
 def mask_array(value: Any, n: int, env_id: str, agent: str) -> np.ndarray:
-    mask = np.asarray(value).astype(np.int8, copy=True)
+    """The mask as PettingZoo's int8 0/1 per action: a computed value that is not 0/1 (a
+    count, say) allows the action where it is nonzero, never a truncated int8."""
+    mask = (np.asarray(value) != 0).astype(np.int8)
     if mask.shape != (n,):
         raise ValueError(f"{env_id}: the action mask of {agent} has shape {mask.shape}, not ({n},)")
     return mask
