@@ -350,11 +350,16 @@ _INT64 = np.dtype(np.int64)
 
 @jit
 def _discrete_in_range_loop(actions: np.ndarray, start: int, n: int) -> bool:
-    """Whether start <= a < start + n for every action (one compiled pass, no temporaries)."""
+    """Whether start <= a < start + n for every action (one compiled pass, no temporaries).
+
+    No early exit: a loop without a branch is vectorized (16384 actions: 2.5 us, against
+    12.5 us with a `return False` inside, and 4.4 us for NumPy's `max`)."""
+    top = start + n
+    bad = 0
     for i in range(len(actions)):
-        if actions[i] < start or actions[i] >= start + n:
-            return False
-    return True
+        action = actions[i]
+        bad |= (action < start) | (action >= top)
+    return bad == 0
 
 
 def _discrete_in_range_numpy(actions: np.ndarray, start: int, n: int) -> bool:

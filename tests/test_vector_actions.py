@@ -1,0 +1,59 @@
+"""The vector envs' Discrete action check: a valid int64 batch is used as it is (one compiled
+pass, no copy), anything else is converted or refused exactly as before."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from envgen.runtime import InvalidAction
+from envgen.runtime.vector import (
+    _discrete_in_range_loop,
+    _discrete_in_range_numpy,
+    numba_module,
+)
+from generated.envgen_cart_pole_v1_vector import CartPoleV1VectorEnv
+from generated.envgen_dice_guess_v0_vector import DiceGuessV0VectorEnv
+
+
+def test_compiled_and_numpy_range_checks_agree_at_the_edges() -> None:
+    rng = np.random.default_rng(0)
+    extremes = np.array([np.iinfo(np.int64).min, np.iinfo(np.int64).max, -1, 0, 1, 5, 6, 7])
+    for start, n in ((0, 2), (1, 6), (-3, 4)):
+        for size in (0, 1, 7, 64, 1000):
+            actions = rng.integers(start, start + n, size)
+            assert _discrete_in_range_loop(actions, start, n)
+            assert _discrete_in_range_numpy(actions, start, n)
+            for value in extremes if size else []:
+                bad = actions.copy()
+                bad[rng.integers(size)] = value
+                want = start <= value < start + n
+                assert _discrete_in_range_loop(bad, start, n) == want
+                assert _discrete_in_range_numpy(bad, start, n) == want
+
+
+def test_a_valid_int64_batch_is_used_without_a_copy() -> None:
+    envs = CartPoleV1VectorEnv(num_envs=8)
+    envs.reset(seed=0)
+    actions = np.array([0, 1, 1, 0, 1, 0, 0, 1])
+    assert envs._check_actions(actions) is actions
+    converted = envs._check_actions(actions.astype(np.float64))
+    assert converted.dtype == np.int64 and np.array_equal(converted, actions)
+    assert envs._check_actions(actions.tolist()).tolist() == actions.tolist()
+    dice = DiceGuessV0VectorEnv(num_envs=3)
+    dice.reset(seed=0)
+    faces = np.array([1, 6, 3])
+    assert dice._check_actions(faces) is faces  # Discrete(6, start=1)
+    with pytest.raises(InvalidAction, match="not in the action space"):
+        dice.step(np.array([0, 1, 2]))
+    with pytest.raises(InvalidAction, match="not in the action space"):
+        dice.step(np.array([1, 7, 2]))
+
+
+@pytest.mark.parametrize("bad", [[0, 1, 2, 0], [0, -1, 1, 0], [0, 1, 1], [[0, 1, 1, 0]]])
+def test_out_of_range_or_misshapen_batches_are_refused(bad: list) -> None:
+    envs = CartPoleV1VectorEnv(num_envs=4)
+    envs.reset(seed=0)
+    with pytest.raises(ValueError, match="not in the action space|one action per env"):
+        envs.step(np.array(bad))  # InvalidAction is a ValueError
+    assert numba_module() is None or envs.backend == "numba"
