@@ -295,7 +295,9 @@ def test_bench_names_the_step_backend_of_envgen_vector_envs() -> None:
 def test_bench_table_for_a_spec_file(tmp_path: Path) -> None:
     result = envgen("new", "BenchMe", "-t", "image", "-o", str(tmp_path), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    result = envgen("bench", str(tmp_path / "bench_me.yaml"), "-s", "0.05", "-n", "2")
+    # Compiling the image kernel (drawing inside Numba) takes most of this command's time:
+    # 80 s at a load average of 29 on 2 cores. The timeout guards against hangs, not speed.
+    result = envgen("bench", str(tmp_path / "bench_me.yaml"), "-s", "0.05", "-n", "2", timeout=600)
     assert result.returncode == 0, result.stderr
     assert "envgen/BenchMe-v0" in result.stdout
     assert "single env" in result.stdout and "SyncVectorEnv" in result.stdout
