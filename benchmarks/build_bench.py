@@ -4,7 +4,8 @@
 
 Makes 50 specs in a temporary folder (copies of specs/, each copy with its own ids), then
 times the real CLI (`python -m envgen.cli build`, a new process each time, imports
-included) with an empty build cache, again with nothing changed, and after editing one
+included; wall time, and CPU time of the build and its ruff runs, which a loaded machine
+does not inflate) with an empty build cache, again with nothing changed, and after editing one
 spec. The cache lives in the temporary folder (ENVGEN_CACHE_DIR), so runs do not share it.
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import os
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -52,7 +54,9 @@ def make_specs(folder: Path, count: int) -> int:
     return made
 
 
-def timed_build(specs: Path, out: Path, env: dict[str, str]) -> tuple[float, str]:
+def timed_build(specs: Path, out: Path, env: dict[str, str]) -> tuple[float, float, str]:
+    """Wall seconds, CPU seconds (the build and the ruff processes it ran), its summary."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     result = subprocess.run(
         [sys.executable, "-m", "envgen.cli", "build", str(specs), "-o", str(out)],
@@ -63,9 +67,11 @@ def timed_build(specs: Path, out: Path, env: dict[str, str]) -> tuple[float, str
         check=False,
     )
     seconds = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if result.returncode != 0:
         raise SystemExit(result.stdout + result.stderr)
-    return seconds, result.stdout.strip().splitlines()[-1]
+    return seconds, cpu, result.stdout.strip().splitlines()[-1]
 
 
 def main() -> None:
@@ -76,27 +82,27 @@ def main() -> None:
         env = {**os.environ, "ENVGEN_CACHE_DIR": str(folder / "cache")}
         out = folder / "pkg"
         rows = []
-        seconds, summary = timed_build(specs, out, env)
-        rows.append(("fresh (empty cache)", seconds, summary))
-        seconds, summary = timed_build(specs, out, env)
-        rows.append(("unchanged", seconds, summary))
+        seconds, cpu, summary = timed_build(specs, out, env)
+        rows.append(("fresh (empty cache)", seconds, cpu, summary))
+        seconds, cpu, summary = timed_build(specs, out, env)
+        rows.append(("unchanged", seconds, cpu, summary))
         edited = next(specs.rglob("cartpole.yaml"))
         edited.write_text(edited.read_text() + "\n# edited\n", encoding="utf-8")
-        seconds, summary = timed_build(specs, out, env)
-        rows.append(("one spec edited", seconds, summary))
+        seconds, cpu, summary = timed_build(specs, out, env)
+        rows.append(("one spec edited", seconds, cpu, summary))
         shutil.rmtree(out)
-        seconds, summary = timed_build(specs, out, env)
-        rows.append(("new output folder, warm cache", seconds, summary))
+        seconds, cpu, summary = timed_build(specs, out, env)
+        rows.append(("new output folder, warm cache", seconds, cpu, summary))
         nocache = {**env, "ENVGEN_BUILD_CACHE": "0"}
         shutil.rmtree(out)
-        seconds, summary = timed_build(specs, out, nocache)
-        rows.append(("cache off (ENVGEN_BUILD_CACHE=0)", seconds, summary))
+        seconds, cpu, summary = timed_build(specs, out, nocache)
+        rows.append(("cache off (ENVGEN_BUILD_CACHE=0)", seconds, cpu, summary))
         load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
         print(f"{made} specs, {os.cpu_count()} CPUs, load average {load:.1f}")
-        print("| build | seconds | envgen's summary |")
-        print("|---|---|---|")
-        for name, secs, text in rows:
-            print(f"| {name} | {secs:.2f} | {text} |")
+        print("| build | wall seconds | CPU seconds | envgen's summary |")
+        print("|---|---|---|---|")
+        for name, secs, cpu, text in rows:
+            print(f"| {name} | {secs:.2f} | {cpu:.2f} | {text.split(': ', 1)[-1]} |")
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
