@@ -884,6 +884,8 @@ class NativeVectorEnv(VectorEnv):
     threads = 1
     _thread_choice: ThreadChoice | None = None
     _kernel = False
+    _max_episode_steps: int | None = None
+    _step_limit = _NO_LIMIT
 
     def _setup(
         self,
@@ -1012,9 +1014,15 @@ class NativeVectorEnv(VectorEnv):
         raise NotImplementedError  # generated where the spec has a kernel
 
     @property
-    def _step_limit(self) -> int:
-        """`max_episode_steps`, or a count no episode reaches (what kernels compare with)."""
-        return _NO_LIMIT if self.max_episode_steps is None else self.max_episode_steps
+    def max_episode_steps(self) -> int | None:
+        """The time limit (None: none); `_step_limit` follows it."""
+        return self._max_episode_steps
+
+    @max_episode_steps.setter
+    def max_episode_steps(self, value: int | None) -> None:
+        self._max_episode_steps = value
+        # what kernels compare with: an attribute, not a property, since it is read per step
+        self._step_limit = _NO_LIMIT if value is None else value
 
     def reset(
         self,
