@@ -150,14 +150,20 @@ def render(_state: State, params: Params, _static: Any) -> jax.Array:
     s = _state.s
     cell = 64 if _static.ncol <= 8 else 512 // _static.ncol
     frame = jnp.zeros((_static.nrow * cell, _static.ncol * cell, 3), dtype=_jx.dt("uint8"))
-    for r in range(_static.nrow):
-        for c in range(_static.ncol):
-            tile = _static.grid[r, c]
+
+    def _loop1(r, _carry):
+        (frame,) = _carry
+
+        def _loop2(c, _carry):
+            (frame,) = _carry
+            tile = _jx.read(_static.grid)[r, c]
             color = (180, 220, 250)
-            if tile == 2:
-                color = (20, 40, 90)
-            elif tile == 3:
-                color = (240, 200, 40)
+            _c3 = _jx.truth(tile == 2)
+            color = _jx.where(_c3, (20, 40, 90), color)
+            _m4 = ~_c3
+            _c5 = _jx.truth(tile == 3)
+            _m6 = _m4 & _c5
+            color = _jx.where(_m6, (240, 200, 40), color)
             frame = _jx.fill_rect(frame, c * cell, r * cell, (c + 1) * cell, (r + 1) * cell, color)
             frame = _jx.fill_rect(
                 frame, c * cell, r * cell, (c + 1) * cell, r * cell + 1, (255, 255, 255)
@@ -165,6 +171,12 @@ def render(_state: State, params: Params, _static: Any) -> jax.Array:
             frame = _jx.fill_rect(
                 frame, c * cell, r * cell, c * cell + 1, (r + 1) * cell, (255, 255, 255)
             )
+            return (frame,)
+
+        (frame,) = _jx.loop(range(_static.ncol), _loop2, (frame,), None)
+        return (frame,)
+
+    (frame,) = _jx.loop(range(_static.nrow), _loop1, (frame,), None)
     frame = _jx.fill_circle(
         frame,
         (s % _static.ncol + 0.5) * cell,

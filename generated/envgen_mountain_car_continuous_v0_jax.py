@@ -135,7 +135,9 @@ def render(_state: State, params: Params, _static: Any) -> jax.Array:
     frame = jnp.zeros((400, 600, 3), dtype=_jx.dt("uint8"))
     frame = _jx.fill(frame, (255, 255, 255))
     scale = 600 / (max_position - min_position)
-    for i in range(99):
+
+    def _loop1(i, _carry):
+        (frame,) = _carry
         xa = min_position + i * (max_position - min_position) / 99
         xb = min_position + (i + 1) * (max_position - min_position) / 99
         frame = _jx.draw_line(
@@ -147,6 +149,9 @@ def render(_state: State, params: Params, _static: Any) -> jax.Array:
             (0, 0, 0),
             2,
         )
+        return (frame,)
+
+    (frame,) = _jx.loop(range(99), _loop1, (frame,), None)
     base_x = (position - min_position) * scale
     base_y = (jnp.sin(3 * position) * 0.45 + 0.55) * scale + 10
     frame = _jx.fill_rect(

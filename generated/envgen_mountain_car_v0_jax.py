@@ -69,7 +69,9 @@ def _fn_picture(params: Params, _static: Any, car: Any, goal: Any) -> Any:
     frame = jnp.zeros((400, 600, 3), dtype=_jx.dt("uint8"))
     frame = _jx.fill(frame, (255, 255, 255))
     scale = 600 / (max_position - min_position)
-    for i in range(99):
+
+    def _loop1(i, _carry):
+        (frame,) = _carry
         xa = min_position + i * (max_position - min_position) / 99
         xb = min_position + (i + 1) * (max_position - min_position) / 99
         frame = _jx.draw_line(
@@ -81,6 +83,9 @@ def _fn_picture(params: Params, _static: Any, car: Any, goal: Any) -> Any:
             (0, 0, 0),
             2,
         )
+        return (frame,)
+
+    (frame,) = _jx.loop(range(99), _loop1, (frame,), None)
     base_x = (car - min_position) * scale
     base_y = (jnp.sin(3 * car) * 0.45 + 0.55) * scale + 10
     angle = jnp.cos(3 * car)

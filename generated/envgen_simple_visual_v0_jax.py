@@ -66,9 +66,14 @@ def _fn_picture(params: Params, _static: Any, ax: Any, ay: Any, target_cell: Any
     cell = _static.image_size // _static.grid_size
     frame = jnp.zeros((_static.image_size, _static.image_size, 3), dtype=_jx.dt("uint8"))
     frame = _jx.fill(frame, (255, 255, 255))
-    for i in range(_static.grid_size + 1):
+
+    def _loop1(i, _carry):
+        (frame,) = _carry
         frame = _jx.fill_rect(frame, i * cell, 0, i * cell + 1, _static.image_size, (160, 160, 160))
         frame = _jx.fill_rect(frame, 0, i * cell, _static.image_size, i * cell + 1, (160, 160, 160))
+        return (frame,)
+
+    (frame,) = _jx.loop(range(_static.grid_size + 1), _loop1, (frame,), None)
     tx = target_cell % _static.grid_size
     ty = target_cell // _static.grid_size
     frame = _jx.fill_rect(

@@ -241,3 +241,85 @@ def test_an_integer_beyond_int32_needs_x64_and_says_so(tmp_path: Path, monkeypat
     import biggen.user_big_v0_jax as module
 
     assert replay_problem(module, {}, seed=0, steps=5) is None
+
+
+#: Loops: one long enough to roll with a draw and a masked element write (its int
+#: accumulator becomes a float), loops that carry one value, and a short one with a slice.
+LOOPS = """\
+id: user/Loops-v0
+params: {n: {default: 40, ge: 10}}
+action_space: {Discrete: 3}
+observation_space: {Box: {low: -1.0e9, high: 1.0e9, shape: [3]}}
+state:
+  total: {dtype: float64, init: 0.0}
+  hist: {dtype: float64, shape: [n], init: 0.0}
+  count: {dtype: int64, init: 0}
+step: |
+  acc = 0
+  for i in range(n):
+      acc = acc + hist[i] * 0.5 + random()
+      if action == 1:
+          hist[i] = hist[i] + i
+  last = 0.0
+  for j in range(n):
+      last = hist[j] + last * 0.1
+  w = 1.0
+  for k in range(12):
+      seen = k * 2.0
+      w = w + seen
+  for m in range(3):
+      count = count + int(sum(hist[0:m + 1]) > 0)
+  total = acc + last + w
+observation: "[total, hist[n - 1], count]"
+reward: total
+terminated: "False"
+max_episode_steps: 20
+"""
+
+
+def test_long_loops_are_fori_loops_that_agree_with_the_reference(tmp_path, monkeypatch) -> None:
+    """`for i in range(n)` with n large compiles to one `lax.fori_loop` (compile time stays
+    bounded), and gives what the unrolled loop gives; the unrolled loop replays the single
+    env's draws exactly."""
+    from envgen.build import compile_specs
+    from envgen.jax import _runtime
+    from envgen.testing._jax import replay_problem
+
+    (tmp_path / "loops.yaml").write_text(LOOPS)
+    out = tmp_path / "loopgen"
+    compiled = compile_specs([tmp_path / "loops.yaml"], out)
+    assert not compiled.diagnostics and compiled.jax_fallbacks == {}, compiled.jax_fallbacks
+    out.mkdir()
+    for name, text in compiled.files.items():
+        (out / name).write_text(text)
+    source = compiled.files["user_loops_v0_jax.py"]
+    assert source.count("_jx.loop(range(") == 3  # the slice's loop is unrolled as Python
+    assert "for m in range(3):" in source
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import loopgen.user_loops_v0_jax as module
+
+    assert replay_problem(module, {"n": 12}, seed=1, steps=8) is None
+    with jax.enable_x64(True):
+        env, params = envgen.jax.make("loopgen:user/Loops-v0")
+        _, state = env.reset(jax.random.key(0), params)
+
+        def make_rollout():  # a new function each time: jit traces it afresh
+            def rollout(state):
+                for t, action in enumerate([1, 1, 0, 1, 2, 1]):
+                    key = jax.random.key(t)
+                    obs, state, reward, *_ = env.step_env(key, state, action, params)
+                return obs, reward, state
+
+            return rollout
+
+        jaxpr = str(jax.make_jaxpr(lambda s: env.step_env(jax.random.key(0), s, 1, params))(state))
+        assert "while" in jaxpr or "scan" in jaxpr
+        rolled = jax.jit(make_rollout())(state)
+        monkeypatch.setattr(_runtime, "UNROLL", 10**9)
+        unrolled = jax.jit(make_rollout())(state)
+        assert "while" not in str(
+            jax.make_jaxpr(lambda s: env.step_env(jax.random.key(0), s, 1, params))(state)
+        )
+        for a, b in zip(jax.tree.leaves(rolled), jax.tree.leaves(unrolled), strict=True):
+            np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-12)
+        assert float(rolled[1]) > 0

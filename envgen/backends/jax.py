@@ -132,6 +132,15 @@ def _code_roots(code: Code) -> list[ast.AST]:
     return [code.expr] if code.expr is not None else list(code.stmts)
 
 
+class _RollBack(Exception):
+    """A name a rolled loop (`lax.fori_loop`) keeps to itself is read after the loop: print
+    the module again with that loop unrolled (`loop` is the id of its `for` node)."""
+
+    def __init__(self, loop: int) -> None:
+        super().__init__(loop)
+        self.loop = loop
+
+
 class _StaticPrinter(Translator):
     """Static values (params, lets, constants, loop counters) spelled as the single env
     spells them, reading params and lets from the reference env `static`."""
@@ -147,6 +156,8 @@ class _StaticPrinter(Translator):
                 return f"_single.{node.id}"
             if symbol.kind in ("param", "let"):
                 return self.printer.name(node)
+            if symbol.kind == "local":
+                self.printer.check_loop_local(node.id)
         return super().name(node)
 
     def _Call(self, node: ast.Call) -> str:
@@ -166,6 +177,9 @@ class _Scope:
     static_locals: set[str] = field(default_factory=set)
     loops: list[str] = field(default_factory=list)  # enclosing loop counters
     counter: int = 0
+    #: names only a rolled loop's body binds (not visible after it) -> the loop's node id
+    loop_locals: dict[str, int] = field(default_factory=dict)
+    static_types: dict[str, T] = field(default_factory=dict)  # of the static locals
 
     def temp(self, stem: str) -> str:
         self.counter += 1
@@ -187,6 +201,14 @@ class JaxPrinter:
                 self.static_lets.add(name)
         self.static = _StaticPrinter(model, self)
         self.scope = _Scope()
+        #: loop counters of rolled loops (traced inside `lax.fori_loop`), and the loops
+        #: (`for` node ids) to unroll instead (see `_RollBack`)
+        self.traced_counters: set[str] = set()
+        self.no_roll: set[int] = set()
+        #: rolled loops whose carry made a static local traced (unrolled if that fails later)
+        self.demoted: set[int] = set()
+        #: the key the function being printed has (`_key`), else None
+        self.key_name: str | None = None
 
     # -- facts
 
@@ -204,6 +226,8 @@ class JaxPrinter:
         for sub in ast.walk(node):
             if isinstance(sub, ast.Name):
                 kind = self.kind(sub)
+                if kind == "loop" and sub.id in self.traced_counters:
+                    return False
                 if kind in ("const", "constant", "label", "loop"):
                     continue
                 if kind == "param" and sub.id in self.static_names:
@@ -231,11 +255,19 @@ class JaxPrinter:
 
     # -- names
 
+    def check_loop_local(self, name: str) -> None:
+        """A local that only a rolled loop's body binds, read after the loop: unroll it."""
+        loop = self.scope.loop_locals.get(name)
+        if loop is not None:
+            raise _RollBack(loop)
+
     def name(self, node: ast.Name) -> str:
         kind = self.kind(node)
         name = node.id
         if kind is None:
             raise JaxUnsupported(f"the name '{name}' was not resolved")
+        if kind == "local":
+            self.check_loop_local(name)
         if kind == "param":
             return f"_static.{name}" if name in self.static_names else f"params.{name}"
         if kind == "let":
@@ -580,6 +612,8 @@ class JaxPrinter:
             for arg in stmt.iter.args:
                 if not self.is_static(arg):
                     raise JaxUnsupported("a loop whose range is a traced value")
+            if id(stmt) not in self.no_roll and self.rolled_loop(stmt, mask, indent):
+                return
             bounds = ", ".join(self.static.expr(a) for a in stmt.iter.args)
             counter = stmt.target.id
             self.emit(f"for {counter} in range({bounds}):", indent)
@@ -609,6 +643,62 @@ class JaxPrinter:
             return
         raise JaxUnsupported(f"the statement {type(stmt).__name__}")
 
+    def rolled_loop(self, stmt: ast.For, mask: str | None, indent: int) -> bool:
+        """Print `for i in range(...)` as a body function and `_jx.loop` (a `lax.fori_loop`
+        for long loops, so compile time does not grow with the trip count; unrolled at trace
+        time for short ones). The counter is traced in the body; the names the body assigns
+        that exist before the loop are its carry. False (nothing printed) where the body
+        needs a static counter (a slice or a shape that depends on it) or carries a static
+        local: the caller unrolls the loop as Python does."""
+        scope = self.scope
+        assigned = _stored_names(stmt.body)
+        carried = [n for n in assigned if n in scope.defined]
+        demoted = [n for n in carried if n in scope.static_locals]  # static before, traced now
+        if any(not scope.static_types.get(n, ANY).is_numeric for n in demoted):
+            return False  # a Python value that is not a number (a string, a list...)
+        saved = (
+            len(scope.lines),
+            set(scope.defined),
+            set(scope.static_locals),
+            scope.counter,
+            len(self.sites),
+            dict(scope.loop_locals),
+        )
+        counter = stmt.target.id  # type: ignore[attr-defined]
+        bounds = ", ".join(self.static.expr(a) for a in stmt.iter.args)  # type: ignore[attr-defined]
+        function = scope.temp("loop")
+        unpack = f"({', '.join(carried)},)" if carried else ""
+        self.emit(f"def {function}({counter}, _carry):", indent)
+        if carried:
+            self.emit(f"{unpack} = _carry", indent + 1)
+        self.traced_counters.add(counter)
+        scope.loops.append(counter)
+        try:
+            self.block(stmt.body, mask, indent + 1)
+        except JaxUnsupported:
+            lines, defined, static_locals, count, sites, loop_locals = saved
+            del scope.lines[lines:]
+            scope.defined, scope.static_locals, scope.counter = defined, static_locals, count
+            scope.loop_locals = loop_locals
+            del self.sites[sites:]
+            return False
+        finally:
+            self.traced_counters.discard(counter)
+            scope.loops.pop()
+        self.emit(f"return {unpack or '()'}", indent + 1)
+        call = f"_jx.loop(range({bounds}), {function}, {unpack or '()'}, {self.key_name})"
+        self.emit(f"{unpack} = {call}" if carried else call, indent)
+        for name in assigned:
+            if name not in carried:  # bound in the body only: not visible after the loop
+                scope.defined.discard(name)
+                scope.static_locals.discard(name)
+                scope.loop_locals[name] = id(stmt)
+        for name in carried:
+            scope.static_locals.discard(name)
+        if demoted:
+            self.demoted.add(id(stmt))
+        return True
+
     def _copy_types(self, original: ast.AST, clone: ast.AST) -> None:
         for a, b in zip(ast.walk(original), ast.walk(clone), strict=False):
             if id(a) in self.model.types:
@@ -621,6 +711,8 @@ class JaxPrinter:
         if isinstance(target, ast.Name):
             static = mask is None and self.is_static(value) and self.kind(target) == "local"
             code = self.static.expr(value) if static else self.expr(value, mask)
+            if static:
+                self.scope.static_types[target.id] = self.type_of(value)
             self.store_name(target.id, code, mask, indent, static=static)
             return
         if isinstance(target, (ast.Tuple, ast.List)):
@@ -665,6 +757,10 @@ class JaxPrinter:
 
     def store_name(self, name: str, code: str, mask: str | None, indent: int, static: bool) -> None:
         scope = self.scope
+        if name in scope.loop_locals:
+            if mask is not None:  # merges with the loop's last value, which it kept
+                raise _RollBack(scope.loop_locals[name])
+            del scope.loop_locals[name]
         if mask is not None and name in scope.defined:
             code = f"_jx.where({mask}, {code}, {name})"
         self.emit(f"{name} = {code}", indent)
@@ -673,6 +769,40 @@ class JaxPrinter:
             scope.static_locals.add(name)
         else:
             scope.static_locals.discard(name)
+
+
+def _stored_names(stmts: list[ast.stmt]) -> list[str]:
+    """The names statements assign (targets, subscript bases, drawn frames), in order; not
+    the counters of nested loops."""
+    names: list[str] = []
+
+    def add(target: ast.AST) -> None:
+        if isinstance(target, ast.Name):
+            names.append(target.id)
+        elif isinstance(target, (ast.Tuple, ast.List)):
+            for elt in target.elts:
+                add(elt)
+        elif isinstance(target, ast.Subscript):
+            add(target.value)
+
+    def visit(body: list[ast.stmt]) -> None:
+        for stmt in body:
+            if isinstance(stmt, ast.Assign):
+                for target in stmt.targets:
+                    add(target)
+            elif isinstance(stmt, ast.AugAssign):
+                add(stmt.target)
+            elif isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
+                if stmt.value.args and isinstance(stmt.value.args[0], ast.Name):
+                    add(stmt.value.args[0])
+            elif isinstance(stmt, ast.For):
+                visit(stmt.body)
+            elif isinstance(stmt, ast.If):
+                visit(stmt.body)
+                visit(stmt.orelse)
+
+    visit(stmts)
+    return list(dict.fromkeys(names))
 
 
 def _and(mask: str | None, cond: str) -> str:
@@ -806,14 +936,24 @@ def _function_body(printer: JaxPrinter, stmts: list[ast.stmt], extra: list[str])
 def emit_jax_env(model: EnvModel, source_name: str) -> tuple[str, str]:
     """The JAX module `<module>_jax` for a spec: (name, source). Raises JaxUnsupported,
     located in the spec."""
-    try:
-        return _emit_jax_env(model, source_name)
-    except JaxUnsupported as exc:
-        exc.locate(model)
-        raise
+    no_roll: set[int] = set()
+    demoted: set[int] = set()
+    while True:
+        try:
+            return _emit_jax_env(model, source_name, no_roll, demoted)
+        except _RollBack as rollback:  # a rolled loop's local is read after it: unroll it
+            no_roll.add(rollback.loop)
+        except JaxUnsupported as exc:
+            if demoted - no_roll:  # a static local a rolled loop made traced was needed
+                no_roll |= demoted
+                continue
+            exc.locate(model)
+            raise
 
 
-def _emit_jax_env(model: EnvModel, source_name: str) -> tuple[str, str]:
+def _emit_jax_env(
+    model: EnvModel, source_name: str, no_roll: set[int], demoted: set[int]
+) -> tuple[str, str]:
     if model.spec.hooks is not None and (
         model.spec.hooks.after_reset or model.spec.hooks.after_step
     ):
@@ -828,6 +968,7 @@ def _emit_jax_env(model: EnvModel, source_name: str) -> tuple[str, str]:
                 f"the state variable {name!r} is not numeric", path=("state", name)
             )
     printer = JaxPrinter(model)
+    printer.no_roll, printer.demoted = no_roll, demoted
     module = f"{model.module_name}_jax"
     out: list[str] = []
     state_names = list(model.state)
@@ -835,6 +976,7 @@ def _emit_jax_env(model: EnvModel, source_name: str) -> tuple[str, str]:
     # reset
     printer.sites = []
     printer.scope = _Scope()
+    printer.key_name = "_key"
     scope = printer.scope
     scope.defined.add("elapsed_steps")
     scope.lines.append("elapsed_steps = 0")
@@ -858,6 +1000,7 @@ def _emit_jax_env(model: EnvModel, source_name: str) -> tuple[str, str]:
     # observation
     printer.sites = []
     printer.scope = _Scope()
+    printer.key_name = None
     obs_value = _observation(printer, model.observation)
     obs_body = [f"return {obs_value}"]
     obs_lines = _unpack_state(model, obs_body) + obs_body
@@ -868,6 +1011,7 @@ def _emit_jax_env(model: EnvModel, source_name: str) -> tuple[str, str]:
     # step
     printer.sites = []
     printer.scope = _Scope()
+    printer.key_name = "_key"
     scope = printer.scope
     scope.defined |= set(state_names) | {"elapsed_steps", "action"}
     printer.block(model.step.stmts, None, 0)
@@ -896,6 +1040,7 @@ def _emit_jax_env(model: EnvModel, source_name: str) -> tuple[str, str]:
     if model.rgb_array is not None:
         printer.sites = []
         printer.scope = _Scope()
+        printer.key_name = None
         code = model.rgb_array
         if code.expr is not None:
             body = [f"return _jx.cast({printer.expr(code.expr)}, 'uint8')"]
@@ -916,6 +1061,7 @@ def _emit_jax_env(model: EnvModel, source_name: str) -> tuple[str, str]:
         fn = model.functions[name]
         printer.sites = []
         printer.scope = _Scope()
+        printer.key_name = None
         printer.scope.defined |= set(fn.args)
         printer.block(fn.body.stmts, None, 0)
         body = [*printer.scope.lines, f"return {printer.expr(fn.returns.expr)}"]

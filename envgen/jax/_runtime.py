@@ -252,6 +252,74 @@ def choice(
     )
 
 
+# --- loops ----------------------------------------------------------------------------------
+
+#: Loops of at most this many iterations run unrolled at trace time (no loop overhead; their
+#: compile time is small anyway); longer ones are one `lax.fori_loop`.
+UNROLL = 8
+
+
+def loop(steps: range, body: Any, carry: tuple, key: Any = None) -> tuple:
+    """`for i in steps: carry = body(i, carry)`, as a `lax.fori_loop` where it can be.
+
+    Unrolled (a Python loop at trace time, exact) when the loop is short, when recorded
+    draws are replayed (eager, one value per active draw), or when the carry cannot be one
+    fixed type: the carry's dtypes and shapes are first promoted to what one iteration
+    makes of them (an int total that gains floats becomes a float, as in Python)."""
+    if len(steps) <= UNROLL or isinstance(key, Replay) or not _arrays(carry):
+        for i in steps:
+            carry = body(i, carry)
+        return carry
+    carry = tuple(jax.tree.map(jnp.asarray, carry))
+    counter = jax.ShapeDtypeStruct((), dt("int64"))
+    for _ in range(3):
+        out = jax.eval_shape(body, counter, carry)
+        if jax.tree.structure(out) != jax.tree.structure(carry):
+            return _unrolled(steps, body, carry)
+        fixed = jax.tree.map(_promote, carry, out)
+        if any(f is None for f in jax.tree.leaves(fixed, is_leaf=lambda x: x is None)):
+            return _unrolled(steps, body, carry)
+        if all(
+            f.dtype == c.dtype and f.shape == c.shape
+            for f, c in zip(jax.tree.leaves(fixed), jax.tree.leaves(carry), strict=True)
+        ):
+            break
+        carry = fixed
+    else:
+        return _unrolled(steps, body, carry)
+
+    def one(k: Any, c: tuple) -> tuple:
+        out = body(steps.start + k * steps.step, c)
+        return jax.tree.map(lambda o, ref: jnp.asarray(o).astype(ref.dtype), out, c)
+
+    return jax.lax.fori_loop(0, len(steps), one, carry)
+
+
+def _unrolled(steps: range, body: Any, carry: tuple) -> tuple:
+    for i in steps:
+        carry = body(i, carry)
+    return carry
+
+
+def _arrays(tree: Any) -> bool:
+    return all(
+        isinstance(x, (int, float, bool, np.ndarray, np.generic, jax.Array))
+        for x in jax.tree.leaves(tree)
+    )
+
+
+def _promote(value: Any, after: Any) -> Any:
+    """`value` as the dtype and shape it has after an iteration, or None if it cannot be."""
+    dtype = jnp.result_type(value.dtype, after.dtype)
+    try:
+        shape = jnp.broadcast_shapes(value.shape, after.shape)
+    except ValueError:
+        return None
+    if shape != after.shape:
+        return None
+    return jnp.broadcast_to(value.astype(dtype), shape)
+
+
 # --- drawing (rgb_array), as envgen.runtime.draw paints, on whole-frame masks ---------------
 
 
