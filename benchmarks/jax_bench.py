@@ -11,15 +11,18 @@ JAX's default float32 mode. Two ways of stepping:
 - scan: one jitted `lax.scan` rollout of T steps (the whole loop compiled);
 - loop: a Python loop of T calls of one jitted batched step.
 
-Compilation is excluded (a warm-up call first). Each cell is the median of a few repeats,
-the two envs alternating, in one process; ratio = envgen's env-steps/s / gymnax's (>= 1 means
-envgen is at least as fast). Needs the `jax` extra (gymnax).
+Compilation is excluded (a warm-up call first). Each repeat is a round that times both envs,
+in turns (the order alternates), in one process; a cell's rates are the medians over the
+rounds, its ratio the median of the per-round ratios (envgen's env-steps/s / gymnax's: >= 1
+means envgen is at least as fast), with their range: on a loaded machine the per-round ratio
+is steadier than either rate. Needs the `jax` extra (gymnax).
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib.metadata
+import os
 import platform
 import statistics
 import time
@@ -112,8 +115,12 @@ def main() -> None:
         f"jax {jax.__version__}, T={args.steps}, median of {args.repeats}"
     )
     print()
-    print("| envs | mode | envgen steps/s | gymnax steps/s | ratio |")
-    print("|---:|---|---:|---:|---:|")
+    print(
+        f"# load average {' / '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs"
+    )
+    print()
+    print("| envs | mode | envgen steps/s | gymnax steps/s | ratio | ratio range |")
+    print("|---:|---|---:|---:|---:|---:|")
     for log2 in sizes:
         n = 2**log2
         work = n * args.steps
@@ -129,14 +136,17 @@ def main() -> None:
                         one, state, args.steps, 1
                     )
             samples: dict[str, list[float]] = {name: [] for name in runners}
-            for _ in range(args.repeats):  # alternate, so that both see the same load
-                for name, runner in runners.items():
-                    samples[name].append(runner())
-            times = {name: statistics.median(values) for name, values in samples.items()}
-            rate = {k: work / v for k, v in times.items()}
+            ratios = []
+            for r in range(args.repeats):  # rounds of both, in turns, so both see one load
+                order = list(runners) if r % 2 == 0 else list(reversed(runners))
+                took = {name: runners[name]() for name in order}
+                for name, seconds in took.items():
+                    samples[name].append(seconds)
+                ratios.append(took["gymnax"] / took["envgen"])
+            rate = {k: work / statistics.median(v) for k, v in samples.items()}
             print(
                 f"| 2^{log2} | {mode} | {rate['envgen']:.3g} | {rate['gymnax']:.3g} | "
-                f"{rate['envgen'] / rate['gymnax']:.2f} |",
+                f"{statistics.median(ratios):.2f} | {min(ratios):.2f}-{max(ratios):.2f} |",
                 flush=True,
             )
 
