@@ -146,6 +146,9 @@ def test_a_bad_value_in_a_params_file_is_located(tmp_path: Path) -> None:
         (["-p", "size"], "expected NAME=VALUE"),
         (["-p", "=3"], "expected NAME=VALUE"),
         (["-p", "size=[1, 2"], "not valid YAML"),
+        # the same limits as a spec file (a hostile trial got a RecursionError traceback)
+        (["-p", "size=" + "[" * 5000], "nests too deeply"),
+        (["-p", "size=" + "[" * 100 + "]" * 100], "nests deeper than 64 levels"),
         (["--params", "missing.yaml"], "no such file"),
         (["--params", "list.yaml"], "expected a mapping"),
     ],
@@ -155,6 +158,7 @@ def test_malformed_params_are_usage_errors(tmp_path: Path, args: list[str], expe
     result = envgen("show", "envgen/GoLeft-v0", *args, cwd=tmp_path)
     assert result.returncode == 2
     assert expected in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_fuzz_takes_params(tmp_path: Path) -> None:

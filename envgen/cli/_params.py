@@ -56,9 +56,8 @@ def param_options(command: Callable[..., Any]) -> Callable[..., Any]:
 def read_params(pairs: tuple[str, ...] | list[str], file: Path | None = None) -> Params:
     """The params of `--params FILE` then every `-p NAME=VALUE`; a :class:`Failure` (exit 2)
     for a malformed pair, a file that is not a YAML mapping, or a value that is not YAML."""
-    import yaml
-
-    from envgen.compiler.load import _Loader
+    from envgen.compiler.diagnostics import DiagnosticError
+    from envgen.compiler.load import load_value
 
     params = Params()
     if file is not None:
@@ -73,12 +72,14 @@ def read_params(pairs: tuple[str, ...] | list[str], file: Path | None = None) ->
                 code=2,
             )
         try:
-            value = yaml.load(text, Loader=_Loader) if text.strip() else ""
-        except yaml.YAMLError as exc:
-            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+            value = load_value(text, f"-p {name}") if text.strip() else ""
+        except DiagnosticError as exc:
+            problem = exc.diagnostics[0]
             raise Failure(
-                f"-p {pair}: the value is not valid YAML ({problem})",
-                "quote it to pass text: -p name='\"a, b\"'",
+                f"-p {name}=...: the value is not valid YAML ({problem.message})",
+                problem.hint
+                if problem.code.startswith("yaml-too")
+                else "quote it to pass text: -p name='\"a, b\"'",
                 code=2,
             ) from None
         params.values[name] = value

@@ -591,3 +591,26 @@ def load_document(
     if converter.diagnostics:
         raise DiagnosticError(converter.diagnostics)
     return document
+
+
+def load_value(text: str, name: str) -> Any:
+    """One YAML value given outside a file (`-p NAME=VALUE`), read with the same safe loader
+    and the same limits (depth, aliases, size) as a spec file; `DiagnosticError` if not."""
+    try:
+        node = yaml.compose(text, Loader=_Loader)
+    except yaml.YAMLError as exc:
+        raise DiagnosticError([_yaml_error(name, exc, text)]) from None
+    except RecursionError:
+        raise DiagnosticError(
+            [
+                Diagnostic(
+                    Location(name),
+                    "the value nests too deeply to read",
+                    "flatten it",
+                    "yaml-too-deep",
+                )
+            ]
+        ) from None
+    if node is None:
+        return None
+    return _Converter(Document(path=Path(name), data=None), text).convert(node, (), 0)
