@@ -20,7 +20,6 @@ from envgen.runtime.vector import NativeVectorEnv
 
 # Helpers get `_` names, so that a spec may use any plain name (envgen/compiler/names.py).
 from envgen.runtime.vector import mask_info as _mask_info
-from envgen.runtime.vector import merge as _merge
 from envgen.runtime.vector import size as _size
 
 from .envgen_resource_management_v0 import ID, PARAMS
@@ -83,18 +82,31 @@ class ResourceManagementV0VectorEnv(NativeVectorEnv):
         _any_reset = _next_step and bool(_resetting.any())
         self._elapsed += 1
         _elapsed = self._elapsed
-        _fresh = self._elapsed == 1
-        if not _fresh.any():
-            _out = self._dynamics(action, _n, _elapsed)
-        elif _fresh.all():
-            _out = self._dynamics_fresh(action, _n, _elapsed)
-        else:
-            _out = _merge(
-                _fresh,
-                self._dynamics_fresh(action, _n, _elapsed),
-                self._dynamics(action, _n, _elapsed),
-            )
-        load, servers, queue, terminated, reward, _step_info = _out
+        _ar = np.arange(_n)
+        load = self.load
+        servers = self.servers
+        queue = self.queue
+        change = np.asarray(np.round((action[:, 0] * 2.0).astype(np.float64)) + 0.0).astype(
+            np.int64
+        )
+        servers = np.minimum(np.maximum(servers + change, 1), self.max_servers)
+        demand = load[
+            _ar,
+            np.clip(
+                np.minimum(_elapsed - 1, self.max_steps - 1),
+                -np.shape(load)[1],
+                np.shape(load)[1] - 1,
+            ),
+        ].copy()
+        capacity = servers / self.max_servers
+        _m1 = demand > capacity
+        queue = np.where(_m1, queue + (demand - capacity) * 50.0, queue)
+        _m2 = ~_m1
+        queue = np.where(_m2, np.maximum(queue - 10.0, 0.0), queue)
+        terminated = np.full((_n,), False)
+        reward = (
+            -(servers.astype(np.float64) * self.server_cost + queue * self.queue_penalty) / 100.0
+        )
         self.load = load
         self.servers = servers
         self.queue = queue
@@ -180,60 +192,3 @@ class ResourceManagementV0VectorEnv(NativeVectorEnv):
         ):
             action = self._fix_actions(actions)
         return np.array(action, dtype=np.float32)
-
-    def _dynamics_fresh(self, action, _n, _elapsed) -> Any:
-        """The dynamics for envs on their first step since reset (state types differ)."""
-        _ar = np.arange(_n)
-        load = self.load
-        servers = self.servers
-        queue = self.queue
-        change = np.asarray(np.round((action[:, 0] * 2.0).astype(np.float64)) + 0.0).astype(
-            np.int64
-        )
-        servers = np.minimum(np.maximum(servers + change, 1), self.max_servers)
-        demand = load[
-            _ar,
-            np.clip(
-                np.minimum(_elapsed - 1, self.max_steps - 1),
-                -np.shape(load)[1],
-                np.shape(load)[1] - 1,
-            ),
-        ].copy()
-        capacity = servers / self.max_servers
-        _m1 = demand > capacity
-        queue = np.where(_m1, queue + (demand - capacity) * 50.0, queue)
-        _m2 = ~_m1
-        queue = np.where(_m2, np.maximum(queue - 10.0, 0.0), queue)
-        terminated = np.full((_n,), False)
-        reward = (
-            -(servers.astype(np.float64) * self.server_cost + queue * self.queue_penalty) / 100.0
-        )
-        return load, servers, queue, terminated, reward, {}
-
-    def _dynamics(self, action, _n, _elapsed) -> Any:
-        _ar = np.arange(_n)
-        load = self.load
-        servers = self.servers
-        queue = self.queue
-        change = np.asarray(np.round((action[:, 0] * 2.0).astype(np.float64)) + 0.0).astype(
-            np.int64
-        )
-        servers = np.minimum(np.maximum(servers + change, 1), self.max_servers)
-        demand = load[
-            _ar,
-            np.clip(
-                np.minimum(_elapsed - 1, self.max_steps - 1),
-                -np.shape(load)[1],
-                np.shape(load)[1] - 1,
-            ),
-        ].copy()
-        capacity = servers / self.max_servers
-        _m1 = demand > capacity
-        queue = np.where(_m1, queue + (demand - capacity) * 50.0, queue)
-        _m2 = ~_m1
-        queue = np.where(_m2, np.maximum(queue - 10.0, 0.0), queue)
-        terminated = np.full((_n,), False)
-        reward = (
-            -(servers.astype(np.float64) * self.server_cost + queue * self.queue_penalty) / 100.0
-        )
-        return load, servers, queue, terminated, reward, {}

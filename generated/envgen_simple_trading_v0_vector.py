@@ -273,7 +273,7 @@ class SimpleTradingV0VectorEnv(NativeVectorEnv):
                 terminated = np.full((_n,), False)
                 reward = (value - value_before) / self.initial_cash
             self.cash = cash
-            self.position = np.asarray(position, dtype=np.int64)
+            self.position = position
             self.price = price
             if self.check_state:
                 _rt.check_finite(ID, cash=cash, position=position, price=price)

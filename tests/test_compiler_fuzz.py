@@ -294,11 +294,17 @@ DTYPES = ["float16", "float32", "float64", "int8", "int16", "int32", "int64", "u
 
 @st.composite
 def user_specs(
-    draw: st.DrawFn, basics: bool = True, functions_: bool = True, dtypes: list[str] = DTYPES
+    draw: st.DrawFn,
+    basics: bool = True,
+    functions_: bool = True,
+    dtypes: list[str] = DTYPES,
+    trial: bool = True,
 ) -> tuple[dict[str, Any], bool]:
     """A spec in the style of tests/programs, and whether its observation fits its space.
     `basics=False` leaves out the array functions issue 13 added, `functions_=False` the spec
-    functions (to fuzz older code past its first refusal)."""
+    functions, `trial=False` what the newcomer trial wrote (matrix products, a slice with
+    per-env bounds as a target, float32 state with draws in step), to fuzz older code past
+    its first refusal."""
     lead = draw(st.integers(1, 4))
     params: dict[str, Any] = {"n": {"default": lead + 1, "ge": 2, "le": 8}}
     table = [[draw(st.integers(0, 1)) for _ in range(3)] for _ in range(3)]
@@ -351,6 +357,18 @@ def user_specs(
     value = "1" if dtype != "bool" else "True"
     lines.append(f"small[slot % 3] = {cast}({value})")
     lines.append("level = min(level + arrived - 0.25 * acc / n, 50.0)")
+    if trial:
+        state["drift"] = {"dtype": "float32", "init": "0.0"}
+        lines += draw(
+            st.permutations(
+                [
+                    "proj = pipe @ ones((n, 2))",  # (n,) @ (n, 2) is (2,): proj[...] a scalar
+                    "pipe[0:slot] = 0.5 * pipe[0]",  # per-env slice bounds in a target
+                    "drift = drift * float32(0.5) + float32(random())",  # float32 + a draw
+                ]
+            )
+        )
+        lines.append("level = level + 0.0 * proj[action] + 0.0 * float(drift)")
     fits = draw(st.booleans())
     if basics:
         size = "n + 1" if fits else draw(st.sampled_from(["n", "n + 2", "2 * n"]))

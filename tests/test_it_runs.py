@@ -400,12 +400,15 @@ def test_a_random_function_in_let_is_refused(tmp_path):
 
 
 def test_a_vector_fallback_note_names_the_spec_line(tmp_path):
-    step = "  k = (k + action) % n\n  xs[0:k] = 1.0"
+    step = "  k = (k + action) % n\n  xs[0] = sum(xs[0:k])"
     spec = _spec(tmp_path, _SMALL.format(functions="", step=step, observation="xs"))
     compiled = compile_specs([spec], tmp_path / "pkg")
     (model,) = compiled.models
     (note,) = model.vector_notes
-    assert note.startswith(f"{spec}:11:3: the vector backend does not support a slice"), note
+    assert note.startswith(
+        f"{spec}:11:3: the vector backend does not support reading `xs[0:k]`, a slice whose "
+        "bounds differ per env"
+    ), note
 
 
 def test_a_loop_bound_computed_from_params_keeps_the_vector_env(tmp_path):
@@ -472,3 +475,98 @@ def test_a_constant_table_of_numbers_and_bools_is_an_array(tmp_path):
         assert env.k == 1
     finally:
         sys.path.remove(str(tmp_path))
+
+
+def test_a_note_on_state_types_names_the_variable_types_and_line(tmp_path):
+    """A float64 state stored as float32 in step (NumPy float32 after a step, a Python
+    float after reset), with a draw in step: the note says which variable, both types and
+    the line that stores it (newcomer trial B3: the note named no variable and no line)."""
+    step = "  k = k + 1\n  ys = float32(ys * 0.5 + random())"
+    text = _SMALL.format(functions="", step=step, observation="xs").replace(
+        "  k: {dtype: int64, init: 0}", "  k: {dtype: int64, init: 0}\n  ys: {init: 0.0}"
+    )
+    spec = _spec(tmp_path, text)
+    (model,) = compile_specs([spec], tmp_path / "pkg").models
+    (note,) = model.vector_notes
+    assert note.startswith(f"{spec}:12:3: the vector backend does not support state 'ys' "), note
+    assert "a Python float after reset and a NumPy float32 after a step" in note
+    assert "`ys = float64(...)`" in note
+
+
+def test_backends_only_print_the_ir():
+    """No backend module decides types by running NumPy (np.result_type, sample arrays):
+    dtypes come from the IR's types, through `compiler/types.py` (issue 13)."""
+    import ast as ast_
+
+    backends = Path(_printer.__file__).parent
+    offenders = []
+    for path in sorted(backends.glob("*.py")):
+        tree = ast_.parse(path.read_text())
+        for node in ast_.walk(tree):
+            if isinstance(node, (ast_.Import, ast_.ImportFrom)):
+                names = [a.name for a in node.names]
+                module = node.module if isinstance(node, ast_.ImportFrom) else None
+                if "numpy" in names or (module or "").startswith("numpy"):
+                    offenders.append(f"{path.name}:{node.lineno}: imports numpy")
+    assert not offenders, offenders
+
+
+def test_matrix_products_have_numpys_shapes_and_misaligned_ones_are_located(tmp_path):
+    """(n,) @ (n, k) is (k,), so `m[action]` is a scalar (newcomer trial B2: it stayed an
+    array of unknown rank and the error pointed at `reward`); lengths that differ are an
+    error at the `@` itself."""
+    step = "  m = xs @ ones((n, 3))\n  r = m[action]\n  k = k + 1"
+    text = _SMALL.format(functions="", step=step, observation="xs") + "reward: r\n"
+    (model,) = compile_specs([_spec(tmp_path, text)], tmp_path / "pkg").models
+    assert model.reward.type.is_scalar
+    step = "  m = xs @ ones((n + 1, 3))\n  r = m[action]\n  k = k + 1"
+    spec = _spec(tmp_path, _SMALL.format(functions="", step=step, observation="xs"))
+    (diagnostic,) = compile_specs([spec], tmp_path / "pkg").diagnostics
+    assert str(diagnostic.location) == f"{spec}:10:7", diagnostic.format()
+    assert "do not align for a matrix product (n != n + 1)" in diagnostic.message
+
+
+def test_a_non_scalar_reward_points_at_the_step_line_that_made_it(tmp_path):
+    step = "  m = xs * 2.0\n  r = m\n  k = k + 1"
+    text = _SMALL.format(functions="", step=step, observation="xs") + "reward: r\n"
+    spec = _spec(tmp_path, text)
+    (diagnostic,) = compile_specs([spec], tmp_path / "pkg").diagnostics
+    assert "reward must be a scalar number" in diagnostic.message
+    assert f"its value comes from {spec}:10:3: `m = xs * 2.0`" in diagnostic.hint
+
+
+def test_a_refused_construct_in_step_gives_no_follow_on_errors(tmp_path):
+    """Newcomer trial C2: `.copy()` in step was refused (right) and `reward: ... ate ...`
+    far below was 'unknown name' (wrong: step assigns it)."""
+    step = "  ate = xs[0] > 0.5\n  xs = xs.copy()\n  k = k + 1"
+    text = _SMALL.format(functions="", step=step, observation="xs")
+    spec = _spec(tmp_path, text + "reward: '1.0 if ate else 0.0'\n")
+    diagnostics = compile_specs([spec], tmp_path / "pkg").diagnostics
+    assert [d.code for d in diagnostics] == ["refused"], [d.format() for d in diagnostics]
+
+
+def test_len_of_a_string_row_says_to_encode_the_rows(tmp_path):
+    """Newcomer trial C4: `len(layout[0])` of a list-of-strings param; the hint was the
+    generic `len(desc)`. And an index already in error gives no follow-on errors."""
+    text = _SMALL.format(functions="", step="  k = (k + action) % ncol", observation="xs")
+    text = text.replace(
+        "  n: {type: int, default: 4, ge: 1}\n",
+        '  n: {type: int, default: 4, ge: 1}\n  layout: {default: ["S..", ".#."], type: list}\n'
+        "let:\n  ncol: len(layout[0])\n",
+    ).replace("reward", "")
+    spec = _spec(tmp_path, text + "terminated: k < ncol - 1 and xs[min(k, ncol - 1)] > 0\n")
+    (diagnostic,) = compile_specs([spec], tmp_path / "pkg").diagnostics
+    assert "len(): expects an array, got a string" in diagnostic.message
+    assert "encode(layout" in diagnostic.hint and "len(grid[0])" in diagnostic.hint
+
+
+def test_state_types_that_change_no_operation_keep_the_vector_env(tmp_path):
+    """A float64 state that holds a Python float after reset and a NumPy float64 after a
+    step (`ys + xs[0]`) computes the same either way: with a draw in step it keeps the
+    native vector env (found by the compiler fuzzer; it fell back, as for B3)."""
+    step = "  k = k + 1\n  ys = ys + xs[0] + random()"
+    text = _SMALL.format(functions="", step=step, observation="xs").replace(
+        "  k: {dtype: int64, init: 0}", "  k: {dtype: int64, init: 0}\n  ys: {init: 0.0}"
+    )
+    (model,) = compile_specs([_spec(tmp_path, text)], tmp_path / "pkg").models
+    assert not model.vector_notes

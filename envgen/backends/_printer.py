@@ -10,12 +10,10 @@ import ast
 import math
 from collections.abc import Callable
 
-import numpy as np
-
-from envgen.compiler.functions import BUILTINS, CONSTANTS, strong_dtype
+from envgen.compiler.functions import BUILTINS, CONSTANTS
 from envgen.compiler.ir import BINARY_OPERATORS as _BINOP
 from envgen.compiler.ir import Code, EnvModel, FunctionVariant, Symbol
-from envgen.compiler.types import ANY, T
+from envgen.compiler.types import ANY, T, list_literal_dtype
 
 _CMP = {
     ast.Eq: "==",
@@ -159,7 +157,7 @@ class Translator:
         if (
             t.is_numeric
             and all(e.is_numeric for e in elements)
-            and np.result_type(*[strong_dtype(e) for e in elements]).name != t.dtype
+            and list_literal_dtype(elements) != t.dtype
         ):
             # np.array([np.float32(x), 1.0]) would be float64: the analysis says float32
             # (NEP 50, as arithmetic on the same values gives), and so does the array.

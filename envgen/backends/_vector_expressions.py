@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import ast
 
-import numpy as np
-
 from envgen.backends._printer import (
     Translator,
     _argument,
@@ -21,15 +19,13 @@ from envgen.backends._vector_values import (
     _MATH2,
     _RISKY_CALLS,
     _RISKY_OPS,
-    _WEAK,
     Scope,
     Unsupported,
     V,
-    _maximum,
 )
 from envgen.compiler.functions import BUILTINS
 from envgen.compiler.ir import EnvModel
-from envgen.compiler.types import NUMERIC, T, binary_result, promote
+from envgen.compiler.types import NUMERIC, T, array_dtype, binary_result, promote
 
 
 class VectorExpressions:
@@ -92,7 +88,7 @@ class VectorExpressions:
         return method(node, scope, mask)
 
     def vec_dtype(self, t: T) -> str:
-        return _WEAK[t.kind] if t.weak else t.dtype
+        return array_dtype(t)
 
     def cast(self, v: V, dtype: str) -> V:
         if not v.vec or v.dtype == dtype:
@@ -117,11 +113,6 @@ class VectorExpressions:
             out.append(v)
         return out
 
-    def result_dtype(self, fn, *values: V) -> str:
-        with np.errstate(all="ignore"):
-            out = fn(*[v.sample() for v in values])
-        return np.asarray(out).dtype.name
-
     def _Name(self, node: ast.Name, scope: Scope, mask: str | None) -> V:
         t = self.type_of(node)
         kind = self.symbol_kind(node)
@@ -144,11 +135,13 @@ class VectorExpressions:
 
     def _BinOp(self, node: ast.BinOp, scope: Scope, mask: str | None) -> V:
         op = _BINOP.get(type(node.op))
-        if op is None:
-            raise Unsupported("matrix products on per-env values")
         a = self.expr(node.left, scope, mask)
         b = self.expr(node.right, scope, mask)
         t = self.type_of(node)
+        if isinstance(node.op, ast.MatMult):
+            return self.rowwise("np.matmul", [a, b], t, scope)
+        if op is None:
+            raise Unsupported(f"the operator in `{ast.unparse(node)}` on per-env values")
         if op in _RISKY_OPS and (mask is not None or self.arms):
             self.risky = True
         if scope.retype:
@@ -173,21 +166,9 @@ class VectorExpressions:
                 # The single env's float ** is the C library's pow(); NumPy's power is not
                 # (SIMD code, and x * x for ** 2): the checked helper, as for math.pow.
                 return V(f"{self.exact_fn('pow')}({a.code}, {b.code})", True, t, "float64")
-        ops = {
-            "+": np.add,
-            "-": np.subtract,
-            "*": np.multiply,
-            "/": np.true_divide,
-            "//": np.floor_divide,
-            "%": np.remainder,
-            "**": np.power,
-            "&": np.bitwise_and,
-            "|": np.bitwise_or,
-            "^": np.bitwise_xor,
-        }
         if not a.vec and not b.vec:
             return V(code, False, t)
-        return V(code, True, t, self.result_dtype(ops[op], a, b))
+        return V(code, True, t, self.vec_dtype(t))
 
     def read_target(self, target: ast.expr, scope: Scope, mask: str | None) -> V:
         """The current value of an assignment target (for `x += ...`)."""
@@ -320,7 +301,7 @@ class VectorExpressions:
             c = self.expr(bound, scope, mask)
             target = promote(x.t, c.t).dtype
             x = self.cast(x, target)
-            if c.vec or T(target).kind != "float" or np.dtype(x.dtype).kind != "f":
+            if c.vec or T(target).kind != "float" or T(x.dtype).kind != "float":
                 return None
             parts.append(f"np.abs({x.code}) {'>=' if test[3] else '>'} ({c.code})")
             used.add(partner)
@@ -364,7 +345,7 @@ class VectorExpressions:
             f"np.where({test.code}, {a.code}, {b.code})",
             True,
             t,
-            self.result_dtype(np.where, V("", True, T("bool"), "bool"), a, b),
+            self.vec_dtype(t),
         )
 
     def _spread(self, value: V, scope: Scope) -> V:
@@ -419,7 +400,10 @@ class VectorExpressions:
                     or (part.upper is not None and self.is_vec(part.upper, scope))
                     or (part.step is not None and self.is_vec(part.step, scope))
                 ):
-                    raise Unsupported("a slice with per-env bounds")
+                    raise Unsupported(
+                        f"reading `{ast.unparse(node)}`, a slice whose bounds differ per env "
+                        "(so does its length; assigning a number to it is supported)"
+                    )
                 out.append(self.single.expr(part))
                 continue
             value = self.expr(part, scope, mask)
@@ -485,7 +469,7 @@ class VectorExpressions:
             code = items[0].code
             for other in items[1:]:
                 code = f"{fn}({code}, {other.code})"
-            return V(code, True, t, self.result_dtype(_maximum, *items))
+            return V(code, True, t, self.vec_dtype(t))
         values = {k: self.expr(v, scope, mask) for k, v in args.items()}
         if name in _RISKY_CALLS and (mask is not None or self.arms):
             self.risky = True
@@ -505,7 +489,7 @@ class VectorExpressions:
                 items = self.align(items, t)
                 fn = f"np.{name}"
             code = f"{fn}({', '.join(i.code for i in items)})"
-            dtype = "float64" if scalar else self.result_dtype(getattr(np, name), *items)
+            dtype = "float64" if scalar else self.vec_dtype(t)
             return V(code, True, t, dtype)
         if name in ("floor", "ceil", "round"):
             x = values["x"]
@@ -541,7 +525,7 @@ class VectorExpressions:
             target = promote(*[i.t for i in items]).dtype
             x, low, high = self.align([self.cast(i, target) for i in items], t)
             code = f"np.minimum(np.maximum({x.code}, {low.code}), {high.code})"
-            return V(code, True, t, self.result_dtype(_maximum, x, low, high))
+            return V(code, True, t, self.vec_dtype(t))
         if name == "where":
             a, b = values["a"], values["b"]
             target = promote(a.t, b.t).dtype
@@ -550,7 +534,7 @@ class VectorExpressions:
                 f"np.where({cond.code}, {a.code}, {b.code})",
                 True,
                 t,
-                self.result_dtype(np.where, cond, a, b),
+                self.vec_dtype(t),
             )
         if name in ("int", "float", "bool") or name in NUMERIC:  # the casts
             x = values["x"]
@@ -564,8 +548,7 @@ class VectorExpressions:
             if "axis" in args:
                 axes = self.batch_axis(args["axis"], x)
             fn = f"np.{name}"
-            sample = getattr(np, name)(np.ones((1, 2), dtype=x.dtype), axis=1)
-            return V(f"{fn}({x.code}, axis={axes})", True, t, sample.dtype.name)
+            return V(f"{fn}({x.code}, axis={axes})", True, t, self.vec_dtype(t))
         if name in ("argmax", "argmin") and "axis" in args:
             x = values["x"]
             axis = self.batch_axis(args["axis"], x)
@@ -573,7 +556,7 @@ class VectorExpressions:
         if name == "norm" and "axis" in args:
             x = values["x"]
             code = f"np.linalg.norm({x.code}, axis={self.batch_axis(args['axis'], x)})"
-            return V(code, True, t, self.result_dtype(np.linalg.norm, x))
+            return V(code, True, t, self.vec_dtype(t))
         if name == "ravel":
             x = values["x"]
             return V(f"_rt.reshape_rows({x.code}, -1)", True, t, x.dtype)
@@ -601,20 +584,28 @@ class VectorExpressions:
         if name in ("argmax", "argmin", "cumsum"):
             x = values["x"]
             flat = f"({x.code}).reshape({scope.n}, -1)"
-            dtype = "int64" if name != "cumsum" else self.result_dtype(np.cumsum, x)
+            dtype = self.vec_dtype(t)
             return V(f"np.{name}({flat}, axis=1)", True, t, dtype)
         if name == "len":
             x = values["x"]
             return V(f"({x.code}).shape[1]", False, t)
         if name in ("dot", "norm"):
-            items = list(values.values())
             fn = "np.dot" if name == "dot" else "np.linalg.norm"
-            rows = ", ".join(f"{i.code}" if i.vec else f"_rep({i.code})" for i in items)
-            if any(not i.vec for i in items):
-                raise Unsupported(f"{name}() mixing per-env and uniform arrays")
-            code = f"np.array([{fn}(*row) for row in zip({rows}, strict=True)])"
-            return V(code, True, t, self.vec_dtype(t))
+            return self.rowwise(fn, list(values.values()), t, scope)
         raise Unsupported(f"{name}() on per-env values")
+
+    def rowwise(self, fn: str, items: list[V], t: T, scope: Scope) -> V:
+        """`fn` on each env's values, one call per env as the single env makes it (exact:
+        a batched BLAS call may sum in another order). Uniform arguments are repeated."""
+        rows = ", ".join(
+            i.code if i.vec else f"np.broadcast_to({i.code}, ({scope.n}, *np.shape({i.code})))"
+            for i in items
+        )
+        dtype = self.vec_dtype(t)
+        code = (
+            f"np.array([{fn}(*row) for row in zip({rows}, strict=True)], dtype={np_dtype(dtype)})"
+        )
+        return V(code, True, t, dtype)
 
     def batch_axis(self, node: ast.expr, x: V) -> str:
         """The axis of the batched `x` that the element axis `node` (a literal) is."""

@@ -174,7 +174,7 @@ def _state_inits(model: EnvModel, vt: VectorTranslator, scope: Scope) -> None:
             )
             for column, name in enumerate(names[i:j]):
                 scope.lines.append(f"{name} = {block}[:, {column}]")
-                scope.types[name] = vt.type_of(expr)
+                scope.types[name] = model.state[name].type
                 scope.dtypes[name] = "float64"
                 scope.defined.add(name)
                 scope.vec_names.add(name)
@@ -212,7 +212,7 @@ def _state_init(name: str, model: EnvModel, vt: VectorTranslator, scope: Scope) 
                 f"np.broadcast_to(np.asarray({value.code}, dtype={np_dtype(dtype)}), {full}).copy()"
             )
     scope.lines.append(f"{name} = {code}")
-    scope.types[name] = value.t if value.t.is_numeric else t
+    scope.types[name] = t  # the single env converts the initial value to the state's type
     scope.dtypes[name] = dtype
     scope.defined.add(name)
     scope.vec_names.add(name)

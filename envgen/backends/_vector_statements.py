@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import ast
 
-import numpy as np
-
 from envgen.backends._printer import (
+    literal,
     np_dtype,
 )
 from envgen.backends._vector_expressions import VectorExpressions
@@ -44,8 +43,8 @@ class VectorTranslator(VectorExpressions):
             return
         if isinstance(stmt, ast.AugAssign):
             op = _BINOP.get(type(stmt.op))
-            if op is None:
-                raise Unsupported("matrix products on per-env values")
+            if op is None:  # `@=`
+                raise Unsupported(f"`{ast.unparse(stmt)}` on per-env values (write `x = x @ y`)")
             current = self.read_target(stmt.target, scope, mask)
             value = self.expr(stmt.value, scope, mask)
             try:
@@ -66,10 +65,24 @@ class VectorTranslator(VectorExpressions):
             scope.lines.append(f"for {stmt.target.id} in range({args}):")
             start = len(scope.lines)
             before = set(scope.vec_names)
+            defined = set(scope.defined)
             self.block(stmt.body, scope, mask)
-            # a second pass if the body made a name per-env that it reads before assigning
+            # a second pass if the body made a name per-env that it reads before assigning;
+            # the names the first pass defined are not defined before the loop (a local
+            # first assigned under a per-env `if` in the body is not merged into itself)
             if scope.vec_names != before:
                 del scope.lines[start:]
+                scope.defined = defined
+                # arrays made before the loop and written per env in it: one row per env
+                # before the loop (the body indexes them with the batch axis first)
+                for name in sorted((scope.vec_names - before) & defined):
+                    t = scope.types.get(name)
+                    if t is not None and not t.is_scalar:
+                        rows = f"({scope.n}, *np.shape({name}))"
+                        scope.lines.insert(
+                            start - 1, f"{name} = np.broadcast_to({name}, {rows}).copy()"
+                        )
+                        start += 1
                 self.block(stmt.body, scope, mask)
             body = scope.lines[start:]
             del scope.lines[start:]
@@ -128,6 +141,8 @@ class VectorTranslator(VectorExpressions):
                         if rank == 0
                         else (f"({scope.n}, {', '.join(str(d) for d in state_t.shape or ())})")
                     )
+                    if None in (state_t.shape or ()):  # lengths from params: the storage's
+                        shape = f"({scope.n}, *np.shape(self.{name})[1:])"
                     value = V(
                         f"np.full({shape}, {value.code}, "
                         f"dtype={np_dtype(self.vec_dtype(state_t))})",
@@ -175,15 +190,12 @@ class VectorTranslator(VectorExpressions):
                 cond = self.broadcast_mask(mask, rank)
                 scope.lines.append(f"{name} = np.where({cond}, {value.code}, {name})")
                 old_t = scope.types.get(name, value.t)
-                old = V(name, True, old_t, scope.dtypes.get(name, value.dtype or "float64"))
-                if not scope.retype:
-                    old = V(name, True, value.t, value.dtype or "float64")
                 merged = _merge_types(old_t, value.t)
                 value = V(
                     name,
                     True,
                     merged,
-                    self.result_dtype(np.where, V("", True, T("bool"), "bool"), value, old),
+                    self.vec_dtype(merged),
                 )
                 scope.types[name] = merged
                 scope.dtypes[name] = value.dtype
@@ -215,6 +227,14 @@ class VectorTranslator(VectorExpressions):
                 scope.lines.append(f"{self.single.target(target)} = {value.code}")
                 return
             base = V(name, True, base_t, self.vec_dtype(base_t))
+            parts = target.slice.elts if isinstance(target.slice, ast.Tuple) else [target.slice]
+            if any(
+                isinstance(p, ast.Slice)
+                and any(b is not None and self.is_vec(b, scope) for b in (p.lower, p.upper, p.step))
+                for p in parts
+            ):
+                self.assign_ragged(name, parts, base_t, value, scope, mask)
+                return
             index, _ = self.index(target, base, scope, mask)
             element = (
                 self.type_of(target) if id(target) in self.model.types else T(base_t.dtype, None)
@@ -229,6 +249,79 @@ class VectorTranslator(VectorExpressions):
             _ = element
             return
         raise Unsupported(f"assigning to `{ast.unparse(target)}`")
+
+    def assign_ragged(
+        self,
+        name: str,
+        parts: list[ast.expr],
+        base_t: T,
+        value: V,
+        scope: Scope,
+        mask: str | None,
+    ) -> None:
+        """`xs[lo:hi] = v` where `lo`/`hi` differ per env: the slice's positions as a mask
+        over its axis (NumPy's slice rules: negative bounds count from the end, then clip),
+        and `np.where` writes `v` there. One such axis, a scalar `v`, the other indices the
+        same for every env."""
+        ragged = [
+            i
+            for i, p in enumerate(parts)
+            if isinstance(p, ast.Slice)
+            and any(b is not None and self.is_vec(b, scope) for b in (p.lower, p.upper, p.step))
+        ]
+        axis = ragged[0]
+        part = parts[axis]
+        assert isinstance(part, ast.Slice)
+        if len(ragged) > 1 or part.step is not None:
+            raise Unsupported("a slice with a step or per-env bounds on two axes")
+        if base_t.shape is None:
+            raise Unsupported(f"assigning into '{name}' of unknown rank per env")
+        if not value.t.is_scalar:
+            raise Unsupported(
+                "an array into a slice whose bounds differ per env (its length differs per env)"
+            )
+        index = [":"]
+        kept = 0  # the axes of the view before the ragged one (ints drop theirs)
+        for i, p in enumerate(parts):
+            if i == axis:
+                index.append(":")
+                continue
+            if self.is_vec(p, scope):
+                raise Unsupported("a per-env index next to a slice with per-env bounds")
+            index.append(self.single.expr(p))
+            kept += isinstance(p, ast.Slice)
+        view = f"{name}[{', '.join(index)}]"
+        rank = self._rank_after_index(ast.Subscript(ast.Name(name), ast.Tuple(parts)), base_t)
+        length = scope.temp("len")
+        scope.lines.append(f"{length} = np.shape({name})[{axis + 1}]")
+        bounds = []
+        for bound, default in ((part.lower, "0"), (part.upper, length)):
+            if bound is None:
+                bounds.append(default)
+                continue
+            if isinstance(bound, ast.Constant) and bound.value >= 0:
+                bounds.append(literal(bound.value))  # past the end selects nothing: no clip
+                continue
+            b = self.expr(bound, scope, mask)
+            code = scope.temp("b")
+            scope.lines.append(
+                f"{code} = np.clip(np.where({b.code} < 0, {b.code} + {length}, {b.code}), "
+                f"0, {length}).reshape(-1, 1)"
+            )
+            bounds.append(code)
+        positions = scope.temp("sel")
+        axis_positions = f"np.arange({length})"
+        scope.lines.append(
+            f"{positions} = ({axis_positions} >= {bounds[0]}) & ({axis_positions} < {bounds[1]})"
+        )
+        if mask is not None:
+            scope.lines.append(f"{positions} &= {mask}[:, None]")
+        shape = ["None"] * rank
+        shape[kept] = ":"
+        fill = value.code
+        if value.vec:
+            fill = f"({fill})[:, {', '.join(['None'] * rank)}]"
+        scope.lines.append(f"{view} = np.where({positions}[:, {', '.join(shape)}], {fill}, {view})")
 
     def if_(self, stmt: ast.If, scope: Scope, mask: str | None) -> None:
         test = self.expr(stmt.test, scope, mask)

@@ -123,10 +123,6 @@ def _step_dynamics(
     first = _translate_step(model, vt, reset_end, retype)
     variants = [first]
     if key(first.end) != key(reset_end):
-        if _draws_in(model.step):
-            raise Unsupported(
-                "state whose types change after the first step, with random draws in step"
-            )
         later_entry = {
             **reset_end,
             **{
@@ -136,9 +132,29 @@ def _step_dynamics(
             },
         }
         later = _translate_step(model, vt, later_entry, True)
-        if key(later.end) != key(later_entry):
-            raise Unsupported("state whose run-time types keep changing from step to step")
-        variants.append(later)
+        stable = key(later.end) == key(later_entry)
+        if stable and (later.lines, later.info, later.dtypes) == (
+            first.lines,
+            first.info,
+            first.dtypes,
+        ):
+            # The types differ (a Python float after reset, a NumPy float64 after a step)
+            # in ways that change no operation: one variant, draws or not.
+            pass
+        elif _draws_in(model.step):
+            raise _retyped(
+                model,
+                reset_end,
+                first.end,
+                ("reset", "a step"),
+                "with random draws in step",
+            )
+        elif not stable:
+            raise _retyped(
+                model, later_entry, later.end, ("one step", "the next"), "changing at every step"
+            )
+        else:
+            variants.append(later)
     state_names = list(model.state)
     guard = ['with np.errstate(all="ignore"):'] if vt.risky else []
     pad = INDENT if vt.risky else ""
@@ -185,6 +201,48 @@ def _step_dynamics(
         f"{', '.join(outputs)}, _step_info = _out",
     ]
     return body + writes, [], methods, bool(variants[0].info)
+
+
+def _retyped(
+    model: EnvModel,
+    before: dict[str, T],
+    after: dict[str, T],
+    points: tuple[str, str],
+    why: str,
+) -> Unsupported:
+    """The note for scalar float state whose run-time type differs between steps: which
+    variable, its two types, and the step line that stores the second one."""
+    names = [
+        n
+        for n, s in model.state.items()
+        if s.type.is_scalar
+        and s.type.kind == "float"
+        and (before[n].dtype, before[n].weak) != (after[n].dtype, after[n].weak)
+    ]
+    parts = [
+        f"state '{n}' holding {_run_time(before[n])} after {points[0]} and "
+        f"{_run_time(after[n])} after {points[1]}"
+        for n in names
+    ]
+    first = names[0]
+    exc = Unsupported(
+        f"{', '.join(parts)}, {why} (store one type: `{first} = "
+        f"{model.state[first].type.dtype}(...)` wherever it is assigned)"
+    )
+    for stmt in model.step.stmts:
+        for node in ast.walk(stmt):
+            targets = (
+                node.targets
+                if isinstance(node, ast.Assign)
+                else ([node.target] if isinstance(node, ast.AugAssign) else [])
+            )
+            if any(isinstance(t, ast.Name) and t.id == first for t in targets):
+                exc.node = node  # the last store of the first such variable
+    return exc
+
+
+def _run_time(t: T) -> str:
+    return "a Python float" if t.weak else f"a NumPy {t.dtype}"
 
 
 def _draws_in(code: Code) -> bool:

@@ -4,16 +4,9 @@
 from __future__ import annotations
 
 import ast
-import functools
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from envgen.compiler.types import T, promote
-
-
-def _maximum(*values: object) -> object:
-    return functools.reduce(np.maximum, values)
 
 
 def _merge_types(a: T, b: T) -> T:
@@ -76,13 +69,6 @@ _BINOP = {
     ast.BitXor: "^",
 }
 _CMP = {ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">="}
-_WEAK = {"bool": "bool", "int": "int64", "float": "float64"}
-
-
-def _sample(dtype: str, weak: bool) -> object:
-    if weak:
-        return {"bool": True, "int": 1, "float": 1.0}[T(dtype).kind]
-    return np.ones(1, dtype=dtype)
 
 
 @dataclass
@@ -97,13 +83,6 @@ class V:
     vec: bool
     t: T
     dtype: str = ""
-
-    def sample(self) -> object:
-        if self.vec:
-            return np.ones((1,) + tuple(d or 1 for d in (self.t.shape or ())), dtype=self.dtype)
-        if self.t.weak or self.t.dtype not in np.sctypeDict:
-            return _sample(self.t.dtype if self.t.is_numeric else "float64", True)
-        return np.ones(tuple(d or 1 for d in (self.t.shape or ())), dtype=self.t.dtype)
 
 
 @dataclass

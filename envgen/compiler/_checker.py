@@ -212,7 +212,19 @@ class Checker(ExpressionRules, StatementRules):
         for stmt in code.stmts:
             bad = self.refused(stmt, code.path) or bad
         if bad:
-            return defined
+            # Not checked further; the names it assigns still exist (untyped), so code
+            # after it reports no follow-on "unknown name" errors for them.
+            assigned = set()
+            for stmt in code.stmts:
+                for sub in ast.walk(stmt):
+                    if isinstance(sub, ast.Name):
+                        code.names.add(sub.id)
+                        if isinstance(sub.ctx, ast.Store) and scope.lookup(sub.id) is None:
+                            assigned.add(sub.id)
+            for name in sorted(assigned):
+                symbol = locals_.setdefault(name, Symbol(name, "local", ANY))
+                scope.symbols[name] = symbol
+            return defined | assigned
         self._random, self._names, self._allow_random = False, set(), True
         self._varying, self._control = set(), 0
         defined = self.block(code.stmts, scope, defined, state, locals_)

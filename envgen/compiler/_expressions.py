@@ -24,6 +24,7 @@ from envgen.compiler.types import (
     dim_add,
     dim_equal,
     dim_mul,
+    matmul_type,
     promote,
     sym,
 )
@@ -112,7 +113,11 @@ class ExpressionRules:
                 )
                 return ANY
             if op == "@":
-                return T(promote(a, b).dtype, None)
+                try:
+                    return matmul_type(a, b)
+                except ValueError as exc:
+                    self.error(path, str(exc), "check the shapes of both operands", "shape", node)
+                    return ANY
             try:
                 result = binary_result(a, b, true_divide=(op == "/"))
             except ValueError as exc:
@@ -173,6 +178,8 @@ class ExpressionRules:
                         path, "`in` is not supported", "compare with == and `or`", "refused", node
                     )
                     return BOOL
+            if any(t.dtype == "any" for t in types):
+                return ANY  # an operand already in error: no follow-on errors
             try:
                 shape = broadcast(*[t.shape for t in types if t.dtype != "any"])
             except ValueError as exc:
@@ -478,7 +485,13 @@ class ExpressionRules:
                         None if x.shape is None else len(x.shape),
                     )
                 except CallError as exc:
-                    self.error(path, f"{name}(): {exc}", f"e.g. {builtin.example}", "type", node)
+                    self.error(
+                        path,
+                        f"{name}(): {exc}",
+                        exc.hint or f"e.g. {builtin.example}",
+                        "type",
+                        node,
+                    )
                     return ANY
                 assert k is not None and x.shape is not None
                 return T(x.dtype, x.shape[:k] + x.shape[k + 1 :])
@@ -496,7 +509,7 @@ class ExpressionRules:
             try:
                 return builtin.rule({f"a{i}": t for i, t in enumerate(types)}, consts)
             except CallError as exc:
-                self.error(path, f"{name}(): {exc}", "", "type", node)
+                self.error(path, f"{name}(): {exc}", exc.hint, "type", node)
                 return ANY
         if len(positional) > len(builtin.params):
             self.error(
@@ -564,7 +577,9 @@ class ExpressionRules:
         try:
             return builtin.rule(args, consts)
         except CallError as exc:
-            self.error(path, f"{name}(): {exc}", f"e.g. {builtin.example}", "type", node)
+            self.error(
+                path, f"{name}(): {exc}", exc.hint or f"e.g. {builtin.example}", "type", node
+            )
             return ANY
         except KeyError:
             return ANY
@@ -655,7 +670,7 @@ class ExpressionRules:
                 node,
             )
             return ANY
-        fancy = False
+        fancy = unknown = False
         for axis, part in enumerate(parts):
             t = self.expr(part, scope, defined)
             dim = base.shape[axis] if base.shape is not None else None
@@ -682,6 +697,7 @@ class ExpressionRules:
                     out_dims.append(None)
             elif t.dtype == "any":
                 out_dims.append(None)
+                unknown = True  # an index already in error: no follow-on errors
             elif t.kind not in ("int", "bool") or (t.dtype == "bool" and t.is_scalar):
                 self.error(
                     path,
@@ -704,6 +720,8 @@ class ExpressionRules:
                         "index",
                         part,
                     )
+        if unknown:
+            return ANY
         if base.shape is None:
             return T(base.dtype, None)
         rest = list(base.shape[len(parts) :])

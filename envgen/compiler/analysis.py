@@ -232,7 +232,7 @@ def analyze(document: Document, spec: EnvSpec) -> EnvModel:
         error(
             ("terminated",),
             f"terminated must be a scalar condition, got {terminated.type.describe()}",
-            "e.g. `pos == 0`",
+            "e.g. `pos == 0`" + _assigned_at(document, step_code, terminated),
             "type",
         )
     after.symbols["terminated"] = Symbol("terminated", "special", BOOL)
@@ -243,7 +243,7 @@ def analyze(document: Document, spec: EnvSpec) -> EnvModel:
         error(
             ("reward",),
             f"reward must be a scalar number, got {reward.type.describe()}",
-            "reduce arrays with sum(...) or mean(...)",
+            "reduce arrays with sum(...) or mean(...)" + _assigned_at(document, step_code, reward),
             "type",
         )
     info: dict[str, Code] = {}
@@ -385,6 +385,31 @@ def analyze(document: Document, spec: EnvSpec) -> EnvModel:
     )
     _erase_symbolic_lengths(model)
     return model
+
+
+def _assigned_at(document: Document, step: Code, value: Code) -> str:
+    """For a value that is a step local: where step last assigns it (following `r = s`
+    to where `s` is assigned), so an error about the value points at the line that made
+    its type."""
+    node: ast.AST | None = value.expr
+    found: ast.Assign | None = None
+    seen: set[str] = set()
+    while isinstance(node, ast.Name) and node.id not in seen:
+        seen.add(node.id)
+        last = None
+        for stmt in step.stmts:
+            for sub in ast.walk(stmt):
+                if isinstance(sub, ast.Assign) and any(
+                    isinstance(t, ast.Name) and t.id == node.id for t in sub.targets
+                ):
+                    last = sub
+        if last is None:
+            break
+        found, node = last, last.value
+    if found is None:
+        return ""
+    where = document.code_location(step.path, found.lineno, found.col_offset)
+    return f"; its value comes from {where}: `{ast.unparse(found)}`"
 
 
 def _erase_symbolic_lengths(model: EnvModel) -> None:

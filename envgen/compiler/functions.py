@@ -22,10 +22,12 @@ from envgen.compiler.types import (
     Dim,
     Sym,
     T,
+    array_dtype,
     broadcast,
     dim_add,
     dim_equal,
     dim_mul,
+    matmul_type,
     promote,
 )
 
@@ -53,7 +55,12 @@ class Builtin:
 
 
 class CallError(Exception):
-    """A call that cannot be typed; the message says why."""
+    """A call that cannot be typed; the message says why (and `hint`, where given, what to
+    write instead of the function's generic example)."""
+
+    def __init__(self, message: str, hint: str = "") -> None:
+        super().__init__(message)
+        self.hint = hint
 
 
 def _float_like(args: dict[str, T], _c: dict[str, object]) -> T:
@@ -165,12 +172,8 @@ def _shape_of(value: object) -> tuple[Dim, ...] | None:
 
 
 #: The dtype NumPy gives an array made of a plain Python number (np.asarray(1.0)).
-_STRONG = {"bool": "bool", "int": "int64", "float": "float64"}
-
-
-def strong_dtype(t: T) -> str:
-    """The dtype of `t` once it is an array (a plain Python number becomes float64 ...)."""
-    return _STRONG[t.kind] if t.weak else t.dtype
+#: The dtype of `t` once it is an array (a plain Python number becomes float64 ...).
+strong_dtype = array_dtype
 
 
 def _items(args: dict[str, T], name: str = "arrays") -> list[T]:
@@ -392,16 +395,14 @@ def _linspace(args: dict[str, T], consts: dict[str, object]) -> T:
 
 def _dot(args: dict[str, T], _c: dict[str, object]) -> T:
     a, b = args["a"], args["b"]
-    out = promote(a, b)
-    if a.shape is None or b.shape is None:
-        return T(out.dtype, None)
-    if len(a.shape) == 1 and len(b.shape) == 1:
-        return T(out.dtype, ())
-    if len(a.shape) == 2 and len(b.shape) == 1:
-        return T(out.dtype, (a.shape[0],))
-    if len(a.shape) == 2 and len(b.shape) == 2:
-        return T(out.dtype, (a.shape[0], b.shape[1]))
-    return T(out.dtype, None)
+    if a.shape == () or b.shape == ():  # np.dot of a scalar multiplies
+        return T(promote(a, b).dtype, b.shape if a.shape == () else a.shape)
+    if a.shape is not None and b.shape is not None and (len(a.shape) > 2 or len(b.shape) > 2):
+        return T(promote(a, b).dtype, None)  # np.dot's N-D rule differs from matmul's
+    try:
+        return matmul_type(a, b)
+    except ValueError as exc:
+        raise CallError(str(exc)) from None
 
 
 def _cumsum(args: dict[str, T], _c: dict[str, object]) -> T:
@@ -439,6 +440,13 @@ def _draw(args: dict[str, T], _c: dict[str, object]) -> T:
 
 
 def _len(args: dict[str, T], _c: dict[str, object]) -> T:
+    if args["x"].dtype == "str":
+        raise CallError(
+            "expects an array, got a string (a row of a list of strings is a string; "
+            "strings have no length in the language)",
+            'encode the rows first, as FrozenLake does: `grid: encode(layout, ".#SG")` '
+            "under let, then `len(grid[0])`",
+        )
     if args["x"].shape == ():
         raise CallError("expects an array")
     return INT

@@ -168,6 +168,24 @@ INT = T("int64", (), True)
 FLOAT = T("float64", (), True)
 
 
+#: The dtype of NumPy arrays of weak values (Python numbers), by kind.
+_WEAK_ARRAY_DTYPES = {"bool": "bool", "int": "int64", "float": "float64"}
+
+
+def array_dtype(t: T) -> str:
+    """The dtype of a NumPy array holding values of type `t` (one per env, in a vector env):
+    a weak value's default (a Python int becomes int64), else `t.dtype`. The printers'
+    one dtype mapping; they never compute dtypes themselves."""
+    return _WEAK_ARRAY_DTYPES[t.kind] if t.weak else t.dtype
+
+
+def list_literal_dtype(elements: list[T]) -> str:
+    """The dtype `np.array([...])` gives a list of values of these types (the array
+    constructor treats every element as strong; arithmetic follows NEP 50 instead)."""
+    strong = [_WEAK_ARRAY_DTYPES[e.kind] if e.weak else e.dtype for e in elements]
+    return np.result_type(*strong).name
+
+
 def scalar(dtype: str) -> T:
     """The type a scalar state variable of `dtype` has in the single-env backend."""
     return T(dtype, (), dtype in ("bool", "int64", "float64"))
@@ -233,3 +251,28 @@ def binary_result(a: T, b: T, *, true_divide: bool = False) -> T:
         out = INT if out.weak else T("int64")
     shape = broadcast(a.shape, b.shape)
     return T(out.dtype, shape, out.weak and shape == ())
+
+
+def matmul_type(a: T, b: T) -> T:
+    """The type of `a @ b` (NumPy's matmul rules: a 1-D operand is a vector, more
+    dimensions stack matrices); ValueError for a scalar operand or lengths that differ."""
+    out = promote(a, b).dtype
+    if a.shape == () or b.shape == ():
+        raise ValueError("`@` needs arrays, not a scalar (use * to scale)")
+    if a.shape is None or b.shape is None:
+        return T(out, None)
+    inner_a = a.shape[-1]
+    inner_b = b.shape[0] if len(b.shape) == 1 else b.shape[-2]
+    if dim_equal(inner_a, inner_b) is False:
+        raise ValueError(
+            f"shapes {_fmt(a.shape)} and {_fmt(b.shape)} do not align for a matrix product "
+            f"({inner_a} != {inner_b})"
+        )
+    rows = a.shape[:-1] if len(a.shape) >= 1 else ()
+    cols = b.shape[-1:] if len(b.shape) >= 2 else ()
+    if len(a.shape) > 2 or len(b.shape) > 2:
+        stack = broadcast(a.shape[:-2], b.shape[:-2])
+        if stack is None:
+            return T(out, None)
+        return T(out, (*stack, *a.shape[-2:-1], *cols))
+    return T(out, (*rows[-1:], *cols) if len(a.shape) == 2 else cols)
