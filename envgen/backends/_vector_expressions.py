@@ -603,7 +603,7 @@ class VectorExpressions:
         )
         dtype = self.vec_dtype(t)
         code = (
-            f"np.array([{fn}(*row) for row in zip({rows}, strict=True)], dtype={np_dtype(dtype)})"
+            f"np.array([{fn}(*_row) for _row in zip({rows}, strict=True)], dtype={np_dtype(dtype)})"
         )
         return V(code, True, t, dtype)
 
