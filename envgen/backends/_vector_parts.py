@@ -195,7 +195,9 @@ def _state_init(name: str, model: EnvModel, vt: VectorTranslator, scope: Scope) 
             code = value.code
             if value.dtype != dtype:
                 code = f"({code}).astype({np_dtype(dtype)})"
-        elif model.reset.stmts:
+        elif model.reset.stmts or any(
+            name in other.init.names for other in model.state.values() if other is not state
+        ):
             code = f"np.full({full}, {value.code}, dtype={np_dtype(dtype)})"
         else:  # nothing reads it as an array: `self.name[ids] = value` broadcasts it
             code = value.code

@@ -126,7 +126,7 @@ def _build(model: EnvModel) -> _Parts:
 
     # _reset_envs(ids): compressed over the envs being reset.
     rscope = Scope("reset", "_n", "_ids")
-    rscope.lines.append("_n = len(_ids)")
+    rscope.prelude.append("_n = len(_ids)")  # before the prelude's own lines (`_ar`)
     _state_inits(model, vt, rscope)
     vt.block(model.reset.stmts, rscope, None)
     reset_envs = rscope.prelude + rscope.lines
