@@ -21,9 +21,15 @@ float32 vector (RLlib's default CNN has filters only for a few image sizes, so s
 such as the pursuit planes are flattened too).
 
 Turn-based (AEC) specs step one agent at a time: the observations returned are those of
-the agent who moves next. Action masks are part of the (flattened) observation; the
-default model does not apply them, so give such specs `invalid_action="ignore"` or an
-action-masking RLModule.
+the agent who moves next.
+
+Agents with an action mask (PettingZoo's `{"observation", "action_mask"}` dict) get
+observations in the layout of RLlib's own action-masking module
+(`ray.rllib.examples.rl_modules.classes.action_masking_rlm.ActionMaskingTorchRLModule`):
+`{"observations": <the adapted observation>, "action_mask": <float32 0/1 per action>}`.
+`module_specs(env_id)` gives each policy the RLModuleSpec it needs: that module (RLlib's
+default PPO model, whose action logits are masked, so masked-out actions are never
+sampled) for roles with masks, the default one for the others.
 """
 
 from __future__ import annotations
@@ -37,11 +43,42 @@ from ray.rllib.env.multi_agent_env import MultiAgentEnv
 
 from envgen import multiagent
 
-__all__ = ["MultiAgentEnvCreator", "RLlibMultiAgentEnv", "RoleMapping", "policies_by_role"]
+__all__ = [
+    "MultiAgentEnvCreator",
+    "RLlibMultiAgentEnv",
+    "RoleMapping",
+    "module_specs",
+    "policies_by_role",
+]
 
 
 def _is_image(space: spaces.Space) -> bool:
     return isinstance(space, spaces.Box) and len(space.shape) == 3 and space.dtype == np.uint8
+
+
+def _is_masked(space: spaces.Space) -> bool:
+    """PettingZoo's masked observation: a Dict of `observation` and `action_mask`."""
+    return isinstance(space, spaces.Dict) and set(space.spaces) == {"observation", "action_mask"}
+
+
+class _MaskedAdapter:
+    """A masked agent's observations in the layout of RLlib's action-masking module."""
+
+    def __init__(self, space: spaces.Dict) -> None:
+        self.inner = _Adapter(space["observation"])
+        n = space["action_mask"].shape[0]
+        self.space = spaces.Dict(
+            {
+                "action_mask": spaces.Box(0.0, 1.0, (n,), np.float32),
+                "observations": self.inner.space,
+            }
+        )
+
+    def __call__(self, value: Any) -> dict[str, np.ndarray]:
+        return {
+            "action_mask": np.asarray(value["action_mask"], dtype=np.float32),
+            "observations": self.inner(value["observation"]),
+        }
 
 
 class _Adapter:
@@ -82,7 +119,10 @@ class RLlibMultiAgentEnv(MultiAgentEnv):
         self.possible_agents = list(self.env.possible_agents)
         self.agents = list(self.possible_agents)
         raw = {a: self.env.observation_space(a) for a in self.possible_agents}
-        self._adapters = {a: _Adapter(s) if adapt else None for a, s in raw.items()}
+        self._adapters = {
+            a: (_MaskedAdapter(s) if _is_masked(s) else _Adapter(s)) if adapt else None
+            for a, s in raw.items()
+        }
         self.observation_spaces = {
             a: (self._adapters[a].space if adapt else raw[a]) for a in self.possible_agents
         }
@@ -198,6 +238,35 @@ def policies_by_role(
     roles = dict(env.unwrapped.agent_roles)
     env.close()
     return set(roles.values()), RoleMapping(roles)
+
+
+def module_specs(
+    env_id: str, params: Mapping[str, Any] | None = None, model_config: Any = None
+) -> Any:
+    """A `MultiRLModuleSpec` with one module per policy of `policies_by_role`: RLlib's
+    action-masking PPO module for roles whose agents have action masks, its default
+    module for the others, each with `model_config` (a dict or RLlib's
+    `DefaultModelConfig`, e.g. `fcnet_hiddens`). For `AlgorithmConfig.rl_module(...)`."""
+    from ray.rllib.core.rl_module.multi_rl_module import MultiRLModuleSpec
+    from ray.rllib.core.rl_module.rl_module import RLModuleSpec
+    from ray.rllib.examples.rl_modules.classes.action_masking_rlm import (
+        ActionMaskingTorchRLModule,
+    )
+
+    env = multiagent.make(env_id, **dict(params or {}))
+    masked: dict[str, bool] = {}
+    for agent, role in env.unwrapped.agent_roles.items():
+        masked[role] = masked.get(role, False) or _is_masked(env.observation_space(agent))
+    env.close()
+    return MultiRLModuleSpec(
+        rl_module_specs={
+            policy: RLModuleSpec(
+                module_class=ActionMaskingTorchRLModule if has_mask else None,
+                model_config=model_config,
+            )
+            for policy, has_mask in masked.items()
+        }
+    )
 
 
 def register(ids: Iterable[str] | None, package: str, adapt: bool) -> list[str]:

@@ -70,6 +70,7 @@ __all__ = [
     "EnvCreator",
     "RLlibObservation",
     "env_ids",
+    "module_specs",
     "needs_adapting",
     "policies_by_role",
     "register_envs",
@@ -262,6 +263,18 @@ def register_multiagent_envs(
     from envgen import _rllib_multiagent
 
     return _rllib_multiagent.register(ids, package, adapt_observations)
+
+
+def module_specs(
+    env_id: str, params: Mapping[str, Any] | None = None, model_config: Any = None
+) -> Any:
+    """The `MultiRLModuleSpec` for `policies_by_role`'s policies: RLlib's action-masking
+    PPO module for roles with action masks (masked-out actions are never sampled), the
+    default module for the others, each with `model_config` (e.g.
+    `{"fcnet_hiddens": [64, 64]}`). For `AlgorithmConfig.rl_module(rl_module_spec=...)`."""
+    from envgen._rllib_multiagent import module_specs as specs
+
+    return specs(env_id, params, model_config)
 
 
 def policies_by_role(env_id: str, params: Mapping[str, Any] | None = None) -> tuple[set[str], Any]:
