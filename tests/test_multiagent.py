@@ -545,3 +545,13 @@ def test_names_the_pettingzoo_class_uses_are_refused(tmp_path: Path, name: str) 
     )
     assert [d.code for d in compiled.diagnostics] == ["name"], compiled.diagnostics
     assert compiled.diagnostics[0].location.line == 6
+
+
+@pytest.mark.parametrize("command", ["show", "play"])
+def test_single_agent_commands_refuse_a_multiagent_spec_in_words(command: str) -> None:
+    """Hostile trial B28: `envgen show`/`play` on a multi-agent spec was an IndexError."""
+    from conftest import run_envgen
+
+    result = run_envgen(command, str(MULTIAGENT_SPECS[0]))
+    assert result.returncode == 1
+    assert "is a multi-agent spec" in result.stderr and "Traceback" not in result.stderr

@@ -174,6 +174,11 @@ def _resolve_spec(path: Path) -> Resolved:
     if diagnostics:
         print_diagnostics(diagnostics)
         raise Failure(f"{path} has errors (see above)", "fix them; `envgen validate` checks a spec")
+    if model is not None and hasattr(model, "roles"):  # a multi-agent spec (PettingZoo)
+        raise Failure(
+            f"{path} is a multi-agent spec: this command takes single-agent (Gymnasium) envs",
+            "use envgen.multiagent.make(id) in Python, or `envgen fuzz` for multi-agent checks",
+        )
     try:
         ids = env_ids_from_specs([path])
     except DiagnosticError as exc:
