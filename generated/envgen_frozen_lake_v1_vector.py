@@ -15,7 +15,7 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode
 
 from envgen import runtime as _rt
-from envgen.runtime.vector import NativeVectorEnv
+from envgen.runtime.vector import NativeVectorEnv, jit
 
 # Helpers get `_` names, so that a spec may use any plain name (envgen/compiler/names.py).
 from envgen.runtime.vector import mask_info as _mask_info
@@ -24,6 +24,167 @@ from .envgen_frozen_lake_v1 import DOWN, ID, LEFT, MAPS, PARAMS, RIGHT, TILES
 from .envgen_frozen_lake_v1 import FrozenLakeV1Env as _SingleEnv
 
 # --- the env ----------------------------------------------------------------------------
+
+
+@jit
+def _draw_random(_doubles, _pos, _i):
+    """Env `_i`'s next `random()`: its next buffered double."""
+    _p = _pos[_i]
+    _pos[_i] = _p + 1
+    return _doubles[_i, _p]
+
+
+@jit
+def _index(_k, _n):
+    """Index `_k` into a dimension of `_n`, clipped into range (see _Subscript)."""
+    return min(max(_k, -_n), _n - 1)
+
+
+@jit
+def _reset_env(_i, _doubles, _pos, _state_s, _state_last_action, start_probs):
+    """The single env's reset of env `_i` (no options), into the state arrays."""
+    s = int(np.argmax(np.cumsum(start_probs) > _draw_random(_doubles, _pos, _i)))
+    last_action = -1
+    _state_s[_i] = s
+    _state_last_action[_i] = last_action
+
+
+@jit
+def _observe_env(_i, _obs, _state_s):
+    """Env `_i`'s observation, into row `_i` of `_obs`."""
+    s = _state_s[_i]
+    _obs[_i] = s
+
+
+@jit
+def _autoreset_envs(
+    _ids,
+    _doubles,
+    _pos,
+    _elapsed,
+    _state_s,
+    _state_last_action,
+    _obs,
+    _terminated,
+    _truncated,
+    _reward,
+    start_probs,
+):
+    """Reset the envs `_ids`, as the single env's reset() does."""
+    for _i in _ids:
+        _reset_env(_i, _doubles, _pos, _state_s, _state_last_action, start_probs)
+        _elapsed[_i] = 0
+        _terminated[_i] = False
+        _truncated[_i] = False
+        _reward[_i] = 0.0
+        _observe_env(_i, _obs, _state_s)
+
+
+@jit
+def _step_envs(
+    _actions,
+    _resetting,
+    _done,
+    _doubles,
+    _pos,
+    _elapsed,
+    _limit,
+    _state_s,
+    _state_last_action,
+    _obs,
+    _terminated,
+    _truncated,
+    _reward,
+    _info0,
+    ncol,
+    grid,
+    is_slippery,
+    fail_rate,
+    success_rate,
+    nrow,
+    reward_schedule,
+    start_probs,
+):
+    """Step the envs not in `_resetting`, as the single env's step() does, then reset
+    those (NEXT_STEP autoresets); `_done[i]`: env i ended. Returns how many reset, or
+    -1 (nothing done) when an env's buffer of random doubles must be topped up first.
+    """
+    for _i in range(len(_actions)):
+        _need = 1 if _resetting[_i] else 1
+        if _pos[_i] > 256 - _need:
+            return -1
+    for _i in range(len(_actions)):
+        if _resetting[_i]:
+            continue
+        _elapsed[_i] += 1
+        s = _state_s[_i]
+        last_action = _state_last_action[_i]
+        action = _actions[_i]
+        row = s // ncol
+        col = s % ncol
+        u = _draw_random(_doubles, _pos, _i)
+        last_action = action
+        if grid[_index(row, grid.shape[0]), _index(col, grid.shape[1])] >= 2:
+            prob = 1.0
+            gain = 0.0
+            done = True
+        else:
+            if is_slippery:
+                k = int(np.argmax(np.cumsum(np.array([fail_rate, success_rate, fail_rate])) > u))
+                move = (action - 1 + k) % 4
+                prob = success_rate if k == 1 else fail_rate
+            else:
+                move = action
+                prob = 1.0
+            if move == LEFT:
+                col = max(col - 1, 0)
+            elif move == DOWN:
+                row = min(row + 1, nrow - 1)
+            elif move == RIGHT:
+                col = min(col + 1, ncol - 1)
+            else:
+                row = max(row - 1, 0)
+            s = row * ncol + col
+            tile = grid[_index(row, grid.shape[0]), _index(col, grid.shape[1])]
+            gain = (
+                1.0
+                * reward_schedule[
+                    _index(0 if tile == 3 else 1 if tile == 2 else 2, reward_schedule.shape[0])
+                ]
+            )
+            done = tile >= 2
+        _state_s[_i] = s
+        _state_last_action[_i] = last_action
+        terminated = bool(done)
+        reward = float(gain)
+        _terminated[_i] = terminated
+        _reward[_i] = reward
+        _info0[_i] = prob
+        _truncated[_i] = _elapsed[_i] >= _limit
+        _done[_i] = terminated or _truncated[_i]
+        _observe_env(_i, _obs, _state_s)
+    _ids = np.empty(len(_actions), dtype=np.int64)
+    _k = 0
+    for _i in range(len(_actions)):
+        if _resetting[_i]:
+            _ids[_k] = _i
+            _done[_i] = False
+            _k += 1
+    if _k:
+        _autoreset_envs(
+            _ids[:_k],
+            _doubles,
+            _pos,
+            _elapsed,
+            _state_s,
+            _state_last_action,
+            _obs,
+            _terminated,
+            _truncated,
+            _reward,
+            start_probs,
+        )
+    return _k
 
 
 class FrozenLakeV1VectorEnv(NativeVectorEnv):
@@ -91,7 +252,7 @@ class FrozenLakeV1VectorEnv(NativeVectorEnv):
         self._setup(num_envs, autoreset_mode, render_mode, max_episode_steps, buffered=True)
         self.s = np.zeros((num_envs), dtype=np.int64)
         self.last_action = np.zeros((num_envs), dtype=np.int64)
-        self._choose_backend(backend, threads, note="no kernel: state 's' init calls argmax()")
+        self._choose_backend(backend, threads, math_names=(), draws=1, direct=(), threadable=False)
 
     def step(self, actions: Any) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
         if self._needs_reset:
@@ -100,88 +261,93 @@ class FrozenLakeV1VectorEnv(NativeVectorEnv):
         _n = self.num_envs
         _next_step = self._next_step
         _resetting = self._autoreset
-        _any_reset = _next_step and bool(_resetting.any())
-        _live = ~_resetting if _any_reset else self._all_true
-        _live_ids = np.flatnonzero(_live) if _any_reset else self._all_ids
-        self._elapsed += 1
-        with np.errstate(all="ignore"):
-            s = self.s
-            last_action = self.last_action
-            row = s // self.ncol
-            col = s % self.ncol
-            _draw1 = np.zeros((_n,), dtype=np.float64)
-            _draw1[_live_ids] = self._streams.draw(_live_ids, "random", {})
-            u = _draw1
-            last_action = np.array(action)
-            _m2 = (
-                np.asarray(self.grid)[
+        if self._kernel:
+            obs, terminated, truncated, reward, _step_info, _done, _any_reset = self._run_kernel(
+                action, _resetting
+            )
+        else:
+            _any_reset = _next_step and bool(_resetting.any())
+            _live = ~_resetting if _any_reset else self._all_true
+            _live_ids = np.flatnonzero(_live) if _any_reset else self._all_ids
+            self._elapsed += 1
+            with np.errstate(all="ignore"):
+                s = self.s
+                last_action = self.last_action
+                row = s // self.ncol
+                col = s % self.ncol
+                _draw1 = np.zeros((_n,), dtype=np.float64)
+                _draw1[_live_ids] = self._streams.draw(_live_ids, "random", {})
+                u = _draw1
+                last_action = np.array(action)
+                _m2 = (
+                    np.asarray(self.grid)[
+                        np.clip(row, -np.shape(self.grid)[0], np.shape(self.grid)[0] - 1),
+                        np.clip(col, -np.shape(self.grid)[1], np.shape(self.grid)[1] - 1),
+                    ]
+                    >= 2
+                )
+                prob = 1.0
+                gain = 0.0
+                done = True
+                _m3 = ~_m2
+                if self.is_slippery:
+                    k = np.argmax(
+                        (
+                            np.cumsum(np.array([self.fail_rate, self.success_rate, self.fail_rate]))
+                            > u[:, None]
+                        ).reshape(_n, -1),
+                        axis=1,
+                    )
+                    move = (action - 1 + k) % 4
+                    prob = np.where(_m3, np.where(k == 1, self.success_rate, self.fail_rate), prob)
+                else:
+                    move = action
+                    prob = np.where(_m3, 1.0, prob)
+                _m4 = _m3 & (move == LEFT)
+                col = np.where(_m4, np.maximum(col - 1, 0), col)
+                _m5 = _m3 ^ _m4
+                _m6 = _m5 & (move == DOWN)
+                row = np.where(_m6, np.minimum(row + 1, self.nrow - 1), row)
+                _m7 = _m5 ^ _m6
+                _m8 = _m7 & (move == RIGHT)
+                col = np.where(_m8, np.minimum(col + 1, self.ncol - 1), col)
+                _m9 = _m7 ^ _m8
+                row = np.where(_m9, np.maximum(row - 1, 0), row)
+                s = np.where(_m3, row * self.ncol + col, s)
+                tile = np.asarray(self.grid)[
                     np.clip(row, -np.shape(self.grid)[0], np.shape(self.grid)[0] - 1),
                     np.clip(col, -np.shape(self.grid)[1], np.shape(self.grid)[1] - 1),
-                ]
-                >= 2
-            )
-            prob = 1.0
-            gain = 0.0
-            done = True
-            _m3 = ~_m2
-            if self.is_slippery:
-                k = np.argmax(
-                    (
-                        np.cumsum(np.array([self.fail_rate, self.success_rate, self.fail_rate]))
-                        > u[:, None]
-                    ).reshape(_n, -1),
-                    axis=1,
+                ].copy()
+                gain = np.where(
+                    _m3,
+                    1.0
+                    * np.asarray(self.reward_schedule)[
+                        np.clip(
+                            np.where(tile == 3, 0, np.where(tile == 2, 1, 2)),
+                            -np.shape(self.reward_schedule)[0],
+                            np.shape(self.reward_schedule)[0] - 1,
+                        )
+                    ].astype(np.float64),
+                    gain,
                 )
-                move = (action - 1 + k) % 4
-                prob = np.where(_m3, np.where(k == 1, self.success_rate, self.fail_rate), prob)
-            else:
-                move = action
-                prob = np.where(_m3, 1.0, prob)
-            _m4 = _m3 & (move == LEFT)
-            col = np.where(_m4, np.maximum(col - 1, 0), col)
-            _m5 = _m3 ^ _m4
-            _m6 = _m5 & (move == DOWN)
-            row = np.where(_m6, np.minimum(row + 1, self.nrow - 1), row)
-            _m7 = _m5 ^ _m6
-            _m8 = _m7 & (move == RIGHT)
-            col = np.where(_m8, np.minimum(col + 1, self.ncol - 1), col)
-            _m9 = _m7 ^ _m8
-            row = np.where(_m9, np.maximum(row - 1, 0), row)
-            s = np.where(_m3, row * self.ncol + col, s)
-            tile = np.asarray(self.grid)[
-                np.clip(row, -np.shape(self.grid)[0], np.shape(self.grid)[0] - 1),
-                np.clip(col, -np.shape(self.grid)[1], np.shape(self.grid)[1] - 1),
-            ].copy()
-            gain = np.where(
-                _m3,
-                1.0
-                * np.asarray(self.reward_schedule)[
-                    np.clip(
-                        np.where(tile == 3, 0, np.where(tile == 2, 1, 2)),
-                        -np.shape(self.reward_schedule)[0],
-                        np.shape(self.reward_schedule)[0] - 1,
-                    )
-                ].astype(np.float64),
-                gain,
-            )
-            done = np.where(_m3, tile >= 2, done)
-            terminated = done
-            reward = gain
-        self.s = s
-        self.last_action = last_action
-        if self.check_state:
-            _rt.check_finite(ID, s=s, last_action=last_action)
-        truncated = self._elapsed >= self._step_limit
-        _step_info: dict[str, Any] = {}
-        _step_info["prob"] = np.asarray(prob, dtype=np.float64)
-        if _any_reset:
-            _ids = np.flatnonzero(_resetting)
-            self._reset_envs(_ids)
-            reward[_ids] = 0.0
-            terminated[_ids] = False
-            truncated[_ids] = False
-        _done = terminated | truncated
-        obs = self._observe()
+                done = np.where(_m3, tile >= 2, done)
+                terminated = done
+                reward = gain
+            self.s = s
+            self.last_action = last_action
+            if self.check_state:
+                _rt.check_finite(ID, s=s, last_action=last_action)
+            truncated = self._elapsed >= self._step_limit
+            _step_info: dict[str, Any] = {}
+            _step_info["prob"] = np.asarray(prob, dtype=np.float64)
+            if _any_reset:
+                _ids = np.flatnonzero(_resetting)
+                self._reset_envs(_ids)
+                reward[_ids] = 0.0
+                terminated[_ids] = False
+                truncated[_ids] = False
+            _done = terminated | truncated
+            obs = self._observe()
         _infos: dict[str, Any] = {}
         _stepped = ~_resetting if _any_reset else None
         if _stepped is None or _stepped.any():
@@ -221,3 +387,66 @@ class FrozenLakeV1VectorEnv(NativeVectorEnv):
 
     def _check_actions(self, actions: Any) -> Any:
         return self._discrete_actions(actions, 0, 4)
+
+    def _run_kernel(self, action: np.ndarray, _resetting: np.ndarray) -> Any:
+        """Step all envs with the compiled kernels (autoresetting `_resetting`)."""
+        _n = len(action)
+        obs = np.empty(_n, dtype=np.int64)
+        terminated = np.empty(_n, dtype=np.bool_)
+        truncated = np.empty(_n, dtype=np.bool_)
+        reward = np.empty(_n, dtype=np.float64)
+        _done = np.empty(_n, dtype=np.bool_)
+        _info0 = np.zeros(_n, dtype=np.float64)
+        _resets = _step_envs(
+            action,
+            _resetting,
+            _done,
+            self._streams.doubles,
+            self._streams.pos,
+            self._elapsed,
+            self._step_limit,
+            self.s,
+            self.last_action,
+            obs,
+            terminated,
+            truncated,
+            reward,
+            _info0,
+            self.ncol,
+            self.grid,
+            self.is_slippery,
+            self.fail_rate,
+            self.success_rate,
+            self.nrow,
+            self.reward_schedule,
+            self.start_probs,
+        )
+        while _resets < 0:  # a buffer ran low: top up, then step
+            self._streams.reserve(1)
+            _resets = _step_envs(
+                action,
+                _resetting,
+                _done,
+                self._streams.doubles,
+                self._streams.pos,
+                self._elapsed,
+                self._step_limit,
+                self.s,
+                self.last_action,
+                obs,
+                terminated,
+                truncated,
+                reward,
+                _info0,
+                self.ncol,
+                self.grid,
+                self.is_slippery,
+                self.fail_rate,
+                self.success_rate,
+                self.nrow,
+                self.reward_schedule,
+                self.start_probs,
+            )
+        if self.check_state:
+            _rt.check_finite(ID, s=self.s, last_action=self.last_action)
+        return obs, terminated, truncated, reward, {"prob": _info0}, _done, _resets > 0

@@ -15,7 +15,7 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode
 
 from envgen import runtime as _rt
-from envgen.runtime.vector import NativeVectorEnv
+from envgen.runtime.vector import NativeVectorEnv, jit
 
 # Helpers get `_` names, so that a spec may use any plain name (envgen/compiler/names.py).
 from envgen.runtime.vector import mask_info as _mask_info
@@ -24,6 +24,114 @@ from .envgen_inventory_pipeline_v0 import ID, PARAMS
 from .envgen_inventory_pipeline_v0 import InventoryPipelineV0Env as _SingleEnv
 
 # --- the env ----------------------------------------------------------------------------
+
+
+@jit
+def _index(_k, _n):
+    """Index `_k` into a dimension of `_n`, clipped into range (see _Subscript)."""
+    return min(max(_k, -_n), _n - 1)
+
+
+@jit
+def _reset_env(_i, _rngs, _state_stock, _state_pipeline, capacity, lead_time):
+    """The single env's reset of env `_i` (no options), into the state arrays."""
+    stock = int(_rngs[_i].integers(0, capacity // 2))
+    pipeline = np.full((lead_time,), 0, dtype=np.int64)
+    _state_stock[_i] = stock
+    _state_pipeline[_i] = pipeline
+
+
+@jit
+def _autoreset_envs(
+    _ids,
+    _rngs,
+    _elapsed,
+    _state_stock,
+    _state_pipeline,
+    _terminated,
+    _truncated,
+    _reward,
+    capacity,
+    lead_time,
+):
+    """Reset the envs `_ids`, as the single env's reset() does."""
+    for _i in _ids:
+        _reset_env(_i, _rngs, _state_stock, _state_pipeline, capacity, lead_time)
+        _elapsed[_i] = 0
+        _terminated[_i] = False
+        _truncated[_i] = False
+        _reward[_i] = 0.0
+
+
+@jit
+def _step_envs(
+    _actions,
+    _resetting,
+    _done,
+    _rngs,
+    _elapsed,
+    _limit,
+    _state_stock,
+    _state_pipeline,
+    _terminated,
+    _truncated,
+    _reward,
+    _info0,
+    lead_time,
+    capacity,
+    mean_demand,
+    price,
+    holding_cost,
+    order_cost,
+):
+    """Step the envs not in `_resetting`, as the single env's step() does, then reset
+    those (NEXT_STEP autoresets); `_done[i]`: env i ended. Returns how many reset, or
+    -1 (nothing done) when an env's buffer of random doubles must be topped up first.
+    """
+    for _i in range(len(_actions)):
+        if _resetting[_i]:
+            continue
+        _elapsed[_i] += 1
+        stock = _state_stock[_i]
+        pipeline = _state_pipeline[_i]
+        action = _actions[_i]
+        arrived = pipeline[_index(0, pipeline.shape[0])]
+        pipeline = np.roll(pipeline, -1)
+        pipeline[_index(lead_time - 1, pipeline.shape[0])] = action
+        stock = min(stock + arrived, capacity)
+        demand = int(_rngs[_i].poisson(mean_demand))
+        sold = min(stock, demand)
+        stock = stock - sold
+        _state_stock[_i] = stock
+        _state_pipeline[_i] = pipeline
+        terminated = False
+        reward = float(price * sold - holding_cost * stock - order_cost * action)
+        _terminated[_i] = terminated
+        _reward[_i] = reward
+        _info0[_i] = demand - sold
+        _truncated[_i] = _elapsed[_i] >= _limit
+        _done[_i] = terminated or _truncated[_i]
+    _ids = np.empty(len(_actions), dtype=np.int64)
+    _k = 0
+    for _i in range(len(_actions)):
+        if _resetting[_i]:
+            _ids[_k] = _i
+            _done[_i] = False
+            _k += 1
+    if _k:
+        _autoreset_envs(
+            _ids[:_k],
+            _rngs,
+            _elapsed,
+            _state_stock,
+            _state_pipeline,
+            _terminated,
+            _truncated,
+            _reward,
+            capacity,
+            lead_time,
+        )
+    return _k
 
 
 class InventoryPipelineV0VectorEnv(NativeVectorEnv):
@@ -71,7 +179,10 @@ class InventoryPipelineV0VectorEnv(NativeVectorEnv):
         self._choose_backend(
             backend,
             threads,
-            note=("no kernel: state 'pipeline' is int64 array of shape (lead_time,)"),
+            math_names=(),
+            draws=0,
+            direct=("integers", "poisson"),
+            threadable=False,
         )
 
     def step(self, actions: Any) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
@@ -81,43 +192,48 @@ class InventoryPipelineV0VectorEnv(NativeVectorEnv):
         _n = self.num_envs
         _next_step = self._next_step
         _resetting = self._autoreset
-        _any_reset = _next_step and bool(_resetting.any())
-        _live = ~_resetting if _any_reset else self._all_true
-        _live_ids = np.flatnonzero(_live) if _any_reset else self._all_ids
-        self._elapsed += 1
-        stock = self.stock
-        pipeline = self.pipeline
-        arrived = pipeline[:, 0].copy()
-        pipeline = _rt.roll_rows(pipeline, -1)
-        pipeline[:, self.lead_time - 1] = action
-        stock = np.minimum(stock + arrived, self.capacity)
-        _draw1 = np.zeros((_n,), dtype=np.int64)
-        _draw1[_live_ids] = self._streams.draw(
-            _live_ids, "poisson", {"lam": self.mean_demand}, dtype=np.int64
-        )
-        demand = _draw1
-        sold = np.minimum(stock, demand)
-        stock = stock - sold
-        terminated = np.full((_n,), False)
-        reward = (
-            self.price * sold.astype(np.float64)
-            - self.holding_cost * stock.astype(np.float64)
-            - self.order_cost * action.astype(np.float64)
-        )
-        self.stock = stock
-        self.pipeline = pipeline
-        if self.check_state:
-            _rt.check_finite(ID, stock=stock, pipeline=pipeline)
-        truncated = self._elapsed >= self._step_limit
-        _step_info: dict[str, Any] = {}
-        _step_info["lost_sales"] = np.asarray(demand - sold, dtype=np.int64)
-        if _any_reset:
-            _ids = np.flatnonzero(_resetting)
-            self._reset_envs(_ids)
-            reward[_ids] = 0.0
-            terminated[_ids] = False
-            truncated[_ids] = False
-        _done = terminated | truncated
+        if self._kernel:
+            _, terminated, truncated, reward, _step_info, _done, _any_reset = self._run_kernel(
+                action, _resetting
+            )
+        else:
+            _any_reset = _next_step and bool(_resetting.any())
+            _live = ~_resetting if _any_reset else self._all_true
+            _live_ids = np.flatnonzero(_live) if _any_reset else self._all_ids
+            self._elapsed += 1
+            stock = self.stock
+            pipeline = self.pipeline
+            arrived = pipeline[:, 0].copy()
+            pipeline = _rt.roll_rows(pipeline, -1)
+            pipeline[:, self.lead_time - 1] = action
+            stock = np.minimum(stock + arrived, self.capacity)
+            _draw1 = np.zeros((_n,), dtype=np.int64)
+            _draw1[_live_ids] = self._streams.draw(
+                _live_ids, "poisson", {"lam": self.mean_demand}, dtype=np.int64
+            )
+            demand = _draw1
+            sold = np.minimum(stock, demand)
+            stock = stock - sold
+            terminated = np.full((_n,), False)
+            reward = (
+                self.price * sold.astype(np.float64)
+                - self.holding_cost * stock.astype(np.float64)
+                - self.order_cost * action.astype(np.float64)
+            )
+            self.stock = stock
+            self.pipeline = pipeline
+            if self.check_state:
+                _rt.check_finite(ID, stock=stock, pipeline=pipeline)
+            truncated = self._elapsed >= self._step_limit
+            _step_info: dict[str, Any] = {}
+            _step_info["lost_sales"] = np.asarray(demand - sold, dtype=np.int64)
+            if _any_reset:
+                _ids = np.flatnonzero(_resetting)
+                self._reset_envs(_ids)
+                reward[_ids] = 0.0
+                terminated[_ids] = False
+                truncated[_ids] = False
+            _done = terminated | truncated
         obs = self._observe()
         _infos: dict[str, Any] = {}
         _stepped = ~_resetting if _any_reset else None
@@ -169,3 +285,36 @@ class InventoryPipelineV0VectorEnv(NativeVectorEnv):
 
     def _check_actions(self, actions: Any) -> Any:
         return self._discrete_actions(actions, 0, 5)
+
+    def _run_kernel(self, action: np.ndarray, _resetting: np.ndarray) -> Any:
+        """Step all envs with the compiled kernels (autoresetting `_resetting`)."""
+        _n = len(action)
+        terminated = np.empty(_n, dtype=np.bool_)
+        truncated = np.empty(_n, dtype=np.bool_)
+        reward = np.empty(_n, dtype=np.float64)
+        _done = np.empty(_n, dtype=np.bool_)
+        _info0 = np.zeros(_n, dtype=np.int64)
+        _rngs = self._streams.kernel_generators()
+        _resets = _step_envs(
+            action,
+            _resetting,
+            _done,
+            _rngs,
+            self._elapsed,
+            self._step_limit,
+            self.stock,
+            self.pipeline,
+            terminated,
+            truncated,
+            reward,
+            _info0,
+            self.lead_time,
+            self.capacity,
+            self.mean_demand,
+            self.price,
+            self.holding_cost,
+            self.order_cost,
+        )
+        if self.check_state:
+            _rt.check_finite(ID, stock=self.stock, pipeline=self.pipeline)
+        return None, terminated, truncated, reward, {"lost_sales": _info0}, _done, _resets > 0

@@ -84,7 +84,13 @@ class MountainCarContinuousV0VectorEnv(NativeVectorEnv):
         self.position = np.zeros((num_envs), dtype=np.float64)
         self.velocity = np.zeros((num_envs), dtype=np.float64)
         self._choose_backend(
-            backend, threads, note="no kernel: the action space is Box (kernels take Discrete)"
+            backend,
+            threads,
+            note=(
+                "no kernel: step stores a float32 scalar into state "
+                "'position' (its run-time type changes after the first "
+                "step)"
+            ),
         )
 
     def step(self, actions: Any) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:

@@ -16,9 +16,10 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode
 
 from envgen import runtime as _rt
-from envgen.runtime.vector import NativeVectorEnv
+from envgen.runtime.vector import NativeVectorEnv, jit, prange
 
 # Helpers get `_` names, so that a spec may use any plain name (envgen/compiler/names.py).
+from envgen.runtime.vector import exact as _exact
 from envgen.runtime.vector import mask_info as _mask_info
 from envgen.runtime.vector import size as _size
 
@@ -26,6 +27,174 @@ from .envgen_resource_management_v0 import ID, PARAMS
 from .envgen_resource_management_v0 import ResourceManagementV0Env as _SingleEnv
 
 # --- the env ----------------------------------------------------------------------------
+
+# NumPy's array math (the single env's) may be SIMD code, not the C library's
+_KERNEL_ARRAY_MATH = (
+    None
+    if _exact(np.sin, math.sin) is np.sin
+    else "no kernel: np.sin on arrays differs from the C library here"
+)
+
+
+@jit
+def _draw_n_normal(_g, _n, *_args):
+    """`normal(..., size=_n)`: NumPy draws it as _n scalar draws, in order."""
+    _out = np.empty(_n, dtype=np.float64)
+    for _k in range(_n):
+        _out[_k] = _g.normal(*_args)
+    return _out
+
+
+@jit
+def _index(_k, _n):
+    """Index `_k` into a dimension of `_n`, clipped into range (see _Subscript)."""
+    return min(max(_k, -_n), _n - 1)
+
+
+@jit
+def _map_sin(_x):
+    """np.sin(x) with the C library's sin, element by element."""
+    _flat = _x.ravel()
+    _out = np.empty(_flat.size)
+    for _k in range(_flat.size):
+        _out[_k] = math.sin(_flat[_k])
+    return _out.reshape(_x.shape)
+
+
+@jit
+def _reset_env(_i, _rngs, _state_load, _state_servers, _state_queue, max_steps, max_servers, noise):
+    """The single env's reset of env `_i` (no options), into the state arrays."""
+    load = np.full((max_steps,), 0, dtype=np.float64)
+    servers = max(max_servers // 2, 1)
+    queue = 0.0
+    hours = np.arange(max_steps) * 24.0 / max_steps
+    daily = 0.5 + 0.4 * _map_sin((hours - 6.0) * math.pi / 12.0)
+    load = np.clip(daily + _draw_n_normal(_rngs[_i], max_steps, 0.0, noise), 0.1, 1.0)
+    _state_load[_i] = load
+    _state_servers[_i] = servers
+    _state_queue[_i] = queue
+
+
+@jit
+def _observe_env(
+    _i, _obs, _elapsed, _state_load, _state_servers, _state_queue, max_steps, max_servers
+):
+    """Env `_i`'s observation, into row `_i` of `_obs`."""
+    load = _state_load[_i]
+    servers = _state_servers[_i]
+    queue = _state_queue[_i]
+    _obs[_i, 0] = load[_index(min(_elapsed[_i], max_steps - 1), load.shape[0])]
+    _obs[_i, 1] = servers / max_servers
+    _obs[_i, 2] = min(queue / 100.0, 1.0)
+    _obs[_i, 3] = _elapsed[_i] % max_steps / max_steps
+
+
+@jit
+def _autoreset_envs(
+    _ids,
+    _rngs,
+    _elapsed,
+    _state_load,
+    _state_servers,
+    _state_queue,
+    _obs,
+    _terminated,
+    _truncated,
+    _reward,
+    max_steps,
+    max_servers,
+    noise,
+):
+    """Reset the envs `_ids`, as the single env's reset() does."""
+    for _i in _ids:
+        _reset_env(
+            _i, _rngs, _state_load, _state_servers, _state_queue, max_steps, max_servers, noise
+        )
+        _elapsed[_i] = 0
+        _terminated[_i] = False
+        _truncated[_i] = False
+        _reward[_i] = 0.0
+        _observe_env(
+            _i, _obs, _elapsed, _state_load, _state_servers, _state_queue, max_steps, max_servers
+        )
+
+
+@jit(threads=True)
+def _step_envs(
+    _actions,
+    _resetting,
+    _done,
+    _rngs,
+    _elapsed,
+    _limit,
+    _state_load,
+    _state_servers,
+    _state_queue,
+    _obs,
+    _terminated,
+    _truncated,
+    _reward,
+    max_servers,
+    max_steps,
+    server_cost,
+    queue_penalty,
+    noise,
+):
+    """Step the envs not in `_resetting`, as the single env's step() does, then reset
+    those (NEXT_STEP autoresets); `_done[i]`: env i ended. Returns how many reset, or
+    -1 (nothing done) when an env's buffer of random doubles must be topped up first.
+    """
+    for _i in prange(len(_actions)):
+        if _resetting[_i]:
+            continue
+        _elapsed[_i] += 1
+        load = _state_load[_i]
+        servers = _state_servers[_i]
+        queue = _state_queue[_i]
+        action = _actions[_i]
+        change = int(np.rint(float(np.float32(np.float32(action[0]) * np.float32(2.0)))) + 0.0)
+        servers = min(max(servers + change, 1), max_servers)
+        demand = load[_index(min(_elapsed[_i] - 1, max_steps - 1), load.shape[0])]
+        capacity = servers / max_servers
+        if demand > capacity:
+            queue = queue + (demand - capacity) * 50.0
+        else:
+            queue = max(queue - 10.0, 0.0)
+        _state_servers[_i] = servers
+        _state_queue[_i] = queue
+        terminated = False
+        reward = float(-(servers * server_cost + queue * queue_penalty) / 100.0)
+        _terminated[_i] = terminated
+        _reward[_i] = reward
+        _truncated[_i] = _elapsed[_i] >= _limit
+        _done[_i] = terminated or _truncated[_i]
+        _observe_env(
+            _i, _obs, _elapsed, _state_load, _state_servers, _state_queue, max_steps, max_servers
+        )
+    _ids = np.empty(len(_actions), dtype=np.int64)
+    _k = 0
+    for _i in range(len(_actions)):
+        if _resetting[_i]:
+            _ids[_k] = _i
+            _done[_i] = False
+            _k += 1
+    if _k:
+        _autoreset_envs(
+            _ids[:_k],
+            _rngs,
+            _elapsed,
+            _state_load,
+            _state_servers,
+            _state_queue,
+            _obs,
+            _terminated,
+            _truncated,
+            _reward,
+            max_steps,
+            max_servers,
+            noise,
+        )
+    return _k
 
 
 class ResourceManagementV0VectorEnv(NativeVectorEnv):
@@ -69,7 +238,13 @@ class ResourceManagementV0VectorEnv(NativeVectorEnv):
         self.servers = np.zeros((num_envs), dtype=np.int64)
         self.queue = np.zeros((num_envs), dtype=np.float64)
         self._choose_backend(
-            backend, threads, note="no kernel: the action space is Box (kernels take Discrete)"
+            backend,
+            threads,
+            note=_KERNEL_ARRAY_MATH,
+            math_names=("sin",),
+            draws=0,
+            direct=("normal",),
+            threadable=True,
         )
 
     def step(self, actions: Any) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
@@ -79,48 +254,54 @@ class ResourceManagementV0VectorEnv(NativeVectorEnv):
         _n = self.num_envs
         _next_step = self._next_step
         _resetting = self._autoreset
-        _any_reset = _next_step and bool(_resetting.any())
-        self._elapsed += 1
-        _elapsed = self._elapsed
-        _ar = np.arange(_n)
-        load = self.load
-        servers = self.servers
-        queue = self.queue
-        change = np.asarray(np.round((action[:, 0] * 2.0).astype(np.float64)) + 0.0).astype(
-            np.int64
-        )
-        servers = np.minimum(np.maximum(servers + change, 1), self.max_servers)
-        demand = load[
-            _ar,
-            np.clip(
-                np.minimum(_elapsed - 1, self.max_steps - 1),
-                -np.shape(load)[1],
-                np.shape(load)[1] - 1,
-            ),
-        ].copy()
-        capacity = servers / self.max_servers
-        _m1 = demand > capacity
-        queue = np.where(_m1, queue + (demand - capacity) * 50.0, queue)
-        _m2 = ~_m1
-        queue = np.where(_m2, np.maximum(queue - 10.0, 0.0), queue)
-        terminated = np.full((_n,), False)
-        reward = (
-            -(servers.astype(np.float64) * self.server_cost + queue * self.queue_penalty) / 100.0
-        )
-        self.load = load
-        self.servers = servers
-        self.queue = queue
-        if self.check_state:
-            _rt.check_finite(ID, load=load, servers=servers, queue=queue)
-        truncated = self._elapsed >= self._step_limit
-        if _any_reset:
-            _ids = np.flatnonzero(_resetting)
-            self._reset_envs(_ids)
-            reward[_ids] = 0.0
-            terminated[_ids] = False
-            truncated[_ids] = False
-        _done = terminated | truncated
-        obs = self._observe()
+        if self._kernel:
+            obs, terminated, truncated, reward, _, _done, _any_reset = self._run_kernel(
+                action, _resetting
+            )
+        else:
+            _any_reset = _next_step and bool(_resetting.any())
+            self._elapsed += 1
+            _elapsed = self._elapsed
+            _ar = np.arange(_n)
+            load = self.load
+            servers = self.servers
+            queue = self.queue
+            change = np.asarray(np.round((action[:, 0] * 2.0).astype(np.float64)) + 0.0).astype(
+                np.int64
+            )
+            servers = np.minimum(np.maximum(servers + change, 1), self.max_servers)
+            demand = load[
+                _ar,
+                np.clip(
+                    np.minimum(_elapsed - 1, self.max_steps - 1),
+                    -np.shape(load)[1],
+                    np.shape(load)[1] - 1,
+                ),
+            ].copy()
+            capacity = servers / self.max_servers
+            _m1 = demand > capacity
+            queue = np.where(_m1, queue + (demand - capacity) * 50.0, queue)
+            _m2 = ~_m1
+            queue = np.where(_m2, np.maximum(queue - 10.0, 0.0), queue)
+            terminated = np.full((_n,), False)
+            reward = (
+                -(servers.astype(np.float64) * self.server_cost + queue * self.queue_penalty)
+                / 100.0
+            )
+            self.load = load
+            self.servers = servers
+            self.queue = queue
+            if self.check_state:
+                _rt.check_finite(ID, load=load, servers=servers, queue=queue)
+            truncated = self._elapsed >= self._step_limit
+            if _any_reset:
+                _ids = np.flatnonzero(_resetting)
+                self._reset_envs(_ids)
+                reward[_ids] = 0.0
+                terminated[_ids] = False
+                truncated[_ids] = False
+            _done = terminated | truncated
+            obs = self._observe()
         _infos: dict[str, Any] = {}
         _infos = self._info(_infos, None)
         if _next_step:
@@ -192,3 +373,36 @@ class ResourceManagementV0VectorEnv(NativeVectorEnv):
         ):
             action = self._fix_actions(actions)
         return np.array(action, dtype=np.float32)
+
+    def _run_kernel(self, action: np.ndarray, _resetting: np.ndarray) -> Any:
+        """Step all envs with the compiled kernels (autoresetting `_resetting`)."""
+        _n = len(action)
+        obs = np.empty((_n, 4), dtype=np.float32)
+        terminated = np.empty(_n, dtype=np.bool_)
+        truncated = np.empty(_n, dtype=np.bool_)
+        reward = np.empty(_n, dtype=np.float64)
+        _done = np.empty(_n, dtype=np.bool_)
+        _rngs = self._streams.kernel_generators()
+        _resets = self._threaded(_step_envs)(
+            action,
+            _resetting,
+            _done,
+            _rngs,
+            self._elapsed,
+            self._step_limit,
+            self.load,
+            self.servers,
+            self.queue,
+            obs,
+            terminated,
+            truncated,
+            reward,
+            self.max_servers,
+            self.max_steps,
+            self.server_cost,
+            self.queue_penalty,
+            self.noise,
+        )
+        if self.check_state:
+            _rt.check_finite(ID, load=self.load, servers=self.servers, queue=self.queue)
+        return obs, terminated, truncated, reward, {}, _done, _resets > 0

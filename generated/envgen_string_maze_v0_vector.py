@@ -15,13 +15,97 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode
 
 from envgen import runtime as _rt
-from envgen.runtime.vector import NativeVectorEnv
+from envgen.runtime.vector import NativeVectorEnv, jit, prange
 
 # Helpers get `_` names, so that a spec may use any plain name (envgen/compiler/names.py).
 from .envgen_string_maze_v0 import DOWN, ID, LEFT, PARAMS, UP
 from .envgen_string_maze_v0 import StringMazeV0Env as _SingleEnv
 
 # --- the env ----------------------------------------------------------------------------
+
+
+@jit
+def _index(_k, _n):
+    """Index `_k` into a dimension of `_n`, clipped into range (see _Subscript)."""
+    return min(max(_k, -_n), _n - 1)
+
+
+@jit
+def _reset_env(_i, _rngs, _state_cell, free):
+    """The single env's reset of env `_i` (no options), into the state arrays."""
+    cell = free[_rngs[_i].integers(0, len(free))]
+    _state_cell[_i] = cell
+
+
+@jit
+def _autoreset_envs(_ids, _rngs, _elapsed, _state_cell, _terminated, _truncated, _reward, free):
+    """Reset the envs `_ids`, as the single env's reset() does."""
+    for _i in _ids:
+        _reset_env(_i, _rngs, _state_cell, free)
+        _elapsed[_i] = 0
+        _terminated[_i] = False
+        _truncated[_i] = False
+        _reward[_i] = 0.0
+
+
+@jit(threads=True)
+def _step_envs(
+    _actions,
+    _resetting,
+    _done,
+    _rngs,
+    _elapsed,
+    _limit,
+    _state_cell,
+    _terminated,
+    _truncated,
+    _reward,
+    width,
+    grid,
+    goal,
+    free,
+):
+    """Step the envs not in `_resetting`, as the single env's step() does, then reset
+    those (NEXT_STEP autoresets); `_done[i]`: env i ended. Returns how many reset, or
+    -1 (nothing done) when an env's buffer of random doubles must be topped up first.
+    """
+    for _i in prange(len(_actions)):
+        if _resetting[_i]:
+            continue
+        _elapsed[_i] += 1
+        cell = _state_cell[_i]
+        action = _actions[_i]
+        row = cell // width
+        col = cell % width
+        if action == UP:
+            row = row - 1
+        elif action == DOWN:
+            row = row + 1
+        elif action == LEFT:
+            col = col - 1
+        else:
+            col = col + 1
+        if grid[_index(row, grid.shape[0]), _index(col, grid.shape[1])] != 0:
+            cell = row * width + col
+        _state_cell[_i] = cell
+        terminated = bool(cell == goal)
+        reward = float(1.0 if cell == goal else -0.01)
+        _terminated[_i] = terminated
+        _reward[_i] = reward
+        _truncated[_i] = _elapsed[_i] >= _limit
+        _done[_i] = terminated or _truncated[_i]
+    _ids = np.empty(len(_actions), dtype=np.int64)
+    _k = 0
+    for _i in range(len(_actions)):
+        if _resetting[_i]:
+            _ids[_k] = _i
+            _done[_i] = False
+            _k += 1
+    if _k:
+        _autoreset_envs(
+            _ids[:_k], _rngs, _elapsed, _state_cell, _terminated, _truncated, _reward, free
+        )
+    return _k
 
 
 class StringMazeV0VectorEnv(NativeVectorEnv):
@@ -62,7 +146,9 @@ class StringMazeV0VectorEnv(NativeVectorEnv):
         self.max_episode_steps = 200
         self._setup(num_envs, autoreset_mode, render_mode, max_episode_steps, buffered=False)
         self.cell = np.zeros((num_envs), dtype=np.int64)
-        self._choose_backend(backend, threads, note="no kernel: state 'cell' init calls choice()")
+        self._choose_backend(
+            backend, threads, math_names=(), draws=0, direct=("integers",), threadable=True
+        )
 
     def step(self, actions: Any) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
         if self._needs_reset:
@@ -70,42 +156,47 @@ class StringMazeV0VectorEnv(NativeVectorEnv):
         action = self._check_actions(actions)
         _next_step = self._next_step
         _resetting = self._autoreset
-        _any_reset = _next_step and bool(_resetting.any())
-        self._elapsed += 1
-        cell = self.cell
-        row = cell // self.width
-        col = cell % self.width
-        _m1 = action == UP
-        row = np.where(_m1, row - 1, row)
-        _m2 = ~_m1
-        _m3 = _m2 & (action == DOWN)
-        row = np.where(_m3, row + 1, row)
-        _m4 = _m2 ^ _m3
-        _m5 = _m4 & (action == LEFT)
-        col = np.where(_m5, col - 1, col)
-        _m6 = _m4 ^ _m5
-        col = np.where(_m6, col + 1, col)
-        _m7 = (
-            np.asarray(self.grid)[
-                np.clip(row, -np.shape(self.grid)[0], np.shape(self.grid)[0] - 1),
-                np.clip(col, -np.shape(self.grid)[1], np.shape(self.grid)[1] - 1),
-            ]
-            != 0
-        )
-        cell = np.where(_m7, row * self.width + col, cell)
-        terminated = cell == self.goal
-        reward = np.where(cell == self.goal, 1.0, -0.01)
-        self.cell = cell
-        if self.check_state:
-            _rt.check_finite(ID, cell=cell)
-        truncated = self._elapsed >= self._step_limit
-        if _any_reset:
-            _ids = np.flatnonzero(_resetting)
-            self._reset_envs(_ids)
-            reward[_ids] = 0.0
-            terminated[_ids] = False
-            truncated[_ids] = False
-        _done = terminated | truncated
+        if self._kernel:
+            _, terminated, truncated, reward, _, _done, _any_reset = self._run_kernel(
+                action, _resetting
+            )
+        else:
+            _any_reset = _next_step and bool(_resetting.any())
+            self._elapsed += 1
+            cell = self.cell
+            row = cell // self.width
+            col = cell % self.width
+            _m1 = action == UP
+            row = np.where(_m1, row - 1, row)
+            _m2 = ~_m1
+            _m3 = _m2 & (action == DOWN)
+            row = np.where(_m3, row + 1, row)
+            _m4 = _m2 ^ _m3
+            _m5 = _m4 & (action == LEFT)
+            col = np.where(_m5, col - 1, col)
+            _m6 = _m4 ^ _m5
+            col = np.where(_m6, col + 1, col)
+            _m7 = (
+                np.asarray(self.grid)[
+                    np.clip(row, -np.shape(self.grid)[0], np.shape(self.grid)[0] - 1),
+                    np.clip(col, -np.shape(self.grid)[1], np.shape(self.grid)[1] - 1),
+                ]
+                != 0
+            )
+            cell = np.where(_m7, row * self.width + col, cell)
+            terminated = cell == self.goal
+            reward = np.where(cell == self.goal, 1.0, -0.01)
+            self.cell = cell
+            if self.check_state:
+                _rt.check_finite(ID, cell=cell)
+            truncated = self._elapsed >= self._step_limit
+            if _any_reset:
+                _ids = np.flatnonzero(_resetting)
+                self._reset_envs(_ids)
+                reward[_ids] = 0.0
+                terminated[_ids] = False
+                truncated[_ids] = False
+            _done = terminated | truncated
         obs = self._observe()
         _infos: dict[str, Any] = {}
         if _next_step:
@@ -176,3 +267,31 @@ class StringMazeV0VectorEnv(NativeVectorEnv):
 
     def _check_actions(self, actions: Any) -> Any:
         return self._discrete_actions(actions, 0, 4)
+
+    def _run_kernel(self, action: np.ndarray, _resetting: np.ndarray) -> Any:
+        """Step all envs with the compiled kernels (autoresetting `_resetting`)."""
+        _n = len(action)
+        terminated = np.empty(_n, dtype=np.bool_)
+        truncated = np.empty(_n, dtype=np.bool_)
+        reward = np.empty(_n, dtype=np.float64)
+        _done = np.empty(_n, dtype=np.bool_)
+        _rngs = self._streams.kernel_generators()
+        _resets = self._threaded(_step_envs)(
+            action,
+            _resetting,
+            _done,
+            _rngs,
+            self._elapsed,
+            self._step_limit,
+            self.cell,
+            terminated,
+            truncated,
+            reward,
+            self.width,
+            self.grid,
+            self.goal,
+            self.free,
+        )
+        if self.check_state:
+            _rt.check_finite(ID, cell=self.cell)
+        return None, terminated, truncated, reward, {}, _done, _resets > 0

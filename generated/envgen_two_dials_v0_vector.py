@@ -15,13 +15,101 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode
 
 from envgen import runtime as _rt
-from envgen.runtime.vector import NativeVectorEnv
+from envgen.runtime.vector import NativeVectorEnv, jit, prange
 
 # Helpers get `_` names, so that a spec may use any plain name (envgen/compiler/names.py).
 from .envgen_two_dials_v0 import ID, PARAMS
 from .envgen_two_dials_v0 import TwoDialsV0Env as _SingleEnv
 
 # --- the env ----------------------------------------------------------------------------
+
+
+@jit
+def _draw_n_integers(_g, _n, *_args):
+    """`integers(..., size=_n)`: NumPy draws it as _n scalar draws, in order."""
+    _out = np.empty(_n, dtype=np.int64)
+    for _k in range(_n):
+        _out[_k] = _g.integers(*_args)
+    return _out
+
+
+@jit
+def _reset_env(_i, _rngs, _state_dials, _state_targets, positions):
+    """The single env's reset of env `_i` (no options), into the state arrays."""
+    dials = np.asarray(_draw_n_integers(_rngs[_i], 2, 0, positions)).astype(np.int64)
+    targets = np.asarray(_draw_n_integers(_rngs[_i], 2, 0, positions)).astype(np.int64)
+    _state_dials[_i] = dials
+    _state_targets[_i] = targets
+
+
+@jit
+def _autoreset_envs(
+    _ids, _rngs, _elapsed, _state_dials, _state_targets, _terminated, _truncated, _reward, positions
+):
+    """Reset the envs `_ids`, as the single env's reset() does."""
+    for _i in _ids:
+        _reset_env(_i, _rngs, _state_dials, _state_targets, positions)
+        _elapsed[_i] = 0
+        _terminated[_i] = False
+        _truncated[_i] = False
+        _reward[_i] = 0.0
+
+
+@jit(threads=True)
+def _step_envs(
+    _actions,
+    _resetting,
+    _done,
+    _rngs,
+    _elapsed,
+    _limit,
+    _state_dials,
+    _state_targets,
+    _terminated,
+    _truncated,
+    _reward,
+    positions,
+):
+    """Step the envs not in `_resetting`, as the single env's step() does, then reset
+    those (NEXT_STEP autoresets); `_done[i]`: env i ended. Returns how many reset, or
+    -1 (nothing done) when an env's buffer of random doubles must be topped up first.
+    """
+    for _i in prange(len(_actions)):
+        if _resetting[_i]:
+            continue
+        _elapsed[_i] += 1
+        dials = _state_dials[_i]
+        targets = _state_targets[_i]
+        action = _actions[_i]
+        dials = np.clip(dials + action - 1, 0, positions - 1)
+        distance = np.sum(np.abs(dials - targets))
+        _state_dials[_i] = dials
+        terminated = bool(distance == 0)
+        reward = float(-distance)
+        _terminated[_i] = terminated
+        _reward[_i] = reward
+        _truncated[_i] = _elapsed[_i] >= _limit
+        _done[_i] = terminated or _truncated[_i]
+    _ids = np.empty(len(_actions), dtype=np.int64)
+    _k = 0
+    for _i in range(len(_actions)):
+        if _resetting[_i]:
+            _ids[_k] = _i
+            _done[_i] = False
+            _k += 1
+    if _k:
+        _autoreset_envs(
+            _ids[:_k],
+            _rngs,
+            _elapsed,
+            _state_dials,
+            _state_targets,
+            _terminated,
+            _truncated,
+            _reward,
+            positions,
+        )
+    return _k
 
 
 class TwoDialsV0VectorEnv(NativeVectorEnv):
@@ -60,9 +148,7 @@ class TwoDialsV0VectorEnv(NativeVectorEnv):
         self.dials = np.zeros((num_envs, 2), dtype=np.int64)
         self.targets = np.zeros((num_envs, 2), dtype=np.int64)
         self._choose_backend(
-            backend,
-            threads,
-            note=("no kernel: the action space is MultiDiscrete (kernels take Discrete)"),
+            backend, threads, math_names=(), draws=0, direct=("integers",), threadable=True
         )
 
     def step(self, actions: Any) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
@@ -71,26 +157,31 @@ class TwoDialsV0VectorEnv(NativeVectorEnv):
         action = self._check_actions(actions)
         _next_step = self._next_step
         _resetting = self._autoreset
-        _any_reset = _next_step and bool(_resetting.any())
-        self._elapsed += 1
-        dials = self.dials
-        targets = self.targets
-        dials = np.minimum(np.maximum(dials + action - 1, 0), self.positions - 1)
-        distance = np.sum(np.abs(dials - targets), axis=(1,))
-        terminated = distance == 0
-        reward = np.array(-distance, dtype=np.float64)
-        self.dials = dials
-        self.targets = targets
-        if self.check_state:
-            _rt.check_finite(ID, dials=dials, targets=targets)
-        truncated = self._elapsed >= self._step_limit
-        if _any_reset:
-            _ids = np.flatnonzero(_resetting)
-            self._reset_envs(_ids)
-            reward[_ids] = 0.0
-            terminated[_ids] = False
-            truncated[_ids] = False
-        _done = terminated | truncated
+        if self._kernel:
+            _, terminated, truncated, reward, _, _done, _any_reset = self._run_kernel(
+                action, _resetting
+            )
+        else:
+            _any_reset = _next_step and bool(_resetting.any())
+            self._elapsed += 1
+            dials = self.dials
+            targets = self.targets
+            dials = np.minimum(np.maximum(dials + action - 1, 0), self.positions - 1)
+            distance = np.sum(np.abs(dials - targets), axis=(1,))
+            terminated = distance == 0
+            reward = np.array(-distance, dtype=np.float64)
+            self.dials = dials
+            self.targets = targets
+            if self.check_state:
+                _rt.check_finite(ID, dials=dials, targets=targets)
+            truncated = self._elapsed >= self._step_limit
+            if _any_reset:
+                _ids = np.flatnonzero(_resetting)
+                self._reset_envs(_ids)
+                reward[_ids] = 0.0
+                terminated[_ids] = False
+                truncated[_ids] = False
+            _done = terminated | truncated
         obs = self._observe()
         _infos: dict[str, Any] = {}
         if _next_step:
@@ -138,3 +229,29 @@ class TwoDialsV0VectorEnv(NativeVectorEnv):
         ):
             action = self._fix_actions(actions)
         return np.array(action, dtype=np.int64)
+
+    def _run_kernel(self, action: np.ndarray, _resetting: np.ndarray) -> Any:
+        """Step all envs with the compiled kernels (autoresetting `_resetting`)."""
+        _n = len(action)
+        terminated = np.empty(_n, dtype=np.bool_)
+        truncated = np.empty(_n, dtype=np.bool_)
+        reward = np.empty(_n, dtype=np.float64)
+        _done = np.empty(_n, dtype=np.bool_)
+        _rngs = self._streams.kernel_generators()
+        _resets = self._threaded(_step_envs)(
+            action,
+            _resetting,
+            _done,
+            _rngs,
+            self._elapsed,
+            self._step_limit,
+            self.dials,
+            self.targets,
+            terminated,
+            truncated,
+            reward,
+            self.positions,
+        )
+        if self.check_state:
+            _rt.check_finite(ID, dials=self.dials, targets=self.targets)
+        return None, terminated, truncated, reward, {}, _done, _resets > 0

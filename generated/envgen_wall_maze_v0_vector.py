@@ -15,7 +15,7 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode
 
 from envgen import runtime as _rt
-from envgen.runtime.vector import NativeVectorEnv
+from envgen.runtime.vector import NativeVectorEnv, jit, prange
 
 # Helpers get `_` names, so that a spec may use any plain name (envgen/compiler/names.py).
 from envgen.runtime.vector import mask_info as _mask_info
@@ -24,6 +24,106 @@ from .envgen_wall_maze_v0 import DOWN, ID, PARAMS, RIGHT, TILES, UP
 from .envgen_wall_maze_v0 import WallMazeV0Env as _SingleEnv
 
 # --- the env ----------------------------------------------------------------------------
+
+
+@jit
+def _index(_k, _n):
+    """Index `_k` into a dimension of `_n`, clipped into range (see _Subscript)."""
+    return min(max(_k, -_n), _n - 1)
+
+
+@jit
+def _reset_env(_i, _state_pos, start):
+    """The single env's reset of env `_i` (no options), into the state arrays."""
+    pos = start
+    _state_pos[_i] = pos
+
+
+@jit
+def _observe_env(_i, _obs, _state_pos):
+    """Env `_i`'s observation, into row `_i` of `_obs`."""
+    pos = _state_pos[_i]
+    _obs[_i] = pos
+
+
+@jit
+def _autoreset_envs(_ids, _elapsed, _state_pos, _obs, _terminated, _truncated, _reward, start):
+    """Reset the envs `_ids`, as the single env's reset() does."""
+    for _i in _ids:
+        _reset_env(_i, _state_pos, start)
+        _elapsed[_i] = 0
+        _terminated[_i] = False
+        _truncated[_i] = False
+        _reward[_i] = 0.0
+        _observe_env(_i, _obs, _state_pos)
+
+
+@jit(threads=True)
+def _step_envs(
+    _actions,
+    _resetting,
+    _done,
+    _elapsed,
+    _limit,
+    _state_pos,
+    _obs,
+    _terminated,
+    _truncated,
+    _reward,
+    ncol,
+    nrow,
+    grid,
+    goal,
+    start,
+):
+    """Step the envs not in `_resetting`, as the single env's step() does, then reset
+    those (NEXT_STEP autoresets); `_done[i]`: env i ended. Returns how many reset, or
+    -1 (nothing done) when an env's buffer of random doubles must be topped up first.
+    """
+    for _i in prange(len(_actions)):
+        if _resetting[_i]:
+            continue
+        _elapsed[_i] += 1
+        pos = _state_pos[_i]
+        action = _actions[_i]
+        row = pos // ncol
+        col = pos % ncol
+        if action == UP:
+            row = row - 1
+        elif action == RIGHT:
+            col = col + 1
+        elif action == DOWN:
+            row = row + 1
+        else:
+            col = col - 1
+        r = min(max(row, 0), nrow - 1)
+        c = min(max(col, 0), ncol - 1)
+        if (
+            row == r
+            and col == c
+            and (grid[_index(r, grid.shape[0]), _index(c, grid.shape[1])] != 1)
+        ):
+            pos = r * ncol + c
+        _state_pos[_i] = pos
+        terminated = bool(pos == goal)
+        reward = float(1.0 if pos == goal else -0.05)
+        _terminated[_i] = terminated
+        _reward[_i] = reward
+        _truncated[_i] = _elapsed[_i] >= _limit
+        _done[_i] = terminated or _truncated[_i]
+        _observe_env(_i, _obs, _state_pos)
+    _ids = np.empty(len(_actions), dtype=np.int64)
+    _k = 0
+    for _i in range(len(_actions)):
+        if _resetting[_i]:
+            _ids[_k] = _i
+            _done[_i] = False
+            _k += 1
+    if _k:
+        _autoreset_envs(
+            _ids[:_k], _elapsed, _state_pos, _obs, _terminated, _truncated, _reward, start
+        )
+    return _k
 
 
 class WallMazeV0VectorEnv(NativeVectorEnv):
@@ -84,7 +184,7 @@ class WallMazeV0VectorEnv(NativeVectorEnv):
         self.max_episode_steps = 60
         self._setup(num_envs, autoreset_mode, render_mode, max_episode_steps, buffered=False)
         self.pos = np.zeros((num_envs), dtype=np.int64)
-        self._choose_backend(backend, threads, note="no kernel: step uses Subscript `grid[r, c]`")
+        self._choose_backend(backend, threads, math_names=(), draws=0, direct=(), threadable=True)
 
     def step(self, actions: Any) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
         if self._needs_reset:
@@ -92,46 +192,51 @@ class WallMazeV0VectorEnv(NativeVectorEnv):
         action = self._check_actions(actions)
         _next_step = self._next_step
         _resetting = self._autoreset
-        _any_reset = _next_step and bool(_resetting.any())
-        self._elapsed += 1
-        pos = self.pos
-        row = pos // self.ncol
-        col = pos % self.ncol
-        _m1 = action == UP
-        row = np.where(_m1, row - 1, row)
-        _m2 = ~_m1
-        _m3 = _m2 & (action == RIGHT)
-        col = np.where(_m3, col + 1, col)
-        _m4 = _m2 ^ _m3
-        _m5 = _m4 & (action == DOWN)
-        row = np.where(_m5, row + 1, row)
-        _m6 = _m4 ^ _m5
-        col = np.where(_m6, col - 1, col)
-        r = np.minimum(np.maximum(row, 0), self.nrow - 1)
-        c = np.minimum(np.maximum(col, 0), self.ncol - 1)
-        _m7 = np.logical_and(
-            np.logical_and(row == r, col == c),
-            np.asarray(self.grid)[
-                np.clip(r, -np.shape(self.grid)[0], np.shape(self.grid)[0] - 1),
-                np.clip(c, -np.shape(self.grid)[1], np.shape(self.grid)[1] - 1),
-            ]
-            != 1,
-        )
-        pos = np.where(_m7, r * self.ncol + c, pos)
-        terminated = pos == self.goal
-        reward = np.where(pos == self.goal, 1.0, -0.05)
-        self.pos = pos
-        if self.check_state:
-            _rt.check_finite(ID, pos=pos)
-        truncated = self._elapsed >= self._step_limit
-        if _any_reset:
-            _ids = np.flatnonzero(_resetting)
-            self._reset_envs(_ids)
-            reward[_ids] = 0.0
-            terminated[_ids] = False
-            truncated[_ids] = False
-        _done = terminated | truncated
-        obs = self._observe()
+        if self._kernel:
+            obs, terminated, truncated, reward, _, _done, _any_reset = self._run_kernel(
+                action, _resetting
+            )
+        else:
+            _any_reset = _next_step and bool(_resetting.any())
+            self._elapsed += 1
+            pos = self.pos
+            row = pos // self.ncol
+            col = pos % self.ncol
+            _m1 = action == UP
+            row = np.where(_m1, row - 1, row)
+            _m2 = ~_m1
+            _m3 = _m2 & (action == RIGHT)
+            col = np.where(_m3, col + 1, col)
+            _m4 = _m2 ^ _m3
+            _m5 = _m4 & (action == DOWN)
+            row = np.where(_m5, row + 1, row)
+            _m6 = _m4 ^ _m5
+            col = np.where(_m6, col - 1, col)
+            r = np.minimum(np.maximum(row, 0), self.nrow - 1)
+            c = np.minimum(np.maximum(col, 0), self.ncol - 1)
+            _m7 = np.logical_and(
+                np.logical_and(row == r, col == c),
+                np.asarray(self.grid)[
+                    np.clip(r, -np.shape(self.grid)[0], np.shape(self.grid)[0] - 1),
+                    np.clip(c, -np.shape(self.grid)[1], np.shape(self.grid)[1] - 1),
+                ]
+                != 1,
+            )
+            pos = np.where(_m7, r * self.ncol + c, pos)
+            terminated = pos == self.goal
+            reward = np.where(pos == self.goal, 1.0, -0.05)
+            self.pos = pos
+            if self.check_state:
+                _rt.check_finite(ID, pos=pos)
+            truncated = self._elapsed >= self._step_limit
+            if _any_reset:
+                _ids = np.flatnonzero(_resetting)
+                self._reset_envs(_ids)
+                reward[_ids] = 0.0
+                terminated[_ids] = False
+                truncated[_ids] = False
+            _done = terminated | truncated
+            obs = self._observe()
         _infos: dict[str, Any] = {}
         _infos = self._info(_infos, None)
         if _next_step:
@@ -248,3 +353,32 @@ class WallMazeV0VectorEnv(NativeVectorEnv):
 
     def _check_actions(self, actions: Any) -> Any:
         return self._discrete_actions(actions, 0, 4)
+
+    def _run_kernel(self, action: np.ndarray, _resetting: np.ndarray) -> Any:
+        """Step all envs with the compiled kernels (autoresetting `_resetting`)."""
+        _n = len(action)
+        obs = np.empty(_n, dtype=np.int64)
+        terminated = np.empty(_n, dtype=np.bool_)
+        truncated = np.empty(_n, dtype=np.bool_)
+        reward = np.empty(_n, dtype=np.float64)
+        _done = np.empty(_n, dtype=np.bool_)
+        _resets = self._threaded(_step_envs)(
+            action,
+            _resetting,
+            _done,
+            self._elapsed,
+            self._step_limit,
+            self.pos,
+            obs,
+            terminated,
+            truncated,
+            reward,
+            self.ncol,
+            self.nrow,
+            self.grid,
+            self.goal,
+            self.start,
+        )
+        if self.check_state:
+            _rt.check_finite(ID, pos=self.pos)
+        return obs, terminated, truncated, reward, {}, _done, _resets > 0

@@ -107,25 +107,65 @@ def compiled(built):
     ]
 
 
-def test_specs_with_scalar_state_get_a_compiled_kernel(built):
+#: Specs whose native vector env steps with the NumPy code, and why (issue 17: the kernel
+#: for every spec). MountainCarContinuous stores float32 values into float64 state, as
+#: Gymnasium's does, so its step computes in float64 right after a reset and in float32
+#: after that: the NumPy code translates the step twice for that; the kernel does not yet.
+NO_KERNEL = {"envgen/MountainCarContinuous-v0": "its run-time type changes after the first step"}
+
+
+def test_every_native_vector_env_steps_with_the_kernel(built):
+    """Every spec with a native vector env gets the compiled kernel (backend "numba"),
+    but the few in NO_KERNEL, whose reason is what `backend_note` says."""
     kernels = set(compiled(built))
-    assert {"envgen/CartPole-v1", "envgen/GoLeft-v0", "envgen/MountainCar-v0"} <= kernels
-    # hypot: CPython's own algorithm, transcribed (checked against math.hypot at run time)
-    assert "envgen/DictNavigation-v0" in kernels
+    for env_id in vectorized(built):
+        if env_id in NO_KERNEL:
+            assert env_id not in kernels, f"{env_id} has a kernel now: drop it from NO_KERNEL"
+            vec = built[1][env_id][2](num_envs=1)
+            assert vec.backend == "numpy" and NO_KERNEL[env_id] in vec.backend_note, env_id
+            with pytest.raises(ValueError, match="backend='numba' is unavailable"):
+                built[1][env_id][2](num_envs=1, backend="numba")
+        else:
+            note = built[1][env_id][2](num_envs=1).backend_note
+            assert env_id in kernels, f"{env_id} steps with NumPy: {note}"
     # observations drawn by a spec function with the drawing library, inside the kernel
-    assert "envgen/SimpleVisual-v0" in kernels
     visual = built[1]["envgen/SimpleVisual-v0"][2](num_envs=1)
     assert "_obs" in vector_observe_params(visual)
-    # draws other than random()/uniform() call each env's Generator inside the kernel
-    assert {"envgen/SimpleTrading-v0", "envgen/DiceGuess-v0"} <= kernels
-    for env_id in set(vectorized(built)) - kernels:
-        vec = built[1][env_id][2](num_envs=1)
-        assert vec.backend == "numpy" and vec.backend_note, env_id
-        with pytest.raises(ValueError, match="backend='numba' is unavailable"):
-            built[1][env_id][2](num_envs=1, backend="numba")
     with pytest.raises(ValueError, match="backend must be one of"):
         built[1]["envgen/CartPole-v1"][2](num_envs=1, backend="jax")
     assert built[1]["envgen/CartPole-v1"][2](num_envs=1, backend="numpy").backend == "numpy"
+
+
+def test_sized_draws_consume_the_stream_as_scalar_draws():
+    """The kernel draws `integers(0, n, size=k)` (and the other sized draws) as k scalar
+    draws from the env's Generator: NumPy's sized draws must consume the stream so."""
+    cases = [
+        ("integers", (0, 7)),
+        ("integers", (3,)),
+        ("integers", (0, 2**40)),
+        ("normal", (0.0, 2.0)),
+        ("poisson", (3.0,)),
+        ("poisson", (30.0,)),
+        ("binomial", (10, 0.3)),
+        ("binomial", (100, 0.5)),
+        ("exponential", (2.0,)),
+        ("uniform", (1.0, 3.0)),
+        ("standard_normal", ()),
+    ]
+    for name, args in cases:
+        for seed in range(5):
+            for size in (1, 2, 3, 8):
+                sized, scalar = np.random.default_rng(seed), np.random.default_rng(seed)
+                want = getattr(sized, name)(*args, size=size)
+                got = [getattr(scalar, name)(*args) for _ in range(size)]
+                assert np.array_equal(want, got), (name, args, seed, size)
+                assert sized.random() == scalar.random(), (name, args, seed, size)
+    values = np.array([3, 5, 9, 11, 13])
+    for seed in range(50):  # choice(a): a[integers(0, len(a))]
+        chosen, drawn = np.random.default_rng(seed), np.random.default_rng(seed)
+        for _ in range(4):
+            assert chosen.choice(values) == values[drawn.integers(0, len(values))]
+            assert chosen.choice(7) == drawn.integers(0, 7)
 
 
 @pytest.mark.parametrize("backend", ["numpy", "numba"])
@@ -849,13 +889,82 @@ def test_draws_with_array_bounds_equal_the_single_env(tmp_path):
     sys.path.insert(0, str(tmp_path))
     try:
         single, vector = build_one(tmp_path, ARRAY_BOUNDS_SPEC, "array_bounds_envs")
-        for backend in ("numpy",):  # array state has no kernel yet (issue 17)
+        for backend in ("numpy", "numba"):
             vec = vector(num_envs=4, backend=backend)
             sync = SyncVectorEnv([single for _ in range(4)])
             same(vec.reset(seed=3), sync.reset(seed=3), f"{backend} reset")
             vec.action_space.seed(3)
             for t in range(20):
                 actions = vec.action_space.sample()
+                same(vec.step(actions), sync.step(actions), f"{backend} step {t}")
+    finally:
+        sys.path.remove(str(tmp_path))
+
+
+KERNEL_ARRAYS_SPEC = """\
+id: test/KernelArrays-v0
+description: Array state, a float32 Box action, tables, spec functions and sized draws in the kernel.
+params:
+  weights: {default: [0.5, 1.5, 2.5]}
+let:
+  table: "[[1, 2, 3], [4, 5, 6]]"
+  phases: sin(arange(3) * 0.5)
+functions:
+  wrap:
+    args: [x]
+    return: ((x + pi) % (2 * pi)) - pi
+  first_zero:
+    args: [v]
+    body: |
+      k = flatnonzero(v == 0)[0] if any(v == 0) else -1
+    return: k
+action_space: {Box: {low: -1, high: 1, shape: [2], dtype: float32}}
+observation_space: {Box: {low: -100, high: 100, shape: [5], dtype: float64}}
+state:
+  counts: {dtype: int64, shape: [3], init: 0}
+  angle: {init: 0.0}
+  spread: {shape: [2], init: 0.0}
+  best: {dtype: int64, init: 0}
+  zero: {dtype: int64, init: 0}
+reset: |
+  spread = uniform(array([-1.0, -0.5]), array([1.0, 0.5]), 2)
+  angle = spread[0] * 3.0 + phases[1]
+step: |
+  push = action[1] * 0.3
+  k = 2 if action[0] > 0.1 else (1 if action[0] > -0.1 else 0)
+  counts[k] = counts[k] + table[k % 2, k]
+  angle = wrap(angle + float(push) + weights[k])
+  spread = roll(spread, 1) * 0.5 + cumsum(phases)[1:3]
+  best = argmax(counts)
+  zero = first_zero(counts)
+observation: "[angle, spread[0], spread[1], 1.0 * best, 1.0 * zero]"
+reward: float(sum(counts)) * 0.01 + float(push)
+terminated: sum(counts) > 40
+max_episode_steps: 25
+"""
+
+
+def test_kernel_arrays_tables_functions_and_float32_actions(tmp_path):
+    """What the kernel compiles beyond scalars, against the single env on both backends:
+    array state written in place, let tables and list params indexed by state, spec
+    functions (one returning an element of a computed array), sized uniform draws with
+    array bounds, array sin in a let, roll/cumsum/argmax/flatnonzero, and a float32 Box
+    action compared with 0.1 as NumPy 2 does (in float32: np.float32(0.1) > 0.1 is False)."""
+    sys.path.insert(0, str(tmp_path))
+    try:
+        single, vector = build_one(tmp_path, KERNEL_ARRAYS_SPEC, "kernel_arrays_envs")
+        edges = np.array([0.1, -0.1, 0.3, -1.0, 1.0, 0.0], dtype=np.float32)
+        for backend in ("numba", "numpy"):
+            vec = vector(num_envs=4, backend=backend)
+            assert vec.backend == backend, vec.backend_note
+            sync = SyncVectorEnv([single for _ in range(4)])
+            same(vec.reset(seed=2), sync.reset(seed=2), f"{backend} reset")
+            vec.action_space.seed(2)
+            rng = np.random.default_rng(2)
+            for t in range(120):
+                actions = vec.action_space.sample()
+                if t % 3 == 0:  # exactly representable edges, e.g. float32(0.1)
+                    actions = rng.choice(edges, size=actions.shape)
                 same(vec.step(actions), sync.step(actions), f"{backend} step {t}")
     finally:
         sys.path.remove(str(tmp_path))

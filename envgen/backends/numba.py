@@ -25,14 +25,24 @@ falls back to the NumPy code at construction time (see docs/vectorization.md).
 from __future__ import annotations
 
 import ast
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from envgen.backends._printer import Translator, _argument, literal, np_dtype, tidy, tidy_block
+from envgen.backends._printer import _CMP as _COMPARE
+from envgen.backends._printer import (
+    Translator,
+    _argument,
+    function_variant,
+    literal,
+    np_dtype,
+    tidy,
+    tidy_block,
+)
 from envgen.backends.python import INDENT, _state_value
 from envgen.compiler.functions import BUILTINS
-from envgen.compiler.ir import Code, EnvModel, FunctionModel
-from envgen.compiler.types import T
+from envgen.compiler.ir import BINARY_OPERATORS, Code, EnvModel, FunctionModel
+from envgen.compiler.types import ANY, T, promote
 
 #: Math functions that cost a C library call each (sqrt, floor, abs, ... are instructions).
 _LIBRARY_MATH = {
@@ -59,12 +69,42 @@ _KERNEL_BUILTINS = {
     "hypot",
     *("sqrt", "floor", "ceil", "round", "abs", "square", "sign", "pow"),
     *("min", "max", "clip", "where", "int", "float", "bool", "float64", "option"),
+    *("float32", "int8", "int16", "int32", "int64", "uint8"),
     # drawn from the per-env buffers
     *("random", "uniform"),
     # drawn from each env's own Generator (Numba implements NumPy's algorithms)
     *("normal", "standard_normal", "integers", "exponential", "poisson", "binomial"),
 }
 _SCALAR_DTYPES = {"bool", "int64", "float64"}
+_ACTION_KINDS = ("Discrete", "Box", "MultiDiscrete", "MultiBinary")
+#: Scalar dtypes NumPy keeps through arithmetic with plain numbers (NEP 50), where Numba
+#: would widen: the kernel casts each operation's operands and result back to them.
+_NARROW = {"float32", "int8", "int16", "int32", "uint8"}
+#: Array dtypes the kernel computes with (float32 arrays: only indexed, e.g. a Box action).
+_ARRAY_DTYPES = {"bool", "int8", "int16", "int32", "int64", "uint8", "float64", "float32"}
+#: Array dtypes of arithmetic results Numba computes as NumPy does (narrower ones it widens).
+_WIDE = {"bool", "int64", "float64"}
+#: Builtins Numba computes element by element exactly as NumPy does on arrays (no library
+#: math: NumPy's array sin/exp/... may be SIMD code that differs from the C library's).
+_ELEMENTWISE = {
+    *("sqrt", "floor", "ceil", "abs", "square", "sign", "min", "max", "clip", "where"),
+    *("int", "float", "bool", "float64"),
+}
+#: Library math the kernel applies to arrays element by element with the C library (as
+#: `math.<name>`), where NumPy's array function gives the same bits on this machine (checked
+#: at import: `array_math_lines`): np name -> math name.
+_ARRAY_MATH = {
+    **{n: n for n in ("sin", "cos", "tan", "sinh", "cosh", "tanh", "exp", "log", "log2")},
+    **{"log10": "log10", "arcsin": "asin", "arccos": "acos", "arctan": "atan"},
+}
+#: Array functions whose Numba form gives NumPy's results (see `_check_expr`).
+_ARRAY_FUNCTIONS = {
+    *("sum", "prod", "mean", "any", "all", "argmax", "argmin", "cumsum", "count_nonzero"),
+    *("len", "zeros", "ones", "full", "arange", "ravel", "reshape", "roll", "array", "eye"),
+    *("flatnonzero", "concatenate", "stack"),
+}
+#: Reductions NumPy computes pairwise for floats (Numba: in order), so ints and bools only.
+_FLOAT_REDUCTIONS = {"sum", "prod", "mean"}
 #: The most buffered draws a kernel may make per env and call: one buffer
 #: (`vector_runtime._BUFFER`; not imported, to keep Numba out of `envgen build`).
 BUFFERED_DRAWS = 256
@@ -79,6 +119,37 @@ _HELPERS = {
         "def _square(_x):",
         f'{INDENT}"""x * x, as np.square computes it (x ** 2 would call the C library\'s pow)."""',
         f"{INDENT}return _x * _x",
+    ],
+    "_index": [
+        "@jit",
+        "def _index(_k, _n):",
+        f'{INDENT}"""Index `_k` into a dimension of `_n`, clipped into range (see _Subscript)."""',
+        f"{INDENT}return min(max(_k, -_n), _n - 1)",
+    ],
+    "_draw_n_random": [
+        "@jit",
+        "def _draw_n_random(_doubles, _pos, _i, _n):",
+        f'{INDENT}"""Env `_i`\'s next `random(_n)`: its next _n buffered doubles."""',
+        f"{INDENT}_p = _pos[_i]",
+        f"{INDENT}_pos[_i] = _p + _n",
+        f"{INDENT}return _doubles[_i, _p : _p + _n].copy()",
+    ],
+    "_draw_n_uniform": [
+        "@jit",
+        "def _draw_n_uniform(_doubles, _pos, _i, _low, _high, _n):",
+        f'{INDENT}"""Env `_i`\'s next `uniform(low, high, _n)` (bounds: numbers or _n-arrays),',
+        f"{INDENT}as Generator.uniform computes it: low + (high - low) * double, in order.",
+        f'{INDENT}"""',
+        f"{INDENT}_lows = np.empty(_n)",
+        f"{INDENT}_lows[:] = _low",
+        f"{INDENT}_highs = np.empty(_n)",
+        f"{INDENT}_highs[:] = _high",
+        f"{INDENT}_p = _pos[_i]",
+        f"{INDENT}_pos[_i] = _p + _n",
+        f"{INDENT}_out = np.empty(_n)",
+        f"{INDENT}for _k in range(_n):",
+        f"{INDENT * 2}_out[_k] = _lows[_k] + (_highs[_k] - _lows[_k]) * _doubles[_i, _p + _k]",
+        f"{INDENT}return _out",
     ],
     "_draw_random": [
         "@jit",
@@ -98,6 +169,60 @@ _HELPERS = {
         f"{INDENT}return _low + (float(_high) - _low) * _doubles[_i, _p]",
     ],
 }
+
+
+def _at(rank: int) -> list[str]:
+    """A helper reading one element of a computed array, indices clipped (see _Subscript)."""
+    ks = [f"_k{axis}" for axis in range(rank)]
+    index = ", ".join(f"min(max({k}, -_x.shape[{a}]), _x.shape[{a}] - 1)" for a, k in enumerate(ks))
+    return [
+        "@jit",
+        f"def _at{rank}(_x, {', '.join(ks)}):",
+        f'{INDENT}"""_x[{", ".join(ks)}], each index clipped into range."""',
+        f"{INDENT}return _x[{index}]",
+    ]
+
+
+def _sized_draw(name: str) -> list[str]:
+    """A helper drawing `_n` values with env `_i`'s Generator, one scalar draw at a time."""
+    dtype = "np.int64" if name in ("integers", "poisson", "binomial") else "np.float64"
+    return [
+        "@jit",
+        f"def _draw_n_{name}(_g, _n, *_args):",
+        f'{INDENT}"""`{name}(..., size=_n)`: NumPy draws it as _n scalar draws, in order."""',
+        f"{INDENT}_out = np.empty(_n, dtype={dtype})",
+        f"{INDENT}for _k in range(_n):",
+        f"{INDENT * 2}_out[_k] = _g.{name}(*_args)",
+        f"{INDENT}return _out",
+    ]
+
+
+def _map_math(name: str, math_name: str) -> list[str]:
+    return [
+        "@jit",
+        f"def _map_{name}(_x):",
+        f'{INDENT}"""np.{name}(x) with the C library\'s {math_name}, element by element."""',
+        f"{INDENT}_flat = _x.ravel()",
+        f"{INDENT}_out = np.empty(_flat.size)",
+        f"{INDENT}for _k in range(_flat.size):",
+        f"{INDENT * 2}_out[_k] = math.{math_name}(_flat[_k])",
+        f"{INDENT}return _out.reshape(_x.shape)",
+    ]
+
+
+def array_math_note(names: list[str]) -> list[str]:
+    """Module lines: `_KERNEL_ARRAY_MATH`, None where NumPy's array functions `names` give
+    the C library's bits on this machine (the kernel computes them so), else why not."""
+    checks = " and ".join(f"_exact(np.{n}, math.{_ARRAY_MATH[n]}) is np.{n}" for n in names)
+    listed = ", ".join(f"np.{n}" for n in names)
+    return [
+        "# NumPy's array math (the single env's) may be SIMD code, not the C library's",
+        "_KERNEL_ARRAY_MATH = (",
+        f"{INDENT}None",
+        f"{INDENT}if {checks}",
+        f"{INDENT}else {literal(f'no kernel: {listed} on arrays differs from the C library here')}",
+        ")",
+    ]
 
 
 def _runtime_functions(*names: str) -> list[str]:
@@ -144,6 +269,7 @@ class KernelCode:
     direct: list[str]  # Generator methods the kernel calls (checked against NumPy's)
     threadable: bool  # the step loop may run on several threads (it draws nothing)
     observes: bool  # the kernel also writes the observations (else `_observe()` does)
+    array_math: list[str]  # NumPy functions the kernel applies to arrays (array_math_note)
 
 
 @dataclass
@@ -170,6 +296,8 @@ class KernelTranslator(Translator):
         self.math: set[str] = set()
         self.substitutes: dict[int, str] = {}  # id(node) -> code computed elsewhere
         self.helpers: set[str] = set()  # module-level helpers the code calls (_HELPERS)
+        self.array_math: set[str] = set()  # NumPy functions applied to arrays (_ARRAY_MATH)
+        self.functions: dict[str, list[str]] = {}  # compiled spec functions, by name
 
     def expr(self, node: ast.expr) -> str:
         if id(node) in self.substitutes:
@@ -185,13 +313,113 @@ class KernelTranslator(Translator):
             return "0" if self.section == "reset" else "_elapsed[_i]"  # step, observe
         return super().name(node)
 
+    def _narrow(self, node: ast.expr, code: str) -> str:
+        """`code` cast to `node`'s analysed scalar dtype where NumPy keeps a narrow one."""
+        t = self.type_of(node)
+        if t.is_scalar and t.dtype in _NARROW and not t.weak:
+            return f"np.{t.dtype}({code})"
+        return code
+
     def _BinOp(self, node: ast.BinOp) -> str:
+        t = self.type_of(node)
+        if t.is_scalar and t.dtype in _NARROW and not t.weak:
+            # NumPy computes np.float32(x) * 0.5 in float32 (NEP 50); Numba would widen.
+            op = BINARY_OPERATORS[type(node.op)]
+            left = f"np.{t.dtype}({self.expr(node.left)})"
+            right = f"np.{t.dtype}({self.expr(node.right)})"
+            return f"np.{t.dtype}({left} {op} {right})"
         if isinstance(node.op, ast.Pow) and self.type_of(node).kind == "float":
             # Python's float ** is the C library's pow(); Numba would turn `x ** 2` into
             # x * x, which differs from pow() in the last bit for about 0.1% of x.
             self.math.add("pow")
             return f"_c_pow({self.expr(node.left)}, {self.expr(node.right)})"
         return super()._BinOp(node)
+
+    def _Compare(self, node: ast.Compare) -> str:
+        operands = [node.left, *node.comparators]
+        common = promote(*(self.type_of(o) for o in operands))
+        if common.is_scalar and common.dtype in _NARROW and not common.weak:
+            # np.float32(x) > 0.07 compares in float32 (NEP 50): 0.07 rounded first
+            parts = [f"np.{common.dtype}({self.expr(node.left)})"]
+            for op, right in zip(node.ops, node.comparators, strict=True):
+                parts.append(f"{_COMPARE[type(op)]} np.{common.dtype}({self.expr(right)})")
+            return "(" + " ".join(parts) + ")"
+        return super()._Compare(node)
+
+    def _List(self, node: ast.List) -> str:
+        if self.type_of(node).dtype == "tuple":  # the arrays concatenate()/stack() join
+            inner = ", ".join(self.expr(e) for e in node.elts)
+            return f"({inner}{',' if len(node.elts) == 1 else ''})"
+        return super()._List(node)
+
+    def _spec_function(self, node: ast.Call) -> str:
+        """A call of a spec function: the variant the analysis chose, compiled as
+        `_fn_<method>(args..., params and lets it reads)`."""
+        variant = function_variant(self.model, node)
+        assert variant is not None and isinstance(node.func, ast.Name)
+        fn = self.model.functions[node.func.id]
+        name = f"_fn{variant.method}"
+        ft = KernelTranslator(self.model, self.section, self.buffered)
+        body = tidy_block(ft.block(variant.body.stmts))
+        returned = tidy(ft.code(variant.returns))
+        extra = [a for a in ft.args.names if a not in fn.args]
+        self.functions.update(ft.functions)
+        self.functions[name] = _function(
+            name,
+            [*fn.args, *extra],
+            f"The spec function '{fn.name}', as the single env computes it.",
+            [*body, f"return {returned}"],
+        )
+        self.helpers |= ft.helpers
+        self.math |= ft.math
+        self.array_math |= ft.array_math
+        self.direct |= ft.direct
+        for arg in extra:
+            self.args.add(arg)
+        return f"{name}({', '.join([*(self.expr(a) for a in node.args), *extra])})"
+
+    def _Subscript(self, node: ast.Subscript) -> str:
+        # Indices clipped into range, as the NumPy code clips them: the single env raises
+        # IndexError there, and a compiled kernel must not read outside the array.
+        index = node.slice
+        parts = index.elts if isinstance(index, ast.Tuple) else [index]
+        if not isinstance(node.value, ast.Name) and all(isinstance(p, ast.Slice) for p in parts):
+            return f"({self.expr(node.value)})[{', '.join(self._Slice(p) for p in parts)}]"
+        if not isinstance(node.value, ast.Name):  # a computed array: indexed by a helper
+            helper = f"_at{len(parts)}"
+            self.helpers.add(helper)
+            _HELPERS.setdefault(helper, _at(len(parts)))
+            args = ", ".join(self.expr(p) for p in parts)
+            return f"{helper}({self.expr(node.value)}, {args})"
+        array = self.expr(node.value)
+        index = node.slice
+        parts = []
+        for axis, part in enumerate(index.elts if isinstance(index, ast.Tuple) else [index]):
+            if isinstance(part, ast.Slice):
+                parts.append(self._Slice(part))
+            elif _in_range(self.type_of(node.value), axis, part):
+                parts.append(self.expr(part))
+            else:
+                self.helpers.add("_index")
+                parts.append(f"_index({self.expr(part)}, {array}.shape[{axis}])")
+        return f"{array}[{', '.join(parts)}]"
+
+    def stored(self, target: ast.expr, code: str, value: ast.expr | None) -> str:
+        # the single env's copy into array state, spelled as Numba compiles it
+        # (np.array(array, dtype=...) is not; astype always copies)
+        if isinstance(target, ast.Name):
+            symbol = self.model.symbols.get(id(target))
+            state = self.model.state.get(target.id) if symbol and symbol.kind == "state" else None
+            if state is not None and not state.type.is_scalar:
+                value_t = self.type_of(value) if value is not None else self.type_of(target)
+                if (
+                    value is None
+                    or isinstance(value, (ast.Name, ast.Subscript, ast.IfExp))
+                    or value_t.dtype != state.type.dtype
+                ):
+                    return f"np.asarray({code}).astype({np_dtype(state.type.dtype)})"
+                return code
+        return super().stored(target, code, value)
 
     def square(self, arg: ast.expr, code: str) -> str:
         if isinstance(arg, (ast.Name, ast.Constant)):
@@ -202,10 +430,64 @@ class KernelTranslator(Translator):
     def _Call(self, node: ast.Call) -> str:
         assert isinstance(node.func, ast.Name)
         name = node.func.id
+        if name in self.model.functions:
+            return self._spec_function(node)
         if name == "option":  # autoresets get no options: the default
             default = _argument(node, BUILTINS[name].params, "default")
             assert default is not None
             return self.expr(default)
+        if name == "array" and not self.type_of(node.args[0]).is_scalar:
+            if not isinstance(node.args[0], ast.List):  # an array: a copy, as astype makes
+                dtype = np_dtype(self.type_of(node).dtype)
+                return f"np.asarray({self.expr(node.args[0])}).astype({dtype})"
+        if name in ("ravel", "reshape"):  # of a copy, as the single env's np.array(x)
+            arg = node.args[0]
+            code = f"np.copy({self.expr(arg)})" if not isinstance(arg, ast.List) else self.expr(arg)
+            if name == "ravel":
+                return f"{code}.ravel()"
+            shape = _argument(node, BUILTINS[name].params, "shape")
+            assert shape is not None
+            return f"{code}.reshape({self.expr(shape)})"
+        if name == "choice":  # checked: choice(a), a 1-D array or an int
+            self.direct.add("integers")
+            a = node.args[0]
+            if self.type_of(a).is_scalar:
+                return f"_rngs[_i].integers(0, {self.expr(a)})"
+            code = self.expr(a)
+            return f"{code}[_rngs[_i].integers(0, len({code}))]"
+        size = _argument(node, BUILTINS[name].params, "size") if BUILTINS[name].random else None
+        t = self.type_of(node)
+        if size is None and BUILTINS[name].random and not t.is_scalar:  # array bounds
+            assert t.shape is not None and isinstance(t.shape[0], int)  # checked
+            size = ast.Constant(t.shape[0])
+        if size is not None and self.buffered:  # random/uniform from the buffers
+            assert isinstance(size, ast.Constant)  # checked: a literal count
+            self.draws += size.value
+            if name == "random":
+                self.helpers.add("_draw_n_random")
+                return f"_draw_n_random(_doubles, _pos, _i, {size.value})"
+            params = BUILTINS[name].params
+            low = _argument(node, params, "low")
+            high = _argument(node, params, "high")
+            low_code = self.expr(low) if low is not None else "0.0"
+            high_code = self.expr(high) if high is not None else "1.0"
+            self.helpers.add("_draw_n_uniform")
+            return f"_draw_n_uniform(_doubles, _pos, _i, {low_code}, {high_code}, {size.value})"
+        if size is not None:
+            # n scalar draws: NumPy's sized draws consume the stream exactly as n scalar
+            # ones (tests/test_vector.py checks it), and Numba's scalar draws are checked.
+            self.direct.add(name)
+            params = BUILTINS[name].params
+            given = [(p, _argument(node, params, p)) for p in params if p != "size"]
+            while given and given[-1][1] is None:
+                given.pop()
+            if any(a is None for _, a in given):
+                raise NoKernel(f"`{ast.unparse(node)}` leaves out an argument before others")
+            args = [self.expr(a) for _, a in given if a is not None]
+            helper = f"_draw_n_{name}"
+            self.helpers.add(helper)
+            _HELPERS.setdefault(helper, _sized_draw(name))
+            return f"{helper}(_rngs[_i], {self.expr(size)}, {', '.join(args)})".replace(", )", ")")
         if BUILTINS[name].random and not self.buffered:
             # The generator's own method, compiled by Numba (checked against NumPy's at run
             # time: `vector_runtime.kernel_draw`).
@@ -249,83 +531,291 @@ class KernelTranslator(Translator):
             self.helpers.add("_cpython_hypot")
             return f"_cpython_hypot({self.expr(node.args[0])}, {self.expr(node.args[1])})"
         builtin = BUILTINS[name]
+        if name in _ARRAY_MATH and not self.type_of(node).is_scalar:
+            # element by element with the C library; NumPy's np.<name> is checked to give
+            # the same bits (array_math_lines), else the kernel is not used
+            math_name = _ARRAY_MATH[name]
+            self.math.add(math_name)
+            self.array_math.add(name)
+            helper = f"_map_{name}"
+            self.helpers.add(helper)
+            _HELPERS.setdefault(helper, _map_math(name, math_name))
+            return f"{helper}({self.expr(node.args[0])})"
         if builtin.scalar is not None and "math." in builtin.scalar:
             self.math.add(builtin.scalar.split("math.", 1)[1].split("(", 1)[0])
-        return super()._Call(node)
+            for arg in node.args:  # math.f(np.float32) is f of the double: not Numba's f32
+                if self.type_of(arg).dtype in _NARROW:
+                    self.substitutes[id(arg)] = f"float({self.expr(arg)})"
+        return self._narrow(node, super()._Call(node))
 
 
-def _check_expr(model: EnvModel, node: ast.expr, where: str, untyped: bool = False) -> None:
-    """Raise NoKernel unless every value in `node` is a scalar bool/int/float.
+def _check_expr(
+    model: EnvModel, node: ast.expr, where: str, untyped: bool = False, buffered: bool = True
+) -> None:
+    """Raise NoKernel unless Numba computes every value in `node` as the single env does.
+
+    Scalars of bool/int/float (float32 and small ints: cast to their dtype after every
+    operation, as NumPy keeps them); arrays of bool/int/float64 with the operations whose
+    compiled form is exact (elementwise arithmetic, comparisons, integer reductions, the
+    array functions of `_ARRAY_FUNCTIONS`), indexed with scalar ints or slices.
 
     `untyped`: values the analysis could not type (a spec function's arguments) pass; Numba
-    types them from the (checked) scalar arguments of the call, as Python would."""
+    types them from the (checked) scalar arguments of the call, as Python would.
+    `buffered`: random()/uniform() come from the per-env buffers (no sized draws then)."""
+
+    def check(child: ast.expr) -> None:
+        _check_expr(model, child, where, untyped, buffered)
+
+    t = model.types.get(id(node))
     if isinstance(node, ast.Call):
         assert isinstance(node.func, ast.Name)
         name = node.func.id
         if name in model.functions:
-            raise NoKernel(f"{where} calls the spec function '{name}'")
-        if name not in _KERNEL_BUILTINS:
+            _check_function(model, node, where, buffered)
+            for arg in node.args:
+                check(arg)
+            if not _kernel_type(t):
+                raise NoKernel(f"{where}: '{name}' returns {t.describe() if t else '?'}")
+            return
+        if name not in _KERNEL_BUILTINS and name not in _ARRAY_FUNCTIONS and name != "choice":
             raise NoKernel(f"{where} calls {name}()")
+        builtin = BUILTINS[name]
+        params = builtin.params
         if name == "option":
-            default = _argument(node, BUILTINS[name].params, "default")
+            default = _argument(node, params, "default")
             assert default is not None
-            _check_expr(model, default, where, untyped)
+            check(default)
         else:
-            params = BUILTINS[name].params
-            if any(k.arg == "size" for k in node.keywords) or (
-                "size" in params and len(node.args) > params.index("size")
+            args = [*node.args, *(k.value for k in node.keywords)]
+            arrays = [a for a in args if _is_array(model, a)]
+            if t is not None and not t.is_scalar:
+                arrays.append(node)
+            size = _argument(node, params, "size") if "size" in params else None
+            if name == "choice":
+                _check_choice(model, node, where, buffered)
+            elif builtin.random and size is None and arrays:
+                # array bounds, no size: one draw per element of the broadcast shape
+                shape = t.shape if t is not None else None
+                if not (
+                    buffered
+                    and name == "uniform"
+                    and shape is not None
+                    and len(shape) == 1
+                    and isinstance(shape[0], int)
+                ):
+                    raise NoKernel(f"{where} draws with bounds `{ast.unparse(node)}`")
+            elif builtin.random and size is not None:
+                literal_size = isinstance(size, ast.Constant) and type(size.value) is int
+                if buffered and not literal_size or not _is_scalar_int(model, size):
+                    # buffered draws are counted at build time
+                    raise NoKernel(
+                        f"{where} draws arrays of random numbers (`{ast.unparse(node)}`)"
+                    )
+                bounds = [a for a in args if a is not size]
+                if buffered and any(
+                    not (_is_scalar_int(model, a) or model.types.get(id(a), ANY).kind == "float")
+                    or len(model.types.get(id(a), ANY).shape or ()) > 1
+                    for a in bounds
+                ):
+                    raise NoKernel(f"{where} draws with bounds `{ast.unparse(node)}`")
+            elif _argument(node, params, "axis") is not None if "axis" in params else False:
+                raise NoKernel(f"{where} reduces along an axis (`{ast.unparse(node)}`)")
+            elif arrays and name in _ARRAY_MATH and len(args) == 1:
+                if model.types.get(id(args[0]), ANY).dtype not in ("float64", "int64", "bool"):
+                    raise NoKernel(f"{where} applies {name}() to {t.described() if t else '?'}")
+            elif arrays and name not in _ARRAY_FUNCTIONS and name not in _ELEMENTWISE:
+                raise NoKernel(f"{where} applies {name}() to an array (`{ast.unparse(node)}`)")
+            elif name in _FLOAT_REDUCTIONS and any(
+                model.types.get(id(a), ANY).kind == "float" for a in arrays
             ):
-                raise NoKernel(f"{where} draws arrays of random numbers")
-            for arg in [*node.args, *(k.value for k in node.keywords)]:
-                _check_expr(model, arg, where, untyped)
+                # NumPy sums floats pairwise (in blocks of 8); Numba adds them in order.
+                raise NoKernel(f"{where} reduces floats with {name}() (`{ast.unparse(node)}`)")
+            elif name == "arange" and any(
+                model.types.get(id(a), ANY).kind != "int" for a in node.args
+            ):
+                raise NoKernel(f"{where} calls arange() with float bounds")
+            elif name == "full" and _argument(node, params, "dtype") is None:
+                raise NoKernel(f"{where} calls full() without a dtype")
+            for arg in args:
+                check(arg)
     elif isinstance(node, (ast.BinOp, ast.UnaryOp, ast.BoolOp, ast.Compare, ast.IfExp)):
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.MatMult):
             raise NoKernel(f"{where} multiplies matrices")
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow):
+            operands = [model.types.get(id(o), ANY) for o in (node.left, node.right)]
+            if any(o.dtype not in ("float64", "int64", "bool") for o in operands):
+                raise NoKernel(f"{where} raises a {operands[0].describe()} to a power")
+        if isinstance(node, (ast.BinOp, ast.UnaryOp)) and t is not None and not t.is_scalar:
+            if t.dtype not in _WIDE:
+                raise NoKernel(f"{where} computes {t.describe()} (`{ast.unparse(node)}`)")
         for child in ast.iter_child_nodes(node):
             if isinstance(child, ast.expr):
-                _check_expr(model, child, where, untyped)
+                check(child)
+    elif isinstance(node, ast.Subscript):
+        if not isinstance(node.value, ast.Name):
+            index = node.slice
+            parts = index.elts if isinstance(index, ast.Tuple) else [index]
+            slices = [isinstance(p, ast.Slice) for p in parts]
+            if any(slices) and not all(slices):
+                raise NoKernel(f"{where} slices a computed array (`{ast.unparse(node)}`)")
+        check(node.value)
+        if not _is_array(model, node.value):
+            raise NoKernel(f"{where} indexes a non-array value (`{ast.unparse(node)}`)")
+        index = node.slice
+        for part in index.elts if isinstance(index, ast.Tuple) else [index]:
+            if isinstance(part, ast.Slice):
+                for bound in (part.lower, part.upper, part.step):
+                    if bound is not None:
+                        if not _is_scalar_int(model, bound):
+                            raise NoKernel(f"{where} slices with `{ast.unparse(bound)}`")
+                        check(bound)
+            elif _is_scalar_int(model, part):
+                check(part)
+            else:
+                raise NoKernel(f"{where} indexes with `{ast.unparse(part)}`")
+    elif isinstance(node, (ast.List, ast.Tuple)):
+        for element in node.elts:
+            check(element)
+        if isinstance(node, ast.Tuple) or (t is not None and t.dtype == "tuple"):
+            return  # shapes, colors, the arrays concatenate() joins: checked element-wise
     elif isinstance(node, ast.Name):
         symbol = model.symbols.get(id(node))
         if symbol is not None and symbol.kind == "param" and model.params[node.id].nullable:
             raise NoKernel(f"{where} reads the nullable param '{node.id}'")
     elif not isinstance(node, ast.Constant):
         raise NoKernel(f"{where} uses {type(node).__name__} `{ast.unparse(node)}`")
-    t = model.types.get(id(node))
     if untyped and (t is None or t.dtype == "any"):
         return
-    if t is None or not t.is_scalar or _dtype(t) not in _SCALAR_DTYPES:
+    if not _kernel_type(t):
         described = t.describe() if t is not None else "an untyped value"
         raise NoKernel(f"{where} computes {described} (`{ast.unparse(node)}`)")
+
+
+def _kernel_type(t: T | None) -> bool:
+    """A value type the kernel holds with the single env's semantics."""
+    if t is None:
+        return False
+    if t.is_scalar:
+        return _dtype(t) in _SCALAR_DTYPES or t.dtype in _NARROW
+    return t.dtype in _ARRAY_DTYPES
+
+
+def _is_array(model: EnvModel, node: ast.expr) -> bool:
+    t = model.types.get(id(node))
+    return t is not None and not t.is_scalar
+
+
+def _is_scalar_int(model: EnvModel, node: ast.expr) -> bool:
+    t = model.types.get(id(node))
+    return t is not None and t.is_scalar and t.kind == "int"
+
+
+def _in_range(t: T, axis: int, index: ast.expr) -> bool:
+    """Whether `index` is a literal int inside a dimension the analysis knows."""
+    if t.shape is None or axis >= len(t.shape) or not isinstance(index, ast.Constant):
+        return False
+    dim, k = t.shape[axis], index.value
+    return (
+        isinstance(dim, int) and isinstance(k, int) and not isinstance(k, bool) and -dim <= k < dim
+    )
+
+
+def _rebound(stmts: list[ast.stmt]) -> set[str]:
+    """Names assigned anywhere in `stmts` (not arrays written in place: `x[k] = v`)."""
+    return {
+        sub.id
+        for stmt in stmts
+        for sub in ast.walk(stmt)
+        if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Store)
+    }
+
+
+def _check_function(model: EnvModel, node: ast.Call, where: str, buffered: bool) -> None:
+    """A spec function the kernel compiles: its variant's body and result, checked alike."""
+    variant = function_variant(model, node)
+    assert isinstance(node.func, ast.Name)
+    name = node.func.id
+    if variant is None:
+        raise NoKernel(f"{where} calls the spec function '{name}' (no typed variant)")
+    if variant.random:
+        raise NoKernel(f"{where} calls the spec function '{name}', which draws random numbers")
+    inner = f"function '{name}'"
+    for sub in [*variant.body.stmts, variant.returns.expr]:
+        for n in ast.walk(sub):  # type: ignore[arg-type]
+            if isinstance(n, ast.Name) and n.id == "elapsed_steps":
+                raise NoKernel(f"{inner} reads elapsed_steps")
+    _check_block(model, variant.body.stmts, inner, buffered=buffered)
+    assert variant.returns.expr is not None
+    _check_expr(model, variant.returns.expr, inner, buffered=buffered)
+
+
+def _check_choice(model: EnvModel, node: ast.Call, where: str, buffered: bool) -> None:
+    """choice(a) of a 1-D array or an int: `a[integers(0, len(a))]`, as NumPy draws it."""
+    a = node.args[0] if node.args else None
+    t = model.types.get(id(a)) if a is not None else None
+    if (
+        buffered
+        or len(node.args) != 1
+        or node.keywords
+        or t is None
+        or not (t.is_scalar and t.kind == "int" or (t.shape is not None and len(t.shape) == 1))
+    ):
+        raise NoKernel(f"{where} calls `{ast.unparse(node)}` (kernels take choice(a) only)")
 
 
 def _dtype(t: T) -> str:
     return _WEAK.get(t.kind, t.dtype) if t.weak else t.dtype
 
 
-def _check_block(model: EnvModel, stmts: list[ast.stmt], where: str, loop: bool = False) -> None:
+def _check_block(
+    model: EnvModel, stmts: list[ast.stmt], where: str, loop: bool = False, buffered: bool = True
+) -> None:
+    def check(node: ast.expr) -> None:
+        _check_expr(model, node, where, buffered=buffered)
+        if loop and buffered and _draws(node):
+            # buffered draws are counted at build time: one per call site
+            raise NoKernel(f"{where} draws random numbers in a loop")
+
     for stmt in stmts:
         if isinstance(stmt, ast.Pass):
             continue
         if isinstance(stmt, (ast.Assign, ast.AugAssign)):
             target = stmt.targets[0] if isinstance(stmt, ast.Assign) else stmt.target
-            if not isinstance(target, ast.Name):
+            if isinstance(target, ast.Subscript):
+                check(target)
+            elif not isinstance(target, ast.Name):
                 raise NoKernel(f"{where} assigns to `{ast.unparse(target)}`")
-            _check_expr(model, stmt.value, where)
-            if loop and _draws(stmt.value):
-                raise NoKernel(f"{where} draws random numbers in a loop")
+            check(stmt.value)
+            _check_stored(model, target, stmt.value, where)
         elif isinstance(stmt, ast.If):
-            _check_expr(model, stmt.test, where)
-            if loop and _draws(stmt.test):
-                raise NoKernel(f"{where} draws random numbers in a loop")
-            _check_block(model, stmt.body, where, loop)
-            _check_block(model, stmt.orelse, where, loop)
+            check(stmt.test)
+            _check_block(model, stmt.body, where, loop, buffered)
+            _check_block(model, stmt.orelse, where, loop, buffered)
         elif isinstance(stmt, ast.For):
             assert isinstance(stmt.iter, ast.Call)
             for arg in stmt.iter.args:
-                _check_expr(model, arg, where)
-            _check_block(model, stmt.body, where, True)
+                check(arg)
+            _check_block(model, stmt.body, where, True, buffered)
         else:
             raise NoKernel(f"{where} has a {type(stmt).__name__} statement")
+
+
+def _check_stored(model: EnvModel, target: ast.expr, value: ast.expr, where: str) -> None:
+    """Scalar state keeps the run-time type of what it was given (docs/vectorization.md): a
+    float32 stored into float64 state makes the next step compute in float32 in the single
+    env, which the kernel's float64 state arrays cannot follow."""
+    if not isinstance(target, ast.Name):
+        return
+    symbol = model.symbols.get(id(target))
+    if symbol is None or symbol.kind != "state":
+        return
+    state_t = model.state[target.id].type
+    value_t = model.types.get(id(value))
+    if state_t.is_scalar and value_t is not None and value_t.dtype in _NARROW:
+        raise NoKernel(
+            f"{where} stores {value_t.described()} into state '{target.id}' "
+            "(its run-time type changes after the first step)"
+        )
 
 
 def _draws(node: ast.AST) -> bool:
@@ -338,7 +828,7 @@ def _draws(node: ast.AST) -> bool:
     )
 
 
-def _names(nodes: list[ast.expr]) -> set[str]:
+def _names(nodes: Sequence[ast.AST]) -> set[str]:
     """The names read anywhere in `nodes`."""
     return {n.id for node in nodes for n in ast.walk(node) if isinstance(n, ast.Name)}
 
@@ -368,8 +858,11 @@ def _hoistable_calls(model: EnvModel, stmts: list[ast.stmt]) -> list[ast.Call]:
         return True
 
     def visit(node: ast.AST) -> None:
+        t = model.types.get(id(node))
         if (
             isinstance(node, ast.Call)
+            and t is not None
+            and t.is_scalar
             and isinstance(node.func, ast.Name)
             and node.func.id in _LIBRARY_MATH
             and node.func.id not in model.functions
@@ -388,23 +881,39 @@ def _hoistable_calls(model: EnvModel, stmts: list[ast.stmt]) -> list[ast.Call]:
             for sub in ast.walk(stmt)
             if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Store)
         )
+        assigned.update(  # arrays written in place: `x[k] = ...`
+            sub.value.id
+            for sub in ast.walk(stmt)
+            if isinstance(sub, ast.Subscript)
+            and isinstance(sub.ctx, ast.Store)
+            and isinstance(sub.value, ast.Name)
+        )
     return found
 
 
-def _check(model: EnvModel) -> None:
-    if model.action_space.kind != "Discrete":
-        raise NoKernel(f"the action space is {model.action_space.kind} (kernels take Discrete)")
+def _check(model: EnvModel, buffered: bool = True) -> None:
+    kind = model.action_space.kind
+    if kind not in _ACTION_KINDS:
+        raise NoKernel(f"the action space is {kind} (kernels take {', '.join(_ACTION_KINDS)})")
+    if kind == "Box" and model.action_space.dtype not in _ARRAY_DTYPES:
+        raise NoKernel(f"the action space is a {model.action_space.dtype} Box")
     for name, state in model.state.items():
-        if not state.type.is_scalar or _dtype(state.type) not in _SCALAR_DTYPES:
+        scalar = state.type.is_scalar and _dtype(state.type) in _SCALAR_DTYPES
+        array = not state.type.is_scalar and state.type.dtype in _WIDE
+        if not (scalar or array):
             raise NoKernel(f"state '{name}' is {(state.symbolic or state.type).describe()}")
-        _check_expr(model, _expr(state.init), f"state '{name}' init")
-    _check_block(model, model.reset.stmts, "reset")
-    _check_block(model, model.step.stmts, "step")
-    _check_expr(model, _expr(model.terminated), "terminated")
-    _check_expr(model, _expr(model.reward), "reward")
-    for key, code in model.info.items():
-        if key not in model.reset_info:
-            _check_expr(model, _expr(code), f"info '{key}'")
+        _check_expr(model, _expr(state.init), f"state '{name}' init", buffered=buffered)
+        for dim in state.shape:
+            if dim.expr is not None:
+                _check_expr(model, dim.expr, f"state '{name}' shape", buffered=buffered)
+    _check_block(model, model.reset.stmts, "reset", buffered=buffered)
+    _check_block(model, model.step.stmts, "step", buffered=buffered)
+    outputs = [(model.terminated, "terminated"), (model.reward, "reward")]
+    outputs += [(c, f"info '{k}'") for k, c in model.info.items() if k not in model.reset_info]
+    for code, where in outputs:
+        _check_expr(model, _expr(code), where, buffered=buffered)
+        if not code.type.is_scalar:
+            raise NoKernel(f"{where} is {code.type.described()}")
 
 
 def _observation_rows(model: EnvModel) -> list[ast.expr] | None:
@@ -526,7 +1035,7 @@ def emit_kernel(model: EnvModel, buffered: bool) -> KernelCode:
     `buffered`: the vector env serves random()/uniform() from per-env buffers of doubles
     (`Streams`); otherwise every draw calls the env's own Generator inside the kernel.
     """
-    _check(model)
+    _check(model, buffered)
     state = list(model.state)
     arrays = [f"_state_{name}" for name in state]  # spec names never start with `_`
 
@@ -534,7 +1043,14 @@ def emit_kernel(model: EnvModel, buffered: bool) -> KernelCode:
     rt = KernelTranslator(model, "reset", buffered)
     reset_body = []
     for name, var in model.state.items():
-        value = _state_value(var.type, rt.code(var.init), var.init.type, None)
+        shape = None
+        if var.shape:
+            dims = ", ".join(rt.code(c) for c in var.shape)
+            shape = f"({dims}{',' if len(var.shape) == 1 else ''})"
+        if shape is not None and not var.init.type.is_scalar:
+            value = f"np.asarray({rt.code(var.init)}).astype({np_dtype(var.type.dtype)})"
+        else:
+            value = _state_value(var.type, rt.code(var.init), var.init.type, shape)
         reset_body.append(f"{name} = {tidy(value)}")
     reset_body += tidy_block(rt.block(model.reset.stmts))
     reset_body += [f"{array}[_i] = {name}" for name, array in zip(state, arrays, strict=True)]
@@ -551,11 +1067,25 @@ def emit_kernel(model: EnvModel, buffered: bool) -> KernelCode:
         hoisted.append((array, tidy(ht.expr(call))))
         st.substitutes[id(call)] = f"{array}[_i]"
     hoist_reads = [name for name in state if name in _names(calls)]
-    step_body = [f"{name} = {array}[_i]" for name, array in zip(state, arrays, strict=True)]
+    # Array state the step never mentions is not read (a view nobody uses).
+    code: list[ast.AST] = [*model.step.stmts, _expr(model.terminated), _expr(model.reward)]
+    code += [_expr(c) for k, c in model.info.items() if k not in model.reset_info]
+    mentioned = _names(code)
+    step_body = [
+        f"{name} = {array}[_i]"
+        for name, array in zip(state, arrays, strict=True)
+        if model.state[name].type.is_scalar or name in mentioned
+    ]
     if model.reads_action:
         step_body.append("action = _actions[_i]")
     step_body += tidy_block(st.block(model.step.stmts))
-    step_body += [f"{array}[_i] = {name}" for name, array in zip(state, arrays, strict=True)]
+    # Array state the step never rebinds is a view of its row, written in place already.
+    rebound = _rebound(model.step.stmts)
+    step_body += [
+        f"{array}[_i] = {name}"
+        for name, array in zip(state, arrays, strict=True)
+        if model.state[name].type.is_scalar or name in rebound
+    ]
     step_body.append(f"terminated = {tidy(f'bool({st.code(model.terminated)})')}")
     step_body.append(f"reward = {tidy(f'float({st.code(model.reward)})')}")
     step_body += ["_terminated[_i] = terminated", "_reward[_i] = reward"]
@@ -818,7 +1348,11 @@ def emit_kernel(model: EnvModel, buffered: bool) -> KernelCode:
     )
     used = set().union(*(t.helpers for t in translators))
     helpers = [line for name in sorted(used) for line in [*_HELPERS[name], "", ""]]
-    functions = helpers + functions
+    spec_functions: dict[str, list[str]] = {}
+    for t in translators:
+        spec_functions.update(t.functions)
+    compiled = [line for name in sorted(spec_functions) for line in spec_functions[name]]
+    functions = helpers + compiled + functions
     math = sorted(set().union(*(t.math for t in translators)))
     if "pow" in math:  # c_pow calls through a ctypes pointer: not cacheable on disk
         functions = [
@@ -830,7 +1364,8 @@ def emit_kernel(model: EnvModel, buffered: bool) -> KernelCode:
     draws = max(rt.draws, st.draws)
     if draws > BUFFERED_DRAWS:
         raise NoKernel(f"a reset or step makes more than {BUFFERED_DRAWS} buffered draws")
-    return KernelCode(functions, method, math, draws, direct, threadable, observes)
+    array_math = sorted(set().union(*(t.array_math for t in translators)))
+    return KernelCode(functions, method, math, draws, direct, threadable, observes, array_math)
 
 
 def _function(

@@ -40,7 +40,7 @@ from envgen.backends._vector_parts import (
 from envgen.backends._vector_statements import VectorTranslator
 from envgen.backends._vector_step import _repeat, _step_dynamics
 from envgen.backends._vector_values import _BUFFERED, Scope, Unsupported
-from envgen.backends.numba import KernelCode, NoKernel, emit_kernel
+from envgen.backends.numba import KernelCode, NoKernel, array_math_note, emit_kernel
 from envgen.backends.python import (
     _TEMPLATES,
     INDENT,
@@ -208,8 +208,10 @@ def _build(model: EnvModel) -> _Parts:
     ]
     try:
         kernel: KernelCode | None = emit_kernel(model, buffered)
+        note = "note=_KERNEL_ARRAY_MATH, " if kernel.array_math else ""
         init.append(
-            f"self._choose_backend(backend, threads, math_names={literal(tuple(kernel.math))}, "
+            f"self._choose_backend(backend, threads, {note}"
+            f"math_names={literal(tuple(kernel.math))}, "
             f"draws={kernel.draws}, direct={literal(tuple(kernel.direct))}, "
             f"threadable={kernel.threadable})"
         )
@@ -270,6 +272,8 @@ def _build(model: EnvModel) -> _Parts:
         render.append((name, how))
 
     module_lines = sorted(vt.exact.values())
+    if kernel is not None and kernel.array_math:
+        module_lines += array_math_note(kernel.array_math)
     check = _action_check(model)
     methods: list[str] = list(methods_extra)
     if vt.functions:

@@ -1002,7 +1002,9 @@ class NativeVectorEnv(VectorEnv):
     def _compile_kernel(self) -> None:
         """Compile every kernel `_run_kernel` calls, for these argument types: a step of no
         envs that autoresets (none), so nothing runs."""
-        self._run_kernel(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.bool_))
+        space = self.single_action_space  # the actions' types: `_check_actions` gives them
+        actions = np.zeros((0, *(space.shape or ())), dtype=space.dtype or np.int64)
+        self._run_kernel(actions, np.zeros(0, dtype=np.bool_))
 
     def _threaded(self, kernel: Any) -> Any:
         """The step kernel to call: one thread, or `self.threads` where that is faster."""
