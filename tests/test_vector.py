@@ -903,7 +903,7 @@ def test_draws_with_array_bounds_equal_the_single_env(tmp_path):
 
 KERNEL_ARRAYS_SPEC = """\
 id: test/KernelArrays-v0
-description: Array state, a float32 Box action, tables, spec functions and sized draws in the kernel.
+description: Array state, a float32 Box action, tables, functions, sized draws in the kernel.
 params:
   weights: {default: [0.5, 1.5, 2.5]}
 let:
