@@ -42,7 +42,7 @@ from envgen.backends._printer import (
 from envgen.backends.python import INDENT, _state_value
 from envgen.compiler.functions import BUILTINS
 from envgen.compiler.ir import BINARY_OPERATORS, Code, EnvModel, FunctionModel
-from envgen.compiler.types import ANY, T, promote
+from envgen.compiler.types import ANY, T, array_dtype, promote
 
 #: Math functions that cost a C library call each (sqrt, floor, abs, ... are instructions).
 _LIBRARY_MATH = {
@@ -108,7 +108,6 @@ _FLOAT_REDUCTIONS = {"sum", "prod", "mean"}
 #: The most buffered draws a kernel may make per env and call: one buffer
 #: (`vector_runtime._BUFFER`; not imported, to keep Numba out of `envgen build`).
 BUFFERED_DRAWS = 256
-_WEAK = {"bool": "bool", "int": "int64", "float": "float64"}
 
 
 #: Small jitted helpers, emitted into the generated module where its kernels call them (not
@@ -696,7 +695,7 @@ def _kernel_type(t: T | None) -> bool:
     if t is None:
         return False
     if t.is_scalar:
-        return _dtype(t) in _SCALAR_DTYPES or t.dtype in _NARROW
+        return array_dtype(t) in _SCALAR_DTYPES or t.dtype in _NARROW
     return t.dtype in _ARRAY_DTYPES
 
 
@@ -761,10 +760,6 @@ def _check_choice(model: EnvModel, node: ast.Call, where: str, buffered: bool) -
         or not (t.is_scalar and t.kind == "int" or (t.shape is not None and len(t.shape) == 1))
     ):
         raise NoKernel(f"{where} calls `{ast.unparse(node)}` (kernels take choice(a) only)")
-
-
-def _dtype(t: T) -> str:
-    return _WEAK.get(t.kind, t.dtype) if t.weak else t.dtype
 
 
 def _check_block(
@@ -898,7 +893,7 @@ def _check(model: EnvModel, buffered: bool = True) -> None:
     if kind == "Box" and model.action_space.dtype not in _ARRAY_DTYPES:
         raise NoKernel(f"the action space is a {model.action_space.dtype} Box")
     for name, state in model.state.items():
-        scalar = state.type.is_scalar and _dtype(state.type) in _SCALAR_DTYPES
+        scalar = state.type.is_scalar and array_dtype(state.type) in _SCALAR_DTYPES
         array = not state.type.is_scalar and state.type.dtype in _WIDE
         if not (scalar or array):
             raise NoKernel(f"state '{name}' is {(state.symbolic or state.type).describe()}")
@@ -930,12 +925,12 @@ def _observation_rows(model: EnvModel) -> list[ast.expr] | None:
     try:
         if kind == "Discrete":
             _check_expr(model, expr, "observation")
-            return [expr] if _dtype(model.types[id(expr)]) == "int64" else None
+            return [expr] if array_dtype(model.types[id(expr)]) == "int64" else None
         floats = obs.space.dtype in ("float32", "float64")
         if kind == "Box" and isinstance(expr, ast.List) and floats:
             for element in expr.elts:
                 _check_expr(model, element, "observation")
-                if _dtype(model.types[id(element)]) != "float64":
+                if array_dtype(model.types[id(element)]) != "float64":
                     return None
             return list(expr.elts)
     except NoKernel:
@@ -1092,7 +1087,7 @@ def emit_kernel(model: EnvModel, buffered: bool) -> KernelCode:
     info = [(k, c) for k, c in model.info.items() if k not in model.reset_info]
     outputs = []
     for number, (key, code) in enumerate(info):
-        outputs.append((f"_info{number}", key, _dtype(code.type)))
+        outputs.append((f"_info{number}", key, array_dtype(code.type)))
         step_body.append(f"_info{number}[_i] = {tidy(st.code(code))}")
     step_body.append("_truncated[_i] = _elapsed[_i] >= _limit")
 
