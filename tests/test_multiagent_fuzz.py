@@ -100,3 +100,38 @@ def test_envgen_fuzz_runs_the_multiagent_suite_and_prints_reproductions() -> Non
     )
     assert good.returncode == 0, good.stdout + good.stderr
     assert "OK" in good.stdout
+
+
+@pytest.mark.parametrize(
+    ("pair", "words"),
+    [
+        ("n_agents=0", "must be >= 1"),
+        ("n_agents=99", "must be <= 16"),
+        ("bogus=1", "unknown param 'bogus'"),
+    ],
+)
+def test_envgen_fuzz_refuses_params_a_multiagent_env_does_not_take(pair: str, words: str) -> None:
+    # a hostile trial saw every property pass on the defaults, the -p silently ignored
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "envgen.cli", "fuzz", "envgen/Landmarks-v0", "-p", pair],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert words in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_fuzz_params_make_the_env_and_its_reproductions() -> None:
+    from envgen.testing._multiagent import resolve_multiagent_target, with_params
+
+    target = with_params(resolve_multiagent_target("envgen/Landmarks-v0"), {"n_agents": 2})
+    env = target.make_parallel()
+    assert env.possible_agents == ["agent_0", "agent_1"]
+    env.close()
+    assert target.parallel_source.endswith(".parallel_env(n_agents=2)")
+    assert target.aec_source.endswith(".env(n_agents=2)")

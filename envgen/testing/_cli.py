@@ -166,7 +166,8 @@ def fuzz(
     if all(is_multiagent_target(t) for t in targets):  # PettingZoo envs: their own suite
         from ._multiagent import run_cli
 
-        run_cli(out, err, targets, examples, max_steps, properties, as_json)
+        params = _read_params(param_pairs, params_file)
+        run_cli(out, err, targets, examples, max_steps, properties, as_json, params)
     try:
         names = check_property_names(properties or None)
     except UnknownPropertyError as exc:

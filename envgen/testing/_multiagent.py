@@ -74,6 +74,29 @@ def _module_target(module: types.ModuleType, name: str, preamble: list[str], ref
     )
 
 
+def with_params(target: MultiAgentTarget, params: dict[str, Any]) -> MultiAgentTarget:
+    """The same target made with `params` (`envgen fuzz -p`), in its reproductions too."""
+    if not params:
+        return target
+    import functools
+
+    arguments = ", ".join(f"{name}={value!r}" for name, value in params.items())
+
+    def source(text: str) -> str:
+        return f"{text[:-1]}{arguments})" if text.endswith("()") else text
+
+    return MultiAgentTarget(
+        name=target.name,
+        make_aec=functools.partial(target.make_aec, **params) if target.make_aec else None,
+        make_parallel=(
+            functools.partial(target.make_parallel, **params) if target.make_parallel else None
+        ),
+        preamble=target.preamble,
+        aec_source=source(target.aec_source),
+        parallel_source=source(target.parallel_source),
+    )
+
+
 def is_multiagent_target(target: Any) -> bool:
     """Whether `target` names a PettingZoo env rather than a Gymnasium one."""
     if isinstance(target, types.ModuleType):
@@ -832,8 +855,12 @@ def run_cli(
     max_steps: int | None,
     properties: Iterable[str],
     as_json: bool,
+    params: Any = None,
 ) -> None:
-    """`envgen fuzz` on PettingZoo targets: the table, failures with reproductions, exit."""
+    """`envgen fuzz` on PettingZoo targets: the table, failures with reproductions, exit.
+
+    `params` (`-p`/`--params`, as `envgen play` reads them) make every target; a param an
+    env does not take, or a value it refuses, is a usage error before any property runs."""
     import json
     import sys
 
@@ -855,6 +882,9 @@ def run_cli(
             resolved.extend(resolve_multiagent_targets(target))
         except Exception as exc:
             _usage_error(f"{target}: {type(exc).__name__}: {exc}".splitlines()[0])
+    if params is not None and params.values:
+        resolved = [with_params(target, params.values) for target in resolved]
+        _check_params(resolved, params)
 
     def progress(result: PropertyResult) -> None:
         style = _STYLE.get(result.status, "")
@@ -883,3 +913,24 @@ def run_cli(
         verdict = "[green]OK[/green]" if report.ok else "[bold red]FAILED[/bold red]"
         out.print(f"\n{verdict} in {time.perf_counter() - start:.1f}s")
     sys.exit(EXIT_OK if report.ok else EXIT_FAIL)
+
+
+def _check_params(targets: list[MultiAgentTarget], params: Any) -> None:
+    """Make each target once with the params: refusing them is a usage error naming the
+    param (a fuzz run that ignored them passed every property on the defaults)."""
+    from envgen.cli._params import param_failure
+    from envgen.runtime import InvalidParam
+
+    from ._cli import _usage_error
+
+    for target in targets:
+        make = target.make_parallel or target.make_aec
+        try:
+            env = make()  # type: ignore[misc]
+        except (InvalidParam, TypeError) as exc:
+            if isinstance(exc, TypeError) and "keyword argument" not in str(exc):
+                raise
+            failure = param_failure(target.name, exc, params)
+            _usage_error(failure.message + (f"\n  hint: {failure.hint}" if failure.hint else ""))
+        else:
+            env.close()
