@@ -38,6 +38,8 @@ _FORMAT = 1  # the entry layout; part of every key
 #: Entries kept (least recently used ones go first): about 80 builds of 25 specs, a few
 #: hundred MB at most.
 MAX_ENTRIES = 2000
+#: An entry larger than this is not read (a spec's modules are a few hundred KB at most).
+MAX_ENTRY_BYTES = 32 * 1024 * 1024
 
 
 def cache_dir() -> Path | None:
@@ -117,18 +119,24 @@ class BuildCache:
     def get(self, key: str) -> dict[str, Any] | None:
         """The entry stored under `key`, or None (missing, corrupt, or not signed by us)."""
         try:
-            raw = self._path(key).read_bytes()
-            entry = json.loads(raw)
-        except (OSError, ValueError):
+            raw = _read_regular(self._path(key), MAX_ENTRY_BYTES)
+            entry = json.loads(raw) if raw is not None else None
+        except (OSError, ValueError, RecursionError):  # RecursionError: deeply nested JSON
+            entry = None
+        if entry is None:
             self.misses += 1
             return None
-        if (
-            not isinstance(entry, dict)
-            or entry.get("key") != key
-            or not isinstance(entry.get("mac"), str)
-            or not isinstance(entry.get("value"), dict)
-            or not hmac.compare_digest(entry["mac"], self._mac(key, entry["value"]))
-        ):
+        try:
+            good = (
+                isinstance(entry, dict)
+                and entry.get("key") == key
+                and isinstance(entry.get("mac"), str)
+                and isinstance(entry.get("value"), dict)
+                and hmac.compare_digest(entry["mac"], self._mac(key, entry["value"]))
+            )
+        except (ValueError, TypeError, RecursionError):  # e.g. a non-ASCII "mac"
+            good = False
+        if not good:
             self.misses += 1
             return None
         self.hits += 1
@@ -180,6 +188,33 @@ class BuildCache:
         return hmac.new(self._secret, key.encode() + b"\0" + payload, hashlib.sha256).hexdigest()
 
 
+def _read_regular(path: Path, limit: int) -> bytes | None:
+    """The bytes of `path` if it is a regular file of at most `limit` bytes, else None.
+
+    Never follows a symlink and never blocks (a FIFO or device in the cache is ignored)."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(path, flags | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        return None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > limit:
+            return None
+        chunks = []
+        left = limit + 1
+        while left > 0:
+            chunk = os.read(fd, min(left, 1 << 20))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+        data = b"".join(chunks)
+        return data if len(data) <= limit else None
+    finally:
+        os.close(fd)
+
+
 def _private(folder: Path) -> bool:
     """Whether `folder` is a real folder owned by this user that others cannot write."""
     info = os.lstat(folder)
@@ -193,8 +228,9 @@ def _private(folder: Path) -> bool:
 def _secret(folder: Path) -> bytes:
     """The folder's signing key, created (mode 0600) on first use."""
     path = folder / "key"
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        fd = os.open(path, flags)
     except FileNotFoundError:
         secret = os.urandom(32)
         fd, temporary = tempfile.mkstemp(dir=folder, prefix=".key-")
@@ -206,9 +242,11 @@ def _secret(folder: Path) -> bytes:
             pass
         finally:
             os.unlink(temporary)
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        fd = os.open(path, flags)
     with os.fdopen(fd, "rb") as handle:
         info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise OSError("the cache key is not a regular file")
         if hasattr(os, "getuid") and info.st_uid != os.getuid():
             raise OSError("the cache key belongs to another user")
         if info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):

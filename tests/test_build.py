@@ -264,3 +264,29 @@ def test_cache_keeps_the_most_recently_used_entries(tmp_path: Path) -> None:
     assert store.get(keys[0]) == {"text": keys[0]}  # used now: the newest
     assert store.trim(keep=3) == 2
     assert [store.get(k) is not None for k in keys] == [True, False, False, True, True]
+
+
+def test_hostile_cache_entries_neither_crash_nor_hang_the_build(tmp_path: Path) -> None:
+    import os
+
+    from envgen._build_cache import BuildCache
+
+    specs = _specs_copy(tmp_path)
+    fresh = _compile(specs, tmp_path, None)
+    _compile(specs, tmp_path, BuildCache.open(tmp_path / "cache"))
+    entries = sorted((tmp_path / "cache").rglob("*.json"))
+    entries[0].write_text("[" * 100_000 + "]" * 100_000)  # RecursionError in json.loads
+    entries[1].unlink()
+    os.mkfifo(entries[1])  # opening it for reading would block
+    entries[2].unlink()
+    entries[2].symlink_to("/dev/zero")  # endless
+    with entries[3].open("wb") as handle:  # larger than any entry may be
+        handle.truncate(64 * 1024 * 1024)
+    store = BuildCache.open(tmp_path / "cache")
+    assert _compile(specs, tmp_path, store).files == fresh.files
+    assert (store.hits, store.misses) == (0, 4)
+    assert _compile(specs, tmp_path, BuildCache.open(tmp_path / "cache")).files == fresh.files
+    key = tmp_path / "other" / "key"
+    key.parent.mkdir(mode=0o700)
+    os.mkfifo(key, 0o600)
+    assert BuildCache.open(key.parent) is None  # not a regular file: no cache, no hang
