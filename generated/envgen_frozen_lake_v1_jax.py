@@ -93,8 +93,8 @@ def step(_key: Any, _state: State, action: Any, params: Params, _static: Any) ->
     s = _state.s
     last_action = _state.last_action
     elapsed_steps = _state.elapsed_steps + 1
-    row = s // _static.ncol
-    col = s % _static.ncol
+    row = _jx.floordiv(s, _static.ncol)
+    col = _jx.mod(s, _static.ncol)
     u = _jx.random_at(_u, 0)
     last_action = action
     _c1 = _jx.truth(_jx.read(_static.grid)[row, col] >= 2)
@@ -107,7 +107,7 @@ def step(_key: Any, _state: State, action: Any, params: Params, _static: Any) ->
     k = jnp.argmax(
         jnp.cumsum(_jx.array([fail_rate, params.success_rate, fail_rate], "float64")) > u
     )
-    move = (action - 1 + k) % 4
+    move = _jx.mod(action - 1 + k, 4)
     prob = _jx.where(_m4, _jx.where(k == 1, params.success_rate, fail_rate), prob)
     _m5 = _m2 & ~_c3
     move = _jx.where(_m5, action, move)
@@ -179,8 +179,8 @@ def render(_state: State, params: Params, _static: Any) -> jax.Array:
     (frame,) = _jx.loop(range(_static.nrow), _loop1, (frame,), None)
     frame = _jx.fill_circle(
         frame,
-        (s % _static.ncol + 0.5) * cell,
-        (s // _static.ncol + 0.5) * cell,
+        (_jx.mod(s, _static.ncol) + 0.5) * cell,
+        (_jx.floordiv(s, _static.ncol) + 0.5) * cell,
         cell * 0.3,
         (200, 30, 30),
     )

@@ -74,7 +74,7 @@ def default_params(_static: Any) -> Params:
 def reset(_key: Any, params: Params, _static: Any) -> State:
     """The state after reset: the state `init` values, then the `reset` block."""
     elapsed_steps = 0
-    stock = _jx.integers(_key, 0, params.capacity // 2)
+    stock = _jx.integers(_key, 0, _jx.floordiv(params.capacity, 2))
     pipeline = jnp.broadcast_to(0, (_static.lead_time,))
     return State(
         stock=_jx.cast(stock, "int64"),
@@ -97,7 +97,7 @@ def step(_key: Any, _state: State, action: Any, params: Params, _static: Any) ->
     elapsed_steps = _state.elapsed_steps + 1
     arrived = pipeline[0]
     pipeline = jnp.roll(pipeline, -1)
-    pipeline = pipeline.at[_static.lead_time - 1].set(action)
+    pipeline = pipeline.at[_static.lead_time - 1].set(_jx.like(action, pipeline))
     stock = jnp.minimum(stock + arrived, params.capacity)
     demand = _jx.poisson(_key, params.mean_demand)
     sold = jnp.minimum(stock, demand)

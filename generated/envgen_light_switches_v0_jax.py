@@ -76,7 +76,7 @@ def step(_key: Any, _state: State, action: Any, params: Params, _static: Any) ->
     """(next_state, reward, terminated, info) after `action` (no time limit)."""
     on = _state.on
     elapsed_steps = _state.elapsed_steps + 1
-    on = (on + action) % 2
+    on = _jx.mod(on + action, 2)
     terminated = _jx.cast(jnp.sum(on) == 0, "bool")
     reward = _jx.cast(-1.0 * jnp.sum(on), "float64")
     info = {}

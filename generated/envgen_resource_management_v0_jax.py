@@ -74,7 +74,7 @@ def reset(_key: Any, params: Params, _static: Any) -> State:
     """The state after reset: the state `init` values, then the `reset` block."""
     elapsed_steps = 0
     load = jnp.broadcast_to(0, (_static.max_steps,))
-    servers = jnp.maximum(params.max_servers // 2, 1)
+    servers = jnp.maximum(_jx.floordiv(params.max_servers, 2), 1)
     queue = 0.0
     hours = jnp.arange(_static.max_steps) * 24.0 / _static.max_steps
     daily = 0.5 + 0.4 * jnp.sin((hours - 6.0) * math.pi / 12.0)
@@ -100,7 +100,7 @@ def observe(_state: State, params: Params, _static: Any) -> Any:
                     load[jnp.minimum(elapsed_steps, _static.max_steps - 1)],
                     servers / params.max_servers,
                     jnp.minimum(queue / 100.0, 1.0),
-                    elapsed_steps % _static.max_steps / _static.max_steps,
+                    _jx.mod(elapsed_steps, _static.max_steps) / _static.max_steps,
                 ],
                 "float64",
             ),

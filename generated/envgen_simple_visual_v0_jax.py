@@ -74,8 +74,8 @@ def _fn_picture(params: Params, _static: Any, ax: Any, ay: Any, target_cell: Any
         return (frame,)
 
     (frame,) = _jx.loop(range(_static.grid_size + 1), _loop1, (frame,), None)
-    tx = target_cell % _static.grid_size
-    ty = target_cell // _static.grid_size
+    tx = _jx.mod(target_cell, _static.grid_size)
+    ty = _jx.floordiv(target_cell, _static.grid_size)
     frame = _jx.fill_rect(
         frame, tx * cell + 1, ty * cell + 1, (tx + 1) * cell, (ty + 1) * cell, (0, 200, 0)
     )
@@ -130,8 +130,8 @@ def step(_key: Any, _state: State, action: Any, params: Params, _static: Any) ->
     reward = _jx.cast(_jx.where(reached, 10.0, -0.1), "float64")
     info = {
         "distance": _jx.cast(
-            jnp.abs(agent_x - target % _static.grid_size)
-            + jnp.abs(agent_y - target // _static.grid_size),
+            jnp.abs(agent_x - _jx.mod(target, _static.grid_size))
+            + jnp.abs(agent_y - _jx.floordiv(target, _static.grid_size)),
             "int64",
         )
     }

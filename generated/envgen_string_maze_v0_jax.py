@@ -74,12 +74,12 @@ def observe(_state: State, params: Params, _static: Any) -> Any:
         _jx.cast(
             _jx.array(
                 [
-                    cell // width,
-                    cell % width,
-                    _jx.read(_static.grid)[cell // width - 1, cell % width],
-                    _jx.read(_static.grid)[cell // width, cell % width + 1],
-                    _jx.read(_static.grid)[cell // width + 1, cell % width],
-                    _jx.read(_static.grid)[cell // width, cell % width - 1],
+                    _jx.floordiv(cell, width),
+                    _jx.mod(cell, width),
+                    _jx.read(_static.grid)[_jx.floordiv(cell, width) - 1, _jx.mod(cell, width)],
+                    _jx.read(_static.grid)[_jx.floordiv(cell, width), _jx.mod(cell, width) + 1],
+                    _jx.read(_static.grid)[_jx.floordiv(cell, width) + 1, _jx.mod(cell, width)],
+                    _jx.read(_static.grid)[_jx.floordiv(cell, width), _jx.mod(cell, width) - 1],
                 ],
                 "int64",
             ),
@@ -95,8 +95,8 @@ def step(_key: Any, _state: State, action: Any, params: Params, _static: Any) ->
     goal = jnp.argmax(jnp.ravel(_static.grid) == 2)
     cell = _state.cell
     elapsed_steps = _state.elapsed_steps + 1
-    row = cell // width
-    col = cell % width
+    row = _jx.floordiv(cell, width)
+    col = _jx.mod(cell, width)
     _c1 = _jx.truth(action == _single.UP)
     row = _jx.where(_c1, row - 1, row)
     _m2 = ~_c1

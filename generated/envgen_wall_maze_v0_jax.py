@@ -80,8 +80,8 @@ def step(_key: Any, _state: State, action: Any, params: Params, _static: Any) ->
     goal = _jx.cast(jnp.argmax(_static.grid == 3), "int64")
     pos = _state.pos
     elapsed_steps = _state.elapsed_steps + 1
-    row = pos // ncol
-    col = pos % ncol
+    row = _jx.floordiv(pos, ncol)
+    col = _jx.mod(pos, ncol)
     _c1 = _jx.truth(action == _single.UP)
     row = _jx.where(_c1, row - 1, row)
     _m2 = ~_c1
@@ -108,27 +108,33 @@ def step(_key: Any, _state: State, action: Any, params: Params, _static: Any) ->
                 _jx.array(
                     [
                         jnp.logical_and(
-                            pos // ncol > 0,
-                            _jx.read(_static.grid)[jnp.maximum(pos // ncol - 1, 0), pos % ncol]
-                            != 1,
-                        ),
-                        jnp.logical_and(
-                            pos % ncol < ncol - 1,
+                            _jx.floordiv(pos, ncol) > 0,
                             _jx.read(_static.grid)[
-                                pos // ncol, jnp.minimum(pos % ncol + 1, ncol - 1)
+                                jnp.maximum(_jx.floordiv(pos, ncol) - 1, 0), _jx.mod(pos, ncol)
                             ]
                             != 1,
                         ),
                         jnp.logical_and(
-                            pos // ncol < nrow - 1,
+                            _jx.mod(pos, ncol) < ncol - 1,
                             _jx.read(_static.grid)[
-                                jnp.minimum(pos // ncol + 1, nrow - 1), pos % ncol
+                                _jx.floordiv(pos, ncol),
+                                jnp.minimum(_jx.mod(pos, ncol) + 1, ncol - 1),
                             ]
                             != 1,
                         ),
                         jnp.logical_and(
-                            pos % ncol > 0,
-                            _jx.read(_static.grid)[pos // ncol, jnp.maximum(pos % ncol - 1, 0)]
+                            _jx.floordiv(pos, ncol) < nrow - 1,
+                            _jx.read(_static.grid)[
+                                jnp.minimum(_jx.floordiv(pos, ncol) + 1, nrow - 1),
+                                _jx.mod(pos, ncol),
+                            ]
+                            != 1,
+                        ),
+                        jnp.logical_and(
+                            _jx.mod(pos, ncol) > 0,
+                            _jx.read(_static.grid)[
+                                _jx.floordiv(pos, ncol), jnp.maximum(_jx.mod(pos, ncol) - 1, 0)
+                            ]
                             != 1,
                         ),
                     ],

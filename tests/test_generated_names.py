@@ -342,7 +342,19 @@ def test_a_spec_may_name_state_like_the_jax_modules_former_locals(tmp_path: Path
 
 @pytest.mark.parametrize(
     "name",
-    ["jax", "jnp", "State", "Params", "observe", "default_params", "max_steps_in_episode"],
+    [
+        "jax",
+        "jnp",
+        "State",
+        "Params",
+        "observe",
+        "default_params",
+        "max_steps_in_episode",  # a field of Params (hostile trial 2: an internal error)
+        "replace",  # a method of State and Params (hostile trial 2: TypeError at import)
+        "at",
+        "package",  # a keyword of envgen.jax.make (hostile trial 2: could not be passed)
+        "env_id",
+    ],
 )
 def test_names_the_jax_module_binds_are_reserved(tmp_path: Path, name: str) -> None:
     """A spec name that would shadow the JAX module's imports or public names: a located

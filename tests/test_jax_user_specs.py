@@ -323,3 +323,43 @@ def test_long_loops_are_fori_loops_that_agree_with_the_reference(tmp_path, monke
         for a, b in zip(jax.tree.leaves(rolled), jax.tree.leaves(unrolled), strict=True):
             np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-12)
         assert float(rolled[1]) > 0
+
+
+def test_integer_division_by_zero_gives_zero_and_elements_keep_their_dtype(tmp_path) -> None:
+    """The shared numeric rule: integer `//` and `%` by zero give 0 (XLA's `//` gives -1);
+    an int64 value stored into an int32 array keeps int32 (no scatter FutureWarning)."""
+    import warnings
+
+    from envgen.build import compile_specs
+
+    (tmp_path / "d.yaml").write_text(
+        "id: user/Div-v0\naction_space: {Discrete: 3}\n"
+        "observation_space: {Box: {low: -100, high: 100, shape: [3], dtype: int64}}\n"
+        "state:\n  q: {dtype: int64, init: 7}\n  r: {dtype: int64, init: 7}\n"
+        "  riding: {dtype: int32, shape: [3], init: 0}\n"
+        "step: |\n  q = 7 // action\n  r = -7 % action\n"
+        "  riding[action] = riding[action] + 1\n"
+        "observation: '[q, r, riding[0]]'\nmax_episode_steps: 5\n"
+    )
+    compiled = compile_specs([tmp_path / "d.yaml"], tmp_path / "divgen")
+    assert not compiled.diagnostics and compiled.jax_fallbacks == {}
+    (tmp_path / "divgen").mkdir()
+    for name, text in compiled.files.items():
+        (tmp_path / "divgen" / name).write_text(text)
+    import sys
+
+    sys.path.insert(0, str(tmp_path))
+    try:
+        import divgen.user_div_v0_jax as module
+    finally:
+        sys.path.remove(str(tmp_path))
+    with jax.enable_x64(True), warnings.catch_warnings():
+        warnings.simplefilter("error")  # the scatter dtype FutureWarning fails the test
+        static = module.SingleEnv()
+        params = module.default_params(static)
+        state = module.reset(jax.random.key(0), params, static)
+        step = jax.jit(lambda s, a: module.step(jax.random.key(1), s, a, params, static)[0])
+        zero, two = step(state, 0), step(state, 2)
+    assert (int(zero.q), int(zero.r)) == (0, 0)
+    assert (int(two.q), int(two.r)) == (3, 1)  # Python's floor semantics otherwise
+    assert zero.riding.dtype == np.int32 and zero.riding.tolist() == [1, 0, 0]

@@ -305,7 +305,15 @@ class JaxPrinter:
 
     def _BinOp(self, node: ast.BinOp, mask: str | None) -> str:
         op = BINARY_OPERATORS[type(node.op)]
-        return f"({self.expr(node.left, mask)}) {op} ({self.expr(node.right, mask)})"
+        left, right = self.expr(node.left, mask), self.expr(node.right, mask)
+        if isinstance(node.op, (ast.FloorDiv, ast.Mod)) and self.type_of(node).kind in (
+            "int",
+            "bool",
+        ):
+            # integer // and % by zero give 0 (the shared numeric rule; XLA's // gives -1)
+            fn = "floordiv" if isinstance(node.op, ast.FloorDiv) else "mod"
+            return f"_jx.{fn}({left}, {right})"
+        return f"({left}) {op} ({right})"
 
     def _UnaryOp(self, node: ast.UnaryOp, mask: str | None) -> str:
         operand = self.expr(node.operand, mask)
@@ -750,7 +758,8 @@ class JaxPrinter:
             code = self.expr(value, mask)
             if mask is not None:
                 code = f"jnp.where({mask}, {code}, {name}[{inner}])"
-            self.emit(f"{name} = {name}.at[{inner}].set({code})", indent)
+            # the element keeps the array's dtype (x64: an int64 value into int32 state)
+            self.emit(f"{name} = {name}.at[{inner}].set(_jx.like({code}, {name}))", indent)
             self.scope.static_locals.discard(base.id)
             return
         raise JaxUnsupported(f"assignment to {type(target).__name__}")

@@ -55,6 +55,10 @@ EMITTED = frozenset(
         "observe",
         "default_params",
         "max_steps_in_episode",  # the time limit's field of Params (gymnax's name)
+        "replace",  # State and Params methods (flax-style `params.replace(...)`) and
+        "at",  # the batch indexer (`states.at[i].set(...)`): fields may not shadow them
+        "package",  # envgen.jax.make(id, package=...): a param so named could not be passed
+        "env_id",  # the -jax ids' entry points take it as a keyword
     }
 )
 

@@ -38,6 +38,29 @@ def array(items: Sequence[Any], dtype: str) -> jax.Array:
     return jnp.stack([jnp.asarray(item, dtype=dt(dtype)) for item in items])
 
 
+def like(value: Any, array: Any) -> jax.Array:
+    """`value` as an element of `array` (its dtype), as NumPy stores `array[i] = value`."""
+    return jnp.asarray(value).astype(array.dtype)
+
+
+def floordiv(a: Any, b: Any) -> jax.Array:
+    """Integer `a // b`, 0 where `b` is 0 (XLA would give -1)."""
+    if isinstance(b, (int, np.integer)) and b != 0:  # known when traced: no check to run
+        return jnp.asarray(a) // b
+    b = jnp.asarray(b)
+    zero = b == 0
+    return jnp.where(zero, 0, jnp.asarray(a) // jnp.where(zero, 1, b))
+
+
+def mod(a: Any, b: Any) -> jax.Array:
+    """Integer `a % b`, 0 where `b` is 0."""
+    if isinstance(b, (int, np.integer)) and b != 0:
+        return jnp.asarray(a) % b
+    b = jnp.asarray(b)
+    zero = b == 0
+    return jnp.where(zero, 0, jnp.asarray(a) % jnp.where(zero, 1, b))
+
+
 def read(value: Any) -> Any:
     """A static NumPy array to index with traced values (a JAX array), else `value`."""
     return jnp.asarray(value) if isinstance(value, np.ndarray) else value
