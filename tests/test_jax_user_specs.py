@@ -363,3 +363,13 @@ def test_integer_division_by_zero_gives_zero_and_elements_keep_their_dtype(tmp_p
     assert (int(zero.q), int(zero.r)) == (0, 0)
     assert (int(two.q), int(two.r)) == (3, 1)  # Python's floor semantics otherwise
     assert zero.riding.dtype == np.int32 and zero.riding.tolist() == [1, 0, 0]
+
+
+def test_the_gymnax_env_survives_a_deep_copy() -> None:
+    """rejax deep-copies its config, env included (the env held a module: TypeError)."""
+    import copy
+
+    env, params = envgen.jax.make("envgen/CartPole-v1")
+    config = copy.deepcopy({"env": env, "env_params": params})
+    obs, state = config["env"].reset(jax.random.key(0), config["env_params"])
+    assert obs.shape == (4,) and config["env"].num_actions == 2

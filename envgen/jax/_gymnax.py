@@ -182,6 +182,11 @@ class GymnaxEnv(*_EnvBase):  # type: ignore[misc]
         self._observation_space = gymnax_space(static.observation_space)
         self._renderers: dict[int, Any] = {}
 
+    def __deepcopy__(self, memo: dict) -> GymnaxEnv:
+        # Immutable (pure functions, a reference env read for static values, spaces):
+        # trainers that deep-copy their config (rejax) share it, as they do gymnax's envs.
+        return self
+
     @property
     def default_params(self) -> Any:
         return self._params
