@@ -570,3 +570,27 @@ def test_state_types_that_change_no_operation_keep_the_vector_env(tmp_path):
     )
     (model,) = compile_specs([_spec(tmp_path, text)], tmp_path / "pkg").models
     assert not model.vector_notes
+
+
+def test_dtype_must_be_a_quoted_name_and_array_dtype_vectorizes(tmp_path):
+    """Hostile trial 2 B18: `zeros(3, dtype=n)` silently used float64; newcomer trial 2:
+    `array(action, dtype="float64")` turned the native vector env off."""
+    step = "  k = k + 1\n  xs = xs + zeros(n, dtype=n)"
+    spec = _spec(tmp_path, _SMALL.format(functions="", step=step, observation="xs"))
+    (diagnostic,) = compile_specs([spec], tmp_path / "pkg").diagnostics
+    assert "dtype must be a quoted name" in diagnostic.message, diagnostic.format()
+    step = '  k = k + 1\n  xs = xs + array(action, dtype="float64")'
+    spec = _spec(tmp_path, _SMALL.format(functions="", step=step, observation="xs"))
+    (model,) = compile_specs([spec], tmp_path / "pkg").models
+    assert not model.vector_notes
+
+
+@pytest.mark.parametrize("key", ["final_obs", "final_info", "episode"])
+def test_gymnasiums_info_keys_are_refused(tmp_path, key):
+    """Hostile trial 2 B27: info entries named like Gymnasium's vector/wrapper keys."""
+    text = _SMALL.format(functions="", step="  k = k + 1", observation="xs")
+    spec = _spec(tmp_path, text + f"info:\n  {key}: k\n")
+    diagnostics = compile_specs([spec], tmp_path / "pkg").diagnostics
+    assert any(f"the info key '{key}' is Gymnasium's" in d.message for d in diagnostics), [
+        d.format() for d in diagnostics
+    ]

@@ -470,7 +470,8 @@ class VectorExpressions:
             for other in items[1:]:
                 code = f"{fn}({code}, {other.code})"
             return V(code, True, t, self.vec_dtype(t))
-        values = {k: self.expr(v, scope, mask) for k, v in args.items()}
+        # `dtype=` is a quoted name the IR's type already carries (no per-env value)
+        values = {k: self.expr(v, scope, mask) for k, v in args.items() if k != "dtype"}
         if name in _RISKY_CALLS and (mask is not None or self.arms):
             self.risky = True
         if name in _MATH or name in _MATH2:

@@ -249,6 +249,18 @@ def analyze(document: Document, spec: EnvSpec) -> EnvModel:
     info: dict[str, Code] = {}
     reset_info: list[str] = []
     for key, value in spec.info.items():
+        if key in GYMNASIUM_INFO_KEYS or key.startswith("_"):
+            error(
+                ("info", key),
+                f"the info key '{key}' is Gymnasium's: "
+                + (
+                    "vector envs put a mask of the envs that have a key under '_' + key"
+                    if key.startswith("_")
+                    else "vector envs and wrappers write it (autoreset, episode statistics)"
+                ),
+                "rename this info entry",
+                "name",
+            )
         code = checker.parse_expr(value, ("info", key))
         checker.check_expr(code, after, random=False)
         check_defined(checker, code, step_locals, defined)
@@ -385,6 +397,11 @@ def analyze(document: Document, spec: EnvSpec) -> EnvModel:
     )
     _erase_symbolic_lengths(model)
     return model
+
+
+#: Info keys Gymnasium's vector envs and wrappers write (a spec's entry would be overwritten
+#: or would overwrite theirs); `_`-prefixed keys are the vector envs' masks.
+GYMNASIUM_INFO_KEYS = {"final_obs", "final_info", "final_observation", "episode"}
 
 
 def _assigned_at(document: Document, step: Code, value: Code) -> str:

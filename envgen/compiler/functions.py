@@ -308,19 +308,14 @@ def _array(args: dict[str, T], consts: dict[str, object]) -> T:
     x = args["x"]
     if not x.is_numeric:
         raise CallError(f"expects numbers, got {x.describe()}")
-    dtype = consts.get("dtype", strong_dtype(x)) if "dtype" in args else strong_dtype(x)
-    if not isinstance(dtype, str) or dtype not in DTYPES:
-        raise CallError(f"dtype must be one of {', '.join(DTYPES)}")
-    return T(dtype, x.shape)
+    return T(_dtype_arg(args, consts, strong_dtype(x)), x.shape)
 
 
 def _eye(args: dict[str, T], consts: dict[str, object]) -> T:
     n = args["n"]
     if n.kind != "int" or not n.is_scalar:
         raise CallError(f"n must be an integer, got {n.describe()}")
-    dtype = consts.get("dtype", "float64") if "dtype" in args else "float64"
-    if not isinstance(dtype, str) or dtype not in DTYPES:
-        raise CallError(f"dtype must be one of {', '.join(DTYPES)}")
+    dtype = _dtype_arg(args, consts, "float64")
     (dim,) = _shape_of(consts.get("n")) or (None,)
     return T(dtype, (dim, dim))
 
@@ -352,9 +347,7 @@ def _sized(dtype: T) -> Rule:
 
 def _creation(dtype_arg: str | None, default: str) -> Rule:
     def rule(args: dict[str, T], consts: dict[str, object]) -> T:
-        dtype = consts.get("dtype", default) if dtype_arg else default
-        if not isinstance(dtype, str) or dtype not in DTYPES:
-            raise CallError(f"dtype must be one of {', '.join(DTYPES)}")
+        dtype = _dtype_arg(args, consts, default) if dtype_arg else default
         shape = _shape_of(consts["shape"]) if "shape" in consts else None
         if shape is None and args["shape"].shape == ():
             shape = (None,)
@@ -367,15 +360,29 @@ def _creation(dtype_arg: str | None, default: str) -> Rule:
 DTYPES = ("float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "bool")
 
 
+def _dtype_arg(args: dict[str, T], consts: dict[str, object], default: str) -> str:
+    """The `dtype=` of a call: a quoted name from the table (a param or any other value
+    is an error, never silently the default)."""
+    if "dtype" not in args:
+        return default
+    dtype = consts.get("dtype")
+    if not isinstance(dtype, str) or dtype not in DTYPES:
+        raise CallError(
+            f"dtype must be a quoted name, one of {', '.join(DTYPES)}",
+            'e.g. dtype="int8" (a dtype cannot come from a param or a computed value)',
+        )
+    return dtype
+
+
 def _full(args: dict[str, T], consts: dict[str, object]) -> T:
     shape = _shape_of(consts["shape"]) if "shape" in consts else None
     if shape is None and args["shape"].shape == ():
         shape = (None,)
     value = args["value"]
-    dtype = consts.get("dtype") or (value.dtype if not value.weak else promote(value).dtype)
-    if str(dtype) not in DTYPES:
+    dtype = _dtype_arg(args, consts, value.dtype if not value.weak else promote(value).dtype)
+    if dtype not in DTYPES:
         raise CallError(f"dtype must be one of {', '.join(DTYPES)}")
-    return T(str(dtype), shape)
+    return T(dtype, shape)
 
 
 def _arange(args: dict[str, T], consts: dict[str, object]) -> T:
