@@ -57,3 +57,30 @@ def test_out_of_range_or_misshapen_batches_are_refused(bad: list) -> None:
     with pytest.raises(ValueError, match="not in the action space|one action per env"):
         envs.step(np.array(bad))  # InvalidAction is a ValueError
     assert numba_module() is None or envs.backend == "numba"
+
+
+def test_time_limit_override_follows_timelimit_around_the_single_env() -> None:
+    """`max_episode_steps=` means what `gym.make(id, max_episode_steps=N)` means for the
+    single env: it can shorten the spec's limit (GoLeft: 100), never lengthen it, and
+    what TimeLimit refuses is refused."""
+    import gymnasium as gym
+
+    from generated.envgen_go_left_v0 import GoLeftV0Env
+    from generated.envgen_go_left_v0_vector import GoLeftV0VectorEnv
+
+    for given, expected in ((150, 100), (50, 50), (10**30, 100)):
+        single = gym.wrappers.TimeLimit(GoLeftV0Env(), given)
+        single.reset(seed=0)
+        steps = 1
+        while not single.step(1)[3]:  # always right: never terminates
+            steps += 1
+        envs = GoLeftV0VectorEnv(num_envs=2, max_episode_steps=given)
+        envs.reset(seed=0)
+        vector_steps = 1
+        while not envs.step(np.ones(2, dtype=np.int64))[3].all():
+            vector_steps += 1
+        assert steps == vector_steps == expected, (given, steps, vector_steps)
+        assert envs.backend == ("numba" if numba_module() is not None else "numpy")
+    for bad in (0, -5, 2.5, True):
+        with pytest.raises(ValueError, match="max_episode_steps must be a positive int"):
+            GoLeftV0VectorEnv(num_envs=2, max_episode_steps=bad)

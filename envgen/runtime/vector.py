@@ -905,7 +905,22 @@ class NativeVectorEnv(VectorEnv):
         self.action_space = batch_space(self.single_action_space, num_envs)
         self.observation_space = batch_space(self.single_observation_space, num_envs)
         if max_episode_steps is not None:  # as gym.make_vec passes it (a time limit override)
-            self.max_episode_steps = max_episode_steps
+            if isinstance(max_episode_steps, bool) or not isinstance(
+                max_episode_steps, (int, np.integer)
+            ):
+                raise ValueError(
+                    f"max_episode_steps must be a positive int, got {max_episode_steps!r}"
+                )
+            if max_episode_steps <= 0:
+                raise ValueError(
+                    f"max_episode_steps must be a positive int, got {max_episode_steps!r}"
+                    " (as Gymnasium's TimeLimit refuses it for the single env)"
+                )
+            # As TimeLimit around the single env: it can end episodes sooner, and the env's
+            # own limit (the spec's) still ends them at the latest.
+            spec_limit = self.max_episode_steps
+            limit = int(max_episode_steps)
+            self.max_episode_steps = limit if spec_limit is None else min(spec_limit, limit)
         _rt.check_render_mode(self.metadata, render_mode)
         self.render_mode = render_mode
         self._renderer: Any = None
@@ -1024,7 +1039,7 @@ class NativeVectorEnv(VectorEnv):
     def max_episode_steps(self, value: int | None) -> None:
         self._max_episode_steps = value
         # what kernels compare with: an attribute, not a property, since it is read per step
-        self._step_limit = _NO_LIMIT if value is None else value
+        self._step_limit = _NO_LIMIT if value is None else min(value, _NO_LIMIT)
 
     def reset(
         self,
