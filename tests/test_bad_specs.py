@@ -50,7 +50,7 @@ CATEGORIES = {
     "multiple documents": ("multiple_documents",),
     "encoding": ("non_utf8_", "control_characters"),
     "alias bombs and deep nesting": ("alias_bomb_", "deep_"),
-    "huge arrays and bounds": ("huge_",),
+    "huge arrays and bounds": ("huge_", "multiagent_count_"),
     "unknown and misspelt keys": ("unknown_", "two_space_kinds", "missing_"),
     "wrong types and out-of-range values": (
         "id_",

@@ -555,3 +555,14 @@ def test_single_agent_commands_refuse_a_multiagent_spec_in_words(command: str) -
     result = run_envgen(command, str(MULTIAGENT_SPECS[0]))
     assert result.returncode == 1
     assert "is a multi-agent spec" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_the_agent_count_limit_is_one_number_and_holds_when_made() -> None:
+    from envgen.compiler._multiagent import MAX_AGENTS
+    from envgen.runtime import InvalidParam
+    from envgen.runtime import multiagent as runtime
+
+    assert runtime.MAX_AGENTS == MAX_AGENTS
+    assert len(runtime.agent_names("t/A-v0", "agent", MAX_AGENTS)) == MAX_AGENTS
+    with pytest.raises(InvalidParam, match="at most"):
+        runtime.agent_names("t/A-v0", "agent", MAX_AGENTS + 1)

@@ -175,6 +175,18 @@ class MultiAgentModel:
 #: Names the analysis itself declares although users may not.
 _BUILT_IN = {("param", "max_cycles"), ("let", "num_agents")}
 
+#: The most agents a game may have (names, dicts and spaces are made per agent, at `make`).
+MAX_AGENTS = 10_000
+
+
+def _default_count(spec: Any, code: Code) -> int | None:
+    """The count a bare param name gives with its default value (None when not that)."""
+    if not isinstance(code.expr, ast.Name) or code.expr.id not in spec.params:
+        return None
+    default = spec.params[code.expr.id].default
+    return default if isinstance(default, int) and not isinstance(default, bool) else None
+
+
 #: The default name of an agent counted without roles: `agent_0`, `agent_1`, ...
 DEFAULT_PREFIX = "agent"
 
@@ -329,8 +341,31 @@ def analyze_multiagent(document: Document, spec: MultiAgentSpec) -> MultiAgentMo
             if code.type.kind not in ("int", "any") or not code.type.is_scalar:
                 error(code.path, "an agent count must be an integer", "e.g. 3, or a param", "type")
             value = checker.consts.get(id(code.expr))
+            default = _default_count(spec, code)
             if isinstance(value, int) and value < 1:
-                error(code.path, f"an agent count must be at least 1, got {value}", "", "range")
+                error(
+                    code.path,
+                    f"an agent count must be at least 1, got {value}",
+                    "a game needs at least one agent",
+                    "range",
+                )
+            elif isinstance(value, int) and value > MAX_AGENTS:
+                error(
+                    code.path,
+                    f"an agent count must be at most {MAX_AGENTS}, got {value}",
+                    "each agent gets its own name, spaces and dict entries when the env is made",
+                    "range",
+                )
+            elif default is not None and not 1 <= default <= MAX_AGENTS:
+                # the defaults are known now: the env made with them would refuse to start
+                error(
+                    code.path,
+                    f"with the default params the agent count is {default}; it must be "
+                    f"between 1 and {MAX_AGENTS}",
+                    f"change the default of {code.expr.id!r}, and bound it with "  # type: ignore[union-attr]
+                    f"ge: 1, le: {MAX_AGENTS}",
+                    "range",
+                )
             counts.append((None, code, agents.prefix or role_name or DEFAULT_PREFIX))
             total = None if not isinstance(value, int) or total is None else total + value
         else:

@@ -16,11 +16,20 @@ class InvalidAgentAction(ValueError):
     left the game."""
 
 
+#: The most agents a game may have: the same number as `envgen.compiler._multiagent.MAX_AGENTS`
+#: (generated code imports only the runtime).
+MAX_AGENTS = 10_000
+
+
 def agent_names(env_id: str, prefix: str, count: Any) -> list[str]:
     """`prefix_0`, `prefix_1`, ... for a count that the params decide."""
     if isinstance(count, bool) or not isinstance(count, (int, np.integer)) or count < 1:
         raise InvalidParam(
             f"{env_id}: the number of '{prefix}' agents must be at least 1, got {count!r}"
+        )
+    if count > MAX_AGENTS:  # the compiler's limit (compiler/_multiagent.py)
+        raise InvalidParam(
+            f"{env_id}: the number of '{prefix}' agents must be at most {MAX_AGENTS}, got {count}"
         )
     return [f"{prefix}_{i}" for i in range(int(count))]
 
