@@ -162,12 +162,14 @@ def test_show_says_whether_there_is_a_jax_module(specs: Path) -> None:
     assert "line 9" in no_jax["jax"]
     assert no_jax["vector_entry_point"] is None
     assert (
-        "no_jax.yaml:9:3: the vector backend does not support a slice" in no_jax["vector_fallback"]
+        "no_jax.yaml:9:3: the vector backend does not support reading `hist[0:pos]`, a slice"
+        in no_jax["vector_fallback"]
     )
     result = CliRunner().invoke(main, ["show", str(specs / "no_jax.yaml")])
     text = "".join(result.output.replace("│", " ").split())  # rich wraps anywhere
     assert "SyncVectorEnv(nonativeone:" in text, text
-    assert "thevectorbackenddoesnotsupportaslice" in text, text  # (a long path is cut)
+    # (a long path is cut)
+    assert "thevectorbackenddoesnotsupportreading`hist[0:pos]`,aslice" in text, text
 
 
 def test_unused_functions_and_param_shaped_lets_keep_the_jax_module(tmp_path: Path) -> None:
