@@ -4,6 +4,7 @@ and in agreement with the specs and with envgen's own validation."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -259,3 +260,24 @@ def test_multiagent_specs_are_checked_as_multiagent_specs(schema: dict, validato
     single = {k: v for k, v in base.items() if k != "agents"}
     assert not list(validator.iter_errors({**single, "step": "x = 1"}))
     assert list(validator.iter_errors({**single, "act": "x = 1"}))
+
+
+def test_schema_output_needs_an_existing_folder_and_a_regular_file(tmp_path: Path) -> None:
+    # a hostile trial: `-o /nonexistent/dir/x.json` created /nonexistent/dir, and a link
+    # as -o wrote through to its target; a FIFO would block the comparing read
+    victim = tmp_path / "victim.txt"
+    victim.write_text("victim\n")
+    (tmp_path / "link.json").symlink_to(victim)
+    os.mkfifo(tmp_path / "fifo.json")
+    for name in ("missing/dir/x.json", "link.json", "fifo.json"):
+        result = subprocess.run(
+            [sys.executable, "-m", "envgen.cli", "schema", "-o", str(tmp_path / name)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert result.returncode == 1, name
+        assert "cannot write" in result.stderr and "Traceback" not in result.stderr, name
+    assert victim.read_text() == "victim\n"
+    assert not (tmp_path / "missing").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fifo.json", "link.json", "victim.txt"]

@@ -10,8 +10,11 @@ drift from what envgen accepts:
 
 from __future__ import annotations
 
+import errno
 import functools
 import json
+import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -449,11 +452,29 @@ _GROUP_NOTES = {
 
 
 def write_if_changed(path: Path, text: str) -> bool:
+    """Write `text` to `path` unless it holds it already; True if written.
+
+    The folder must exist (a mistyped path must not create folders), and an existing `path`
+    must be a regular file: a link would write somewhere else, and a FIFO would block the
+    read. The text goes to a temporary file in the same folder that then replaces `path`, so
+    an interrupted write leaves the old file whole. `OSError` with a message otherwise."""
     try:
-        if path.read_text(encoding="utf-8") == text:
-            return False
-    except OSError:
-        pass
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
+        mode = path.lstat().st_mode
+    except FileNotFoundError:
+        mode = None
+    if mode is not None and not stat.S_ISREG(mode):
+        raise OSError(
+            errno.EINVAL, "it is not a regular file (a link, folder or device); remove it first"
+        )
+    if mode is not None and path.read_text(encoding="utf-8") == text:
+        return False
+    if not path.parent.is_dir():
+        raise OSError(errno.ENOENT, f"no such folder {path.parent}; create it first")
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with temporary.open("x", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
     return True
