@@ -191,7 +191,7 @@ def fuzz(
         except Exception as exc:  # e.g. a spec with diagnostics
             _usage_error(f"{target}: {type(exc).__name__}: {exc}".splitlines()[0])
     if params.values:
-        _check_params(resolved, params)
+        _check_params([(target.env_id or "", target.factory) for target in resolved], params)
 
     overrides: dict[str, Any] = {
         "seed": seed,
@@ -286,19 +286,20 @@ def _read_params(pairs: tuple[str, ...], file: str | None) -> Any:
         _usage_error(failure.message + (f"\n  hint: {failure.hint}" if failure.hint else ""))
 
 
-def _check_params(targets: list[Any], params: Any) -> None:
+def _check_params(makers: list[tuple[str, Any]], params: Any) -> None:
     """Refuse params an env does not take before fuzzing (a usage error naming the param
-    and its constraint), rather than failing every property on them."""
+    and its constraint), rather than failing every property on them. `makers` are (env
+    name, a callable that makes the env with the params): Gymnasium or PettingZoo envs."""
     from envgen.cli._params import param_failure
     from envgen.runtime import InvalidParam
 
-    for target in targets:
+    for name, make in makers:
         try:
-            target.factory().close()
+            make().close()
         except (InvalidParam, TypeError) as exc:
             if isinstance(exc, TypeError) and "keyword argument" not in str(exc):
                 continue  # a broken env: the properties report it
-            failure = param_failure(target.env_id or "", exc, params)
+            failure = param_failure(name, exc, params)
             _usage_error(failure.message + (f"\n  hint: {failure.hint}" if failure.hint else ""))
         except Exception:  # noqa: BLE001 - the properties report envs that do not build
             continue

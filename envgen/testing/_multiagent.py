@@ -867,7 +867,7 @@ def run_cli(
     from envgen.compiler.diagnostics import markup_safe as escape  # no ESC, bidi or markup
 
     from ._api import format_result
-    from ._cli import _STYLE, EXIT_FAIL, EXIT_OK, _print_table, _usage_error
+    from ._cli import _STYLE, EXIT_FAIL, EXIT_OK, _check_params, _print_table, _usage_error
 
     names = list(properties) or list(MULTIAGENT_PROPERTIES)
     unknown = [n for n in names if n not in MULTIAGENT_PROPERTIES]
@@ -884,7 +884,8 @@ def run_cli(
             _usage_error(f"{target}: {type(exc).__name__}: {exc}".splitlines()[0])
     if params is not None and params.values:
         resolved = [with_params(target, params.values) for target in resolved]
-        _check_params(resolved, params)
+        makers = [(target.name, target.make_parallel or target.make_aec) for target in resolved]
+        _check_params(makers, params)
 
     def progress(result: PropertyResult) -> None:
         style = _STYLE.get(result.status, "")
@@ -913,24 +914,3 @@ def run_cli(
         verdict = "[green]OK[/green]" if report.ok else "[bold red]FAILED[/bold red]"
         out.print(f"\n{verdict} in {time.perf_counter() - start:.1f}s")
     sys.exit(EXIT_OK if report.ok else EXIT_FAIL)
-
-
-def _check_params(targets: list[MultiAgentTarget], params: Any) -> None:
-    """Make each target once with the params: refusing them is a usage error naming the
-    param (a fuzz run that ignored them passed every property on the defaults)."""
-    from envgen.cli._params import param_failure
-    from envgen.runtime import InvalidParam
-
-    from ._cli import _usage_error
-
-    for target in targets:
-        make = target.make_parallel or target.make_aec
-        try:
-            env = make()  # type: ignore[misc]
-        except (InvalidParam, TypeError) as exc:
-            if isinstance(exc, TypeError) and "keyword argument" not in str(exc):
-                raise
-            failure = param_failure(target.name, exc, params)
-            _usage_error(failure.message + (f"\n  hint: {failure.hint}" if failure.hint else ""))
-        else:
-            env.close()
