@@ -548,21 +548,7 @@ def load_document(
         ) from None
     if text.startswith("\ufeff"):
         text = text[1:]
-    try:
-        node = yaml.compose(text, Loader=_Loader)
-    except yaml.YAMLError as exc:
-        raise DiagnosticError([_yaml_error(name, exc, text)]) from None
-    except RecursionError:
-        raise DiagnosticError(
-            [
-                Diagnostic(
-                    Location(name),
-                    "the document nests too deeply to read",
-                    "flatten the structure",
-                    "yaml-too-deep",
-                )
-            ]
-        ) from None
+    node = _compose(text, name)
     if node is None:
         raise DiagnosticError(
             [
@@ -593,11 +579,11 @@ def load_document(
     return document
 
 
-def load_value(text: str, name: str) -> Any:
-    """One YAML value given outside a file (`-p NAME=VALUE`), read with the same safe loader
-    and the same limits (depth, aliases, size) as a spec file; `DiagnosticError` if not."""
+def _compose(text: str, name: str) -> yaml.Node | None:
+    """The YAML node tree of `text` (safe tags only); `DiagnosticError` if it is not YAML or
+    nests too deeply for the parser itself (before `_Converter`'s depth limit applies)."""
     try:
-        node = yaml.compose(text, Loader=_Loader)
+        return yaml.compose(text, Loader=_Loader)
     except yaml.YAMLError as exc:
         raise DiagnosticError([_yaml_error(name, exc, text)]) from None
     except RecursionError:
@@ -605,12 +591,18 @@ def load_value(text: str, name: str) -> Any:
             [
                 Diagnostic(
                     Location(name),
-                    "the value nests too deeply to read",
-                    "flatten it",
+                    "the document nests too deeply to read",
+                    "flatten the structure",
                     "yaml-too-deep",
                 )
             ]
         ) from None
+
+
+def load_value(text: str, name: str) -> Any:
+    """One YAML value given outside a file (`-p NAME=VALUE`), read with the same safe loader
+    and the same limits (depth, aliases, size) as a spec file; `DiagnosticError` if not."""
+    node = _compose(text, name)
     if node is None:
         return None
     return _Converter(Document(path=Path(name), data=None), text).convert(node, (), 0)
