@@ -149,6 +149,9 @@ def test_a_bad_value_in_a_params_file_is_located(tmp_path: Path) -> None:
         # the same limits as a spec file (a hostile trial got a RecursionError traceback)
         (["-p", "size=" + "[" * 5000], "nests too deeply"),
         (["-p", "size=" + "[" * 100 + "]" * 100], "nests deeper than 64 levels"),
+        # and the same value checks: these were silently read as None and {"a": 1}
+        (["-p", "size=99999999999999999999999"], "outside the 64-bit range"),
+        (["-p", "size={a: 1, a: 2}"], "duplicate key 'a'"),
         (["--params", "missing.yaml"], "no such file"),
         (["--params", "list.yaml"], "expected a mapping"),
     ],

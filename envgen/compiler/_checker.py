@@ -7,7 +7,7 @@ import ast
 from typing import Any
 
 from envgen.compiler._expressions import ExpressionRules
-from envgen.compiler._language import REFUSED
+from envgen.compiler._language import REFUSED, fits_int64
 from envgen.compiler._limits import LimitError, fold, parse
 from envgen.compiler._statements import StatementRules, check_locals_read
 from envgen.compiler.diagnostics import Diagnostic
@@ -323,7 +323,7 @@ def _unsupported_operator(node: ast.BinOp | ast.AugAssign) -> tuple[str, str] | 
     ):
         return ("division by zero", "divide by a value that cannot be zero")
     value = fold(node) if isinstance(node, ast.BinOp) else None
-    if isinstance(value, int) and not -(2**63) <= value < 2**63:
+    if isinstance(value, int) and not fits_int64(value):
         # integers are int64 in every backend: Python would compute the exact value, NumPy
         # would wrap it, JAX would raise; so the language has no such constant
         return (

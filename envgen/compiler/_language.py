@@ -117,6 +117,13 @@ RESERVED_METHODS = {"closed", "needs_reset", "elapsed_steps", "np_random", "np_r
 MAX_ELEMENTS = 10_000_000
 #: Largest integer a space size may be (Gymnasium stores them as int64).
 MAX_INT64 = 2**63 - 1
+
+
+def fits_int64(value: int) -> bool:
+    """Whether an integer is an int64: what every backend stores integers as."""
+    return -(2**63) <= value < 2**63
+
+
 #: Python builtins a hostile spec might reach for; they get a hint that the language cannot.
 PYTHON_BUILTINS = frozenset(
     {

@@ -28,6 +28,7 @@ import inspect
 import math
 from typing import Any
 
+from envgen.compiler._language import fits_int64
 from envgen.compiler.diagnostics import Diagnostic, did_you_mean
 
 #: Deepest nesting of spec code (expressions and blocks), in syntax-tree levels.
@@ -108,12 +109,22 @@ def _check_depth(tree: ast.AST) -> None:
 
 def check_literals(tree: ast.AST) -> None:
     """Integer literals fit in 64 bits, float literals are finite, and no `...`."""
+    # -9223372036854775808 is a minus applied to the literal 2**63, which alone is too large
+    negated = {
+        id(node.operand)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub)
+    }
     for node in ast.walk(tree):
         if not isinstance(node, ast.Constant):
             continue
         value = node.value
         where = (getattr(node, "lineno", 1), getattr(node, "col_offset", 0) + 1)
-        if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 2**63:
+        if (
+            isinstance(value, int)
+            and not isinstance(value, bool)
+            and not fits_int64(-value if id(node) in negated else value)
+        ):
             raise LimitError(
                 f"an integer literal of {value.bit_length()} bits is outside the 64-bit range",
                 *where,

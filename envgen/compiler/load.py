@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 from yaml.constructor import SafeConstructor
 
+from envgen.compiler._language import fits_int64
 from envgen.compiler.diagnostics import Diagnostic, DiagnosticError, Location, display_path
 
 #: Most nodes one document may expand to; aliases count each time they are used.
@@ -280,7 +281,7 @@ def _unrepresentable(value: object) -> tuple[str, str] | None:
                 "a character",
                 "write the character itself (or an escape such as \\U0001F600)",
             )
-    elif isinstance(value, int) and not isinstance(value, bool) and abs(value) > 2**63:
+    elif isinstance(value, int) and not isinstance(value, bool) and not fits_int64(value):
         return (
             f"an integer of {value.bit_length()} bits, outside the 64-bit range",
             "integers are int64; write a float (1e30) for larger magnitudes",
@@ -605,4 +606,8 @@ def load_value(text: str, name: str) -> Any:
     node = _compose(text, name)
     if node is None:
         return None
-    return _Converter(Document(path=Path(name), data=None), text).convert(node, (), 0)
+    converter = _Converter(Document(path=Path(name), data=None), text)
+    value = converter.convert(node, (), 0)
+    if converter.diagnostics:  # e.g. an integer outside int64, a repeated key
+        raise DiagnosticError(converter.diagnostics)
+    return value
