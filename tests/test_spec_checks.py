@@ -297,9 +297,12 @@ def test_a_mask_length_the_compiler_cannot_follow_is_checked_by_the_env(tmp_path
 def test_errors_of_a_mask_spec_are_reported_together(tmp_path: Path) -> None:
     with pytest.raises(DiagnosticError) as caught:
         env_ids_from_specs(
-            [_spec(tmp_path, COUNTER + "action_mask: '[count > 0]'\ndeterministic: maybe\n")]
+            [_spec(tmp_path, COUNTER + "action_mask: '[count > 0]'\nreward: 'missing + 1'\n")]
         )
-    assert "deterministic" in str(caught.value)
+    messages = [d.message for d in caught.value.diagnostics]
+    assert len(messages) == 2, messages  # the mask's length and the unknown name, together
+    assert any("action mask" in m for m in messages), messages
+    assert any("missing" in m for m in messages), messages
 
 
 def test_a_variant_and_a_deterministic_masked_env_pass_the_fuzzer() -> None:
