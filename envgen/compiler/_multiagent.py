@@ -41,6 +41,7 @@ from envgen.compiler.load import Document
 from envgen.compiler.spec import ParamSpec, StateVarSpec
 from envgen.compiler.types import ANY, BOOL, INT, T, dim_equal, erase, sym
 from envgen.compiler.types import scalar as scalar_type
+from envgen.runtime.multiagent import MAX_AGENTS  # the limit the generated env checks too
 
 from ._multiagent_spec import AgentCount, MultiAgentSpec
 
@@ -174,9 +175,6 @@ class MultiAgentModel:
 
 #: Names the analysis itself declares although users may not.
 _BUILT_IN = {("param", "max_cycles"), ("let", "num_agents")}
-
-#: The most agents a game may have (names, dicts and spaces are made per agent, at `make`).
-MAX_AGENTS = 10_000
 
 
 def _default_count(spec: Any, code: Code) -> int | None:

@@ -16,8 +16,8 @@ class InvalidAgentAction(ValueError):
     left the game."""
 
 
-#: The most agents a game may have: the same number as `envgen.compiler._multiagent.MAX_AGENTS`
-#: (generated code imports only the runtime).
+#: The most agents a game may have (names, dicts and spaces are made per agent, at `make`);
+#: the compiler checks literal counts and param defaults against the same number.
 MAX_AGENTS = 10_000
 
 
