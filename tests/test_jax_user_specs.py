@@ -9,6 +9,8 @@ nothing when a spec got no JAX module.
 from __future__ import annotations
 
 import json
+import shutil
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -91,6 +93,27 @@ def test_build_notes_a_spec_without_a_jax_module_with_its_line(built) -> None:
     assert "user/LetTable-v0: no JAX module" not in text
     assert (out / "user_let_table_v0_jax.py").exists()
     assert not (out / "user_no_jax_v0_jax.py").exists()
+
+
+def test_make_imports_the_jax_module_from_the_package_named(built, tmp_path, monkeypatch) -> None:
+    # a hostile trial: the registry's module paths carry the build-time name `usergen`, so
+    # `make("pkgs.usergen:...")` imported a top-level `usergen` found first on sys.path
+    out, _ = built
+    (tmp_path / "pkgs").mkdir()
+    shutil.copytree(out, tmp_path / "pkgs" / "usergen")
+    decoy = tmp_path / "decoy" / "usergen"
+    decoy.mkdir(parents=True)
+    (decoy / "__init__.py").write_text("")
+    (decoy / "user_let_table_v0_jax.py").write_text("raise SystemExit('the decoy ran')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.syspath_prepend(str(tmp_path / "decoy"))
+    for name in [n for n in sys.modules if n == "usergen" or n.startswith("usergen.")]:
+        monkeypatch.delitem(sys.modules, name)  # other tests import the real one
+    env, params = envgen.jax.make("pkgs.usergen:user/LetTable-v0")
+    env.reset(jax.random.key(0), params)
+    assert env.name == "user/LetTable-v0"
+    assert "pkgs.usergen.user_let_table_v0_jax" in sys.modules
+    assert "usergen.user_let_table_v0_jax" not in sys.modules
 
 
 def test_a_let_table_built_by_a_function_is_static(built) -> None:

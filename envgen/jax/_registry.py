@@ -78,7 +78,10 @@ def find(env_id: str, package: str | None = None) -> JaxEntry:
         env_id = base
     entry = JaxEntry(env_id, package, kwargs=kwargs, known=tuple(sorted(modules)))
     if env_id in modules:
-        entry.module = modules[env_id]
+        # The registry names its modules by the package name it was built as (`-o mygen`);
+        # import them from the package the user named, whatever it is called now, so that
+        # no other package of the build-time name on sys.path is ever imported instead.
+        entry.module = f"{registry.__name__}.{modules[env_id].rpartition('.')[2]}"
     elif env_id in fallbacks:
         entry.fallback = fallbacks[env_id]
     else:
