@@ -589,3 +589,8 @@ def test_the_agent_count_limit_is_one_number_and_holds_when_made() -> None:
     assert len(runtime.agent_names("t/A-v0", "agent", MAX_AGENTS)) == MAX_AGENTS
     with pytest.raises(InvalidParam, match="at most"):
         runtime.agent_names("t/A-v0", "agent", MAX_AGENTS + 1)
+    # agents that come back take one more name per return: the same limit bounds them all
+    with pytest.raises(InvalidParam, match="agents that come back"):
+        runtime.rejoin_names("t/A-v0", ["a", "b"], [MAX_AGENTS // 2, MAX_AGENTS // 2])
+    _, possible = runtime.rejoin_names("t/A-v0", ["a", "b"], [MAX_AGENTS // 2 - 1] * 2)
+    assert len(possible) == MAX_AGENTS

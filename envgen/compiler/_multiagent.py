@@ -586,8 +586,20 @@ def analyze_multiagent(document: Document, spec: MultiAgentSpec) -> MultiAgentMo
                 if t_.dtype != "any" and (not t_.is_scalar or not ok):
                     error(code.path, f"`rejoin` needs {what}, got {t_.describe()}", hint, "type")
             value = checker.consts.get(id(rejoin_times.expr))
+            default = _default_count(spec, rejoin_times)
             if isinstance(value, int) and value < 0:
                 error(rejoin_times.path, f"`times` must be at least 0, got {value}", "", "range")
+            elif (isinstance(value, int) and value >= MAX_AGENTS) or (
+                default is not None and not 0 <= default < MAX_AGENTS
+            ):
+                # each return is one more agent name, made when the env is made
+                error(
+                    rejoin_times.path,
+                    f"`times` must lie between 0 and {MAX_AGENTS - 1}, got "
+                    f"{value if isinstance(value, int) else default}",
+                    "each return gives the agent one more name in possible_agents",
+                    "range",
+                )
         read_after += [terminated, reward, *info.values()]
         names, count_code, prefix = count
         roles.append(

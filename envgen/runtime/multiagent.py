@@ -52,11 +52,18 @@ def rejoin_names(
     PettingZoo's agents never come back under a name they left with), and every name in
     order (each agent's first, then the second ones, ...): `possible_agents`."""
     lives = []
+    total = 0
     for name, count in zip(names, times, strict=True):
         if isinstance(count, bool) or not isinstance(count, (int, np.integer)) or count < 0:
             raise InvalidParam(
                 f"{env_id}: how many times {name} may come back must be an integer >= 0, "
                 f"got {count!r}"
+            )
+        total += int(count) + 1  # each return is one more name in possible_agents
+        if total > MAX_AGENTS:
+            raise InvalidParam(
+                f"{env_id}: with the agents that come back the game has more than "
+                f"{MAX_AGENTS} agent names; lower `times` or the number of agents"
             )
         lives.append([name] + [f"{name}_r{k}" for k in range(1, int(count) + 1)])
     longest = max((len(life) for life in lives), default=1)
