@@ -34,6 +34,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from envgen._output import atomic_write, read_regular
+
 _FORMAT = 1  # the entry layout; part of every key
 #: Entries kept (least recently used ones go first): about 80 builds of 25 specs, a few
 #: hundred MB at most.
@@ -119,8 +121,7 @@ class BuildCache:
     def get(self, key: str) -> dict[str, Any] | None:
         """The entry stored under `key`, or None (missing, corrupt, or not signed by us)."""
         try:
-            raw = _read_regular(self._path(key), MAX_ENTRY_BYTES)
-            entry = json.loads(raw) if raw is not None else None
+            entry = json.loads(read_regular(self._path(key), MAX_ENTRY_BYTES))
         except (OSError, ValueError, RecursionError):  # RecursionError: deeply nested JSON
             entry = None
         if entry is None:
@@ -150,16 +151,10 @@ class BuildCache:
         """Store `value` (JSON data) under `key`; a failure to write is not an error."""
         entry = {"key": key, "mac": self._mac(key, value), "value": value}
         path = self._path(key)
+        data = json.dumps(entry, ensure_ascii=False, sort_keys=True)
         try:
             path.parent.mkdir(mode=0o700, exist_ok=True)
-            fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                    json.dump(entry, handle, ensure_ascii=False, sort_keys=True)
-                os.replace(temporary, path)
-            except BaseException:
-                os.unlink(temporary)
-                raise
+            atomic_write(path, data, mode=0o600)
         except OSError:
             pass
 
@@ -186,33 +181,6 @@ class BuildCache:
     def _mac(self, key: str, value: dict[str, Any]) -> str:
         payload = json.dumps(value, ensure_ascii=False, sort_keys=True).encode("utf-8")
         return hmac.new(self._secret, key.encode() + b"\0" + payload, hashlib.sha256).hexdigest()
-
-
-def _read_regular(path: Path, limit: int) -> bytes | None:
-    """The bytes of `path` if it is a regular file of at most `limit` bytes, else None.
-
-    Never follows a symlink and never blocks (a FIFO or device in the cache is ignored)."""
-    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
-    try:
-        fd = os.open(path, flags | getattr(os, "O_CLOEXEC", 0))
-    except OSError:
-        return None
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode) or info.st_size > limit:
-            return None
-        chunks = []
-        left = limit + 1
-        while left > 0:
-            chunk = os.read(fd, min(left, 1 << 20))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            left -= len(chunk)
-        data = b"".join(chunks)
-        return data if len(data) <= limit else None
-    finally:
-        os.close(fd)
 
 
 def _private(folder: Path) -> bool:

@@ -57,6 +57,94 @@ def _step(name: str) -> None:
         STEP_HOOK(name)
 
 
+# --- single files: the one safe read and the one atomic write ----------------------------
+
+
+class NotRegularFile(OSError):
+    """`read_regular` found something other than a regular file (`mode` says what)."""
+
+    def __init__(self, path: Path | str, mode: int) -> None:
+        super().__init__(errno.EINVAL, "not a regular file", str(path))
+        self.mode = mode
+
+
+class FileTooLarge(OSError):
+    """`read_regular` found a file larger than its limit (`size`: as much as was seen)."""
+
+    def __init__(self, path: Path | str, size: int) -> None:
+        super().__init__(errno.EFBIG, "file too large", str(path))
+        self.size = size
+
+
+def read_regular(path: Path | str, limit: int) -> bytes:
+    """The bytes of `path`, read the one safe way: only a regular file (opened non-blocking,
+    so a FIFO cannot hang the reader; a device is refused before anything is read), with
+    O_NOFOLLOW (the last component is never a symlink), and at most `limit` bytes (checked
+    with `fstat` first, and while reading, so `/dev/zero` or a growing file cannot exhaust
+    memory). Raises `NotRegularFile`, `FileTooLarge`, or the `OSError` of open or read."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0)
+    flags |= getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+    fd = os.open(path, flags)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise NotRegularFile(path, info.st_mode)
+        if info.st_size > limit:
+            raise FileTooLarge(path, info.st_size)
+        chunks = []
+        left = limit + 1
+        while left > 0:
+            chunk = os.read(fd, min(left, 1 << 20))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+    finally:
+        os.close(fd)
+    data = b"".join(chunks)
+    if len(data) > limit:  # it grew while being read
+        raise FileTooLarge(path, len(data))
+    return data
+
+
+def atomic_write(
+    path: Path, data: str | bytes, *, mode: int | None = None, durable: bool = False
+) -> None:
+    """Replace the file `path` with `data` (str is written as UTF-8) in one step: a new file
+    beside it, then `os.replace`, so a reader (or an interrupted write) sees the old file or
+    the new one, never a part. `mode`: the new file's exact mode (default: the existing
+    file's, else 0o666 less the umask; the temporary file is never more open than that).
+    `durable`: fsync the file before the rename. Raises `OSError`; nothing is left behind."""
+    if mode is None:
+        try:
+            mode = stat.S_IMODE(os.stat(path).st_mode)
+        except FileNotFoundError:
+            mode = _default_mode(0o666)
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    flags |= getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
+    fd = os.open(temporary, flags, mode & 0o777)
+    try:
+        try:
+            if hasattr(os, "fchmod"):
+                os.fchmod(fd, mode)  # exactly this mode, whatever the umask
+            view = memoryview(payload)
+            while view:
+                view = view[os.write(fd, view) :]
+            if durable:
+                os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(temporary, path)
+    except BaseException:
+        try:
+            os.unlink(temporary)
+        except OSError:
+            pass
+        raise
+
+
 # --- atomic exchange of two paths -----------------------------------------------------
 
 _AT_FDCWD = -100

@@ -386,3 +386,53 @@ def test_the_cli_refuses_to_drop_other_specs_modules_and_says_how_to_keep_them(
     again = runner.invoke(main, ["build", "myspecs", "specs"])
     assert again.exit_code == 0, again.output
     assert not (tmp_path / "generated" / "envgen_go_left_v0.py").exists()
+
+
+# --- the one safe read and the one atomic write (used by load, the cache and `schema -o`) --
+
+
+def test_read_regular_refuses_what_is_not_a_small_regular_file(tmp_path: Path) -> None:
+    small = tmp_path / "small.txt"
+    small.write_bytes(b"abc")
+    assert _output.read_regular(small, 3) == b"abc"
+    with pytest.raises(_output.FileTooLarge) as too_large:
+        _output.read_regular(small, 2)
+    assert too_large.value.size == 3
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)  # opened non-blocking: refused at once, never hangs
+    with pytest.raises(_output.NotRegularFile) as not_regular:
+        _output.read_regular(fifo, 10)
+    assert stat.S_ISFIFO(not_regular.value.mode)
+    link = tmp_path / "link"
+    link.symlink_to(small)
+    with pytest.raises(OSError):  # the last component is never followed
+        _output.read_regular(link, 10)
+
+
+def test_atomic_write_keeps_the_mode_and_leaves_nothing_behind(tmp_path: Path) -> None:
+    target = tmp_path / "out.json"
+    _output.atomic_write(target, "one")
+    assert target.read_text() == "one"
+    target.chmod(0o640)
+    _output.atomic_write(target, b"two")
+    assert target.read_bytes() == b"two"
+    assert stat.S_IMODE(target.stat().st_mode) == 0o640
+    _output.atomic_write(target, "three", mode=0o600)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    (tmp_path / "folder").mkdir()
+    with pytest.raises(OSError):  # os.replace cannot put a file over a folder
+        _output.atomic_write(tmp_path / "folder", "x")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["folder", "out.json"]
+
+
+def test_schema_output_keeps_the_files_mode(tmp_path: Path) -> None:
+    from envgen.compiler.schema import write_if_changed
+
+    target = tmp_path / "schema.json"
+    assert write_if_changed(target, "{}\n")
+    target.chmod(0o640)
+    assert not write_if_changed(target, "{}\n")
+    assert write_if_changed(target, '{"a": 1}\n')
+    assert target.read_text() == '{"a": 1}\n'
+    assert stat.S_IMODE(target.stat().st_mode) == 0o640
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["schema.json"]

@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 from yaml.constructor import SafeConstructor
 
+from envgen._output import FileTooLarge, NotRegularFile, read_regular
 from envgen.compiler._language import fits_int64
 from envgen.compiler.diagnostics import Diagnostic, DiagnosticError, Location, display_path
 
@@ -470,10 +471,18 @@ def read_spec(path: Path, root: Path | None = None, *, follow_symlinks: bool = F
             "where the link points",
             "file-outside-root",
         )
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0)
-    flags |= getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
     try:
-        fd = os.open(real, flags)
+        raw = read_regular(real, MAX_BYTES)
+    except NotRegularFile as exc:
+        kind = next((k for test, k in _KINDS if test(exc.mode)), "not a regular file")
+        raise _refuse(
+            name,
+            f"the spec is {kind}, not a regular file; it was not read",
+            "a spec is a regular .yaml file; remove or rename this one",
+            "file-not-regular",
+        ) from None
+    except FileTooLarge as exc:
+        raise _too_large(name, exc.size) from None
     except OSError as exc:
         raise _refuse(
             name,
@@ -481,35 +490,6 @@ def read_spec(path: Path, root: Path | None = None, *, follow_symlinks: bool = F
             "check that the file exists and is readable",
             "file-unreadable",
         ) from None
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            kind = next((k for test, k in _KINDS if test(info.st_mode)), "not a regular file")
-            raise _refuse(
-                name,
-                f"the spec is {kind}, not a regular file; it was not read",
-                "a spec is a regular .yaml file; remove or rename this one",
-                "file-not-regular",
-            )
-        if info.st_size > MAX_BYTES:
-            raise _too_large(name, info.st_size)
-        chunks = []
-        left = MAX_BYTES + 1
-        while left > 0:
-            chunk = os.read(fd, min(left, 1 << 20))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            left -= len(chunk)
-    except OSError as exc:
-        raise _refuse(
-            name, f"cannot read file: {exc.strerror}", "check the file", "file-unreadable"
-        ) from None
-    finally:
-        os.close(fd)
-    raw = b"".join(chunks)
-    if len(raw) > MAX_BYTES:  # it grew while being read
-        raise _too_large(name, len(raw))
     _remember(name, raw)
     return raw
 

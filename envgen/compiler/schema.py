@@ -13,7 +13,6 @@ from __future__ import annotations
 import errno
 import functools
 import json
-import os
 import stat
 from pathlib import Path
 from typing import Any
@@ -456,8 +455,10 @@ def write_if_changed(path: Path, text: str) -> bool:
 
     The folder must exist (a mistyped path must not create folders), and an existing `path`
     must be a regular file: a link would write somewhere else, and a FIFO would block the
-    read. The text goes to a temporary file in the same folder that then replaces `path`, so
-    an interrupted write leaves the old file whole. `OSError` with a message otherwise."""
+    read. The write is atomic (`envgen._output.atomic_write`): an interrupted write leaves
+    the old file whole. `OSError` with a message otherwise."""
+    from envgen._output import FileTooLarge, atomic_write, read_regular
+
     try:
         mode = path.lstat().st_mode
     except FileNotFoundError:
@@ -466,15 +467,14 @@ def write_if_changed(path: Path, text: str) -> bool:
         raise OSError(
             errno.EINVAL, "it is not a regular file (a link, folder or device); remove it first"
         )
-    if mode is not None and path.read_text(encoding="utf-8") == text:
-        return False
+    data = text.encode("utf-8")
+    if mode is not None:
+        try:
+            if read_regular(path, len(data)) == data:
+                return False
+        except FileTooLarge:  # longer than the text: it changed
+            pass
     if not path.parent.is_dir():
         raise OSError(errno.ENOENT, f"no such folder {path.parent}; create it first")
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with temporary.open("x", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
+    atomic_write(path, data)
     return True
