@@ -16,7 +16,8 @@ Where: `$ENVGEN_CACHE_DIR`, else `$XDG_CACHE_HOME/envgen/build`, else
 with HMAC-SHA256 under a random key kept in the cache folder (mode 0600). An entry that
 does not parse, has the wrong shape, was made for another key, or whose signature does not
 match (corrupted, truncated, edited) is ignored and rebuilt. The folder must belong to the
-user and not be writable by others; otherwise the build runs without a cache. Entries are
+user and not be writable by others, and must not lie inside the output package (it holds
+the signing key); otherwise the build runs without a cache and warns once. Entries are
 written atomically (a temporary file, then `os.replace`), so concurrent builds are safe.
 A build that stored entries trims the folder to the `MAX_ENTRIES` most recently used.
 """
@@ -36,7 +37,7 @@ from typing import Any
 
 from envgen._output import atomic_write, read_regular
 
-_FORMAT = 1  # the entry layout; part of every key
+_FORMAT = 2  # the entry layout; part of every key (2: the registry as {"files": ...})
 #: Entries kept (least recently used ones go first): about 80 builds of 25 specs, a few
 #: hundred MB at most.
 MAX_ENTRIES = 2000
@@ -84,6 +85,10 @@ def compiler_fingerprint() -> str:
     return digest.hexdigest()
 
 
+class CacheUnusable(Exception):
+    """Why the cache folder cannot be used: the build runs without a cache, and says so."""
+
+
 class BuildCache:
     """Formatted modules by key, in a user-private folder (see the module docstring)."""
 
@@ -95,17 +100,48 @@ class BuildCache:
 
     @classmethod
     def open(cls, folder: Path | None = None) -> BuildCache | None:
-        """The cache at `folder` (default: `cache_dir()`), or None where it is off or unsafe."""
+        """The cache at `folder` (default: `cache_dir()`), or None where it is off or unusable."""
+        try:
+            return cls.open_checked(folder)
+        except CacheUnusable:
+            return None
+
+    @classmethod
+    def open_checked(
+        cls, folder: Path | None = None, *, not_inside: tuple[Path, ...] = ()
+    ) -> BuildCache | None:
+        """The cache at `folder` (default: `cache_dir()`); None where it is turned off.
+
+        Raises `CacheUnusable` (saying why, for a warning) where the folder cannot be used:
+        not creatable, not private to this user, a damaged key, or inside one of the folders
+        `not_inside` (the build's output package: the signing key would be published with
+        it). Nothing is created in that last case."""
         folder = folder if folder is not None else cache_dir()
         if folder is None:
             return None
+        shown = str(folder)
+        for outside in not_inside:
+            real, other = os.path.realpath(folder), os.path.realpath(outside)
+            if real == other or real.startswith(other.rstrip(os.sep) + os.sep):
+                raise CacheUnusable(
+                    f"the cache folder {shown} lies inside the output package {outside}, "
+                    "which would publish the cache's signing key; set ENVGEN_CACHE_DIR "
+                    "to a folder outside it"
+                )
         try:
             folder.mkdir(mode=0o700, parents=True, exist_ok=True)
             if not _private(folder):
-                return None
+                raise CacheUnusable(
+                    f"the cache folder {shown} is not a folder of yours that only you can "
+                    "write; remove it, or set ENVGEN_CACHE_DIR to a private folder"
+                )
             return cls(folder, _secret(folder))
-        except OSError:
-            return None  # a read-only home, a full disk, ...: build without a cache
+        except OSError as exc:  # a read-only home, a full disk, a damaged key...
+            reason = exc.strerror or str(exc)
+            raise CacheUnusable(
+                f"the cache folder {shown} cannot be used ({reason}); set ENVGEN_CACHE_DIR "
+                "to a writable folder, or ENVGEN_BUILD_CACHE=0 to build without a cache"
+            ) from None
 
     def key(self, *parts: str | bytes) -> str:
         digest = hashlib.sha256(compiler_fingerprint().encode() + b"\0")

@@ -19,7 +19,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from envgen import _output
-from envgen._build_cache import BuildCache
+from envgen._build_cache import BuildCache, CacheUnusable
 from envgen.backends._printer import UnresolvedName
 from envgen.backends.pettingzoo import emit_multiagent
 from envgen.backends.python import (
@@ -64,6 +64,10 @@ class Compiled:
     #: Env id -> its JAX module's name in the package, and -> why a spec has none.
     jax_modules: dict[str, str] = field(default_factory=dict)
     jax_fallbacks: dict[str, str] = field(default_factory=dict)
+    #: Problems that did not stop the build (an unusable cache folder), for the user.
+    warnings: list[str] = field(default_factory=list)
+    #: Ids of the specs whose modules came from the build cache (no emit, no formatting).
+    cached: list[str] = field(default_factory=list)
 
 
 def discover(
@@ -418,7 +422,13 @@ def compile_specs(
     formatted modules of unchanged specs from the build cache (`envgen._build_cache`; a
     `BuildCache` to use that one): every spec is still read, validated and analysed."""
     result = Compiled(spec_paths=list(paths))
-    store = BuildCache.open() if cache is True else (cache or None)
+    store = cache or None
+    if cache is True:
+        try:
+            store = BuildCache.open_checked(not_inside=(out_dir,) if out_dir is not None else ())
+        except CacheUnusable as exc:
+            store = None
+            result.warnings.append(f"building without the cache: {exc}")
     result.cache = store
     files, problems = discover(paths, follow_symlinks=follow_symlinks)
     result.diagnostics.extend(problems)
@@ -491,24 +501,29 @@ def compile_specs(
     jax_modules: dict[str, str] = {}
     jax_fallbacks: dict[str, str] = {}
     formatted: set[str] = set()  # file names whose text came formatted from the cache
-    fresh: dict[str, tuple[dict[str, Any], list[str]]] = {}  # cache key -> (entry, its files)
+    fresh: dict[str, dict[str, Any]] = {}  # cache key -> the entry to store once formatted
+
+    def cached(kind: str, *parts: str, allowed: set[str]) -> tuple[str | None, dict | None]:
+        """(key, entry) of the build cache: entry is None on a miss (or with no cache)."""
+        if store is None:
+            return None, None
+        key = store.key(kind, *parts)
+        entry = _cached_entry(store, key, allowed)
+        if entry is not None:
+            formatted.update(entry["files"])
+        return key, entry
+
     for model in result.models:
         source_name = _relative(model.document.path, root)
-        key = entry = None
-        if store is not None:
-            key = store.key("env", model.document.sha256, source_name, package)
-            entry = _cached_modules(store, key, model)
+        key, entry = cached(
+            "env", model.document.sha256, source_name, package, allowed=_module_names(model)
+        )
         if entry is not None:
-            files = entry["files"]
-            formatted.update(files)
             model.vector_notes[:] = entry["vector_notes"]  # as the emitters left them
-            vector_name, jax_name, jax_note = entry["vector"], entry["jax"], entry["jax_note"]
-            jax_build_note = entry.get("jax_build_note")
+            result.cached.append(model.spec.id)
         else:
             try:
-                module = emit_env(model, source_name, formatted=False, package=package)
-                vector = _emit_vector(model, source_name)
-                jax_module = _emit_jax(model, source_name)
+                entry = _emit_env_modules(model, source_name, package)
             except UnresolvedName as exc:
                 result.diagnostics.append(internal_error(model, exc.name, str(exc), exc.node))
                 continue
@@ -518,39 +533,18 @@ def compile_specs(
                         internal_error(model, _named(finding.message), str(exc))
                     )
                 continue
-            files = {f"{module.name}.py": module.source}
-            vector_name = jax_name = jax_note = jax_build_note = None
-            if vector is not None:
-                vector_name = vector[0]
-                files[f"{vector_name}.py"] = vector[1]
-            if isinstance(jax_module, tuple):
-                jax_name = jax_module[0]
-                files[f"{jax_name}.py"] = jax_module[1]
-            else:
-                jax_note = str(jax_module)
-                jax_build_note = (
-                    f"{model.spec.id}: no JAX module ({jax_module.location}: "
-                    f"{jax_module.message}); envgen.jax.make and the -jax id are not available"
-                )
             if key is not None:
-                meta = {
-                    "vector": vector_name,
-                    "jax": jax_name,
-                    "jax_note": jax_note,
-                    "jax_build_note": jax_build_note,
-                    "vector_notes": list(model.vector_notes),
-                }
-                fresh[key] = (meta, list(files))
-        result.files.update(files)
-        if jax_name is not None:
-            jax_modules[model.spec.id] = f"{package}.{jax_name}"
+                fresh[key] = entry
+        result.files.update(entry["files"])
+        if entry["jax"] is not None:
+            jax_modules[model.spec.id] = f"{package}.{entry['jax']}"
         else:
-            jax_fallbacks[model.spec.id] = jax_note or ""
-            if jax_build_note:
-                result.notes.append(jax_build_note)
-        if vector_name is not None:
+            jax_fallbacks[model.spec.id] = entry["jax_note"] or ""
+            if entry["jax_build_note"]:
+                result.notes.append(entry["jax_build_note"])
+        if entry["vector"] is not None:
             vector_modules[model.spec.id] = (
-                f"{package}.{vector_name}:{model.class_name.removesuffix('Env')}VectorEnv"
+                f"{package}.{entry['vector']}:{model.class_name.removesuffix('Env')}VectorEnv"
             )
         else:
             result.notes.append(
@@ -561,26 +555,28 @@ def compile_specs(
     multiagent_modules: dict[str, str] = {}
     for model in result.multiagent:
         source_name = _relative(model.document.path, root)
-        key = entry = None
-        if store is not None:
-            key = store.key("multiagent", model.document.sha256, source_name, package)
-            entry = _cached_modules(store, key, model)
+        key, entry = cached(
+            "multiagent",
+            model.document.sha256,
+            source_name,
+            package,
+            allowed=_module_names(model),
+        )
         if entry is not None:
-            files = entry["files"]
-            formatted.update(files)
+            result.cached.append(model.spec.id)
         else:
             try:
                 module = emit_multiagent(model, source_name, formatted=False)
             except UnresolvedName as exc:
                 result.diagnostics.append(internal_error(model, exc.name, str(exc), exc.node))
                 continue
-            files = {f"{module.name}.py": module.source}
+            entry = {"files": {f"{module.name}.py": module.source}}
             if key is not None:
-                fresh[key] = ({}, list(files))
-        result.files.update(files)
+                fresh[key] = entry
+        result.files.update(entry["files"])
         multiagent_modules[model.spec.id] = f"{package}.{model.module_name}"
     result.jax_modules, result.jax_fallbacks = jax_modules, jax_fallbacks
-    result.files["__init__.py"] = emit_registry(
+    registry = emit_registry(
         result.models,
         vector_modules,
         package,
@@ -589,14 +585,13 @@ def compile_specs(
         jax_modules=jax_modules,
         jax_fallbacks=jax_fallbacks,
     )
-    if store is not None:  # the registry: by its unformatted text
-        key = store.key("registry", result.files["__init__.py"])
-        entry = store.get(key)
-        if entry is not None and isinstance(entry.get("text"), str):
-            result.files["__init__.py"] = entry["text"]
-            formatted.add("__init__.py")
-        else:
-            fresh[key] = ({}, ["__init__.py"])
+    # The registry is keyed by its unformatted text: it depends on every spec at once.
+    key, entry = cached("registry", registry, allowed={"__init__.py"})
+    if entry is None:
+        entry = {"files": {"__init__.py": registry}}
+        if key is not None:
+            fresh[key] = entry
+    result.files.update(entry["files"])
     if result.diagnostics:
         result.files = {}
         return result
@@ -630,42 +625,60 @@ def compile_specs(
         result.files = {}
         return result
     if store is not None:
-        for key, (meta, names) in fresh.items():
-            if names == ["__init__.py"]:
-                store.put(key, {"text": result.files["__init__.py"]})
-            else:
-                store.put(key, {**meta, "files": {name: result.files[name] for name in names}})
+        for key, entry in fresh.items():  # as emitted, but with the formatted texts
+            texts = {name: result.files[name] for name in entry["files"]}
+            store.put(key, {**entry, "files": texts})
         if fresh:
             store.trim()
     return result
 
 
-def _cached_modules(
-    store: BuildCache, key: str, model: EnvModel | MultiAgentModel
-) -> dict[str, Any] | None:
-    """The cached entry of `model`'s modules, if it is there and has the shape a build
-    stores (module names of this model only, texts marked as generated), else None."""
+def _module_names(model: EnvModel | MultiAgentModel) -> set[str]:
+    """The file names a spec's modules may have: its own, and nothing else."""
+    return {f"{model.module_name}{suffix}.py" for suffix in ("", "_vector", "_jax")}
+
+
+def _cached_entry(store: BuildCache, key: str, allowed: set[str]) -> dict[str, Any] | None:
+    """The cached entry under `key` if its files are among `allowed`, else None.
+
+    Entries are signed with the cache's own key, and the key covers the compiler (which
+    includes `_build_cache._FORMAT`, the entry layout): only this compiler's `put` can have
+    written one, so only the names are checked (a module must not land on another's)."""
     entry = store.get(key)
-    if entry is None:
+    files = entry.get("files") if entry is not None else None
+    if not isinstance(files, dict) or not files or not set(files) <= allowed:
         return None
-    files = entry.get("files")
-    if not isinstance(files, dict) or not files:
+    if not all(isinstance(text, str) for text in files.values()):
         return None
-    allowed = {f"{model.module_name}{suffix}.py" for suffix in ("", "_vector", "_jax")}
-    for name, text in files.items():
-        if name not in allowed or not isinstance(text, str) or MARKER not in text[:4096]:
-            return None
-    if isinstance(model, MultiAgentModel):
-        return entry
-    names = ("vector", "jax", "jax_note", "jax_build_note")
-    if any(not isinstance(entry.get(n), (str, type(None))) for n in names):
-        return None
-    notes = entry.get("vector_notes")
-    if not isinstance(notes, list) or not all(isinstance(n, str) for n in notes):
-        return None
-    for name in (entry["vector"], entry["jax"]):
-        if name is not None and f"{name}.py" not in files:
-            return None
+    return entry
+
+
+def _emit_env_modules(model: EnvModel, source_name: str, package: str) -> dict[str, Any]:
+    """A single-agent spec's modules, unformatted, with what the build reports about them:
+    the entry the build cache stores (JSON data; see `_cached_entry`)."""
+    module = emit_env(model, source_name, formatted=False, package=package)
+    vector = _emit_vector(model, source_name)
+    jax_module = _emit_jax(model, source_name)
+    entry: dict[str, Any] = {
+        "files": {f"{module.name}.py": module.source},
+        "vector": None,
+        "jax": None,
+        "jax_note": None,
+        "jax_build_note": None,
+        "vector_notes": list(model.vector_notes),
+    }
+    if vector is not None:
+        entry["vector"] = vector[0]
+        entry["files"][f"{vector[0]}.py"] = vector[1]
+    if isinstance(jax_module, tuple):
+        entry["jax"] = jax_module[0]
+        entry["files"][f"{jax_module[0]}.py"] = jax_module[1]
+    else:
+        entry["jax_note"] = str(jax_module)
+        entry["jax_build_note"] = (
+            f"{model.spec.id}: no JAX module ({jax_module.location}: "
+            f"{jax_module.message}); envgen.jax.make and the -jax id are not available"
+        )
     return entry
 
 

@@ -16,14 +16,21 @@ SPECS = ROOT / "specs"
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 
 
-def run_envgen(*args: str, cwd: Path = ROOT, check: bool = False) -> subprocess.CompletedProcess:
-    """Run the real `envgen` CLI in a subprocess."""
+def run_envgen(
+    *args: str,
+    cwd: Path = ROOT,
+    check: bool = False,
+    env: dict[str, str] | None = None,
+    timeout: float = 300,
+) -> subprocess.CompletedProcess:
+    """Run the real `envgen` CLI in a subprocess (`env`: its whole environment)."""
     result = subprocess.run(
         [sys.executable, "-m", "envgen.cli", *args],
         cwd=cwd,
+        env=env,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=timeout,
     )
     if check and result.returncode != 0:
         raise AssertionError(f"envgen {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")

@@ -165,11 +165,8 @@ def test_corrupt_or_tampered_cache_entries_are_ignored(tmp_path: Path) -> None:
     entries[2].write_text(json.dumps([1, 2, 3]), encoding="utf-8")
     data = json.loads(entries[3].read_text(encoding="utf-8"))
     value = data["value"]
-    if "files" in value:
-        name = next(iter(value["files"]))
-        value["files"][name] += "\nimport os\nos.system('echo pwned')\n"
-    else:
-        value["text"] += "\nimport os\nos.system('echo pwned')\n"
+    name = next(iter(value["files"]))
+    value["files"][name] += "\nimport os\nos.system('echo pwned')\n"
     data["mac"] = hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()
     entries[3].write_text(json.dumps(data), encoding="utf-8")
     store = BuildCache.open(tmp_path / "cache")
@@ -222,36 +219,73 @@ def test_cache_folder_that_others_can_write_is_not_used(tmp_path: Path, monkeypa
     assert BuildCache.open() is None
 
 
-def test_cli_build_uses_the_cache_and_no_cache_rebuilds(tmp_path: Path) -> None:
+def test_cli_build_uses_the_cache_says_so_and_no_cache_rebuilds(tmp_path: Path) -> None:
+    import json
     import os
 
     specs = _specs_copy(tmp_path)
     env = {**os.environ, "ENVGEN_CACHE_DIR": str(tmp_path / "cache")}
     out = tmp_path / "pkg"
+    said = []
 
     def build(*extra: str) -> dict[str, bytes]:
-        result = subprocess.run(
-            [sys.executable, "-m", "envgen.cli", "build", str(specs), "-o", str(out), *extra],
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=300,
-        )
+        result = run_envgen("build", str(specs), "-o", str(out), *extra, env=env)
         assert result.returncode == 0, result.stdout + result.stderr
+        assert "warning" not in result.stderr, result.stderr
+        said.append(result.stdout.splitlines()[-1])
         return {p.name: p.read_bytes() for p in out.glob("*.py")}
 
     first = build()
+    assert "from the build cache" not in said[-1]
     entries = list((tmp_path / "cache").rglob("*.json"))
     assert len(entries) == 4
+    # every entry (the registry too) has one layout: the module texts under "files"
+    assert all("files" in json.loads(e.read_text())["value"] for e in entries)
     for entry in entries:  # a hit refreshes an entry's time (the LRU trim reads it)
         os.utime(entry, (0, 0))
     shutil.rmtree(out)
     assert build() == first  # from the cache into a new folder
     assert all(entry.stat().st_mtime > 0 for entry in entries), "the cache was not read"
+    assert "built 3 envs into" in said[-1] and "(3 from the build cache)" in said[-1]
     shutil.rmtree(out)
     shutil.rmtree(tmp_path / "cache")
     assert build("--no-cache") == first
+    assert "from the build cache" not in said[-1]
     assert not (tmp_path / "cache").exists()
+
+
+def test_an_unusable_cache_folder_is_said_once_and_the_build_goes_on(tmp_path: Path) -> None:
+    import os
+
+    specs = _specs_copy(tmp_path)
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    out = tmp_path / "pkg"
+    result = run_envgen(
+        "build", str(specs), "-o", str(out), env={**os.environ, "ENVGEN_CACHE_DIR": str(shared)}
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.count("warning") == 1, result.stderr
+    assert "building without the cache" in result.stderr and str(shared) in result.stderr
+    assert "only you can write" in result.stderr
+    assert (out / "__init__.py").is_file() and list(shared.iterdir()) == []
+
+
+def test_a_cache_folder_inside_the_output_package_is_refused(tmp_path: Path) -> None:
+    import os
+
+    specs = _specs_copy(tmp_path)
+    out = tmp_path / "pkg"
+    inside = out / "cache"  # the package would ship the signing key
+    env = {**os.environ, "ENVGEN_CACHE_DIR": str(inside)}
+    for _ in range(2):  # a new output folder, then an existing one
+        result = run_envgen("build", str(specs), "-o", str(out), env=env)
+        assert result.returncode == 0, result.stderr
+        assert "lies inside the output package" in result.stderr
+        assert "ENVGEN_CACHE_DIR" in result.stderr
+        assert not inside.exists()
+        assert (out / "__init__.py").is_file()
 
 
 def test_cache_keeps_the_most_recently_used_entries(tmp_path: Path) -> None:

@@ -141,6 +141,8 @@ def build(
     compiled = compile_specs(
         _spec_paths(specs), output, follow_symlinks=follow_symlinks, cache=not no_cache
     )
+    for warning in compiled.warnings:
+        stderr.print(f"[yellow]warning[/yellow]: {_escape(warning)}")
     if compiled.diagnostics:
         print_diagnostics(compiled.diagnostics)
         stderr.print("nothing was written")
@@ -184,8 +186,10 @@ def build(
             f"[yellow]note[/yellow]: {len(hooked)} envs run trusted Python hooks "
             f"({_escape(', '.join(hooked))}); review the hook code (SECURITY.md)"
         )
+    count = len(compiled.models) + len(compiled.multiagent)
+    cached = f" ({len(compiled.cached)} from the build cache)" if compiled.cached else ""
     stdout.print(
-        f"built {len(compiled.models) + len(compiled.multiagent)} envs into {shown}: "
+        f"built {count} envs into {shown}{cached}: "
         f"{len(report.written)} written, {len(report.removed)} removed, "
         f"{len(report.unchanged)} unchanged"
     )
