@@ -99,6 +99,12 @@ class BreadcrumbTrailV0Env(gym.Env):
         self.max_steps = _p["max_steps"]
         self.invalid_action = _p["invalid_action"]
         self.check_state = _p["check_state"]
+        _rt.check_size(
+            "state 'trail'",
+            (self.max_steps + 1, 2),
+            "specs/spaces/sequence_obs.yaml:14:32",
+            {"max_steps": self.max_steps},
+        )
         self.action_space = spaces.Discrete(4)
         self.observation_space = spaces.Sequence(
             spaces.Box(low=0, high=self.size - 1, shape=(2,), dtype=np.int64), stack=False

@@ -95,6 +95,13 @@ class CouriersV0(ParallelEnv):
         self._index = {_n: _i for _i, _names in enumerate(self._names) for _n in _names}
         self.agent_roles = dict.fromkeys(self.possible_agents, "shared")
         self._current = self.possible_agents[: self._count]
+        _rt.check_size(
+            "the global state",
+            (5, self.n_couriers),
+            "specs/multiagent/couriers.yaml:47:45",
+            {"n_couriers": self.n_couriers},
+            1,
+        )
         _rt.check_shape(
             "the observation['value']",
             (5, self._count),

@@ -140,4 +140,4 @@ class DiceGuessV0Env(gym.Env):
         self._needs_reset = True
 
     def _get_obs(self) -> Any:
-        return self.face
+        return int(self.face)

@@ -315,4 +315,4 @@ class FrozenLakeV1Env(gym.Env):
         self._needs_reset = True
 
     def _get_obs(self) -> Any:
-        return self.s
+        return int(self.s)

@@ -168,6 +168,19 @@ class InventoryPipelineV0VectorEnv(NativeVectorEnv):
         self.order_cost = _p["order_cost"]
         self.invalid_action = _p["invalid_action"]
         self.check_state = _p["check_state"]
+        _rt.check_size(
+            "the observation space",
+            (self.lead_time + 1,),
+            "specs/inventory.yaml:18:36",
+            {"lead_time": self.lead_time},
+            1,
+        )
+        _rt.check_size(
+            "state 'pipeline'",
+            (self.lead_time,),
+            "specs/inventory.yaml:21:35",
+            {"lead_time": self.lead_time},
+        )
         self.single_action_space = spaces.Discrete(5)
         self.single_observation_space = spaces.Box(
             low=0, high=1000, shape=(self.lead_time + 1,), dtype=np.float32

@@ -83,6 +83,13 @@ class LandmarksV0(ParallelEnv):
         self._index = {_n: _i for _i, _n in enumerate(self.possible_agents)}
         self.agent_roles = dict.fromkeys(self.possible_agents, "shared")
         self._current = self.possible_agents[: self._count]
+        _rt.check_size(
+            "the global state",
+            (4, self.n_agents),
+            "specs/multiagent/landmarks.yaml:34:44",
+            {"n_agents": self.n_agents},
+            1,
+        )
         _rt.check_shape(
             "the observation['value']",
             (4, self._count),

@@ -128,6 +128,26 @@ class LightSwitchesV0VectorEnv(NativeVectorEnv):
         self.lights = _p["lights"]
         self.invalid_action = _p["invalid_action"]
         self.check_state = _p["check_state"]
+        _rt.check_size(
+            "the action space",
+            (self.lights,),
+            "specs/spaces/multi_binary.yaml:8:29",
+            {"lights": self.lights},
+            1,
+        )
+        _rt.check_size(
+            "the observation space",
+            (self.lights,),
+            "specs/spaces/multi_binary.yaml:9:34",
+            {"lights": self.lights},
+            1,
+        )
+        _rt.check_size(
+            "state 'on'",
+            (self.lights,),
+            "specs/spaces/multi_binary.yaml:11:29",
+            {"lights": self.lights},
+        )
         self.single_action_space = spaces.MultiBinary(self.lights)
         self.single_observation_space = spaces.MultiBinary(self.lights)
         self.max_episode_steps = 20

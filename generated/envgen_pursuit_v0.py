@@ -102,11 +102,32 @@ class PursuitV0(ParallelEnv):
             _n: ["predator", "prey"][self._role_of[self._index[_n]]] for _n in self.possible_agents
         }
         self._current = self.possible_agents[: self._count]
+        _rt.check_size(
+            "the observation space",
+            (2 * self.n_predators + 2 * self.n_prey + 2,),
+            "specs/multiagent/pursuit.yaml:26:47",
+            {"n_predators": self.n_predators, "n_prey": self.n_prey},
+            1,
+        )
+        _rt.check_size(
+            "the observation space",
+            (2 * self.n_predators + 2 * self.n_prey + 2,),
+            "specs/multiagent/pursuit.yaml:26:47",
+            {"n_predators": self.n_predators, "n_prey": self.n_prey},
+            1,
+        )
         _rt.check_shape(
             "the observation",
             (2 * self._count + 2,),
             (2 * self.n_predators + 2 * self.n_prey + 2,),
             "specs/multiagent/pursuit.yaml:64:14",
+        )
+        _rt.check_size(
+            "the global state",
+            (3, self.size, self.size),
+            "specs/multiagent/pursuit.yaml:69:41",
+            {"size": self.size},
+            1,
         )
         self.action_spaces = {}
         self.observation_spaces = {}

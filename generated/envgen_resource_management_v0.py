@@ -105,6 +105,12 @@ class ResourceManagementV0Env(gym.Env):
         self.noise = _p["noise"]
         self.invalid_action = _p["invalid_action"]
         self.check_state = _p["check_state"]
+        _rt.check_size(
+            "state 'load'",
+            (self.max_steps,),
+            "specs/resource_management.yaml:16:17",
+            {"max_steps": self.max_steps},
+        )
         self.action_space = spaces.Box(low=-1, high=1, shape=(1,), dtype=np.float32)
         self.observation_space = spaces.Box(low=0, high=1, shape=(4,), dtype=np.float32)
         self.max_episode_steps = self.max_steps

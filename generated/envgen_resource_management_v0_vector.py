@@ -230,6 +230,12 @@ class ResourceManagementV0VectorEnv(NativeVectorEnv):
         self.noise = _p["noise"]
         self.invalid_action = _p["invalid_action"]
         self.check_state = _p["check_state"]
+        _rt.check_size(
+            "state 'load'",
+            (self.max_steps,),
+            "specs/resource_management.yaml:16:17",
+            {"max_steps": self.max_steps},
+        )
         self.single_action_space = spaces.Box(low=-1, high=1, shape=(1,), dtype=np.float32)
         self.single_observation_space = spaces.Box(low=0, high=1, shape=(4,), dtype=np.float32)
         self.max_episode_steps = self.max_steps

@@ -101,6 +101,13 @@ class SimpleVisualV0Env(gym.Env):
         self.invalid_action = _p["invalid_action"]
         self.check_state = _p["check_state"]
         self.cell = self.image_size // self.grid_size
+        _rt.check_size(
+            "the observation space",
+            (self.image_size, self.image_size, 3),
+            "specs/visual_grid.yaml:13:35",
+            {"image_size": self.image_size},
+            1,
+        )
         self.action_space = spaces.Discrete(4)
         self.observation_space = spaces.Box(
             low=0, high=255, shape=(self.image_size, self.image_size, 3), dtype=np.uint8

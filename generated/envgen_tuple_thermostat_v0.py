@@ -165,4 +165,4 @@ class TupleThermostatV0Env(gym.Env):
         self._needs_reset = True
 
     def _get_obs(self) -> Any:
-        return (self.mode, np.array([self.room, self.outside], dtype=np.float32))
+        return (int(self.mode), np.array([self.room, self.outside], dtype=np.float32))

@@ -94,6 +94,18 @@ class TypeTheWordV0Env(gym.Env):
         self.length = _p["length"]
         self.invalid_action = _p["invalid_action"]
         self.check_state = _p["check_state"]
+        _rt.check_size(
+            "state 'word'",
+            (self.length,),
+            "specs/spaces/text_obs.yaml:13:31",
+            {"length": self.length},
+        )
+        _rt.check_size(
+            "state 'typed'",
+            (self.length,),
+            "specs/spaces/text_obs.yaml:14:32",
+            {"length": self.length},
+        )
         self.action_space = spaces.Discrete(4)
         self.observation_space = spaces.Text(8, min_length=1, charset="_abcd")
         self.max_episode_steps = 40

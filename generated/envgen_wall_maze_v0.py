@@ -267,7 +267,7 @@ class WallMazeV0Env(gym.Env):
         self._needs_reset = True
 
     def _get_obs(self) -> Any:
-        return self.pos
+        return int(self.pos)
 
     def action_masks(self) -> np.ndarray:
         """The actions valid now (True), as in `info["action_mask"]`."""

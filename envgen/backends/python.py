@@ -22,7 +22,7 @@ import jinja2
 from envgen.backends._printer import Translator, literal, np_dtype, tidy, tidy_block
 from envgen.compiler._data import data_type
 from envgen.compiler.diagnostics import printable
-from envgen.compiler.ir import Code, EnvModel, ObservationModel, SpaceModel
+from envgen.compiler.ir import Code, EnvModel, ObservationModel, SizeCheck, SpaceModel
 from envgen.compiler.types import Sym, T
 
 _TEMPLATES = jinja2.Environment(
@@ -195,7 +195,9 @@ def _observation_code(obs: ObservationModel, tr: Translator, space_ref: str) -> 
             value = value.removeprefix("np.array(")[:-1]  # the list itself, built once
         return f"np.array({value}, dtype={np_dtype(space.dtype)})"
     if kind == "Discrete":
-        return value if (t.weak and t.kind == "int") else f"int({value})"
+        # int() even where the types say a plain int: scalar state may hold a NumPy int at
+        # run time (`s = table[s, action]`), and the vector env's sub-env observations are ints
+        return value if isinstance(obs.code.expr, ast.Constant) else f"int({value})"
     if kind == "MultiDiscrete":
         return f"np.array({value}, dtype=np.int64)"
     if kind == "MultiBinary":
@@ -428,6 +430,14 @@ def param_lines(model: EnvModel, tr: Translator) -> list[str]:
         lines.append(f"self.{name} = {tidy(tr.code(code))}")
         lines += checks.get(i + 1, [])
     for check in model.shape_checks:
+        if isinstance(check, SizeCheck):  # a shape of params: lengths and size (shapes team)
+            names = sorted({n for d in check.shape if isinstance(d, Sym) for n in d.names})
+            values = "{" + ", ".join(f"{literal(n)}: self.{n}" for n in names) + "}"
+            lines.append(
+                f"_rt.check_size({literal(check.what)}, {_shape_code(check.shape)}, "
+                f"{literal(check.where)}, {values}{f', {check.minimum}' if check.minimum else ''})"
+            )
+            continue
         got, want = _shape_code(check.got), _shape_code(check.want)
         lines.append(
             f"_rt.check_shape({literal(check.what)}, {got}, {want}, {literal(check.where)})"

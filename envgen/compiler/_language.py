@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 
 from envgen.compiler.names import GENERATED
+from envgen.runtime import MAX_ELEMENTS as _RUNTIME_MAX_ELEMENTS
 
 #: Names the generated module and methods use; specs may not define them.
 RESERVED = {
@@ -113,8 +114,9 @@ RESERVED = {
 RESERVED |= GENERATED
 #: Functions become methods `_name`; these would collide with the env's own attributes.
 RESERVED_METHODS = {"closed", "needs_reset", "elapsed_steps", "np_random", "np_random_seed"}
-#: Largest number of elements a space or state array may have (a build-time memory guard).
-MAX_ELEMENTS = 10_000_000
+#: Largest number of elements a space or state array may have: refused at build for the
+#: shapes the compiler can fold, checked when the env is made for shapes of params.
+MAX_ELEMENTS = _RUNTIME_MAX_ELEMENTS  # one number: the generated env checks it too
 #: Largest integer a space size may be (Gymnasium stores them as int64).
 MAX_INT64 = 2**63 - 1
 

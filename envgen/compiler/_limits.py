@@ -26,17 +26,16 @@ from __future__ import annotations
 import ast
 import inspect
 import math
+from collections.abc import Mapping
 from typing import Any
 
-from envgen.compiler._language import fits_int64
+from envgen.compiler._language import MAX_ELEMENTS, fits_int64
 from envgen.compiler.diagnostics import Diagnostic, did_you_mean
 
 #: Deepest nesting of spec code (expressions and blocks), in syntax-tree levels.
 MAX_CODE_DEPTH = 100
 #: Deepest nesting of an ansi template's syntax tree.
 MAX_TEMPLATE_DEPTH = 100
-#: Largest number of elements an array may have (as for spaces and state).
-MAX_ELEMENTS = 10_000_000
 #: Longest module file name (bytes): file systems allow 255, and `_vector.py` is added.
 MAX_MODULE_NAME = 200
 #: Functions whose arguments give the shape (or length) of the array they create.
@@ -150,25 +149,28 @@ def check_literals(tree: ast.AST) -> None:
 # --- constant folding (for lengths written as expressions of literals) ---------------------
 
 
-def fold(node: ast.AST | None) -> Any:
+def fold(node: ast.AST | None, names: Mapping[str, int | float] | None = None) -> Any:
     """The value of a constant expression of numbers (`10**12`, `int(1e12)`, `(2, -1)`), or
-    None when it depends on names or is not plain arithmetic. Never evaluates spec text:
-    it walks the checked tree, with bounded powers."""
+    None when it depends on names (other than those in `names`: a param's default, say) or
+    is not plain arithmetic. Never evaluates spec text: it walks the checked tree, with
+    bounded powers."""
     if node is None:
         return None
     if isinstance(node, ast.Constant):
         value = node.value
         return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+    if isinstance(node, ast.Name):
+        return None if names is None else names.get(node.id)
     if isinstance(node, (ast.Tuple, ast.List)):
-        items = [fold(e) for e in node.elts]
+        items = [fold(e, names) for e in node.elts]
         return None if any(i is None for i in items) else tuple(items)
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
-        value = fold(node.operand)
+        value = fold(node.operand, names)
         if not isinstance(value, (int, float)):
             return None
         return -value if isinstance(node.op, ast.USub) else value
     if isinstance(node, ast.BinOp):
-        a, b = fold(node.left), fold(node.right)
+        a, b = fold(node.left, names), fold(node.right, names)
         if not isinstance(a, (int, float)) or not isinstance(b, (int, float)):
             return None
         try:
@@ -180,6 +182,8 @@ def fold(node: ast.AST | None) -> Any:
                 return a * b if abs(a) < 2**128 and abs(b) < 2**128 else math.inf
             if isinstance(node.op, ast.FloorDiv):
                 return a // b
+            if isinstance(node.op, ast.Mod):
+                return a % b
             if isinstance(node.op, ast.Div):
                 return a / b
             if isinstance(node.op, ast.Pow):
@@ -189,13 +193,50 @@ def fold(node: ast.AST | None) -> Any:
         except (ZeroDivisionError, OverflowError, ValueError):
             return None
         return None
-    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and len(node.args) == 1:
-        value = fold(node.args[0])
-        if node.func.id == "int" and isinstance(value, (int, float)) and math.isfinite(value):
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and not node.keywords:
+        values = [fold(a, names) for a in node.args]
+        if not values or not all(isinstance(v, (int, float)) for v in values):
+            return None
+        if node.func.id in ("min", "max") and len(values) >= 2:
+            return min(values) if node.func.id == "min" else max(values)
+        if len(values) != 1:
+            return None
+        (value,) = values
+        if node.func.id == "int" and math.isfinite(value):
             return int(value)
-        if node.func.id == "float" and isinstance(value, (int, float)):
+        if node.func.id == "float":
             return float(value)
+        if node.func.id == "abs":
+            return abs(value)
     return None
+
+
+def default_values(spec: Any) -> dict[str, int | float]:
+    """The numbers the params have by default, and the `let` values that are arithmetic on
+    them (`cells: size * size`): what a shape of params is when the env is made plainly."""
+    values: dict[str, int | float] = {}
+    for name, param in spec.params.items():
+        default = param.default
+        if not isinstance(default, (int, float)) or isinstance(default, bool):
+            continue
+        if not (
+            (param.ge is None or default >= param.ge)
+            and (param.gt is None or default > param.gt)
+            and (param.le is None or default <= param.le)
+            and (param.lt is None or default < param.lt)
+        ):
+            continue  # an invalid default is reported as such, not by what it leads to
+        if param.type == "float" or isinstance(default, int):
+            values[name] = float(default) if param.type == "float" else default
+    for name, text in spec.let.items():
+        try:
+            node = parse(text, "eval").body if isinstance(text, str) else ast.Constant(text)
+        except SyntaxError:
+            continue  # reported where the let value is checked
+        value = fold(node, values)
+        if isinstance(value, (int, float)):
+            values[name] = value
+    return values
 
 
 def _count(value: Any) -> tuple[float, bool] | None:

@@ -2,29 +2,125 @@
 
 from __future__ import annotations
 
+import ast
+import math
 from typing import TYPE_CHECKING, Any
 
 from envgen.compiler._language import MAX_ELEMENTS, MAX_INT64
-from envgen.compiler.ir import Code, SpaceModel
-from envgen.compiler.types import ANY, INT, STR, T
+from envgen.compiler._limits import default_values, fold, parse
+from envgen.compiler.ir import Code, SizeCheck, SpaceModel
+from envgen.compiler.types import ANY, INT, STR, Dim, T
 
 if TYPE_CHECKING:
     from envgen.compiler._checker import Checker, Scope
 
 
-def check_size(checker: Checker, dims: list[int | None], path: tuple) -> None:
-    """Refuse arrays whose known size would exhaust memory when the env is built or reset."""
-    total = 1
-    for dim in dims:
-        if isinstance(dim, int) and dim > 0:
-            total *= dim
-    if total > MAX_ELEMENTS:
+def check_size(
+    checker: Checker, dims: list[Dim], path: tuple, codes: list[Code] | None = None
+) -> None:
+    """Refuse arrays (state, Box and MultiBinary spaces) whose shape is invalid when the env
+    is made with its default params: a negative length (an empty space), or more elements
+    than memory allows. A shape of params is also checked when the env is made
+    (`SizeCheck`), for the params it is made with."""
+    space = "state" not in path[:1]
+    minimum = 1 if space else 0
+    if codes is None and not space:
+        codes = _state_shape_codes(checker, path)
+    defaults = default_values(checker.spec)
+    values: list[int | float | None] = []
+    for i, dim in enumerate(dims):
+        value = dim if isinstance(dim, int) else None
+        if value is None and codes is not None and i < len(codes):
+            value = fold(codes[i].expr, defaults)
+        values.append(value)
+    known = [v for v in values if isinstance(v, (int, float))]
+    total = math.prod(abs(v) for v in known) if known else 0
+    literal = all(isinstance(d, int) for d in dims)
+    problem = ""
+    if known and min(known) < minimum and not literal:
+        problem = "a negative length" if min(known) < 0 else "a length of 0"
+        hint = "choose defaults (and ge/le bounds) that give " + (
+            "positive lengths" if space else "lengths of 0 or more"
+        )
+    elif total > MAX_ELEMENTS:
+        problem = f"{total:.0f} elements, more than the {MAX_ELEMENTS} accepted"
+        hint = "use smaller dimensions" + ("" if literal else " (or smaller defaults)")
+    if problem and literal:
+        checker.error(path, f"the shape {_text(dims)} has {problem}", hint, "range")
+    elif problem:
+        written = [
+            str(d) if d is not None or codes is None else ast.unparse(codes[i].expr)
+            for i, d in enumerate(dims)
+        ]
+        read = _params_read(checker.spec, [c.expr for c in codes or ()])
+        params = ", ".join(f"{n}={defaults[n]!r}" for n in read if n in defaults)
         checker.error(
             path,
-            f"the shape {tuple(dims)} has {total} elements, more than the {MAX_ELEMENTS} accepted",
-            "use smaller dimensions",
+            f"the shape {_text(written)} is {_text(values)}"
+            f"{f' with the default params ({params})' if params else ''}: {problem}",
+            hint if params else hint.replace(" (or smaller defaults)", ""),
             "range",
         )
+    elif dims and not literal and all(d is not None for d in dims):
+        checker.shape_checks.append(
+            SizeCheck(_what(path), tuple(dims), str(checker.document.location(path)), minimum)
+        )
+
+
+def _params_read(spec: Any, nodes: list[ast.expr | None]) -> list[str]:
+    """The params that expressions read, directly or through `let` values, in spec order."""
+    read: set[str] = set()
+    todo = [
+        n.id
+        for node in nodes
+        if node is not None
+        for n in ast.walk(node)
+        if isinstance(n, ast.Name)
+    ]
+    while todo:
+        name = todo.pop()
+        if name in read:
+            continue
+        read.add(name)
+        text = spec.let.get(name)
+        if isinstance(text, str):
+            try:
+                tree = parse(text, "eval")
+            except SyntaxError:
+                continue
+            todo += [n.id for n in ast.walk(tree) if isinstance(n, ast.Name)]
+    return [name for name in spec.params if name in read]
+
+
+def _state_shape_codes(checker: Checker, path: tuple) -> list[Code] | None:
+    """The parsed shape entries of the state variable at `path` (`("state", name, ...)`)."""
+    var = getattr(checker.spec, "state", {}).get(path[1]) if len(path) > 1 else None
+    if var is None:
+        return None
+    codes = []
+    for value in var.shape:
+        try:
+            node = parse(value, "eval").body if isinstance(value, str) else ast.Constant(value)
+        except SyntaxError:
+            return None  # reported where the shape is checked
+        codes.append(Code(path=path, expr=node))
+    return codes
+
+
+def _what(path: tuple) -> str:
+    if path[0] == "state":
+        return f"state '{path[1]}'"
+    parts = [p for p in path[1:] if p not in _SPACE_KINDS]
+    return f"the {str(path[0]).replace('_', ' ')}" + "".join(f"[{p!r}]" for p in parts)
+
+
+_SPACE_KINDS = {"Box", "Discrete", "MultiDiscrete", "MultiBinary", "Dict", "Tuple", "Text"}
+_SPACE_KINDS |= {"Sequence", "Graph", "OneOf", "space", "node_space", "edge_space", "shape"}
+
+
+def _text(dims: list[Any]) -> str:
+    inner = ", ".join("?" if d is None else str(d) for d in dims)
+    return f"({inner}{',' if len(dims) == 1 else ''})"
 
 
 def has_kind(space: SpaceModel, kinds: set[str]) -> bool:
@@ -231,7 +327,7 @@ def check_space_codes(checker: Checker, space: SpaceModel, scope: Scope) -> None
                         "shape",
                     )
             space.shape = tuple(dims)
-            check_size(checker, dims, space.path + ("Box", "shape"))
+            check_size(checker, dims, space.path + ("Box", "shape"), space.args["shape"])
         else:
             lists = [space.args[k] for k in ("low", "high") if isinstance(space.args[k], list)]
             if lists:
@@ -252,7 +348,7 @@ def check_space_codes(checker: Checker, space: SpaceModel, scope: Scope) -> None
         for code in space.args["n"]:
             dims.append(checker.dim_of(code.expr))
         space.shape = tuple(dims)
-        check_size(checker, dims, space.path + ("MultiBinary",))
+        check_size(checker, dims, space.path + ("MultiBinary",), space.args["n"])
     for _, child in space.children:
         check_space_codes(checker, child, scope)
 

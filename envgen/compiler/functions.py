@@ -276,12 +276,21 @@ def _reshape(args: dict[str, T], consts: dict[str, object]) -> T:
     if any(isinstance(d, int) and d < -1 for d in shape):
         raise CallError(f"lengths must be positive (or one -1), got {shape}")
     rest = _size(tuple(d for d in shape if d != -1))
+    if unknown and rest == 0:
+        # NumPy divides the size by the other lengths to find the -1: always an error
+        raise CallError(
+            f"a length of 0 beside -1 in {_shape_text(shape)}: NumPy cannot infer the -1"
+        )
     if unknown:
         fill: Dim = None
         if isinstance(total, int) and isinstance(rest, int) and rest > 0:
             if total % rest:
                 raise CallError(f"cannot reshape {total} elements into {_shape_text(shape)}")
             fill = total // rest
+        elif isinstance(total, Sym) and isinstance(rest, int) and rest > 0:
+            # (n * m,) into (m, -1) is not followed, but (2 * n,) into (2, -1) is (n,)
+            if all(coeff % rest == 0 for _, coeff in total.terms):
+                fill = Sym(tuple((monomial, coeff // rest) for monomial, coeff in total.terms))
         shape = tuple(fill if d == -1 else d for d in shape)
     elif dim_equal(total, rest) is False:
         raise CallError(f"cannot reshape {total} elements into {_shape_text(shape)}")

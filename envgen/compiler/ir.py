@@ -92,6 +92,17 @@ class ShapeCheck:
 
 
 @dataclass
+class SizeCheck:
+    """An array (state or space) whose shape is a polynomial of params: checked when the env
+    is made that no length is below `minimum` and that it holds at most MAX_ELEMENTS."""
+
+    what: str
+    shape: tuple[Dim, ...]
+    where: str  # file:line:column of the spec value
+    minimum: int = 0  # 1 for spaces: Gymnasium refuses empty ones
+
+
+@dataclass
 class FunctionVariant:
     """A spec function checked for one list of argument types (as Numba and JAX specialise
     a function per call signature): its own typed copy of the body, printed as `method`."""
@@ -148,7 +159,7 @@ class EnvModel:
     vector_notes: list[str]
     uses_random_in_step: bool
     read_copies: list[ast.expr] = field(default_factory=list)  # keeps typed node ids valid
-    shape_checks: list[ShapeCheck] = field(default_factory=list)
+    shape_checks: list[ShapeCheck | SizeCheck] = field(default_factory=list)
     param_types: dict[str, T] = field(default_factory=dict)
     requires: list[Any] = field(default_factory=list)  # _features.RequireModel
     action_mask: list[Code] = field(default_factory=list)  # one int8 code per dimension

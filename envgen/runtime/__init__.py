@@ -48,6 +48,30 @@ def check_shape(what: str, got: tuple[int, ...], want: tuple[int, ...], where: s
         )
 
 
+#: Most elements an array of state or a space may have (the compiler refuses more at build).
+MAX_ELEMENTS = 10_000_000
+
+
+def check_size(
+    what: str, shape: tuple[int, ...], where: str, values: Mapping[str, Any], minimum: int = 0
+) -> None:
+    """A shape of params, checked once per env made: no length below `minimum` (0 for
+    arrays, 1 for spaces) and at most `MAX_ELEMENTS` elements."""
+    shape = tuple(int(d) for d in shape)
+    short = next((d for d in shape if d < minimum), None)
+    if short is not None:
+        reason = "a negative length" if short < 0 else "a length of 0 (a space needs 1 or more)"
+    elif math.prod(shape) > MAX_ELEMENTS:
+        reason = f"{math.prod(shape)} elements, more than the {MAX_ELEMENTS} an array may hold"
+    else:
+        return
+    shown = ", ".join(f"{name}={_short(value)}" for name, value in values.items())
+    raise InvalidParam(
+        f"{where}: with {shown or 'these params'} {what} would have shape {shape}: {reason}; "
+        "choose other params, or fix the spec"
+    )
+
+
 def check_render_mode(metadata: Mapping[str, Any], render_mode: str | None) -> None:
     """Raise `InvalidRenderMode` unless `render_mode` is None or one the env declares."""
     modes = metadata["render_modes"]

@@ -199,5 +199,5 @@ class DictNavigationV0Env(gym.Env):
         return {
             "position": np.array([self.x, self.y], dtype=np.float32),
             "goal": np.array([self.goal_x, self.goal_y], dtype=np.float32),
-            "steps_left": max(self.max_steps - self._elapsed_steps, 0),
+            "steps_left": int(max(self.max_steps - self._elapsed_steps, 0)),
         }

@@ -1,0 +1,153 @@
+"""Shapes the params decide: refused at build where the default params make them invalid,
+checked when the env is made for the params it is made with; and observation parts of the
+single env with the Python types the vector env's sub-envs give."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import numpy as np
+import pytest
+from gymnasium.vector import AutoresetMode, SyncVectorEnv
+
+from envgen.build import compile_specs, write
+from envgen.runtime import InvalidParam
+
+_BASE = """\
+id: t/Shapes-v0
+params:
+  n: {{default: 3, ge: 1}}
+action_space: {{Discrete: 2}}
+observation_space: {{Box: {{low: -10, high: 10, shape: {obs_shape}, dtype: float32}}}}
+state:
+  pos: {{dtype: int64, init: 0}}
+  arr: {{dtype: float64, shape: {state_shape}, init: 0.0}}
+step: |
+  pos += 1
+observation: "{observation}"
+reward: 0.0
+terminated: false
+max_episode_steps: 10
+"""
+
+
+def _spec(tmp_path, **parts):
+    fields = {"obs_shape": "[1]", "state_shape": "[n]", "observation": "[pos]"} | parts
+    path = tmp_path / "s.yaml"
+    path.write_text(_BASE.format(**fields))
+    return path
+
+
+def _built(tmp_path, spec, package):
+    out = tmp_path / package
+    compiled = compile_specs([spec], out)
+    assert not compiled.diagnostics, [d.format() for d in compiled.diagnostics]
+    write(compiled, out)
+    sys.path.insert(0, str(tmp_path))
+    try:
+        model = compiled.models[0]
+        single = importlib.import_module(f"{package}.{model.module_name}")
+        vector = importlib.import_module(f"{package}.{model.module_name}_vector")
+    finally:
+        sys.path.remove(str(tmp_path))
+    vector_class = getattr(vector, model.class_name.removesuffix("Env") + "VectorEnv")
+    return getattr(single, model.class_name), vector_class
+
+
+@pytest.mark.parametrize(
+    ("parts", "line", "message"),
+    [
+        (  # hostile B16
+            {"state_shape": "[n - 5]"},
+            8,
+            "the shape (n - 5,) is (-2,) with the default params (n=3): a negative length",
+        ),
+        (  # hostile B22
+            {"state_shape": "[n * 1000000000]"},
+            8,
+            "is (3000000000,) with the default params (n=3): 3000000000 elements, more than",
+        ),
+        ({"obs_shape": "[n - 3]"}, 5, "is (0,) with the default params (n=3): a length of 0"),
+        (  # hostile B17: NumPy cannot infer -1 beside a 0
+            {"obs_shape": "[n]", "observation": "ravel(reshape(arange(n), (0, -1)))"},
+            11,
+            "a length of 0 beside -1 in (0, -1)",
+        ),
+    ],
+)
+def test_shapes_invalid_at_the_default_params_are_refused_at_build(tmp_path, parts, line, message):
+    compiled = compile_specs([_spec(tmp_path, **parts)], tmp_path / "pkg")
+    (diagnostic,) = compiled.diagnostics
+    assert message in diagnostic.message
+    assert diagnostic.location.line == line
+    assert diagnostic.hint
+    assert compiled.files == {}
+
+
+def test_shapes_of_params_are_checked_when_the_env_is_made(tmp_path):
+    spec = _spec(tmp_path, obs_shape="[n]", state_shape="[n, 2]", observation="arr[:, 0]")
+    single, vector = _built(tmp_path, spec, "made_pkg")
+    single(n=5).reset(seed=0)  # valid params still work
+    state = r"s\.yaml:8:\d+: with n=6000000 state 'arr' would have shape \(6000000, 2\): "
+    with pytest.raises(InvalidParam, match=state + "12000000 elements, more than"):
+        single(n=6_000_000)
+    with pytest.raises(InvalidParam, match=state):
+        vector(num_envs=2, n=6_000_000)
+    space = r"s\.yaml:5:\d+: with n=20000000 the observation space would have shape"
+    with pytest.raises(InvalidParam, match=space):
+        single(n=20_000_000)
+
+
+_DISCRETE = """\
+id: t/Cells-v0
+params:
+  n: {default: 5, ge: 2}
+constants:
+  NEXT: [1, 2, 3, 4, 0]
+action_space: {Discrete: 2}
+observation_space: {Dict: {table: {Discrete: 5}, function: {Discrete: 5}, inline: {Discrete: 5}}}
+functions:
+  ahead: {args: [p], return: "NEXT[p]"}
+state:
+  cell: {dtype: int64, init: 0}
+  other: {dtype: int64, init: 0}
+step: |
+  cell = NEXT[cell] if action == 1 else cell
+  other = ahead(other)
+observation: {table: cell, function: "ahead(other)", inline: "NEXT[cell]"}
+info: {cell: cell, ahead: "ahead(cell)"}
+reward: 0.0
+terminated: cell == 4
+max_episode_steps: 12
+"""
+
+
+def test_discrete_observations_are_python_ints_as_in_the_vector_sub_envs(tmp_path):
+    """Scalar int state set from a table element holds a NumPy int at run time, though its
+    type says a plain int: the single env's Discrete observation was np.int64 where the
+    vector env's sub-env observations (final_obs) are ints. Every part, every step."""
+    spec = tmp_path / "cells.yaml"
+    spec.write_text(_DISCRETE)
+    single, vector = _built(tmp_path, spec, "cells_pkg")
+    env = single()
+    obs, _ = env.reset(seed=0)
+    for t in range(30):
+        assert {k: type(v) for k, v in obs.items()} == dict.fromkeys(obs, int), (t, obs)
+        obs, _, terminated, truncated, _ = env.step(t % 2)
+        if terminated or truncated:
+            obs, _ = env.reset()
+    mode = AutoresetMode.SAME_STEP
+    vec = vector(num_envs=2, autoreset_mode=mode)
+    sync = SyncVectorEnv([single, single], autoreset_mode=mode)
+    vec.reset(seed=1), sync.reset(seed=1)
+    finals = 0
+    for _ in range(30):
+        got, want = vec.step(np.array([1, 1])), sync.step(np.array([1, 1]))
+        for key in ("final_obs",) if "final_obs" in want[4] else ():
+            for a, b in zip(got[4][key], want[4][key], strict=True):
+                if a is not None:
+                    finals += 1
+                    assert {k: type(v) for k, v in a.items()} == {k: type(v) for k, v in b.items()}
+                    assert a == b
+    assert finals > 0
