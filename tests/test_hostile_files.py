@@ -19,6 +19,7 @@ from click.testing import CliRunner
 
 from envgen.build import compile_specs
 from envgen.cli import main
+from envgen.compiler import load
 
 GOOD = (Path(__file__).parent / "bad_specs" / "duplicate_ids" / "a.yaml").read_text()
 SECRET = "TOP-SECRET-LINE"
@@ -192,3 +193,57 @@ def test_non_utf8_file_names_are_built_or_reported_escaped(tmp_path: Path) -> No
     assert "caf\\udce9.yaml" in module  # escaped in the header comment and the docstring
     code, text = _cli("validate", "specs", cwd=tmp_path)
     assert code == 0 and "ok  test/Cafe-v0  (specs/caf\\udce9.yaml)" in text
+
+
+def test_the_fast_yaml_reader_gives_the_same_nodes_and_the_same_errors(monkeypatch) -> None:
+    """Specs are scanned by libyaml (about 40x faster) but composed by PyYAML's composer;
+    anything libyaml objects to is read again by the pure-Python loader, so every node,
+    tag, style and mark, and every error, is what the pure-Python loader gives."""
+    import yaml
+
+    from envgen.compiler.diagnostics import DiagnosticError
+
+    def tree(node: yaml.Node, out: list) -> list:
+        style = getattr(node, "style", None)
+        marks = (node.start_mark.line, node.start_mark.column, node.end_mark.line)
+        out.append((type(node).__name__, node.tag, marks, style, getattr(node, "flow_style", 0)))
+        if isinstance(node, yaml.ScalarNode):
+            out.append(node.value)
+        elif isinstance(node, yaml.SequenceNode):
+            for child in node.value:
+                tree(child, out)
+        elif isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                tree(key, tree(value, out))
+        return out
+
+    assert load._FastLoader is not None, "PyYAML without libyaml: nothing to compare"
+    root = Path(__file__).resolve().parent.parent
+    specs = sorted(root.glob("specs/**/*.yaml")) + sorted(
+        root.glob("tests/multiagent_specs/*.yaml")
+    )
+    texts = [p.read_bytes().decode("utf-8", "replace") for p in specs]
+    texts += [
+        "a: {é: 1, b: [x,  ü, y]}\nc: 'ö'\nd: \"x\"\ne: >\n  folded\n",
+        "a: &x [1, 2]\nb: *x\nk: |\n  ü line\n  x = 1\n",
+        "- !!str 2\n- !!python/name:os.system\n- on\n- yes\n- True\n",
+    ]
+    checked = 0
+    for text in texts:
+        expected = tree(yaml.compose(text, Loader=load._Loader), [])
+        assert tree(load._compose(text, "x.yaml"), []) == expected, text[:80]
+        assert tree(load._FastLoader(text).get_single_node(), []) == expected  # it ran
+        checked += 1
+    assert checked > 20
+
+    def answer(text: str) -> tuple:
+        try:
+            return ("node", tree(load._compose(text, "x.yaml"), []))
+        except DiagnosticError as exc:
+            return ("error", [d.format() for d in exc.diagnostics])
+
+    bad = ("a: 1\n\tb: 2\n", 'x: "\\ud800"\n', "[" * 5000 + "]" * 5000, "a: [1, 2\n", "a: b: c\n")
+    fast = [answer(text) for text in bad]
+    monkeypatch.setattr(load, "_FastLoader", None)
+    assert fast == [answer(text) for text in bad]
+    assert [kind for kind, _ in fast].count("error") >= 4
