@@ -33,6 +33,8 @@ DATA_PARAMS = ("stickiness",)
 RESET_DRAW_SITES = ("integers() at state.face.init line 11",)
 STEP_DRAW_SITES = ("random() at step line 14", "integers() at step line 15")
 RENDERS = False
+#: The info entries given at reset too (`reset_info`), as the single env does.
+RESET_INFO = ()
 #: Why the module needs JAX's 64-bit mode (an integer beyond int32), or None.
 _NEEDS_X64 = None
 
@@ -89,3 +91,8 @@ def step(_key: Any, _state: State, action: Any, params: Params, _static: Any) ->
     info = {"previous": _jx.cast(previous, "int64")}
     _next_state = State(face=_jx.cast(face, "int64"), elapsed_steps=elapsed_steps)
     return (_next_state, reward, terminated, info)
+
+
+def reset_info(_state: State, params: Params, _static: Any) -> dict[str, Any]:
+    """The info entries of `RESET_INFO` for `state` (the action mask, ...)."""
+    return {}

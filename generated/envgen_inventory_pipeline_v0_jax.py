@@ -33,6 +33,8 @@ DATA_PARAMS = ("capacity", "mean_demand", "price", "holding_cost", "order_cost")
 RESET_DRAW_SITES = ("integers() at state.stock.init line 20",)
 STEP_DRAW_SITES = ("poisson() at step line 27",)
 RENDERS = False
+#: The info entries given at reset too (`reset_info`), as the single env does.
+RESET_INFO = ("on_order",)
 #: Why the module needs JAX's 64-bit mode (an integer beyond int32), or None.
 _NEEDS_X64 = None
 
@@ -116,3 +118,9 @@ def step(_key: Any, _state: State, action: Any, params: Params, _static: Any) ->
         elapsed_steps=elapsed_steps,
     )
     return (_next_state, reward, terminated, info)
+
+
+def reset_info(_state: State, params: Params, _static: Any) -> dict[str, Any]:
+    """The info entries of `RESET_INFO` for `state` (the action mask, ...)."""
+    pipeline = _state.pipeline
+    return {"on_order": _jx.cast(jnp.sum(pipeline), "int64")}

@@ -32,6 +32,8 @@ DATA_PARAMS = ("goal_velocity",)
 RESET_DRAW_SITES = ("uniform() at state.position.init line 27",)
 STEP_DRAW_SITES = ()
 RENDERS = True
+#: The info entries given at reset too (`reset_info`), as the single env does.
+RESET_INFO = ()
 #: Why the module needs JAX's 64-bit mode (an integer beyond int32), or None.
 _NEEDS_X64 = None
 
@@ -172,6 +174,11 @@ def step(_key: Any, _state: State, action: Any, params: Params, _static: Any) ->
         elapsed_steps=elapsed_steps,
     )
     return (_next_state, reward, terminated, info)
+
+
+def reset_info(_state: State, params: Params, _static: Any) -> dict[str, Any]:
+    """The info entries of `RESET_INFO` for `state` (the action mask, ...)."""
+    return {}
 
 
 def render(_state: State, params: Params, _static: Any) -> jax.Array:

@@ -33,6 +33,8 @@ DATA_PARAMS = ("max_servers", "server_cost", "queue_penalty", "noise")
 RESET_DRAW_SITES = ("normal() at reset line 22",)
 STEP_DRAW_SITES = ()
 RENDERS = False
+#: The info entries given at reset too (`reset_info`), as the single env does.
+RESET_INFO = ("servers", "queue")
 #: Why the module needs JAX's 64-bit mode (an integer beyond int32), or None.
 _NEEDS_X64 = None
 
@@ -136,3 +138,10 @@ def step(_key: Any, _state: State, action: Any, params: Params, _static: Any) ->
         elapsed_steps=elapsed_steps,
     )
     return (_next_state, reward, terminated, info)
+
+
+def reset_info(_state: State, params: Params, _static: Any) -> dict[str, Any]:
+    """The info entries of `RESET_INFO` for `state` (the action mask, ...)."""
+    servers = _state.servers
+    queue = _state.queue
+    return {"servers": _jx.cast(servers, "int64"), "queue": _jx.cast(queue, "float64")}

@@ -32,6 +32,8 @@ DATA_PARAMS = ("initial_cash", "initial_price", "max_steps", "drift", "volatilit
 RESET_DRAW_SITES = ()
 STEP_DRAW_SITES = ("normal() at step line 32",)
 RENDERS = False
+#: The info entries given at reset too (`reset_info`), as the single env does.
+RESET_INFO = ("portfolio_value", "position", "price")
 #: Why the module needs JAX's 64-bit mode (an integer beyond int32), or None.
 _NEEDS_X64 = None
 
@@ -140,3 +142,15 @@ def step(_key: Any, _state: State, action: Any, params: Params, _static: Any) ->
         elapsed_steps=elapsed_steps,
     )
     return (_next_state, reward, terminated, info)
+
+
+def reset_info(_state: State, params: Params, _static: Any) -> dict[str, Any]:
+    """The info entries of `RESET_INFO` for `state` (the action mask, ...)."""
+    cash = _state.cash
+    position = _state.position
+    price = _state.price
+    return {
+        "portfolio_value": _jx.cast(cash + position * price, "float64"),
+        "position": _jx.cast(position, "int64"),
+        "price": _jx.cast(price, "float64"),
+    }

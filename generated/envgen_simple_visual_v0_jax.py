@@ -32,6 +32,8 @@ DATA_PARAMS = ()
 RESET_DRAW_SITES = ("integers() at state.target.init line 17",)
 STEP_DRAW_SITES = ()
 RENDERS = True
+#: The info entries given at reset too (`reset_info`), as the single env does.
+RESET_INFO = ("distance",)
 #: Why the module needs JAX's 64-bit mode (an integer beyond int32), or None.
 _NEEDS_X64 = None
 
@@ -142,6 +144,20 @@ def step(_key: Any, _state: State, action: Any, params: Params, _static: Any) ->
         elapsed_steps=elapsed_steps,
     )
     return (_next_state, reward, terminated, info)
+
+
+def reset_info(_state: State, params: Params, _static: Any) -> dict[str, Any]:
+    """The info entries of `RESET_INFO` for `state` (the action mask, ...)."""
+    agent_x = _state.agent_x
+    agent_y = _state.agent_y
+    target = _state.target
+    return {
+        "distance": _jx.cast(
+            jnp.abs(agent_x - _jx.mod(target, _static.grid_size))
+            + jnp.abs(agent_y - _jx.floordiv(target, _static.grid_size)),
+            "int64",
+        )
+    }
 
 
 def render(_state: State, params: Params, _static: Any) -> jax.Array:

@@ -32,6 +32,8 @@ DATA_PARAMS = ()
 RESET_DRAW_SITES = ()
 STEP_DRAW_SITES = ()
 RENDERS = False
+#: The info entries given at reset too (`reset_info`), as the single env does.
+RESET_INFO = ("action_mask",)
 #: Why the module needs JAX's 64-bit mode (an integer beyond int32), or None.
 _NEEDS_X64 = None
 
@@ -147,3 +149,53 @@ def step(_key: Any, _state: State, action: Any, params: Params, _static: Any) ->
     }
     _next_state = State(pos=_jx.cast(pos, "int64"), elapsed_steps=elapsed_steps)
     return (_next_state, reward, terminated, info)
+
+
+def reset_info(_state: State, params: Params, _static: Any) -> dict[str, Any]:
+    """The info entries of `RESET_INFO` for `state` (the action mask, ...)."""
+    nrow = len(_static.grid)
+    ncol = len(_static.grid[0])
+    pos = _state.pos
+    return {
+        "action_mask": _jx.cast(
+            _jx.cast(
+                _jx.array(
+                    [
+                        jnp.logical_and(
+                            _jx.floordiv(pos, ncol) > 0,
+                            _jx.read(_static.grid)[
+                                jnp.maximum(_jx.floordiv(pos, ncol) - 1, 0), _jx.mod(pos, ncol)
+                            ]
+                            != 1,
+                        ),
+                        jnp.logical_and(
+                            _jx.mod(pos, ncol) < ncol - 1,
+                            _jx.read(_static.grid)[
+                                _jx.floordiv(pos, ncol),
+                                jnp.minimum(_jx.mod(pos, ncol) + 1, ncol - 1),
+                            ]
+                            != 1,
+                        ),
+                        jnp.logical_and(
+                            _jx.floordiv(pos, ncol) < nrow - 1,
+                            _jx.read(_static.grid)[
+                                jnp.minimum(_jx.floordiv(pos, ncol) + 1, nrow - 1),
+                                _jx.mod(pos, ncol),
+                            ]
+                            != 1,
+                        ),
+                        jnp.logical_and(
+                            _jx.mod(pos, ncol) > 0,
+                            _jx.read(_static.grid)[
+                                _jx.floordiv(pos, ncol), jnp.maximum(_jx.mod(pos, ncol) - 1, 0)
+                            ]
+                            != 1,
+                        ),
+                    ],
+                    "bool",
+                ),
+                "int8",
+            ),
+            "int8",
+        )
+    }

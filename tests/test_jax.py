@@ -337,7 +337,9 @@ def test_gymnasium_functional_faces_return_the_specs_info() -> None:
     envs.reset(seed=0)
     for _ in range(3):
         _, _, _, _, info = envs.step(np.array([1, 0, 2, 1]))
-    assert set(info) == set(want) and info["price"].shape == (4,)
+    # Gymnasium's vector info: each key with its `_key` mask, as the native vector env gives
+    assert set(info) == set(want) | {f"_{k}" for k in want} and info["price"].shape == (4,)
+    assert info["_price"].all()
     assert np.allclose(info["price"], np.asarray(envs.state.env.price))
 
 

@@ -1032,6 +1032,8 @@ def _emit_jax_env(
             raise JaxUnsupported(f"the info entry {key!r} is not numeric", path=code.path)
         value = printer.expr(code.expr)
         info_items.append(f"{literal(key)}: _jx.cast({value}, {code.type.dtype!r})")
+    if model.action_mask and model.action_space.kind == "MultiDiscrete":
+        info_items.append(f"'action_mask': {_mask_tuple(printer, model)}")
     scope.lines.append(f"info = {{{', '.join(info_items)}}}")
     step_sites = list(printer.sites)
     step_body = ["elapsed_steps = _state.elapsed_steps + 1", *scope.lines]
@@ -1043,6 +1045,25 @@ def _emit_jax_env(
     step_body.append("return _next_state, reward, terminated, info")
     step_lines = _unpack_state(model, step_body) + step_body
     step_lines = _with_prelude(printer, step_lines, step_sites, set())
+
+    # reset_info: the info entries the single env also gives at reset (those that read only
+    # the state: the action mask); the faces give them for the state an observation shows
+    printer.sites = []
+    printer.scope = _Scope()
+    printer.key_name = None
+    reset_items = [
+        f"{literal(k)}: _jx.cast({printer.expr(model.info[k].expr)}, {model.info[k].type.dtype!r})"
+        for k in model.reset_info
+    ]
+    if model.action_mask and model.action_space.kind == "MultiDiscrete":
+        reset_items.append(f"'action_mask': {_mask_tuple(printer, model)}")
+    reset_info_body = [f"return {{{', '.join(reset_items)}}}"]
+    reset_info_lines = _with_prelude(
+        printer, _unpack_state(model, reset_info_body) + reset_info_body, [], set()
+    )
+    reset_info_keys = [*model.reset_info]
+    if model.action_mask and model.action_space.kind == "MultiDiscrete":
+        reset_info_keys.append("action_mask")
 
     # render
     render_lines: list[str] | None = None
@@ -1062,7 +1083,7 @@ def _emit_jax_env(
 
     # spec functions, the ones traced code calls: a function only static values call (a
     # `let` table built once) runs in the reference env, as the single env runs it
-    printed = [*reset_lines, *obs_lines, *step_lines, *(render_lines or [])]
+    printed = [*reset_lines, *obs_lines, *step_lines, *reset_info_lines, *(render_lines or [])]
     wanted = _called_functions(printed, model)
     functions: list[tuple[str, list[str], list[str]]] = []
     while todo := [n for n in model.functions if n in wanted - {f[0] for f in functions}]:
@@ -1133,6 +1154,8 @@ def _emit_jax_env(
     out.append(f"RESET_DRAW_SITES = {literal(tuple(w for w, _ in reset_sites))}")
     out.append(f"STEP_DRAW_SITES = {literal(tuple(w for w, _ in step_sites))}")
     out.append(f"RENDERS = {render_lines is not None!r}")
+    out.append("#: The info entries given at reset too (`reset_info`), as the single env does.")
+    out.append(f"RESET_INFO = {literal(tuple(reset_info_keys))}")
     out.append("#: Why the module needs JAX's 64-bit mode (an integer beyond int32), or None.")
     out.append(f"_NEEDS_X64 = {literal(_needs_x64(model))}")
     out.append("")
@@ -1187,6 +1210,11 @@ def _emit_jax_env(
     )
     out.append('    """(next_state, reward, terminated, info) after `action` (no time limit)."""')
     out.extend(f"    {line}" for line in step_lines)
+    out.append("")
+    out.append("")
+    out.append("def reset_info(_state: State, params: Params, _static: Any) -> dict[str, Any]:")
+    out.append('    """The info entries of `RESET_INFO` for `state` (the action mask, ...)."""')
+    out.extend(f"    {line}" for line in reset_info_lines)
     if render_lines is not None:
         out.append("")
         out.append("")
@@ -1293,6 +1321,12 @@ def _observation(printer: JaxPrinter, obs: ObservationModel) -> str:
     if space.kind == "Box" and space.shape and None not in space.shape:
         return f"jnp.broadcast_to(_jx.cast({value}, {dtype!r}), {tidy(repr(tuple(space.shape)))})"
     return f"_jx.cast({value}, {dtype!r})"
+
+
+def _mask_tuple(printer: JaxPrinter, model: EnvModel) -> str:
+    """A MultiDiscrete action mask: one int8 array per dimension, as the single env gives."""
+    masks = [f"_jx.cast({printer.expr(c.expr)}, 'int8')" for c in model.action_mask]
+    return f"({', '.join(masks)},)"
 
 
 def _drop_unused_imports(source: str) -> str:

@@ -8,12 +8,14 @@ reference env (the generated single env) made once with the overrides: its param
 
 from __future__ import annotations
 
+import collections
 import importlib
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+from gymnasium import spaces as gym_spaces
 from gymnasium.envs.functional_jax_env import FunctionalJaxEnv, FunctionalJaxVectorEnv
 from gymnasium.experimental.functional import FuncEnv
 
@@ -90,7 +92,13 @@ class EnvgenFuncEnv(FuncEnv):
             lambda k, s: self.module.step(k, s, action, params, self.static)[3], rng, state
         )
         info = jax.tree.map(lambda x: jnp.zeros(x.shape, x.dtype), shapes)
+        # the entries a reset gives (the action mask) are the fresh state's, not zeros
+        info = {**info, **self.module.reset_info(state, params, self.static)}
         return FuncState(state, jnp.zeros((), _jx.dt("float64")), jnp.zeros((), bool), info)
+
+    def state_info(self, state: FuncState, params: Any = None) -> dict[str, Any]:
+        """The info entries a reset gives, as the single env's `reset()` (the action mask)."""
+        return {key: state.info[key] for key in self.module.RESET_INFO}
 
     def transition(self, state: FuncState, action: Any, rng: Any, params: Any = None) -> FuncState:
         next_state, reward, terminated, info = self.module.step(
@@ -135,10 +143,44 @@ class EnvgenFuncEnv(FuncEnv):
         return None
 
 
+def as_single(space: Any, value: Any) -> Any:
+    """An observation or info value as NumPy, with the single env's Python types where the
+    space says so: a Discrete value is an `int` (JAX gives a 0-d array, which Gymnasium's
+    checker warns about), in Dict and Tuple spaces too."""
+    if isinstance(space, gym_spaces.Discrete):
+        return int(value)
+    if isinstance(space, gym_spaces.Dict):
+        return {k: as_single(space[k], value[k]) for k in value}
+    if isinstance(space, gym_spaces.Tuple):
+        return tuple(as_single(s, v) for s, v in zip(space.spaces, value, strict=True))
+    return jax.tree.map(np.asarray, value)
+
+
 def make_func(env_id: str, *, package: str | None = None, **overrides: Any) -> EnvgenFuncEnv:
     """The env as Gymnasium's FuncEnv (`env_id` as `envgen.jax.make` takes it)."""
     module, defaults = _module(env_id, package)
     return EnvgenFuncEnv(module, _static(module, {**defaults, **overrides}))
+
+
+#: Jitted FuncEnvs by (id, package, params): every env made with the same ones shares the
+#: compiled functions (each `jax.jit` of a new instance's methods compiled again: seconds per
+#: `gym.make`, which the fuzzer and SyncVectorEnv pay for every instance they make).
+_JITTED: collections.OrderedDict[str, EnvgenFuncEnv] = collections.OrderedDict()
+_JITTED_KEPT = 16
+
+
+def jitted_func(env_id: str, package: str | None, overrides: dict[str, Any]) -> EnvgenFuncEnv:
+    """The FuncEnv of `env_id` with its functions jitted, shared by the envs made alike."""
+    key = repr((env_id, package, sorted(overrides.items()), jax.config.jax_enable_x64))
+    if key in _JITTED:
+        _JITTED.move_to_end(key)
+        return _JITTED[key]
+    func_env = make_func(env_id, package=package, **overrides)
+    func_env.transform(jax.jit)
+    _JITTED[key] = func_env
+    while len(_JITTED) > _JITTED_KEPT:
+        _JITTED.popitem(last=False)
+    return func_env
 
 
 class JaxEnv(FunctionalJaxEnv):
@@ -146,25 +188,59 @@ class JaxEnv(FunctionalJaxEnv):
     backends do) and returns NumPy observations."""
 
     def __init__(self, func_env: EnvgenFuncEnv, render_mode: str | None = None) -> None:
-        func_env.transform(jax.jit)
+        """`func_env` with its functions jitted already (`jitted_func`)."""
         super().__init__(func_env, metadata=func_env.metadata, render_mode=render_mode)
         self.max_episode_steps = func_env.static.max_episode_steps
+        #: how `envgen.jax._gym.make_env` made it (pickling makes it again)
+        self.made_with: tuple[str, str | None, dict[str, Any]] | None = None
 
     def reset(self, *, seed: int | None = None, options: dict | None = None) -> Any:
         obs, info = super().reset(seed=seed, options=options)
-        return jax.tree.map(np.asarray, obs), info
+        return as_single(self.observation_space, obs), jax.tree.map(np.asarray, info)
 
     def step(self, action: Any) -> Any:
         obs, reward, terminated, _, info = super().step(action)
         limit = self.max_episode_steps
         truncated = limit is not None and int(self.state.env.elapsed_steps) >= limit
         return (
-            jax.tree.map(np.asarray, obs),
+            as_single(self.observation_space, obs),
             reward,
             terminated,
             truncated,
             jax.tree.map(np.asarray, info),
         )
+
+    def action_masks(self) -> np.ndarray:
+        """The actions valid now (True), as in `info["action_mask"]` (sb3-contrib's
+        MaskablePPO asks for it): a MultiDiscrete space's dimensions one after another."""
+        if "action_mask" not in self.func_env.module.RESET_INFO:
+            raise AttributeError(f"{self.func_env.module.ID} has no action mask")
+        mask = self.state.info["action_mask"]
+        parts = mask if isinstance(mask, tuple) else (mask,)
+        return np.concatenate([np.asarray(m) for m in parts]).astype(np.bool_)
+
+    def __getstate__(self) -> dict[str, Any]:
+        # the generated module and the jitted functions do not pickle: keep how the env was
+        # made, its state and its key, and make it again when unpickled
+        if self.made_with is None:
+            raise TypeError("only envs made by gym.make or envgen.jax can be pickled")
+        state = getattr(self, "state", None)
+        return {
+            "made_with": self.made_with,
+            "render_mode": self.render_mode,
+            "state": None if state is None else jax.device_get(state),
+            "rng": jax.device_get(self.rng),
+            "np_random": self._np_random,
+        }
+
+    def __setstate__(self, saved: dict[str, Any]) -> None:
+        env_id, package, overrides = saved["made_with"]
+        self.__init__(jitted_func(env_id, package, overrides), render_mode=saved["render_mode"])
+        self.made_with = saved["made_with"]
+        if saved["state"] is not None:
+            self.state = jax.tree.map(jnp.asarray, saved["state"])
+        self.rng = jnp.asarray(saved["rng"])
+        self._np_random = saved["np_random"]
 
 
 class JaxVectorEnv(FunctionalJaxVectorEnv):
@@ -185,7 +261,8 @@ class JaxVectorEnv(FunctionalJaxVectorEnv):
             truncated = self.steps >= self.time_limit
         else:
             truncated = jnp.zeros_like(terminated)
-        if bool(jnp.any(self.prev_done)):
+        restarted = np.asarray(self.prev_done)
+        if restarted.any():
             done = self.prev_done
             rng, self.rng = jax.random.split(self.rng)
             fresh = self.func_env.initial(jax.random.split(rng, self.num_envs))
@@ -203,13 +280,29 @@ class JaxVectorEnv(FunctionalJaxVectorEnv):
             np.asarray(reward),
             np.asarray(terminated),
             np.asarray(truncated),
-            jax.tree.map(np.asarray, info),
+            self._vector_info(info, restarted),
         )
 
     def reset(self, *, seed: int | None = None, options: dict | None = None) -> Any:
         obs, info = super().reset(seed=seed, options=options)
         self.prev_done = jnp.zeros(self.num_envs, dtype=bool)
-        return jax.tree.map(np.asarray, obs), info
+        return jax.tree.map(np.asarray, obs), self._vector_info(info)
+
+    def _vector_info(
+        self, info: dict[str, Any], restarted: np.ndarray | None = None
+    ) -> dict[str, Any]:
+        """NumPy arrays, each key with Gymnasium's `_key` mask of the envs that have it: an
+        env that restarted this step has only the entries a reset gives (as the native
+        vector env's NEXT_STEP autoreset returns the reset's info)."""
+        at_reset = set(self.func_env.module.RESET_INFO)
+        out: dict[str, Any] = {}
+        for key, value in info.items():
+            out[key] = jax.tree.map(np.asarray, value)
+            has = np.ones(self.num_envs, dtype=np.bool_)
+            if restarted is not None and key not in at_reset:
+                has &= ~restarted
+            out[f"_{key}"] = has
+        return out
 
 
 def _select(mask: jax.Array, a: Any, b: Any) -> Any:

@@ -7,13 +7,15 @@ from typing import Any
 import jax
 from gymnasium.vector import AutoresetMode
 
-from envgen.jax._env import JaxEnv, JaxVectorEnv, make_func
+from envgen.jax._env import JaxEnv, JaxVectorEnv, jitted_func, make_func
 
 
 def make_env(
     env_id: str, package: str | None = None, render_mode: str | None = None, **overrides: Any
 ) -> JaxEnv:
-    return JaxEnv(make_func(env_id, package=package, **overrides), render_mode=render_mode)
+    env = JaxEnv(jitted_func(env_id, package, overrides), render_mode=render_mode)
+    env.made_with = (env_id, package, overrides)
+    return env
 
 
 def make_vector_env(

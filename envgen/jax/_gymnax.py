@@ -210,6 +210,14 @@ class GymnaxEnv(*_EnvBase):  # type: ignore[misc]
         obs_re, state_re = self.reset_env(key_reset, params)
         state = jax.tree.map(lambda x, y: jax.lax.select(done, x, y), state_re, state_st)
         obs = jax.tree.map(lambda x, y: jax.lax.select(done, x, y), obs_re, obs_st)
+        if "action_mask" in info:
+            # the mask goes with the observation returned: the reset state's where the episode
+            # ended, so a masked policy sees the new state's mask (the other entries describe
+            # the step, as gymnax's do)
+            fresh = self.module.reset_info(state_re, params, self.static)["action_mask"]
+            info["action_mask"] = jax.tree.map(
+                lambda x, y: jax.lax.select(done, x, y), fresh, info["action_mask"]
+            )
         info = {
             **info,
             "terminated": terminated,
@@ -237,6 +245,12 @@ class GymnaxEnv(*_EnvBase):  # type: ignore[misc]
 
     def observe(self, key: Any, state: Any, action: Any, params: Any) -> Any:
         return self.module.observe(state, params, self.static)
+
+    def reset_info(self, state: Any, params: Any = None) -> dict[str, Any]:
+        """The info entries the single env gives at reset, for `state`: its action mask
+        (`info["action_mask"]`), which gymnax's `reset` has no place to return."""
+        params = self.default_params if params is None else params
+        return self.module.reset_info(state, params, self.static)
 
     def get_obs(self, state: Any, params: Any = None, key: Any = None) -> Any:
         params = self.default_params if params is None else params

@@ -49,6 +49,10 @@ class RecordingGenerator:
         return values
 
 
+#: The entry point of every `-jax` id (the registry template registers it).
+JAX_ENTRY_POINT = "envgen.jax._gym:make_env"
+
+
 def jax_module(env_id: str) -> tuple[Any, dict[str, Any]] | str:
     """The generated JAX module of a registered envgen env and the env's kwargs (its
     registration's, and a variant's defaults), or why there is none (in words)."""
@@ -59,13 +63,19 @@ def jax_module(env_id: str) -> tuple[Any, dict[str, Any]] | str:
         spec = gym.spec(bare)
     except gym.error.Error:
         return f"{bare!r} is not a registered env"
+    kwargs = dict(spec.kwargs or {})
+    if spec.entry_point == JAX_ENTRY_POINT:
+        # a `-jax` id: its kwargs name the env it faces (env_id, package); the rest are params
+        env_id, package = kwargs.pop("env_id"), kwargs.pop("package", None)
+    else:
+        package = None
     try:
-        entry = find(env_id)
+        entry = find(env_id, package)
     except ValueError as exc:
         return f"not an envgen env with a JAX module ({exc})"
     if entry.module is None:
         return f"the spec has no JAX module: {entry.fallback}"
-    return importlib.import_module(entry.module), {**entry.kwargs, **dict(spec.kwargs or {})}
+    return importlib.import_module(entry.module), {**entry.kwargs, **kwargs}
 
 
 def _close(a: Any, b: Any, rtol: float, atol: float) -> bool:
