@@ -56,22 +56,22 @@ def _autoreset_envs(_ids, _rngs, _elapsed, _state_face, _obs, _terminated, _trun
 def _step_envs(
     _actions,
     _resetting,
-    _done,
+    _flags,
+    _work_ids,
     _rngs,
     _elapsed,
     _limit,
     _state_face,
     _obs,
-    _terminated,
-    _truncated,
     _reward,
     _info0,
     stickiness,
 ):
     """Step the envs not in `_resetting`, as the single env's step() does, then reset
-    those (NEXT_STEP autoresets); `_done[i]`: env i ended. Returns how many reset, or
-    -1 (nothing done) when an env's buffer of random doubles must be topped up first.
+    those (NEXT_STEP autoresets). `_flags`: terminated, truncated and done (the env
+    ended) per env. Returns how many reset.
     """
+    _terminated, _truncated, _done = _flags[0], _flags[1], _flags[2]
     for _i in range(len(_actions)):
         if _resetting[_i]:
             continue
@@ -90,16 +90,15 @@ def _step_envs(
         _truncated[_i] = _elapsed[_i] >= _limit
         _done[_i] = terminated or _truncated[_i]
         _observe_env(_i, _obs, _state_face)
-    _ids = np.empty(len(_actions), dtype=np.int64)
     _k = 0
     for _i in range(len(_actions)):
         if _resetting[_i]:
-            _ids[_k] = _i
+            _work_ids[_k] = _i
             _done[_i] = False
             _k += 1
     if _k:
         _autoreset_envs(
-            _ids[:_k], _rngs, _elapsed, _state_face, _obs, _terminated, _truncated, _reward
+            _work_ids[:_k], _rngs, _elapsed, _state_face, _obs, _terminated, _truncated, _reward
         )
     return _k
 
@@ -226,23 +225,25 @@ class DiceGuessV0VectorEnv(NativeVectorEnv):
         """Step all envs with the compiled kernels (autoresetting `_resetting`)."""
         _n = len(action)
         obs = np.empty(_n, dtype=np.int64)
-        terminated = np.empty(_n, dtype=np.bool_)
-        truncated = np.empty(_n, dtype=np.bool_)
+        _flags = np.empty((3, _n), dtype=np.bool_)
+        terminated, truncated, _done = _flags
         reward = np.empty(_n, dtype=np.float64)
-        _done = np.empty(_n, dtype=np.bool_)
+        _work = self._work
+        if _work is None or len(_work[1]) != _n:  # once (and for the compile probe)
+            _work = (np.empty((0, _n)), np.empty(_n, dtype=np.int64))
+            self._work = _work
         _info0 = np.zeros(_n, dtype=np.int64)
         _rngs = self._streams.kernel_generators()
         _resets = _step_envs(
             action,
             _resetting,
-            _done,
+            _flags,
+            _work[1],
             _rngs,
             self._elapsed,
             self._step_limit,
             self.face,
             obs,
-            terminated,
-            truncated,
             reward,
             _info0,
             self.stickiness,

@@ -27,11 +27,9 @@ from .envgen_frozen_lake_v1 import FrozenLakeV1Env as _SingleEnv
 
 
 @jit
-def _draw_random(_doubles, _pos, _i):
-    """Env `_i`'s next `random()`: its next buffered double."""
-    _p = _pos[_i]
-    _pos[_i] = _p + 1
-    return _doubles[_i, _p]
+def _draw_random(_rng, _i):
+    """Env `_i`'s next `random()`."""
+    return _pcg_next_double(_rng, _i)
 
 
 @jit
@@ -41,9 +39,37 @@ def _index(_k, _n):
 
 
 @jit
-def _reset_env(_i, _doubles, _pos, _state_s, _state_last_action, start_probs):
+def _pcg_next_double(_states, _i):
+    """Env `_i`'s next double in [0, 1) (Generator.random()), stepping its PCG64 state."""
+    _high = _states[_i, 0]
+    _low = _states[_i, 1]
+    _mult_high = np.uint64(0x2360ED051FC65DA4)
+    _mult_low = np.uint64(0x4385DF649FCCF645)
+    # state * M mod 2**128 needs the high word of low * mult_low: from 32-bit halves
+    _mask = np.uint64(0xFFFFFFFF)
+    _a, _b = _low >> np.uint64(32), _low & _mask
+    _c, _d = _mult_low >> np.uint64(32), _mult_low & _mask
+    _bd = _b * _d
+    _ad = _a * _d
+    _bc = _b * _c
+    _mid = (_bd >> np.uint64(32)) + (_ad & _mask) + _bc
+    _carry_high = _a * _c + (_ad >> np.uint64(32)) + (_mid >> np.uint64(32))
+    _next_low = _low * _mult_low
+    _next_high = _carry_high + _low * _mult_high + _high * _mult_low
+    _sum_low = _next_low + _states[_i, 3]
+    _next_high += _states[_i, 2] + np.uint64(_sum_low < _next_low)
+    _states[_i, 0] = _next_high
+    _states[_i, 1] = _sum_low
+    _rot = _next_high >> np.uint64(58)
+    _x = _next_high ^ _sum_low
+    _raw = (_x >> _rot) | (_x << ((np.uint64(64) - _rot) & np.uint64(63)))
+    return (_raw >> np.uint64(11)) * (1.0 / 9007199254740992.0)
+
+
+@jit
+def _reset_env(_i, _rng, _state_s, _state_last_action, start_probs):
     """The single env's reset of env `_i` (no options), into the state arrays."""
-    s = int(np.argmax(np.cumsum(start_probs) > _draw_random(_doubles, _pos, _i)))
+    s = int(np.argmax(np.cumsum(start_probs) > _draw_random(_rng, _i)))
     last_action = -1
     _state_s[_i] = s
     _state_last_action[_i] = last_action
@@ -59,8 +85,7 @@ def _observe_env(_i, _obs, _state_s):
 @jit
 def _autoreset_envs(
     _ids,
-    _doubles,
-    _pos,
+    _rng,
     _elapsed,
     _state_s,
     _state_last_action,
@@ -72,7 +97,7 @@ def _autoreset_envs(
 ):
     """Reset the envs `_ids`, as the single env's reset() does."""
     for _i in _ids:
-        _reset_env(_i, _doubles, _pos, _state_s, _state_last_action, start_probs)
+        _reset_env(_i, _rng, _state_s, _state_last_action, start_probs)
         _elapsed[_i] = 0
         _terminated[_i] = False
         _truncated[_i] = False
@@ -84,16 +109,14 @@ def _autoreset_envs(
 def _step_envs(
     _actions,
     _resetting,
-    _done,
-    _doubles,
-    _pos,
+    _flags,
+    _work_ids,
+    _rng,
     _elapsed,
     _limit,
     _state_s,
     _state_last_action,
     _obs,
-    _terminated,
-    _truncated,
     _reward,
     _info0,
     ncol,
@@ -106,13 +129,10 @@ def _step_envs(
     start_probs,
 ):
     """Step the envs not in `_resetting`, as the single env's step() does, then reset
-    those (NEXT_STEP autoresets); `_done[i]`: env i ended. Returns how many reset, or
-    -1 (nothing done) when an env's buffer of random doubles must be topped up first.
+    those (NEXT_STEP autoresets). `_flags`: terminated, truncated and done (the env
+    ended) per env. Returns how many reset.
     """
-    for _i in range(len(_actions)):
-        _need = 1 if _resetting[_i] else 1
-        if _pos[_i] > 256 - _need:
-            return -1
+    _terminated, _truncated, _done = _flags[0], _flags[1], _flags[2]
     for _i in range(len(_actions)):
         if _resetting[_i]:
             continue
@@ -122,7 +142,7 @@ def _step_envs(
         action = _actions[_i]
         row = s // ncol
         col = s % ncol
-        u = _draw_random(_doubles, _pos, _i)
+        u = _draw_random(_rng, _i)
         last_action = action
         if grid[_index(row, grid.shape[0]), _index(col, grid.shape[1])] >= 2:
             prob = 1.0
@@ -163,18 +183,16 @@ def _step_envs(
         _truncated[_i] = _elapsed[_i] >= _limit
         _done[_i] = terminated or _truncated[_i]
         _observe_env(_i, _obs, _state_s)
-    _ids = np.empty(len(_actions), dtype=np.int64)
     _k = 0
     for _i in range(len(_actions)):
         if _resetting[_i]:
-            _ids[_k] = _i
+            _work_ids[_k] = _i
             _done[_i] = False
             _k += 1
     if _k:
         _autoreset_envs(
-            _ids[:_k],
-            _doubles,
-            _pos,
+            _work_ids[:_k],
+            _rng,
             _elapsed,
             _state_s,
             _state_last_action,
@@ -392,24 +410,26 @@ class FrozenLakeV1VectorEnv(NativeVectorEnv):
         """Step all envs with the compiled kernels (autoresetting `_resetting`)."""
         _n = len(action)
         obs = np.empty(_n, dtype=np.int64)
-        terminated = np.empty(_n, dtype=np.bool_)
-        truncated = np.empty(_n, dtype=np.bool_)
+        _flags = np.empty((3, _n), dtype=np.bool_)
+        terminated, truncated, _done = _flags
         reward = np.empty(_n, dtype=np.float64)
-        _done = np.empty(_n, dtype=np.bool_)
+        _work = self._work
+        if _work is None or len(_work[1]) != _n:  # once (and for the compile probe)
+            _work = (np.empty((0, _n)), np.empty(_n, dtype=np.int64))
+            self._work = _work
         _info0 = np.zeros(_n, dtype=np.float64)
+        _rng = self._streams.states()
         _resets = _step_envs(
             action,
             _resetting,
-            _done,
-            self._streams.doubles,
-            self._streams.pos,
+            _flags,
+            _work[1],
+            _rng,
             self._elapsed,
             self._step_limit,
             self.s,
             self.last_action,
             obs,
-            terminated,
-            truncated,
             reward,
             _info0,
             self.ncol,
@@ -421,32 +441,6 @@ class FrozenLakeV1VectorEnv(NativeVectorEnv):
             self.reward_schedule,
             self.start_probs,
         )
-        while _resets < 0:  # a buffer ran low: top up, then step
-            self._streams.reserve(1)
-            _resets = _step_envs(
-                action,
-                _resetting,
-                _done,
-                self._streams.doubles,
-                self._streams.pos,
-                self._elapsed,
-                self._step_limit,
-                self.s,
-                self.last_action,
-                obs,
-                terminated,
-                truncated,
-                reward,
-                _info0,
-                self.ncol,
-                self.grid,
-                self.is_slippery,
-                self.fail_rate,
-                self.success_rate,
-                self.nrow,
-                self.reward_schedule,
-                self.start_probs,
-            )
         if self.check_state:
             _rt.check_finite(ID, s=self.s, last_action=self.last_action)
         return obs, terminated, truncated, reward, {"prob": _info0}, _done, _resets > 0

@@ -44,21 +44,13 @@ def _autoreset_envs(_ids, _elapsed, _state_pos, _terminated, _truncated, _reward
 
 @jit(threads=True)
 def _step_envs(
-    _actions,
-    _resetting,
-    _done,
-    _elapsed,
-    _limit,
-    _state_pos,
-    _terminated,
-    _truncated,
-    _reward,
-    size,
+    _actions, _resetting, _flags, _work_ids, _elapsed, _limit, _state_pos, _reward, size
 ):
     """Step the envs not in `_resetting`, as the single env's step() does, then reset
-    those (NEXT_STEP autoresets); `_done[i]`: env i ended. Returns how many reset, or
-    -1 (nothing done) when an env's buffer of random doubles must be topped up first.
+    those (NEXT_STEP autoresets). `_flags`: terminated, truncated and done (the env
+    ended) per env. Returns how many reset.
     """
+    _terminated, _truncated, _done = _flags[0], _flags[1], _flags[2]
     for _i in prange(len(_actions)):
         if _resetting[_i]:
             continue
@@ -73,15 +65,16 @@ def _step_envs(
         _reward[_i] = reward
         _truncated[_i] = _elapsed[_i] >= _limit
         _done[_i] = terminated or _truncated[_i]
-    _ids = np.empty(len(_actions), dtype=np.int64)
     _k = 0
     for _i in range(len(_actions)):
         if _resetting[_i]:
-            _ids[_k] = _i
+            _work_ids[_k] = _i
             _done[_i] = False
             _k += 1
     if _k:
-        _autoreset_envs(_ids[:_k], _elapsed, _state_pos, _terminated, _truncated, _reward, size)
+        _autoreset_envs(
+            _work_ids[:_k], _elapsed, _state_pos, _terminated, _truncated, _reward, size
+        )
     return _k
 
 
@@ -188,19 +181,21 @@ class GoLeftV0VectorEnv(NativeVectorEnv):
     def _run_kernel(self, action: np.ndarray, _resetting: np.ndarray) -> Any:
         """Step all envs with the compiled kernels (autoresetting `_resetting`)."""
         _n = len(action)
-        terminated = np.empty(_n, dtype=np.bool_)
-        truncated = np.empty(_n, dtype=np.bool_)
+        _flags = np.empty((3, _n), dtype=np.bool_)
+        terminated, truncated, _done = _flags
         reward = np.empty(_n, dtype=np.float64)
-        _done = np.empty(_n, dtype=np.bool_)
+        _work = self._work
+        if _work is None or len(_work[1]) != _n:  # once (and for the compile probe)
+            _work = (np.empty((0, _n)), np.empty(_n, dtype=np.int64))
+            self._work = _work
         _resets = self._threaded(_step_envs)(
             action,
             _resetting,
-            _done,
+            _flags,
+            _work[1],
             self._elapsed,
             self._step_limit,
             self.pos,
-            terminated,
-            truncated,
             reward,
             self.size,
         )

@@ -67,14 +67,13 @@ def _autoreset_envs(
 def _step_envs(
     _actions,
     _resetting,
-    _done,
+    _flags,
+    _work_ids,
     _rngs,
     _elapsed,
     _limit,
     _state_stock,
     _state_pipeline,
-    _terminated,
-    _truncated,
     _reward,
     _info0,
     lead_time,
@@ -85,9 +84,10 @@ def _step_envs(
     order_cost,
 ):
     """Step the envs not in `_resetting`, as the single env's step() does, then reset
-    those (NEXT_STEP autoresets); `_done[i]`: env i ended. Returns how many reset, or
-    -1 (nothing done) when an env's buffer of random doubles must be topped up first.
+    those (NEXT_STEP autoresets). `_flags`: terminated, truncated and done (the env
+    ended) per env. Returns how many reset.
     """
+    _terminated, _truncated, _done = _flags[0], _flags[1], _flags[2]
     for _i in range(len(_actions)):
         if _resetting[_i]:
             continue
@@ -111,16 +111,15 @@ def _step_envs(
         _info0[_i] = demand - sold
         _truncated[_i] = _elapsed[_i] >= _limit
         _done[_i] = terminated or _truncated[_i]
-    _ids = np.empty(len(_actions), dtype=np.int64)
     _k = 0
     for _i in range(len(_actions)):
         if _resetting[_i]:
-            _ids[_k] = _i
+            _work_ids[_k] = _i
             _done[_i] = False
             _k += 1
     if _k:
         _autoreset_envs(
-            _ids[:_k],
+            _work_ids[:_k],
             _rngs,
             _elapsed,
             _state_stock,
@@ -302,23 +301,25 @@ class InventoryPipelineV0VectorEnv(NativeVectorEnv):
     def _run_kernel(self, action: np.ndarray, _resetting: np.ndarray) -> Any:
         """Step all envs with the compiled kernels (autoresetting `_resetting`)."""
         _n = len(action)
-        terminated = np.empty(_n, dtype=np.bool_)
-        truncated = np.empty(_n, dtype=np.bool_)
+        _flags = np.empty((3, _n), dtype=np.bool_)
+        terminated, truncated, _done = _flags
         reward = np.empty(_n, dtype=np.float64)
-        _done = np.empty(_n, dtype=np.bool_)
+        _work = self._work
+        if _work is None or len(_work[1]) != _n:  # once (and for the compile probe)
+            _work = (np.empty((0, _n)), np.empty(_n, dtype=np.int64))
+            self._work = _work
         _info0 = np.zeros(_n, dtype=np.int64)
         _rngs = self._streams.kernel_generators()
         _resets = _step_envs(
             action,
             _resetting,
-            _done,
+            _flags,
+            _work[1],
             _rngs,
             self._elapsed,
             self._step_limit,
             self.stock,
             self.pipeline,
-            terminated,
-            truncated,
             reward,
             _info0,
             self.lead_time,

@@ -30,18 +30,44 @@ _cos = _exact(np.cos, math.cos)
 
 
 @jit
-def _draw_uniform(_doubles, _pos, _i, _low, _high):
+def _draw_uniform(_rng, _i, _low, _high):
     """Env `_i`'s next `uniform(low, high)`, as Generator.uniform computes it."""
-    _p = _pos[_i]
-    _pos[_i] = _p + 1
     _low = float(_low)
-    return _low + (float(_high) - _low) * _doubles[_i, _p]
+    return _low + (float(_high) - _low) * _pcg_next_double(_rng, _i)
 
 
 @jit
-def _reset_env(_i, _doubles, _pos, _state_position, _state_velocity):
+def _pcg_next_double(_states, _i):
+    """Env `_i`'s next double in [0, 1) (Generator.random()), stepping its PCG64 state."""
+    _high = _states[_i, 0]
+    _low = _states[_i, 1]
+    _mult_high = np.uint64(0x2360ED051FC65DA4)
+    _mult_low = np.uint64(0x4385DF649FCCF645)
+    # state * M mod 2**128 needs the high word of low * mult_low: from 32-bit halves
+    _mask = np.uint64(0xFFFFFFFF)
+    _a, _b = _low >> np.uint64(32), _low & _mask
+    _c, _d = _mult_low >> np.uint64(32), _mult_low & _mask
+    _bd = _b * _d
+    _ad = _a * _d
+    _bc = _b * _c
+    _mid = (_bd >> np.uint64(32)) + (_ad & _mask) + _bc
+    _carry_high = _a * _c + (_ad >> np.uint64(32)) + (_mid >> np.uint64(32))
+    _next_low = _low * _mult_low
+    _next_high = _carry_high + _low * _mult_high + _high * _mult_low
+    _sum_low = _next_low + _states[_i, 3]
+    _next_high += _states[_i, 2] + np.uint64(_sum_low < _next_low)
+    _states[_i, 0] = _next_high
+    _states[_i, 1] = _sum_low
+    _rot = _next_high >> np.uint64(58)
+    _x = _next_high ^ _sum_low
+    _raw = (_x >> _rot) | (_x << ((np.uint64(64) - _rot) & np.uint64(63)))
+    return (_raw >> np.uint64(11)) * (1.0 / 9007199254740992.0)
+
+
+@jit
+def _reset_env(_i, _rng, _state_position, _state_velocity):
     """The single env's reset of env `_i` (no options), into the state arrays."""
-    position = _draw_uniform(_doubles, _pos, _i, -0.6, -0.4)
+    position = _draw_uniform(_rng, _i, -0.6, -0.4)
     velocity = 0.0
     _state_position[_i] = position
     _state_velocity[_i] = velocity
@@ -58,20 +84,11 @@ def _observe_env(_i, _obs, _state_position, _state_velocity):
 
 @jit
 def _autoreset_envs(
-    _ids,
-    _doubles,
-    _pos,
-    _elapsed,
-    _state_position,
-    _state_velocity,
-    _obs,
-    _terminated,
-    _truncated,
-    _reward,
+    _ids, _rng, _elapsed, _state_position, _state_velocity, _obs, _terminated, _truncated, _reward
 ):
     """Reset the envs `_ids`, as the single env's reset() does."""
     for _i in _ids:
-        _reset_env(_i, _doubles, _pos, _state_position, _state_velocity)
+        _reset_env(_i, _rng, _state_position, _state_velocity)
         _elapsed[_i] = 0
         _terminated[_i] = False
         _truncated[_i] = False
@@ -83,16 +100,15 @@ def _autoreset_envs(
 def _step_envs(
     _actions,
     _resetting,
-    _done,
-    _doubles,
-    _pos,
+    _flags,
+    _work_math,
+    _work_ids,
+    _rng,
     _elapsed,
     _limit,
     _state_position,
     _state_velocity,
     _obs,
-    _terminated,
-    _truncated,
     _reward,
     force,
     gravity,
@@ -103,16 +119,12 @@ def _step_envs(
     goal_velocity,
 ):
     """Step the envs not in `_resetting`, as the single env's step() does, then reset
-    those (NEXT_STEP autoresets); `_done[i]`: env i ended. Returns how many reset, or
-    -1 (nothing done) when an env's buffer of random doubles must be topped up first.
+    those (NEXT_STEP autoresets). `_flags`: terminated, truncated and done (the env
+    ended) per env. Returns how many reset.
     """
-    for _i in range(len(_actions)):
-        _need = 1 if _resetting[_i] else 0
-        if _pos[_i] > 256 - _need:
-            return -1
-    _n = len(_actions)
-    _cos0 = np.empty(_n)
-    for _i in prange(_n):
+    _terminated, _truncated, _done = _flags[0], _flags[1], _flags[2]
+    _cos0 = _work_math[0]
+    for _i in prange(len(_actions)):
         if _resetting[_i]:
             continue
         position = _state_position[_i]
@@ -139,18 +151,16 @@ def _step_envs(
         _truncated[_i] = _elapsed[_i] >= _limit
         _done[_i] = terminated or _truncated[_i]
         _observe_env(_i, _obs, _state_position, _state_velocity)
-    _ids = np.empty(len(_actions), dtype=np.int64)
     _k = 0
     for _i in range(len(_actions)):
         if _resetting[_i]:
-            _ids[_k] = _i
+            _work_ids[_k] = _i
             _done[_i] = False
             _k += 1
     if _k:
         _autoreset_envs(
-            _ids[:_k],
-            _doubles,
-            _pos,
+            _work_ids[:_k],
+            _rng,
             _elapsed,
             _state_position,
             _state_velocity,
@@ -295,23 +305,26 @@ class MountainCarV0VectorEnv(NativeVectorEnv):
         """Step all envs with the compiled kernels (autoresetting `_resetting`)."""
         _n = len(action)
         obs = np.empty((_n, 2), dtype=np.float32)
-        terminated = np.empty(_n, dtype=np.bool_)
-        truncated = np.empty(_n, dtype=np.bool_)
+        _flags = np.empty((3, _n), dtype=np.bool_)
+        terminated, truncated, _done = _flags
         reward = np.empty(_n, dtype=np.float64)
-        _done = np.empty(_n, dtype=np.bool_)
+        _work = self._work
+        if _work is None or len(_work[1]) != _n:  # once (and for the compile probe)
+            _work = (np.empty((1, _n)), np.empty(_n, dtype=np.int64))
+            self._work = _work
+        _rng = self._streams.states()
         _resets = self._threaded(_step_envs)(
             action,
             _resetting,
-            _done,
-            self._streams.doubles,
-            self._streams.pos,
+            _flags,
+            _work[0],
+            _work[1],
+            _rng,
             self._elapsed,
             self._step_limit,
             self.position,
             self.velocity,
             obs,
-            terminated,
-            truncated,
             reward,
             self.force,
             self.gravity,
@@ -321,30 +334,6 @@ class MountainCarV0VectorEnv(NativeVectorEnv):
             self.goal_position,
             self.goal_velocity,
         )
-        while _resets < 0:  # a buffer ran low: top up, then step
-            self._streams.reserve(1)
-            _resets = self._threaded(_step_envs)(
-                action,
-                _resetting,
-                _done,
-                self._streams.doubles,
-                self._streams.pos,
-                self._elapsed,
-                self._step_limit,
-                self.position,
-                self.velocity,
-                obs,
-                terminated,
-                truncated,
-                reward,
-                self.force,
-                self.gravity,
-                self.max_speed,
-                self.min_position,
-                self.max_position,
-                self.goal_position,
-                self.goal_velocity,
-            )
         if self.check_state:
             _rt.check_finite(ID, position=self.position, velocity=self.velocity)
         return obs, terminated, truncated, reward, {}, _done, _resets > 0

@@ -595,9 +595,10 @@ max_episode_steps: 37
 """
 
 
-def test_buffers_refill_between_kernel_calls(built, tmp_path):
-    """Thousands of steps: every env runs through its 256 buffered doubles several times,
-    in resets (CartPole) and in steps that draw only in one branch."""
+def test_long_runs_keep_the_streams(built, tmp_path):
+    """Thousands of steps: each env's PCG64 state row, stepped in the kernel, stays its
+    single env's stream through many resets (CartPole) and through steps that draw only in
+    one branch; np_random lends the streams to Generators and the kernel takes them back."""
     spec = tmp_path / "drawing.yaml"
     spec.write_text(DRAWING_STEP_SPEC)
     compiled_specs = compile_specs([spec], tmp_path / "drawing_envs")
@@ -616,13 +617,12 @@ def test_buffers_refill_between_kernel_calls(built, tmp_path):
             sync = SyncVectorEnv([single for _ in range(6)])
             same(vec.reset(seed=21), sync.reset(seed=21))
             vec.action_space.seed(21)
-            refilled = np.zeros(6, dtype=bool)
             for t in range(steps):
-                before = vec._streams.pos.copy()
                 actions = vec.action_space.sample()
                 same(vec.step(actions), sync.step(actions), f"{single.__name__} step {t}")
-                refilled |= vec._streams.pos < before  # positions only go back on a refill
-            assert refilled.all(), (single.__name__, refilled)
+                if t % 500 == 499:  # a draw through the lent Generator, then back to rows
+                    for i in range(6):
+                        assert vec.np_random[i].random() == sync.envs[i].np_random.random()
     finally:
         sys.path.remove(str(tmp_path))
 
@@ -751,7 +751,6 @@ def test_copies_continue_like_the_original(built, how):
         for _ in range(30):
             vec.step(vec.action_space.sample())
         twin = pickle.loads(pickle.dumps(vec)) if how == "pickle" else copy.deepcopy(vec)
-        assert np.shares_memory(twin._streams.flat, twin._streams.doubles)
         for t in range(400):  # resets with seed=None draw through many buffer refills
             if t % 5 == 0:
                 same(vec.reset(), twin.reset(), f"{backend} reset {t}")
@@ -800,25 +799,33 @@ def test_time_limit_override_and_a_state_named_n(tmp_path):
         sys.path.remove(str(tmp_path))
 
 
-def test_draw_counts_beyond_one_buffer():
-    """A sized draw larger than the per-env buffer is served from the generator (NumPy
-    code); a kernel never needs more than one buffer per call."""
-    from envgen.backends import numba as emit_kernel
+def test_streams_step_pcg64_as_numpy_does():
+    """The state rows step exactly as NumPy's PCG64: any number of draws, interleaved with
+    draws through a lent Generator (normal, 32-bit integers) and reseeds."""
     from envgen.runtime import vector as vector_runtime
 
-    assert emit_kernel.BUFFERED_DRAWS == vector_runtime._BUFFER
     streams = vector_runtime.Streams(3, buffered=True)
+    assert streams.buffered
+    expected = []
     for env in range(3):
         streams.seed(env, 40 + env)
+        expected.append(np.random.Generator(np.random.PCG64(np.random.SeedSequence(40 + env))))
     ids = np.arange(3)
-    first = streams.uniform(ids, -1.0, 1.0, 5)  # a buffer refill, 5 doubles read
-    big = streams.draw(ids, "random", {}, size=(300,))
-    after = streams.uniform(ids, -1.0, 1.0, 2)
-    for env in range(3):
-        expected = np.random.Generator(np.random.PCG64(np.random.SeedSequence(40 + env)))
-        assert np.array_equal(first[env], expected.uniform(-1.0, 1.0, 5))
-        assert np.array_equal(big[env], expected.random(300))
-        assert np.array_equal(after[env], expected.uniform(-1.0, 1.0, 2))
+    for round_ in range(3):
+        first = streams.uniform(ids, -1.0, 1.0, 5)
+        big = streams.draw(ids, "random", {}, size=(300,))
+        lent = [streams.generator(env) for env in range(3)]
+        others = [(g.normal(), g.integers(0, 7), g.integers(0, 2**40)) for g in lent]
+        after = streams.uniform(ids[1:], 2.0, 3.0, 2)
+        for env in range(3):
+            want = expected[env]
+            assert np.array_equal(first[env], want.uniform(-1.0, 1.0, 5)), (round_, env)
+            assert np.array_equal(big[env], want.random(300)), (round_, env)
+            assert others[env] == (want.normal(), want.integers(0, 7), want.integers(0, 2**40))
+            if env:
+                assert np.array_equal(after[env - 1], want.uniform(2.0, 3.0, 2)), (round_, env)
+    streams.seed(1, 99)  # a reseed drops the lent stream
+    assert streams.uniform(np.array([1]), 0.0, 1.0, 1)[0, 0] == np.random.default_rng(99).random()
 
 
 def test_compiled_hypot_is_pythons_to_the_last_bit():
@@ -968,3 +975,23 @@ def test_kernel_arrays_tables_functions_and_float32_actions(tmp_path):
                 same(vec.step(actions), sync.step(actions), f"{backend} step {t}")
     finally:
         sys.path.remove(str(tmp_path))
+
+
+def test_a_time_limit_during_compilation_is_not_a_quiet_fallback(built, monkeypatch):
+    """A caller's time limit firing while Numba compiles (the compiler fuzzer's alarm) reaches
+    the caller; a real compile error still falls back to the NumPy code with a warning."""
+    _, _, vector = built[1]["envgen/CartPole-v1"]
+
+    def slow(self):
+        raise TimeoutError("compiler took longer than 20s")
+
+    monkeypatch.setattr(vector, "_compile_kernel", slow)
+    with pytest.raises(TimeoutError):
+        vector(num_envs=2)
+
+    def broken(self):
+        raise TypeError("a typing error")
+
+    monkeypatch.setattr(vector, "_compile_kernel", broken)
+    with pytest.warns(UserWarning, match="stepping with NumPy"):
+        assert vector(num_envs=2).backend == "numpy"

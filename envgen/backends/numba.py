@@ -70,7 +70,7 @@ _KERNEL_BUILTINS = {
     *("sqrt", "floor", "ceil", "round", "abs", "square", "sign", "pow"),
     *("min", "max", "clip", "where", "int", "float", "bool", "float64", "option"),
     *("float32", "int8", "int16", "int32", "int64", "uint8"),
-    # drawn from the per-env buffers
+    # drawn from the per-env PCG64 state rows (`Streams.states()`)
     *("random", "uniform"),
     # drawn from each env's own Generator (Numba implements NumPy's algorithms)
     *("normal", "standard_normal", "integers", "exponential", "poisson", "binomial"),
@@ -105,9 +105,6 @@ _ARRAY_FUNCTIONS = {
 }
 #: Reductions NumPy computes pairwise for floats (Numba: in order), so ints and bools only.
 _FLOAT_REDUCTIONS = {"sum", "prod", "mean"}
-#: The most buffered draws a kernel may make per env and call: one buffer
-#: (`vector_runtime._BUFFER`; not imported, to keep Numba out of `envgen build`).
-BUFFERED_DRAWS = 256
 
 
 #: Small jitted helpers, emitted into the generated module where its kernels call them (not
@@ -127,15 +124,16 @@ _HELPERS = {
     ],
     "_draw_n_random": [
         "@jit",
-        "def _draw_n_random(_doubles, _pos, _i, _n):",
-        f'{INDENT}"""Env `_i`\'s next `random(_n)`: its next _n buffered doubles."""',
-        f"{INDENT}_p = _pos[_i]",
-        f"{INDENT}_pos[_i] = _p + _n",
-        f"{INDENT}return _doubles[_i, _p : _p + _n].copy()",
+        "def _draw_n_random(_rng, _i, _n):",
+        f'{INDENT}"""Env `_i`\'s next `random(_n)`: its next _n doubles."""',
+        f"{INDENT}_out = np.empty(_n)",
+        f"{INDENT}for _k in range(_n):",
+        f"{INDENT * 2}_out[_k] = _pcg_next_double(_rng, _i)",
+        f"{INDENT}return _out",
     ],
     "_draw_n_uniform": [
         "@jit",
-        "def _draw_n_uniform(_doubles, _pos, _i, _low, _high, _n):",
+        "def _draw_n_uniform(_rng, _i, _low, _high, _n):",
         f'{INDENT}"""Env `_i`\'s next `uniform(low, high, _n)` (bounds: numbers or _n-arrays),',
         f"{INDENT}as Generator.uniform computes it: low + (high - low) * double, in order.",
         f'{INDENT}"""',
@@ -143,29 +141,23 @@ _HELPERS = {
         f"{INDENT}_lows[:] = _low",
         f"{INDENT}_highs = np.empty(_n)",
         f"{INDENT}_highs[:] = _high",
-        f"{INDENT}_p = _pos[_i]",
-        f"{INDENT}_pos[_i] = _p + _n",
         f"{INDENT}_out = np.empty(_n)",
         f"{INDENT}for _k in range(_n):",
-        f"{INDENT * 2}_out[_k] = _lows[_k] + (_highs[_k] - _lows[_k]) * _doubles[_i, _p + _k]",
+        f"{INDENT * 2}_out[_k] = _lows[_k] + (_highs[_k] - _lows[_k]) * _pcg_next_double(_rng, _i)",
         f"{INDENT}return _out",
     ],
     "_draw_random": [
         "@jit",
-        "def _draw_random(_doubles, _pos, _i):",
-        f'{INDENT}"""Env `_i`\'s next `random()`: its next buffered double."""',
-        f"{INDENT}_p = _pos[_i]",
-        f"{INDENT}_pos[_i] = _p + 1",
-        f"{INDENT}return _doubles[_i, _p]",
+        "def _draw_random(_rng, _i):",
+        f'{INDENT}"""Env `_i`\'s next `random()`."""',
+        f"{INDENT}return _pcg_next_double(_rng, _i)",
     ],
     "_draw_uniform": [
         "@jit",
-        "def _draw_uniform(_doubles, _pos, _i, _low, _high):",
+        "def _draw_uniform(_rng, _i, _low, _high):",
         f'{INDENT}"""Env `_i`\'s next `uniform(low, high)`, as Generator.uniform computes it."""',
-        f"{INDENT}_p = _pos[_i]",
-        f"{INDENT}_pos[_i] = _p + 1",
         f"{INDENT}_low = float(_low)",
-        f"{INDENT}return _low + (float(_high) - _low) * _doubles[_i, _p]",
+        f"{INDENT}return _low + (float(_high) - _low) * _pcg_next_double(_rng, _i)",
     ],
 }
 
@@ -248,6 +240,10 @@ def _runtime_functions(*names: str) -> list[str]:
 _HELPERS["_cpython_hypot"] = _runtime_functions("_cpython_hypot", "_cpython_dl_mul")
 
 
+#: PCG64 stepped on a stream's state row (the draws above call it), as `Streams` steps it.
+_HELPERS["_pcg_next_double"] = _runtime_functions("_pcg_next_double")
+
+
 #: The drawing library's fill and fill_rect, for observations drawn inside the kernel.
 _HELPERS["_draw_fill"] = _runtime_functions("_draw_color", "_draw_fill")
 _HELPERS["_draw_fill_rect"] = _runtime_functions("_draw_fill_rect")
@@ -264,7 +260,7 @@ class KernelCode:
     functions: list[str]  # module-level source of the jitted functions
     method: list[str]  # the `_run_kernel` method (body lines, with its def)
     math: list[str]  # `math` functions the kernel calls (checked against Python's)
-    draws: int  # most buffered draws one env makes in one kernel call
+    draws: int  # most draws from the state rows one env makes in one kernel call
     direct: list[str]  # Generator methods the kernel calls (checked against NumPy's)
     threadable: bool  # the step loop may run on several threads (it draws nothing)
     observes: bool  # the kernel also writes the observations (else `_observe()` does)
@@ -283,14 +279,15 @@ class _Args:
 
 
 class KernelTranslator(Translator):
-    """The single env's scalar spelling, with params as arguments and draws from buffers."""
+    """The single env's scalar spelling, with params as arguments and draws from the
+    streams' state rows (or, not `buffered`, from each env's Generator)."""
 
     def __init__(self, model: EnvModel, section: str, buffered: bool = True) -> None:
         super().__init__(model)
         self.section = section  # "reset", "step" or "observe"
-        self.buffered = buffered  # draws from the per-env buffers, else from the generators
+        self.buffered = buffered  # draws from the state rows, else from the generators
         self.args = _Args()
-        self.draws = 0  # buffered draws one env makes here (at most)
+        self.draws = 0  # draws from the state rows one env makes here (at most)
         self.direct: set[str] = set()  # Generator methods called directly
         self.math: set[str] = set()
         self.substitutes: dict[int, str] = {}  # id(node) -> code computed elsewhere
@@ -464,14 +461,14 @@ class KernelTranslator(Translator):
             self.draws += size.value
             if name == "random":
                 self.helpers.add("_draw_n_random")
-                return f"_draw_n_random(_doubles, _pos, _i, {size.value})"
+                return f"_draw_n_random(_rng, _i, {size.value})"
             params = BUILTINS[name].params
             low = _argument(node, params, "low")
             high = _argument(node, params, "high")
             low_code = self.expr(low) if low is not None else "0.0"
             high_code = self.expr(high) if high is not None else "1.0"
             self.helpers.add("_draw_n_uniform")
-            return f"_draw_n_uniform(_doubles, _pos, _i, {low_code}, {high_code}, {size.value})"
+            return f"_draw_n_uniform(_rng, _i, {low_code}, {high_code}, {size.value})"
         if size is not None:
             # n scalar draws: NumPy's sized draws consume the stream exactly as n scalar
             # ones (tests/test_vector.py checks it), and Numba's scalar draws are checked.
@@ -495,7 +492,7 @@ class KernelTranslator(Translator):
         if name == "random":
             self.draws += 1
             self.helpers.add("_draw_random")
-            return "_draw_random(_doubles, _pos, _i)"
+            return "_draw_random(_rng, _i)"
         if name == "uniform":
             self.draws += 1
             params = BUILTINS[name].params
@@ -504,7 +501,7 @@ class KernelTranslator(Translator):
             low_code = self.expr(low) if low is not None else "0.0"
             high_code = self.expr(high) if high is not None else "1.0"
             self.helpers.add("_draw_uniform")
-            return f"_draw_uniform(_doubles, _pos, _i, {low_code}, {high_code})"
+            return f"_draw_uniform(_rng, _i, {low_code}, {high_code})"
         if name in ("floor", "ceil", "round"):
             # The single env's float(math.floor(x)) as NumPy's floor: Numba's math.floor
             # returns an int64, which overflows for |x| >= 2**63, inf and nan; Python's
@@ -1027,8 +1024,8 @@ def _expr(code: Code) -> ast.expr:
 def emit_kernel(model: EnvModel, buffered: bool) -> KernelCode:
     """The jitted kernel functions and `_run_kernel` for `model`; NoKernel says why not.
 
-    `buffered`: the vector env serves random()/uniform() from per-env buffers of doubles
-    (`Streams`); otherwise every draw calls the env's own Generator inside the kernel.
+    `buffered`: the vector env serves random()/uniform() from per-env PCG64 state rows
+    (`Streams.states()`); otherwise every draw calls the env's own Generator inside the kernel.
     """
     _check(model, buffered)
     state = list(model.state)
@@ -1094,7 +1091,7 @@ def emit_kernel(model: EnvModel, buffered: bool) -> KernelCode:
     def random_args(translator: KernelTranslator) -> list[str]:
         if translator.direct:
             return ["_rngs"]
-        return ["_doubles", "_pos"] if translator.draws else []
+        return ["_rng"] if translator.draws else []
 
     functions = []
     reset_params = ["_i", *random_args(rt), *arrays, *rt.args.names]
@@ -1203,19 +1200,27 @@ def emit_kernel(model: EnvModel, buffered: bool) -> KernelCode:
     # _step_envs: every other env steps, as the single env's step() does; then the envs
     # in `_resetting` autoreset. One call from Python per step (each call costs about a
     # microsecond of argument unboxing, and so did the NumPy calls that found the resetting
-    # envs and checked their buffers). Resets are a loop of their own: a step loop without
+    # envs). Resets are a loop of their own: a step loop without
     # them compiles to much faster code.
+    # terminated, truncated and done are rows of one array (`_flags`): each array argument
+    # costs Numba's dispatcher about 0.25 us per call, and each np.empty in Python as much.
+    # Work arrays (`_work`: the hoisted math, the resetting envs) live on the env.
+    hoisted_rows = [
+        ("_work_math", f"{array} = _work_math[{k}]") for k, (array, _) in enumerate(hoisted)
+    ]
     step_params = _unique(
         [
             "_actions",
             "_resetting",
-            "_done",
+            "_flags",
+            *(["_work_math"] if hoisted else []),
+            "_work_ids",
             *random_args(st),
             *random_args(rt),
             "_elapsed",
             "_limit",
             *arrays,
-            *outs,
+            *(o for o in outs if o not in ("_terminated", "_truncated")),
             *(o[0] for o in outputs),
             *st.args.names,
             *ht.args.names,
@@ -1229,33 +1234,21 @@ def emit_kernel(model: EnvModel, buffered: bool) -> KernelCode:
     hoist_loop = []
     if hoisted:
         hoist_loop = [
-            "_n = len(_actions)",
-            *(f"{array} = np.empty(_n)" for array, _ in hoisted),
-            f"for _i in {loop}(_n):",
+            *(line for _, line in hoisted_rows),
+            f"for _i in {loop}(len(_actions)):",
             f"{INDENT}if _resetting[_i]:",
             f"{INDENT * 2}continue",
             *(f"{INDENT}{name} = _state_{name}[_i]" for name in hoist_reads),
             *(f"{INDENT}{array}[_i] = {code}" for array, code in hoisted),
         ]
-    # A kernel cannot call back into Python to refill a buffer: it returns -1 before
-    # touching anything when an env has fewer unread doubles than its reset or step may
-    # draw (counts are static: no draws in loops), and Python tops the buffers up.
-    buffer_check = []
-    if st.draws or rt.draws:
-        buffer_check = [
-            "for _i in range(len(_actions)):",
-            f"{INDENT}_need = {rt.draws} if _resetting[_i] else {st.draws}",
-            f"{INDENT}if _pos[_i] > {BUFFERED_DRAWS} - _need:",
-            f"{INDENT * 2}return -1",
-        ]
     functions += _function(
         "_step_envs",
         step_params,
         "Step the envs not in `_resetting`, as the single env's step() does, then reset\n"
-        "those (NEXT_STEP autoresets); `_done[i]`: env i ended. Returns how many reset, or\n"
-        "-1 (nothing done) when an env's buffer of random doubles must be topped up first.",
+        "those (NEXT_STEP autoresets). `_flags`: terminated, truncated and done (the env\n"
+        "ended) per env. Returns how many reset.",
         [
-            *buffer_check,
+            "_terminated, _truncated, _done = _flags[0], _flags[1], _flags[2]",
             *hoist_loop,
             f"for _i in {loop}(len(_actions)):",
             f"{INDENT}if _resetting[_i]:",
@@ -1264,15 +1257,14 @@ def emit_kernel(model: EnvModel, buffered: bool) -> KernelCode:
             *(INDENT + line for line in step_body),
             f"{INDENT}_done[_i] = terminated or _truncated[_i]",
             *(INDENT + line for line in observe),
-            "_ids = np.empty(len(_actions), dtype=np.int64)",
             "_k = 0",
             "for _i in range(len(_actions)):",
             f"{INDENT}if _resetting[_i]:",
-            f"{INDENT * 2}_ids[_k] = _i",
+            f"{INDENT * 2}_work_ids[_k] = _i",
             f"{INDENT * 2}_done[_i] = False",
             f"{INDENT * 2}_k += 1",
             "if _k:",
-            f"{INDENT}_autoreset_envs({', '.join(['_ids[:_k]', *autoreset_params[1:]])})",
+            f"{INDENT}_autoreset_envs({', '.join(['_work_ids[:_k]', *autoreset_params[1:]])})",
             "return _k",
         ],
         threads=threadable,
@@ -1293,10 +1285,13 @@ def emit_kernel(model: EnvModel, buffered: bool) -> KernelCode:
         shape = "(_n, *self.single_observation_space.shape)"
         method.append(f"{INDENT}obs = np.empty({shape}, dtype=np.uint8)")
     method += [
-        f"{INDENT}terminated = np.empty(_n, dtype=np.bool_)",
-        f"{INDENT}truncated = np.empty(_n, dtype=np.bool_)",
+        f"{INDENT}_flags = np.empty((3, _n), dtype=np.bool_)",
+        f"{INDENT}terminated, truncated, _done = _flags",
         f"{INDENT}reward = np.empty(_n, dtype=np.float64)",
-        f"{INDENT}_done = np.empty(_n, dtype=np.bool_)",
+        f"{INDENT}_work = self._work",
+        f"{INDENT}if _work is None or len(_work[1]) != _n:  # once (and for the compile probe)",
+        f"{INDENT * 2}_work = (np.empty(({len(hoisted)}, _n)), np.empty(_n, dtype=np.int64))",
+        f"{INDENT * 2}self._work = _work",
     ]
     for out, _, dtype in outputs:
         method.append(f"{INDENT}{out} = np.zeros(_n, dtype={np_dtype(dtype)})")
@@ -1304,10 +1299,11 @@ def emit_kernel(model: EnvModel, buffered: bool) -> KernelCode:
         "_ids": "_ids",
         "_actions": "action",
         "_resetting": "_resetting",
-        "_done": "_done",
+        "_flags": "_flags",
+        "_work_math": "_work[0]",
+        "_work_ids": "_work[1]",
         "_rngs": "_rngs",
-        "_doubles": "self._streams.doubles",
-        "_pos": "self._streams.pos",
+        "_rng": "_rng",
         "_elapsed": "self._elapsed",
         "_limit": "self._step_limit",
         "_obs": "obs",
@@ -1319,6 +1315,8 @@ def emit_kernel(model: EnvModel, buffered: bool) -> KernelCode:
     }
     if any(t.direct for t in translators):
         method.append(f"{INDENT}_rngs = self._streams.kernel_generators()")
+    if any(t.draws for t in translators):
+        method.append(f"{INDENT}_rng = self._streams.states()")
 
     def call(name: str, params: list[str]) -> str:
         return f"{name}({', '.join(values.get(p, f'self.{p}') for p in params)})"
@@ -1327,12 +1325,6 @@ def emit_kernel(model: EnvModel, buffered: bool) -> KernelCode:
     if threadable:
         step_call = step_call.replace("_step_envs(", "self._threaded(_step_envs)(", 1)
     method.append(f"{INDENT}_resets = {step_call}")
-    if st.draws or rt.draws:
-        method += [
-            f"{INDENT}while _resets < 0:  # a buffer ran low: top up, then step",
-            f"{INDENT * 2}self._streams.reserve({max(st.draws, rt.draws)})",
-            f"{INDENT * 2}_resets = {step_call}",
-        ]
     if state:
         checks = ", ".join(f"{name}=self.{name}" for name in state)
         method += [f"{INDENT}if self.check_state:", f"{INDENT * 2}_rt.check_finite(ID, {checks})"]
@@ -1342,6 +1334,8 @@ def emit_kernel(model: EnvModel, buffered: bool) -> KernelCode:
         f"{INDENT}return {obs_out}, terminated, truncated, reward, {info_dict}, _done, _resets > 0"
     )
     used = set().union(*(t.helpers for t in translators))
+    if used & {"_draw_random", "_draw_uniform", "_draw_n_random", "_draw_n_uniform"}:
+        used.add("_pcg_next_double")
     helpers = [line for name in sorted(used) for line in [*_HELPERS[name], "", ""]]
     spec_functions: dict[str, list[str]] = {}
     for t in translators:
@@ -1357,8 +1351,6 @@ def emit_kernel(model: EnvModel, buffered: bool) -> KernelCode:
         functions = ["@jit(cache=False)" if line == "@jit" else line for line in functions]
     direct = sorted(set().union(*(t.direct for t in translators)))
     draws = max(rt.draws, st.draws)
-    if draws > BUFFERED_DRAWS:
-        raise NoKernel(f"a reset or step makes more than {BUFFERED_DRAWS} buffered draws")
     array_math = sorted(set().union(*(t.array_math for t in translators)))
     return KernelCode(functions, method, math, draws, direct, threadable, observes, array_math)
 

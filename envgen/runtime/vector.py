@@ -31,7 +31,6 @@ from gymnasium.vector.utils import batch_space
 
 from envgen import runtime as _rt
 
-_BUFFER = 256  # raw 64-bit draws buffered per env for random()/uniform()
 _NO_LIMIT = 2**63 - 1
 
 
@@ -51,33 +50,46 @@ def _uniform_from_raw_is_exact() -> bool:
 
 
 class Streams:
-    """One `np.random.Generator` per sub-env, seeded like `env.reset(seed=seed + i)`.
+    """One PCG64 stream per sub-env, seeded like `env.reset(seed=seed + i)`.
 
-    Every draw for env i comes from generator i, in the order the single env makes it, so
-    each sub-env's stream is exactly the single env's. `random()` and `uniform()` are served
-    from a per-env buffer of the generator's next raw 64-bit outputs, as doubles
-    (bit-identical to the Generator methods, see docs/vectorization.md). While env i has
-    `_BUFFER - pos[i]` unread doubles, its generator is that many outputs ahead of the
-    stream; `generator(i)` steps it back (PCG64.advance) before any other draw.
+    Every draw for env i comes from stream i, in the order the single env makes it, so
+    each sub-env's stream is exactly the single env's. Where the spec draws only `random()`
+    and `uniform()` (`buffered`), the streams are rows of `states` (PCG64's 128-bit state
+    and increment as four uint64 words, 32 bytes per env), which compiled code steps with
+    PCG64's own arithmetic (`_pcg_next_double`): no Generator object per env and no buffer
+    to refill. `generator(i)` lends env i's stream to a `np.random.Generator` (made on first
+    use) and `states()` takes the lent streams back. Otherwise (other draws) each env keeps
+    its Generator, and compiled kernels call its methods.
     """
 
     def __init__(self, num_envs: int, buffered: bool) -> None:
         self.generators: list[np.random.Generator | None] = [None] * num_envs
         self.seeds: list[int | None] = [None] * num_envs
-        self.buffered = buffered and _uniform_from_raw_is_exact()
-        # the buffered draws, already as doubles in [0, 1): (raw >> 11) * 2**-53
-        self.doubles = np.zeros((num_envs, _BUFFER if self.buffered else 0), dtype=np.float64)
-        self.flat = self.doubles.reshape(-1)  # a view, for one-call gathers
-        self.columns = np.arange(_BUFFER)
-        self.pos = np.full(num_envs, _BUFFER, dtype=np.int64)  # _BUFFER: nothing unread
+        self.buffered = buffered and numba_module() is not None and _uniform_from_raw_is_exact()
+        # row i: env i's PCG64 state (high, low word) and increment (high, low word)
+        self._states = np.zeros((num_envs if self.buffered else 0, 4), dtype=np.uint64)
+        self._lent: set[int] = set()  # envs whose stream is in their Generator now
         self._typed: Any = None  # the generators as a Numba typed list, for kernels
 
     def seed(self, env: int, seed: int | None) -> None:
-        if seed is None and self.generators[env] is not None:
+        if seed is None and self.seeds[env] is not None:
             return  # like Env.reset(seed=None): keep the current stream
-        self.generators[env], self.seeds[env] = seeding.np_random(seed)
-        self.pos[env] = _BUFFER
+        generator, self.seeds[env] = seeding.np_random(seed)
         self._typed = None  # rebuilt at the next kernel call
+        if not self.buffered:
+            self.generators[env] = generator
+            return
+        self._lent.discard(env)
+        self.generators[env] = None  # a fresh stream: made again if ever lent
+        self._states[env] = _words(generator.bit_generator.state["state"])
+
+    def states(self) -> np.ndarray:
+        """The streams as PCG64 state rows (taking back any lent to a Generator)."""
+        if self._lent:
+            for env in self._lent:
+                self._states[env] = _words(self.generators[env].bit_generator.state["state"])
+            self._lent.clear()
+        return self._states
 
     def kernel_generators(self) -> Any:
         """The generators as a Numba typed list, which compiled kernels draw from directly.
@@ -94,90 +106,37 @@ class Streams:
         return self._typed
 
     def __getstate__(self) -> dict[str, Any]:
-        # A typed list does not pickle; `flat` must stay a view of the copied `doubles`.
-        state = {**self.__dict__, "_typed": None}
-        del state["flat"]
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-        self.flat = self.doubles.reshape(-1)
-
-    def _ahead(self, env: int) -> np.random.Generator:
-        """Generator `env` as it is (possibly ahead of the stream by the unread doubles)."""
-        generator = self.generators[env]
-        if generator is None:
-            self.seed(env, None)
-            generator = self.generators[env]
-        assert generator is not None
-        return generator
+        return {**self.__dict__, "_typed": None}  # a typed list does not pickle
 
     def generator(self, env: int) -> np.random.Generator:
-        """Generator `env` at its logical state (drops the env's unread doubles)."""
-        generator = self._ahead(env)
-        unread = _BUFFER - int(self.pos[env])
-        if self.buffered and unread:
-            bits = generator.bit_generator
-            state = bits.state
-            # PCG64's period is 2**128: advancing by 2**128 - k steps k outputs back
-            bits.advance((1 << 128) - unread)
-            # advance() also clears the half-used 32-bit output; raw draws never touch it
-            rewound = bits.state
-            rewound["has_uint32"], rewound["uinteger"] = state["has_uint32"], state["uinteger"]
-            bits.state = rewound
-            self.pos[env] = _BUFFER
+        """Env `env`'s stream as a Generator (until the next `states()`, which takes it back)."""
+        if self.seeds[env] is None:
+            self.seed(env, None)
+        generator = self.generators[env]
+        if not self.buffered or env in self._lent:
+            assert generator is not None
+            return generator
+        if generator is None:  # its state is replaced below
+            generator = self.generators[env] = np.random.Generator(np.random.PCG64(0))
+        bits = generator.bit_generator
+        state = bits.state
+        high, low, inc_high, inc_low = self._states[env].tolist()
+        state["state"] = {"state": high << 64 | low, "inc": inc_high << 64 | inc_low}
+        bits.state = state  # keeps has_uint32/uinteger: raw 64-bit draws never touch them
+        self._lent.add(env)
         return generator
 
-    def _refill(self, envs: np.ndarray) -> None:
-        """Top up the buffers of `envs`: keep their unread doubles, draw the rest."""
-        if not len(envs):
-            return
-        if numba_module() is not None:  # one compiled pass (rows shifted, raws converted)
-            ids = envs.tolist()
-            used = self.pos[envs].tolist()
-            raws = [
-                self._ahead(e).bit_generator.random_raw(u) for e, u in zip(ids, used, strict=True)
-            ]
-            _refill_rows(
-                self.doubles, self.pos, np.asarray(envs, dtype=np.int64), np.concatenate(raws)
-            )
-            return
-        for env in envs.tolist():
-            used = int(self.pos[env])
-            row = self.doubles[env]
-            if used < _BUFFER:
-                row[: _BUFFER - used] = row[used:].copy()
-            raw = self._ahead(env).bit_generator.random_raw(used)
-            row[_BUFFER - used :] = (raw >> np.uint64(11)) * (1.0 / 9007199254740992.0)
-            self.pos[env] = 0
-
-    def reserve(self, count: int, envs: np.ndarray | None = None) -> None:
-        """Give each env in `envs` (default: all) at least `count` unread doubles."""
-        pos = self.pos if envs is None else self.pos[envs]
-        if len(pos) and pos.max() > _BUFFER - count:  # most calls: nothing to refill
-            short = np.flatnonzero(pos > _BUFFER - count)
-            self._refill(short if envs is None else envs[short])
-
-    def _take(self, envs: np.ndarray, count: int) -> np.ndarray:
-        """The next `count` buffered doubles of each env in `envs`: shape (len(envs), count)."""
-        if count > _BUFFER:  # more than a buffer holds: from each generator, at its stream
-            return np.array([self.generator(env).random(count) for env in envs.tolist()])
-        self.reserve(count, envs)
-        pos = self.pos[envs]
-        self.pos[envs] = pos + count
-        start = envs * _BUFFER + pos
-        if count == 1:
-            return self.flat[start][:, None]
-        return self.flat[start[:, None] + self.columns[:count]]
-
     def _doubles(self, envs: np.ndarray, size: tuple[int, ...]) -> np.ndarray:
-        return self._take(envs, math.prod(size)).reshape((len(envs), *size))
+        count = math.prod(size)
+        out = np.empty((len(envs), count))
+        _pcg_fill_doubles(self.states(), np.asarray(envs, dtype=np.int64), out)
+        return out.reshape((len(envs), *size))
 
     def uniform(self, envs: np.ndarray, low: float, high: float, count: int) -> np.ndarray:
         """`uniform(low, high, size=count)` for each env in `envs` (uniform bounds)."""
         if not self.buffered:
             return self.draw(envs, "uniform", {"low": low, "high": high}, size=(count,))
-        return low + (high - low) * self._take(envs, count)
+        return low + (high - low) * self._doubles(envs, (count,))
 
     def draw(
         self,
@@ -224,21 +183,13 @@ class Streams:
         return out
 
 
-def _refill_rows(doubles: np.ndarray, pos: np.ndarray, envs: np.ndarray, raw: np.ndarray) -> None:
-    """For each env in `envs`: its unread doubles to the front of its row, then its next
-    `pos[env]` raw draws (consecutive in `raw`) as doubles: (raw >> 11) * 2**-53, as
-    NumPy's next_double computes them."""
-    width = doubles.shape[1]
-    k = 0
-    for j in range(len(envs)):
-        env = envs[j]
-        used = pos[env]
-        for c in range(width - used):
-            doubles[env, c] = doubles[env, used + c]
-        for c in range(width - used, width):
-            doubles[env, c] = (raw[k] >> np.uint64(11)) * (1.0 / 9007199254740992.0)
-            k += 1
-        pos[env] = 0
+def _words(state: dict[str, int]) -> tuple[int, int, int, int]:
+    """A PCG64 `bit_generator.state["state"]` as one row of `Streams.states()`."""
+    value, inc = state["state"], state["inc"]
+    return value >> 64, value & _LOW_64, inc >> 64, inc & _LOW_64
+
+
+_LOW_64 = (1 << 64) - 1
 
 
 def exact(array_fn: Any, scalar_fn: Any, arity: int = 1) -> Any:
@@ -342,7 +293,46 @@ def _prange() -> Any:
 prange = _prange()
 
 
-_refill_rows = jit(_refill_rows)  # defined above, where Streams reads it
+# PCG64 (NumPy's default bit generator, pcg_setseq_128_xsl_rr_64) stepped in compiled code,
+# on the state rows of `Streams`: the 128-bit LCG step state * M + inc, then the XSL-RR
+# output of the new state; a double is (raw >> 11) * 2**-53, as NumPy's next_double. The
+# kernels of generated modules carry a copy (`envgen.backends.numba` reads it from here).
+
+
+@jit
+def _pcg_next_double(_states, _i):
+    """Env `_i`'s next double in [0, 1) (Generator.random()), stepping its PCG64 state."""
+    _high = _states[_i, 0]
+    _low = _states[_i, 1]
+    _mult_high = np.uint64(0x2360ED051FC65DA4)
+    _mult_low = np.uint64(0x4385DF649FCCF645)
+    # state * M mod 2**128 needs the high word of low * mult_low: from 32-bit halves
+    _mask = np.uint64(0xFFFFFFFF)
+    _a, _b = _low >> np.uint64(32), _low & _mask
+    _c, _d = _mult_low >> np.uint64(32), _mult_low & _mask
+    _bd = _b * _d
+    _ad = _a * _d
+    _bc = _b * _c
+    _mid = (_bd >> np.uint64(32)) + (_ad & _mask) + _bc
+    _carry_high = _a * _c + (_ad >> np.uint64(32)) + (_mid >> np.uint64(32))
+    _next_low = _low * _mult_low
+    _next_high = _carry_high + _low * _mult_high + _high * _mult_low
+    _sum_low = _next_low + _states[_i, 3]
+    _next_high += _states[_i, 2] + np.uint64(_sum_low < _next_low)
+    _states[_i, 0] = _next_high
+    _states[_i, 1] = _sum_low
+    _rot = _next_high >> np.uint64(58)
+    _x = _next_high ^ _sum_low
+    _raw = (_x >> _rot) | (_x << ((np.uint64(64) - _rot) & np.uint64(63)))
+    return (_raw >> np.uint64(11)) * (1.0 / 9007199254740992.0)
+
+
+@jit
+def _pcg_fill_doubles(states: np.ndarray, envs: np.ndarray, out: np.ndarray) -> None:
+    """Row j of `out`: the next `out.shape[1]` doubles of env `envs[j]`, in order."""
+    for j in range(len(envs)):
+        for k in range(out.shape[1]):
+            out[j, k] = _pcg_next_double(states, envs[j])
 
 
 _INT64 = np.dtype(np.int64)
@@ -932,6 +922,7 @@ class NativeVectorEnv(VectorEnv):
         self._next_step = self.autoreset_mode == AutoresetMode.NEXT_STEP
         self._same_step = self.autoreset_mode == AutoresetMode.SAME_STEP
         self._streams = Streams(num_envs, buffered=buffered)
+        self._work: Any = None  # the step kernel's work arrays (`_run_kernel` makes them)
         self._needs_reset = True
 
     def _choose_backend(
@@ -966,6 +957,10 @@ class NativeVectorEnv(VectorEnv):
         if reason is None:
             try:
                 self._compile_kernel()
+            except (TimeoutError, MemoryError):
+                # Not the kernel's fault (e.g. a caller's time limit firing while Numba
+                # compiles): the caller must see it, not a quiet switch to the NumPy code.
+                raise
             except Exception as exc:  # a Numba typing or lowering error
                 first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
                 reason = f"Numba could not compile the kernel ({type(exc).__name__}: {first})"
