@@ -25,7 +25,7 @@ from envgen.backends._vector_values import (
 )
 from envgen.compiler.functions import BUILTINS
 from envgen.compiler.ir import EnvModel
-from envgen.compiler.types import NUMERIC, T, array_dtype, binary_result, promote
+from envgen.compiler.types import NUMERIC, T, array_dtype
 
 
 class VectorExpressions:
@@ -40,11 +40,23 @@ class VectorExpressions:
         self.functions: set[str] = set()  # spec functions the env's code calls
         self.risky = False  # an operation that may warn runs under a mask: silence warnings
         self.arms = 0  # > 0 while translating the arms of `a if c else b`
+        self.use(model.types, model.operand_dtypes, model.held)
+
+    def use(self, types: dict[int, T], operands: dict[int, str], held: dict[int, T]) -> None:
+        """Print from these tables: the model's, or a step variant's (`StepVariant`)."""
+        self.types, self.operands, self.held = types, operands, held
 
     # -- facts
 
     def type_of(self, node: ast.AST) -> T:
-        return self.model.types.get(id(node), T("any", None))
+        return self.types.get(id(node), T("any", None))
+
+    def operand(self, node: ast.AST) -> str:
+        """The dtype the analysis converts the operands of `node` to."""
+        dtype = self.operands.get(id(node))
+        if dtype is None:
+            raise Unsupported(f"`{ast.unparse(node)}` on operands of unknown types")
+        return dtype
 
     def symbol_kind(self, node: ast.Name) -> str | None:
         symbol = self.model.symbols.get(id(node))
@@ -122,12 +134,9 @@ class VectorExpressions:
             return V(code, True, t, "int64")
         if kind == "state" and scope.kind == "observe":
             return V(f"self.{name}", True, t, self.vec_dtype(self.model.state[name].type))
-        dtype = self.vec_dtype(t)
+        dtype = scope.dtypes.get(name, self.vec_dtype(t))
         if kind == "action":
             dtype = self.vec_dtype(self.model.action_type)
-        if scope.retype and name in scope.types:
-            t = scope.types[name]
-            dtype = scope.dtypes.get(name, self.vec_dtype(t))
         return V(name, True, t, dtype)
 
     def _Constant(self, node: ast.Constant, scope: Scope, mask: str | None) -> V:
@@ -144,21 +153,10 @@ class VectorExpressions:
             raise Unsupported(f"the operator in `{ast.unparse(node)}` on per-env values")
         if op in _RISKY_OPS and (mask is not None or self.arms):
             self.risky = True
-        if scope.retype:
-            try:
-                t = binary_result(a.t, b.t, true_divide=op == "/")
-            except ValueError:
-                pass
-        return self.binop(a, b, op, t)
+        return self.binop(a, b, op, t, self.operand(node))
 
-    def binop(self, a: V, b: V, op: str, t: T) -> V:
-        target = promote(a.t, b.t).dtype
-        if op in ("&", "|", "^") and a.t.dtype == b.t.dtype == "bool":
-            target = "bool"
-        elif target == "bool":
-            target = "int64"
-        if op == "**" and t.kind == "float" and T(target).kind != "float":
-            target = "float64"
+    def binop(self, a: V, b: V, op: str, t: T, target: str) -> V:
+        """`a op b` of type `t`, both operands converted to `target` first."""
         a, b = self.align([self.cast(a, target), self.cast(b, target)], t)
         code = f"({a.code}) {op} ({b.code})"
         if op == "**" and target == "float64" and a.t.is_scalar and b.t.is_scalar:
@@ -178,12 +176,8 @@ class VectorExpressions:
                 raise Unsupported(f"`{ast.unparse(target)}`")
             t = symbol.type
             name = target.id
-            if scope.retype and name in scope.types:
-                t = scope.types[name]
-                if name in scope.vec_names or symbol.kind == "state":
-                    return V(name, True, t, scope.dtypes.get(name, self.vec_dtype(t)))
             if symbol.kind in ("state", "action") or name in scope.vec_names:
-                return V(name, True, t, self.vec_dtype(t))
+                return V(name, True, t, scope.dtypes.get(name, self.vec_dtype(t)))
             return V(name, False, t)
         if isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name):
             base = self.read_target(target.value, scope, mask)
@@ -200,8 +194,6 @@ class VectorExpressions:
         a = self.expr(node.operand, scope, mask)
         if isinstance(node.op, ast.Not):
             return V(f"np.logical_not({a.code})", True, t, "bool")
-        if scope.retype:
-            t = a.t
         if isinstance(node.op, ast.USub):
             if a.dtype == "bool":
                 a = self.cast(a, "int64")
@@ -299,7 +291,7 @@ class VectorExpressions:
                 subject, bound = bound, subject
             x = self.expr(subject, scope, mask)
             c = self.expr(bound, scope, mask)
-            target = promote(x.t, c.t).dtype
+            target = self.operand(upper.comparators[0])
             x = self.cast(x, target)
             if c.vec or T(target).kind != "float" or T(x.dtype).kind != "float":
                 return None
@@ -312,11 +304,11 @@ class VectorExpressions:
         operands = [node.left, *node.comparators]
         values = [self.expr(o, scope, mask) for o in operands]
         parts = []
-        for op, a, b in zip(node.ops, values, values[1:], strict=False):
+        for op, a, b, right in zip(node.ops, values, values[1:], node.comparators, strict=False):
             symbol = _CMP.get(type(op))
             if symbol is None:
                 raise Unsupported(f"the comparison `{ast.unparse(node)}`")
-            target = promote(a.t, b.t).dtype
+            target = self.operand(right)
             a, b = self.align([self.cast(a, target), self.cast(b, target)], self.type_of(node))
             parts.append(f"({a.code}) {symbol} ({b.code})")
         code = parts[0]
@@ -333,7 +325,7 @@ class VectorExpressions:
         a = self.expr(node.body, scope, mask)
         b = self.expr(node.orelse, scope, mask)
         self.arms -= 1
-        target = promote(a.t, b.t).dtype
+        target = self.operand(node)
         test, a, b = self.align([test, self.cast(a, target), self.cast(b, target)], t)
         if not test.vec:
             if a.vec != b.vec:
@@ -461,9 +453,7 @@ class VectorExpressions:
                 fn = "np.min" if name == "min" else "np.max"
                 dtype = x.dtype if x.dtype != "bool" else "int64"
                 return V(f"{fn}({self.cast(x, dtype).code}, axis={axes})", True, t, dtype)
-            target = promote(*[i.t for i in items]).dtype
-            if scope.retype and all(i.t.is_scalar for i in items):
-                t = promote(*[i.t for i in items])
+            target = self.operand(node)
             items = self.align([self.cast(i, target) for i in items], t)
             fn = "np.minimum" if name == "min" else "np.maximum"
             code = items[0].code
@@ -523,13 +513,13 @@ class VectorExpressions:
             )
         if name == "clip":
             items = [values["x"], values["low"], values["high"]]
-            target = promote(*[i.t for i in items]).dtype
+            target = self.operand(node)
             x, low, high = self.align([self.cast(i, target) for i in items], t)
             code = f"np.minimum(np.maximum({x.code}, {low.code}), {high.code})"
             return V(code, True, t, self.vec_dtype(t))
         if name == "where":
             a, b = values["a"], values["b"]
-            target = promote(a.t, b.t).dtype
+            target = self.operand(node)
             cond, a, b = self.align([values["cond"], self.cast(a, target), self.cast(b, target)], t)
             return V(
                 f"np.where({cond.code}, {a.code}, {b.code})",

@@ -174,7 +174,6 @@ def _state_inits(model: EnvModel, vt: VectorTranslator, scope: Scope) -> None:
             )
             for column, name in enumerate(names[i:j]):
                 scope.lines.append(f"{name} = {block}[:, {column}]")
-                scope.types[name] = model.state[name].type
                 scope.dtypes[name] = "float64"
                 scope.defined.add(name)
                 scope.vec_names.add(name)
@@ -214,8 +213,9 @@ def _state_init(name: str, model: EnvModel, vt: VectorTranslator, scope: Scope) 
                 f"np.broadcast_to(np.asarray({value.code}, dtype={np_dtype(dtype)}), {full}).copy()"
             )
     scope.lines.append(f"{name} = {code}")
-    scope.types[name] = t  # the single env converts the initial value to the state's type
-    scope.dtypes[name] = dtype
+    scope.dtypes[name] = dtype  # the single env converts the initial value to the state's type
+    if not t.is_scalar:
+        scope.arrays.add(name)
     scope.defined.add(name)
     scope.vec_names.add(name)
 

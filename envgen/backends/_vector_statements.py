@@ -9,12 +9,12 @@ from envgen.backends._printer import (
     np_dtype,
 )
 from envgen.backends._vector_expressions import VectorExpressions
-from envgen.backends._vector_values import _BINOP, Scope, Unsupported, V, _merge_types
+from envgen.backends._vector_values import _BINOP, Scope, Unsupported, V
 from envgen.backends.python import (
     INDENT,
 )
 from envgen.compiler.ir import Code
-from envgen.compiler.types import T, binary_result
+from envgen.compiler.types import T
 
 
 class VectorTranslator(VectorExpressions):
@@ -47,11 +47,8 @@ class VectorTranslator(VectorExpressions):
                 raise Unsupported(f"`{ast.unparse(stmt)}` on per-env values (write `x = x @ y`)")
             current = self.read_target(stmt.target, scope, mask)
             value = self.expr(stmt.value, scope, mask)
-            try:
-                t = binary_result(current.t, value.t, true_divide=op == "/")
-            except ValueError as exc:
-                raise Unsupported(str(exc)) from None
-            self.assign(stmt.target, self.binop(current, value, op, t), scope, mask)
+            result = self.binop(current, value, op, self.type_of(stmt), self.operand(stmt))
+            self.assign(stmt.target, result, scope, mask)
             return
         if isinstance(stmt, ast.If):
             self.if_(stmt, scope, mask)
@@ -76,8 +73,7 @@ class VectorTranslator(VectorExpressions):
                 # arrays made before the loop and written per env in it: one row per env
                 # before the loop (the body indexes them with the batch axis first)
                 for name in sorted((scope.vec_names - before) & defined):
-                    t = scope.types.get(name)
-                    if t is not None and not t.is_scalar:
+                    if name in scope.arrays:
                         rows = f"({scope.n}, *np.shape({name}))"
                         scope.lines.insert(
                             start - 1, f"{name} = np.broadcast_to({name}, {rows}).copy()"
@@ -89,17 +85,6 @@ class VectorTranslator(VectorExpressions):
             scope.lines.extend(INDENT + line for line in body or ["pass"])
             return
         raise Unsupported(f"the statement `{ast.unparse(stmt)}`")
-
-    def _copy_facts(self, original: ast.AST, clone: ast.AST) -> None:
-        for new, old in zip(ast.walk(clone), ast.walk(original), strict=False):
-            if id(old) in self.model.symbols:
-                self.model.symbols[id(new)] = self.model.symbols[id(old)]
-            if id(old) in self.model.types:
-                self.model.types[id(new)] = self.model.types[id(old)]
-        if isinstance(clone, ast.Name) and id(clone) not in self.model.types:
-            symbol = self.model.symbols.get(id(original))
-            if symbol is not None:
-                self.model.types[id(clone)] = symbol.type
 
     def unpack(
         self, target: ast.Tuple | ast.List, value_node: ast.expr, scope: Scope, mask: str | None
@@ -183,21 +168,17 @@ class VectorTranslator(VectorExpressions):
                     scope.fresh.add(name)
                 else:
                     scope.fresh.discard(name)
-                scope.types[name] = value.t
                 if value.vec:
                     scope.dtypes[name] = value.dtype
+                if value.t.is_scalar:
+                    scope.arrays.discard(name)
+                else:
+                    scope.arrays.add(name)
             else:
                 cond = self.broadcast_mask(mask, rank)
                 scope.lines.append(f"{name} = np.where({cond}, {value.code}, {name})")
-                old_t = scope.types.get(name, value.t)
-                merged = _merge_types(old_t, value.t)
-                value = V(
-                    name,
-                    True,
-                    merged,
-                    self.vec_dtype(merged),
-                )
-                scope.types[name] = merged
+                merged = self.held.get(id(target), value.t)  # what np.where() gives
+                value = V(name, True, merged, self.vec_dtype(merged))
                 scope.dtypes[name] = value.dtype
                 scope.fresh.add(name)
             scope.defined.add(name)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ast
-import functools
 import re
 from dataclasses import dataclass
 
@@ -18,7 +17,7 @@ from envgen.backends.python import (
     INDENT,
 )
 from envgen.compiler.functions import BUILTINS
-from envgen.compiler.ir import Code, EnvModel
+from envgen.compiler.ir import Code, EnvModel, StepVariant
 from envgen.compiler.types import T
 
 
@@ -29,38 +28,29 @@ def _repeat(code: str, n: str, t: T, dtype: str) -> str:
     return f"np.array(np.broadcast_to({code}, ({n}, *np.shape({code}))), dtype={np_dtype(dtype)})"
 
 
-def _scalar_float_key(model: EnvModel, types: dict[str, T]) -> tuple[tuple[str, bool], ...]:
-    """The run-time (dtype, weak) of each scalar float state variable, as a comparable key."""
-    key = []
-    for name, state in model.state.items():
-        if state.type.is_scalar and state.type.kind == "float":
-            t = types.get(name, state.type)
-            key.append((t.dtype, t.weak))
-    return tuple(key)
-
-
 @dataclass
 class _StepCode:
     lines: list[str]  # the dynamics (state read into locals ... terminated, reward)
     info: list[tuple[str, str]]  # step-only info key -> code
-    end: dict[str, T]  # the state's types at the end of the step
     dtypes: dict[str, str]  # the state's array dtypes at the end of the step
 
 
 def _translate_step(
-    model: EnvModel, vt: VectorTranslator, entry: dict[str, T], retype: bool
+    model: EnvModel, vt: VectorTranslator, variant: StepVariant | None
 ) -> _StepCode:
+    """The dynamics printed from the model's types, or from a step variant's."""
+    if variant is not None:
+        vt.use(variant.types, variant.operand_dtypes, variant.held)
     scope = Scope("step", "_n", "self._all_ids")
     scope.live = "_live"
-    scope.retype = retype
     for name, state in model.state.items():
         scope.lines.append(f"{name} = self.{name}")
         scope.defined.add(name)
         scope.vec_names.add(name)
-        scope.types[name] = entry[name]
-        scope.dtypes[name] = vt.vec_dtype(state.type)
+        scope.dtypes[name] = vt.vec_dtype(state.type)  # the storage's, whatever the entry type
+        if not state.type.is_scalar:
+            scope.arrays.add(name)
     vt.block(model.step.stmts, scope, None)
-    end = {name: scope.types.get(name, entry[name]) for name in model.state}
     dtypes = {name: scope.dtypes.get(name, vt.vec_dtype(s.type)) for name, s in model.state.items()}
     term = vt.code(model.terminated, scope)
     rew = vt.code(model.reward, scope)
@@ -99,62 +89,43 @@ def _translate_step(
     else:
         rew_code = f"np.array({rew.code}, dtype=np.float64)"
     scope.lines.append(f"reward = {rew_code}")
-    return _StepCode(scope.prelude + scope.lines, info, end, dtypes)
+    vt.use(model.types, model.operand_dtypes, model.held)
+    return _StepCode(scope.prelude + scope.lines, info, dtypes)
 
 
 def _step_dynamics(
-    model: EnvModel, vt: VectorTranslator, rscope: Scope
+    model: EnvModel, vt: VectorTranslator
 ) -> tuple[list[str], list[str], list[str], bool]:
     """Lines of `step` that run the dynamics, lines that collect step info, extra methods.
 
-    The state's run-time types may differ between the first step after a reset and the
-    later ones (a reset that stores NumPy float64 scalars, a step that stores float32
-    ones): then the dynamics are translated twice, for each entry type, and each env runs
-    the variant its types call for (see docs/vectorization.md).
+    The analysis types the step once per set of state types at its entry where those
+    differ between the first step after a reset and later ones (`model.step_variants`):
+    each variant is printed from its own types, and each env runs the variant its
+    entry types call for (see docs/compiler.md).
     """
-    declared = {name: s.type for name, s in model.state.items()}
-    reset_end = {name: rscope.types.get(name, declared[name]) for name in model.state}
-    for name in list(reset_end):
-        if not (declared[name].is_scalar and declared[name].kind == "float"):
-            reset_end[name] = declared[name]
-    key = functools.partial(_scalar_float_key, model)
-    retype = key(reset_end) != key(declared)
     vt.risky = False
-    first = _translate_step(model, vt, reset_end, retype)
-    variants = [first]
-    if key(first.end) != key(reset_end):
-        later_entry = {
-            **reset_end,
-            **{
-                n: t
-                for n, t in first.end.items()
-                if declared[n].is_scalar and declared[n].kind == "float"
-            },
-        }
-        later = _translate_step(model, vt, later_entry, True)
-        stable = key(later.end) == key(later_entry)
-        if stable and (later.lines, later.info, later.dtypes) == (
-            first.lines,
-            first.info,
-            first.dtypes,
-        ):
+    if not model.step_variants:
+        variants = [_translate_step(model, vt, None)]
+    else:
+        variants = [_translate_step(model, vt, v) for v in model.step_variants]
+    if len(variants) == 2:
+        fresh, later = model.step_variants
+        if model.step_types_settle and (
+            variants[1].lines,
+            variants[1].info,
+            variants[1].dtypes,
+        ) == (variants[0].lines, variants[0].info, variants[0].dtypes):
             # The types differ (a Python float after reset, a NumPy float64 after a step)
             # in ways that change no operation: one variant, draws or not.
-            pass
+            del variants[1]
         elif _draws_in(model.step):
             raise _retyped(
-                model,
-                reset_end,
-                first.end,
-                ("reset", "a step"),
-                "with random draws in step",
+                model, fresh.entry, fresh.end, ("reset", "a step"), "with random draws in step"
             )
-        elif not stable:
+        elif not model.step_types_settle:
             raise _retyped(
-                model, later_entry, later.end, ("one step", "the next"), "changing at every step"
+                model, later.entry, later.end, ("one step", "the next"), "changing at every step"
             )
-        else:
-            variants.append(later)
     state_names = list(model.state)
     guard = ['with np.errstate(all="ignore"):'] if vt.risky else []
     pad = INDENT if vt.risky else ""

@@ -6,27 +6,7 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field
 
-from envgen.compiler.types import T, promote
-
-
-def _merge_types(a: T, b: T) -> T:
-    """The type to go on with after `x = where(mask, b, a)`.
-
-    A weak value merged with a strong one takes the strong one's dtype: the next operation
-    with the other operand casts the weak value to that dtype anyway.
-    """
-    if a == b:
-        return a
-    if a.is_scalar and b.is_scalar and a.weak != b.weak and a.is_numeric and b.is_numeric:
-        strong = b if a.weak else a
-        weak = a if a.weak else b
-        if T(strong.dtype).kind == weak.kind or (weak.kind, T(strong.dtype).kind) in (
-            ("int", "float"),
-            ("bool", "int"),
-            ("bool", "float"),
-        ):
-            return strong
-    return promote(a, b).with_shape(a.shape if a.shape == b.shape else None)
+from envgen.compiler.types import T
 
 
 class Unsupported(Exception):
@@ -98,12 +78,10 @@ class Scope:
     prelude: list[str] = field(default_factory=list)
     counter: int = 0
     live: str | None = None  # in step: ids of the envs that step (others autoreset)
-    # The type each name holds at this point, as the single env's run-time types go (a
-    # state variable may enter `step` as a NumPy float64 right after reset and as a float32
-    # later); used for operand types when `retype` is on.
-    types: dict[str, T] = field(default_factory=dict)
-    dtypes: dict[str, str] = field(default_factory=dict)  # the arrays' dtypes (retype)
-    retype: bool = False
+    #: the dtype of the array each per-env name is bound to, as printed (state enters
+    #: `step` in its storage dtype whatever the type the variant being printed gives it)
+    dtypes: dict[str, str] = field(default_factory=dict)
+    arrays: set[str] = field(default_factory=set)  # names bound to arrays (per env: rows)
     fresh: set[str] = field(default_factory=set)  # locals bound to a new array of their own
 
     def temp(self, stem: str) -> str:

@@ -162,7 +162,7 @@ def _build(model: EnvModel) -> _Parts:
     info = iscope.prelude + iscope.lines + ["return info"]
 
     # step: the spec's dynamics, then the autoreset bookkeeping.
-    dynamics, step_info, methods_extra, has_step_info = _step_dynamics(model, vt, rscope)
+    dynamics, step_info, methods_extra, has_step_info = _step_dynamics(model, vt)
     lets = _literal_lets(model)
     dynamics = _fold_lets(dynamics, lets)
     methods_extra = _fold_lets(methods_extra, lets)

@@ -4,6 +4,9 @@ and records every name's symbol and every expression's type."""
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from envgen.compiler._expressions import ExpressionRules
@@ -22,6 +25,15 @@ from envgen.compiler.ir import (
 from envgen.compiler.load import Document
 from envgen.compiler.spec import EnvSpec
 from envgen.compiler.types import ANY, T
+
+
+@dataclass
+class FlowTables:
+    """What flow-sensitive checking records: node types, operand dtypes, joined types."""
+
+    types: dict[int, T]
+    operands: dict[int, str]
+    held: dict[int, T]
 
 
 class Scope:
@@ -53,6 +65,14 @@ class Checker(ExpressionRules, StatementRules):
         self.diagnostics: list[Diagnostic] = []
         self.symbols: dict[int, Symbol] = {}
         self.types: dict[int, T] = {}
+        #: id(node) -> the dtype both operands of an operation are converted to
+        self.operand_dtypes: dict[int, str] = {}
+        #: id(ast.Name) assigned under an if that differs per env -> the type the name holds
+        #: after it (what it held before, joined with the value: the vector env's where())
+        self.held: dict[int, T] = {}
+        #: while typing a block flow-sensitively: the type each state variable and local
+        #: holds at the statement being checked (None: every name has its declared type)
+        self._flow: dict[str, T] | None = None
         self.consts: dict[int, Any] = {}
         self.vector_notes: list[str] = []
         self.functions: dict[str, FunctionModel] = {}
@@ -230,6 +250,58 @@ class Checker(ExpressionRules, StatementRules):
         defined = self.block(code.stmts, scope, defined, state, locals_)
         code.random, code.names = self._random, set(self._names)
         return defined
+
+    # -- flow-sensitive typing
+
+    @contextmanager
+    def flowing(self, entry: dict[str, T]) -> Iterator[FlowTables]:
+        """Check code again with each state variable and local typed by what it holds at
+        each point (starting from `entry`), into tables of their own: the model's tables,
+        diagnostics and notes are left as they were (the code was checked already)."""
+        saved = (
+            self.types,
+            self.symbols,
+            self.operand_dtypes,
+            self.held,
+            self.diagnostics,
+            self.vector_notes,
+            self.shape_checks,
+            self._flow,
+            self._varying,
+            self._control,
+            self._random,
+            self._names,
+            self._path,
+            self._allow_options,
+        )
+        variants = {name: len(f.variants) for name, f in self.functions.items()}
+        tables = FlowTables(dict(self.types), dict(self.operand_dtypes), dict(self.held))
+        self.types, self.operand_dtypes, self.held = tables.types, tables.operands, tables.held
+        self._flow = dict(entry)
+        self.symbols = dict(self.symbols)  # calls keep the variants the single env calls
+        self.diagnostics, self.vector_notes, self.shape_checks = [], [], []
+        self._varying, self._control = set(), 0
+        try:
+            yield tables
+        finally:
+            (
+                self.types,
+                self.symbols,
+                self.operand_dtypes,
+                self.held,
+                self.diagnostics,
+                self.vector_notes,
+                self.shape_checks,
+                self._flow,
+                self._varying,
+                self._control,
+                self._random,
+                self._names,
+                self._path,
+                self._allow_options,
+            ) = saved
+            for name, count in variants.items():
+                del self.functions[name].variants[count:]
 
     # -- spec functions, specialised per call
 

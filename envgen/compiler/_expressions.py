@@ -25,6 +25,7 @@ from envgen.compiler.types import (
     dim_equal,
     dim_mul,
     matmul_type,
+    operand_dtype,
     promote,
     sym,
 )
@@ -125,10 +126,12 @@ class ExpressionRules:
                 return ANY
             if op == "**" and result.kind == "int":
                 # int ** negative int is a float in Python; keep the static type honest.
-                return FLOAT if result.weak else T("float64", result.shape)
-            if op in ("&", "|", "^") and a.dtype == b.dtype == "bool":
-                return T("bool", result.shape, result.weak)
-            self._fold(node)
+                result = FLOAT if result.weak else T("float64", result.shape)
+            elif op in ("&", "|", "^") and a.dtype == b.dtype == "bool":
+                result = T("bool", result.shape, result.weak)
+            else:
+                self._fold(node)
+            self.operand_dtypes[id(node)] = operand_dtype(op, a, b, result)
             return result
         if isinstance(node, ast.UnaryOp):
             t = self.expr(node.operand, scope, defined)
@@ -185,6 +188,11 @@ class ExpressionRules:
             except ValueError as exc:
                 self.error(path, str(exc), "check the shapes of both operands", "shape", node)
                 return ANY
+            for right, pair in zip(
+                node.comparators, zip(types, types[1:], strict=False), strict=True
+            ):
+                if pair[0].is_numeric and pair[1].is_numeric:
+                    self.operand_dtypes[id(right)] = promote(*pair).dtype
             # A comparison of plain Python numbers is a plain bool; of NumPy values, np.bool_.
             return T("bool", shape, shape == () and all(t.weak for t in types))
         if isinstance(node, ast.IfExp):
@@ -216,6 +224,7 @@ class ExpressionRules:
                 )
                 return ANY
             out = promote(a, b)
+            self.operand_dtypes[id(node)] = out.dtype
             try:
                 shape = broadcast(a.shape, b.shape)
             except ValueError as exc:
@@ -371,6 +380,8 @@ class ExpressionRules:
             self.error(path, f"'{name}' is a function; call it", "", "name", node)
         self.symbols[id(node)] = symbol
         self._names.add(name)
+        if self._flow is not None and symbol.kind in ("state", "local") and name in self._flow:
+            return self._flow[name]  # the type it holds here (flow-sensitive typing)
         return symbol.type
 
     def _call(self, node: ast.Call, scope: Scope, defined: set[str] | None) -> T:
@@ -506,6 +517,8 @@ class ExpressionRules:
                         node,
                     )
                 return T(t.dtype if t.dtype != "bool" else "int64", ())
+            if all(t.is_numeric for t in types):
+                self.operand_dtypes[id(node)] = promote(*types).dtype  # min(a, b, ...)
             try:
                 return builtin.rule({f"a{i}": t for i, t in enumerate(types)}, consts)
             except CallError as exc:
@@ -574,6 +587,9 @@ class ExpressionRules:
             and not builtin.random
         ):
             return ANY
+        operands = _CONVERTED.get(name, ())
+        if operands and all(p in args and args[p].is_numeric for p in operands):
+            self.operand_dtypes[id(node)] = promote(*[args[p] for p in operands]).dtype
         try:
             return builtin.rule(args, consts)
         except CallError as exc:
@@ -729,6 +745,10 @@ class ExpressionRules:
         if base.dtype == "str" and shape == ():
             return STR
         return T(base.dtype, shape, base.weak and shape == ())
+
+
+#: Built-ins whose operands the vector env converts to one dtype (as NumPy's ufuncs do)
+_CONVERTED = {"clip": ("x", "low", "high"), "where": ("a", "b")}
 
 
 def _ragged(shapes: list[Shape]) -> str:

@@ -12,7 +12,17 @@ import numpy as np
 from envgen.compiler._language import REFUSED, RESERVED
 from envgen.compiler.functions import BUILTINS, CONSTANTS
 from envgen.compiler.ir import BINARY_OPERATORS, Code, Symbol
-from envgen.compiler.types import ANY, INT, NUMERIC, T, binary_result, broadcast, promote
+from envgen.compiler.types import (
+    ANY,
+    INT,
+    NUMERIC,
+    T,
+    binary_result,
+    broadcast,
+    join,
+    operand_dtype,
+    promote,
+)
 
 if TYPE_CHECKING:
     from envgen.compiler._checker import Checker, Scope
@@ -75,6 +85,9 @@ class StatementRules:
                 except ValueError as exc:
                     self.error(path, str(exc), "", "shape", stmt)
                     result = current
+                # the statement's own entries: its result, and what both sides convert to
+                self.types[id(stmt)] = result
+                self.operand_dtypes[id(stmt)] = operand_dtype(op, current, value, result)
             else:
                 result = ANY
             return self.assign(
@@ -92,8 +105,15 @@ class StatementRules:
                 )
             varying = self._data_dependent(stmt.test, scope)
             self._control += varying  # what the branches assign differs from env to env
+            before = self._flow
+            if before is not None:
+                self._flow = dict(before)
             then = self.block(stmt.body, scope, set(defined), state, locals_)
+            if before is not None:
+                after_then, self._flow = self._flow, dict(before)
             other = self.block(stmt.orelse, scope, set(defined), state, locals_)
+            if before is not None:
+                self._flow = join_flows(after_then, self._flow)  # type: ignore[arg-type]
             self._control -= varying
             return then & other
         if isinstance(stmt, ast.For):
@@ -149,10 +169,19 @@ class StatementRules:
                 )
             name = stmt.target.id
             self._declare_local(stmt.target, INT, scope, locals_, kind="loop")
+            entry_flow = dict(self._flow) if self._flow is not None else None
             if varying:
                 self._varying.add(name)
             self._control += varying
             inner = self.block(stmt.body, scope, set(defined) | {name}, state, locals_)
+            # flow-sensitive: the body again from what the names hold after a pass, until
+            # that changes nothing (types only widen, so this ends)
+            for _ in range(8):
+                if self._flow is None or self._flow == entry_flow:
+                    break
+                entry_flow = join_flows(entry_flow, self._flow)
+                self._flow = dict(entry_flow)
+                inner = self.block(stmt.body, scope, set(defined) | {name}, state, locals_)
             self._control -= varying
             return defined | (inner & defined)
         if isinstance(stmt, ast.Expr):
@@ -183,6 +212,13 @@ class StatementRules:
                 stmt,
             )
         return defined
+
+    def _held(self, name: str, scope: Scope) -> T | None:
+        """The type `name` holds before an assignment to it (None: not bound yet)."""
+        if self._flow is not None:
+            return self._flow.get(name)
+        symbol = scope.lookup(name)
+        return symbol.type if symbol is not None else None
 
     def _read(self, target: ast.expr) -> ast.expr:
         """A load-context copy of an assignment target, kept alive with the model.
@@ -310,6 +346,13 @@ class StatementRules:
                 return defined
             if name in state:
                 self._check_state_assign(name, state[name], value, target, value_node)
+                # a plain number keeps the state's own type (the vector env stores it in the
+                # state's array); a NumPy scalar is held as it is
+                held = state[name] if value.weak and state[name].weak else value
+                if self._control:
+                    self.held[id(target)] = join(self._held(name, scope) or state[name], value)
+                if self._flow is not None:
+                    self._flow[name] = held
                 self.symbols[id(target)] = scope.lookup(name)  # type: ignore[assignment]
                 self.types[id(target)] = state[name]
                 return defined | {name}
@@ -321,8 +364,13 @@ class StatementRules:
                     "name",
                     target,
                 )
+            before = self._held(name, scope)
             self._declare_local(target, value, scope, locals_)
             self.types[id(target)] = value
+            if self._control and before is not None:
+                self.held[id(target)] = join(before, value)
+            if self._flow is not None:
+                self._flow[name] = value
             if self._control or self._data_dependent(value_node, scope):
                 self._varying.add(name)
             return defined | {name}
@@ -354,6 +402,8 @@ class StatementRules:
                     self.types[id(written)] = self.types[id(read)]
                 if id(read) in self.consts:
                     self.consts[id(written)] = self.consts[id(read)]
+                if id(read) in self.operand_dtypes:
+                    self.operand_dtypes[id(written)] = self.operand_dtypes[id(read)]
             self.types[id(target)] = element
             if element.kind == "int" and value.kind == "float":
                 self.error(
@@ -487,6 +537,15 @@ class StatementRules:
                     "shape",
                     node,
                 )
+
+
+def join_flows(a: dict[str, T], b: dict[str, T]) -> dict[str, T]:
+    """What each name holds where two paths meet (a name bound on one path only keeps
+    that path's type: it is read only where it is bound on every path)."""
+    out = dict(a)
+    for name, t in b.items():
+        out[name] = join(out[name], t) if name in out else t
+    return out
 
 
 def load_target(target: ast.expr) -> ast.expr:

@@ -15,8 +15,10 @@ import hashlib
 from envgen.compiler import _features
 from envgen.compiler._checker import Checker, Scope
 from envgen.compiler._data import check_param_default, data_type, param_storage_type, param_type
+from envgen.compiler._flow import step_variants
 from envgen.compiler._language import RESERVED, RESERVED_METHODS
 from envgen.compiler._observation import build_observation
+from envgen.compiler._per_env import mark_per_env
 from envgen.compiler._render import check_template, render_code
 from envgen.compiler._spaces import (
     build_space,
@@ -357,6 +359,16 @@ def analyze(document: Document, spec: EnvSpec) -> EnvModel:
     if checker.diagnostics:
         raise DiagnosticError(_unique(checker.diagnostics))
 
+    variants, settle = step_variants(
+        checker,
+        states,
+        reset_code,
+        reset_scope,
+        step_code,
+        step_scope.parent,  # type: ignore[arg-type]
+        [terminated, reward, *(info[key] for key in info if key not in reset_info)],
+    )
+
     raw = document.path.read_bytes()
     model = EnvModel(
         spec=spec,
@@ -394,8 +406,13 @@ def analyze(document: Document, spec: EnvSpec) -> EnvModel:
         requires=requires,
         action_mask=action_mask,
         action_mask_check=mask_check,
+        operand_dtypes=checker.operand_dtypes,
+        held=checker.held,
+        step_variants=variants,
+        step_types_settle=settle,
     )
     _erase_symbolic_lengths(model)
+    mark_per_env(model)
     return model
 
 
@@ -433,6 +450,7 @@ def _erase_symbolic_lengths(model: EnvModel) -> None:
     """Hand the backends lengths as ints or unknown: the symbolic ones have done their
     work (the observation contract, `shape_checks`) and no backend prints them."""
     model.types = {key: erase(t) for key, t in model.types.items()}
+    model.held = {key: erase(t) for key, t in model.held.items()}
     for symbol in model.symbols.values():
         symbol.type = erase(symbol.type)
     for code in model.codes():
@@ -441,6 +459,11 @@ def _erase_symbolic_lengths(model: EnvModel) -> None:
         state.symbolic = state.type
         state.type = erase(state.type)
     model.action_type = erase(model.action_type)
+    for variant in model.step_variants:
+        variant.types = {key: erase(t) for key, t in variant.types.items()}
+        variant.held = {key: erase(t) for key, t in variant.held.items()}
+        variant.entry = {name: erase(t) for name, t in variant.entry.items()}
+        variant.end = {name: erase(t) for name, t in variant.end.items()}
     spaces = [model.action_space, model.observation_space]
     while spaces:
         space = spaces.pop()

@@ -127,6 +127,23 @@ class FunctionModel:
 
 
 @dataclass
+class StepVariant:
+    """`step` (with terminated, reward and the step's info) typed for one set of state
+    types at its entry.
+
+    The single env's scalar state may hold another type after a step than after a reset
+    (MountainCarContinuous: a NumPy float64 after reset, a float32 after a step, as in
+    Gymnasium). The analysis types the step from each entry type it meets (a fixed point,
+    as spec functions are typed per argument types), each into tables of its own."""
+
+    entry: dict[str, T]  # state name -> the type it holds when the step starts
+    end: dict[str, T]  # state name -> the type it holds when the step ends
+    types: dict[int, T]  # id(node) -> type, as `EnvModel.types`, for this entry
+    operand_dtypes: dict[int, str]  # as `EnvModel.operand_dtypes`, for this entry
+    held: dict[int, T]  # as `EnvModel.held`, for this entry
+
+
+@dataclass
 class EnvModel:
     """Everything the emitters need, checked and typed."""
 
@@ -155,7 +172,8 @@ class EnvModel:
     ansi: str | None
     rgb_array: Code | None
     symbols: dict[int, Symbol]  # id(ast.Name) -> what the name refers to
-    types: dict[int, T]  # id(ast.expr) -> its type
+    #: id(ast.expr) -> its type (and id of an `x op= y` statement -> its result's type)
+    types: dict[int, T]
     vector_notes: list[str]
     uses_random_in_step: bool
     read_copies: list[ast.expr] = field(default_factory=list)  # keeps typed node ids valid
@@ -165,6 +183,24 @@ class EnvModel:
     action_mask: list[Code] = field(default_factory=list)  # one int8 code per dimension
     action_mask_check: str | None = None  # where the mask is, when the env checks its length
     constant_types: dict[str, T] = field(default_factory=dict)  # as the analysis typed them
+    #: id of an operation (BinOp, `x op= y`, IfExp, min/max/clip/where call; of each
+    #: right-hand operand of a comparison) -> the dtype both operands are converted to
+    operand_dtypes: dict[int, str] = field(default_factory=dict)
+    #: id of a name assigned under an `if` whose test differs per env -> the type the name
+    #: holds after it (its previous type joined with the value's; the vector env's where())
+    held: dict[int, T] = field(default_factory=dict)
+    #: ids of the name nodes that hold values differing from env to env where they stand
+    #: (an assignment's target: before it is assigned), and of the random draws
+    per_env: set[int] = field(default_factory=set)
+    #: id of a `for` whose body makes names per env -> those of them bound before the loop
+    loop_spreads: dict[int, list[str]] = field(default_factory=dict)
+    #: `step` typed per entry state types, where they differ from the declared ones
+    #: (empty: `types` holds for every step). Two variants: the first step after a
+    #: reset, and every later one.
+    step_variants: list[StepVariant] = field(default_factory=list)
+    #: whether the state's types after a step are those it entered the last variant with
+    #: (False: they change at every step, and no finite set of variants covers them)
+    step_types_settle: bool = True
 
     @property
     def registered_time_limit(self) -> int | None:

@@ -276,3 +276,37 @@ def matmul_type(a: T, b: T) -> T:
             return T(out, None)
         return T(out, (*stack, *a.shape[-2:-1], *cols))
     return T(out, (*rows[-1:], *cols) if len(a.shape) == 2 else cols)
+
+
+def join(a: T, b: T) -> T:
+    """The type a name holds where two paths meet (after an `if`, around a loop), as the
+    vector env holds it: one array per name, `where(mask, b, a)`.
+
+    A weak value met with a strong one takes the strong one's dtype: the next operation
+    with the other operand casts the weak value to that dtype anyway.
+    """
+    if a == b:
+        return a
+    if a.is_scalar and b.is_scalar and a.weak != b.weak and a.is_numeric and b.is_numeric:
+        strong = b if a.weak else a
+        weak = a if a.weak else b
+        if T(strong.dtype).kind == weak.kind or (weak.kind, T(strong.dtype).kind) in (
+            ("int", "float"),
+            ("bool", "int"),
+            ("bool", "float"),
+        ):
+            return strong
+    return promote(a, b).with_shape(a.shape if a.shape == b.shape else None)
+
+
+def operand_dtype(op: str, a: T, b: T, result: T) -> str:
+    """The dtype both operands of `a op b` are converted to before the operation (NEP 50:
+    a weak operand takes the other's dtype); the vector env casts its arrays to it."""
+    target = promote(a, b).dtype
+    if op in ("&", "|", "^") and a.dtype == b.dtype == "bool":
+        return "bool"
+    if target == "bool":
+        target = "int64"
+    if op == "**" and result.kind == "float" and T(target).kind != "float":
+        target = "float64"
+    return target

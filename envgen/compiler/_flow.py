@@ -1,0 +1,81 @@
+"""Flow-sensitive state types: `step` typed once per set of state types at its entry.
+
+The single env holds scalar state as whatever was stored last: a reset may store a NumPy
+float64 and a step a float32 (MountainCarContinuous, as Gymnasium does). The types the
+step computes in then depend on where the state came from. The step is checked again with
+each state variable and local typed by what it holds at each point, from the state's types
+after a reset, then from its types after that step, until they repeat (a fixed point):
+each such entry is a `StepVariant` with its own node types.
+"""
+
+from __future__ import annotations
+
+from envgen.compiler._checker import Checker, Scope
+from envgen.compiler.ir import Code, StateModel, StepVariant, Symbol
+from envgen.compiler.types import BOOL, T
+
+
+def _scalar_floats(states: dict[str, StateModel], types: dict[str, T]) -> tuple:
+    """The run-time (dtype, weak) of each scalar float state variable, as a comparable key
+    (the only state whose run-time type may differ from its declared one)."""
+    return tuple(
+        (types[name].dtype, types[name].weak)
+        for name, state in states.items()
+        if state.type.is_scalar and state.type.kind == "float"
+    )
+
+
+def step_variants(
+    checker: Checker,
+    states: dict[str, StateModel],
+    reset: Code,
+    reset_scope: Scope,
+    step: Code,
+    step_parents: Scope,
+    after: list[Code],
+) -> tuple[list[StepVariant], bool]:
+    """The step's variants (none when the declared types hold throughout) and whether
+    the last one's end types are its entry types.
+
+    `reset_scope` and `step_parents` are the scopes the reset block and the step block
+    were checked in (their locals' parents); `after` is terminated, reward and the step's
+    info, in that order (checked with the step's locals and the types it ends with)."""
+    declared = {name: state.type for name, state in states.items()}
+    with checker.flowing(declared):
+        checker._path = reset.path
+        checker._allow_options = True
+        checker.block(reset.stmts, Scope({}, reset_scope), set(declared), declared, {})
+        held = dict(checker._flow or {})
+    reset_end = dict(declared)
+    for name, state in states.items():
+        if state.type.is_scalar and state.type.kind == "float":
+            reset_end[name] = held.get(name, declared[name])
+
+    def typed(entry: dict[str, T]) -> StepVariant:
+        with checker.flowing(entry) as tables:
+            checker._path = step.path
+            scope = Scope({}, step_parents)
+            defined = checker.block(step.stmts, scope, set(declared), declared, {})
+            names = Scope(dict(scope.symbols), step_parents)
+            for i, code in enumerate(after):
+                assert code.expr is not None
+                checker._path = code.path
+                checker.expr(code.expr, names, defined)
+                if i == 0:
+                    names.symbols["terminated"] = Symbol("terminated", "special", BOOL)
+            held = checker._flow or {}
+            end = {name: held.get(name, entry[name]) for name in states}
+        return StepVariant(dict(entry), end, tables.types, tables.operands, tables.held)
+
+    fresh = typed(reset_end)
+    key = _scalar_floats
+    if key(states, fresh.end) == key(states, reset_end) == key(states, declared):
+        return [], True
+    if key(states, fresh.end) == key(states, reset_end):
+        return [fresh], True
+    later_entry = dict(reset_end)
+    for name, state in states.items():
+        if state.type.is_scalar and state.type.kind == "float":
+            later_entry[name] = fresh.end[name]
+    later = typed(later_entry)
+    return [fresh, later], key(states, later.end) == key(states, later_entry)
