@@ -8,6 +8,7 @@ would emit a wrong name is reported at build time, located, and nothing is writt
 
 from __future__ import annotations
 
+import ast
 import importlib
 import sys
 from pathlib import Path
@@ -493,9 +494,18 @@ def test_a_note_on_state_types_names_the_variable_types_and_line(tmp_path):
     assert "`ys = float64(...)`" in note
 
 
+#: What a backend may take from `compiler/types.py`: the type class and the mapping of a
+#: type to the dtype of the array that holds it; no rule that computes a type or a dtype
+#: from operand types (promote, binary_result, join, operand_dtype, broadcast, ...).
+_PRINTING_NAMES = {"T", "ANY", "NUMERIC", "Sym", "array_dtype", "list_literal_dtype"}
+
+
 def test_backends_only_print_the_ir():
-    """No backend module decides types by running NumPy (np.result_type, sample arrays):
-    dtypes come from the IR's types, through `compiler/types.py` (issue 13)."""
+    """No backend module decides types (issue 13): none imports NumPy to work a dtype out,
+    none imports a type rule from `compiler/types.py`, and the vector printer's scope keeps
+    no type per name (the run-time types of state across steps, which values are per env
+    and the dtype each operation converts to are the analysis's: `EnvModel.step_variants`,
+    `per_env`, `operand_dtypes`)."""
     import ast as ast_
 
     backends = Path(_printer.__file__).parent
@@ -508,7 +518,78 @@ def test_backends_only_print_the_ir():
                 module = node.module if isinstance(node, ast_.ImportFrom) else None
                 if "numpy" in names or (module or "").startswith("numpy"):
                     offenders.append(f"{path.name}:{node.lineno}: imports numpy")
+                if module == "envgen.compiler.types":
+                    offenders += [
+                        f"{path.name}:{node.lineno}: imports the type rule {name}"
+                        for name in names
+                        if name not in _PRINTING_NAMES
+                    ]
+                if module == "envgen.compiler" and "types" in names:
+                    offenders.append(f"{path.name}:{node.lineno}: imports compiler.types")
+            if isinstance(node, ast_.ClassDef) and node.name == "Scope":
+                for field in node.body:
+                    if isinstance(field, ast_.AnnAssign) and "T" in {
+                        n.id for n in ast_.walk(field.annotation) if isinstance(n, ast_.Name)
+                    }:
+                        offenders.append(f"{path.name}:{field.lineno}: a Scope keeps types")
     assert not offenders, offenders
+    # the checks see what they look for: the analysis's own modules would fail them
+    compiler = backends.parent / "compiler"
+    assert "promote" in (compiler / "_expressions.py").read_text()
+
+
+def test_the_ir_types_the_step_once_per_entry_state_types(tmp_path):
+    """MountainCarContinuous stores float64 state in reset and float32 in step: the IR has
+    two step variants (after reset, after a step), each typing `velocity + ...` in its own
+    dtype, and the second a fixed point; the vector env prints one method per variant."""
+    spec = Path(__file__).parents[1] / "specs" / "classic" / "mountain_car_continuous.yaml"
+    compiled = compile_specs([spec], tmp_path / "pkg")
+    (model,) = compiled.models
+    fresh, later = model.step_variants
+    assert model.step_types_settle
+    held = {name: (t.dtype, t.weak) for name, t in fresh.entry.items()}
+    assert held == {"position": ("float64", False), "velocity": ("float64", False)}
+    assert fresh.end == later.entry == later.end
+    assert {t.dtype for t in later.entry.values()} == {"float32"}
+    # `v = velocity + (...)`: float64 on the first step, float32 on later ones
+    first = model.step.stmts[1]
+    assert isinstance(first, ast.Assign) and isinstance(first.value, ast.BinOp)
+    assert fresh.operand_dtypes[id(first.value)] == "float64"
+    assert later.operand_dtypes[id(first.value)] == "float32"
+    assert fresh.types[id(first.value)].dtype == "float64"
+    assert later.types[id(first.value)].dtype == "float32"
+    vector = compiled.files[f"{model.module_name}_vector.py"]
+    assert "def _dynamics_fresh(" in vector and "def _dynamics(" in vector
+    # a spec whose state keeps its declared types has no variants
+    cartpole = spec.parent / "cartpole.yaml"
+    (model,) = compile_specs([cartpole], tmp_path / "pkg2").models
+    assert model.step_variants == [] and model.step_types_settle
+
+
+def test_the_ir_says_where_a_local_starts_to_differ_per_env(tmp_path):
+    """`x` is uniform where it is assigned 0.5 and per env after an `if` on state assigns
+    it: the analysis marks each name node (a target: before it is assigned)."""
+    step = (
+        "  x = 0.5\n  y = x * 2.0\n  if xs[0] > 0:\n      x = 1.0\n  k = k + 1\n  xs = xs + x + y"
+    )
+    spec = _spec(tmp_path, _SMALL.format(functions="", step=step, observation="xs"))
+    (model,) = compile_specs([spec], tmp_path / "pkg").models
+    assert not model.vector_notes
+    names = [
+        node
+        for stmt in model.step.stmts
+        for node in ast.walk(stmt)
+        if isinstance(node, ast.Name) and node.id in ("x", "y")
+    ]
+    per_env = [(n.id, type(n.ctx).__name__, id(n) in model.per_env) for n in names]
+    assert per_env == [
+        ("x", "Store", False),  # x = 0.5
+        ("y", "Store", False),  # y = x * 2.0
+        ("x", "Load", False),
+        ("x", "Store", False),  # x = 1.0 under the per-env if: uniform before it
+        ("y", "Load", False),  # (xs + x) + y, after the if (ast.walk is breadth first)
+        ("x", "Load", True),
+    ]
 
 
 def test_matrix_products_have_numpys_shapes_and_misaligned_ones_are_located(tmp_path):

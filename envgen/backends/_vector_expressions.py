@@ -63,18 +63,9 @@ class VectorExpressions:
         return symbol.kind if symbol is not None else None
 
     def is_vec(self, node: ast.AST, scope: Scope) -> bool:
-        for sub in ast.walk(node):
-            if isinstance(sub, ast.Name):
-                kind = self.symbol_kind(sub)
-                if kind in ("state", "action") or sub.id in scope.vec_names:
-                    return True
-                if kind == "special" and sub.id in ("elapsed_steps", "terminated"):
-                    return scope.kind != "reset" or sub.id != "elapsed_steps"
-            if isinstance(sub, ast.Call) and isinstance(sub.func, ast.Name):
-                builtin = BUILTINS.get(sub.func.id)
-                if builtin is not None and builtin.random:
-                    return True
-        return False
+        """Whether `node` reads a value that differs per env (the analysis marks them)."""
+        per_env = self.model.per_env
+        return any(id(sub) in per_env for sub in ast.walk(node))
 
     # -- expressions
 
@@ -176,7 +167,7 @@ class VectorExpressions:
                 raise Unsupported(f"`{ast.unparse(target)}`")
             t = symbol.type
             name = target.id
-            if symbol.kind in ("state", "action") or name in scope.vec_names:
+            if id(target) in self.model.per_env:
                 return V(name, True, t, scope.dtypes.get(name, self.vec_dtype(t)))
             return V(name, False, t)
         if isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name):

@@ -176,7 +176,6 @@ def _state_inits(model: EnvModel, vt: VectorTranslator, scope: Scope) -> None:
                 scope.lines.append(f"{name} = {block}[:, {column}]")
                 scope.dtypes[name] = "float64"
                 scope.defined.add(name)
-                scope.vec_names.add(name)
             i = j
             continue
         _state_init(names[i], model, vt, scope)
@@ -217,7 +216,6 @@ def _state_init(name: str, model: EnvModel, vt: VectorTranslator, scope: Scope) 
     if not t.is_scalar:
         scope.arrays.add(name)
     scope.defined.add(name)
-    scope.vec_names.add(name)
 
 
 def _drop_dead_masks(lines: list[str]) -> list[str]:

@@ -58,28 +58,16 @@ class VectorTranslator(VectorExpressions):
             for arg in stmt.iter.args:
                 if self.is_vec(arg, scope):
                     raise Unsupported("a loop whose bound depends on state")
+            # arrays made before the loop and written per env in it: one row per env
+            # before the loop (the body indexes them with the batch axis first)
+            for name in self.model.loop_spreads.get(id(stmt), []):
+                if name in scope.arrays and name in scope.defined:
+                    rows = f"({scope.n}, *np.shape({name}))"
+                    scope.lines.append(f"{name} = np.broadcast_to({name}, {rows}).copy()")
             args = ", ".join(self.single.expr(a) for a in stmt.iter.args)
             scope.lines.append(f"for {stmt.target.id} in range({args}):")
             start = len(scope.lines)
-            before = set(scope.vec_names)
-            defined = set(scope.defined)
             self.block(stmt.body, scope, mask)
-            # a second pass if the body made a name per-env that it reads before assigning;
-            # the names the first pass defined are not defined before the loop (a local
-            # first assigned under a per-env `if` in the body is not merged into itself)
-            if scope.vec_names != before:
-                del scope.lines[start:]
-                scope.defined = defined
-                # arrays made before the loop and written per env in it: one row per env
-                # before the loop (the body indexes them with the batch axis first)
-                for name in sorted((scope.vec_names - before) & defined):
-                    if name in scope.arrays:
-                        rows = f"({scope.n}, *np.shape({name}))"
-                        scope.lines.insert(
-                            start - 1, f"{name} = np.broadcast_to({name}, {rows}).copy()"
-                        )
-                        start += 1
-                self.block(stmt.body, scope, mask)
             body = scope.lines[start:]
             del scope.lines[start:]
             scope.lines.extend(INDENT + line for line in body or ["pass"])
@@ -148,7 +136,7 @@ class VectorTranslator(VectorExpressions):
                     value = V(f"np.array({value.code})", True, value.t, value.dtype)
             else:
                 rank = len(value.t.shape or ())
-                if not value.vec and mask is None and name in scope.vec_names:
+                if not value.vec and mask is None and id(target) in self.model.per_env:
                     dims = "".join(f", {d}" for d in value.t.shape or ())
                     if value.t.shape is None or None in (value.t.shape or ()):
                         raise Unsupported(f"'{name}' holding uniform and per-env values")
@@ -182,8 +170,6 @@ class VectorTranslator(VectorExpressions):
                 scope.dtypes[name] = value.dtype
                 scope.fresh.add(name)
             scope.defined.add(name)
-            if value.vec or mask is not None:
-                scope.vec_names.add(name)
             return
         if isinstance(target, ast.Subscript):
             base_node = target.value
@@ -194,7 +180,7 @@ class VectorTranslator(VectorExpressions):
             if id(base_node) not in self.model.types:
                 symbol = self.model.symbols.get(id(base_node))
                 base_t = symbol.type if symbol is not None else base_t
-            vec_base = self.symbol_kind(base_node) == "state" or name in scope.vec_names
+            vec_base = id(base_node) in self.model.per_env
             if not vec_base and (value.vec or mask is not None or self.is_vec(target.slice, scope)):
                 shape = base_t.shape
                 if shape is None:
@@ -202,7 +188,6 @@ class VectorTranslator(VectorExpressions):
                 scope.lines.append(
                     f"{name} = np.broadcast_to({name}, ({scope.n}, *np.shape({name}))).copy()"
                 )
-                scope.vec_names.add(name)
                 vec_base = True
             if not vec_base:
                 scope.lines.append(f"{self.single.target(target)} = {value.code}")

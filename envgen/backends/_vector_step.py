@@ -46,7 +46,6 @@ def _translate_step(
     for name, state in model.state.items():
         scope.lines.append(f"{name} = self.{name}")
         scope.defined.add(name)
-        scope.vec_names.add(name)
         scope.dtypes[name] = vt.vec_dtype(state.type)  # the storage's, whatever the entry type
         if not state.type.is_scalar:
             scope.arrays.add(name)

@@ -72,7 +72,6 @@ class Scope:
     kind: str  # "step", "reset", "after", "observe"
     n: str  # the expression for the batch size
     envs: str  # the expression for the env ids of the batch positions
-    vec_names: set[str] = field(default_factory=set)  # names that hold per-env arrays
     defined: set[str] = field(default_factory=set)
     lines: list[str] = field(default_factory=list)
     prelude: list[str] = field(default_factory=list)

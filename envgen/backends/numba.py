@@ -42,7 +42,7 @@ from envgen.backends._printer import (
 from envgen.backends.python import INDENT, _state_value
 from envgen.compiler.functions import BUILTINS
 from envgen.compiler.ir import BINARY_OPERATORS, Code, EnvModel, FunctionModel
-from envgen.compiler.types import ANY, T, array_dtype, promote
+from envgen.compiler.types import ANY, T, array_dtype
 
 #: Math functions that cost a C library call each (sqrt, floor, abs, ... are instructions).
 _LIBRARY_MATH = {
@@ -332,13 +332,14 @@ class KernelTranslator(Translator):
         return super()._BinOp(node)
 
     def _Compare(self, node: ast.Compare) -> str:
-        operands = [node.left, *node.comparators]
-        common = promote(*(self.type_of(o) for o in operands))
-        if common.is_scalar and common.dtype in _NARROW and not common.weak:
+        # the dtype the analysis compares each pair in (one for the whole chain, or none)
+        dtypes = {self.model.operand_dtypes.get(id(right)) for right in node.comparators}
+        common = dtypes.pop() if len(dtypes) == 1 else None
+        if common in _NARROW:
             # np.float32(x) > 0.07 compares in float32 (NEP 50): 0.07 rounded first
-            parts = [f"np.{common.dtype}({self.expr(node.left)})"]
+            parts = [f"np.{common}({self.expr(node.left)})"]
             for op, right in zip(node.ops, node.comparators, strict=True):
-                parts.append(f"{_COMPARE[type(op)]} np.{common.dtype}({self.expr(right)})")
+                parts.append(f"{_COMPARE[type(op)]} np.{common}({self.expr(right)})")
             return "(" + " ".join(parts) + ")"
         return super()._Compare(node)
 

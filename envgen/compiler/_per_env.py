@@ -101,9 +101,7 @@ class PerEnv:
             target = stmt.targets[0]
             if isinstance(target, (ast.Tuple, ast.List)):
                 value = stmt.value
-                if isinstance(value, (ast.Tuple, ast.List)) and len(value.elts) == len(
-                    target.elts
-                ):
+                if isinstance(value, (ast.Tuple, ast.List)) and len(value.elts) == len(target.elts):
                     parts = [self.value(v) for v in value.elts]
                 else:
                     parts = [self.value(value)] * len(target.elts)
