@@ -675,3 +675,58 @@ def test_gymnasiums_info_keys_are_refused(tmp_path, key):
     assert any(f"the info key '{key}' is Gymnasium's" in d.message for d in diagnostics), [
         d.format() for d in diagnostics
     ]
+
+
+_LIST_OF_STATE = """id: t/ListOfState-v0
+action_space: {{Discrete: 2}}
+observation_space: {{Box: {{low: -inf, high: inf, shape: [2], dtype: float64}}}}
+state:
+  c: {{dtype: {wide}, init: {init}}}
+  d: {{dtype: {narrow}, init: 1}}
+step: |
+  c = c + {step}
+observation: [c, d]
+reward: 0.0
+terminated: false
+max_episode_steps: 50
+"""
+
+
+@pytest.mark.parametrize(
+    ("wide", "narrow", "init", "step", "dtype"),
+    [("int64", "int32", 0, 1000000000, np.int64), ("float64", "float32", 0.1, 1e-9, np.float64)],
+)
+def test_a_list_of_wide_and_narrow_state_is_what_np_array_makes(
+    tmp_path, wide, narrow, init, step, dtype
+):
+    """Hostile trial 4 H4: `[c, d]` of int64 and int32 scalar state was typed int32 (NEP 50
+    takes the int64 state as a weak Python int), so the single env overflowed at step 3,
+    JAX wrapped, and the vector env gave int64. `np.array([...])` takes a Python number as
+    int64/float64: that is the list's type, and every backend holds c's value."""
+    text = _LIST_OF_STATE.format(wide=wide, narrow=narrow, init=init, step=step)
+    spec = _spec(tmp_path, text)
+    package = f"pkg_lists_{wide}"  # a module name per case: imports are cached
+    out = tmp_path / package
+    compiled = compile_specs([spec], out)
+    assert not compiled.diagnostics, [d.format() for d in compiled.diagnostics]
+    (model,) = compiled.models
+    assert model.observation.code.type.dtype == np.dtype(dtype).name
+    write(compiled, out)
+    sys.path.insert(0, str(tmp_path))
+    try:
+        module = importlib.import_module(f"{package}.{model.module_name}")
+        single = getattr(module, model.class_name)
+        module = importlib.import_module(f"{package}.{model.module_name}_vector")
+        vector = getattr(module, f"{model.class_name.removesuffix('Env')}VectorEnv")(num_envs=2)
+        env = single()
+        env.reset(seed=0)
+        vector.reset(seed=0)
+        expected = init
+        for _ in range(4):
+            obs = env.step(0)[0]
+            batch = vector.step(np.zeros(2, dtype=np.int64))[0]
+            expected += step
+            assert obs[0] == dtype(expected), obs  # c's own value, not rounded or wrapped
+            same(batch[0], obs)
+    finally:
+        sys.path.remove(str(tmp_path))

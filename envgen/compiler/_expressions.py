@@ -24,6 +24,7 @@ from envgen.compiler.types import (
     dim_add,
     dim_equal,
     dim_mul,
+    list_literal_dtype,
     matmul_type,
     operand_dtype,
     promote,
@@ -269,10 +270,13 @@ class ExpressionRules:
             except ValueError:
                 self.error(path, "array rows must all have the same shape", "", "shape", node)
                 return ANY
-            out = promote(*[T(e.dtype, (), e.weak) for e in elements])
             if isinstance(node, ast.Tuple) and all(isinstance(e, ast.Constant) for e in node.elts):
                 self.consts[id(node)] = tuple(e.value for e in node.elts)  # type: ignore[attr-defined]
-            dtype = out.dtype
+            # What np.array([...]) gives, in every backend: the array constructor takes a
+            # Python number as int64/float64, not weakly as arithmetic does (NEP 50), so
+            # `[c, d]` of int64 and int32 scalars is int64 (hostile trial 4 H4: typed int32,
+            # it overflowed in the single env and wrapped in JAX).
+            dtype = list_literal_dtype(elements)
             return T(dtype, (len(elements),) + (inner or ()) if inner is not None else None)
         if isinstance(node, ast.Slice):
             for part in (node.lower, node.upper, node.step):
