@@ -730,3 +730,30 @@ def test_a_list_of_wide_and_narrow_state_is_what_np_array_makes(
             same(batch[0], obs)
     finally:
         sys.path.remove(str(tmp_path))
+
+
+def test_a_long_chain_of_operations_is_folded_once_per_operation(monkeypatch):
+    """Every `+` of `x + x + ... + 1` is checked for an out-of-range constant; each was
+    folded from scratch (time quadratic in the chain's length). Each is folded once, and an
+    inner overflow is still found under an outer value that fits."""
+    from envgen.compiler import _checker
+
+    calls = []
+    original = _checker.fold
+    monkeypatch.setattr(_checker, "fold", lambda *a, **k: calls.append(1) or original(*a, **k))
+
+    def check(text):
+        folded: dict = {}
+        tree = ast.parse(text, mode="eval").body
+        return [
+            _checker._unsupported_operator(sub, folded)
+            for sub in ast.walk(tree)
+            if isinstance(sub, ast.BinOp)
+        ]
+
+    for n in (100, 400):
+        calls.clear()
+        assert not any(check(" + ".join(["x"] * n) + " + 1"))
+        assert len(calls) <= n + 1  # the leaves, once each (it was about n * n / 2)
+    found = [f for f in check("(2**62 + 2**62) - 2**62") if f]
+    assert len(found) == 1 and "9223372036854775808, outside the int64 range" in found[0][0]

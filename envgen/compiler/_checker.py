@@ -168,6 +168,7 @@ class Checker(ExpressionRules, StatementRules):
 
     def refused(self, node: ast.AST, path: tuple) -> bool:
         bad = False
+        folded: dict[int, Any] = {}  # each operation's constant value, folded once
         for sub in ast.walk(node):
             entry = REFUSED.get(type(sub))
             if entry is not None:
@@ -182,8 +183,10 @@ class Checker(ExpressionRules, StatementRules):
                     sub,
                 )
                 bad = True
-            elif isinstance(sub, (ast.BinOp, ast.AugAssign)) and _unsupported_operator(sub):
-                self.error(path, *_unsupported_operator(sub), "refused", sub)
+            elif isinstance(sub, (ast.BinOp, ast.AugAssign)) and (
+                unsupported := _unsupported_operator(sub, folded)
+            ):
+                self.error(path, *unsupported, "refused", sub)
                 bad = True
             elif isinstance(sub, ast.Constant) and isinstance(sub.value, (bytes, complex)):
                 self.error(
@@ -378,7 +381,9 @@ class Checker(ExpressionRules, StatementRules):
         return variant
 
 
-def _unsupported_operator(node: ast.BinOp | ast.AugAssign) -> tuple[str, str] | None:
+def _unsupported_operator(
+    node: ast.BinOp | ast.AugAssign, folded: dict[int, Any]
+) -> tuple[str, str] | None:
     """(message, hint) for an operator no backend prints (shifts) or a division by a
     literal zero, which every backend would raise on (or, in JAX, silently not)."""
     if type(node.op) not in BINARY_OPERATORS:
@@ -394,7 +399,7 @@ def _unsupported_operator(node: ast.BinOp | ast.AugAssign) -> tuple[str, str] | 
         and divisor.value == 0
     ):
         return ("division by zero", "divide by a value that cannot be zero")
-    value = fold(node) if isinstance(node, ast.BinOp) else None
+    value = _fold_once(node, folded) if isinstance(node, ast.BinOp) else None
     if isinstance(value, int) and not fits_int64(value):
         # integers are int64 in every backend: Python would compute the exact value, NumPy
         # would wrap it, JAX would raise; so the language has no such constant
@@ -403,3 +408,20 @@ def _unsupported_operator(node: ast.BinOp | ast.AugAssign) -> tuple[str, str] | 
             "integers are int64; write a float (9.3e18) for larger magnitudes",
         )
     return None
+
+
+def _fold_once(node: ast.expr, folded: dict[int, Any]) -> Any:
+    """`fold(node)`, each operation of a chain folded once (`a + b + c + ...` is a chain
+    of nested operations, and every one of them is checked: folding each from scratch
+    took time quadratic in the chain's length)."""
+    if id(node) in folded:
+        return folded[id(node)]
+    value = None
+    if isinstance(node, ast.BinOp):
+        a, b = _fold_once(node.left, folded), _fold_once(node.right, folded)
+        if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+            value = fold(ast.BinOp(ast.Constant(a), node.op, ast.Constant(b)))
+    else:
+        value = fold(node)
+    folded[id(node)] = value
+    return value
