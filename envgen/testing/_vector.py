@@ -475,10 +475,32 @@ def _vec_seeding(prop: Property, ctx: Context) -> Outcome:
         return Outcome(FAIL, message, s.source(message=message))
     if differ is not None:
         return Outcome(PASS, "initial observations depend on the seed")
-    message = f"{len(seeds)} seeds gave identical batched initial observations"
+    # the same initial state for every seed (a fixed start, a game against a random reply):
+    # the seed may still show in the trajectories, as the single env's check allows
+    n_steps = min(ctx.steps, 50)
+    space = copy.deepcopy(ctx.action_space)
+    space.seed(ctx.settings.seed)
+    actions = [space.sample() for _ in range(n_steps)]
+    try:
+        with P._closing(s.make("vec")) as vec:
+            runs = [
+                s._call(lambda sd=sd: vector_rollout(vec, sd, actions), "vector_rollout")
+                for sd in seeds
+            ]
+    except Violation as violation:
+        return P._outcome(violation)
+    if any(not same(runs[0], r) for r in runs[1:]):
+        return Outcome(PASS, "trajectories depend on the seed")
+    s.helper("import copy")
+    s.helper(P._helper_source(same, vector_rollout))
     s.code(
-        f"starts = [vec.reset(seed=seed)[0] for seed in {seeds!r}]",
-        "assert any(not np.array_equal(starts[0], o) for o in starts[1:]), 'seed changes nothing'",
+        *actions_lines("actions", actions),
+        f"runs = [vector_rollout(vec, seed, actions) for seed in {seeds!r}]",
+        "assert any(not same(runs[0], run) for run in runs[1:]), 'the seed changes nothing'",
+    )
+    message = (
+        f"{len(seeds)} seeds gave identical batched initial observations and identical "
+        f"trajectories over {n_steps} steps: the env is deterministic, or ignores its seed"
     )
     return Outcome(WARN, message, s.source(message=message))
 

@@ -242,6 +242,36 @@ class FixedHorizon(Walker):
         return self._obs(), -abs(self.pos), self.t >= 25, False, {}
 
 
+class FixedLengthTask(Walker):
+    """Not broken: a fixed-length task (bsuite's Catch) whose 7th step is a real terminal
+    state, with a declared safety time limit of 30 far beyond it."""
+
+    def step(self, action):
+        obs, reward, _, _, info = super().step(action)
+        return obs, reward, self.t >= 7, False, info
+
+
+class FixedStartGusts(Walker):
+    """Not broken: every episode starts at 0 (whatever the seed) and seeded gusts push it."""
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed, options=options)
+        self.pos = 0.0
+        return self._obs(), {}
+
+    def step(self, action):
+        obs, reward, terminated, truncated, info = super().step(action)
+        self.pos = float(np.clip(self.pos + self.np_random.normal(0.0, 0.1), -10.0, 10.0))
+        return self._obs(), -abs(self.pos), terminated, truncated, info
+
+
+class FixedStartNoDraws(FixedStartGusts):
+    """Starts at 0 and never draws: the seed changes nothing."""
+
+    def step(self, action):
+        return Walker.step(self, action)
+
+
 class InfoAliasesState(Walker):
     """Reports its state in info as the very array it keeps updating in place."""
 

@@ -346,3 +346,28 @@ def test_fuzzing_leaves_no_hypothesis_folder_in_the_working_folder(tmp_path):
     assert run.returncode == 0, run.stderr
     assert list(work.iterdir()) == []  # Hypothesis' constants cache went elsewhere
     assert (cache / "envgen" / "hypothesis").is_dir()
+
+
+# ------------------------------------------------------------------------------------------
+# vector seeding: a fixed start is fine when the seed shows in the trajectory
+# ------------------------------------------------------------------------------------------
+
+
+def test_vector_seeding_looks_past_a_fixed_start(tmp_path):
+    # a newcomer's Nim (always the same heap, a random reply) got "seeds gave identical batched
+    # initial observations" from the vector check where the single env's check passed, with a
+    # reproduction that ran nothing
+    ids = {"gusts": "envgen-fuzz-r3/gusts-v0", "ignores": "envgen-fuzz-r3/ignores-seed-v0"}
+    gym.register(ids["gusts"], entry_point=broken_envs.FixedStartGusts)
+    gym.register(ids["ignores"], entry_point=broken_envs.FixedStartNoDraws)
+    try:
+        gusts = fuzz(resolve_target(ids["gusts"], vector="sync"), properties=["seeding"])
+        assert gusts.result("seeding").status == PASS
+        assert gusts.result("seeding").message == "trajectories depend on the seed"
+        ignores = fuzz(resolve_target(ids["ignores"], vector="sync"), properties=["seeding"])
+        result = ignores.result("seeding")
+        assert result.status == "warn" and "identical trajectories" in result.message
+        assert_fails_at_mark(result.reproduction, tmp_path, "the seed changes nothing")
+    finally:
+        for env_id in ids.values():
+            gym.registry.pop(env_id, None)

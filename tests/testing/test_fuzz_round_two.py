@@ -31,6 +31,15 @@ def test_termination_at_the_declared_limit_fails():
     assert "max_episode_steps=30" in result.message
 
 
+def test_a_fixed_length_task_far_below_its_limit_is_only_a_warning():
+    # a newcomer's Catch: every episode ends at step 7 with a real terminal state, and a safety
+    # limit of 30 is declared; failing it pushed them to mislabel the end or drop the limit
+    result = fuzz(broken("FixedLengthTask"), properties=["termination"]).result("termination")
+    assert result.status == WARN
+    assert "terminated at step 7" in result.message
+    assert "max_episode_steps=30 is later" in result.message
+
+
 def test_episodes_ending_at_different_steps_pass():
     # CartPole terminates (pole falls) at steps that depend on the actions
     result = fuzz("CartPole-v1", properties=["termination"]).result("termination")
