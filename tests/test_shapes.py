@@ -151,3 +151,53 @@ def test_discrete_observations_are_python_ints_as_in_the_vector_sub_envs(tmp_pat
                     assert {k: type(v) for k, v in a.items()} == {k: type(v) for k, v in b.items()}
                     assert a == b
     assert finals > 0
+
+
+@pytest.mark.parametrize(
+    ("observation", "obs_shape", "vectorized"),
+    [
+        ("flatnonzero(arange(n) > 0)", "[n]", True),  # hostile B15: 2 of 3 values
+        ("concatenate([arr, zeros(n // 2)])", "[n + 2]", True),  # // is not followed
+        ("arr[pos % 3:pos % 3 + 2]", "[2]", False),  # a window that runs off the end
+    ],
+)
+def test_observation_lengths_the_compiler_cannot_decide_are_checked_each_time(
+    tmp_path, observation, obs_shape, vectorized
+):
+    from envgen.runtime import ObservationShapeError
+
+    spec = _spec(tmp_path, obs_shape=obs_shape, observation=observation)
+    compiled = compile_specs([spec], tmp_path / "pkg")
+    assert not compiled.diagnostics
+    (note,) = [n for n in compiled.notes if "no JAX module" in n]
+    assert "s.yaml:11:" in note
+    package = f"undecided_{abs(hash(observation))}"
+    if not vectorized:
+        compiled = compile_specs([spec], tmp_path / package)
+        write(compiled, tmp_path / package)
+        sys.path.insert(0, str(tmp_path))
+        try:
+            module = importlib.import_module(f"{package}.{compiled.models[0].module_name}")
+        finally:
+            sys.path.remove(str(tmp_path))
+        makers = [getattr(module, compiled.models[0].class_name)]
+    else:
+        single, vector = _built(tmp_path, spec, package)
+        makers = [single, lambda: vector(num_envs=2)]
+    for make in makers:
+        env = make()
+        with pytest.raises(ObservationShapeError, match=r"s\.yaml:11:\d+: the observation has"):
+            env.reset(seed=0)
+            for _ in range(5):
+                env.step(env.action_space.sample())
+
+
+def test_observation_lengths_checked_each_time_still_run_when_right(tmp_path):
+    spec = _spec(
+        tmp_path, obs_shape="[n + n // 2]", observation="concatenate([arr, zeros(n // 2)])"
+    )
+    single, vector = _built(tmp_path, spec, "undecided_right")
+    env, vec = single(n=4), vector(num_envs=3, n=4)
+    obs, _ = env.reset(seed=0)
+    batch, _ = vec.reset(seed=0)
+    assert obs.shape == (6,) == batch.shape[1:] and env.observation_space.contains(obs)

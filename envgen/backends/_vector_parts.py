@@ -106,6 +106,15 @@ def _observation(
     full = f"({n}, {', '.join(str(d) for d in shape)})" if shape else f"({n},)"
     if dynamic:
         full = f"({n}, *{path}.shape)"
+    if obs.check_shape_at is not None:  # a length the compiler could not decide (shapes team)
+        where, array = (
+            literal(obs.check_shape_at),
+            f"np.array({value.code}, dtype={np_dtype(dtype)})",
+        )
+        if not value.vec:
+            one = f"_rt.fixed_shape({array}, {path}.shape, {where})"
+            return f"np.full({full}, {one}, dtype={np_dtype(dtype)})"
+        return f"_rt.fixed_shape({array}, ({n}, *{path}.shape), {where})"
     if not value.vec:
         return f"np.full({full}, {value.code}, dtype={np_dtype(dtype)})"
     return f"np.array({value.code}, dtype={np_dtype(dtype)}).reshape({full})"

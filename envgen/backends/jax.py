@@ -1316,6 +1316,11 @@ def _observation(printer: JaxPrinter, obs: ObservationModel) -> str:
         items = ", ".join(_observation(printer, child) for _, child in obs.children)
         return f"({items}{',' if len(obs.children) == 1 else ''})"
     assert obs.code is not None and obs.code.expr is not None
+    if obs.check_shape_at is not None:  # the single env checks it each time; jit cannot
+        raise JaxUnsupported(
+            "an observation whose length the compiler could not tell from the params",
+            path=obs.code.path,
+        )
     value = printer.expr(obs.code.expr)
     dtype = space.dtype or ("int64" if space.kind in ("Discrete", "MultiDiscrete") else "int8")
     if space.kind == "Box" and space.shape and None not in space.shape:

@@ -190,6 +190,15 @@ def _observation_code(obs: ObservationModel, tr: Translator, space_ref: str) -> 
     assert obs.code is not None
     value = tr.code(obs.code)
     t = obs.code.type
+    if kind in ("Box", "MultiDiscrete", "MultiBinary") and obs.check_shape_at is not None:
+        # a length the compiler could not decide: checked each time (envgen/compiler/_observation)
+        dtype = (
+            np_dtype(space.dtype)
+            if kind == "Box"
+            else {"MultiBinary": "np.int8"}.get(kind, "np.int64")
+        )
+        where = literal(obs.check_shape_at)
+        return f"_rt.fixed_shape(np.array({value}, dtype={dtype}), {space_ref}.shape, {where})"
     if kind == "Box":
         if isinstance(obs.code.expr, ast.List) and value.endswith("])"):
             value = value.removeprefix("np.array(")[:-1]  # the list itself, built once

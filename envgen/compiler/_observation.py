@@ -87,7 +87,8 @@ def build_observation(
         code = checker.parse_expr(value, path)
     checker.check_expr(code, scope, random=False)
     model.code = code
-    check_observation_type(checker, code, space)
+    if not check_observation_type(checker, code, space):
+        model.check_shape_at = str(checker.document.location(path))
     return model
 
 
@@ -115,10 +116,12 @@ def list_code(checker: Checker, values: list[Any], path: tuple) -> Code:
     return code
 
 
-def check_observation_type(checker: Checker, code: Code, space: SpaceModel) -> None:
+def check_observation_type(checker: Checker, code: Code, space: SpaceModel) -> bool:
+    """Check the observation's type against its space; False when its shape is left to the
+    env to check each time (a length that depends on values, not only on params)."""
     t = code.type
     if t.dtype == "any":
-        return
+        return True
     path = code.path
     kind = space.kind
     if kind == "Discrete":
@@ -134,7 +137,7 @@ def check_observation_type(checker: Checker, code: Code, space: SpaceModel) -> N
             checker.error(
                 path, f"a {kind} observation must be numeric, got {t.describe()}", "", "observation"
             )
-            return
+            return True
         expected = space.shape
         if kind != "Box" and t.kind == "float":
             checker.error(
@@ -155,6 +158,8 @@ def check_observation_type(checker: Checker, code: Code, space: SpaceModel) -> N
                 "convert explicitly, e.g. int(...), or use a float dtype",
                 "observation",
             )
+        if expected is not None and t.shape is None:
+            return False  # rank unknown: `x[x > 0]`
         if expected is not None and t.shape is not None:
             verdicts = [dim_equal(a, b) for a, b in zip(expected, t.shape, strict=False)]
             if len(expected) != len(t.shape) or False in verdicts:
@@ -183,6 +188,8 @@ def check_observation_type(checker: Checker, code: Code, space: SpaceModel) -> N
                         str(checker.document.location(path)),
                     )
                 )
+            elif None in verdicts:
+                return False  # a length no polynomial of params gives: `flatnonzero(x)`
     elif kind == "Text":
         if t.dtype != "str" or not t.is_scalar:
             checker.error(
@@ -191,6 +198,7 @@ def check_observation_type(checker: Checker, code: Code, space: SpaceModel) -> N
                 "build one with text(codes, charset)",
                 "observation",
             )
+    return True
 
 
 def adds_a_list(node: ast.expr | None) -> bool:

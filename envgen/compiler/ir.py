@@ -66,6 +66,9 @@ class ObservationModel:
     space: SpaceModel
     code: Code | None = None
     children: list[tuple[str | int, ObservationModel]] = field(default_factory=list)
+    #: where the spec writes this part, when its shape depends on values the analysis cannot
+    #: follow (`flatnonzero(...)`, a slice by state): the env checks it each time it is made
+    check_shape_at: str | None = None
 
 
 @dataclass

@@ -48,6 +48,25 @@ def check_shape(what: str, got: tuple[int, ...], want: tuple[int, ...], where: s
         )
 
 
+class ObservationShapeError(ValueError):
+    """An observation part whose length depends on values (`flatnonzero(...)`, a slice by
+    state) came out with another shape than its space's."""
+
+
+def fixed_shape(value: np.ndarray, shape: tuple[int, ...], where: str) -> np.ndarray:
+    """`value`, an observation part whose length the compiler could not decide, after
+    checking that it has its space's `shape` (raises `ObservationShapeError` naming the spec
+    line otherwise: a wrong-shaped observation is never returned silently)."""
+    if value.shape != shape:
+        raise ObservationShapeError(
+            f"{where}: the observation has shape {value.shape} but the space has shape "
+            f"{shape}; the compiler could not tell its length from the params (it depends on "
+            "values, or on params through // or a slice), so the env checks it each time: make "
+            "it a fixed length (pad it, or take a fixed slice)"
+        )
+    return value
+
+
 #: Most elements an array of state or a space may have (the compiler refuses more at build).
 MAX_ELEMENTS = 10_000_000
 
