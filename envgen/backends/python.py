@@ -132,11 +132,15 @@ def _space_code(space: SpaceModel, tr: Translator) -> str:
         start = f", start={one(args['start'])}" if "start" in args else ""
         return f"spaces.Discrete({one(args['n'])}{start})"
     if kind == "MultiDiscrete":
-        nvec = ", ".join(one(c) for c in args["nvec"])
-        start = ""
-        if "start" in args:
-            start = f", start=[{', '.join(one(c) for c in args['start'])}]"
-        return f"spaces.MultiDiscrete([{nvec}]{start})"
+
+        def array(value: Code | list[Code]) -> str:  # one expression, or one per element
+            return one(value) if isinstance(value, Code) else f"[{', '.join(map(one, value))}]"
+
+        start = f", start={array(args['start'])}" if "start" in args else ""
+        if isinstance(args["nvec"], Code):  # counts of params: each >= 1, with the spec line
+            where = literal(str(tr.model.document.location(args["nvec"].path)))
+            return f"spaces.MultiDiscrete(_rt.counts({array(args['nvec'])}, {where}){start})"
+        return f"spaces.MultiDiscrete({array(args['nvec'])}{start})"
     if kind == "MultiBinary":
         dims = [one(c) for c in args["n"]]
         return f"spaces.MultiBinary({dims[0] if len(dims) == 1 else '[' + ', '.join(dims) + ']'})"

@@ -60,6 +60,15 @@ def check_action_mask(
         raws: list[tuple[Any, tuple]] = [(spec.action_mask, ("action_mask",))]
         sizes = [action_space.args["n"]]
     elif kind == "MultiDiscrete":
+        if not isinstance(action_space.args["nvec"], list):  # nvec as one expression
+            checker.error(
+                ("action_mask",),
+                "a MultiDiscrete action mask needs `nvec` written as a list (one size per "
+                "dimension), to match one mask per dimension",
+                "write nvec as a list, e.g. nvec: [rows, cols]",
+                "action-mask",
+            )
+            return [], None
         sizes = list(action_space.args["nvec"])
         if not isinstance(spec.action_mask, list) or len(spec.action_mask) != len(sizes):
             checker.error(

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from envgen.compiler._language import MAX_ELEMENTS, MAX_INT64
 from envgen.compiler._limits import default_values, fold, parse
 from envgen.compiler.ir import Code, SizeCheck, SpaceModel
-from envgen.compiler.types import ANY, INT, STR, Dim, T
+from envgen.compiler.types import ANY, INT, STR, Dim, Sym, T, dim_equal
 
 if TYPE_CHECKING:
     from envgen.compiler._checker import Checker, Scope
@@ -29,7 +29,7 @@ def check_size(
     defaults = default_values(checker.spec)
     values: list[int | float | None] = []
     for i, dim in enumerate(dims):
-        value = dim if isinstance(dim, int) else None
+        value = dim if isinstance(dim, int) else _at(dim, defaults)
         if value is None and codes is not None and i < len(codes):
             value = fold(codes[i].expr, defaults)
         values.append(value)
@@ -53,6 +53,8 @@ def check_size(
             for i, d in enumerate(dims)
         ]
         read = _params_read(checker.spec, [c.expr for c in codes or ()])
+        read += [n for n in checker.spec.params if any(n in _sym_names(d) for d in dims)]
+        read = list(dict.fromkeys(read))
         params = ", ".join(f"{n}={defaults[n]!r}" for n in read if n in defaults)
         checker.error(
             path,
@@ -65,6 +67,17 @@ def check_size(
         checker.shape_checks.append(
             SizeCheck(_what(path), tuple(dims), str(checker.document.location(path)), minimum)
         )
+
+
+def _sym_names(dim: Dim) -> set[str]:
+    return dim.names if isinstance(dim, Sym) else set()
+
+
+def _at(dim: Dim, values: dict[str, int | float]) -> int | float | None:
+    """A symbolic length's value for the given values of its names (None if one is unknown)."""
+    if not isinstance(dim, Sym) or not dim.names <= set(values):
+        return None
+    return sum(coeff * math.prod(values[n] for n in monomial) for monomial, coeff in dim.terms)
 
 
 def _params_read(spec: Any, nodes: list[ast.expr | None]) -> list[str]:
@@ -158,21 +171,21 @@ def build_space(checker: Checker, spec: Any, path: tuple) -> SpaceModel:
     if isinstance(spec, s.MultiDiscreteSpace):
         model = SpaceModel("MultiDiscrete", path)
         value = spec.multi_discrete
+
+        def entries(raw: Any, where: tuple) -> Code | list[Code]:
+            # one expression of params for the whole array (`full(n, 3)`), or one per element
+            if isinstance(raw, str):
+                return checker.parse_expr(raw, where)
+            return [checker.parse_expr(v, where + (i,)) for i, v in enumerate(raw)]
+
         if isinstance(value, s.MultiDiscreteArgs):
-            model.args["nvec"] = [
-                checker.parse_expr(v, path + ("MultiDiscrete", "nvec", i))
-                for i, v in enumerate(value.nvec)
-            ]
+            model.args["nvec"] = entries(value.nvec, path + ("MultiDiscrete", "nvec"))
             if value.start is not None:
-                model.args["start"] = [
-                    checker.parse_expr(v, path + ("MultiDiscrete", "start", i))
-                    for i, v in enumerate(value.start)
-                ]
+                model.args["start"] = entries(value.start, path + ("MultiDiscrete", "start"))
         else:
-            model.args["nvec"] = [
-                checker.parse_expr(v, path + ("MultiDiscrete", i)) for i, v in enumerate(value)
-            ]
-        model.shape = (len(model.args["nvec"]),)
+            model.args["nvec"] = entries(value, path + ("MultiDiscrete",))
+        nvec = model.args["nvec"]
+        model.shape = (len(nvec),) if isinstance(nvec, list) else None  # set once typed
         return model
     if isinstance(spec, s.MultiBinarySpace):
         model = SpaceModel("MultiBinary", path)
@@ -263,8 +276,8 @@ def check_space_codes(checker: Checker, space: SpaceModel, scope: Scope) -> None
                 continue
             checker.check_expr(code, scope, random=False)
             t = code.type
-            if t.dtype == "any":
-                continue
+            if t.dtype == "any" or (space.kind == "MultiDiscrete" and value is code):
+                continue  # a whole-array nvec/start: _check_whole_array_args
             if key in ("shape", "n", "nvec", "start", "max_length", "min_length"):
                 if t.kind not in ("int",) or not t.is_scalar:
                     checker.error(
@@ -335,7 +348,23 @@ def check_space_codes(checker: Checker, space: SpaceModel, scope: Scope) -> None
                 if len(lists) == 2 and len(lists[0]) != len(lists[1]):
                     checker.error(space.path, "low and high have different lengths", "", "shape")
             else:
-                space.shape = ()
+                # bounds of params: a list param (`low: lows`) gives the space its shape
+                shapes = [
+                    c.type.shape
+                    for c in (space.args["low"], space.args["high"])
+                    if c.type.dtype != "any" and c.type.shape != ()
+                ]
+                space.shape = shapes[0] if shapes and shapes[0] is not None else ()
+                if len(shapes) == 2 and shapes[0] is not None and shapes[1] is not None:
+                    equal = [dim_equal(a, b) for a, b in zip(*shapes, strict=False)]
+                    if len(shapes[0]) != len(shapes[1]) or False in equal:
+                        checker.error(
+                            space.path + ("Box",),
+                            f"low has shape {_text(list(shapes[0]))} but high has shape "
+                            f"{_text(list(shapes[1]))}",
+                            "give bounds of one shape, or a scalar for one of them",
+                            "shape",
+                        )
         low, high = space.args["low"], space.args["high"]
         if isinstance(low, Code) and isinstance(high, Code):
             a, b = checker.consts.get(id(low.expr)), checker.consts.get(id(high.expr))
@@ -343,6 +372,8 @@ def check_space_codes(checker: Checker, space: SpaceModel, scope: Scope) -> None
                 checker.error(
                     high.path, f"high ({b}) is below low ({a})", "swap low and high", "range"
                 )
+    if space.kind == "MultiDiscrete":
+        _check_whole_array_args(checker, space)
     if space.kind == "MultiBinary":
         dims = []
         for code in space.args["n"]:
@@ -351,6 +382,39 @@ def check_space_codes(checker: Checker, space: SpaceModel, scope: Scope) -> None
         check_size(checker, dims, space.path + ("MultiBinary",), space.args["n"])
     for _, child in space.children:
         check_space_codes(checker, child, scope)
+
+
+def _check_whole_array_args(checker: Checker, space: SpaceModel) -> None:
+    """MultiDiscrete `nvec` (and `start`) written as one expression: an integer array of one
+    dimension; its length, a polynomial of params, is the space's shape."""
+    shapes = []
+    for key in ("nvec", "start"):
+        code = space.args.get(key)
+        if not isinstance(code, Code) or code.type.dtype == "any":
+            if isinstance(code, list):
+                shapes.append((len(code),))
+            continue
+        t = code.type
+        if t.kind not in ("int", "bool") or t.shape is None or len(t.shape) != 1:
+            checker.error(
+                code.path,
+                f"{key} must be a 1-D integer array, got {t.describe()}",
+                "e.g. full(n, 3) for n elements of 3 values each, or a list [3, k + 1]",
+                "type",
+            )
+            return
+        shapes.append(t.shape)
+    if not shapes:
+        return
+    if len(shapes) == 2 and dim_equal(shapes[0][0], shapes[1][0]) is False:
+        checker.error(
+            space.args["start"].path if isinstance(space.args["start"], Code) else space.path,
+            f"start has {shapes[1][0]} elements but nvec has {shapes[0][0]}",
+            "give one start per element of nvec",
+            "shape",
+        )
+    space.shape = shapes[0]
+    check_size(checker, list(space.shape), space.path + ("MultiDiscrete",))
 
 
 def space_action_type(space: SpaceModel) -> T:

@@ -118,19 +118,24 @@ class DiscreteSpace(StrictModel):
 class MultiDiscreteArgs(StrictModel):
     """Arguments of a MultiDiscrete space."""
 
-    nvec: list[Expr] = Field(description="Number of values of each element.", examples=[[3, 4]])
-    start: list[Expr] | None = Field(
-        None, description="Smallest value of each element.", examples=[[0, 1]]
+    nvec: list[Expr] | str = Field(
+        description="Number of values of each element: a list, or one expression of params "
+        "for a whole array.",
+        examples=[[3, 4], "full(n_products, max_order + 1)"],
+    )
+    start: list[Expr] | str | None = Field(
+        None, description="Smallest value of each element.", examples=[[0, 1], "zeros(n)"]
     )
 
 
 class MultiDiscreteSpace(StrictModel):
     """`{MultiDiscrete: [3, 4]}` or `{MultiDiscrete: {nvec: [3, 4], start: [0, 1]}}`."""
 
-    multi_discrete: list[Expr] | MultiDiscreteArgs = Field(
+    multi_discrete: list[Expr] | MultiDiscreteArgs | str = Field(
         alias="MultiDiscrete",
-        description="One Discrete per element: `nvec`, or `{nvec, start}`.",
-        examples=[[3, 3], {"nvec": [3, 4], "start": [0, 1]}],
+        description="One Discrete per element: `nvec` (a list, or an expression of params "
+        "such as `full(n, 3)`), or `{nvec, start}`.",
+        examples=[[3, 3], {"nvec": [3, 4], "start": [0, 1]}, "full(n, 3)"],
     )
 
 

@@ -67,6 +67,17 @@ def fixed_shape(value: np.ndarray, shape: tuple[int, ...], where: str) -> np.nda
     return value
 
 
+def counts(nvec: Any, where: str) -> np.ndarray:
+    """A MultiDiscrete `nvec` computed from params, checked: every count at least 1."""
+    nvec = np.asarray(nvec, dtype=np.int64)
+    if nvec.size and nvec.min() < 1:
+        raise InvalidParam(
+            f"{where}: with these params nvec is {nvec.tolist()}; every element needs a count "
+            "of at least 1: choose other params, or fix the spec"
+        )
+    return nvec
+
+
 #: Most elements an array of state or a space may have (the compiler refuses more at build).
 MAX_ELEMENTS = 10_000_000
 
