@@ -154,15 +154,14 @@ def test_discrete_observations_are_python_ints_as_in_the_vector_sub_envs(tmp_pat
 
 
 @pytest.mark.parametrize(
-    ("observation", "obs_shape", "vectorized"),
+    ("observation", "obs_shape"),
     [
-        ("flatnonzero(arange(n) > 0)", "[n]", True),  # hostile B15: 2 of 3 values
-        ("concatenate([arr, zeros(n // 2)])", "[n + 2]", True),  # // is not followed
-        ("arr[pos % 3:pos % 3 + 2]", "[2]", False),  # a window that runs off the end
+        ("flatnonzero(arange(n) > 0)", "[n]"),  # hostile B15: 2 of 3 values
+        ("concatenate([arr, zeros(n // 2)])", "[n + 2]"),  # // is not followed
     ],
 )
 def test_observation_lengths_the_compiler_cannot_decide_are_checked_each_time(
-    tmp_path, observation, obs_shape, vectorized
+    tmp_path, observation, obs_shape
 ):
     from envgen.runtime import ObservationShapeError
 
@@ -171,20 +170,8 @@ def test_observation_lengths_the_compiler_cannot_decide_are_checked_each_time(
     assert not compiled.diagnostics
     (note,) = [n for n in compiled.notes if "no JAX module" in n]
     assert "s.yaml:11:" in note
-    package = f"undecided_{abs(hash(observation))}"
-    if not vectorized:
-        compiled = compile_specs([spec], tmp_path / package)
-        write(compiled, tmp_path / package)
-        sys.path.insert(0, str(tmp_path))
-        try:
-            module = importlib.import_module(f"{package}.{compiled.models[0].module_name}")
-        finally:
-            sys.path.remove(str(tmp_path))
-        makers = [getattr(module, compiled.models[0].class_name)]
-    else:
-        single, vector = _built(tmp_path, spec, package)
-        makers = [single, lambda: vector(num_envs=2)]
-    for make in makers:
+    single, vector = _built(tmp_path, spec, f"undecided_{len(observation)}")
+    for make in (single, lambda: vector(num_envs=2)):
         env = make()
         with pytest.raises(ObservationShapeError, match=r"s\.yaml:11:\d+: the observation has"):
             env.reset(seed=0)
@@ -201,3 +188,27 @@ def test_observation_lengths_checked_each_time_still_run_when_right(tmp_path):
     obs, _ = env.reset(seed=0)
     batch, _ = vec.reset(seed=0)
     assert obs.shape == (6,) == batch.shape[1:] and env.observation_space.contains(obs)
+
+
+@pytest.mark.parametrize(
+    ("observation", "at"),
+    [  # hostile trial 4 H7: lengths that change with the state, from step to step
+        ("arr[:pos]", "arr[:pos]"),
+        ("zeros(pos)", "zeros(pos)"),
+        ("arange(pos) * 1.0", "arange(pos)"),
+        ("arr[arr > 0]", "arr[arr > 0]"),
+        ("flatnonzero(arr)", "flatnonzero(arr)"),
+        ("concatenate([[1.0], arr[pos % 3:pos % 3 + 2]])", "arr[pos % 3:pos % 3 + 2]"),
+        ("reshape(arr, (pos, -1))[0]", "reshape(arr, (pos, -1))"),
+    ],
+)
+def test_observation_lengths_that_depend_on_state_are_refused_at_build(tmp_path, observation, at):
+    spec = _spec(tmp_path, obs_shape="[n]", observation=observation)
+    compiled = compile_specs([spec], tmp_path / "pkg")
+    (diagnostic,) = compiled.diagnostics
+    assert f"depends on state values at `{at}`, but a Box space has one shape" in (
+        diagnostic.message
+    )
+    assert diagnostic.location.line == 11
+    assert diagnostic.location.column == 15 + observation.index(at)
+    assert compiled.files == {}

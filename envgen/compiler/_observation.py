@@ -88,8 +88,52 @@ def build_observation(
     checker.check_expr(code, scope, random=False)
     model.code = code
     if not check_observation_type(checker, code, space):
-        model.check_shape_at = str(checker.document.location(path))
+        origin = value_dependent_length(checker, code.expr)
+        if origin is not None:
+            # a length that changes from step to step: no fixed-shape space can hold it
+            checker.error(
+                path,
+                f"the observation's length depends on state values at `{ast.unparse(origin)}`,"
+                f" but a {space.kind} space has one shape",
+                "make it a fixed length: pad it (where(mask, x, 0) keeps the shape), or slice "
+                "by params, not by state",
+                "observation",
+                origin,
+            )
+        else:
+            # a length of params the symbols cannot follow (n // 2): checked each time made
+            model.check_shape_at = str(checker.document.location(path))
     return model
+
+
+def value_dependent_length(checker: Checker, node: ast.expr | None) -> ast.expr | None:
+    """The innermost sub-expression whose length the types cannot follow although its parts'
+    shapes are known, when it reads state or `elapsed_steps`: `arr[:k]`, `zeros(k)`,
+    `x[x > 0]`, `flatnonzero(x)` with k or x state. Such a length changes between steps."""
+    if node is None:
+        return None
+    for child in ast.iter_child_nodes(node):
+        if isinstance(child, ast.expr):
+            found = value_dependent_length(checker, child)
+            if found is not None:
+                return found
+    t = checker.types.get(id(node))
+    if t is None or t.dtype == "any" or not _undecided(t):
+        return None
+    parts = [c for c in ast.walk(node) if c is not node and isinstance(c, ast.expr)]
+    types = [checker.types.get(id(c)) for c in parts]
+    if any(t is not None and t.dtype != "any" and _undecided(t) for t in types):
+        return None  # not where the unknown length starts
+    reads_state = any(
+        isinstance(c, ast.Name)
+        and getattr(checker.symbols.get(id(c)), "kind", None) in ("state", "special")
+        for c in parts
+    )
+    return node if reads_state else None
+
+
+def _undecided(t: Any) -> bool:
+    return t.shape is None or None in t.shape
 
 
 def list_code(checker: Checker, values: list[Any], path: tuple) -> Code:
