@@ -212,3 +212,71 @@ def test_observation_lengths_that_depend_on_state_are_refused_at_build(tmp_path,
     assert diagnostic.location.line == 11
     assert diagnostic.location.column == 15 + observation.index(at)
     assert compiled.files == {}
+
+
+@pytest.mark.parametrize(
+    ("step", "at"),
+    [  # hostile trial 4 vd6/vd7: state keeps one shape
+        ("arr = reshape(arr, (pos, -1))[0]", "reshape(arr, (pos, -1))"),
+        ("arr = concatenate([arr[:pos], zeros(1)])", "arr[:pos]"),
+    ],
+)
+def test_state_values_whose_length_depends_on_values_are_refused(tmp_path, step, at):
+    text = _BASE.format(obs_shape="[1]", state_shape="[n]", observation="[pos]")
+    spec = tmp_path / "s.yaml"
+    spec.write_text(text.replace("  pos += 1\n", f"  pos += 1\n  {step}\n"))
+    (diagnostic,) = compile_specs([spec], tmp_path / "pkg").diagnostics
+    assert f"state 'arr' depends on values at `{at}`" in diagnostic.message
+    assert (diagnostic.location.line, diagnostic.location.column) == (11, 3 + step.index(at))
+    assert "roll(x, k)" in diagnostic.hint
+
+
+def test_state_slices_by_params_still_build(tmp_path):
+    text = _BASE.format(obs_shape="[1]", state_shape="[n]", observation="[pos]")
+    spec = tmp_path / "s.yaml"
+    spec.write_text(
+        text.replace("  pos += 1\n", "  pos += 1\n  arr = concatenate([arr, arr])[:n]\n")
+    )
+    assert not compile_specs([spec], tmp_path / "pkg").diagnostics
+
+
+def test_unknown_lengths_that_add_up_to_the_space_are_checked_not_refused(tmp_path):
+    """`concatenate([arr[:k], zeros(n - k)])` (k <= n) pads to n: two unknown lengths whose
+    sum the types cannot see; the single env checks each observation instead."""
+    text = _BASE.format(
+        obs_shape="[n]", state_shape="[n]", observation="concatenate([arr[:k], zeros(n - k)])"
+    )
+    text = text.replace(
+        "  pos: {dtype: int64, init: 0}\n",
+        "  pos: {dtype: int64, init: 0}\n  k: {dtype: int64, init: 1}\n",
+    )
+    text = text.replace("  pos += 1\n", "  pos += 1\n  k = min(k + action, n)\n")
+    spec = tmp_path / "s.yaml"
+    spec.write_text(text)
+    compiled = compile_specs([spec], tmp_path / "padded")
+    assert not compiled.diagnostics, [d.format() for d in compiled.diagnostics]
+    write(compiled, tmp_path / "padded")
+    sys.path.insert(0, str(tmp_path))
+    try:
+        module = importlib.import_module(f"padded.{compiled.models[0].module_name}")
+    finally:
+        sys.path.remove(str(tmp_path))
+    env = getattr(module, compiled.models[0].class_name)()
+    obs, _ = env.reset(seed=0)
+    for _ in range(8):
+        assert obs.shape == (3,)
+        obs, *_ = env.step(1)
+
+
+def test_reshape_of_state_that_the_default_params_cannot_divide_is_refused(tmp_path):
+    """Hostile trial 4 H6: `reshape(arr, (2, -1))` of 3 elements raised at every step."""
+    text = _BASE.format(obs_shape="[1]", state_shape="[n]", observation="[pos]")
+    spec = tmp_path / "s.yaml"
+    spec.write_text(
+        text.replace("  pos += 1\n", "  pos += 1\n  arr = ravel(reshape(arr, (2, -1)))\n")
+    )
+    (diagnostic,) = compile_specs([spec], tmp_path / "pkg").diagnostics
+    assert "reshape() of 'arr' (3 elements with the default params) into (2, -1)" in (
+        diagnostic.message
+    )
+    assert (diagnostic.location.line, diagnostic.location.column) == (11, 15)

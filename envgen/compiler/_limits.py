@@ -211,12 +211,13 @@ def fold(node: ast.AST | None, names: Mapping[str, int | float] | None = None) -
     return None
 
 
-def default_values(spec: Any) -> dict[str, int | float]:
-    """The numbers the params have by default, and the `let` values that are arithmetic on
-    them (`cells: size * size`): what a shape of params is when the env is made plainly."""
+def default_values(spec: Any, overrides: Mapping[str, Any] | None = None) -> dict[str, int | float]:
+    """The numbers the params have by default (or as a variant sets them: `overrides`), and
+    the `let` values that are arithmetic on them (`cells: size * size`): what a shape of
+    params is when the env is made plainly."""
     values: dict[str, int | float] = {}
     for name, param in spec.params.items():
-        default = param.default
+        default = (overrides or {}).get(name, param.default)
         if not isinstance(default, (int, float)) or isinstance(default, bool):
             continue
         if not (
@@ -301,6 +302,16 @@ def check_model(model: Any) -> list[Diagnostic]:
                 )
             )
 
+    # reshape() of state whose size the defaults give (hostile trial 4 H6: `(4, -1)` of 6).
+    defaults = default_values(model.spec)
+    for code in codes:
+        roots = [*code.stmts, *([code.expr] if code.expr is not None else [])]
+        for root in roots:
+            for node in ast.walk(root):
+                problem = _reshape_problem(model, node, defaults)
+                if problem is not None:
+                    at_node(code.path, node, problem, _RESHAPE_HINT, "shape")
+
     # Box bounds Gymnasium refuses when the env is made.
     for space in _model_spaces(model):
         if space.kind != "Box":
@@ -334,6 +345,41 @@ def check_model(model: Any) -> list[Diagnostic]:
 
 
 _SIZE_HINT = f"arrays hold at most {MAX_ELEMENTS} elements and no length is negative"
+_RESHAPE_HINT = "give lengths whose product is the array's size (or one -1 that divides it)"
+
+
+def _reshape_problem(model: Any, node: ast.AST, defaults: dict[str, Any]) -> str | None:
+    """`reshape(x, shape)` of a state array `x` that cannot work with the default params."""
+    if not (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == "reshape"
+        and len(node.args) == 2
+        and isinstance(node.args[0], ast.Name)
+    ):
+        return None
+    state = getattr(model, "state", {}).get(node.args[0].id)
+    symbol = model.symbols.get(id(node.args[0]))
+    if getattr(symbol, "kind", None) != "state" or getattr(state, "symbolic", None) is None:
+        return None
+    shape = state.symbolic.shape
+    sizes = [fold(c.expr, defaults) for c in state.shape]
+    target = fold(node.args[1], defaults)
+    target = (target,) if isinstance(target, (int, float)) else target
+    if not shape or not isinstance(target, tuple) or None in sizes:
+        return None
+    if not all(isinstance(d, int) for d in (*sizes, *target)):
+        return None
+    total, rest = math.prod(sizes), math.prod(d for d in target if d != -1)
+    if -1 in target:
+        if rest and total % rest == 0:
+            return None
+    elif rest == total:
+        return None
+    return (
+        f"reshape() of '{node.args[0].id}' ({total} elements with the default params) "
+        f"into {tuple(target)} cannot work"
+    )
 
 
 def _array_problem(model: Any, node: ast.expr) -> str | None:

@@ -95,8 +95,8 @@ def build_observation(
                 path,
                 f"the observation's length depends on state values at `{ast.unparse(origin)}`,"
                 f" but a {space.kind} space has one shape",
-                "make it a fixed length: pad it (where(mask, x, 0) keeps the shape), or slice "
-                "by params, not by state",
+                "make it a fixed length: pad it (where(mask, x, 0) keeps the shape), slice by "
+                "params, or rotate with roll(x, k)",
                 "observation",
                 origin,
             )
@@ -108,28 +108,51 @@ def build_observation(
 
 def value_dependent_length(checker: Checker, node: ast.expr | None) -> ast.expr | None:
     """The innermost sub-expression whose length the types cannot follow although its parts'
-    shapes are known, when it reads state or `elapsed_steps`: `arr[:k]`, `zeros(k)`,
-    `x[x > 0]`, `flatnonzero(x)` with k or x state. Such a length changes between steps."""
+    shapes are known, when it reads a value that changes between steps (state, a local, the
+    action, `elapsed_steps`): `arr[:k]`, `zeros(k)`, `x[x > 0]`, `flatnonzero(x)` with k
+    or x state. Such a length changes between steps."""
     if node is None:
         return None
-    for child in ast.iter_child_nodes(node):
-        if isinstance(child, ast.expr):
-            found = value_dependent_length(checker, child)
-            if found is not None:
-                return found
     t = checker.types.get(id(node))
     if t is None or t.dtype == "any" or not _undecided(t):
         return None
+    undecided = [
+        child
+        for child in ast.walk(node)
+        if child is not node
+        and isinstance(child, ast.expr)
+        and getattr(checker.types.get(id(child)), "dtype", "any") != "any"
+        and _undecided(checker.types[id(child)])
+    ]
+    outer = [c for c in undecided if not any(c in ast.walk(o) for o in undecided if o is not c)]
+    if len(outer) > 1:
+        # two unknown lengths may add up to a fixed one (`concatenate([x[:k], zeros(n - k)])`,
+        # k <= n): left to the check each time the value is made
+        return None
+    if outer:
+        return value_dependent_length(checker, outer[0])  # `arange(k) * 1.0`: the arange
     parts = [c for c in ast.walk(node) if c is not node and isinstance(c, ast.expr)]
-    types = [checker.types.get(id(c)) for c in parts]
-    if any(t is not None and t.dtype != "any" and _undecided(t) for t in types):
-        return None  # not where the unknown length starts
-    reads_state = any(
-        isinstance(c, ast.Name)
-        and getattr(checker.symbols.get(id(c)), "kind", None) in ("state", "special")
-        for c in parts
+
+    def varying(c: ast.expr, scalars_only: bool) -> bool:
+        t = checker.types.get(id(c))
+        return (
+            isinstance(c, ast.Name)
+            and getattr(checker.symbols.get(id(c)), "kind", None) not in _FIXED_FOR_THE_ENV
+            and (not scalars_only or (t is not None and t.is_scalar))
+        )
+
+    # a length set by a changing number (`arr[:k]`, `zeros(k)`), or by the values of an
+    # array (`x[x > 0]`, `flatnonzero(x)`); not by arrays of known shape (`x[:n]`)
+    by_values = (isinstance(node, ast.Subscript) and not isinstance(node.slice, ast.Slice)) or (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == "flatnonzero"
     )
-    return node if reads_state else None
+    return node if any(varying(c, not by_values) for c in parts) else None
+
+
+#: What a name can be whose value is fixed once the env is made (the rest vary with steps).
+_FIXED_FOR_THE_ENV = {"param", "let", "const", "constant", "function", "label", None}
 
 
 def _undecided(t: Any) -> bool:

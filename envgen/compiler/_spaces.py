@@ -26,44 +26,52 @@ def check_size(
     minimum = 1 if space else 0
     if codes is None and not space:
         codes = _state_shape_codes(checker, path)
-    defaults = default_values(checker.spec)
-    values: list[int | float | None] = []
-    for i, dim in enumerate(dims):
-        value = dim if isinstance(dim, int) else _at(dim, defaults)
-        if value is None and codes is not None and i < len(codes):
-            value = fold(codes[i].expr, defaults)
-        values.append(value)
-    known = [v for v in values if isinstance(v, (int, float))]
-    total = math.prod(abs(v) for v in known) if known else 0
     literal = all(isinstance(d, int) for d in dims)
-    problem = ""
-    if known and min(known) < minimum and not literal:
-        problem = "a negative length" if min(known) < 0 else "a length of 0"
-        hint = "choose defaults (and ge/le bounds) that give " + (
-            "positive lengths" if space else "lengths of 0 or more"
-        )
-    elif total > MAX_ELEMENTS:
-        problem = f"{total:.0f} elements, more than the {MAX_ELEMENTS} accepted"
-        hint = "use smaller dimensions" + ("" if literal else " (or smaller defaults)")
-    if problem and literal:
-        checker.error(path, f"the shape {_text(dims)} has {problem}", hint, "range")
-    elif problem:
-        written = [
-            str(d) if d is not None or codes is None else ast.unparse(codes[i].expr)
-            for i, d in enumerate(dims)
+    settings = [("the default params", default_values(checker.spec))]
+    if not literal:  # each variant is an env made with other params
+        settings += [
+            (f"the params of the variant {variant}", default_values(checker.spec, overrides))
+            for variant, overrides in getattr(checker.spec, "variants", {}).items()
         ]
-        read = _params_read(checker.spec, [c.expr for c in codes or ()])
-        read += [n for n in checker.spec.params if any(n in _sym_names(d) for d in dims)]
-        read = list(dict.fromkeys(read))
-        params = ", ".join(f"{n}={defaults[n]!r}" for n in read if n in defaults)
-        checker.error(
-            path,
-            f"the shape {_text(written)} is {_text(values)}"
-            f"{f' with the default params ({params})' if params else ''}: {problem}",
-            hint if params else hint.replace(" (or smaller defaults)", ""),
-            "range",
-        )
-    elif dims and not literal and all(d is not None for d in dims):
+    for label, defaults in settings:
+        values: list[int | float | None] = []
+        for i, dim in enumerate(dims):
+            value = dim if isinstance(dim, int) else _at(dim, defaults)
+            if value is None and codes is not None and i < len(codes):
+                value = fold(codes[i].expr, defaults)
+            values.append(value)
+        known = [v for v in values if isinstance(v, (int, float))]
+        total = math.prod(abs(v) for v in known) if known else 0
+        problem = ""
+        if known and min(known) < minimum and not literal:
+            problem = "a negative length" if min(known) < 0 else "a length of 0"
+            hint = "choose params (and ge/le bounds) that give " + (
+                "positive lengths" if space else "lengths of 0 or more"
+            )
+        elif total > MAX_ELEMENTS:
+            problem = f"{total:.0f} elements, more than the {MAX_ELEMENTS} accepted"
+            hint = "use smaller dimensions" + ("" if literal else " (or smaller params)")
+        if problem and literal:
+            checker.error(path, f"the shape {_text(dims)} has {problem}", hint, "range")
+            return
+        if problem:
+            written = [
+                str(d) if d is not None or codes is None else ast.unparse(codes[i].expr)
+                for i, d in enumerate(dims)
+            ]
+            read = _params_read(checker.spec, [c.expr for c in codes or ()])
+            read += [n for n in checker.spec.params if any(n in _sym_names(d) for d in dims)]
+            read = list(dict.fromkeys(read))
+            params = ", ".join(f"{n}={defaults[n]!r}" for n in read if n in defaults)
+            checker.error(
+                path,
+                f"the shape {_text(written)} is {_text(values)}"
+                f"{f' with {label} ({params})' if params else ''}: {problem}",
+                hint if params else hint.replace(" (or smaller params)", ""),
+                "range",
+            )
+            return
+    if dims and not literal and all(d is not None for d in dims):
         checker.shape_checks.append(
             SizeCheck(_what(path), tuple(dims), str(checker.document.location(path)), minimum)
         )

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from envgen.compiler._language import REFUSED, RESERVED
+from envgen.compiler._observation import value_dependent_length
 from envgen.compiler.functions import BUILTINS, CONSTANTS
 from envgen.compiler.ir import BINARY_OPERATORS, Code, Symbol
 from envgen.compiler.types import (
@@ -536,6 +537,21 @@ class StatementRules:
                     "make the value's shape match the state's `shape`",
                     "shape",
                     node,
+                )
+                return
+        source = value_node if value_node is not None else node
+        if not var.is_scalar and isinstance(source, ast.expr):
+            # a length that changes between steps cannot fit the state's one shape (shapes)
+            origin = value_dependent_length(self, source)
+            if origin is not None:
+                self.error(
+                    path,
+                    f"the length of the value for state '{name}' depends on values at "
+                    f"`{ast.unparse(origin)}`, but the state has one shape",
+                    "make it a fixed length: pad it (where(mask, x, 0) keeps the shape), slice "
+                    "by params, or rotate with roll(x, k)",
+                    "shape",
+                    origin,
                 )
 
 
