@@ -14,6 +14,7 @@ import numpy as np
 from gymnasium import spaces
 
 from envgen import runtime as _rt
+from envgen.runtime import numeric as _num
 
 ID = "envgen/BreadcrumbTrail-v0"
 UP = 0
@@ -125,7 +126,7 @@ class BreadcrumbTrailV0Env(gym.Env):
         super().reset(seed=seed)
         _rt.check_options(ID, options)
         self._elapsed_steps = 0
-        trail = np.full((self.max_steps + 1, 2), 0, dtype=np.int64)
+        trail = np.full((_num.wrap64(self.max_steps + 1), 2), 0, dtype=np.int64)
         x = 0
         y = 0
         self.trail = trail
@@ -154,13 +155,13 @@ class BreadcrumbTrailV0Env(gym.Env):
         x = self.x
         y = self.y
         if action == UP:
-            y = max(y - 1, 0)
+            y = max(_num.wrap64(y - 1), 0)
         elif action == RIGHT:
-            x = min(x + 1, self.size - 1)
+            x = min(_num.wrap64(x + 1), self.size - 1)
         elif action == DOWN:
-            y = min(y + 1, self.size - 1)
+            y = min(_num.wrap64(y + 1), self.size - 1)
         else:
-            x = max(x - 1, 0)
+            x = max(_num.wrap64(x - 1), 0)
         seen = bool(
             np.any(
                 (trail[0 : self._elapsed_steps, 0] == x) & (trail[0 : self._elapsed_steps, 1] == y)
@@ -191,5 +192,6 @@ class BreadcrumbTrailV0Env(gym.Env):
 
     def _get_obs(self) -> Any:
         return _rt.to_space(
-            self.observation_space, self.trail[0 : min(self._elapsed_steps, self.max_steps) + 1]
+            self.observation_space,
+            self.trail[0 : _num.wrap64(min(self._elapsed_steps, self.max_steps) + 1)],
         )

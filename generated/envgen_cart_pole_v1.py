@@ -16,6 +16,7 @@ from gymnasium import spaces
 
 from envgen import runtime as _rt
 from envgen.runtime import draw as _draw
+from envgen.runtime import numeric as _num
 
 ID = "envgen/CartPole-v1"
 PUSH_LEFT = 0
@@ -194,13 +195,36 @@ class CartPoleV1Env(gym.Env):
         theta_dot = self.theta_dot
         steps_beyond_terminated = self.steps_beyond_terminated
         force = self.force_mag if action == PUSH_RIGHT else -self.force_mag
-        costheta = math.cos(theta)
-        sintheta = math.sin(theta)
-        temp = (force + self.polemass_length * (theta_dot * theta_dot) * sintheta) / self.total_mass
-        thetaacc = (self.gravity * sintheta - costheta * temp) / (
-            self.length * (4.0 / 3.0 - self.masspole * (costheta * costheta) / self.total_mass)
-        )
-        xacc = temp - self.polemass_length * thetaacc * costheta / self.total_mass
+        try:
+            costheta = math.cos(theta)
+        except (ArithmeticError, ValueError):
+            costheta = _num.cos(theta)
+        try:
+            sintheta = math.sin(theta)
+        except (ArithmeticError, ValueError):
+            sintheta = _num.sin(theta)
+        try:
+            temp = (
+                force + self.polemass_length * (theta_dot * theta_dot) * sintheta
+            ) / self.total_mass
+        except (ArithmeticError, ValueError):
+            temp = _num.div(
+                force + self.polemass_length * (theta_dot * theta_dot) * sintheta, self.total_mass
+            )
+        try:
+            thetaacc = (self.gravity * sintheta - costheta * temp) / (
+                self.length * (4.0 / 3.0 - self.masspole * (costheta * costheta) / self.total_mass)
+            )
+        except (ArithmeticError, ValueError):
+            thetaacc = _num.div(
+                self.gravity * sintheta - costheta * temp,
+                self.length
+                * (4.0 / 3.0 - _num.div(self.masspole * (costheta * costheta), self.total_mass)),
+            )
+        try:
+            xacc = temp - self.polemass_length * thetaacc * costheta / self.total_mass
+        except (ArithmeticError, ValueError):
+            xacc = temp - _num.div(self.polemass_length * thetaacc * costheta, self.total_mass)
         x = x + self.tau * x_dot
         x_dot = x_dot + self.tau * xacc
         theta = theta + self.tau * theta_dot
@@ -217,7 +241,7 @@ class CartPoleV1Env(gym.Env):
             steps_beyond_terminated = 0
             step_reward = -1.0 if self.sutton_barto_reward else 1.0
         else:
-            steps_beyond_terminated = steps_beyond_terminated + 1
+            steps_beyond_terminated = _num.wrap64(steps_beyond_terminated + 1)
             step_reward = -1.0 if self.sutton_barto_reward else 0.0
         self.x = x
         self.x_dot = x_dot
@@ -245,15 +269,31 @@ class CartPoleV1Env(gym.Env):
         if self.render_mode == "rgb_array":
             frame = np.zeros((400, 600, 3), dtype=np.uint8)
             _draw.fill(frame, (255, 255, 255))
-            scale = 600 / (self.x_threshold * 2)
+            try:
+                scale = 600 / (self.x_threshold * 2)
+            except (ArithmeticError, ValueError):
+                scale = _num.div(600, self.x_threshold * 2)
             cart_x = self.x * scale + 300
             cart_y = 300
             _draw.line(frame, 0, cart_y, 600, cart_y, (0, 0, 0))
-            _draw.fill_rect(frame, cart_x - 25, cart_y - 15, cart_x + 25, cart_y + 15, (0, 0, 0))
+            _draw.fill_rect(
+                frame,
+                cart_x - 25,
+                _num.wrap64(cart_y - 15),
+                cart_x + 25,
+                _num.wrap64(cart_y + 15),
+                (0, 0, 0),
+            )
             axle_y = cart_y - 7.5
             pole = scale * 2 * self.length
-            c = math.cos(self.theta)
-            s = math.sin(self.theta)
+            try:
+                c = math.cos(self.theta)
+            except (ArithmeticError, ValueError):
+                c = _num.cos(self.theta)
+            try:
+                s = math.sin(self.theta)
+            except (ArithmeticError, ValueError):
+                s = _num.sin(self.theta)
             _draw.polygon(
                 frame,
                 np.array(

@@ -18,6 +18,7 @@ from pettingzoo.utils import conversions
 
 from envgen import runtime as _rt
 from envgen.runtime import multiagent as _ma
+from envgen.runtime import numeric as _num
 
 ID = "envgen/Couriers-v0"
 STAY = 0
@@ -202,7 +203,7 @@ class CouriersV0(ParallelEnv):
                 x[agent] = min(x[agent] + 1, self.size - 1)
             if x[agent] == to_x[agent] and y[agent] == to_y[agent]:
                 delivered_at[agent] = self._elapsed_steps
-                deliveries = deliveries + 1
+                deliveries = _num.wrap64(deliveries + 1)
         self.x = x
         self.y = y
         self.to_x = to_x

@@ -15,6 +15,7 @@ import numpy as np
 from gymnasium import spaces
 
 from envgen import runtime as _rt
+from envgen.runtime import numeric as _num
 
 ID = "envgen/DictNavigation-v0"
 NORTH = 0
@@ -114,7 +115,7 @@ class DictNavigationV0Env(gym.Env):
                     low=-self.arena, high=self.arena, shape=(2,), dtype=np.float32
                 ),
                 "goal": spaces.Box(low=-self.arena, high=self.arena, shape=(2,), dtype=np.float32),
-                "steps_left": spaces.Discrete(self.max_steps + 1),
+                "steps_left": spaces.Discrete(_num.wrap64(self.max_steps + 1)),
             }
         )
         self.max_episode_steps = self.max_steps

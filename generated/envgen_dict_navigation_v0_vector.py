@@ -16,6 +16,7 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode
 
 from envgen import runtime as _rt
+from envgen.runtime import numeric as _num
 from envgen.runtime.vector import _DEKKER_MUL12, NativeVectorEnv, jit, prange
 
 # Helpers get `_` names, so that a spec may use any plain name (envgen/compiler/names.py).
@@ -268,7 +269,7 @@ class DictNavigationV0VectorEnv(NativeVectorEnv):
                     low=-self.arena, high=self.arena, shape=(2,), dtype=np.float32
                 ),
                 "goal": spaces.Box(low=-self.arena, high=self.arena, shape=(2,), dtype=np.float32),
-                "steps_left": spaces.Discrete(self.max_steps + 1),
+                "steps_left": spaces.Discrete(_num.wrap64(self.max_steps + 1)),
             }
         )
         self.max_episode_steps = self.max_steps

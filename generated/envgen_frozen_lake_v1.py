@@ -15,6 +15,7 @@ from gymnasium import spaces
 
 from envgen import runtime as _rt
 from envgen.runtime import draw as _draw
+from envgen.runtime import numeric as _num
 
 ID = "envgen/FrozenLake-v1"
 LEFT = 0
@@ -168,7 +169,7 @@ class FrozenLakeV1Env(gym.Env):
         self.start_probs = (self.grid == 0) * 1.0 / np.sum(self.grid == 0)
         self.fail_rate = (1.0 - self.success_rate) / 2.0
         self.action_space = spaces.Discrete(4)
-        self.observation_space = spaces.Discrete(self.nrow * self.ncol)
+        self.observation_space = spaces.Discrete(_num.wrap64(self.nrow * self.ncol))
         self.max_episode_steps = self.max_steps
         _rt.check_render_mode(self.metadata, render_mode)
         self.render_mode = render_mode
@@ -209,8 +210,8 @@ class FrozenLakeV1Env(gym.Env):
         self._elapsed_steps += 1
         s = self.s
         last_action = self.last_action
-        row = s // self.ncol
-        col = s % self.ncol
+        row = s // self.ncol if self.ncol else 0
+        col = s % self.ncol if self.ncol else 0
         u = self.np_random.random()
         last_action = action
         if self.grid[row, col] >= 2:
@@ -224,20 +225,20 @@ class FrozenLakeV1Env(gym.Env):
                         np.cumsum(np.array([self.fail_rate, self.success_rate, self.fail_rate])) > u
                     )
                 )
-                move = (action - 1 + k) % 4
+                move = _num.wrap64(action - 1 + k) % 4
                 prob = self.success_rate if k == 1 else self.fail_rate
             else:
                 move = action
                 prob = 1.0
             if move == LEFT:
-                col = max(col - 1, 0)
+                col = max(_num.wrap64(col - 1), 0)
             elif move == DOWN:
-                row = min(row + 1, self.nrow - 1)
+                row = min(_num.wrap64(row + 1), self.nrow - 1)
             elif move == RIGHT:
-                col = min(col + 1, self.ncol - 1)
+                col = min(_num.wrap64(col + 1), self.ncol - 1)
             else:
-                row = max(row - 1, 0)
-            s = row * self.ncol + col
+                row = max(_num.wrap64(row - 1), 0)
+            s = _num.wrap64(row * self.ncol + col)
             tile = self.grid[row, col]
             gain = 1.0 * self.reward_schedule[0 if tile == 3 else 1 if tile == 2 else 2]
             done = tile >= 2
@@ -281,8 +282,10 @@ class FrozenLakeV1Env(gym.Env):
             )
             return _text
         if self.render_mode == "rgb_array":
-            cell = 64 if self.ncol <= 8 else 512 // self.ncol
-            frame = np.zeros((self.nrow * cell, self.ncol * cell, 3), dtype=np.uint8)
+            cell = 64 if self.ncol <= 8 else 512 // self.ncol if self.ncol else 0
+            frame = np.zeros(
+                (_num.wrap64(self.nrow * cell), _num.wrap64(self.ncol * cell), 3), dtype=np.uint8
+            )
             for r in range(self.nrow):
                 for c in range(self.ncol):
                     tile = self.grid[r, c]
@@ -292,18 +295,33 @@ class FrozenLakeV1Env(gym.Env):
                     elif tile == 3:
                         color = (240, 200, 40)
                     _draw.fill_rect(
-                        frame, c * cell, r * cell, (c + 1) * cell, (r + 1) * cell, color
+                        frame,
+                        _num.wrap64(c * cell),
+                        _num.wrap64(r * cell),
+                        _num.wrap64((c + 1) * cell),
+                        _num.wrap64((r + 1) * cell),
+                        color,
                     )
                     _draw.fill_rect(
-                        frame, c * cell, r * cell, (c + 1) * cell, r * cell + 1, (255, 255, 255)
+                        frame,
+                        _num.wrap64(c * cell),
+                        _num.wrap64(r * cell),
+                        _num.wrap64((c + 1) * cell),
+                        _num.wrap64(r * cell + 1),
+                        (255, 255, 255),
                     )
                     _draw.fill_rect(
-                        frame, c * cell, r * cell, c * cell + 1, (r + 1) * cell, (255, 255, 255)
+                        frame,
+                        _num.wrap64(c * cell),
+                        _num.wrap64(r * cell),
+                        _num.wrap64(c * cell + 1),
+                        _num.wrap64((r + 1) * cell),
+                        (255, 255, 255),
                     )
             _draw.circle(
                 frame,
-                (self.s % self.ncol + 0.5) * cell,
-                (self.s // self.ncol + 0.5) * cell,
+                ((self.s % self.ncol if self.ncol else 0) + 0.5) * cell,
+                ((self.s // self.ncol if self.ncol else 0) + 0.5) * cell,
                 cell * 0.3,
                 (200, 30, 30),
             )

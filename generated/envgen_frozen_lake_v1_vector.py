@@ -15,6 +15,7 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode
 
 from envgen import runtime as _rt
+from envgen.runtime import numeric as _num
 from envgen.runtime.vector import NativeVectorEnv, jit
 
 # Helpers get `_` names, so that a spec may use any plain name (envgen/compiler/names.py).
@@ -265,7 +266,7 @@ class FrozenLakeV1VectorEnv(NativeVectorEnv):
         self.start_probs = (self.grid == 0) * 1.0 / np.sum(self.grid == 0)
         self.fail_rate = (1.0 - self.success_rate) / 2.0
         self.single_action_space = spaces.Discrete(4)
-        self.single_observation_space = spaces.Discrete(self.nrow * self.ncol)
+        self.single_observation_space = spaces.Discrete(_num.wrap64(self.nrow * self.ncol))
         self.max_episode_steps = self.max_steps
         self._setup(num_envs, autoreset_mode, render_mode, max_episode_steps, buffered=True)
         self.s = np.zeros((num_envs), dtype=np.int64)

@@ -14,6 +14,7 @@ import numpy as np
 from gymnasium import spaces
 
 from envgen import runtime as _rt
+from envgen.runtime import numeric as _num
 
 ID = "envgen/GoLeft-v0"
 LEFT = 0
@@ -125,7 +126,7 @@ class GoLeftV0Env(gym.Env):
                 action = _rt.fix_action(self.action_space, action, self.invalid_action)
         self._elapsed_steps += 1
         pos = self.pos
-        pos = min(max(pos + (1 if action == RIGHT else -1), 0), self.size)
+        pos = min(max(_num.wrap64(pos + (1 if action == RIGHT else -1)), 0), self.size)
         self.pos = pos
         if self.check_state:
             _rt.check_finite(ID, pos=pos)

@@ -14,6 +14,7 @@ import numpy as np
 from gymnasium import spaces
 
 from envgen import runtime as _rt
+from envgen.runtime import numeric as _num
 
 ID = "envgen/InventoryPipeline-v0"
 PARAMS = (
@@ -165,7 +166,7 @@ class InventoryPipelineV0Env(gym.Env):
         stock = min(stock + arrived, self.capacity)
         demand = int(self.np_random.poisson(self.mean_demand))
         sold = min(stock, demand)
-        stock = stock - sold
+        stock = _num.wrap64(stock - sold)
         self.stock = stock
         self.pipeline = pipeline
         if self.check_state:
@@ -178,7 +179,7 @@ class InventoryPipelineV0Env(gym.Env):
             reward,
             terminated,
             truncated,
-            {"on_order": np.int64(np.sum(pipeline)), "lost_sales": int(demand - sold)},
+            {"on_order": np.int64(np.sum(pipeline)), "lost_sales": int(_num.wrap64(demand - sold))},
         )
 
     def render(self) -> Any:

@@ -16,6 +16,7 @@ from gymnasium import spaces
 
 from envgen import runtime as _rt
 from envgen.runtime import draw as _draw
+from envgen.runtime import numeric as _num
 
 ID = "envgen/MountainCarContinuous-v0"
 PARAMS = (_rt.Param("goal_velocity", "float", 0.0),)
@@ -148,7 +149,10 @@ class MountainCarContinuousV0Env(gym.Env):
         position = self.position
         velocity = self.velocity
         force = min(max(action[0], self.min_action), self.max_action)
-        v = velocity + (force * self.power - 0.0025 * math.cos(3 * position))
+        try:
+            v = velocity + (force * self.power - 0.0025 * math.cos(3 * position))
+        except (ArithmeticError, ValueError):
+            v = velocity + (force * self.power - 0.0025 * _num.cos(3 * position))
         if v > self.max_speed:
             v = self.max_speed
         if v < -self.max_speed:
@@ -168,7 +172,7 @@ class MountainCarContinuousV0Env(gym.Env):
         if self.check_state:
             _rt.check_finite(ID, position=position, velocity=velocity)
         terminated = bool(at_goal)
-        reward = float((100.0 if at_goal else 0.0) - math.pow(action[0], 2) * 0.1)
+        reward = float((100.0 if at_goal else 0.0) - _num.pow(action[0], 2) * 0.1)
         truncated = self._elapsed_steps >= self.max_episode_steps
         return self._get_obs(), reward, terminated, truncated, {}
 
@@ -179,28 +183,37 @@ class MountainCarContinuousV0Env(gym.Env):
         if self.render_mode == "rgb_array":
             frame = np.zeros((400, 600, 3), dtype=np.uint8)
             _draw.fill(frame, (255, 255, 255))
-            scale = 600 / (self.max_position - self.min_position)
+            try:
+                scale = 600 / (self.max_position - self.min_position)
+            except (ArithmeticError, ValueError):
+                scale = _num.div(600, self.max_position - self.min_position)
             for i in range(99):
                 xa = self.min_position + i * (self.max_position - self.min_position) / 99
                 xb = self.min_position + (i + 1) * (self.max_position - self.min_position) / 99
                 _draw.line(
                     frame,
                     (xa - self.min_position) * scale,
-                    400 - (math.sin(3 * xa) * 0.45 + 0.55) * scale,
+                    400 - (_num.sin(3 * xa) * 0.45 + 0.55) * scale,
                     (xb - self.min_position) * scale,
-                    400 - (math.sin(3 * xb) * 0.45 + 0.55) * scale,
+                    400 - (_num.sin(3 * xb) * 0.45 + 0.55) * scale,
                     (0, 0, 0),
                     2,
                 )
             base_x = (self.position - self.min_position) * scale
-            base_y = (math.sin(3 * self.position) * 0.45 + 0.55) * scale + 10
+            try:
+                base_y = (math.sin(3 * self.position) * 0.45 + 0.55) * scale + 10
+            except (ArithmeticError, ValueError):
+                base_y = (_num.sin(3 * self.position) * 0.45 + 0.55) * scale + 10
             _draw.fill_rect(
                 frame, base_x - 20, 400 - base_y - 20, base_x + 20, 400 - base_y, (0, 0, 0)
             )
             _draw.circle(frame, base_x - 10, 400 - base_y, 8, (128, 128, 128))
             _draw.circle(frame, base_x + 10, 400 - base_y, 8, (128, 128, 128))
             flag_x = (self.goal_position - self.min_position) * scale
-            flag_y = 400 - (math.sin(3 * self.goal_position) * 0.45 + 0.55) * scale
+            try:
+                flag_y = 400 - (math.sin(3 * self.goal_position) * 0.45 + 0.55) * scale
+            except (ArithmeticError, ValueError):
+                flag_y = 400 - (_num.sin(3 * self.goal_position) * 0.45 + 0.55) * scale
             _draw.line(frame, flag_x, flag_y, flag_x, flag_y - 50, (0, 0, 0))
             _draw.polygon(
                 frame,

@@ -98,20 +98,26 @@ def step(_key: Any, _state: State, action: Any, params: Params, _static: Any) ->
     position = _state.position
     velocity = _state.velocity
     elapsed_steps = _state.elapsed_steps + 1
-    force = jnp.minimum(jnp.maximum(action[0], min_action), max_action)
-    v = velocity + (force * power - 0.0025 * jnp.cos(3 * position))
-    _c1 = _jx.truth(v > max_speed)
+    force = jnp.minimum(
+        jnp.maximum(action[0], _jx.cast(min_action, "float32")), _jx.cast(max_action, "float32")
+    )
+    v = _jx.cast(velocity, "float32") + (
+        force * _jx.cast(power, "float32") - _jx.cast(0.0025 * jnp.cos(3 * position), "float32")
+    )
+    _c1 = _jx.truth(v > _jx.cast(max_speed, "float32"))
     v = _jx.where(_c1, max_speed, v)
-    _c2 = _jx.truth(v < -max_speed)
+    _c2 = _jx.truth(v < _jx.cast(-max_speed, "float32"))
     v = _jx.where(_c2, -max_speed, v)
-    p = position + v
-    _c3 = _jx.truth(p > max_position)
+    p = _jx.cast(position, "float32") + v
+    _c3 = _jx.truth(p > _jx.cast(max_position, "float32"))
     p = _jx.where(_c3, max_position, p)
-    _c4 = _jx.truth(p < min_position)
+    _c4 = _jx.truth(p < _jx.cast(min_position, "float32"))
     p = _jx.where(_c4, min_position, p)
-    _c5 = _jx.truth(jnp.logical_and(p == min_position, v < 0))
+    _c5 = _jx.truth(jnp.logical_and(p == _jx.cast(min_position, "float32"), v < 0))
     v = _jx.where(_c5, 0.0, v)
-    at_goal = jnp.logical_and(p >= goal_position, v >= params.goal_velocity)
+    at_goal = jnp.logical_and(
+        p >= _jx.cast(goal_position, "float32"), v >= _jx.cast(params.goal_velocity, "float32")
+    )
     position = _jx.cast(p, "float32")
     velocity = _jx.cast(v, "float32")
     terminated = _jx.cast(at_goal, "bool")

@@ -16,6 +16,7 @@ from gymnasium import spaces
 
 from envgen import runtime as _rt
 from envgen.runtime import draw as _draw
+from envgen.runtime import numeric as _num
 
 ID = "envgen/MountainCar-v0"
 ACCELERATE_LEFT = 0
@@ -154,7 +155,14 @@ class MountainCarV0Env(gym.Env):
         self._elapsed_steps += 1
         position = self.position
         velocity = self.velocity
-        velocity = velocity + ((action - 1) * self.force + math.cos(3 * position) * -self.gravity)
+        try:
+            velocity = velocity + (
+                (action - 1) * self.force + math.cos(3 * position) * -self.gravity
+            )
+        except (ArithmeticError, ValueError):
+            velocity = velocity + (
+                (action - 1) * self.force + _num.cos(3 * position) * -self.gravity
+            )
         velocity = min(max(velocity, -self.max_speed), self.max_speed)
         position = position + velocity
         position = min(max(position, self.min_position), self.max_position)
@@ -189,24 +197,39 @@ class MountainCarV0Env(gym.Env):
     def _picture(self, car, goal) -> Any:
         frame = np.zeros((400, 600, 3), dtype=np.uint8)
         _draw.fill(frame, (255, 255, 255))
-        scale = 600 / (self.max_position - self.min_position)
+        try:
+            scale = 600 / (self.max_position - self.min_position)
+        except (ArithmeticError, ValueError):
+            scale = _num.div(600, self.max_position - self.min_position)
         for i in range(99):
             xa = self.min_position + i * (self.max_position - self.min_position) / 99
             xb = self.min_position + (i + 1) * (self.max_position - self.min_position) / 99
             _draw.line(
                 frame,
                 (xa - self.min_position) * scale,
-                400 - (math.sin(3 * xa) * 0.45 + 0.55) * scale,
+                400 - (_num.sin(3 * xa) * 0.45 + 0.55) * scale,
                 (xb - self.min_position) * scale,
-                400 - (math.sin(3 * xb) * 0.45 + 0.55) * scale,
+                400 - (_num.sin(3 * xb) * 0.45 + 0.55) * scale,
                 (0, 0, 0),
                 2,
             )
         base_x = (car - self.min_position) * scale
-        base_y = (math.sin(3 * car) * 0.45 + 0.55) * scale + 10
-        angle = math.cos(3 * car)
-        c = math.cos(angle)
-        s = math.sin(angle)
+        try:
+            base_y = (math.sin(3 * car) * 0.45 + 0.55) * scale + 10
+        except (ArithmeticError, ValueError):
+            base_y = (_num.sin(3 * car) * 0.45 + 0.55) * scale + 10
+        try:
+            angle = math.cos(3 * car)
+        except (ArithmeticError, ValueError):
+            angle = _num.cos(3 * car)
+        try:
+            c = math.cos(angle)
+        except (ArithmeticError, ValueError):
+            c = _num.cos(angle)
+        try:
+            s = math.sin(angle)
+        except (ArithmeticError, ValueError):
+            s = _num.sin(angle)
         _draw.polygon(
             frame,
             np.array(
@@ -222,7 +245,10 @@ class MountainCarV0Env(gym.Env):
         _draw.circle(frame, base_x + 10 * c, 400 - (base_y + 10 * s), 8, (128, 128, 128))
         _draw.circle(frame, base_x - 10 * c, 400 - (base_y - 10 * s), 8, (128, 128, 128))
         flag_x = (goal - self.min_position) * scale
-        flag_y = 400 - (math.sin(3 * goal) * 0.45 + 0.55) * scale
+        try:
+            flag_y = 400 - (math.sin(3 * goal) * 0.45 + 0.55) * scale
+        except (ArithmeticError, ValueError):
+            flag_y = 400 - (_num.sin(3 * goal) * 0.45 + 0.55) * scale
         _draw.line(frame, flag_x, flag_y, flag_x, flag_y - 50, (0, 0, 0))
         _draw.polygon(
             frame,

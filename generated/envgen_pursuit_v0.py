@@ -19,6 +19,7 @@ from pettingzoo.utils import conversions
 from envgen import runtime as _rt
 from envgen.runtime import draw as _draw
 from envgen.runtime import multiagent as _ma
+from envgen.runtime import numeric as _num
 
 ID = "envgen/Pursuit-v0"
 STAY = 0
@@ -258,7 +259,7 @@ class PursuitV0(ParallelEnv):
                     )
                     if (landed or swapped) and (not caught[i]):
                         caught[i] = True
-                        catches = catches + 1
+                        catches = _num.wrap64(catches + 1)
         self.x = x
         self.y = y
         self.last_x = last_x

@@ -15,6 +15,7 @@ import numpy as np
 from gymnasium import spaces
 
 from envgen import runtime as _rt
+from envgen.runtime import numeric as _num
 
 ID = "envgen/ResourceManagement-v0"
 PARAMS = (
@@ -157,8 +158,11 @@ class ResourceManagementV0Env(gym.Env):
         load = self.load
         servers = self.servers
         queue = self.queue
-        change = int(float(round(action[0] * 2.0)))
-        servers = min(max(servers + change, 1), self.max_servers)
+        try:
+            change = _num.to_int(float(round(action[0] * 2.0)))
+        except (ArithmeticError, ValueError):
+            change = _num.to_int(float(_num.round_half_even(action[0] * 2.0)))
+        servers = min(max(_num.wrap64(servers + change), 1), self.max_servers)
         demand = load[min(self._elapsed_steps - 1, self.max_steps - 1)]
         capacity = servers / self.max_servers
         if demand > capacity:

@@ -16,6 +16,7 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode
 
 from envgen import runtime as _rt
+from envgen.runtime import numeric as _num
 from envgen.runtime.vector import NativeVectorEnv, jit, prange
 
 # Helpers get `_` names, so that a spec may use any plain name (envgen/compiler/names.py).
@@ -59,6 +60,18 @@ def _map_sin(_x):
     for _k in range(_flat.size):
         _out[_k] = math.sin(_flat[_k])
     return _out.reshape(_x.shape)
+
+
+@jit
+def _saturate(_x, _lo, _hi):
+    """A float converted to an int in [_lo, _hi]: truncated, saturated, NaN to 0."""
+    if _x != _x:
+        return 0
+    if _x >= _hi:
+        return _hi
+    if _x <= _lo:
+        return _lo
+    return int(_x)
 
 
 @jit
@@ -152,7 +165,11 @@ def _step_envs(
         servers = _state_servers[_i]
         queue = _state_queue[_i]
         action = _actions[_i]
-        change = int(np.rint(float(np.float32(np.float32(action[0]) * np.float32(2.0)))) + 0.0)
+        change = _saturate(
+            np.rint(float(np.float32(np.float32(action[0]) * np.float32(2.0)))) + 0.0,
+            -9223372036854775808,
+            9223372036854775807,
+        )
         servers = min(max(servers + change, 1), max_servers)
         demand = load[_index(min(_elapsed[_i] - 1, max_steps - 1), load.shape[0])]
         capacity = servers / max_servers
@@ -271,8 +288,8 @@ class ResourceManagementV0VectorEnv(NativeVectorEnv):
             load = self.load
             servers = self.servers
             queue = self.queue
-            change = np.asarray(np.round((action[:, 0] * 2.0).astype(np.float64)) + 0.0).astype(
-                np.int64
+            change = _num.cast_int_array(
+                np.round((action[:, 0] * 2.0).astype(np.float64)) + 0.0, np.int64
             )
             servers = np.minimum(np.maximum(servers + change, 1), self.max_servers)
             demand = load[

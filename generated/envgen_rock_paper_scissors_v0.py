@@ -18,6 +18,7 @@ from pettingzoo.utils import conversions
 
 from envgen import runtime as _rt
 from envgen.runtime import multiagent as _ma
+from envgen.runtime import numeric as _num
 
 ID = "envgen/RockPaperScissors-v0"
 ROCK = 0
@@ -127,9 +128,9 @@ class RockPaperScissorsV0(ParallelEnv):
             terminated = False
             reward = float(
                 0.0
-                if move[agent] == move[1 - agent]
+                if move[agent] == move[_num.wrap64(1 - agent)]
                 else 1.0
-                if (move[agent] - move[1 - agent]) % 3 == 1
+                if (move[agent] - move[_num.wrap64(1 - agent)]) % 3 == 1
                 else -1.0
             )
             info = {"own_move": np.int64(move[agent])}
@@ -179,7 +180,7 @@ class RockPaperScissorsV0(ParallelEnv):
         return self.action_spaces[agent]
 
     def _observe(self, agent: int) -> Any:
-        return np.int64(int(self.move[1 - agent]))
+        return np.int64(int(self.move[_num.wrap64(1 - agent)]))
 
 
 def parallel_env(**params: Any) -> RockPaperScissorsV0:

@@ -15,6 +15,7 @@ import numpy as np
 from gymnasium import spaces
 
 from envgen import runtime as _rt
+from envgen.runtime import numeric as _num
 
 ID = "envgen/SimpleTrading-v0"
 HOLD = 0
@@ -171,8 +172,11 @@ class SimpleTradingV0Env(gym.Env):
         price = self.price
         value_before = cash + position * price
         if action == BUY:
-            shares = int(cash // price)
-            position = position + shares
+            try:
+                shares = _num.to_int(cash // price)
+            except (ArithmeticError, ValueError):
+                shares = _num.to_int(_num.floordiv(cash, price))
+            position = _num.wrap64(position + shares)
             cash = cash - shares * price
         elif action == SELL:
             cash = cash + position * price
@@ -185,7 +189,7 @@ class SimpleTradingV0Env(gym.Env):
         if self.check_state:
             _rt.check_finite(ID, cash=cash, position=position, price=price)
         terminated = False
-        reward = float((value - value_before) / self.initial_cash)
+        reward = float(_num.div(value - value_before, self.initial_cash))
         truncated = self._elapsed_steps >= self.max_episode_steps
         return (
             self._get_obs(),
@@ -230,9 +234,9 @@ class SimpleTradingV0Env(gym.Env):
     def _get_obs(self) -> Any:
         return np.array(
             [
-                self.cash / self.initial_cash,
-                self.position * self.price / self.initial_cash,
-                self.price / self.initial_price,
+                _num.div(self.cash, self.initial_cash),
+                _num.div(self.position * self.price, self.initial_cash),
+                _num.div(self.price, self.initial_price),
                 self._elapsed_steps / self.max_steps,
             ],
             dtype=np.float32,

@@ -16,6 +16,7 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode
 
 from envgen import runtime as _rt
+from envgen.runtime import numeric as _num
 from envgen.runtime.vector import NativeVectorEnv, jit
 
 # Helpers get `_` names, so that a spec may use any plain name (envgen/compiler/names.py).
@@ -25,6 +26,18 @@ from .envgen_simple_trading_v0 import BUY, ID, PARAMS, SELL
 from .envgen_simple_trading_v0 import SimpleTradingV0Env as _SingleEnv
 
 # --- the env ----------------------------------------------------------------------------
+
+
+@jit
+def _saturate(_x, _lo, _hi):
+    """A float converted to an int in [_lo, _hi]: truncated, saturated, NaN to 0."""
+    if _x != _x:
+        return 0
+    if _x >= _hi:
+        return _hi
+    if _x <= _lo:
+        return _lo
+    return int(_x)
 
 
 @jit
@@ -130,7 +143,7 @@ def _step_envs(
         action = _actions[_i]
         value_before = cash + position * price
         if action == BUY:
-            shares = int(cash // price)
+            shares = _saturate(cash // price, -9223372036854775808, 9223372036854775807)
             position = position + shares
             cash = cash - shares * price
         elif action == SELL:
@@ -256,7 +269,7 @@ class SimpleTradingV0VectorEnv(NativeVectorEnv):
                 price = self.price
                 value_before = cash + position.astype(np.float64) * price
                 _m1 = action == BUY
-                shares = np.asarray(cash // price).astype(np.int64)
+                shares = _num.cast_int_array(cash // price, np.int64)
                 position = np.where(_m1, position + shares, position)
                 cash = np.where(_m1, cash - shares.astype(np.float64) * price, cash)
                 _m2 = ~_m1

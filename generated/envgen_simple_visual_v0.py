@@ -15,6 +15,7 @@ from gymnasium import spaces
 
 from envgen import runtime as _rt
 from envgen.runtime import draw as _draw
+from envgen.runtime import numeric as _num
 
 ID = "envgen/SimpleVisual-v0"
 UP = 0
@@ -130,7 +131,7 @@ class SimpleVisualV0Env(gym.Env):
         self._elapsed_steps = 0
         agent_x = 0
         agent_y = 0
-        target = int(self.np_random.integers(1, self.grid_size * self.grid_size))
+        target = int(self.np_random.integers(1, _num.wrap64(self.grid_size * self.grid_size)))
         self.agent_x = agent_x
         self.agent_y = agent_y
         self.target = target
@@ -140,7 +141,10 @@ class SimpleVisualV0Env(gym.Env):
         self._closed = False
         return self._get_obs(), {
             "distance": int(
-                abs(agent_x - target % self.grid_size) + abs(agent_y - target // self.grid_size)
+                _num.wrap64(
+                    abs(_num.wrap64(agent_x - target % self.grid_size))
+                    + abs(_num.wrap64(agent_y - target // self.grid_size))
+                )
             )
         }
 
@@ -161,14 +165,14 @@ class SimpleVisualV0Env(gym.Env):
         agent_y = self.agent_y
         target = self.target
         if action == UP:
-            agent_y = max(agent_y - 1, 0)
+            agent_y = max(_num.wrap64(agent_y - 1), 0)
         elif action == RIGHT:
-            agent_x = min(agent_x + 1, self.grid_size - 1)
+            agent_x = min(_num.wrap64(agent_x + 1), self.grid_size - 1)
         elif action == DOWN:
-            agent_y = min(agent_y + 1, self.grid_size - 1)
+            agent_y = min(_num.wrap64(agent_y + 1), self.grid_size - 1)
         else:
-            agent_x = max(agent_x - 1, 0)
-        reached = agent_y * self.grid_size + agent_x == target
+            agent_x = max(_num.wrap64(agent_x - 1), 0)
+        reached = _num.wrap64(agent_y * self.grid_size + agent_x) == target
         self.agent_x = agent_x
         self.agent_y = agent_y
         self.target = target
@@ -184,7 +188,10 @@ class SimpleVisualV0Env(gym.Env):
             truncated,
             {
                 "distance": int(
-                    abs(agent_x - target % self.grid_size) + abs(agent_y - target // self.grid_size)
+                    _num.wrap64(
+                        abs(_num.wrap64(agent_x - target % self.grid_size))
+                        + abs(_num.wrap64(agent_y - target // self.grid_size))
+                    )
                 )
             },
         )
@@ -209,29 +216,39 @@ class SimpleVisualV0Env(gym.Env):
     def _picture(self, ax, ay, target_cell) -> Any:
         frame = np.zeros((self.image_size, self.image_size, 3), dtype=np.uint8)
         _draw.fill(frame, (255, 255, 255))
-        for i in range(self.grid_size + 1):
+        for i in range(_num.wrap64(self.grid_size + 1)):
             _draw.fill_rect(
-                frame, i * self.cell, 0, i * self.cell + 1, self.image_size, (160, 160, 160)
+                frame,
+                _num.wrap64(i * self.cell),
+                0,
+                _num.wrap64(i * self.cell + 1),
+                self.image_size,
+                (160, 160, 160),
             )
             _draw.fill_rect(
-                frame, 0, i * self.cell, self.image_size, i * self.cell + 1, (160, 160, 160)
+                frame,
+                0,
+                _num.wrap64(i * self.cell),
+                self.image_size,
+                _num.wrap64(i * self.cell + 1),
+                (160, 160, 160),
             )
         tx = target_cell % self.grid_size
         ty = target_cell // self.grid_size
         _draw.fill_rect(
             frame,
-            tx * self.cell + 1,
-            ty * self.cell + 1,
-            (tx + 1) * self.cell,
-            (ty + 1) * self.cell,
+            _num.wrap64(tx * self.cell + 1),
+            _num.wrap64(ty * self.cell + 1),
+            _num.wrap64((tx + 1) * self.cell),
+            _num.wrap64((ty + 1) * self.cell),
             (0, 200, 0),
         )
         _draw.fill_rect(
             frame,
-            ax * self.cell + 1,
-            ay * self.cell + 1,
-            (ax + 1) * self.cell,
-            (ay + 1) * self.cell,
+            _num.wrap64(ax * self.cell + 1),
+            _num.wrap64(ay * self.cell + 1),
+            _num.wrap64((ax + 1) * self.cell),
+            _num.wrap64((ay + 1) * self.cell),
             (0, 0, 255),
         )
         return frame

@@ -15,6 +15,7 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode
 
 from envgen import runtime as _rt
+from envgen.runtime import numeric as _num
 from envgen.runtime.vector import NativeVectorEnv, jit, prange
 
 # Helpers get `_` names, so that a spec may use any plain name (envgen/compiler/names.py).
@@ -318,7 +319,7 @@ class SimpleVisualV0VectorEnv(NativeVectorEnv):
         target = self._streams.draw(
             _ids,
             "integers",
-            {"low": 1, "high": (self.grid_size) * (self.grid_size)},
+            {"low": 1, "high": _num.wrap64((self.grid_size) * (self.grid_size))},
             dtype=np.int64,
         )
         self.agent_x[_ids] = agent_x

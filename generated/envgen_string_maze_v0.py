@@ -14,6 +14,7 @@ import numpy as np
 from gymnasium import spaces
 
 from envgen import runtime as _rt
+from envgen.runtime import numeric as _num
 
 ID = "envgen/StringMaze-v0"
 UP = 0
@@ -145,18 +146,18 @@ class StringMazeV0Env(gym.Env):
                 action = _rt.fix_action(self.action_space, action, self.invalid_action)
         self._elapsed_steps += 1
         cell = self.cell
-        row = cell // self.width
-        col = cell % self.width
+        row = cell // self.width if self.width else 0
+        col = cell % self.width if self.width else 0
         if action == UP:
-            row = row - 1
+            row = _num.wrap64(row - 1)
         elif action == DOWN:
-            row = row + 1
+            row = _num.wrap64(row + 1)
         elif action == LEFT:
-            col = col - 1
+            col = _num.wrap64(col - 1)
         else:
-            col = col + 1
+            col = _num.wrap64(col + 1)
         if self.grid[row, col] != 0:
-            cell = row * self.width + col
+            cell = _num.wrap64(row * self.width + col)
         self.cell = cell
         if self.check_state:
             _rt.check_finite(ID, cell=cell)
@@ -178,12 +179,24 @@ class StringMazeV0Env(gym.Env):
     def _get_obs(self) -> Any:
         return np.array(
             [
-                self.cell // self.width,
-                self.cell % self.width,
-                self.grid[self.cell // self.width - 1, self.cell % self.width],
-                self.grid[self.cell // self.width, self.cell % self.width + 1],
-                self.grid[self.cell // self.width + 1, self.cell % self.width],
-                self.grid[self.cell // self.width, self.cell % self.width - 1],
+                self.cell // self.width if self.width else 0,
+                self.cell % self.width if self.width else 0,
+                self.grid[
+                    _num.wrap64((self.cell // self.width if self.width else 0) - 1),
+                    self.cell % self.width if self.width else 0,
+                ],
+                self.grid[
+                    self.cell // self.width if self.width else 0,
+                    (self.cell % self.width if self.width else 0) + 1,
+                ],
+                self.grid[
+                    _num.wrap64((self.cell // self.width if self.width else 0) + 1),
+                    self.cell % self.width if self.width else 0,
+                ],
+                self.grid[
+                    self.cell // self.width if self.width else 0,
+                    (self.cell % self.width if self.width else 0) - 1,
+                ],
             ],
             dtype=np.int64,
         )

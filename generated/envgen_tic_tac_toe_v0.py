@@ -18,6 +18,7 @@ from pettingzoo.utils import wrappers
 
 from envgen import runtime as _rt
 from envgen.runtime import multiagent as _ma
+from envgen.runtime import numeric as _num
 
 ID = "envgen/TicTacToe-v0"
 LINES = _rt.frozen(
@@ -133,13 +134,13 @@ class TicTacToeV0(AECEnv):
         board = self.board
         winner = self.winner
         marks = self.marks
-        board[action] = agent + 1
-        marks = marks + 1
+        board[action] = _num.wrap64(agent + 1)
+        marks = _num.wrap64(marks + 1)
         for i in range(8):
             if (
-                board[LINES[i, 0]] == agent + 1
-                and board[LINES[i, 1]] == agent + 1
-                and (board[LINES[i, 2]] == agent + 1)
+                board[LINES[i, 0]] == _num.wrap64(agent + 1)
+                and board[LINES[i, 1]] == _num.wrap64(agent + 1)
+                and (board[LINES[i, 2]] == _num.wrap64(agent + 1))
             ):
                 winner = agent
         self.board = board
@@ -147,7 +148,7 @@ class TicTacToeV0(AECEnv):
         self.marks = marks
         if self.check_state:
             _rt.check_finite(ID, board=board, winner=winner, marks=marks)
-        _following = int(1 - agent)
+        _following = int(_num.wrap64(1 - agent))
         self._clear_rewards()
         truncated = False
         for agent in range(self._count):
@@ -206,7 +207,7 @@ class TicTacToeV0(AECEnv):
     def _observe(self, agent: int) -> Any:
         return {
             "observation": np.array(
-                np.where(self.board == agent + 1, 1, np.where(self.board == 0, 0, -1)),
+                np.where(self.board == _num.wrap64(agent + 1), 1, np.where(self.board == 0, 0, -1)),
                 dtype=np.int8,
             ),
             "action_mask": _ma.mask_array(self.board == 0, 9, ID, self._current[agent]),

@@ -14,6 +14,7 @@ import numpy as np
 from gymnasium import spaces
 
 from envgen import runtime as _rt
+from envgen.runtime import numeric as _num
 
 ID = "envgen/TypeTheWord-v0"
 A = 0
@@ -156,7 +157,7 @@ class TypeTheWordV0Env(gym.Env):
         hit = letter == word[cursor]
         if hit:
             typed[cursor] = letter
-            cursor = min(cursor + 1, self.length - 1)
+            cursor = min(_num.wrap64(cursor + 1), self.length - 1)
         done = bool(np.all(typed == word))
         self.word = word
         self.typed = typed

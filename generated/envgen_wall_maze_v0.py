@@ -14,6 +14,7 @@ import numpy as np
 from gymnasium import spaces
 
 from envgen import runtime as _rt
+from envgen.runtime import numeric as _num
 
 ID = "envgen/WallMaze-v0"
 UP = 0
@@ -136,7 +137,7 @@ class WallMazeV0Env(gym.Env):
         self.start = int(np.argmax(self.grid == 2))
         self.goal = int(np.argmax(self.grid == 3))
         self.action_space = spaces.Discrete(4)
-        self.observation_space = spaces.Discrete(self.nrow * self.ncol)
+        self.observation_space = spaces.Discrete(_num.wrap64(self.nrow * self.ncol))
         self.max_episode_steps = 60
         _rt.check_render_mode(self.metadata, render_mode)
         self.render_mode = render_mode
@@ -161,16 +162,33 @@ class WallMazeV0Env(gym.Env):
             "action_mask": np.array(
                 np.asarray(
                     [
-                        pos // self.ncol > 0
-                        and self.grid[max(pos // self.ncol - 1, 0), pos % self.ncol] != 1,
-                        pos % self.ncol < self.ncol - 1
-                        and self.grid[pos // self.ncol, min(pos % self.ncol + 1, self.ncol - 1)]
+                        (pos // self.ncol if self.ncol else 0) > 0
+                        and self.grid[
+                            max(_num.wrap64((pos // self.ncol if self.ncol else 0) - 1), 0),
+                            pos % self.ncol if self.ncol else 0,
+                        ]
                         != 1,
-                        pos // self.ncol < self.nrow - 1
-                        and self.grid[min(pos // self.ncol + 1, self.nrow - 1), pos % self.ncol]
+                        (pos % self.ncol if self.ncol else 0) < self.ncol - 1
+                        and self.grid[
+                            pos // self.ncol if self.ncol else 0,
+                            min((pos % self.ncol if self.ncol else 0) + 1, self.ncol - 1),
+                        ]
                         != 1,
-                        pos % self.ncol > 0
-                        and self.grid[pos // self.ncol, max(pos % self.ncol - 1, 0)] != 1,
+                        (pos // self.ncol if self.ncol else 0) < self.nrow - 1
+                        and self.grid[
+                            min(
+                                _num.wrap64((pos // self.ncol if self.ncol else 0) + 1),
+                                self.nrow - 1,
+                            ),
+                            pos % self.ncol if self.ncol else 0,
+                        ]
+                        != 1,
+                        (pos % self.ncol if self.ncol else 0) > 0
+                        and self.grid[
+                            pos // self.ncol if self.ncol else 0,
+                            max((pos % self.ncol if self.ncol else 0) - 1, 0),
+                        ]
+                        != 1,
                     ]
                 ).astype(np.int8),
                 dtype=np.int8,
@@ -191,20 +209,20 @@ class WallMazeV0Env(gym.Env):
                 action = _rt.fix_action(self.action_space, action, self.invalid_action)
         self._elapsed_steps += 1
         pos = self.pos
-        row = pos // self.ncol
-        col = pos % self.ncol
+        row = pos // self.ncol if self.ncol else 0
+        col = pos % self.ncol if self.ncol else 0
         if action == UP:
-            row = row - 1
+            row = _num.wrap64(row - 1)
         elif action == RIGHT:
-            col = col + 1
+            col = _num.wrap64(col + 1)
         elif action == DOWN:
-            row = row + 1
+            row = _num.wrap64(row + 1)
         else:
-            col = col - 1
+            col = _num.wrap64(col - 1)
         r = min(max(row, 0), self.nrow - 1)
         c = min(max(col, 0), self.ncol - 1)
         if row == r and col == c and (self.grid[r, c] != 1):
-            pos = r * self.ncol + c
+            pos = _num.wrap64(r * self.ncol + c)
         self.pos = pos
         if self.check_state:
             _rt.check_finite(ID, pos=pos)
@@ -220,16 +238,33 @@ class WallMazeV0Env(gym.Env):
                 "action_mask": np.array(
                     np.asarray(
                         [
-                            pos // self.ncol > 0
-                            and self.grid[max(pos // self.ncol - 1, 0), pos % self.ncol] != 1,
-                            pos % self.ncol < self.ncol - 1
-                            and self.grid[pos // self.ncol, min(pos % self.ncol + 1, self.ncol - 1)]
+                            (pos // self.ncol if self.ncol else 0) > 0
+                            and self.grid[
+                                max(_num.wrap64((pos // self.ncol if self.ncol else 0) - 1), 0),
+                                pos % self.ncol if self.ncol else 0,
+                            ]
                             != 1,
-                            pos // self.ncol < self.nrow - 1
-                            and self.grid[min(pos // self.ncol + 1, self.nrow - 1), pos % self.ncol]
+                            (pos % self.ncol if self.ncol else 0) < self.ncol - 1
+                            and self.grid[
+                                pos // self.ncol if self.ncol else 0,
+                                min((pos % self.ncol if self.ncol else 0) + 1, self.ncol - 1),
+                            ]
                             != 1,
-                            pos % self.ncol > 0
-                            and self.grid[pos // self.ncol, max(pos % self.ncol - 1, 0)] != 1,
+                            (pos // self.ncol if self.ncol else 0) < self.nrow - 1
+                            and self.grid[
+                                min(
+                                    _num.wrap64((pos // self.ncol if self.ncol else 0) + 1),
+                                    self.nrow - 1,
+                                ),
+                                pos % self.ncol if self.ncol else 0,
+                            ]
+                            != 1,
+                            (pos % self.ncol if self.ncol else 0) > 0
+                            and self.grid[
+                                pos // self.ncol if self.ncol else 0,
+                                max((pos % self.ncol if self.ncol else 0) - 1, 0),
+                            ]
+                            != 1,
                         ]
                     ).astype(np.int8),
                     dtype=np.int8,
@@ -276,20 +311,33 @@ class WallMazeV0Env(gym.Env):
         return np.asarray(
             np.asarray(
                 [
-                    self.pos // self.ncol > 0
-                    and self.grid[max(self.pos // self.ncol - 1, 0), self.pos % self.ncol] != 1,
-                    self.pos % self.ncol < self.ncol - 1
+                    (self.pos // self.ncol if self.ncol else 0) > 0
                     and self.grid[
-                        self.pos // self.ncol, min(self.pos % self.ncol + 1, self.ncol - 1)
+                        max(_num.wrap64((self.pos // self.ncol if self.ncol else 0) - 1), 0),
+                        self.pos % self.ncol if self.ncol else 0,
                     ]
                     != 1,
-                    self.pos // self.ncol < self.nrow - 1
+                    (self.pos % self.ncol if self.ncol else 0) < self.ncol - 1
                     and self.grid[
-                        min(self.pos // self.ncol + 1, self.nrow - 1), self.pos % self.ncol
+                        self.pos // self.ncol if self.ncol else 0,
+                        min((self.pos % self.ncol if self.ncol else 0) + 1, self.ncol - 1),
                     ]
                     != 1,
-                    self.pos % self.ncol > 0
-                    and self.grid[self.pos // self.ncol, max(self.pos % self.ncol - 1, 0)] != 1,
+                    (self.pos // self.ncol if self.ncol else 0) < self.nrow - 1
+                    and self.grid[
+                        min(
+                            _num.wrap64((self.pos // self.ncol if self.ncol else 0) + 1),
+                            self.nrow - 1,
+                        ),
+                        self.pos % self.ncol if self.ncol else 0,
+                    ]
+                    != 1,
+                    (self.pos % self.ncol if self.ncol else 0) > 0
+                    and self.grid[
+                        self.pos // self.ncol if self.ncol else 0,
+                        max((self.pos % self.ncol if self.ncol else 0) - 1, 0),
+                    ]
+                    != 1,
                 ]
             ).astype(np.int8),
             dtype=np.bool_,

@@ -15,6 +15,7 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode
 
 from envgen import runtime as _rt
+from envgen.runtime import numeric as _num
 from envgen.runtime.vector import NativeVectorEnv, jit, prange
 
 # Helpers get `_` names, so that a spec may use any plain name (envgen/compiler/names.py).
@@ -179,7 +180,7 @@ class WallMazeV0VectorEnv(NativeVectorEnv):
         self.start = int(np.argmax(self.grid == 2))
         self.goal = int(np.argmax(self.grid == 3))
         self.single_action_space = spaces.Discrete(4)
-        self.single_observation_space = spaces.Discrete(self.nrow * self.ncol)
+        self.single_observation_space = spaces.Discrete(_num.wrap64(self.nrow * self.ncol))
         self.max_episode_steps = 60
         self._setup(num_envs, autoreset_mode, render_mode, max_episode_steps, buffered=False)
         self.pos = np.zeros((num_envs), dtype=np.int64)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import shutil
 import sys
+import types
 from pathlib import Path
 
 import numpy as np
@@ -167,6 +168,35 @@ def test_fuzz_runs_jax_agreement_on_a_spec_file_and_says_why_it_skips(
     (result,) = report.results
     assert result.status == "skip", result.message
     assert "no JAX module: a slice whose bounds are traced values" in result.message
+
+
+def test_a_failing_jax_agreement_prints_a_runnable_reproduction(specs: Path, monkeypatch) -> None:
+    """A planted JAX bug (the reward off by one): the failure carries a script that replays
+    the failing seed and fails with the same disagreement (it printed none before)."""
+    from envgen.testing import _jax
+
+    real = _jax.jax_module
+
+    def planted(env_id: str):
+        module, kwargs = real(env_id)
+        broken = types.SimpleNamespace(**vars(module))
+
+        def step(*args):
+            state, reward, terminated, info = module.step(*args)
+            return state, reward + 1.0, terminated, info
+
+        broken.step = step
+        return broken, kwargs
+
+    monkeypatch.setattr(_jax, "jax_module", planted)
+    report = fuzz(str(specs / "let_table.yaml"), properties=["jax_agreement"], budget=60)
+    (result,) = report.results
+    assert result.status == "fail" and "reward" in result.message, result.message
+    script = result.reproduction
+    assert script and "replay_problem(module" in script and "seed=0" in script, script
+    with pytest.raises(AssertionError) as raised:
+        exec(compile(script, "reproduction.py", "exec"), {"__name__": "__main__"})
+    assert str(raised.value) == result.message
 
 
 def test_fuzz_text_output_gives_the_skip_reason(specs: Path) -> None:

@@ -82,10 +82,20 @@ class UnresolvedName(AssertionError):
 class Translator:
     """Spells checked DSL syntax trees as Python for one scope of a generated method."""
 
+    #: Python numbers follow the language's number rules (docs/spec.md, "Numbers") through
+    #: envgen.runtime.numeric; printers whose scalars are not Python numbers (the Numba
+    #: kernel's) turn this off.
+    number_rules = True
+
     def __init__(self, model: EnvModel, *, state_on_self: bool = False) -> None:
         self.model = model
         self.state_on_self = state_on_self
         self.uses: set[str] = set()  # module-level helpers needed (math, _draw, ...)
+        #: exact mode prints the runtime's IEEE helpers for Python float operations that
+        #: can raise; `statement` prints an assignment plainly first, inside `try`
+        self.exact = True
+        self.raising = False  # set when a printed operation can raise on Python numbers
+        self.loop_bounds: dict[str, tuple[int, int]] = {}  # loop variables' proven bounds
 
     # -- names
 
@@ -117,9 +127,193 @@ class Translator:
 
     # -- expressions
 
-    def expr(self, node: ast.expr) -> str:
+    def expr(self, node: ast.expr, ring_parent: bool = False) -> str:
         method: Callable[[ast.expr], str] = getattr(self, f"_{type(node).__name__}")
-        return method(node)
+        text = method(node)
+        if self.number_rules and not ring_parent and self._may_overflow(node):
+            # int64 wraps around (docs/spec.md, "Numbers"); a Python int does not. `+ - *`
+            # commute with the wrap, so one wrap at the root of each chain is enough.
+            self.uses.add("numeric")
+            return f"_num.wrap64({text})"
+        return text
+
+    # -- the number rules (docs/spec.md, "Numbers"; envgen/runtime/numeric.py)
+
+    def _python_int(self, node: ast.expr) -> bool:
+        t = self.type_of(node)
+        return t.weak and t.is_scalar and t.kind == "int"
+
+    def _ring(self, node: ast.expr) -> bool:
+        """An int64 operation whose operands may be left unwrapped (it commutes with the
+        wrap to 64 bits)."""
+        if not self.number_rules:
+            return False
+        if isinstance(node, ast.BinOp):
+            return isinstance(node.op, _RING_OPS) and self._python_int(node)
+        if isinstance(node, ast.UnaryOp):
+            return isinstance(node.op, (ast.USub, ast.UAdd)) and self._python_int(node)
+        return False
+
+    def _may_overflow(self, node: ast.expr) -> bool:
+        if not self._python_int(node):
+            return False
+        if isinstance(node, ast.BinOp):
+            if isinstance(node.op, ast.FloorDiv):
+                # only INT64_MIN // -1 leaves the range
+                divisor = self.int_bounds(node.right)
+                return divisor is None or divisor[0] <= -1 <= divisor[1]
+            if not isinstance(node.op, _RING_OPS):
+                return False
+        elif isinstance(node, ast.UnaryOp):
+            if not isinstance(node.op, ast.USub):
+                return False
+        elif not (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id == "abs"
+            and node.func.id not in self.model.functions
+        ):
+            return False
+        bounds = self.int_bounds(node)
+        return bounds is None or not (_INT64_MIN <= bounds[0] and bounds[1] <= _INT64_MAX)
+
+    def int_bounds(self, node: ast.expr) -> tuple[int, int] | None:
+        """Bounds of an integer value the analysis can prove (literals, bounded params, a
+        Discrete action, and + - * // % of those), else None."""
+        t = self.type_of(node)
+        if t.dtype == "bool" and t.is_scalar:
+            return (0, 1)
+        if isinstance(node, ast.Constant) and isinstance(node.value, int):
+            return (int(node.value), int(node.value))
+        if isinstance(node, ast.Name):
+            return self._name_bounds(node)
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id == "len"
+            and node.func.id not in self.model.functions
+        ):
+            return (0, _MAX_LENGTH)
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+            inner = self.int_bounds(node.operand)
+            return None if inner is None else (-inner[1], -inner[0])
+        if isinstance(node, ast.IfExp):
+            a, b = self.int_bounds(node.body), self.int_bounds(node.orelse)
+            return None if a is None or b is None else (min(a[0], b[0]), max(a[1], b[1]))
+        if not isinstance(node, ast.BinOp):
+            return None
+        right = self.int_bounds(node.right)
+        if isinstance(node.op, (ast.FloorDiv, ast.Mod)) and right and right[0] >= 0:
+            # a divisor of 0 gives 0 (NumPy's rule)
+            if isinstance(node.op, ast.Mod):
+                return (0, max(right[1] - 1, 0))
+            left = self.int_bounds(node.left)
+            if left is None or right[1] < 1:
+                return None if left is None else (0, 0)
+            low = max(right[0], 1)
+            ends = [0, left[0] // low, left[0] // right[1], left[1] // low, left[1] // right[1]]
+            return (min(ends), max(ends))
+        left = self.int_bounds(node.left)
+        if left is None or right is None:
+            return None
+        if isinstance(node.op, ast.Add):
+            return (left[0] + right[0], left[1] + right[1])
+        if isinstance(node.op, ast.Sub):
+            return (left[0] - right[1], left[1] - right[0])
+        if isinstance(node.op, ast.Mult):
+            ends = [a * b for a in left for b in right]
+            return (min(ends), max(ends))
+        return None
+
+    def _name_bounds(self, node: ast.Name) -> tuple[int, int] | None:
+        symbol = self.model.symbols.get(id(node))
+        if symbol is None:
+            return None
+        if symbol.kind == "param":
+            param = self.model.params.get(node.id)
+            if param is None or param.param_type != "int":
+                return None
+            low = (
+                param.ge
+                if param.ge is not None
+                else (None if param.gt is None else math.floor(param.gt) + 1)
+            )
+            high = (
+                param.le
+                if param.le is not None
+                else (None if param.lt is None else math.ceil(param.lt) - 1)
+            )
+            # an int param's value is an int64 (checked when the env is made)
+            low = _INT64_MIN if low is None else math.ceil(low)
+            high = _INT64_MAX if high is None else math.floor(high)
+            return (low, high)
+        if symbol.kind == "action" and self.model.action_space.kind == "Discrete":
+            n = self.model.action_space.args.get("n")
+            start = self.model.action_space.args.get("start")
+            n_value = _constant_int(n.expr if n is not None else None)
+            start_value = 0 if start is None or start.expr is None else _constant_int(start.expr)
+            if n_value is None or start_value is None:
+                return None
+            return (start_value, start_value + n_value - 1)
+        if symbol.kind == "let" and node.id in self.model.lets:
+            let = self.model.lets[node.id].expr
+            return None if let is None else self.int_bounds(let)
+        if symbol.kind == "loop" and node.id in self.loop_bounds:
+            return self.loop_bounds[node.id]
+        if symbol.kind == "special" and node.id == "elapsed_steps":
+            return (0, 2**62)
+        return None
+
+    def _zero_free(self, node: ast.expr) -> bool:
+        """Whether a divisor is proven nonzero (a nonzero literal, bounds without 0)."""
+        if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)):
+            return node.value != 0
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+            return self._zero_free(node.operand)
+        bounds = self.int_bounds(node) if self.type_of(node).kind == "int" else None
+        return bounds is not None and (bounds[0] > 0 or bounds[1] < 0)
+
+    def _python_numbers(self, *nodes: ast.expr) -> bool:
+        """Whether the single env holds these values as plain Python numbers (their
+        arithmetic raises where NumPy's gives inf, nan or 0)."""
+        return all(
+            self.type_of(n).weak and self.type_of(n).is_scalar and self.type_of(n).is_numeric
+            for n in nodes
+        )
+
+    def arithmetic(
+        self, op: ast.operator, left: str, right: str, left_node: ast.expr, right_node: ast.expr
+    ) -> str:
+        """`left op right` under the number rules: a Python float operation that can raise
+        is marked `raising` (the statement runs it in `try`, see `statement`) and, in exact
+        mode, calls the runtime's IEEE version."""
+        if self.number_rules and self._python_numbers(left_node, right_node):
+            if isinstance(op, (ast.Div, ast.FloorDiv, ast.Mod)) and not self._zero_free(right_node):
+                integers = self.type_of(left_node).kind in ("int", "bool") and self.type_of(
+                    right_node
+                ).kind in ("int", "bool")
+                if (
+                    integers
+                    and isinstance(op, (ast.FloorDiv, ast.Mod))
+                    and isinstance(right_node, (ast.Name, ast.Constant))
+                ):
+                    # NumPy's integer rule, inline (a name is cheap to read twice)
+                    return f"({left}) {_BINOP[type(op)]} ({right}) if ({right}) else 0"
+                self.raising = True
+                if self.exact:
+                    self.uses.add("numeric")
+                    name = _EXACT_DIVISION[type(op)]
+                    return f"_num.{name}({left}, {right})"
+            if isinstance(op, ast.Pow):
+                # float64, as the analysis types it (Python's int ** int is an exact int,
+                # its float ** a complex for a negative base)
+                self.raising = True
+                if self.exact:
+                    self.uses.add("numeric")
+                    return f"_num.power({left}, {right})"
+                self.uses.add("math")
+                return f"math.pow({left}, {right})"
+        return f"({left}) {_BINOP[type(op)]} ({right})"
 
     def _Constant(self, node: ast.Constant) -> str:
         return literal(node.value)
@@ -127,11 +321,18 @@ class Translator:
     def _Name(self, node: ast.Name) -> str:
         return self.name(node)
 
+    def _operand(self, node: ast.expr, ring: bool) -> str:
+        return self.expr(node, ring_parent=True) if ring else self.expr(node)
+
     def _BinOp(self, node: ast.BinOp) -> str:
-        return f"({self.expr(node.left)}) {_BINOP[type(node.op)]} ({self.expr(node.right)})"
+        ring = self._ring(node)
+        left = self._operand(node.left, ring)
+        right = self._operand(node.right, ring)
+        return self.arithmetic(node.op, left, right, node.left, node.right)
 
     def _UnaryOp(self, node: ast.UnaryOp) -> str:
-        return f"{_UNARY[type(node.op)]}({self.expr(node.operand)})"
+        operand = self._operand(node.operand, self._ring(node))
+        return f"{_UNARY[type(node.op)]}({operand})"
 
     def _BoolOp(self, node: ast.BoolOp) -> str:
         op = " and " if isinstance(node.op, ast.And) else " or "
@@ -220,6 +421,15 @@ class Translator:
         if builtin.axis is not None and _argument(node, builtin.params, "axis") is not None:
             template = builtin.axis
         assert template is not None
+        cast = self._int_cast(node, name, use_scalar) if self.number_rules else None
+        if cast is not None:
+            template = cast
+        if self.number_rules and use_scalar and name in _RAISING_MATH:
+            self.raising = True
+            if self.exact:
+                template = template.replace("math.", "_num.").replace(
+                    "round(", "_num.round_half_even("
+                )
         # Parenthesize every argument: templates put them next to operators
         # (`{x} ** 2`); tidy() removes the parentheses that turn out to be redundant.
         values = {k: f"({v})" for k, v in zip(builtin.params, positional, strict=False)}
@@ -240,9 +450,28 @@ class Translator:
             values.setdefault(param, "None")
         if "math." in template:
             self.uses.add("math")
+        if "_num." in template:
+            self.uses.add("numeric")
         if "_draw." in template:
             self.uses.add("draw")
         return tidy(template.format(**values))
+
+    def _int_cast(self, node: ast.Call, name: str, scalar: bool) -> str | None:
+        """The template of a conversion to an integer type under the number rules (None
+        where the builtin's own is exact): ints wrap, floats truncate and saturate, NaN
+        gives 0. NumPy refuses an out-of-range Python int and leaves out-of-range floats to
+        the platform."""
+        dtype = "int64" if name == "int" else name
+        if dtype not in _INT_DTYPES or len(node.args) != 1 or node.keywords:
+            return None
+        arg = self.type_of(node.args[0])
+        if scalar:
+            if name == "int":
+                return "_num.to_int({x})" if arg.kind == "float" else None
+            return f"_num.cast_int({{x}}, np.{dtype})"
+        if arg.kind == "float":
+            return f"_num.cast_int_array({{x}}, np.{dtype})"
+        return None
 
     def square(self, arg: ast.expr, code: str) -> str:
         if isinstance(arg, (ast.Name, ast.Constant)):
@@ -263,14 +492,31 @@ class Translator:
             return [f"{pad}pass"]
         if isinstance(stmt, ast.Assign):
             target = self.target(stmt.targets[0])
-            value = self.stored(stmt.targets[0], self.expr(stmt.value), stmt.value)
-            return [f"{pad}{target} = {value}"]
+
+            def assigned() -> str:
+                return self.stored(stmt.targets[0], self.expr(stmt.value), stmt.value)
+
+            return self.guarded(pad, target, assigned, stmt.value)
         if isinstance(stmt, ast.AugAssign):
             target = self.target(stmt.target)
             current = self.target(stmt.target)
-            op = _BINOP[type(stmt.op)]
-            value = f"({current}) {op} ({self.expr(stmt.value)})"
-            return [f"{pad}{target} = {self.stored(stmt.target, value, None)}"]
+
+            def updated() -> str:
+                ring = self.number_rules and _is_ring_op(stmt.op)
+                ring = ring and self._python_int(stmt.target)
+                value = self.arithmetic(
+                    stmt.op, current, self._operand(stmt.value, ring), stmt.target, stmt.value
+                )
+                if (
+                    self.number_rules
+                    and self._python_int(stmt.target)
+                    and isinstance(stmt.op, (*_RING_OPS, ast.FloorDiv))
+                ):
+                    self.uses.add("numeric")
+                    value = f"_num.wrap64({value})"
+                return self.stored(stmt.target, value, None)
+
+            return self.guarded(pad, target, updated, stmt.value)
         if isinstance(stmt, ast.If):
             lines = [f"{pad}if {self.expr(stmt.test)}:"]
             lines += self.block(stmt.body, indent + 1) or [f"{pad}    pass"]
@@ -288,10 +534,57 @@ class Translator:
             assert isinstance(stmt.target, ast.Name) and isinstance(stmt.iter, ast.Call)
             args = ", ".join(self.expr(a) for a in stmt.iter.args)
             lines = [f"{pad}for {self.name(stmt.target)} in range({args}):"]
-            return lines + (self.block(stmt.body, indent + 1) or [f"{pad}    pass"])
+            bounds = [self.int_bounds(a) for a in stmt.iter.args]
+            saved = dict(self.loop_bounds)
+            if len(bounds) in (1, 2) and all(b is not None for b in bounds):
+                low = 0 if len(bounds) == 1 else bounds[0][0]  # type: ignore[index]
+                high = bounds[-1][1] - 1  # type: ignore[index]
+                self.loop_bounds[stmt.target.id] = (min(low, high), max(low, high))
+            try:
+                return lines + (self.block(stmt.body, indent + 1) or [f"{pad}    pass"])
+            finally:
+                self.loop_bounds = saved
         if isinstance(stmt, ast.Expr):
             return [f"{pad}{self.expr(stmt.value)}"]
         raise AssertionError(f"unchecked statement {stmt!r}")
+
+    def guarded(self, pad: str, target: str, value: Callable[[], str], node: ast.expr) -> list[str]:
+        """`target = value`, printed plainly where no operation in it can raise on Python
+        numbers; else plainly inside `try` (free in Python 3.11 when nothing is raised),
+        with the runtime's IEEE version after an exception. A value that draws or calls a
+        spec function is printed exact only: running it twice would draw twice."""
+        self.exact, self.raising = False, False
+        before = set(self.uses)
+        try:
+            fast = value()
+        finally:
+            self.exact = True
+        if not self.raising:
+            return [f"{pad}{target} = {fast}"]
+        fast_uses = self.uses - before
+        self.uses.difference_update(fast_uses)  # e.g. `math` for math.pow, if unused
+        exact = value()
+        if self._draws_or_calls(node):
+            return [f"{pad}{target} = {exact}"]
+        self.uses.update(fast_uses)
+        return [
+            f"{pad}try:",
+            f"{pad}    {target} = {fast}",
+            f"{pad}except (ArithmeticError, ValueError):  # a Python number's inf or nan",
+            f"{pad}    {target} = {exact}",
+        ]
+
+    def _draws_or_calls(self, node: ast.expr) -> bool:
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.Call) and isinstance(sub.func, ast.Name):
+                name = sub.func.id
+                if name in self.model.functions:
+                    return True
+                builtin = BUILTINS.get(name)
+                templates = (builtin.scalar or "", builtin.array or "") if builtin else ()
+                if any("np_random" in t or "_draw." in t for t in templates):
+                    return True
+        return False
 
     def stored(self, target: ast.expr, code: str, value: ast.expr | None) -> str:
         """`code` as it is stored into `target`: state keeps its declared storage type
@@ -344,6 +637,28 @@ class Translator:
     def code(self, code: Code) -> str:
         assert code.expr is not None
         return self.expr(code.expr)
+
+
+_RING_OPS = (ast.Add, ast.Sub, ast.Mult)
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+_MAX_LENGTH = 2**40  # no array in memory is longer (a terabyte of int8)
+_EXACT_DIVISION = {ast.Div: "div", ast.FloorDiv: "floordiv", ast.Mod: "mod"}
+_INT_DTYPES = ("int8", "int16", "int32", "int64", "uint8")
+#: builtins whose scalar (math module) form raises where NumPy gives inf or nan
+_RAISING_MATH = {
+    *("sqrt", "exp", "log", "log2", "log10", "sin", "cos", "tan"),
+    *("arcsin", "arccos", "arctan", "sinh", "cosh", "tanh", "floor", "ceil", "round", "pow"),
+}
+
+
+def _is_ring_op(op: ast.operator) -> bool:
+    return isinstance(op, _RING_OPS)
+
+
+def _constant_int(node: ast.expr | None) -> int | None:
+    if isinstance(node, ast.Constant) and isinstance(node.value, int):
+        return int(node.value)
+    return None
 
 
 def _size_index(builtin) -> int:

@@ -521,6 +521,10 @@ class VectorExpressions:
         if name in ("int", "float", "bool") or name in NUMERIC:  # the casts
             x = values["x"]
             dtype = {"int": "int64", "float": "float64"}.get(name, name)
+            if T(dtype).kind == "int" and (x.dtype or x.t.dtype).startswith("float"):
+                # truncate, saturate, NaN to 0 (docs/spec.md, "Numbers"); NumPy's own
+                # conversion of out-of-range floats depends on the platform
+                return V(f"_num.cast_int_array({x.code}, {np_dtype(dtype)})", True, t, dtype)
             return V(f"np.asarray({x.code}).astype({np_dtype(dtype)})", True, t, dtype)
         if name in ("sum", "mean", "prod", "any", "all", "count_nonzero"):
             x = values["x"]

@@ -32,6 +32,9 @@ from envgen.compiler.functions import BUILTINS, CONSTANTS
 from envgen.compiler.ir import BINARY_OPERATORS, Code, EnvModel, ObservationModel
 from envgen.compiler.types import ANY, T
 
+#: dtypes narrower than the weak defaults: a weak operand must take them (NEP 50)
+_NARROW = ("float16", "float32", "int8", "int16", "int32", "uint8")
+
 
 class JaxUnsupported(Exception):
     """A spec (or part of one) the JAX printer cannot express; the message says what.
@@ -144,6 +147,8 @@ class _RollBack(Exception):
 class _StaticPrinter(Translator):
     """Static values (params, lets, constants, loop counters) spelled as the single env
     spells them, reading params and lets from the reference env `static`."""
+
+    number_rules = False  # static values: small counters and the reference env's values
 
     def __init__(self, model: EnvModel, printer: JaxPrinter) -> None:
         super().__init__(model)
@@ -303,9 +308,33 @@ class JaxPrinter:
     def _Constant(self, node: ast.Constant, mask: str | None) -> str:
         return literal(node.value)
 
+    def narrowed(self, nodes: list[ast.expr], texts: list[str], key: ast.AST) -> list[str]:
+        """Operands converted to the dtype the analysis says they meet in (NEP 50:
+        `EnvModel.operand_dtypes`, float32 for `weak - float32`), where it is narrower than a
+        weak value's own. The single env holds a weak value as a Python number, which yields
+        to the float32; JAX may hold it as a strong float64 array (a float64 state,
+        `float()`, a draw), which would not, and the result would be float64."""
+        dtype = self.model.operand_dtypes.get(id(key))
+        if dtype not in _NARROW:
+            return texts
+        out = []
+        for node, text in zip(nodes, texts, strict=True):
+            t = self.type_of(node)
+            if t.is_numeric and t.weak and not isinstance(node, ast.Constant):
+                text = f"_jx.cast({text}, {dtype!r})"
+            out.append(text)
+        return out
+
     def _BinOp(self, node: ast.BinOp, mask: str | None) -> str:
         op = BINARY_OPERATORS[type(node.op)]
         left, right = self.expr(node.left, mask), self.expr(node.right, mask)
+        left, right = self.narrowed([node.left, node.right], [left, right], node)
+        if isinstance(node.op, ast.Pow) and all(
+            self.type_of(n).kind in ("int", "bool") for n in (node.left, node.right)
+        ):
+            # float64, as the analysis types it (the number rules): an integer power would
+            # be exact, or garbage for a negative exponent; `+ 0.0` keeps it weakly typed
+            left = f"({left}) + 0.0"
         if isinstance(node.op, (ast.FloorDiv, ast.Mod)) and self.type_of(node).kind in (
             "int",
             "bool",
@@ -341,7 +370,10 @@ class JaxPrinter:
         for op, right in zip(node.ops, node.comparators, strict=True):
             if isinstance(op, (ast.Is, ast.IsNot, ast.In, ast.NotIn)):
                 raise JaxUnsupported("`is` / `in` tests of traced values")
-            parts.append(f"({self.expr(left, mask)}) {_CMP[type(op)]} ({self.expr(right, mask)})")
+            a, b = self.narrowed(
+                [left, right], [self.expr(left, mask), self.expr(right, mask)], right
+            )
+            parts.append(f"({a}) {_CMP[type(op)]} ({b})")
             left = right
         if len(parts) == 1:
             return parts[0]
@@ -359,6 +391,7 @@ class JaxPrinter:
             node.orelse,
             _and(mask, f"jnp.logical_not({test})") if self._draws(node.orelse) else mask,
         )
+        body, orelse = self.narrowed([node.body, node.orelse], [body, orelse], node)
         return f"_jx.where({test}, {body}, {orelse})"
 
     def _List(self, node: ast.List | ast.Tuple, mask: str | None) -> str:
@@ -468,6 +501,12 @@ class JaxPrinter:
             dtype = self.type_of(node).dtype
             return f"jnp.eye({self.static.expr(given['n'])}, dtype=_jx.dt({dtype!r}))"
 
+        if node.keywords or len(args) != len(node.args):
+            pass  # keyword arguments: no weak operands to narrow among positional ones
+        elif name in ("min", "max", "clip", "arctan2", "hypot") and len(args) > 1:
+            args = self.narrowed(list(node.args), args, node)
+        elif name == "where":
+            args[1:] = self.narrowed(list(node.args[1:]), args[1:], node)
         if name == "sign":
             return f"jnp.sign({args[0]}) * 1.0"
         if name in ("arctan2", "hypot", "dot"):

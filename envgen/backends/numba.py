@@ -122,6 +122,18 @@ _HELPERS = {
         f'{INDENT}"""Index `_k` into a dimension of `_n`, clipped into range (see _Subscript)."""',
         f"{INDENT}return min(max(_k, -_n), _n - 1)",
     ],
+    "_saturate": [
+        "@jit",
+        "def _saturate(_x, _lo, _hi):",
+        f'{INDENT}"""A float converted to an int in [_lo, _hi]: truncated, saturated, NaN to 0."""',
+        f"{INDENT}if _x != _x:",
+        f"{INDENT * 2}return 0",
+        f"{INDENT}if _x >= _hi:",
+        f"{INDENT * 2}return _hi",
+        f"{INDENT}if _x <= _lo:",
+        f"{INDENT * 2}return _lo",
+        f"{INDENT}return int(_x)",
+    ],
     "_draw_n_random": [
         "@jit",
         "def _draw_n_random(_rng, _i, _n):",
@@ -159,6 +171,15 @@ _HELPERS = {
         f"{INDENT}_low = float(_low)",
         f"{INDENT}return _low + (float(_high) - _low) * _pcg_next_double(_rng, _i)",
     ],
+}
+
+
+_INT_LIMITS = {
+    "int8": (-(2**7), 2**7 - 1),
+    "int16": (-(2**15), 2**15 - 1),
+    "int32": (-(2**31), 2**31 - 1),
+    "int64": (-(2**63), 2**63 - 1),
+    "uint8": (0, 2**8 - 1),
 }
 
 
@@ -281,6 +302,8 @@ class _Args:
 class KernelTranslator(Translator):
     """The single env's scalar spelling, with params as arguments and draws from the
     streams' state rows (or, not `buffered`, from each env's Generator)."""
+
+    number_rules = False  # Numba's int64 wraps, and the kernel's floats follow IEEE 754
 
     def __init__(self, model: EnvModel, section: str, buffered: bool = True) -> None:
         super().__init__(model)
@@ -437,6 +460,14 @@ class KernelTranslator(Translator):
             if not isinstance(node.args[0], ast.List):  # an array: a copy, as astype makes
                 dtype = np_dtype(self.type_of(node).dtype)
                 return f"np.asarray({self.expr(node.args[0])}).astype({dtype})"
+        if name in ("int", "int8", "int16", "int32", "int64", "uint8") and node.args:
+            x = self.type_of(node.args[0])
+            if x.is_scalar and x.kind == "float":  # docs/spec.md, "Numbers"
+                dtype = "int64" if name == "int" else name
+                low, high = _INT_LIMITS[dtype]
+                self.helpers.add("_saturate")
+                code = f"_saturate({self.expr(node.args[0])}, {low}, {high})"
+                return code if name == "int" else f"np.{dtype}({code})"
         if name in ("ravel", "reshape"):  # of a copy, as the single env's np.array(x)
             arg = node.args[0]
             code = f"np.copy({self.expr(arg)})" if not isinstance(arg, ast.List) else self.expr(arg)

@@ -613,6 +613,8 @@ def emit_multiagent(
     ]
     if "draw" in tr.uses:
         imports.append("from envgen.runtime import draw as _draw")
+    if "numeric" in tr.uses:
+        imports.append("from envgen.runtime import numeric as _num")
     imports += ["from envgen import runtime as _rt", "from envgen.runtime import multiagent as _ma"]
 
     header = "\n".join(

@@ -651,6 +651,8 @@ def emit_env(
     imports.append("")
     if "draw" in uses:
         imports.append("from envgen.runtime import draw as _draw")
+    if "numeric" in uses:
+        imports.append("from envgen.runtime import numeric as _num")
     if _shows_frames(model):
         imports.append("from envgen.runtime import window as _window")
     imports.append("from envgen import runtime as _rt")

@@ -30,6 +30,7 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from envgen import runtime as _rt
+from envgen.runtime import numeric
 
 _NO_LIMIT = 2**63 - 1
 
@@ -222,10 +223,13 @@ def exact(array_fn: Any, scalar_fn: Any, arity: int = 1) -> Any:
         if same:
             return array_fn
 
+    # math's function, with NumPy's inf and nan where math raises (docs/spec.md, "Numbers")
+    ieee = getattr(numeric, scalar_fn.__name__, scalar_fn)
+
     def exact(*args: Any) -> np.ndarray:
         arrays = np.broadcast_arrays(*[np.asarray(a, dtype=np.float64) for a in args])
         flat = [a.ravel().tolist() for a in arrays]
-        out = np.fromiter(map(scalar_fn, *flat), dtype=np.float64, count=arrays[0].size)
+        out = np.fromiter(map(ieee, *flat), dtype=np.float64, count=arrays[0].size)
         return out.reshape(arrays[0].shape)
 
     return exact

@@ -215,5 +215,27 @@ def _check_jax_agreement(prop: Property, ctx: Context) -> Outcome:
     for seed in range(2):
         problem = replay_problem(module, overrides, seed, steps)
         if problem is not None:
-            return Outcome(FAIL, problem)
+            return Outcome(FAIL, problem, reproduction(prop, ctx, overrides, seed, steps, problem))
     return Outcome(PASS, f"2 seeds x {steps} steps with replayed draws")
+
+
+def reproduction(
+    prop: Property, ctx: Context, overrides: dict[str, Any], seed: int, steps: int, problem: str
+) -> str:
+    """A runnable script that replays the failing seed and prints the first disagreement
+    (None once fixed), as the other properties print the env calls that broke."""
+    from ._repro import comment, to_source
+
+    preamble, _ = ctx.target.make_source("env", None)
+    lines = [f"# envgen fuzz reproduction: {ctx.target.name}"]
+    lines += comment(f"property {prop.name}: {prop.contract}")
+    lines += comment(f"violation: {problem}")
+    lines += ["import gymnasium as gym", *preamble]
+    lines += ["from envgen.testing._jax import jax_module, replay_problem", "", ""]
+    lines.append(f"module, _ = jax_module({ctx.target.env_id!r})")
+    lines.append(
+        f"problem = replay_problem(module, {to_source(overrides)}, seed={seed}, steps={steps})"
+    )
+    lines.append("print(problem)  # <- the first step where the JAX functions disagree")
+    lines.append("assert problem is None, problem")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,250 @@
+"""The number rules (docs/spec.md, "Numbers") hold in every backend: same seed and actions,
+same trajectory, at the edges too.
+
+Each spec is a real file, built with the real compiler; the single env comes from
+`gym.make`, the vector env runs on both backends ("numpy" and "numba"), and the JAX
+functions run under x64 (the JAX part is skipped where JAX is not installed). Before these
+rules the single env let int64 state grow past 2**63 as a Python int, raised on `int8(200)`,
+on integer `//` and `%` by zero and on `1.0 / 0.0`, while the others wrapped or gave 0, inf
+or nan (hostile trial 2: B6, B8, B9; newcomer F10).
+"""
+
+from __future__ import annotations
+
+import importlib
+import itertools
+import sys
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+
+from envgen.build import compile_specs, write
+
+_PACKAGES = itertools.count()
+
+#: One action per step: zeros make the divisors `action` zero.
+ACTIONS = [1, 1, 0, 1, 0, 0, 1] * 7
+
+
+def _spec(name: str, state: dict[str, str], step: str, limit: int = 100) -> str:
+    lines = [f"id: num/{name}-v0", "action_space: {Discrete: 2}"]
+    lines += [
+        "observation_space: {Box: {low: -1.0e+300, high: 1.0e+300, shape: [1], dtype: float64}}",
+        "state:",
+    ]
+    lines += [f"  {var}: {{{decl}}}" for var, decl in state.items()]
+    lines += ["step: |", *(f"  {line.strip()}" for line in step.strip().splitlines())]
+    lines += ['observation: "[0.0]"', "reward: 0.0", f"max_episode_steps: {limit}", ""]
+    return "\n".join(lines)
+
+
+class Built:
+    """One spec built into its own package: its single env id, vector env and JAX module."""
+
+    def __init__(self, tmp_path: Path, text: str) -> None:
+        path = tmp_path / "spec.yaml"
+        path.write_text(text)
+        package = f"numeric_semantics_{next(_PACKAGES)}"
+        compiled = compile_specs([path], tmp_path / package)
+        assert not compiled.diagnostics, "\n".join(d.format() for d in compiled.diagnostics)
+        write(compiled, tmp_path / package)
+        sys.path.insert(0, str(tmp_path))
+        try:
+            importlib.import_module(package)  # registers the env with Gymnasium
+            self.model = compiled.models[0]
+            name = self.model.module_name
+            vector = importlib.import_module(f"{package}.{name}_vector")
+            self.vector = getattr(vector, f"{self.model.class_name.removesuffix('Env')}VectorEnv")
+            self.jax = None
+            if importlib.util.find_spec("jax") is not None:
+                self.jax = importlib.import_module(f"{package}.{name}_jax")
+        finally:
+            sys.path.remove(str(tmp_path))
+        self.names = list(self.model.state)
+
+    def single(self, actions: list[int]) -> list[dict[str, object]]:
+        env = gym.make(self.model.spec.id)
+        env.reset(seed=0)
+        out = [self._state(env.unwrapped)]
+        for action in actions:
+            env.step(action)
+            out.append(self._state(env.unwrapped))
+        return out
+
+    def _state(self, env: object) -> dict[str, object]:
+        return {name: getattr(env, name) for name in self.names}
+
+    def vectorized(self, backend: str, actions: list[int]) -> list[dict[str, object]]:
+        vec = self.vector(num_envs=2, backend=backend)
+        assert vec.backend == backend, vec.backend_note
+        vec.reset(seed=0)
+        out = [{name: getattr(vec, name)[0] for name in self.names}]
+        for action in actions:
+            vec.step(np.array([action, action]))
+            out.append({name: getattr(vec, name)[0] for name in self.names})
+        return out
+
+    def jax_functions(self, actions: list[int]) -> list[dict[str, object]]:
+        import jax
+
+        module = self.jax
+        with jax.enable_x64(True):
+            static = module.SingleEnv()
+            params = module.default_params(static)
+            step = jax.jit(lambda s, a: module.step(jax.random.key(0), s, a, params, static)[0])
+            state = module.reset(jax.random.key(0), params, static)
+            out = [{name: np.asarray(getattr(state, name)) for name in self.names}]
+            for action in actions:
+                state = step(state, np.int64(action))
+                out.append({name: np.asarray(getattr(state, name)) for name in self.names})
+        return out
+
+
+def _same(want: list[dict[str, object]], got: list[dict[str, object]], what: str) -> None:
+    """Equal values at every step (NaN equal to NaN), and the same kind of number."""
+    for t, (a, b) in enumerate(zip(want, got, strict=True)):
+        for name in a:
+            x, y = np.asarray(a[name]), np.asarray(b[name])
+            assert x.dtype.kind == y.dtype.kind, (what, t, name, x.dtype, y.dtype)
+            assert np.array_equal(x, y, equal_nan=x.dtype.kind == "f"), (what, t, name, x, y)
+
+
+def _all_agree(built: Built, actions: list[int] = ACTIONS) -> list[dict[str, object]]:
+    single = built.single(actions)
+    for backend in ("numpy", "numba"):
+        _same(single, built.vectorized(backend, actions), f"vector env ({backend})")
+    if built.jax is not None:
+        _same(single, built.jax_functions(actions), "JAX (x64)")
+    return single
+
+
+def test_int64_arithmetic_wraps_around_in_every_backend(tmp_path: Path) -> None:
+    built = Built(
+        tmp_path,
+        _spec(
+            "Wrap",
+            {
+                "grow": "dtype: int64, init: 1",
+                "neg": "dtype: int64, init: 0",
+                "low": "dtype: int64, init: 0",
+                "sq": "dtype: int64, init: 3",
+            },
+            """
+            grow = grow * 3 + action
+            low = -9223372036854775807 - action - grow * 0
+            neg = -low
+            sq = sq * sq - abs(low) * action
+            """,
+        ),
+    )
+    single = _all_agree(built)
+    grows = [s["grow"] for s in single]
+    assert all(-(2**63) <= g < 2**63 for g in grows), "the single env's int64 stays an int64"
+    assert min(grows) < 0, "3**41 passed 2**63 and wrapped to a negative number"
+    assert single[1]["neg"] == -(2**63), "-INT64_MIN is INT64_MIN, as NumPy computes it"
+
+
+def test_integer_floor_division_and_modulo_by_zero_give_zero(tmp_path: Path) -> None:
+    built = Built(
+        tmp_path,
+        _spec(
+            "IntDiv",
+            {
+                "q": "dtype: int64, init: 5",
+                "r": "dtype: int64, init: 5",
+                "q2": "dtype: int64, init: 5",
+                "r2": "dtype: int64, init: 5",
+            },
+            """
+            q = -7 // action
+            r = 7 % action
+            q2 = (q2 + 7) // (action * 2 - action)
+            r2 %= action
+            """,
+        ),
+    )
+    single = _all_agree(built)
+    assert single[3] == {"q": 0, "r": 0, "q2": 0, "r2": 0}, single[3]  # action 0
+    assert single[2]["q"] == -7 and single[2]["r"] == 0
+
+
+def test_float_arithmetic_is_ieee_754_in_every_backend(tmp_path: Path) -> None:
+    built = Built(
+        tmp_path,
+        _spec(
+            "Ieee",
+            {
+                "div": "dtype: float64, init: 1.0",
+                "zero": "dtype: float64, init: 1.0",
+                "fdiv": "dtype: float64, init: 1.0",
+                "rem": "dtype: float64, init: 1.0",
+                "root": "dtype: float64, init: 1.0",
+                "logs": "dtype: float64, init: 1.0",
+                "big": "dtype: float64, init: 1.0",
+                "power": "dtype: float64, init: 1.0",
+                "nan_power": "dtype: float64, init: 1.0",
+                "cosine": "dtype: float64, init: 1.0",
+                "ints": "dtype: float64, init: 1.0",
+            },
+            """
+            div = 1.0 / (action * 1.0)
+            zero = (action - 1) * 0.0 / (action * 1.0)
+            fdiv = -3.0 // (action * 1.0)
+            rem = 3.0 % (action * 1.0)
+            root = sqrt(action - 0.5)
+            logs = log(action * 1.0)
+            big = exp(1000.0 * (1 - action)) + floor(1.0e300 * (1.0e300 + action))
+            power = (action * 0.0) ** -1.0 + 10.0 ** (400 * (1 - action))
+            nan_power = (action - 0.5) ** 0.5
+            cosine = cos(div)
+            ints = 1 / action + 2 ** (action - 1)
+            """,
+        ),
+    )
+    single = _all_agree(built)
+    at_zero = single[3]  # the first step with action 0
+    assert at_zero["div"] == np.inf and np.isnan(at_zero["zero"])
+    assert at_zero["fdiv"] == -np.inf and np.isnan(at_zero["rem"])
+    assert np.isnan(at_zero["root"]) and at_zero["logs"] == -np.inf
+    assert at_zero["big"] == np.inf and at_zero["power"] == np.inf
+    assert np.isnan(at_zero["nan_power"])
+    assert np.isnan(at_zero["cosine"]) and at_zero["ints"] == np.inf
+    assert all(type(v) is float for v in at_zero.values()), "float64 state stays a float"
+
+
+def test_conversions_to_integers_wrap_ints_and_saturate_floats(tmp_path: Path) -> None:
+    built = Built(
+        tmp_path,
+        _spec(
+            "Casts",
+            {
+                "k": "dtype: int64, init: 0",
+                "small": "dtype: int64, init: 0",
+                "byte": "dtype: int64, init: 0",
+                "sat": "dtype: int64, init: 0",
+                "neg": "dtype: int64, init: 0",
+                "whole": "dtype: int64, init: 0",
+                "nan_int": "dtype: int64, init: 5",
+                "inf_int": "dtype: int64, init: 0",
+            },
+            """
+            k = k + 1
+            small = int(int8(k * 50))
+            byte = int(uint8(k * 50 - 200))
+            sat = int(int8(k * 50.5))
+            neg = int(uint8(-1.5 * k))
+            whole = int(1.0e17 * k * k)
+            nan_int = int(nan * action) + int(-inf * (1 - action))
+            inf_int = int(inf * (action - 0.5))
+            """,
+        ),
+    )
+    single = _all_agree(built)
+    assert [int(s["small"]) for s in single[1:5]] == [50, 100, -106, -56]  # wraps
+    assert [int(s["byte"]) for s in single[1:5]] == [106, 156, 206, 0]
+    assert [int(s["sat"]) for s in single[1:4]] == [50, 101, 127]  # saturates
+    assert int(single[1]["neg"]) == 0
+    assert single[20]["whole"] == 2**63 - 1  # 4e19 saturates at int64's max
+    assert single[1]["nan_int"] == 0 and single[3]["nan_int"] == -(2**63)
+    assert single[1]["inf_int"] == 2**63 - 1 and single[3]["inf_int"] == -(2**63)
