@@ -530,7 +530,7 @@ def compile_specs(
             except EmittedCodeError as exc:
                 for finding in exc.findings:
                     result.diagnostics.append(
-                        internal_error(model, _named(finding.message), str(exc))
+                        internal_error(model, _named(finding.message), str(exc), None, finding.text)
                     )
                 continue
             if key is not None:
@@ -621,7 +621,7 @@ def compile_specs(
                     )
                 )
             else:
-                result.diagnostics.append(internal_error(model, word, detail))
+                result.diagnostics.append(internal_error(model, word, detail, None, finding.text))
         result.files = {}
         return result
     if store is not None:
@@ -695,14 +695,21 @@ def _named(message: str) -> str:
 
 
 def internal_error(
-    model: EnvModel, name: str, detail: str, node: object | None = None
+    model: EnvModel | MultiAgentModel,
+    name: str,
+    detail: str,
+    node: object | None = None,
+    emitted: str = "",
 ) -> Diagnostic:
-    """A diagnostic for a compiler bug, located at the first use of `name` in the spec."""
+    """A diagnostic for a compiler bug, located in the spec: at `node`, else at the spec
+    code that the emitted line `emitted` came from, else at the first use of `name`."""
     location = model.document.location(("id",))
-    found = model.find_name(name, node) if name else None
+    found = model.find_name(name, node) if node is not None else None
+    found = found or (_spec_code_of(model, emitted) if emitted else None)
+    found = found or (model.find_name(name) if name else None)
     if found is not None:
-        code, node = found
-        location = model.document.code_location(code.path, node.lineno, node.col_offset)
+        code, spec_node = found
+        location = model.document.code_location(code.path, spec_node.lineno, spec_node.col_offset)
     return Diagnostic(
         location,
         f"internal compiler error: the emitted code is wrong ({detail})",
@@ -710,6 +717,27 @@ def internal_error(
         "nothing was written",
         "internal",
     )
+
+
+def _spec_code_of(model: EnvModel | MultiAgentModel, emitted: str) -> tuple[Any, Any] | None:
+    """The spec statement or expression an emitted line most likely came from: the one
+    that mentions most of the names the line mentions (ties: the smallest, then the first
+    in the spec). Emitted names of the compiler's own start with `_` and never count."""
+    import ast
+
+    words = {w for w in re.findall(r"[A-Za-z_]\w*", emitted) if not w.startswith("_")}
+    best, best_score = None, (0, 0)
+    for code in model.codes():
+        for root in [code.expr] if code.expr is not None else code.stmts:
+            for node in ast.walk(root):
+                if not isinstance(node, (ast.stmt, ast.expr)) or not hasattr(node, "lineno"):
+                    continue
+                inside = list(ast.walk(node))
+                names = {n.id for n in inside if isinstance(n, ast.Name)}
+                score = (len(words & names), -len(inside))
+                if score[0] and score > best_score:
+                    best, best_score = (code, node), score
+    return best
 
 
 def _emit_vector(model: EnvModel, source_name: str) -> tuple[str, str] | None:

@@ -328,3 +328,49 @@ def test_hostile_cache_entries_neither_crash_nor_hang_the_build(tmp_path: Path) 
     key.parent.mkdir(mode=0o700)
     os.mkfifo(key, 0o600)
     assert BuildCache.open(key.parent) is None  # not a regular file: no cache, no hang
+
+
+def test_an_internal_error_names_the_spec_line_the_bad_code_came_from(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """A compiler bug caught by the pyflakes guard is located at the spec statement whose
+    emitted line failed, not at the spec's id (newcomer trial 2, F6: `1:5`, i.e. nowhere).
+    The bug is planted: the guard reports the vector module's line for `board[h] = 1` with
+    a compiler-made name, as F6's did."""
+    from envgen import build
+    from envgen.backends.python import EmittedCodeError, Finding
+
+    spec = tmp_path / "specs" / "board.yaml"
+    spec.parent.mkdir()
+    spec.write_text(
+        "id: test/Board-v0\n"
+        "params:\n"
+        "  n: {default: 4, ge: 2}\n"
+        "action_space: {Discrete: 2}\n"
+        "observation_space: {Box: {low: 0, high: 9, shape: [n], dtype: int64}}\n"
+        "state:\n"
+        "  h: {dtype: int64, init: n // 2}\n"
+        "  board: {dtype: int64, shape: [n], init: 0}\n"
+        "reset: |\n"
+        "  board[0] = 2\n"
+        "  board[h] = 1\n"
+        "step: |\n"
+        "  board[action] = 2\n"
+        "observation: board\n"
+        "max_episode_steps: 5\n",
+        encoding="utf-8",
+    )
+
+    def buggy(pending: dict[str, str]) -> dict[str, str]:
+        name = next(n for n in pending if n.endswith("_vector.py"))
+        lines = pending[name].splitlines()
+        row = next(i for i, t in enumerate(lines) if "board[" in t and "h" in t and "= 1" in t)
+        message = "Undefined name `_n`"
+        raise EmittedCodeError([Finding(name, row + 1, "F821", message, lines[row].strip())])
+
+    monkeypatch.setattr(build, "format_sources", buggy)
+    compiled = build.compile_specs([spec.parent], tmp_path / "pkg")
+    [diagnostic] = compiled.diagnostics
+    assert diagnostic.code == "internal" and "_n" in diagnostic.message
+    assert (diagnostic.location.line, diagnostic.location.column) == (11, 3), diagnostic.format()
+    assert compiled.files == {}
