@@ -594,3 +594,51 @@ def test_the_agent_count_limit_is_one_number_and_holds_when_made() -> None:
         runtime.rejoin_names("t/A-v0", ["a", "b"], [MAX_AGENTS // 2, MAX_AGENTS // 2])
     _, possible = runtime.rejoin_names("t/A-v0", ["a", "b"], [MAX_AGENTS // 2 - 1] * 2)
     assert len(possible) == MAX_AGENTS
+
+
+_REJOIN_GAME = """\
+    id: test/Back-v0
+    params:
+      n: {{default: 2, ge: 1, le: 16}}
+    roles:
+      w:
+        agents: {{count: n}}
+        rejoin:
+          when: "True"
+          times: {times}
+{more}    max_cycles: 10
+    action_space: {{Discrete: 2}}
+    observation_space: {{Discrete: 2}}
+    state:
+      done: {{dtype: bool, per_agent: true, init: "False"}}
+    act: |
+      done[agent] = action == 1
+    observation: 0
+    reward: 0.0
+    terminated: done[agent]
+    """
+
+
+@pytest.mark.parametrize(
+    ("times", "more", "words"),
+    [
+        # an expression of params: -1 with the defaults (hostile trial 3: built, then
+        # InvalidParam when made)
+        ("n - 3", "", "with the default params `times` is -1"),
+        ("5000 * n", "", "with the default params `times` is 10000"),
+        ("n * 3000", "", "the agents that come back make 12002 agent names"),
+        # a return's name is a fixed agent's name (hostile trial 3: refused only when made)
+        ("2", "      x:\n        agents: [w_0_r1]\n", "comes back as 'w_0_r1', a name role 'x'"),
+    ],
+)
+def test_rejoin_problems_known_with_the_defaults_are_build_errors(
+    tmp_path: Path, times: str, more: str, words: str
+) -> None:
+    text = _REJOIN_GAME.format(times=times, more=more)
+    compiled = _build(tmp_path, text)
+    assert [d.location.line for d in compiled.diagnostics] == [9], compiled.diagnostics
+    assert words in compiled.diagnostics[0].message, compiled.diagnostics[0].format()
+    assert compiled.files == {}
+    # the same game with a times that fits builds, and its env is made
+    fine = _build(tmp_path, _REJOIN_GAME.format(times="n - 1", more=""))
+    assert not fine.diagnostics and fine.files

@@ -19,6 +19,7 @@ from typing import Any
 from envgen.compiler._checker import Checker, Scope
 from envgen.compiler._data import check_param_default, data_type, param_storage_type, param_type
 from envgen.compiler._language import RESERVED
+from envgen.compiler._limits import default_values, fold
 from envgen.compiler._observation import build_observation, list_code
 from envgen.compiler._render import check_template, render_code
 from envgen.compiler._spaces import build_space, check_size, check_space_codes, space_action_type
@@ -178,11 +179,66 @@ _BUILT_IN = {("param", "max_cycles"), ("let", "num_agents")}
 
 
 def _default_count(spec: Any, code: Code) -> int | None:
-    """The count a bare param name gives with its default value (None when not that)."""
-    if not isinstance(code.expr, ast.Name) or code.expr.id not in spec.params:
-        return None
-    default = spec.params[code.expr.id].default
-    return default if isinstance(default, int) and not isinstance(default, bool) else None
+    """The value of a count (`n`, `n - 3`, `2 * n`: arithmetic on params, `let` values and
+    literals) with the params' defaults, or None where it is not known at build time."""
+    value = fold(code.expr, default_values(spec))
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _params_named(code: Code) -> str:
+    """The names a count expression reads, for a hint ('n', or 'n' and 'k')."""
+    names = sorted({n.id for n in ast.walk(code.expr) if isinstance(n, ast.Name)})
+    return " and ".join(repr(n) for n in names) or "the params"
+
+
+def _check_rejoin_names(checker: Checker, spec: Any, roles: list[RoleModel]) -> None:
+    """With the default params, the names agents come back under (`w_0_r1`, ...) must be
+    new, and all the names together at most MAX_AGENTS: what the env checks when made
+    (`runtime.multiagent.rejoin_names`), said at build time where the defaults decide it."""
+    lives: list[tuple[RoleModel, list[str], int]] = []
+    for role in roles:
+        if role.names is not None:
+            names = list(role.names)
+        else:
+            count = checker.consts.get(id(role.count.expr)) if role.count is not None else None
+            count = count if isinstance(count, int) else _default_count(spec, role.count)
+            if not isinstance(count, int) or not 0 < count <= MAX_AGENTS:
+                return  # decided by the params (or refused already): checked when made
+            names = [f"{role.prefix}_{i}" for i in range(count)]
+        times = 0
+        if role.rejoin_times is not None:
+            value = checker.consts.get(id(role.rejoin_times.expr))
+            times = value if isinstance(value, int) else _default_count(spec, role.rejoin_times)
+            if not isinstance(times, int) or not 0 <= times < MAX_AGENTS:
+                return
+        lives.append((role, names, times))
+    total = sum(len(names) * (times + 1) for _, names, times in lives)
+    if total > MAX_AGENTS:
+        role = next(r for r, _, t in lives if t)
+        checker.error(
+            role.rejoin_times.path,  # type: ignore[union-attr]
+            f"with the default params the agents that come back make {total} agent names, "
+            f"more than {MAX_AGENTS}",
+            "lower `times` or the number of agents (each return is one more name)",
+            "range",
+        )
+        return
+    owner = {name: role.name for role, names, _ in lives for name in names}
+    for role, names, times in lives:
+        for name in names:
+            for k in range(1, times + 1):
+                again = f"{name}_r{k}"
+                if again in owner:
+                    checker.error(
+                        role.rejoin_times.path,  # type: ignore[union-attr]
+                        f"agent '{name}' comes back as '{again}', a name "
+                        f"{'role ' + repr(owner[again]) + ' gives' if owner[again] else 'given to'}"
+                        " another agent",
+                        "rename that agent (PettingZoo agents never come back under a name "
+                        "they left with, so a return takes a new name)",
+                        "name",
+                    )
+                    return
 
 
 #: The default name of an agent counted without roles: `agent_0`, `agent_1`, ...
@@ -360,7 +416,7 @@ def analyze_multiagent(document: Document, spec: MultiAgentSpec) -> MultiAgentMo
                     code.path,
                     f"with the default params the agent count is {default}; it must be "
                     f"between 1 and {MAX_AGENTS}",
-                    f"change the default of {code.expr.id!r}, and bound it with "  # type: ignore[union-attr]
+                    f"change the default of {_params_named(code)}, and bound it with "
                     f"ge: 1, le: {MAX_AGENTS}",
                     "range",
                 )
@@ -586,18 +642,25 @@ def analyze_multiagent(document: Document, spec: MultiAgentSpec) -> MultiAgentMo
                 if t_.dtype != "any" and (not t_.is_scalar or not ok):
                     error(code.path, f"`rejoin` needs {what}, got {t_.describe()}", hint, "type")
             value = checker.consts.get(id(rejoin_times.expr))
-            default = _default_count(spec, rejoin_times)
+            default = None if isinstance(value, int) else _default_count(spec, rejoin_times)
             if isinstance(value, int) and value < 0:
                 error(rejoin_times.path, f"`times` must be at least 0, got {value}", "", "range")
-            elif (isinstance(value, int) and value >= MAX_AGENTS) or (
-                default is not None and not 0 <= default < MAX_AGENTS
-            ):
+            elif isinstance(value, int) and value >= MAX_AGENTS:
                 # each return is one more agent name, made when the env is made
                 error(
                     rejoin_times.path,
-                    f"`times` must lie between 0 and {MAX_AGENTS - 1}, got "
-                    f"{value if isinstance(value, int) else default}",
+                    f"`times` must lie between 0 and {MAX_AGENTS - 1}, got {value}",
                     "each return gives the agent one more name in possible_agents",
+                    "range",
+                )
+            elif default is not None and not 0 <= default < MAX_AGENTS:
+                # the defaults are known now: the env made with them would refuse to start
+                error(
+                    rejoin_times.path,
+                    f"with the default params `times` is {default}; it must lie between 0 "
+                    f"and {MAX_AGENTS - 1}",
+                    f"change the default of {_params_named(rejoin_times)}, or bound it "
+                    "with ge: and le:",
                     "range",
                 )
         read_after += [terminated, reward, *info.values()]
@@ -623,6 +686,8 @@ def analyze_multiagent(document: Document, spec: MultiAgentSpec) -> MultiAgentMo
             )
         )
     check_locals_read(checker, step_code, step_locals, read_after)
+    if not checker.diagnostics:
+        _check_rejoin_names(checker, spec, roles)
 
     turns_first = turns_next = None
     if spec.turns is not None:
