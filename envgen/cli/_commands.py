@@ -21,6 +21,7 @@ file, an unknown env id, a bad option), exit 1 when the command itself fails.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -72,12 +73,14 @@ class _Command(click.Command):
 @click.option(
     "-o",
     "--output",
-    type=click.Path(path_type=Path, dir_okay=False),
+    type=click.Path(dir_okay=False),
+    callback=lambda ctx, param, value: _file_name(param, value),
     help=f"Write the JSON Schema here (e.g. {SCHEMA_FILE}); default: print it.",
 )
 @click.option(
     "--markdown",
-    type=click.Path(path_type=Path, dir_okay=False),
+    type=click.Path(dir_okay=False),
+    callback=lambda ctx, param, value: _file_name(param, value),
     help=f"Also write the reference documentation (e.g. {REFERENCE_FILE}).",
 )
 @click.option(
@@ -91,6 +94,11 @@ def schema(output: Path | None, markdown: Path | None, check: bool) -> None:
     Start a spec with `# yaml-language-server: $schema=envgen.schema.json` to get
     completion and validation in VS Code (Red Hat YAML) or Neovim (yamlls).
     """
+    if output and markdown and os.path.realpath(output) == os.path.realpath(markdown):
+        raise click.UsageError(
+            f"-o and --markdown both name {output}: the reference would overwrite the schema; "
+            f"give two files, e.g. -o {SCHEMA_FILE} --markdown {REFERENCE_FILE}"
+        )
     outputs = [
         (output, schema_text) if output else None,
         (markdown, reference_markdown) if markdown else None,
@@ -125,6 +133,17 @@ def schema(output: Path | None, markdown: Path | None, check: bool) -> None:
                 f"cannot write {path}: {exc.strerror or exc}", "choose a writable path"
             ) from None
         stderr.print(f"{'wrote' if changed else 'unchanged'} {path}")
+
+
+def _file_name(param: click.Parameter, value: str | None) -> Path | None:
+    """A file to write, as given: not empty, and not a folder (a trailing `/`)."""
+    if value is None:
+        return None
+    if not value.strip() or value.endswith(("/", os.sep)):
+        raise click.BadParameter(
+            f"'{value}' is not a file name; give a file, e.g. {SCHEMA_FILE}", param=param
+        )
+    return Path(value)
 
 
 # --- envgen show -----------------------------------------------------------------------

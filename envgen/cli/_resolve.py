@@ -127,6 +127,15 @@ def _resolve_id(target: str) -> Resolved:
                     f"{type(exc).__name__}: {exc}"
                 ) from None
             bare = target.split(":", 1)[1] if module else target
+            registry = sys.modules.get(module or "generated")
+            if bare in (getattr(registry, "MULTIAGENT_ENVS", None) or {}):
+                raise Failure(
+                    f"'{bare}' is a multi-agent (PettingZoo) env of module "
+                    f"'{registry.__name__}': this command takes single-agent (Gymnasium) envs",
+                    f"use envgen.multiagent.make({target!r}) in Python, or "
+                    f"`envgen fuzz {target}` for multi-agent checks",
+                    code=2,
+                ) from None
             raise Failure(
                 f"unknown env id '{bare}'"
                 + (f" (module '{module}' does not register it)" if module else ""),

@@ -61,6 +61,12 @@ def find(env_id: str, package: str | None = None) -> JaxEntry:
         if package is None:
             # the `-jax` id or a variant of a generated env: `generated` registers them
             package = "generated"
+    if not all(part.isidentifier() for part in package.split(".")):
+        raise ValueError(
+            f"{package!r} is not a package name: name the package as Python imports it "
+            "(dotted names, e.g. 'mygen' or 'pkgs.mygen'), not a folder, and put its parent "
+            "folder on sys.path"
+        )
     try:
         registry = importlib.import_module(package)
     except ImportError as exc:

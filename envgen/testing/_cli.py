@@ -190,8 +190,7 @@ def fuzz(
             _usage_error(str(exc))
         except Exception as exc:  # e.g. a spec with diagnostics
             _usage_error(f"{target}: {type(exc).__name__}: {exc}".splitlines()[0])
-    if params.values:
-        _check_params([(target.env_id or "", target.factory) for target in resolved], params)
+    _check_params([(target.env_id or target.name, target.factory) for target in resolved], params)
 
     overrides: dict[str, Any] = {
         "seed": seed,
@@ -287,18 +286,30 @@ def _read_params(pairs: tuple[str, ...], file: str | None) -> Any:
 
 
 def _check_params(makers: list[tuple[str, Any]], params: Any) -> None:
-    """Refuse params an env does not take before fuzzing (a usage error naming the param
-    and its constraint), rather than failing every property on them. `makers` are (env
+    """Make each env once before fuzzing. Params an env does not take are a usage error
+    naming the param and its constraint; an env that refuses its own default params (a
+    spec whose defaults its run-time checks reject) is one error; either way no property
+    runs, rather than every property failing with the same traceback. `makers` are (env
     name, a callable that makes the env with the params): Gymnasium or PettingZoo envs."""
     from envgen.cli._params import param_failure
+    from envgen.compiler.diagnostics import printable
     from envgen.runtime import InvalidParam
 
+    given = params is not None and bool(params.values)
     for name, make in makers:
         try:
             make().close()
         except (InvalidParam, TypeError) as exc:
             if isinstance(exc, TypeError) and "keyword argument" not in str(exc):
                 continue  # a broken env: the properties report it
+            if not given and isinstance(exc, InvalidParam):
+                click.echo(
+                    f"envgen fuzz: error: {printable(name)} cannot be made with its default "
+                    f"params: {printable(str(exc))}\n  hint: fix the defaults (a spec's params), "
+                    "or give values it takes with -p NAME=VALUE",
+                    err=True,
+                )
+                sys.exit(EXIT_FAIL)
             failure = param_failure(name, exc, params)
             _usage_error(failure.message + (f"\n  hint: {failure.hint}" if failure.hint else ""))
         except Exception:  # noqa: BLE001 - the properties report envs that do not build

@@ -884,8 +884,8 @@ def run_cli(
             _usage_error(f"{target}: {type(exc).__name__}: {exc}".splitlines()[0])
     if params is not None and params.values:
         resolved = [with_params(target, params.values) for target in resolved]
-        makers = [(target.name, target.make_parallel or target.make_aec) for target in resolved]
-        _check_params(makers, params)
+    makers = [(target.name, target.make_parallel or target.make_aec) for target in resolved]
+    _check_params(makers, params)
 
     def progress(result: PropertyResult) -> None:
         style = _STYLE.get(result.status, "")
