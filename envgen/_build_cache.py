@@ -108,25 +108,25 @@ class BuildCache:
 
     @classmethod
     def open_checked(
-        cls, folder: Path | None = None, *, not_inside: tuple[Path, ...] = ()
+        cls, folder: Path | None = None, *, not_inside: tuple[tuple[Path, str], ...] = ()
     ) -> BuildCache | None:
         """The cache at `folder` (default: `cache_dir()`); None where it is turned off.
 
         Raises `CacheUnusable` (saying why, for a warning) where the folder cannot be used:
         not creatable, not private to this user, a damaged key, or inside one of the folders
-        `not_inside` (the build's output package: the signing key would be published with
-        it). Nothing is created in that last case."""
+        `not_inside` ((folder, what it is): the build's output package and spec folders,
+        where the signing key would be published or committed). Nothing is created then."""
         folder = folder if folder is not None else cache_dir()
         if folder is None:
             return None
         shown = str(folder)
-        for outside in not_inside:
+        for outside, what in not_inside:
             real, other = os.path.realpath(folder), os.path.realpath(outside)
             if real == other or real.startswith(other.rstrip(os.sep) + os.sep):
                 raise CacheUnusable(
-                    f"the cache folder {shown} lies inside the output package {outside}, "
-                    "which would publish the cache's signing key; set ENVGEN_CACHE_DIR "
-                    "to a folder outside it"
+                    f"the cache folder {shown} lies inside {what} {outside}, which would "
+                    "publish the cache's signing key; set ENVGEN_CACHE_DIR to a folder "
+                    "outside it"
                 )
         try:
             folder.mkdir(mode=0o700, parents=True, exist_ok=True)

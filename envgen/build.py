@@ -425,7 +425,10 @@ def compile_specs(
     store = cache or None
     if cache is True:
         try:
-            store = BuildCache.open_checked(not_inside=(out_dir,) if out_dir is not None else ())
+            folders = [(p, "the spec folder") for p in paths if p.is_dir()]
+            if out_dir is not None:
+                folders.insert(0, (out_dir, "the output package"))
+            store = BuildCache.open_checked(not_inside=tuple(folders))
         except CacheUnusable as exc:
             store = None
             result.warnings.append(f"building without the cache: {exc}")

@@ -272,7 +272,7 @@ def test_an_unusable_cache_folder_is_said_once_and_the_build_goes_on(tmp_path: P
     assert (out / "__init__.py").is_file() and list(shared.iterdir()) == []
 
 
-def test_a_cache_folder_inside_the_output_package_is_refused(tmp_path: Path) -> None:
+def test_a_cache_folder_inside_the_output_or_the_specs_is_refused(tmp_path: Path) -> None:
     import os
 
     specs = _specs_copy(tmp_path)
@@ -286,6 +286,11 @@ def test_a_cache_folder_inside_the_output_package_is_refused(tmp_path: Path) -> 
         assert "ENVGEN_CACHE_DIR" in result.stderr
         assert not inside.exists()
         assert (out / "__init__.py").is_file()
+    in_specs = specs / "cache"  # it would be committed with the specs
+    env = {**os.environ, "ENVGEN_CACHE_DIR": str(in_specs)}
+    result = run_envgen("build", str(specs), "-o", str(out), env=env)
+    assert result.returncode == 0, result.stderr
+    assert "lies inside the spec folder" in result.stderr and not in_specs.exists()
 
 
 def test_cache_keeps_the_most_recently_used_entries(tmp_path: Path) -> None:
