@@ -777,6 +777,21 @@ class BuildReport:
     #: Generated modules in the output that specs outside this build produced: a build
     #: keeps them unless asked to prune (`write(..., prune=True)`, `envgen build --prune`).
     foreign: dict[str, str] = field(default_factory=dict)  # file name -> its source spec
+    #: Files in the output that envgen did not write (no generated-file marker) but that
+    #: this build would replace (a hand-written `__init__.py`): `write` refuses.
+    hand_written: list[str] = field(default_factory=list)
+
+
+class HandWrittenOutput(Exception):
+    """The output folder holds files envgen did not write where the build would write."""
+
+    def __init__(self, out_dir: Path, names: list[str]) -> None:
+        self.out_dir = out_dir
+        self.names = names
+        super().__init__(
+            f"{display_path(out_dir)} holds files that envgen did not write and this build "
+            f"would overwrite: {', '.join(names)}"
+        )
 
 
 class ForeignOutput(Exception):
@@ -806,6 +821,8 @@ def plan(compiled: Compiled, out_dir: Path, *, prune: bool = False) -> BuildRepo
         except (OSError, UnicodeDecodeError, ValueError):
             same = False
         (report.unchanged if same else report.written).append(name)
+        if not same and os.path.lexists(target) and not _is_generated(target):
+            report.hand_written.append(name)
     if out_dir.is_dir():
         for existing in sorted(out_dir.glob("*.py")):
             if existing.name in compiled.files or not _is_generated(existing):
@@ -867,10 +884,13 @@ def write(compiled: Compiled, out_dir: Path, *, prune: bool = False) -> BuildRep
     The protocol (an atomic exchange of a staged folder; what envgen does not own is kept
     as it is; the folder's mode is kept; a symlinked output folder is written through)
     is `envgen._output`'s. Raises `ForeignOutput` if the output holds modules that other
-    specs produced, unless `prune`.
+    specs produced, unless `prune`, and `HandWrittenOutput` if it holds files envgen did
+    not write where the build would write (they are never overwritten).
     """
     _output.tidy(out_dir)  # what an interrupted build left, before looking at the output
     report = plan(compiled, out_dir, prune=prune)
+    if report.hand_written:
+        raise HandWrittenOutput(out_dir, report.hand_written)
     if report.foreign:
         raise ForeignOutput(out_dir, report.foreign)
     if not report.written and not report.removed:

@@ -82,3 +82,85 @@ def test_jax_make_refuses_a_package_that_is_not_a_package_name(package: str) -> 
     with pytest.raises(ValueError, match="is not a package name"):
         find(f"{package}:envgen/CartPole-v1")
     assert find("envgen/CartPole-v1", "generated").module == "generated.envgen_cart_pole_v1_jax"
+
+
+def _envgen_script() -> str:
+    """The installed `envgen` console script (not `python -m`, which puts the working
+    folder first on sys.path by itself)."""
+    import shutil
+    import sys
+
+    script = Path(sys.executable).parent / "envgen"
+    return str(script) if script.exists() else shutil.which("envgen") or "envgen"
+
+
+def test_commands_import_nothing_from_the_working_folder_but_the_package_named(
+    tmp_path: Path,
+) -> None:
+    """A stray numpy.py in a cloned spec repository ran on every validate, build and show
+    (hostile trial 4, H13); a package named as `mygen:ns/Id` is still found there."""
+    import subprocess
+
+    from conftest import SPECS
+
+    (tmp_path / "spec.yaml").write_text((SPECS / "go_left.yaml").read_text())
+    for name in ("numpy", "yaml", "gymnasium", "pydantic", "jax", "numba"):
+        (tmp_path / f"{name}.py").write_text(
+            f"open({str(tmp_path / 'PWNED')!r}, 'a').write({name!r})\nraise SystemExit(3)\n"
+        )
+
+    def envgen(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [_envgen_script(), *args], cwd=tmp_path, capture_output=True, text=True, timeout=300
+        )
+
+    for args in (["validate", "spec.yaml"], ["build", "spec.yaml", "-o", "mygen"]):
+        result = envgen(*args)
+        assert result.returncode == 0, result.stdout + result.stderr
+    shown = envgen("show", "mygen:envgen/GoLeft-v0")
+    assert shown.returncode == 0, shown.stdout + shown.stderr
+    assert "GoLeft" in shown.stdout
+    assert not (tmp_path / "PWNED").exists(), (tmp_path / "PWNED").read_text()
+
+
+@pytest.mark.parametrize(
+    ("name", "words"),
+    [
+        ("gymnasium", "is the name of an installed module"),
+        ("json", "is the name of an installed module"),
+        ("sys", "built into Python"),
+        ("class", "is not a valid Python package name"),
+    ],
+)
+def test_build_refuses_a_package_name_that_shadows_a_module_or_cannot_be_imported(
+    tmp_path: Path, name: str, words: str
+) -> None:
+    from conftest import SPECS
+
+    result = run_envgen("build", str(SPECS / "go_left.yaml"), "-o", name, cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert words in result.stderr and "Traceback" not in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_build_never_overwrites_files_envgen_did_not_write(tmp_path: Path) -> None:
+    """`build -o DIR` replaced a hand-written __init__.py and a same-named module without a
+    word (hostile trial 4, H14)."""
+    from conftest import SPECS
+
+    out = tmp_path / "pkg"
+    out.mkdir()
+    (out / "__init__.py").write_text("SECRET_WORK = 42\n")
+    (out / "envgen_go_left_v0.py").write_text("# my own module\n")
+    result = run_envgen("build", str(SPECS / "go_left.yaml"), "-o", str(out))
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "error[output-hand-written]" in result.stderr
+    assert "__init__.py, envgen_go_left_v0.py" in result.stderr
+    assert "Nothing was written" in result.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["__init__.py", "envgen_go_left_v0.py"]
+    assert (out / "__init__.py").read_text() == "SECRET_WORK = 42\n"
+    (out / "__init__.py").unlink()
+    (out / "envgen_go_left_v0.py").unlink()
+    assert run_envgen("build", str(SPECS / "go_left.yaml"), "-o", str(out)).returncode == 0
+    again = run_envgen("build", str(SPECS / "go_left.yaml"), "-o", str(out))
+    assert again.returncode == 0, again.stderr  # its own files are rewritten freely

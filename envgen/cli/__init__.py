@@ -8,8 +8,13 @@ traceback.
 from __future__ import annotations
 
 import difflib
+import importlib.abc
+import importlib.machinery
+import os
+import re
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.console import Console
@@ -70,18 +75,43 @@ def _source_line(file: str, line: int) -> str | None:
 @click.version_option(package_name="envgen")
 def main() -> None:
     """envgen: compile YAML environment specs into Gymnasium envs, and test any env."""
-    current_folder_importable()
+    importable_from_current_folder(*sys.argv[1:])
 
 
-def current_folder_importable() -> None:
-    """Put the working folder first on `sys.path`, as `python -m` does, so that
-    `module:Env-v0` targets, `--policy module:fn` and `-o mygen` packages built here import
-    without `PYTHONPATH=.` (the `envgen` script, unlike `python -m`, does not add it)."""
-    import os
+#: `module:thing` as commands take it (`mygen:ns/Id-v0`, `--policy mypolicy:act`, `pkg.mod:Env`).
+_NAMED_MODULE = re.compile(r"^([A-Za-z_]\w*)(?:\.[A-Za-z_]\w*)*:")
 
-    cwd = os.getcwd()
-    if cwd not in sys.path and "" not in sys.path:
-        sys.path.insert(0, cwd)
+
+class _NamedInCurrentFolder(importlib.abc.MetaPathFinder):
+    """Finds only the top-level modules a command line names (`mygen` of `mygen:ns/Id-v0`,
+    and `generated`, the default package of bare ids) in the working folder, first, as
+    `python -m` would. Any other import never looks there: a stray `numpy.py` or `yaml.py`
+    in a cloned spec repository is not run (hostile trial 4, H13)."""
+
+    def __init__(self, folder: str) -> None:
+        self.folder = folder
+        self.names: set[str] = {"generated"}
+
+    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> Any:
+        if path is not None or fullname not in self.names:
+            return None  # a submodule (found through its package) or a name not given
+        return importlib.machinery.PathFinder.find_spec(fullname, [self.folder])
+
+
+_finder: _NamedInCurrentFolder | None = None
+
+
+def importable_from_current_folder(*targets: str) -> None:
+    """Let the modules that `targets` name (`module:thing`) be imported from the working
+    folder (as documented for `mygen:ns/Id-v0`), and nothing else from it."""
+    global _finder
+    if _finder is None:
+        _finder = _NamedInCurrentFolder(os.getcwd())
+        sys.meta_path.insert(0, _finder)
+    for target in targets:
+        found = _NAMED_MODULE.match(target)
+        if found is not None:
+            _finder.names.add(found.group(1))
 
 
 def _spec_paths(paths: tuple[Path, ...]) -> list[Path]:
@@ -132,12 +162,11 @@ def build(
     """Compile SPECS (files or folders; default specs/) into a Python package.
 
     Unchanged specs come from the build cache (no emit, no formatting); see README.md."""
-    from envgen.build import ForeignOutput, compile_specs, plan, write
+    from envgen.build import ForeignOutput, HandWrittenOutput, compile_specs, plan, write
 
-    if not output.name.isidentifier():
-        raise click.BadParameter(
-            f"'{output.name}' is not a valid Python package name", param_hint="--output"
-        )
+    problem = _package_name_problem(output)
+    if problem:
+        raise click.BadParameter(problem, param_hint="--output")
     compiled = compile_specs(
         _spec_paths(specs), output, follow_symlinks=follow_symlinks, cache=not no_cache
     )
@@ -149,6 +178,9 @@ def build(
         sys.exit(1)
     shown = _escape(str(output))
     report = plan(compiled, output, prune=prune)
+    if report.hand_written:
+        _hand_written_output(output, report.hand_written)
+        sys.exit(1)
     if report.foreign:
         _foreign_output(output, report.foreign, specs)
         sys.exit(1)
@@ -167,6 +199,9 @@ def build(
         report = write(compiled, output, prune=prune)
     except ForeignOutput as exc:  # an interrupted build's output came back meanwhile
         _foreign_output(output, exc.foreign, specs)
+        sys.exit(1)
+    except HandWrittenOutput as exc:  # written meanwhile
+        _hand_written_output(output, exc.names)
         sys.exit(1)
     except OSError as exc:
         stderr.print(
@@ -193,6 +228,48 @@ def build(
         f"{len(report.written)} written, {len(report.removed)} removed, "
         f"{len(report.unchanged)} unchanged"
     )
+
+
+def _hand_written_output(output: Path, names: list[str]) -> None:
+    """Say which files of the user's the build would overwrite (nothing is written)."""
+    shown = _escape(str(output))
+    listed = ", ".join(_escape(n) for n in names[:10]) + (" ..." if len(names) > 10 else "")
+    stderr.print(
+        f"[bold]{shown}[/bold]: [red]error\\[output-hand-written][/red]: the output folder "
+        f"holds {len(names)} files that envgen did not write, and this build would "
+        f"overwrite them: {listed}"
+    )
+    stderr.print(
+        "  [cyan]hint[/cyan]: build into another package (-o myenvs), or move those files "
+        "out of the folder. Nothing was written"
+    )
+
+
+def _package_name_problem(output: Path) -> str | None:
+    """Why the output folder's name cannot be the package it is imported as, or None."""
+    import importlib.util
+    import keyword
+
+    name = output.name
+    if not name.isidentifier() or keyword.iskeyword(name):
+        return f"'{name}' is not a valid Python package name; e.g. -o mygen"
+    if name in sys.builtin_module_names:
+        return f"'{name}' is the name of a module built into Python; choose another, e.g. -o mygen"
+    try:
+        found = importlib.util.find_spec(name)
+    except (ImportError, ValueError):
+        found = None
+    origin = getattr(found, "origin", None) or ""
+    locations = list(getattr(found, "submodule_search_locations", None) or [])
+    own = os.path.realpath(output)
+    if found is not None and not any(os.path.realpath(p) == own for p in locations):
+        if os.path.dirname(os.path.realpath(origin)) != own:
+            return (
+                f"'{name}' is the name of an installed module ({origin or 'built in'}); "
+                "a package of that name would hide it (or be hidden); choose another, e.g. "
+                "-o mygen"
+            )
+    return None
 
 
 def _foreign_output(output: Path, foreign: dict[str, str], specs: tuple[Path, ...]) -> None:

@@ -5,10 +5,8 @@ from __future__ import annotations
 import difflib
 import importlib
 import re
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from envgen.cli._failure import Failure
@@ -26,8 +24,9 @@ def load_policy(policy: str, env: Any, seed: int) -> Callable[[Any], Any]:
             code=2,
         )
     module_name, function = policy.split(":")
-    if str(Path.cwd()) not in sys.path:
-        sys.path.insert(0, str(Path.cwd()))
+    from envgen.cli import importable_from_current_folder
+
+    importable_from_current_folder(policy)
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
