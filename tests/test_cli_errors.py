@@ -164,3 +164,18 @@ def test_build_never_overwrites_files_envgen_did_not_write(tmp_path: Path) -> No
     assert run_envgen("build", str(SPECS / "go_left.yaml"), "-o", str(out)).returncode == 0
     again = run_envgen("build", str(SPECS / "go_left.yaml"), "-o", str(out))
     assert again.returncode == 0, again.stderr  # its own files are rewritten freely
+
+
+def test_an_error_in_a_huge_line_shows_a_short_excerpt_and_a_short_caret(tmp_path: Path) -> None:
+    """A 1.2 MB one-line list gave an 800 KB caret line and a hint about aliases it does not
+    have (hostile trial 4, H12)."""
+    spec = tmp_path / "huge.yaml"
+    spec.write_text("id: t/A-v0\nconstants:\n  T: [" + ",".join(["1.5"] * 300_000) + "]\n")
+    result = run_envgen("validate", str(spec))
+    assert result.returncode == 1
+    assert len(result.stderr) < 2000, len(result.stderr)
+    assert "more than 200000 values" in result.stderr and "move large data" in result.stderr
+    lines = result.stderr.splitlines()
+    caret = next(i for i, line in enumerate(lines) if line.strip() == "^")
+    column = lines[caret].index("^")
+    assert lines[caret - 1][column] in "1.5,", lines[caret - 1]  # under a value of the list

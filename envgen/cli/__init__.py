@@ -48,10 +48,11 @@ def print_diagnostics(diagnostics: list[Diagnostic]) -> None:
             f"[bold]{_escape(str(location))}[/bold]: [red]{label}[/red]: "
             f"{_escape(diagnostic.message)}"
         )
-        line = _source_line(location.file, location.line)
-        if line is not None:
+        excerpt = _source_excerpt(location.file, location.line, location.column)
+        if excerpt is not None:
+            line, column = excerpt
             stderr.print(f"  {_escape(line.rstrip())}")
-            stderr.print("  " + " " * max(location.column - 1, 0) + "[red]^[/red]")
+            stderr.print("  " + " " * max(column - 1, 0) + "[red]^[/red]")
         if diagnostic.hint:
             stderr.print(f"  [cyan]hint[/cyan]: {_escape(diagnostic.hint)}")
     count = len(diagnostics)
@@ -64,11 +65,11 @@ def _escape(text: str) -> str:
     return markup_safe(text, keep="\t")
 
 
-def _source_line(file: str, line: int) -> str | None:
+def _source_excerpt(file: str, line: int, column: int) -> tuple[str, int] | None:
     # From the text the compiler read (never by reopening a path: it may lead elsewhere).
-    from envgen.compiler.load import source_line
+    from envgen.compiler.load import source_excerpt
 
-    return source_line(file, line)
+    return source_excerpt(file, line, column)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -88,14 +89,17 @@ class _NamedInCurrentFolder(importlib.abc.MetaPathFinder):
     `python -m` would. Any other import never looks there: a stray `numpy.py` or `yaml.py`
     in a cloned spec repository is not run (hostile trial 4, H13)."""
 
-    def __init__(self, folder: str) -> None:
-        self.folder = folder
+    def __init__(self) -> None:
         self.names: set[str] = {"generated"}
 
     def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> Any:
         if path is not None or fullname not in self.names:
             return None  # a submodule (found through its package) or a name not given
-        return importlib.machinery.PathFinder.find_spec(fullname, [self.folder])
+        try:
+            folder = os.getcwd()  # the working folder now, as '' on sys.path would be
+        except OSError:
+            return None
+        return importlib.machinery.PathFinder.find_spec(fullname, [folder])
 
 
 _finder: _NamedInCurrentFolder | None = None
@@ -106,7 +110,7 @@ def importable_from_current_folder(*targets: str) -> None:
     folder (as documented for `mygen:ns/Id-v0`), and nothing else from it."""
     global _finder
     if _finder is None:
-        _finder = _NamedInCurrentFolder(os.getcwd())
+        _finder = _NamedInCurrentFolder()
         sys.meta_path.insert(0, _finder)
     for target in targets:
         found = _NAMED_MODULE.match(target)
@@ -263,13 +267,25 @@ def _package_name_problem(output: Path) -> str | None:
     locations = list(getattr(found, "submodule_search_locations", None) or [])
     own = os.path.realpath(output)
     if found is not None and not any(os.path.realpath(p) == own for p in locations):
-        if os.path.dirname(os.path.realpath(origin)) != own:
+        if os.path.dirname(os.path.realpath(origin)) != own and not _generated_package(origin):
             return (
                 f"'{name}' is the name of an installed module ({origin or 'built in'}); "
                 "a package of that name would hide it (or be hidden); choose another, e.g. "
                 "-o mygen"
             )
     return None
+
+
+def _generated_package(origin: str) -> bool:
+    """Whether `origin` is the registry of a package envgen built (building another
+    package of that name is the user's choice, not a clash with an installed library)."""
+    from envgen.build import MARKER
+
+    try:
+        with open(origin, encoding="utf-8") as handle:
+            return MARKER in handle.read(4096)
+    except (OSError, UnicodeDecodeError):
+        return False
 
 
 def _foreign_output(output: Path, foreign: dict[str, str], specs: tuple[Path, ...]) -> None:

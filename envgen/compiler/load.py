@@ -169,7 +169,8 @@ class _Converter:
                     Diagnostic(
                         self._loc(node),
                         f"the document expands to more than {MAX_NODES} values",
-                        "remove recursive or repeated YAML aliases (&anchor / *alias)",
+                        "specs are small: move large data out of the spec, and remove "
+                        "repeated YAML aliases (&anchor / *alias) if it has any",
                         "yaml-too-large",
                     )
                 ]
@@ -437,6 +438,23 @@ def source_line(file: str, line: int) -> str | None:
         return None
     text = lines[line - 1]
     return text if len(text) < 300 else text[:300] + "…"
+
+
+def source_excerpt(file: str, line: int, column: int, width: int = 100) -> tuple[str, int] | None:
+    """(At most `width` characters of line `line` around `column`, the 1-based column of
+    the same character in it), or None: a caret under a 1 MB line stays short."""
+    lines = _SOURCES.get(file)
+    if lines is None or not 1 <= line <= len(lines):
+        return None
+    text = lines[line - 1]
+    column = max(column, 1)
+    if len(text) <= width:
+        return text, column
+    start = max(0, min(column - 1 - width // 2, len(text) - width))
+    excerpt = text[start : start + width]
+    prefix = "…" if start > 0 else ""
+    suffix = "…" if start + width < len(text) else ""
+    return prefix + excerpt + suffix, column - start + len(prefix)
 
 
 def _remember(name: str, raw: bytes) -> None:
