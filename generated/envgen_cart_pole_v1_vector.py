@@ -320,7 +320,7 @@ class CartPoleV1VectorEnv(NativeVectorEnv):
         _next_step = self._next_step
         _resetting = self._autoreset
         if self._kernel:
-            obs, terminated, truncated, reward, _, _done, _any_reset = self._run_kernel(
+            obs, terminated, truncated, reward, _, _, _done, _any_reset = self._run_kernel(
                 action, _resetting
             )
         else:
@@ -480,4 +480,4 @@ class CartPoleV1VectorEnv(NativeVectorEnv):
                 theta_dot=self.theta_dot,
                 steps_beyond_terminated=self.steps_beyond_terminated,
             )
-        return obs, terminated, truncated, reward, {}, _done, _resets > 0
+        return obs, terminated, truncated, reward, {}, None, _done, _resets > 0

@@ -154,7 +154,7 @@ class DiceGuessV0VectorEnv(NativeVectorEnv):
         _next_step = self._next_step
         _resetting = self._autoreset
         if self._kernel:
-            obs, terminated, truncated, reward, _step_info, _done, _any_reset = self._run_kernel(
+            obs, terminated, truncated, reward, _step_info, _, _done, _any_reset = self._run_kernel(
                 action, _resetting
             )
         else:
@@ -250,4 +250,4 @@ class DiceGuessV0VectorEnv(NativeVectorEnv):
         )
         if self.check_state:
             _rt.check_finite(ID, face=self.face)
-        return obs, terminated, truncated, reward, {"previous": _info0}, _done, _resets > 0
+        return obs, terminated, truncated, reward, {"previous": _info0}, None, _done, _resets > 0

@@ -289,7 +289,7 @@ class DictNavigationV0VectorEnv(NativeVectorEnv):
         _next_step = self._next_step
         _resetting = self._autoreset
         if self._kernel:
-            _, terminated, truncated, reward, _, _done, _any_reset = self._run_kernel(
+            _, terminated, truncated, reward, _, _, _done, _any_reset = self._run_kernel(
                 action, _resetting
             )
         else:
@@ -402,4 +402,4 @@ class DictNavigationV0VectorEnv(NativeVectorEnv):
         )
         if self.check_state:
             _rt.check_finite(ID, x=self.x, y=self.y, goal_x=self.goal_x, goal_y=self.goal_y)
-        return None, terminated, truncated, reward, {}, _done, _resets > 0
+        return None, terminated, truncated, reward, {}, None, _done, _resets > 0

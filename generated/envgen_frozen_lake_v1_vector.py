@@ -281,7 +281,7 @@ class FrozenLakeV1VectorEnv(NativeVectorEnv):
         _next_step = self._next_step
         _resetting = self._autoreset
         if self._kernel:
-            obs, terminated, truncated, reward, _step_info, _done, _any_reset = self._run_kernel(
+            obs, terminated, truncated, reward, _step_info, _, _done, _any_reset = self._run_kernel(
                 action, _resetting
             )
         else:
@@ -444,4 +444,4 @@ class FrozenLakeV1VectorEnv(NativeVectorEnv):
         )
         if self.check_state:
             _rt.check_finite(ID, s=self.s, last_action=self.last_action)
-        return obs, terminated, truncated, reward, {"prob": _info0}, _done, _resets > 0
+        return obs, terminated, truncated, reward, {"prob": _info0}, None, _done, _resets > 0

@@ -127,7 +127,7 @@ class GoLeftV0VectorEnv(NativeVectorEnv):
         _next_step = self._next_step
         _resetting = self._autoreset
         if self._kernel:
-            _, terminated, truncated, reward, _, _done, _any_reset = self._run_kernel(
+            _, terminated, truncated, reward, _, _, _done, _any_reset = self._run_kernel(
                 action, _resetting
             )
         else:
@@ -201,4 +201,4 @@ class GoLeftV0VectorEnv(NativeVectorEnv):
         )
         if self.check_state:
             _rt.check_finite(ID, pos=self.pos)
-        return None, terminated, truncated, reward, {}, _done, _resets > 0
+        return None, terminated, truncated, reward, {}, None, _done, _resets > 0

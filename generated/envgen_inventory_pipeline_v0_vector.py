@@ -42,6 +42,13 @@ def _reset_env(_i, _rngs, _state_stock, _state_pipeline, capacity, lead_time):
 
 
 @jit
+def _info_env(_i, _rinfo0, _state_pipeline):
+    """Env `_i`'s info that reset also returns, into row `_i` of the `_rinfo` arrays."""
+    pipeline = _state_pipeline[_i]
+    _rinfo0[_i] = np.int64(np.sum(pipeline))
+
+
+@jit
 def _autoreset_envs(
     _ids,
     _rngs,
@@ -53,6 +60,7 @@ def _autoreset_envs(
     _reward,
     capacity,
     lead_time,
+    _rinfo0,
 ):
     """Reset the envs `_ids`, as the single env's reset() does."""
     for _i in _ids:
@@ -61,6 +69,7 @@ def _autoreset_envs(
         _terminated[_i] = False
         _truncated[_i] = False
         _reward[_i] = 0.0
+        _info_env(_i, _rinfo0, _state_pipeline)
 
 
 @jit
@@ -82,6 +91,7 @@ def _step_envs(
     price,
     holding_cost,
     order_cost,
+    _rinfo0,
 ):
     """Step the envs not in `_resetting`, as the single env's step() does, then reset
     those (NEXT_STEP autoresets). `_flags`: terminated, truncated and done (the env
@@ -111,6 +121,7 @@ def _step_envs(
         _info0[_i] = demand - sold
         _truncated[_i] = _elapsed[_i] >= _limit
         _done[_i] = terminated or _truncated[_i]
+        _info_env(_i, _rinfo0, _state_pipeline)
     _k = 0
     for _i in range(len(_actions)):
         if _resetting[_i]:
@@ -129,6 +140,7 @@ def _step_envs(
             _reward,
             capacity,
             lead_time,
+            _rinfo0,
         )
     return _k
 
@@ -205,8 +217,8 @@ class InventoryPipelineV0VectorEnv(NativeVectorEnv):
         _next_step = self._next_step
         _resetting = self._autoreset
         if self._kernel:
-            _, terminated, truncated, reward, _step_info, _done, _any_reset = self._run_kernel(
-                action, _resetting
+            _, terminated, truncated, reward, _step_info, _reset_info, _done, _any_reset = (
+                self._run_kernel(action, _resetting)
             )
         else:
             _any_reset = _next_step and bool(_resetting.any())
@@ -253,7 +265,10 @@ class InventoryPipelineV0VectorEnv(NativeVectorEnv):
             for _key, _value in _step_info.items():
                 _infos[_key] = _mask_info(_value, _stepped)
                 _infos["_" + _key] = self._all_true.copy() if _stepped is None else _stepped.copy()
-        _infos = self._info(_infos, None)
+        if self._kernel:
+            _infos.update(_reset_info)
+        else:
+            _infos = self._info(_infos, None)
         if _next_step:
             self._autoreset = _done
         elif self._same_step and _done.any():
@@ -309,6 +324,7 @@ class InventoryPipelineV0VectorEnv(NativeVectorEnv):
             _work = (np.empty((0, _n)), np.empty(_n, dtype=np.int64))
             self._work = _work
         _info0 = np.zeros(_n, dtype=np.int64)
+        _rinfo0 = np.empty(_n, dtype=np.int64)
         _rngs = self._streams.kernel_generators()
         _resets = _step_envs(
             action,
@@ -328,7 +344,17 @@ class InventoryPipelineV0VectorEnv(NativeVectorEnv):
             self.price,
             self.holding_cost,
             self.order_cost,
+            _rinfo0,
         )
         if self.check_state:
             _rt.check_finite(ID, stock=self.stock, pipeline=self.pipeline)
-        return None, terminated, truncated, reward, {"lost_sales": _info0}, _done, _resets > 0
+        return (
+            None,
+            terminated,
+            truncated,
+            reward,
+            {"lost_sales": _info0},
+            {"on_order": _rinfo0, "_on_order": np.ones(_n, dtype=np.bool_)},
+            _done,
+            _resets > 0,
+        )

@@ -154,7 +154,7 @@ class LightSwitchesV0VectorEnv(NativeVectorEnv):
         _next_step = self._next_step
         _resetting = self._autoreset
         if self._kernel:
-            _, terminated, truncated, reward, _, _done, _any_reset = self._run_kernel(
+            _, terminated, truncated, reward, _, _, _done, _any_reset = self._run_kernel(
                 action, _resetting
             )
         else:
@@ -244,4 +244,4 @@ class LightSwitchesV0VectorEnv(NativeVectorEnv):
         )
         if self.check_state:
             _rt.check_finite(ID, on=self.on)
-        return None, terminated, truncated, reward, {}, _done, _resets > 0
+        return None, terminated, truncated, reward, {}, None, _done, _resets > 0

@@ -233,7 +233,7 @@ class MountainCarV0VectorEnv(NativeVectorEnv):
         _next_step = self._next_step
         _resetting = self._autoreset
         if self._kernel:
-            obs, terminated, truncated, reward, _, _done, _any_reset = self._run_kernel(
+            obs, terminated, truncated, reward, _, _, _done, _any_reset = self._run_kernel(
                 action, _resetting
             )
         else:
@@ -336,4 +336,4 @@ class MountainCarV0VectorEnv(NativeVectorEnv):
         )
         if self.check_state:
             _rt.check_finite(ID, position=self.position, velocity=self.velocity)
-        return obs, terminated, truncated, reward, {}, _done, _resets > 0
+        return obs, terminated, truncated, reward, {}, None, _done, _resets > 0

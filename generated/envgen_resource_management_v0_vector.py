@@ -103,6 +103,15 @@ def _observe_env(
 
 
 @jit
+def _info_env(_i, _rinfo0, _rinfo1, _state_servers, _state_queue):
+    """Env `_i`'s info that reset also returns, into row `_i` of the `_rinfo` arrays."""
+    servers = _state_servers[_i]
+    queue = _state_queue[_i]
+    _rinfo0[_i] = np.int64(servers)
+    _rinfo1[_i] = np.float64(queue)
+
+
+@jit
 def _autoreset_envs(
     _ids,
     _rngs,
@@ -117,6 +126,8 @@ def _autoreset_envs(
     max_steps,
     max_servers,
     noise,
+    _rinfo0,
+    _rinfo1,
 ):
     """Reset the envs `_ids`, as the single env's reset() does."""
     for _i in _ids:
@@ -130,6 +141,7 @@ def _autoreset_envs(
         _observe_env(
             _i, _obs, _elapsed, _state_load, _state_servers, _state_queue, max_steps, max_servers
         )
+        _info_env(_i, _rinfo0, _rinfo1, _state_servers, _state_queue)
 
 
 @jit(threads=True)
@@ -151,6 +163,8 @@ def _step_envs(
     server_cost,
     queue_penalty,
     noise,
+    _rinfo0,
+    _rinfo1,
 ):
     """Step the envs not in `_resetting`, as the single env's step() does, then reset
     those (NEXT_STEP autoresets). `_flags`: terminated, truncated and done (the env
@@ -188,6 +202,7 @@ def _step_envs(
         _observe_env(
             _i, _obs, _elapsed, _state_load, _state_servers, _state_queue, max_steps, max_servers
         )
+        _info_env(_i, _rinfo0, _rinfo1, _state_servers, _state_queue)
     _k = 0
     for _i in range(len(_actions)):
         if _resetting[_i]:
@@ -209,6 +224,8 @@ def _step_envs(
             max_steps,
             max_servers,
             noise,
+            _rinfo0,
+            _rinfo1,
         )
     return _k
 
@@ -277,8 +294,8 @@ class ResourceManagementV0VectorEnv(NativeVectorEnv):
         _next_step = self._next_step
         _resetting = self._autoreset
         if self._kernel:
-            obs, terminated, truncated, reward, _, _done, _any_reset = self._run_kernel(
-                action, _resetting
+            obs, terminated, truncated, reward, _, _reset_info, _done, _any_reset = (
+                self._run_kernel(action, _resetting)
             )
         else:
             _any_reset = _next_step and bool(_resetting.any())
@@ -325,7 +342,10 @@ class ResourceManagementV0VectorEnv(NativeVectorEnv):
             _done = terminated | truncated
             obs = self._observe()
         _infos: dict[str, Any] = {}
-        _infos = self._info(_infos, None)
+        if self._kernel:
+            _infos.update(_reset_info)
+        else:
+            _infos = self._info(_infos, None)
         if _next_step:
             self._autoreset = _done
         elif self._same_step and _done.any():
@@ -407,6 +427,8 @@ class ResourceManagementV0VectorEnv(NativeVectorEnv):
         if _work is None or len(_work[1]) != _n:  # once (and for the compile probe)
             _work = (np.empty((0, _n)), np.empty(_n, dtype=np.int64))
             self._work = _work
+        _rinfo0 = np.empty(_n, dtype=np.int64)
+        _rinfo1 = np.empty(_n, dtype=np.float64)
         _rngs = self._streams.kernel_generators()
         _resets = self._threaded(_step_envs)(
             action,
@@ -426,7 +448,23 @@ class ResourceManagementV0VectorEnv(NativeVectorEnv):
             self.server_cost,
             self.queue_penalty,
             self.noise,
+            _rinfo0,
+            _rinfo1,
         )
         if self.check_state:
             _rt.check_finite(ID, load=self.load, servers=self.servers, queue=self.queue)
-        return obs, terminated, truncated, reward, {}, _done, _resets > 0
+        return (
+            obs,
+            terminated,
+            truncated,
+            reward,
+            {},
+            {
+                "servers": _rinfo0,
+                "_servers": np.ones(_n, dtype=np.bool_),
+                "queue": _rinfo1,
+                "_queue": np.ones(_n, dtype=np.bool_),
+            },
+            _done,
+            _resets > 0,
+        )

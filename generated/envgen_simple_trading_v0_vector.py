@@ -74,6 +74,17 @@ def _observe_env(
 
 
 @jit
+def _info_env(_i, _rinfo0, _rinfo1, _rinfo2, _state_cash, _state_position, _state_price):
+    """Env `_i`'s info that reset also returns, into row `_i` of the `_rinfo` arrays."""
+    cash = _state_cash[_i]
+    position = _state_position[_i]
+    price = _state_price[_i]
+    _rinfo0[_i] = np.float64(cash + position * price)
+    _rinfo1[_i] = np.int64(position)
+    _rinfo2[_i] = np.float64(price)
+
+
+@jit
 def _autoreset_envs(
     _ids,
     _elapsed,
@@ -87,6 +98,9 @@ def _autoreset_envs(
     initial_cash,
     initial_price,
     max_steps,
+    _rinfo0,
+    _rinfo1,
+    _rinfo2,
 ):
     """Reset the envs `_ids`, as the single env's reset() does."""
     for _i in _ids:
@@ -106,6 +120,7 @@ def _autoreset_envs(
             initial_price,
             max_steps,
         )
+        _info_env(_i, _rinfo0, _rinfo1, _rinfo2, _state_cash, _state_position, _state_price)
 
 
 @jit
@@ -127,6 +142,9 @@ def _step_envs(
     initial_cash,
     initial_price,
     max_steps,
+    _rinfo0,
+    _rinfo1,
+    _rinfo2,
 ):
     """Step the envs not in `_resetting`, as the single env's step() does, then reset
     those (NEXT_STEP autoresets). `_flags`: terminated, truncated and done (the env
@@ -171,6 +189,7 @@ def _step_envs(
             initial_price,
             max_steps,
         )
+        _info_env(_i, _rinfo0, _rinfo1, _rinfo2, _state_cash, _state_position, _state_price)
     _k = 0
     for _i in range(len(_actions)):
         if _resetting[_i]:
@@ -191,6 +210,9 @@ def _step_envs(
             initial_cash,
             initial_price,
             max_steps,
+            _rinfo0,
+            _rinfo1,
+            _rinfo2,
         )
     return _k
 
@@ -255,8 +277,8 @@ class SimpleTradingV0VectorEnv(NativeVectorEnv):
         _next_step = self._next_step
         _resetting = self._autoreset
         if self._kernel:
-            obs, terminated, truncated, reward, _, _done, _any_reset = self._run_kernel(
-                action, _resetting
+            obs, terminated, truncated, reward, _, _reset_info, _done, _any_reset = (
+                self._run_kernel(action, _resetting)
             )
         else:
             _any_reset = _next_step and bool(_resetting.any())
@@ -299,7 +321,10 @@ class SimpleTradingV0VectorEnv(NativeVectorEnv):
             _done = terminated | truncated
             obs = self._observe()
         _infos: dict[str, Any] = {}
-        _infos = self._info(_infos, None)
+        if self._kernel:
+            _infos.update(_reset_info)
+        else:
+            _infos = self._info(_infos, None)
         if _next_step:
             self._autoreset = _done
         elif self._same_step and _done.any():
@@ -358,6 +383,9 @@ class SimpleTradingV0VectorEnv(NativeVectorEnv):
         if _work is None or len(_work[1]) != _n:  # once (and for the compile probe)
             _work = (np.empty((0, _n)), np.empty(_n, dtype=np.int64))
             self._work = _work
+        _rinfo0 = np.empty(_n, dtype=np.float64)
+        _rinfo1 = np.empty(_n, dtype=np.int64)
+        _rinfo2 = np.empty(_n, dtype=np.float64)
         _rngs = self._streams.kernel_generators()
         _resets = _step_envs(
             action,
@@ -377,7 +405,26 @@ class SimpleTradingV0VectorEnv(NativeVectorEnv):
             self.initial_cash,
             self.initial_price,
             self.max_steps,
+            _rinfo0,
+            _rinfo1,
+            _rinfo2,
         )
         if self.check_state:
             _rt.check_finite(ID, cash=self.cash, position=self.position, price=self.price)
-        return obs, terminated, truncated, reward, {}, _done, _resets > 0
+        return (
+            obs,
+            terminated,
+            truncated,
+            reward,
+            {},
+            {
+                "portfolio_value": _rinfo0,
+                "_portfolio_value": np.ones(_n, dtype=np.bool_),
+                "position": _rinfo1,
+                "_position": np.ones(_n, dtype=np.bool_),
+                "price": _rinfo2,
+                "_price": np.ones(_n, dtype=np.bool_),
+            },
+            _done,
+            _resets > 0,
+        )

@@ -100,6 +100,15 @@ def _observe_env(
 
 
 @jit
+def _info_env(_i, _rinfo0, _state_agent_x, _state_agent_y, _state_target, grid_size):
+    """Env `_i`'s info that reset also returns, into row `_i` of the `_rinfo` arrays."""
+    agent_x = _state_agent_x[_i]
+    agent_y = _state_agent_y[_i]
+    target = _state_target[_i]
+    _rinfo0[_i] = np.int64(abs(agent_x - target % grid_size) + abs(agent_y - target // grid_size))
+
+
+@jit
 def _autoreset_envs(
     _ids,
     _rngs,
@@ -114,6 +123,7 @@ def _autoreset_envs(
     grid_size,
     image_size,
     cell,
+    _rinfo0,
 ):
     """Reset the envs `_ids`, as the single env's reset() does."""
     for _i in _ids:
@@ -125,6 +135,7 @@ def _autoreset_envs(
         _observe_env(
             _i, _obs, _state_agent_x, _state_agent_y, _state_target, image_size, grid_size, cell
         )
+        _info_env(_i, _rinfo0, _state_agent_x, _state_agent_y, _state_target, grid_size)
 
 
 @jit(threads=True)
@@ -144,6 +155,7 @@ def _step_envs(
     grid_size,
     image_size,
     cell,
+    _rinfo0,
 ):
     """Step the envs not in `_resetting`, as the single env's step() does, then reset
     those (NEXT_STEP autoresets). `_flags`: terminated, truncated and done (the env
@@ -179,6 +191,7 @@ def _step_envs(
         _observe_env(
             _i, _obs, _state_agent_x, _state_agent_y, _state_target, image_size, grid_size, cell
         )
+        _info_env(_i, _rinfo0, _state_agent_x, _state_agent_y, _state_target, grid_size)
     _k = 0
     for _i in range(len(_actions)):
         if _resetting[_i]:
@@ -200,6 +213,7 @@ def _step_envs(
             grid_size,
             image_size,
             cell,
+            _rinfo0,
         )
     return _k
 
@@ -267,8 +281,8 @@ class SimpleVisualV0VectorEnv(NativeVectorEnv):
         _next_step = self._next_step
         _resetting = self._autoreset
         if self._kernel:
-            obs, terminated, truncated, reward, _, _done, _any_reset = self._run_kernel(
-                action, _resetting
+            obs, terminated, truncated, reward, _, _reset_info, _done, _any_reset = (
+                self._run_kernel(action, _resetting)
             )
         else:
             _any_reset = _next_step and bool(_resetting.any())
@@ -304,7 +318,10 @@ class SimpleVisualV0VectorEnv(NativeVectorEnv):
             _done = terminated | truncated
             obs = self._observe()
         _infos: dict[str, Any] = {}
-        _infos = self._info(_infos, None)
+        if self._kernel:
+            _infos.update(_reset_info)
+        else:
+            _infos = self._info(_infos, None)
         if _next_step:
             self._autoreset = _done
         elif self._same_step and _done.any():
@@ -371,6 +388,7 @@ class SimpleVisualV0VectorEnv(NativeVectorEnv):
         if _work is None or len(_work[1]) != _n:  # once (and for the compile probe)
             _work = (np.empty((0, _n)), np.empty(_n, dtype=np.int64))
             self._work = _work
+        _rinfo0 = np.empty(_n, dtype=np.int64)
         _rngs = self._streams.kernel_generators()
         _resets = self._threaded(_step_envs)(
             action,
@@ -388,7 +406,17 @@ class SimpleVisualV0VectorEnv(NativeVectorEnv):
             self.grid_size,
             self.image_size,
             self.cell,
+            _rinfo0,
         )
         if self.check_state:
             _rt.check_finite(ID, agent_x=self.agent_x, agent_y=self.agent_y, target=self.target)
-        return obs, terminated, truncated, reward, {}, _done, _resets > 0
+        return (
+            obs,
+            terminated,
+            truncated,
+            reward,
+            {},
+            {"distance": _rinfo0, "_distance": np.ones(_n, dtype=np.bool_)},
+            _done,
+            _resets > 0,
+        )

@@ -167,7 +167,7 @@ class TupleThermostatV0VectorEnv(NativeVectorEnv):
         _next_step = self._next_step
         _resetting = self._autoreset
         if self._kernel:
-            _, terminated, truncated, reward, _, _done, _any_reset = self._run_kernel(
+            _, terminated, truncated, reward, _, _, _done, _any_reset = self._run_kernel(
                 action, _resetting
             )
         else:
@@ -266,4 +266,4 @@ class TupleThermostatV0VectorEnv(NativeVectorEnv):
         )
         if self.check_state:
             _rt.check_finite(ID, mode=self.mode, room=self.room, outside=self.outside)
-        return None, terminated, truncated, reward, {}, _done, _resets > 0
+        return None, terminated, truncated, reward, {}, None, _done, _resets > 0

@@ -157,7 +157,7 @@ class TwoDialsV0VectorEnv(NativeVectorEnv):
         _next_step = self._next_step
         _resetting = self._autoreset
         if self._kernel:
-            _, terminated, truncated, reward, _, _done, _any_reset = self._run_kernel(
+            _, terminated, truncated, reward, _, _, _done, _any_reset = self._run_kernel(
                 action, _resetting
             )
         else:
@@ -255,4 +255,4 @@ class TwoDialsV0VectorEnv(NativeVectorEnv):
         )
         if self.check_state:
             _rt.check_finite(ID, dials=self.dials, targets=self.targets)
-        return None, terminated, truncated, reward, {}, _done, _resets > 0
+        return None, terminated, truncated, reward, {}, None, _done, _resets > 0

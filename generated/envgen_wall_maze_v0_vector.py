@@ -48,7 +48,50 @@ def _observe_env(_i, _obs, _state_pos):
 
 
 @jit
-def _autoreset_envs(_ids, _elapsed, _state_pos, _obs, _terminated, _truncated, _reward, start):
+def _info_env(_i, _rinfo0, _state_pos, ncol, grid, nrow):
+    """Env `_i`'s info that reset also returns, into row `_i` of the `_rinfo` arrays."""
+    pos = _state_pos[_i]
+    _rinfo0[_i, 0] = np.int8(
+        pos // ncol > 0
+        and grid[_index(max(pos // ncol - 1, 0), grid.shape[0]), _index(pos % ncol, grid.shape[1])]
+        != 1
+    )
+    _rinfo0[_i, 1] = np.int8(
+        pos % ncol < ncol - 1
+        and grid[
+            _index(pos // ncol, grid.shape[0]), _index(min(pos % ncol + 1, ncol - 1), grid.shape[1])
+        ]
+        != 1
+    )
+    _rinfo0[_i, 2] = np.int8(
+        pos // ncol < nrow - 1
+        and grid[
+            _index(min(pos // ncol + 1, nrow - 1), grid.shape[0]), _index(pos % ncol, grid.shape[1])
+        ]
+        != 1
+    )
+    _rinfo0[_i, 3] = np.int8(
+        pos % ncol > 0
+        and grid[_index(pos // ncol, grid.shape[0]), _index(max(pos % ncol - 1, 0), grid.shape[1])]
+        != 1
+    )
+
+
+@jit
+def _autoreset_envs(
+    _ids,
+    _elapsed,
+    _state_pos,
+    _obs,
+    _terminated,
+    _truncated,
+    _reward,
+    start,
+    _rinfo0,
+    ncol,
+    grid,
+    nrow,
+):
     """Reset the envs `_ids`, as the single env's reset() does."""
     for _i in _ids:
         _reset_env(_i, _state_pos, start)
@@ -57,6 +100,7 @@ def _autoreset_envs(_ids, _elapsed, _state_pos, _obs, _terminated, _truncated, _
         _truncated[_i] = False
         _reward[_i] = 0.0
         _observe_env(_i, _obs, _state_pos)
+        _info_env(_i, _rinfo0, _state_pos, ncol, grid, nrow)
 
 
 @jit(threads=True)
@@ -75,6 +119,7 @@ def _step_envs(
     grid,
     goal,
     start,
+    _rinfo0,
 ):
     """Step the envs not in `_resetting`, as the single env's step() does, then reset
     those (NEXT_STEP autoresets). `_flags`: terminated, truncated and done (the env
@@ -113,6 +158,7 @@ def _step_envs(
         _truncated[_i] = _elapsed[_i] >= _limit
         _done[_i] = terminated or _truncated[_i]
         _observe_env(_i, _obs, _state_pos)
+        _info_env(_i, _rinfo0, _state_pos, ncol, grid, nrow)
     _k = 0
     for _i in range(len(_actions)):
         if _resetting[_i]:
@@ -121,7 +167,18 @@ def _step_envs(
             _k += 1
     if _k:
         _autoreset_envs(
-            _work_ids[:_k], _elapsed, _state_pos, _obs, _terminated, _truncated, _reward, start
+            _work_ids[:_k],
+            _elapsed,
+            _state_pos,
+            _obs,
+            _terminated,
+            _truncated,
+            _reward,
+            start,
+            _rinfo0,
+            ncol,
+            grid,
+            nrow,
         )
     return _k
 
@@ -193,8 +250,8 @@ class WallMazeV0VectorEnv(NativeVectorEnv):
         _next_step = self._next_step
         _resetting = self._autoreset
         if self._kernel:
-            obs, terminated, truncated, reward, _, _done, _any_reset = self._run_kernel(
-                action, _resetting
+            obs, terminated, truncated, reward, _, _reset_info, _done, _any_reset = (
+                self._run_kernel(action, _resetting)
             )
         else:
             _any_reset = _next_step and bool(_resetting.any())
@@ -238,7 +295,10 @@ class WallMazeV0VectorEnv(NativeVectorEnv):
             _done = terminated | truncated
             obs = self._observe()
         _infos: dict[str, Any] = {}
-        _infos = self._info(_infos, None)
+        if self._kernel:
+            _infos.update(_reset_info)
+        else:
+            _infos = self._info(_infos, None)
         if _next_step:
             self._autoreset = _done
         elif self._same_step and _done.any():
@@ -365,6 +425,7 @@ class WallMazeV0VectorEnv(NativeVectorEnv):
         if _work is None or len(_work[1]) != _n:  # once (and for the compile probe)
             _work = (np.empty((0, _n)), np.empty(_n, dtype=np.int64))
             self._work = _work
+        _rinfo0 = np.empty((_n, 4), dtype=np.int8)
         _resets = self._threaded(_step_envs)(
             action,
             _resetting,
@@ -380,7 +441,17 @@ class WallMazeV0VectorEnv(NativeVectorEnv):
             self.grid,
             self.goal,
             self.start,
+            _rinfo0,
         )
         if self.check_state:
             _rt.check_finite(ID, pos=self.pos)
-        return obs, terminated, truncated, reward, {}, _done, _resets > 0
+        return (
+            obs,
+            terminated,
+            truncated,
+            reward,
+            {},
+            {"action_mask": _rinfo0, "_action_mask": np.ones(_n, dtype=np.bool_)},
+            _done,
+            _resets > 0,
+        )

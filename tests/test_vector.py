@@ -995,3 +995,19 @@ def test_a_time_limit_during_compilation_is_not_a_quiet_fallback(built, monkeypa
     monkeypatch.setattr(vector, "_compile_kernel", broken)
     with pytest.warns(UserWarning, match="stepping with NumPy"):
         assert vector(num_envs=2).backend == "numpy"
+
+
+def test_kernels_write_the_info_that_reset_also_returns(built):
+    """Info that reads state only (WallMaze's action mask, ResourceManagement's servers and
+    queue) is written by the kernel after each step and autoreset (NEXT_STEP), not by NumPy
+    code over all envs after it, and equals the single envs' info, types included."""
+    for env_id in ("envgen/WallMaze-v0", "envgen/ResourceManagement-v0"):
+        _, single, vector = built[1][env_id]
+        vec = vector(num_envs=5, backend="numba")
+        sync = SyncVectorEnv([single for _ in range(5)])
+        same(vec.reset(seed=2), sync.reset(seed=2), env_id)
+        vec._info = None  # the NumPy code's reset info: calling it now would raise
+        vec.action_space.seed(2)
+        for t in range(200):
+            actions = vec.action_space.sample()
+            same(vec.step(actions), sync.step(actions), f"{env_id} step {t}")

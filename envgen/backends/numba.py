@@ -286,6 +286,7 @@ class KernelCode:
     threadable: bool  # the step loop may run on several threads (it draws nothing)
     observes: bool  # the kernel also writes the observations (else `_observe()` does)
     array_math: list[str]  # NumPy functions the kernel applies to arrays (array_math_note)
+    reset_info: bool  # the kernel also writes the info reset returns (else `_info()` does)
 
 
 @dataclass
@@ -967,6 +968,50 @@ def _observation_rows(model: EnvModel) -> list[ast.expr] | None:
     return None
 
 
+def _reset_info_rows(model: EnvModel) -> list[tuple[str, list[ast.expr], str, int]]:
+    """The info the single env also returns at reset (it reads state only), where the
+    kernel can write it: (key, its scalar expressions, dtype, length (0: a number)) per
+    key, or [] (all keys then stay NumPy code after the kernel). A key is a number or a
+    list of numbers (an action mask)."""
+    found = []
+    try:
+        for key in model.reset_info:
+            code = model.info[key]
+            t = code.type
+            expr = code.expr
+            if expr is None or not t.is_numeric or t.dtype not in _INFO_DTYPES:
+                return []
+            if (  # int8([...]), as an action mask is built: each element cast
+                isinstance(expr, ast.Call)
+                and isinstance(expr.func, ast.Name)
+                and expr.func.id == t.dtype
+                and len(expr.args) == 1
+                and not expr.keywords
+                and isinstance(expr.args[0], ast.List)
+            ):
+                expr = expr.args[0]
+            if t.is_scalar:
+                rows = [expr]
+            elif isinstance(expr, ast.List) and t.shape == (len(expr.elts),):
+                rows = list(expr.elts)
+            else:
+                return []
+            for row in rows:
+                _check_expr(model, row, f"info '{key}'")
+                row_type = model.types[id(row)]
+                # bool -> any dtype, or the same dtype: casts that cannot wrap or round
+                if not row_type.is_scalar or array_dtype(row_type) not in ("bool", t.dtype):
+                    return []
+            found.append((key, rows, array_dtype(t), 0 if t.is_scalar else len(rows)))
+    except NoKernel:
+        return []
+    return found
+
+
+#: Info dtypes the kernel writes (casts as NumPy's astype).
+_INFO_DTYPES = {"bool", "int8", "int16", "int32", "int64", "uint8", "float32", "float64"}
+
+
 def _picture(model: EnvModel) -> tuple[ast.Call, FunctionModel] | None:
     """The observation, where it is a spec function's picture the kernel can draw: a uint8
     Box observation `f(scalars...)` whose body makes `frame = zeros(...)`, draws on it with
@@ -1198,6 +1243,47 @@ def emit_kernel(model: EnvModel, buffered: bool) -> KernelCode:
         )
     observes = rows is not None or picture is not None
 
+    # _info_env: the info the single env also returns at reset, after each step and reset,
+    # as the observation (else NumPy code computes it for all envs after the kernel:
+    # WallMaze's action mask took about 40 array temporaries a step).
+    reset_info = _reset_info_rows(model)
+    info_call: list[str] = []
+    info_params: list[str] = []
+    if reset_info:
+        it = KernelTranslator(model, "observe", buffered)
+        translators.append(it)
+        read = _names([row for _, rows_, _, _ in reset_info for row in rows_])
+        observed = [
+            (name_, array) for name_, array in zip(state, arrays, strict=True) if name_ in read
+        ]
+        info_body = [f"{name_} = {array}[_i]" for name_, array in observed]
+        for number, (_, key_rows, dtype, length) in enumerate(reset_info):
+            cast = "bool" if dtype == "bool" else f"np.{dtype}"
+            if length == 0:
+                info_body.append(f"_rinfo{number}[_i] = {cast}({tidy(it.expr(key_rows[0]))})")
+            else:
+                info_body += [
+                    f"_rinfo{number}[_i, {k}] = {cast}({tidy(it.expr(row))})"
+                    for k, row in enumerate(key_rows)
+                ]
+        elapsed = ["_elapsed"] if "elapsed_steps" in read else []
+        info_params = _unique(
+            [
+                "_i",
+                *(f"_rinfo{number}" for number in range(len(reset_info))),
+                *elapsed,
+                *(a for _, a in observed),
+                *it.args.names,
+            ]
+        )
+        info_call = [f"_info_env({', '.join(info_params)})"]
+        functions += _function(
+            "_info_env",
+            info_params,
+            "Env `_i`'s info that reset also returns, into row `_i` of the `_rinfo` arrays.",
+            info_body,
+        )
+
     outs = [*(["_obs"] if observes else []), "_terminated", "_truncated", "_reward"]
 
     # _autoreset_envs: the envs that ended last step start a new episode (NEXT_STEP). A
@@ -1212,6 +1298,7 @@ def emit_kernel(model: EnvModel, buffered: bool) -> KernelCode:
             *outs,
             *rt.args.names,
             *observe_params[1:],  # not `_i`
+            *info_params[1:],
         ]
     )
     functions += _function(
@@ -1226,6 +1313,7 @@ def emit_kernel(model: EnvModel, buffered: bool) -> KernelCode:
             f"{INDENT}_truncated[_i] = False",
             f"{INDENT}_reward[_i] = 0.0",
             *(INDENT + line for line in observe),
+            *(INDENT + line for line in info_call),
         ],
     )
 
@@ -1258,6 +1346,7 @@ def emit_kernel(model: EnvModel, buffered: bool) -> KernelCode:
             *ht.args.names,
             *rt.args.names,
             *observe_params[1:],  # not `_i`
+            *info_params[1:],
         ]
     )
     # With no draws in the step, envs are independent: the loop may run on several threads.
@@ -1289,6 +1378,7 @@ def emit_kernel(model: EnvModel, buffered: bool) -> KernelCode:
             *(INDENT + line for line in step_body),
             f"{INDENT}_done[_i] = terminated or _truncated[_i]",
             *(INDENT + line for line in observe),
+            *(INDENT + line for line in info_call),
             "_k = 0",
             "for _i in range(len(_actions)):",
             f"{INDENT}if _resetting[_i]:",
@@ -1327,6 +1417,9 @@ def emit_kernel(model: EnvModel, buffered: bool) -> KernelCode:
     ]
     for out, _, dtype in outputs:
         method.append(f"{INDENT}{out} = np.zeros(_n, dtype={np_dtype(dtype)})")
+    for number, (_, _, dtype, length) in enumerate(reset_info):
+        shape = f"(_n, {length})" if length else "_n"
+        method.append(f"{INDENT}_rinfo{number} = np.empty({shape}, dtype={np_dtype(dtype)})")
     values = {
         "_ids": "_ids",
         "_actions": "action",
@@ -1344,6 +1437,7 @@ def emit_kernel(model: EnvModel, buffered: bool) -> KernelCode:
         "_reward": "reward",
         **{array: f"self.{name}" for name, array in zip(state, arrays, strict=True)},
         **{out: out for out, _, _ in outputs},
+        **{f"_rinfo{number}": f"_rinfo{number}" for number in range(len(reset_info))},
     }
     if any(t.direct for t in translators):
         method.append(f"{INDENT}_rngs = self._streams.kernel_generators()")
@@ -1361,9 +1455,16 @@ def emit_kernel(model: EnvModel, buffered: bool) -> KernelCode:
         checks = ", ".join(f"{name}=self.{name}" for name in state)
         method += [f"{INDENT}if self.check_state:", f"{INDENT * 2}_rt.check_finite(ID, {checks})"]
     info_dict = "{" + ", ".join(f"{literal(key)}: {out}" for out, key, _ in outputs) + "}"
+    # the reset info, as `_info(info, None)` gives it: every env has each key
+    reset_items = [
+        f"{literal(key)}: _rinfo{number}, {literal('_' + key)}: np.ones(_n, dtype=np.bool_)"
+        for number, (key, _, _, _) in enumerate(reset_info)
+    ]
+    reset_dict = "{" + ", ".join(reset_items) + "}" if reset_info else "None"
     obs_out = "obs" if observes else "None"
     method.append(
-        f"{INDENT}return {obs_out}, terminated, truncated, reward, {info_dict}, _done, _resets > 0"
+        f"{INDENT}return {obs_out}, terminated, truncated, reward, {info_dict}, {reset_dict}, "
+        "_done, _resets > 0"
     )
     used = set().union(*(t.helpers for t in translators))
     if used & {"_draw_random", "_draw_uniform", "_draw_n_random", "_draw_n_uniform"}:
@@ -1384,7 +1485,9 @@ def emit_kernel(model: EnvModel, buffered: bool) -> KernelCode:
     direct = sorted(set().union(*(t.direct for t in translators)))
     draws = max(rt.draws, st.draws)
     array_math = sorted(set().union(*(t.array_math for t in translators)))
-    return KernelCode(functions, method, math, draws, direct, threadable, observes, array_math)
+    return KernelCode(
+        functions, method, math, draws, direct, threadable, observes, array_math, bool(reset_info)
+    )
 
 
 def _function(

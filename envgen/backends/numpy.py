@@ -229,10 +229,11 @@ def _build(model: EnvModel) -> _Parts:
     else:
         outputs = "_step_info" if has_step_info else "_"
         observed = "obs" if kernel.observes else "_"
+        reset_info = "_reset_info" if kernel.reset_info else "_"
         step += [
             "if self._kernel:",
-            f"    {observed}, terminated, truncated, reward, {outputs}, _done, _any_reset = "
-            "self._run_kernel(action, _resetting)",
+            f"    {observed}, terminated, truncated, reward, {outputs}, {reset_info}, _done, "
+            "_any_reset = self._run_kernel(action, _resetting)",
             "else:",
             *(INDENT + line for line in numpy_step),
         ]
@@ -250,7 +251,14 @@ def _build(model: EnvModel) -> _Parts:
             '        _infos["_" + _key] = '
             "self._all_true.copy() if _stepped is None else _stepped.copy()",
         ]
-    if model.reset_info:
+    if kernel is not None and kernel.reset_info:  # written by the kernel when it ran
+        step += [
+            "if self._kernel:",
+            "    _infos.update(_reset_info)",
+            "else:",
+            "    _infos = self._info(_infos, None)",
+        ]
+    elif model.reset_info:
         step.append("_infos = self._info(_infos, None)")
     step += [
         "if _next_step:",
