@@ -213,9 +213,7 @@ class LightSwitchesV0VectorEnv(NativeVectorEnv):
         _n = self.num_envs
         action = np.asarray(actions)
         _shape = (_n, *self.single_action_space.shape)
-        if action.shape != _shape or not self.action_space.contains(
-            action.astype(np.int8, copy=False)
-        ):
+        if action.shape != _shape or not self.action_space.contains(action):
             action = self._fix_actions(actions)
         return np.array(action, dtype=np.int8)
 

@@ -410,9 +410,7 @@ class ResourceManagementV0VectorEnv(NativeVectorEnv):
         _n = self.num_envs
         action = np.asarray(actions)
         _shape = (_n, *self.single_action_space.shape)
-        if action.shape != _shape or not self.action_space.contains(
-            action.astype(np.float32, copy=False)
-        ):
+        if action.shape != _shape or not self.action_space.contains(action):
             action = self._fix_actions(actions)
         return np.array(action, dtype=np.float32)
 

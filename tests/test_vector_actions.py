@@ -37,9 +37,11 @@ def test_a_valid_int64_batch_is_used_without_a_copy() -> None:
     envs.reset(seed=0)
     actions = np.array([0, 1, 1, 0, 1, 0, 0, 1])
     assert envs._check_actions(actions) is actions
-    converted = envs._check_actions(actions.astype(np.float64))
+    converted = envs._check_actions(actions.astype(np.int32))
     assert converted.dtype == np.int64 and np.array_equal(converted, actions)
     assert envs._check_actions(actions.tolist()).tolist() == actions.tolist()
+    with pytest.raises(InvalidAction, match="not in the action space Discrete"):
+        envs._check_actions(actions.astype(np.float64))  # as the single env: floats are not in it
     dice = DiceGuessV0VectorEnv(num_envs=3)
     dice.reset(seed=0)
     faces = np.array([1, 6, 3])
@@ -84,3 +86,39 @@ def test_time_limit_override_follows_timelimit_around_the_single_env() -> None:
     for bad in (0, -5, 2.5, True):
         with pytest.raises(ValueError, match="max_episode_steps must be a positive int"):
             GoLeftV0VectorEnv(num_envs=2, max_episode_steps=bad)
+
+
+def test_sub_envs_take_invalid_actions_as_the_single_env_does() -> None:
+    """Hostile trial 4 (H15): the action each sub-env gets is what SyncVectorEnv would pass
+    its single env, and `invalid_action` acts on it as there. 'raise' refuses float rows
+    (not in a Discrete or MultiDiscrete space) in both backends, naming the single space;
+    'ignore' steps what the batch can hold unchanged and refuses the rest (1.7, "1", None),
+    where the single env would step a value the vector env could only convert."""
+    from gymnasium.vector import SyncVectorEnv
+
+    from generated.envgen_go_left_v0 import GoLeftV0Env
+    from generated.envgen_go_left_v0_vector import GoLeftV0VectorEnv
+    from generated.envgen_two_dials_v0_vector import TwoDialsV0VectorEnv
+
+    for backend in ("numpy", "numba"):
+        dials = TwoDialsV0VectorEnv(num_envs=3, backend=backend, invalid_action="raise")
+        dials.reset(seed=0)
+        for bad in ([[0, 0], [1.7, 1.7], [0.2, 0.2]], [[0.0, 0.0], [1.0, 1.0], [2.0, 2.0]]):
+            with pytest.raises(InvalidAction, match=r"action space MultiDiscrete\(\[3 3\]\)"):
+                dials.step(np.array(bad))
+        ignoring = GoLeftV0VectorEnv(num_envs=3, backend=backend, invalid_action="ignore")
+        sync = SyncVectorEnv([lambda: GoLeftV0Env(invalid_action="ignore") for _ in range(3)])
+        ignoring.reset(seed=0)
+        sync.reset(seed=0)
+        integral = np.array([0.0, 1.0, 0.0])
+        got, want = ignoring.step(integral), sync.step(integral)
+        assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
+        for bad in (
+            np.array([0.0, 1.7, 0.2]),
+            np.array(["0", "1", "0"]),
+            np.array([0, None, 1], dtype=object),
+        ):
+            with pytest.raises(
+                InvalidAction, match=r"unchanged.*Discrete\(2\)|Discrete\(2\).*unchanged"
+            ):
+                ignoring.step(bad)

@@ -290,8 +290,8 @@ def _action_check(model: EnvModel) -> list[str]:
     lines += [
         "action = np.asarray(actions)",
         "_shape = (_n, *self.single_action_space.shape)",
-        "if action.shape != _shape or not self.action_space.contains(action.astype("
-        f"{dtype}, copy=False)):",
+        # no cast before the check: the single space refuses rows of another dtype kind
+        "if action.shape != _shape or not self.action_space.contains(action):",
         "    action = self._fix_actions(actions)",
         f"return np.array(action, dtype={dtype})",
     ]

@@ -857,6 +857,32 @@ def merge(mask: np.ndarray, a: Any, b: Any) -> Any:
     return np.where(mask.reshape((-1,) + (1,) * (max(a.ndim, b.ndim) - 1)), a, b)
 
 
+def _exact_row(action: Any, space: gym.Space, env: int) -> np.ndarray:
+    """Env `env`'s action, let through by invalid_action="ignore", as an array of the
+    space's dtype: refused where converting would change it (1.7 or "1" for a Discrete
+    space, None), since the single env steps the value unchanged."""
+    try:
+        given = np.asarray(action)
+        row = given.astype(space.dtype)
+        exact = (
+            given.dtype.kind in "biuf"
+            and row.shape == (space.shape or ())
+            and np.array_equal(row, given, equal_nan=given.dtype.kind == "f")
+        )
+    except (TypeError, ValueError, OverflowError):
+        exact = False
+    if not exact:
+        error = _rt.InvalidAction(action, space)
+        error.args = (
+            f"sub-env {env}'s action {action!r} is not in the action space {space}, and"
+            " invalid_action='ignore' passes it to the single env's step unchanged, which a"
+            f" vector env's batch of {space.dtype} cannot hold; pass actions in the space"
+            " (e.g. envs.action_space.sample())",
+        )
+        raise error
+    return row
+
+
 class NativeVectorEnv(VectorEnv):
     """What every generated native vector env shares; the generated subclass adds the spec.
 
@@ -1149,8 +1175,9 @@ class NativeVectorEnv(VectorEnv):
         """The batch of actions of a Discrete(n, start) space as int64, one per env.
 
         The common case (an int64 array of the right shape, every action in range) costs
-        one compiled pass and no copy; anything else is converted (integral numbers) or
-        handed to `_fix_actions` (`invalid_action`, wrong shapes refused).
+        one compiled pass and no copy; other integer arrays are converted; anything else
+        goes to `_fix_actions` (each env's action as the single env takes it: floats are
+        not in a Discrete space, so `invalid_action` decides).
         """
         if (
             type(actions) is np.ndarray
@@ -1159,11 +1186,8 @@ class NativeVectorEnv(VectorEnv):
             and _discrete_in_range(actions, start, n)
         ):
             return actions  # never written into
-        action = np.asarray(actions)
-        if action.dtype != _INT64 and (
-            action.dtype.kind in "iu"
-            or (action.dtype.kind == "f" and np.all(action == np.floor(action)))
-        ):
+        action = np.asarray(actions) if not isinstance(actions, np.ndarray) else actions
+        if action.dtype.kind in "iu" and action.dtype != _INT64 and action.dtype != np.uint64:
             action = action.astype(np.int64)
         if (
             action.shape != self._action_batch
@@ -1174,23 +1198,31 @@ class NativeVectorEnv(VectorEnv):
         return action
 
     def _fix_actions(self, actions: Any) -> np.ndarray:
-        """Apply `invalid_action` to each env's action, as the single env does.
+        """Each env's action as the single env takes it, as one batch of the space's dtype.
 
-        One action per env, always: a batch of another length (or shape) is refused
-        whatever `invalid_action` says, since no sub-env's action could be told apart.
+        Env i gets what SyncVectorEnv would pass it (`iterate` over the batch as given); an
+        action outside the single env's space goes through `invalid_action`, as the single
+        env does ("raise": InvalidAction naming env i's space). An action "ignore" lets
+        through that the batch cannot hold unchanged (1.7 or "1" for a Discrete space,
+        None) is refused: the single env would step it as it is, the vector env only a
+        converted copy, and the trajectories would differ. One action per env, always: a
+        batch of another length (or shape) is refused whatever `invalid_action` says.
         """
         self._check_batch(actions)
+        space = self.single_action_space
         rows = []
-        for action in gym.vector.utils.iterate(self.action_space, np.asarray(actions)):
-            if not _rt.contains(self.single_action_space, action):
-                action = _rt.fix_action(self.single_action_space, action, self.invalid_action)
-            rows.append(action)
         try:
-            return np.stack([np.asarray(row) for row in rows]).astype(
-                self.single_action_space.dtype
-            )
-        except (TypeError, ValueError):
+            given = list(gym.vector.utils.iterate(self.action_space, actions))
+        except TypeError:
             raise _rt.InvalidAction(actions, self.action_space) from None
+        for i, action in enumerate(given):
+            if _rt.contains(space, action):
+                rows.append(np.asarray(action, dtype=space.dtype))
+            else:  # raises, clips into the space, or (ignore) must fit the batch unchanged
+                rows.append(
+                    _exact_row(_rt.fix_action(space, action, self.invalid_action), space, i)
+                )
+        return np.stack(rows)
 
     def _check_batch(self, actions: Any) -> None:
         """Refuse a batch of actions whose shape is not the batched action space's."""
