@@ -1011,3 +1011,41 @@ def test_kernels_write_the_info_that_reset_also_returns(built):
         for t in range(200):
             actions = vec.action_space.sample()
             same(vec.step(actions), sync.step(actions), f"{env_id} step {t}")
+
+
+BOOL_TO_FLOAT_SPEC = """\
+id: test/BoolReward-v0
+action_space: {Discrete: 2}
+observation_space: {Discrete: 5}
+state:
+  s: {dtype: int64, init: 0}
+step: |
+  s = min(s + action, 4)
+  bonus = float(s == 2) + float64(action == 1)
+observation: s
+reward: s == 4
+info:
+  bonus: bonus
+terminated: s == 4
+max_episode_steps: 30
+"""
+
+
+def test_floats_of_bools_compile_in_the_kernel(tmp_path):
+    """Numba has no float(bool): `float(s == 2)` and a bool reward compile all the same
+    (the lead saw a spec with `reward: float(s == n - 1)` fall back to NumPy with a warning)."""
+    sys.path.insert(0, str(tmp_path))
+    try:
+        single, vector = build_one(tmp_path, BOOL_TO_FLOAT_SPEC, "bool_reward_envs")
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # no "could not compile" warning
+            vec = vector(num_envs=3, backend="auto")
+        assert vec.backend == "numba", vec.backend_note
+        sync = SyncVectorEnv([single for _ in range(3)])
+        same(vec.reset(seed=0), sync.reset(seed=0))
+        vec.action_space.seed(0)
+        for t in range(40):
+            actions = vec.action_space.sample()
+            same(vec.step(actions), sync.step(actions), f"step {t}")
+    finally:
+        sys.path.remove(str(tmp_path))

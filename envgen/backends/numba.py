@@ -535,6 +535,10 @@ class KernelTranslator(Translator):
             high_code = self.expr(high) if high is not None else "1.0"
             self.helpers.add("_draw_uniform")
             return f"_draw_uniform(_rng, _i, {low_code}, {high_code})"
+        if name in ("float", "float64") and len(node.args) == 1 and not node.keywords:
+            arg_type = self.type_of(node.args[0])
+            if arg_type.is_scalar and arg_type.kind == "bool":  # Numba has no float(bool)
+                return f"(1.0 if {self.expr(node.args[0])} else 0.0)"
         if name in ("floor", "ceil", "round"):
             # The single env's float(math.floor(x)) as NumPy's floor: Numba's math.floor
             # returns an int64, which overflows for |x| >= 2**63, inf and nan; Python's
@@ -1156,7 +1160,10 @@ def emit_kernel(model: EnvModel, buffered: bool) -> KernelCode:
         if model.state[name].type.is_scalar or name in rebound
     ]
     step_body.append(f"terminated = {tidy(f'bool({st.code(model.terminated)})')}")
-    step_body.append(f"reward = {tidy(f'float({st.code(model.reward)})')}")
+    reward_code = st.code(model.reward)
+    if model.reward.type.kind == "bool":  # Numba has no float(bool)
+        reward_code = f"(1.0 if {reward_code} else 0.0)"
+    step_body.append(f"reward = {tidy(f'float({reward_code})')}")
     step_body += ["_terminated[_i] = terminated", "_reward[_i] = reward"]
     info = [(k, c) for k, c in model.info.items() if k not in model.reset_info]
     outputs = []
