@@ -1049,3 +1049,80 @@ def test_floats_of_bools_compile_in_the_kernel(tmp_path):
             same(vec.step(actions), sync.step(actions), f"step {t}")
     finally:
         sys.path.remove(str(tmp_path))
+
+
+#: From newcomer trial 4 (N1): small int and float32 scalar state, which got no kernel.
+ODOMETER_SPEC = """\
+id: test/Odometer8-v0
+params:
+  burst: {default: 700, ge: 0, le: 30000}
+action_space: {Discrete: 3, labels: [coast, boost, turn]}
+observation_space: {Box: {low: -32768, high: 32767, shape: [3], dtype: int16}}
+state:
+  odo: {dtype: uint8, init: "integers(240, 256)"}
+  heading: {dtype: int8, init: "integers(100, 128)"}
+  energy: {dtype: int16, init: "integers(30000, 32000)"}
+step: |
+  if action == BOOST:
+      odo = odo + uint8(9)
+      energy = energy + int16(burst)
+  elif action == TURN:
+      heading = heading + int8(7)
+  else:
+      odo = odo + uint8(1)
+observation: "[int16(odo), int16(heading), energy]"
+reward: float(odo) / 255.0
+info:
+  odo: odo
+  heading: heading
+  energy: energy
+max_episode_steps: 60
+"""
+
+LANDER_SPEC = """\
+id: test/Lander1D-v0
+params:
+  gravity: {default: 1.62, gt: 0}
+  max_thrust: {default: 4.0, gt: 0}
+  dt: {default: 0.05, gt: 0, le: 1}
+action_space: {Box: {low: 0.0, high: 1.0, shape: [1], dtype: float32}}
+observation_space:
+  Box: {low: [-1.0, -100.0, 0.0], high: [200.0, 100.0, 10.0], dtype: float32}
+state:
+  alt: {dtype: float32, init: "float32(uniform(40.0, 60.0))"}
+  vel: {dtype: float32, init: "float32(uniform(-2.0, 0.0))"}
+  fuel: {dtype: float32, init: "float32(10.0)"}
+step: |
+  thrust = clip(action[0], 0.0, 1.0)
+  if fuel <= 0.0:
+      thrust = float32(0.0)
+  acc = thrust * max_thrust - gravity
+  vel = clip(vel + acc * dt, -100.0, 100.0)
+  alt = clip(alt + vel * dt, 0.0, 200.0)
+  fuel = max(fuel - thrust * 0.5 * dt, 0.0)
+  landed = alt <= 0.0
+observation: "[alt, vel, fuel]"
+terminated: landed
+reward: "(10.0 if abs(vel) < 1.0 else -10.0) if landed else -0.01 * thrust"
+max_episode_steps: 400
+"""
+
+
+@pytest.mark.parametrize("mode", [AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP])
+def test_small_int_and_float32_state_step_in_the_kernel(tmp_path, mode):
+    """uint8/int8/int16 state that wraps and float32 state step in the kernel, bit for bit
+    and type for type like the single envs (they got no kernel before)."""
+    sys.path.insert(0, str(tmp_path))
+    try:
+        for number, text in enumerate((ODOMETER_SPEC, LANDER_SPEC)):
+            single, vector = build_one(tmp_path, text, f"narrow_envs_{number}")
+            vec = vector(num_envs=6, backend="numba", autoreset_mode=mode)
+            sync = SyncVectorEnv([single for _ in range(6)], autoreset_mode=mode)
+            with np.errstate(over="ignore"):  # the single env's uint8 + uint8 wraps
+                same(vec.reset(seed=5), sync.reset(seed=5))
+                vec.action_space.seed(5)
+                for t in range(300):
+                    actions = vec.action_space.sample()
+                    same(vec.step(actions), sync.step(actions), f"{single.__name__} step {t}")
+    finally:
+        sys.path.remove(str(tmp_path))

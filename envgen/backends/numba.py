@@ -840,7 +840,12 @@ def _check_stored(model: EnvModel, target: ast.expr, value: ast.expr, where: str
         return
     state_t = model.state[target.id].type
     value_t = model.types.get(id(value))
-    if state_t.is_scalar and value_t is not None and value_t.dtype in _NARROW:
+    if (
+        state_t.is_scalar
+        and value_t is not None
+        and value_t.dtype in _NARROW
+        and value_t.dtype != state_t.dtype  # narrow state given its own dtype keeps it
+    ):
         raise NoKernel(
             f"{where} stores {value_t.described()} into state '{target.id}' "
             "(its run-time type changes after the first step)"
@@ -926,8 +931,12 @@ def _check(model: EnvModel, buffered: bool = True) -> None:
         raise NoKernel(f"the action space is {kind} (kernels take {', '.join(_ACTION_KINDS)})")
     if kind == "Box" and model.action_space.dtype not in _ARRAY_DTYPES:
         raise NoKernel(f"the action space is a {model.action_space.dtype} Box")
+    if getattr(model, "step_variants", None):  # the IR's flow-sensitive state types
+        raise NoKernel("the state's run-time types differ between the first step and later ones")
     for name, state in model.state.items():
-        scalar = state.type.is_scalar and array_dtype(state.type) in _SCALAR_DTYPES
+        scalar = state.type.is_scalar and (
+            array_dtype(state.type) in _SCALAR_DTYPES or state.type.dtype in _NARROW
+        )
         array = not state.type.is_scalar and state.type.dtype in _WIDE
         if not (scalar or array):
             raise NoKernel(f"state '{name}' is {(state.symbolic or state.type).describe()}")
