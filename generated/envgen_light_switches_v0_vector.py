@@ -27,7 +27,7 @@ from .envgen_light_switches_v0 import LightSwitchesV0Env as _SingleEnv
 
 
 @jit
-def _draw_n_integers(_g, _n, *_args):
+def _generator_n_integers(_g, _n, *_args):
     """`integers(..., size=_n)`: NumPy draws it as _n scalar draws, in order."""
     _out = np.empty(_n, dtype=np.int64)
     for _k in range(_n):
@@ -38,7 +38,7 @@ def _draw_n_integers(_g, _n, *_args):
 @jit
 def _reset_env(_i, _rngs, _state_on, lights):
     """The single env's reset of env `_i` (no options), into the state arrays."""
-    on = np.asarray(_draw_n_integers(_rngs[_i], lights, 0, 2)).astype(np.int64)
+    on = np.asarray(_generator_n_integers(_rngs[_i], lights, 0, 2)).astype(np.int64)
     _state_on[_i] = on
 
 

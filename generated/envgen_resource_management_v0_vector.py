@@ -38,7 +38,7 @@ _KERNEL_ARRAY_MATH = (
 
 
 @jit
-def _draw_n_normal(_g, _n, *_args):
+def _generator_n_normal(_g, _n, *_args):
     """`normal(..., size=_n)`: NumPy draws it as _n scalar draws, in order."""
     _out = np.empty(_n, dtype=np.float64)
     for _k in range(_n):
@@ -82,7 +82,7 @@ def _reset_env(_i, _rngs, _state_load, _state_servers, _state_queue, max_steps, 
     queue = 0.0
     hours = np.arange(max_steps) * 24.0 / max_steps
     daily = 0.5 + 0.4 * _map_sin((hours - 6.0) * math.pi / 12.0)
-    load = np.clip(daily + _draw_n_normal(_rngs[_i], max_steps, 0.0, noise), 0.1, 1.0)
+    load = np.clip(daily + _generator_n_normal(_rngs[_i], max_steps, 0.0, noise), 0.1, 1.0)
     _state_load[_i] = load
     _state_servers[_i] = servers
     _state_queue[_i] = queue

@@ -25,7 +25,7 @@ from .envgen_two_dials_v0 import TwoDialsV0Env as _SingleEnv
 
 
 @jit
-def _draw_n_integers(_g, _n, *_args):
+def _generator_n_integers(_g, _n, *_args):
     """`integers(..., size=_n)`: NumPy draws it as _n scalar draws, in order."""
     _out = np.empty(_n, dtype=np.int64)
     for _k in range(_n):
@@ -36,8 +36,8 @@ def _draw_n_integers(_g, _n, *_args):
 @jit
 def _reset_env(_i, _rngs, _state_dials, _state_targets, positions):
     """The single env's reset of env `_i` (no options), into the state arrays."""
-    dials = np.asarray(_draw_n_integers(_rngs[_i], 2, 0, positions)).astype(np.int64)
-    targets = np.asarray(_draw_n_integers(_rngs[_i], 2, 0, positions)).astype(np.int64)
+    dials = np.asarray(_generator_n_integers(_rngs[_i], 2, 0, positions)).astype(np.int64)
+    targets = np.asarray(_generator_n_integers(_rngs[_i], 2, 0, positions)).astype(np.int64)
     _state_dials[_i] = dials
     _state_targets[_i] = targets
 

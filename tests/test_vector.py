@@ -1031,12 +1031,32 @@ max_episode_steps: 30
 """
 
 
-def test_floats_of_bools_compile_in_the_kernel(tmp_path):
+#: Sized draws from each env's Generator (integers() makes every stream a Generator) next
+#: to random/uniform, whose state-row helpers had the same names (newcomer trial 4, N17).
+SIZED_GENERATOR_DRAWS_SPEC = """\
+id: test/SizedDraws-v0
+action_space: {Discrete: 2}
+observation_space: {Box: {low: -1000, high: 1000, shape: [2], dtype: float64}}
+state:
+  v: {shape: [3], init: "uniform(-2.0, 2.0, size=3)"}
+  s: {init: "uniform(-2.0, 2.0)"}
+  n: {dtype: int64, shape: [2], init: "integers(-5, 5, size=2)"}
+step: |
+  v = v + 0.1 * (action - 0.5)
+observation: "[abs(v[0]), abs(s)]"
+max_episode_steps: 20
+"""
+
+
+@pytest.mark.parametrize("text", [BOOL_TO_FLOAT_SPEC, SIZED_GENERATOR_DRAWS_SPEC])
+def test_kernels_that_once_fell_back_compile(tmp_path, text):
     """Numba has no float(bool): `float(s == 2)` and a bool reward compile all the same
-    (the lead saw a spec with `reward: float(s == n - 1)` fall back to NumPy with a warning)."""
+    (the lead saw a spec with `reward: float(s == n - 1)` fall back to NumPy with a
+    warning); sized Generator draws beside uniform() got the wrong helper (N17)."""
     sys.path.insert(0, str(tmp_path))
     try:
-        single, vector = build_one(tmp_path, BOOL_TO_FLOAT_SPEC, "bool_reward_envs")
+        package = "fell_back_envs_" + str(text.count("\n"))
+        single, vector = build_one(tmp_path, text, package)
         with warnings.catch_warnings():
             warnings.simplefilter("error")  # no "could not compile" warning
             vec = vector(num_envs=3, backend="auto")

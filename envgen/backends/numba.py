@@ -200,7 +200,7 @@ def _sized_draw(name: str) -> list[str]:
     dtype = "np.int64" if name in ("integers", "poisson", "binomial") else "np.float64"
     return [
         "@jit",
-        f"def _draw_n_{name}(_g, _n, *_args):",
+        f"def _generator_n_{name}(_g, _n, *_args):",
         f'{INDENT}"""`{name}(..., size=_n)`: NumPy draws it as _n scalar draws, in order."""',
         f"{INDENT}_out = np.empty(_n, dtype={dtype})",
         f"{INDENT}for _k in range(_n):",
@@ -513,7 +513,9 @@ class KernelTranslator(Translator):
             if any(a is None for _, a in given):
                 raise NoKernel(f"`{ast.unparse(node)}` leaves out an argument before others")
             args = [self.expr(a) for _, a in given if a is not None]
-            helper = f"_draw_n_{name}"
+            # not `_draw_n_<name>`: random/uniform have helpers of that name for the streams'
+            # state rows, which a spec drawing from Generators must not get (newcomer N17)
+            helper = f"_generator_n_{name}"
             self.helpers.add(helper)
             _HELPERS.setdefault(helper, _sized_draw(name))
             return f"{helper}(_rngs[_i], {self.expr(size)}, {', '.join(args)})".replace(", )", ")")
@@ -931,7 +933,11 @@ def _check(model: EnvModel, buffered: bool = True) -> None:
         raise NoKernel(f"the action space is {kind} (kernels take {', '.join(_ACTION_KINDS)})")
     if kind == "Box" and model.action_space.dtype not in _ARRAY_DTYPES:
         raise NoKernel(f"the action space is a {model.action_space.dtype} Box")
-    if getattr(model, "step_variants", None):  # the IR's flow-sensitive state types
+    # The IR's flow-sensitive state types (issue 13): one kernel serves where every step
+    # variant enters with the same dtypes (a weak and a strong float64 are one).
+    variants = getattr(model, "step_variants", None) or []
+    entries = {tuple(sorted((k, array_dtype(t)) for k, t in v.entry.items())) for v in variants}
+    if len(entries) > 1:
         raise NoKernel("the state's run-time types differ between the first step and later ones")
     for name, state in model.state.items():
         scalar = state.type.is_scalar and (

@@ -992,7 +992,10 @@ class NativeVectorEnv(VectorEnv):
                 # compiles): the caller must see it, not a quiet switch to the NumPy code.
                 raise
             except Exception as exc:  # a Numba typing or lowering error
-                first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+                # Numba's first line only names the pipeline stage; the next two name the
+                # operation ("No implementation of function ... >>> float(bool)")
+                lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+                first = " ".join(lines[:3])[:300]
                 reason = f"Numba could not compile the kernel ({type(exc).__name__}: {first})"
                 if backend == "auto":
                     gym.logger.warn(f"{type(self).__name__}: {reason}; stepping with NumPy")
