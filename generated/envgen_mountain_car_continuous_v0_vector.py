@@ -87,9 +87,9 @@ class MountainCarContinuousV0VectorEnv(NativeVectorEnv):
             backend,
             threads,
             note=(
-                "no kernel: step stores a float32 scalar into state "
-                "'position' (its run-time type changes after the first "
-                "step)"
+                "no kernel: state 'position', 'velocity': its run-time "
+                "type changes after the first step (the kernel has one "
+                "typing of the step)"
             ),
         )
 

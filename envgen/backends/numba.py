@@ -936,9 +936,16 @@ def _check(model: EnvModel, buffered: bool = True) -> None:
     # The IR's flow-sensitive state types (issue 13): one kernel serves where every step
     # variant enters with the same dtypes (a weak and a strong float64 are one).
     variants = getattr(model, "step_variants", None) or []
-    entries = {tuple(sorted((k, array_dtype(t)) for k, t in v.entry.items())) for v in variants}
-    if len(entries) > 1:
-        raise NoKernel("the state's run-time types differ between the first step and later ones")
+    changing = sorted(
+        name
+        for name in model.state
+        if len({array_dtype(v.entry[name]) for v in variants if name in v.entry}) > 1
+    )
+    if changing:
+        raise NoKernel(
+            f"state {', '.join(repr(n) for n in changing)}: its run-time type changes after the"
+            " first step (the kernel has one typing of the step)"
+        )
     for name, state in model.state.items():
         scalar = state.type.is_scalar and (
             array_dtype(state.type) in _SCALAR_DTYPES or state.type.dtype in _NARROW
