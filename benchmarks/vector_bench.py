@@ -312,6 +312,9 @@ def main() -> None:
             contenders: dict[str, Callable[[], object]] = {
                 "ours": lambda n=n, v=vector: v(num_envs=n)
             }
+            if short == "resource" and jit is not None and n >= 1024:
+                # the kernel against its own NumPy code (issue 17: it was once measured slower)
+                contenders["numpy"] = lambda n=n, v=vector: v(num_envs=n, backend="numpy")
             if short == "cartpole":
                 contenders["gym"] = lambda n=n: CartPoleVectorEnv(num_envs=n)
                 if jit is not None:
@@ -348,6 +351,17 @@ def main() -> None:
                         "hand-written Numba loop",
                         fmt(rates["hand"]),
                         f"{ratio(rounds, 'ours', 'hand'):.2f}x",
+                    )
+                )
+            if "numpy" in rates:
+                rows.append(
+                    (
+                        name,
+                        str(n),
+                        fmt(ours),
+                        "the same, backend='numpy'",
+                        fmt(rates["numpy"]),
+                        f"{ratio(rounds, 'ours', 'numpy'):.2f}x",
                     )
                 )
             if "threads" in rates:
@@ -435,12 +449,12 @@ def main() -> None:
     for label, make in mems:
         print(f"| {label} | {memory_per_env(make, n):.0f} |")
     print()
-    for env_id in SPECS:
-        vector = classes.get(env_id, (None, None))[1]
+    # every spec with a native vector env (issue 17: each should step with the kernel)
+    for env_id, (_, vector) in sorted(classes.items()):
         if vector is not None:
             env = vector(num_envs=1)
             note = f" ({env.backend_note})" if env.backend_note else ""
-            print(f"{env_id}: native vector env steps with {env.backend}{note}")
+            print(f"- {env_id}: native vector env steps with {env.backend}{note}")
 
 
 if __name__ == "__main__":
