@@ -6,6 +6,7 @@ import ast
 from typing import TYPE_CHECKING
 
 from envgen.compiler._language import PYTHON_BUILTINS
+from envgen.compiler._limits import fold
 from envgen.compiler.diagnostics import did_you_mean
 from envgen.compiler.functions import BUILTINS, CONSTANTS, CallError, axis_of
 from envgen.compiler.ir import BINARY_OPERATORS, Symbol
@@ -314,17 +315,22 @@ class ExpressionRules:
         return None
 
     def _fold(self, node: ast.expr) -> None:
-        """Record the value of arithmetic on integer literals (used for shapes and sizes)."""
+        """Record the value of arithmetic on integer literals (used for shapes and sizes):
+        `+`, `-`, `*` of ints and negation, computed by the one constant folder
+        (`_limits.fold`) from the operands' values recorded already."""
+        operands: list[ast.expr] = []
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
-            value = self.consts.get(id(node.operand))
-            if isinstance(value, (int, float)) and not isinstance(value, bool):
-                self.consts[id(node)] = -value
-        elif isinstance(node, ast.BinOp):
-            a, b = self.consts.get(id(node.left)), self.consts.get(id(node.right))
-            if isinstance(a, int) and isinstance(b, int) and not isinstance(a, bool):
-                ops = {ast.Add: a + b, ast.Sub: a - b, ast.Mult: a * b}
-                if type(node.op) in ops:
-                    self.consts[id(node)] = ops[type(node.op)]
+            operands = [node.operand]
+        elif isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub, ast.Mult)):
+            operands = [node.left, node.right]
+        values = [self.consts.get(id(o)) for o in operands]
+        if not operands or any(isinstance(v, bool) for v in values):
+            return
+        if isinstance(node, ast.UnaryOp) and isinstance(values[0], (int, float)):
+            self.consts[id(node)] = fold(ast.UnaryOp(node.op, ast.Constant(values[0])))
+        elif isinstance(node, ast.BinOp) and all(isinstance(v, int) for v in values):
+            shallow = ast.BinOp(ast.Constant(values[0]), node.op, ast.Constant(values[1]))
+            self.consts[id(node)] = fold(shallow)
 
     def _name(self, node: ast.Name, scope: Scope, defined: set[str] | None) -> T:
         path = self._path
