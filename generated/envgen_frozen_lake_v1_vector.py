@@ -35,8 +35,10 @@ def _draw_random(_rng, _i):
 
 @jit
 def _index(_k, _n):
-    """Index `_k` into a dimension of `_n`, clipped into range (see _Subscript)."""
-    return min(max(_k, -_n), _n - 1)
+    """Index `_k` into a dimension of `_n`; IndexError out of bounds."""
+    if _k < -_n or _k >= _n:
+        raise IndexError("index out of bounds")
+    return _k
 
 
 @jit
@@ -300,8 +302,8 @@ class FrozenLakeV1VectorEnv(NativeVectorEnv):
                 last_action = np.array(action)
                 _m2 = (
                     np.asarray(self.grid)[
-                        np.clip(row, -np.shape(self.grid)[0], np.shape(self.grid)[0] - 1),
-                        np.clip(col, -np.shape(self.grid)[1], np.shape(self.grid)[1] - 1),
+                        _num.index(row, np.shape(self.grid)[0], _live),
+                        _num.index(col, np.shape(self.grid)[1], _live),
                     ]
                     >= 2
                 )
@@ -334,17 +336,18 @@ class FrozenLakeV1VectorEnv(NativeVectorEnv):
                 row = np.where(_m9, np.maximum(row - 1, 0), row)
                 s = np.where(_m3, row * self.ncol + col, s)
                 tile = np.asarray(self.grid)[
-                    np.clip(row, -np.shape(self.grid)[0], np.shape(self.grid)[0] - 1),
-                    np.clip(col, -np.shape(self.grid)[1], np.shape(self.grid)[1] - 1),
+                    _num.index(row, np.shape(self.grid)[0], _m3, _live),
+                    _num.index(col, np.shape(self.grid)[1], _m3, _live),
                 ].copy()
                 gain = np.where(
                     _m3,
                     1.0
                     * np.asarray(self.reward_schedule)[
-                        np.clip(
+                        _num.index(
                             np.where(tile == 3, 0, np.where(tile == 2, 1, 2)),
-                            -np.shape(self.reward_schedule)[0],
-                            np.shape(self.reward_schedule)[0] - 1,
+                            np.shape(self.reward_schedule)[0],
+                            _m3,
+                            _live,
                         )
                     ].astype(np.float64),
                     gain,

@@ -28,8 +28,10 @@ from .envgen_inventory_pipeline_v0 import InventoryPipelineV0Env as _SingleEnv
 
 @jit
 def _index(_k, _n):
-    """Index `_k` into a dimension of `_n`, clipped into range (see _Subscript)."""
-    return min(max(_k, -_n), _n - 1)
+    """Index `_k` into a dimension of `_n`; IndexError out of bounds."""
+    if _k < -_n or _k >= _n:
+        raise IndexError("index out of bounds")
+    return _k
 
 
 @jit

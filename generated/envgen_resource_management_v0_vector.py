@@ -48,8 +48,10 @@ def _generator_n_normal(_g, _n, *_args):
 
 @jit
 def _index(_k, _n):
-    """Index `_k` into a dimension of `_n`, clipped into range (see _Subscript)."""
-    return min(max(_k, -_n), _n - 1)
+    """Index `_k` into a dimension of `_n`; IndexError out of bounds."""
+    if _k < -_n or _k >= _n:
+        raise IndexError("index out of bounds")
+    return _k
 
 
 @jit
@@ -299,6 +301,8 @@ class ResourceManagementV0VectorEnv(NativeVectorEnv):
             )
         else:
             _any_reset = _next_step and bool(_resetting.any())
+            _live = ~_resetting if _any_reset else self._all_true
+            _live_ids = np.flatnonzero(_live) if _any_reset else self._all_ids
             self._elapsed += 1
             _elapsed = self._elapsed
             _ar = np.arange(_n)
@@ -311,11 +315,7 @@ class ResourceManagementV0VectorEnv(NativeVectorEnv):
             servers = np.minimum(np.maximum(servers + change, 1), self.max_servers)
             demand = load[
                 _ar,
-                np.clip(
-                    np.minimum(_elapsed - 1, self.max_steps - 1),
-                    -np.shape(load)[1],
-                    np.shape(load)[1] - 1,
-                ),
+                _num.index(np.minimum(_elapsed - 1, self.max_steps - 1), np.shape(load)[1], _live),
             ].copy()
             capacity = servers / self.max_servers
             _m1 = demand > capacity
@@ -387,11 +387,7 @@ class ResourceManagementV0VectorEnv(NativeVectorEnv):
         _obs1 = np.empty((self.num_envs, 4), dtype=np.float32)
         _obs1[:, 0] = (self.load)[
             _ar,
-            np.clip(
-                np.minimum(self._elapsed, (self.max_steps) - (1)),
-                -np.shape(self.load)[1],
-                np.shape(self.load)[1] - 1,
-            ),
+            _num.index(np.minimum(self._elapsed, (self.max_steps) - (1)), np.shape(self.load)[1]),
         ]
         _obs1[:, 1] = (self.servers) / (self.max_servers)
         _obs1[:, 2] = np.minimum((self.queue) / (100.0), 1.0)

@@ -15,6 +15,7 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode
 
 from envgen import runtime as _rt
+from envgen.runtime import numeric as _num
 from envgen.runtime.vector import NativeVectorEnv, jit, prange
 
 # Helpers get `_` names, so that a spec may use any plain name (envgen/compiler/names.py).
@@ -26,8 +27,10 @@ from .envgen_string_maze_v0 import StringMazeV0Env as _SingleEnv
 
 @jit
 def _index(_k, _n):
-    """Index `_k` into a dimension of `_n`, clipped into range (see _Subscript)."""
-    return min(max(_k, -_n), _n - 1)
+    """Index `_k` into a dimension of `_n`; IndexError out of bounds."""
+    if _k < -_n or _k >= _n:
+        raise IndexError("index out of bounds")
+    return _k
 
 
 @jit
@@ -161,6 +164,8 @@ class StringMazeV0VectorEnv(NativeVectorEnv):
             )
         else:
             _any_reset = _next_step and bool(_resetting.any())
+            _live = ~_resetting if _any_reset else self._all_true
+            _live_ids = np.flatnonzero(_live) if _any_reset else self._all_ids
             self._elapsed += 1
             cell = self.cell
             row = cell // self.width
@@ -177,8 +182,8 @@ class StringMazeV0VectorEnv(NativeVectorEnv):
             col = np.where(_m6, col + 1, col)
             _m7 = (
                 np.asarray(self.grid)[
-                    np.clip(row, -np.shape(self.grid)[0], np.shape(self.grid)[0] - 1),
-                    np.clip(col, -np.shape(self.grid)[1], np.shape(self.grid)[1] - 1),
+                    _num.index(row, np.shape(self.grid)[0], _live),
+                    _num.index(col, np.shape(self.grid)[1], _live),
                 ]
                 != 0
             )
@@ -219,44 +224,20 @@ class StringMazeV0VectorEnv(NativeVectorEnv):
         _obs1[:, 0] = (self.cell) // (self.width)
         _obs1[:, 1] = (self.cell) % (self.width)
         _obs1[:, 2] = (np.asarray(self.grid))[
-            np.clip(
-                ((self.cell) // (self.width)) - (1),
-                -np.shape(self.grid)[0],
-                np.shape(self.grid)[0] - 1,
-            ),
-            np.clip(
-                (self.cell) % (self.width), -np.shape(self.grid)[1], np.shape(self.grid)[1] - 1
-            ),
+            _num.index(((self.cell) // (self.width)) - (1), np.shape(self.grid)[0]),
+            _num.index((self.cell) % (self.width), np.shape(self.grid)[1]),
         ]
         _obs1[:, 3] = (np.asarray(self.grid))[
-            np.clip(
-                (self.cell) // (self.width), -np.shape(self.grid)[0], np.shape(self.grid)[0] - 1
-            ),
-            np.clip(
-                ((self.cell) % (self.width)) + (1),
-                -np.shape(self.grid)[1],
-                np.shape(self.grid)[1] - 1,
-            ),
+            _num.index((self.cell) // (self.width), np.shape(self.grid)[0]),
+            _num.index(((self.cell) % (self.width)) + (1), np.shape(self.grid)[1]),
         ]
         _obs1[:, 4] = (np.asarray(self.grid))[
-            np.clip(
-                ((self.cell) // (self.width)) + (1),
-                -np.shape(self.grid)[0],
-                np.shape(self.grid)[0] - 1,
-            ),
-            np.clip(
-                (self.cell) % (self.width), -np.shape(self.grid)[1], np.shape(self.grid)[1] - 1
-            ),
+            _num.index(((self.cell) // (self.width)) + (1), np.shape(self.grid)[0]),
+            _num.index((self.cell) % (self.width), np.shape(self.grid)[1]),
         ]
         _obs1[:, 5] = (np.asarray(self.grid))[
-            np.clip(
-                (self.cell) // (self.width), -np.shape(self.grid)[0], np.shape(self.grid)[0] - 1
-            ),
-            np.clip(
-                ((self.cell) % (self.width)) - (1),
-                -np.shape(self.grid)[1],
-                np.shape(self.grid)[1] - 1,
-            ),
+            _num.index((self.cell) // (self.width), np.shape(self.grid)[0]),
+            _num.index(((self.cell) % (self.width)) - (1), np.shape(self.grid)[1]),
         ]
         return _obs1
 

@@ -29,8 +29,10 @@ from .envgen_wall_maze_v0 import WallMazeV0Env as _SingleEnv
 
 @jit
 def _index(_k, _n):
-    """Index `_k` into a dimension of `_n`, clipped into range (see _Subscript)."""
-    return min(max(_k, -_n), _n - 1)
+    """Index `_k` into a dimension of `_n`; IndexError out of bounds."""
+    if _k < -_n or _k >= _n:
+        raise IndexError("index out of bounds")
+    return _k
 
 
 @jit
@@ -255,6 +257,8 @@ class WallMazeV0VectorEnv(NativeVectorEnv):
             )
         else:
             _any_reset = _next_step and bool(_resetting.any())
+            _live = ~_resetting if _any_reset else self._all_true
+            _live_ids = np.flatnonzero(_live) if _any_reset else self._all_ids
             self._elapsed += 1
             pos = self.pos
             row = pos // self.ncol
@@ -274,8 +278,8 @@ class WallMazeV0VectorEnv(NativeVectorEnv):
             _m7 = np.logical_and(
                 np.logical_and(row == r, col == c),
                 np.asarray(self.grid)[
-                    np.clip(r, -np.shape(self.grid)[0], np.shape(self.grid)[0] - 1),
-                    np.clip(c, -np.shape(self.grid)[1], np.shape(self.grid)[1] - 1),
+                    _num.index(r, np.shape(self.grid)[0], _live),
+                    _num.index(c, np.shape(self.grid)[1], _live),
                 ]
                 != 1,
             )
@@ -328,16 +332,11 @@ class WallMazeV0VectorEnv(NativeVectorEnv):
                             ((self.pos) // (self.ncol)) > (0),
                             (
                                 (np.asarray(self.grid))[
-                                    np.clip(
+                                    _num.index(
                                         np.maximum(((self.pos) // (self.ncol)) - (1), 0),
-                                        -np.shape(self.grid)[0],
-                                        np.shape(self.grid)[0] - 1,
+                                        np.shape(self.grid)[0],
                                     ),
-                                    np.clip(
-                                        (self.pos) % (self.ncol),
-                                        -np.shape(self.grid)[1],
-                                        np.shape(self.grid)[1] - 1,
-                                    ),
+                                    _num.index((self.pos) % (self.ncol), np.shape(self.grid)[1]),
                                 ]
                             )
                             != (1),
@@ -346,17 +345,12 @@ class WallMazeV0VectorEnv(NativeVectorEnv):
                             ((self.pos) % (self.ncol)) < ((self.ncol) - (1)),
                             (
                                 (np.asarray(self.grid))[
-                                    np.clip(
-                                        (self.pos) // (self.ncol),
-                                        -np.shape(self.grid)[0],
-                                        np.shape(self.grid)[0] - 1,
-                                    ),
-                                    np.clip(
+                                    _num.index((self.pos) // (self.ncol), np.shape(self.grid)[0]),
+                                    _num.index(
                                         np.minimum(
                                             ((self.pos) % (self.ncol)) + (1), (self.ncol) - (1)
                                         ),
-                                        -np.shape(self.grid)[1],
-                                        np.shape(self.grid)[1] - 1,
+                                        np.shape(self.grid)[1],
                                     ),
                                 ]
                             )
@@ -366,18 +360,13 @@ class WallMazeV0VectorEnv(NativeVectorEnv):
                             ((self.pos) // (self.ncol)) < ((self.nrow) - (1)),
                             (
                                 (np.asarray(self.grid))[
-                                    np.clip(
+                                    _num.index(
                                         np.minimum(
                                             ((self.pos) // (self.ncol)) + (1), (self.nrow) - (1)
                                         ),
-                                        -np.shape(self.grid)[0],
-                                        np.shape(self.grid)[0] - 1,
+                                        np.shape(self.grid)[0],
                                     ),
-                                    np.clip(
-                                        (self.pos) % (self.ncol),
-                                        -np.shape(self.grid)[1],
-                                        np.shape(self.grid)[1] - 1,
-                                    ),
+                                    _num.index((self.pos) % (self.ncol), np.shape(self.grid)[1]),
                                 ]
                             )
                             != (1),
@@ -386,15 +375,10 @@ class WallMazeV0VectorEnv(NativeVectorEnv):
                             ((self.pos) % (self.ncol)) > (0),
                             (
                                 (np.asarray(self.grid))[
-                                    np.clip(
-                                        (self.pos) // (self.ncol),
-                                        -np.shape(self.grid)[0],
-                                        np.shape(self.grid)[0] - 1,
-                                    ),
-                                    np.clip(
+                                    _num.index((self.pos) // (self.ncol), np.shape(self.grid)[0]),
+                                    _num.index(
                                         np.maximum(((self.pos) % (self.ncol)) - (1), 0),
-                                        -np.shape(self.grid)[1],
-                                        np.shape(self.grid)[1] - 1,
+                                        np.shape(self.grid)[1],
                                     ),
                                 ]
                             )

@@ -14,10 +14,12 @@ from __future__ import annotations
 import importlib
 import itertools
 import sys
+import textwrap
 from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
+import pytest
 
 from envgen.build import compile_specs, write
 
@@ -34,7 +36,7 @@ def _spec(name: str, state: dict[str, str], step: str, limit: int = 100) -> str:
         "state:",
     ]
     lines += [f"  {var}: {{{decl}}}" for var, decl in state.items()]
-    lines += ["step: |", *(f"  {line.strip()}" for line in step.strip().splitlines())]
+    lines += ["step: |", *(f"  {line}" for line in textwrap.dedent(step).strip().splitlines())]
     lines += ['observation: "[0.0]"', "reward: 0.0", f"max_episode_steps: {limit}", ""]
     return "\n".join(lines)
 
@@ -73,16 +75,16 @@ class Built:
         return out
 
     def _state(self, env: object) -> dict[str, object]:
-        return {name: getattr(env, name) for name in self.names}
+        return {name: _copy(getattr(env, name)) for name in self.names}
 
     def vectorized(self, backend: str, actions: list[int]) -> list[dict[str, object]]:
         vec = self.vector(num_envs=2, backend=backend)
         assert vec.backend == backend, vec.backend_note
         vec.reset(seed=0)
-        out = [{name: getattr(vec, name)[0] for name in self.names}]
+        out = [{name: _copy(getattr(vec, name)[0]) for name in self.names}]
         for action in actions:
             vec.step(np.array([action, action]))
-            out.append({name: getattr(vec, name)[0] for name in self.names})
+            out.append({name: _copy(getattr(vec, name)[0]) for name in self.names})
         return out
 
     def jax_functions(self, actions: list[int]) -> list[dict[str, object]]:
@@ -99,6 +101,11 @@ class Built:
                 state = step(state, np.int64(action))
                 out.append({name: np.asarray(getattr(state, name)) for name in self.names})
         return out
+
+
+def _copy(value: object) -> object:
+    """A value as it is now (an array of the state is changed in place by later steps)."""
+    return value.copy() if isinstance(value, np.ndarray) else value
 
 
 def _same(want: list[dict[str, object]], got: list[dict[str, object]], what: str) -> None:
@@ -248,3 +255,90 @@ def test_conversions_to_integers_wrap_ints_and_saturate_floats(tmp_path: Path) -
     assert single[20]["whole"] == 2**63 - 1  # 4e19 saturates at int64's max
     assert single[1]["nan_int"] == 0 and single[3]["nan_int"] == -(2**63)
     assert single[1]["inf_int"] == 2**63 - 1 and single[3]["inf_int"] == -(2**63)
+
+
+def test_an_index_out_of_bounds_raises_in_the_single_and_vector_envs(tmp_path: Path) -> None:
+    """IndexError in the single env, the NumPy code and the kernel (they clipped it: hostile
+    trial 2 B20, trial 4 H3); negative indices count from the end everywhere. JAX cannot
+    raise under jit: it clamps the read and drops the write (docs/jax.md)."""
+    built = Built(
+        tmp_path,
+        _spec(
+            "Index",
+            {
+                "pos": "dtype: int64, init: 0",
+                "arr": "dtype: float64, shape: [3], init: 7.0",
+                "seen": "dtype: float64, init: 0.0",
+            },
+            """
+            pos = pos + 2 * action - 1
+            arr[pos] = arr[pos] + 1.0
+            seen = arr[pos]
+            """,
+        ),
+    )
+    actions = [0, 0, 0, 1, 1, 1, 1, 1, 1]  # -1, -2, -3, -2, -1, 0, 1, 2, then 3
+    single = built.single(actions[:-1])
+    for backend in ("numpy", "numba"):
+        _same(single, built.vectorized(backend, actions[:-1]), f"vector env ({backend})")
+    assert [s["pos"] for s in single[1:4]] == [-1, -2, -3]
+    assert single[3]["arr"].tolist() == [8.0, 8.0, 8.0]  # arr[-3] is arr[0]
+    with pytest.raises(IndexError):
+        built.single(actions)
+    for backend in ("numpy", "numba"):
+        with pytest.raises(IndexError):
+            built.vectorized(backend, actions)
+    with pytest.raises(IndexError):
+        built.single([0, 0, 0, 0])  # -4
+    if built.jax is not None:
+        jax_states = built.jax_functions(actions)
+        _same(single, jax_states[:-1], "JAX (x64)")
+        last = jax_states[-1]
+        assert last["arr"].tolist() == jax_states[-2]["arr"].tolist(), "the write is dropped"
+        assert last["seen"] == last["arr"][2], "the read is clamped"
+
+
+def test_indices_that_only_envs_on_another_path_would_overflow_do_not_raise(
+    tmp_path: Path,
+) -> None:
+    """The vector env computes both arms of `a if c else b` and masked branches for every
+    env, and the step of an env that autoresets: only the envs that take the path are
+    checked, as the single env only evaluates what it runs."""
+    built = Built(
+        tmp_path,
+        _spec(
+            "Guarded",
+            {
+                "pos": "dtype: int64, init: 0",
+                "arr": "dtype: float64, shape: [3], init: 1.0",
+                "seen": "dtype: float64, init: 0.0",
+            },
+            """
+            seen = arr[pos] if pos < 3 else -1.0
+            if pos < 3:
+                arr[pos] = arr[pos] + action
+            pos = (pos + 1) % 5
+            """,
+        ),
+    )
+    _all_agree(built)
+    ends = _spec(
+        "Ends",
+        {"pos": "dtype: int64, init: 0", "arr": "dtype: float64, shape: [3], init: 1.0"},
+        """
+        arr[pos] = arr[pos] + action
+        pos = pos + 1
+        """,
+    ).replace("reward: 0.0", "reward: 0.0\nterminated: pos >= 3")
+    ended = Built(tmp_path / "ends", ends) if (tmp_path / "ends").mkdir() is None else None
+    assert ended is not None
+    for backend in ("numpy", "numba"):
+        vec = ended.vector(num_envs=2, backend=backend)
+        sync = gym.vector.SyncVectorEnv([lambda: gym.make(ended.model.spec.id)] * 2)
+        for env in (vec, sync):
+            env.reset(seed=0)
+        for t, action in enumerate(ACTIONS[:12]):
+            # the env that ended at pos 3 autoresets: its stepping at pos 3 is not checked
+            got, want = vec.step(np.array([action, 1])), sync.step(np.array([action, 1]))
+            for a, b in zip(got[:4], want[:4], strict=True):
+                assert np.array_equal(a, b), (backend, t, got, want)

@@ -40,6 +40,7 @@ class VectorExpressions:
         self.functions: set[str] = set()  # spec functions the env's code calls
         self.risky = False  # an operation that may warn runs under a mask: silence warnings
         self.arms = 0  # > 0 while translating the arms of `a if c else b`
+        self.conditions: list[str] = []  # per-env tests of the arms being translated
         self.use(model.types, model.operand_dtypes, model.held)
 
     def use(self, types: dict[int, T], operands: dict[int, str], held: dict[int, T]) -> None:
@@ -313,8 +314,14 @@ class VectorExpressions:
         t = self.type_of(node)
         test = self.expr(node.test, scope, mask)
         self.arms += 1
+        arm = [f"({test.code})"] if test.vec else []
+        self.conditions += arm
         a = self.expr(node.body, scope, mask)
+        del self.conditions[len(self.conditions) - len(arm) :]
+        arm = [f"~({test.code})"] if test.vec else []
+        self.conditions += arm
         b = self.expr(node.orelse, scope, mask)
+        del self.conditions[len(self.conditions) - len(arm) :]
         self.arms -= 1
         target = self.operand(node)
         test, a, b = self.align([test, self.cast(a, target), self.cast(b, target)], t)
@@ -396,7 +403,11 @@ class VectorExpressions:
                 fancy = True
                 size = f"np.shape({base.code})[{axis + (1 if base.vec else 0)}]"
                 code = value.code if value.dtype != "bool" else f"({value.code}).astype(np.int64)"
-                out.append(f"np.clip({code}, -{size}, {size} - 1)")
+                # an index out of bounds is an IndexError, as in the single env (docs/spec.md,
+                # "Numbers"), for the envs that take this path; the others read clipped
+                active = [m for m in (mask, scope.live, *self.conditions) if m]
+                lanes = "".join(f", {m}" for m in active)
+                out.append(f"_num.index({code}, {size}{lanes})")
             else:
                 out.append(value.code)
         if base.vec:

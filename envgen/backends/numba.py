@@ -119,8 +119,10 @@ _HELPERS = {
     "_index": [
         "@jit",
         "def _index(_k, _n):",
-        f'{INDENT}"""Index `_k` into a dimension of `_n`, clipped into range (see _Subscript)."""',
-        f"{INDENT}return min(max(_k, -_n), _n - 1)",
+        f'{INDENT}"""Index `_k` into a dimension of `_n`; IndexError out of bounds."""',
+        f"{INDENT}if _k < -_n or _k >= _n:",
+        f'{INDENT * 2}raise IndexError("index out of bounds")',
+        f"{INDENT}return _k",
     ],
     "_saturate": [
         "@jit",
@@ -184,13 +186,13 @@ _INT_LIMITS = {
 
 
 def _at(rank: int) -> list[str]:
-    """A helper reading one element of a computed array, indices clipped (see _Subscript)."""
+    """A helper reading one element of a computed array (IndexError out of bounds)."""
     ks = [f"_k{axis}" for axis in range(rank)]
-    index = ", ".join(f"min(max({k}, -_x.shape[{a}]), _x.shape[{a}] - 1)" for a, k in enumerate(ks))
+    index = ", ".join(f"_index({k}, _x.shape[{a}])" for a, k in enumerate(ks))
     return [
         "@jit",
         f"def _at{rank}(_x, {', '.join(ks)}):",
-        f'{INDENT}"""_x[{", ".join(ks)}], each index clipped into range."""',
+        f'{INDENT}"""_x[{", ".join(ks)}]; IndexError for an index out of bounds."""',
         f"{INDENT}return _x[{index}]",
     ]
 
@@ -400,8 +402,8 @@ class KernelTranslator(Translator):
         return f"{name}({', '.join([*(self.expr(a) for a in node.args), *extra])})"
 
     def _Subscript(self, node: ast.Subscript) -> str:
-        # Indices clipped into range, as the NumPy code clips them: the single env raises
-        # IndexError there, and a compiled kernel must not read outside the array.
+        # An index out of bounds is an IndexError, as in the single env and the NumPy code
+        # (docs/spec.md, "Numbers"); a compiled kernel must not read outside the array.
         index = node.slice
         parts = index.elts if isinstance(index, ast.Tuple) else [index]
         if not isinstance(node.value, ast.Name) and all(isinstance(p, ast.Slice) for p in parts):
@@ -409,6 +411,7 @@ class KernelTranslator(Translator):
         if not isinstance(node.value, ast.Name):  # a computed array: indexed by a helper
             helper = f"_at{len(parts)}"
             self.helpers.add(helper)
+            self.helpers.add("_index")
             _HELPERS.setdefault(helper, _at(len(parts)))
             args = ", ".join(self.expr(p) for p in parts)
             return f"{helper}({self.expr(node.value)}, {args})"

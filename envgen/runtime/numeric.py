@@ -166,3 +166,18 @@ def cast_int_array(x: Any, dtype: Any) -> np.ndarray:
     if info.max >= 2**53:
         out[clipped >= float(info.max)] = info.max
     return out
+
+
+def index(index: np.ndarray, size: int, *active: np.ndarray) -> np.ndarray:
+    """Per-env indices into an axis of `size`, as NumPy indexes: negative ones count from the
+    end, and one out of bounds is an IndexError, as in the single env. Only the envs in
+    `active` are checked (the others run the code under a mask and discard its result);
+    their indices are clipped into range, so that reading never fails for them."""
+    index = np.asarray(index)
+    bad = (index < -size) | (index >= size)
+    for lanes in active:
+        bad &= lanes
+    if bad.any():
+        first = int(np.asarray(index)[bad].ravel()[0]) if index.ndim else int(index)
+        raise IndexError(f"index {first} is out of bounds for axis 0 with size {size}")
+    return np.clip(index, -size, size - 1)
