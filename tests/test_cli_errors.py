@@ -179,3 +179,36 @@ def test_an_error_in_a_huge_line_shows_a_short_excerpt_and_a_short_caret(tmp_pat
     caret = next(i for i, line in enumerate(lines) if line.strip() == "^")
     column = lines[caret].index("^")
     assert lines[caret - 1][column] in "1.5,", lines[caret - 1]  # under a value of the list
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["bench", "specs/go_left.yaml", "-s", "nan"], "'nan' is not a finite number"),
+        (["bench", "specs/go_left.yaml", "-s", "inf"], "is not in the range"),
+        (["bench", "specs/go_left.yaml", "-n", "100000000000000000000"], "is not in the range"),
+        (["fuzz", "specs/go_left.yaml", "--budget", "nan"], "'nan' is not a finite number"),
+        (["fuzz", "specs/go_left.yaml", "--seed", "-5"], "-5 is not in the range"),
+        (["fuzz", "specs/go_left.yaml", "--examples", "1000000"], "is not in the range"),
+        (["play", "envgen/GoLeft-v0", "--seed", "-1"], "-1 is not in the range"),
+        (["new", "A" * 300], "is too long for an env name"),
+    ],
+)
+def test_numbers_and_names_out_of_range_are_usage_errors(args: list[str], words: str) -> None:
+    """Each was a traceback, a failure blamed on the env, or a run that never ended
+    (hostile trial 4, H16 and H17)."""
+    import os
+
+    from click.testing import CliRunner
+    from conftest import ROOT
+
+    from envgen.cli import main
+
+    before = os.getcwd()
+    os.chdir(ROOT)
+    try:
+        result = CliRunner().invoke(main, args)
+    finally:
+        os.chdir(before)
+    assert result.exit_code == 2, result.output
+    assert words in result.output and "Traceback" not in result.output

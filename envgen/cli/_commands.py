@@ -31,7 +31,7 @@ from rich.console import Console
 from rich.table import Table
 
 from envgen.cli._failure import Failure
-from envgen.cli._params import param_options, read_params
+from envgen.cli._params import SEED, FiniteFloatRange, param_options, read_params
 from envgen.cli._scaffold import TEMPLATES
 from envgen.compiler.diagnostics import markup_safe as escape  # no ESC, bidi or markup
 from envgen.compiler.schema import (
@@ -283,7 +283,7 @@ def new(name: str, template: str, output: Path | None) -> None:
     help="'random' or 'module:function' taking an observation, returning an action.",
 )
 @click.option("-n", "--episodes", type=click.IntRange(min=1), default=1, show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=SEED, default=0, show_default=True)
 @click.option(
     "--max-steps",
     type=click.IntRange(min=1),
@@ -423,7 +423,7 @@ def play(
 @click.option(
     "-n",
     "--num-envs",
-    type=click.IntRange(min=1),
+    type=click.IntRange(min=1, max=1_000_000),
     default=16,
     show_default=True,
     help="Sub-envs of the vector envs.",
@@ -431,12 +431,12 @@ def play(
 @click.option(
     "-s",
     "--seconds",
-    type=click.FloatRange(min=0.01),
+    type=FiniteFloatRange(min=0.01, max=3600),
     default=1.0,
     show_default=True,
     help="Time spent measuring each backend.",
 )
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=SEED, default=0, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @param_options
 def bench(

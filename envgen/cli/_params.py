@@ -20,6 +20,24 @@ import click
 
 from envgen.cli._failure import Failure
 
+#: Seeds as Gymnasium and NumPy take them: whole numbers from 0 to 2**63 - 1.
+SEED = click.IntRange(min=0, max=2**63 - 1)
+
+
+class FiniteFloatRange(click.FloatRange):
+    """A FloatRange that also refuses nan and inf (click lets nan through any range)."""
+
+    name = "finite float range"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Any:
+        import math
+
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return number
+
+
 _NAME = re.compile(r"^[A-Za-z_]\w*$")
 
 

@@ -17,6 +17,12 @@ def _id_for(name: str) -> tuple[str, str]:
     """(env id, file stem) for NAME: `GoRight`, `go_right`, `acme/GoRight-v1`."""
     from envgen.compiler.spec import ENV_ID
 
+    if len(name) > 100:  # the file name must fit (a 300-character name was an OSError)
+        raise Failure(
+            f"'{name[:40]}...' is too long for an env name ({len(name)} characters, at most 100)",
+            "e.g. GoRight or acme/GoRight-v1",
+            code=2,
+        )
     namespace, _, rest = name.rpartition("/")
     if re.search(r"-v\d+$", rest):
         base, _, version = rest.rpartition("-v")

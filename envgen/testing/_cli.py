@@ -9,6 +9,8 @@ from typing import Any
 
 import click
 
+from envgen.cli._params import SEED, FiniteFloatRange
+
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 TICK_SECONDS = 5.0
 
@@ -32,7 +34,7 @@ def _usage_error(message: str) -> None:
 @click.argument("targets", nargs=-1, metavar="TARGET...")
 @click.option(
     "--examples",
-    type=click.IntRange(min=1),
+    type=click.IntRange(min=1, max=100_000),
     default=None,
     help="Hypothesis examples per property (default 10).",
 )
@@ -42,7 +44,7 @@ def _usage_error(message: str) -> None:
     default=None,
     help="Steps per long run (default: max_episode_steps + 5, else 300).",
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the search.")
+@click.option("--seed", type=SEED, default=0, show_default=True, help="Seed of the search.")
 @click.option(
     "--property",
     "properties",
@@ -63,7 +65,7 @@ def _usage_error(message: str) -> None:
 )
 @click.option(
     "--budget",
-    type=click.FloatRange(min=0),
+    type=FiniteFloatRange(min=0, max=86_400),
     default=60.0,
     show_default=True,
     help="Seconds per env: examples and episode lengths are cut to fit the measured step "
