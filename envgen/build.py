@@ -477,7 +477,35 @@ def compile_specs(
                 )
             )
             continue
-        variants = [_registry_key(v) for v in getattr(model.spec, "variants", {})]
+        written = list(getattr(model.spec, "variants", {}))
+        variants = [_registry_key(v) for v in written]
+        twice = next((i for i, v in enumerate(variants) if v in variants[:i]), None)
+        if twice is not None:  # `X-v0` and `X-v00`: the second replaced the first
+            same = [w for w, v in zip(written, variants, strict=True) if v == variants[twice]]
+            result.diagnostics.append(
+                Diagnostic(
+                    model.document.location(("variants", written[twice])),
+                    f"the variant ids {' and '.join(repr(w) for w in same)} are one id to "
+                    "Gymnasium (it reads the version as a number): the last would replace "
+                    "the first",
+                    "give every variant its own id (bump -vN)",
+                    "duplicate-id",
+                )
+            )
+            continue
+        taken = next((v for v in [key, *variants] if _gymnasium_own(v)), None)
+        if taken is not None:
+            where = ("id",) if taken == key else ("variants", written[variants.index(taken)])
+            result.diagnostics.append(
+                Diagnostic(
+                    model.document.location(where),
+                    f"'{taken}' is Gymnasium's own env; registering it again would leave "
+                    "gym.make on Gymnasium's or replace it, depending on import order",
+                    f"give it a namespace of yours, e.g. acme/{taken}",
+                    "duplicate-id",
+                )
+            )
+            continue
         clash = next((v for v in variants if v in ids or v == key), None)
         if clash is not None:
             result.diagnostics.append(
@@ -683,6 +711,15 @@ def _emit_env_modules(model: EnvModel, source_name: str, package: str) -> dict[s
             f"{jax_module.message}); envgen.jax.make and the -jax id are not available"
         )
     return entry
+
+
+def _gymnasium_own(env_id: str) -> bool:
+    """Whether Gymnasium itself registers `env_id` (CartPole-v1, ...)."""
+    from gymnasium.envs.registration import registry
+
+    spec = registry.get(env_id)
+    entry = getattr(spec, "entry_point", None)
+    return isinstance(entry, str) and entry.startswith("gymnasium.")
 
 
 def _registry_key(env_id: str) -> str:

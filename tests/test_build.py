@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from conftest import ROOT, SPECS, run_envgen
 
 
@@ -379,3 +380,29 @@ def test_an_internal_error_names_the_spec_line_the_bad_code_came_from(
     assert diagnostic.code == "internal" and "_n" in diagnostic.message
     assert (diagnostic.location.line, diagnostic.location.column) == (11, 3), diagnostic.format()
     assert compiled.files == {}
+
+
+@pytest.mark.parametrize(
+    ("variants", "id_", "words", "line"),
+    [
+        # one id to Gymnasium: the second replaced the first's params (hostile trial 4 H10);
+        # `line`: the spec's line, or ("variant", k) for the k-th variant line
+        ("  t/V-v0: {size: 4}\n  t/V-v00: {size: 5}\n", "t/G-v0", "are one id", ("variant", 2)),
+        ("", "CartPole-v1", "is Gymnasium's own env", 2),  # trial 2 B30
+        ("  MountainCar-v0: {size: 4}\n", "t/G-v0", "is Gymnasium's own env", ("variant", 1)),
+    ],
+)
+def test_ids_that_gymnasium_would_confuse_are_build_errors(
+    tmp_path: Path, variants: str, id_: str, words: str, line
+) -> None:
+    from envgen.build import compile_specs
+
+    text = (SPECS / "go_left.yaml").read_text().replace("envgen/GoLeft-v0", id_).rstrip("\n")
+    spec = tmp_path / "g.yaml"
+    spec.write_text(text + "\n" + (f"variants:\n{variants}" if variants else ""))
+    if isinstance(line, tuple):  # after the spec's lines and `variants:`
+        line = text.count("\n") + 2 + line[1]
+    compiled = compile_specs([spec])
+    [diagnostic] = compiled.diagnostics
+    assert diagnostic.code == "duplicate-id" and words in diagnostic.message, diagnostic.format()
+    assert diagnostic.location.line == line, diagnostic.format()
