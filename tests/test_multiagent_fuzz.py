@@ -76,28 +76,17 @@ def test_generated_multiagent_envs_pass(env_id: str) -> None:
 
 
 def test_envgen_fuzz_runs_the_multiagent_suite_and_prints_reproductions() -> None:
-    import subprocess
-    import sys
     from pathlib import Path
 
+    from conftest import run_envgen
+
     here = Path(__file__).parent
-    cli = [sys.executable, "-m", "envgen.cli", "fuzz", "--examples", "15", "--max-steps", "20"]
-    bad = subprocess.run(
-        [*cli, "multiagent_planted:RaceObservesTheDead"],
-        cwd=here,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    cli = ["fuzz", "--examples", "15", "--max-steps", "20"]
+    bad = run_envgen(*cli, "multiagent_planted:RaceObservesTheDead", cwd=here)
     assert bad.returncode == 1, bad.stdout + bad.stderr
     assert "still gets an observation" in bad.stdout
     assert "from multiagent_planted import RaceObservesTheDead" in bad.stdout
-    good = subprocess.run(
-        [*cli, "envgen/RockPaperScissors-v0", "--property", "ma_parallel_rollout"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    good = run_envgen(*cli, "envgen/RockPaperScissors-v0", "--property", "ma_parallel_rollout")
     assert good.returncode == 0, good.stdout + good.stderr
     assert "OK" in good.stdout
 
@@ -112,15 +101,9 @@ def test_envgen_fuzz_runs_the_multiagent_suite_and_prints_reproductions() -> Non
 )
 def test_envgen_fuzz_refuses_params_a_multiagent_env_does_not_take(pair: str, words: str) -> None:
     # a hostile trial saw every property pass on the defaults, the -p silently ignored
-    import subprocess
-    import sys
+    from conftest import run_envgen
 
-    result = subprocess.run(
-        [sys.executable, "-m", "envgen.cli", "fuzz", "envgen/Landmarks-v0", "-p", pair],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    result = run_envgen("fuzz", "envgen/Landmarks-v0", "-p", pair)
     assert result.returncode == 2, result.stdout + result.stderr
     assert words in result.stderr
     assert "Traceback" not in result.stderr

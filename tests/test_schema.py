@@ -11,6 +11,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from conftest import run_envgen
 
 from envgen.compiler import schema as _schema
 from envgen.compiler import spec as s
@@ -35,12 +36,7 @@ def validator(schema: dict) -> jsonschema.protocols.Validator:
 
 def test_the_committed_schema_is_what_envgen_schema_writes(tmp_path: Path) -> None:
     out = tmp_path / "schema.json"
-    result = subprocess.run(
-        [sys.executable, "-m", "envgen.cli", "schema", "-o", str(out)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = run_envgen("schema", "-o", str(out))
     assert result.returncode == 0, result.stderr
     committed = (ROOT / "envgen.schema.json").read_text(encoding="utf-8")
     assert out.read_text(encoding="utf-8") == committed, (
@@ -48,9 +44,7 @@ def test_the_committed_schema_is_what_envgen_schema_writes(tmp_path: Path) -> No
         "--markdown docs/reference.md`"
     )
     # Without -o the schema goes to stdout.
-    printed = subprocess.run(
-        [sys.executable, "-m", "envgen.cli", "schema"], capture_output=True, text=True, timeout=60
-    )
+    printed = run_envgen("schema")
     assert json.loads(printed.stdout) == json.loads(committed)
 
 
@@ -64,12 +58,7 @@ def test_the_committed_reference_is_up_to_date() -> None:
 def test_schema_check_flag_reports_stale_files(tmp_path: Path) -> None:
     stale = tmp_path / "schema.json"
     stale.write_text("{}", encoding="utf-8")
-    result = subprocess.run(
-        [sys.executable, "-m", "envgen.cli", "schema", "-o", str(stale), "--check"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = run_envgen("schema", "-o", str(stale), "--check")
     assert result.returncode == 1
     assert "out of date" in result.stderr and "Traceback" not in result.stderr
     assert stale.read_text(encoding="utf-8") == "{}"  # --check writes nothing
@@ -270,12 +259,7 @@ def test_schema_output_needs_an_existing_folder_and_a_regular_file(tmp_path: Pat
     (tmp_path / "link.json").symlink_to(victim)
     os.mkfifo(tmp_path / "fifo.json")
     for name in ("missing/dir/x.json", "link.json", "fifo.json"):
-        result = subprocess.run(
-            [sys.executable, "-m", "envgen.cli", "schema", "-o", str(tmp_path / name)],
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        result = run_envgen("schema", "-o", str(tmp_path / name))
         assert result.returncode == 1, name
         assert "cannot write" in result.stderr and "Traceback" not in result.stderr, name
     assert victim.read_text() == "victim\n"

@@ -52,13 +52,20 @@ def test_a_valid_int64_batch_is_used_without_a_copy() -> None:
         dice.step(np.array([1, 7, 2]))
 
 
-@pytest.mark.parametrize("bad", [[0, 1, 2, 0], [0, -1, 1, 0], [0, 1, 1], [[0, 1, 1, 0]]])
-def test_out_of_range_or_misshapen_batches_are_refused(bad: list) -> None:
+@pytest.mark.parametrize(
+    ("bad", "words"),
+    [
+        ([0, 1, 2, 0], "not in the action space"),
+        ([0, -1, 1, 0], "not in the action space"),
+        ([0, 1, 1], "one action per env"),
+        ([[0, 1, 1, 0]], "one action per env"),
+    ],
+)
+def test_out_of_range_or_misshapen_batches_are_refused(bad: list, words: str) -> None:
     envs = CartPoleV1VectorEnv(num_envs=4)
     envs.reset(seed=0)
-    with pytest.raises(ValueError, match="not in the action space|one action per env"):
-        envs.step(np.array(bad))  # InvalidAction is a ValueError
-    assert numba_module() is None or envs.backend == "numba"
+    with pytest.raises(ValueError, match=words):  # InvalidAction is a ValueError
+        envs.step(np.array(bad))
 
 
 def test_time_limit_override_follows_timelimit_around_the_single_env() -> None:
