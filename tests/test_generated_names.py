@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from envgen.build import check_spec, compile_specs
+from envgen.build import check_spec, compile_specs, write
 from envgen.compiler.analysis import EnvModel
 from envgen.compiler.names import (
     TEMPLATE_NAMES,
@@ -327,10 +327,7 @@ def test_a_spec_may_name_state_like_the_jax_modules_former_locals(tmp_path: Path
     assert not compiled.diagnostics, [d.format() for d in compiled.diagnostics]
     assert compiled.jax_fallbacks == {}
     assert "test_jax_names_v0_jax.py" in compiled.files
-    out = tmp_path / "jaxgen"
-    out.mkdir()
-    for name, text in compiled.files.items():
-        (out / name).write_text(text)
+    write(compiled, tmp_path / "jaxgen")
     sys.path.insert(0, str(tmp_path))
     try:
         import jaxgen.test_jax_names_v0_jax as module

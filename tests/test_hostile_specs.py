@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from envgen.build import compile_specs
+from envgen.build import compile_specs, write
 from envgen.cli import main
 from envgen.runtime import InvalidParam
 
@@ -49,9 +49,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = folder / "hostile_envs"
     compiled = compile_specs([HOSTILE], out)
     assert not compiled.diagnostics, [d.format() for d in compiled.diagnostics]
-    out.mkdir()
-    for name, text in compiled.files.items():
-        (out / name).write_text(text, encoding="utf-8")
+    write(compiled, out)
     return folder
 
 
