@@ -153,10 +153,8 @@ def test_show_says_why_a_vector_env_steps_without_a_kernel() -> None:
     result = envgen("show", "specs/classic/mountain_car_continuous.yaml", "--json")
     assert result.returncode == 0, result.stderr
     backend = json.loads(result.stdout)["vector_backend"]
-    assert backend == (
-        "NumPy code: no kernel: step stores a float32 scalar into state 'position' "
-        "(its run-time type changes after the first step)"
-    )
+    assert backend.startswith("NumPy code: no kernel: state 'position'"), backend
+    assert "run-time type changes after the first step" in backend, backend
     result = envgen("show", "specs/resource_management.yaml", "--json")
     assert json.loads(result.stdout)["vector_backend"] == "compiled kernel (numba)"
 
