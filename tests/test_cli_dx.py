@@ -21,7 +21,7 @@ from envgen.cli import _scaffold
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def envgen(*args: str, cwd: Path = ROOT, timeout: float = 120) -> subprocess.CompletedProcess:
+def envgen(*args: str, cwd: Path = ROOT, timeout: float = 300) -> subprocess.CompletedProcess:
     result = subprocess.run(
         [sys.executable, "-m", "envgen.cli", *args],
         cwd=cwd,
