@@ -346,6 +346,13 @@ def analyze(document: Document, spec: EnvSpec) -> EnvModel:
             checker.vector_notes.append(
                 f"the {where} space has a Text, Graph, Sequence or OneOf part"
             )
+    if spec.wrappers:
+        # Gymnasium's make_vec refuses a vector_entry_point for a spec with wrappers; its
+        # SyncVectorEnv applies them to each sub-env, as gym.make does
+        checker.vector_notes.append(
+            "the spec applies Gymnasium wrappers, which gym.make_vec applies to each sub-env "
+            "of a SyncVectorEnv"
+        )
     if action_space.kind in ("Dict", "Tuple"):
         checker.vector_notes.append("the action space is a Dict or Tuple")
     if not spec.vectorize:

@@ -54,6 +54,8 @@ EMITTED = frozenset(
         "RENDERS",
         "observe",
         "default_params",
+        "reset_info",  # the info entries a reset gives (the action mask)
+        "RESET_INFO",
         "max_steps_in_episode",  # the time limit's field of Params (gymnax's name)
         "replace",  # State and Params methods (flax-style `params.replace(...)`) and
         "at",  # the batch indexer (`states.at[i].set(...)`): fields may not shadow them
