@@ -208,8 +208,8 @@ class TicTacToeV0(AECEnv):
         return {
             "observation": np.array(
                 np.where(self.board == _num.wrap64(agent + 1), 1, np.where(self.board == 0, 0, -1)),
-                dtype=np.int8,
-            ),
+                dtype=np.int64,
+            ).astype(np.int8),
             "action_mask": _ma.mask_array(self.board == 0, 9, ID, self._current[agent]),
         }
 

@@ -342,3 +342,55 @@ def test_indices_that_only_envs_on_another_path_would_overflow_do_not_raise(
             got, want = vec.step(np.array([action, 1])), sync.step(np.array([action, 1]))
             for a, b in zip(got[:4], want[:4], strict=True):
                 assert np.array_equal(a, b), (backend, t, got, want)
+
+
+def test_sign_of_array_elements_and_scalars_in_every_backend(tmp_path: Path) -> None:
+    # newcomer trial 4 N14: the single env spelled sign as float((x > 0) - (x < 0)), which
+    # NumPy refuses for an array element (np.float64 comparisons are np.bool_)
+    built = Built(
+        tmp_path,
+        _spec(
+            "Sign",
+            {
+                "v": "dtype: float64, shape: [3], init: 0.0",
+                "s": "dtype: float64, init: 0.0",
+                "half": "dtype: float64, init: 0.0",
+            },
+            """
+            v[0] = v[0] + (0.5 if action == 1 else -0.75)
+            s = sign(v[0]) + sign(v[1]) * 10.0
+            half = sign(s - 0.5)
+            """,
+        ),
+    )
+    single = _all_agree(built)
+    # v[0]: 0, .5, 1, .25, .75, 0, -.75, -.25 (actions 1 1 0 1 0 0 1)
+    assert [t["s"] for t in single[:8]] == [0.0, 1.0, 1.0, 1.0, 1.0, 0.0, -1.0, -1.0]
+    assert {t["half"] for t in single[1:]} <= {-1.0, 1.0}
+
+
+def test_ints_in_a_narrow_int_box_wrap_in_every_backend(tmp_path: Path) -> None:
+    # hostile trial 4 H24: 256 in a uint8 Box raised OverflowError in the single env and was
+    # 0 in the vector envs and JAX
+    spec = tmp_path / "u8.yaml"
+    spec.write_text(
+        "id: num/Byte-v0\n"
+        "action_space: {Discrete: 2}\n"
+        "observation_space: {Box: {low: 0, high: 255, shape: [2], dtype: uint8}}\n"
+        "state:\n"
+        "  x: {dtype: int64, init: 250}\n"
+        "step: |\n"
+        "  x = x + 3\n"
+        "observation: [x, x * 2]\n"
+        "reward: 0.0\n"
+        "max_episode_steps: 50\n"
+    )
+    built = Built(tmp_path, spec.read_text())
+    env = gym.make("num/Byte-v0")
+    obs = [env.reset(seed=0)[0]] + [env.step(0)[0] for _ in range(3)]
+    assert [o.tolist() for o in obs] == [[250, 244], [253, 250], [0, 0], [3, 6]]
+    assert all(o.dtype == np.uint8 for o in obs)
+    for backend in ("numpy", "numba"):
+        vec = built.vector(num_envs=2, backend=backend)
+        got = [vec.reset(seed=0)[0]] + [vec.step(np.array([0, 0]))[0] for _ in range(3)]
+        assert [g[0].tolist() for g in got] == [o.tolist() for o in obs], backend

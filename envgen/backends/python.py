@@ -171,6 +171,9 @@ def _space_code(space: SpaceModel, tr: Translator) -> str:
     raise AssertionError(kind)
 
 
+_NARROW_INTS = frozenset({"int8", "int16", "int32", "uint8", "uint16", "uint32"})
+
+
 def _observation_code(obs: ObservationModel, tr: Translator, space_ref: str) -> str:
     """Code that builds a fresh observation of the declared space from the spec's values."""
     space = obs.space
@@ -206,6 +209,10 @@ def _observation_code(obs: ObservationModel, tr: Translator, space_ref: str) -> 
     if kind == "Box":
         if isinstance(obs.code.expr, ast.List) and value.endswith("])"):
             value = value.removeprefix("np.array(")[:-1]  # the list itself, built once
+        if t.kind == "int" and space.dtype in _NARROW_INTS and t.dtype != space.dtype:
+            # ints into a narrower int Box wrap (docs/spec.md, "Numbers"), as the vector env
+            # and JAX cast; np.array([256], dtype=np.uint8) would raise OverflowError
+            return f"np.array({value}, dtype=np.int64).astype({np_dtype(space.dtype)})"
         return f"np.array({value}, dtype={np_dtype(space.dtype)})"
     if kind == "Discrete":
         # int() even where the types say a plain int: scalar state may hold a NumPy int at

@@ -560,7 +560,9 @@ BUILTINS.update(
                 ("x",),
                 1,
                 _float_like,
-                "float(({x} > 0) - ({x} < 0))",
+                # not float((x > 0) - (x < 0)): NumPy refuses to subtract np.bool_ values (an
+                # array element is an np.float64), and Numba has no float(bool)
+                "(1.0 if {x} > 0 else (-1.0 if {x} < 0 else 0.0))",
                 "np.sign({x}) * 1.0",
                 "-1.0, 0.0 or 1.0",
                 "sign(force)",
