@@ -179,3 +179,13 @@ def test_envgen_fuzz_on_a_jax_id_reports_no_crash(package, tmp_path: Path) -> No
     assert "crashed" not in result.output, result.output
     assert "jax_agreement: pass" in result.output, result.output
     assert "pickle: pass" in result.output, result.output
+
+
+def test_check_state_is_refused_not_ignored(package) -> None:
+    # hostile trial 4: the JAX faces took check_state=True and returned inf states silently
+    with pytest.raises(ValueError, match="check_state=True is not available in JAX"):
+        envgen.jax.make(f"{package}:faces/Nim-v0", check_state=True)
+    with pytest.raises(ValueError, match="check_state=True is not available in JAX"):
+        gym.make("faces/Nim-jax-v0", check_state=True)
+    env, _ = envgen.jax.make(f"{package}:faces/Nim-v0", check_state=False)
+    assert env.name == "faces/Nim-v0"

@@ -85,6 +85,22 @@ def build_observation(
         code = list_code(checker, value, path)
     else:
         code = checker.parse_expr(value, path)
+    if (
+        kind == "Tuple"
+        and isinstance(code.expr, (ast.List, ast.Tuple))
+        and len(code.expr.elts) == len(space.children)
+    ):
+        # one quoted list is one array expression, not one entry per element (trial 4 N3)
+        entries = ", ".join(ast.unparse(e) for e in code.expr.elts)
+        checker.error(
+            path,
+            f"a Tuple observation is a YAML list with one entry per element, but this is "
+            f"one quoted expression (an array of {len(code.expr.elts)} values)",
+            f"write the entries as a YAML list, e.g. [{entries}], quoting only the entries "
+            "that need it",
+            "observation",
+        )
+        return model
     checker.check_expr(code, scope, random=False)
     model.code = code
     if not check_observation_type(checker, code, space):

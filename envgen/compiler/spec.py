@@ -401,6 +401,11 @@ class FunctionSpec(StrictModel):
     def _args(cls, args: list[str]) -> list[str]:
         for arg in args:
             _check_name(arg, "argument")
+        repeated = sorted({a for a in args if args.count(a) > 1})
+        if repeated:
+            raise ValueError(
+                f"the argument {repeated[0]!r} is named twice; give each argument its own name"
+            )
         return args
 
 

@@ -43,6 +43,13 @@ def _module(env_id: str, package: str | None) -> tuple[Any, dict[str, Any]]:
 
 def _static(module: Any, overrides: dict[str, Any]) -> Any:
     """The reference env whose params and `let` values the functions read."""
+    if overrides.get("check_state"):
+        # the other backends raise FloatingPointError when state becomes inf or nan; jitted
+        # code cannot raise, and ignoring the option would be silently wrong (hostile trial 4)
+        raise ValueError(
+            f"{module.ID}: check_state=True is not available in JAX (jitted code cannot raise "
+            "when a state becomes inf or nan); check with the single env or the vector env"
+        )
     return module.SingleEnv(**overrides)
 
 
