@@ -58,6 +58,35 @@ class Scope:
         return names
 
 
+#: What checking code again with flow-sensitive types (`Checker.flowing`) sets aside.
+_FLOW_STATE = (
+    "types",
+    "symbols",
+    "operand_dtypes",
+    "held",
+    "diagnostics",
+    "vector_notes",
+    "shape_checks",
+    "_flow",
+    "_varying",
+    "_control",
+    "_random",
+    "_names",
+    "_path",
+    "_allow_options",
+)
+#: What checking a spec function's body for one call (`Checker.specialize`) sets aside.
+_CALL_STATE = (
+    "_path",
+    "_random",
+    "_names",
+    "_allow_random",
+    "_allow_options",
+    "_varying",
+    "_control",
+)
+
+
 class Checker(ExpressionRules, StatementRules):
     def __init__(self, document: Document, spec: EnvSpec) -> None:
         self.document = document
@@ -261,50 +290,33 @@ class Checker(ExpressionRules, StatementRules):
         """Check code again with each state variable and local typed by what it holds at
         each point (starting from `entry`), into tables of their own: the model's tables,
         diagnostics and notes are left as they were (the code was checked already)."""
-        saved = (
-            self.types,
-            self.symbols,
-            self.operand_dtypes,
-            self.held,
-            self.diagnostics,
-            self.vector_notes,
-            self.shape_checks,
-            self._flow,
-            self._varying,
-            self._control,
-            self._random,
-            self._names,
-            self._path,
-            self._allow_options,
-        )
         variants = {name: len(f.variants) for name, f in self.functions.items()}
-        tables = FlowTables(dict(self.types), dict(self.operand_dtypes), dict(self.held))
-        self.types, self.operand_dtypes, self.held = tables.types, tables.operands, tables.held
-        self._flow = dict(entry)
-        self.symbols = dict(self.symbols)  # calls keep the variants the single env calls
-        self.diagnostics, self.vector_notes, self.shape_checks = [], [], []
-        self._varying, self._control = set(), 0
+        with self._restoring(*_FLOW_STATE):
+            tables = FlowTables(dict(self.types), dict(self.operand_dtypes), dict(self.held))
+            self.types, self.operand_dtypes, self.held = (
+                tables.types,
+                tables.operands,
+                tables.held,
+            )
+            self._flow = dict(entry)
+            self.symbols = dict(self.symbols)  # calls keep the variants the single env calls
+            self.diagnostics, self.vector_notes, self.shape_checks = [], [], []
+            self._varying, self._control = set(), 0
+            try:
+                yield tables
+            finally:
+                for name, count in variants.items():
+                    del self.functions[name].variants[count:]
+
+    @contextmanager
+    def _restoring(self, *names: str) -> Iterator[None]:
+        """The checker's attributes `names` as they were when the block began, after it."""
+        saved = [getattr(self, name) for name in names]
         try:
-            yield tables
+            yield
         finally:
-            (
-                self.types,
-                self.symbols,
-                self.operand_dtypes,
-                self.held,
-                self.diagnostics,
-                self.vector_notes,
-                self.shape_checks,
-                self._flow,
-                self._varying,
-                self._control,
-                self._random,
-                self._names,
-                self._path,
-                self._allow_options,
-            ) = saved
-            for name, count in variants.items():
-                del self.functions[name].variants[count:]
+            for name, value in zip(names, saved, strict=True):
+                setattr(self, name, value)
 
     # -- spec functions, specialised per call
 
@@ -330,43 +342,26 @@ class Checker(ExpressionRules, StatementRules):
         assert self.root is not None
         body_text, returns_text = self.templates[name]
         path = ("functions", name)
-        saved = (
-            self._path,
-            self._random,
-            self._names,
-            self._allow_random,
-            self._allow_options,
-            self._varying,
-            self._control,
-        )
         self._specializing.append(name)
-        try:
-            self._allow_options = False
-            scope = Scope(
-                {a: Symbol(a, "arg", t) for a, t in zip(function.args, types, strict=True)},
-                self.root,
-            )
-            body = self.parse_block(body_text, path + ("body",))
-            locals_: dict[str, Symbol] = {}
-            defined = self.check_block(body, scope, set(function.args), {}, locals_)
-            returns = self.parse_expr(returns_text, path + ("return",))
-            self._path = returns.path
-            if returns.expr is not None and not self.refused(returns.expr, returns.path):
-                self._random, self._names = False, set()
-                returns.type = self.expr(returns.expr, scope, defined)
-                returns.random, returns.names = self._random, set(self._names)
-            check_locals_read(self, body, locals_, [body, returns])
-        finally:
-            self._specializing.pop()
-            (
-                self._path,
-                self._random,
-                self._names,
-                self._allow_random,
-                self._allow_options,
-                self._varying,
-                self._control,
-            ) = saved
+        with self._restoring(*_CALL_STATE):
+            try:
+                self._allow_options = False
+                scope = Scope(
+                    {a: Symbol(a, "arg", t) for a, t in zip(function.args, types, strict=True)},
+                    self.root,
+                )
+                body = self.parse_block(body_text, path + ("body",))
+                locals_: dict[str, Symbol] = {}
+                defined = self.check_block(body, scope, set(function.args), {}, locals_)
+                returns = self.parse_expr(returns_text, path + ("return",))
+                self._path = returns.path
+                if returns.expr is not None and not self.refused(returns.expr, returns.path):
+                    self._random, self._names = False, set()
+                    returns.type = self.expr(returns.expr, scope, defined)
+                    returns.random, returns.names = self._random, set(self._names)
+                check_locals_read(self, body, locals_, [body, returns])
+            finally:
+                self._specializing.pop()
         number = len(function.variants) + 1
         method = f"_{name}" if number == 1 else f"_{name}__{number}"
         while number > 1 and method[1:] in self.functions:  # a function named like a variant
