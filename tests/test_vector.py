@@ -1149,3 +1149,43 @@ def test_small_int_and_float32_state_step_in_the_kernel(tmp_path, mode):
                     same(vec.step(actions), sync.step(actions), f"{single.__name__} step {t}")
     finally:
         sys.path.remove(str(tmp_path))
+
+
+#: A name made per env through a chain inside a loop: c is per env only from the third pass
+#: (c = a, a = b, b = pos): a review found the vector analysis walked the body twice, so the
+#: NumPy code printed `if c > 0.5:` on an array and raised at the first step.
+LOOP_CHAIN_SPEC = """\
+id: test/LoopChain-v0
+action_space: {Discrete: 2}
+observation_space: {Box: {low: -1000, high: 1000, shape: [1], dtype: float64}}
+state:
+  pos: {dtype: float64, init: "uniform(0.0, 1.0)"}
+step: |
+  a = 0.0
+  b = 0.0
+  c = 0.0
+  for i in range(3):
+      c = a
+      a = b
+      b = pos
+  if c > 0.5:
+      pos = pos - 0.1
+  else:
+      pos = pos + 0.1
+observation: [pos]
+reward: 0.0
+terminated: pos > 100.0
+max_episode_steps: 10
+"""
+
+
+def test_a_name_made_per_env_through_a_chain_in_a_loop(tmp_path):
+    sys.path.insert(0, str(tmp_path))
+    try:
+        single, vector = build_one(tmp_path, LOOP_CHAIN_SPEC, "loop_chain_envs")
+        for backend in ("numpy", "numba"):
+            vec = vector(num_envs=6, backend=backend)
+            assert vec.backend == backend, vec.backend_note
+            step_alike(vec, SyncVectorEnv([single for _ in range(6)]), 3, 25)
+    finally:
+        sys.path.remove(str(tmp_path))

@@ -134,9 +134,12 @@ class PerEnv:
                 self.reads(arg)
             before, defined = set(self.names), set(self.defined)
             self.block(stmt.body, masked)
-            if self.names != before:
+            walked_from = before
+            while self.names != walked_from:
                 # the body made names per env that it may read before assigning them:
-                # walked again from there (as the vector env prints it)
+                # walked again from there (as the vector env prints it), until no more are
+                # (a chain `c = a; a = b; b = pos` spreads one name per pass; names only grow)
+                walked_from = set(self.names)
                 self.loop_spreads[id(stmt)] = sorted((self.names - before) & defined)
                 self.defined = defined
                 self.block(stmt.body, masked)
