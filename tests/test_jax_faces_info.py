@@ -189,3 +189,25 @@ def test_check_state_is_refused_not_ignored(package) -> None:
         gym.make("faces/Nim-jax-v0", check_state=True)
     env, _ = envgen.jax.make(f"{package}:faces/Nim-v0", check_state=False)
     assert env.name == "faces/Nim-v0"
+
+
+def test_envs_made_with_other_params_never_share_jitted_functions() -> None:
+    # review: the cache key was a repr, which NumPy shortens for arrays over 1000 elements,
+    # so two tables differing in the middle shared one env's params
+    from envgen.jax._env import _exact_key
+
+    a, b = np.zeros(2000), np.zeros(2000)
+    b[1000] = 1.0
+    assert repr(a) == repr(b)
+    assert _exact_key(a) != _exact_key(b)
+    assert _exact_key([1, 2]) != _exact_key((1, 2)) and _exact_key(1) != _exact_key(1.0)
+    assert _exact_key({"w": a.copy()}) == _exact_key({"w": a})
+
+
+def test_a_jax_id_finds_its_module_everywhere(package) -> None:
+    # review: only the fuzzer knew a `-jax` id; envgen.jax.make("ns/Name-jax-v0") looked for
+    # the env in the package 'envgen.jax' (its entry point's) and raised
+    env, params = envgen.jax.make("faces/Nim-jax-v0", heap=4)
+    assert env.name == "faces/Nim-v0"
+    obs, _ = env.reset(jax.random.key(0), params)
+    assert int(obs) == 4

@@ -24,6 +24,7 @@ from envgen.compiler._data import data_type
 from envgen.compiler.diagnostics import printable
 from envgen.compiler.ir import Code, EnvModel, ObservationModel, SizeCheck, SpaceModel
 from envgen.compiler.types import Sym, T
+from envgen.jax._registry import JAX_ENTRY_POINT, JAX_VECTOR_ENTRY_POINT
 
 _TEMPLATES = jinja2.Environment(
     loader=jinja2.PackageLoader("envgen.backends", "templates"),
@@ -1043,5 +1044,7 @@ def emit_registry(
         jax_modules=[(literal(k), literal(v)) for k, v in sorted((jax_modules or {}).items())],
         jax_ids=[(literal(jax_id(k)), literal(k)) for k in sorted(jax_modules or {})],
         jax_fallbacks=[(literal(k), literal(v)) for k, v in sorted((jax_fallbacks or {}).items())],
+        jax_entry_point=literal(JAX_ENTRY_POINT),
+        jax_vector_entry_point=literal(JAX_VECTOR_ENTRY_POINT),
     )
     return format_source(source, "__init__") if formatted else source

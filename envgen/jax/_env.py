@@ -172,13 +172,26 @@ def make_func(env_id: str, *, package: str | None = None, **overrides: Any) -> E
 #: Jitted FuncEnvs by (id, package, params): every env made with the same ones shares the
 #: compiled functions (each `jax.jit` of a new instance's methods compiled again: seconds per
 #: `gym.make`, which the fuzzer and SyncVectorEnv pay for every instance they make).
-_JITTED: collections.OrderedDict[str, EnvgenFuncEnv] = collections.OrderedDict()
+_JITTED: collections.OrderedDict[Any, EnvgenFuncEnv] = collections.OrderedDict()
 _JITTED_KEPT = 16
+
+
+def _exact_key(value: Any) -> Any:
+    """A hashable key equal for equal param values only (repr shortens large arrays, so two
+    arrays differing in the middle had one key and shared one env's params)."""
+    if isinstance(value, np.ndarray):
+        return ("ndarray", value.dtype.str, value.shape, value.tobytes())
+    if isinstance(value, (list, tuple)):
+        return (type(value).__name__, tuple(_exact_key(v) for v in value))
+    if isinstance(value, dict):
+        return ("dict", tuple(sorted((k, _exact_key(v)) for k, v in value.items())))
+    return (type(value).__name__, value)
 
 
 def jitted_func(env_id: str, package: str | None, overrides: dict[str, Any]) -> EnvgenFuncEnv:
     """The FuncEnv of `env_id` with its functions jitted, shared by the envs made alike."""
-    key = repr((env_id, package, sorted(overrides.items()), jax.config.jax_enable_x64))
+    params = tuple(sorted((name, _exact_key(value)) for name, value in overrides.items()))
+    key = (env_id, package, params, jax.config.jax_enable_x64)
     if key in _JITTED:
         _JITTED.move_to_end(key)
         return _JITTED[key]

@@ -31,8 +31,17 @@ class JaxEntry:
     known: tuple[str, ...] = ()  # the package's envs that have a JAX module
 
 
+#: The entry point of every `-jax` id (the registry `__init__.py` registers it, with the
+#: id it faces and its package as the kwargs `env_id` and `package`).
+JAX_ENTRY_POINT = "envgen.jax._gym:make_env"
+JAX_VECTOR_ENTRY_POINT = "envgen.jax._gym:make_vector_env"
+#: The kwargs of a `-jax` registration that name the env, not its params.
+JAX_ID_KWARGS = ("env_id", "package")
+
+
 def entry_package(env_id: str) -> str | None:
-    """The package of a registered env's entry point (`pkg.module:Class` or a class)."""
+    """The package of a registered env's entry point (`pkg.module:Class` or a class); for a
+    `-jax` id, the package its registration names."""
     import gymnasium as gym
 
     try:
@@ -40,6 +49,8 @@ def entry_package(env_id: str) -> str | None:
     except gym.error.Error:
         return None
     entry = spec.entry_point
+    if entry == JAX_ENTRY_POINT:
+        return (spec.kwargs or {}).get("package")
     if isinstance(entry, str):
         name = entry.split(":")[0]
     else:

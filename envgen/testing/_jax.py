@@ -49,32 +49,25 @@ class RecordingGenerator:
         return values
 
 
-#: The entry point of every `-jax` id (the registry template registers it).
-JAX_ENTRY_POINT = "envgen.jax._gym:make_env"
-
-
 def jax_module(env_id: str) -> tuple[Any, dict[str, Any]] | str:
     """The generated JAX module of a registered envgen env and the env's kwargs (its
     registration's, and a variant's defaults), or why there is none (in words)."""
-    from envgen.jax._registry import find
+    from envgen.jax._registry import JAX_ENTRY_POINT, JAX_ID_KWARGS, find
 
     bare = env_id.split(":", 1)[-1]
     try:
         spec = gym.spec(bare)
     except gym.error.Error:
         return f"{bare!r} is not a registered env"
-    kwargs = dict(spec.kwargs or {})
-    if spec.entry_point == JAX_ENTRY_POINT:
-        # a `-jax` id: its kwargs name the env it faces (env_id, package); the rest are params
-        env_id, package = kwargs.pop("env_id"), kwargs.pop("package", None)
-    else:
-        package = None
     try:
-        entry = find(env_id, package)
+        entry = find(env_id)
     except ValueError as exc:
         return f"not an envgen env with a JAX module ({exc})"
     if entry.module is None:
         return f"the spec has no JAX module: {entry.fallback}"
+    kwargs = dict(spec.kwargs or {})
+    if spec.entry_point == JAX_ENTRY_POINT:  # a `-jax` id: the rest of its kwargs are params
+        kwargs = {k: v for k, v in kwargs.items() if k not in JAX_ID_KWARGS}
     return importlib.import_module(entry.module), {**entry.kwargs, **kwargs}
 
 
