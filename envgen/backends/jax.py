@@ -217,6 +217,14 @@ class JaxPrinter:
 
     # -- facts
 
+    def begin(self, key_name: str | None) -> _Scope:
+        """Start printing another module function: no draw sites yet, a fresh scope, and
+        the name of its key (None: the function may not draw)."""
+        self.sites = []
+        self.scope = _Scope()
+        self.key_name = key_name
+        return self.scope
+
     def kind(self, node: ast.Name) -> str | None:
         symbol = self.model.symbols.get(id(node))
         return symbol.kind if symbol is not None else None
@@ -1017,15 +1025,14 @@ def _emit_jax_env(
             )
     printer = JaxPrinter(model)
     printer.no_roll, printer.demoted = no_roll, demoted
+    # a MultiDiscrete mask: a tuple of arrays in info, after a step and at reset
+    mask_tuple = bool(model.action_mask) and model.action_space.kind == "MultiDiscrete"
     module = f"{model.module_name}_jax"
     out: list[str] = []
     state_names = list(model.state)
 
     # reset
-    printer.sites = []
-    printer.scope = _Scope()
-    printer.key_name = "_key"
-    scope = printer.scope
+    scope = printer.begin("_key")
     scope.defined.add("elapsed_steps")
     scope.lines.append("elapsed_steps = 0")
     for name, var in model.state.items():
@@ -1046,9 +1053,7 @@ def _emit_jax_env(
     reset_lines = _with_prelude(printer, reset_body, reset_sites, set())
 
     # observation
-    printer.sites = []
-    printer.scope = _Scope()
-    printer.key_name = None
+    printer.begin(None)
     obs_value = _observation(printer, model.observation)
     obs_body = [f"return {obs_value}"]
     obs_lines = _unpack_state(model, obs_body) + obs_body
@@ -1057,10 +1062,7 @@ def _emit_jax_env(
         raise JaxUnsupported("random draws in the observation")
 
     # step
-    printer.sites = []
-    printer.scope = _Scope()
-    printer.key_name = "_key"
-    scope = printer.scope
+    scope = printer.begin("_key")
     scope.defined |= set(state_names) | {"elapsed_steps", "action"}
     printer.block(model.step.stmts, None, 0)
     scope.lines.append(f"terminated = _jx.cast({printer.expr(model.terminated.expr)}, 'bool')")
@@ -1071,7 +1073,7 @@ def _emit_jax_env(
             raise JaxUnsupported(f"the info entry {key!r} is not numeric", path=code.path)
         value = printer.expr(code.expr)
         info_items.append(f"{literal(key)}: _jx.cast({value}, {code.type.dtype!r})")
-    if model.action_mask and model.action_space.kind == "MultiDiscrete":
+    if mask_tuple:
         info_items.append(f"'action_mask': {_mask_tuple(printer, model)}")
     scope.lines.append(f"info = {{{', '.join(info_items)}}}")
     step_sites = list(printer.sites)
@@ -1087,29 +1089,25 @@ def _emit_jax_env(
 
     # reset_info: the info entries the single env also gives at reset (those that read only
     # the state: the action mask); the faces give them for the state an observation shows
-    printer.sites = []
-    printer.scope = _Scope()
-    printer.key_name = None
+    printer.begin(None)
     reset_items = [
         f"{literal(k)}: _jx.cast({printer.expr(model.info[k].expr)}, {model.info[k].type.dtype!r})"
         for k in model.reset_info
     ]
-    if model.action_mask and model.action_space.kind == "MultiDiscrete":
+    if mask_tuple:
         reset_items.append(f"'action_mask': {_mask_tuple(printer, model)}")
     reset_info_body = [f"return {{{', '.join(reset_items)}}}"]
+    if printer.sites:
+        raise JaxUnsupported("random draws in the info a reset gives")
     reset_info_lines = _with_prelude(
         printer, _unpack_state(model, reset_info_body) + reset_info_body, [], set()
     )
-    reset_info_keys = [*model.reset_info]
-    if model.action_mask and model.action_space.kind == "MultiDiscrete":
-        reset_info_keys.append("action_mask")
+    reset_info_keys = [*model.reset_info, *(["action_mask"] if mask_tuple else [])]
 
     # render
     render_lines: list[str] | None = None
     if model.rgb_array is not None:
-        printer.sites = []
-        printer.scope = _Scope()
-        printer.key_name = None
+        printer.begin(None)
         code = model.rgb_array
         if code.expr is not None:
             body = [f"return _jx.cast({printer.expr(code.expr)}, 'uint8')"]
@@ -1128,9 +1126,7 @@ def _emit_jax_env(
     while todo := [n for n in model.functions if n in wanted - {f[0] for f in functions}]:
         name = todo[0]
         fn = model.functions[name]
-        printer.sites = []
-        printer.scope = _Scope()
-        printer.key_name = None
+        printer.begin(None)
         printer.scope.defined |= set(fn.args)
         printer.block(fn.body.stmts, None, 0)
         body = [*printer.scope.lines, f"return {printer.expr(fn.returns.expr)}"]
