@@ -57,16 +57,18 @@ class Streams:
     each sub-env's stream is exactly the single env's. Where the spec draws only `random()`
     and `uniform()` (`buffered`), the streams are rows of `states` (PCG64's 128-bit state
     and increment as four uint64 words, 32 bytes per env), which compiled code steps with
-    PCG64's own arithmetic (`_pcg_next_double`): no Generator object per env and no buffer
-    to refill. `generator(i)` lends env i's stream to a `np.random.Generator` (made on first
-    use) and `states()` takes the lent streams back. Otherwise (other draws) each env keeps
-    its Generator, and compiled kernels call its methods.
+    PCG64's own arithmetic (`_pcg_next_double`; without Numba, the same function as NumPy
+    arithmetic on an array of env ids, or Python ints for a few envs): no Generator object
+    per env and no buffer to refill. `generator(i)` lends env i's stream to a
+    `np.random.Generator` (made on first use) and `states()` takes the lent streams back.
+    Otherwise (other draws) each env keeps its Generator, and compiled kernels call its
+    methods.
     """
 
     def __init__(self, num_envs: int, buffered: bool) -> None:
         self.generators: list[np.random.Generator | None] = [None] * num_envs
         self.seeds: list[int | None] = [None] * num_envs
-        self.buffered = buffered and numba_module() is not None and _uniform_from_raw_is_exact()
+        self.buffered = buffered and _uniform_from_raw_is_exact()
         # row i: env i's PCG64 state (high, low word) and increment (high, low word)
         self._states = np.zeros((num_envs if self.buffered else 0, 4), dtype=np.uint64)
         self._lent: set[int] = set()  # envs whose stream is in their Generator now
@@ -332,11 +334,51 @@ def _pcg_next_double(_states, _i):
 
 
 @jit
-def _pcg_fill_doubles(states: np.ndarray, envs: np.ndarray, out: np.ndarray) -> None:
+def _pcg_fill_doubles_loop(states: np.ndarray, envs: np.ndarray, out: np.ndarray) -> None:
     """Row j of `out`: the next `out.shape[1]` doubles of env `envs[j]`, in order."""
     for j in range(len(envs)):
         for k in range(out.shape[1]):
             out[j, k] = _pcg_next_double(states, envs[j])
+
+
+def _pcg_fill_doubles_numpy(states: np.ndarray, envs: np.ndarray, out: np.ndarray) -> None:
+    """`_pcg_fill_doubles_loop` without Numba. Many envs: `_pcg_next_double` (a Python
+    function here) steps all of `envs` at once as NumPy uint64 arithmetic, one column per
+    call (about 30 array operations, whatever the number of envs); `envs` holds distinct
+    env ids, as every caller's do. A few envs (an autoreset's): the same step on Python
+    ints, env by env, which costs less than those array operations' overhead."""
+    if len(envs) < _FEW_ENVS:
+        _pcg_fill_doubles_ints(states, envs, out)
+        return
+    step = getattr(_pcg_next_double, "py_func", _pcg_next_double)  # Python, even if compiled
+    with np.errstate(over="ignore"):  # PCG64's arithmetic is mod 2**64 on purpose
+        for k in range(out.shape[1]):
+            out[:, k] = step(states, envs)
+
+
+_FEW_ENVS = 16  # below: Python ints (about 1 us per env and draw; a column, about 20 us)
+_PCG_MULTIPLIER = 0x2360ED051FC65DA44385DF649FCCF645  # PCG64's 128-bit LCG multiplier
+_LOW_128 = (1 << 128) - 1
+
+
+def _pcg_fill_doubles_ints(states: np.ndarray, envs: np.ndarray, out: np.ndarray) -> None:
+    """`_pcg_next_double`'s step on Python ints: 128-bit LCG step, XSL-RR output."""
+    for j, env in enumerate(envs.tolist()):
+        high, low, inc_high, inc_low = states[env].tolist()
+        state, inc = high << 64 | low, inc_high << 64 | inc_low
+        for k in range(out.shape[1]):
+            state = (state * _PCG_MULTIPLIER + inc) & _LOW_128
+            high, low = state >> 64, state & _LOW_64
+            rot = high >> 58
+            mixed = high ^ low
+            raw = ((mixed >> rot) | (mixed << (64 - rot & 63))) & _LOW_64
+            out[j, k] = (raw >> 11) * (1.0 / 9007199254740992.0)
+        states[env, 0], states[env, 1] = high, low
+
+
+_pcg_fill_doubles = (
+    _pcg_fill_doubles_loop if numba_module() is not None else _pcg_fill_doubles_numpy
+)
 
 
 _INT64 = np.dtype(np.int64)
