@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from envgen._output import atomic_write, read_regular
+from envgen.compiler.load import is_inside
 
 _FORMAT = 2  # the entry layout; part of every key (2: the registry as {"files": ...})
 #: Entries kept (least recently used ones go first): about 80 builds of 25 specs, a few
@@ -121,8 +122,7 @@ class BuildCache:
             return None
         shown = str(folder)
         for outside, what in not_inside:
-            real, other = os.path.realpath(folder), os.path.realpath(outside)
-            if real == other or real.startswith(other.rstrip(os.sep) + os.sep):
+            if is_inside(folder, outside):
                 raise CacheUnusable(
                     f"the cache folder {shown} lies inside {what} {outside}, which would "
                     "publish the cache's signing key; set ENVGEN_CACHE_DIR to a folder "

@@ -279,13 +279,9 @@ def _package_name_problem(output: Path) -> str | None:
 def _generated_package(origin: str) -> bool:
     """Whether `origin` is the registry of a package envgen built (building another
     package of that name is the user's choice, not a clash with an installed library)."""
-    from envgen.build import MARKER
+    from envgen.build import _is_generated
 
-    try:
-        with open(origin, encoding="utf-8") as handle:
-            return MARKER in handle.read(4096)
-    except (OSError, UnicodeDecodeError):
-        return False
+    return _is_generated(Path(origin))
 
 
 def _foreign_output(output: Path, foreign: dict[str, str], specs: tuple[Path, ...]) -> None:

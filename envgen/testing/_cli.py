@@ -304,7 +304,7 @@ def _check_params(makers: list[tuple[str, Any]], params: Any) -> None:
         except (InvalidParam, TypeError) as exc:
             if isinstance(exc, TypeError) and "keyword argument" not in str(exc):
                 continue  # a broken env: the properties report it
-            if not given and isinstance(exc, InvalidParam):
+            if not given:  # nothing from -p to blame: the env's own defaults (or arguments)
                 click.echo(
                     f"envgen fuzz: error: {printable(name)} cannot be made with its default "
                     f"params: {printable(str(exc))}\n  hint: fix the defaults (a spec's params), "
