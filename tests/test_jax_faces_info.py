@@ -125,6 +125,11 @@ def test_vector_face_restarts_with_the_fresh_mask(package) -> None:
         obs, _, terminated, truncated, info = envs.step(np.full(3, 2))
         for i in range(3):
             np.testing.assert_array_equal(info["action_mask"][i], _mask_of(int(obs[i])))
+        # an env that restarted has the entries a reset gives (the mask, `left`), as the
+        # native vector env's NEXT_STEP autoreset: every entry here is one of those
+        np.testing.assert_array_equal(info["_action_mask"], np.ones(3, dtype=bool))
+        np.testing.assert_array_equal(info["_left"], np.ones(3, dtype=bool))
+        np.testing.assert_array_equal(info["left"][done], np.full(done.sum(), 5))
         restarted += int((done & (obs == 5)).sum())
         done = terminated | truncated
     assert restarted >= 2
@@ -133,7 +138,9 @@ def test_vector_face_restarts_with_the_fresh_mask(package) -> None:
 def test_multidiscrete_masks_are_a_tuple_in_every_face(package) -> None:
     single = gym.make("faces/Dials-v0")
     _, want = single.reset(seed=3)
-    _, got = gym.make("faces/Dials-jax-v0").reset(seed=3)
+    jaxenv = gym.make("faces/Dials-jax-v0")
+    _, got = jaxenv.reset(seed=3)
+    jax_level = int(jaxenv.unwrapped.state.env.level)
     level = int(single.unwrapped.level)
     env, params = envgen.jax.make(f"{package}:faces/Dials-v0")
     _, state = env.reset(jax.random.key(3), params)
@@ -143,13 +150,18 @@ def test_multidiscrete_masks_are_a_tuple_in_every_face(package) -> None:
     np.testing.assert_array_equal(mask[1], (np.arange(4) <= int(state.level)).astype(np.int8))
     np.testing.assert_array_equal(want["action_mask"][0], (np.arange(3) <= level).astype(np.int8))
     assert got["action_mask"][0].dtype == np.int8
+    for dim, count in enumerate((3, 4)):  # the values, for the JAX state's own level
+        want_dim = (np.arange(count) <= jax_level).astype(np.int8)
+        np.testing.assert_array_equal(got["action_mask"][dim], want_dim)
 
 
 def test_a_jax_env_pickles_mid_episode(package) -> None:
     env = gym.make("faces/Nim-jax-v0", heap=9)
     env.reset(seed=1)
     env.step(0)
-    copy = pickle.loads(pickle.dumps(env))
+    saved = pickle.dumps(env)
+    envgen.jax._env._JITTED.clear()  # unpickled as in a fresh process: made again
+    copy = pickle.loads(saved)
     for action in (0, 1, 0):
         a, b = env.step(action), copy.step(action)
         assert a[0] == b[0] and a[1:4] == b[1:4]
