@@ -101,24 +101,25 @@ atan = _unary("atan", np.arctan)
 sinh = _unary("sinh", np.sinh)
 cosh = _unary("cosh", np.cosh)
 tanh = _unary("tanh", np.tanh)
-atan2 = math.atan2  # never raises for floats
-hypot = math.hypot
 
 
-def floor(x: Any) -> float:
+def floor(x: Any) -> int | float:
+    """math.floor(x): an int for finite x, x itself (a float) for inf and nan."""
     return math.floor(x) if math.isfinite(x) else float(x)
 
 
-def ceil(x: Any) -> float:
+def ceil(x: Any) -> int | float:
+    """math.ceil(x): an int for finite x, x itself (a float) for inf and nan."""
     return math.ceil(x) if math.isfinite(x) else float(x)
 
 
-def round_half_even(x: Any) -> float:
+def round_half_even(x: Any) -> int | float:
+    """round(x): an int for finite x, x itself (a float) for inf and nan."""
     return round(x) if math.isfinite(x) else float(x)
 
 
-def pow(a: Any, b: Any) -> float:  # noqa: A001 - the language's pow(), as math.pow
-    return power(a, b)
+#: the language's pow(), as math.pow: the same function (a wrapper costs a call per use)
+pow = power  # noqa: A001
 
 
 def to_int(x: Any) -> int:
