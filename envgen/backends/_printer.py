@@ -96,6 +96,11 @@ class Translator:
         self.exact = True
         self.raising = False  # set when a printed operation can raise on Python numbers
         self.loop_bounds: dict[str, tuple[int, int]] = {}  # loop variables' proven bounds
+        #: int_bounds by id(node), with the node kept alive so that its id is never reused:
+        #: expr() asks for the bounds of every node it prints, and each answer walks the
+        #: subtree (a let's expression at each use), so without it a chain of n operations
+        #: costs n² (a node's loop variables have the same bounds wherever it is printed)
+        self._bounds: dict[int, tuple[ast.expr, tuple[int, int] | None]] = {}
 
     # -- names
 
@@ -180,6 +185,14 @@ class Translator:
     def int_bounds(self, node: ast.expr) -> tuple[int, int] | None:
         """Bounds of an integer value the analysis can prove (literals, bounded params, a
         Discrete action, and + - * // % of those), else None."""
+        cached = self._bounds.get(id(node))
+        if cached is not None and cached[0] is node:
+            return cached[1]
+        bounds = self._int_bounds(node)
+        self._bounds[id(node)] = (node, bounds)
+        return bounds
+
+    def _int_bounds(self, node: ast.expr) -> tuple[int, int] | None:
         t = self.type_of(node)
         if t.dtype == "bool" and t.is_scalar:
             return (0, 1)
