@@ -163,13 +163,8 @@ class Translator:
         if not self._python_int(node):
             return False
         if isinstance(node, ast.BinOp):
-            if isinstance(node.op, ast.FloorDiv):
-                # only INT64_MIN // -1 leaves the range
-                divisor = self.int_bounds(node.right)
-                return divisor is None or divisor[0] <= -1 <= divisor[1]
-            if not isinstance(node.op, _RING_OPS):
-                return False
-        elif isinstance(node, ast.UnaryOp):
+            return self._op_may_overflow(node.op, node.left, node.right)
+        if isinstance(node, ast.UnaryOp):
             if not isinstance(node.op, ast.USub):
                 return False
         elif not (
@@ -179,8 +174,18 @@ class Translator:
             and node.func.id not in self.model.functions
         ):
             return False
-        bounds = self.int_bounds(node)
-        return bounds is None or not (_INT64_MIN <= bounds[0] and bounds[1] <= _INT64_MAX)
+        return not _in_int64(self.int_bounds(node))
+
+    def _op_may_overflow(self, op: ast.operator, left: ast.expr, right: ast.expr) -> bool:
+        """Whether Python ints `left op right` may leave int64 (`x = x op y` and `x op= y`
+        both ask)."""
+        if isinstance(op, ast.FloorDiv):
+            # only INT64_MIN // -1 leaves the range
+            divisor = self.int_bounds(right)
+            return divisor is None or divisor[0] <= -1 <= divisor[1]
+        if not isinstance(op, _RING_OPS):
+            return False
+        return not _in_int64(self._op_bounds(op, left, right))
 
     def int_bounds(self, node: ast.expr) -> tuple[int, int] | None:
         """Bounds of an integer value the analysis can prove (literals, bounded params, a
@@ -215,25 +220,31 @@ class Translator:
             return None if a is None or b is None else (min(a[0], b[0]), max(a[1], b[1]))
         if not isinstance(node, ast.BinOp):
             return None
-        right = self.int_bounds(node.right)
-        if isinstance(node.op, (ast.FloorDiv, ast.Mod)) and right and right[0] >= 0:
+        return self._op_bounds(node.op, node.left, node.right)
+
+    def _op_bounds(
+        self, op: ast.operator, left_node: ast.expr, right_node: ast.expr
+    ) -> tuple[int, int] | None:
+        """Bounds of `left op right` (of a BinOp, or of an augmented assignment)."""
+        right = self.int_bounds(right_node)
+        if isinstance(op, (ast.FloorDiv, ast.Mod)) and right and right[0] >= 0:
             # a divisor of 0 gives 0 (NumPy's rule)
-            if isinstance(node.op, ast.Mod):
+            if isinstance(op, ast.Mod):
                 return (0, max(right[1] - 1, 0))
-            left = self.int_bounds(node.left)
+            left = self.int_bounds(left_node)
             if left is None or right[1] < 1:
                 return None if left is None else (0, 0)
             low = max(right[0], 1)
             ends = [0, left[0] // low, left[0] // right[1], left[1] // low, left[1] // right[1]]
             return (min(ends), max(ends))
-        left = self.int_bounds(node.left)
+        left = self.int_bounds(left_node)
         if left is None or right is None:
             return None
-        if isinstance(node.op, ast.Add):
+        if isinstance(op, ast.Add):
             return (left[0] + right[0], left[1] + right[1])
-        if isinstance(node.op, ast.Sub):
+        if isinstance(op, ast.Sub):
             return (left[0] - right[1], left[1] - right[0])
-        if isinstance(node.op, ast.Mult):
+        if isinstance(op, ast.Mult):
             ends = [a * b for a in left for b in right]
             return (min(ends), max(ends))
         return None
@@ -523,8 +534,9 @@ class Translator:
                 if (
                     self.number_rules
                     and self._python_int(stmt.target)
-                    and isinstance(stmt.op, (*_RING_OPS, ast.FloorDiv))
+                    and self._op_may_overflow(stmt.op, stmt.target, stmt.value)
                 ):
+                    # the rule of `x = x op y` (expr), on the target's bounds
                     self.uses.add("numeric")
                     value = f"_num.wrap64({value})"
                 return self.stored(stmt.target, value, None)
@@ -662,6 +674,10 @@ _RAISING_MATH = {
     *("sqrt", "exp", "log", "log2", "log10", "sin", "cos", "tan"),
     *("arcsin", "arccos", "arctan", "sinh", "cosh", "tanh", "floor", "ceil", "round", "pow"),
 }
+
+
+def _in_int64(bounds: tuple[int, int] | None) -> bool:
+    return bounds is not None and _INT64_MIN <= bounds[0] and bounds[1] <= _INT64_MAX
 
 
 def _is_ring_op(op: ast.operator) -> bool:

@@ -1,0 +1,73 @@
+"""The single env's number rules (docs/spec.md, "Numbers") as the printer spends them: the
+checks it leaves out where bounds prove them needless, and the ones it keeps."""
+
+from __future__ import annotations
+
+import importlib
+import itertools
+import sys
+from pathlib import Path
+
+import gymnasium as gym
+
+from envgen.build import compile_specs, write
+
+_PACKAGES = itertools.count()
+INT64_MIN = -(2**63)
+
+
+def _build(tmp_path: Path, text: str) -> tuple[str, str]:
+    """Build one spec into its own package; its env id and its single env's source."""
+    path = tmp_path / "spec.yaml"
+    path.write_text(text)
+    package = f"single_env_numbers_{next(_PACKAGES)}"
+    compiled = compile_specs([path], tmp_path / package)
+    assert not compiled.diagnostics, "\n".join(d.format() for d in compiled.diagnostics)
+    write(compiled, tmp_path / package)
+    sys.path.insert(0, str(tmp_path))
+    try:
+        importlib.import_module(package)  # registers the env with Gymnasium
+    finally:
+        sys.path.remove(str(tmp_path))
+    model = compiled.models[0]
+    source = (tmp_path / package / f"{model.module_name}.py").read_text()
+    return model.spec.id, source
+
+
+def _step_source(source: str) -> str:
+    return source[source.index("    def step(") : source.index("    def render(")]
+
+
+def test_augmented_assignments_wrap_only_where_assignments_would(tmp_path: Path) -> None:
+    env_id, source = _build(
+        tmp_path,
+        "id: nums/Aug-v0\n"
+        "action_space: {Discrete: 2}\n"
+        "observation_space: {Discrete: 3}\n"
+        "state:\n"
+        "  halves: {dtype: int64, init: 1000}\n"
+        "  halves2: {dtype: int64, init: 1000}\n"
+        "  flip: {dtype: int64, init: -9223372036854775807 - 1}\n"
+        "  flip2: {dtype: int64, init: -9223372036854775807 - 1}\n"
+        "step: |\n"
+        "  halves //= 2\n"
+        "  halves2 = halves2 // 2\n"
+        "  flip //= action - 2\n"
+        "  flip2 = flip2 // (action - 2)\n"
+        "observation: 0\n"
+        "reward: 0.0\n"
+        "max_episode_steps: 10\n",
+    )
+    step = _step_source(source)
+    # a divisor of 2 cannot make INT64_MIN // -1: neither form wraps
+    assert "halves = halves // 2" in step and "halves2 = halves2 // 2" in step, step
+    # a divisor that may be -1 wraps, in both forms
+    assert "flip = _num.wrap64(flip // (action - 2))" in step, step
+    assert "flip2 = _num.wrap64(flip2 // (action - 2))" in step, step
+    env = gym.make(env_id).unwrapped
+    env.reset(seed=0)
+    env.step(1)  # INT64_MIN // -1 leaves int64 and wraps back to INT64_MIN
+    assert (env.halves, env.halves2, env.flip, env.flip2) == (500, 500, INT64_MIN, INT64_MIN)
+    env.step(0)
+    assert (env.halves, env.halves2) == (250, 250)
+    assert env.flip == env.flip2 == INT64_MIN // -2
