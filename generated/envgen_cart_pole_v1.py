@@ -203,14 +203,7 @@ class CartPoleV1Env(gym.Env):
             sintheta = math.sin(theta)
         except (ArithmeticError, ValueError):
             sintheta = _num.sin(theta)
-        try:
-            temp = (
-                force + self.polemass_length * (theta_dot * theta_dot) * sintheta
-            ) / self.total_mass
-        except (ArithmeticError, ValueError):
-            temp = _num.div(
-                force + self.polemass_length * (theta_dot * theta_dot) * sintheta, self.total_mass
-            )
+        temp = (force + self.polemass_length * (theta_dot * theta_dot) * sintheta) / self.total_mass
         try:
             thetaacc = (self.gravity * sintheta - costheta * temp) / (
                 self.length * (4.0 / 3.0 - self.masspole * (costheta * costheta) / self.total_mass)
@@ -218,13 +211,9 @@ class CartPoleV1Env(gym.Env):
         except (ArithmeticError, ValueError):
             thetaacc = _num.div(
                 self.gravity * sintheta - costheta * temp,
-                self.length
-                * (4.0 / 3.0 - _num.div(self.masspole * (costheta * costheta), self.total_mass)),
+                self.length * (4.0 / 3.0 - self.masspole * (costheta * costheta) / self.total_mass),
             )
-        try:
-            xacc = temp - self.polemass_length * thetaacc * costheta / self.total_mass
-        except (ArithmeticError, ValueError):
-            xacc = temp - _num.div(self.polemass_length * thetaacc * costheta, self.total_mass)
+        xacc = temp - self.polemass_length * thetaacc * costheta / self.total_mass
         x = x + self.tau * x_dot
         x_dot = x_dot + self.tau * xacc
         theta = theta + self.tau * theta_dot

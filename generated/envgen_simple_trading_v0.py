@@ -189,7 +189,7 @@ class SimpleTradingV0Env(gym.Env):
         if self.check_state:
             _rt.check_finite(ID, cash=cash, position=position, price=price)
         terminated = False
-        reward = float(_num.div(value - value_before, self.initial_cash))
+        reward = float((value - value_before) / self.initial_cash)
         truncated = self._elapsed_steps >= self.max_episode_steps
         return (
             self._get_obs(),
@@ -234,9 +234,9 @@ class SimpleTradingV0Env(gym.Env):
     def _get_obs(self) -> Any:
         return np.array(
             [
-                _num.div(self.cash, self.initial_cash),
-                _num.div(self.position * self.price, self.initial_cash),
-                _num.div(self.price, self.initial_price),
+                self.cash / self.initial_cash,
+                self.position * self.price / self.initial_cash,
+                self.price / self.initial_price,
                 self._elapsed_steps / self.max_steps,
             ],
             dtype=np.float32,

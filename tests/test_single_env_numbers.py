@@ -71,3 +71,52 @@ def test_augmented_assignments_wrap_only_where_assignments_would(tmp_path: Path)
     env.step(0)
     assert (env.halves, env.halves2) == (250, 250)
     assert env.flip == env.flip2 == INT64_MIN // -2
+
+
+def test_reward_observation_info_run_plainly_and_keep_ieee_results(tmp_path: Path) -> None:
+    env_id, source = _build(
+        tmp_path,
+        "id: nums/Ends-v0\n"
+        "params:\n"
+        "  scale: {default: 2.0, gt: 0}\n"
+        "  shift: {default: 1.0, ge: 0}\n"
+        "let:\n"
+        "  total: scale + 0.5\n"
+        "action_space: {Discrete: 2}\n"
+        "observation_space: {Box: {low: -inf, high: inf, shape: [3], dtype: float64}}\n"
+        "state:\n"
+        "  d: {init: 1.0}\n"
+        "step: |\n"
+        "  d = d - 1.0\n"
+        "observation: [d / scale, d / total, 1.0 / d]\n"
+        "reward: 1.0 / d + d / shift\n"
+        "terminated: 1.0 / d > 100.0\n"
+        "info:\n"
+        "  ratio: 1.0 / d\n"
+        "max_episode_steps: 10\n",
+    )
+    # a float param with gt/ge > 0 and a sum of such values are never 0: plain division
+    assert "self.d / self.scale" in source and "self.d / self.total" in source, source
+    # divisors that may be 0 (state, a param that may be 0) run plainly, in try
+    step = _step_source(source)
+    for line in (
+        "reward = float(1.0 / d + d / self.shift)",
+        "terminated = bool(1.0 / d > 100.0)",
+        'info = {"ratio": float(1.0 / d)}',
+    ):
+        assert f"        try:\n            {line}\n" in step, (line, step)
+    get_obs = source[source.index("    def _get_obs(") :]
+    assert get_obs.splitlines()[1].strip() == "try:" and "1.0 / self.d]" in get_obs, get_obs
+    assert "_num.div(self.d, self.scale)" not in source
+    env = gym.make(env_id).unwrapped
+    obs, _ = env.reset(seed=0)
+    assert obs.tolist() == [0.5, 1.0 / 2.5, 1.0]
+    obs, reward, terminated, _, info = env.step(0)  # d is 0.0: NumPy's inf, no exception
+    assert obs.tolist() == [0.0, 0.0, float("inf")]
+    assert (reward, terminated, info) == (float("inf"), True, {"ratio": float("inf")})
+    assert type(reward) is float and type(terminated) is bool
+    env = gym.make(env_id, shift=0.0).unwrapped
+    env.reset(seed=0)
+    env.step(0)
+    _, reward, _, _, _ = env.step(0)  # d is -1.0: -1 + (-1.0 / 0.0)
+    assert reward == float("-inf")

@@ -101,6 +101,7 @@ class Translator:
         #: subtree (a let's expression at each use), so without it a chain of n operations
         #: costs n² (a node's loop variables have the same bounds wherever it is printed)
         self._bounds: dict[int, tuple[ast.expr, tuple[int, int] | None]] = {}
+        self._signs: dict[int, tuple[ast.expr, int]] = {}  # _sign by id(node), the same way
 
     # -- names
 
@@ -294,8 +295,54 @@ class Translator:
             return node.value != 0
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
             return self._zero_free(node.operand)
-        bounds = self.int_bounds(node) if self.type_of(node).kind == "int" else None
-        return bounds is not None and (bounds[0] > 0 or bounds[1] < 0)
+        return self._sign(node) != 0
+
+    def _sign(self, node: ast.expr) -> int:
+        """1 or -1 where a scalar number is proven positive or negative, else 0: ints by
+        their bounds (within int64, so no wrap can make 0), floats from literals, float
+        params' limits (checked when the env is made; never NaN) and sums of those, through
+        `let` values (a product or quotient of floats can underflow to 0: not followed)."""
+        cached = self._signs.get(id(node))
+        if cached is not None and cached[0] is node:
+            return cached[1]
+        sign = self._find_sign(node)
+        self._signs[id(node)] = (node, sign)
+        return sign
+
+    def _find_sign(self, node: ast.expr) -> int:
+        t = self.type_of(node)
+        if not (t.is_scalar and t.is_numeric):
+            return 0
+        if t.kind == "int":
+            bounds = self.int_bounds(node)
+            if not _in_int64(bounds):
+                return 0
+            assert bounds is not None
+            return 1 if bounds[0] > 0 else -1 if bounds[1] < 0 else 0
+        if t.kind != "float":
+            return 0
+        if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)):
+            return (node.value > 0) - (node.value < 0)
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+            return -self._sign(node.operand)
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+            left, right = self._sign(node.left), self._sign(node.right)
+            return left if left == right else 0  # inf + inf is inf; -inf + inf would be nan
+        if isinstance(node, ast.Name):
+            symbol = self.model.symbols.get(id(node))
+            if symbol is not None and symbol.kind == "let" and node.id in self.model.lets:
+                let = self.model.lets[node.id].expr
+                return 0 if let is None else self._sign(let)
+            param = self.model.params.get(node.id)
+            if symbol is None or symbol.kind != "param" or param is None:
+                return 0
+            if param.param_type != "float" or param.nullable:
+                return 0
+            if (param.gt is not None and param.gt >= 0) or (param.ge is not None and param.ge > 0):
+                return 1
+            if (param.lt is not None and param.lt <= 0) or (param.le is not None and param.le < 0):
+                return -1
+        return 0
 
     def _python_numbers(self, *nodes: ast.expr) -> bool:
         """Whether the single env holds these values as plain Python numbers (their
@@ -578,6 +625,27 @@ class Translator:
         numbers; else plainly inside `try` (free in Python 3.11 when nothing is raised),
         with the runtime's IEEE version after an exception. A value that draws or calls a
         spec function is printed exact only: running it twice would draw twice."""
+        return self.guarded_lines(pad, f"{target} = ", value, node)
+
+    def guarded_lines(
+        self, pad: str, head: str, value: Callable[[], str], *nodes: ast.expr
+    ) -> list[str]:
+        """`head + value` (`x = ...`, `return ...`), as `guarded` prints an assignment."""
+        fast, exact = self.fast_and_exact(value, *nodes)
+        if exact is None:
+            return [f"{pad}{head}{fast}"]
+        return [
+            f"{pad}try:",
+            f"{pad}    {head}{fast}",
+            f"{pad}except (ArithmeticError, ValueError):  # a Python number's inf or nan",
+            f"{pad}    {head}{exact}",
+        ]
+
+    def fast_and_exact(self, value: Callable[[], str], *nodes: ast.expr) -> tuple[str, str | None]:
+        """The code `value()` prints in plain Python, and the runtime's IEEE version of it
+        to run after an exception, None where nothing in it can raise on Python numbers
+        (the plain one is then the only one), or where the plain one is already exact (a
+        value that draws or calls a spec function: running it twice would draw twice)."""
         self.exact, self.raising = False, False
         before = set(self.uses)
         try:
@@ -585,19 +653,14 @@ class Translator:
         finally:
             self.exact = True
         if not self.raising:
-            return [f"{pad}{target} = {fast}"]
+            return fast, None
         fast_uses = self.uses - before
         self.uses.difference_update(fast_uses)  # e.g. `math` for math.pow, if unused
         exact = value()
-        if self._draws_or_calls(node):
-            return [f"{pad}{target} = {exact}"]
+        if any(self._draws_or_calls(node) for node in nodes):
+            return exact, None
         self.uses.update(fast_uses)
-        return [
-            f"{pad}try:",
-            f"{pad}    {target} = {fast}",
-            f"{pad}except (ArithmeticError, ValueError):  # a Python number's inf or nan",
-            f"{pad}    {target} = {exact}",
-        ]
+        return fast, exact
 
     def _draws_or_calls(self, node: ast.expr) -> bool:
         for sub in ast.walk(node):

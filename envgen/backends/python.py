@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -545,12 +546,18 @@ def emit_env(
     # One place builds the observation (Gymnasium's `_get_obs`), from the stored state.
     obs_tr = Translator(model, state_on_self=True)
     obs_tr.uses = tr.uses
-    get_obs = tidy(_observation_code(model.observation, obs_tr, "self.observation_space"))
+    get_obs = tidy_block(
+        obs_tr.guarded_lines(
+            "",
+            "return ",
+            lambda: _observation_code(model.observation, obs_tr, "self.observation_space"),
+            *_observation_nodes(model.observation),
+        )
+    )
     obs = "self._get_obs()"
-    reset_info = ", ".join(f"{literal(k)}: {_info_value(model, tr, k)}" for k in model.reset_info)
-    if model.action_mask and model.action_space.kind == "MultiDiscrete":
-        reset_info += f"{', ' if reset_info else ''}'action_mask': {_mask_tuple(model, tr)}"
-    reset.append(f"return {obs}, {tidy('{' + reset_info + '}')}")
+    lines, reset_info = _info_code(model, tr, model.reset_info)
+    reset.extend(lines)
+    reset.append(f"return {obs}, {reset_info}")
 
     # step
     step = [
@@ -569,18 +576,23 @@ def emit_env(
     if spec.hooks is not None and spec.hooks.after_step:
         step.append(f"{_hook_name('after_step')}(self)")
         step.extend(f"{n} = self.{n}" for n in state_names)
-    terminated = tidy(tr.code(model.terminated))
-    if not isinstance(model.terminated.expr, ast.Constant):
-        # bool()/float() even where types say plain Python: values computed from NumPy
-        # state may be NumPy scalars at run time, and Gymnasium wants Python types.
-        terminated = f"bool({terminated})"
-    step.append(f"terminated = {terminated}")
-    reward = tidy(tr.code(model.reward))
-    if not (
-        isinstance(model.reward.expr, ast.Constant) and isinstance(model.reward.expr.value, float)
-    ):
-        reward = f"float({reward})"
-    step.append(f"reward = {reward}")
+
+    # bool()/float() even where types say plain Python: values computed from NumPy state
+    # may be NumPy scalars at run time, and Gymnasium wants Python types. Both go through
+    # `guarded`, as the spec's assignments do: plain Python, in `try` where it can raise.
+    def terminated() -> str:
+        text = tr.code(model.terminated)
+        return text if isinstance(model.terminated.expr, ast.Constant) else f"bool({text})"
+
+    def reward() -> str:
+        text, node = tr.code(model.reward), model.reward.expr
+        if isinstance(node, ast.Constant) and isinstance(node.value, float):
+            return text
+        return f"float({text})"
+
+    assert model.terminated.expr is not None and model.reward.expr is not None
+    step.extend(tidy_block(tr.guarded("", "terminated", terminated, model.terminated.expr)))
+    step.extend(tidy_block(tr.guarded("", "reward", reward, model.reward.expr)))
     if model.max_episode_steps is not None:
         step.append("truncated = self._elapsed_steps >= self.max_episode_steps")
     else:
@@ -588,15 +600,14 @@ def emit_env(
     if spec.render is not None and spec.render.human:
         step.append('if self.render_mode == "human":')
         step.append(f"{INDENT}self.render()")
-    info = ", ".join(f"{literal(k)}: {_info_value(model, tr, k)}" for k in model.info)
-    if model.action_mask and model.action_space.kind == "MultiDiscrete":
-        info += f"{', ' if info else ''}'action_mask': {_mask_tuple(model, tr)}"
-    step.append(f"return {obs}, reward, terminated, truncated, {tidy('{' + info + '}')}")
+    lines, info = _info_code(model, tr, model.info)
+    step.extend(lines)
+    step.append(f"return {obs}, reward, terminated, truncated, {info}")
 
     # render
     render = _render(model, tr.uses)
 
-    methods = [_indent(["def _get_obs(self) -> Any:", f"{INDENT}return {get_obs}"], 1)]
+    methods = [_indent(["def _get_obs(self) -> Any:", *(INDENT + line for line in get_obs)], 1)]
     if model.action_mask:
         methods.append(_indent(_action_masks_method(model, obs_tr), 1))
     for fn in model.functions.values():
@@ -708,6 +719,34 @@ def _hook_targets(model: EnvModel) -> dict[str, str]:
     if hooks is None:
         return {}
     return {k: getattr(hooks, k) for k in ("after_reset", "after_step") if getattr(hooks, k)}
+
+
+def _observation_nodes(obs: ObservationModel) -> list[ast.expr]:
+    """The spec's expressions an observation is built from."""
+    nodes = [obs.code.expr] if obs.code is not None and obs.code.expr is not None else []
+    for _, child in obs.children:
+        nodes += _observation_nodes(child)
+    return nodes
+
+
+def _info_code(model: EnvModel, tr: Translator, keys: Iterable[str]) -> tuple[list[str], str]:
+    """The info dict of reset() or step(): lines to run first and the dict's expression.
+    Plain Python where nothing in it can raise; else `info` is computed first, in `try`,
+    as `guarded` prints an assignment."""
+    keys = list(keys)
+
+    def info() -> str:
+        items = ", ".join(f"{literal(k)}: {_info_value(model, tr, k)}" for k in keys)
+        if model.action_mask and model.action_space.kind == "MultiDiscrete":
+            items += f"{', ' if items else ''}'action_mask': {_mask_tuple(model, tr)}"
+        return "{" + items + "}"
+
+    nodes = [model.info[k].expr for k in keys]
+    nodes += [c.expr for c in model.action_mask] if model.action_mask else []
+    lines = tr.guarded_lines("", "info = ", info, *(n for n in nodes if n is not None))
+    if len(lines) == 1:
+        return [], tidy(lines[0].removeprefix("info = "))
+    return tidy_block(lines), "info"
 
 
 def _info_value(model: EnvModel, tr: Translator, key: str) -> str:

@@ -172,7 +172,10 @@ class MountainCarContinuousV0Env(gym.Env):
         if self.check_state:
             _rt.check_finite(ID, position=position, velocity=velocity)
         terminated = bool(at_goal)
-        reward = float((100.0 if at_goal else 0.0) - _num.pow(action[0], 2) * 0.1)
+        try:
+            reward = float((100.0 if at_goal else 0.0) - math.pow(action[0], 2) * 0.1)
+        except (ArithmeticError, ValueError):
+            reward = float((100.0 if at_goal else 0.0) - _num.pow(action[0], 2) * 0.1)
         truncated = self._elapsed_steps >= self.max_episode_steps
         return self._get_obs(), reward, terminated, truncated, {}
 
