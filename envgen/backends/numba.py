@@ -40,7 +40,7 @@ from envgen.backends._printer import (
     tidy_block,
 )
 from envgen.backends.python import INDENT, _state_value
-from envgen.compiler.functions import BUILTINS
+from envgen.compiler.functions import BUILTINS, DTYPES
 from envgen.compiler.ir import BINARY_OPERATORS, Code, EnvModel, FunctionModel
 from envgen.compiler.types import ANY, T, array_dtype
 
@@ -176,13 +176,23 @@ _HELPERS = {
 }
 
 
-_INT_LIMITS = {
-    "int8": (-(2**7), 2**7 - 1),
-    "int16": (-(2**15), 2**15 - 1),
-    "int32": (-(2**31), 2**31 - 1),
-    "int64": (-(2**63), 2**63 - 1),
-    "uint8": (0, 2**8 - 1),
-}
+def _int_limits(dtype: str) -> tuple[int, int]:
+    """The range of an integer dtype, from its name (this module does not import NumPy)."""
+    bits = int(dtype.removeprefix("u").removeprefix("int"))
+    if dtype.startswith("u"):
+        return 0, 2**bits - 1
+    return -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
+
+
+#: The spec's integer dtypes (compiler/functions.py) and their ranges.
+_INT_LIMITS = {dtype: _int_limits(dtype) for dtype in DTYPES if "int" in dtype}
+
+
+def _as_float(code: str, t: T) -> str:
+    """float(x) of code of type `t`, as Numba compiles it (it has no float(bool))."""
+    if t.is_scalar and t.kind == "bool":
+        return f"(1.0 if {code} else 0.0)"
+    return f"float({code})"
 
 
 def _at(rank: int) -> list[str]:
@@ -464,7 +474,7 @@ class KernelTranslator(Translator):
             if not isinstance(node.args[0], ast.List):  # an array: a copy, as astype makes
                 dtype = np_dtype(self.type_of(node).dtype)
                 return f"np.asarray({self.expr(node.args[0])}).astype({dtype})"
-        if name in ("int", "int8", "int16", "int32", "int64", "uint8") and node.args:
+        if (name == "int" or name in _INT_LIMITS) and node.args:
             x = self.type_of(node.args[0])
             if x.is_scalar and x.kind == "float":  # docs/spec.md, "Numbers"
                 dtype = "int64" if name == "int" else name
@@ -542,8 +552,8 @@ class KernelTranslator(Translator):
             return f"_draw_uniform(_rng, _i, {low_code}, {high_code})"
         if name in ("float", "float64") and len(node.args) == 1 and not node.keywords:
             arg_type = self.type_of(node.args[0])
-            if arg_type.is_scalar and arg_type.kind == "bool":  # Numba has no float(bool)
-                return f"(1.0 if {self.expr(node.args[0])} else 0.0)"
+            if arg_type.is_scalar and arg_type.kind == "bool":
+                return _as_float(self.expr(node.args[0]), arg_type)
         if name in ("floor", "ceil", "round"):
             # The single env's float(math.floor(x)) as NumPy's floor: Numba's math.floor
             # returns an int64, which overflows for |x| >= 2**63, inf and nan; Python's
@@ -1185,10 +1195,7 @@ def emit_kernel(model: EnvModel, buffered: bool) -> KernelCode:
         if model.state[name].type.is_scalar or name in rebound
     ]
     step_body.append(f"terminated = {tidy(f'bool({st.code(model.terminated)})')}")
-    reward_code = st.code(model.reward)
-    if model.reward.type.kind == "bool":  # Numba has no float(bool)
-        reward_code = f"(1.0 if {reward_code} else 0.0)"
-    step_body.append(f"reward = {tidy(f'float({reward_code})')}")
+    step_body.append(f"reward = {tidy(_as_float(st.code(model.reward), model.reward.type))}")
     step_body += ["_terminated[_i] = terminated", "_reward[_i] = reward"]
     info = [(k, c) for k, c in model.info.items() if k not in model.reset_info]
     outputs = []
