@@ -25,6 +25,7 @@ falls back to the NumPy code at construction time (see docs/vectorization.md).
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -280,6 +281,31 @@ _HELPERS["_pcg_next_double"] = _runtime_functions("_pcg_next_double")
 #: The drawing library's fill and fill_rect, for observations drawn inside the kernel.
 _HELPERS["_draw_fill"] = _runtime_functions("_draw_color", "_draw_fill")
 _HELPERS["_draw_fill_rect"] = _runtime_functions("_draw_fill_rect")
+
+
+def _with_callees(used: set[str]) -> set[str]:
+    """`used` and, transitively, the helpers their code calls: read from the helpers' text
+    (a call of a function another `_HELPERS` entry defines), so none is wired by hand."""
+    defined_in = {
+        function: name
+        for name, lines in _HELPERS.items()
+        for function in _DEF.findall("\n".join(lines))
+    }
+    needed, todo = set(), list(used)
+    while todo:
+        name = todo.pop()
+        if name in needed:
+            continue
+        needed.add(name)
+        text = "\n".join(_HELPERS[name])
+        todo += [defined_in[f] for f in _CALL.findall(text) if f in defined_in]
+    return needed
+
+
+_DEF = re.compile(r"^def (\w+)\(", re.MULTILINE)
+_CALL = re.compile(r"\b(_\w+)\(")
+
+
 #: Drawing functions a kernel can draw observations with (the rest: NumPy code).
 _KERNEL_DRAWING = {"fill": 1, "fill_rect": 5}  # name -> arguments before the color
 
@@ -421,7 +447,6 @@ class KernelTranslator(Translator):
         if not isinstance(node.value, ast.Name):  # a computed array: indexed by a helper
             helper = f"_at{len(parts)}"
             self.helpers.add(helper)
-            self.helpers.add("_index")
             _HELPERS.setdefault(helper, _at(len(parts)))
             args = ", ".join(self.expr(p) for p in parts)
             return f"{helper}({self.expr(node.value)}, {args})"
@@ -570,8 +595,6 @@ class KernelTranslator(Translator):
             color = node.args[-1]
             assert isinstance(color, (ast.Tuple, ast.List))
             self.helpers.add("_draw_fill" if name == "fill" else "_draw_fill_rect")
-            if name == "fill_rect":
-                self.helpers.add("_draw_fill")  # its _draw_color
             args = ", ".join(self.expr(a) for a in [*node.args[:-1], *color.elts])
             return f"_draw_{name}({args})"
         if name == "hypot":  # CPython's algorithm, not the C library's hypot()
@@ -1505,9 +1528,7 @@ def emit_kernel(model: EnvModel, buffered: bool) -> KernelCode:
         f"{INDENT}return {obs_out}, terminated, truncated, reward, {info_dict}, {reset_dict}, "
         "_done, _resets > 0"
     )
-    used = set().union(*(t.helpers for t in translators))
-    if used & {"_draw_random", "_draw_uniform", "_draw_n_random", "_draw_n_uniform"}:
-        used.add("_pcg_next_double")
+    used = _with_callees(set().union(*(t.helpers for t in translators)))
     helpers = [line for name in sorted(used) for line in [*_HELPERS[name], "", ""]]
     spec_functions: dict[str, list[str]] = {}
     for t in translators:
