@@ -971,7 +971,7 @@ def _check(model: EnvModel, buffered: bool = True) -> None:
         raise NoKernel(f"the action space is a {model.action_space.dtype} Box")
     # The IR's flow-sensitive state types (issue 13): one kernel serves where every step
     # variant enters with the same dtypes (a weak and a strong float64 are one).
-    variants = getattr(model, "step_variants", None) or []
+    variants = model.step_variants
     changing = sorted(
         name
         for name in model.state
