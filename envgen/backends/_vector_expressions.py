@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from envgen.backends._printer import (
     Translator,
@@ -24,7 +26,7 @@ from envgen.backends._vector_values import (
     V,
 )
 from envgen.compiler.functions import BUILTINS
-from envgen.compiler.ir import EnvModel
+from envgen.compiler.ir import EnvModel, StepVariant
 from envgen.compiler.types import NUMERIC, T, array_dtype
 
 
@@ -46,6 +48,29 @@ class VectorExpressions:
     def use(self, types: dict[int, T], operands: dict[int, str], held: dict[int, T]) -> None:
         """Print from these tables: the model's, or a step variant's (`StepVariant`)."""
         self.types, self.operands, self.held = types, operands, held
+
+    @contextmanager
+    def using(self, variant: StepVariant | None) -> Iterator[None]:
+        """Print from a step variant's tables (None: the current ones) inside the block; the
+        tables before it are back after it, also when `Unsupported` leaves it."""
+        saved = self.types, self.operands, self.held
+        if variant is not None:
+            self.use(variant.types, variant.operand_dtypes, variant.held)
+        try:
+            yield
+        finally:
+            self.use(*saved)
+
+    @contextmanager
+    def condition(self, test: V, negated: bool = False) -> Iterator[None]:
+        """Translate inside one arm of a per-env test (`test`, or `~test`): the arm is on
+        `self.conditions` inside the block only, also when `Unsupported` leaves it."""
+        arm = [f"~({test.code})" if negated else f"({test.code})"] if test.vec else []
+        self.conditions += arm
+        try:
+            yield
+        finally:
+            del self.conditions[len(self.conditions) - len(arm) :]
 
     # -- facts
 
@@ -314,15 +339,13 @@ class VectorExpressions:
         t = self.type_of(node)
         test = self.expr(node.test, scope, mask)
         self.arms += 1
-        arm = [f"({test.code})"] if test.vec else []
-        self.conditions += arm
-        a = self.expr(node.body, scope, mask)
-        del self.conditions[len(self.conditions) - len(arm) :]
-        arm = [f"~({test.code})"] if test.vec else []
-        self.conditions += arm
-        b = self.expr(node.orelse, scope, mask)
-        del self.conditions[len(self.conditions) - len(arm) :]
-        self.arms -= 1
+        try:
+            with self.condition(test):
+                a = self.expr(node.body, scope, mask)
+            with self.condition(test, negated=True):
+                b = self.expr(node.orelse, scope, mask)
+        finally:
+            self.arms -= 1
         target = self.operand(node)
         test, a, b = self.align([test, self.cast(a, target), self.cast(b, target)], t)
         if not test.vec:

@@ -39,8 +39,12 @@ def _translate_step(
     model: EnvModel, vt: VectorTranslator, variant: StepVariant | None
 ) -> _StepCode:
     """The dynamics printed from the model's types, or from a step variant's."""
-    if variant is not None:
-        vt.use(variant.types, variant.operand_dtypes, variant.held)
+    with vt.using(variant):
+        return _print_step(model, vt)
+
+
+def _print_step(model: EnvModel, vt: VectorTranslator) -> _StepCode:
+    """The dynamics, printed from the tables `vt` uses now."""
     scope = Scope("step", "_n", "self._all_ids")
     scope.live = "_live"
     for name, state in model.state.items():
@@ -88,7 +92,6 @@ def _translate_step(
     else:
         rew_code = f"np.array({rew.code}, dtype=np.float64)"
     scope.lines.append(f"reward = {rew_code}")
-    vt.use(model.types, model.operand_dtypes, model.held)
     return _StepCode(scope.prelude + scope.lines, info, dtypes)
 
 
