@@ -175,12 +175,15 @@ class StatementRules:
                 self._varying.add(name)
             self._control += varying
             inner = self.block(stmt.body, scope, set(defined) | {name}, state, locals_)
-            # flow-sensitive: the body again from what the names hold after a pass, until
-            # that changes nothing (types only widen, so this ends)
-            for _ in range(8):
-                if self._flow is None or self._flow == entry_flow:
+            # flow-sensitive: the body again from the join of what the names held at the
+            # loop's top and after a pass, until the join changes nothing (it only widens, in
+            # a finite lattice, so this ends; it was capped at 8 passes, which would have
+            # left types that are no fixed point, silently)
+            while self._flow is not None:
+                joined = join_flows(entry_flow, self._flow)
+                if joined == entry_flow:
                     break
-                entry_flow = join_flows(entry_flow, self._flow)
+                entry_flow = joined
                 self._flow = dict(entry_flow)
                 inner = self.block(stmt.body, scope, set(defined) | {name}, state, locals_)
             self._control -= varying
