@@ -126,7 +126,7 @@ def _step_dynamics(
             )
         elif not model.step_types_settle:
             raise _retyped(
-                model, later.entry, later.end, ("one step", "the next"), "changing at every step"
+                model, later.entry, later.end, ("one step", "the next"), "not settled in two steps"
             )
     state_names = list(model.state)
     guard = ['with np.errstate(all="ignore"):'] if vt.risky else []

@@ -4,8 +4,12 @@ The single env holds scalar state as whatever was stored last: a reset may store
 float64 and a step a float32 (MountainCarContinuous, as Gymnasium does). The types the
 step computes in then depend on where the state came from. The step is checked again with
 each state variable and local typed by what it holds at each point, from the state's types
-after a reset, then from its types after that step, until they repeat (a fixed point):
-each such entry is a `StepVariant` with its own node types.
+after a reset and, where it ends with others, once more from its types after that first
+step: at most two entries, each a `StepVariant` with its own node types. Where the second
+does not end with the types it entered with, the types do not settle within two steps
+(`step_types_settle` is False), even if they would settle later (`b = a; a = float32(...)`
+settles after the third step); no further entry is typed, as the backends print at most
+two variants (the first step after a reset, and every later one).
 """
 
 from __future__ import annotations

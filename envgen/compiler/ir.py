@@ -136,8 +136,9 @@ class StepVariant:
 
     The single env's scalar state may hold another type after a step than after a reset
     (MountainCarContinuous: a NumPy float64 after reset, a float32 after a step, as in
-    Gymnasium). The analysis types the step from each entry type it meets (a fixed point,
-    as spec functions are typed per argument types), each into tables of its own."""
+    Gymnasium). The analysis types the step from the entry types after a reset and, where
+    they differ, from those after the first step (as spec functions are typed per
+    argument types), each into tables of its own."""
 
     entry: dict[str, T]  # state name -> the type it holds when the step starts
     end: dict[str, T]  # state name -> the type it holds when the step ends
@@ -202,7 +203,7 @@ class EnvModel:
     #: reset, and every later one.
     step_variants: list[StepVariant] = field(default_factory=list)
     #: whether the state's types after a step are those it entered the last variant with
-    #: (False: they change at every step, and no finite set of variants covers them)
+    #: (False: they do not settle within two steps; no third variant is typed)
     step_types_settle: bool = True
 
     @property
