@@ -19,16 +19,6 @@ from envgen.compiler.ir import Code, StateModel, StepVariant, Symbol
 from envgen.compiler.types import BOOL, T
 
 
-def _scalar_floats(states: dict[str, StateModel], types: dict[str, T]) -> tuple:
-    """The run-time (dtype, weak) of each scalar float state variable, as a comparable key
-    (the only state whose run-time type may differ from its declared one)."""
-    return tuple(
-        (types[name].dtype, types[name].weak)
-        for name, state in states.items()
-        if state.type.is_scalar and state.type.kind == "float"
-    )
-
-
 def step_variants(
     checker: Checker,
     states: dict[str, StateModel],
@@ -44,16 +34,26 @@ def step_variants(
     `reset_scope` and `step_parents` are the scopes the reset block and the step block
     were checked in (their locals' parents); `after` is terminated, reward and the step's
     info, in that order (checked with the step's locals and the types it ends with)."""
+    # Scalar float state is the only state whose run-time type may differ from its
+    # declared one: without any, the declared types hold throughout.
+    floats = [n for n, s in states.items() if s.type.is_scalar and s.type.kind == "float"]
+    if not floats:
+        return [], True
     declared = {name: state.type for name, state in states.items()}
+
+    def key(types: dict[str, T]) -> tuple:
+        """The run-time (dtype, weak) of each scalar float state variable, comparable."""
+        return tuple((types[name].dtype, types[name].weak) for name in floats)
+
+    def entering(held: dict[str, T]) -> dict[str, T]:
+        """The declared types, with each scalar float's taken from `held`."""
+        return {**declared, **{name: held.get(name, declared[name]) for name in floats}}
+
     with checker.flowing(declared):
         checker._path = reset.path
         checker._allow_options = True
         checker.block(reset.stmts, Scope({}, reset_scope), set(declared), declared, {})
-        held = dict(checker._flow or {})
-    reset_end = dict(declared)
-    for name, state in states.items():
-        if state.type.is_scalar and state.type.kind == "float":
-            reset_end[name] = held.get(name, declared[name])
+        reset_end = entering(dict(checker._flow or {}))
 
     def typed(entry: dict[str, T]) -> StepVariant:
         with checker.flowing(entry) as tables:
@@ -72,14 +72,10 @@ def step_variants(
         return StepVariant(dict(entry), end, tables.types, tables.operands, tables.held)
 
     fresh = typed(reset_end)
-    key = _scalar_floats
-    if key(states, fresh.end) == key(states, reset_end) == key(states, declared):
+    if key(fresh.end) == key(reset_end) == key(declared):
         return [], True
-    if key(states, fresh.end) == key(states, reset_end):
+    if key(fresh.end) == key(reset_end):
         return [fresh], True
-    later_entry = dict(reset_end)
-    for name, state in states.items():
-        if state.type.is_scalar and state.type.kind == "float":
-            later_entry[name] = fresh.end[name]
+    later_entry = entering(fresh.end)
     later = typed(later_entry)
-    return [fresh, later], key(states, later.end) == key(states, later_entry)
+    return [fresh, later], key(later.end) == key(later_entry)
