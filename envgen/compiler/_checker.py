@@ -394,7 +394,8 @@ def _unsupported_operator(
         and divisor.value == 0
     ):
         return ("division by zero", "divide by a value that cannot be zero")
-    value = _fold_once(node, folded) if isinstance(node, ast.BinOp) else None
+    # `folded` keeps each operation's value: every operation of a chain is checked
+    value = fold(node, memo=folded) if isinstance(node, ast.BinOp) else None
     if isinstance(value, int) and not fits_int64(value):
         # integers are int64 in every backend: Python would compute the exact value, NumPy
         # would wrap it, JAX would raise; so the language has no such constant
@@ -403,20 +404,3 @@ def _unsupported_operator(
             "integers are int64; write a float (9.3e18) for larger magnitudes",
         )
     return None
-
-
-def _fold_once(node: ast.expr, folded: dict[int, Any]) -> Any:
-    """`fold(node)`, each operation of a chain folded once (`a + b + c + ...` is a chain
-    of nested operations, and every one of them is checked: folding each from scratch
-    took time quadratic in the chain's length)."""
-    if id(node) in folded:
-        return folded[id(node)]
-    value = None
-    if isinstance(node, ast.BinOp):
-        a, b = _fold_once(node.left, folded), _fold_once(node.right, folded)
-        if isinstance(a, (int, float)) and isinstance(b, (int, float)):
-            value = fold(ast.BinOp(ast.Constant(a), node.op, ast.Constant(b)))
-    else:
-        value = fold(node)
-    folded[id(node)] = value
-    return value

@@ -6,7 +6,7 @@ import ast
 from typing import TYPE_CHECKING
 
 from envgen.compiler._language import PYTHON_BUILTINS
-from envgen.compiler._limits import fold
+from envgen.compiler._limits import apply
 from envgen.compiler.diagnostics import did_you_mean
 from envgen.compiler.functions import BUILTINS, CONSTANTS, CallError, axis_of
 from envgen.compiler.ir import BINARY_OPERATORS, Symbol
@@ -317,7 +317,7 @@ class ExpressionRules:
     def _fold(self, node: ast.expr) -> None:
         """Record the value of arithmetic on integer literals (used for shapes and sizes):
         `+`, `-`, `*` of ints and negation, computed by the one constant folder
-        (`_limits.fold`) from the operands' values recorded already."""
+        (`_limits.apply`) from the operands' values recorded already."""
         operands: list[ast.expr] = []
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
             operands = [node.operand]
@@ -327,10 +327,9 @@ class ExpressionRules:
         if not operands or any(isinstance(v, bool) for v in values):
             return
         if isinstance(node, ast.UnaryOp) and isinstance(values[0], (int, float)):
-            self.consts[id(node)] = fold(ast.UnaryOp(node.op, ast.Constant(values[0])))
+            self.consts[id(node)] = apply(node.op, values[0])
         elif isinstance(node, ast.BinOp) and all(isinstance(v, int) for v in values):
-            shallow = ast.BinOp(ast.Constant(values[0]), node.op, ast.Constant(values[1]))
-            self.consts[id(node)] = fold(shallow)
+            self.consts[id(node)] = apply(node.op, *values)
 
     def _name(self, node: ast.Name, scope: Scope, defined: set[str] | None) -> T:
         path = self._path

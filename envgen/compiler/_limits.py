@@ -149,52 +149,80 @@ def check_literals(tree: ast.AST) -> None:
 # --- constant folding (for lengths written as expressions of literals) ---------------------
 
 
-def fold(node: ast.AST | None, names: Mapping[str, int | float] | None = None) -> Any:
+def apply(op: ast.operator | ast.unaryop, *operands: Any) -> Any:
+    """The value of one arithmetic operation (`-a`, `+a`, or `a op b`) on numbers, or None
+    where it has none (not a number, division by zero, an operator outside the table): the
+    constant folder's one operator table, with bounded products and powers."""
+    if not operands or not all(
+        isinstance(v, (int, float)) and not isinstance(v, bool) for v in operands
+    ):
+        return None
+    if len(operands) == 1:
+        (a,) = operands
+        if isinstance(op, ast.USub):
+            return -a
+        return a if isinstance(op, ast.UAdd) else None
+    a, b = operands
+    try:
+        if isinstance(op, ast.Add):
+            return a + b
+        if isinstance(op, ast.Sub):
+            return a - b
+        if isinstance(op, ast.Mult):
+            return a * b if abs(a) < 2**128 and abs(b) < 2**128 else math.inf
+        if isinstance(op, ast.FloorDiv):
+            return a // b
+        if isinstance(op, ast.Mod):
+            return a % b
+        if isinstance(op, ast.Div):
+            return a / b
+        if isinstance(op, ast.Pow):
+            if abs(b) > 256 or abs(a) > 2**64:
+                return math.inf if abs(a) > 1 and b > 0 else None
+            return a**b
+    except (ZeroDivisionError, OverflowError, ValueError):
+        return None
+    return None
+
+
+def fold(
+    node: ast.AST | None,
+    names: Mapping[str, int | float] | None = None,
+    memo: dict[int, Any] | None = None,
+) -> Any:
     """The value of a constant expression of numbers (`10**12`, `int(1e12)`, `(2, -1)`), or
     None when it depends on names (other than those in `names`: a param's default, say) or
     is not plain arithmetic. Never evaluates spec text: it walks the checked tree, with
-    bounded powers."""
+    bounded powers.
+
+    `memo` (id(node) -> value) keeps what was folded for a caller that folds every node of
+    a tree: each operation of a chain `a + b + c + ...` is then folded once, not once per
+    enclosing operation (time quadratic in the chain's length)."""
     if node is None:
         return None
+    if memo is None:
+        return _fold(node, names, None)
+    if id(node) not in memo:
+        memo[id(node)] = _fold(node, names, memo)
+    return memo[id(node)]
+
+
+def _fold(node: ast.AST, names: Mapping[str, int | float] | None, memo: dict | None) -> Any:
+    """`fold` of one node, its operands folded through `fold` (with the same `memo`)."""
     if isinstance(node, ast.Constant):
         value = node.value
         return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
     if isinstance(node, ast.Name):
         return None if names is None else names.get(node.id)
     if isinstance(node, (ast.Tuple, ast.List)):
-        items = [fold(e, names) for e in node.elts]
+        items = [fold(e, names, memo) for e in node.elts]
         return None if any(i is None for i in items) else tuple(items)
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
-        value = fold(node.operand, names)
-        if not isinstance(value, (int, float)):
-            return None
-        return -value if isinstance(node.op, ast.USub) else value
+        return apply(node.op, fold(node.operand, names, memo))
     if isinstance(node, ast.BinOp):
-        a, b = fold(node.left, names), fold(node.right, names)
-        if not isinstance(a, (int, float)) or not isinstance(b, (int, float)):
-            return None
-        try:
-            if isinstance(node.op, ast.Add):
-                return a + b
-            if isinstance(node.op, ast.Sub):
-                return a - b
-            if isinstance(node.op, ast.Mult):
-                return a * b if abs(a) < 2**128 and abs(b) < 2**128 else math.inf
-            if isinstance(node.op, ast.FloorDiv):
-                return a // b
-            if isinstance(node.op, ast.Mod):
-                return a % b
-            if isinstance(node.op, ast.Div):
-                return a / b
-            if isinstance(node.op, ast.Pow):
-                if abs(b) > 256 or abs(a) > 2**64:
-                    return math.inf if abs(a) > 1 and b > 0 else None
-                return a**b
-        except (ZeroDivisionError, OverflowError, ValueError):
-            return None
-        return None
+        return apply(node.op, fold(node.left, names, memo), fold(node.right, names, memo))
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and not node.keywords:
-        values = [fold(a, names) for a in node.args]
+        values = [fold(a, names, memo) for a in node.args]
         if not values or not all(isinstance(v, (int, float)) for v in values):
             return None
         if node.func.id in ("min", "max") and len(values) >= 2:
