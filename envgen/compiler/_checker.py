@@ -11,7 +11,7 @@ from typing import Any
 
 from envgen.compiler._expressions import ExpressionRules
 from envgen.compiler._language import REFUSED, fits_int64
-from envgen.compiler._limits import LimitError, fold, parse
+from envgen.compiler._limits import LimitError, default_values, fold, parse
 from envgen.compiler._statements import StatementRules, check_locals_read
 from envgen.compiler.diagnostics import Diagnostic
 from envgen.compiler.ir import (
@@ -120,6 +120,16 @@ class Checker(ExpressionRules, StatementRules):
         self._allow_random = True
         self._allow_options = False
         self._path: tuple[str | int, ...] = ()
+        #: variant name (None: the defaults) -> `default_values` with its params
+        self._default_values: dict[str | None, dict[str, int | float]] = {}
+
+    def default_values(self, variant: str | None = None) -> dict[str, int | float]:
+        """The params' default values and the `let` values folded from them (`_limits.
+        default_values`), with the params `variant` sets; computed once per variant."""
+        if variant not in self._default_values:
+            overrides = None if variant is None else self.spec.variants[variant]
+            self._default_values[variant] = default_values(self.spec, overrides)
+        return self._default_values[variant]
 
     # -- reporting
 

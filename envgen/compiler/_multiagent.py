@@ -487,7 +487,7 @@ def analyze_multiagent(document: Document, spec: MultiAgentSpec) -> MultiAgentMo
                 error(code.path, "a shape entry must be an integer", "", "type")
             dims.append(checker.dim_of(code.expr))
             shape_codes.append(code)
-        check_size(checker, dims, ("state", name, "shape"))
+        check_size(checker, dims, ("state", name, "shape"), shape_codes)
         element = scalar_type(var.dtype) if not var.shape else T(var.dtype, tuple(dims))
         t = T(var.dtype, (n_dim, *dims)) if var.per_agent else element
         if name in owners:

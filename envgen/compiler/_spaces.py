@@ -7,7 +7,7 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from envgen.compiler._language import MAX_ELEMENTS, MAX_INT64
-from envgen.compiler._limits import default_values, fold, parse
+from envgen.compiler._limits import fold, parse
 from envgen.compiler.ir import Code, SizeCheck, SpaceModel
 from envgen.compiler.types import ANY, INT, STR, Dim, Sym, T, dim_equal
 
@@ -21,17 +21,16 @@ def check_size(
     """Refuse arrays (state, Box and MultiBinary spaces) whose shape is invalid when the env
     is made with its default params: a negative length (an empty space), or more elements
     than memory allows. A shape of params is also checked when the env is made
-    (`SizeCheck`), for the params it is made with."""
+    (`SizeCheck`), for the params it is made with. `codes` are the shape's parsed entries
+    (a length whose dimension is not known is folded from them)."""
     space = "state" not in path[:1]
     minimum = 1 if space else 0
-    if codes is None and not space:
-        codes = _state_shape_codes(checker, path)
     literal = all(isinstance(d, int) for d in dims)
-    settings = [("the default params", default_values(checker.spec))]
+    settings = [("the default params", checker.default_values())]
     if not literal:  # each variant is an env made with other params
         settings += [
-            (f"the params of the variant {variant}", default_values(checker.spec, overrides))
-            for variant, overrides in getattr(checker.spec, "variants", {}).items()
+            (f"the params of the variant {variant}", checker.default_values(variant))
+            for variant in getattr(checker.spec, "variants", {})
         ]
     for label, defaults in settings:
         values: list[int | float | None] = []
@@ -111,21 +110,6 @@ def _params_read(spec: Any, nodes: list[ast.expr | None]) -> list[str]:
                 continue
             todo += [n.id for n in ast.walk(tree) if isinstance(n, ast.Name)]
     return [name for name in spec.params if name in read]
-
-
-def _state_shape_codes(checker: Checker, path: tuple) -> list[Code] | None:
-    """The parsed shape entries of the state variable at `path` (`("state", name, ...)`)."""
-    var = getattr(checker.spec, "state", {}).get(path[1]) if len(path) > 1 else None
-    if var is None:
-        return None
-    codes = []
-    for value in var.shape:
-        try:
-            node = parse(value, "eval").body if isinstance(value, str) else ast.Constant(value)
-        except SyntaxError:
-            return None  # reported where the shape is checked
-        codes.append(Code(path=path, expr=node))
-    return codes
 
 
 def _what(path: tuple) -> str:

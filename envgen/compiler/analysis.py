@@ -163,7 +163,7 @@ def analyze(document: Document, spec: EnvSpec) -> EnvModel:
                 error(code.path, "a shape entry must be an integer", "", "type")
             dims.append(checker.dim_of(code.expr))
             shape_codes.append(code)
-        check_size(checker, dims, ("state", name, "shape"))
+        check_size(checker, dims, ("state", name, "shape"), shape_codes)
         t = scalar_type(var.dtype) if not var.shape else T(var.dtype, tuple(dims))
         if name in owners:
             error(
