@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from envgen.compiler.diagnostics import did_you_mean
 from envgen.compiler.spec import ParamSpec
 from envgen.compiler.types import ANY, BOOL, FLOAT, INT, STR, T, erase, promote
+from envgen.runtime import bound_failures
 
 if TYPE_CHECKING:
     from envgen.compiler._checker import Checker
@@ -84,19 +85,13 @@ def check_param_default(checker: Checker, name: str, param: ParamSpec) -> None:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         if not math.isfinite(value) and kind == "int":
             checker.error(path, "an int param must be finite", "", "range")
-        for bound, test, text in (
-            (param.ge, lambda v, b: v >= b, ">="),
-            (param.gt, lambda v, b: v > b, ">"),
-            (param.le, lambda v, b: v <= b, "<="),
-            (param.lt, lambda v, b: v < b, "<"),
-        ):
-            if bound is not None and not test(value, bound):
-                checker.error(
-                    path,
-                    f"the default {value} is not {text} {bound_text(kind, bound)}",
-                    "change the default or the bound",
-                    "range",
-                )
+        for text, bound in bound_failures(param, value):
+            checker.error(
+                path,
+                f"the default {value} is not {text} {bound_text(kind, bound)}",
+                "change the default or the bound",
+                "range",
+            )
     if param.choices is not None and value not in param.choices:
         checker.error(
             path,

@@ -31,6 +31,7 @@ from typing import Any
 
 from envgen.compiler._language import MAX_ELEMENTS, fits_int64
 from envgen.compiler.diagnostics import Diagnostic, did_you_mean
+from envgen.runtime import bound_failures
 
 #: Deepest nesting of spec code (expressions and blocks), in syntax-tree levels.
 MAX_CODE_DEPTH = 100
@@ -248,12 +249,7 @@ def default_values(spec: Any, overrides: Mapping[str, Any] | None = None) -> dic
         default = (overrides or {}).get(name, param.default)
         if not isinstance(default, (int, float)) or isinstance(default, bool):
             continue
-        if not (
-            (param.ge is None or default >= param.ge)
-            and (param.gt is None or default > param.gt)
-            and (param.le is None or default <= param.le)
-            and (param.lt is None or default < param.lt)
-        ):
+        if bound_failures(param, default):
             continue  # an invalid default is reported as such, not by what it leads to
         if param.type == "float" or isinstance(default, int):
             values[name] = float(default) if param.type == "float" else default

@@ -134,6 +134,28 @@ OPTIONS = ("invalid_action", "check_state")
 INVALID_ACTION_MODES = ("raise", "clip", "ignore")
 
 
+#: A param's bounds: (its attribute, the test a value must pass, the operator as written).
+_BOUNDS = (
+    ("ge", lambda v, b: v >= b, ">="),
+    ("gt", lambda v, b: v > b, ">"),
+    ("le", lambda v, b: v <= b, "<="),
+    ("lt", lambda v, b: v < b, "<"),
+)
+
+
+def bound_failures(param: Any, value: Any) -> list[tuple[str, Any]]:
+    """The bounds (`ge`, `gt`, `le`, `lt`, in that order) of `param` that `value` breaks,
+    as (operator, bound) pairs: `[(">=", 1)]` for 0 where `ge: 1`. The one bound test of
+    the env (`_coerce`) and the compiler (a param's default, the default values it folds);
+    `param` is a `Param` or the compiler's `ParamSpec`."""
+    failures = []
+    for attribute, ok, text in _BOUNDS:
+        bound = getattr(param, attribute)
+        if bound is not None and not ok(value, bound):
+            failures.append((text, bound))
+    return failures
+
+
 def _coerce(param: Param, value: Any, env_id: str) -> Any:
     where = f"{env_id}: param '{param.name}'"
     if value is None:
@@ -172,14 +194,10 @@ def _coerce(param: Param, value: Any, env_id: str) -> Any:
         if isinstance(value, (str, bytes)) or not isinstance(value, (Sequence, np.ndarray)):
             raise InvalidParam(f"{where} must be a list, got {value!r}")
         value = list(value)
-    for bound, ok, text in (
-        (param.ge, lambda v, b: v >= b, ">="),
-        (param.gt, lambda v, b: v > b, ">"),
-        (param.le, lambda v, b: v <= b, "<="),
-        (param.lt, lambda v, b: v < b, "<"),
-    ):
-        if bound is not None and not ok(value, bound):
-            raise InvalidParam(f"{where} must be {text} {bound}, got {value!r}")
+    failures = bound_failures(param, value)
+    if failures:
+        text, bound = failures[0]
+        raise InvalidParam(f"{where} must be {text} {bound}, got {value!r}")
     if param.choices is not None and value not in param.choices:
         raise InvalidParam(
             f"{where} must be one of {', '.join(map(repr, param.choices))}, got {value!r}"
