@@ -6,6 +6,8 @@ import ast
 
 from envgen.compiler.names import GENERATED
 from envgen.runtime import MAX_ELEMENTS as _RUNTIME_MAX_ELEMENTS
+from envgen.runtime.numeric import INT64_MAX
+from envgen.runtime.numeric import fits_int64 as fits_int64  # one int64 range: the env's
 
 #: Names the generated module and methods use; specs may not define them.
 RESERVED = {
@@ -118,12 +120,7 @@ RESERVED_METHODS = {"closed", "needs_reset", "elapsed_steps", "np_random", "np_r
 #: shapes the compiler can fold, checked when the env is made for shapes of params.
 MAX_ELEMENTS = _RUNTIME_MAX_ELEMENTS  # one number: the generated env checks it too
 #: Largest integer a space size may be (Gymnasium stores them as int64).
-MAX_INT64 = 2**63 - 1
-
-
-def fits_int64(value: int) -> bool:
-    """Whether an integer is an int64: what every backend stores integers as."""
-    return -(2**63) <= value < 2**63
+MAX_INT64 = INT64_MAX
 
 
 #: Python builtins a hostile spec might reach for; they get a hint that the language cannot.

@@ -15,6 +15,8 @@ from typing import Any
 import numpy as np
 from gymnasium import spaces
 
+from envgen.runtime.numeric import fits_int64
+
 
 def square(x: Any) -> Any:
     """`square(x)` of the language: x * x (Python's x ** 2 is the C library's pow())."""
@@ -174,7 +176,7 @@ def _coerce(param: Param, value: Any, env_id: str) -> Any:
             else:
                 raise InvalidParam(f"{where} must be an int, got {value!r}")
         value = int(value)
-        if not -(2**63) <= value < 2**63:  # NumPy and spaces store ints in 64 bits
+        if not fits_int64(value):  # NumPy and spaces store ints in 64 bits
             raise InvalidParam(f"{where} must fit in 64 bits, got a {value.bit_length()}-bit int")
     elif kind == "float":
         if isinstance(value, (bool, np.bool_)) or not isinstance(
@@ -323,7 +325,7 @@ def option(options: Mapping[str, Any] | None, name: str, default: Any) -> Any:
         if not math.isfinite(number):
             raise ValueError
         if isinstance(default, int):
-            if number != int(number) or not -(2**63) <= int(number) < 2**63:
+            if number != int(number) or not fits_int64(int(number)):
                 raise ValueError
             return int(number)
         return number

@@ -24,6 +24,11 @@ INT64_MAX = 2**63 - 1
 _MASK64 = 2**64 - 1
 
 
+def fits_int64(value: int) -> bool:
+    """Whether an integer is an int64: what every backend stores integers as."""
+    return INT64_MIN <= value <= INT64_MAX
+
+
 def wrap64(value: int) -> int:
     """A Python int wrapped to int64, as NumPy's int64 arithmetic wraps."""
     if INT64_MIN <= value <= INT64_MAX:
