@@ -26,14 +26,16 @@ def step_variants(
     reset_scope: Scope,
     step: Code,
     step_parents: Scope,
-    after: list[Code],
+    after: list[tuple[Code, bool]],
 ) -> tuple[list[StepVariant], bool]:
     """The step's variants (none when the declared types hold throughout) and whether
     the last one's end types are its entry types.
 
     `reset_scope` and `step_parents` are the scopes the reset block and the step block
     were checked in (their locals' parents); `after` is terminated, reward and the step's
-    info, in that order (checked with the step's locals and the types it ends with)."""
+    info, in that order, each with whether the `terminated` symbol is bound after it (it
+    is after terminated): they are checked with the step's locals and the types it ends
+    with, as the analysis checked them."""
     # Scalar float state is the only state whose run-time type may differ from its
     # declared one: without any, the declared types hold throughout.
     floats = [n for n, s in states.items() if s.type.is_scalar and s.type.kind == "float"]
@@ -61,11 +63,11 @@ def step_variants(
             scope = Scope({}, step_parents)
             defined = checker.block(step.stmts, scope, set(declared), declared, {})
             names = Scope(dict(scope.symbols), step_parents)
-            for i, code in enumerate(after):
+            for code, binds_terminated in after:
                 assert code.expr is not None
                 checker._path = code.path
                 checker.expr(code.expr, names, defined)
-                if i == 0:
+                if binds_terminated:
                     names.symbols["terminated"] = Symbol("terminated", "special", BOOL)
             held = checker._flow or {}
             end = {name: held.get(name, entry[name]) for name in states}

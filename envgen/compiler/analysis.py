@@ -373,7 +373,12 @@ def analyze(document: Document, spec: EnvSpec) -> EnvModel:
         reset_scope,
         step_code,
         step_scope.parent,  # type: ignore[arg-type]
-        [terminated, reward, *(info[key] for key in info if key not in reset_info)],
+        # as checked above: terminated, then the `terminated` symbol, then reward and info
+        [
+            (terminated, True),
+            (reward, False),
+            *((info[key], False) for key in info if key not in reset_info),
+        ],
     )
 
     raw = document.path.read_bytes()
