@@ -272,9 +272,12 @@ class Translator:
             low = _INT64_MIN if low is None else math.ceil(low)
             high = _INT64_MAX if high is None else math.floor(high)
             return (low, high)
-        if symbol.kind == "action" and self.model.action_space.kind == "Discrete":
-            n = self.model.action_space.args.get("n")
-            start = self.model.action_space.args.get("start")
+        # a multi-agent model has one action space per role, none of its own:
+        # its actions get no bounds (the printer then wraps, which is always right)
+        action_space = getattr(self.model, "action_space", None)
+        if symbol.kind == "action" and action_space is not None and action_space.kind == "Discrete":
+            n = action_space.args.get("n")
+            start = action_space.args.get("start")
             n_value = _constant_int(n.expr if n is not None else None)
             start_value = 0 if start is None or start.expr is None else _constant_int(start.expr)
             if n_value is None or start_value is None:
