@@ -151,15 +151,19 @@ class EnvgenFuncEnv(FuncEnv):
 
 
 def as_single(space: Any, value: Any) -> Any:
-    """An observation or info value as NumPy, with the single env's Python types where the
-    space says so: a Discrete value is an `int` (JAX gives a 0-d array, which Gymnasium's
-    checker warns about), in Dict and Tuple spaces too."""
+    """An observation as NumPy, with the single env's types where the space says so: a
+    Discrete value is an `int` (JAX gives a 0-d array, which Gymnasium's checker warns
+    about), an array has the space's dtype; in Dict and Tuple spaces too."""
     if isinstance(space, gym_spaces.Discrete):
         return int(value)
     if isinstance(space, gym_spaces.Dict):
         return {k: as_single(space[k], value[k]) for k in value}
     if isinstance(space, gym_spaces.Tuple):
         return tuple(as_single(s, v) for s, v in zip(space.spaces, value, strict=True))
+    if isinstance(space, (gym_spaces.Box, gym_spaces.MultiDiscrete, gym_spaces.MultiBinary)):
+        # in the space's dtype: without x64 JAX holds int64 as int32 (float64 as float32),
+        # and an observation of another dtype is not in the space (Gymnasium's checker warns)
+        return np.asarray(value, dtype=space.dtype)
     return jax.tree.map(np.asarray, value)
 
 

@@ -29,8 +29,22 @@ def dt(name: str) -> Any:
 
 
 def cast(value: Any, dtype: str) -> jax.Array:
-    """`value` as an array of `dtype` (truncating floats toward zero for ints, as int())."""
-    return jnp.asarray(value).astype(dt(dtype))
+    """`value` as an array of `dtype`, by the language's number rules (docs/spec.md,
+    "Numbers"): a float to an int truncates toward zero, saturates at the int's limits and
+    gives 0 for NaN; an int wraps. Spelled out, not left to `astype`: XLA saturates a traced
+    value, but a constant (`int8(300.7)` under jit) is converted as NumPy does, which wraps,
+    and a Python int beyond int64 (a product of constants) is refused by `asarray`."""
+    target = dt(dtype)
+    if isinstance(value, int) and not isinstance(value, bool):
+        bits = jnp.iinfo(dt("int64")).bits  # 32 without x64: JAX's ints wrap at 2**31
+        value = (value + 2 ** (bits - 1)) % 2**bits - 2 ** (bits - 1)
+    x = jnp.asarray(value)
+    if jnp.issubdtype(target, jnp.integer) and jnp.issubdtype(x.dtype, jnp.floating):
+        info = jnp.iinfo(target)
+        high, low = x >= float(info.max), x <= float(info.min)
+        inside = jnp.where(jnp.isnan(x) | high | low, 0, x).astype(target)
+        return jnp.where(high, info.max, jnp.where(low, info.min, inside)).astype(target)
+    return x.astype(target)
 
 
 def array(items: Sequence[Any], dtype: str) -> jax.Array:

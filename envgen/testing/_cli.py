@@ -80,7 +80,7 @@ def _usage_error(message: str) -> None:
 )
 @click.option(
     "--num-envs",
-    type=click.IntRange(min=1),
+    type=click.IntRange(min=1, max=4096),  # each sub-env is made: a fuzz run, not a benchmark
     default=2,
     show_default=True,
     help="Sub-envs of the vector envs (--vector, and the vector property).",
@@ -93,7 +93,7 @@ def _usage_error(message: str) -> None:
 )
 @click.option(
     "--vector-rtol",
-    type=click.FloatRange(min=0),
+    type=FiniteFloatRange(min=0),  # FloatRange lets nan through, and nan compares nothing
     default=None,
     help="Tolerance of the vector property (default: exact for vector envs that promise "
     "bit-exact results, such as envgen's, else 1e-5; 0: exact).",

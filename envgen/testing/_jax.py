@@ -80,7 +80,12 @@ def _close(a: Any, b: Any, rtol: float, atol: float) -> bool:
         # XLA's float32 math rounds differently from NumPy's
         low = min((np.finfo(x.dtype).eps for x in (a, b) if x.dtype.kind in "fc"), default=0.0)
         rtol = max(rtol, 8 * float(low))
-        return bool(np.allclose(a.astype(np.float64), b.astype(np.float64), rtol=rtol, atol=atol))
+        # NaN where both have NaN is agreement: IEEE's answer in every backend (docs/spec.md)
+        return bool(
+            np.allclose(
+                a.astype(np.float64), b.astype(np.float64), rtol=rtol, atol=atol, equal_nan=True
+            )
+        )
     return bool(np.array_equal(a, b))
 
 
