@@ -182,7 +182,7 @@ def _step_envs(
         queue = _state_queue[_i]
         action = _actions[_i]
         change = _saturate(
-            np.rint(float(np.float32(np.float32(action[0]) * np.float32(2.0)))) + 0.0,
+            np.rint(np.float64(np.float32(np.float32(action[0]) * np.float32(2.0)))) + 0.0,
             -9223372036854775808,
             9223372036854775807,
         )

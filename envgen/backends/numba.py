@@ -579,6 +579,9 @@ class KernelTranslator(Translator):
             arg_type = self.type_of(node.args[0])
             if arg_type.is_scalar and arg_type.kind == "bool":
                 return _as_float(self.expr(node.args[0]), arg_type)
+            if arg_type.is_scalar:
+                # Numba types float() of a float32 as float32 (math.sin of it is then sinf)
+                return f"np.float64({self.expr(node.args[0])})"
         if name in ("floor", "ceil", "round"):
             # The single env's float(math.floor(x)) as NumPy's floor: Numba's math.floor
             # returns an int64, which overflows for |x| >= 2**63, inf and nan; Python's
@@ -587,7 +590,7 @@ class KernelTranslator(Translator):
             arg = _argument(node, BUILTINS[name].params, "x")
             assert arg is not None
             fn = {"floor": "np.floor", "ceil": "np.ceil", "round": "np.rint"}[name]
-            return f"({fn}(float({self.expr(arg)})) + 0.0)"
+            return f"({fn}(np.float64({self.expr(arg)})) + 0.0)"
         if name == "pow":
             self.math.add("pow")
             return f"_c_pow({self.expr(node.args[0])}, {self.expr(node.args[1])})"
@@ -614,9 +617,11 @@ class KernelTranslator(Translator):
             return f"{helper}({self.expr(node.args[0])})"
         if builtin.scalar is not None and "math." in builtin.scalar:
             self.math.add(builtin.scalar.split("math.", 1)[1].split("(", 1)[0])
-            for arg in node.args:  # math.f(np.float32) is f of the double: not Numba's f32
+            # math.f(np.float32) is f of the double. Not float(x): Numba types float() of a
+            # float32 as float32, and math.sin(float(x)) becomes the C library's sinf
+            for arg in node.args:
                 if self.type_of(arg).dtype in _NARROW:
-                    self.substitutes[id(arg)] = f"float({self.expr(arg)})"
+                    self.substitutes[id(arg)] = f"np.float64({self.expr(arg)})"
         return self._narrow(node, super()._Call(node))
 
 
