@@ -15,12 +15,10 @@ CI runs a bounded number of examples (ENVGEN_FUZZ_EXAMPLES scales them); the lon
 from __future__ import annotations
 
 import copy
-import importlib
 import itertools
 import math
 import os
 import signal
-import sys
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -28,6 +26,7 @@ from typing import Any
 import numpy as np
 import pytest
 import yaml
+from conftest import build_package
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
@@ -175,24 +174,8 @@ _counter = itertools.count()
 
 def build_and_import(spec: dict[str, Any], tmp: Path) -> tuple[type, type | None]:
     """Compile `spec`, write it as a fresh package, import it; the env and vector classes."""
-    number = next(_counter)
-    spec_path = tmp / f"spec{number}.yaml"
-    spec_path.write_text(yaml.safe_dump(spec, sort_keys=False))
-    package = f"_fuzz_pkg_{os.getpid()}_{number}"
-    compiled = compile_specs([spec_path], tmp / package)
-    assert not compiled.diagnostics, "\n".join(d.format() for d in compiled.diagnostics)
-    (tmp / package).mkdir()
-    for name, text in compiled.files.items():
-        (tmp / package / name).write_text(text)
-    model = compiled.models[0]
-    if str(tmp) not in sys.path:
-        sys.path.insert(0, str(tmp))
-    module = importlib.import_module(f"{package}.{model.module_name}")
-    vector = None
-    if (tmp / package / f"{model.module_name}_vector.py").exists():
-        vector_module = importlib.import_module(f"{package}.{model.module_name}_vector")
-        vector = getattr(vector_module, f"{model.class_name.removesuffix('Env')}VectorEnv")
-    return getattr(module, model.class_name), vector
+    built = build_package(tmp, yaml.safe_dump(spec, sort_keys=False))
+    return built.single, built.vector
 
 
 def rollout(env: Any, seed: int, actions: list[Any]) -> list[tuple[Any, ...]]:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import build_package
 from gymnasium.utils.env_checker import check_env
 from gymnasium.vector import AutoresetMode, SyncVectorEnv
 
@@ -705,31 +706,18 @@ def test_a_list_of_wide_and_narrow_state_is_what_np_array_makes(
     int64/float64: that is the list's type, and every backend holds c's value."""
     text = _LIST_OF_STATE.format(wide=wide, narrow=narrow, init=init, step=step)
     spec = _spec(tmp_path, text)
-    package = f"pkg_lists_{wide}"  # a module name per case: imports are cached
-    out = tmp_path / package
-    compiled = compile_specs([spec], out)
-    assert not compiled.diagnostics, [d.format() for d in compiled.diagnostics]
-    (model,) = compiled.models
-    assert model.observation.code.type.dtype == np.dtype(dtype).name
-    write(compiled, out)
-    sys.path.insert(0, str(tmp_path))
-    try:
-        module = importlib.import_module(f"{package}.{model.module_name}")
-        single = getattr(module, model.class_name)
-        module = importlib.import_module(f"{package}.{model.module_name}_vector")
-        vector = getattr(module, f"{model.class_name.removesuffix('Env')}VectorEnv")(num_envs=2)
-        env = single()
-        env.reset(seed=0)
-        vector.reset(seed=0)
-        expected = init
-        for _ in range(4):
-            obs = env.step(0)[0]
-            batch = vector.step(np.zeros(2, dtype=np.int64))[0]
-            expected += step
-            assert obs[0] == dtype(expected), obs  # c's own value, not rounded or wrapped
-            same(batch[0], obs)
-    finally:
-        sys.path.remove(str(tmp_path))
+    built = build_package(tmp_path, spec)
+    assert built.model.observation.code.type.dtype == np.dtype(dtype).name
+    env, vector = built.single(), built.vector(num_envs=2)
+    env.reset(seed=0)
+    vector.reset(seed=0)
+    expected = init
+    for _ in range(4):
+        obs = env.step(0)[0]
+        batch = vector.step(np.zeros(2, dtype=np.int64))[0]
+        expected += step
+        assert obs[0] == dtype(expected), obs  # c's own value, not rounded or wrapped
+        same(batch[0], obs)
 
 
 def test_a_long_chain_of_operations_is_folded_once_per_operation(monkeypatch):

@@ -11,19 +11,13 @@ or nan (hostile trial 2: B6, B8, B9; newcomer F10).
 
 from __future__ import annotations
 
-import importlib
-import itertools
-import sys
 import textwrap
 from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
 import pytest
-
-from envgen.build import compile_specs, write
-
-_PACKAGES = itertools.count()
+from conftest import build_package
 
 #: One action per step: zeros make the divisors `action` zero.
 ACTIONS = [1, 1, 0, 1, 0, 0, 1] * 7
@@ -45,24 +39,8 @@ class Built:
     """One spec built into its own package: its single env id, vector env and JAX module."""
 
     def __init__(self, tmp_path: Path, text: str) -> None:
-        path = tmp_path / "spec.yaml"
-        path.write_text(text)
-        package = f"numeric_semantics_{next(_PACKAGES)}"
-        compiled = compile_specs([path], tmp_path / package)
-        assert not compiled.diagnostics, "\n".join(d.format() for d in compiled.diagnostics)
-        write(compiled, tmp_path / package)
-        sys.path.insert(0, str(tmp_path))
-        try:
-            importlib.import_module(package)  # registers the env with Gymnasium
-            self.model = compiled.models[0]
-            name = self.model.module_name
-            vector = importlib.import_module(f"{package}.{name}_vector")
-            self.vector = getattr(vector, f"{self.model.class_name.removesuffix('Env')}VectorEnv")
-            self.jax = None
-            if importlib.util.find_spec("jax") is not None:
-                self.jax = importlib.import_module(f"{package}.{name}_jax")
-        finally:
-            sys.path.remove(str(tmp_path))
+        built = build_package(tmp_path, text, register=True, jax=True)
+        self.model, self.vector, self.jax = built.model, built.vector, built.jax
         self.names = list(self.model.state)
 
     def single(self, actions: list[int]) -> list[dict[str, object]]:

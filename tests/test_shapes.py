@@ -4,14 +4,12 @@ single env with the Python types the vector env's sub-envs give."""
 
 from __future__ import annotations
 
-import importlib
-import sys
-
 import numpy as np
 import pytest
+from conftest import build_package
 from gymnasium.vector import AutoresetMode, SyncVectorEnv
 
-from envgen.build import compile_specs, write
+from envgen.build import compile_specs
 from envgen.runtime import InvalidParam
 
 _BASE = """\
@@ -39,20 +37,9 @@ def _spec(tmp_path, **parts):
     return path
 
 
-def _built(tmp_path, spec, package):
-    out = tmp_path / package
-    compiled = compile_specs([spec], out)
-    assert not compiled.diagnostics, [d.format() for d in compiled.diagnostics]
-    write(compiled, out)
-    sys.path.insert(0, str(tmp_path))
-    try:
-        model = compiled.models[0]
-        single = importlib.import_module(f"{package}.{model.module_name}")
-        vector = importlib.import_module(f"{package}.{model.module_name}_vector")
-    finally:
-        sys.path.remove(str(tmp_path))
-    vector_class = getattr(vector, model.class_name.removesuffix("Env") + "VectorEnv")
-    return getattr(single, model.class_name), vector_class
+def _built(tmp_path, spec):
+    built = build_package(tmp_path, spec)
+    return built.single, built.vector
 
 
 @pytest.mark.parametrize(
@@ -87,7 +74,7 @@ def test_shapes_invalid_at_the_default_params_are_refused_at_build(tmp_path, par
 
 def test_shapes_of_params_are_checked_when_the_env_is_made(tmp_path):
     spec = _spec(tmp_path, obs_shape="[n]", state_shape="[n, 2]", observation="arr[:, 0]")
-    single, vector = _built(tmp_path, spec, "made_pkg")
+    single, vector = _built(tmp_path, spec)
     single(n=5).reset(seed=0)  # valid params still work
     state = r"s\.yaml:8:\d+: with n=6000000 state 'arr' would have shape \(6000000, 2\): "
     with pytest.raises(InvalidParam, match=state + "12000000 elements, more than"):
@@ -129,7 +116,7 @@ def test_discrete_observations_are_python_ints_as_in_the_vector_sub_envs(tmp_pat
     vector env's sub-env observations (final_obs) are ints. Every part, every step."""
     spec = tmp_path / "cells.yaml"
     spec.write_text(_DISCRETE)
-    single, vector = _built(tmp_path, spec, "cells_pkg")
+    single, vector = _built(tmp_path, spec)
     env = single()
     obs, _ = env.reset(seed=0)
     for t in range(30):
@@ -170,7 +157,7 @@ def test_observation_lengths_the_compiler_cannot_decide_are_checked_each_time(
     assert not compiled.diagnostics
     (note,) = [n for n in compiled.notes if "no JAX module" in n]
     assert "s.yaml:11:" in note
-    single, vector = _built(tmp_path, spec, f"undecided_{len(observation)}")
+    single, vector = _built(tmp_path, spec)
     for make in (single, lambda: vector(num_envs=2)):
         env = make()
         with pytest.raises(ObservationShapeError, match=r"s\.yaml:11:\d+: the observation has"):
@@ -183,7 +170,7 @@ def test_observation_lengths_checked_each_time_still_run_when_right(tmp_path):
     spec = _spec(
         tmp_path, obs_shape="[n + n // 2]", observation="concatenate([arr, zeros(n // 2)])"
     )
-    single, vector = _built(tmp_path, spec, "undecided_right")
+    single, vector = _built(tmp_path, spec)
     env, vec = single(n=4), vector(num_envs=3, n=4)
     obs, _ = env.reset(seed=0)
     batch, _ = vec.reset(seed=0)
@@ -253,15 +240,7 @@ def test_unknown_lengths_that_add_up_to_the_space_are_checked_not_refused(tmp_pa
     text = text.replace("  pos += 1\n", "  pos += 1\n  k = min(k + action, n)\n")
     spec = tmp_path / "s.yaml"
     spec.write_text(text)
-    compiled = compile_specs([spec], tmp_path / "padded")
-    assert not compiled.diagnostics, [d.format() for d in compiled.diagnostics]
-    write(compiled, tmp_path / "padded")
-    sys.path.insert(0, str(tmp_path))
-    try:
-        module = importlib.import_module(f"padded.{compiled.models[0].module_name}")
-    finally:
-        sys.path.remove(str(tmp_path))
-    env = getattr(module, compiled.models[0].class_name)()
+    env = build_package(tmp_path, spec).single()
     obs, _ = env.reset(seed=0)
     for _ in range(8):
         assert obs.shape == (3,)

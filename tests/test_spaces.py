@@ -3,14 +3,12 @@
 
 from __future__ import annotations
 
-import importlib
-import sys
-
 import numpy as np
 import pytest
+from conftest import build_package
 from gymnasium import spaces
 
-from envgen.build import compile_specs, write
+from envgen.build import compile_specs
 from envgen.runtime import InvalidParam
 
 _SPACES = """\
@@ -48,23 +46,8 @@ max_episode_steps: 10
 
 @pytest.fixture(scope="module")
 def made(tmp_path_factory):
-    root = tmp_path_factory.mktemp("spaces")
-    spec = root / "spaces.yaml"
-    spec.write_text(_SPACES)
-    compiled = compile_specs([spec], root / "spaces_pkg")
-    assert not compiled.diagnostics, [d.format() for d in compiled.diagnostics]
-    write(compiled, root / "spaces_pkg")
-    sys.path.insert(0, str(root))
-    try:
-        model = compiled.models[0]
-        single = importlib.import_module(f"spaces_pkg.{model.module_name}")
-        vector = importlib.import_module(f"spaces_pkg.{model.module_name}_vector")
-    finally:
-        sys.path.remove(str(root))
-    return (
-        getattr(single, model.class_name),
-        getattr(vector, model.class_name.removesuffix("Env") + "VectorEnv"),
-    )
+    built = build_package(tmp_path_factory.mktemp("spaces"), _SPACES, spec_name="spaces.yaml")
+    return built.single, built.vector
 
 
 def test_every_numeric_space_field_takes_params(made):

@@ -19,6 +19,7 @@ import gymnasium as gym
 import numba
 import numpy as np
 import pytest
+from conftest import build_package
 from gymnasium.vector import AutoresetMode, SyncVectorEnv
 from gymnasium.wrappers import TimeLimit
 
@@ -701,43 +702,32 @@ max_episode_steps: 30
 """
 
 
-def build_one(tmp_path, text, name):
+def build_one(tmp_path, text):
     """Compile one spec into a fresh package; its single and native vector env classes."""
-    (tmp_path / f"{name}.yaml").write_text(text)
-    compiled_one = compile_specs([tmp_path / f"{name}.yaml"], tmp_path / name)
-    assert not compiled_one.diagnostics, compiled_one.diagnostics
-    write(compiled_one, tmp_path / name)
-    model = compiled_one.models[0]
-    single = importlib.import_module(f"{name}.{model.module_name}")
-    vector = importlib.import_module(f"{name}.{model.module_name}_vector")
-    prefix = model.class_name.removesuffix("Env")
-    return getattr(single, model.class_name), getattr(vector, f"{prefix}VectorEnv")
+    built = build_package(tmp_path, text)
+    return built.single, built.vector
 
 
 def test_rounding_is_bit_exact_for_huge_values_and_signed_zeros(tmp_path):
-    sys.path.insert(0, str(tmp_path))
-    try:
-        single, vector = build_one(tmp_path, ROUNDING_SPEC, "rounding_envs")
-        for backend in ("numba", "numpy"):
-            vec = vector(num_envs=5, backend=backend)
-            sync = SyncVectorEnv([single for _ in range(5)])
-            got, want = vec.reset(seed=8), sync.reset(seed=8)
-            vec.action_space.seed(8)
-            negative_zeros = 0
-            largest = 0.0
-            for t in range(200):
-                actions = vec.action_space.sample()
-                got, want = vec.step(actions), sync.step(actions)
-                same(got, want, f"{backend} step {t}")
-                # array_equal calls -0.0 and 0.0 equal: compare the bits too
-                bits = got[0].view(np.uint64), want[0].view(np.uint64)
-                assert np.array_equal(*bits), (backend, t, got[0], want[0])
-                negative_zeros += int(np.signbit(want[0][want[0] == 0]).sum())
-                largest = max(largest, float(np.abs(want[0][:, 3]).max()))
-            assert largest > 2.0**63  # floor of values past int64 was compared
-            assert negative_zeros == 0  # the single env never returns -0.0 from these
-    finally:
-        sys.path.remove(str(tmp_path))
+    single, vector = build_one(tmp_path, ROUNDING_SPEC)
+    for backend in ("numba", "numpy"):
+        vec = vector(num_envs=5, backend=backend)
+        sync = SyncVectorEnv([single for _ in range(5)])
+        got, want = vec.reset(seed=8), sync.reset(seed=8)
+        vec.action_space.seed(8)
+        negative_zeros = 0
+        largest = 0.0
+        for t in range(200):
+            actions = vec.action_space.sample()
+            got, want = vec.step(actions), sync.step(actions)
+            same(got, want, f"{backend} step {t}")
+            # array_equal calls -0.0 and 0.0 equal: compare the bits too
+            bits = got[0].view(np.uint64), want[0].view(np.uint64)
+            assert np.array_equal(*bits), (backend, t, got[0], want[0])
+            negative_zeros += int(np.signbit(want[0][want[0] == 0]).sum())
+            largest = max(largest, float(np.abs(want[0][:, 3]).max()))
+        assert largest > 2.0**63  # floor of values past int64 was compared
+        assert negative_zeros == 0  # the single env never returns -0.0 from these
 
 
 @pytest.mark.parametrize("how", ["pickle", "deepcopy"])
@@ -781,25 +771,21 @@ terminated: abs(n) > 20
 def test_time_limit_override_and_a_state_named_n(tmp_path):
     """`max_episode_steps=` truncates a spec without a limit (both backends, like TimeLimit),
     and a state named `n` does not clash with the generated code's own names."""
-    sys.path.insert(0, str(tmp_path))
-    try:
-        single, vector = build_one(tmp_path, NO_LIMIT_SPEC, "no_limit_envs")
-        for backend in ("numba", "numpy"):
-            for limit in (None, 3):
-                vec = vector(num_envs=4, backend=backend, max_episode_steps=limit)
-                make = (lambda: single()) if limit is None else (lambda: TimeLimit(single(), 3))
-                sync = SyncVectorEnv([make for _ in range(4)])
-                same(vec.reset(seed=1), sync.reset(seed=1))
-                vec.action_space.seed(1)
-                truncations = 0
-                for t in range(40):
-                    actions = vec.action_space.sample()
-                    got = vec.step(actions)
-                    same(got, sync.step(actions), f"{backend} limit {limit} step {t}")
-                    truncations += int(got[3].sum())
-                assert (truncations > 0) == (limit is not None), (backend, limit)
-    finally:
-        sys.path.remove(str(tmp_path))
+    single, vector = build_one(tmp_path, NO_LIMIT_SPEC)
+    for backend in ("numba", "numpy"):
+        for limit in (None, 3):
+            vec = vector(num_envs=4, backend=backend, max_episode_steps=limit)
+            make = (lambda: single()) if limit is None else (lambda: TimeLimit(single(), 3))
+            sync = SyncVectorEnv([make for _ in range(4)])
+            same(vec.reset(seed=1), sync.reset(seed=1))
+            vec.action_space.seed(1)
+            truncations = 0
+            for t in range(40):
+                actions = vec.action_space.sample()
+                got = vec.step(actions)
+                same(got, sync.step(actions), f"{backend} limit {limit} step {t}")
+                truncations += int(got[3].sum())
+            assert (truncations > 0) == (limit is not None), (backend, limit)
 
 
 def test_streams_step_pcg64_as_numpy_does():
@@ -896,19 +882,15 @@ max_episode_steps: 7
 
 def test_draws_with_array_bounds_equal_the_single_env(tmp_path):
     """A newcomer's Pendulum port: the single env ran, the vector env crashed at reset."""
-    sys.path.insert(0, str(tmp_path))
-    try:
-        single, vector = build_one(tmp_path, ARRAY_BOUNDS_SPEC, "array_bounds_envs")
-        for backend in ("numpy", "numba"):
-            vec = vector(num_envs=4, backend=backend)
-            sync = SyncVectorEnv([single for _ in range(4)])
-            same(vec.reset(seed=3), sync.reset(seed=3), f"{backend} reset")
-            vec.action_space.seed(3)
-            for t in range(20):
-                actions = vec.action_space.sample()
-                same(vec.step(actions), sync.step(actions), f"{backend} step {t}")
-    finally:
-        sys.path.remove(str(tmp_path))
+    single, vector = build_one(tmp_path, ARRAY_BOUNDS_SPEC)
+    for backend in ("numpy", "numba"):
+        vec = vector(num_envs=4, backend=backend)
+        sync = SyncVectorEnv([single for _ in range(4)])
+        same(vec.reset(seed=3), sync.reset(seed=3), f"{backend} reset")
+        vec.action_space.seed(3)
+        for t in range(20):
+            actions = vec.action_space.sample()
+            same(vec.step(actions), sync.step(actions), f"{backend} step {t}")
 
 
 KERNEL_ARRAYS_SPEC = """\
@@ -960,24 +942,20 @@ def test_kernel_arrays_tables_functions_and_float32_actions(tmp_path):
     functions (one returning an element of a computed array), sized uniform draws with
     array bounds, array sin in a let, roll/cumsum/argmax/flatnonzero, and a float32 Box
     action compared with 0.1 as NumPy 2 does (in float32: np.float32(0.1) > 0.1 is False)."""
-    sys.path.insert(0, str(tmp_path))
-    try:
-        single, vector = build_one(tmp_path, KERNEL_ARRAYS_SPEC, "kernel_arrays_envs")
-        edges = np.array([0.1, -0.1, 0.3, -1.0, 1.0, 0.0], dtype=np.float32)
-        for backend in ("numba", "numpy"):
-            vec = vector(num_envs=4, backend=backend)
-            assert vec.backend == backend, vec.backend_note
-            sync = SyncVectorEnv([single for _ in range(4)])
-            same(vec.reset(seed=2), sync.reset(seed=2), f"{backend} reset")
-            vec.action_space.seed(2)
-            rng = np.random.default_rng(2)
-            for t in range(120):
-                actions = vec.action_space.sample()
-                if t % 3 == 0:  # exactly representable edges, e.g. float32(0.1)
-                    actions = rng.choice(edges, size=actions.shape)
-                same(vec.step(actions), sync.step(actions), f"{backend} step {t}")
-    finally:
-        sys.path.remove(str(tmp_path))
+    single, vector = build_one(tmp_path, KERNEL_ARRAYS_SPEC)
+    edges = np.array([0.1, -0.1, 0.3, -1.0, 1.0, 0.0], dtype=np.float32)
+    for backend in ("numba", "numpy"):
+        vec = vector(num_envs=4, backend=backend)
+        assert vec.backend == backend, vec.backend_note
+        sync = SyncVectorEnv([single for _ in range(4)])
+        same(vec.reset(seed=2), sync.reset(seed=2), f"{backend} reset")
+        vec.action_space.seed(2)
+        rng = np.random.default_rng(2)
+        for t in range(120):
+            actions = vec.action_space.sample()
+            if t % 3 == 0:  # exactly representable edges, e.g. float32(0.1)
+                actions = rng.choice(edges, size=actions.shape)
+            same(vec.step(actions), sync.step(actions), f"{backend} step {t}")
 
 
 def test_a_time_limit_during_compilation_is_not_a_quiet_fallback(built, monkeypatch):
@@ -1056,22 +1034,17 @@ def test_kernels_that_once_fell_back_compile(tmp_path, text):
     """Numba has no float(bool): `float(s == 2)` and a bool reward compile all the same
     (the lead saw a spec with `reward: float(s == n - 1)` fall back to NumPy with a
     warning); sized Generator draws beside uniform() got the wrong helper (N17)."""
-    sys.path.insert(0, str(tmp_path))
-    try:
-        package = "fell_back_envs_" + str(text.count("\n"))
-        single, vector = build_one(tmp_path, text, package)
-        with warnings.catch_warnings():
-            warnings.simplefilter("error")  # no "could not compile" warning
-            vec = vector(num_envs=3, backend="auto")
-        assert vec.backend == "numba", vec.backend_note
-        sync = SyncVectorEnv([single for _ in range(3)])
-        same(vec.reset(seed=0), sync.reset(seed=0))
-        vec.action_space.seed(0)
-        for t in range(40):
-            actions = vec.action_space.sample()
-            same(vec.step(actions), sync.step(actions), f"step {t}")
-    finally:
-        sys.path.remove(str(tmp_path))
+    single, vector = build_one(tmp_path, text)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "could not compile" warning
+        vec = vector(num_envs=3, backend="auto")
+    assert vec.backend == "numba", vec.backend_note
+    sync = SyncVectorEnv([single for _ in range(3)])
+    same(vec.reset(seed=0), sync.reset(seed=0))
+    vec.action_space.seed(0)
+    for t in range(40):
+        actions = vec.action_space.sample()
+        same(vec.step(actions), sync.step(actions), f"step {t}")
 
 
 #: From newcomer trial 4 (N1): small int and float32 scalar state, which got no kernel.
@@ -1135,20 +1108,16 @@ max_episode_steps: 400
 def test_small_int_and_float32_state_step_in_the_kernel(tmp_path, mode):
     """uint8/int8/int16 state that wraps and float32 state step in the kernel, bit for bit
     and type for type like the single envs (they got no kernel before)."""
-    sys.path.insert(0, str(tmp_path))
-    try:
-        for number, text in enumerate((ODOMETER_SPEC, LANDER_SPEC)):
-            single, vector = build_one(tmp_path, text, f"narrow_envs_{number}")
-            vec = vector(num_envs=6, backend="numba", autoreset_mode=mode)
-            sync = SyncVectorEnv([single for _ in range(6)], autoreset_mode=mode)
-            with np.errstate(over="ignore"):  # the single env's uint8 + uint8 wraps
-                same(vec.reset(seed=5), sync.reset(seed=5))
-                vec.action_space.seed(5)
-                for t in range(300):
-                    actions = vec.action_space.sample()
-                    same(vec.step(actions), sync.step(actions), f"{single.__name__} step {t}")
-    finally:
-        sys.path.remove(str(tmp_path))
+    for text in (ODOMETER_SPEC, LANDER_SPEC):
+        single, vector = build_one(tmp_path, text)
+        vec = vector(num_envs=6, backend="numba", autoreset_mode=mode)
+        sync = SyncVectorEnv([single for _ in range(6)], autoreset_mode=mode)
+        with np.errstate(over="ignore"):  # the single env's uint8 + uint8 wraps
+            same(vec.reset(seed=5), sync.reset(seed=5))
+            vec.action_space.seed(5)
+            for t in range(300):
+                actions = vec.action_space.sample()
+                same(vec.step(actions), sync.step(actions), f"{single.__name__} step {t}")
 
 
 #: A name made per env through a chain inside a loop: c is per env only from the third pass
@@ -1180,12 +1149,8 @@ max_episode_steps: 10
 
 
 def test_a_name_made_per_env_through_a_chain_in_a_loop(tmp_path):
-    sys.path.insert(0, str(tmp_path))
-    try:
-        single, vector = build_one(tmp_path, LOOP_CHAIN_SPEC, "loop_chain_envs")
-        for backend in ("numpy", "numba"):
-            vec = vector(num_envs=6, backend=backend)
-            assert vec.backend == backend, vec.backend_note
-            step_alike(vec, SyncVectorEnv([single for _ in range(6)]), 3, 25)
-    finally:
-        sys.path.remove(str(tmp_path))
+    single, vector = build_one(tmp_path, LOOP_CHAIN_SPEC)
+    for backend in ("numpy", "numba"):
+        vec = vector(num_envs=6, backend=backend)
+        assert vec.backend == backend, vec.backend_note
+        step_alike(vec, SyncVectorEnv([single for _ in range(6)]), 3, 25)
