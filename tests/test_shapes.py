@@ -1,6 +1,7 @@
-"""Shapes the params decide: refused at build where the default params make them invalid,
-checked when the env is made for the params it is made with; and observation parts of the
-single env with the Python types the vector env's sub-envs give."""
+"""Shapes the params decide: checked when the env is made for the params it is made with
+(those invalid at the default params are refused at build: tests/bad_specs/*_at_default_params
+and obs_reshape_zero_beside_minus_one, each with its message, line:column and hint); and
+observation parts of the single env with the Python types the vector env's sub-envs give."""
 
 from __future__ import annotations
 
@@ -40,36 +41,6 @@ def _spec(tmp_path, **parts):
 def _built(tmp_path, spec):
     built = build_package(tmp_path, spec)
     return built.single, built.vector
-
-
-@pytest.mark.parametrize(
-    ("parts", "line", "message"),
-    [
-        (  # hostile B16
-            {"state_shape": "[n - 5]"},
-            8,
-            "the shape (n - 5,) is (-2,) with the default params (n=3): a negative length",
-        ),
-        (  # hostile B22
-            {"state_shape": "[n * 1000000000]"},
-            8,
-            "is (3000000000,) with the default params (n=3): 3000000000 elements, more than",
-        ),
-        ({"obs_shape": "[n - 3]"}, 5, "is (0,) with the default params (n=3): a length of 0"),
-        (  # hostile B17: NumPy cannot infer -1 beside a 0
-            {"obs_shape": "[n]", "observation": "ravel(reshape(arange(n), (0, -1)))"},
-            11,
-            "a length of 0 beside -1 in (0, -1)",
-        ),
-    ],
-)
-def test_shapes_invalid_at_the_default_params_are_refused_at_build(tmp_path, parts, line, message):
-    compiled = compile_specs([_spec(tmp_path, **parts)], tmp_path / "pkg")
-    (diagnostic,) = compiled.diagnostics
-    assert message in diagnostic.message
-    assert diagnostic.location.line == line
-    assert diagnostic.hint
-    assert compiled.files == {}
 
 
 def test_shapes_of_params_are_checked_when_the_env_is_made(tmp_path):
