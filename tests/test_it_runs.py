@@ -501,42 +501,101 @@ def test_a_note_on_state_types_names_the_variable_types_and_line(tmp_path):
 _PRINTING_NAMES = {"T", "ANY", "NUMERIC", "Sym", "array_dtype", "list_literal_dtype"}
 
 
+_TYPES = "envgen.compiler.types"
+
+
+def _type_rules() -> set[str]:
+    """The functions of `compiler/types.py` that a backend may not call, under any name or
+    module they are imported from (another compiler module may re-export them)."""
+    tree = ast.parse(Path(_printer.__file__).parents[1].joinpath("compiler/types.py").read_text())
+    return {n.name for n in tree.body if isinstance(n, ast.FunctionDef)} - _PRINTING_NAMES
+
+
+def _offenders(source: str, name: str, package: str = "envgen.backends") -> list[str]:
+    """What in one backend module (`name`, in `package`) decides types: an import of NumPy
+    or of a type rule (relative imports resolved), or a `Scope` class keeping types."""
+    rules = _type_rules()
+    offenders = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.startswith("numpy"):
+                    offenders.append(f"{name}:{node.lineno}: imports numpy")
+                if alias.name == _TYPES:
+                    offenders.append(f"{name}:{node.lineno}: imports compiler.types")
+        if isinstance(node, ast.ImportFrom):
+            names = [a.name for a in node.names]
+            module = node.module or ""
+            if node.level:  # relative to `package`: `..` from envgen.backends is envgen
+                parts = package.split(".")[: len(package.split(".")) + 1 - node.level]
+                module = ".".join(parts + ([node.module] if node.module else []))
+            if "numpy" in names or module.startswith("numpy"):
+                offenders.append(f"{name}:{node.lineno}: imports numpy")
+            if module == _TYPES:
+                offenders += [
+                    f"{name}:{node.lineno}: imports the type rule {n}"
+                    for n in names
+                    if n not in _PRINTING_NAMES
+                ]
+            elif module.startswith("envgen.compiler"):
+                if module == "envgen.compiler" and "types" in names:
+                    offenders.append(f"{name}:{node.lineno}: imports compiler.types")
+                offenders += [
+                    f"{name}:{node.lineno}: imports the type rule {n} from {module}"
+                    for n in names
+                    if n in rules or n == "*"
+                ]
+        if isinstance(node, ast.ClassDef) and node.name == "Scope":
+            for field in node.body:
+                if isinstance(field, ast.AnnAssign) and "T" in {
+                    n.id for n in ast.walk(field.annotation) if isinstance(n, ast.Name)
+                }:
+                    offenders.append(f"{name}:{field.lineno}: a Scope keeps types")
+    return offenders
+
+
 def test_backends_only_print_the_ir():
     """No backend module decides types (issue 13): none imports NumPy to work a dtype out,
     none imports a type rule from `compiler/types.py`, and the vector printer's scope keeps
     no type per name (the run-time types of state across steps, which values are per env
     and the dtype each operation converts to are the analysis's: `EnvModel.step_variants`,
     `per_env`, `operand_dtypes`)."""
-    import ast as ast_
-
     backends = Path(_printer.__file__).parent
     offenders = []
     for path in sorted(backends.glob("*.py")):
-        tree = ast_.parse(path.read_text())
-        for node in ast_.walk(tree):
-            if isinstance(node, (ast_.Import, ast_.ImportFrom)):
-                names = [a.name for a in node.names]
-                module = node.module if isinstance(node, ast_.ImportFrom) else None
-                if "numpy" in names or (module or "").startswith("numpy"):
-                    offenders.append(f"{path.name}:{node.lineno}: imports numpy")
-                if module == "envgen.compiler.types":
-                    offenders += [
-                        f"{path.name}:{node.lineno}: imports the type rule {name}"
-                        for name in names
-                        if name not in _PRINTING_NAMES
-                    ]
-                if module == "envgen.compiler" and "types" in names:
-                    offenders.append(f"{path.name}:{node.lineno}: imports compiler.types")
-            if isinstance(node, ast_.ClassDef) and node.name == "Scope":
-                for field in node.body:
-                    if isinstance(field, ast_.AnnAssign) and "T" in {
-                        n.id for n in ast_.walk(field.annotation) if isinstance(n, ast_.Name)
-                    }:
-                        offenders.append(f"{path.name}:{field.lineno}: a Scope keeps types")
+        offenders += _offenders(path.read_text(), path.name)
     assert not offenders, offenders
-    # the checks see what they look for: the analysis's own modules would fail them
-    compiler = backends.parent / "compiler"
-    assert "promote" in (compiler / "_expressions.py").read_text()
+
+
+def test_the_check_that_backends_only_print_sees_what_it_looks_for():
+    """The check above flags each way a backend could take a type rule: absolute, relative
+    and aliased imports, a rule re-exported by another compiler module, NumPy, a typed
+    Scope; and passes the printing names."""
+    planted = (
+        "from envgen.compiler.types import promote\n"  # 1
+        "from ..compiler.types import join\n"  # 2
+        "from ..compiler import types\n"  # 3
+        "import envgen.compiler.types as t\n"  # 4
+        "from envgen.compiler._expressions import binary_result as rule\n"  # 5
+        "from .._compiler_alias import x\n"  # 6: not the compiler: fine
+        "import numpy as np\n"  # 7
+        "from numpy import float32\n"  # 8
+        "from envgen.compiler.types import T, ANY, array_dtype\n"  # 9: printing names
+        "from . import _printer\n"  # 10
+        "class Scope:\n"  # 11
+        "    names: dict[str, T]\n"  # 12
+    )
+    assert _offenders(planted, "planted.py") == [
+        "planted.py:1: imports the type rule promote",
+        "planted.py:2: imports the type rule join",
+        "planted.py:3: imports compiler.types",
+        "planted.py:4: imports compiler.types",
+        "planted.py:5: imports the type rule binary_result from envgen.compiler._expressions",
+        "planted.py:7: imports numpy",
+        "planted.py:8: imports numpy",
+        "planted.py:12: a Scope keeps types",
+    ]
+    assert {"promote", "join", "binary_result", "operand_dtype"} <= _type_rules()
 
 
 def test_the_ir_types_the_step_once_per_entry_state_types(tmp_path):
