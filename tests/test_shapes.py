@@ -5,6 +5,8 @@ observation parts of the single env with the Python types the vector env's sub-e
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from conftest import build_package
@@ -137,17 +139,6 @@ def test_observation_lengths_the_compiler_cannot_decide_are_checked_each_time(
                 env.step(env.action_space.sample())
 
 
-def test_observation_lengths_checked_each_time_still_run_when_right(tmp_path):
-    spec = _spec(
-        tmp_path, obs_shape="[n + n // 2]", observation="concatenate([arr, zeros(n // 2)])"
-    )
-    single, vector = _built(tmp_path, spec)
-    env, vec = single(n=4), vector(num_envs=3, n=4)
-    obs, _ = env.reset(seed=0)
-    batch, _ = vec.reset(seed=0)
-    assert obs.shape == (6,) == batch.shape[1:] and env.observation_space.contains(obs)
-
-
 @pytest.mark.parametrize(
     ("observation", "at"),
     [  # hostile trial 4 H7: lengths that change with the state, from step to step
@@ -198,24 +189,45 @@ def test_state_slices_by_params_still_build(tmp_path):
     assert not compile_specs([spec], tmp_path / "pkg").diagnostics
 
 
-def test_unknown_lengths_that_add_up_to_the_space_are_checked_not_refused(tmp_path):
-    """`concatenate([arr[:k], zeros(n - k)])` (k <= n) pads to n: two unknown lengths whose
-    sum the types cannot see; the single env checks each observation instead."""
-    text = _BASE.format(
-        obs_shape="[n]", state_shape="[n]", observation="concatenate([arr[:k], zeros(n - k)])"
-    )
+@pytest.mark.parametrize(
+    ("obs_shape", "observation", "params", "length"),
+    [
+        ("[n + n // 2]", "concatenate([arr, zeros(n // 2)])", {"n": 4}, 6),  # // is not followed
+        # k <= n pads to n: two unknown lengths whose sum the types cannot see
+        ("[n]", "concatenate([arr[:k], zeros(n - k)])", {}, 3),
+    ],
+)
+def test_unknown_lengths_that_fit_the_space_are_checked_each_time_and_run(
+    tmp_path, obs_shape, observation, params, length
+):
+    """An observation whose length the compiler cannot tell is not refused: the generated
+    envs check its shape at each observation (`_rt.fixed_shape`, at the observation's
+    line:column), and run when it is right."""
+    text = _BASE.format(obs_shape=obs_shape, state_shape="[n]", observation=observation)
     text = text.replace(
         "  pos: {dtype: int64, init: 0}\n",
         "  pos: {dtype: int64, init: 0}\n  k: {dtype: int64, init: 1}\n",
     )
     text = text.replace("  pos += 1\n", "  pos += 1\n  k = min(k + action, n)\n")
-    spec = tmp_path / "s.yaml"
-    spec.write_text(text)
-    env = build_package(tmp_path, spec).single()
-    obs, _ = env.reset(seed=0)
-    for _ in range(8):
-        assert obs.shape == (3,)
-        obs, *_ = env.step(1)
+    built = build_package(tmp_path, text, spec_name="s.yaml")
+    (note,) = [n for n in built.compiled.notes if "no JAX module" in n]
+    assert "s.yaml:13:14: an observation whose length the compiler could not tell" in note
+    name = built.model.module_name
+    checked = [f for f in (f"{name}.py", f"{name}_vector.py") if f in built.compiled.files]
+    assert checked[0] == f"{name}.py" and (built.vector is None) == (len(checked) == 1)
+    for file in checked:
+        source = built.compiled.files[file]
+        assert source.count("_rt.fixed_shape(") == 1, file
+        assert re.search(r'_rt\.fixed_shape\(.*?s\.yaml:13:14",?\s*\)', source, re.S), file
+    envs = [built.single(**params)]
+    if built.vector is not None:
+        envs.append(built.vector(num_envs=3, **params))
+    for env in envs:
+        obs, _ = env.reset(seed=0)
+        for _ in range(8):
+            assert obs.shape[-1:] == (length,), obs.shape
+            assert env.observation_space.contains(obs), obs
+            obs, *_ = env.step(env.action_space.sample())
 
 
 def test_reshape_of_state_that_the_default_params_cannot_divide_is_refused(tmp_path):
