@@ -308,8 +308,7 @@ def test_indices_that_only_envs_on_another_path_would_overflow_do_not_raise(
         pos = pos + 1
         """,
     ).replace("reward: 0.0", "reward: 0.0\nterminated: pos >= 3")
-    ended = Built(tmp_path / "ends", ends) if (tmp_path / "ends").mkdir() is None else None
-    assert ended is not None
+    ended = Built(tmp_path, ends)  # a package of its own: build_package numbers them
     for backend in ("numpy", "numba"):
         vec = ended.vector(num_envs=2, backend=backend)
         sync = gym.vector.SyncVectorEnv([lambda: gym.make(ended.model.spec.id)] * 2)
@@ -350,8 +349,7 @@ def test_sign_of_array_elements_and_scalars_in_every_backend(tmp_path: Path) -> 
 def test_ints_in_a_narrow_int_box_wrap_in_every_backend(tmp_path: Path) -> None:
     # hostile trial 4 H24: 256 in a uint8 Box raised OverflowError in the single env and was
     # 0 in the vector envs and JAX
-    spec = tmp_path / "u8.yaml"
-    spec.write_text(
+    spec = (
         "id: num/Byte-v0\n"
         "action_space: {Discrete: 2}\n"
         "observation_space: {Box: {low: 0, high: 255, shape: [2], dtype: uint8}}\n"
@@ -363,7 +361,7 @@ def test_ints_in_a_narrow_int_box_wrap_in_every_backend(tmp_path: Path) -> None:
         "reward: 0.0\n"
         "max_episode_steps: 50\n"
     )
-    built = Built(tmp_path, spec.read_text())
+    built = Built(tmp_path, spec)
     env = gym.make("num/Byte-v0")
     obs = [env.reset(seed=0)[0]] + [env.step(0)[0] for _ in range(3)]
     assert [o.tolist() for o in obs] == [[250, 244], [253, 250], [0, 0], [3, 6]]
