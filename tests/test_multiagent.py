@@ -639,6 +639,18 @@ def test_rejoin_problems_known_with_the_defaults_are_build_errors(
     assert [d.location.line for d in compiled.diagnostics] == [9], compiled.diagnostics
     assert words in compiled.diagnostics[0].message, compiled.diagnostics[0].format()
     assert compiled.files == {}
-    # the same game with a times that fits builds, and its env is made
-    fine = _build(tmp_path, _REJOIN_GAME.format(times="n - 1", more=""))
-    assert not fine.diagnostics and fine.files
+
+
+def test_the_rejoin_game_with_a_times_that_fits_builds_and_is_made(tmp_path: Path) -> None:
+    """The game the build errors above start from, with `times: n - 1` (1 with the defaults):
+    it builds, and its env is made with each agent coming back once."""
+    text = _REJOIN_GAME.format(times="n - 1", more="").replace("Back-v0", "BackFits-v0")
+    path = tmp_path / "game.yaml"
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    (env_id,) = envgen.multiagent.from_specs([path])
+    env = _module(env_id).parallel_env()
+    assert env.possible_agents == ["w_0", "w_1", "w_0_r1", "w_1_r1"]
+    env.reset(seed=0)
+    assert env.agents == ["w_0", "w_1"]
+    env.step({"w_0": 1, "w_1": 1})
+    assert env.agents == ["w_0_r1", "w_1_r1"]
