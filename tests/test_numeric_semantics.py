@@ -370,3 +370,18 @@ def test_ints_in_a_narrow_int_box_wrap_in_every_backend(tmp_path: Path) -> None:
         vec = built.vector(num_envs=2, backend=backend)
         got = [vec.reset(seed=0)[0]] + [vec.step(np.array([0, 0]))[0] for _ in range(3)]
         assert [g[0].tolist() for g in got] == [o.tolist() for o in obs], backend
+        assert all(g.dtype == np.uint8 for g in got), backend
+    if built.jax is not None:
+        import jax
+
+        module = built.jax
+        with jax.enable_x64(True):
+            static = module.SingleEnv()
+            params = module.default_params(static)
+            state = module.reset(jax.random.key(0), params, static)
+            got = [np.asarray(module.observe(state, params, static))]
+            for _ in range(3):
+                state = module.step(jax.random.key(0), state, np.int64(0), params, static)[0]
+                got.append(np.asarray(module.observe(state, params, static)))
+        assert [g.tolist() for g in got] == [o.tolist() for o in obs], "JAX (x64)"
+        assert all(g.dtype == np.uint8 for g in got), "JAX (x64)"
