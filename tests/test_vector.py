@@ -1109,12 +1109,18 @@ max_episode_steps: 400
 """
 
 
+@pytest.fixture(scope="module")
+def narrow_envs(tmp_path_factory):
+    """The single and vector env classes of ODOMETER_SPEC and LANDER_SPEC, built once."""
+    root = tmp_path_factory.mktemp("narrow")
+    return [build_one(root, text) for text in (ODOMETER_SPEC, LANDER_SPEC)]
+
+
 @pytest.mark.parametrize("mode", [AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP])
-def test_small_int_and_float32_state_step_in_the_kernel(tmp_path, mode):
+def test_small_int_and_float32_state_step_in_the_kernel(narrow_envs, mode):
     """uint8/int8/int16 state that wraps and float32 state step in the kernel, bit for bit
     and type for type like the single envs (they got no kernel before)."""
-    for text in (ODOMETER_SPEC, LANDER_SPEC):
-        single, vector = build_one(tmp_path, text)
+    for single, vector in narrow_envs:
         vec = vector(num_envs=6, backend="numba", autoreset_mode=mode)
         sync = SyncVectorEnv([single for _ in range(6)], autoreset_mode=mode)
         with np.errstate(over="ignore"):  # the single env's uint8 + uint8 wraps
