@@ -24,16 +24,30 @@ _PACKAGES = itertools.count()
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 
 
+def envgen_script() -> str:
+    """The installed `envgen` console script, as a user types `envgen ...` (`python -m`
+    would put the working folder first on sys.path by itself)."""
+    script = Path(sys.executable).with_name("envgen")
+    if not script.exists():
+        pytest.fail(f"the envgen console script is not installed next to {sys.executable}")
+    return str(script)
+
+
 def run_envgen(
     *args: str,
     cwd: Path = ROOT,
     check: bool = False,
     env: dict[str, str] | None = None,
     timeout: float = 300,
+    script: bool = False,
+    no_traceback: bool = False,
 ) -> subprocess.CompletedProcess:
-    """Run the real `envgen` CLI in a subprocess (`env`: its whole environment)."""
+    """Run the real `envgen` CLI in a subprocess (`env`: its whole environment; `script`:
+    the console script rather than `python -m envgen.cli`; `no_traceback`: fail the test
+    if the command printed one)."""
+    command = [envgen_script()] if script else [sys.executable, "-m", "envgen.cli"]
     result = subprocess.run(
-        [sys.executable, "-m", "envgen.cli", *args],
+        [*command, *args],
         cwd=cwd,
         env=env,
         capture_output=True,
@@ -42,6 +56,8 @@ def run_envgen(
     )
     if check and result.returncode != 0:
         raise AssertionError(f"envgen {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+    if no_traceback:
+        assert "Traceback" not in result.stderr, result.stderr
     return result
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import gymnasium as gym
 import numpy as np
 import pytest
+from conftest import run_envgen
 from gymnasium.utils.env_checker import check_env
 
 from envgen.cli import _scaffold
@@ -22,15 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def envgen(*args: str, cwd: Path = ROOT, timeout: float = 300) -> subprocess.CompletedProcess:
-    result = subprocess.run(
-        [sys.executable, "-m", "envgen.cli", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-    assert "Traceback" not in result.stderr, result.stderr
-    return result
+    return run_envgen(*args, cwd=cwd, timeout=timeout, no_traceback=True)
 
 
 # --- envgen new -----------------------------------------------------------------------

@@ -84,16 +84,6 @@ def test_jax_make_refuses_a_package_that_is_not_a_package_name(package: str) -> 
     assert find("envgen/CartPole-v1", "generated").module == "generated.envgen_cart_pole_v1_jax"
 
 
-def _envgen_script() -> str:
-    """The installed `envgen` console script (not `python -m`, which puts the working
-    folder first on sys.path by itself)."""
-    import shutil
-    import sys
-
-    script = Path(sys.executable).parent / "envgen"
-    return str(script) if script.exists() else shutil.which("envgen") or "envgen"
-
-
 def test_commands_import_nothing_from_the_working_folder_but_the_package_named(
     tmp_path: Path,
 ) -> None:
@@ -110,9 +100,8 @@ def test_commands_import_nothing_from_the_working_folder_but_the_package_named(
         )
 
     def envgen(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [_envgen_script(), *args], cwd=tmp_path, capture_output=True, text=True, timeout=300
-        )
+        # the console script: `python -m` would put the working folder first on sys.path
+        return run_envgen(*args, cwd=tmp_path, script=True)
 
     for args in (["validate", "spec.yaml"], ["build", "spec.yaml", "-o", "mygen"]):
         result = envgen(*args)

@@ -10,10 +10,10 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from conftest import run_envgen
 
 ROOT = Path(__file__).resolve().parent.parent
 CORRIDOR = """\
@@ -35,26 +35,21 @@ render:
 """
 
 
-def _run(command: list[str], cwd: Path) -> subprocess.CompletedProcess:
+def _environment() -> dict[str, str]:
     env = dict(os.environ)
     # only the repository (for envgen itself), never the working folder
     env["PYTHONPATH"] = str(ROOT)
-    result = subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=300, env=env)
-    assert "Traceback" not in result.stderr, result.stderr
-    return result
+    return env
 
 
 def envgen(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
-    return _run([sys.executable, "-m", "envgen.cli", *args], cwd)
+    return run_envgen(*args, cwd=cwd, env=_environment(), no_traceback=True)
 
 
 def envgen_script(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     """The console script, as a user types `envgen ...` (the current folder is not on the
     path unless envgen puts it there)."""
-    script = Path(sys.executable).with_name("envgen")
-    if not script.exists():
-        pytest.fail(f"the envgen console script is not installed next to {sys.executable}")
-    return _run([str(script), *args], cwd)
+    return run_envgen(*args, cwd=cwd, env=_environment(), script=True, no_traceback=True)
 
 
 # --- -p NAME=VALUE and --params FILE ------------------------------------------------------
