@@ -95,12 +95,13 @@ def test_time_limit_override_follows_timelimit_around_the_single_env() -> None:
             GoLeftV0VectorEnv(num_envs=2, max_episode_steps=bad)
 
 
-def test_sub_envs_take_invalid_actions_as_the_single_env_does() -> None:
-    """Hostile trial 4 (H15): the action each sub-env gets is what SyncVectorEnv would pass
-    its single env, and `invalid_action` acts on it as there. 'raise' refuses float rows
-    (not in a Discrete or MultiDiscrete space) in both backends, naming the single space;
-    'ignore' steps what the batch can hold unchanged and refuses the rest (1.7, "1", None),
-    where the single env would step a value the vector env could only convert."""
+def test_sub_envs_refuse_what_the_batch_cannot_hold_unchanged() -> None:
+    """Hostile trial 4 (H15): the vector env's own rule for actions its batch cannot hold
+    as given (not the single env's: this test does not claim the two agree on them).
+    'raise' refuses float rows (not in a Discrete or MultiDiscrete space) in both backends,
+    naming the single space; 'ignore' steps integral floats as SyncVectorEnv of single envs
+    does and refuses the rest (1.7, "1", None), where the single env would step a value the
+    vector env could only convert."""
     from gymnasium.vector import SyncVectorEnv
 
     from generated.envgen_go_left_v0 import GoLeftV0Env
