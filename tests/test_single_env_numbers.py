@@ -3,35 +3,18 @@ checks it leaves out where bounds prove them needless, and the ones it keeps."""
 
 from __future__ import annotations
 
-import importlib
-import itertools
-import sys
 from pathlib import Path
 
 import gymnasium as gym
+from conftest import build_package
 
-from envgen.build import compile_specs, write
-
-_PACKAGES = itertools.count()
 INT64_MIN = -(2**63)
 
 
 def _build(tmp_path: Path, text: str) -> tuple[str, str]:
     """Build one spec into its own package; its env id and its single env's source."""
-    path = tmp_path / "spec.yaml"
-    path.write_text(text)
-    package = f"single_env_numbers_{next(_PACKAGES)}"
-    compiled = compile_specs([path], tmp_path / package)
-    assert not compiled.diagnostics, "\n".join(d.format() for d in compiled.diagnostics)
-    write(compiled, tmp_path / package)
-    sys.path.insert(0, str(tmp_path))
-    try:
-        importlib.import_module(package)  # registers the env with Gymnasium
-    finally:
-        sys.path.remove(str(tmp_path))
-    model = compiled.models[0]
-    source = (tmp_path / package / f"{model.module_name}.py").read_text()
-    return model.spec.id, source
+    built = build_package(tmp_path, text, register=True)  # registers the env with Gymnasium
+    return built.model.spec.id, built.compiled.files[f"{built.model.module_name}.py"]
 
 
 def _step_source(source: str) -> str:
