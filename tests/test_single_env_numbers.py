@@ -6,7 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import gymnasium as gym
+import numpy as np
+import pytest
 from conftest import build_package
+
+from envgen.runtime import ObservationShapeError
 
 INT64_MIN = -(2**63)
 
@@ -103,3 +107,31 @@ def test_reward_observation_info_run_plainly_and_keep_ieee_results(tmp_path: Pat
     env.step(0)
     _, reward, _, _, _ = env.step(0)  # d is -1.0: -1 + (-1.0 / 0.0)
     assert reward == float("-inf")
+
+
+def test_a_checked_length_observation_is_built_as_an_unchecked_one(tmp_path: Path) -> None:
+    # review r2 item 6: the checked-length branch had its own dtype table, without the
+    # narrow-int wrap of an int Box
+    env_id, source = _build(
+        tmp_path,
+        "id: nums/Checked-v0\n"
+        "params:\n"
+        "  n: {default: 1, ge: 0}\n"
+        "action_space: {Discrete: 2}\n"
+        "observation_space: {Box: {low: 0, high: 255, shape: [2], dtype: uint8}}\n"
+        "state:\n"
+        "  x: {dtype: int64, init: 250}\n"
+        "step: |\n"
+        "  x = x + 3\n"
+        "observation: concatenate([ones(2, dtype='int64') * x, arange(n // 2)])\n"
+        "reward: 0.0\n"
+        "max_episode_steps: 50\n",
+    )
+    get_obs = source[source.index("    def _get_obs(") :]
+    assert "_rt.fixed_shape(" in get_obs and ".astype(np.uint8)" in get_obs, get_obs
+    env = gym.make(env_id).unwrapped
+    obs = [env.reset(seed=0)[0]] + [env.step(0)[0] for _ in range(2)]
+    assert [o.tolist() for o in obs] == [[250, 250], [253, 253], [0, 0]]
+    assert all(o.dtype == np.uint8 for o in obs)
+    with pytest.raises(ObservationShapeError, match="shape"):
+        gym.make(env_id, n=2).reset(seed=0)  # three values for a space of two

@@ -199,34 +199,38 @@ def _observation_code(obs: ObservationModel, tr: Translator, space_ref: str) -> 
     assert obs.code is not None
     value = tr.code(obs.code)
     t = obs.code.type
-    if kind in ("Box", "MultiDiscrete", "MultiBinary") and obs.check_shape_at is not None:
+    if kind in ("Box", "MultiDiscrete", "MultiBinary"):
+        array = _array_observation(obs, value)
+        if obs.check_shape_at is None:
+            return array
         # a length the compiler could not decide: checked each time (envgen/compiler/_observation)
-        dtype = (
-            np_dtype(space.dtype)
-            if kind == "Box"
-            else {"MultiBinary": "np.int8"}.get(kind, "np.int64")
-        )
         where = literal(obs.check_shape_at)
-        return f"_rt.fixed_shape(np.array({value}, dtype={dtype}), {space_ref}.shape, {where})"
-    if kind == "Box":
-        if isinstance(obs.code.expr, ast.List) and value.endswith("])"):
-            value = value.removeprefix("np.array(")[:-1]  # the list itself, built once
-        if t.kind == "int" and space.dtype in _NARROW_INTS and t.dtype != space.dtype:
-            # ints into a narrower int Box wrap (docs/spec.md, "Numbers"), as the vector env
-            # and JAX cast; np.array([256], dtype=np.uint8) would raise OverflowError
-            return f"np.array({value}, dtype=np.int64).astype({np_dtype(space.dtype)})"
-        return f"np.array({value}, dtype={np_dtype(space.dtype)})"
+        return f"_rt.fixed_shape({array}, {space_ref}.shape, {where})"
     if kind == "Discrete":
         # int() even where the types say a plain int: scalar state may hold a NumPy int at
         # run time (`s = table[s, action]`), and the vector env's sub-env observations are ints
         return value if isinstance(obs.code.expr, ast.Constant) else f"int({value})"
+    if kind == "Text":
+        return value if t.dtype == "str" else f"str({value})"
+    return f"_rt.to_space({space_ref}, {value})"
+
+
+def _array_observation(obs: ObservationModel, value: str) -> str:
+    """A fresh array of a Box, MultiDiscrete or MultiBinary observation's dtype."""
+    assert obs.code is not None
+    kind, t = obs.space.kind, obs.code.type
     if kind == "MultiDiscrete":
         return f"np.array({value}, dtype=np.int64)"
     if kind == "MultiBinary":
         return f"np.array({value}, dtype=np.int8)"
-    if kind == "Text":
-        return value if t.dtype == "str" else f"str({value})"
-    return f"_rt.to_space({space_ref}, {value})"
+    if isinstance(obs.code.expr, ast.List) and value.endswith("])"):
+        value = value.removeprefix("np.array(")[:-1]  # the list itself, built once
+    dtype = obs.space.dtype
+    if t.kind == "int" and dtype in _NARROW_INTS and t.dtype != dtype:
+        # ints into a narrower int Box wrap (docs/spec.md, "Numbers"), as the vector env
+        # and JAX cast; np.array([256], dtype=np.uint8) would raise OverflowError
+        return f"np.array({value}, dtype=np.int64).astype({np_dtype(dtype)})"
+    return f"np.array({value}, dtype={np_dtype(dtype)})"
 
 
 # --- pieces of the class ----------------------------------------------------------------
