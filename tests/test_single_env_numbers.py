@@ -3,6 +3,7 @@ checks it leaves out where bounds prove them needless, and the ones it keeps."""
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import gymnasium as gym
@@ -10,6 +11,7 @@ import numpy as np
 import pytest
 from conftest import build_package
 
+from envgen.build import compile_specs
 from envgen.runtime import ObservationShapeError
 
 INT64_MIN = -(2**63)
@@ -171,3 +173,42 @@ def test_bounds_are_found_once_per_node(tmp_path: Path, monkeypatch: pytest.Monk
     assert len(walks) == len({id(n) for n in walks}) < 200, len(walks)
     # l15 is k * 2**15, within int64: x + l15 + l15 still wraps (x is state), once
     assert source.count("_num.wrap64(") == 1, source
+
+
+def test_narrow_int_scalars_wrap_without_a_warning(tmp_path: Path) -> None:
+    # trial 5 newcomer M2: `a = int8(a + step_size)` printed `np.int8 + int`, which wraps
+    # with NumPy's "overflow encountered in scalar add" RuntimeWarning: an error under -W
+    env_id, source = _build(
+        tmp_path,
+        "id: nums/Narrow-v0\n"
+        "params:\n"
+        "  step_size: {default: 100, ge: 0, le: 127}\n"
+        "action_space: {Discrete: 2}\n"
+        "observation_space: {Discrete: 2}\n"
+        "state:\n"
+        "  a: {dtype: int8, init: 0}\n"
+        "  b: {dtype: uint8, init: 0}\n"
+        "  c: {dtype: int8, init: -128}\n"
+        "step: |\n"
+        "  a = int8(a + step_size)\n"
+        "  b += 100\n"
+        "  b = b * 3 - 1\n"
+        "  c = -c\n"
+        "observation: 0\n"
+        "reward: 0.0\n"
+        "max_episode_steps: 10\n",
+    )
+    env = gym.make(env_id).unwrapped
+    env.reset(seed=0)
+    seen = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for _ in range(3):
+            env.step(0)
+            seen.append((int(env.a), int(env.b), int(env.c)))
+    a, b = [0], [0]
+    for _ in range(3):
+        a.append((a[-1] + 100 + 128) % 256 - 128)
+        b.append(((b[-1] + 100) * 3 - 1) % 256)
+    assert seen == [(x, y, -128) for x, y in zip(a[1:], b[1:], strict=True)], source
+    assert type(env.a) is np.int8 and type(env.b) is np.uint8 and type(env.c) is np.int8

@@ -402,11 +402,23 @@ class Translator:
         ring = self._ring(node)
         left = self._operand(node.left, ring)
         right = self._operand(node.right, ring)
+        if self._numpy_int(node) and isinstance(node.op, _RING_OPS):
+            return f"np.{_UFUNCS[type(node.op)]}({left}, {right})"
         return self.arithmetic(node.op, left, right, node.left, node.right)
 
     def _UnaryOp(self, node: ast.UnaryOp) -> str:
         operand = self._operand(node.operand, self._ring(node))
+        if self._numpy_int(node) and isinstance(node.op, ast.USub):
+            return f"np.negative({operand})"
         return f"{_UNARY[type(node.op)]}({operand})"
+
+    def _numpy_int(self, node: ast.expr) -> bool:
+        """A narrow NumPy integer scalar (int8(x), uint8 state), whose `+ - *` wrap as the
+        number rules say but, as scalars, with NumPy's "overflow encountered" RuntimeWarning
+        (an error under -W error): their ufuncs wrap silently, as arrays do. (An int64 one
+        would need 2**63 to warn: it keeps the cheaper operator.)"""
+        t = self.type_of(node)
+        return self.number_rules and t.is_scalar and not t.weak and t.dtype in _NARROW_INTS
 
     def _BoolOp(self, node: ast.BoolOp) -> str:
         op = " and " if isinstance(node.op, ast.And) else " or "
@@ -578,9 +590,11 @@ class Translator:
             def updated() -> str:
                 ring = self.number_rules and _is_ring_op(stmt.op)
                 ring = ring and self._python_int(stmt.target)
-                value = self.arithmetic(
-                    stmt.op, current, self._operand(stmt.value, ring), stmt.target, stmt.value
-                )
+                operand = self._operand(stmt.value, ring)
+                if self._numpy_int(stmt.target) and isinstance(stmt.op, _RING_OPS):
+                    value = f"np.{_UFUNCS[type(stmt.op)]}({current}, {operand})"
+                else:
+                    value = self.arithmetic(stmt.op, current, operand, stmt.target, stmt.value)
                 if (
                     self.number_rules
                     and self._python_int(stmt.target)
@@ -731,6 +745,8 @@ class Translator:
 
 
 _RING_OPS = (ast.Add, ast.Sub, ast.Mult)
+_UFUNCS = {ast.Add: "add", ast.Sub: "subtract", ast.Mult: "multiply"}
+_NARROW_INTS = frozenset({"int8", "int16", "int32", "uint8", "uint16", "uint32"})
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 _MAX_LENGTH = 2**40  # no array in memory is longer (a terabyte of int8)
 _EXACT_DIVISION = {ast.Div: "div", ast.FloorDiv: "floordiv", ast.Mod: "mod"}
