@@ -113,17 +113,17 @@ def step(_key: Any, _state: State, action: Any, params: Params, _static: Any) ->
     goal_y = _state.goal_y
     elapsed_steps = _state.elapsed_steps + 1
     _c1 = _jx.truth(action == _single.NORTH)
-    y = _jx.where(_c1, jnp.minimum(y + params.speed, params.arena), y)
+    y = _jx.where(_c1, _jx.first_min(y + params.speed, params.arena), y)
     _m2 = ~_c1
     _c3 = _jx.truth(action == _single.EAST)
     _m4 = _m2 & _c3
-    x = _jx.where(_m4, jnp.minimum(x + params.speed, params.arena), x)
+    x = _jx.where(_m4, _jx.first_min(x + params.speed, params.arena), x)
     _m5 = _m2 & ~_c3
     _c6 = _jx.truth(action == _single.SOUTH)
     _m7 = _m5 & _c6
-    y = _jx.where(_m7, jnp.maximum(y - params.speed, -params.arena), y)
+    y = _jx.where(_m7, _jx.first_max(y - params.speed, -params.arena), y)
     _m8 = _m5 & ~_c6
-    x = _jx.where(_m8, jnp.maximum(x - params.speed, -params.arena), x)
+    x = _jx.where(_m8, _jx.first_max(x - params.speed, -params.arena), x)
     distance = jnp.hypot(goal_x - x, goal_y - y)
     terminated = _jx.cast(distance < params.speed, "bool")
     reward = _jx.cast(_jx.where(distance < params.speed, 1.0, -0.01 * distance), "float64")

@@ -300,15 +300,15 @@ class DictNavigationV0VectorEnv(NativeVectorEnv):
             goal_x = self.goal_x
             goal_y = self.goal_y
             _m1 = action == NORTH
-            y = np.where(_m1, np.minimum(y + self.speed, self.arena), y)
+            y = np.where(_m1, _num.first_min(y + self.speed, self.arena), y)
             _m2 = ~_m1
             _m3 = _m2 & (action == EAST)
-            x = np.where(_m3, np.minimum(x + self.speed, self.arena), x)
+            x = np.where(_m3, _num.first_min(x + self.speed, self.arena), x)
             _m4 = _m2 ^ _m3
             _m5 = _m4 & (action == SOUTH)
-            y = np.where(_m5, np.maximum(y - self.speed, -self.arena), y)
+            y = np.where(_m5, _num.first_max(y - self.speed, -self.arena), y)
             _m6 = _m4 ^ _m5
-            x = np.where(_m6, np.maximum(x - self.speed, -self.arena), x)
+            x = np.where(_m6, _num.first_max(x - self.speed, -self.arena), x)
             distance = _hypot(goal_x - x, goal_y - y)
             terminated = distance < self.speed
             reward = np.where(distance < self.speed, 1.0, -0.01 * distance)

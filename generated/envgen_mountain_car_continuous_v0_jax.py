@@ -98,8 +98,8 @@ def step(_key: Any, _state: State, action: Any, params: Params, _static: Any) ->
     position = _state.position
     velocity = _state.velocity
     elapsed_steps = _state.elapsed_steps + 1
-    force = jnp.minimum(
-        jnp.maximum(action[0], _jx.cast(min_action, "float32")), _jx.cast(max_action, "float32")
+    force = _jx.first_min(
+        _jx.first_max(action[0], _jx.cast(min_action, "float32")), _jx.cast(max_action, "float32")
     )
     v = _jx.cast(velocity, "float32") + (
         force * _jx.cast(power, "float32") - _jx.cast(0.0025 * jnp.cos(3 * position), "float32")

@@ -16,6 +16,7 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode
 
 from envgen import runtime as _rt
+from envgen.runtime import numeric as _num
 from envgen.runtime.vector import NativeVectorEnv
 
 # Helpers get `_` names, so that a spec may use any plain name (envgen/compiler/names.py).
@@ -168,7 +169,7 @@ class MountainCarContinuousV0VectorEnv(NativeVectorEnv):
         """The dynamics for envs on their first step since reset (state types differ)."""
         position = self.position
         velocity = self.velocity
-        force = np.minimum(np.maximum(action[:, 0], -1.0), 1.0)
+        force = _num.first_min(_num.first_max(action[:, 0], -1.0), 1.0)
         v = velocity + (force * 0.0015 - (0.0025 * _cos(3 * position)).astype(np.float32)).astype(
             np.float64
         )
@@ -193,7 +194,7 @@ class MountainCarContinuousV0VectorEnv(NativeVectorEnv):
     def _dynamics(self, action, _n) -> Any:
         position = self.position
         velocity = self.velocity
-        force = np.minimum(np.maximum(action[:, 0], -1.0), 1.0)
+        force = _num.first_min(_num.first_max(action[:, 0], -1.0), 1.0)
         v = velocity.astype(np.float32) + (
             force * 0.0015
             - (0.0025 * _cos((3 * position.astype(np.float32)).astype(np.float64))).astype(

@@ -101,7 +101,7 @@ def observe(_state: State, params: Params, _static: Any) -> Any:
                 [
                     load[jnp.minimum(elapsed_steps, _static.max_steps - 1)],
                     servers / params.max_servers,
-                    jnp.minimum(queue / 100.0, 1.0),
+                    _jx.first_min(queue / 100.0, 1.0),
                     _jx.mod(elapsed_steps, _static.max_steps) / _static.max_steps,
                 ],
                 "float64",
@@ -125,7 +125,7 @@ def step(_key: Any, _state: State, action: Any, params: Params, _static: Any) ->
     _c1 = _jx.truth(demand > capacity)
     queue = _jx.where(_c1, queue + (demand - capacity) * 50.0, queue)
     _m2 = ~_c1
-    queue = _jx.where(_m2, jnp.maximum(queue - 10.0, 0.0), queue)
+    queue = _jx.where(_m2, _jx.first_max(queue - 10.0, 0.0), queue)
     terminated = _jx.cast(False, "bool")
     reward = _jx.cast(
         -(servers * params.server_cost + queue * params.queue_penalty) / 100.0, "float64"

@@ -321,7 +321,7 @@ class ResourceManagementV0VectorEnv(NativeVectorEnv):
             _m1 = demand > capacity
             queue = np.where(_m1, queue + (demand - capacity) * 50.0, queue)
             _m2 = ~_m1
-            queue = np.where(_m2, np.maximum(queue - 10.0, 0.0), queue)
+            queue = np.where(_m2, _num.first_max(queue - 10.0, 0.0), queue)
             terminated = np.full((_n,), False)
             reward = (
                 -(servers.astype(np.float64) * self.server_cost + queue * self.queue_penalty)
@@ -390,7 +390,7 @@ class ResourceManagementV0VectorEnv(NativeVectorEnv):
             _num.index(np.minimum(self._elapsed, (self.max_steps) - (1)), np.shape(self.load)[1]),
         ]
         _obs1[:, 1] = (self.servers) / (self.max_servers)
-        _obs1[:, 2] = np.minimum((self.queue) / (100.0), 1.0)
+        _obs1[:, 2] = _num.first_min((self.queue) / (100.0), 1.0)
         _obs1[:, 3] = ((self._elapsed) % (self.max_steps)) / (self.max_steps)
         return _obs1
 

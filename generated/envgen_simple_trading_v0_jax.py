@@ -126,7 +126,7 @@ def step(_key: Any, _state: State, action: Any, params: Params, _static: Any) ->
     _m4 = _m2 & _c3
     cash = _jx.where(_m4, cash + position * price, cash)
     position = _jx.where(_m4, 0, position)
-    price = jnp.maximum(price * (1 + _jx.normal(_key, params.drift, params.volatility)), 1.0)
+    price = _jx.first_max(price * (1 + _jx.normal(_key, params.drift, params.volatility)), 1.0)
     value = cash + position * price
     terminated = _jx.cast(False, "bool")
     reward = _jx.cast((value - value_before) / params.initial_cash, "float64")

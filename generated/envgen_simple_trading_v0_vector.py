@@ -302,7 +302,7 @@ class SimpleTradingV0VectorEnv(NativeVectorEnv):
                 _draw5[_live_ids] = self._streams.draw(
                     _live_ids, "normal", {"loc": self.drift, "scale": self.volatility}
                 )
-                price = np.maximum(price * (1 + _draw5), 1.0)
+                price = _num.first_max(price * (1 + _draw5), 1.0)
                 value = cash + position.astype(np.float64) * price
                 terminated = np.full((_n,), False)
                 reward = (value - value_before) / self.initial_cash

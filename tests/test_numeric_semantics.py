@@ -385,3 +385,45 @@ def test_ints_in_a_narrow_int_box_wrap_in_every_backend(tmp_path: Path) -> None:
                 got.append(np.asarray(module.observe(state, params, static)))
         assert [g.tolist() for g in got] == [o.tolist() for o in obs], "JAX (x64)"
         assert all(g.dtype == np.uint8 for g in got), "JAX (x64)"
+
+
+def test_nan_and_signed_zeros_through_max_min_and_sign_in_every_backend(tmp_path: Path) -> None:
+    # hostile trial 5 K2: max(0.0, nan) was 0.0 in the single env and the kernel (Python's
+    # max keeps the first argument unless a later one compares greater), nan in the NumPy
+    # vector env and JAX (np.maximum); sign(nan) was 0.0 in all but JAX (nan)
+    built = Built(
+        tmp_path,
+        _spec(
+            "NanOps",
+            {
+                "x": "dtype: float64, init: 1.0",
+                "first": "dtype: float64, init: 0.0",
+                "last": "dtype: float64, init: 0.0",
+                "low": "dtype: float64, init: 0.0",
+                "three": "dtype: float64, init: 0.0",
+                "zmax": "dtype: float64, init: 0.0",
+                "zmin": "dtype: float64, init: 0.0",
+                "d": "dtype: float64, init: 0.0",
+                "f": "dtype: float32, init: 0.0",
+            },
+            """
+            x = inf * 0.0 if action == 0 else 0.5 * action
+            first = max(0.0, x)
+            last = max(x, 0.0)
+            low = min(5.0, x) + min(x, -1.0)
+            three = max(-1.0, x, 2.0 * x)
+            zmax = 1.0 / max(-0.0, 0.0 * x)
+            zmin = 1.0 / min(0.0, -0.0 * x)
+            d = sign(x)
+            f = min(float32(x), float32(0.25))
+            """,
+        ),
+    )
+    single = _all_agree(built)
+    at_nan = single[3]  # the first step with action 0
+    assert np.isnan(at_nan["x"]) and at_nan["first"] == 0.0 and np.isnan(at_nan["last"])
+    assert np.isnan(at_nan["low"]) and at_nan["three"] == -1.0 and at_nan["d"] == 0.0
+    assert np.isnan(at_nan["f"]) and single[1]["f"] == np.float32(0.25)
+    # action 1: max(-0.0, 0.0) keeps -0.0, min(0.0, -0.0) keeps 0.0
+    assert single[1]["zmax"] == -np.inf and single[1]["zmin"] == np.inf
+    assert single[1]["three"] == 1.0 and single[1]["d"] == 1.0 and single[1]["low"] == -0.5

@@ -480,6 +480,11 @@ class VectorExpressions:
                 return V(f"{fn}({self.cast(x, dtype).code}, axis={axes})", True, t, dtype)
             target = self.operand(node)
             items = self.align([self.cast(i, target) for i in items], t)
+            if t.is_scalar and target.startswith("float"):
+                # Python's max/min, as the single env and the kernel compute them (NaN and
+                # -0.0 give what the argument order says; np.maximum gives NaN for any NaN)
+                codes = ", ".join(i.code for i in items)
+                return V(f"_num.first_{name}({codes})", True, t, self.vec_dtype(t))
             fn = "np.minimum" if name == "min" else "np.maximum"
             code = items[0].code
             for other in items[1:]:

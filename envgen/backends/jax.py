@@ -516,6 +516,8 @@ class JaxPrinter:
         elif name == "where":
             args[1:] = self.narrowed(list(node.args[1:]), args[1:], node)
         if name == "sign":
+            if self.type_of(node).is_scalar:  # the single env's sign: NaN gives 0.0
+                return f"_jx.sign({args[0]})"
             return f"jnp.sign({args[0]}) * 1.0"
         if name in ("arctan2", "hypot", "dot"):
             return f"jnp.{name}({', '.join(args)})"
@@ -526,6 +528,10 @@ class JaxPrinter:
         if name in ("min", "max"):
             if len(args) == 1:
                 return f"jnp.{name}({args[0]}{axis})"
+            node_type = self.type_of(node)
+            if node_type.is_scalar and node_type.kind == "float":
+                # Python's max/min, as the single env computes them (see _jx.first_max)
+                return f"_jx.first_{name}({', '.join(args)})"
             fn = "jnp.minimum" if name == "min" else "jnp.maximum"
             text = args[0]
             for other in args[1:]:

@@ -87,6 +87,29 @@ def where(cond: Any, a: Any, b: Any) -> Any:
     return jnp.where(cond, a, b)
 
 
+def first_max(*values: Any) -> jax.Array:
+    """`max(a, b, ...)` of float scalars as the single env's Python builtin computes it: a
+    later value replaces the running one only when it compares greater (NaN is kept only
+    where it comes first; jnp.maximum gives NaN for any NaN)."""
+    result = values[0]
+    for value in values[1:]:
+        result = jnp.where(value > result, value, result)
+    return result
+
+
+def first_min(*values: Any) -> jax.Array:
+    """`min(a, b, ...)` of float scalars as Python's builtin computes it (see `first_max`)."""
+    result = values[0]
+    for value in values[1:]:
+        result = jnp.where(value < result, value, result)
+    return result
+
+
+def sign(x: Any) -> jax.Array:
+    """`sign(x)` of a scalar as the single env computes it: 1.0, -1.0, else 0.0 (NaN too)."""
+    return jnp.where(x > 0, 1.0, jnp.where(x < 0, -1.0, 0.0))
+
+
 # --- pytrees --------------------------------------------------------------------------------
 
 

@@ -36,6 +36,25 @@ def wrap64(value: int) -> int:
     return ((value - INT64_MIN) & _MASK64) + INT64_MIN
 
 
+def first_max(*values: Any) -> Any:
+    """`max(a, b, ...)` of per-env float values as Python's builtin computes it: a later value
+    replaces the running one only when it compares greater, so a NaN is kept only where it
+    comes first, and of 0.0 and -0.0 the first stays (np.maximum gives NaN for any NaN)."""
+    result = values[0]
+    for value in values[1:]:
+        result = np.where(value > result, value, result)
+    return result
+
+
+def first_min(*values: Any) -> Any:
+    """`min(a, b, ...)` of per-env float values as Python's builtin computes it (see
+    `first_max`)."""
+    result = values[0]
+    for value in values[1:]:
+        result = np.where(value < result, value, result)
+    return result
+
+
 def _ieee(function: Any, *args: Any) -> float:
     with np.errstate(all="ignore"):
         return float(function(*(np.float64(a) for a in args)))
