@@ -13,7 +13,7 @@ build an env that then failed at import or construction:
   `shape: [int(1e12)]`) or inferred: `check_model`;
 - Box bounds that Gymnasium refuses at construction (NaN, `low: inf`, `high: -inf`);
 - ansi templates that use unknown filters or tests, or that Jinja2 cannot compile;
-- wrapper keywords the wrapper does not take;
+- wrapper keywords the wrapper does not take, and values Gymnasium refuses (`_wrappers`);
 - ids whose module file name would be too long for a file system.
 
 `parse` replaces `ast.parse` for spec code (`envgen.compiler._checker`); `check_model`
@@ -523,6 +523,10 @@ def _wrapper_problems(model: Any) -> list[Diagnostic]:
                     "schema",
                 )
             )
+    if not out:  # the keywords are the wrappers' own: Gymnasium checks their values
+        from envgen.compiler._wrappers import wrapper_problems
+
+        out += wrapper_problems(model)
     return out
 
 
