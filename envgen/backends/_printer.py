@@ -140,7 +140,11 @@ class Translator:
             # int64 wraps around (docs/spec.md, "Numbers"); a Python int does not. `+ - *`
             # commute with the wrap, so one wrap at the root of each chain is enough.
             self.uses.add("numeric")
-            return f"_num.wrap64({text})"
+            text = f"_num.wrap64({text})"
+        if self.number_rules and id(node) in self.model.int64_operands:
+            # a plain int meeting a narrow int it may not fit: int64 there, as the IR says
+            # (NEP 50 would take it as the narrow dtype and raise)
+            text = f"np.int64({text})"
         return text
 
     # -- the number rules (docs/spec.md, "Numbers"; envgen/runtime/numeric.py)
@@ -431,9 +435,18 @@ class Translator:
         return " ".join(parts)
 
     def _IfExp(self, node: ast.IfExp) -> str:
-        return (
+        text = (
             f"({self.expr(node.body)}) if ({self.expr(node.test)}) else ({self.expr(node.orelse)})"
         )
+        return self._selected(text, [node.body, node.orelse])
+
+    def _selected(self, text: str, operands: list[ast.expr]) -> str:
+        """A Python-level choice among scalars (`a if c else b`, builtin min/max) returns
+        one of them as it is: where the analysis made a plain-int operand int64 (it may not
+        fit the narrow int it meets), the choice is int64 whichever operand it returns."""
+        if self.number_rules and any(id(n) in self.model.int64_operands for n in operands):
+            return f"np.int64({text})"
+        return text
 
     def _List(self, node: ast.List) -> str:
         t = self.type_of(node)
@@ -489,7 +502,7 @@ class Translator:
                     return f"np.{name}({positional[0]}, axis={keywords['axis']})"
                 return f"np.{name}({positional[0]})"
             if all_scalar:
-                return f"{name}({', '.join(positional)})"
+                return self._selected(f"{name}({', '.join(positional)})", list(node.args))
             fn = "np.minimum" if name == "min" else "np.maximum"
             text = positional[0]
             for other in positional[1:]:
@@ -540,6 +553,8 @@ class Translator:
             self.uses.add("numeric")
         if "_draw." in template:
             self.uses.add("draw")
+        if name == "clip" and use_scalar:  # min(max(x, low), high): a choice among them
+            return self._selected(tidy(template.format(**values)), list(node.args))
         return tidy(template.format(**values))
 
     def _int_cast(self, node: ast.Call, name: str, scalar: bool) -> str | None:

@@ -297,6 +297,14 @@ class JaxPrinter:
     # -- expressions
 
     def expr(self, node: ast.expr, mask: str | None = None) -> str:
+        text = self._expr_text(node, mask)
+        if id(node) in self.model.int64_operands:
+            # a plain int meeting a narrow int it may not fit: int64 there, as the IR says
+            # (JAX's weak typing would take it as the narrow dtype and wrap it)
+            text = f'_jx.cast({text}, "int64")'
+        return text
+
+    def _expr_text(self, node: ast.expr, mask: str | None) -> str:
         if self.is_static(node):
             text = self.static.expr(node)
             self.uses_math = self.uses_math or "math" in self.static.uses

@@ -96,6 +96,8 @@ class Checker(ExpressionRules, StatementRules):
         self.types: dict[int, T] = {}
         #: id(node) -> the dtype both operands of an operation are converted to
         self.operand_dtypes: dict[int, str] = {}
+        #: ids of plain-int operands the backends hold as int64 (`EnvModel.int64_operands`)
+        self.int64_operands: set[int] = set()
         #: id(ast.Name) assigned under an if that differs per env -> the type the name holds
         #: after it (what it held before, joined with the value: the vector env's where())
         self.held: dict[int, T] = {}

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import ast
+import math
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from envgen.compiler._language import PYTHON_BUILTINS
+from envgen.compiler._language import MAX_ELEMENTS, PYTHON_BUILTINS
 from envgen.compiler._limits import apply
 from envgen.compiler.diagnostics import did_you_mean
 from envgen.compiler.functions import BUILTINS, CONSTANTS, CallError, axis_of
@@ -30,6 +32,7 @@ from envgen.compiler.types import (
     operand_dtype,
     promote,
     sym,
+    widened,
 )
 
 if TYPE_CHECKING:
@@ -77,8 +80,81 @@ class ExpressionRules:
 
     def expr(self, node: ast.expr, scope: Scope, defined: set[str] | None = None) -> T:
         t = self._expr(node, scope, defined)
+        if t.weak and t.kind == "int" and t.is_scalar:
+            limits = self._int_limits(node)
+            if limits != t.limits:
+                t = replace(t, limits=limits)
         self.types[id(node)] = t
         return t
+
+    # -- what a plain int may be (types.widened: whether it is weak next to a narrow int)
+
+    def _int_limits(self, node: ast.expr) -> tuple[int, int] | None:
+        """The lowest and highest value a plain int expression may have, where the analysis
+        can prove them: literals, constants, bounded int params, lets, labels, loop
+        variables over a bounded range, a Discrete action, and + - * // % - abs min max len
+        of those; None where unknown (a state variable, a local, anything that may wrap)."""
+        limits = self._find_int_limits(node)
+        if limits is None or not (_INT64_MIN <= limits[0] and limits[1] <= _INT64_MAX):
+            return None  # unknown, or it may wrap around int64
+        return limits
+
+    def _operand_limits(self, node: ast.expr) -> tuple[int, int] | None:
+        t = self.types.get(id(node))
+        if t is None or not (t.weak and t.is_scalar):
+            return None
+        return (0, 1) if t.kind == "bool" else t.limits
+
+    def _find_int_limits(self, node: ast.expr) -> tuple[int, int] | None:
+        if isinstance(node, ast.Constant):
+            value = node.value
+            if isinstance(value, int) and not isinstance(value, bool):
+                return (value, value)
+            return None
+        if isinstance(node, ast.Name):
+            symbol = self.symbols.get(id(node))
+            if symbol is None:
+                return None
+            if symbol.kind == "param":
+                return _param_limits(getattr(self.spec, "params", {}).get(node.id))
+            if symbol.kind == "const":
+                value = getattr(self.spec, "constants", {}).get(node.id)
+                if isinstance(value, int) and not isinstance(value, bool):
+                    return (value, value)
+                return None
+            # a local or state variable may hold anything by the time it is read here
+            return symbol.type.limits if symbol.kind in ("let", "label", "action", "loop") else None
+        if isinstance(node, ast.UnaryOp):
+            inner = self._operand_limits(node.operand)
+            if inner is None or not isinstance(node.op, (ast.USub, ast.UAdd)):
+                return None
+            return (-inner[1], -inner[0]) if isinstance(node.op, ast.USub) else inner
+        if isinstance(node, ast.IfExp):
+            a, b = self._operand_limits(node.body), self._operand_limits(node.orelse)
+            return None if a is None or b is None else (min(a[0], b[0]), max(a[1], b[1]))
+        if isinstance(node, ast.BinOp):
+            return _op_limits(
+                node.op, self._operand_limits(node.left), self._operand_limits(node.right)
+            )
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            name = node.func.id
+            if name in self.functions or node.keywords:
+                return None
+            if name == "len":
+                return (0, MAX_ELEMENTS)
+            args = [self._operand_limits(a) for a in node.args]
+            if not args or any(a is None for a in args):
+                return None
+            known = [a for a in args if a is not None]
+            if name == "abs" and len(known) == 1:
+                low, high = known[0]
+                return (0 if low <= 0 <= high else min(abs(low), abs(high)), max(-low, high))
+            if name in ("min", "max") and len(known) > 1:
+                pick = min if name == "min" else max
+                return (pick(a[0] for a in known), pick(a[1] for a in known))
+            if name in ("int", "int64") and len(known) == 1:
+                return known[0]
+        return None
 
     def _expr(self, node: ast.expr, scope: Scope, defined: set[str] | None) -> T:
         path = self._path
@@ -134,6 +210,7 @@ class ExpressionRules:
             else:
                 self._fold(node)
             self.operand_dtypes[id(node)] = operand_dtype(op, a, b, result)
+            self.widen([node.left, node.right], [a, b])
             return result
         if isinstance(node, ast.UnaryOp):
             t = self.expr(node.operand, scope, defined)
@@ -195,6 +272,9 @@ class ExpressionRules:
             ):
                 if pair[0].is_numeric and pair[1].is_numeric:
                     self.operand_dtypes[id(right)] = promote(*pair).dtype
+            operands: list[ast.expr | None] = [node.left, *node.comparators]
+            for i in range(len(node.comparators)):
+                self.widen(operands[i : i + 2], types[i : i + 2])
             # A comparison of plain Python numbers is a plain bool; of NumPy values, np.bool_.
             return T("bool", shape, shape == () and all(t.weak for t in types))
         if isinstance(node, ast.IfExp):
@@ -227,6 +307,7 @@ class ExpressionRules:
                 return ANY
             out = promote(a, b)
             self.operand_dtypes[id(node)] = out.dtype
+            self.widen([node.body, node.orelse], [a, b])
             try:
                 shape = broadcast(a.shape, b.shape)
             except ValueError as exc:
@@ -288,6 +369,13 @@ class ExpressionRules:
             return ANY
         self.error(path, f"{type(node).__name__} is not part of the language", "", "refused", node)
         return ANY
+
+    def widen(self, nodes: list[ast.expr | None], types: list[T]) -> None:
+        """Record the operands of one operation that are plain ints a narrow int operand
+        may not hold (`types.widened`): the backends hold them as int64 there."""
+        for node, strong in zip(nodes, widened(types), strict=True):
+            if strong and node is not None:
+                self.int64_operands.add(id(node))
 
     def dim_of(self, node: ast.expr | None) -> Dim:
         """The length an integer expression over params, `let` values and literals stands
@@ -528,6 +616,7 @@ class ExpressionRules:
                 return T(t.dtype if t.dtype != "bool" else "int64", ())
             if all(t.is_numeric for t in types):
                 self.operand_dtypes[id(node)] = promote(*types).dtype  # min(a, b, ...)
+                self.widen(positional, types)
             try:
                 return builtin.rule({f"a{i}": t for i, t in enumerate(types)}, consts)
             except CallError as exc:
@@ -599,6 +688,10 @@ class ExpressionRules:
         operands = _CONVERTED.get(name, ())
         if operands and all(p in args and args[p].is_numeric for p in operands):
             self.operand_dtypes[id(node)] = promote(*[args[p] for p in operands]).dtype
+            self.widen(
+                [_argument_node(node, builtin.params, p) for p in operands],
+                [args[p] for p in operands],
+            )
         try:
             return builtin.rule(args, consts)
         except CallError as exc:
@@ -754,6 +847,60 @@ class ExpressionRules:
         if base.dtype == "str" and shape == ():
             return STR
         return T(base.dtype, shape, base.weak and shape == ())
+
+
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+
+
+def _argument_node(node: ast.Call, params: tuple[str, ...], name: str) -> ast.expr | None:
+    """The node a built-in's argument `name` was given as (positional or keyword)."""
+    for param, arg in zip(params, node.args, strict=False):
+        if param == name:
+            return arg
+    for keyword_ in node.keywords:
+        if keyword_.arg == name:
+            return keyword_.value
+    return None
+
+
+def _param_limits(param: object) -> tuple[int, int] | None:
+    """An int param's range from its bounds (checked when the env is made)."""
+    if param is None or getattr(param, "param_type", None) != "int":
+        return None
+    if getattr(param, "nullable", False):
+        return None
+    ge, gt = getattr(param, "ge", None), getattr(param, "gt", None)
+    le, lt = getattr(param, "le", None), getattr(param, "lt", None)
+    low = math.ceil(ge) if ge is not None else (None if gt is None else math.floor(gt) + 1)
+    high = math.floor(le) if le is not None else (None if lt is None else math.ceil(lt) - 1)
+    if low is None or high is None:
+        return None
+    return (low, high)
+
+
+def _op_limits(
+    op: ast.operator, left: tuple[int, int] | None, right: tuple[int, int] | None
+) -> tuple[int, int] | None:
+    """The range of `left op right` for ints in these ranges (integer // and % by zero
+    give 0, the language's rule)."""
+    if left is None or right is None:
+        return None
+    if isinstance(op, ast.Add):
+        return (left[0] + right[0], left[1] + right[1])
+    if isinstance(op, ast.Sub):
+        return (left[0] - right[1], left[1] - right[0])
+    if isinstance(op, ast.Mult):
+        ends = [a * b for a in left for b in right]
+        return (min(ends), max(ends))
+    if isinstance(op, (ast.FloorDiv, ast.Mod)) and right[0] >= 0:
+        if isinstance(op, ast.Mod):
+            return (0, max(right[1] - 1, 0))
+        if right[1] < 1:
+            return (0, 0)
+        low = max(right[0], 1)
+        ends = [0, left[0] // low, left[0] // right[1], left[1] // low, left[1] // right[1]]
+        return (min(ends), max(ends))
+    return None
 
 
 #: Built-ins whose operands the vector env converts to one dtype (as NumPy's ufuncs do)

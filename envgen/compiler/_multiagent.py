@@ -134,6 +134,7 @@ class MultiAgentModel:
     read_copies: list[ast.expr] = field(default_factory=list)
     shape_checks: list[Any] = field(default_factory=list)
     param_types: dict[str, T] = field(default_factory=dict)
+    int64_operands: set[int] = field(default_factory=set)  # as EnvModel's
 
     @property
     def turn_based(self) -> bool:
@@ -758,6 +759,7 @@ def analyze_multiagent(document: Document, spec: MultiAgentSpec) -> MultiAgentMo
         rgb_array=rgb,
         symbols=checker.symbols,
         types=checker.types,
+        int64_operands=checker.int64_operands,
         read_copies=checker.read_copies,
         shape_checks=checker.shape_checks,
         param_types={n: param_storage_type(p) for n, p in params.items()},

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import keyword
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -89,6 +90,7 @@ class StatementRules:
                 # the statement's own entries: its result, and what both sides convert to
                 self.types[id(stmt)] = result
                 self.operand_dtypes[id(stmt)] = operand_dtype(op, current, value, result)
+                self.widen([None, stmt.value], [current, value])
             else:
                 result = ANY
             return self.assign(
@@ -151,8 +153,10 @@ class StatementRules:
                     iterator,
                 )
                 return defined
+            arg_types = []
             for arg in iterator.args:
                 t = self.expr(arg, scope, defined)
+                arg_types.append(t)
                 if t.dtype != "any" and (t.kind != "int" or not t.is_scalar):
                     self.error(
                         path,
@@ -169,7 +173,8 @@ class StatementRules:
                     "(it depends on state or the action)"
                 )
             name = stmt.target.id
-            self._declare_local(stmt.target, INT, scope, locals_, kind="loop")
+            counter = replace(INT, limits=_range_limits(arg_types))
+            self._declare_local(stmt.target, counter, scope, locals_, kind="loop")
             entry_flow = dict(self._flow) if self._flow is not None else None
             if varying:
                 self._varying.add(name)
@@ -565,6 +570,23 @@ def join_flows(a: dict[str, T], b: dict[str, T]) -> dict[str, T]:
     for name, t in b.items():
         out[name] = join(out[name], t) if name in out else t
     return out
+
+
+def _range_limits(args: list[T]) -> tuple[int, int] | None:
+    """The lowest and highest value a `range(...)` of ints of these types may give."""
+    limits = [t.limits if t.weak and t.kind == "int" else None for t in args]
+    if len(limits) == 1:
+        limits = [(0, 0), *limits]
+    if len(limits) == 2:
+        limits.append((1, 1))
+    start, stop, step = limits
+    if start is None or stop is None or step is None:
+        return None
+    if step[0] > 0:
+        return (start[0], max(start[0], stop[1] - 1))
+    if step[1] < 0:
+        return (min(start[1], stop[0] + 1), start[1])
+    return None
 
 
 def load_target(target: ast.expr) -> ast.expr:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import hashlib
+from dataclasses import replace
 
 from envgen.compiler import _features
 from envgen.compiler._checker import Checker, Scope
@@ -35,6 +36,7 @@ from envgen.compiler.ir import (
     EnvModel,
     FunctionModel,
     ShapeCheck,
+    SpaceModel,
     StateModel,
     Symbol,
     class_name_for,
@@ -46,6 +48,20 @@ from envgen.compiler.types import ANY, BOOL, INT, Sym, T, erase
 from envgen.compiler.types import scalar as scalar_type
 
 __all__ = ["EnvModel", "analyze"]
+
+
+def _discrete_limits(checker: Checker, space: SpaceModel) -> tuple[int, int] | None:
+    """The lowest and highest action of a Discrete space, from what its `n` and `start`
+    may be (a plain int that may not fit a narrow int is int64 there: `types.widened`)."""
+    ends = []
+    for key, default in (("n", None), ("start", (0, 0))):
+        code = space.args.get(key)
+        t = checker.types.get(id(code.expr)) if code is not None and code.expr else None
+        ends.append(t.limits if t is not None else default)
+    n, start = ends
+    if n is None or start is None:
+        return None
+    return (start[0], start[1] + max(n[1], 1) - 1)
 
 
 def analyze(document: Document, spec: EnvSpec) -> EnvModel:
@@ -111,7 +127,9 @@ def analyze(document: Document, spec: EnvSpec) -> EnvModel:
             )
         for i, label in enumerate(action_space.labels):
             labels[label.upper()] = int(start_value) + i
-            declare(label.upper(), "label", INT, ("action_space", "labels", i))
+            number = labels[label.upper()]
+            value = replace(INT, limits=(number, number))
+            declare(label.upper(), "label", value, ("action_space", "labels", i))
 
     # Functions: pure, see params/let/constants and their arguments. Each is checked at
     # each call for the types of that call's arguments (a variant per list of types), so
@@ -194,6 +212,8 @@ def analyze(document: Document, spec: EnvSpec) -> EnvModel:
         states[name] = StateModel(name, var, t, shape_codes, init)
 
     action_type = space_action_type(action_space)
+    if action_space.kind == "Discrete":
+        action_type = replace(action_type, limits=_discrete_limits(checker, action_space))
 
     # reset: state plus locals; no action.
     reset_scope = Scope({"elapsed_steps": Symbol("elapsed_steps", "special", INT)}, state_scope)
@@ -419,6 +439,7 @@ def analyze(document: Document, spec: EnvSpec) -> EnvModel:
         action_mask=action_mask,
         action_mask_check=mask_check,
         operand_dtypes=checker.operand_dtypes,
+        int64_operands=checker.int64_operands,
         held=checker.held,
         step_variants=variants,
         step_types_settle=settle,

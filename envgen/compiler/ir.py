@@ -190,6 +190,10 @@ class EnvModel:
     #: id of an operation (BinOp, `x op= y`, IfExp, min/max/clip/where call; of each
     #: right-hand operand of a comparison) -> the dtype both operands are converted to
     operand_dtypes: dict[int, str] = field(default_factory=dict)
+    #: ids of plain-int operands (a literal, an int param or let, int64 scalar state) that
+    #: meet a narrow int they may not fit: the operation is int64 (`types.widened`), and the
+    #: backends hold these as int64 there, where NEP 50 would take them as the narrow dtype
+    int64_operands: set[int] = field(default_factory=set)
     #: id of a name assigned under an `if` whose test differs per env -> the type the name
     #: holds after it (its previous type joined with the value's; the vector env's where())
     held: dict[int, T] = field(default_factory=dict)

@@ -4,6 +4,11 @@ A value is *weak* when the single-env backend holds it as a plain Python number 
 params, float64/int64/bool scalar state, results of scalar math). NumPy 2 promotes weak
 values to the dtype of the other operand (`float32 * 0.5` stays float32); both backends
 follow that rule, so the vector backend casts weak operands where the single env would.
+
+A plain int is weak only where it provably fits the narrow int it meets: `uint8 + 300`
+raises in NumPy 2 and wraps in Numba and JAX, so there the int is strong (int64) and so is
+the result (`widened`). What a plain int may be is its `limits`, from literals, bounded
+params, lets, loop ranges and a Discrete action (the checker computes them).
 """
 
 from __future__ import annotations
@@ -117,6 +122,8 @@ class T:
     shape: Shape = ()
     weak: bool = False
     fields: tuple[tuple[str | int, T], ...] = field(default=(), compare=False)
+    #: a weak int's proven (lowest, highest) value; None where unknown (`widened`)
+    limits: tuple[int, int] | None = field(default=None, compare=False, repr=False)
 
     @property
     def is_scalar(self) -> bool:
@@ -197,11 +204,42 @@ def _sample(t: T) -> object:
     return np.dtype(t.dtype)
 
 
+#: Integer dtypes a plain (weak) int may not fit: NEP 50 converts it to them, and NumPy 2
+#: raises where it does not fit (`np.uint8(5) + 300`) while Numba and JAX wrap it.
+NARROW_INTS = ("int8", "int16", "int32", "uint8", "uint16", "uint32", "uint64")
+
+
+def fits(limits: tuple[int, int] | None, dtype: str) -> bool:
+    """Whether every int within `limits` (None: any) is a value of `dtype`."""
+    if limits is None:
+        return False
+    info = np.iinfo(dtype)
+    return int(info.min) <= limits[0] and limits[1] <= int(info.max)
+
+
+def widened(types: list[T] | tuple[T, ...]) -> list[bool]:
+    """Which of these operands of one operation are plain ints that a narrow int operand's
+    dtype may not hold: they take part as int64 (the language's int), not weakly (docs/
+    spec.md, "Numbers"), so `uint8 + 300` is int64 and `max(a[0], 300)` 300 everywhere.
+    A plain int within the narrow dtype's range (`b + 1`) stays weak."""
+    narrow = {t.dtype for t in types if t.is_numeric and not t.weak and t.dtype in NARROW_INTS}
+    return [
+        bool(narrow)
+        and t.weak
+        and t.kind == "int"
+        and t.is_scalar
+        and not all(fits(t.limits, d) for d in narrow)
+        for t in types
+    ]
+
+
 def promote(*types: T) -> T:
-    """The dtype NumPy 2 gives an arithmetic result of these operands (weak when all are)."""
+    """The dtype NumPy 2 gives an arithmetic result of these operands (weak when all are),
+    a plain int that a narrow operand may not hold taken as int64 (`widened`)."""
     numeric = [t for t in types if t.is_numeric]
     if len(numeric) != len(types):
         return ANY
+    numeric = [T("int64") if w else t for t, w in zip(numeric, widened(numeric), strict=True)]
     if all(t.weak for t in numeric):
         kinds = {t.kind for t in numeric}
         if "float" in kinds:
@@ -286,17 +324,27 @@ def join(a: T, b: T) -> T:
     with the other operand casts the weak value to that dtype anyway.
     """
     if a == b:
-        return a
+        if a.limits == b.limits:
+            return a
+        both = a.limits is not None and b.limits is not None
+        return T(a.dtype, a.shape, a.weak, a.fields, _union(a.limits, b.limits) if both else None)
     if a.is_scalar and b.is_scalar and a.weak != b.weak and a.is_numeric and b.is_numeric:
         strong = b if a.weak else a
         weak = a if a.weak else b
-        if T(strong.dtype).kind == weak.kind or (weak.kind, T(strong.dtype).kind) in (
+        if (T(strong.dtype).kind == weak.kind and not any(widened([a, b]))) or (
+            weak.kind,
+            T(strong.dtype).kind,
+        ) in (
             ("int", "float"),
             ("bool", "int"),
             ("bool", "float"),
         ):
             return strong
     return promote(a, b).with_shape(a.shape if a.shape == b.shape else None)
+
+
+def _union(a: tuple[int, int], b: tuple[int, int]) -> tuple[int, int]:
+    return (min(a[0], b[0]), max(a[1], b[1]))
 
 
 def operand_dtype(op: str, a: T, b: T, result: T) -> str:

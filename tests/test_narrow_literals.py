@@ -1,0 +1,253 @@
+"""A plain int meeting a narrow int (docs/spec.md, "Numbers"): where it may not fit the
+narrow dtype, the operation is int64 in every backend; where it provably fits, it stays
+narrow (NEP 50).
+
+Before, `uint8 + 300` was typed uint8: NumPy 2 raised at step time ("Python integer 300
+out of bounds for uint8") in the single env and the NumPy vector env, while the Numba
+kernel and JAX wrapped 300 to 44 (hostile trial 5 K10, K12, K13; newcomer trial 5 M3).
+Each spec is a real file built by the real compiler; the single env comes from
+`gym.make`, the vector env runs on its backends, JAX under x64 (where it is installed).
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import itertools
+import sys
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+from envgen.build import compile_specs, write
+
+_PACKAGES = itertools.count()
+ACTIONS = [1, 0, 1, 1, 0, 1]
+
+SCALAR = """\
+id: nl/Scalar-v0
+params:
+  bump: {default: 200, ge: 0, le: 1000}
+action_space: {Discrete: 2}
+observation_space: {Box: {low: -1.0e+6, high: 1.0e+6, shape: [1], dtype: float64}}
+state:
+  u: {dtype: uint8, init: 250}
+  a: {dtype: uint8, init: 44}
+  c: {dtype: int8, init: 5}
+  d: {dtype: int32, init: 5}
+  m: {dtype: int64, init: 0}
+  k: {dtype: int64, init: 0}
+  v: {dtype: int64, init: 0}
+  hit: {dtype: bool, init: false}
+  g: {dtype: uint8, init: 5}
+step: |
+  u = uint8(u + bump)
+  c = int8(c * 1000)
+  d = int32(d + 1099511627776 + action)
+  m = max(a, 300) + 100
+  k = clip(a, 0, 1000) + 250
+  v = (a if action == 1 else 300) + 250
+  hit = a == 300
+  g = g - 6
+  a = a + 1
+observation: "[0.0]"
+reward: 0.0
+max_episode_steps: 100
+"""
+
+ARRAY = """\
+id: nl/Array-v0
+action_space: {Discrete: 2}
+observation_space: {Box: {low: -1.0e+6, high: 1.0e+6, shape: [2], dtype: float64}}
+state:
+  a: {shape: [4], dtype: uint8, init: "full(4, 200, dtype='uint8')"}
+  mx: {dtype: int64, init: 0}
+  cl: {shape: [4], dtype: int64, init: "zeros(4, dtype='int64')"}
+  wh: {shape: [4], dtype: int64, init: "zeros(4, dtype='int64')"}
+step: |
+  mx = max(a[0], 300)
+  cl = clip(a, 0, 1000) * 2
+  wh = where(a > 100, 300, a)
+  a[1] = 50
+observation: "[max(a[0], 300), clip(a, 0, 1000)[0]]"
+reward: 0.0
+max_episode_steps: 100
+"""
+
+
+class Built:
+    """One spec built into its own package: its id, vector env class and JAX module."""
+
+    def __init__(self, tmp_path: Path, text: str) -> None:
+        number = next(_PACKAGES)
+        path = tmp_path / "spec.yaml"
+        path.write_text(text.replace("id: nl/", f"id: nl{number}/"))  # one id per build
+        package = f"narrow_literals_{number}"
+        compiled = compile_specs([path], tmp_path / package)
+        assert not compiled.diagnostics, "\n".join(d.format() for d in compiled.diagnostics)
+        write(compiled, tmp_path / package)
+        sys.path.insert(0, str(tmp_path))
+        try:
+            importlib.import_module(package)  # registers the env with Gymnasium
+            self.model = compiled.models[0]
+            name = self.model.module_name
+            vector = importlib.import_module(f"{package}.{name}_vector")
+            self.vector = getattr(vector, f"{self.model.class_name.removesuffix('Env')}VectorEnv")
+            self.jax = None
+            if importlib.util.find_spec("jax") is not None:
+                self.jax = importlib.import_module(f"{package}.{name}_jax")
+        finally:
+            sys.path.remove(str(tmp_path))
+        self.names = list(self.model.state)
+
+    def single(self, **params: int) -> tuple[list[dict], list[np.ndarray]]:
+        env = gym.make(self.model.spec.id, **params)
+        obs, _ = env.reset(seed=0)
+        states, observations = [self._state(env.unwrapped)], [obs]
+        for action in ACTIONS:
+            obs = env.step(action)[0]
+            states.append(self._state(env.unwrapped))
+            observations.append(obs)
+        return states, observations
+
+    def _state(self, env: object) -> dict[str, object]:
+        return {name: np.array(getattr(env, name)) for name in self.names}
+
+    def vectorized(self, backend: str, **params: int) -> tuple[list[dict], list[np.ndarray]]:
+        vec = self.vector(num_envs=2, backend=backend, **params)
+        assert vec.backend == backend, vec.backend_note
+        obs, _ = vec.reset(seed=0)
+        states = [{name: np.array(getattr(vec, name)[0]) for name in self.names}]
+        observations = [obs[0]]
+        for action in ACTIONS:
+            obs = vec.step(np.array([action, action]))[0]
+            states.append({name: np.array(getattr(vec, name)[0]) for name in self.names})
+            observations.append(obs[0])
+        return states, observations
+
+    def jax_functions(self, **params: int) -> tuple[list[dict], list[np.ndarray]]:
+        import jax
+
+        module = self.jax
+        with jax.enable_x64(True):
+            static = module.SingleEnv(**params)
+            p = module.default_params(static)
+            step = jax.jit(lambda s, a: module.step(jax.random.key(0), s, a, p, static)[0])
+            observe = jax.jit(lambda s: module.observe(s, p, static))
+            state = module.reset(jax.random.key(0), p, static)
+            states = [{name: np.asarray(getattr(state, name)) for name in self.names}]
+            observations = [np.asarray(observe(state))]
+            for action in ACTIONS:
+                state = step(state, np.int64(action))
+                states.append({name: np.asarray(getattr(state, name)) for name in self.names})
+                observations.append(np.asarray(observe(state)))
+        return states, observations
+
+
+def _same(want: tuple[list, list], got: tuple[list, list], what: str) -> None:
+    """The same state values (and dtypes' kinds) and observations at every step."""
+    for t, (a, b) in enumerate(zip(want[0], got[0], strict=True)):
+        for name in a:
+            x, y = np.asarray(a[name]), np.asarray(b[name])
+            assert x.dtype.kind == y.dtype.kind, (what, t, name, x.dtype, y.dtype)
+            assert np.array_equal(x, y), (what, t, name, x, y)
+    for t, (x, y) in enumerate(zip(want[1], got[1], strict=True)):
+        assert np.array_equal(x, y), (what, "observation", t, x, y)
+
+
+def _all_agree(built: Built, backends: tuple[str, ...], **params: int) -> tuple[list, list]:
+    single = built.single(**params)
+    for backend in backends:
+        _same(single, built.vectorized(backend, **params), f"vector env ({backend})")
+    if built.jax is not None:
+        _same(single, built.jax_functions(**params), "JAX (x64)")
+    return single
+
+
+@pytest.mark.parametrize("bump", [200, 1000])
+def test_plain_ints_beyond_a_narrow_int_compute_int64_in_every_backend(
+    tmp_path: Path, bump: int
+) -> None:
+    built = Built(tmp_path, SCALAR)
+    states, _ = _all_agree(built, ("numpy", "numba"), bump=bump)
+    first, second = states[1], states[2]
+    # uint8(u + bump) wraps the int64 sum: newcomer trial 5 M3 (bump=1000 raised)
+    assert first["u"] == (250 + bump) % 256 and first["u"].dtype == np.uint8
+    assert first["c"] == np.int64(5000).astype(np.int8)  # int8(c * 1000): 5000 wraps to -120
+    assert first["d"] == 6  # int32(5 + 2**40 + 1): the int64 sum wraps to int32
+    assert first["m"] == 400  # max(a, 300) is 300 (JAX took 300 as uint8 44)
+    assert first["k"] == 44 + 250  # clip(a, 0, 1000) is a, and int64: + 250 does not wrap
+    assert first["v"] == 44 + 250 and second["v"] == 300 + 250  # action 1, then 0
+    assert not any(bool(s["hit"]) for s in states)  # 44 == 300 is false (JAX: 44 == 44)
+    # a plain int that fits stays narrow, and narrow arithmetic wraps (NEP 50)
+    assert first["g"] == 255 and first["g"].dtype == np.uint8
+
+
+def test_narrow_arrays_meeting_plain_ints_agree(tmp_path: Path) -> None:
+    built = Built(tmp_path, ARRAY)
+    # the Numba kernel has no uint8 array state: the NumPy vector env is the native one
+    states, observations = _all_agree(built, ("numpy",))
+    assert states[1]["mx"] == 300  # hostile trial 5 K13: JAX said 200, vector numpy raised
+    assert list(states[1]["cl"]) == [400] * 4  # K12: clip(a, 0, 1000) raised in make_vec
+    assert list(states[2]["wh"]) == [300, 50, 300, 300]
+    assert list(observations[0]) == [300.0, 200.0]
+
+
+def test_a_plain_int_that_fits_keeps_the_narrow_dtype(tmp_path: Path) -> None:
+    text = SCALAR.replace("bump: {default: 200, ge: 0, le: 1000}", "bump: {default: 5, le: 5}")
+    text = text.replace("u = uint8(u + bump)", "u = u + bump + 1").replace(
+        "bump: {default: 5, le: 5}", "bump: {default: 5, ge: 0, le: 5}"
+    )
+    built = Built(tmp_path, text)
+    sums = [
+        node
+        for node in ast.walk(built.model.step.stmts[0])
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add)
+    ]
+    assert {built.model.types[id(n)].dtype for n in sums} == {"uint8"}
+    assert not built.model.int64_operands & {id(n) for n in ast.walk(built.model.step.stmts[0])}
+    states, _ = _all_agree(built, ("numpy", "numba"))
+    assert states[1]["u"] == (250 + 6) % 256  # uint8 wraps, as NumPy does
+
+
+@pytest.mark.parametrize(
+    ("line", "name", "dtype"),
+    [
+        ("b = b + 300", "b", "uint8"),
+        ("b = b + n", "b", "uint8"),
+        ("c = c * 1000", "c", "int8"),
+        ("d = d + 1099511627776", "d", "int32"),
+        ("b += 300", "b", "uint8"),
+    ],
+)
+def test_a_plain_int_that_may_not_fit_narrow_state_is_a_located_build_error(
+    tmp_path: Path, line: str, name: str, dtype: str
+) -> None:
+    text = "\n".join(
+        [
+            "id: nl/Bad-v0",
+            "params:",
+            "  n: {default: 5}",
+            "action_space: {Discrete: 2}",
+            "observation_space: {Box: {low: -1.0, high: 1.0, shape: [1], dtype: float64}}",
+            "state:",
+            "  b: {dtype: uint8, init: 5}",
+            "  c: {dtype: int8, init: 5}",
+            "  d: {dtype: int32, init: 5}",
+            "step: |",
+            f"  {line}",
+            'observation: "[0.0]"',
+            "reward: 0.0",
+            "",
+        ]
+    )
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    compiled = compile_specs([path], tmp_path / "out")
+    messages = [d.format() for d in compiled.diagnostics]
+    assert len(messages) == 1, messages
+    assert "bad.yaml:11:3" in messages[0]
+    assert f"assigning an int64 scalar to {dtype} state '{name}'" in messages[0]
+    assert f"`{name} = {dtype}(...)`" in messages[0]
