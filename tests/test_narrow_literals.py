@@ -212,19 +212,7 @@ def test_a_plain_int_that_fits_keeps_the_narrow_dtype(tmp_path: Path) -> None:
     assert states[1]["u"] == (250 + 6) % 256  # uint8 wraps, as NumPy does
 
 
-@pytest.mark.parametrize(
-    ("line", "name", "dtype"),
-    [
-        ("b = b + 300", "b", "uint8"),
-        ("b = b + n", "b", "uint8"),
-        ("c = c * 1000", "c", "int8"),
-        ("d = d + 1099511627776", "d", "int32"),
-        ("b += 300", "b", "uint8"),
-    ],
-)
-def test_a_plain_int_that_may_not_fit_narrow_state_is_a_located_build_error(
-    tmp_path: Path, line: str, name: str, dtype: str
-) -> None:
+def _errors(tmp_path: Path, step: str, a_init: str = "zeros(4, dtype='uint8')") -> list[str]:
     text = "\n".join(
         [
             "id: nl/Bad-v0",
@@ -236,8 +224,9 @@ def test_a_plain_int_that_may_not_fit_narrow_state_is_a_located_build_error(
             "  b: {dtype: uint8, init: 5}",
             "  c: {dtype: int8, init: 5}",
             "  d: {dtype: int32, init: 5}",
+            f'  a: {{shape: [4], dtype: uint8, init: "{a_init}"}}',
             "step: |",
-            f"  {line}",
+            f"  {step}",
             'observation: "[0.0]"',
             "reward: 0.0",
             "",
@@ -246,8 +235,39 @@ def test_a_plain_int_that_may_not_fit_narrow_state_is_a_located_build_error(
     path = tmp_path / "bad.yaml"
     path.write_text(text)
     compiled = compile_specs([path], tmp_path / "out")
-    messages = [d.format() for d in compiled.diagnostics]
+    return [d.format() for d in compiled.diagnostics]
+
+
+@pytest.mark.parametrize(
+    ("line", "message", "hint"),
+    [
+        ("b = b + 300", "assigning an int64 scalar to uint8 state 'b'", "`b = uint8(...)`"),
+        ("b = b + n", "assigning an int64 scalar to uint8 state 'b'", "`b = uint8(...)`"),
+        ("c = c * 1000", "assigning an int64 scalar to int8 state 'c'", "`c = int8(...)`"),
+        (
+            "d = d + 1099511627776",
+            "assigning an int64 scalar to int32 state 'd'",
+            "`d = int32(...)`",
+        ),
+        ("b += 300", "assigning an int64 scalar to uint8 state 'b'", "`b = uint8(...)`"),
+        ("b = 300", "300 does not fit uint8 state 'b'", "`b = uint8(...)`"),
+        ("b = n", "may not fit uint8 state 'b' (it may be any int64)", "`b = uint8(...)`"),
+        ("a[1] = 300", "300 does not fit uint8 array 'a'", "`a[1] = uint8(...)`"),
+    ],
+)
+def test_a_plain_int_that_may_not_fit_narrow_state_is_a_located_build_error(
+    tmp_path: Path, line: str, message: str, hint: str
+) -> None:
+    messages = _errors(tmp_path, line)
     assert len(messages) == 1, messages
-    assert "bad.yaml:11:3" in messages[0]
-    assert f"assigning an int64 scalar to {dtype} state '{name}'" in messages[0]
-    assert f"`{name} = {dtype}(...)`" in messages[0]
+    assert "bad.yaml:12:3" in messages[0]
+    assert message in messages[0] and hint in messages[0], messages[0]
+
+
+def test_a_plain_int_beyond_the_dtype_of_full_is_a_located_build_error(tmp_path: Path) -> None:
+    messages = _errors(tmp_path, "b = b + 1", a_init="full(4, 300, dtype='uint8')")
+    assert len(messages) == 1, messages
+    assert (
+        "bad.yaml:10:" in messages[0]
+        and "300 does not fit uint8 elements of full()" in (messages[0])
+    )

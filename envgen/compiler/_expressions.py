@@ -693,7 +693,7 @@ class ExpressionRules:
                 [args[p] for p in operands],
             )
         try:
-            return builtin.rule(args, consts)
+            out = builtin.rule(args, consts)
         except CallError as exc:
             self.error(
                 path, f"{name}(): {exc}", exc.hint or f"e.g. {builtin.example}", "type", node
@@ -701,6 +701,18 @@ class ExpressionRules:
             return ANY
         except KeyError:
             return ANY
+        value_node = _argument_node(node, builtin.params, "value")
+        if name == "full" and value_node is not None:
+            # np.full(4, 300, dtype=np.uint8) raises in NumPy 2; Numba and JAX would wrap
+            self._plain_int_may_not_fit(
+                "elements of full()",
+                "",
+                T(out.dtype),
+                args["value"],
+                value_node,
+                f"convert the value on purpose with {out.dtype}(...), which wraps, or bound it",
+            )
+        return out
 
     def _sequence(self, name: str, node: ast.expr, scope: Scope, defined: set[str] | None) -> T:
         """The list of arrays concatenate()/stack() join: each element typed on its own (they

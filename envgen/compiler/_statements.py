@@ -17,6 +17,7 @@ from envgen.compiler.ir import BINARY_OPERATORS, Code, Symbol
 from envgen.compiler.types import (
     ANY,
     INT,
+    NARROW_INTS,
     NUMERIC,
     T,
     binary_result,
@@ -24,6 +25,7 @@ from envgen.compiler.types import (
     join,
     operand_dtype,
     promote,
+    widened,
 )
 
 if TYPE_CHECKING:
@@ -422,6 +424,10 @@ class StatementRules:
                     "type",
                     target,
                 )
+            elif element.is_numeric:
+                self._plain_int_may_not_fit(
+                    f"array '{base.id}'", ast.unparse(target), element, value, target
+                )
             if symbol is not None and symbol.kind == "state":
                 defined = defined | {base.id}
             elif self._control or self._data_dependent(target, scope):
@@ -462,6 +468,30 @@ class StatementRules:
         self.error(path, "cannot assign to this", "", "assign", target)
         return defined
 
+    def _plain_int_may_not_fit(
+        self, what: str, target: str, var: T, value: T, node: ast.AST, hint: str = ""
+    ) -> bool:
+        """Report a plain int stored into a narrow int (`b = 300` into uint8 state,
+        `a[i] = bump`) that may not fit it: NumPy 2 raises, Numba and JAX would wrap."""
+        if var.dtype not in NARROW_INTS or not widened([T(var.dtype), value])[1]:
+            return False
+        dtype, limits = var.dtype, value.limits
+        if limits is not None and limits[0] == limits[1]:
+            message = f"{limits[0]} does not fit {dtype} {what}"
+        else:
+            may = "any int64" if limits is None else f"{limits[0]} to {limits[1]}"
+            message = f"this int may not fit {dtype} {what} (it may be {may})"
+        if not hint:
+            if self._path[-1:] == ("init",):
+                target = "init"
+            hint = (
+                f"write `{target}{' =' if target != 'init' else ':'} {dtype}(...)` to wrap it "
+                f"into {dtype} on purpose, bound the value (a param's ge/le, a literal), or "
+                "make the variable int64"
+            )
+        self.error(self._path, message, hint, "type", node)
+        return True
+
     def _check_state_assign(
         self, name: str, var: T, value: T, node: ast.AST, value_node: ast.AST | None = None
     ) -> None:
@@ -494,6 +524,8 @@ class StatementRules:
             self.error(
                 path, f"state '{name}' holds numbers; got {value.describe()}", "", "type", node
             )
+            return
+        if self._plain_int_may_not_fit(f"state '{name}'", name, var, value, node):
             return
         if var.kind == "int" and value.kind == "float":
             self.error(
