@@ -258,10 +258,47 @@ def default_values(spec: Any, overrides: Mapping[str, Any] | None = None) -> dic
             node = parse(text, "eval").body if isinstance(text, str) else ast.Constant(text)
         except SyntaxError:
             continue  # reported where the let value is checked
-        value = fold(node, values)
+        value = fold(_inline_functions(node, spec), values)
         if isinstance(value, (int, float)):
             values[name] = value
     return values
+
+
+#: How deep `_inline_functions` follows spec functions calling spec functions.
+_MAX_INLINE_DEPTH = 8
+
+
+def _inline_functions(node: ast.expr, spec: Any, depth: int = 0) -> ast.expr:
+    """`node` with each call of a spec function that is one `return` expression (no body)
+    replaced by that expression over the call's arguments, so that `fold` sees through
+    `tri(n)` with `tri: {args: [k], return: k * (k + 1) // 2}`: a length of 0 at the default
+    params is then refused at build, as the env would refuse it when made."""
+    functions = getattr(spec, "functions", None) or {}
+    if not functions or depth >= _MAX_INLINE_DEPTH:
+        return node
+
+    class Inline(ast.NodeTransformer):
+        def visit_Call(self, call: ast.Call) -> ast.expr:
+            self.generic_visit(call)
+            fn = functions.get(call.func.id) if isinstance(call.func, ast.Name) else None
+            if fn is None or fn.body.strip() or call.keywords or len(call.args) != len(fn.args):
+                return call
+            try:
+                returns = fn.returns
+                body = parse(returns, "eval").body if isinstance(returns, str) else None
+            except SyntaxError:
+                return call
+            if body is None:
+                return ast.Constant(returns) if isinstance(returns, (int, float)) else call
+            arguments = dict(zip(fn.args, call.args, strict=True))
+
+            class Substitute(ast.NodeTransformer):
+                def visit_Name(self, name: ast.Name) -> ast.expr:
+                    return arguments.get(name.id, name)
+
+            return _inline_functions(Substitute().visit(body), spec, depth + 1)
+
+    return Inline().visit(node)
 
 
 def _count(value: Any) -> tuple[float, bool] | None:
