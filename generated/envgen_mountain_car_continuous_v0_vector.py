@@ -17,9 +17,10 @@ from gymnasium.vector import AutoresetMode
 
 from envgen import runtime as _rt
 from envgen.runtime import numeric as _num
-from envgen.runtime.vector import NativeVectorEnv
+from envgen.runtime.vector import NativeVectorEnv, jit, prange
 
 # Helpers get `_` names, so that a spec may use any plain name (envgen/compiler/names.py).
+from envgen.runtime.vector import c_pow as _c_pow
 from envgen.runtime.vector import exact as _exact
 from envgen.runtime.vector import merge as _merge
 
@@ -30,6 +31,199 @@ from .envgen_mountain_car_continuous_v0 import MountainCarContinuousV0Env as _Si
 
 _cos = _exact(np.cos, math.cos)
 _pow = _exact(np.power, math.pow, 2)
+
+
+@jit(cache=False)
+def _draw_uniform(_rng, _i, _low, _high):
+    """Env `_i`'s next `uniform(low, high)`, as Generator.uniform computes it."""
+    _low = float(_low)
+    return _low + (float(_high) - _low) * _pcg_next_double(_rng, _i)
+
+
+@jit(cache=False)
+def _pcg_next_double(_states, _i):
+    """Env `_i`'s next double in [0, 1) (Generator.random()), stepping its PCG64 state."""
+    _high = _states[_i, 0]
+    _low = _states[_i, 1]
+    _mult_high = np.uint64(0x2360ED051FC65DA4)
+    _mult_low = np.uint64(0x4385DF649FCCF645)
+    # state * M mod 2**128 needs the high word of low * mult_low: from 32-bit halves
+    _mask = np.uint64(0xFFFFFFFF)
+    _a, _b = _low >> np.uint64(32), _low & _mask
+    _c, _d = _mult_low >> np.uint64(32), _mult_low & _mask
+    _bd = _b * _d
+    _ad = _a * _d
+    _bc = _b * _c
+    _mid = (_bd >> np.uint64(32)) + (_ad & _mask) + _bc
+    _carry_high = _a * _c + (_ad >> np.uint64(32)) + (_mid >> np.uint64(32))
+    _next_low = _low * _mult_low
+    _next_high = _carry_high + _low * _mult_high + _high * _mult_low
+    _sum_low = _next_low + _states[_i, 3]
+    _next_high += _states[_i, 2] + np.uint64(_sum_low < _next_low)
+    _states[_i, 0] = _next_high
+    _states[_i, 1] = _sum_low
+    _rot = _next_high >> np.uint64(58)
+    _x = _next_high ^ _sum_low
+    _raw = (_x >> _rot) | (_x << ((np.uint64(64) - _rot) & np.uint64(63)))
+    return (_raw >> np.uint64(11)) * (1.0 / 9007199254740992.0)
+
+
+@jit(cache=False)
+def _reset_env(_i, _rng, _state_position, _state_velocity):
+    """The single env's reset of env `_i` (no options), into the state arrays."""
+    position = _draw_uniform(_rng, _i, -0.6, -0.4)
+    velocity = 0.0
+    position = np.float64(position)
+    velocity = np.float64(velocity)
+    _state_position[_i] = position
+    _state_velocity[_i] = velocity
+
+
+@jit(cache=False)
+def _observe_env(_i, _obs, _state_position, _state_velocity):
+    """Env `_i`'s observation, into row `_i` of `_obs`."""
+    position = _state_position[_i]
+    velocity = _state_velocity[_i]
+    _obs[_i, 0] = position
+    _obs[_i, 1] = velocity
+
+
+@jit(cache=False)
+def _autoreset_envs(
+    _ids, _rng, _elapsed, _state_position, _state_velocity, _obs, _terminated, _truncated, _reward
+):
+    """Reset the envs `_ids`, as the single env's reset() does."""
+    for _i in _ids:
+        _reset_env(_i, _rng, _state_position, _state_velocity)
+        _elapsed[_i] = 0
+        _terminated[_i] = False
+        _truncated[_i] = False
+        _reward[_i] = 0.0
+        _observe_env(_i, _obs, _state_position, _state_velocity)
+
+
+@jit(cache=False, threads=True)
+def _step_envs(
+    _actions,
+    _resetting,
+    _flags,
+    _work_ids,
+    _rng,
+    _elapsed,
+    _limit,
+    _state_position,
+    _state_velocity,
+    _obs,
+    _reward,
+    min_action,
+    max_action,
+    power,
+    max_speed,
+    max_position,
+    min_position,
+    goal_position,
+    goal_velocity,
+):
+    """Step the envs not in `_resetting`, as the single env's step() does, then reset
+    those (NEXT_STEP autoresets). `_flags`: terminated, truncated and done (the env
+    ended) per env. Returns how many reset.
+    """
+    _terminated, _truncated, _done = _flags[0], _flags[1], _flags[2]
+    for _i in prange(len(_actions)):
+        if _resetting[_i]:
+            continue
+        _elapsed[_i] += 1
+        if _elapsed[_i] == 1:
+            position = _state_position[_i]
+            velocity = _state_velocity[_i]
+            action = _actions[_i]
+            force = np.float32(min(np.float32(max(action[0], min_action)), max_action))
+            v = velocity + np.float32(
+                np.float32(np.float32(np.float32(force) * np.float32(power)))
+                - np.float32(0.0025 * math.cos(3 * position))
+            )
+            if v > max_speed:
+                v = max_speed
+            if v < -max_speed:
+                v = -max_speed
+            p = position + v
+            if p > max_position:
+                p = max_position
+            if p < min_position:
+                p = min_position
+            if p == min_position and v < 0:
+                v = 0.0
+            at_goal = p >= goal_position and v >= goal_velocity
+            position = np.float32(np.float32(p))
+            velocity = np.float32(np.float32(v))
+            _state_position[_i] = position
+            _state_velocity[_i] = velocity
+            terminated = bool(at_goal)
+            reward = float((100.0 if at_goal else 0.0) - _c_pow(action[0], 2) * 0.1)
+            _terminated[_i] = terminated
+            _reward[_i] = reward
+            _truncated[_i] = _elapsed[_i] >= _limit
+        else:
+            position = np.float32(_state_position[_i])
+            velocity = np.float32(_state_velocity[_i])
+            action = _actions[_i]
+            force = np.float32(min(np.float32(max(action[0], min_action)), max_action))
+            v = np.float32(
+                np.float32(velocity)
+                + np.float32(
+                    np.float32(
+                        np.float32(np.float32(np.float32(force) * np.float32(power)))
+                        - np.float32(
+                            0.0025
+                            * math.cos(np.float64(np.float32(np.float32(3) * np.float32(position))))
+                        )
+                    )
+                )
+            )
+            if np.float32(v) > np.float32(max_speed):
+                v = max_speed
+            if np.float32(v) < np.float32(-max_speed):
+                v = -max_speed
+            p = np.float32(np.float32(position) + np.float32(v))
+            if np.float32(p) > np.float32(max_position):
+                p = max_position
+            if np.float32(p) < np.float32(min_position):
+                p = min_position
+            if np.float32(p) == np.float32(min_position) and np.float32(v) < np.float32(0):
+                v = 0.0
+            at_goal = np.float32(p) >= np.float32(goal_position) and np.float32(v) >= np.float32(
+                goal_velocity
+            )
+            position = np.float32(np.float32(p))
+            velocity = np.float32(np.float32(v))
+            _state_position[_i] = position
+            _state_velocity[_i] = velocity
+            terminated = bool(at_goal)
+            reward = float((100.0 if at_goal else 0.0) - _c_pow(action[0], 2) * 0.1)
+            _terminated[_i] = terminated
+            _reward[_i] = reward
+            _truncated[_i] = _elapsed[_i] >= _limit
+        _done[_i] = terminated or _truncated[_i]
+        _observe_env(_i, _obs, _state_position, _state_velocity)
+    _k = 0
+    for _i in range(len(_actions)):
+        if _resetting[_i]:
+            _work_ids[_k] = _i
+            _done[_i] = False
+            _k += 1
+    if _k:
+        _autoreset_envs(
+            _work_ids[:_k],
+            _rng,
+            _elapsed,
+            _state_position,
+            _state_velocity,
+            _obs,
+            _terminated,
+            _truncated,
+            _reward,
+        )
+    return _k
 
 
 class MountainCarContinuousV0VectorEnv(NativeVectorEnv):
@@ -85,13 +279,7 @@ class MountainCarContinuousV0VectorEnv(NativeVectorEnv):
         self.position = np.zeros((num_envs), dtype=np.float64)
         self.velocity = np.zeros((num_envs), dtype=np.float64)
         self._choose_backend(
-            backend,
-            threads,
-            note=(
-                "no kernel: state 'position', 'velocity': its run-time "
-                "type changes after the first step (the kernel has one "
-                "typing of the step)"
-            ),
+            backend, threads, math_names=("cos", "pow"), draws=1, direct=(), threadable=True
         )
 
     def step(self, actions: Any) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
@@ -101,30 +289,35 @@ class MountainCarContinuousV0VectorEnv(NativeVectorEnv):
         _n = self.num_envs
         _next_step = self._next_step
         _resetting = self._autoreset
-        _any_reset = _next_step and bool(_resetting.any())
-        self._elapsed += 1
-        _elapsed = self._elapsed
-        _fresh = self._elapsed == 1
-        if not _fresh.any():
-            _out = self._dynamics(action, _n)
-        elif _fresh.all():
-            _out = self._dynamics_fresh(action, _n)
+        if self._kernel:
+            obs, terminated, truncated, reward, _, _, _done, _any_reset = self._run_kernel(
+                action, _resetting
+            )
         else:
-            _out = _merge(_fresh, self._dynamics_fresh(action, _n), self._dynamics(action, _n))
-        position, velocity, terminated, reward, _step_info = _out
-        self.position = np.asarray(position, dtype=np.float64)
-        self.velocity = np.asarray(velocity, dtype=np.float64)
-        if self.check_state:
-            _rt.check_finite(ID, position=position, velocity=velocity)
-        truncated = self._elapsed >= self._step_limit
-        if _any_reset:
-            _ids = np.flatnonzero(_resetting)
-            self._reset_envs(_ids)
-            reward[_ids] = 0.0
-            terminated[_ids] = False
-            truncated[_ids] = False
-        _done = terminated | truncated
-        obs = self._observe()
+            _any_reset = _next_step and bool(_resetting.any())
+            self._elapsed += 1
+            _elapsed = self._elapsed
+            _fresh = self._elapsed == 1
+            if not _fresh.any():
+                _out = self._dynamics(action, _n)
+            elif _fresh.all():
+                _out = self._dynamics_fresh(action, _n)
+            else:
+                _out = _merge(_fresh, self._dynamics_fresh(action, _n), self._dynamics(action, _n))
+            position, velocity, terminated, reward, _step_info = _out
+            self.position = np.asarray(position, dtype=np.float64)
+            self.velocity = np.asarray(velocity, dtype=np.float64)
+            if self.check_state:
+                _rt.check_finite(ID, position=position, velocity=velocity)
+            truncated = self._elapsed >= self._step_limit
+            if _any_reset:
+                _ids = np.flatnonzero(_resetting)
+                self._reset_envs(_ids)
+                reward[_ids] = 0.0
+                terminated[_ids] = False
+                truncated[_ids] = False
+            _done = terminated | truncated
+            obs = self._observe()
         _infos: dict[str, Any] = {}
         if _next_step:
             self._autoreset = _done
@@ -218,3 +411,40 @@ class MountainCarContinuousV0VectorEnv(NativeVectorEnv):
         terminated = at_goal
         reward = np.where(at_goal, 100.0, 0.0) - _pow(action[:, 0].astype(np.float64), 2) * 0.1
         return position, velocity, terminated, reward, {}
+
+    def _run_kernel(self, action: np.ndarray, _resetting: np.ndarray) -> Any:
+        """Step all envs with the compiled kernels (autoresetting `_resetting`)."""
+        _n = len(action)
+        obs = np.empty((_n, 2), dtype=np.float32)
+        _flags = np.empty((3, _n), dtype=np.bool_)
+        terminated, truncated, _done = _flags
+        reward = np.empty(_n, dtype=np.float64)
+        _work = self._work
+        if _work is None or len(_work[1]) != _n:  # once (and for the compile probe)
+            _work = (np.empty((0, _n)), np.empty(_n, dtype=np.int64))
+            self._work = _work
+        _rng = self._streams.states()
+        _resets = self._threaded(_step_envs)(
+            action,
+            _resetting,
+            _flags,
+            _work[1],
+            _rng,
+            self._elapsed,
+            self._step_limit,
+            self.position,
+            self.velocity,
+            obs,
+            reward,
+            self.min_action,
+            self.max_action,
+            self.power,
+            self.max_speed,
+            self.max_position,
+            self.min_position,
+            self.goal_position,
+            self.goal_velocity,
+        )
+        if self.check_state:
+            _rt.check_finite(ID, position=self.position, velocity=self.velocity)
+        return obs, terminated, truncated, reward, {}, None, _done, _resets > 0

@@ -25,6 +25,7 @@ falls back to the NumPy code at construction time (see docs/vectorization.md).
 from __future__ import annotations
 
 import ast
+import copy
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -875,9 +876,10 @@ def _check_block(
 def _check_stored(model: EnvModel, target: ast.expr, value: ast.expr, where: str) -> None:
     """Scalar state keeps the run-time type of what it was given (docs/vectorization.md): a
     float32 stored into float64 state makes the next step compute in float32 in the single
-    env, which the kernel's float64 state arrays cannot follow."""
-    if not isinstance(target, ast.Name):
-        return
+    env, which the kernel's float64 state arrays cannot follow in one typing of the step;
+    where the analysis typed the step per variant, `_step_typings` checks the stores."""
+    if not isinstance(target, ast.Name) or model.step_variants:
+        return  # typed per step variant, each reading the state back in its dtype
     symbol = model.symbols.get(id(target))
     if symbol is None or symbol.kind != "state":
         return
@@ -974,19 +976,6 @@ def _check(model: EnvModel, buffered: bool = True) -> None:
         raise NoKernel(f"the action space is {kind} (kernels take {', '.join(_ACTION_KINDS)})")
     if kind == "Box" and model.action_space.dtype not in _ARRAY_DTYPES:
         raise NoKernel(f"the action space is a {model.action_space.dtype} Box")
-    # The IR's flow-sensitive state types (issue 13): one kernel serves where every step
-    # variant enters with the same dtypes (a weak and a strong float64 are one).
-    variants = model.step_variants
-    changing = sorted(
-        name
-        for name in model.state
-        if len({array_dtype(v.entry[name]) for v in variants if name in v.entry}) > 1
-    )
-    if changing:
-        raise NoKernel(
-            f"state {', '.join(repr(n) for n in changing)}: its run-time type changes after the"
-            " first step (the kernel has one typing of the step)"
-        )
     for name, state in model.state.items():
         scalar = state.type.is_scalar and (
             array_dtype(state.type) in _SCALAR_DTYPES or state.type.dtype in _NARROW
@@ -999,13 +988,73 @@ def _check(model: EnvModel, buffered: bool = True) -> None:
             if dim.expr is not None:
                 _check_expr(model, dim.expr, f"state '{name}' shape", buffered=buffered)
     _check_block(model, model.reset.stmts, "reset", buffered=buffered)
-    _check_block(model, model.step.stmts, "step", buffered=buffered)
-    outputs = [(model.terminated, "terminated"), (model.reward, "reward")]
-    outputs += [(c, f"info '{k}'") for k, c in model.info.items() if k not in model.reset_info]
-    for code, where in outputs:
-        _check_expr(model, _expr(code), where, buffered=buffered)
-        if not code.type.is_scalar:
-            raise NoKernel(f"{where} is {code.type.described()}")
+    for typing in _step_typings(model):  # the step, as each of its typings prints it
+        typed = typing.model
+        _check_block(typed, model.step.stmts, "step", buffered=buffered)
+        outputs = [(model.terminated, "terminated"), (model.reward, "reward")]
+        outputs += [(c, f"info '{k}'") for k, c in model.info.items() if k not in model.reset_info]
+        for code, where in outputs:
+            _check_expr(typed, _expr(code), where, buffered=buffered)
+            if not typed.types.get(id(code.expr), code.type).is_scalar:
+                raise NoKernel(f"{where} is {code.type.described()}")
+
+
+@dataclass
+class _StepTyping:
+    """The model as one step variant types the step (`EnvModel.step_variants`), and the
+    dtype each scalar state holds when that variant starts (None: the array's own)."""
+
+    model: EnvModel
+    reads: dict[str, str | None]
+
+
+def _step_typings(model: EnvModel) -> list[_StepTyping]:
+    """The step's typings: one, or, where the single env's state changes type after the
+    first step (MountainCarContinuous: float64 after reset, float32 after a step, as in
+    Gymnasium), the first step's and every later step's. Each env runs the one its
+    `_elapsed` calls for; the state arrays keep the declared dtype, which holds every
+    variant's values exactly (a float32 in a float64 array), and each variant reads them
+    back in its own entry dtype."""
+    if not model.step_variants:
+        return [_StepTyping(model, dict.fromkeys(model.state))]
+    if not model.step_types_settle:
+        raise NoKernel("the state's run-time types do not settle within two steps")
+    typings = []
+    for variant in model.step_variants:
+        typed = copy.copy(model)  # shallow: the same trees, typed from this variant's tables
+        typed.types, typed.operand_dtypes = variant.types, variant.operand_dtypes
+        typed.held = variant.held
+        reads: dict[str, str | None] = {}
+        for name, state in model.state.items():
+            storage = array_dtype(state.type)
+            entry = variant.entry.get(name)
+            for t in (entry, variant.end.get(name)):
+                if t is None or array_dtype(t) == storage:
+                    continue
+                if not (t.is_scalar and (storage, t.dtype) in _EXACT_STORES):
+                    declared = state.type.describe()
+                    raise NoKernel(f"state '{name}' ({declared}) holds {t.described()} in a step")
+            changes = entry is not None and array_dtype(entry) != storage
+            reads[name] = entry.dtype if changes else None
+        typings.append(_StepTyping(typed, reads))
+    return typings
+
+
+#: (array dtype, scalar dtype) pairs where the array holds every value of the scalar
+#: dtype exactly, so that reading it back as that dtype gives the stored value.
+_EXACT_STORES = {
+    *(("float64", d) for d in ("float32", "int8", "int16", "int32", "uint8")),
+    *(("int64", d) for d in ("int8", "int16", "int32", "uint8")),
+}
+
+
+def _changing(model: EnvModel) -> set[str]:
+    """The state whose run-time dtype differs between step variants."""
+    return {
+        name
+        for name in model.state
+        if len({array_dtype(v.entry[name]) for v in model.step_variants if name in v.entry}) > 1
+    }
 
 
 def _observation_rows(model: EnvModel) -> list[ast.expr] | None:
@@ -1191,46 +1240,28 @@ def emit_kernel(model: EnvModel, buffered: bool) -> KernelCode:
     reset_body += tidy_block(rt.block(model.reset.stmts))
     reset_body += [f"{array}[_i] = {name}" for name, array in zip(state, arrays, strict=True)]
 
-    # the step of one env, as the single env spells it
-    st = KernelTranslator(model, "step", buffered)
-    # library math calls on step-start values: a loop of their own (see _hoistable_calls)
-    ht = KernelTranslator(model, "step", buffered)
-    hoisted: list[tuple[str, str]] = []  # (array, code)
-    calls = _hoistable_calls(model, model.step.stmts)
-    for number, call in enumerate(calls):
-        assert isinstance(call.func, ast.Name)
-        array = f"_{call.func.id}{number}"
-        hoisted.append((array, tidy(ht.expr(call))))
-        st.substitutes[id(call)] = f"{array}[_i]"
-    hoist_reads = [name for name in state if name in _names(calls)]
-    # Array state the step never mentions is not read (a view nobody uses).
-    code: list[ast.AST] = [*model.step.stmts, _expr(model.terminated), _expr(model.reward)]
-    code += [_expr(c) for k, c in model.info.items() if k not in model.reset_info]
-    mentioned = _names(code)
-    step_body = [
-        f"{name} = {array}[_i]"
-        for name, array in zip(state, arrays, strict=True)
-        if model.state[name].type.is_scalar or name in mentioned
-    ]
-    if model.reads_action:
-        step_body.append("action = _actions[_i]")
-    step_body += tidy_block(st.block(model.step.stmts))
-    # Array state the step never rebinds is a view of its row, written in place already.
-    rebound = _rebound(model.step.stmts)
-    step_body += [
-        f"{array}[_i] = {name}"
-        for name, array in zip(state, arrays, strict=True)
-        if model.state[name].type.is_scalar or name in rebound
-    ]
-    step_body.append(f"terminated = {tidy(f'bool({st.code(model.terminated)})')}")
-    step_body.append(f"reward = {tidy(_as_float(st.code(model.reward), model.reward.type))}")
-    step_body += ["_terminated[_i] = terminated", "_reward[_i] = reward"]
-    info = [(k, c) for k, c in model.info.items() if k not in model.reset_info]
-    outputs = []
-    for number, (key, code) in enumerate(info):
-        outputs.append((f"_info{number}", key, array_dtype(code.type)))
-        step_body.append(f"_info{number}[_i] = {tidy(st.code(code))}")
-    step_body.append("_truncated[_i] = _elapsed[_i] >= _limit")
+    # the step of one env, as the single env spells it: once per typing of the step
+    typings = _step_typings(model)
+    steps = [_step_code(typing, state, arrays, buffered, hoist=True) for typing in typings]
+    if len({tuple(step.body) for step in steps}) == 1:
+        steps = steps[:1]  # the typings differ in nothing the kernel prints
+    elif any(step.hoisted for step in steps):  # hoisted math would read one typing's state
+        steps = [_step_code(typing, state, arrays, buffered, hoist=False) for typing in typings]
+    step_translators = [t for step in steps for t in (step.st, step.ht)]
+    hoisted, hoist_reads = steps[0].hoisted, steps[0].hoist_reads
+    outputs = steps[0].outputs
+    if any(step.outputs != outputs for step in steps):
+        raise NoKernel("the step's info has other dtypes after the first step")
+    if len(steps) == 1:
+        step_body = steps[0].body
+    else:  # the first step after a (re)set, then every later one
+        fresh, later = steps
+        step_body = [
+            "if _elapsed[_i] == 1:",
+            *(INDENT + line for line in fresh.body),
+            "else:",
+            *(INDENT + line for line in later.body),
+        ]
 
     def random_args(translator: KernelTranslator) -> list[str]:
         if translator.direct:
@@ -1250,7 +1281,7 @@ def emit_kernel(model: EnvModel, buffered: bool) -> KernelCode:
     rows = _observation_rows(model)
     observe: list[str] = []
     observe_params: list[str] = []
-    translators = [rt, st, ht]  # whose helpers, math and draws the module needs
+    translators = [rt, *step_translators]  # whose helpers, math and draws the module needs
     if rows is not None:
         ot = KernelTranslator(model, "observe", buffered)
         translators.append(ot)
@@ -1402,22 +1433,21 @@ def emit_kernel(model: EnvModel, buffered: bool) -> KernelCode:
             "_flags",
             *(["_work_math"] if hoisted else []),
             "_work_ids",
-            *random_args(st),
+            *(arg for t in step_translators for arg in random_args(t)),
             *random_args(rt),
             "_elapsed",
             "_limit",
             *arrays,
             *(o for o in outs if o not in ("_terminated", "_truncated")),
             *(o[0] for o in outputs),
-            *st.args.names,
-            *ht.args.names,
+            *(name for t in step_translators for name in t.args.names),
             *rt.args.names,
             *observe_params[1:],  # not `_i`
             *info_params[1:],
         ]
     )
     # With no draws in the step, envs are independent: the loop may run on several threads.
-    threadable = not (st.draws or st.direct)
+    threadable = not any(t.draws or t.direct for t in step_translators)
     loop = "prange" if threadable else "range"
     hoist_loop = []
     if hoisted:
@@ -1426,7 +1456,7 @@ def emit_kernel(model: EnvModel, buffered: bool) -> KernelCode:
             f"for _i in {loop}(len(_actions)):",
             f"{INDENT}if _resetting[_i]:",
             f"{INDENT * 2}continue",
-            *(f"{INDENT}{name} = _state_{name}[_i]" for name in hoist_reads),
+            *(INDENT + line for line in hoist_reads),
             *(f"{INDENT}{array}[_i] = {code}" for array, code in hoisted),
         ]
     functions += _function(
@@ -1548,11 +1578,78 @@ def emit_kernel(model: EnvModel, buffered: bool) -> KernelCode:
         ]
         functions = ["@jit(cache=False)" if line == "@jit" else line for line in functions]
     direct = sorted(set().union(*(t.direct for t in translators)))
-    draws = max(rt.draws, st.draws)
+    draws = max(rt.draws, *(t.draws for t in step_translators))
     array_math = sorted(set().union(*(t.array_math for t in translators)))
     return KernelCode(
         functions, method, math, draws, direct, threadable, observes, array_math, bool(reset_info)
     )
+
+
+@dataclass
+class _StepCode:
+    """One typing's step of env `_i` (`_step_code`)."""
+
+    body: list[str]  # state reads, the step, state writes and the env's outputs
+    st: KernelTranslator  # the step's translator
+    ht: KernelTranslator  # the hoisted math's translator
+    hoisted: list[tuple[str, str]]  # (work array, code) of the math computed beforehand
+    hoist_reads: list[str]  # the state reads the hoisted math needs
+    outputs: list[tuple[str, str, str]]  # (array, info key, dtype) of the step's info
+
+
+def _step_code(
+    typing: _StepTyping, state: list[str], arrays: list[str], buffered: bool, hoist: bool
+) -> _StepCode:
+    """The step of env `_i` as the single env spells it, typed as `typing` types it."""
+    model = typing.model
+
+    def read(name: str, array: str) -> str:
+        dtype = typing.reads[name]  # the single env holds another dtype here: exact
+        return f"{name} = np.{dtype}({array}[_i])" if dtype else f"{name} = {array}[_i]"
+
+    st = KernelTranslator(model, "step", buffered)
+    # library math calls on step-start values: a loop of their own (see _hoistable_calls)
+    ht = KernelTranslator(model, "step", buffered)
+    hoisted: list[tuple[str, str]] = []  # (array, code)
+    calls = _hoistable_calls(model, model.step.stmts) if hoist else []
+    for number, call in enumerate(calls):
+        assert isinstance(call.func, ast.Name)
+        array = f"_{call.func.id}{number}"
+        hoisted.append((array, tidy(ht.expr(call))))
+        st.substitutes[id(call)] = f"{array}[_i]"
+    called = _names(calls)
+    hoist_reads = [read(n, a) for n, a in zip(state, arrays, strict=True) if n in called]
+    # Array state the step never mentions is not read (a view nobody uses).
+    code: list[ast.AST] = [*model.step.stmts, _expr(model.terminated), _expr(model.reward)]
+    code += [_expr(c) for k, c in model.info.items() if k not in model.reset_info]
+    mentioned = _names(code)
+    step_body = [
+        read(name, array)
+        for name, array in zip(state, arrays, strict=True)
+        if model.state[name].type.is_scalar or name in mentioned
+    ]
+    if model.reads_action:
+        step_body.append("action = _actions[_i]")
+    step_body += tidy_block(st.block(model.step.stmts))
+    # Array state the step never rebinds is a view of its row, written in place already.
+    rebound = _rebound(model.step.stmts)
+    step_body += [
+        f"{array}[_i] = {name}"
+        for name, array in zip(state, arrays, strict=True)
+        if model.state[name].type.is_scalar or name in rebound
+    ]
+    reward_type = model.types.get(id(model.reward.expr), model.reward.type)
+    step_body.append(f"terminated = {tidy(f'bool({st.code(model.terminated)})')}")
+    step_body.append(f"reward = {tidy(_as_float(st.code(model.reward), reward_type))}")
+    step_body += ["_terminated[_i] = terminated", "_reward[_i] = reward"]
+    info = [(k, c) for k, c in model.info.items() if k not in model.reset_info]
+    outputs = []
+    for number, (key, code_) in enumerate(info):
+        dtype = array_dtype(model.types.get(id(code_.expr), code_.type))
+        outputs.append((f"_info{number}", key, dtype))
+        step_body.append(f"_info{number}[_i] = {tidy(st.code(code_))}")
+    step_body.append("_truncated[_i] = _elapsed[_i] >= _limit")
+    return _StepCode(step_body, st, ht, hoisted, hoist_reads, outputs)
 
 
 def _function(
