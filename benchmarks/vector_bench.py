@@ -44,6 +44,7 @@ SPECS = {
     "envgen/CartPole-v1": "cartpole",
     "envgen/SimpleTrading-v0": "trading",
     "envgen/ResourceManagement-v0": "resource",
+    "envgen/MountainCarContinuous-v0": "mcc",  # two typings of the step (float64, float32)
     "envgen/SimpleVisual-v0": "visual",
 }
 
@@ -312,7 +313,7 @@ def main() -> None:
             contenders: dict[str, Callable[[], object]] = {
                 "ours": lambda n=n, v=vector: v(num_envs=n)
             }
-            if short == "resource" and jit is not None and n >= 1024:
+            if short in ("resource", "mcc") and jit is not None and n >= 1024:
                 # the kernel against its own NumPy code (issue 17: it was once measured slower)
                 contenders["numpy"] = lambda n=n, v=vector: v(num_envs=n, backend="numpy")
             if short == "cartpole":

@@ -1048,13 +1048,17 @@ _EXACT_STORES = {
 }
 
 
-def _changing(model: EnvModel) -> set[str]:
-    """The state whose run-time dtype differs between step variants."""
-    return {
+def _computes_with_changing_state(model: EnvModel, nodes: Sequence[ast.expr]) -> bool:
+    """Whether `nodes` (an observation's or reset info's values, typed once) compute with
+    state whose dtype differs between step variants: the single env computes in the dtype
+    the state holds at the time. A bare read is exact from the state arrays (the value,
+    converted into the output's dtype, is the same)."""
+    changing = {
         name
         for name in model.state
         if len({array_dtype(v.entry[name]) for v in model.step_variants if name in v.entry}) > 1
     }
+    return bool(changing & _names([n for n in nodes if not isinstance(n, ast.Name)]))
 
 
 def _observation_rows(model: EnvModel) -> list[ast.expr] | None:
@@ -1068,6 +1072,8 @@ def _observation_rows(model: EnvModel) -> list[ast.expr] | None:
         return None
     expr = obs.code.expr
     kind = obs.space.kind
+    if _computes_with_changing_state(model, expr.elts if isinstance(expr, ast.List) else [expr]):
+        return None
     try:
         if kind == "Discrete":
             _check_expr(model, expr, "observation")
@@ -1112,6 +1118,8 @@ def _reset_info_rows(model: EnvModel) -> list[tuple[str, list[ast.expr], str, in
                 rows = list(expr.elts)
             else:
                 return []
+            if _computes_with_changing_state(model, rows):
+                return []
             for row in rows:
                 _check_expr(model, row, f"info '{key}'")
                 row_type = model.types[id(row)]
@@ -1141,6 +1149,7 @@ def _picture(model: EnvModel) -> tuple[ast.Call, FunctionModel] | None:
         or not isinstance(expr.func, ast.Name)
         or expr.func.id not in model.functions
         or expr.keywords
+        or _computes_with_changing_state(model, expr.args)
     ):
         return None
     function = model.functions[expr.func.id]
