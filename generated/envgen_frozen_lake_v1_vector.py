@@ -16,6 +16,7 @@ from gymnasium.vector import AutoresetMode
 
 from envgen import runtime as _rt
 from envgen.runtime import numeric as _num
+from envgen.runtime.vector import KernelIndexError as _KernelIndexError
 from envgen.runtime.vector import NativeVectorEnv, jit
 
 # Helpers get `_` names, so that a spec may use any plain name (envgen/compiler/names.py).
@@ -34,10 +35,10 @@ def _draw_random(_rng, _i):
 
 
 @jit
-def _index(_k, _n):
-    """Index `_k` into a dimension of `_n`; IndexError out of bounds."""
+def _index(_k, _n, _axis):
+    """Index `_k` into axis `_axis`, of size `_n`; IndexError out of bounds."""
     if _k < -_n or _k >= _n:
-        raise IndexError("index out of bounds")
+        raise _KernelIndexError(_k, _axis, _n)
     return _k
 
 
@@ -147,7 +148,7 @@ def _step_envs(
         col = s % ncol
         u = _draw_random(_rng, _i)
         last_action = action
-        if grid[_index(row, grid.shape[0]), _index(col, grid.shape[1])] >= 2:
+        if grid[_index(row, grid.shape[0], 0), _index(col, grid.shape[1], 1)] >= 2:
             prob = 1.0
             gain = 0.0
             done = True
@@ -168,11 +169,11 @@ def _step_envs(
             else:
                 row = max(row - 1, 0)
             s = row * ncol + col
-            tile = grid[_index(row, grid.shape[0]), _index(col, grid.shape[1])]
+            tile = grid[_index(row, grid.shape[0], 0), _index(col, grid.shape[1], 1)]
             gain = (
                 1.0
                 * reward_schedule[
-                    _index(0 if tile == 3 else 1 if tile == 2 else 2, reward_schedule.shape[0])
+                    _index(0 if tile == 3 else 1 if tile == 2 else 2, reward_schedule.shape[0], 0)
                 ]
             )
             done = tile >= 2

@@ -15,6 +15,7 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode
 
 from envgen import runtime as _rt
+from envgen.runtime.vector import KernelIndexError as _KernelIndexError
 from envgen.runtime.vector import NativeVectorEnv, jit
 
 # Helpers get `_` names, so that a spec may use any plain name (envgen/compiler/names.py).
@@ -27,10 +28,10 @@ from .envgen_inventory_pipeline_v0 import InventoryPipelineV0Env as _SingleEnv
 
 
 @jit
-def _index(_k, _n):
-    """Index `_k` into a dimension of `_n`; IndexError out of bounds."""
+def _index(_k, _n, _axis):
+    """Index `_k` into axis `_axis`, of size `_n`; IndexError out of bounds."""
     if _k < -_n or _k >= _n:
-        raise IndexError("index out of bounds")
+        raise _KernelIndexError(_k, _axis, _n)
     return _k
 
 
@@ -107,9 +108,9 @@ def _step_envs(
         stock = _state_stock[_i]
         pipeline = _state_pipeline[_i]
         action = _actions[_i]
-        arrived = pipeline[_index(0, pipeline.shape[0])]
+        arrived = pipeline[_index(0, pipeline.shape[0], 0)]
         pipeline = np.roll(pipeline, -1)
-        pipeline[_index(lead_time - 1, pipeline.shape[0])] = action
+        pipeline[_index(lead_time - 1, pipeline.shape[0], 0)] = action
         stock = min(stock + arrived, capacity)
         demand = int(_rngs[_i].poisson(mean_demand))
         sold = min(stock, demand)

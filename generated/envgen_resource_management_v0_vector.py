@@ -17,6 +17,7 @@ from gymnasium.vector import AutoresetMode
 
 from envgen import runtime as _rt
 from envgen.runtime import numeric as _num
+from envgen.runtime.vector import KernelIndexError as _KernelIndexError
 from envgen.runtime.vector import NativeVectorEnv, jit, prange
 
 # Helpers get `_` names, so that a spec may use any plain name (envgen/compiler/names.py).
@@ -47,10 +48,10 @@ def _generator_n_normal(_g, _n, *_args):
 
 
 @jit
-def _index(_k, _n):
-    """Index `_k` into a dimension of `_n`; IndexError out of bounds."""
+def _index(_k, _n, _axis):
+    """Index `_k` into axis `_axis`, of size `_n`; IndexError out of bounds."""
     if _k < -_n or _k >= _n:
-        raise IndexError("index out of bounds")
+        raise _KernelIndexError(_k, _axis, _n)
     return _k
 
 
@@ -98,7 +99,7 @@ def _observe_env(
     load = _state_load[_i]
     servers = _state_servers[_i]
     queue = _state_queue[_i]
-    _obs[_i, 0] = load[_index(min(_elapsed[_i], max_steps - 1), load.shape[0])]
+    _obs[_i, 0] = load[_index(min(_elapsed[_i], max_steps - 1), load.shape[0], 0)]
     _obs[_i, 1] = servers / max_servers
     _obs[_i, 2] = min(queue / 100.0, 1.0)
     _obs[_i, 3] = _elapsed[_i] % max_steps / max_steps
@@ -187,7 +188,7 @@ def _step_envs(
             9223372036854775807,
         )
         servers = min(max(servers + change, 1), max_servers)
-        demand = load[_index(min(_elapsed[_i] - 1, max_steps - 1), load.shape[0])]
+        demand = load[_index(min(_elapsed[_i] - 1, max_steps - 1), load.shape[0], 0)]
         capacity = servers / max_servers
         if demand > capacity:
             queue = queue + (demand - capacity) * 50.0

@@ -16,6 +16,7 @@ from gymnasium.vector import AutoresetMode
 
 from envgen import runtime as _rt
 from envgen.runtime import numeric as _num
+from envgen.runtime.vector import KernelIndexError as _KernelIndexError
 from envgen.runtime.vector import NativeVectorEnv, jit, prange
 
 # Helpers get `_` names, so that a spec may use any plain name (envgen/compiler/names.py).
@@ -26,10 +27,10 @@ from .envgen_string_maze_v0 import StringMazeV0Env as _SingleEnv
 
 
 @jit
-def _index(_k, _n):
-    """Index `_k` into a dimension of `_n`; IndexError out of bounds."""
+def _index(_k, _n, _axis):
+    """Index `_k` into axis `_axis`, of size `_n`; IndexError out of bounds."""
     if _k < -_n or _k >= _n:
-        raise IndexError("index out of bounds")
+        raise _KernelIndexError(_k, _axis, _n)
     return _k
 
 
@@ -88,7 +89,7 @@ def _step_envs(
             col = col - 1
         else:
             col = col + 1
-        if grid[_index(row, grid.shape[0]), _index(col, grid.shape[1])] != 0:
+        if grid[_index(row, grid.shape[0], 0), _index(col, grid.shape[1], 1)] != 0:
             cell = row * width + col
         _state_cell[_i] = cell
         terminated = bool(cell == goal)

@@ -16,6 +16,7 @@ from gymnasium.vector import AutoresetMode
 
 from envgen import runtime as _rt
 from envgen.runtime import numeric as _num
+from envgen.runtime.vector import KernelIndexError as _KernelIndexError
 from envgen.runtime.vector import NativeVectorEnv, jit, prange
 
 # Helpers get `_` names, so that a spec may use any plain name (envgen/compiler/names.py).
@@ -28,10 +29,10 @@ from .envgen_wall_maze_v0 import WallMazeV0Env as _SingleEnv
 
 
 @jit
-def _index(_k, _n):
-    """Index `_k` into a dimension of `_n`; IndexError out of bounds."""
+def _index(_k, _n, _axis):
+    """Index `_k` into axis `_axis`, of size `_n`; IndexError out of bounds."""
     if _k < -_n or _k >= _n:
-        raise IndexError("index out of bounds")
+        raise _KernelIndexError(_k, _axis, _n)
     return _k
 
 
@@ -55,26 +56,32 @@ def _info_env(_i, _rinfo0, _state_pos, ncol, grid, nrow):
     pos = _state_pos[_i]
     _rinfo0[_i, 0] = np.int8(
         pos // ncol > 0
-        and grid[_index(max(pos // ncol - 1, 0), grid.shape[0]), _index(pos % ncol, grid.shape[1])]
+        and grid[
+            _index(max(pos // ncol - 1, 0), grid.shape[0], 0), _index(pos % ncol, grid.shape[1], 1)
+        ]
         != 1
     )
     _rinfo0[_i, 1] = np.int8(
         pos % ncol < ncol - 1
         and grid[
-            _index(pos // ncol, grid.shape[0]), _index(min(pos % ncol + 1, ncol - 1), grid.shape[1])
+            _index(pos // ncol, grid.shape[0], 0),
+            _index(min(pos % ncol + 1, ncol - 1), grid.shape[1], 1),
         ]
         != 1
     )
     _rinfo0[_i, 2] = np.int8(
         pos // ncol < nrow - 1
         and grid[
-            _index(min(pos // ncol + 1, nrow - 1), grid.shape[0]), _index(pos % ncol, grid.shape[1])
+            _index(min(pos // ncol + 1, nrow - 1), grid.shape[0], 0),
+            _index(pos % ncol, grid.shape[1], 1),
         ]
         != 1
     )
     _rinfo0[_i, 3] = np.int8(
         pos % ncol > 0
-        and grid[_index(pos // ncol, grid.shape[0]), _index(max(pos % ncol - 1, 0), grid.shape[1])]
+        and grid[
+            _index(pos // ncol, grid.shape[0], 0), _index(max(pos % ncol - 1, 0), grid.shape[1], 1)
+        ]
         != 1
     )
 
@@ -149,7 +156,7 @@ def _step_envs(
         if (
             row == r
             and col == c
-            and (grid[_index(r, grid.shape[0]), _index(c, grid.shape[1])] != 1)
+            and (grid[_index(r, grid.shape[0], 0), _index(c, grid.shape[1], 1)] != 1)
         ):
             pos = r * ncol + c
         _state_pos[_i] = pos

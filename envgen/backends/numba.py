@@ -120,11 +120,22 @@ _HELPERS = {
     ],
     "_index": [
         "@jit",
-        "def _index(_k, _n):",
-        f'{INDENT}"""Index `_k` into a dimension of `_n`; IndexError out of bounds."""',
+        "def _index(_k, _n, _axis):",
+        f'{INDENT}"""Index `_k` into axis `_axis`, of size `_n`; IndexError out of bounds."""',
         f"{INDENT}if _k < -_n or _k >= _n:",
-        f'{INDENT * 2}raise IndexError("index out of bounds")',
+        # NumPy's message, built by the exception class in Python when raised: a message
+        # built here made the check about 7x slower (Numba builds it on the hot path)
+        f"{INDENT * 2}raise _KernelIndexError(_k, _axis, _n)",
         f"{INDENT}return _k",
+    ],
+    "_floordiv": [
+        "@jit",
+        "def _floordiv(_a, _b):",
+        f'{INDENT}"""_a // _b of ints as NumPy computes it: INT64_MIN // -1 wraps to INT64_MIN',
+        f'{INDENT}(Numba\'s // gives 0 there); // 0 is 0 (error_model="numpy")."""',
+        f"{INDENT}if _b == -1:",
+        f"{INDENT * 2}return -_a",
+        f"{INDENT}return _a // _b",
     ],
     "_saturate": [
         "@jit",
@@ -200,7 +211,7 @@ def _as_float(code: str, t: T) -> str:
 def _at(rank: int) -> list[str]:
     """A helper reading one element of a computed array (IndexError out of bounds)."""
     ks = [f"_k{axis}" for axis in range(rank)]
-    index = ", ".join(f"_index({k}, _x.shape[{a}])" for a, k in enumerate(ks))
+    index = ", ".join(f"_index({k}, _x.shape[{a}], {a})" for a, k in enumerate(ks))
     return [
         "@jit",
         f"def _at{rank}(_x, {', '.join(ks)}):",
@@ -394,6 +405,19 @@ class KernelTranslator(Translator):
             return f"_c_pow({self.expr(node.left)}, {self.expr(node.right)})"
         return super()._BinOp(node)
 
+    def arithmetic(
+        self, op: ast.operator, left: str, right: str, left_node: ast.expr, right_node: ast.expr
+    ) -> str:
+        if (
+            isinstance(op, ast.FloorDiv)
+            and all(self.type_of(n).kind == "int" for n in (left_node, right_node))
+            and self._op_may_overflow(op, left_node, right_node)
+        ):
+            # int64 wraps (docs/spec.md, "Numbers"): INT64_MIN // -1 is INT64_MIN, not 0
+            self.helpers.add("_floordiv")
+            return f"_floordiv({left}, {right})"
+        return super().arithmetic(op, left, right, left_node, right_node)
+
     def _Compare(self, node: ast.Compare) -> str:
         # the dtype the analysis compares each pair in (one for the whole chain, or none)
         dtypes = {self.model.operand_dtypes.get(id(right)) for right in node.comparators}
@@ -461,7 +485,7 @@ class KernelTranslator(Translator):
                 parts.append(self.expr(part))
             else:
                 self.helpers.add("_index")
-                parts.append(f"_index({self.expr(part)}, {array}.shape[{axis}])")
+                parts.append(f"_index({self.expr(part)}, {array}.shape[{axis}], {axis})")
         return f"{array}[{', '.join(parts)}]"
 
     def stored(self, target: ast.expr, code: str, value: ast.expr | None) -> str:

@@ -411,6 +411,20 @@ _discrete_in_range = (
 )
 
 
+class KernelIndexError(IndexError):
+    """An index out of bounds in a compiled kernel, with NumPy's message ("index -8 is out
+    of bounds for axis 0 with size 7"). The kernel raises it with the three numbers and
+    the message is built here, in Python: built in the kernel, it made every checked index
+    several times slower."""
+
+    def __init__(self, index: int, axis: int, size: int) -> None:
+        super().__init__(f"index {index} is out of bounds for axis {axis} with size {size}")
+        self.index, self.axis, self.size = index, axis, size
+
+    def __reduce__(self) -> tuple[type, tuple[int, int, int]]:
+        return type(self), (self.index, self.axis, self.size)
+
+
 def is_compiled(fn: Any) -> bool:
     return hasattr(fn, "py_func")
 
