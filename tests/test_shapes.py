@@ -242,3 +242,44 @@ def test_reshape_of_state_that_the_default_params_cannot_divide_is_refused(tmp_p
         diagnostic.message
     )
     assert (diagnostic.location.line, diagnostic.location.column) == (11, 15)
+
+
+_RESHAPE_BY_PARAMS = """\
+id: t/Fold-v0
+params:
+  n: {default: 6}
+  k: {default: 2}
+action_space: {Discrete: 2}
+observation_space: {Box: {low: -inf, high: inf, shape: [n], dtype: float64}}
+state:
+  arr: {shape: [n], init: "arange(n) * 1.0"}
+step: |
+  m = reshape(arr, (k, -1))
+  arr = ravel(m[::-1]) + action
+observation: arr
+reward: 0.0
+max_episode_steps: 5
+"""
+
+
+def test_reshape_into_lengths_of_params_is_checked_when_the_env_is_made(tmp_path):
+    """Hostile trial 5 K5: with `-p k=4` the env was made, then the first step raised a
+    different raw ValueError in each backend (and `envgen play` printed a traceback)."""
+    built = build_package(tmp_path, _RESHAPE_BY_PARAMS, jax=True)
+    env = built.single(k=3)  # 6 elements into (3, -1): fine, and the rows are reversed
+    env.reset(seed=0)
+    assert env.step(0)[0].tolist() == [4.0, 5.0, 2.0, 3.0, 0.0, 1.0]
+    at = r"spec\.yaml:10:7: with k=4, n=6 `reshape\(arr, \(k, -1\)\)` asks for the shape \(4, -1\)"
+    with pytest.raises(InvalidParam, match=at + ": 6 elements do not divide into rows of 4"):
+        built.single(k=4)
+    with pytest.raises(InvalidParam, match=at):
+        built.vector(num_envs=2, k=4)
+    with pytest.raises(InvalidParam, match=r"with k=-2, n=6 .* at most one -1"):
+        built.single(k=-2)
+    with pytest.raises(InvalidParam, match=r"with k=0, n=6 .* rows of 0"):
+        built.single(k=0)
+    if built.jax is not None:
+        import envgen.jax
+
+        with pytest.raises(InvalidParam, match=at):
+            envgen.jax.make(f"{built.package}:t/Fold-v0", k=4)

@@ -23,7 +23,14 @@ import jinja2
 from envgen.backends._printer import Translator, literal, np_dtype, tidy, tidy_block
 from envgen.compiler._data import data_type
 from envgen.compiler.diagnostics import printable
-from envgen.compiler.ir import Code, EnvModel, ObservationModel, SizeCheck, SpaceModel
+from envgen.compiler.ir import (
+    Code,
+    EnvModel,
+    ObservationModel,
+    ReshapeCheck,
+    SizeCheck,
+    SpaceModel,
+)
 from envgen.compiler.types import Sym, T
 from envgen.jax._registry import JAX_ENTRY_POINT, JAX_VECTOR_ENTRY_POINT
 
@@ -462,6 +469,16 @@ def param_lines(model: EnvModel, tr: Translator) -> list[str]:
             lines.append(
                 f"_rt.check_size({literal(check.what)}, {_shape_code(check.shape)}, "
                 f"{literal(check.where)}, {values}{f', {check.minimum}' if check.minimum else ''})"
+            )
+            continue
+        if isinstance(check, ReshapeCheck):  # reshape() of a size or into a shape of params
+            names = sorted(
+                {n for d in (check.size, *check.shape) if isinstance(d, Sym) for n in d.names}
+            )
+            values = "{" + ", ".join(f"{literal(n)}: self.{n}" for n in names) + "}"
+            lines.append(
+                f"_rt.check_reshape({literal(check.what)}, {_dim_code(check.size)}, "
+                f"{_shape_code(check.shape)}, {literal(check.where)}, {values})"
             )
             continue
         got, want = _shape_code(check.got), _shape_code(check.want)

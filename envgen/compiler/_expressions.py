@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING
 from envgen.compiler._language import MAX_ELEMENTS, PYTHON_BUILTINS
 from envgen.compiler._limits import apply
 from envgen.compiler.diagnostics import did_you_mean
-from envgen.compiler.functions import BUILTINS, CONSTANTS, CallError, axis_of
-from envgen.compiler.ir import BINARY_OPERATORS, Symbol
+from envgen.compiler.functions import BUILTINS, CONSTANTS, CallError, _shape_of, _size, axis_of
+from envgen.compiler.ir import BINARY_OPERATORS, ReshapeCheck, Symbol
 from envgen.compiler.types import (
     ANY,
     BOOL,
@@ -21,6 +21,7 @@ from envgen.compiler.types import (
     STR,
     Dim,
     Shape,
+    Sym,
     T,
     binary_result,
     broadcast,
@@ -701,6 +702,8 @@ class ExpressionRules:
             return ANY
         except KeyError:
             return ANY
+        if name == "reshape":
+            self._reshape_check(node, path, args["x"], consts.get("shape"))
         value_node = _argument_node(node, builtin.params, "value")
         if name == "full" and value_node is not None:
             # np.full(4, 300, dtype=np.uint8) raises in NumPy 2; Numba and JAX would wrap
@@ -713,6 +716,21 @@ class ExpressionRules:
                 f"convert the value on purpose with {out.dtype}(...), which wraps, or bound it",
             )
         return out
+
+    def _reshape_check(self, node: ast.Call, path: tuple, x: T, shape: object) -> None:
+        """A reshape whose size or shape the params decide: the build checked it at the
+        default params (`_limits`), the env checks it for the params it is made with (`-p
+        k=4` would otherwise fail at the first step, differently in each backend)."""
+        target = _shape_of(shape)
+        if x.shape is None or target is None or None in x.shape or None in target:
+            return
+        size = _size(x.shape)
+        if not any(isinstance(d, Sym) for d in (size, *target)):
+            return  # literal lengths: the rule itself checked them
+        where = str(self.document.code_location(path, node.lineno, node.col_offset))
+        check = ReshapeCheck(f"`{ast.unparse(node)[:80]}`", size, target, where)
+        if check not in self.shape_checks:
+            self.shape_checks.append(check)
 
     def _sequence(self, name: str, node: ast.expr, scope: Scope, defined: set[str] | None) -> T:
         """The list of arrays concatenate()/stack() join: each element typed on its own (they

@@ -106,6 +106,17 @@ class SizeCheck:
 
 
 @dataclass
+class ReshapeCheck:
+    """`reshape(x, shape)` where the size of `x` or the shape is a polynomial of params:
+    checked when the env is made that the size fits the shape (one -1 may take the rest)."""
+
+    what: str
+    size: Dim
+    shape: tuple[Dim, ...]
+    where: str  # file:line:column of the call
+
+
+@dataclass
 class FunctionVariant:
     """A spec function checked for one list of argument types (as Numba and JAX specialise
     a function per call signature): its own typed copy of the body, printed as `method`."""

@@ -104,6 +104,28 @@ def check_size(
     )
 
 
+def check_reshape(
+    what: str, size: int, shape: tuple[int, ...], where: str, values: Mapping[str, Any]
+) -> None:
+    """A reshape whose size or shape is a polynomial of params, checked once per env made:
+    the lengths (one may be -1, NumPy's "the rest") must hold exactly `size` elements."""
+    size, shape = int(size), tuple(int(d) for d in shape)
+    rest = math.prod(d for d in shape if d != -1)
+    if shape.count(-1) > 1 or any(d < -1 for d in shape):
+        reason = "lengths must be 0 or more, with at most one -1"
+    elif -1 in shape and (rest == 0 or size % rest):
+        reason = f"{size} elements do not divide into rows of {rest}"
+    elif -1 not in shape and rest != size:
+        reason = f"{size} elements do not fill {rest}"
+    else:
+        return
+    shown = ", ".join(f"{name}={_short(value)}" for name, value in values.items())
+    raise InvalidParam(
+        f"{where}: with {shown or 'these params'} {what} asks for the shape {shape}: "
+        f"{reason}; choose other params, or fix the spec"
+    )
+
+
 def check_render_mode(metadata: Mapping[str, Any], render_mode: str | None) -> None:
     """Raise `InvalidRenderMode` unless `render_mode` is None or one the env declares."""
     modes = metadata["render_modes"]
