@@ -158,9 +158,9 @@ def step(_key: Any, _state: State, action: Any, params: Params, _static: Any) ->
     velocity = _state.velocity
     elapsed_steps = _state.elapsed_steps + 1
     velocity = velocity + ((action - 1) * force + jnp.cos(3 * position) * -gravity)
-    velocity = jnp.clip(velocity, -max_speed, max_speed)
+    velocity = _jx.first_min(_jx.first_max(velocity, -max_speed), max_speed)
     position = position + velocity
-    position = jnp.clip(position, min_position, max_position)
+    position = _jx.first_min(_jx.first_max(position, min_position), max_position)
     _c1 = _jx.truth(jnp.logical_and(position == min_position, velocity < 0))
     velocity = _jx.where(_c1, 0.0, velocity)
     terminated = _jx.cast(

@@ -16,6 +16,7 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode
 
 from envgen import runtime as _rt
+from envgen.runtime import numeric as _num
 from envgen.runtime.vector import NativeVectorEnv, jit, prange
 
 # Helpers get `_` names, so that a spec may use any plain name (envgen/compiler/names.py).
@@ -244,9 +245,9 @@ class MountainCarV0VectorEnv(NativeVectorEnv):
             velocity = velocity + (
                 (action - 1).astype(np.float64) * 0.001 + _cos(3 * position) * -0.0025
             )
-            velocity = np.minimum(np.maximum(velocity, -0.07), 0.07)
+            velocity = _num.first_min(_num.first_max(velocity, -0.07), 0.07)
             position = position + velocity
-            position = np.minimum(np.maximum(position, -1.2), 0.6)
+            position = _num.first_min(_num.first_max(position, -1.2), 0.6)
             _m1 = np.logical_and(position == -1.2, velocity < 0)
             velocity = np.where(_m1, 0.0, velocity)
             terminated = np.logical_and(position >= 0.5, velocity >= self.goal_velocity)

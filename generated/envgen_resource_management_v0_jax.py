@@ -118,7 +118,7 @@ def step(_key: Any, _state: State, action: Any, params: Params, _static: Any) ->
     servers = _state.servers
     queue = _state.queue
     elapsed_steps = _state.elapsed_steps + 1
-    change = _jx.cast(jnp.round(action[0] * 2.0), "int64")
+    change = _jx.cast(_jx.positive_zero(jnp.round(action[0] * 2.0)), "int64")
     servers = jnp.clip(servers + change, 1, params.max_servers)
     demand = load[jnp.minimum(elapsed_steps - 1, _static.max_steps - 1)]
     capacity = servers / params.max_servers

@@ -103,8 +103,8 @@ def step(_key: Any, _state: State, action: Any, params: Params, _static: Any) ->
     outside = _state.outside
     elapsed_steps = _state.elapsed_steps + 1
     mode = action
-    outside = jnp.clip(outside + _jx.normal(_key, 0.0, 0.3), -40.0, 40.0)
-    room = jnp.clip(room + 0.1 * (outside - room) + 1.5 * mode, -50.0, 80.0)
+    outside = _jx.first_min(_jx.first_max(outside + _jx.normal(_key, 0.0, 0.3), -40.0), 40.0)
+    room = _jx.first_min(_jx.first_max(room + 0.1 * (outside - room) + 1.5 * mode, -50.0), 80.0)
     terminated = _jx.cast(False, "bool")
     reward = _jx.cast(-jnp.abs(room - params.set_point), "float64")
     info = {}

@@ -15,6 +15,7 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode
 
 from envgen import runtime as _rt
+from envgen.runtime import numeric as _num
 from envgen.runtime.vector import NativeVectorEnv, jit
 
 # Helpers get `_` names, so that a spec may use any plain name (envgen/compiler/names.py).
@@ -181,9 +182,11 @@ class TupleThermostatV0VectorEnv(NativeVectorEnv):
             mode = np.array(action)
             _draw1 = np.zeros((_n,), dtype=np.float64)
             _draw1[_live_ids] = self._streams.draw(_live_ids, "normal", {"loc": 0.0, "scale": 0.3})
-            outside = np.minimum(np.maximum(outside + _draw1, -40.0), 40.0)
-            room = np.minimum(
-                np.maximum(room + 0.1 * (outside - room) + 1.5 * mode.astype(np.float64), -50.0),
+            outside = _num.first_min(_num.first_max(outside + _draw1, -40.0), 40.0)
+            room = _num.first_min(
+                _num.first_max(
+                    room + 0.1 * (outside - room) + 1.5 * mode.astype(np.float64), -50.0
+                ),
                 80.0,
             )
             terminated = np.full((_n,), False)

@@ -427,3 +427,47 @@ def test_nan_and_signed_zeros_through_max_min_and_sign_in_every_backend(tmp_path
     # action 1: max(-0.0, 0.0) keeps -0.0, min(0.0, -0.0) keeps 0.0
     assert single[1]["zmax"] == -np.inf and single[1]["zmin"] == np.inf
     assert single[1]["three"] == 1.0 and single[1]["d"] == 1.0 and single[1]["low"] == -0.5
+
+
+def test_a_choice_that_hands_python_zero_to_a_division_and_signed_zeros(tmp_path: Path) -> None:
+    # hostile trial 6 Q1: max(0.0, f) of a float32 f is typed float32, but Python's max
+    # returns its first argument, the Python 0.0, when f is not greater: 1.0 / that raised
+    # ZeroDivisionError in the single env (the others gave inf). Q2: a signed zero through
+    # floor, round, % and clip came out differently in each backend.
+    built = Built(
+        tmp_path,
+        _spec(
+            "Choices",
+            {
+                "f": "dtype: float32, init: 0.0",
+                "x": "dtype: float64, init: 0.0",
+                "inv_max": "dtype: float32, init: 0.0",
+                "inv_min": "dtype: float32, init: 0.0",
+                "inv_if": "dtype: float32, init: 0.0",
+                "floors": "dtype: float64, init: 0.0",
+                "rounds": "dtype: float64, init: 0.0",
+                "rem": "dtype: float64, init: 0.0",
+                "rem_neg": "dtype: float64, init: 0.0",
+                "clipped": "dtype: float64, init: 0.0",
+            },
+            """
+            f = f * action
+            x = -(x * action) if action == 1 else -1.0
+            inv_max = 1.0 / max(0.0, f)
+            inv_min = 1.0 / min(0.0, -f)
+            inv_if = 1.0 / (0.0 if action == 0 else f)
+            floors = 1.0 / floor(x)
+            rounds = 1.0 / round(x)
+            rem = 1.0 / (x % 1.0)
+            rem_neg = 1.0 / ((-x) % -1.0)
+            clipped = 1.0 / clip(x, 0.0, 1.0)
+            """,
+        ),
+    )
+    single = _all_agree(built)
+    first = single[1]  # action 1: f = 0, x = -0.0
+    assert first["inv_max"] == np.inf and first["inv_min"] == np.inf
+    assert first["floors"] == np.inf and first["rounds"] == np.inf  # never -0.0
+    assert first["rem"] == np.inf and first["rem_neg"] == -np.inf  # the divisor's sign
+    assert first["clipped"] == -np.inf  # min(max(-0.0, 0.0), 1.0) keeps -0.0
+    assert single[3]["inv_if"] == np.inf  # action 0

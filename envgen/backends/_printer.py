@@ -359,12 +359,47 @@ class Translator:
             for n in nodes
         )
 
+    def _maybe_python(self, node: ast.expr) -> bool:
+        """Whether the single env may hold this value as a plain Python number: a weak one,
+        or a Python-level choice (`a if c else b`, builtin min/max/clip of scalars) that may
+        return such an operand as it is, whatever the analysis typed the choice
+        (`max(0.0, f)` of a float32 `f` is float32 when f wins, the Python 0.0 otherwise)."""
+        t = self.type_of(node)
+        if not (t.is_scalar and t.is_numeric):
+            return False
+        if t.weak:
+            return True
+        if isinstance(node, ast.IfExp):
+            return self._maybe_python(node.body) or self._maybe_python(node.orelse)
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id in ("min", "max", "clip")
+            and node.func.id not in self.model.functions
+        ):
+            return any(self._maybe_python(a) for a in node.args)
+        return False
+
     def arithmetic(
         self, op: ast.operator, left: str, right: str, left_node: ast.expr, right_node: ast.expr
     ) -> str:
         """`left op right` under the number rules: a Python float operation that can raise
         is marked `raising` (the statement runs it in `try`, see `statement`) and, in exact
         mode, calls the runtime's IEEE version."""
+        if (
+            self.number_rules
+            and isinstance(op, (ast.Div, ast.FloorDiv, ast.Mod))
+            and not self._python_numbers(left_node, right_node)
+            and self._maybe_python(left_node)
+            and self._maybe_python(right_node)
+            and not self._zero_free(right_node)
+        ):
+            # NumPy operands as the analysis types them, but a choice may hand Python
+            # numbers to the operator at run time (hostile trial 6 Q1: 1.0 / max(0.0, f))
+            self.raising = True
+            if self.exact:
+                self.uses.add("numeric")
+                return f"_num.{_EXACT_DIVISION[type(op)]}({left}, {right})"
         if self.number_rules and self._python_numbers(left_node, right_node):
             if isinstance(op, (ast.Div, ast.FloorDiv, ast.Mod)) and not self._zero_free(right_node):
                 integers = self.type_of(left_node).kind in ("int", "bool") and self.type_of(

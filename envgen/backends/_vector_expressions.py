@@ -546,6 +546,9 @@ class VectorExpressions:
             target = self.operand(node)
             x, low, high = self.align([self.cast(i, target) for i in items], t)
             code = f"np.minimum(np.maximum({x.code}, {low.code}), {high.code})"
+            if t.is_scalar and target.startswith("float"):
+                # the single env's min(max(x, low), high): Python's choices (see first_max)
+                code = f"_num.first_min(_num.first_max({x.code}, {low.code}), {high.code})"
             return V(code, True, t, self.vec_dtype(t))
         if name == "where":
             a, b = values["a"], values["b"]

@@ -358,6 +358,10 @@ class JaxPrinter:
             # integer // and % by zero give 0 (the shared numeric rule; XLA's // gives -1)
             fn = "floordiv" if isinstance(node.op, ast.FloorDiv) else "mod"
             return f"_jx.{fn}({left}, {right})"
+        if isinstance(node.op, ast.Mod):
+            # a zero remainder takes the divisor's sign, as in Python and NumPy (XLA: the
+            # dividend's, so -1.0 % 1.0 was -0.0)
+            return f"_jx.float_mod({left}, {right})"
         return f"({left}) {op} ({right})"
 
     def _UnaryOp(self, node: ast.UnaryOp, mask: str | None) -> str:
@@ -488,6 +492,9 @@ class JaxPrinter:
                 raise JaxUnsupported(f"{name}() along a traced axis")
             axis = f", axis={self.static.expr(given['axis'])}"
         if name in _UNARY_FN:
+            if name in ("floor", "ceil", "round") and self.type_of(node).is_scalar:
+                # the single env's float(math.floor(x)) is never -0.0 (XLA folds `+ 0.0`)
+                return f"_jx.positive_zero(jnp.{name}({args[0]}))"
             return f"jnp.{name}({args[0]}{axis})"
         if name in ("concatenate", "stack"):
             arrays = given["arrays"]
@@ -546,6 +553,10 @@ class JaxPrinter:
                 text = f"{fn}({text}, {other})"
             return text
         if name == "clip":
+            node_type = self.type_of(node)
+            if node_type.is_scalar and node_type.kind == "float":
+                # the single env's min(max(x, low), high) (see _jx.first_max)
+                return f"_jx.first_min(_jx.first_max({args[0]}, {args[1]}), {args[2]})"
             return f"jnp.clip({args[0]}, {args[1]}, {args[2]})"
         if name == "where":
             return f"_jx.where({args[0]}, {args[1]}, {args[2]})"

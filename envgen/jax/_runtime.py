@@ -75,6 +75,17 @@ def mod(a: Any, b: Any) -> jax.Array:
     return jnp.where(zero, 0, jnp.asarray(a) % jnp.where(zero, 1, b))
 
 
+def positive_zero(x: Any) -> jax.Array:
+    """`x` with -0.0 made 0.0 (`x + 0.0` does it in NumPy; XLA folds the addition away)."""
+    return jnp.where(x == 0, jnp.zeros_like(x), x)
+
+
+def float_mod(a: Any, b: Any) -> jax.Array:
+    """Float `a % b` as NumPy and Python give it: a zero remainder has the divisor's sign."""
+    remainder = jnp.asarray(a) % b
+    return jnp.where(remainder == 0, jnp.copysign(jnp.zeros_like(remainder), b), remainder)
+
+
 def read(value: Any) -> Any:
     """A static NumPy array to index with traced values (a JAX array), else `value`."""
     return jnp.asarray(value) if isinstance(value, np.ndarray) else value
