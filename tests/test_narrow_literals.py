@@ -264,10 +264,17 @@ def test_a_plain_int_that_may_not_fit_narrow_state_is_a_located_build_error(
     assert message in messages[0] and hint in messages[0], messages[0]
 
 
-def test_a_plain_int_beyond_the_dtype_of_full_is_a_located_build_error(tmp_path: Path) -> None:
-    messages = _errors(tmp_path, "b = b + 1", a_init="full(4, 300, dtype='uint8')")
+@pytest.mark.parametrize(
+    ("init", "message"),
+    [
+        ("full(4, 300, dtype='uint8')", "300 does not fit uint8 elements of full()"),
+        ("array([1, 2, 3, 300], dtype='uint8')", "300 does not fit uint8 elements of array()"),
+        ("full(4, n, dtype='uint8')", "may not fit uint8 elements of full() (it may be any"),
+    ],
+)
+def test_a_plain_int_beyond_the_dtype_of_a_new_array_is_a_located_build_error(
+    tmp_path: Path, init: str, message: str
+) -> None:
+    messages = _errors(tmp_path, "b = b + 1", a_init=init)
     assert len(messages) == 1, messages
-    assert (
-        "bad.yaml:10:" in messages[0]
-        and "300 does not fit uint8 elements of full()" in (messages[0])
-    )
+    assert "bad.yaml:10:" in messages[0] and message in messages[0], messages[0]

@@ -704,17 +704,24 @@ class ExpressionRules:
             return ANY
         if name == "reshape":
             self._reshape_check(node, path, args["x"], consts.get("shape"))
-        value_node = _argument_node(node, builtin.params, "value")
-        if name == "full" and value_node is not None:
-            # np.full(4, 300, dtype=np.uint8) raises in NumPy 2; Numba and JAX would wrap
-            self._plain_int_may_not_fit(
-                "elements of full()",
-                "",
-                T(out.dtype),
-                args["value"],
-                value_node,
-                f"convert the value on purpose with {out.dtype}(...), which wraps, or bound it",
-            )
+        # np.full(4, 300, dtype=np.uint8) and np.array([300], dtype=np.uint8) raise in
+        # NumPy 2; Numba and JAX would wrap
+        values: list[ast.expr | None] = []
+        if name == "full":
+            values = [_argument_node(node, builtin.params, "value")]
+        elif name == "array":
+            items = _argument_node(node, builtin.params, "x")
+            values = list(items.elts) if isinstance(items, (ast.List, ast.Tuple)) else []
+        for value_node in values:
+            if value_node is not None and id(value_node) in self.types:
+                self._plain_int_may_not_fit(
+                    f"elements of {name}()",
+                    "",
+                    T(out.dtype),
+                    self.types[id(value_node)],
+                    value_node,
+                    f"convert on purpose with {out.dtype}(...), which wraps, or bound the value",
+                )
         return out
 
     def _reshape_check(self, node: ast.Call, path: tuple, x: T, shape: object) -> None:
