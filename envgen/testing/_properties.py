@@ -1511,7 +1511,15 @@ def _check_vector(prop: Property, ctx: Context) -> Outcome:
                 )
                 if diff is None:
                     return
-                s.helper(_helper_source(same, _rollouts.close, _rollouts.vector_vs_single))
+                s.helper(
+                    _helper_source(
+                        same,
+                        _rollouts.close,
+                        _rollouts.sub_info,
+                        _rollouts._info_difference,
+                        _rollouts.vector_vs_single,
+                    )
+                )
                 k = int(diff.split(":")[0].split()[-1]) if diff.startswith("step") else 0
                 s.code(
                     *actions_lines("actions", actions[:k]),

@@ -88,29 +88,35 @@ def vector_vs_single(vec, envs, seed, actions, same_step=False, rtol=0.0):
     """Compare a vector env with one single env per sub-env (seeded ``seed + i``).
 
     Follows the vector env's autoreset mode: NEXT_STEP (Gymnasium's default: the step after an
-    episode ends resets that sub-env and ignores its action) or SAME_STEP. Observations and
-    rewards are compared exactly, or (``rtol`` > 0) up to rounding. Returns None when they
-    agree, else a description of the first difference.
+    episode ends resets that sub-env and ignores its action) or SAME_STEP. Observations,
+    rewards and the single env's info entries (the sub-env's part of the vector info, by
+    Gymnasium's ``_key`` masks) are compared exactly, or (``rtol`` > 0) up to rounding; the
+    vector info may hold more (``final_obs``, ``final_info``). Returns None when they agree,
+    else a description of the first difference.
     """
     import gymnasium as gym
 
-    obs, _ = vec.reset(seed=seed)
-    expected = [env.reset(seed=seed + i)[0] for i, env in enumerate(envs)]
+    obs, infos = vec.reset(seed=seed)
+    expected = [env.reset(seed=seed + i) for i, env in enumerate(envs)]
     for i, sub in enumerate(gym.vector.utils.iterate(vec.observation_space, obs)):
-        if not close(sub, expected[i], rtol):
-            return f"reset: sub-env {i} obs {sub!r} != single env obs {expected[i]!r}"
+        if not close(sub, expected[i][0], rtol):
+            return f"reset: sub-env {i} obs {sub!r} != single env obs {expected[i][0]!r}"
+        problem = _info_difference(sub_info(infos, i), expected[i][1], rtol)
+        if problem:
+            return f"reset: sub-env {i} {problem}"
     done = [False] * len(envs)
     for t, batch in enumerate(actions, 1):
-        obs, rewards, terminated, truncated, _ = vec.step(batch)
+        obs, rewards, terminated, truncated, infos = vec.step(batch)
         subs = list(gym.vector.utils.iterate(vec.observation_space, obs))
         per_env = list(gym.vector.utils.iterate(vec.action_space, batch))
         for i, env in enumerate(envs):
             if done[i] and not same_step:
-                want = (env.reset()[0], 0.0, False, False)
+                o, info = env.reset()
+                want = (o, 0.0, False, False)
             else:
-                o, r, te, tr, _ = env.step(per_env[i])
+                o, r, te, tr, info = env.step(per_env[i])
                 if (te or tr) and same_step:
-                    o = env.reset()[0]
+                    o, info = env.reset()
                 want = (o, r, te, tr)
             got = (subs[i], rewards[i], terminated[i], truncated[i])
             fields = ("obs", "reward", "terminated", "truncated")
@@ -118,7 +124,34 @@ def vector_vs_single(vec, envs, seed, actions, same_step=False, rtol=0.0):
                 differs = not close(x, y, rtol) if name in ("obs", "reward") else bool(x) != bool(y)
                 if differs:
                     return f"step {t}: sub-env {i} {name} {x!r} != single env {name} {y!r}"
+            problem = _info_difference(sub_info(infos, i), info, rtol)
+            if problem:
+                return f"step {t}: sub-env {i} {problem}"
             done[i] = bool(want[2] or want[3])
+    return None
+
+
+def sub_info(infos, i):
+    """Sub-env ``i``'s entries of a vector info dict (those its ``_key`` mask marks)."""
+    out = {}
+    for key, value in infos.items():
+        if isinstance(key, str) and key.startswith("_") and key[1:] in infos:
+            continue
+        mask = infos.get(f"_{key}")
+        if mask is not None and not mask[i]:
+            continue
+        out[key] = sub_info(value, i) if isinstance(value, dict) else value[i]
+    return out
+
+
+def _info_difference(got, want, rtol):
+    """How a sub-env's info differs from the single env's, for the single env's keys (the
+    vector info may hold more), or None."""
+    for key, value in want.items():
+        if key not in got:
+            return f"info has no {key!r} (single env info[{key!r}] = {value!r})"
+        if not close(got[key], value, rtol):
+            return f"info[{key!r}] {got[key]!r} != single env info[{key!r}] {value!r}"
     return None
 
 

@@ -746,3 +746,36 @@ class VecMaskAllowsNothing(VecMaskedWalkers):
         if self.num_envs > 1 and 4 <= self.t[1] < self.limit:
             info["action_mask"][1] = 0
         return info
+
+
+class InfoWalker(Walker):
+    """A Walker whose step info says where it is."""
+
+    def step(self, action):
+        obs, reward, terminated, truncated, info = super().step(action)
+        return obs, reward, terminated, truncated, {**info, "steps": self.t, "pos": self.pos}
+
+
+def info_vector_walker(num_envs, **kwargs):
+    """InfoWalkers in a SyncVectorEnv (sub-env i seeded seed + i)."""
+    return gym.vector.SyncVectorEnv([lambda: InfoWalker(**kwargs) for _ in range(num_envs)])
+
+
+class _OffByOneSteps(gym.vector.VectorWrapper):
+    def step(self, actions):
+        obs, rewards, terminations, truncations, infos = self.env.step(actions)
+        infos = {**infos, "steps": infos["steps"] + 1} if "steps" in infos else infos
+        return obs, rewards, terminations, truncations, infos
+
+
+def bad_info_vector_walker(num_envs, **kwargs):
+    """A vector entry point whose info['steps'] is one more than the single env's."""
+    return _OffByOneSteps(info_vector_walker(num_envs, **kwargs))
+
+
+def slow_vector_walker(num_envs, **kwargs):
+    """A correct vector entry point that takes 0.2 s to make (a JIT compile, say)."""
+    import time
+
+    time.sleep(0.2)
+    return good_vector_walker(num_envs, **kwargs)

@@ -219,6 +219,42 @@ def test_vector_env_differing_from_single_envs_fails(vector_ids, tmp_path):
     assert_fails_at_mark(result.reproduction, tmp_path, "AssertionError: step")
 
 
+def test_vector_env_whose_info_differs_from_the_single_envs_fails():
+    # newcomer trial 6 P2: the vector property compared observations and rewards only, so a
+    # kernel's wrong info['m'] passed
+    ids = {"good": "envgen-fuzz-test/InfoWalker-v0", "bad": "envgen-fuzz-test/BadInfoWalker-v0"}
+    for key, entry in (("good", "info_vector_walker"), ("bad", "bad_info_vector_walker")):
+        gym.register(
+            ids[key],
+            entry_point=broken_envs.InfoWalker,
+            vector_entry_point=getattr(broken_envs, entry),
+        )
+    try:
+        good = fuzz(ids["good"], properties=["vector"], examples=4).result("vector")
+        assert good.status == PASS, good.message
+        bad = fuzz(ids["bad"], properties=["vector"], examples=4).result("vector")
+        assert bad.status == FAIL, bad.message
+        assert "sub-env 0 info['steps'] np.int64(2) != single env info['steps'] 1" in bad.message
+    finally:
+        for env_id in ids.values():
+            gym.registry.pop(env_id, None)
+
+
+def test_one_property_alone_may_use_the_budget_the_others_leave():
+    # newcomer trial 6 P10: each property's deadline came from a step-count estimate alone,
+    # so --property vector (a vector env made per example) stopped after 1 of 10 examples
+    # in about a second of a 60 s budget
+    env_id = "envgen-fuzz-test/SlowVecWalker-v0"
+    gym.register(
+        env_id, entry_point=broken_envs.Walker, vector_entry_point=broken_envs.slow_vector_walker
+    )
+    try:
+        result = fuzz(env_id, properties=["vector"], examples=16, budget=120).result("vector")
+    finally:
+        gym.registry.pop(env_id, None)
+    assert result.status == PASS and "budget" not in result.message, result.message
+
+
 def test_vector_is_skipped_without_vector_entry_point():
     assert fuzz("Pendulum-v1", properties=["vector"]).status("vector") == SKIP
 
