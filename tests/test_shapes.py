@@ -283,3 +283,28 @@ def test_reshape_into_lengths_of_params_is_checked_when_the_env_is_made(tmp_path
 
         with pytest.raises(InvalidParam, match=at):
             envgen.jax.make(f"{built.package}:t/Fold-v0", k=4)
+
+
+def test_reshape_in_a_branch_the_params_skip_is_neither_refused_at_build_nor_when_made(
+    tmp_path,
+):
+    """Hostile trial 6 Q9: the make-time check (and the build's, at the defaults) refused
+    `reshape(arr, (k, -1))` under `if n % k == 0`, which never runs where k does not divide n."""
+    spec = _RESHAPE_BY_PARAMS.replace("id: t/Fold-v0", "id: t/Branch-v0").replace(
+        "  k: {default: 2}", "  k: {default: 4}"
+    )
+    spec = spec.replace(
+        "  m = reshape(arr, (k, -1))\n  arr = ravel(m[::-1]) + action\n",
+        "  if n % k == 0:\n"
+        "      arr = ravel(reshape(arr, (k, -1))[::-1]) + action\n"
+        "  else:\n"
+        "      arr = arr + action\n",
+    )
+    built = build_package(tmp_path, spec)
+    for k, want in ((4, [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]), (3, [5.0, 6.0, 3.0, 4.0, 1.0, 2.0])):
+        env = built.single(k=k)
+        env.reset(seed=0)
+        assert env.step(1)[0].tolist() == want
+        vec = built.vector(num_envs=2, k=k)
+        vec.reset(seed=0)
+        assert vec.step(np.array([1, 1]))[0][0].tolist() == want

@@ -70,6 +70,7 @@ _FLOW_STATE = (
     "_flow",
     "_varying",
     "_control",
+    "_guarded",
     "_random",
     "_names",
     "_path",
@@ -115,6 +116,9 @@ class Checker(ExpressionRules, StatementRules):
         #: how many if/for around the statement being checked depend on such values
         self._varying: set[str] = set()
         self._control = 0
+        #: how many if/else branches, `a if c else b` arms and loop bodies are around the
+        #: code being checked (code that may not run: no make-time check may refuse it)
+        self._guarded = 0
         self.read_copies: list[ast.expr] = []
         self.shape_checks: list[ShapeCheck] = []
         self._random = False

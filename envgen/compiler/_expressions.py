@@ -280,8 +280,10 @@ class ExpressionRules:
             return T("bool", shape, shape == () and all(t.weak for t in types))
         if isinstance(node, ast.IfExp):
             test = self.expr(node.test, scope, defined)
+            self._guarded += 1
             a = self.expr(node.body, scope, defined)
             b = self.expr(node.orelse, scope, defined)
+            self._guarded -= 1
             if not test.is_scalar and test.dtype != "any":
                 self.error(
                     path,
@@ -728,6 +730,8 @@ class ExpressionRules:
         """A reshape whose size or shape the params decide: the build checked it at the
         default params (`_limits`), the env checks it for the params it is made with (`-p
         k=4` would otherwise fail at the first step, differently in each backend)."""
+        if self._guarded or self._specializing:
+            return  # code that may not run with these params (a branch, a loop, a function)
         target = _shape_of(shape)
         if x.shape is None or target is None or None in x.shape or None in target:
             return

@@ -363,12 +363,16 @@ def check_model(model: Any) -> list[Diagnostic]:
                 )
             )
 
-    # reshape() of state whose size the defaults give (hostile trial 4 H6: `(4, -1)` of 6).
+    # reshape() of state whose size the defaults give (hostile trial 4 H6: `(4, -1)` of 6),
+    # where it always runs: not in a branch or loop the params may skip (trial 6 Q9)
     defaults = default_values(model.spec)
     for code in codes:
         roots = [*code.stmts, *([code.expr] if code.expr is not None else [])]
+        guarded = _guarded_nodes(roots)
         for root in roots:
             for node in ast.walk(root):
+                if id(node) in guarded:
+                    continue
                 problem = _reshape_problem(model, node, defaults)
                 if problem is not None:
                     at_node(code.path, node, problem, _RESHAPE_HINT, "shape")
@@ -407,6 +411,23 @@ def check_model(model: Any) -> list[Diagnostic]:
 
 _SIZE_HINT = f"arrays hold at most {MAX_ELEMENTS} elements and no length is negative"
 _RESHAPE_HINT = "give lengths whose product is the array's size (or one -1 that divides it)"
+
+
+def _guarded_nodes(roots: list[ast.AST]) -> set[int]:
+    """ids of the nodes in if/else branches, `a if c else b` arms and loop bodies: code that
+    may not run (their tests and the loop's range always run)."""
+    out: set[int] = set()
+    for root in roots:
+        for node in ast.walk(root):
+            if isinstance(node, (ast.If, ast.For)):
+                parts: list[ast.AST] = [*node.body, *node.orelse]
+            elif isinstance(node, ast.IfExp):
+                parts = [node.body, node.orelse]
+            else:
+                continue
+            for part in parts:
+                out.update(id(n) for n in ast.walk(part))
+    return out
 
 
 def _reshape_problem(model: Any, node: ast.AST, defaults: dict[str, Any]) -> str | None:

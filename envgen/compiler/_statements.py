@@ -113,10 +113,12 @@ class StatementRules:
             before = self._flow
             if before is not None:
                 self._flow = dict(before)
+            self._guarded += 1
             then = self.block(stmt.body, scope, set(defined), state, locals_)
             if before is not None:
                 after_then, self._flow = self._flow, dict(before)
             other = self.block(stmt.orelse, scope, set(defined), state, locals_)
+            self._guarded -= 1
             if before is not None:
                 self._flow = join_flows(after_then, self._flow)  # type: ignore[arg-type]
             self._control -= varying
@@ -181,6 +183,7 @@ class StatementRules:
             if varying:
                 self._varying.add(name)
             self._control += varying
+            self._guarded += 1  # a loop may run no pass
             inner = self.block(stmt.body, scope, set(defined) | {name}, state, locals_)
             # flow-sensitive: the body again from the join of what the names held at the
             # loop's top and after a pass, until the join changes nothing (it only widens, in
@@ -193,6 +196,7 @@ class StatementRules:
                 entry_flow = joined
                 self._flow = dict(entry_flow)
                 inner = self.block(stmt.body, scope, set(defined) | {name}, state, locals_)
+            self._guarded -= 1
             self._control -= varying
             return defined | (inner & defined)
         if isinstance(stmt, ast.Expr):
