@@ -278,3 +278,32 @@ def test_a_plain_int_beyond_the_dtype_of_a_new_array_is_a_located_build_error(
     messages = _errors(tmp_path, "b = b + 1", a_init=init)
     assert len(messages) == 1, messages
     assert "bad.yaml:10:" in messages[0] and message in messages[0], messages[0]
+
+
+MATH_OF_FLOAT32 = """\
+id: nl/Math32-v0
+action_space: {Discrete: 2}
+observation_space: {Box: {low: -1.0e+6, high: 1.0e+6, shape: [1], dtype: float64}}
+state:
+  h: {dtype: float32, init: "float32(3.7)"}
+  out: {dtype: float32, init: "float32(0.0)"}
+  wave: {dtype: float32, init: "float32(0.0)"}
+step: |
+  h = h * float32(1.0173) if action == 1 else h * float32(0.9871)
+  err = abs(h - 5.0)
+  out = float32(1.0 - sqrt(err))
+  wave = float32(cos(3 * h) * 0.0025)
+observation: "[0.0]"
+reward: 1.0 - sqrt(abs(h - 5.0))
+max_episode_steps: 100
+"""
+
+
+def test_scalar_math_of_a_float32_is_float64_in_every_backend(tmp_path: Path) -> None:
+    # newcomer trial 6 P4: sqrt of float32 state is Python's math.sqrt in the single env (a
+    # float64), and the IR says so; JAX took jnp.sqrt of the float32. (Not `... - 0.1 * h`
+    # in float32: XLA under jit contracts a float32 multiply-subtract, eager JAX does not.)
+    built = Built(tmp_path, MATH_OF_FLOAT32)
+    states, _ = _all_agree(built, ("numpy", "numba"))
+    h = np.float32(3.7) * np.float32(1.0173)
+    assert states[1]["out"] == np.float32(1.0 - np.sqrt(np.float64(abs(h - 5.0))))

@@ -492,6 +492,17 @@ class JaxPrinter:
                 raise JaxUnsupported(f"{name}() along a traced axis")
             axis = f", axis={self.static.expr(given['axis'])}"
         if name in _UNARY_FN:
+            arg = self.type_of(node.args[0]) if node.args else None
+            if (  # floor, ceil and round of a float32 are exact as they are
+                arg is not None
+                and name not in ("floor", "ceil", "round")
+                and arg.is_scalar
+                and arg.dtype in ("float16", "float32")
+                and self.type_of(node).dtype == "float64"
+            ):
+                # the IR's float64 (the single env's math.sqrt of a float32 is a Python
+                # float): computed on the float64 value, not in float32
+                args[0] = f'_jx.cast({args[0]}, "float64")'
             if name in ("floor", "ceil", "round") and self.type_of(node).is_scalar:
                 # the single env's float(math.floor(x)) is never -0.0 (XLA folds `+ 0.0`)
                 return f"_jx.positive_zero(jnp.{name}({args[0]}))"
