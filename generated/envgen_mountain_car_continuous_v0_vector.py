@@ -33,14 +33,14 @@ _cos = _exact(np.cos, math.cos)
 _pow = _exact(np.power, math.pow, 2)
 
 
-@jit(cache=False)
+@jit
 def _draw_uniform(_rng, _i, _low, _high):
     """Env `_i`'s next `uniform(low, high)`, as Generator.uniform computes it."""
     _low = float(_low)
     return _low + (float(_high) - _low) * _pcg_next_double(_rng, _i)
 
 
-@jit(cache=False)
+@jit
 def _pcg_next_double(_states, _i):
     """Env `_i`'s next double in [0, 1) (Generator.random()), stepping its PCG64 state."""
     _high = _states[_i, 0]
@@ -68,7 +68,7 @@ def _pcg_next_double(_states, _i):
     return (_raw >> np.uint64(11)) * (1.0 / 9007199254740992.0)
 
 
-@jit(cache=False)
+@jit
 def _reset_env(_i, _rng, _state_position, _state_velocity):
     """The single env's reset of env `_i` (no options), into the state arrays."""
     position = _draw_uniform(_rng, _i, -0.6, -0.4)
@@ -79,7 +79,7 @@ def _reset_env(_i, _rng, _state_position, _state_velocity):
     _state_velocity[_i] = velocity
 
 
-@jit(cache=False)
+@jit
 def _observe_env(_i, _obs, _state_position, _state_velocity):
     """Env `_i`'s observation, into row `_i` of `_obs`."""
     position = _state_position[_i]
@@ -88,7 +88,7 @@ def _observe_env(_i, _obs, _state_position, _state_velocity):
     _obs[_i, 1] = velocity
 
 
-@jit(cache=False)
+@jit
 def _autoreset_envs(
     _ids, _rng, _elapsed, _state_position, _state_velocity, _obs, _terminated, _truncated, _reward
 ):
@@ -102,7 +102,7 @@ def _autoreset_envs(
         _observe_env(_i, _obs, _state_position, _state_velocity)
 
 
-@jit(cache=False, threads=True)
+@jit(threads=True)
 def _step_envs(
     _actions,
     _resetting,

@@ -1604,12 +1604,6 @@ def emit_kernel(model: EnvModel, buffered: bool) -> KernelCode:
     compiled = [line for name in sorted(spec_functions) for line in spec_functions[name]]
     functions = helpers + compiled + functions
     math = sorted(set().union(*(t.math for t in translators)))
-    if "pow" in math:  # c_pow calls through a ctypes pointer: not cacheable on disk
-        functions = [
-            line.replace("@jit(", "@jit(cache=False, ") if line.startswith("@jit(") else line
-            for line in functions
-        ]
-        functions = ["@jit(cache=False)" if line == "@jit" else line for line in functions]
     direct = sorted(set().union(*(t.direct for t in translators)))
     draws = max(rt.draws, *(t.draws for t in step_translators))
     array_math = sorted(set().union(*(t.array_math for t in translators)))

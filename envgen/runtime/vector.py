@@ -447,12 +447,30 @@ def _c_library_pow() -> Any:
 _C_POW = _c_library_pow()
 
 
-# Not cached on disk: it calls through a ctypes pointer, which differs between processes.
-@jit(cache=False)
+def _linked_pow() -> Any:
+    """The C library's pow() as a symbol of our own name that Numba links by name when it
+    loads a kernel (`envgen_c_pow`), or the ctypes function without Numba. A ctypes
+    pointer is an address baked into the machine code, so kernels calling it could not be
+    cached on disk (MountainCarContinuous compiled for 12-15 s in every process); the
+    name is not `pow`, so LLVM cannot rewrite pow(x, 2.0) as x * x either."""
+    numba = numba_module()
+    if numba is None or _C_POW is None:
+        return _C_POW
+    from llvmlite import binding
+
+    binding.add_symbol("envgen_c_pow", ctypes.cast(_C_POW, ctypes.c_void_p).value)
+    signature = numba.float64(numba.float64, numba.float64)
+    return numba.types.ExternalFunction("envgen_c_pow", signature)
+
+
+_LINKED_POW = _linked_pow()
+
+
+@jit
 def c_pow(x: float, y: float) -> float:
     """Python's `x ** y` for floats: an opaque call, so that the compiler cannot rewrite
     pow(x, 2.0) as x * x (which differs from the C library's pow in the last bit)."""
-    return _C_POW(float(x), float(y))
+    return _LINKED_POW(float(x), float(y))
 
 
 # CPython's math.hypot is not the C library's hypot(): it is its own algorithm
@@ -641,8 +659,7 @@ def _hypot_probe(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
         out[i] = _cpython_hypot(a[i], b[i])
 
 
-# Not cached on disk: c_pow calls through a ctypes pointer, which differs between processes.
-@jit(cache=False)
+@jit
 def _pow_probe(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
     for i in range(len(a)):
         out[i] = c_pow(a[i], b[i])
