@@ -203,7 +203,7 @@ def _step_envs(
             steps_beyond_terminated = 0
             step_reward = -1.0 if sutton_barto_reward else 1.0
         else:
-            steps_beyond_terminated = steps_beyond_terminated + 1
+            steps_beyond_terminated = np.int64(np.uint64(steps_beyond_terminated) + np.uint64(1))
             step_reward = -1.0 if sutton_barto_reward else 0.0
         _state_x[_i] = x
         _state_x_dot[_i] = x_dot

@@ -155,20 +155,20 @@ def _step_envs(
         else:
             if is_slippery:
                 k = int(np.argmax(np.cumsum(np.array([fail_rate, success_rate, fail_rate])) > u))
-                move = (action - 1 + k) % 4
+                move = np.int64(np.uint64(action - 1) + np.uint64(k)) % 4
                 prob = success_rate if k == 1 else fail_rate
             else:
                 move = action
                 prob = 1.0
             if move == LEFT:
-                col = max(col - 1, 0)
+                col = max(np.int64(np.uint64(col) - np.uint64(1)), 0)
             elif move == DOWN:
-                row = min(row + 1, nrow - 1)
+                row = min(np.int64(np.uint64(row) + np.uint64(1)), nrow - 1)
             elif move == RIGHT:
-                col = min(col + 1, ncol - 1)
+                col = min(np.int64(np.uint64(col) + np.uint64(1)), ncol - 1)
             else:
-                row = max(row - 1, 0)
-            s = row * ncol + col
+                row = max(np.int64(np.uint64(row) - np.uint64(1)), 0)
+            s = np.int64(np.uint64(np.int64(np.uint64(row) * np.uint64(ncol))) + np.uint64(col))
             tile = grid[_index(row, grid.shape[0], 0), _index(col, grid.shape[1], 1)]
             gain = (
                 1.0

@@ -57,7 +57,7 @@ def _step_envs(
         _elapsed[_i] += 1
         pos = _state_pos[_i]
         action = _actions[_i]
-        pos = min(max(pos + (1 if action == RIGHT else -1), 0), size)
+        pos = min(max(np.int64(np.uint64(pos) + np.uint64(1 if action == RIGHT else -1)), 0), size)
         _state_pos[_i] = pos
         terminated = bool(pos == 0)
         reward = float(1.0 if pos == 0 else 0.0)

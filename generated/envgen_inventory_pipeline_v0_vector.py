@@ -111,17 +111,17 @@ def _step_envs(
         arrived = pipeline[_index(0, pipeline.shape[0], 0)]
         pipeline = np.roll(pipeline, -1)
         pipeline[_index(lead_time - 1, pipeline.shape[0], 0)] = action
-        stock = min(stock + arrived, capacity)
+        stock = min(np.int64(np.uint64(stock) + np.uint64(arrived)), capacity)
         demand = int(_rngs[_i].poisson(mean_demand))
         sold = min(stock, demand)
-        stock = stock - sold
+        stock = np.int64(np.uint64(stock) - np.uint64(sold))
         _state_stock[_i] = stock
         _state_pipeline[_i] = pipeline
         terminated = False
         reward = float(price * sold - holding_cost * stock - order_cost * action)
         _terminated[_i] = terminated
         _reward[_i] = reward
-        _info0[_i] = demand - sold
+        _info0[_i] = np.int64(np.uint64(demand) - np.uint64(sold))
         _truncated[_i] = _elapsed[_i] >= _limit
         _done[_i] = terminated or _truncated[_i]
         _info_env(_i, _rinfo0, _state_pipeline)

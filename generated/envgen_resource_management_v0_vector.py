@@ -187,7 +187,7 @@ def _step_envs(
             -9223372036854775808,
             9223372036854775807,
         )
-        servers = min(max(servers + change, 1), max_servers)
+        servers = min(max(np.int64(np.uint64(servers) + np.uint64(change)), 1), max_servers)
         demand = load[_index(min(_elapsed[_i] - 1, max_steps - 1), load.shape[0], 0)]
         capacity = servers / max_servers
         if demand > capacity:

@@ -162,7 +162,7 @@ def _step_envs(
         value_before = cash + position * price
         if action == BUY:
             shares = _saturate(cash // price, -9223372036854775808, 9223372036854775807)
-            position = position + shares
+            position = np.int64(np.uint64(position) + np.uint64(shares))
             cash = cash - shares * price
         elif action == SELL:
             cash = cash + position * price

@@ -63,7 +63,7 @@ def _reset_env(_i, _rngs, _state_agent_x, _state_agent_y, _state_target, grid_si
     """The single env's reset of env `_i` (no options), into the state arrays."""
     agent_x = 0
     agent_y = 0
-    target = int(_rngs[_i].integers(1, grid_size * grid_size))
+    target = int(_rngs[_i].integers(1, np.int64(np.uint64(grid_size) * np.uint64(grid_size))))
     _state_agent_x[_i] = agent_x
     _state_agent_y[_i] = agent_y
     _state_target[_i] = target
@@ -74,16 +74,48 @@ def _fn_picture(ax, ay, target_cell, image_size, grid_size, cell):
     """The spec function 'picture', as the single env computes it."""
     frame = np.zeros((image_size, image_size, 3), dtype=np.uint8)
     _draw_fill(frame, 255, 255, 255)
-    for i in range(grid_size + 1):
-        _draw_fill_rect(frame, i * cell, 0, i * cell + 1, image_size, 160, 160, 160)
-        _draw_fill_rect(frame, 0, i * cell, image_size, i * cell + 1, 160, 160, 160)
+    for i in range(np.int64(np.uint64(grid_size) + np.uint64(1))):
+        _draw_fill_rect(
+            frame,
+            np.int64(np.uint64(i) * np.uint64(cell)),
+            0,
+            np.int64(np.uint64(np.int64(np.uint64(i) * np.uint64(cell))) + np.uint64(1)),
+            image_size,
+            160,
+            160,
+            160,
+        )
+        _draw_fill_rect(
+            frame,
+            0,
+            np.int64(np.uint64(i) * np.uint64(cell)),
+            image_size,
+            np.int64(np.uint64(np.int64(np.uint64(i) * np.uint64(cell))) + np.uint64(1)),
+            160,
+            160,
+            160,
+        )
     tx = target_cell % grid_size
     ty = target_cell // grid_size
     _draw_fill_rect(
-        frame, tx * cell + 1, ty * cell + 1, (tx + 1) * cell, (ty + 1) * cell, 0, 200, 0
+        frame,
+        np.int64(np.uint64(np.int64(np.uint64(tx) * np.uint64(cell))) + np.uint64(1)),
+        np.int64(np.uint64(np.int64(np.uint64(ty) * np.uint64(cell))) + np.uint64(1)),
+        np.int64(np.uint64(np.int64(np.uint64(tx) + np.uint64(1))) * np.uint64(cell)),
+        np.int64(np.uint64(np.int64(np.uint64(ty) + np.uint64(1))) * np.uint64(cell)),
+        0,
+        200,
+        0,
     )
     _draw_fill_rect(
-        frame, ax * cell + 1, ay * cell + 1, (ax + 1) * cell, (ay + 1) * cell, 0, 0, 255
+        frame,
+        np.int64(np.uint64(np.int64(np.uint64(ax) * np.uint64(cell))) + np.uint64(1)),
+        np.int64(np.uint64(np.int64(np.uint64(ay) * np.uint64(cell))) + np.uint64(1)),
+        np.int64(np.uint64(np.int64(np.uint64(ax) + np.uint64(1))) * np.uint64(cell)),
+        np.int64(np.uint64(np.int64(np.uint64(ay) + np.uint64(1))) * np.uint64(cell)),
+        0,
+        0,
+        255,
     )
     return frame
 
@@ -105,7 +137,12 @@ def _info_env(_i, _rinfo0, _state_agent_x, _state_agent_y, _state_target, grid_s
     agent_x = _state_agent_x[_i]
     agent_y = _state_agent_y[_i]
     target = _state_target[_i]
-    _rinfo0[_i] = np.int64(abs(agent_x - target % grid_size) + abs(agent_y - target // grid_size))
+    _rinfo0[_i] = np.int64(
+        np.int64(
+            np.uint64(abs(np.int64(np.uint64(agent_x) - np.uint64(target % grid_size))))
+            + np.uint64(abs(np.int64(np.uint64(agent_y) - np.uint64(target // grid_size))))
+        )
+    )
 
 
 @jit
@@ -171,14 +208,19 @@ def _step_envs(
         target = _state_target[_i]
         action = _actions[_i]
         if action == UP:
-            agent_y = max(agent_y - 1, 0)
+            agent_y = max(np.int64(np.uint64(agent_y) - np.uint64(1)), 0)
         elif action == RIGHT:
-            agent_x = min(agent_x + 1, grid_size - 1)
+            agent_x = min(np.int64(np.uint64(agent_x) + np.uint64(1)), grid_size - 1)
         elif action == DOWN:
-            agent_y = min(agent_y + 1, grid_size - 1)
+            agent_y = min(np.int64(np.uint64(agent_y) + np.uint64(1)), grid_size - 1)
         else:
-            agent_x = max(agent_x - 1, 0)
-        reached = agent_y * grid_size + agent_x == target
+            agent_x = max(np.int64(np.uint64(agent_x) - np.uint64(1)), 0)
+        reached = (
+            np.int64(
+                np.uint64(np.int64(np.uint64(agent_y) * np.uint64(grid_size))) + np.uint64(agent_x)
+            )
+            == target
+        )
         _state_agent_x[_i] = agent_x
         _state_agent_y[_i] = agent_y
         _state_target[_i] = target

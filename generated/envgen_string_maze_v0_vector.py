@@ -82,15 +82,15 @@ def _step_envs(
         row = cell // width
         col = cell % width
         if action == UP:
-            row = row - 1
+            row = np.int64(np.uint64(row) - np.uint64(1))
         elif action == DOWN:
-            row = row + 1
+            row = np.int64(np.uint64(row) + np.uint64(1))
         elif action == LEFT:
-            col = col - 1
+            col = np.int64(np.uint64(col) - np.uint64(1))
         else:
-            col = col + 1
+            col = np.int64(np.uint64(col) + np.uint64(1))
         if grid[_index(row, grid.shape[0], 0), _index(col, grid.shape[1], 1)] != 0:
-            cell = row * width + col
+            cell = np.int64(np.uint64(np.int64(np.uint64(row) * np.uint64(width))) + np.uint64(col))
         _state_cell[_i] = cell
         terminated = bool(cell == goal)
         reward = float(1.0 if cell == goal else -0.01)

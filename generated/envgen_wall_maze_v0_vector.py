@@ -57,7 +57,8 @@ def _info_env(_i, _rinfo0, _state_pos, ncol, grid, nrow):
     _rinfo0[_i, 0] = np.int8(
         pos // ncol > 0
         and grid[
-            _index(max(pos // ncol - 1, 0), grid.shape[0], 0), _index(pos % ncol, grid.shape[1], 1)
+            _index(max(np.int64(np.uint64(pos // ncol) - np.uint64(1)), 0), grid.shape[0], 0),
+            _index(pos % ncol, grid.shape[1], 1),
         ]
         != 1
     )
@@ -72,7 +73,9 @@ def _info_env(_i, _rinfo0, _state_pos, ncol, grid, nrow):
     _rinfo0[_i, 2] = np.int8(
         pos // ncol < nrow - 1
         and grid[
-            _index(min(pos // ncol + 1, nrow - 1), grid.shape[0], 0),
+            _index(
+                min(np.int64(np.uint64(pos // ncol) + np.uint64(1)), nrow - 1), grid.shape[0], 0
+            ),
             _index(pos % ncol, grid.shape[1], 1),
         ]
         != 1
@@ -144,13 +147,13 @@ def _step_envs(
         row = pos // ncol
         col = pos % ncol
         if action == UP:
-            row = row - 1
+            row = np.int64(np.uint64(row) - np.uint64(1))
         elif action == RIGHT:
-            col = col + 1
+            col = np.int64(np.uint64(col) + np.uint64(1))
         elif action == DOWN:
-            row = row + 1
+            row = np.int64(np.uint64(row) + np.uint64(1))
         else:
-            col = col - 1
+            col = np.int64(np.uint64(col) - np.uint64(1))
         r = min(max(row, 0), nrow - 1)
         c = min(max(col, 0), ncol - 1)
         if (
@@ -158,7 +161,7 @@ def _step_envs(
             and col == c
             and (grid[_index(r, grid.shape[0], 0), _index(c, grid.shape[1], 1)] != 1)
         ):
-            pos = r * ncol + c
+            pos = np.int64(np.uint64(np.int64(np.uint64(r) * np.uint64(ncol))) + np.uint64(c))
         _state_pos[_i] = pos
         terminated = bool(pos == goal)
         reward = float(1.0 if pos == goal else -0.05)

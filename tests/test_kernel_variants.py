@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from conftest import build_package
 from gymnasium.vector import AutoresetMode, SyncVectorEnv
-from test_vector import same
+from test_vector import same, step_alike
 
 from envgen.runtime.vector import KernelIndexError
 
@@ -163,3 +163,74 @@ def test_int64_min_floor_divided_by_minus_one_wraps_in_the_kernel(tmp_path):
     assert first[0][1, 2] == first[0][1, 4] == 0.0
     for _ in range(3):
         same(vec.step(np.array([0, 0])), sync.step(np.array([0, 0])))
+
+
+NARROW_UPDATES = """\
+id: test/NarrowUpdates-v0
+params:
+  kick: {default: 0.3}
+action_space: {Discrete: 3}
+observation_space: {Box: {low: -1000, high: 1000, shape: [4], dtype: float32}}
+state:
+  v: {dtype: float32, init: "float32(0.0)"}
+  w: {dtype: float32, init: "float32(0.0)"}
+  u: {dtype: float32, init: "float32(0.0)"}
+  k: {dtype: int16, init: 0}
+step: |
+  if action == 1:
+      v += kick
+  if action == 2:
+      v -= kick * 0.7
+  w *= 1.0 - kick
+  w += 0.1
+  u = u + kick
+  k += 1000
+observation: "[v, w, u, float32(k)]"
+max_episode_steps: 100
+"""
+
+
+def test_augmented_assignments_of_narrow_state_round_as_their_assignment_form(tmp_path):
+    """`v += kick` on float32 state computes in float32 (NEP 50), as `v = v + kick` does,
+    and `k += 1000` on int16 wraps (trial 6 newcomer P9: the kernel's `+=` widened)."""
+    built = build_package(tmp_path, NARROW_UPDATES)
+    vec = built.vector(num_envs=4)
+    assert vec.backend == "numba", vec.backend_note
+    step_alike(vec, SyncVectorEnv([built.single for _ in range(4)]), 2, 120)
+
+
+INT64_WRAP_THEN_ABS = """\
+id: test/Int64WrapThenAbs-v0
+action_space: {Discrete: 2}
+observation_space: {Box: {low: -inf, high: inf, shape: [1], dtype: float64}}
+state:
+  lo: {dtype: int64, init: -9223372036854775806}
+step: |
+  lo = lo - 1 - action
+  m = abs(lo)
+  n = lo * 3 + 1
+observation: [0.0]
+reward: 0.0
+terminated: false
+info: {lo: lo, m: m, n: n}
+max_episode_steps: 10
+"""
+
+
+def test_int64_wrapping_in_a_step_is_seen_by_what_follows(tmp_path):
+    """`lo - 1` past INT64_MIN wraps, and `abs(lo)` in the same step sees the wrapped value:
+    Numba's signed + - * let LLVM assume no overflow (`nsw`) and fold abs(lo - 1) into a
+    negative number (trial 6 newcomer P1); values the analysis cannot bound compute in
+    uint64 bits."""
+    built = build_package(tmp_path, INT64_WRAP_THEN_ABS)
+    vec = built.vector(num_envs=2)
+    assert vec.backend == "numba", vec.backend_note
+    sync = SyncVectorEnv([built.single for _ in range(2)])
+    same(vec.reset(seed=0), sync.reset(seed=0))
+    results = []
+    for t in range(3):
+        actions = np.array([t % 2, 1])
+        results.append(vec.step(actions))
+        same(results[-1], sync.step(actions), f"step {t}")
+    info = results[1][4]  # env 0: -2**63 + 1 - 2 wrapped to 2**63 - 1, and its abs
+    assert info["lo"][0] == info["m"][0] == 2**63 - 1, info

@@ -405,6 +405,20 @@ class KernelTranslator(Translator):
             return f"_c_pow({self.expr(node.left)}, {self.expr(node.right)})"
         return super()._BinOp(node)
 
+    def statement(self, stmt: ast.stmt, indent: int) -> list[str]:
+        t = self.type_of(stmt)
+        if isinstance(stmt, ast.AugAssign) and t.is_scalar and t.dtype in _NARROW and not t.weak:
+            # `x op= y` as `x = x op y` prints it (_BinOp): NumPy keeps np.float32(x) + 0.3
+            # in float32 (NEP 50) where Numba would widen (trial 6 newcomer P9)
+            op = BINARY_OPERATORS[type(stmt.op)]
+            current = self.target(stmt.target)
+            value = (
+                f"np.{t.dtype}(np.{t.dtype}({current}) {op} np.{t.dtype}({self.expr(stmt.value)}))"
+            )
+            pad = INDENT * indent
+            return [f"{pad}{self.target(stmt.target)} = {self.stored(stmt.target, value, None)}"]
+        return super().statement(stmt, indent)
+
     def arithmetic(
         self, op: ast.operator, left: str, right: str, left_node: ast.expr, right_node: ast.expr
     ) -> str:
@@ -416,6 +430,20 @@ class KernelTranslator(Translator):
             # int64 wraps (docs/spec.md, "Numbers"): INT64_MIN // -1 is INT64_MIN, not 0
             self.helpers.add("_floordiv")
             return f"_floordiv({left}, {right})"
+        if (
+            isinstance(op, (ast.Add, ast.Sub, ast.Mult))
+            and all(
+                self.type_of(n).is_scalar and array_dtype(self.type_of(n)) == "int64"
+                for n in (left_node, right_node)
+            )
+            and self._op_may_overflow(op, left_node, right_node)
+        ):
+            # int64 wraps (docs/spec.md, "Numbers"), but Numba's signed + - * carry LLVM's
+            # `nsw` (overflow is undefined), so LLVM may fold what follows as if it did not
+            # wrap: `abs(lo - 1)` at INT64_MIN gave -INT64_MAX (trial 6 newcomer P1). In
+            # uint64 the same bits wrap by definition; ops proven in range stay plain.
+            symbol = BINARY_OPERATORS[type(op)]
+            return f"np.int64(np.uint64({left}) {symbol} np.uint64({right}))"
         return super().arithmetic(op, left, right, left_node, right_node)
 
     def _Compare(self, node: ast.Compare) -> str:
