@@ -234,3 +234,36 @@ def test_int64_wrapping_in_a_step_is_seen_by_what_follows(tmp_path):
         same(results[-1], sync.step(actions), f"step {t}")
     info = results[1][4]  # env 0: -2**63 + 1 - 2 wrapped to 2**63 - 1, and its abs
     assert info["lo"][0] == info["m"][0] == 2**63 - 1, info
+
+
+def test_int64_products_the_analysis_cannot_bound_wrap_in_the_kernel(tmp_path):
+    """`len(t) * 2**62` is 3 * 2**62, which wraps to -2**62 in every backend; the kernel
+    gave the unwrapped 1.38e19 through where() (trial 6 hostile Q6)."""
+    spec = INT64_WRAP_THEN_ABS.replace(
+        "  n = lo * 3 + 1\n",
+        "  t = [1, 2, 3]\n  n = where(action > 0, len(t) * 4611686018427387904, 0)\n",
+    )
+    built = build_package(tmp_path, spec)
+    vec = built.vector(num_envs=2)
+    assert vec.backend == "numba", vec.backend_note
+    sync = SyncVectorEnv([built.single for _ in range(2)])
+    same(vec.reset(seed=0), sync.reset(seed=0))
+    result = vec.step(np.array([0, 1]))
+    same(result, sync.step(np.array([0, 1])))
+    assert list(result[4]["n"]) == [0, -(2**62)]
+
+
+def test_spec_functions_called_with_state_that_changes_type_stay_with_the_numpy_code(tmp_path):
+    """A call's function variant is one for both typings of the step: called with the state
+    float64 after a reset and float32 after a step, it would compute the float32 calls in
+    float64 (trial 6 hostile Q3). The NumPy code follows the single env exactly."""
+    spec = DRIFT.replace(
+        "id: test/Drift-v0\n",
+        "id: test/DriftFunction-v0\nfunctions:\n  g:\n    args: [s]\n"
+        "    return: sin(s) * 3.0 + s / 7.0\n",
+    ).replace("  x = float32(x + a)\n", "  x = float32(x + a + 0.001 * g(x))\n")
+    built = build_package(tmp_path, spec)
+    vec = built.vector(num_envs=3)
+    assert vec.backend == "numpy"
+    assert "calls a spec function with state whose type changes" in vec.backend_note
+    step_alike(vec, SyncVectorEnv([built.single for _ in range(3)]), 4, 30)

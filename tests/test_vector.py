@@ -1059,9 +1059,9 @@ params:
 action_space: {Discrete: 3, labels: [coast, boost, turn]}
 observation_space: {Box: {low: -32768, high: 32767, shape: [3], dtype: int16}}
 state:
-  odo: {dtype: uint8, init: "integers(240, 256)"}
-  heading: {dtype: int8, init: "integers(100, 128)"}
-  energy: {dtype: int16, init: "integers(30000, 32000)"}
+  odo: {dtype: uint8, init: "uint8(integers(240, 256))"}
+  heading: {dtype: int8, init: "int8(integers(100, 128))"}
+  energy: {dtype: int16, init: "int16(integers(30000, 32000))"}
 step: |
   if action == BOOST:
       odo = odo + uint8(9)

@@ -1100,6 +1100,17 @@ _EXACT_STORES = {
 }
 
 
+def _calls_spec_functions(model: EnvModel) -> bool:
+    """Whether the step, terminated, reward or the step's info call a spec function."""
+    code: list[ast.AST] = [*model.step.stmts, _expr(model.terminated), _expr(model.reward)]
+    code += [_expr(c) for k, c in model.info.items() if k not in model.reset_info]
+    return any(
+        isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in model.functions
+        for node in code
+        for n in ast.walk(node)
+    )
+
+
 def _computes_with_changing_state(model: EnvModel, nodes: Sequence[ast.expr]) -> bool:
     """Whether `nodes` (an observation's or reset info's values, typed once) compute with
     state whose dtype differs between step variants: the single env computes in the dtype
@@ -1306,6 +1317,12 @@ def emit_kernel(model: EnvModel, buffered: bool) -> KernelCode:
     steps = [_step_code(typing, state, arrays, buffered, hoist=True) for typing in typings]
     if len({tuple(step.body) for step in steps}) == 1:
         steps = steps[:1]  # the typings differ in nothing the kernel prints
+    elif _calls_spec_functions(model):
+        # a call's function variant comes from the symbols, shared by both typings: the
+        # later typing would call the float64 typing's code with float32 values
+        raise NoKernel(
+            "the step calls a spec function with state whose type changes after the first step"
+        )
     elif any(step.hoisted for step in steps):  # hoisted math would read one typing's state
         steps = [_step_code(typing, state, arrays, buffered, hoist=False) for typing in typings]
     step_translators = [t for step in steps for t in (step.st, step.ht)]
