@@ -10,6 +10,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from conftest import build_package
 
 from envgen.cli import main
 from envgen.testing import PASS, fuzz
@@ -72,3 +73,31 @@ def test_fuzz_ignores_only_the_wall_clock_time_of_episode_statistics(built) -> N
     assert same({"episode": episode}, {"episode": {**episode, "t": 0.02}})
     assert not same({"episode": episode}, {"episode": {**episode, "r": 2.0}})
     assert not same({"r": 1.0, "t": 0.01}, {"r": 1.0, "t": 0.02})  # not the episode dict
+
+
+def test_wrappers_are_tried_on_the_spaces_the_default_params_give(tmp_path) -> None:
+    # hostile trial 6 Q4: the build's stand-in env invented -1 for a Box bound of params
+    # (high: n), so DtypeObservation uint8 on a Box from 0 to n was refused as "low=[-1. -1.]"
+    spec = """\
+id: wrapped/ToBytes-v0
+params:
+  n: {default: 10}
+  k: {default: 2}
+action_space: {Discrete: 2}
+observation_space: {Box: {low: 0, high: n, shape: [k], dtype: float64}}
+state:
+  x: {init: 0.0}
+step: |
+  x = min(x + 1.0, 1.0 * n)
+observation: "zeros(k) + x"
+reward: x
+max_episode_steps: 50
+wrappers:
+  - {DtypeObservation: {dtype: uint8}}
+"""
+    built = build_package(tmp_path, spec, register=True)
+    env = gym.make("wrapped/ToBytes-v0")
+    obs, _ = env.reset(seed=0)
+    obs, *_ = env.step(1)
+    assert obs.dtype == np.uint8 and obs.tolist() == [1, 1], obs
+    assert built.model.wrappers[0][0] == "DtypeObservation"

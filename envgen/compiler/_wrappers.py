@@ -5,16 +5,15 @@
 max_reward: 1}}`, `RescaleAction` on a Discrete action space or `{DtypeObservation: {dtype:
 banana}}` used to build and then fail at every `gym.make` (hostile trial 5, K6). Gymnasium is
 the authority on what its wrappers accept, so the build asks it: each wrapper is constructed
-over a stand-in env whose spaces have the spec's kinds, dtypes and (where the analysis knows
-them) shapes and bounds, made by `gym.make` as the generated registry entry is (its time limit,
+over a stand-in env whose spaces have the spec's kinds, dtypes, shapes and bounds at the
+default params, made by `gym.make` as the generated registry entry is (its time limit,
 its `additional_wrappers`), reset and stepped once. What raises becomes a located error.
-Where a shape depends on params the stand-in cannot be faithful and the trial is skipped (a
-miss, never a false alarm).
+Where a shape or bound cannot be folded at the default params the trial is skipped (a miss,
+never a false alarm).
 """
 
 from __future__ import annotations
 
-import ast
 import itertools
 import math
 import warnings
@@ -22,6 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from envgen.compiler._limits import default_values, fold
+from envgen.compiler._spaces import _at
 from envgen.compiler.diagnostics import Diagnostic
 
 #: Most frames `FrameStackObservation` may stack: it allocates stack_size observations per
@@ -73,9 +74,10 @@ def wrapper_problems(model: Any) -> list[Diagnostic]:
     if out:
         return out
     try:
-        action_space = _stand_in(model.action_space)
-        observation_space = _stand_in(model.observation_space)
-    except _NoStandIn:
+        values = {**default_values(model.spec), "inf": math.inf, "pi": math.pi, "e": math.e}
+        action_space = _stand_in(model.action_space, values)
+        observation_space = _stand_in(model.observation_space, values)
+    except (_NoStandIn, ValueError, TypeError):  # bounds Gymnasium refuses: reported elsewhere
         return []
     return _try_wrappers(model, wrappers, action_space, observation_space)
 
@@ -139,52 +141,63 @@ def _try_wrappers(
                 model.document.location(("wrappers", index, name)),
                 f"Gymnasium's {name} refuses this spec ({arguments}): "
                 f"{type(error).__name__}: {message}"[:500],
-                f"see gymnasium.wrappers.{name} for what it takes and which spaces it wraps",
+                f"see gymnasium.wrappers.{name} for what it takes and which spaces it wraps"
+                + (
+                    f"; it wraps the env as {', '.join(w[0] for w in wrappers[:index])} "
+                    "left it (the list applies in order)"
+                    if index
+                    else ""
+                ),
                 "wrapper",
             )
         ]
     return []
 
 
-def _constant(code: Any) -> float | None:
-    """A bound written as a number (`-2.0`, `inf`), else None."""
-    node = getattr(code, "expr", None)
-    sign = 1.0
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
-        sign, node = -1.0, node.operand
-    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)):
-        if not isinstance(node.value, bool):
-            return sign * float(node.value)
-    if isinstance(node, ast.Name) and node.id == "inf":
-        return sign * math.inf
-    return None
+def _value(code: Any, values: dict[str, Any]) -> Any:
+    """A bound's value at the default params (a number, or an array for a list of them),
+    or None where the analysis cannot fold it."""
+    if isinstance(code, list):
+        items = [_value(c, values) for c in code]
+        return None if any(i is None for i in items) else np.array(items, dtype=np.float64)
+    value = fold(getattr(code, "expr", None), values)
+    return value if isinstance(value, (int, float)) else None
 
 
-def _shape(space: Any) -> tuple[int, ...]:
-    if space.shape is None or any(not isinstance(n, int) for n in space.shape):
+def _shape(space: Any, values: dict[str, Any]) -> tuple[int, ...]:
+    codes = space.args.get("shape", space.args.get("n"))
+    if isinstance(codes, list) and space.kind in ("Box", "MultiBinary"):
+        dims = [fold(getattr(c, "expr", None), values) for c in codes]  # written lengths
+    elif space.shape is not None:
+        dims = [d if isinstance(d, int) else _at(d, values) for d in space.shape]
+    else:
         raise _NoStandIn
-    return tuple(space.shape)
+    if not all(isinstance(d, int) and d > 0 for d in dims):
+        raise _NoStandIn
+    return tuple(int(d) for d in dims)
 
 
-def _stand_in(space: Any) -> Any:
-    """A Gymnasium space of `space`'s kind, dtype and shape; its bounds where constants."""
+def _stand_in(space: Any, values: dict[str, Any]) -> Any:
+    """A Gymnasium space of `space`'s kind, dtype, shape and bounds at the default params;
+    `_NoStandIn` where one of them cannot be folded (no invented bounds: a trial on other
+    spaces could refuse a valid spec)."""
     from gymnasium import spaces
 
     kind = space.kind
     if kind == "Discrete":
         return spaces.Discrete(2)
     if kind == "Box":
-        shape, dtype = _shape(space), np.dtype(space.dtype or "float32")
-        low, high = _constant(space.args.get("low")), _constant(space.args.get("high"))
-        if low is None or high is None or not low < high:
-            low, high = (0, 1) if dtype.kind in "iub" else (-1.0, 1.0)
+        shape, dtype = _shape(space, values), np.dtype(space.dtype or "float32")
+        low, high = _value(space.args.get("low"), values), _value(space.args.get("high"), values)
+        if low is None or high is None:
+            raise _NoStandIn
         return spaces.Box(low, high, shape=shape, dtype=dtype)
     if kind == "MultiBinary":
-        return spaces.MultiBinary(_shape(space))
+        return spaces.MultiBinary(_shape(space, values))
     if kind == "MultiDiscrete":
-        return spaces.MultiDiscrete(np.full(_shape(space), 2, dtype=np.int64))
+        return spaces.MultiDiscrete(np.full(_shape(space, values), 2, dtype=np.int64))
     if kind == "Dict":
-        return spaces.Dict({str(key): _stand_in(child) for key, child in space.children})
+        return spaces.Dict({str(key): _stand_in(child, values) for key, child in space.children})
     if kind == "Tuple":
-        return spaces.Tuple(tuple(_stand_in(child) for _, child in space.children))
+        return spaces.Tuple(tuple(_stand_in(child, values) for _, child in space.children))
     raise _NoStandIn  # Text, Graph, Sequence, OneOf: left to gym.make
