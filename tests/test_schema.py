@@ -265,3 +265,28 @@ def test_schema_output_needs_an_existing_folder_and_a_regular_file(tmp_path: Pat
     assert victim.read_text() == "victim\n"
     assert not (tmp_path / "missing").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["fifo.json", "link.json", "victim.txt"]
+
+
+def test_floats_with_an_exponent_are_numbers_as_in_yaml_1_2(tmp_path: Path) -> None:
+    # newcomer trial 6 P11: YAML 1.1 (PyYAML) reads 1.0e19 as a string, and a param default
+    # written so failed later as "cannot apply '*' to float scalar and str"
+    from envgen.build import check_spec
+
+    spec = tmp_path / "big.yaml"
+    spec.write_text(
+        "id: t/Big-v0\n"
+        "params:\n"
+        "  scale: {default: 1.0e19}\n"
+        "  tiny: {default: 1e-3}\n"
+        "  count: {default: 10}\n"
+        "action_space: {Discrete: 2}\n"
+        "observation_space: {Box: {low: -inf, high: inf, shape: [1], dtype: float64}}\n"
+        "state: {x: {init: 0.0}}\n"
+        "step: x = x * scale + tiny * count\n"
+        "observation: [x]\n"
+    )
+    model, problems = check_spec(spec)
+    assert model is not None and not problems, problems
+    defaults = {name: p.default for name, p in model.spec.params.items()}
+    assert defaults == {"scale": 1e19, "tiny": 0.001, "count": 10}
+    assert type(defaults["count"]) is int and type(defaults["scale"]) is float

@@ -50,6 +50,14 @@ _Loader.add_implicit_resolver(
     re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
     list("tTfF"),
 )
+# YAML 1.2 floats with an exponent: YAML 1.1 (PyYAML) reads `1.0e19`, `1e-3` and `2E5` as
+# strings (its exponent needs a sign and a dot), and a param default `1.0e19` then failed far
+# from where it was written (newcomer trial 6 P11). Plain ints stay ints: this needs an `e`.
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)[eE][-+]?[0-9]+$"),
+    list("-+.0123456789"),
+)
 
 
 if getattr(yaml, "__with_libyaml__", False):
