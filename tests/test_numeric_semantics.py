@@ -471,3 +471,30 @@ def test_a_choice_that_hands_python_zero_to_a_division_and_signed_zeros(tmp_path
     assert first["rem"] == np.inf and first["rem_neg"] == -np.inf  # the divisor's sign
     assert first["clipped"] == -np.inf  # min(max(-0.0, 0.0), 1.0) keeps -0.0
     assert single[3]["inv_if"] == np.inf  # action 0
+
+
+def test_cumsum_of_small_ints_accumulates_in_int64_in_every_backend(tmp_path: Path) -> None:
+    # hostile trial 5 K11: NumPy's cumsum of a uint8 array accumulates in int64 (as sum does),
+    # JAX's in uint8: 800 in the single and vector envs, 32 in JAX
+    built = Built(
+        tmp_path,
+        _spec(
+            "CumSum",
+            {
+                "a": "shape: [4], dtype: uint8, init: \"full(4, 200, dtype='uint8')\"",
+                "b": "shape: [4], dtype: int8, init: \"full(4, 100, dtype='int8')\"",
+                "total": "dtype: int64, init: 0",
+                "signed": "dtype: int64, init: 0",
+            },
+            """
+            a[0] = a[0] + action
+            total = int(cumsum(a)[3])
+            signed = int(cumsum(b)[3])
+            """,
+        ),
+    )
+    single = built.single(ACTIONS)  # uint8 array state: no kernel, so the NumPy code
+    _same(single, built.vectorized("numpy", ACTIONS), "vector env (numpy)")
+    if built.jax is not None:
+        _same(single, built.jax_functions(ACTIONS), "JAX (x64)")
+    assert single[1]["total"] == 801 and single[1]["signed"] == 400

@@ -503,6 +503,11 @@ class JaxPrinter:
                 # the IR's float64 (the single env's math.sqrt of a float32 is a Python
                 # float): computed on the float64 value, not in float32
                 args[0] = f'_jx.cast({args[0]}, "float64")'
+            dtype = self.type_of(node).dtype
+            if name == "cumsum" and arg is not None and arg.dtype != dtype:
+                # in the IR's dtype: NumPy accumulates small ints in int64, JAX in their own
+                # width (cumsum of a uint8 array of 200s was 32 at the fourth element)
+                return f"jnp.cumsum({args[0]}{axis}, dtype=_jx.dt({dtype!r}))"
             if name in ("floor", "ceil", "round") and self.type_of(node).is_scalar:
                 # the single env's float(math.floor(x)) is never -0.0 (XLA folds `+ 0.0`)
                 return f"_jx.positive_zero(jnp.{name}({args[0]}))"
