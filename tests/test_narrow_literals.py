@@ -307,3 +307,61 @@ def test_scalar_math_of_a_float32_is_float64_in_every_backend(tmp_path: Path) ->
     states, _ = _all_agree(built, ("numpy", "numba"))
     h = np.float32(3.7) * np.float32(1.0173)
     assert states[1]["out"] == np.float32(1.0 - np.sqrt(np.float64(abs(h - 5.0))))
+
+
+@pytest.mark.parametrize(
+    ("step", "message"),
+    [
+        # hostile trial 6 Q7: float32 in one branch, float64 in the other
+        (
+            ["if action == 1:", "  v = float32(v * 1.1)", "else:", "  v = v * 1.1"],
+            "state 'v' holds float32 after this `if` and float64 after the other branch",
+        ),
+        # Q8: int64 state given int8 in one branch only
+        (
+            ["if action == 1:", "  q = int8(q + 100)"],
+            "state 'q' holds int8 after this `if` and int64 when the condition is false",
+        ),
+    ],
+)
+def test_a_state_dtype_that_depends_on_the_branch_is_a_located_build_error(
+    tmp_path: Path, step: list[str], message: str
+) -> None:
+    path = tmp_path / "branch.yaml"
+    path.write_text(_branch_spec(step))
+    messages = [d.format() for d in compile_specs([path], tmp_path / "out").diagnostics]
+    assert len(messages) == 1 and "branch.yaml:9:3" in messages[0], messages
+    assert message in messages[0] and "the same way on every path" in messages[0]
+
+
+def test_a_state_dtype_the_same_on_every_path_builds(tmp_path: Path) -> None:
+    step = [
+        "if action == 1:",
+        "  v = float32(v * 1.1)",
+        "else:",
+        "  v = float32(v * 0.9)",
+        "if v < 0.0:",
+        "  w = 0.0",  # a plain float into float64 state in one branch: float64 either way
+        "q = int8(q + 100)",  # every path: the type changes after the first step alike
+    ]
+    path = tmp_path / "branch.yaml"
+    path.write_text(_branch_spec(step))
+    assert not compile_specs([path], tmp_path / "out").diagnostics
+
+
+def _branch_spec(step: list[str]) -> str:
+    lines = [
+        "id: nl/Branch-v0",
+        "action_space: {Discrete: 2}",
+        "observation_space: {Box: {low: -1.0, high: 1.0, shape: [1], dtype: float64}}",
+        "state:",
+        "  v: {init: 0.3}",
+        "  w: {init: 0.0}",
+        "  q: {dtype: int64, init: 50}",
+        "step: |",
+        *(f"  {line}" for line in step),
+        'observation: "[0.0]"',
+        "reward: 0.0",
+        "",
+    ]
+    return "\n".join(lines)

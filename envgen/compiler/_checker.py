@@ -71,6 +71,7 @@ _FLOW_STATE = (
     "_varying",
     "_control",
     "_guarded",
+    "_stored",
     "_random",
     "_names",
     "_path",
@@ -119,6 +120,9 @@ class Checker(ExpressionRules, StatementRules):
         #: how many if/else branches, `a if c else b` arms and loop bodies are around the
         #: code being checked (code that may not run: no make-time check may refuse it)
         self._guarded = 0
+        #: scalar state -> the type the path being checked stored into it last (an `if`
+        #: checks that both branches agree on its dtype)
+        self._stored: dict[str, T] = {}
         self.read_copies: list[ast.expr] = []
         self.shape_checks: list[ShapeCheck] = []
         self._random = False
@@ -276,6 +280,7 @@ class Checker(ExpressionRules, StatementRules):
         locals_: dict[str, Symbol],
     ) -> set[str]:
         self._path = code.path
+        self._stored = {}
         bad = False
         for stmt in code.stmts:
             bad = self.refused(stmt, code.path) or bad

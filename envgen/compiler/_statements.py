@@ -113,12 +113,16 @@ class StatementRules:
             before = self._flow
             if before is not None:
                 self._flow = dict(before)
+            stored = self._stored
+            self._stored = dict(stored)
             self._guarded += 1
             then = self.block(stmt.body, scope, set(defined), state, locals_)
+            stored_then, self._stored = self._stored, dict(stored)
             if before is not None:
                 after_then, self._flow = self._flow, dict(before)
             other = self.block(stmt.orelse, scope, set(defined), state, locals_)
             self._guarded -= 1
+            self._stored = self._branch_dtypes(stmt, state, stored, stored_then, self._stored)
             if before is not None:
                 self._flow = join_flows(after_then, self._flow)  # type: ignore[arg-type]
             self._control -= varying
@@ -227,6 +231,39 @@ class StatementRules:
                 stmt,
             )
         return defined
+
+    def _branch_dtypes(
+        self,
+        stmt: ast.If,
+        state: dict[str, T],
+        before: dict[str, T],
+        then: dict[str, T],
+        other: dict[str, T],
+    ) -> dict[str, T]:
+        """What scalar state holds after an `if`, from what each branch stored (trial 6
+        hostile Q7, Q8): a dtype that depends on the branch taken would make the single
+        env's type depend on the action history (`q = int8(q + 100)` in one branch), which
+        neither vector backend nor JAX can follow, so it is an error."""
+        merged = dict(then)
+        for name in sorted(set(then) | set(other)):
+            if name not in state or not state[name].is_scalar:
+                continue
+            a = then.get(name, before.get(name, state[name]))
+            b = other.get(name, before.get(name, state[name]))
+            merged[name] = a
+            if a.dtype == b.dtype or not (a.is_numeric and b.is_numeric):
+                continue
+            where = "after the other branch" if stmt.orelse else "when the condition is false"
+            self.error(
+                self._path,
+                f"state '{name}' holds {a.dtype} after this `if` and {b.dtype} {where}: its "
+                "type would depend on which branch ran",
+                f"convert it the same way on every path, e.g. `{name} = {a.dtype}(...)` in "
+                f"both branches (or `{name} = {b.dtype}(...)`), or in none",
+                "type",
+                stmt,
+            )
+        return merged
 
     def _held(self, name: str, scope: Scope) -> T | None:
         """The type `name` holds before an assignment to it (None: not bound yet)."""
@@ -364,6 +401,7 @@ class StatementRules:
                 # a plain number keeps the state's own type (the vector env stores it in the
                 # state's array); a NumPy scalar is held as it is
                 held = state[name] if value.weak and state[name].weak else value
+                self._stored[name] = held
                 if self._control:
                     self.held[id(target)] = join(self._held(name, scope) or state[name], value)
                 if self._flow is not None:
