@@ -259,11 +259,15 @@ def register_envs() -> list[str]:
             register(id=env_id, **kwargs)
     for jax_id, env_id in JAX_IDS.items():
         if jax_id not in registry:
+            # the spec's wrappers too (gym.make_vec then wraps each sub-env of a
+            # SyncVectorEnv, as for the plain id: it refuses a vector entry point with them)
+            wrappers = ENVS[env_id].get("additional_wrappers", ())
             register(
                 id=jax_id,
                 entry_point="envgen.jax._gym:make_env",
-                vector_entry_point="envgen.jax._gym:make_vector_env",
+                vector_entry_point=None if wrappers else "envgen.jax._gym:make_vector_env",
                 kwargs={"env_id": env_id, "package": __name__},
+                additional_wrappers=wrappers,
             )
     return list(ENVS)
 

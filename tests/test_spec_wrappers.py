@@ -101,3 +101,19 @@ wrappers:
     obs, *_ = env.step(1)
     assert obs.dtype == np.uint8 and obs.tolist() == [1, 1], obs
     assert built.model.wrappers[0][0] == "DtypeObservation"
+
+
+def test_the_jax_id_applies_the_specs_wrappers_too(built) -> None:
+    # newcomer trial 6 P8: gym.make("...-jax-v0") dropped the spec's wrappers silently
+    pytest.importorskip("jax")
+    plain, jax_face = gym.make("wr/Stats-v0"), gym.make("wr/Stats-jax-v0")
+    assert [w.name for w in plain.spec.additional_wrappers] == ["RecordEpisodeStatistics"]
+    assert jax_face.spec.additional_wrappers == plain.spec.additional_wrappers
+    jax_face.reset(seed=0)
+    for _ in range(20):
+        *_, terminated, truncated, info = jax_face.step(1)
+        if terminated or truncated:
+            break
+    assert "episode" in info and info["episode"]["l"] >= 1, info
+    vec = gym.make_vec("wr/Stats-jax-v0", num_envs=2)
+    assert isinstance(vec, gym.vector.SyncVectorEnv)
