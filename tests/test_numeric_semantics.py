@@ -498,3 +498,66 @@ def test_cumsum_of_small_ints_accumulates_in_int64_in_every_backend(tmp_path: Pa
     if built.jax is not None:
         _same(single, built.jax_functions(ACTIONS), "JAX (x64)")
     assert single[1]["total"] == 801 and single[1]["signed"] == 400
+
+
+def test_a_choice_of_a_plain_number_and_a_narrow_one_computes_as_the_ir_says(
+    tmp_path: Path,
+) -> None:
+    # hostile trial 6 Q10, Q11: Python's max/min/clip return a plain literal as it is, and the
+    # single env then went on in Python numbers where the IR (and every other backend) has
+    # the narrow type: max(100, c) * 3 of an int8 c was 300 (44 elsewhere), max(0, u) - 1 of
+    # a uint8 was -1 (255); max(0.0, f) ** -1.0 raised ZeroDivisionError and
+    # max(-1.0, f) ** 0.5 gave a complex number. (A float choice stays the Python float:
+    # Gymnasium's MountainCarContinuous computes so, and envgen replays it exactly.)
+    built = Built(
+        tmp_path,
+        _spec(
+            "NarrowChoices",
+            {
+                "c": "dtype: int8, init: 5",
+                "u": "dtype: uint8, init: 0",
+                "f": "dtype: float32, init: -2.0",
+                "wrapped": "dtype: int8, init: 0",
+                "under": "dtype: uint8, init: 0",
+                "clamped": "dtype: int8, init: 0",
+                "inverse": "dtype: float32, init: 0.0",
+            },
+            """
+            wrapped = max(100, c) * 3
+            under = max(0, u) - 1
+            clamped = clip(c, 100, 120) * 3
+            inverse = 1.0 / abs(max(0.0, f))
+            f = f + float32(action)
+            """,
+        ),
+    )
+    single = _all_agree(built)
+    first = single[1]
+    assert first["wrapped"] == 44 and first["under"] == 255 and first["clamped"] == 44
+    assert first["inverse"] == np.inf
+
+
+def test_a_power_of_a_choice_that_may_be_a_python_float_does_not_raise(tmp_path: Path) -> None:
+    # hostile trial 6 Q10: max(0.0, f) ** -1.0 of a float32 f = -2.0 raised ZeroDivisionError
+    # at reset and max(-1.0, f) ** 0.5 gave a complex number (the max is the Python float)
+    built = Built(
+        tmp_path,
+        _spec(
+            "ChoicePowers",
+            {
+                "f": "dtype: float32, init: -2.0",
+                "power": "dtype: float64, init: 0.0",
+                "root": "dtype: float64, init: 0.0",
+            },
+            """
+            power = float(max(0.0, f) ** -1.0)
+            root = float(max(-1.0, f) ** 0.5)
+            f = f + float32(action)
+            """,
+        ),
+    )
+    single = built.single(ACTIONS)  # a float32 power: no kernel, so the NumPy code
+    _same(single, built.vectorized("numpy", ACTIONS), "vector env (numpy)")
+    if built.jax is not None:
+        _same(single, built.jax_functions(ACTIONS), "JAX (x64)")
+    assert single[1]["power"] == np.inf and np.isnan(single[1]["root"])

@@ -371,6 +371,16 @@ class Translator:
             return True
         if isinstance(node, ast.IfExp):
             return self._maybe_python(node.body) or self._maybe_python(node.orelse)
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+            return self._maybe_python(node.operand)
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id == "abs"
+            and node.func.id not in self.model.functions
+            and len(node.args) == 1
+        ):
+            return self._maybe_python(node.args[0])
         if (
             isinstance(node, ast.Call)
             and isinstance(node.func, ast.Name)
@@ -400,6 +410,18 @@ class Translator:
             if self.exact:
                 self.uses.add("numeric")
                 return f"_num.{_EXACT_DIVISION[type(op)]}({left}, {right})"
+        if (
+            self.number_rules
+            and isinstance(op, ast.Pow)
+            and not self._python_numbers(left_node, right_node)
+            and self._maybe_python(left_node)
+            and self._maybe_python(right_node)
+        ):
+            # Python's ** of two plain floats raises or gives a complex number where NumPy's
+            # gives inf or nan (max(0.0, f) ** -1.0; hostile trial 6 Q10): each run-time type
+            # computes as it would, without either
+            self.uses.add("numeric")
+            return f"_num.either_power({left}, {right})"
         if self.number_rules and self._python_numbers(left_node, right_node):
             if isinstance(op, (ast.Div, ast.FloorDiv, ast.Mod)) and not self._zero_free(right_node):
                 integers = self.type_of(left_node).kind in ("int", "bool") and self.type_of(
@@ -473,14 +495,32 @@ class Translator:
         text = (
             f"({self.expr(node.body)}) if ({self.expr(node.test)}) else ({self.expr(node.orelse)})"
         )
-        return self._selected(text, [node.body, node.orelse])
+        return self._selected(text, [node.body, node.orelse], node)
 
-    def _selected(self, text: str, operands: list[ast.expr]) -> str:
-        """A Python-level choice among scalars (`a if c else b`, builtin min/max) returns
-        one of them as it is: where the analysis made a plain-int operand int64 (it may not
-        fit the narrow int it meets), the choice is int64 whichever operand it returns."""
+    def _selected(self, text: str, operands: list[ast.expr], node: ast.expr) -> str:
+        """A Python-level choice among scalars (`a if c else b`, builtin min/max/clip)
+        returns one of them as it is: where the analysis made a plain-int operand int64 (it
+        may not fit the narrow int it meets), the choice is int64 whichever operand it
+        returns; where it typed the choice as a narrow NumPy integer (int8, uint8, ...) and
+        an operand is a plain Python int, the choice is converted to it, so that what
+        follows wraps as the IR says whichever operand won (`max(100, c) * 3` of an int8 c
+        is 44, not 300; hostile trial 6 Q11). A float choice is left as Python gives it:
+        Gymnasium's own MountainCarContinuous computes with the Python float its clip of a
+        float32 action returns, and envgen replays it exactly (`_maybe_python` guards the
+        operations such a value could make raise)."""
         if self.number_rules and any(id(n) in self.model.int64_operands for n in operands):
             return f"np.int64({text})"
+        t = self.type_of(node)
+        if (
+            self.number_rules
+            and t.is_scalar
+            and t.is_numeric
+            and not t.weak
+            and t.kind == "int"
+            and t.dtype != "int64"
+            and any(self.type_of(n).weak or self.type_of(n).dtype != t.dtype for n in operands)
+        ):
+            return f"{np_dtype(t.dtype)}({text})"
         return text
 
     def _List(self, node: ast.List) -> str:
@@ -537,7 +577,7 @@ class Translator:
                     return f"np.{name}({positional[0]}, axis={keywords['axis']})"
                 return f"np.{name}({positional[0]})"
             if all_scalar:
-                return self._selected(f"{name}({', '.join(positional)})", list(node.args))
+                return self._selected(f"{name}({', '.join(positional)})", list(node.args), node)
             fn = "np.minimum" if name == "min" else "np.maximum"
             text = positional[0]
             for other in positional[1:]:
@@ -589,7 +629,7 @@ class Translator:
         if "_draw." in template:
             self.uses.add("draw")
         if name == "clip" and use_scalar:  # min(max(x, low), high): a choice among them
-            return self._selected(tidy(template.format(**values)), list(node.args))
+            return self._selected(tidy(template.format(**values)), list(node.args), node)
         return tidy(template.format(**values))
 
     def _int_cast(self, node: ast.Call, name: str, scalar: bool) -> str | None:

@@ -97,6 +97,16 @@ def power(a: Any, b: Any) -> float:
         return _ieee(np.power, a, b)
 
 
+def either_power(a: Any, b: Any) -> Any:
+    """`a ** b` where either may be a plain Python number or a NumPy scalar at run time (a
+    min/max of both): `power` for two Python numbers, NumPy's `**` (its dtype, inf or nan,
+    no warning) otherwise."""
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return power(a, b)
+    with np.errstate(all="ignore"):
+        return a**b
+
+
 def _unary(name: str, numpy_function: Any) -> Any:
     function = getattr(math, name)
 
