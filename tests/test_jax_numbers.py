@@ -120,3 +120,18 @@ def test_the_gymnasium_face_gives_observations_in_the_spaces_dtype(package) -> N
         assert obs["count"].dtype == np.int64 and obs["x"].dtype == np.float64
         assert env.observation_space.contains(obs)
     assert obs["count"].tolist() == [2, 4] and obs["x"].tolist() == [0.5]
+
+
+def test_the_vector_face_gives_observations_in_the_batch_spaces_dtype(package) -> None:
+    # hostile trial 6 Q12: without x64 gym.make_vec of a -jax id gave int32 observations for
+    # an int64 Box (the single face already converted)
+    import gymnasium as gym
+
+    assert not jax.config.jax_enable_x64
+    vec = gym.make_vec("jaxnum/Wide-jax-v0", num_envs=2, vectorization_mode="vector_entry_point")
+    obs, _ = vec.reset(seed=0)
+    for action in (1, 0):
+        assert obs["count"].dtype == np.int64 and obs["x"].dtype == np.float64
+        assert vec.observation_space.contains(obs)
+        obs, *_ = vec.step(np.array([action, action]))
+    assert obs["count"].tolist() == [[1, 2], [1, 2]]

@@ -150,6 +150,18 @@ class EnvgenFuncEnv(FuncEnv):
         return None
 
 
+def as_batch(space: Any, value: Any) -> Any:
+    """Batched observations as NumPy arrays of the batch space's dtypes (without x64 JAX
+    holds int64 as int32; hostile trial 6 Q12), in Dict and Tuple spaces too."""
+    if isinstance(space, gym_spaces.Dict):
+        return {k: as_batch(space[k], value[k]) for k in value}
+    if isinstance(space, gym_spaces.Tuple):
+        return tuple(as_batch(s, v) for s, v in zip(space.spaces, value, strict=True))
+    if isinstance(space, (gym_spaces.Box, gym_spaces.MultiDiscrete, gym_spaces.MultiBinary)):
+        return np.asarray(value, dtype=space.dtype)
+    return jax.tree.map(np.asarray, value)
+
+
 def as_single(space: Any, value: Any) -> Any:
     """An observation as NumPy, with the single env's types where the space says so: a
     Discrete value is an `int` (JAX gives a 0-d array, which Gymnasium's checker warns
@@ -300,7 +312,7 @@ class JaxVectorEnv(FunctionalJaxVectorEnv):
         self.state = next_state
         info = self.func_env.transition_info(self.state, action, next_state)
         return (
-            jax.tree.map(np.asarray, observation),
+            as_batch(self.observation_space, observation),
             np.asarray(reward),
             np.asarray(terminated),
             np.asarray(truncated),
@@ -310,7 +322,7 @@ class JaxVectorEnv(FunctionalJaxVectorEnv):
     def reset(self, *, seed: int | None = None, options: dict | None = None) -> Any:
         obs, info = super().reset(seed=seed, options=options)
         self.prev_done = jnp.zeros(self.num_envs, dtype=bool)
-        return jax.tree.map(np.asarray, obs), self._vector_info(info)
+        return as_batch(self.observation_space, obs), self._vector_info(info)
 
     def _vector_info(
         self, info: dict[str, Any], restarted: np.ndarray | None = None
