@@ -342,5 +342,18 @@ def _print_table(console: Any, report: Any, names: list[str]) -> None:
     console.print(table)
 
 
+def _attach() -> None:
+    """Put `fuzz` on `envgen`'s command group also when this module is imported first:
+    envgen.cli then imports it while it is half-initialised (through envgen.cli._params),
+    gets ImportError and leaves the command out ("no such command 'fuzz'")."""
+    from envgen.cli import main
+
+    if "fuzz" not in main.commands:
+        main.add_command(fuzz)
+
+
+_attach()
+
+
 if __name__ == "__main__":
     fuzz(prog_name="envgen fuzz")

@@ -142,3 +142,18 @@ def test_vector_of_a_class_is_a_usage_error():
 def test_autoreset_needs_vector():
     run = fuzz_cli("CartPole-v1", "--autoreset", "SameStep")
     assert run.returncode == 2 and "--autoreset needs --vector" in run.stderr
+
+
+def test_the_fuzz_command_is_there_whichever_module_is_imported_first():
+    # envgen.testing._cli imports envgen.cli, which imported it back half-initialised and
+    # left `fuzz` out: "no such command 'fuzz'" (seen when tests imported the fuzzer first)
+    import subprocess
+    import sys
+
+    code = (
+        "import envgen.testing._cli\n"
+        "from envgen.cli import main\n"
+        "assert 'fuzz' in main.commands, sorted(main.commands)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
