@@ -135,3 +135,24 @@ def test_the_vector_face_gives_observations_in_the_batch_spaces_dtype(package) -
         assert vec.observation_space.contains(obs)
         obs, *_ = vec.step(np.array([action, action]))
     assert obs["count"].tolist() == [[1, 2], [1, 2]]
+
+
+def test_the_fuzzer_reports_jax_functions_that_raise_as_a_failure_of_the_env(
+    package, monkeypatch
+) -> None:
+    # hostile trial 6 Q15: an OverflowError under jit was "envgen fuzz crashed" (an error
+    # of the fuzzer, with its traceback) instead of a finding about the env
+    import envgen.testing._jax as fuzz_jax
+    from envgen.testing import FAIL, fuzz
+
+    def overflow(*args, **kwargs):
+        raise OverflowError("An overflow was encountered while parsing an argument\nmore")
+
+    monkeypatch.setattr(fuzz_jax, "replay_problem", overflow)
+    result = fuzz("jaxnum/Wide-v0", properties=["jax_agreement"], examples=2).result(
+        "jax_agreement"
+    )
+    assert result.status == FAIL, result.message
+    assert result.message == (
+        "seed 0: raised OverflowError: An overflow was encountered while parsing an argument"
+    )

@@ -211,7 +211,11 @@ def _check_jax_agreement(prop: Property, ctx: Context) -> Outcome:
     overrides = {**kwargs, **ctx.target.kwargs}
     steps = ctx.short_steps(100)
     for seed in range(2):
-        problem = replay_problem(module, overrides, seed, steps)
+        try:
+            problem = replay_problem(module, overrides, seed, steps)
+        except Exception as exc:  # the env's JAX functions (or the env) failing: a finding
+            lines = str(exc).strip().splitlines()
+            problem = f"seed {seed}: raised {type(exc).__name__}: {lines[0] if lines else ''}"
         if problem is not None:
             return Outcome(FAIL, problem, reproduction(prop, ctx, overrides, seed, steps, problem))
     return Outcome(PASS, f"2 seeds x {steps} steps with replayed draws")
