@@ -779,3 +779,16 @@ def slow_vector_walker(num_envs, **kwargs):
 
     time.sleep(0.2)
     return good_vector_walker(num_envs, **kwargs)
+
+
+class _ShiftedStart(gym.vector.VectorWrapper):
+    def reset(self, *, seed=None, options=None):
+        obs, infos = self.env.reset(seed=seed, options=options)
+        return obs + np.float32(1.0), infos
+
+
+def shifted_vector_walker(num_envs, **kwargs):
+    """A vector entry point whose sub-envs start at 1.5 where the single env starts at 0.5."""
+    return _ShiftedStart(
+        gym.vector.SyncVectorEnv([lambda: FixedStartWalker(**kwargs) for _ in range(num_envs)])
+    )

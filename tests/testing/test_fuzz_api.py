@@ -255,6 +255,23 @@ def test_one_property_alone_may_use_the_budget_the_others_leave():
     assert result.status == PASS and "budget" not in result.message, result.message
 
 
+def test_a_vector_env_starting_elsewhere_than_seed_independent_single_envs_fails():
+    # hostile trial 6 Q15: a deterministic spec whose vector env computed another number was
+    # reported as "the vector env does not seed sub-env i like a single env" (a warning)
+    env_id = "envgen-fuzz-test/ShiftedWalker-v0"
+    gym.register(
+        env_id,
+        entry_point=broken_envs.FixedStartWalker,
+        vector_entry_point=broken_envs.shifted_vector_walker,
+    )
+    try:
+        result = fuzz(env_id, properties=["vector"], examples=2).result("vector")
+    finally:
+        gym.registry.pop(env_id, None)
+    assert result.status == FAIL, result.message
+    assert "sub-env 0 obs" in result.message and "start alike whatever their seed" in result.message
+
+
 def test_vector_is_skipped_without_vector_entry_point():
     assert fuzz("Pendulum-v1", properties=["vector"]).status("vector") == SKIP
 
