@@ -480,15 +480,8 @@ class VectorExpressions:
                 return V(f"{fn}({self.cast(x, dtype).code}, axis={axes})", True, t, dtype)
             target = self.operand(node)
             items = self.align([self.cast(i, target) for i in items], t)
-            if t.is_scalar and target.startswith("float"):
-                # Python's max/min, as the single env and the kernel compute them (NaN and
-                # -0.0 give what the argument order says; np.maximum gives NaN for any NaN)
-                codes = ", ".join(i.code for i in items)
-                return V(f"_num.first_{name}({codes})", True, t, self.vec_dtype(t))
-            fn = "np.minimum" if name == "min" else "np.maximum"
-            code = items[0].code
-            for other in items[1:]:
-                code = f"{fn}({code}, {other.code})"
+            python = t.is_scalar and target.startswith("float")
+            code = _choice(name, [i.code for i in items], python)
             return V(code, True, t, self.vec_dtype(t))
         # `dtype=` is a quoted name the IR's type already carries (no per-env value)
         values = {k: self.expr(v, scope, mask) for k, v in args.items() if k != "dtype"}
@@ -545,10 +538,9 @@ class VectorExpressions:
             items = [values["x"], values["low"], values["high"]]
             target = self.operand(node)
             x, low, high = self.align([self.cast(i, target) for i in items], t)
-            code = f"np.minimum(np.maximum({x.code}, {low.code}), {high.code})"
-            if t.is_scalar and target.startswith("float"):
-                # the single env's min(max(x, low), high): Python's choices (see first_max)
-                code = f"_num.first_min(_num.first_max({x.code}, {low.code}), {high.code})"
+            # the single env's min(max(x, low), high)
+            python = t.is_scalar and target.startswith("float")
+            code = _choice("min", [_choice("max", [x.code, low.code], python), high.code], python)
             return V(code, True, t, self.vec_dtype(t))
         if name == "where":
             a, b = values["a"], values["b"]
@@ -838,3 +830,16 @@ class VectorExpressions:
             if not isinstance(part, ast.Slice):
                 rank -= 1
         return max(rank, 0)
+
+
+def _choice(name: str, codes: list[str], python: bool) -> str:
+    """min/max of per-env values: Python's builtins where the single env holds the scalars
+    as Python floats (`_num.first_max`: NaN and -0.0 give what the argument order says),
+    else NumPy's np.minimum/np.maximum (the same for ints, and elementwise for arrays)."""
+    if python:
+        return f"_num.first_{name}({', '.join(codes)})"
+    fn = "np.minimum" if name == "min" else "np.maximum"
+    code = codes[0]
+    for other in codes[1:]:
+        code = f"{fn}({code}, {other})"
+    return code
